@@ -1,0 +1,284 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// DefaultSpace is the space every new server starts with.
+const DefaultSpace = "Default"
+
+// Space is an isolated tenant of a server.
+type Space struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Environment is a stage a release is deployed to. A remote environment is a
+// placeholder for an environment owned by another space; its Name is
+// "<remote space>: <environment>".
+type Environment struct {
+	ID          int64     `json:"id"`
+	SpaceID     int64     `json:"-"`
+	Name        string    `json:"name"`
+	RemoteSpace string    `json:"remoteSpace,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// IsRemote reports whether the environment belongs to another space.
+func (e Environment) IsRemote() bool { return e.RemoteSpace != "" }
+
+// Lifecycle is an ordered list of phases a release moves through.
+type Lifecycle struct {
+	ID      int64   `json:"id"`
+	SpaceID int64   `json:"-"`
+	Name    string  `json:"name"`
+	Phases  []Phase `json:"phases"`
+}
+
+// Phase lists the environments of one stage of a lifecycle.
+type Phase struct {
+	Name         string   `json:"name" yaml:"name"`
+	Environments []string `json:"environments" yaml:"environments"`
+}
+
+// PhaseOf returns the index of the phase that holds env, or -1.
+func (l Lifecycle) PhaseOf(env string) int {
+	for i, p := range l.Phases {
+		for _, e := range p.Environments {
+			if e == env {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// Step types.
+const (
+	StepScript = "script"
+)
+
+// Step is one action of a deployment process.
+type Step struct {
+	Name         string   `json:"name" yaml:"name"`
+	Type         string   `json:"type" yaml:"type"`
+	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
+	Script       string   `json:"script,omitempty" yaml:"script,omitempty"`
+	// TimeoutSeconds bounds the step's run time; 0 means the server default.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
+}
+
+// AppliesTo reports whether the step runs in env (unscoped steps run everywhere).
+func (s Step) AppliesTo(env string) bool { return scopeMatches(s.Environments, env) }
+
+// Variable is one value of a project variable. Sensitive values are held in
+// plaintext only in memory: the store seals them, and JSON encoding leaves
+// them out (see MarshalJSON), so no API response can carry one.
+type Variable struct {
+	Name         string   `json:"name" yaml:"name"`
+	Value        string   `json:"value" yaml:"value"`
+	Sensitive    bool     `json:"sensitive,omitempty" yaml:"sensitive,omitempty"`
+	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
+
+	// hiddenSet records, for a sensitive variable decoded from JSON, that the
+	// writer had a value it did not send.
+	hiddenSet bool
+}
+
+// HasValue reports whether the variable has a value, including a sensitive
+// value that was withheld from the JSON it was read from.
+func (v Variable) HasValue() bool { return v.Value != "" || v.hiddenSet }
+
+// MarshalJSON hides the value of a sensitive variable. This is the single
+// guard that keeps secrets out of every JSON document ferry writes for
+// people (API responses, CLI output); stores use their own encoding.
+func (v Variable) MarshalJSON() ([]byte, error) {
+	type plain Variable
+	if !v.Sensitive {
+		return json.Marshal(plain(v))
+	}
+	return json.Marshal(struct {
+		Name         string   `json:"name"`
+		Sensitive    bool     `json:"sensitive"`
+		IsSet        bool     `json:"isSet"`
+		Environments []string `json:"environments,omitempty"`
+	}{v.Name, true, v.HasValue(), v.Environments})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *Variable) UnmarshalJSON(data []byte) error {
+	type plain Variable
+	var in struct {
+		plain
+		IsSet bool `json:"isSet"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*v = Variable(in.plain)
+	v.hiddenSet = in.Sensitive && in.IsSet
+	return nil
+}
+
+// Template types.
+const (
+	TemplateText      = "text"
+	TemplateSensitive = "sensitive"
+	TemplateBool      = "bool"
+	TemplateSelect    = "select"
+	TemplateMultiline = "multiline"
+)
+
+// Template declares a value a project needs per environment.
+type Template struct {
+	Name     string   `json:"name" yaml:"name"`
+	Label    string   `json:"label,omitempty" yaml:"label,omitempty"`
+	Help     string   `json:"help,omitempty" yaml:"help,omitempty"`
+	Type     string   `json:"type" yaml:"type"`
+	Required bool     `json:"required,omitempty" yaml:"required,omitempty"`
+	Default  string   `json:"default,omitempty" yaml:"default,omitempty"`
+	Options  []string `json:"options,omitempty" yaml:"options,omitempty"`
+}
+
+// Project is a deployment process, its variables and templates, and the
+// lifecycle its releases follow.
+type Project struct {
+	ID        int64      `json:"id"`
+	SpaceID   int64      `json:"-"`
+	Name      string     `json:"name"`
+	Lifecycle string     `json:"lifecycle"`
+	Process   []Step     `json:"process"`
+	Variables []Variable `json:"variables"`
+	Templates []Template `json:"templates"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+// Snapshot is what a release freezes at creation: the process, variables and
+// templates exactly as they were.
+type Snapshot struct {
+	Process   []Step     `json:"process"`
+	Variables []Variable `json:"variables"`
+	Templates []Template `json:"templates"`
+}
+
+// Release is an immutable version of a project.
+type Release struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"-"`
+	Project   string    `json:"project"`
+	Version   string    `json:"version"`
+	Notes     string    `json:"notes,omitempty"`
+	Channel   string    `json:"channel,omitempty"`
+	Snapshot  Snapshot  `json:"snapshot"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"`
+}
+
+// TaskState is where a task is in its life.
+type TaskState string
+
+const (
+	TaskQueued    TaskState = "Queued"
+	TaskExecuting TaskState = "Executing"
+	TaskSuccess   TaskState = "Success"
+	TaskFailed    TaskState = "Failed"
+	TaskCancelled TaskState = "Cancelled"
+)
+
+// Done reports whether the state is final.
+func (s TaskState) Done() bool {
+	return s == TaskSuccess || s == TaskFailed || s == TaskCancelled
+}
+
+// Task is a unit of background work with a log; deployments run as tasks.
+type Task struct {
+	ID              int64      `json:"id"`
+	SpaceID         int64      `json:"-"`
+	Space           string     `json:"space"`
+	Kind            string     `json:"kind"`
+	Description     string     `json:"description"`
+	State           TaskState  `json:"state"`
+	Error           string     `json:"error,omitempty"`
+	DeploymentID    int64      `json:"deploymentId,omitempty"`
+	CancelRequested bool       `json:"cancelRequested,omitempty"`
+	QueuedAt        time.Time  `json:"queuedAt"`
+	StartedAt       *time.Time `json:"startedAt,omitempty"`
+	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
+	Node            string     `json:"node,omitempty"`
+}
+
+// Task kinds.
+const TaskDeploy = "deploy"
+
+// LogLine is one line of a task's log.
+type LogLine struct {
+	Seq   int64     `json:"seq"`
+	At    time.Time `json:"at"`
+	Level string    `json:"level"`
+	Text  string    `json:"text"`
+}
+
+// Deployment is a release deployed to one environment, run as a task.
+type Deployment struct {
+	ID          int64      `json:"id"`
+	SpaceID     int64      `json:"-"`
+	ProjectID   int64      `json:"-"`
+	Project     string     `json:"project"`
+	ReleaseID   int64      `json:"-"`
+	Version     string     `json:"version"`
+	Environment string     `json:"environment"`
+	Tenant      string     `json:"tenant,omitempty"`
+	TaskID      int64      `json:"taskId"`
+	State       TaskState  `json:"state"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	CreatedBy   string     `json:"createdBy"`
+}
+
+// User is a person or a script that calls the API.
+type User struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	IsAdmin   bool      `json:"isAdmin"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// APIKey is a named, revocable credential of a user. Only its hash is stored.
+type APIKey struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"-"`
+	Name      string     `json:"name"`
+	Hash      string     `json:"-"`
+	CreatedAt time.Time  `json:"createdAt"`
+	LastUsed  *time.Time `json:"lastUsed,omitempty"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
+// AuditEvent records who changed what, when.
+type AuditEvent struct {
+	ID      int64             `json:"id"`
+	SpaceID int64             `json:"-"`
+	Space   string            `json:"space,omitempty"`
+	At      time.Time         `json:"at"`
+	Actor   string            `json:"actor"`
+	Action  string            `json:"action"`
+	Subject string            `json:"subject"`
+	Details map[string]string `json:"details,omitempty"`
+}
+
+func scopeMatches(scope []string, env string) bool {
+	if len(scope) == 0 {
+		return true
+	}
+	for _, e := range scope {
+		if e == env {
+			return true
+		}
+	}
+	return false
+}

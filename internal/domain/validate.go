@@ -1,0 +1,148 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// ValidateName checks a name of a thing (what says which kind, for the
+// message). Local names may not contain ':' because "<space>: <name>" is how
+// ferry names things that belong to another space.
+func ValidateName(what, name string) error {
+	switch {
+	case name == "":
+		return Invalidf("%s name is empty", what)
+	case len(name) > 100:
+		return Invalidf("%s name %q is longer than 100 characters", what, name)
+	case strings.TrimSpace(name) != name:
+		return Invalidf("%s name %q has leading or trailing spaces", what, name)
+	case strings.Contains(name, ":"):
+		return Invalidf("%s name %q contains ':', which is reserved for remote names like \"Prod Space: Production\"", what, name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return Invalidf("%s name %q contains a control character", what, name)
+		}
+	}
+	return nil
+}
+
+// ValidateVariableName checks a variable name: letters, digits and . _ - [ ].
+func ValidateVariableName(name string) error {
+	if name == "" {
+		return Invalidf("variable name is empty")
+	}
+	for _, r := range name {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-[]", r)) {
+			return Invalidf("variable name %q may contain only letters, digits and . _ - [ ]", name)
+		}
+	}
+	if strings.HasPrefix(name, "Ferry.") {
+		return Invalidf("variable name %q: names starting with \"Ferry.\" are reserved for system variables", name)
+	}
+	return nil
+}
+
+// Validate checks the lifecycle on its own; references to environments are
+// checked by the caller, who knows which exist.
+func (l Lifecycle) Validate() error {
+	if err := ValidateName("lifecycle", l.Name); err != nil {
+		return err
+	}
+	if len(l.Phases) == 0 {
+		return Invalidf("lifecycle %q has no phases", l.Name)
+	}
+	seen := map[string]string{}
+	for i, p := range l.Phases {
+		if p.Name == "" {
+			return Invalidf("lifecycle %q: phase %d has no name", l.Name, i+1)
+		}
+		if len(p.Environments) == 0 {
+			return Invalidf("lifecycle %q: phase %q lists no environments", l.Name, p.Name)
+		}
+		for _, e := range p.Environments {
+			if prev, dup := seen[e]; dup {
+				return Invalidf("lifecycle %q: environment %q is in phase %q and phase %q; an environment may be in one phase only", l.Name, e, prev, p.Name)
+			}
+			seen[e] = p.Name
+		}
+	}
+	return nil
+}
+
+// Validate checks the project's own rules. Every environment named in a scope
+// must satisfy knownEnv, which the caller builds from the space.
+func (p Project) Validate(knownEnv func(string) bool) error {
+	if err := ValidateName("project", p.Name); err != nil {
+		return err
+	}
+	if p.Lifecycle == "" {
+		return Invalidf("project %q has no lifecycle", p.Name)
+	}
+	where := func(format string, args ...any) error {
+		return Invalidf("project %q: %s", p.Name, fmt.Sprintf(format, args...))
+	}
+	checkScope := func(what string, envs []string) error {
+		for _, e := range envs {
+			if !knownEnv(e) {
+				return where("%s is scoped to unknown environment %q", what, e)
+			}
+		}
+		return nil
+	}
+	steps := map[string]bool{}
+	for i, s := range p.Process {
+		if s.Name == "" {
+			return where("step %d has no name", i+1)
+		}
+		if steps[s.Name] {
+			return where("two steps are named %q", s.Name)
+		}
+		steps[s.Name] = true
+		switch s.Type {
+		case StepScript:
+			if strings.TrimSpace(s.Script) == "" {
+				return where("step %q has an empty script", s.Name)
+			}
+		case "":
+			return where("step %q has no type (use \"script\")", s.Name)
+		default:
+			return where("step %q has unknown type %q (known: script)", s.Name, s.Type)
+		}
+		if s.TimeoutSeconds < 0 {
+			return where("step %q has a negative timeout", s.Name)
+		}
+		if err := checkScope(fmt.Sprintf("step %q", s.Name), s.Environments); err != nil {
+			return err
+		}
+	}
+	for _, v := range p.Variables {
+		if err := ValidateVariableName(v.Name); err != nil {
+			return where("%s", Message(err))
+		}
+		if err := checkScope(fmt.Sprintf("variable %q", v.Name), v.Environments); err != nil {
+			return err
+		}
+	}
+	templates := map[string]bool{}
+	for _, t := range p.Templates {
+		if err := ValidateVariableName(t.Name); err != nil {
+			return where("template: %s", Message(err))
+		}
+		if templates[t.Name] {
+			return where("two templates are named %q", t.Name)
+		}
+		templates[t.Name] = true
+		switch t.Type {
+		case TemplateText, TemplateSensitive, TemplateBool, TemplateMultiline:
+		case TemplateSelect:
+			if len(t.Options) == 0 {
+				return where("template %q is a select with no options", t.Name)
+			}
+		default:
+			return where("template %q has unknown type %q (known: text, sensitive, bool, select, multiline)", t.Name, t.Type)
+		}
+	}
+	return nil
+}

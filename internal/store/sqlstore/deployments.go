@@ -1,0 +1,93 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+type deployments struct{ db *DB }
+
+var _ store.Deployments = (*deployments)(nil)
+
+// A deployment's project and version names come from joins, and its state
+// and times from its task, so nothing is stored twice.
+const deploymentSelect = `SELECT d.id, d.space_id, d.project_id, p.name, d.release_id, r.version,
+		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by
+	FROM deployments d
+	JOIN releases r ON r.id = d.release_id
+	JOIN projects p ON p.id = d.project_id
+	LEFT JOIN tasks t ON t.id = d.task_id`
+
+func scanDeployment(s scanner) (domain.Deployment, error) {
+	var d domain.Deployment
+	var taskID, started, finished sql.NullInt64
+	var state sql.NullString
+	var created int64
+	err := s.Scan(&d.ID, &d.SpaceID, &d.ProjectID, &d.Project, &d.ReleaseID, &d.Version,
+		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy)
+	if err != nil {
+		return domain.Deployment{}, err
+	}
+	d.TaskID, d.State = taskID.Int64, domain.TaskState(state.String)
+	d.CreatedAt, d.StartedAt, d.FinishedAt = fromMicros(created), timePtr(started), timePtr(finished)
+	return d, nil
+}
+
+// Create stores the deployment and fills in its ID and CreatedAt. Its state
+// is read from its task, so State and the times are not stored.
+func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
+	d.CreatedAt = stamp(d.CreatedAt)
+	err := s.db.queryRow(ctx, `INSERT INTO deployments
+			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
+		micros(d.CreatedAt), d.CreatedBy).Scan(&d.ID)
+	return wrap(err, "create deployment to %q", d.Environment)
+}
+
+func (s *deployments) Get(ctx context.Context, id int64) (domain.Deployment, error) {
+	d, err := one(s.db.queryRow(ctx, deploymentSelect+` WHERE d.id = ?`, id),
+		scanDeployment, domain.NotFoundf("deployment %d not found", id))
+	return d, wrap(err, "get deployment %d", id)
+}
+
+// List returns the deployments f matches, newest first.
+func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]domain.Deployment, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.SpaceID != 0 {
+		add("d.space_id = ?", f.SpaceID)
+	}
+	if f.ProjectID != 0 {
+		add("d.project_id = ?", f.ProjectID)
+	}
+	if f.ReleaseID != 0 {
+		add("d.release_id = ?", f.ReleaseID)
+	}
+	if f.Environment != "" {
+		add("d.environment = ?", f.Environment)
+	}
+	q := deploymentSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY d.id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.db.query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(err, "list deployments")
+	}
+	list, err := collect(rows, scanDeployment)
+	return list, wrap(err, "list deployments")
+}

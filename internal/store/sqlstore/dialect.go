@@ -1,0 +1,53 @@
+package sqlstore
+
+import (
+	"embed"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// dialect is everything the store does differently per database. Queries
+// elsewhere in the package are written once, with ? placeholders, in SQL
+// that SQLite and PostgreSQL both accept (RETURNING, ON CONFLICT ... DO
+// UPDATE, BIGINT microsecond times, TEXT JSON).
+type dialect struct {
+	name   string // what Store.Kind reports
+	driver string // the database/sql driver
+
+	// migrations is the dialect's folder in migrationsFS, holding numbered
+	// files "0001_init.sql", "0002_....sql", applied in order.
+	migrations string
+
+	// rebind rewrites a query's ? placeholders into the driver's own.
+	rebind func(query string) string
+
+	// isUnique reports whether err is a unique-constraint violation.
+	isUnique func(err error) bool
+
+	// claimTask moves the oldest task in one state to another and returns
+	// its id. Arguments: new state, node, started_at, old state, old state.
+	// It must be atomic on its own: two callers never get the same row.
+	claimTask string
+}
+
+// rebindDollar numbers placeholders the PostgreSQL way: ?, ? becomes $1, $2.
+// Queries in this package never hold a literal '?', so every one is a
+// placeholder.
+func rebindDollar(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for _, r := range query {
+		if r != '?' {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}

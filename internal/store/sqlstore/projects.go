@@ -1,0 +1,107 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+type projects struct{ db *DB }
+
+var _ store.Projects = (*projects)(nil)
+
+const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at`
+
+func (s *projects) scan(sc scanner) (domain.Project, error) {
+	var p domain.Project
+	var process, variables, templates string
+	var created, updated int64
+	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &created, &updated)
+	if err != nil {
+		return domain.Project{}, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if err := decodeJSON(process, &p.Process); err != nil {
+		return domain.Project{}, fmt.Errorf("process: %w", err)
+	}
+	if err := decodeJSON(templates, &p.Templates); err != nil {
+		return domain.Project{}, fmt.Errorf("templates: %w", err)
+	}
+	if p.Variables, err = s.db.decodeVariables(variables); err != nil {
+		return domain.Project{}, err
+	}
+	return p, nil
+}
+
+// Put creates the project or replaces the one with its name, keeping that
+// one's ID and CreatedAt. UpdatedAt becomes now. Sensitive variable values
+// are sealed before they are written.
+func (s *projects) Put(ctx context.Context, p *domain.Project) error {
+	if err := s.put(ctx, p); err != nil {
+		return wrap(err, "put project %q", p.Name)
+	}
+	return nil
+}
+
+func (s *projects) put(ctx context.Context, p *domain.Project) error {
+	process, err := encodeJSON(p.Process)
+	if err != nil {
+		return err
+	}
+	templates, err := encodeJSON(p.Templates)
+	if err != nil {
+		return err
+	}
+	variables, err := s.db.encodeVariables(p.Variables)
+	if err != nil {
+		return err
+	}
+	now := stamp(time.Time{})
+	var created int64
+	err = s.db.queryRow(ctx, `INSERT INTO projects
+			(space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (space_id, name) DO UPDATE SET
+			lifecycle = excluded.lifecycle, process = excluded.process, variables = excluded.variables,
+			templates = excluded.templates, updated_at = excluded.updated_at
+		RETURNING id, created_at`,
+		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates,
+		micros(stamp(p.CreatedAt)), micros(now)).Scan(&p.ID, &created)
+	if err != nil {
+		return err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), now
+	return nil
+}
+
+func (s *projects) Get(ctx context.Context, spaceID int64, name string) (domain.Project, error) {
+	p, err := one(s.db.queryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE space_id = ? AND name = ?`, spaceID, name),
+		s.scan, domain.NotFoundf("project %q not found in this space", name))
+	return p, wrap(err, "get project %q", name)
+}
+
+func (s *projects) GetByID(ctx context.Context, id int64) (domain.Project, error) {
+	p, err := one(s.db.queryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = ?`, id),
+		s.scan, domain.NotFoundf("project %d not found", id))
+	return p, wrap(err, "get project %d", id)
+}
+
+// List returns the space's projects by name.
+func (s *projects) List(ctx context.Context, spaceID int64) ([]domain.Project, error) {
+	rows, err := s.db.query(ctx, `SELECT `+projectColumns+` FROM projects WHERE space_id = ? ORDER BY name`, spaceID)
+	if err != nil {
+		return nil, wrap(err, "list projects")
+	}
+	list, err := collect(rows, s.scan)
+	return list, wrap(err, "list projects")
+}
+
+// name returns the name of project id, for messages and for releases.
+func (s *projects) name(ctx context.Context, id int64) (string, error) {
+	name, err := one(s.db.queryRow(ctx, `SELECT name FROM projects WHERE id = ?`, id),
+		scanString, domain.NotFoundf("project %d not found", id))
+	return name, wrap(err, "get project %d", id)
+}

@@ -1,0 +1,134 @@
+// Package store declares how ferry persists its nouns. Implementations live
+// in subpackages (sqlstore for SQLite, and PostgreSQL beside it); nothing
+// outside this tree knows which database is underneath.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Store is a database of ferry's state. Every method takes a context; when
+// the context carries a transaction started by WithTx, the method runs inside
+// it. Lookups of missing rows return an error that matches domain.ErrNotFound;
+// unique-name clashes return one that matches domain.ErrConflict.
+type Store interface {
+	// WithTx runs fn in one transaction: all of fn's writes land, or none.
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	Spaces() Spaces
+	Users() Users
+	Environments() Environments
+	Lifecycles() Lifecycles
+	Projects() Projects
+	Releases() Releases
+	Deployments() Deployments
+	Tasks() Tasks
+	Audit() Audit
+
+	// Kind names the database ("sqlite", "postgres") for health reports.
+	Kind() string
+	Close() error
+}
+
+// Spaces are isolated tenants of the server.
+type Spaces interface {
+	Create(ctx context.Context, s *domain.Space) error // sets ID, CreatedAt
+	Get(ctx context.Context, name string) (domain.Space, error)
+	GetByID(ctx context.Context, id int64) (domain.Space, error)
+	List(ctx context.Context) ([]domain.Space, error)
+}
+
+// Users and their API keys.
+type Users interface {
+	Create(ctx context.Context, u *domain.User) error
+	Get(ctx context.Context, name string) (domain.User, error)
+	GetByID(ctx context.Context, id int64) (domain.User, error)
+	List(ctx context.Context) ([]domain.User, error)
+	Count(ctx context.Context) (int, error)
+
+	CreateKey(ctx context.Context, k *domain.APIKey) error
+	// KeyByHash finds an unrevoked key by the hash of its secret.
+	KeyByHash(ctx context.Context, hash string) (domain.APIKey, domain.User, error)
+	TouchKey(ctx context.Context, keyID int64, at time.Time) error
+}
+
+// Environments of a space, local and remote.
+type Environments interface {
+	Create(ctx context.Context, e *domain.Environment) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Environment, error)
+	List(ctx context.Context, spaceID int64) ([]domain.Environment, error) // in creation order
+}
+
+// Lifecycles of a space.
+type Lifecycles interface {
+	// Put creates the lifecycle or replaces the one with the same name.
+	Put(ctx context.Context, l *domain.Lifecycle) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Lifecycle, error)
+	List(ctx context.Context, spaceID int64) ([]domain.Lifecycle, error) // by name
+}
+
+// Projects of a space, with their process, variables and templates. Sensitive
+// variable values are sealed at rest by the implementation.
+type Projects interface {
+	// Put creates the project or replaces the one with the same name.
+	Put(ctx context.Context, p *domain.Project) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Project, error)
+	GetByID(ctx context.Context, id int64) (domain.Project, error)
+	List(ctx context.Context, spaceID int64) ([]domain.Project, error) // by name
+}
+
+// Releases are immutable once created.
+type Releases interface {
+	Create(ctx context.Context, r *domain.Release) error // conflict when the version exists
+	Get(ctx context.Context, projectID int64, version string) (domain.Release, error)
+	GetByID(ctx context.Context, id int64) (domain.Release, error)
+	List(ctx context.Context, projectID int64) ([]domain.Release, error) // newest first
+}
+
+// DeploymentFilter narrows Deployments.List; zero fields match everything.
+type DeploymentFilter struct {
+	SpaceID     int64
+	ProjectID   int64
+	ReleaseID   int64
+	Environment string
+	Limit       int
+}
+
+// Deployments record which release went where; their state is their task's.
+type Deployments interface {
+	Create(ctx context.Context, d *domain.Deployment) error
+	Get(ctx context.Context, id int64) (domain.Deployment, error)
+	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
+}
+
+// Tasks are the server's queue of background work.
+type Tasks interface {
+	Create(ctx context.Context, t *domain.Task) error
+	Get(ctx context.Context, id int64) (domain.Task, error)
+	List(ctx context.Context, spaceID int64, limit int) ([]domain.Task, error) // newest first
+	// SetDeployment links a task to the deployment it runs.
+	SetDeployment(ctx context.Context, taskID, deploymentID int64) error
+	// Claim moves the oldest queued task to Executing on node and returns it;
+	// it returns domain.ErrNotFound when nothing is queued. Two callers never
+	// claim the same task.
+	Claim(ctx context.Context, node string, now time.Time) (domain.Task, error)
+	// Finish records a final state; it is a no-op for a task already final.
+	Finish(ctx context.Context, id int64, state domain.TaskState, errMsg string, now time.Time) error
+	RequestCancel(ctx context.Context, id int64) error
+	// FailExecuting marks every task still Executing on node as Failed with
+	// reason; used at start-up after a crash. It returns how many it marked.
+	FailExecuting(ctx context.Context, node, reason string, now time.Time) (int, error)
+	AppendLog(ctx context.Context, taskID int64, lines []domain.LogLine) error // assigns Seq
+	// Log returns lines with Seq > after, oldest first, at most limit (0: all).
+	Log(ctx context.Context, taskID int64, after int64, limit int) ([]domain.LogLine, error)
+}
+
+// Audit is the append-only record of who did what.
+type Audit interface {
+	Append(ctx context.Context, e *domain.AuditEvent) error
+	// List returns events of a space (0: system-wide events too), newest first.
+	List(ctx context.Context, spaceID int64, limit int) ([]domain.AuditEvent, error)
+}

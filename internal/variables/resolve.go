@@ -1,0 +1,76 @@
+package variables
+
+// Scope limits where a variable value applies. Empty slice = unscoped in that dimension.
+type Scope struct {
+	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
+	Tenants      []string `json:"tenants,omitempty" yaml:"tenants,omitempty"`
+}
+
+// Candidate is one stored value of a variable.
+type Candidate struct {
+	Name      string
+	Value     string
+	Sensitive bool
+	Scope     Scope
+}
+
+// Context says where a deployment runs.
+type Context struct {
+	Environment string
+	Tenant      string
+}
+
+// Resolve picks, for every name, the most specific candidate that applies in ctx.
+//
+// A candidate applies when every non-empty scope dimension contains ctx's value
+// for it. Its rank is the number of non-empty dimensions (environment and
+// tenant count 1 each). Among applicable candidates of the same name the
+// highest rank wins; ties go to the one listed earlier in cands, so the result
+// is deterministic for a given order. Names are case-sensitive.
+func Resolve(cands []Candidate, ctx Context) *Set {
+	set := NewSet()
+	ranks := make(map[string]int, len(cands))
+	for _, c := range cands {
+		rank, ok := c.Scope.rank(ctx)
+		if !ok {
+			continue
+		}
+		if best, seen := ranks[c.Name]; seen && rank <= best {
+			continue // an earlier candidate of equal or higher rank wins
+		}
+		ranks[c.Name] = rank
+		set.Set(c.Name, c.Value, c.Sensitive)
+	}
+	return set
+}
+
+// rank reports whether the scope applies in ctx and, if so, how many
+// dimensions it constrains.
+func (s Scope) rank(ctx Context) (int, bool) {
+	rank := 0
+	for _, dim := range []struct {
+		allowed []string
+		value   string
+	}{
+		{s.Environments, ctx.Environment},
+		{s.Tenants, ctx.Tenant},
+	} {
+		if len(dim.allowed) == 0 {
+			continue
+		}
+		if !contains(dim.allowed, dim.value) {
+			return 0, false
+		}
+		rank++
+	}
+	return rank, true
+}
+
+func contains(list []string, v string) bool {
+	for _, item := range list {
+		if item == v {
+			return true
+		}
+	}
+	return false
+}

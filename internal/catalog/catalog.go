@@ -1,0 +1,243 @@
+// Package catalog manages what a space is made of — spaces themselves,
+// environments, lifecycles, projects and their variables — and the
+// declarative apply/export of all of it.
+package catalog
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// Service is the catalog's API, shared by the HTTP API and the web pages.
+type Service struct {
+	store store.Store
+	audit *audit.Log
+	now   func() time.Time
+	// spaceCreated runs inside the transaction that creates a space, so that
+	// other capabilities (identity) can add what a space needs.
+	spaceCreated []func(ctx context.Context, s *domain.Space) error
+
+	// RemoteSpaces names the remote spaces a space knows (set by the trust
+	// capability); remote environments may only name one of these.
+	RemoteSpaces func(ctx context.Context, spaceID int64) ([]string, error)
+}
+
+// New returns a catalog service.
+func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
+	return &Service{store: st, audit: log, now: now}
+}
+
+// OnSpaceCreated registers fn to run in the transaction that creates a space.
+func (s *Service) OnSpaceCreated(fn func(ctx context.Context, sp *domain.Space) error) {
+	s.spaceCreated = append(s.spaceCreated, fn)
+}
+
+// CreateSpace creates a space. Only administrators may.
+func (s *Service) CreateSpace(ctx context.Context, name string) (domain.Space, error) {
+	if err := requireAdmin(ctx, "create a space"); err != nil {
+		return domain.Space{}, err
+	}
+	if err := domain.ValidateName("space", name); err != nil {
+		return domain.Space{}, err
+	}
+	sp := domain.Space{Name: name}
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Spaces().Create(ctx, &sp); err != nil {
+			return err
+		}
+		for _, fn := range s.spaceCreated {
+			if err := fn(ctx, &sp); err != nil {
+				return err
+			}
+		}
+		return s.audit.Record(ctx, sp.ID, "space.create", name, nil)
+	})
+	return sp, err
+}
+
+// Spaces lists every space.
+func (s *Service) Spaces(ctx context.Context) ([]domain.Space, error) {
+	return s.store.Spaces().List(ctx)
+}
+
+// Space finds a space by name.
+func (s *Service) Space(ctx context.Context, name string) (domain.Space, error) {
+	return s.store.Spaces().Get(ctx, name)
+}
+
+// CreateEnvironment creates a local environment in a space.
+func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (domain.Environment, error) {
+	if err := domain.ValidateName("environment", name); err != nil {
+		return domain.Environment{}, err
+	}
+	var env domain.Environment
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		env = domain.Environment{SpaceID: sp.ID, Name: name}
+		if err := s.store.Environments().Create(ctx, &env); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "environment.create", name, nil)
+	})
+	return env, err
+}
+
+// Environments lists a space's environments, local and remote.
+func (s *Service) Environments(ctx context.Context, space string) ([]domain.Environment, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Environments().List(ctx, sp.ID)
+}
+
+// Lifecycles lists a space's lifecycles.
+func (s *Service) Lifecycles(ctx context.Context, space string) ([]domain.Lifecycle, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Lifecycles().List(ctx, sp.ID)
+}
+
+// Projects lists a space's projects.
+func (s *Service) Projects(ctx context.Context, space string) ([]domain.Project, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Projects().List(ctx, sp.ID)
+}
+
+// Project finds a project of a space by name.
+func (s *Service) Project(ctx context.Context, space, name string) (domain.Project, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return domain.Project{}, err
+	}
+	return s.store.Projects().Get(ctx, sp.ID, name)
+}
+
+// VariableChange sets one value of a project variable.
+type VariableChange struct {
+	Name         string   `json:"name"`
+	Value        string   `json:"value"`
+	Sensitive    bool     `json:"sensitive"`
+	Environments []string `json:"environments"`
+}
+
+// SetVariable sets the value of a project variable for exactly the given
+// scope, replacing a value with the same name and scope or adding one.
+func (s *Service) SetVariable(ctx context.Context, space, project string, c VariableChange) (domain.Project, error) {
+	if err := domain.ValidateVariableName(c.Name); err != nil {
+		return domain.Project{}, err
+	}
+	var p domain.Project
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		p, err = s.store.Projects().Get(ctx, sp.ID, project)
+		if err != nil {
+			return err
+		}
+		envs, err := s.envIndex(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		for _, e := range c.Environments {
+			if _, ok := envs[e]; !ok {
+				return domain.NotFoundf("environment %q not found in space %q (known: %s)", e, space, strings.Join(sortedKeys(envs), ", "))
+			}
+		}
+		scope := slices.Clone(c.Environments)
+		slices.Sort(scope)
+		v := domain.Variable{Name: c.Name, Value: c.Value, Sensitive: c.Sensitive, Environments: scope}
+		action := "variable.add"
+		replaced := false
+		for i, old := range p.Variables {
+			if old.Name == c.Name && sameSet(old.Environments, scope) {
+				p.Variables[i] = v
+				replaced, action = true, "variable.update"
+				break
+			}
+		}
+		if !replaced {
+			p.Variables = append(p.Variables, v)
+		}
+		p.UpdatedAt = s.now()
+		if err := s.store.Projects().Put(ctx, &p); err != nil {
+			return err
+		}
+		details := map[string]string{"project": project, "scope": scopeText(scope)}
+		if c.Sensitive {
+			details["sensitive"] = "true"
+		}
+		return s.audit.Record(ctx, sp.ID, action, c.Name, details)
+	})
+	return p, err
+}
+
+// envIndex maps the names of a space's environments to themselves.
+func (s *Service) envIndex(ctx context.Context, spaceID int64) (map[string]domain.Environment, error) {
+	list, err := s.store.Environments().List(ctx, spaceID)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]domain.Environment, len(list))
+	for _, e := range list {
+		m[e.Name] = e
+	}
+	return m, nil
+}
+
+func requireAdmin(ctx context.Context, what string) error {
+	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "only an administrator may %s", what)
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func scopeText(envs []string) string {
+	if len(envs) == 0 {
+		return "(unscoped)"
+	}
+	return strings.Join(envs, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// describe is used in messages that list choices.
+func describe(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,147 @@
+// Package config reads and writes the declarative YAML that `ferry apply`
+// takes and `ferry export` writes. It knows the file format and where in the
+// file each thing was written, so errors can name a line; it does not know
+// the store. The catalog service turns a Document into changes.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// MaxSize bounds an apply document; a space's configuration is text, not data.
+const MaxSize = 16 << 20
+
+// Document is a space's configuration as YAML.
+type Document struct {
+	Environments       []Environment `yaml:"environments,omitempty"`
+	RemoteEnvironments []string      `yaml:"remoteEnvironments,omitempty"`
+	Lifecycles         []Lifecycle   `yaml:"lifecycles,omitempty"`
+	Projects           []Project     `yaml:"projects,omitempty"`
+
+	// lines maps a path such as "projects[2].process[0]" to its line in the
+	// source file; empty for documents not parsed from text.
+	lines map[string]int
+}
+
+// Environment is an environment of this space.
+type Environment struct {
+	Name string `yaml:"name"`
+}
+
+// Lifecycle is a lifecycle and its phases.
+type Lifecycle struct {
+	Name   string         `yaml:"name"`
+	Phases []domain.Phase `yaml:"phases"`
+}
+
+// Project is a project with its process, variables and templates.
+type Project struct {
+	Name      string            `yaml:"name"`
+	Lifecycle string            `yaml:"lifecycle"`
+	Templates []domain.Template `yaml:"templates,omitempty"`
+	Variables []Variable        `yaml:"variables,omitempty"`
+	Process   []domain.Step     `yaml:"process,omitempty"`
+}
+
+// Variable is a project variable. A sensitive value is never exported: export
+// writes it with Value empty and ValueSet true, and apply keeps the stored
+// value when it meets such an entry.
+type Variable struct {
+	Name         string   `yaml:"name"`
+	Value        string   `yaml:"value"`
+	Sensitive    bool     `yaml:"sensitive,omitempty"`
+	Environments []string `yaml:"environments,omitempty"`
+	// KeepExisting marks an exported sensitive value: "keep what the target
+	// space has". Written as `keep: true`.
+	KeepExisting bool `yaml:"keep,omitempty"`
+}
+
+// Parse reads a document, refusing unknown fields, and remembers the line of
+// every list item for error messages.
+func Parse(data []byte) (*Document, error) {
+	if len(data) > MaxSize {
+		return nil, domain.Invalidf("the file is %d bytes; the limit is %d", len(data), MaxSize)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, domain.Invalidf("malformed YAML: %s", yamlMessage(err))
+	}
+	doc := &Document{lines: map[string]int{}}
+	if len(root.Content) == 0 {
+		return doc, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(doc); err != nil {
+		return nil, domain.Invalidf("malformed YAML: %s", yamlMessage(err))
+	}
+	if err := dec.Decode(new(any)); err == nil {
+		return nil, domain.Invalidf("the file holds more than one YAML document; put everything in one")
+	}
+	recordLines(root.Content[0], "", doc.lines)
+	return doc, nil
+}
+
+// Line returns the line where the item at path was written, or 0.
+func (d *Document) Line(path string) int { return d.lines[path] }
+
+// At prefixes msg with the file position of path when it is known.
+func (d *Document) At(path, msg string) string {
+	if l := d.Line(path); l > 0 {
+		return fmt.Sprintf("line %d: %s", l, msg)
+	}
+	return msg
+}
+
+// Marshal writes the document as YAML.
+func (d *Document) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(d); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// recordLines walks the node tree and records the line of every mapping
+// value and sequence item under a path like "projects[0].variables[3]".
+func recordLines(n *yaml.Node, path string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			p := key.Value
+			if path != "" {
+				p = path + "." + key.Value
+			}
+			lines[p] = key.Line
+			recordLines(val, p, lines)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			lines[p] = item.Line
+			recordLines(item, p, lines)
+		}
+	}
+}
+
+// yamlMessage turns a yaml.v3 error into one line without the library's prefix.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}

@@ -1,0 +1,270 @@
+// Package deploy queues deployments and runs them: it checks a deployment
+// against its lifecycle and templates before anything starts, turns it into a
+// task, and a Runner executes tasks' steps as real processes with a live log.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/variables"
+)
+
+// Service queues deployments and answers questions about tasks.
+type Service struct {
+	store store.Store
+	audit *audit.Log
+	now   func() time.Time
+	wake  func() // tells runners there is new work; may be nil
+}
+
+// New returns a deploy service; wake is called after a task is queued.
+func New(st store.Store, log *audit.Log, now func() time.Time, wake func()) *Service {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Service{store: st, audit: log, now: now, wake: wake}
+}
+
+// Request asks for a release to be deployed to an environment.
+type Request struct {
+	Project     string `json:"project"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	Tenant      string `json:"tenant,omitempty"`
+}
+
+// Deploy checks that the release may go to the environment now — the
+// lifecycle allows it and every required template value is set — and queues
+// a task for it. Nothing is queued when a check fails.
+func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain.Deployment, error) {
+	var d domain.Deployment
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		p, err := s.store.Projects().Get(ctx, sp.ID, req.Project)
+		if err != nil {
+			return err
+		}
+		rel, err := s.store.Releases().Get(ctx, p.ID, req.Version)
+		if err != nil {
+			return err
+		}
+		env, err := s.store.Environments().Get(ctx, sp.ID, req.Environment)
+		if err != nil {
+			return err
+		}
+		if env.IsRemote() {
+			return domain.Invalidf("%q is an environment of space %q; deploy there, or promote the release with `ferry promote %q %s --to %q`", env.Name, env.RemoteSpace, p.Name, rel.Version, env.RemoteSpace)
+		}
+		if err := s.checkLifecycle(ctx, sp, p, rel, env.Name); err != nil {
+			return err
+		}
+		if missing := MissingTemplates(rel.Snapshot.Templates, Candidates(rel, p), variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(missing) > 0 {
+			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set each with `ferry var set %q NAME VALUE --env %q`",
+				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), p.Name, env.Name)
+		}
+		now := s.now()
+		t := domain.Task{
+			SpaceID:     sp.ID,
+			Kind:        domain.TaskDeploy,
+			Description: fmt.Sprintf("Deploy %s %s to %s", p.Name, rel.Version, env.Name),
+			State:       domain.TaskQueued,
+			QueuedAt:    now,
+		}
+		if err := s.store.Tasks().Create(ctx, &t); err != nil {
+			return err
+		}
+		d = domain.Deployment{
+			SpaceID: sp.ID, ProjectID: p.ID, Project: p.Name, ReleaseID: rel.ID, Version: rel.Version,
+			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
+			CreatedAt: now, CreatedBy: domain.ActorName(ctx),
+		}
+		if err := s.store.Deployments().Create(ctx, &d); err != nil {
+			return err
+		}
+		if err := s.store.Tasks().SetDeployment(ctx, t.ID, d.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID)})
+	})
+	if err == nil {
+		s.wake()
+	}
+	return d, err
+}
+
+// checkLifecycle refuses a deployment to an environment whose phase comes
+// after a phase that has no successful deployment of the release.
+func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
+	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	if err != nil {
+		return err
+	}
+	idx := lc.PhaseOf(env)
+	if idx < 0 {
+		return domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, phaseList(lc))
+	}
+	if idx == 0 {
+		return nil
+	}
+	done, err := s.store.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+	if err != nil {
+		return err
+	}
+	succeeded := map[string]bool{}
+	for _, d := range done {
+		if d.State == domain.TaskSuccess {
+			succeeded[d.Environment] = true
+		}
+	}
+	for _, ph := range lc.Phases[:idx] {
+		if !phaseSucceeded(ph, succeeded) {
+			return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
+				rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
+		}
+	}
+	return nil
+}
+
+// phaseSucceeded: a phase has succeeded once any of its environments has a
+// successful deployment of the release.
+func phaseSucceeded(ph domain.Phase, succeeded map[string]bool) bool {
+	for _, e := range ph.Environments {
+		if succeeded[e] {
+			return true
+		}
+	}
+	return false
+}
+
+func phaseList(lc domain.Lifecycle) string {
+	var parts []string
+	for _, ph := range lc.Phases {
+		parts = append(parts, fmt.Sprintf("%s: %s", ph.Name, strings.Join(ph.Environments, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Candidates returns the variable values a deployment of rel chooses from:
+// the release's frozen variables, then — because template values are supplied
+// per environment at deploy time rather than frozen — the project's current
+// values of every templated name.
+func Candidates(rel domain.Release, current domain.Project) []variables.Candidate {
+	var cands []variables.Candidate
+	add := func(v domain.Variable) {
+		cands = append(cands, variables.Candidate{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Scope: variables.Scope{Environments: v.Environments}})
+	}
+	templated := map[string]bool{}
+	for _, t := range rel.Snapshot.Templates {
+		templated[t.Name] = true
+	}
+	for _, v := range rel.Snapshot.Variables {
+		if !templated[v.Name] {
+			add(v)
+		}
+	}
+	for _, v := range current.Variables {
+		if templated[v.Name] {
+			add(v)
+		}
+	}
+	return cands
+}
+
+// MissingTemplates names the required templates that have no value (and no
+// default) in the deployment context.
+func MissingTemplates(templates []domain.Template, cands []variables.Candidate, dc variables.Context) []string {
+	set := variables.Resolve(cands, dc)
+	var missing []string
+	for _, t := range templates {
+		if v, ok := set.Get(t.Name); ok && v != "" {
+			continue
+		}
+		if t.Required && t.Default == "" {
+			missing = append(missing, t.Name)
+		}
+	}
+	return missing
+}
+
+// Tasks lists a space's tasks, newest first.
+func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return s.store.Tasks().List(ctx, sp.ID, limit)
+}
+
+// Task returns a task of a space.
+func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return domain.Task{}, err
+	}
+	t, err := s.store.Tasks().Get(ctx, id)
+	if err != nil {
+		return domain.Task{}, err
+	}
+	if t.SpaceID != sp.ID {
+		return domain.Task{}, domain.NotFoundf("task %d not found in space %q", id, space)
+	}
+	return t, nil
+}
+
+// Log returns a task's log lines after seq (for streaming: pass the last seq seen).
+func (s *Service) Log(ctx context.Context, space string, id, after int64) (domain.Task, []domain.LogLine, error) {
+	t, err := s.Task(ctx, space, id)
+	if err != nil {
+		return t, nil, err
+	}
+	lines, err := s.store.Tasks().Log(ctx, id, after, 5000)
+	return t, lines, err
+}
+
+// Cancel stops a task: a queued one at once, a running one at its next check.
+func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
+	t, err := s.Task(ctx, space, id)
+	if err != nil {
+		return t, err
+	}
+	if t.State.Done() {
+		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
+	}
+	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Tasks().RequestCancel(ctx, id); err != nil {
+			return err
+		}
+		if t.State == domain.TaskQueued {
+			if err := s.store.Tasks().Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
+				return err
+			}
+		}
+		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, map[string]string{"task": fmt.Sprint(id)})
+	})
+	if err != nil {
+		return t, err
+	}
+	return s.store.Tasks().Get(ctx, id)
+}
+
+// Deployments lists a space's deployments, newest first.
+func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	f.SpaceID = sp.ID
+	return s.store.Deployments().List(ctx, f)
+}

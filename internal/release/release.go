@@ -1,0 +1,127 @@
+// Package release creates releases — immutable versions of a project with
+// frozen snapshots of its process, variables and templates — and reads them.
+package release
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// Service creates and reads releases.
+type Service struct {
+	store store.Store
+	audit *audit.Log
+	now   func() time.Time
+}
+
+// New returns a release service.
+func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
+	return &Service{store: st, audit: log, now: now}
+}
+
+// CreateRequest describes a new release.
+type CreateRequest struct {
+	Version string `json:"version"`
+	Notes   string `json:"notes,omitempty"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// Create freezes the project's current process, variables and templates
+// into a new release.
+func (s *Service) Create(ctx context.Context, space, project string, req CreateRequest) (domain.Release, error) {
+	if err := validateVersion(req.Version); err != nil {
+		return domain.Release{}, err
+	}
+	var r domain.Release
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		p, err := s.store.Projects().Get(ctx, sp.ID, project)
+		if err != nil {
+			return err
+		}
+		r = domain.Release{
+			ProjectID: p.ID,
+			Project:   p.Name,
+			Version:   req.Version,
+			Notes:     req.Notes,
+			Channel:   req.Channel,
+			Snapshot:  Freeze(p),
+			CreatedAt: s.now(),
+			CreatedBy: domain.ActorName(ctx),
+		}
+		if err := s.store.Releases().Create(ctx, &r); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, nil)
+	})
+	return r, err
+}
+
+// Freeze copies what a release keeps of a project, sharing no memory with it.
+func Freeze(p domain.Project) domain.Snapshot {
+	snap := domain.Snapshot{
+		Process:   slices.Clone(p.Process),
+		Variables: slices.Clone(p.Variables),
+		Templates: slices.Clone(p.Templates),
+	}
+	for i := range snap.Process {
+		snap.Process[i].Environments = slices.Clone(snap.Process[i].Environments)
+	}
+	for i := range snap.Variables {
+		snap.Variables[i].Environments = slices.Clone(snap.Variables[i].Environments)
+	}
+	for i := range snap.Templates {
+		snap.Templates[i].Options = slices.Clone(snap.Templates[i].Options)
+	}
+	return snap
+}
+
+// List returns a project's releases, newest first.
+func (s *Service) List(ctx context.Context, space, project string) ([]domain.Release, error) {
+	p, err := s.project(ctx, space, project)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Releases().List(ctx, p.ID)
+}
+
+// Get returns one release of a project.
+func (s *Service) Get(ctx context.Context, space, project, version string) (domain.Release, error) {
+	p, err := s.project(ctx, space, project)
+	if err != nil {
+		return domain.Release{}, err
+	}
+	return s.store.Releases().Get(ctx, p.ID, version)
+}
+
+func (s *Service) project(ctx context.Context, space, project string) (domain.Project, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return domain.Project{}, err
+	}
+	return s.store.Projects().Get(ctx, sp.ID, project)
+}
+
+// validateVersion accepts SemVer-like versions and anything else without
+// spaces or control characters, since teams number releases their own way.
+func validateVersion(v string) error {
+	switch {
+	case v == "":
+		return domain.Invalidf("a release needs a version (--version)")
+	case len(v) > 64:
+		return domain.Invalidf("version %q is longer than 64 characters", v)
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }):
+		return domain.Invalidf("version %q may not contain spaces, slashes or control characters", v)
+	}
+	return nil
+}

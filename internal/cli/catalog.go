@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+func (a *app) envCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "env", Short: "Manage environments"}
+	cmd.AddCommand(&cobra.Command{
+		Use:     "create NAME",
+		Short:   "Create an environment in the space",
+		Example: `  ferry env create Development`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var e domain.Environment
+			if err := c.Do(cmd.Context(), "POST", a.sp("environments"), map[string]string{"name": args[0]}, &e); err != nil {
+				return err
+			}
+			return a.render(e, func(w io.Writer) { fmt.Fprintf(w, "Created environment %q in space %q\n", e.Name, a.space) })
+		},
+	}, &cobra.Command{
+		Use:   "list",
+		Short: "List the space's environments, local and remote",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var list []domain.Environment
+			if err := c.Do(cmd.Context(), "GET", a.sp("environments"), nil, &list); err != nil {
+				return err
+			}
+			return a.render(list, func(w io.Writer) {
+				var rows [][]string
+				for _, e := range list {
+					kind := "local"
+					if e.IsRemote() {
+						kind = "remote (space " + e.RemoteSpace + ")"
+					}
+					rows = append(rows, []string{e.Name, kind})
+				}
+				table(w, "NAME\tKIND", rows)
+			})
+		},
+	})
+	return cmd
+}
+
+func (a *app) lifecycleCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "lifecycle", Short: "Show lifecycles (define them with 'ferry apply')"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the space's lifecycles and their phases",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var list []domain.Lifecycle
+			if err := c.Do(cmd.Context(), "GET", a.sp("lifecycles"), nil, &list); err != nil {
+				return err
+			}
+			return a.render(list, func(w io.Writer) {
+				for _, l := range list {
+					var phases []string
+					for _, p := range l.Phases {
+						phases = append(phases, fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", ")))
+					}
+					fmt.Fprintf(w, "%s: %s\n", l.Name, strings.Join(phases, " → "))
+				}
+			})
+		},
+	})
+	return cmd
+}
+
+func (a *app) projectCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "project", Short: "Show projects (define them with 'ferry apply')"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the space's projects",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var list []domain.Project
+			if err := c.Do(cmd.Context(), "GET", a.sp("projects"), nil, &list); err != nil {
+				return err
+			}
+			return a.render(list, func(w io.Writer) {
+				var rows [][]string
+				for _, p := range list {
+					rows = append(rows, []string{p.Name, p.Lifecycle, fmt.Sprint(len(p.Process)), fmt.Sprint(len(p.Variables))})
+				}
+				table(w, "NAME\tLIFECYCLE\tSTEPS\tVARIABLES", rows)
+			})
+		},
+	})
+	return cmd
+}
+
+func (a *app) applyCommand() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Make the space match a YAML file (environments, lifecycles, projects)",
+		Long: `Apply a declarative YAML file to the space. The whole file is checked first —
+malformed YAML, unknown fields, unknown environments or lifecycles — and every
+problem is reported with its line; nothing changes unless the whole file is
+valid, and then everything changes in one transaction. Applying the same file
+again changes nothing. Things the file does not mention are left alone.
+
+Sensitive variables exported by 'ferry export' appear as 'keep: true': apply
+keeps the value the space already has.`,
+		Example: `  ferry apply -f space.yaml
+  ferry export | ferry apply -f - --space Other`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file == "" {
+				return fmt.Errorf("give the file with -f FILE (or -f - for standard input)")
+			}
+			data, err := a.readInput(file)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var res catalog.ApplyResult
+			if err := c.Do(cmd.Context(), "POST", a.sp("apply"), data, &res); err != nil {
+				return err
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(a.stderr, "warning:", w)
+			}
+			return a.render(res, func(w io.Writer) {
+				for _, s := range res.Created {
+					fmt.Fprintln(w, "created", s)
+				}
+				for _, s := range res.Updated {
+					fmt.Fprintln(w, "updated", s)
+				}
+				fmt.Fprintf(w, "Applied to space %q: %d created, %d updated, %d unchanged\n", a.space, len(res.Created), len(res.Updated), res.Unchanged)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML file to apply (- for standard input)")
+	return cmd
+}
+
+func (a *app) exportCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export [--out FILE]",
+		Short: "Write the space's configuration as YAML that 'ferry apply' accepts",
+		Long: `Export the space's environments, remote environments, lifecycles and projects
+as YAML, for source control or to copy into another space. Sensitive values are
+never exported: they appear as 'keep: true'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var data []byte
+			if err := c.Do(cmd.Context(), "GET", a.sp("export"), nil, &data); err != nil {
+				return err
+			}
+			if err := a.writeOutput(out, data); err != nil {
+				return err
+			}
+			if out != "" && out != "-" {
+				fmt.Fprintf(a.stderr, "Wrote %s\n", out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
+	return cmd
+}
+
+func (a *app) auditCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log"}
+	var all bool
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List who changed what, and when (newest first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			path := a.sp("audit")
+			if all {
+				path = "/api/audit"
+			}
+			var list []domain.AuditEvent
+			if err := c.Do(cmd.Context(), "GET", fmt.Sprintf("%s?limit=%d", path, limit), nil, &list); err != nil {
+				return err
+			}
+			return a.render(list, func(w io.Writer) {
+				var rows [][]string
+				for _, e := range list {
+					rows = append(rows, []string{e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Subject, detailText(e.Details)})
+				}
+				table(w, "WHEN\tWHO\tACTION\tSUBJECT\tDETAILS", rows)
+			})
+		},
+	}
+	list.Flags().BoolVar(&all, "all", false, "every space and server-wide events (administrators)")
+	list.Flags().IntVar(&limit, "limit", 200, "at most this many events")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func detailText(d map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(d) {
+		parts = append(parts, k+"="+d[k])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrydeploy/ferry/internal/server"
+)
+
+func (a *app) serverCommand() *cobra.Command {
+	cfg := server.Config{}
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a ferry server",
+		Long: `Run a ferry server in the foreground.
+
+The first start creates the store (embedded SQLite in the data folder), a master
+key that encrypts secrets at rest (DATA/master.key, mode 0600), the space
+"Default", and the user "admin", whose API key is written to DATA/admin.key
+(mode 0600). Stop it with Ctrl-C or SIGTERM: running tasks are cancelled and
+recorded, and a restart keeps everything.`,
+		Example: `  ferry server
+  ferry server --data /var/lib/ferry --listen 0.0.0.0:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return err
+			}
+			opts := &slog.HandlerOptions{Level: level}
+			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+			if strings.EqualFold(logFormat, "json") {
+				h = slog.NewJSONHandler(a.stderr, opts)
+			}
+			cfg.Log = slog.New(h)
+			return server.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", envOr("FERRY_DATA", "ferry-data"), "data folder (env FERRY_DATA)")
+	f.StringVar(&cfg.Listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "address to listen on (env FERRY_LISTEN)")
+	f.StringVar(&cfg.Node, "node", os.Getenv("FERRY_NODE"), "this node's name (env FERRY_NODE; default: host name)")
+	f.StringVar(&logLevel, "log-level", envOr("FERRY_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	f.StringVar(&logFormat, "log-format", envOr("FERRY_LOG_FORMAT", "text"), "log format: text or json")
+	cfg.DatabaseURL = os.Getenv("FERRY_DATABASE_URL")
+	return cmd
+}

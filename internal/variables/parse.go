@@ -435,14 +435,9 @@ func (c *cursor) name(depth int) (nameExpr, error) {
 	start := c.i
 	var parts []namePart
 	litStart := c.i
-	flush := func() {
-		if c.i > litStart {
-			parts = append(parts, namePart{lit: c.p.src[litStart:c.i]})
-		}
-	}
 	for !c.eof() {
 		if strings.HasPrefix(c.p.src[c.i:c.end], "#{") {
-			flush()
+			parts = appendLit(parts, c.p.src[litStart:c.i])
 			innerEnd, err := c.p.tagEnd(c.i)
 			if err != nil {
 				return nameExpr{}, err
@@ -462,18 +457,30 @@ func (c *cursor) name(depth int) (nameExpr, error) {
 		}
 		c.i += size
 	}
-	flush()
-	if c.i == start {
-		if c.eof() {
-			return nameExpr{}, c.p.errf(c.i, "expected a variable name")
+	if parts == nil {
+		// The common case: a plain name, kept without a parts slice.
+		if c.i > start {
+			return nameExpr{lit: c.p.src[start:c.i]}, nil
 		}
-		r, _ := utf8.DecodeRuneInString(c.rest())
-		return nameExpr{}, c.p.errf(c.i, "expected a variable name, found %q", r)
+		return nameExpr{}, c.noName()
 	}
-	if len(parts) == 1 && parts[0].ref == nil {
-		return nameExpr{lit: parts[0].lit}, nil
+	return nameExpr{parts: appendLit(parts, c.p.src[litStart:c.i])}, nil
+}
+
+func appendLit(parts []namePart, lit string) []namePart {
+	if lit == "" {
+		return parts
 	}
-	return nameExpr{parts: parts}, nil
+	return append(parts, namePart{lit: lit})
+}
+
+// noName reports that a variable name was expected at the cursor.
+func (c *cursor) noName() error {
+	if c.eof() {
+		return c.p.errf(c.i, "expected a variable name")
+	}
+	r, _ := utf8.DecodeRuneInString(c.rest())
+	return c.p.errf(c.i, "expected a variable name, found %q", r)
 }
 
 // condition parses "Name", "Name == \"v\"" or "Name != \"v\"".

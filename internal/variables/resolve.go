@@ -48,17 +48,14 @@ func Resolve(cands []Candidate, ctx Context) *Set {
 // dimensions it constrains.
 func (s Scope) rank(ctx Context) (int, bool) {
 	rank := 0
-	for _, dim := range []struct {
-		allowed []string
-		value   string
-	}{
-		{s.Environments, ctx.Environment},
-		{s.Tenants, ctx.Tenant},
-	} {
-		if len(dim.allowed) == 0 {
-			continue
+	if len(s.Environments) > 0 {
+		if !contains(s.Environments, ctx.Environment) {
+			return 0, false
 		}
-		if !contains(dim.allowed, dim.value) {
+		rank++
+	}
+	if len(s.Tenants) > 0 {
+		if !contains(s.Tenants, ctx.Tenant) {
 			return 0, false
 		}
 		rank++

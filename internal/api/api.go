@@ -21,6 +21,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Services are what the API calls.
@@ -30,6 +31,7 @@ type Services struct {
 	Releases *release.Service
 	Deploy   *deploy.Service
 	Audit    *audit.Log
+	Trust    *trust.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 }
@@ -41,13 +43,14 @@ const maxBody = 16 << 20
 func Handler(s Services, log *slog.Logger) http.Handler {
 	h := &handler{s: s, log: log}
 	mux := http.NewServeMux()
-	route := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) (any, error)) {
+	var route routeFunc = func(pattern string, fn func(w http.ResponseWriter, r *http.Request) (any, error)) {
 		mux.Handle(pattern, h.authenticated(fn))
 	}
 	mux.HandleFunc("GET /api/health", h.health)
 
 	route("GET /api/spaces", h.listSpaces)
 	route("POST /api/spaces", h.createSpace)
+	route("GET /api/spaces/{space}", h.getSpace)
 	route("GET /api/audit", h.listAllAudit)
 
 	route("GET /api/spaces/{space}/environments", h.listEnvironments)
@@ -71,6 +74,7 @@ func Handler(s Services, log *slog.Logger) http.Handler {
 	route("GET /api/spaces/{space}/tasks/{id}/log", h.taskLog)
 	route("POST /api/spaces/{space}/tasks/{id}/cancel", h.cancelTask)
 	route("GET /api/spaces/{space}/audit", h.listAudit)
+	h.trustRoutes(route)
 
 	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path)
@@ -113,7 +117,7 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 		status := http.StatusOK
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/revoke") && !strings.HasSuffix(r.URL.Path, "/cancel") {
 			status = http.StatusCreated
 		}
 		if rw, ok := out.(raw); ok {

@@ -19,6 +19,10 @@ func (h *handler) listSpaces(w http.ResponseWriter, r *http.Request) (any, error
 	return h.s.Catalog.Spaces(r.Context())
 }
 
+func (h *handler) getSpace(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.s.Catalog.Space(r.Context(), r.PathValue("space"))
+}
+
 func (h *handler) createSpace(w http.ResponseWriter, r *http.Request) (any, error) {
 	var req nameRequest
 	if err := decode(w, r, &req); err != nil {

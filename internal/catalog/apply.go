@@ -182,7 +182,8 @@ func (st *applyState) plan(doc *config.Document) (*applyPlan, error) {
 		lcNames[l.Name] = true
 		for j, ph := range lc.Phases {
 			for _, e := range ph.Environments {
-				if !knownEnv(e) {
+				// A phase may also name a whole remote space.
+				if !knownEnv(e) && !st.remoteSpaces[e] {
 					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, envList()))
 				}
 			}

@@ -82,6 +82,7 @@ Start a server with 'ferry server'; every other command talks to a server
 	root.AddCommand(
 		a.serverCommand(),
 		a.spaceCommand(),
+		a.remoteSpaceCommand(),
 		a.envCommand(),
 		a.lifecycleCommand(),
 		a.projectCommand(),

@@ -50,7 +50,53 @@ func (a *app) spaceCommand() *cobra.Command {
 				table(w, "NAME\tFINGERPRINT (SHA-256)\tCREATED", rows)
 			})
 		},
-	})
+	}, a.spaceCertCommand())
+	return cmd
+}
+
+func (a *app) spaceCertCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "cert NAME [--out FILE]",
+		Short: "Write a space's certificate (PEM) to give to another space",
+		Long: `Write the space's X.509 certificate in PEM. Give the file to the owners of the
+other space (it holds no secret), who add it with 'ferry remote-space add'.
+Compare the fingerprint printed here with the one they see, over a channel you
+trust (phone, in person), the way you compare SSH host keys.`,
+		Example: `  ferry space cert "DevTest Space" --out devtest.pem
+  openssl x509 -in devtest.pem -noout -fingerprint -sha256`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var pemBytes []byte
+			if err := c.Do(cmd.Context(), "GET", client.SpacePath(args[0], "certificate"), nil, &pemBytes); err != nil {
+				return err
+			}
+			var sp domain.Space
+			if err := c.Do(cmd.Context(), "GET", client.SpacePath(args[0]), nil, &sp); err != nil {
+				return err
+			}
+			if a.output == "json" {
+				if out != "" {
+					if err := a.writeOutput(out, pemBytes); err != nil {
+						return err
+					}
+				}
+				return a.render(map[string]string{"space": sp.Name, "fingerprint": sp.Fingerprint, "certificate": string(pemBytes)}, nil)
+			}
+			if err := a.writeOutput(out, pemBytes); err != nil {
+				return err
+			}
+			if out != "" && out != "-" {
+				fmt.Fprintf(a.stdout, "Wrote the certificate of space %q to %s\nSHA-256 fingerprint: %s\n", sp.Name, out, sp.Fingerprint)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
 	return cmd
 }
 

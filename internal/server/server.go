@@ -25,6 +25,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Config is everything a server needs to start.
@@ -75,12 +76,17 @@ func Run(ctx context.Context, cfg Config) error {
 		WorkDir: filepath.Join(cfg.DataDir, "work"),
 		Now:     now,
 	})
+	trustSvc := trust.New(st, auditLog, now)
+	catalogSvc := catalog.New(st, auditLog, now)
+	catalogSvc.OnSpaceCreated(trustSvc.CreateIdentity)
+	catalogSvc.RemoteSpaces = trustSvc.RemoteNames
 	svc := api.Services{
 		Auth:     auth.New(st, auditLog, now),
-		Catalog:  catalog.New(st, auditLog, now),
+		Catalog:  catalogSvc,
 		Releases: release.New(st, auditLog, now),
 		Deploy:   deploy.New(st, auditLog, now, runner.Wake),
 		Audit:    auditLog,
+		Trust:    trustSvc,
 	}
 	svc.Health = func(ctx context.Context) any {
 		return map[string]string{"status": "ok", "node": cfg.Node, "store": st.Kind()}
@@ -166,5 +172,5 @@ func bootstrap(ctx context.Context, cfg Config, svc api.Services, log *slog.Logg
 		}
 		log.Info("created space " + domain.DefaultSpace)
 	}
-	return nil
+	return svc.Trust.EnsureIdentities(ctx)
 }

@@ -27,6 +27,7 @@ type Store interface {
 	Deployments() Deployments
 	Tasks() Tasks
 	Audit() Audit
+	RemoteSpaces() RemoteSpaces
 
 	// Kind names the database ("sqlite", "postgres") for health reports.
 	Kind() string
@@ -39,6 +40,21 @@ type Spaces interface {
 	Get(ctx context.Context, name string) (domain.Space, error)
 	GetByID(ctx context.Context, id int64) (domain.Space, error)
 	List(ctx context.Context) ([]domain.Space, error)
+	// SetIdentity stores a space's certificate and its private keys; the
+	// implementation seals the private part at rest.
+	SetIdentity(ctx context.Context, id int64, certPEM []byte, fingerprint string, private []byte) error
+	// Identity returns what SetIdentity stored (NotFound if nothing yet).
+	Identity(ctx context.Context, id int64) (certPEM, private []byte, err error)
+}
+
+// RemoteSpaces are the other spaces a space knows and trusts.
+type RemoteSpaces interface {
+	Create(ctx context.Context, r *domain.RemoteSpace) error // conflict on a name or fingerprint clash
+	// Update stores URL, certificate, fingerprint, trust and revocation of r (found by ID).
+	Update(ctx context.Context, r *domain.RemoteSpace) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	GetByFingerprint(ctx context.Context, spaceID int64, fingerprint string) (domain.RemoteSpace, error)
+	List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) // by name
 }
 
 // Users and their API keys.

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"strconv"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -51,4 +54,35 @@ func (s *spaces) List(ctx context.Context) ([]domain.Space, error) {
 	}
 	list, err := collect(rows, scanSpace)
 	return list, wrap(err, "list spaces")
+}
+
+// identityAAD binds a sealed identity to its space, so it cannot be moved to
+// another space's row.
+func identityAAD(id int64) string { return "ferry:space-identity:" + strconv.FormatInt(id, 10) }
+
+func (s *spaces) SetIdentity(ctx context.Context, id int64, certPEM []byte, fingerprint string, private []byte) error {
+	sealed, err := s.db.sealer.Seal(private, identityAAD(id))
+	if err != nil {
+		return wrap(err, "seal identity of space %d", id)
+	}
+	err = s.db.execOne(ctx, domain.NotFoundf("space %d not found", id),
+		`UPDATE spaces SET cert_pem = ?, fingerprint = ?, identity_sealed = ? WHERE id = ?`,
+		string(certPEM), fingerprint, sealed, id)
+	return wrap(err, "set identity of space %d", id)
+}
+
+func (s *spaces) Identity(ctx context.Context, id int64) ([]byte, []byte, error) {
+	var cert, sealed string
+	err := s.db.queryRow(ctx, `SELECT cert_pem, identity_sealed FROM spaces WHERE id = ?`, id).Scan(&cert, &sealed)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && sealed == "") {
+		return nil, nil, domain.NotFoundf("space %d has no identity", id)
+	}
+	if err != nil {
+		return nil, nil, wrap(err, "get identity of space %d", id)
+	}
+	private, err := s.db.sealer.Open(sealed, identityAAD(id))
+	if err != nil {
+		return nil, nil, wrap(err, "open identity of space %d", id)
+	}
+	return []byte(cert), private, nil
 }

@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskLog", testTaskLog},
 		{"Deployments", testDeployments},
 		{"Audit", testAudit},
+		{"SpaceIdentity", testSpaceIdentity},
+		{"RemoteSpaces", testRemoteSpaces},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

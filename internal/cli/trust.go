@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+func (a *app) remoteSpaceCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "remote-space",
+		Short: "Manage trust with other spaces (on this or another server)",
+		Long: `A remote space is another space this space knows by its certificate. Trust
+directions say what this space accepts from it or does with it:
+
+  releases   accept release bundles signed by it
+  receipts   accept deployment receipts signed by it
+  promote    promote releases to it
+
+Every change is in 'ferry audit list', with fingerprints before and after.`,
+	}
+	var certFile, url, trustList string
+	add := &cobra.Command{
+		Use:   "add NAME --cert FILE [--url URL] [--trust LIST]",
+		Short: "Add another space by its certificate",
+		Long: `Add another space by the certificate its owners gave you ('ferry space cert' on
+their server). Before trusting it, compare the fingerprint printed here with the
+one they read from their 'ferry space list', over a channel you trust.`,
+		Example: `  ferry remote-space add "Prod Space" --cert prod.pem --trust promote,receipts
+  ferry remote-space add "DevTest Space" --cert devtest.pem --trust releases --url https://devtest.example.com`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if certFile == "" {
+				return fmt.Errorf("give the other space's certificate with --cert FILE")
+			}
+			pemBytes, err := a.readInput(certFile)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Created     bool               `json:"created"`
+				RemoteSpace domain.RemoteSpace `json:"remoteSpace"`
+			}
+			req := trust.AddRequest{Name: args[0], Certificate: string(pemBytes), URL: url, Trust: trustList}
+			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces"), req, &res); err != nil {
+				return err
+			}
+			return a.render(res, func(w io.Writer) {
+				r := res.RemoteSpace
+				if res.Created {
+					fmt.Fprintf(w, "Added remote space %q\n", r.Name)
+				} else {
+					fmt.Fprintf(w, "Remote space %q is already known with this certificate; nothing changed\n", r.Name)
+				}
+				fmt.Fprintf(w, "  SHA-256 fingerprint: %s\n  trust: %s\n", r.Fingerprint, r.Trust)
+				fmt.Fprintln(w, "Compare the fingerprint with the other space's owners before relying on it.")
+			})
+		},
+	}
+	add.Flags().StringVar(&certFile, "cert", "", "the other space's certificate (PEM)")
+	add.Flags().StringVar(&url, "url", "", "its server URL, when connected (https, or http on loopback)")
+	add.Flags().StringVar(&trustList, "trust", "", "directions: releases,receipts,promote (default none)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List remote spaces with fingerprints and trust",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var list []domain.RemoteSpace
+			if err := c.Do(cmd.Context(), "GET", a.sp("remote-spaces"), nil, &list); err != nil {
+				return err
+			}
+			for i := range list {
+				list[i].CertPEM = strings.TrimSpace(list[i].CertPEM) + "\n"
+			}
+			return a.render(list, func(w io.Writer) {
+				var rows [][]string
+				for _, r := range list {
+					state, trustText := "active", r.Trust.String()
+					if r.Revoked() {
+						state, trustText = "REVOKED "+r.RevokedAt.Local().Format("2006-01-02 15:04"), "none"
+					}
+					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, dash(r.URL), state})
+				}
+				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE", rows)
+			})
+		},
+	}
+
+	var newCert, newURL, newTrust string
+	update := &cobra.Command{
+		Use:   "update NAME [--url URL] [--trust LIST] [--cert FILE]",
+		Short: "Change a remote space's URL or trust, or rotate its certificate",
+		Example: `  ferry remote-space update "Prod Space" --trust promote,receipts
+  ferry remote-space update "Prod Space" --cert prod-2027.pem     # rotation, audited`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var req trust.UpdateRequest
+			if cmd.Flags().Changed("url") {
+				req.URL = &newURL
+			}
+			if cmd.Flags().Changed("trust") {
+				req.Trust = &newTrust
+			}
+			if newCert != "" {
+				b, err := a.readInput(newCert)
+				if err != nil {
+					return err
+				}
+				s := string(b)
+				req.Certificate = &s
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var r domain.RemoteSpace
+			if err := c.Do(cmd.Context(), "PATCH", a.sp("remote-spaces", args[0]), req, &r); err != nil {
+				return err
+			}
+			return a.render(r, func(w io.Writer) {
+				fmt.Fprintf(w, "Updated remote space %q\n  SHA-256 fingerprint: %s\n  trust: %s\n  url: %s\n", r.Name, r.Fingerprint, r.Trust, dash(r.URL))
+			})
+		},
+	}
+	update.Flags().StringVar(&newURL, "url", "", "new server URL (empty to disconnect)")
+	update.Flags().StringVar(&newTrust, "trust", "", "new trust directions, replacing the old (releases,receipts,promote or none)")
+	update.Flags().StringVar(&newCert, "cert", "", "a new certificate for the space (rotation)")
+
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke a remote space: refuse everything signed by it from now on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var r domain.RemoteSpace
+			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces", args[0], "revoke"), map[string]string{}, &r); err != nil {
+				return err
+			}
+			return a.render(r, func(w io.Writer) {
+				fmt.Fprintf(w, "Revoked remote space %q (fingerprint %s); anything signed by it is refused from now on\n", r.Name, r.Fingerprint)
+			})
+		},
+	}
+	cmd.AddCommand(add, list, update, revoke)
+	return cmd
+}

@@ -1,0 +1,72 @@
+package domain
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Trust directions between spaces.
+const (
+	TrustReleases = "releases" // accept release bundles from the remote space
+	TrustReceipts = "receipts" // accept deployment receipts from it
+	TrustPromote  = "promote"  // this space may promote releases to it
+)
+
+// TrustDirections lists every direction, in display order.
+var TrustDirections = []string{TrustReleases, TrustReceipts, TrustPromote}
+
+// Trust is the set of directions a space trusts a remote space for.
+type Trust []string
+
+// Has reports whether the direction is trusted.
+func (t Trust) Has(direction string) bool { return slices.Contains(t, direction) }
+
+// ParseTrust reads a comma-separated list such as "releases,receipts".
+// "none" or "" is no trust at all.
+func ParseTrust(list string) (Trust, error) {
+	t := Trust{}
+	if list == "" || list == "none" {
+		return t, nil
+	}
+	for _, d := range strings.Split(list, ",") {
+		d = strings.TrimSpace(d)
+		if !slices.Contains(TrustDirections, d) {
+			return nil, Invalidf("unknown trust direction %q (use releases, receipts, promote, or none)", d)
+		}
+		if !t.Has(d) {
+			t = append(t, d)
+		}
+	}
+	slices.SortFunc(t, func(a, b string) int { return slices.Index(TrustDirections, a) - slices.Index(TrustDirections, b) })
+	return t, nil
+}
+
+// String is the comma-separated form, or "none".
+func (t Trust) String() string {
+	if len(t) == 0 {
+		return "none"
+	}
+	return strings.Join(t, ",")
+}
+
+// RemoteSpace is what a space knows of another space: its certificate, where
+// to reach it (if connected), and what it is trusted for.
+type RemoteSpace struct {
+	ID          int64      `json:"id"`
+	SpaceID     int64      `json:"-"`
+	Name        string     `json:"name"`
+	CertPEM     string     `json:"certificate"`
+	Fingerprint string     `json:"fingerprint"`
+	URL         string     `json:"url,omitempty"`
+	Trust       Trust      `json:"trust"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Revoked reports whether the remote space has been revoked.
+func (r RemoteSpace) Revoked() bool { return r.RevokedAt != nil }
+
+// Trusts reports whether the remote space is trusted, now, for direction.
+func (r RemoteSpace) Trusts(direction string) bool { return !r.Revoked() && r.Trust.Has(direction) }

@@ -66,6 +66,7 @@ func Handler(s Services, log *slog.Logger) http.Handler {
 	route("GET /api/spaces/{space}/projects/{project}/releases", h.listReleases)
 	route("POST /api/spaces/{space}/projects/{project}/releases", h.createRelease)
 	route("GET /api/spaces/{space}/projects/{project}/releases/{version}", h.getRelease)
+	h.releaseRoutes(route)
 
 	route("POST /api/spaces/{space}/deployments", h.deploy)
 	route("GET /api/spaces/{space}/deployments", h.listDeployments)

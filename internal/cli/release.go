@@ -3,6 +3,9 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -65,40 +68,263 @@ exactly this snapshot.`,
 	}
 	show := &cobra.Command{
 		Use:   "show PROJECT VERSION",
-		Short: "Show a release and its frozen process and variables (secrets never shown)",
-		Args:  cobra.ExactArgs(2),
+		Short: "Show a release: its frozen process, variables, templates and snapshot digest (secrets never shown)",
+		Long: `Show a release and everything it deploys with: the frozen process (every
+step, its scope and script), the frozen variables (sensitive ones only as
+set or not set), the variable templates, the packages, and the snapshot
+digest.
+
+The snapshot digest is a SHA-256 over a canonical form of the snapshot
+(docs/snapshots.md). Two releases with the same digest have the same process,
+templates and plain values, and the same secrets by name and scope; a release
+imported into another space shows its source release's digest. Secret values
+are left out of the digest, so it cannot be used to guess them.`,
+		Example: `  ferry release show Shop 1.0.0
+  ferry release show Shop 1.0.0 -o json`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			var r domain.Release
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1]), nil, &r); err != nil {
+			var r release.Detail
+			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1], "detail"), nil, &r); err != nil {
 				return err
 			}
-			return a.render(r, func(w io.Writer) { printRelease(w, r) })
+			return a.render(r, func(w io.Writer) { printRelease(w, a.painter(), r) })
 		},
 	}
-	cmd.AddCommand(create, list, show)
+	diff := &cobra.Command{
+		Use:   "diff PROJECT V1 V2",
+		Short: "Show what changed between two releases, or between a release and the project now",
+		Long: `Show what changed in a project from release V1 to release V2: steps added,
+removed, moved or changed (with a line diff of scripts), variable values
+added, removed or changed per scope (old and new values for plain values;
+only "changed" for sensitive ones), and templates. Unchanged things are left
+out.
+
+Either version may be "current": the project's current, unreleased state,
+i.e. what the next release would freeze.
+
+Text output is coloured when standard output is a terminal; set NO_COLOR to
+turn colour off.`,
+		Example: `  ferry release diff Shop 1.0.0 1.1.0
+  ferry release diff Shop 1.1.0 current
+  ferry release diff Shop 1.0.0 1.1.0 -o json`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{"from": {args[1]}, "to": {args[2]}}
+			var d release.Diff
+			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "diff")+"?"+q.Encode(), nil, &d); err != nil {
+				return err
+			}
+			return a.render(d, func(w io.Writer) { printDiff(w, a.painter(), d) })
+		},
+	}
+	cmd.AddCommand(create, list, show, diff)
 	return cmd
 }
 
-func printRelease(w io.Writer, r domain.Release) {
-	fmt.Fprintf(w, "Release %s of %s\n", r.Version, r.Project)
-	fmt.Fprintf(w, "Created %s by %s\n", r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.CreatedBy)
+func printRelease(w io.Writer, p painter, r release.Detail) {
+	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("Release %s of %s", r.Version, r.Project)))
+	fmt.Fprintf(w, "Created  %s by %s\n", r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.CreatedBy)
 	if r.Channel != "" {
-		fmt.Fprintf(w, "Channel %s\n", r.Channel)
+		fmt.Fprintf(w, "Channel  %s\n", r.Channel)
 	}
 	if r.Notes != "" {
-		fmt.Fprintf(w, "Notes   %s\n", r.Notes)
+		fmt.Fprintf(w, "Notes    %s\n", r.Notes)
 	}
-	fmt.Fprintf(w, "\nProcess (%d steps)\n", len(r.Snapshot.Process))
+	fmt.Fprintf(w, "Snapshot %s\n", r.SnapshotDigest)
+	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process))))
 	for i, s := range r.Snapshot.Process {
 		fmt.Fprintf(w, "  %d. %s [%s] runs in: %s\n", i+1, s.Name, s.Type, scopeText(s.Environments))
-		for _, line := range strings.Split(strings.TrimRight(s.Script, "\n"), "\n") {
-			fmt.Fprintf(w, "       | %s\n", line)
+		printScript(w, s.Script)
+	}
+	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables))))
+	printVariables(w, r.Snapshot.Variables, r.Snapshot.Templates)
+	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Packages (%d)", len(r.Packages))))
+	if len(r.Packages) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, pk := range r.Packages {
+		fmt.Fprintf(w, "  %s %s sha256:%s\n", pk.ID, pk.Version, pk.SHA256)
+	}
+}
+
+func printScript(w io.Writer, script string) {
+	for _, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
+		fmt.Fprintf(w, "       | %s\n", line)
+	}
+}
+
+func printDiff(w io.Writer, p painter, d release.Diff) {
+	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version)))
+	if d.Identical {
+		fmt.Fprintf(w, "No differences (snapshot %s)\n", d.To.SnapshotDigest)
+		return
+	}
+	fmt.Fprintf(w, "  from %s\n  to   %s\n", d.From.SnapshotDigest, d.To.SnapshotDigest)
+	if d.From.SnapshotDigest == d.To.SnapshotDigest {
+		fmt.Fprintln(w, "  (equal digests: only secret values differ, which digests leave out)")
+	}
+	if len(d.Steps) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.bold("Steps"))
+	}
+	for _, s := range d.Steps {
+		switch s.Change {
+		case release.Added:
+			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments))))
+			printScript(w, s.Step.Script)
+		case release.Removed:
+			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition)))
+		case release.Moved:
+			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition)))
+		default:
+			where := ""
+			if s.Moved {
+				where = fmt.Sprintf(", moved from step %d to %d", s.OldPosition, s.NewPosition)
+			}
+			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s (changed%s)", s.Name, where)))
+			for _, f := range s.Fields {
+				fmt.Fprintf(w, "      %s\n", fieldText(f))
+			}
+			if s.ScriptDiff != "" {
+				fmt.Fprintln(w, "      script:")
+				printLineDiff(w, p, s.ScriptDiff)
+			}
 		}
 	}
-	fmt.Fprintf(w, "\nVariables (%d)\n", len(r.Snapshot.Variables))
-	printVariables(w, r.Snapshot.Variables, r.Snapshot.Templates)
+	if len(d.Variables) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.bold("Variables"))
+	}
+	for _, v := range d.Variables {
+		name := v.Name + " (unscoped)"
+		if len(v.Environments) > 0 {
+			name = fmt.Sprintf("%s [%s]", v.Name, strings.Join(v.Environments, ", "))
+		}
+		switch v.Change {
+		case release.Added:
+			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive))))
+		case release.Removed:
+			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive))))
+		default:
+			if v.OldSensitive && v.NewSensitive {
+				fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: sensitive value changed", name)))
+				continue
+			}
+			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive))))
+		}
+	}
+	if len(d.Templates) > 0 {
+		fmt.Fprintf(w, "\n%s\n", p.bold("Templates"))
+	}
+	for _, t := range d.Templates {
+		req := "optional"
+		if t.Required {
+			req = "required"
+		}
+		switch t.Change {
+		case release.Added:
+			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req)))
+		case release.Removed:
+			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req)))
+		default:
+			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req)))
+			for _, f := range t.Fields {
+				fmt.Fprintf(w, "      %s\n", fieldText(f))
+			}
+		}
+	}
 }
+
+// printLineDiff indents a unified diff and colours its lines.
+func printLineDiff(w io.Writer, p painter, diff string) {
+	for _, line := range strings.Split(strings.TrimSuffix(diff, "\n"), "\n") {
+		text := "        " + line
+		switch {
+		case strings.HasPrefix(line, "@@"):
+			text = p.cyan(text)
+		case strings.HasPrefix(line, "+"):
+			text = p.green(text)
+		case strings.HasPrefix(line, "-"):
+			text = p.red(text)
+		}
+		fmt.Fprintln(w, text)
+	}
+}
+
+func fieldText(f release.FieldChange) string {
+	if f.Hidden {
+		return f.Field + ": sensitive value changed"
+	}
+	return fmt.Sprintf("%s: %s → %s", f.Field, anyText(f.Old), anyText(f.New))
+}
+
+// anyText shows a field value read back from JSON.
+func anyText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case []any:
+		if len(x) == 0 {
+			return "(none)"
+		}
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ", ")
+	case nil:
+		return "(none)"
+	}
+	return fmt.Sprint(v)
+}
+
+func valueText(v *string, sensitive bool) string {
+	switch {
+	case sensitive:
+		return "<sensitive>"
+	case v == nil:
+		return "(none)"
+	}
+	return strconv.Quote(*v)
+}
+
+// painter colours text for a terminal, or leaves it alone.
+type painter struct{ on bool }
+
+// painter colours when text goes to a terminal and NO_COLOR
+// (https://no-color.org) is not set; JSON output is never coloured.
+func (a *app) painter() painter {
+	if a.output != "text" || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return painter{}
+	}
+	return painter{on: isTerminal(a.stdout)}
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (p painter) paint(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p painter) bold(s string) string   { return p.paint("1", s) }
+func (p painter) red(s string) string    { return p.paint("31", s) }
+func (p painter) green(s string) string  { return p.paint("32", s) }
+func (p painter) yellow(s string) string { return p.paint("33", s) }
+func (p painter) cyan(s string) string   { return p.paint("36", s) }

@@ -1,0 +1,93 @@
+package release
+
+import (
+	"context"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Current names the project's current, unreleased state wherever a diff
+// takes a release version.
+const Current = "current"
+
+// Detail is a release with what people check before approving it: the
+// digest of its snapshot and its packages.
+type Detail struct {
+	domain.Release
+	SnapshotDigest string `json:"snapshotDigest"`
+	// Packages is the release's package selection; always empty until
+	// releases select packages.
+	Packages []PackageRef `json:"packages"`
+}
+
+// PackageRef is a package a release deploys, pinned by content.
+type PackageRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	SHA256  string `json:"sha256"`
+}
+
+// Show returns a release with its snapshot digest.
+func (s *Service) Show(ctx context.Context, space, project, version string) (Detail, error) {
+	r, err := s.Get(ctx, space, project, version)
+	if err != nil {
+		return Detail{}, err
+	}
+	return Detail{Release: r, SnapshotDigest: Digest(r.Snapshot), Packages: []PackageRef{}}, nil
+}
+
+// Side is one side of a diff: a release version or Current.
+type Side struct {
+	Version        string `json:"version"`
+	SnapshotDigest string `json:"snapshotDigest"`
+}
+
+// Diff is what changed in a project between two releases, or between a
+// release and the project's current state.
+type Diff struct {
+	Project string `json:"project"`
+	From    Side   `json:"from"`
+	To      Side   `json:"to"`
+	// Identical means no difference at all, secrets included. Equal digests
+	// alone do not prove that, because digests leave secret values out.
+	Identical bool `json:"identical"`
+	Changes
+}
+
+// Diff compares two releases of a project; either version may be Current.
+func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Diff, error) {
+	if from == "" || to == "" {
+		return Diff{}, domain.Invalidf("a diff needs two versions (from and to); %q means the project's current state", Current)
+	}
+	var d Diff
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		p, err := s.project(ctx, space, project)
+		if err != nil {
+			return err
+		}
+		snapshot := func(version string) (domain.Snapshot, error) {
+			if version == Current {
+				return Freeze(p), nil
+			}
+			r, err := s.store.Releases().Get(ctx, p.ID, version)
+			return r.Snapshot, err
+		}
+		old, err := snapshot(from)
+		if err != nil {
+			return err
+		}
+		new, err := snapshot(to)
+		if err != nil {
+			return err
+		}
+		d = Diff{
+			Project: p.Name,
+			From:    Side{Version: from, SnapshotDigest: Digest(old)},
+			To:      Side{Version: to, SnapshotDigest: Digest(new)},
+			Changes: Compare(old, new),
+		}
+		d.Identical = d.Changes.Empty()
+		return nil
+	})
+	return d, err
+}

@@ -29,6 +29,17 @@ type Store interface {
 	Audit() Audit
 	RemoteSpaces() RemoteSpaces
 
+	// Nodes, Locks and ListenTasks let several server nodes share the
+	// store; a store that only one node can open implements them trivially.
+	Nodes() Nodes
+	Locks() Locks
+	// ListenTasks calls wake soon after any node sharing the store queues a
+	// task, until ctx ends (it then returns nil) or the connection it listens
+	// on fails (it returns the error; call it again to resume, since
+	// notifications sent meanwhile are lost). A store only one node can open
+	// just waits for ctx to end.
+	ListenTasks(ctx context.Context, wake func()) error
+
 	// Kind names the database ("sqlite", "postgres") for health reports.
 	Kind() string
 	Close() error
@@ -140,6 +151,51 @@ type Tasks interface {
 	AppendLog(ctx context.Context, taskID int64, lines []domain.LogLine) error // assigns Seq
 	// Log returns lines with Seq > after, oldest first, at most limit (0: all).
 	Log(ctx context.Context, taskID int64, after int64, limit int) ([]domain.LogLine, error)
+	// Pending counts the tasks waiting to run and running, on every node.
+	Pending(ctx context.Context) (queued, executing int, err error)
+}
+
+// Node is a server process sharing the store with others.
+type Node struct {
+	Name      string
+	StartedAt time.Time // when it first heartbeat since it last left
+	SeenAt    time.Time // its last heartbeat
+}
+
+// Nodes records which server nodes are alive, so that the tasks of one that
+// died are not left Executing for ever. Times come from the nodes' clocks,
+// which must agree to well within a node timeout.
+type Nodes interface {
+	// Heartbeat records that node is alive at now.
+	Heartbeat(ctx context.Context, node string, now time.Time) error
+	// Leave forgets node; a node that stops cleanly calls it last.
+	Leave(ctx context.Context, node string) error
+	// ListAlive returns the nodes whose last heartbeat is at or after since,
+	// by name.
+	ListAlive(ctx context.Context, since time.Time) ([]Node, error)
+	// FailTasksOfDeadNodes marks Failed, with reason, every task Executing
+	// since before since on a node that has not heartbeat since then (or
+	// has left), and flags it for cancellation in case that node is only
+	// slow rather than dead. It returns the failed tasks' ids by node.
+	FailTasksOfDeadNodes(ctx context.Context, since time.Time, reason string, now time.Time) (map[string][]int64, error)
+}
+
+// Locks are named locks shared by every node of the store: work that must
+// run on one node at a time (outbox delivery, retention, reaping dead
+// nodes' tasks) runs while holding one. A lock is held by a database
+// session, so when its node dies the database releases it.
+type Locks interface {
+	// TryLock takes the lock name if no one holds it; ok is false, with a
+	// nil Lock, when someone does.
+	TryLock(ctx context.Context, name string) (l Lock, ok bool, err error)
+}
+
+// Lock is a held lock.
+type Lock interface {
+	// Lost is closed when the lock is lost before Unlock: the connection
+	// that held it failed, so another node may hold it now.
+	Lost() <-chan struct{}
+	Unlock() error
 }
 
 // Audit is the append-only record of who did what.

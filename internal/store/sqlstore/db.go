@@ -1,5 +1,6 @@
 // Package sqlstore keeps ferry's state in a SQL database through
-// database/sql. It implements store.Store; SQLite is the database today.
+// database/sql. It implements store.Store on SQLite (one node, no set-up)
+// and on PostgreSQL (several nodes sharing one database).
 //
 // Everything that differs between databases — the driver, placeholders, the
 // migrations, how a unique violation looks, how a task is claimed — lives in
@@ -30,6 +31,8 @@ type DB struct {
 	sql    *sql.DB
 	d      dialect
 	sealer Sealer
+	dsn    string      // for connections outside the pool (LISTEN)
+	locks  store.Locks // made by the dialect
 }
 
 var _ store.Store = (*DB)(nil)
@@ -52,7 +55,9 @@ func open(ctx context.Context, d dialect, dsn string, sealer Sealer) (*DB, error
 		sqlDB.Close()
 		return nil, err
 	}
-	return &DB{sql: sqlDB, d: d, sealer: sealer}, nil
+	db := &DB{sql: sqlDB, d: d, sealer: sealer, dsn: dsn}
+	db.locks = d.locks(db)
+	return db, nil
 }
 
 // Kind names the database: "sqlite" or "postgres".

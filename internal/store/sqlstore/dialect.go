@@ -1,9 +1,12 @@
 package sqlstore
 
 import (
+	"context"
 	"embed"
 	"strconv"
 	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 //go:embed migrations
@@ -31,6 +34,27 @@ type dialect struct {
 	// its id. Arguments: new state, node, started_at, old state, old state.
 	// It must be atomic on its own: two callers never get the same row.
 	claimTask string
+
+	// migrationLock, when set, runs first in every migration transaction
+	// and holds a lock until it ends, so that nodes starting together on
+	// one database apply each migration once.
+	migrationLock string
+
+	// lockTask, when set, locks the row of one task (argument: its id)
+	// until the transaction ends, where the database does not already run
+	// one writing transaction at a time.
+	lockTask string
+
+	// notifyTask, when set, runs in the transaction that queues a task so
+	// that listeners hear of it when it commits.
+	notifyTask string
+
+	// cleanText makes free text (a script's output) storable.
+	cleanText func(string) string
+
+	// locks makes the Locks of db; listenTasks implements ListenTasks.
+	locks       func(db *DB) store.Locks
+	listenTasks func(ctx context.Context, db *DB, wake func()) error
 }
 
 // rebindDollar numbers placeholders the PostgreSQL way: ?, ? becomes $1, $2.

@@ -23,37 +23,57 @@ type migration struct {
 
 // migrate applies d's migrations that the database has not seen, each in its
 // own transaction, and records them in schema_migrations. Running it again
-// does nothing.
+// does nothing. Where the dialect has a migration lock, every transaction
+// holds it, so servers starting together on one database migrate it once.
 func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	ms, err := loadMigrations(d.migrations)
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    BIGINT PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	err = inMigrationTx(ctx, db, d, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    BIGINT PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, d, m); err != nil {
+		if err := inMigrationTx(ctx, db, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-// applyMigration runs m unless it is recorded as applied. The check is inside
-// the transaction so that two servers starting on one database at once do not
-// both apply it.
-func applyMigration(ctx context.Context, db *sql.DB, d dialect, m migration) error {
+// inMigrationTx runs fn in a transaction that first takes d's migration lock,
+// if it has one, and commits unless fn fails.
+func inMigrationTx(ctx context.Context, db *sql.DB, d dialect, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if d.migrationLock != "" {
+		if _, err := tx.ExecContext(ctx, d.migrationLock); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// applyMigration runs m unless it is recorded as applied. The check is inside
+// the transaction so that two servers starting on one database at once do not
+// both apply it: SQLite runs one writing transaction at a time, and
+// PostgreSQL's transaction holds the migration lock.
+func applyMigration(ctx context.Context, tx *sql.Tx, d dialect, m migration) error {
 	var n int
-	err = tx.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n)
+	err := tx.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n)
 	if err != nil {
 		return err
 	}
@@ -65,10 +85,7 @@ func applyMigration(ctx context.Context, db *sql.DB, d dialect, m migration) err
 	}
 	_, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
 		m.version, time.Now().UnixMicro())
-	if err != nil {
-		return err
-	}
-	return tx.Commit()
+	return err
 }
 
 // loadMigrations reads dir's NNNN_name.sql files in version order.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ferrydeploy/ferry/internal/store"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -25,7 +26,19 @@ func sqliteDialect() dialect {
 		claimTask: `UPDATE tasks SET state = ?, node = ?, started_at = ?
 			WHERE id = (SELECT id FROM tasks WHERE state = ? ORDER BY id LIMIT 1) AND state = ?
 			RETURNING id`,
+		// One process opens the file, so one node: locks are the
+		// process's own, and there is no other node to wake.
+		cleanText:   func(s string) string { return s },
+		locks:       func(*DB) store.Locks { return newLocalLocks() },
+		listenTasks: waitForEnd,
 	}
+}
+
+// waitForEnd is ListenTasks for a store that only one node opens: every task
+// is queued by this node, which wakes its runner itself.
+func waitForEnd(ctx context.Context, _ *DB, _ func()) error {
+	<-ctx.Done()
+	return nil
 }
 
 // OpenSQLite opens the SQLite database at path, creating the file if it is

@@ -34,18 +34,33 @@ func scanTask(s scanner) (domain.Task, error) {
 }
 
 // Create stores the task and fills in its ID and QueuedAt; a task without a
-// state is Queued. SpaceID 0 makes a system task.
+// state is Queued. SpaceID 0 makes a system task. Where the dialect notifies,
+// queuing a task wakes the listeners of every node when it commits.
 func (s *tasks) Create(ctx context.Context, t *domain.Task) error {
 	if t.State == "" {
 		t.State = domain.TaskQueued
 	}
 	t.QueuedAt = stamp(t.QueuedAt)
 	t.StartedAt, t.FinishedAt = stampPtr(t.StartedAt), stampPtr(t.FinishedAt)
-	err := s.db.queryRow(ctx, `INSERT INTO tasks (space_id, kind, description, state, error, deployment_id,
-			cancel_requested, queued_at, started_at, finished_at, node)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		nullID(t.SpaceID), t.Kind, t.Description, string(t.State), t.Error, nullID(t.DeploymentID),
-		t.CancelRequested, micros(t.QueuedAt), nullMicros(t.StartedAt), nullMicros(t.FinishedAt), t.Node).Scan(&t.ID)
+	insert := func(ctx context.Context) error {
+		return s.db.queryRow(ctx, `INSERT INTO tasks (space_id, kind, description, state, error, deployment_id,
+				cancel_requested, queued_at, started_at, finished_at, node)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			nullID(t.SpaceID), t.Kind, t.Description, string(t.State), t.Error, nullID(t.DeploymentID),
+			t.CancelRequested, micros(t.QueuedAt), nullMicros(t.StartedAt), nullMicros(t.FinishedAt), t.Node).Scan(&t.ID)
+	}
+	var err error
+	if s.db.d.notifyTask == "" || t.State != domain.TaskQueued {
+		err = insert(ctx)
+	} else {
+		err = s.db.WithTx(ctx, func(ctx context.Context) error {
+			if err := insert(ctx); err != nil {
+				return err
+			}
+			_, err := s.db.exec(ctx, s.db.d.notifyTask)
+			return err
+		})
+	}
 	return wrap(err, "create %s task", t.Kind)
 }
 
@@ -163,6 +178,15 @@ func (s *tasks) AppendLog(ctx context.Context, taskID int64, lines []domain.LogL
 	}
 	err := s.db.WithTx(ctx, func(ctx context.Context) error {
 		var last int64
+		if s.db.d.lockTask != "" {
+			// Two writers must not number the same Seq. This runs as a
+			// statement of its own so that the next one, which reads the
+			// last Seq, starts after the lock is granted and sees the
+			// previous holder's lines.
+			if _, err := s.db.exec(ctx, s.db.d.lockTask, taskID); err != nil {
+				return err
+			}
+		}
 		err := s.db.queryRow(ctx, `SELECT (SELECT COALESCE(MAX(seq), 0) FROM task_logs WHERE task_id = ?)
 			FROM tasks WHERE id = ?`, taskID, taskID).Scan(&last)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -175,7 +199,7 @@ func (s *tasks) AppendLog(ctx context.Context, taskID int64, lines []domain.LogL
 			l := &lines[i]
 			l.Seq, l.At = last+int64(i)+1, stamp(l.At)
 			_, err := s.db.exec(ctx, `INSERT INTO task_logs (task_id, seq, at, level, message) VALUES (?, ?, ?, ?, ?)`,
-				taskID, l.Seq, micros(l.At), l.Level, l.Text)
+				taskID, l.Seq, micros(l.At), s.db.d.cleanText(l.Level), s.db.d.cleanText(l.Text))
 			if err != nil {
 				return err
 			}
@@ -208,4 +232,29 @@ func scanLogLine(s scanner) (domain.LogLine, error) {
 	err := s.Scan(&l.Seq, &at, &l.Level, &l.Text)
 	l.At = fromMicros(at)
 	return l, err
+}
+
+// Pending counts queued and executing tasks; the state index answers it
+// without reading finished tasks.
+func (s *tasks) Pending(ctx context.Context) (queued, executing int, err error) {
+	rows, err := s.db.query(ctx, `SELECT state, COUNT(*) FROM tasks WHERE state IN (?, ?) GROUP BY state`,
+		string(domain.TaskQueued), string(domain.TaskExecuting))
+	if err != nil {
+		return 0, 0, wrap(err, "count pending tasks")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return 0, 0, wrap(err, "count pending tasks")
+		}
+		switch domain.TaskState(state) {
+		case domain.TaskQueued:
+			queued = n
+		case domain.TaskExecuting:
+			executing = n
+		}
+	}
+	return queued, executing, wrap(rows.Err(), "count pending tasks")
 }

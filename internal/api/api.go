@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/auth"
+	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -32,6 +33,7 @@ type Services struct {
 	Deploy   *deploy.Service
 	Audit    *audit.Log
 	Trust    *trust.Service
+	Bundles  *bundle.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 }
@@ -76,6 +78,7 @@ func Handler(s Services, log *slog.Logger) http.Handler {
 	route("POST /api/spaces/{space}/tasks/{id}/cancel", h.cancelTask)
 	route("GET /api/spaces/{space}/audit", h.listAudit)
 	h.trustRoutes(route)
+	h.bundleRoutes(route)
 
 	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path)

@@ -424,6 +424,9 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		return nil, err
 	}
 	for _, p := range ps {
+		if p.IsRemote() {
+			continue // remote projects come from bundles, not from YAML
+		}
 		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process}
 		for _, v := range p.Variables {
 			cv := config.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}

@@ -91,6 +91,8 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.varCommand(),
 		a.releaseCommand(),
 		a.deployCommand(),
+		a.promoteCommand(),
+		a.bundleCommand(),
 		a.taskCommand(),
 		a.auditCommand(),
 	)

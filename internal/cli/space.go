@@ -50,7 +50,7 @@ func (a *app) spaceCommand() *cobra.Command {
 				table(w, "NAME\tFINGERPRINT (SHA-256)\tCREATED", rows)
 			})
 		},
-	}, a.spaceCertCommand())
+	}, a.spaceCertCommand(), a.spaceKeyCommand())
 	return cmd
 }
 

@@ -110,7 +110,7 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	}
 	idx := lc.PhaseOf(env)
 	if idx < 0 {
-		return domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, phaseList(lc))
+		return domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, PhaseList(lc))
 	}
 	if idx == 0 {
 		return nil
@@ -125,27 +125,15 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 			succeeded[d.Environment] = true
 		}
 	}
-	for _, ph := range lc.Phases[:idx] {
-		if !phaseSucceeded(ph, succeeded) {
-			return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
-				rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
-		}
+	if ph, blocked := lc.Blocker(idx, func(e string) bool { return succeeded[e] }); blocked {
+		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
+			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
 	}
 	return nil
 }
 
-// phaseSucceeded: a phase has succeeded once any of its environments has a
-// successful deployment of the release.
-func phaseSucceeded(ph domain.Phase, succeeded map[string]bool) bool {
-	for _, e := range ph.Environments {
-		if succeeded[e] {
-			return true
-		}
-	}
-	return false
-}
-
-func phaseList(lc domain.Lifecycle) string {
+// PhaseList describes a lifecycle's phases for messages.
+func PhaseList(lc domain.Lifecycle) string {
 	var parts []string
 	for _, ph := range lc.Phases {
 		parts = append(parts, fmt.Sprintf("%s: %s", ph.Name, strings.Join(ph.Environments, ", ")))
@@ -156,7 +144,9 @@ func phaseList(lc domain.Lifecycle) string {
 // Candidates returns the variable values a deployment of rel chooses from:
 // the release's frozen variables, then — because template values are supplied
 // per environment at deploy time rather than frozen — the project's current
-// values of every templated name.
+// values of every templated name. A remote project's own values (set in this
+// space, for its environments) come first, so they win over the bundle's
+// values of equal specificity.
 func Candidates(rel domain.Release, current domain.Project) []variables.Candidate {
 	var cands []variables.Candidate
 	add := func(v domain.Variable) {
@@ -166,13 +156,13 @@ func Candidates(rel domain.Release, current domain.Project) []variables.Candidat
 	for _, t := range rel.Snapshot.Templates {
 		templated[t.Name] = true
 	}
-	for _, v := range rel.Snapshot.Variables {
-		if !templated[v.Name] {
+	for _, v := range current.Variables {
+		if templated[v.Name] || current.IsRemote() {
 			add(v)
 		}
 	}
-	for _, v := range current.Variables {
-		if templated[v.Name] {
+	for _, v := range rel.Snapshot.Variables {
+		if !templated[v.Name] {
 			add(v)
 		}
 	}

@@ -153,9 +153,14 @@ type Project struct {
 	Process   []Step     `json:"process"`
 	Variables []Variable `json:"variables"`
 	Templates []Template `json:"templates"`
-	CreatedAt time.Time  `json:"createdAt"`
-	UpdatedAt time.Time  `json:"updatedAt"`
+	// Origin is set on remote projects, created by importing a bundle.
+	Origin    *ProjectOrigin `json:"origin,omitempty"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
 }
+
+// IsRemote reports whether the project was imported from another space.
+func (p Project) IsRemote() bool { return p.Origin != nil }
 
 // Snapshot is what a release freezes at creation: the process, variables and
 // templates exactly as they were.
@@ -167,15 +172,20 @@ type Snapshot struct {
 
 // Release is an immutable version of a project.
 type Release struct {
-	ID        int64     `json:"id"`
-	ProjectID int64     `json:"-"`
-	Project   string    `json:"project"`
-	Version   string    `json:"version"`
-	Notes     string    `json:"notes,omitempty"`
-	Channel   string    `json:"channel,omitempty"`
-	Snapshot  Snapshot  `json:"snapshot"`
-	CreatedAt time.Time `json:"createdAt"`
-	CreatedBy string    `json:"createdBy"`
+	ID        int64    `json:"id"`
+	ProjectID int64    `json:"-"`
+	Project   string   `json:"project"`
+	Version   string   `json:"version"`
+	Notes     string   `json:"notes,omitempty"`
+	Channel   string   `json:"channel,omitempty"`
+	Snapshot  Snapshot `json:"snapshot"`
+	// SnapshotDigest identifies the snapshot as it was frozen in the space
+	// that created the release; an imported release carries its origin's.
+	SnapshotDigest string `json:"snapshotDigest"`
+	// Provenance is set on releases imported from a bundle.
+	Provenance *Provenance `json:"provenance,omitempty"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	CreatedBy  string      `json:"createdBy"`
 }
 
 // TaskState is where a task is in its life.
@@ -281,4 +291,23 @@ func scopeMatches(scope []string, env string) bool {
 		}
 	}
 	return false
+}
+
+// Blocker returns the first phase before phase idx that has not succeeded,
+// if any. A phase has succeeded once any of its entries (an environment, a
+// remote environment or a whole remote space) has succeeded.
+func (l Lifecycle) Blocker(idx int, succeeded func(entry string) bool) (Phase, bool) {
+	for _, ph := range l.Phases[:idx] {
+		done := false
+		for _, e := range ph.Environments {
+			if succeeded(e) {
+				done = true
+				break
+			}
+		}
+		if !done {
+			return ph, true
+		}
+	}
+	return Phase{}, false
 }

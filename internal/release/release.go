@@ -49,6 +49,9 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 		if err != nil {
 			return err
 		}
+		if p.IsRemote() {
+			return domain.Invalidf("%q is a remote project imported from space %q: its releases come only from bundles. Create the release in %q and promote it here", p.Name, p.Origin.Space, p.Origin.Space)
+		}
 		r = domain.Release{
 			ProjectID: p.ID,
 			Project:   p.Name,
@@ -59,6 +62,7 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 			CreatedAt: s.now(),
 			CreatedBy: domain.ActorName(ctx),
 		}
+		r.SnapshotDigest = Digest(r.Snapshot)
 		if err := s.store.Releases().Create(ctx, &r); err != nil {
 			return err
 		}
@@ -118,6 +122,8 @@ func validateVersion(v string) error {
 	switch {
 	case v == "":
 		return domain.Invalidf("a release needs a version (--version)")
+	case v == Current:
+		return domain.Invalidf("%q is reserved: it names a project's unreleased state in diffs", Current)
 	case len(v) > 64:
 		return domain.Invalidf("version %q is longer than 64 characters", v)
 	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }):

@@ -14,7 +14,6 @@ const Current = "current"
 // digest of its snapshot and its packages.
 type Detail struct {
 	domain.Release
-	SnapshotDigest string `json:"snapshotDigest"`
 	// Packages is the release's package selection; always empty until
 	// releases select packages.
 	Packages []PackageRef `json:"packages"`
@@ -33,7 +32,12 @@ func (s *Service) Show(ctx context.Context, space, project, version string) (Det
 	if err != nil {
 		return Detail{}, err
 	}
-	return Detail{Release: r, SnapshotDigest: Digest(r.Snapshot), Packages: []PackageRef{}}, nil
+	// An imported release keeps its origin's digest, which covers the
+	// snapshot before it was sliced for this space.
+	if r.SnapshotDigest == "" {
+		r.SnapshotDigest = Digest(r.Snapshot)
+	}
+	return Detail{Release: r, Packages: []PackageRef{}}, nil
 }
 
 // Side is one side of a diff: a release version or Current.

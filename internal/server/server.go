@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/api"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/auth"
+	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -68,6 +70,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer st.Close()
 
 	now := func() time.Time { return time.Now().UTC() }
+	nd, err := joinCluster(ctx, cfg.Node, st, log.With("component", "node"), now)
+	if err != nil {
+		return err
+	}
+	defer nd.leave()
 	auditLog := audit.New(st.Audit(), now)
 	runner := deploy.NewRunner(deploy.Runner{
 		Store:   st,
@@ -87,11 +94,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Deploy:   deploy.New(st, auditLog, now, runner.Wake),
 		Audit:    auditLog,
 		Trust:    trustSvc,
+		Bundles:  bundle.New(st, trustSvc, auditLog, now),
 	}
-	svc.Health = func(ctx context.Context) any {
-		return map[string]string{"status": "ok", "node": cfg.Node, "store": st.Kind()}
-	}
-	if err := bootstrap(ctx, cfg, svc, log); err != nil {
+	svc.Health = nd.health
+	// Nodes starting together on an empty store must not both create it.
+	if err := nd.withLock(ctx, bootstrapLock, func() error { return bootstrap(ctx, cfg, svc, log) }); err != nil {
 		return err
 	}
 
@@ -121,6 +128,11 @@ func Run(ctx context.Context, cfg Config) error {
 			log.Error("task runner stopped", "err", err)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		nd.run(runCtx, runner.Wake)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -143,11 +155,23 @@ func Run(ctx context.Context, cfg Config) error {
 	return runErr
 }
 
+// openStore opens PostgreSQL when cfg.DatabaseURL is a postgres:// URL, and
+// the embedded SQLite file in the data folder when it is empty.
 func openStore(ctx context.Context, cfg Config, box *secrets.Box) (store.Store, error) {
-	if cfg.DatabaseURL != "" {
-		return nil, fmt.Errorf("FERRY_DATABASE_URL is set, but this build supports only the embedded SQLite store; unset it")
+	u := cfg.DatabaseURL
+	switch {
+	case u == "":
+		return sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, sqliteFile), box)
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		st, err := sqlstore.OpenPostgres(ctx, u, box)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Log.Info("opened PostgreSQL store", "database", sqlstore.RedactURL(u))
+		return st, nil
+	default:
+		return nil, fmt.Errorf("FERRY_DATABASE_URL must be a postgres:// URL, or unset for the embedded SQLite store")
 	}
-	return sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, sqliteFile), box)
 }
 
 // bootstrap creates what a new server needs: the Default space and the admin

@@ -28,6 +28,7 @@ type Store interface {
 	Tasks() Tasks
 	Audit() Audit
 	RemoteSpaces() RemoteSpaces
+	Bundles() Bundles
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -203,4 +204,12 @@ type Audit interface {
 	Append(ctx context.Context, e *domain.AuditEvent) error
 	// List returns events of a space (0: system-wide events too), newest first.
 	List(ctx context.Context, spaceID int64, limit int) ([]domain.AuditEvent, error)
+}
+
+// Bundles record the release bundles a space received or produced; a
+// received bundle's digest is what makes a second import a no-op.
+type Bundles interface {
+	Create(ctx context.Context, b *domain.BundleRecord) error // conflict on the same space, direction and digest
+	Get(ctx context.Context, spaceID int64, direction, digest string) (domain.BundleRecord, error)
+	List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) // newest first; limit 0: all
 }

@@ -13,13 +13,13 @@ type projects struct{ db *DB }
 
 var _ store.Projects = (*projects)(nil)
 
-const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at`
+const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at`
 
 func (s *projects) scan(sc scanner) (domain.Project, error) {
 	var p domain.Project
-	var process, variables, templates string
+	var process, variables, templates, origin string
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &created, &updated)
+	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated)
 	if err != nil {
 		return domain.Project{}, err
 	}
@@ -32,6 +32,12 @@ func (s *projects) scan(sc scanner) (domain.Project, error) {
 	}
 	if p.Variables, err = s.db.decodeVariables(variables); err != nil {
 		return domain.Project{}, err
+	}
+	if origin != "" {
+		p.Origin = new(domain.ProjectOrigin)
+		if err := decodeJSON(origin, p.Origin); err != nil {
+			return domain.Project{}, fmt.Errorf("origin: %w", err)
+		}
 	}
 	return p, nil
 }
@@ -59,16 +65,22 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	if err != nil {
 		return err
 	}
+	origin := ""
+	if p.Origin != nil {
+		if origin, err = encodeJSON(p.Origin); err != nil {
+			return err
+		}
+	}
 	now := stamp(time.Time{})
 	var created int64
 	err = s.db.queryRow(ctx, `INSERT INTO projects
-			(space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (space_id, name) DO UPDATE SET
 			lifecycle = excluded.lifecycle, process = excluded.process, variables = excluded.variables,
-			templates = excluded.templates, updated_at = excluded.updated_at
+			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at
 		RETURNING id, created_at`,
-		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates,
+		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates, origin,
 		micros(stamp(p.CreatedAt)), micros(now)).Scan(&p.ID, &created)
 	if err != nil {
 		return err

@@ -14,16 +14,23 @@ var _ store.Releases = (*releases)(nil)
 
 // The project's name comes from a join, so it is never stale.
 const releaseSelect = `SELECT r.id, r.project_id, p.name, r.version, r.notes, r.channel, r.snapshot,
-		r.created_at, r.created_by
+		r.snapshot_digest, r.provenance, r.created_at, r.created_by
 	FROM releases r JOIN projects p ON p.id = r.project_id`
 
 func (s *releases) scan(sc scanner) (domain.Release, error) {
 	var r domain.Release
-	var snapshot string
+	var snapshot, provenance string
 	var created int64
-	err := sc.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Version, &r.Notes, &r.Channel, &snapshot, &created, &r.CreatedBy)
+	err := sc.Scan(&r.ID, &r.ProjectID, &r.Project, &r.Version, &r.Notes, &r.Channel, &snapshot,
+		&r.SnapshotDigest, &provenance, &created, &r.CreatedBy)
 	if err != nil {
 		return domain.Release{}, err
+	}
+	if provenance != "" {
+		r.Provenance = new(domain.Provenance)
+		if err := decodeJSON(provenance, r.Provenance); err != nil {
+			return domain.Release{}, err
+		}
 	}
 	r.CreatedAt = fromMicros(created)
 	if r.Snapshot, err = s.db.decodeSnapshot(snapshot); err != nil {
@@ -45,10 +52,16 @@ func (s *releases) Create(ctx context.Context, r *domain.Release) error {
 	if err != nil {
 		return wrap(err, "create release %q of project %q", r.Version, project)
 	}
+	provenance := ""
+	if r.Provenance != nil {
+		if provenance, err = encodeJSON(r.Provenance); err != nil {
+			return wrap(err, "create release %q of project %q", r.Version, project)
+		}
+	}
 	r.CreatedAt = stamp(r.CreatedAt)
-	err = s.db.queryRow(ctx, `INSERT INTO releases (project_id, version, notes, channel, snapshot, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.ProjectID, r.Version, r.Notes, r.Channel, snapshot, micros(r.CreatedAt), r.CreatedBy).Scan(&r.ID)
+	err = s.db.queryRow(ctx, `INSERT INTO releases (project_id, version, notes, channel, snapshot, snapshot_digest, provenance, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.ProjectID, r.Version, r.Notes, r.Channel, snapshot, r.SnapshotDigest, provenance, micros(r.CreatedAt), r.CreatedBy).Scan(&r.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("release %q of project %q already exists", r.Version, project)
 	}

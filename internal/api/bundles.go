@@ -1,0 +1,72 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+func (h *handler) bundleRoutes(route routeFunc) {
+	route("POST /api/spaces/{space}/promotions", h.promote)
+	route("GET /api/spaces/{space}/bundles", h.listBundles)
+	route("POST /api/spaces/{space}/bundles/inspect", h.inspectBundle)
+	route("POST /api/spaces/{space}/bundles/import", h.importBundle)
+	route("GET /api/spaces/{space}/age-key", h.ageKey)
+}
+
+// promote answers with the bundle file itself.
+func (h *handler) promote(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req bundle.PromoteRequest
+	if err := decode(w, r, &req); err != nil {
+		return nil, err
+	}
+	data, rec, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
+	if err != nil {
+		return nil, err
+	}
+	w.Header().Set("X-Ferry-Bundle-Digest", rec.Digest)
+	return raw{contentType: "application/json", body: data}, nil
+}
+
+func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.s.Bundles.List(r.Context(), r.PathValue("space"))
+}
+
+// readBundle reads a bundle file posted as the request body.
+func readBundle(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, bundle.MaxSize))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, domain.Invalidf("the bundle is larger than %d bytes", bundle.MaxSize)
+	}
+	return data, err
+}
+
+func (h *handler) inspectBundle(w http.ResponseWriter, r *http.Request) (any, error) {
+	data, err := readBundle(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Bundles.Inspect(r.Context(), r.PathValue("space"), data)
+}
+
+func (h *handler) importBundle(w http.ResponseWriter, r *http.Request) (any, error) {
+	data, err := readBundle(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Bundles.Import(r.Context(), r.PathValue("space"), data, r.URL.Query().Get("lifecycle"))
+}
+
+// ageKey gives an administrator the space's age secret key, so secrets in a
+// bundle can be decrypted by hand with the standard age tool.
+func (h *handler) ageKey(w http.ResponseWriter, r *http.Request) (any, error) {
+	key, err := h.s.Trust.AgeKey(r.Context(), r.PathValue("space"))
+	if err != nil {
+		return nil, err
+	}
+	return raw{contentType: "text/plain", body: []byte(key + "\n")}, nil
+}

@@ -1,0 +1,283 @@
+package bundle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/deploy"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/seal"
+	"github.com/ferrydeploy/ferry/internal/variables"
+)
+
+// verified is a bundle that passed every check for one space: its secrets
+// are decrypted and its snapshot rebuilt, ready to store.
+type verified struct {
+	parsed   *Parsed
+	space    domain.Space
+	signer   domain.RemoteSpace
+	snapshot domain.Snapshot
+}
+
+// verify runs every check an import needs, writing nothing: signature and
+// trust (releases) of the signer, that the signer is the bundle's source,
+// that this space is the target, that every secret opens with this space's
+// key, and that the rebuilt snapshot is the one the source signed.
+func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*verified, error) {
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, []byte(p.Envelope.Signer), p.Body, p.Signature)
+	if err != nil {
+		return nil, err
+	}
+	pl := p.Payload
+	if pl.Source.Fingerprint != signer.Fingerprint {
+		return nil, domain.Errorf(domain.KindUntrusted, "refused: the bundle says it comes from %q (fingerprint %s) but is signed by remote space %q (fingerprint %s)",
+			pl.Source.Space, pl.Source.Fingerprint, signer.Name, signer.Fingerprint)
+	}
+	if pl.Target.Fingerprint != sp.Fingerprint {
+		return nil, domain.Errorf(domain.KindInvalid, "refused: this bundle is for space %q (fingerprint %s), not for space %q (fingerprint %s)",
+			pl.Target.Space, pl.Target.Fingerprint, sp.Name, sp.Fingerprint)
+	}
+	id, err := s.trust.Identity(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates}
+	for _, v := range pl.Variables {
+		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+		if v.Sensitive {
+			plain, err := seal.Open(id.Age, v.Sealed)
+			if err != nil {
+				return nil, domain.Invalidf("refused: the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
+			}
+			dv.Value = string(plain)
+		}
+		snap.Variables = append(snap.Variables, dv)
+	}
+	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
+		return nil, domain.Invalidf("refused: the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
+	}
+	check := domain.Project{Name: "bundle", Lifecycle: "-", Process: snap.Process, Variables: snap.Variables, Templates: snap.Templates}
+	if err := check.Validate(func(string) bool { return true }); err != nil {
+		return nil, domain.Invalidf("refused: the bundle's release is not valid here: %s", domain.Message(err))
+	}
+	if err := domain.ValidateName("space", pl.Origin.Space); err != nil {
+		return nil, domain.Invalidf("refused: the bundle's origin space name is not usable: %s", domain.Message(err))
+	}
+	if err := domain.ValidateName("project", pl.Origin.Project); err != nil {
+		return nil, domain.Invalidf("refused: the bundle's project name is not usable: %s", domain.Message(err))
+	}
+	return &verified{parsed: p, space: sp, signer: signer, snapshot: snap}, nil
+}
+
+// ImportResult says what an import did and what is still needed to deploy.
+type ImportResult struct {
+	Project         string          `json:"project"`
+	Version         string          `json:"version"`
+	Lifecycle       string          `json:"lifecycle"`
+	Source          string          `json:"source"`
+	Fingerprint     string          `json:"fingerprint"`
+	AlreadyImported bool            `json:"alreadyImported"`
+	Missing         []MissingValues `json:"missing,omitempty"`
+	Warnings        []string        `json:"warnings,omitempty"`
+}
+
+// MissingValues are required template values an environment still lacks.
+type MissingValues struct {
+	Environment string   `json:"environment"`
+	Variables   []string `json:"variables"`
+}
+
+// Import verifies a bundle completely and then, in one transaction, creates
+// or updates the remote project "<origin space>: <project>" and the release
+// with its frozen snapshot. Importing the same bundle again changes nothing.
+func (s *Service) Import(ctx context.Context, space string, data []byte, lifecycle string) (ImportResult, error) {
+	parsed, err := Parse(data)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var res ImportResult
+	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		v, err := s.verify(ctx, sp, parsed)
+		if err != nil {
+			return err
+		}
+		res, err = s.write(ctx, v, lifecycle)
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (ImportResult, error) {
+	pl, sp := v.parsed.Payload, v.space
+	name := domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
+	res := ImportResult{Project: name, Version: pl.Release.Version, Source: v.signer.Name, Fingerprint: v.signer.Fingerprint}
+
+	if prev, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
+		p, err := s.store.Projects().Get(ctx, sp.ID, name)
+		if err != nil {
+			return res, err
+		}
+		res.AlreadyImported, res.Lifecycle = true, p.Lifecycle
+		return res, nil
+	} else if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return res, err
+	}
+
+	p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	exists := err == nil
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return res, err
+	}
+	if exists && (p.Origin == nil || p.Origin.Fingerprint != pl.Origin.Fingerprint) {
+		return res, domain.Conflictf("refused: project %q already exists here but comes from a different origin space", name)
+	}
+	if lifecycle != "" || !exists {
+		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
+			return res, err
+		}
+	} else {
+		lifecycle = p.Lifecycle
+	}
+	res.Lifecycle = lifecycle
+
+	now := s.now()
+	if !exists {
+		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
+	}
+	p.Lifecycle = lifecycle
+	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
+	// A remote project shows the process and templates of its latest
+	// import; its own variables are this space's and stay as they are.
+	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
+	if err := s.store.Projects().Put(ctx, &p); err != nil {
+		return res, err
+	}
+
+	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
+	switch {
+	case err == nil:
+		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != pl.TargetSnapshotDigest {
+			return res, domain.Conflictf("refused: release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
+		}
+		res.AlreadyImported = true
+	case errors.Is(err, domain.ErrNotFound):
+		rel = domain.Release{
+			ProjectID: p.ID, Project: name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
+			Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
+			Provenance: &domain.Provenance{
+				BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint,
+				ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
+			},
+		}
+		if err := s.store.Releases().Create(ctx, &rel); err != nil {
+			return res, err
+		}
+	default:
+		return res, err
+	}
+
+	rec := domain.BundleRecord{
+		SpaceID: sp.ID, Direction: domain.BundleIn, Digest: v.parsed.Envelope.Digest,
+		SourceSpace: v.signer.Name, TargetSpace: sp.Name, Project: name, Version: rel.Version,
+		State: domain.BundleImported, CreatedAt: now, CreatedBy: domain.ActorName(ctx), ImportedAt: &now,
+	}
+	if err := s.store.Bundles().Create(ctx, &rec); err != nil {
+		return res, err
+	}
+	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
+		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
+	}); err != nil {
+		return res, err
+	}
+	res.Missing, res.Warnings, err = s.needs(ctx, sp, p, rel)
+	return res, err
+}
+
+// chooseLifecycle picks the remote project's lifecycle: the one asked for,
+// or the space's only one.
+func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked string) (string, error) {
+	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, l := range lcs {
+		names = append(names, l.Name)
+	}
+	switch {
+	case asked != "" && slices.Contains(names, asked):
+		return asked, nil
+	case asked != "":
+		return "", domain.NotFoundf("lifecycle %q not found in space %q (its lifecycles: %s)", asked, sp.Name, listOrNone(names))
+	case len(names) == 1:
+		return names[0], nil
+	case len(names) == 0:
+		return "", domain.Invalidf("space %q has no lifecycle for the imported project; create one (with its environments) using `ferry apply`, then import again", sp.Name)
+	}
+	return "", domain.Invalidf("space %q has several lifecycles; choose one for the imported project with --lifecycle (one of: %s)", sp.Name, strings.Join(names, ", "))
+}
+
+// needs lists, per environment of the project's lifecycle, the required
+// template values still missing, and warns about scopes naming environments
+// this space does not have.
+func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
+	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	if err != nil {
+		return nil, nil, err
+	}
+	envs, err := s.store.Environments().List(ctx, sp.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	local := map[string]bool{}
+	for _, e := range envs {
+		if !e.IsRemote() {
+			local[e.Name] = true
+		}
+	}
+	var missing []MissingValues
+	cands := deploy.Candidates(rel, p)
+	for _, ph := range lc.Phases {
+		for _, e := range ph.Environments {
+			if !local[e] {
+				continue
+			}
+			if names := deploy.MissingTemplates(rel.Snapshot.Templates, cands, variables.Context{Environment: e}); len(names) > 0 {
+				missing = append(missing, MissingValues{Environment: e, Variables: names})
+			}
+		}
+	}
+	var warnings []string
+	for _, st := range rel.Snapshot.Process {
+		for _, e := range st.Environments {
+			if !local[e] {
+				warnings = append(warnings, fmt.Sprintf("step %q runs only in environment %q, which space %q does not have", st.Name, e, sp.Name))
+			}
+		}
+	}
+	return missing, warnings, nil
+}
+
+// List lists a space's bundles, newest first.
+func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Bundles().List(ctx, sp.ID, 500)
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,86 @@
+package bundle
+
+import (
+	"context"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/identity"
+)
+
+// Inspection is what a person sees of a bundle before importing it. It never
+// holds a secret: sensitive variables show only that they are encrypted.
+type Inspection struct {
+	SchemaVersion  int                        `json:"schemaVersion"`
+	Digest         string                     `json:"digest"`
+	Signer         SignerInfo                 `json:"signer"`
+	Source         SpaceRef                   `json:"source"`
+	Target         SpaceRef                   `json:"target"`
+	Origin         Origin                     `json:"origin"`
+	Project        string                     `json:"project"` // its name once imported
+	Release        ReleaseInfo                `json:"release"`
+	Process        []domain.Step              `json:"process"`
+	Variables      []InspectedVariable        `json:"variables"`
+	Templates      []domain.Template          `json:"templates"`
+	Packages       []Package                  `json:"packages"`
+	History        []domain.DeploymentSummary `json:"history"`
+	SnapshotDigest string                     `json:"snapshotDigest"`
+	CreatedAt      string                     `json:"createdAt"`
+	CreatedBy      string                     `json:"createdBy"`
+	Verified       bool                       `json:"verified"`
+	Problem        string                     `json:"problem,omitempty"`
+	ProblemKind    domain.Kind                `json:"problemKind,omitempty"`
+}
+
+// SignerInfo describes the certificate that signed the bundle.
+type SignerInfo struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+	// KnownAs is the remote space this space knows the signer as, if any.
+	KnownAs string `json:"knownAs,omitempty"`
+}
+
+// InspectedVariable is a variable as shown before import.
+type InspectedVariable struct {
+	Name         string   `json:"name"`
+	Value        string   `json:"value,omitempty"`
+	Sensitive    bool     `json:"sensitive,omitempty"`
+	Encrypted    bool     `json:"encrypted,omitempty"`
+	Environments []string `json:"environments,omitempty"`
+}
+
+// Inspect reads a bundle and runs every check an import would, without
+// writing anything. A bundle that is structurally broken is an error; one
+// that fails verification is reported with Verified false and the reason.
+func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspection, error) {
+	p, err := Parse(data)
+	if err != nil {
+		return Inspection{}, err
+	}
+	pl := p.Payload
+	in := Inspection{
+		SchemaVersion: p.Envelope.SchemaVersion, Digest: p.Envelope.Digest,
+		Source: pl.Source, Target: pl.Target, Origin: pl.Origin,
+		Project: domain.RemoteName(pl.Origin.Space, pl.Origin.Project),
+		Release: pl.Release, Process: pl.Process, Templates: pl.Templates, Packages: pl.Packages, History: pl.History,
+		SnapshotDigest: pl.SnapshotDigest, CreatedAt: pl.CreatedAt.Format("2006-01-02 15:04:05 MST"), CreatedBy: pl.CreatedBy,
+	}
+	if c, err := identity.ParseCertificate([]byte(p.Envelope.Signer), s.now()); err == nil {
+		in.Signer = SignerInfo{Space: c.SpaceName, Fingerprint: c.Fingerprint}
+	}
+	for _, v := range pl.Variables {
+		in.Variables = append(in.Variables, InspectedVariable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Encrypted: v.Sealed != "", Environments: v.Environments})
+	}
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return in, err
+	}
+	if r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
+		in.Signer.KnownAs = r.Name
+	}
+	if _, err := s.verify(ctx, sp, p); err != nil {
+		in.Problem, in.ProblemKind = domain.Message(err), domain.KindOf(err)
+		return in, nil
+	}
+	in.Verified = true
+	return in, nil
+}

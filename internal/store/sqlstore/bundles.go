@@ -1,0 +1,59 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+type bundles struct{ db *DB }
+
+var _ store.Bundles = (*bundles)(nil)
+
+// Bundles returns the bundle records resource.
+func (db *DB) Bundles() store.Bundles { return &bundles{db} }
+
+const bundleColumns = `id, space_id, direction, digest, source_space, target_space, project, version, state, created_at, created_by, imported_at`
+
+func scanBundle(s scanner) (domain.BundleRecord, error) {
+	var b domain.BundleRecord
+	var created int64
+	var imported sql.NullInt64
+	err := s.Scan(&b.ID, &b.SpaceID, &b.Direction, &b.Digest, &b.SourceSpace, &b.TargetSpace, &b.Project, &b.Version, &b.State, &created, &b.CreatedBy, &imported)
+	b.CreatedAt, b.ImportedAt = fromMicros(created), timePtr(imported)
+	return b, err
+}
+
+func (s *bundles) Create(ctx context.Context, b *domain.BundleRecord) error {
+	b.CreatedAt = stamp(b.CreatedAt)
+	err := s.db.queryRow(ctx, `INSERT INTO bundles (space_id, direction, digest, source_space, target_space, project, version, state, created_at, created_by, imported_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		b.SpaceID, b.Direction, b.Digest, b.SourceSpace, b.TargetSpace, b.Project, b.Version, b.State, micros(b.CreatedAt), b.CreatedBy, nullMicros(b.ImportedAt)).Scan(&b.ID)
+	if s.db.d.isUnique(err) {
+		return domain.Conflictf("bundle %s is already recorded in this space", b.Digest)
+	}
+	return wrap(err, "record bundle %s", b.Digest)
+}
+
+func (s *bundles) Get(ctx context.Context, spaceID int64, direction, digest string) (domain.BundleRecord, error) {
+	b, err := one(s.db.queryRow(ctx, `SELECT `+bundleColumns+` FROM bundles WHERE space_id = ? AND direction = ? AND digest = ?`, spaceID, direction, digest),
+		scanBundle, domain.NotFoundf("bundle %s not found in this space", digest))
+	return b, wrap(err, "get bundle %s", digest)
+}
+
+func (s *bundles) List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) {
+	q := `SELECT ` + bundleColumns + ` FROM bundles WHERE space_id = ? ORDER BY id DESC`
+	args := []any{spaceID}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.db.query(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(err, "list bundles")
+	}
+	list, err := collect(rows, scanBundle)
+	return list, wrap(err, "list bundles")
+}

@@ -1,0 +1,114 @@
+package ferrytest
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ServerConfig says how StartServers starts one server.
+type ServerConfig struct {
+	// Data is the data folder; several servers may share one, as the nodes
+	// of one installation do. Empty: a fresh folder.
+	Data string
+	// Env is added to the server's environment: FERRY_DATABASE_URL,
+	// FERRY_NODE, FERRY_HEARTBEAT_INTERVAL and so on.
+	Env []string
+}
+
+// StartServers starts one server per config, all at once: every process is
+// started before any is waited for, so they race through start-up as nodes
+// started together do. It returns when all of them answer; they are stopped
+// when the test ends.
+func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
+	t.Helper()
+	servers := make([]*Server, len(cfgs))
+	addrs := make([]chan string, len(cfgs))
+	for i, cfg := range cfgs {
+		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env}
+		if s.Data == "" {
+			s.Data = filepath.Join(t.TempDir(), "data")
+		}
+		t.Cleanup(func() {
+			if s.cmd != nil && s.Running() {
+				s.Stop()
+			}
+			if t.Failed() && s.log != nil {
+				t.Logf("server %d (%s) log:\n%s", i, s.URL, s.Log())
+			}
+		})
+		servers[i], addrs[i] = s, s.launch("127.0.0.1:0")
+	}
+	for i, s := range servers {
+		s.await(addrs[i])
+	}
+	return servers
+}
+
+// launch starts the server process and returns a channel that receives the
+// address it listens on, once it logs it.
+func (s *Server) launch(listen string) chan string {
+	s.t.Helper()
+	s.log = &syncBuffer{}
+	cmd := exec.Command(s.bin.Path, "server", "--data", s.Data, "--listen", listen, "--log-level", "debug")
+	cmd.Env = append(os.Environ(), s.Env...)
+	pr, pw := io.Pipe()
+	cmd.Stdout = s.log
+	cmd.Stderr = io.MultiWriter(s.log, pw)
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start server: %v", err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() {
+		cmd.Wait()
+		pw.Close()
+		close(s.exited)
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	return addr
+}
+
+// await waits until a launched server listens and answers, and reads the
+// admin's key.
+func (s *Server) await(addr chan string) {
+	s.t.Helper()
+	select {
+	case a := <-addr:
+		s.Addr, s.URL = a, "http://"+a
+	case <-s.exited:
+		s.t.Fatalf("server exited at start:\n%s", s.log.String())
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("server did not start in 60s:\n%s", s.log.String())
+	}
+	key, err := os.ReadFile(filepath.Join(s.Data, "admin.key"))
+	if err != nil {
+		s.t.Fatalf("read admin key: %v", err)
+	}
+	s.Key = strings.TrimSpace(string(key))
+	WaitFor(s.t, 30*time.Second, "server health", func() bool {
+		resp, err := http.Get(s.URL + "/api/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}

@@ -79,7 +79,9 @@ func newPair(t *testing.T) *pair {
 // release creates release 1.0.0 in DevTest and takes it through Development
 // and Test (steps 3–4), checking the lifecycle gate on promotion.
 func (p *pair) release(t *testing.T) {
-	d := func(args ...string) ferrytest.Result { return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...) }
+	d := func(args ...string) ferrytest.Result {
+		return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
 	d("apply", "-f", ferrytest.WriteFile(t, "devtest.yaml", devTestYAML))
 	for _, env := range []string{"Development", "Test"} {
 		d("var", "set", "My Project", "ConnectionString", "Server=dev-db", "--env", env)

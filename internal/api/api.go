@@ -19,21 +19,25 @@ import (
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Services are what the API calls.
 type Services struct {
-	Auth     *auth.Service
-	Catalog  *catalog.Service
-	Releases *release.Service
-	Deploy   *deploy.Service
-	Audit    *audit.Log
-	Trust    *trust.Service
-	Bundles  *bundle.Service
+	Auth      *auth.Service
+	Catalog   *catalog.Service
+	Releases  *release.Service
+	Deploy    *deploy.Service
+	Audit     *audit.Log
+	Trust     *trust.Service
+	Bundles   *bundle.Service
+	Receipts  *receipt.Service
+	Dashboard *dashboard.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 }
@@ -79,6 +83,8 @@ func Handler(s Services, log *slog.Logger) http.Handler {
 	route("GET /api/spaces/{space}/audit", h.listAudit)
 	h.trustRoutes(route)
 	h.bundleRoutes(route)
+	h.receiptRoutes(route)
+	h.dashboardRoutes(route)
 
 	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path)

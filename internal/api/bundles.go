@@ -35,14 +35,18 @@ func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, erro
 	return h.s.Bundles.List(r.Context(), r.PathValue("space"))
 }
 
-// readBundle reads a bundle file posted as the request body.
-func readBundle(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, bundle.MaxSize))
+// readLimited reads a posted file of at most limit bytes.
+func readLimited(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, domain.Invalidf("the bundle is larger than %d bytes", bundle.MaxSize)
+		return nil, domain.Invalidf("the %s is larger than %d bytes", what, limit)
 	}
 	return data, err
+}
+
+func readBundle(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return readLimited(w, r, bundle.MaxSize, "bundle")
 }
 
 func (h *handler) inspectBundle(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -5,15 +5,12 @@
 package bundle
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
 )
 
 // Format names a release bundle file; SchemaVersion is the only version this
@@ -27,22 +24,9 @@ const (
 	MaxSize = 64 << 20
 )
 
-// Envelope is the bundle file: the signed payload bytes, exactly as signed,
-// and what is needed to check them.
-type Envelope struct {
-	Format        string `json:"format"`
-	SchemaVersion int    `json:"schemaVersion"`
-	// Digest is "sha256:" + hex SHA-256 of the payload bytes.
-	Digest string `json:"digest"`
-	// Payload is the base64 of the canonical payload JSON.
-	Payload string `json:"payload"`
-	// Signature is the base64 of the source space's ECDSA P-256 / SHA-256
-	// signature (ASN.1 DER) over the payload bytes.
-	Signature string `json:"signature"`
-	// Signer is the source space's certificate (PEM). The receiver uses it
-	// only to look up its own stored copy by fingerprint.
-	Signer string `json:"signer"`
-}
+// Envelope is the bundle file: the signed payload bytes and what is needed
+// to check them (see internal/envelope).
+type Envelope = envelope.Envelope
 
 // Payload is what the source space signs.
 type Payload struct {
@@ -121,30 +105,11 @@ func Encode(p *Payload, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]
 	if err != nil {
 		return nil, fmt.Errorf("encode bundle payload: %w", err)
 	}
-	sig, err := sign(body)
-	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
-	}
-	env := Envelope{
-		Format:        Format,
-		SchemaVersion: p.SchemaVersion,
-		Digest:        DigestOf(body),
-		Payload:       base64.StdEncoding.EncodeToString(body),
-		Signature:     base64.StdEncoding.EncodeToString(sig),
-		Signer:        string(signerPEM),
-	}
-	out, err := json.MarshalIndent(env, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode bundle: %w", err)
-	}
-	return append(out, '\n'), nil
+	return envelope.Seal(Format, p.SchemaVersion, body, signerPEM, sign)
 }
 
 // DigestOf is the digest notation used for payloads.
-func DigestOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func DigestOf(b []byte) string { return envelope.Digest(b) }
 
 // Parsed is a bundle file whose structure has been checked, but whose
 // signature and trust have not.
@@ -159,46 +124,18 @@ type Parsed struct {
 // format, schema version, that the digest matches the payload, and that the
 // payload is well formed. It never trusts what it reads; Verify does that.
 func Parse(data []byte) (*Parsed, error) {
-	if len(data) > MaxSize {
-		return nil, domain.Invalidf("refused: the bundle is %d bytes; bundles are at most %d", len(data), MaxSize)
-	}
-	var env Envelope
-	if err := strictJSON(data, &env); err != nil {
-		return nil, domain.Invalidf("refused: not a readable ferry release bundle (%v); the file may be truncated or damaged", err)
-	}
-	if env.Format != Format {
-		return nil, domain.Invalidf("refused: not a ferry release bundle: format is %q, expected %q", env.Format, Format)
-	}
-	if env.SchemaVersion != SchemaVersion {
-		return nil, domain.Invalidf("refused: the bundle has schema version %d; this server reads schema version %d only. %s",
-			env.SchemaVersion, SchemaVersion, versionAdvice(env.SchemaVersion))
-	}
-	body, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	o, err := envelope.Open(data, Format, SchemaVersion, MaxSize, "release bundle")
 	if err != nil {
-		return nil, domain.Invalidf("refused: the bundle's payload is damaged (bad base64): the file was altered or truncated")
+		return nil, err
 	}
-	if got := DigestOf(body); got != env.Digest {
-		return nil, domain.Invalidf("refused: the bundle's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", env.Digest, got)
-	}
-	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
-	if err != nil || len(sig) == 0 {
-		return nil, domain.Invalidf("refused: the bundle's signature is damaged or missing")
-	}
-	p := &Parsed{Envelope: env, Body: body, Signature: sig}
-	if err := strictJSON(body, &p.Payload); err != nil {
+	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature}
+	if err := envelope.Strict(o.Body, &p.Payload); err != nil {
 		return nil, domain.Invalidf("refused: the bundle's payload is malformed: %v", err)
 	}
 	if err := p.Payload.check(); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-func versionAdvice(v int) string {
-	if v > SchemaVersion {
-		return "Upgrade ferry on this server to import it."
-	}
-	return "Promote the release again from an up-to-date source server."
 }
 
 // check validates the payload's own structure.
@@ -220,19 +157,6 @@ func (p *Payload) check() error {
 		if v.Sensitive && v.Sealed == "" {
 			return domain.Invalidf("refused: sensitive variable %q carries no encrypted value", v.Name)
 		}
-	}
-	return nil
-}
-
-// strictJSON decodes one JSON value, refusing unknown fields and trailing data.
-func strictJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the JSON document")
 	}
 	return nil
 }

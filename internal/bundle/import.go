@@ -173,7 +173,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 			ProjectID: p.ID, Project: name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
 			Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
 			Provenance: &domain.Provenance{
-				BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint,
+				BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
 				ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
 			},
 		}

@@ -134,17 +134,11 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 		return domain.Invalidf("lifecycle %q of %q has no phase for space %q (its phases: %s); add a phase with %q or a remote environment %q",
 			lc.Name, p.Name, target, deploy.PhaseList(lc), target, target+": <environment>")
 	}
-	done, err := s.store.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+	succeeded, err := deploy.Progress(ctx, s.store, sp, p, rel)
 	if err != nil {
 		return err
 	}
-	succeeded := map[string]bool{}
-	for _, d := range done {
-		if d.State == domain.TaskSuccess {
-			succeeded[d.Environment] = true
-		}
-	}
-	if ph, blocked := lc.Blocker(idx, func(e string) bool { return succeeded[e] }); blocked {
+	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
 		return domain.Invalidf("release %s of %q cannot be promoted to %q yet: lifecycle %q requires phase %q (%s) to succeed first",
 			rel.Version, p.Name, target, lc.Name, ph.Name, strings.Join(ph.Environments, ", "))
 	}
@@ -160,7 +154,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	if err != nil {
 		return nil, domain.Invalidf("the certificate of remote space %q is not usable: %v", target.Name, err)
 	}
-	slice := newSlicer(target.Name, envs)
+	slice := newSlicer(target.Name)
 	snap := domain.Snapshot{Templates: rel.Snapshot.Templates}
 	for _, st := range rel.Snapshot.Process {
 		scope, ok := slice.scope(st.Environments)
@@ -192,6 +186,12 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	if err != nil {
 		return nil, err
 	}
+	// A release promoted onward keeps its origin's project identity, so it
+	// is "<origin space>: <project>" in every space it reaches.
+	origin := Origin{Space: sp.Name, Fingerprint: sp.Fingerprint, Project: p.Name}
+	if p.IsRemote() {
+		origin = Origin{Space: p.Origin.Space, Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
+	}
 	digest := rel.SnapshotDigest
 	if digest == "" {
 		digest = release.Digest(rel.Snapshot)
@@ -204,7 +204,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		CreatedBy:     domain.ActorName(ctx),
 		Source:        SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint},
 		Target:        SpaceRef{Space: target.Name, Fingerprint: target.Fingerprint},
-		Origin:        Origin{Space: sp.Name, Fingerprint: sp.Fingerprint, Project: p.Name},
+		Origin:        origin,
 		Release: ReleaseInfo{
 			Version: rel.Version, Notes: rel.Notes, Channel: rel.Channel,
 			CreatedAt: rel.CreatedAt, CreatedBy: rel.CreatedBy,
@@ -243,32 +243,29 @@ func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Relea
 	return out, nil
 }
 
-// slicer maps scopes from the source space's environment names to the
-// target's.
+// slicer maps scopes from the source space's names to the target's. Local
+// environment names never contain ':'; remote ones are "<space>: <env>".
 type slicer struct {
-	target   string
-	remoteOf map[string]string // environment name → its remote space ("" if local)
+	prefix string // "<target>: "
 }
 
-func newSlicer(target string, envs []domain.Environment) slicer {
-	m := map[string]string{}
-	for _, e := range envs {
-		m[e.Name] = e.RemoteSpace
-	}
-	return slicer{target: target, remoteOf: m}
-}
+func newSlicer(target string) slicer { return slicer{prefix: target + ": "} }
 
-// scope returns the target's names for the entries of scope that are the
-// target's environments. ok is false when a scoped item has none: it never
-// applies in the target and stays behind.
+// scope renames the target's environments to its own names, keeps other
+// spaces' environments (the release may travel on to them), and drops the
+// source's own. ok is false when a scoped item keeps no entry: it could
+// never apply downstream and stays behind.
 func (sl slicer) scope(scope []string) ([]string, bool) {
 	if len(scope) == 0 {
 		return nil, true
 	}
 	var out []string
 	for _, e := range scope {
-		if sl.remoteOf[e] == sl.target {
-			out = append(out, strings.TrimPrefix(e, sl.target+": "))
+		switch {
+		case strings.HasPrefix(e, sl.prefix):
+			out = append(out, strings.TrimPrefix(e, sl.prefix))
+		case strings.Contains(e, ": "):
+			out = append(out, e)
 		}
 	}
 	return out, len(out) > 0

@@ -83,7 +83,7 @@ func (a *app) lifecycleCommand() *cobra.Command {
 				}
 			})
 		},
-	})
+	}, a.lifecycleShowCommand())
 	return cmd
 }
 

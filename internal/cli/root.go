@@ -93,6 +93,8 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.deployCommand(),
 		a.promoteCommand(),
 		a.bundleCommand(),
+		a.receiptCommand(),
+		a.dashboardCommand(),
 		a.taskCommand(),
 		a.auditCommand(),
 	)

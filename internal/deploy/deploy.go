@@ -115,9 +115,25 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	if idx == 0 {
 		return nil
 	}
-	done, err := s.store.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+	succeeded, err := Progress(ctx, s.store, sp, p, rel)
 	if err != nil {
 		return err
+	}
+	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
+		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
+			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
+	}
+	return nil
+}
+
+// Progress reports which lifecycle entries a release has succeeded in: its
+// successful deployments in this space, and the environments of other spaces
+// that trusted receipts say it succeeded in. An entry may also be a whole
+// remote space, which has succeeded when any of its environments has.
+func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
+	done, err := st.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+	if err != nil {
+		return nil, err
 	}
 	succeeded := map[string]bool{}
 	for _, d := range done {
@@ -125,11 +141,23 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 			succeeded[d.Environment] = true
 		}
 	}
-	if ph, blocked := lc.Blocker(idx, func(e string) bool { return succeeded[e] }); blocked {
-		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
-			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
+	f := store.ReceiptFilter{OriginFingerprint: sp.Fingerprint, OriginProject: p.Name, Version: rel.Version}
+	if p.IsRemote() {
+		f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
 	}
-	return nil
+	receipts, err := st.Receipts().List(ctx, sp.ID, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range receipts {
+		if r.State == domain.TaskSuccess {
+			succeeded[r.Environment] = true
+			if space, _, ok := strings.Cut(r.Environment, ": "); ok {
+				succeeded[space] = true
+			}
+		}
+	}
+	return func(entry string) bool { return succeeded[entry] }, nil
 }
 
 // PhaseList describes a lifecycle's phases for messages.

@@ -26,6 +26,9 @@ type Runner struct {
 	Timeout time.Duration // default step timeout
 	Workers int           // tasks run at once
 	Now     func() time.Time
+	// Finished, if set, runs after a task reaches its final state (to sign
+	// a deployment receipt, for example). Its error is logged.
+	Finished func(ctx context.Context, taskID int64) error
 
 	wake chan struct{}
 }
@@ -140,6 +143,11 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 		log.Error("finish task", "err", err)
 	}
 	log.Info("task finished", "state", state)
+	if r.Finished != nil {
+		if err := r.Finished(fin, t.ID); err != nil {
+			log.Error("after task", "err", err)
+		}
+	}
 }
 
 var errCancelled = errors.New("task cancelled")

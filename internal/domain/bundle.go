@@ -16,12 +16,15 @@ func RemoteName(originSpace, project string) string { return originSpace + ": " 
 
 // Provenance says where an imported release came from.
 type Provenance struct {
-	BundleDigest      string              `json:"bundleDigest"`
-	SourceSpace       string              `json:"sourceSpace"`
-	SourceFingerprint string              `json:"sourceFingerprint"`
-	ImportedAt        time.Time           `json:"importedAt"`
-	ImportedBy        string              `json:"importedBy"`
-	History           []DeploymentSummary `json:"history,omitempty"`
+	BundleDigest      string `json:"bundleDigest"`
+	SourceSpace       string `json:"sourceSpace"`
+	SourceFingerprint string `json:"sourceFingerprint"`
+	// TargetName is what the source space calls this space; receipts name
+	// environments "<TargetName>: <environment>" so the source recognises them.
+	TargetName string              `json:"targetName"`
+	ImportedAt time.Time           `json:"importedAt"`
+	ImportedBy string              `json:"importedBy"`
+	History    []DeploymentSummary `json:"history,omitempty"`
 }
 
 // DeploymentSummary is a deployment as other spaces see it: where, what
@@ -61,4 +64,36 @@ type BundleRecord struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	CreatedBy   string     `json:"createdBy"`
 	ImportedAt  *time.Time `json:"importedAt,omitempty"`
+}
+
+// Receipt is a signed record that a space deployed a release of a remote
+// project, kept by the deploying space and by every space it travels back
+// through. Environment is named as the origin's side names it:
+// "<deploying space>: <environment>".
+type Receipt struct {
+	ID                int64      `json:"id"`
+	SpaceID           int64      `json:"-"`
+	Digest            string     `json:"digest"` // sha256 of the signed payload
+	DeployingSpace    string     `json:"deployingSpace"`
+	SignerFingerprint string     `json:"signerFingerprint"`
+	OriginSpace       string     `json:"originSpace"`
+	OriginFingerprint string     `json:"originFingerprint"`
+	OriginProject     string     `json:"originProject"`
+	Version           string     `json:"version"`
+	SnapshotDigest    string     `json:"snapshotDigest"`
+	Environment       string     `json:"environment"`
+	Tenant            string     `json:"tenant,omitempty"`
+	State             TaskState  `json:"state"`
+	StartedAt         *time.Time `json:"startedAt,omitempty"`
+	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
+	DeployedBy        string     `json:"deployedBy"`
+	// ReceivedFrom names the remote space that handed this receipt over
+	// ("" for receipts this space signed itself).
+	ReceivedFrom string    `json:"receivedFrom,omitempty"`
+	ReceivedAt   time.Time `json:"receivedAt"`
+	// Payload, Signature and SignerPEM are the receipt as signed, kept so it
+	// can be relayed on with its original signature.
+	Payload   []byte `json:"-"`
+	Signature []byte `json:"-"`
+	SignerPEM string `json:"-"`
 }

@@ -21,8 +21,10 @@ import (
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -87,14 +89,18 @@ func Run(ctx context.Context, cfg Config) error {
 	catalogSvc := catalog.New(st, auditLog, now)
 	catalogSvc.OnSpaceCreated(trustSvc.CreateIdentity)
 	catalogSvc.RemoteSpaces = trustSvc.RemoteNames
+	receiptSvc := receipt.New(st, trustSvc, auditLog, now)
+	runner.Finished = receiptSvc.Record
 	svc := api.Services{
-		Auth:     auth.New(st, auditLog, now),
-		Catalog:  catalogSvc,
-		Releases: release.New(st, auditLog, now),
-		Deploy:   deploy.New(st, auditLog, now, runner.Wake),
-		Audit:    auditLog,
-		Trust:    trustSvc,
-		Bundles:  bundle.New(st, trustSvc, auditLog, now),
+		Auth:      auth.New(st, auditLog, now),
+		Catalog:   catalogSvc,
+		Releases:  release.New(st, auditLog, now),
+		Deploy:    deploy.New(st, auditLog, now, runner.Wake),
+		Audit:     auditLog,
+		Trust:     trustSvc,
+		Bundles:   bundle.New(st, trustSvc, auditLog, now),
+		Receipts:  receiptSvc,
+		Dashboard: dashboard.New(st, now),
 	}
 	svc.Health = nd.health
 	// Nodes starting together on an empty store must not both create it.

@@ -29,6 +29,7 @@ type Store interface {
 	Audit() Audit
 	RemoteSpaces() RemoteSpaces
 	Bundles() Bundles
+	Receipts() Receipts
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -130,6 +131,8 @@ type Deployments interface {
 	Create(ctx context.Context, d *domain.Deployment) error
 	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
+	// Latest returns the newest deployment of each project and environment.
+	Latest(ctx context.Context, spaceID int64) ([]domain.Deployment, error)
 }
 
 // Tasks are the server's queue of background work.
@@ -212,4 +215,24 @@ type Bundles interface {
 	Create(ctx context.Context, b *domain.BundleRecord) error // conflict on the same space, direction and digest
 	Get(ctx context.Context, spaceID int64, direction, digest string) (domain.BundleRecord, error)
 	List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) // newest first; limit 0: all
+}
+
+// ReceiptFilter narrows Receipts.List; zero fields match everything.
+type ReceiptFilter struct {
+	OriginFingerprint string
+	OriginProject     string
+	Version           string
+}
+
+// Receipts are signed deployment records a space made or received.
+type Receipts interface {
+	// Create stores a receipt; it reports false (and stores nothing) when
+	// the space already holds one with the same digest.
+	Create(ctx context.Context, r *domain.Receipt) (bool, error)
+	List(ctx context.Context, spaceID int64, f ReceiptFilter) ([]domain.Receipt, error) // oldest first
+	// Unsent lists receipts not yet exported to the remote space.
+	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
+	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
+	// Latest returns the newest receipt of each origin project and environment.
+	Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error)
 }

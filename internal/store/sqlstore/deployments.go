@@ -91,3 +91,17 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 	list, err := collect(rows, scanDeployment)
 	return list, wrap(err, "list deployments")
 }
+
+// Latest returns the newest deployment of each project and environment of a
+// space: the dashboard's cells. The (project_id, environment, id) index
+// answers the grouped MAX without reading old deployments.
+func (s *deployments) Latest(ctx context.Context, spaceID int64) ([]domain.Deployment, error) {
+	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (
+		SELECT MAX(x.id) FROM deployments x WHERE x.space_id = ? GROUP BY x.project_id, x.environment)
+		ORDER BY d.id DESC`, spaceID)
+	if err != nil {
+		return nil, wrap(err, "latest deployments")
+	}
+	list, err := collect(rows, scanDeployment)
+	return list, wrap(err, "latest deployments")
+}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrydeploy/ferry/internal/dashboard"
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+func (a *app) dashboardCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dashboard [PROJECT]",
+		Short: "Projects × environments — local and other spaces' — with the latest release and state",
+		Long: `Show, for each project, the latest release and its state in every environment
+of its lifecycle, in lifecycle order. Other spaces' environments
+("Prod Space: Production") come from the deployment receipts they sent back.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			path := a.sp("dashboard")
+			if len(args) == 1 {
+				path += "?project=" + url.QueryEscape(args[0])
+			}
+			var d dashboard.Dashboard
+			if err := c.Do(cmd.Context(), "GET", path, nil, &d); err != nil {
+				return err
+			}
+			return a.render(d, func(w io.Writer) { printDashboard(w, d) })
+		},
+	}
+}
+
+func printDashboard(w io.Writer, d dashboard.Dashboard) {
+	if len(d.Projects) == 0 {
+		fmt.Fprintf(w, "Space %q has no projects yet.\n", d.Space)
+		return
+	}
+	for i, row := range d.Projects {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  (lifecycle %s)\n", row.Project, row.Lifecycle)
+		var rows [][]string
+		for _, c := range row.Cells {
+			if c.Version == "" {
+				rows = append(rows, []string{"  " + c.Environment, "-", "", "", ""})
+				continue
+			}
+			rows = append(rows, []string{"  " + c.Environment, c.Version, stateMark(c.State), age(c.AgeSeconds), c.DeployedBy})
+		}
+		table(w, "  ENVIRONMENT\tRELEASE\tSTATE\tAGE\tBY", rows)
+	}
+}
+
+// stateMark pairs a state with a symbol so it reads without colour.
+func stateMark(s domain.TaskState) string {
+	switch s {
+	case domain.TaskSuccess:
+		return "✓ " + string(s)
+	case domain.TaskFailed:
+		return "✗ " + string(s)
+	case domain.TaskCancelled:
+		return "⊘ " + string(s)
+	case domain.TaskExecuting, domain.TaskQueued:
+		return "… " + string(s)
+	}
+	return string(s)
+}
+
+func age(seconds int64) string {
+	d := time.Duration(seconds) * time.Second
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+func (a *app) lifecycleShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Draw a lifecycle's pipeline across spaces",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var list []domain.Lifecycle
+			if err := c.Do(cmd.Context(), "GET", a.sp("lifecycles"), nil, &list); err != nil {
+				return err
+			}
+			for _, l := range list {
+				if l.Name == args[0] {
+					return a.render(l, func(w io.Writer) { drawLifecycle(w, a.space, l) })
+				}
+			}
+			return fmt.Errorf("lifecycle %q not found in space %q", args[0], a.space)
+		},
+	}
+}
+
+// drawLifecycle prints phases top to bottom, grouping each phase's entries
+// by the space that owns them.
+func drawLifecycle(w io.Writer, space string, l domain.Lifecycle) {
+	fmt.Fprintf(w, "Lifecycle %s (space %s)\n", l.Name, space)
+	for i, ph := range l.Phases {
+		if i > 0 {
+			fmt.Fprintln(w, "   │")
+			fmt.Fprintln(w, "   ▼")
+		}
+		fmt.Fprintf(w, "%d. %s\n", i+1, ph.Name)
+		for _, e := range ph.Environments {
+			where := "this space"
+			if s, env, ok := strings.Cut(e, ": "); ok {
+				where, e = "space "+s, env
+			}
+			fmt.Fprintf(w, "     ├─ %-24s [%s]\n", e, where)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+// Package envelope wraps a signed JSON document for transport: the exact
+// signed bytes (base64), their SHA-256 digest, a detached signature and the
+// signer's certificate. Release bundles and receipt files share it; what the
+// payload means is theirs to decide. Reading an envelope checks everything
+// that needs no keys; trust decisions are the caller's.
+package envelope
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Envelope is the file form of a signed document.
+type Envelope struct {
+	Format        string `json:"format"`
+	SchemaVersion int    `json:"schemaVersion"`
+	// Digest is "sha256:" + hex SHA-256 of the payload bytes.
+	Digest string `json:"digest"`
+	// Payload is the base64 of the payload bytes, exactly as signed.
+	Payload string `json:"payload"`
+	// Signature is the base64 of an ECDSA P-256 / SHA-256 signature (ASN.1
+	// DER) over the payload bytes.
+	Signature string `json:"signature"`
+	// Signer is the signing space's certificate (PEM); receivers use it only
+	// to find their own stored copy by fingerprint.
+	Signer string `json:"signer"`
+}
+
+// Opened is an envelope whose structure and digest have been checked, but
+// whose signature has not.
+type Opened struct {
+	Envelope  Envelope
+	Body      []byte
+	Signature []byte
+}
+
+// Digest is the digest notation used for payloads.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Seal signs body and returns the envelope as file bytes.
+func Seal(format string, schemaVersion int, body, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]byte, error) {
+	sig, err := sign(body)
+	if err != nil {
+		return nil, fmt.Errorf("sign %s: %w", format, err)
+	}
+	out, err := json.MarshalIndent(Envelope{
+		Format:        format,
+		SchemaVersion: schemaVersion,
+		Digest:        Digest(body),
+		Payload:       base64.StdEncoding.EncodeToString(body),
+		Signature:     base64.StdEncoding.EncodeToString(sig),
+		Signer:        string(signerPEM),
+	}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", format, err)
+	}
+	return append(out, '\n'), nil
+}
+
+// Open reads an envelope of the given format and schema version, refusing
+// oversized input, another format, another schema version (naming both),
+// and a payload that does not match its digest. what names the document in
+// messages ("release bundle", "receipt file").
+func Open(data []byte, format string, schemaVersion, maxSize int, what string) (*Opened, error) {
+	if len(data) > maxSize {
+		return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, len(data), maxSize)
+	}
+	var env Envelope
+	if err := Strict(data, &env); err != nil {
+		return nil, domain.Invalidf("refused: not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
+	}
+	if env.Format != format {
+		return nil, domain.Invalidf("refused: not a ferry %s: format is %q, expected %q", what, env.Format, format)
+	}
+	if env.SchemaVersion != schemaVersion {
+		advice := "Send it again from an up-to-date server."
+		if env.SchemaVersion > schemaVersion {
+			advice = "Upgrade ferry on this server to read it."
+		}
+		return nil, domain.Invalidf("refused: the %s has schema version %d; this server reads schema version %d only. %s",
+			what, env.SchemaVersion, schemaVersion, advice)
+	}
+	body, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	if err != nil {
+		return nil, domain.Invalidf("refused: the %s's payload is damaged (bad base64): the file was altered or truncated", what)
+	}
+	if got := Digest(body); got != env.Digest {
+		return nil, domain.Invalidf("refused: the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
+	if err != nil || len(sig) == 0 {
+		return nil, domain.Invalidf("refused: the %s's signature is damaged or missing", what)
+	}
+	return &Opened{Envelope: env, Body: body, Signature: sig}, nil
+}
+
+// Strict decodes one JSON value, refusing unknown fields and trailing data.
+func Strict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the JSON document")
+	}
+	return nil
+}

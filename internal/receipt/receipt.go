@@ -1,0 +1,251 @@
+// Package receipt records deployments of remote projects as signed receipts
+// and carries them back towards the project's origin: a space exports the
+// receipts a remote space has not had yet into one signed file, and a space
+// imports such a file only after verifying the exporter, every receipt's
+// original signature and that each names a release it has. Forwarding spaces
+// relay receipts from further down the path with their original signatures.
+package receipt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/signing"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// Formats and limits.
+const (
+	FileFormat    = "ferry-receipts"
+	SchemaVersion = 1
+	ReceiptKind   = "ferry.deployment-receipt"
+	FileKind      = "ferry.receipt-file"
+	MaxFileSize   = 64 << 20
+)
+
+// Payload is what the deploying space signs for one deployment.
+type Payload struct {
+	Kind           string           `json:"kind"`
+	SchemaVersion  int              `json:"schemaVersion"`
+	Deploying      SpaceRef         `json:"deploying"`
+	Origin         OriginRef        `json:"origin"`
+	Version        string           `json:"version"`
+	SnapshotDigest string           `json:"snapshotDigest"`
+	Environment    string           `json:"environment"`
+	LocalEnv       string           `json:"localEnvironment"`
+	Tenant         string           `json:"tenant,omitempty"`
+	State          domain.TaskState `json:"state"`
+	StartedAt      *time.Time       `json:"startedAt,omitempty"`
+	FinishedAt     *time.Time       `json:"finishedAt,omitempty"`
+	DeployedBy     string           `json:"deployedBy"`
+	DeploymentID   int64            `json:"deploymentId"`
+}
+
+// SpaceRef names a space and pins its certificate.
+type SpaceRef struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// OriginRef is the project's home.
+type OriginRef struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+	Project     string `json:"project"`
+}
+
+// FileBody is what the exporting space signs: the receipts, each with its
+// own original signature.
+type FileBody struct {
+	Kind          string    `json:"kind"`
+	SchemaVersion int       `json:"schemaVersion"`
+	Exporter      SpaceRef  `json:"exporter"`
+	Destination   SpaceRef  `json:"destination"`
+	CreatedAt     time.Time `json:"createdAt"`
+	Receipts      []Signed  `json:"receipts"`
+}
+
+// Signed is one receipt as its deploying space signed it.
+type Signed struct {
+	Payload   []byte `json:"payload"`   // base64 in JSON
+	Signature []byte `json:"signature"` // base64 in JSON
+	Signer    string `json:"signer"`    // the deploying space's certificate (PEM)
+}
+
+// Service records, exports and imports receipts.
+type Service struct {
+	store store.Store
+	trust *trust.Service
+	audit *audit.Log
+	now   func() time.Time
+}
+
+// New returns a receipt service.
+func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time) *Service {
+	return &Service{store: st, trust: tr, audit: log, now: now}
+}
+
+// Record signs and stores a receipt for a finished deployment task, if it
+// deployed a remote project. Local deployments need none.
+func (s *Service) Record(ctx context.Context, taskID int64) error {
+	t, err := s.store.Tasks().Get(ctx, taskID)
+	if err != nil || t.Kind != domain.TaskDeploy || !t.State.Done() {
+		return err
+	}
+	d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.Projects().GetByID(ctx, d.ProjectID)
+	if err != nil || !p.IsRemote() {
+		return err
+	}
+	rel, err := s.store.Releases().GetByID(ctx, d.ReleaseID)
+	if err != nil {
+		return err
+	}
+	sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return err
+	}
+	id, err := s.trust.Identity(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	name := sp.Name
+	if rel.Provenance != nil && rel.Provenance.TargetName != "" {
+		name = rel.Provenance.TargetName
+	}
+	pl := Payload{
+		Kind: ReceiptKind, SchemaVersion: SchemaVersion,
+		Deploying:      SpaceRef{Space: name, Fingerprint: sp.Fingerprint},
+		Origin:         OriginRef{Space: p.Origin.Space, Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project},
+		Version:        rel.Version,
+		SnapshotDigest: rel.SnapshotDigest,
+		Environment:    name + ": " + d.Environment,
+		LocalEnv:       d.Environment,
+		Tenant:         d.Tenant,
+		State:          t.State,
+		StartedAt:      t.StartedAt,
+		FinishedAt:     t.FinishedAt,
+		DeployedBy:     d.CreatedBy,
+		DeploymentID:   d.ID,
+	}
+	body, err := json.Marshal(pl)
+	if err != nil {
+		return err
+	}
+	sig, err := signing.Sign(id.Signer, body)
+	if err != nil {
+		return err
+	}
+	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
+	_, err = s.store.Receipts().Create(ctx, &r)
+	return err
+}
+
+func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time) domain.Receipt {
+	return domain.Receipt{
+		SpaceID: spaceID, Digest: envelope.Digest(sg.Payload),
+		DeployingSpace: pl.Deploying.Space, SignerFingerprint: pl.Deploying.Fingerprint,
+		OriginSpace: pl.Origin.Space, OriginFingerprint: pl.Origin.Fingerprint, OriginProject: pl.Origin.Project,
+		Version: pl.Version, SnapshotDigest: pl.SnapshotDigest, Environment: pl.Environment, Tenant: pl.Tenant,
+		State: pl.State, StartedAt: pl.StartedAt, FinishedAt: pl.FinishedAt, DeployedBy: pl.DeployedBy,
+		ReceivedFrom: from, ReceivedAt: now, Payload: sg.Payload, Signature: sg.Signature, SignerPEM: sg.Signer,
+	}
+}
+
+// ExportResult describes a receipt file written for a remote space.
+type ExportResult struct {
+	Count int    `json:"count"`
+	To    string `json:"to"`
+}
+
+// Export writes a signed file with every receipt the remote space has not
+// been sent yet (all of them with all=true) for releases it originated or
+// passed on to this space.
+func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byte, ExportResult, error) {
+	var data []byte
+	var res ExportResult
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		dest, err := s.trust.Get(ctx, sp.ID, to)
+		if err != nil {
+			return err
+		}
+		if dest.Revoked() {
+			return domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", dest.Name)
+		}
+		var list []domain.Receipt
+		if all {
+			list, err = s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
+		} else {
+			list, err = s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
+		}
+		if err != nil {
+			return err
+		}
+		body := FileBody{Kind: FileKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(),
+			Exporter: SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint}, Destination: SpaceRef{Space: dest.Name, Fingerprint: dest.Fingerprint},
+			Receipts: []Signed{}}
+		var ids []int64
+		for _, r := range list {
+			ok, err := s.headsTo(ctx, sp, r, dest)
+			if err != nil {
+				return err
+			}
+			if ok {
+				body.Receipts = append(body.Receipts, Signed{Payload: r.Payload, Signature: r.Signature, Signer: r.SignerPEM})
+				ids = append(ids, r.ID)
+			}
+		}
+		id, err := s.trust.Identity(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		if data, err = envelope.Seal(FileFormat, SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) }); err != nil {
+			return err
+		}
+		if err := s.store.Receipts().MarkSent(ctx, dest.ID, ids, s.now()); err != nil {
+			return err
+		}
+		res = ExportResult{Count: len(ids), To: dest.Name}
+		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{"receipts": fmt.Sprint(len(ids)), "fingerprint": dest.Fingerprint})
+	})
+	return data, res, err
+}
+
+// headsTo reports whether receipt r belongs on its way to dest: dest is the
+// project's origin, or dest passed the release on to this space.
+func (s *Service) headsTo(ctx context.Context, sp domain.Space, r domain.Receipt, dest domain.RemoteSpace) (bool, error) {
+	if r.OriginFingerprint == dest.Fingerprint {
+		return true, nil
+	}
+	p, err := s.store.Projects().Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return rel.Provenance != nil && rel.Provenance.SourceFingerprint == dest.Fingerprint, nil
+}

@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+type receipts struct{ db *DB }
+
+var _ store.Receipts = (*receipts)(nil)
+
+// Receipts returns the receipts resource.
+func (db *DB) Receipts() store.Receipts { return &receipts{db} }
+
+const receiptColumns = `r.id, r.space_id, r.digest, r.deploying_space, r.signer_fingerprint, r.origin_space, r.origin_fingerprint,
+	r.origin_project, r.version, r.snapshot_digest, r.environment, r.tenant, r.state, r.started_at, r.finished_at,
+	r.deployed_by, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
+
+func scanReceipt(s scanner) (domain.Receipt, error) {
+	var r domain.Receipt
+	var started, finished sql.NullInt64
+	var received int64
+	var payload, sig string
+	err := s.Scan(&r.ID, &r.SpaceID, &r.Digest, &r.DeployingSpace, &r.SignerFingerprint, &r.OriginSpace, &r.OriginFingerprint,
+		&r.OriginProject, &r.Version, &r.SnapshotDigest, &r.Environment, &r.Tenant, &r.State, &started, &finished,
+		&r.DeployedBy, &r.ReceivedFrom, &received, &payload, &sig, &r.SignerPEM)
+	if err != nil {
+		return r, err
+	}
+	r.StartedAt, r.FinishedAt, r.ReceivedAt = timePtr(started), timePtr(finished), fromMicros(received)
+	if r.Payload, err = base64.StdEncoding.DecodeString(payload); err != nil {
+		return r, err
+	}
+	r.Signature, err = base64.StdEncoding.DecodeString(sig)
+	return r, err
+}
+
+func (s *receipts) Create(ctx context.Context, r *domain.Receipt) (bool, error) {
+	dup, err := s.db.exists(ctx, `SELECT 1 FROM receipts WHERE space_id = ? AND digest = ?`, r.SpaceID, r.Digest)
+	if err != nil || dup {
+		return false, wrap(err, "check receipt %s", r.Digest)
+	}
+	r.ReceivedAt = stamp(r.ReceivedAt)
+	err = s.db.queryRow(ctx, `INSERT INTO receipts (space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
+			origin_project, version, snapshot_digest, environment, tenant, state, started_at, finished_at, deployed_by,
+			received_from, received_at, payload, signature, signer_pem)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.SpaceID, r.Digest, r.DeployingSpace, r.SignerFingerprint, r.OriginSpace, r.OriginFingerprint,
+		r.OriginProject, r.Version, r.SnapshotDigest, r.Environment, r.Tenant, string(r.State),
+		nullMicros(r.StartedAt), nullMicros(r.FinishedAt), r.DeployedBy, r.ReceivedFrom, micros(r.ReceivedAt),
+		base64.StdEncoding.EncodeToString(r.Payload), base64.StdEncoding.EncodeToString(r.Signature), r.SignerPEM).Scan(&r.ID)
+	if err != nil {
+		return false, wrap(err, "store receipt %s", r.Digest)
+	}
+	return true, nil
+}
+
+func (s *receipts) List(ctx context.Context, spaceID int64, f store.ReceiptFilter) ([]domain.Receipt, error) {
+	q := `SELECT ` + receiptColumns + ` FROM receipts r WHERE r.space_id = ?`
+	args := []any{spaceID}
+	if f.OriginFingerprint != "" {
+		q += ` AND r.origin_fingerprint = ?`
+		args = append(args, f.OriginFingerprint)
+	}
+	if f.OriginProject != "" {
+		q += ` AND r.origin_project = ?`
+		args = append(args, f.OriginProject)
+	}
+	if f.Version != "" {
+		q += ` AND r.version = ?`
+		args = append(args, f.Version)
+	}
+	rows, err := s.db.query(ctx, q+` ORDER BY r.id`, args...)
+	if err != nil {
+		return nil, wrap(err, "list receipts")
+	}
+	list, err := collect(rows, scanReceipt)
+	return list, wrap(err, "list receipts")
+}
+
+func (s *receipts) Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error) {
+	rows, err := s.db.query(ctx, `SELECT `+receiptColumns+` FROM receipts r
+		WHERE r.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_sends s WHERE s.receipt_id = r.id AND s.remote_space_id = ?)
+		ORDER BY r.id`, spaceID, remoteSpaceID)
+	if err != nil {
+		return nil, wrap(err, "list unsent receipts")
+	}
+	list, err := collect(rows, scanReceipt)
+	return list, wrap(err, "list unsent receipts")
+}
+
+func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int64, at time.Time) error {
+	for _, id := range ids {
+		if _, err := s.db.exec(ctx, `INSERT INTO receipt_sends (receipt_id, remote_space_id, sent_at) VALUES (?, ?, ?)
+			ON CONFLICT (receipt_id, remote_space_id) DO NOTHING`, id, remoteSpaceID, micros(at)); err != nil {
+			return wrap(err, "mark receipt %d sent", id)
+		}
+	}
+	return nil
+}
+
+// Latest returns the newest receipt of each origin project and environment.
+func (s *receipts) Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error) {
+	rows, err := s.db.query(ctx, `SELECT `+receiptColumns+` FROM receipts r WHERE r.id IN (
+		SELECT MAX(x.id) FROM receipts x WHERE x.space_id = ? GROUP BY x.origin_fingerprint, x.origin_project, x.environment)
+		ORDER BY r.id`, spaceID)
+	if err != nil {
+		return nil, wrap(err, "latest receipts")
+	}
+	list, err := collect(rows, scanReceipt)
+	return list, wrap(err, "latest receipts")
+}

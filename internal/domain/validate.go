@@ -134,6 +134,9 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			return where("two templates are named %q", t.Name)
 		}
 		templates[t.Name] = true
+		if t.Type == TemplateSensitive && t.Default != "" {
+			return where("template %q is sensitive and has a default; secrets have no defaults — set the value per environment with `ferry var set --sensitive`", t.Name)
+		}
 		switch t.Type {
 		case TemplateText, TemplateSensitive, TemplateBool, TemplateMultiline:
 		case TemplateSelect:

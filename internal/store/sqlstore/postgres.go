@@ -60,8 +60,10 @@ func OpenPostgres(ctx context.Context, dsn string, sealer Sealer) (*DB, error) {
 	}
 	// database/sql keeps no limit by default; a node needs few connections,
 	// and many nodes must not exhaust the server's max_connections.
+	// Idle connections are kept (a new one costs PostgreSQL a process),
+	// until they have been idle a while.
 	db.sql.SetMaxOpenConns(20)
-	db.sql.SetMaxIdleConns(10)
+	db.sql.SetMaxIdleConns(20)
 	db.sql.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }

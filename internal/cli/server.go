@@ -22,7 +22,12 @@ The first start creates the store (embedded SQLite in the data folder), a master
 key that encrypts secrets at rest (DATA/master.key, mode 0600), the space
 "Default", and the user "admin", whose API key is written to DATA/admin.key
 (mode 0600). Stop it with Ctrl-C or SIGTERM: running tasks are cancelled and
-recorded, and a restart keeps everything.`,
+recorded, and a restart keeps everything.
+
+With FERRY_DATABASE_URL=postgres://... the server uses PostgreSQL instead, and
+several nodes (each with its own --node name, all sharing one --data folder for
+the master key) can serve one database; see docs/operations.md. Node timing:
+FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).`,
 		Example: `  ferry server
   ferry server --data /var/lib/ferry --listen 0.0.0.0:8080`,
 		Args: cobra.NoArgs,

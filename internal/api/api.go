@@ -97,6 +97,9 @@ type handler struct {
 	log *slog.Logger
 }
 
+// created marks a response to a request that created something (201).
+type created struct{ v any }
+
 // raw is a response that is not JSON.
 type raw struct {
 	contentType string
@@ -127,8 +130,8 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 			return
 		}
 		status := http.StatusOK
-		if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/revoke") && !strings.HasSuffix(r.URL.Path, "/cancel") {
-			status = http.StatusCreated
+		if c, ok := out.(created); ok {
+			status, out = http.StatusCreated, c.v
 		}
 		if rw, ok := out.(raw); ok {
 			w.Header().Set("Content-Type", rw.contentType)

@@ -28,7 +28,7 @@ func (h *handler) createSpace(w http.ResponseWriter, r *http.Request) (any, erro
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	return h.s.Catalog.CreateSpace(r.Context(), req.Name)
+	return asCreated(h.s.Catalog.CreateSpace(r.Context(), req.Name))
 }
 
 func (h *handler) listEnvironments(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -40,7 +40,7 @@ func (h *handler) createEnvironment(w http.ResponseWriter, r *http.Request) (any
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	return h.s.Catalog.CreateEnvironment(r.Context(), r.PathValue("space"), req.Name)
+	return asCreated(h.s.Catalog.CreateEnvironment(r.Context(), r.PathValue("space"), req.Name))
 }
 
 func (h *handler) listLifecycles(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -115,7 +115,7 @@ func (h *handler) createRelease(w http.ResponseWriter, r *http.Request) (any, er
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	return h.s.Releases.Create(r.Context(), r.PathValue("space"), r.PathValue("project"), req)
+	return asCreated(h.s.Releases.Create(r.Context(), r.PathValue("space"), r.PathValue("project"), req))
 }
 
 func (h *handler) getRelease(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -127,7 +127,7 @@ func (h *handler) deploy(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	return h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), req)
+	return asCreated(h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), req))
 }
 
 func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -213,4 +213,12 @@ func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	return h.s.Audit.List(r.Context(), 0, int(limit))
+}
+
+// asCreated marks a successful result as created.
+func asCreated[T any](v T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return created{v}, nil
 }

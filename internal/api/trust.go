@@ -33,14 +33,18 @@ func (h *handler) addRemoteSpace(w http.ResponseWriter, r *http.Request) (any, e
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	rs, created, err := h.s.Trust.Add(r.Context(), r.PathValue("space"), req)
+	rs, isNew, err := h.s.Trust.Add(r.Context(), r.PathValue("space"), req)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
+	out := struct {
 		Created     bool `json:"created"`
 		RemoteSpace any  `json:"remoteSpace"`
-	}{created, rs}, nil
+	}{isNew, rs}
+	if isNew {
+		return created{out}, nil
+	}
+	return out, nil
 }
 
 func (h *handler) updateRemoteSpace(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -60,8 +60,9 @@ func sourceYAML() []byte {
 		case 4:
 			scope = `, environments: ["Other Space: Live"]`
 		}
+		// Every tenth value is sensitive, rotating through the five scopes.
 		sensitive := ""
-		if i%10 == 0 {
+		if i%10 == (i/10)%5 {
 			sensitive = ", sensitive: true"
 		}
 		// About 1,000 names, each with values for several scopes.

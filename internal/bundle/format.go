@@ -135,6 +135,9 @@ func Parse(data []byte) (*Parsed, error) {
 	if err := p.Payload.check(); err != nil {
 		return nil, err
 	}
+	if err := o.CheckExact(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

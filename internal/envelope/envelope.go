@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -38,6 +39,35 @@ type Opened struct {
 	Envelope  Envelope
 	Body      []byte
 	Signature []byte
+
+	raw  []byte
+	what string
+}
+
+// CheckExact refuses a file that is not byte for byte what Seal writes. The
+// envelope itself is unsigned, and JSON and base64 decoding forgive some
+// changes (key case, newlines inside base64, trailing bytes); after this
+// check, any change to the file is refused. Callers run it after their own
+// payload checks, so those keep their more specific messages.
+func (o *Opened) CheckExact() error {
+	// The signer is used only by fingerprint, and PEM decoding ignores the
+	// spare bits of the last base64 character: compare its canonical form.
+	block, _ := pem.Decode([]byte(o.Envelope.Signer))
+	if block == nil || string(pem.EncodeToMemory(block)) != o.Envelope.Signer {
+		return domain.Invalidf("refused: the %s was altered: its signer certificate is not in canonical PEM form", o.what)
+	}
+	canon, err := encode(Envelope{
+		Format:        o.Envelope.Format,
+		SchemaVersion: o.Envelope.SchemaVersion,
+		Digest:        o.Envelope.Digest,
+		Payload:       base64.StdEncoding.EncodeToString(o.Body),
+		Signature:     base64.StdEncoding.EncodeToString(o.Signature),
+		Signer:        o.Envelope.Signer,
+	})
+	if err != nil || !bytes.Equal(canon, o.raw) {
+		return domain.Invalidf("refused: the %s was altered: it is not byte for byte what ferry wrote", o.what)
+	}
+	return nil
 }
 
 // Digest is the digest notation used for payloads.
@@ -52,16 +82,25 @@ func Seal(format string, schemaVersion int, body, signerPEM []byte, sign func([]
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", format, err)
 	}
-	out, err := json.MarshalIndent(Envelope{
+	out, err := encode(Envelope{
 		Format:        format,
 		SchemaVersion: schemaVersion,
 		Digest:        Digest(body),
 		Payload:       base64.StdEncoding.EncodeToString(body),
 		Signature:     base64.StdEncoding.EncodeToString(sig),
 		Signer:        string(signerPEM),
-	}, "", "  ")
+	})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", format, err)
+	}
+	return out, nil
+}
+
+// encode is the one byte-exact form of an envelope.
+func encode(env Envelope) ([]byte, error) {
+	out, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return nil, err
 	}
 	return append(out, '\n'), nil
 }
@@ -100,7 +139,7 @@ func Open(data []byte, format string, schemaVersion, maxSize int, what string) (
 	if err != nil || len(sig) == 0 {
 		return nil, domain.Invalidf("refused: the %s's signature is damaged or missing", what)
 	}
-	return &Opened{Envelope: env, Body: body, Signature: sig}, nil
+	return &Opened{Envelope: env, Body: body, Signature: sig, raw: data, what: what}, nil
 }
 
 // Strict decodes one JSON value, refusing unknown fields and trailing data.

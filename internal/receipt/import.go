@@ -32,6 +32,9 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	if err := envelope.Strict(o.Body, &body); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the receipt file's contents are malformed: %v", err)
 	}
+	if err := o.CheckExact(); err != nil {
+		return ImportResult{}, err
+	}
 	var res ImportResult
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.store.Spaces().Get(ctx, space)

@@ -48,6 +48,7 @@ const (
 	BundleImported = "imported"
 	BundlePending  = "pending" // verified, waiting for a person to import
 	BundleWritten  = "written" // an outgoing bundle written to a file
+	BundleSent     = "sent"    // an outgoing bundle queued for a connected space
 )
 
 // BundleRecord is a bundle a space received or produced.
@@ -64,6 +65,8 @@ type BundleRecord struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	CreatedBy   string     `json:"createdBy"`
 	ImportedAt  *time.Time `json:"importedAt,omitempty"`
+	// Data is a pending bundle's file, kept until a person imports it.
+	Data []byte `json:"-"`
 }
 
 // Receipt is a signed record that a space deployed a release of a remote

@@ -53,16 +53,19 @@ func (t Trust) String() string {
 // RemoteSpace is what a space knows of another space: its certificate, where
 // to reach it (if connected), and what it is trusted for.
 type RemoteSpace struct {
-	ID          int64      `json:"id"`
-	SpaceID     int64      `json:"-"`
-	Name        string     `json:"name"`
-	CertPEM     string     `json:"certificate"`
-	Fingerprint string     `json:"fingerprint"`
-	URL         string     `json:"url,omitempty"`
-	Trust       Trust      `json:"trust"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+	ID          int64  `json:"id"`
+	SpaceID     int64  `json:"-"`
+	Name        string `json:"name"`
+	CertPEM     string `json:"certificate"`
+	Fingerprint string `json:"fingerprint"`
+	URL         string `json:"url,omitempty"`
+	// TLSFingerprint, when set, pins the SHA-256 fingerprint of the TLS
+	// certificate URL's server presents; it is checked instead of a CA.
+	TLSFingerprint string     `json:"tlsFingerprint,omitempty"`
+	Trust          Trust      `json:"trust"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
 }
 
 // Revoked reports whether the remote space has been revoked.

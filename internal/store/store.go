@@ -30,6 +30,7 @@ type Store interface {
 	RemoteSpaces() RemoteSpaces
 	Bundles() Bundles
 	Receipts() Receipts
+	Outbox() Outbox
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -213,7 +214,10 @@ type Audit interface {
 // received bundle's digest is what makes a second import a no-op.
 type Bundles interface {
 	Create(ctx context.Context, b *domain.BundleRecord) error // conflict on the same space, direction and digest
+	// Get returns a bundle record, with Data for a pending one.
 	Get(ctx context.Context, spaceID int64, direction, digest string) (domain.BundleRecord, error)
+	// MarkImported moves a pending bundle to imported and drops its Data.
+	MarkImported(ctx context.Context, id int64, at time.Time, by string) error
 	List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) // newest first; limit 0: all
 }
 
@@ -235,4 +239,50 @@ type Receipts interface {
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
 	// Latest returns the newest receipt of each origin project and environment.
 	Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error)
+}
+
+// OutboxFilter narrows Outbox.List; zero fields match everything.
+type OutboxFilter struct {
+	RemoteSpaceID int64
+	Kind          string
+	Ref           string
+	Limit         int
+}
+
+// Outbox is the durable queue of items a space delivers to connected remote
+// spaces. An item is stored before any attempt, moves queued → in-flight →
+// delivered (or back to queued with a later attempt time, or to failed),
+// and reaches delivered at most once.
+type Outbox interface {
+	// Enqueue stores a queued item (sets ID, CreatedAt). An item with an
+	// empty Ref is a sweep: when one of its kind is already queued for the
+	// remote space, Enqueue stores nothing and reports false.
+	Enqueue(ctx context.Context, it *domain.OutboxItem) (bool, error)
+	Get(ctx context.Context, id int64) (domain.OutboxItem, error) // with Body
+	// Due lists queued items whose next attempt time is at or before now,
+	// oldest first, with their bodies.
+	Due(ctx context.Context, now time.Time, limit int) ([]domain.OutboxItem, error)
+	// Start moves a queued item in flight and counts the attempt; ok is
+	// false when the item was not queued.
+	Start(ctx context.Context, id int64, now time.Time) (ok bool, err error)
+	// Delivered moves an in-flight item to delivered, records the remote
+	// space's answer and drops the body; ok is false when it was not in
+	// flight, so an item is marked delivered once.
+	Delivered(ctx context.Context, id int64, result string, now time.Time) (ok bool, err error)
+	// Retry moves an in-flight item back to queued, due at next.
+	Retry(ctx context.Context, id int64, errMsg string, next, now time.Time) error
+	// Fail moves an in-flight item to failed: the remote space refused it.
+	Fail(ctx context.Context, id int64, errMsg string, now time.Time) error
+	// Postpone makes the remote space's queued items due no sooner than until.
+	Postpone(ctx context.Context, remoteSpaceID int64, until time.Time) error
+	// Requeue moves the remote space's failed items back to queued, due at
+	// now, and returns how many.
+	Requeue(ctx context.Context, remoteSpaceID int64, now time.Time) (int, error)
+	// ResetInFlight moves every in-flight item back to queued: the loop
+	// that was sending them stopped. It returns how many.
+	ResetInFlight(ctx context.Context, now time.Time) (int, error)
+	// List lists a space's items without bodies, newest first.
+	List(ctx context.Context, spaceID int64, f OutboxFilter) ([]domain.OutboxItem, error)
+	// Summaries counts a space's items by remote space and state.
+	Summaries(ctx context.Context, spaceID int64) (map[int64]domain.DeliverySummary, error)
 }

@@ -16,14 +16,14 @@ var _ store.RemoteSpaces = (*remoteSpaces)(nil)
 // RemoteSpaces returns the remote spaces resource.
 func (db *DB) RemoteSpaces() store.RemoteSpaces { return &remoteSpaces{db} }
 
-const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at`
+const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint`
 
 func scanRemoteSpace(s scanner) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
 	var trust string
 	var created, updated int64
 	var revoked sql.NullInt64
-	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked)
+	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked, &r.TLSFingerprint)
 	r.CreatedAt, r.UpdatedAt, r.RevokedAt = fromMicros(created), fromMicros(updated), timePtr(revoked)
 	r.Trust = domain.Trust{}
 	if trust != "" {
@@ -37,9 +37,9 @@ func trustText(t domain.Trust) string { return strings.Join(t, ",") }
 func (s *remoteSpaces) Create(ctx context.Context, r *domain.RemoteSpace) error {
 	r.CreatedAt = stamp(r.CreatedAt)
 	r.UpdatedAt = r.CreatedAt
-	err := s.db.queryRow(ctx, `INSERT INTO remote_spaces (space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.SpaceID, r.Name, r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.RevokedAt)).Scan(&r.ID)
+	err := s.db.queryRow(ctx, `INSERT INTO remote_spaces (space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.SpaceID, r.Name, r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint).Scan(&r.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("remote space %q, or one with fingerprint %s, already exists in this space", r.Name, r.Fingerprint)
 	}
@@ -49,8 +49,8 @@ func (s *remoteSpaces) Create(ctx context.Context, r *domain.RemoteSpace) error 
 func (s *remoteSpaces) Update(ctx context.Context, r *domain.RemoteSpace) error {
 	r.UpdatedAt = stamp(r.UpdatedAt)
 	err := s.db.execOne(ctx, domain.NotFoundf("remote space %q not found", r.Name),
-		`UPDATE remote_spaces SET cert_pem = ?, fingerprint = ?, url = ?, trust = ?, updated_at = ?, revoked_at = ? WHERE id = ?`,
-		r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.ID)
+		`UPDATE remote_spaces SET cert_pem = ?, fingerprint = ?, url = ?, trust = ?, updated_at = ?, revoked_at = ?, tls_fingerprint = ? WHERE id = ?`,
+		r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint, r.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("another remote space of this space has fingerprint %s", r.Fingerprint)
 	}

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SpaceIdentity", testSpaceIdentity},
 		{"RemoteSpaces", testRemoteSpaces},
+		{"Outbox", testOutbox},
+		{"PendingBundles", testPendingBundles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ CREATE TABLE outbox (
 
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
 CREATE INDEX outbox_remote ON outbox (remote_space_id, state, id);
+CREATE INDEX outbox_space ON outbox (space_id, remote_space_id, state);
 CREATE INDEX outbox_ref ON outbox (space_id, kind, ref);
 -- Kinds whose items are swept together at send time (receipts) keep at most
 -- one queued item per remote space: queuing another is a no-op.

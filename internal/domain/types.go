@@ -58,7 +58,8 @@ func (l Lifecycle) PhaseOf(env string) int {
 
 // Step types.
 const (
-	StepScript = "script"
+	StepScript        = "script"
+	StepDeployPackage = "deploy-package"
 )
 
 // Step is one action of a deployment process.
@@ -69,6 +70,16 @@ type Step struct {
 	Script       string   `json:"script,omitempty" yaml:"script,omitempty"`
 	// TimeoutSeconds bounds the step's run time; 0 means the server default.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
+
+	// A deploy-package step fetches Package (an id; the release pins its
+	// version) from the space's feed, extracts it to Destination
+	// (substituted), substitutes variables in the Substitute files, and runs
+	// PreDeploy before activating it and PostDeploy after, in the folder.
+	Package     string   `json:"package,omitempty" yaml:"package,omitempty"`
+	Destination string   `json:"destination,omitempty" yaml:"destination,omitempty"`
+	Substitute  []string `json:"substitute,omitempty" yaml:"substitute,omitempty"`
+	PreDeploy   string   `json:"preDeploy,omitempty" yaml:"preDeploy,omitempty"`
+	PostDeploy  string   `json:"postDeploy,omitempty" yaml:"postDeploy,omitempty"`
 }
 
 // AppliesTo reports whether the step runs in env (unscoped steps run everywhere).
@@ -168,6 +179,9 @@ type Snapshot struct {
 	Process   []Step     `json:"process"`
 	Variables []Variable `json:"variables"`
 	Templates []Template `json:"templates"`
+	// Packages are the package versions the release deploys, chosen when
+	// it is created (release create --package ID:VERSION).
+	Packages []PackageRef `json:"packages,omitempty"`
 }
 
 // Release is an immutable version of a project.

@@ -105,10 +105,14 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			if strings.TrimSpace(s.Script) == "" {
 				return where("step %q has an empty script", s.Name)
 			}
+		case StepDeployPackage:
+			if err := s.validatePackageStep(); err != nil {
+				return where("%s", Message(err))
+			}
 		case "":
-			return where("step %q has no type (use \"script\")", s.Name)
+			return where("step %q has no type (use \"script\" or \"deploy-package\")", s.Name)
 		default:
-			return where("step %q has unknown type %q (known: script)", s.Name, s.Type)
+			return where("step %q has unknown type %q (known: script, deploy-package)", s.Name, s.Type)
 		}
 		if s.TimeoutSeconds < 0 {
 			return where("step %q has a negative timeout", s.Name)

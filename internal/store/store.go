@@ -30,6 +30,7 @@ type Store interface {
 	RemoteSpaces() RemoteSpaces
 	Bundles() Bundles
 	Receipts() Receipts
+	Packages() Packages
 	Outbox() Outbox
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
@@ -285,4 +286,17 @@ type Outbox interface {
 	List(ctx context.Context, spaceID int64, f OutboxFilter) ([]domain.OutboxItem, error)
 	// Summaries counts a space's items by remote space and state.
 	Summaries(ctx context.Context, spaceID int64) (map[int64]domain.DeliverySummary, error)
+}
+
+// Packages are the package versions in spaces' built-in feeds. The bytes are
+// not here: Manifest lists the chunks that rebuild each file.
+type Packages interface {
+	Create(ctx context.Context, p *domain.Package) error // conflict when the id and version exist
+	// Get returns one package version with its manifest.
+	Get(ctx context.Context, spaceID int64, id, version string) (domain.Package, error)
+	// List returns a space's packages without manifests, by id then newest
+	// first; id "" lists every package.
+	List(ctx context.Context, spaceID int64, id string) ([]domain.Package, error)
+	// BySHA256 returns the space's packages with that content, with manifests.
+	BySHA256(ctx context.Context, spaceID int64, sha256 string) ([]domain.Package, error)
 }

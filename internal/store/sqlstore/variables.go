@@ -22,9 +22,10 @@ type storedVariable struct {
 
 // storedSnapshot is a domain.Snapshot with its variables sealed.
 type storedSnapshot struct {
-	Process   []domain.Step     `json:"process"`
-	Variables []storedVariable  `json:"variables"`
-	Templates []domain.Template `json:"templates"`
+	Process   []domain.Step       `json:"process"`
+	Variables []storedVariable    `json:"variables"`
+	Templates []domain.Template   `json:"templates"`
+	Packages  []domain.PackageRef `json:"packages,omitempty"`
 }
 
 func (db *DB) sealVariables(vars []domain.Variable) ([]storedVariable, error) {
@@ -89,7 +90,7 @@ func (db *DB) encodeSnapshot(s domain.Snapshot) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return encodeJSON(storedSnapshot{Process: s.Process, Variables: vars, Templates: s.Templates})
+	return encodeJSON(storedSnapshot{Process: s.Process, Variables: vars, Templates: s.Templates, Packages: s.Packages})
 }
 
 func (db *DB) decodeSnapshot(s string) (domain.Snapshot, error) {
@@ -101,5 +102,5 @@ func (db *DB) decodeSnapshot(s string) (domain.Snapshot, error) {
 	if err != nil {
 		return domain.Snapshot{}, err
 	}
-	return domain.Snapshot{Process: stored.Process, Variables: vars, Templates: stored.Templates}, nil
+	return domain.Snapshot{Process: stored.Process, Variables: vars, Templates: stored.Templates, Packages: stored.Packages}, nil
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SpaceIdentity", testSpaceIdentity},
 		{"RemoteSpaces", testRemoteSpaces},
+		{"Packages", testPackages},
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
 	}

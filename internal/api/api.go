@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/bundle"
@@ -38,6 +39,7 @@ type Services struct {
 	Bundles   *bundle.Service
 	Receipts  *receipt.Service
 	Dashboard *dashboard.Service
+	Teams     *access.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 }
@@ -48,8 +50,17 @@ const maxBody = 16 << 20
 // Handler returns the API's HTTP handler.
 func Handler(s Services, log *slog.Logger) http.Handler {
 	h := &handler{s: s, log: log}
+	mux, _ := h.routes()
+	return h.logged(mux)
+}
+
+// routes registers every route and returns the mux and the patterns of the
+// authenticated routes (the permission test walks them all).
+func (h *handler) routes() (*http.ServeMux, []string) {
 	mux := http.NewServeMux()
+	var patterns []string
 	var route routeFunc = func(pattern string, fn func(w http.ResponseWriter, r *http.Request) (any, error)) {
+		patterns = append(patterns, pattern)
 		mux.Handle(pattern, h.authenticated(fn))
 	}
 	mux.HandleFunc("GET /api/health", h.health)
@@ -85,11 +96,12 @@ func Handler(s Services, log *slog.Logger) http.Handler {
 	h.bundleRoutes(route)
 	h.receiptRoutes(route)
 	h.dashboardRoutes(route)
+	h.userRoutes(route)
 
 	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path)
 	}))
-	return h.logged(mux)
+	return mux, patterns
 }
 
 type handler struct {

@@ -200,11 +200,7 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	sp, err := h.s.Catalog.Space(r.Context(), r.PathValue("space"))
-	if err != nil {
-		return nil, err
-	}
-	return h.s.Audit.List(r.Context(), sp.ID, int(limit))
+	return h.s.Catalog.Audit(r.Context(), r.PathValue("space"), int(limit))
 }
 
 func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
@@ -95,13 +96,17 @@ type MissingValues struct {
 // or updates the remote project "<origin space>: <project>" and the release
 // with its frozen snapshot. Importing the same bundle again changes nothing.
 func (s *Service) Import(ctx context.Context, space string, data []byte, lifecycle string) (ImportResult, error) {
+	// Who may import is decided before the file is even read.
+	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+		return ImportResult{}, err
+	}
 	parsed, err := Parse(data)
 	if err != nil {
 		return ImportResult{}, err
 	}
 	var res ImportResult
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -189,7 +194,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		SourceSpace: v.signer.Name, TargetSpace: sp.Name, Project: name, Version: rel.Version,
 		State: domain.BundleImported, CreatedAt: now, CreatedBy: domain.ActorName(ctx), ImportedAt: &now,
 	}
-	if err := s.store.Bundles().Create(ctx, &rec); err != nil {
+	if err := s.record(ctx, &rec); err != nil {
 		return res, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
@@ -268,7 +273,7 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 
 // List lists a space's bundles, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
 )
@@ -52,6 +53,10 @@ type InspectedVariable struct {
 // writing anything. A bundle that is structurally broken is an error; one
 // that fails verification is reported with Verified false and the reason.
 func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspection, error) {
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	if err != nil {
+		return Inspection{}, err
+	}
 	p, err := Parse(data)
 	if err != nil {
 		return Inspection{}, err
@@ -69,10 +74,6 @@ func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspe
 	}
 	for _, v := range pl.Variables {
 		in.Variables = append(in.Variables, InspectedVariable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Encrypted: v.Sealed != "", Environments: v.Environments})
-	}
-	sp, err := s.store.Spaces().Get(ctx, space)
-	if err != nil {
-		return in, err
 	}
 	if r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
 		in.Signer.KnownAs = r.Name

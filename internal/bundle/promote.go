@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -37,6 +38,10 @@ type PromoteRequest struct {
 	Project string `json:"project"`
 	Version string `json:"version"`
 	To      string `json:"to"`
+	// Deliver records the bundle as sent to a connected space rather than
+	// written to a file; the caller queues its delivery in the same
+	// transaction (see internal/outbox).
+	Deliver bool `json:"deliver,omitempty"`
 }
 
 // Promote writes a signed release bundle for the target space. It is refused
@@ -46,7 +51,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 	var data []byte
 	var rec domain.BundleRecord
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
 		if err != nil {
 			return err
 		}
@@ -96,6 +101,9 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 			SpaceID: sp.ID, Direction: domain.BundleOut, Digest: parsed.Envelope.Digest,
 			SourceSpace: sp.Name, TargetSpace: target.Name, Project: p.Name, Version: rel.Version,
 			State: domain.BundleWritten, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		}
+		if req.Deliver {
+			rec.State = domain.BundleSent
 		}
 		if err := s.store.Bundles().Create(ctx, &rec); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -32,6 +33,9 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 		if err != nil {
 			return err
 		}
+		if err := s.mayApply(ctx, sp, doc); err != nil {
+			return err
+		}
 		st, err := s.loadState(ctx, sp)
 		if err != nil {
 			return err
@@ -44,6 +48,25 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 		return err
 	})
 	return res, err
+}
+
+// mayApply: environments and lifecycles are the space's administrators'
+// business; projects are their contributors'.
+func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Document) error {
+	if err := access.Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+		return err
+	}
+	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
+		if err := access.Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+			return err
+		}
+	}
+	for _, p := range doc.Projects {
+		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, p.Name, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyState is what the space holds before the apply.
@@ -396,7 +419,7 @@ func normalize(p *domain.Project) {
 // Export returns the space's configuration as a document that Apply accepts.
 // Sensitive values are written as `keep: true`, never in plaintext.
 func (s *Service) Export(ctx context.Context, space string) (*config.Document, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.space(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -40,7 +41,7 @@ func (s *Service) OnSpaceCreated(fn func(ctx context.Context, sp *domain.Space) 
 
 // CreateSpace creates a space. Only administrators may.
 func (s *Service) CreateSpace(ctx context.Context, name string) (domain.Space, error) {
-	if err := requireAdmin(ctx, "create a space"); err != nil {
+	if err := access.Admin(ctx, "create a space"); err != nil {
 		return domain.Space{}, err
 	}
 	if err := domain.ValidateName("space", name); err != nil {
@@ -61,25 +62,39 @@ func (s *Service) CreateSpace(ctx context.Context, name string) (domain.Space, e
 	return sp, err
 }
 
-// Spaces lists every space.
+// Spaces lists the spaces the caller has a role in (every space for
+// administrators).
 func (s *Service) Spaces(ctx context.Context) ([]domain.Space, error) {
-	return s.store.Spaces().List(ctx)
+	list, err := s.store.Spaces().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return access.Spaces(ctx, s.store, list)
 }
 
 // Space finds a space by name.
 func (s *Service) Space(ctx context.Context, name string) (domain.Space, error) {
-	return s.store.Spaces().Get(ctx, name)
+	return s.space(ctx, name, domain.PermView)
+}
+
+// space finds a space and checks the caller may do perm in it.
+func (s *Service) space(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
+	sp, err := s.store.Spaces().Get(ctx, name)
+	if err != nil {
+		return sp, err
+	}
+	return sp, access.Require(ctx, s.store, sp, perm, "", "")
 }
 
 // CreateEnvironment creates a local environment in a space.
 func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (domain.Environment, error) {
-	if err := domain.ValidateName("environment", name); err != nil {
-		return domain.Environment{}, err
-	}
 	var env domain.Environment
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := s.space(ctx, space, domain.PermAdminSpace)
 		if err != nil {
+			return err
+		}
+		if err := domain.ValidateName("environment", name); err != nil {
 			return err
 		}
 		env = domain.Environment{SpaceID: sp.ID, Name: name}
@@ -93,7 +108,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (do
 
 // Environments lists a space's environments, local and remote.
 func (s *Service) Environments(ctx context.Context, space string) ([]domain.Environment, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.space(ctx, space, domain.PermView)
 	if err != nil {
 		return nil, err
 	}
@@ -102,20 +117,32 @@ func (s *Service) Environments(ctx context.Context, space string) ([]domain.Envi
 
 // Lifecycles lists a space's lifecycles.
 func (s *Service) Lifecycles(ctx context.Context, space string) ([]domain.Lifecycle, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.space(ctx, space, domain.PermView)
 	if err != nil {
 		return nil, err
 	}
 	return s.store.Lifecycles().List(ctx, sp.ID)
 }
 
-// Projects lists a space's projects.
+// Projects lists the space's projects the caller may see.
 func (s *Service) Projects(ctx context.Context, space string) ([]domain.Project, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.space(ctx, space, domain.PermView)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Projects().List(ctx, sp.ID)
+	list, err := s.store.Projects().List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(list))
+	for i, p := range list {
+		names[i] = p.Name
+	}
+	visible, err := access.Visible(ctx, s.store, sp, names)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(p domain.Project) bool { return !slices.Contains(visible, p.Name) }), nil
 }
 
 // Project finds a project of a space by name.
@@ -124,7 +151,19 @@ func (s *Service) Project(ctx context.Context, space, name string) (domain.Proje
 	if err != nil {
 		return domain.Project{}, err
 	}
+	if err := access.Require(ctx, s.store, sp, domain.PermView, name, ""); err != nil {
+		return domain.Project{}, err
+	}
 	return s.store.Projects().Get(ctx, sp.ID, name)
+}
+
+// Audit lists a space's audit events; its administrators may read it.
+func (s *Service) Audit(ctx context.Context, space string, limit int) ([]domain.AuditEvent, error) {
+	sp, err := s.space(ctx, space, domain.PermAdminSpace)
+	if err != nil {
+		return nil, err
+	}
+	return s.audit.List(ctx, sp.ID, limit)
 }
 
 // VariableChange sets one value of a project variable.
@@ -138,13 +177,16 @@ type VariableChange struct {
 // SetVariable sets the value of a project variable for exactly the given
 // scope, replacing a value with the same name and scope or adding one.
 func (s *Service) SetVariable(ctx context.Context, space, project string, c VariableChange) (domain.Project, error) {
-	if err := domain.ValidateVariableName(c.Name); err != nil {
-		return domain.Project{}, err
-	}
 	var p domain.Project
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.store.Spaces().Get(ctx, space)
 		if err != nil {
+			return err
+		}
+		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, project, ""); err != nil {
+			return err
+		}
+		if err := domain.ValidateVariableName(c.Name); err != nil {
 			return err
 		}
 		p, err = s.store.Projects().Get(ctx, sp.ID, project)
@@ -199,13 +241,6 @@ func (s *Service) envIndex(ctx context.Context, spaceID int64) (map[string]domai
 		m[e.Name] = e
 	}
 	return m, nil
-}
-
-func requireAdmin(ctx context.Context, what string) error {
-	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {
-		return nil
-	}
-	return domain.Errorf(domain.KindForbidden, "only an administrator may %s", what)
 }
 
 func sameSet(a, b []string) bool {

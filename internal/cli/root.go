@@ -95,6 +95,8 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.bundleCommand(),
 		a.receiptCommand(),
 		a.dashboardCommand(),
+		a.userCommand(),
+		a.teamCommand(),
 		a.taskCommand(),
 		a.auditCommand(),
 	)

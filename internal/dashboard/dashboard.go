@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
@@ -55,7 +56,7 @@ type cellKey struct{ project, env string }
 
 // Get builds the dashboard of a space, or of one project when project is set.
 func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -63,6 +64,15 @@ func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, er
 	if err != nil {
 		return Dashboard{}, err
 	}
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
+	}
+	visible, err := access.Visible(ctx, s.store, sp, names)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	projects = slices.DeleteFunc(projects, func(p domain.Project) bool { return !slices.Contains(visible, p.Name) })
 	if project != "" {
 		projects = slices.DeleteFunc(projects, func(p domain.Project) bool { return p.Name != project })
 		if len(projects) == 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -45,7 +46,7 @@ type Request struct {
 func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain.Deployment, error) {
 	var d domain.Deployment
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, req.Project, req.Environment)
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 
 // Tasks lists a space's tasks, newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,7 @@ func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.
 
 // Task returns a task of a space.
 func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return domain.Task{}, err
 	}
@@ -253,9 +254,25 @@ func (s *Service) Log(ctx context.Context, space string, id, after int64) (domai
 
 // Cancel stops a task: a queued one at once, a running one at its next check.
 func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
+	if _, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", ""); err != nil {
+		return domain.Task{}, err
+	}
 	t, err := s.Task(ctx, space, id)
 	if err != nil {
 		return t, err
+	}
+	if t.DeploymentID != 0 {
+		d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+		if err != nil {
+			return t, err
+		}
+		sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+		if err != nil {
+			return t, err
+		}
+		if err := access.Require(ctx, s.store, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
+			return t, err
+		}
 	}
 	if t.State.Done() {
 		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
@@ -279,7 +296,7 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 
 // Deployments lists a space's deployments, newest first.
 func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}

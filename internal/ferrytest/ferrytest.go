@@ -249,7 +249,11 @@ func (b Binary) Run(t testing.TB, stdin string, args ...string) Result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader(stdin)
+	start := time.Now()
 	err := cmd.Run()
+	if os.Getenv("FERRY_TEST_TIMING") != "" {
+		t.Logf("%v ferry %v", time.Since(start).Round(time.Millisecond), args)
+	}
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
@@ -24,6 +25,10 @@ type ImportResult struct {
 // has — and then stores the new receipts in one transaction. Receipts
 // already held are skipped, so importing a file twice changes nothing.
 func (s *Service) Import(ctx context.Context, space string, data []byte) (ImportResult, error) {
+	// Who may import is decided before the file is even read.
+	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+		return ImportResult{}, err
+	}
 	o, err := envelope.Open(data, FileFormat, SchemaVersion, MaxFileSize, "receipt file")
 	if err != nil {
 		return ImportResult{}, err
@@ -37,7 +42,7 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	}
 	var res ImportResult
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -63,6 +68,7 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 			receipts = append(receipts, toReceipt(sp.ID, pl, sg, exporter.Name, s.now()))
 		}
 		res.From = exporter.Name
+		var fresh []domain.Receipt
 		for i := range receipts {
 			created, err := s.store.Receipts().Create(ctx, &receipts[i])
 			if err != nil {
@@ -70,14 +76,19 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 			}
 			if created {
 				res.Imported++
+				fresh = append(fresh, receipts[i])
 			} else {
 				res.Duplicates++
 			}
+		}
+		if err := s.queueBack(ctx, sp, fresh); err != nil {
+			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "receipt.import", exporter.Name, map[string]string{
 			"imported": fmt.Sprint(res.Imported), "duplicates": fmt.Sprint(res.Duplicates), "fingerprint": exporter.Fingerprint,
 		})
 	})
+	s.queued(err)
 	return res, err
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
@@ -85,6 +86,10 @@ type Service struct {
 	trust *trust.Service
 	audit *audit.Log
 	now   func() time.Time
+
+	// Queued, if set, is called after receipts may have been queued for
+	// delivery to a connected space, once the transaction has committed.
+	Queued func()
 }
 
 // New returns a receipt service.
@@ -147,8 +152,22 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		return err
 	}
 	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
-	_, err = s.store.Receipts().Create(ctx, &r)
+	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.Receipts().Create(ctx, &r); err != nil {
+			return err
+		}
+		return s.queueBack(ctx, sp, []domain.Receipt{r})
+	})
+	s.queued(err)
 	return err
+}
+
+// queued tells the delivery loop, after a transaction that may have queued
+// receipts committed.
+func (s *Service) queued(err error) {
+	if err == nil && s.Queued != nil {
+		s.Queued()
+	}
 }
 
 func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time) domain.Receipt {
@@ -175,7 +194,7 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 	var data []byte
 	var res ExportResult
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
 		if err != nil {
 			return err
 		}
@@ -195,29 +214,8 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 		if err != nil {
 			return err
 		}
-		body := FileBody{Kind: FileKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(),
-			Exporter: SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint}, Destination: SpaceRef{Space: dest.Name, Fingerprint: dest.Fingerprint},
-			Receipts: []Signed{}}
 		var ids []int64
-		for _, r := range list {
-			ok, err := s.headsTo(ctx, sp, r, dest)
-			if err != nil {
-				return err
-			}
-			if ok {
-				body.Receipts = append(body.Receipts, Signed{Payload: r.Payload, Signature: r.Signature, Signer: r.SignerPEM})
-				ids = append(ids, r.ID)
-			}
-		}
-		id, err := s.trust.Identity(ctx, sp.ID)
-		if err != nil {
-			return err
-		}
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		if data, err = envelope.Seal(FileFormat, SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) }); err != nil {
+		if data, ids, err = s.file(ctx, sp, dest, list, 0); err != nil {
 			return err
 		}
 		if err := s.store.Receipts().MarkSent(ctx, dest.ID, ids, s.now()); err != nil {

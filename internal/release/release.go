@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -31,18 +32,21 @@ type CreateRequest struct {
 	Version string `json:"version"`
 	Notes   string `json:"notes,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Packages selects package versions from the space's feed, each as
+	// "ID:VERSION"; the release pins their SHA-256.
+	Packages []string `json:"packages,omitempty"`
 }
 
 // Create freezes the project's current process, variables and templates
 // into a new release.
 func (s *Service) Create(ctx context.Context, space, project string, req CreateRequest) (domain.Release, error) {
-	if err := validateVersion(req.Version); err != nil {
-		return domain.Release{}, err
-	}
 	var r domain.Release
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermCreateRelease, project, "")
 		if err != nil {
+			return err
+		}
+		if err := validateVersion(req.Version); err != nil {
 			return err
 		}
 		p, err := s.store.Projects().Get(ctx, sp.ID, project)
@@ -61,6 +65,9 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 			Snapshot:  Freeze(p),
 			CreatedAt: s.now(),
 			CreatedBy: domain.ActorName(ctx),
+		}
+		if r.Snapshot.Packages, err = selectPackages(ctx, s.store, sp.ID, r.Snapshot.Process, req.Packages); err != nil {
+			return err
 		}
 		r.SnapshotDigest = Digest(r.Snapshot)
 		if err := s.store.Releases().Create(ctx, &r); err != nil {
@@ -109,7 +116,7 @@ func (s *Service) Get(ctx context.Context, space, project, version string) (doma
 }
 
 func (s *Service) project(ctx context.Context, space, project string) (domain.Project, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, project, "")
 	if err != nil {
 		return domain.Project{}, err
 	}

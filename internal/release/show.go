@@ -60,6 +60,9 @@ type Diff struct {
 
 // Diff compares two releases of a project; either version may be Current.
 func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Diff, error) {
+	if _, err := s.project(ctx, space, project); err != nil {
+		return Diff{}, err
+	}
 	if from == "" || to == "" {
 		return Diff{}, domain.Invalidf("a diff needs two versions (from and to); %q means the project's current state", Current)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/api"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/auth"
@@ -101,6 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Bundles:   bundle.New(st, trustSvc, auditLog, now),
 		Receipts:  receiptSvc,
 		Dashboard: dashboard.New(st, now),
+		Teams:     access.New(st, auditLog, now),
 	}
 	svc.Health = nd.health
 	// Nodes starting together on an empty store must not both create it.

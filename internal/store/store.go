@@ -32,6 +32,7 @@ type Store interface {
 	Receipts() Receipts
 	Packages() Packages
 	Outbox() Outbox
+	Teams() Teams
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -84,6 +85,21 @@ type Users interface {
 	// KeyByHash finds an unrevoked key by the hash of its secret.
 	KeyByHash(ctx context.Context, hash string) (domain.APIKey, domain.User, error)
 	TouchKey(ctx context.Context, keyID int64, at time.Time) error
+	ListKeys(ctx context.Context, userID int64) ([]domain.APIKey, error) // revoked ones too
+	RevokeKey(ctx context.Context, userID, keyID int64, at time.Time) error
+	SetPassword(ctx context.Context, userID int64, hash string) error
+	// PasswordHash returns the user and its password hash ("" if none set).
+	PasswordHash(ctx context.Context, name string) (domain.User, string, error)
+}
+
+// Teams grant roles in a space to users.
+type Teams interface {
+	// Put creates the team or replaces the one with its name, members included.
+	Put(ctx context.Context, t *domain.Team) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Team, error)
+	List(ctx context.Context, spaceID int64) ([]domain.Team, error) // by name
+	// OfUser returns the teams of a space (every space with spaceID 0) the user belongs to.
+	OfUser(ctx context.Context, userID, spaceID int64) ([]domain.Team, error)
 }
 
 // Environments of a space, local and remote.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
@@ -67,7 +68,7 @@ func (s *Service) EnsureIdentities(ctx context.Context) error {
 
 // Certificate returns a space's certificate as PEM.
 func (s *Service) Certificate(ctx context.Context, space string) (domain.Space, []byte, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return sp, nil, err
 	}
@@ -107,33 +108,37 @@ type AddRequest struct {
 	Certificate string `json:"certificate"` // PEM
 	URL         string `json:"url,omitempty"`
 	Trust       string `json:"trust,omitempty"` // "releases,receipts,promote"
+	// TLSFingerprint pins the SHA-256 fingerprint of the TLS certificate
+	// the server at URL presents (for a self-signed server certificate).
+	TLSFingerprint string `json:"tlsFingerprint,omitempty"`
 }
 
 // Add registers another space by its certificate. Adding the same name with
 // the same certificate again changes nothing; a different certificate under
 // a known name is refused (rotation is an explicit Update).
 func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain.RemoteSpace, bool, error) {
-	if err := requireAdmin(ctx, "add a remote space"); err != nil {
-		return domain.RemoteSpace{}, false, err
-	}
-	if err := domain.ValidateName("remote space", req.Name); err != nil {
-		return domain.RemoteSpace{}, false, err
-	}
-	cert, err := s.parseCert(req.Certificate)
-	if err != nil {
-		return domain.RemoteSpace{}, false, err
-	}
-	trust, err := domain.ParseTrust(req.Trust)
-	if err != nil {
-		return domain.RemoteSpace{}, false, err
-	}
-	if err := validateURL(req.URL); err != nil {
-		return domain.RemoteSpace{}, false, err
-	}
 	var r domain.RemoteSpace
 	created := false
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+		if err != nil {
+			return err
+		}
+		if err := domain.ValidateName("remote space", req.Name); err != nil {
+			return err
+		}
+		cert, err := s.parseCert(req.Certificate)
+		if err != nil {
+			return err
+		}
+		trust, err := domain.ParseTrust(req.Trust)
+		if err != nil {
+			return err
+		}
+		if err := validateURL(req.URL); err != nil {
+			return err
+		}
+		pin, err := ParseFingerprint(req.TLSFingerprint)
 		if err != nil {
 			return err
 		}
@@ -154,13 +159,13 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 		if other, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, cert.Fingerprint); err == nil {
 			return domain.Conflictf("this certificate (fingerprint %s) is already known as remote space %q", cert.Fingerprint, other.Name)
 		}
-		r = domain.RemoteSpace{SpaceID: sp.ID, Name: req.Name, CertPEM: string(cert.PEM), Fingerprint: cert.Fingerprint, URL: req.URL, Trust: trust}
+		r = domain.RemoteSpace{SpaceID: sp.ID, Name: req.Name, CertPEM: string(cert.PEM), Fingerprint: cert.Fingerprint, URL: req.URL, TLSFingerprint: pin, Trust: trust}
 		if err := s.store.RemoteSpaces().Create(ctx, &r); err != nil {
 			return err
 		}
 		created = true
 		return s.audit.Record(ctx, sp.ID, "remote-space.add", r.Name, map[string]string{
-			"fingerprint": r.Fingerprint, "certificateSpace": cert.SpaceName, "trust": trust.String(), "url": r.URL,
+			"fingerprint": r.Fingerprint, "certificateSpace": cert.SpaceName, "trust": trust.String(), "url": r.URL, "tlsFingerprint": r.TLSFingerprint,
 		})
 	})
 	return r, created, err
@@ -171,16 +176,15 @@ type UpdateRequest struct {
 	URL         *string `json:"url,omitempty"`
 	Trust       *string `json:"trust,omitempty"`
 	Certificate *string `json:"certificate,omitempty"` // rotation
+	// TLSFingerprint pins the server's TLS certificate; "" removes the pin.
+	TLSFingerprint *string `json:"tlsFingerprint,omitempty"`
 }
 
 // Update changes a remote space's URL, trust or certificate.
 func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequest) (domain.RemoteSpace, error) {
-	if err := requireAdmin(ctx, "change a remote space"); err != nil {
-		return domain.RemoteSpace{}, err
-	}
 	var r domain.RemoteSpace
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -197,6 +201,14 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 			}
 			details["url"] = fmt.Sprintf("%q → %q", r.URL, *req.URL)
 			r.URL = *req.URL
+		}
+		if req.TLSFingerprint != nil {
+			pin, err := ParseFingerprint(*req.TLSFingerprint)
+			if err != nil {
+				return err
+			}
+			details["tlsFingerprint"] = fmt.Sprintf("%q → %q", r.TLSFingerprint, pin)
+			r.TLSFingerprint = pin
 		}
 		if req.Trust != nil {
 			t, err := domain.ParseTrust(*req.Trust)
@@ -219,7 +231,7 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 			r.CertPEM, r.Fingerprint = string(cert.PEM), cert.Fingerprint
 		}
 		if len(details) == 1 && req.Certificate == nil {
-			return domain.Invalidf("nothing to change: give --url, --trust or --cert")
+			return domain.Invalidf("nothing to change: give --url, --tls-fingerprint, --trust or --cert")
 		}
 		r.UpdatedAt = s.now()
 		if err := s.store.RemoteSpaces().Update(ctx, &r); err != nil {
@@ -233,12 +245,9 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 // Revoke stops trusting a remote space for good: anything signed by it is
 // refused from now on. It stays listed, as revoked.
 func (s *Service) Revoke(ctx context.Context, space, name string) (domain.RemoteSpace, error) {
-	if err := requireAdmin(ctx, "revoke a remote space"); err != nil {
-		return domain.RemoteSpace{}, err
-	}
 	var r domain.RemoteSpace
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -260,7 +269,7 @@ func (s *Service) Revoke(ctx context.Context, space, name string) (domain.Remote
 
 // List returns a space's remote spaces.
 func (s *Service) List(ctx context.Context, space string) ([]domain.RemoteSpace, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -353,17 +362,10 @@ func validateURL(raw string) error {
 	return domain.Invalidf("URL %q must start with https:// (or http:// on loopback)", raw)
 }
 
-func requireAdmin(ctx context.Context, what string) error {
-	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {
-		return nil
-	}
-	return domain.Errorf(domain.KindForbidden, "only an administrator may %s", what)
-}
-
 // AgeKey returns a space's age secret key (AGE-SECRET-KEY-1...), for an
 // administrator who wants to decrypt a bundle's secret by hand. Audited.
 func (s *Service) AgeKey(ctx context.Context, space string) (string, error) {
-	if err := requireAdmin(ctx, "read a space's private key"); err != nil {
+	if err := access.Admin(ctx, "read a space's private key"); err != nil {
 		return "", err
 	}
 	sp, err := s.store.Spaces().Get(ctx, space)

@@ -104,3 +104,44 @@ func (s *users) TouchKey(ctx context.Context, keyID int64, at time.Time) error {
 		`UPDATE api_keys SET last_used = ? WHERE id = ?`, micros(at), keyID)
 	return wrap(err, "touch API key %d", keyID)
 }
+
+func (s *users) ListKeys(ctx context.Context, userID int64) ([]domain.APIKey, error) {
+	rows, err := s.db.query(ctx, `SELECT id, user_id, name, created_at, last_used, revoked_at FROM api_keys WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, wrap(err, "list API keys")
+	}
+	list, err := collect(rows, func(sc scanner) (domain.APIKey, error) {
+		var k domain.APIKey
+		var created int64
+		var lastUsed, revoked sql.NullInt64
+		err := sc.Scan(&k.ID, &k.UserID, &k.Name, &created, &lastUsed, &revoked)
+		k.CreatedAt, k.LastUsed, k.RevokedAt = fromMicros(created), timePtr(lastUsed), timePtr(revoked)
+		return k, err
+	})
+	return list, wrap(err, "list API keys")
+}
+
+func (s *users) RevokeKey(ctx context.Context, userID, keyID int64, at time.Time) error {
+	err := s.db.execOne(ctx, domain.NotFoundf("API key %d of this user not found", keyID),
+		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ?`, micros(at), keyID, userID)
+	return wrap(err, "revoke API key %d", keyID)
+}
+
+func (s *users) SetPassword(ctx context.Context, userID int64, hash string) error {
+	err := s.db.execOne(ctx, domain.NotFoundf("user %d not found", userID),
+		`UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	return wrap(err, "set password of user %d", userID)
+}
+
+func (s *users) PasswordHash(ctx context.Context, name string) (domain.User, string, error) {
+	var u domain.User
+	var created int64
+	var hash string
+	err := s.db.queryRow(ctx, `SELECT id, name, is_admin, created_at, password_hash FROM users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.IsAdmin, &created, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, "", domain.NotFoundf("user %q not found", name)
+	}
+	u.CreatedAt = fromMicros(created)
+	return u, hash, wrap(err, "get user %q", name)
+}

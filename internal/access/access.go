@@ -1,0 +1,244 @@
+// Package access decides who may do what in a space. Every service asks it
+// before acting — one place, not the HTTP handlers — so the API, the web
+// pages and anything else that calls a service get the same answers. It also
+// manages teams, which grant a role in one space to users, optionally
+// limited to projects and environments.
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// Require returns nil when the actor in ctx may do perm in space sp — for
+// project and env when they are not "" — and a Forbidden error naming the
+// missing permission and its scope otherwise. System administrators may do
+// everything.
+func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.Permission, project, env string) error {
+	a, ok := domain.ActorFrom(ctx)
+	if !ok {
+		return domain.Errorf(domain.KindUnauthorized, "not signed in")
+	}
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if t.Allows(perm, project, env) {
+			return nil
+		}
+	}
+	if len(teams) == 0 {
+		return domain.Errorf(domain.KindForbidden, "user %q has no role in space %q; ask one of its space admins to add you to a team", a.Name, sp.Name)
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q lacks permission %q%s in space %q (roles with it: %s)",
+		a.Name, perm, scopeText(project, env), sp.Name, strings.Join(rolesWith(perm), ", "))
+}
+
+// Admin returns nil when the actor is a system administrator.
+func Admin(ctx context.Context, what string) error {
+	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "only a system administrator may %s", what)
+}
+
+// Visible filters names (projects) down to those the actor may view in sp.
+func Visible(ctx context.Context, st store.Store, sp domain.Space, names []string) ([]string, error) {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return names, nil
+	}
+	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		return !slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(domain.PermView, n, "") })
+	}), nil
+}
+
+// Spaces filters spaces down to those the actor has a role in.
+func Spaces(ctx context.Context, st store.Store, spaces []domain.Space) ([]domain.Space, error) {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return spaces, nil
+	}
+	teams, err := st.Teams().OfUser(ctx, a.UserID, 0)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(spaces, func(sp domain.Space) bool {
+		return !slices.ContainsFunc(teams, func(t domain.Team) bool { return t.SpaceID == sp.ID })
+	}), nil
+}
+
+func scopeText(project, env string) string {
+	var parts []string
+	if project != "" {
+		parts = append(parts, fmt.Sprintf("project %q", project))
+	}
+	if env != "" {
+		parts = append(parts, fmt.Sprintf("environment %q", env))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " for " + strings.Join(parts, " in ")
+}
+
+func rolesWith(perm domain.Permission) []string {
+	var out []string
+	for _, r := range domain.RoleNames {
+		if slices.Contains(domain.Roles[r], perm) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Service manages teams.
+type Service struct {
+	store store.Store
+	audit *audit.Log
+	now   func() time.Time
+}
+
+// New returns a team service.
+func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
+	return &Service{store: st, audit: log, now: now}
+}
+
+// TeamRequest creates or changes a team. On update, nil fields stay.
+type TeamRequest struct {
+	Name         string    `json:"name"`
+	Role         *string   `json:"role,omitempty"`
+	Members      *[]string `json:"members,omitempty"`
+	Projects     *[]string `json:"projects,omitempty"`
+	Environments *[]string `json:"environments,omitempty"`
+}
+
+// Put creates a team (create=true, refusing an existing name) or updates one.
+func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create bool) (domain.Team, error) {
+	var t domain.Team
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.store.Spaces().Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		if err := Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+			return err
+		}
+		old, err := s.store.Teams().Get(ctx, sp.ID, req.Name)
+		switch {
+		case err == nil && create:
+			return domain.Conflictf("team %q already exists in space %q; change it with `ferry team update`", req.Name, space)
+		case err != nil && !create:
+			return err
+		case err == nil:
+			t = old
+		default:
+			if err := domain.ValidateName("team", req.Name); err != nil {
+				return err
+			}
+			if req.Role == nil {
+				return domain.Invalidf("a team needs a role (--role %s)", strings.Join(domain.RoleNames, "|"))
+			}
+			t = domain.Team{SpaceID: sp.ID, Name: req.Name, CreatedAt: s.now()}
+		}
+		if req.Role != nil {
+			if _, ok := domain.Roles[*req.Role]; !ok {
+				return domain.Invalidf("unknown role %q (roles: %s)", *req.Role, strings.Join(domain.RoleNames, ", "))
+			}
+			t.Role = *req.Role
+		}
+		if req.Members != nil {
+			t.Members = *req.Members
+		}
+		if req.Projects != nil {
+			t.Projects = *req.Projects
+		}
+		if req.Environments != nil {
+			t.Environments = *req.Environments
+		}
+		if err := s.checkScope(ctx, sp, t); err != nil {
+			return err
+		}
+		t.UpdatedAt = s.now()
+		if err := s.store.Teams().Put(ctx, &t); err != nil {
+			return err
+		}
+		action := "team.update"
+		if create {
+			action = "team.create"
+		}
+		return s.audit.Record(ctx, sp.ID, action, t.Name, map[string]string{
+			"role": t.Role, "members": strings.Join(t.Members, ","), "projects": strings.Join(t.Projects, ","), "environments": strings.Join(t.Environments, ","),
+		})
+	})
+	if err == nil {
+		t, err = s.get(ctx, space, req.Name)
+	}
+	return t, err
+}
+
+func (s *Service) get(ctx context.Context, space, name string) (domain.Team, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return domain.Team{}, err
+	}
+	return s.store.Teams().Get(ctx, sp.ID, name)
+}
+
+// checkScope refuses projects and environments the space does not have, and
+// users that do not exist.
+func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team) error {
+	for _, p := range t.Projects {
+		if _, err := s.store.Projects().Get(ctx, sp.ID, p); err != nil {
+			return err
+		}
+	}
+	for _, e := range t.Environments {
+		if _, err := s.store.Environments().Get(ctx, sp.ID, e); err != nil {
+			return err
+		}
+	}
+	for _, u := range t.Members {
+		if _, err := s.store.Users().Get(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// List returns a space's teams.
+func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	if err := Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+		return nil, err
+	}
+	return s.store.Teams().List(ctx, sp.ID)
+}
+
+// Space finds a space by name and checks that the actor may do perm in it
+// (for project and env when not ""): the first lines of most service calls.
+func Space(ctx context.Context, st store.Store, name string, perm domain.Permission, project, env string) (domain.Space, error) {
+	sp, err := st.Spaces().Get(ctx, name)
+	if err != nil {
+		return sp, err
+	}
+	return sp, Require(ctx, st, sp, perm, project, env)
+}

@@ -182,7 +182,7 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 		Deploy: deploy.New(st, log, now, nil), Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now),
 		Receipts: receipt.New(st, tr, log, now), Dashboard: dashboard.New(st, now), Teams: access.New(st, log, now),
 	}
-	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key")); err != nil {
+	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)
 	}
 	must := func(_ any, err error) {

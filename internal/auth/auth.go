@@ -59,9 +59,13 @@ func (s *Service) Authenticate(ctx context.Context, key string) (domain.Actor, e
 var errUnauthorized = domain.Errorf(domain.KindUnauthorized, "the API key is unknown or revoked; pass a valid key with --api-key or FERRY_API_KEY")
 
 // Bootstrap makes a new server usable: when there are no users it creates
-// the administrator and writes a fresh API key for it to keyFile (0600).
-// It reports whether it did so.
-func (s *Service) Bootstrap(ctx context.Context, keyFile string) (bool, error) {
+// the administrator, writes a fresh API key for it to keyFile (0600) and,
+// when password is not empty, sets its sign-in password. It reports whether
+// it did so.
+func (s *Service) Bootstrap(ctx context.Context, keyFile, password string) (bool, error) {
+	if password != "" && len(password) < minPassword {
+		return false, fmt.Errorf("FERRY_ADMIN_PASSWORD is shorter than %d characters", minPassword)
+	}
 	n, err := s.store.Users().Count(ctx)
 	if err != nil {
 		return false, err
@@ -83,6 +87,11 @@ func (s *Service) Bootstrap(ctx context.Context, keyFile string) (bool, error) {
 		// no administrator exists without a key to act as it.
 		if err := writeSecretFile(keyFile, secret+"\n"); err != nil {
 			return err
+		}
+		if password != "" {
+			if err := s.store.Users().SetPassword(ctx, u.ID, hashPassword(password)); err != nil {
+				return err
+			}
 		}
 		return s.audit.Record(ctx, 0, "user.create", "admin", map[string]string{"via": "first start"})
 	})

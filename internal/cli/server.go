@@ -52,5 +52,6 @@ FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).`,
 	f.StringVar(&logLevel, "log-level", envOr("FERRY_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", envOr("FERRY_LOG_FORMAT", "text"), "log format: text or json")
 	cfg.DatabaseURL = os.Getenv("FERRY_DATABASE_URL")
+	cfg.AdminPassword = os.Getenv("FERRY_ADMIN_PASSWORD")
 	return cmd
 }

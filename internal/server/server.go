@@ -38,6 +38,9 @@ type Config struct {
 	DataDir     string // holds the SQLite file, master key, admin key, work folders
 	Listen      string // host:port; port 0 picks a free one
 	DatabaseURL string // empty: embedded SQLite in DataDir
+	// AdminPassword, if set, becomes the first administrator's sign-in
+	// password on first start (FERRY_ADMIN_PASSWORD).
+	AdminPassword string
 	Node        string // this node's name; defaults to the host name
 	Log         *slog.Logger
 	// Ready, if set, receives the address the server listens on.
@@ -187,7 +190,7 @@ func openStore(ctx context.Context, cfg Config, box *secrets.Box) (store.Store, 
 func bootstrap(ctx context.Context, cfg Config, svc api.Services, log *slog.Logger) error {
 	ctx = domain.WithActor(ctx, domain.System)
 	keyFile := filepath.Join(cfg.DataDir, adminKeyFile)
-	created, err := svc.Auth.Bootstrap(ctx, keyFile)
+	created, err := svc.Auth.Bootstrap(ctx, keyFile, cfg.AdminPassword)
 	if err != nil {
 		return fmt.Errorf("create admin user: %w", err)
 	}

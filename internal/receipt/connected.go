@@ -1,0 +1,112 @@
+package receipt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/signing"
+)
+
+// MaxBatch bounds the receipts in one connected delivery, so that a batch
+// stays far below MaxFileSize (a receipt with its certificate is about
+// 2 KB); what does not fit goes in the next one.
+const MaxBatch = 1000
+
+// queueBack queues, in the caller's transaction, delivery of new receipts
+// to the space each release came from, when that space is connected (has
+// a URL): the deploying space's own receipts, and receipts relayed from
+// further down a multi-hop path. One queued sweep per remote space carries
+// every receipt not yet sent there, so a burst of deployments is one
+// request. A space that is the release's origin sends nothing on.
+func (s *Service) queueBack(ctx context.Context, sp domain.Space, receipts []domain.Receipt) error {
+	queued := map[int64]bool{}
+	for _, r := range receipts {
+		if r.OriginFingerprint == sp.Fingerprint {
+			continue
+		}
+		p, err := s.store.Projects().Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if rel.Provenance == nil {
+			continue
+		}
+		dest, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if dest.Revoked() || dest.URL == "" || queued[dest.ID] {
+			continue
+		}
+		queued[dest.ID] = true
+		if _, err := s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+			SpaceID: sp.ID, RemoteSpaceID: dest.ID, Kind: domain.OutboxReceipts, Summary: "deployment receipts",
+			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Outgoing signs a receipt file for dest holding the receipts not yet sent
+// to it (at most MaxBatch), in the same form `receipt export` writes. It
+// does not mark them sent: the connected delivery does that once dest has
+// acknowledged them, in the same receipt_sends record file exports use, so
+// the two never send a receipt twice. ids is empty when nothing is due.
+func (s *Service) Outgoing(ctx context.Context, sp domain.Space, dest domain.RemoteSpace) (data []byte, ids []int64, err error) {
+	list, err := s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, ids, err = s.file(ctx, sp, dest, list, MaxBatch)
+	if err != nil || len(ids) == 0 {
+		return nil, nil, err
+	}
+	return data, ids, nil
+}
+
+// file signs a receipt file for dest with the receipts of list that head
+// there (at most max of them; 0 means no limit).
+func (s *Service) file(ctx context.Context, sp domain.Space, dest domain.RemoteSpace, list []domain.Receipt, max int) ([]byte, []int64, error) {
+	body := FileBody{Kind: FileKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(),
+		Exporter: SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint}, Destination: SpaceRef{Space: dest.Name, Fingerprint: dest.Fingerprint},
+		Receipts: []Signed{}}
+	var ids []int64
+	for _, r := range list {
+		if max > 0 && len(ids) == max {
+			break
+		}
+		ok, err := s.headsTo(ctx, sp, r, dest)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			body.Receipts = append(body.Receipts, Signed{Payload: r.Payload, Signature: r.Signature, Signer: r.SignerPEM})
+			ids = append(ids, r.ID)
+		}
+	}
+	id, err := s.trust.Identity(ctx, sp.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := envelope.Seal(FileFormat, SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	return data, ids, err
+}

@@ -1,0 +1,145 @@
+package receipt
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/signing"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// fixture is two spaces of one store: Dev (the origin, trusting Prod for
+// receipts) and Prod.
+type fixture struct {
+	ctx       context.Context
+	st        store.Store
+	tr        *trust.Service
+	svc       *Service
+	dev, prod domain.Space
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := domain.WithActor(context.Background(), domain.System)
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := func() time.Time { return time.Now().UTC() }
+	log := audit.New(st.Audit(), now)
+	tr := trust.New(st, log, now)
+	cat := catalog.New(st, log, now)
+	cat.OnSpaceCreated(tr.CreateIdentity)
+	f := &fixture{ctx: ctx, st: st, tr: tr, svc: New(st, tr, log, now)}
+	if f.dev, err = cat.CreateSpace(ctx, "Dev"); err != nil {
+		t.Fatal(err)
+	}
+	if f.prod, err = cat.CreateSpace(ctx, "Prod"); err != nil {
+		t.Fatal(err)
+	}
+	_, prodCert, _ := tr.Certificate(ctx, "Prod")
+	if _, _, err := tr.Add(ctx, "Dev", trust.AddRequest{Name: "Prod", Certificate: string(prodCert), Trust: "receipts"}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// file builds a receipt file from Prod to Dev holding one receipt; edit may
+// change the receipt's bytes after it was signed.
+func (f *fixture) file(t *testing.T, pl Payload, edit func([]byte) []byte) []byte {
+	t.Helper()
+	id, err := f.tr.Identity(f.ctx, f.prod.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(pl)
+	sig, err := signing.Sign(id.Signer, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		body = edit(body)
+	}
+	fb := FileBody{Kind: FileKind, SchemaVersion: SchemaVersion, CreatedAt: time.Now().UTC(),
+		Exporter:    SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
+		Destination: SpaceRef{Space: "Dev", Fingerprint: f.dev.Fingerprint},
+		Receipts:    []Signed{{Payload: body, Signature: sig, Signer: string(id.CertPEM)}}}
+	raw, _ := json.Marshal(fb)
+	data, err := envelope.Seal(FileFormat, SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func (f *fixture) payload() Payload {
+	return Payload{Kind: ReceiptKind, SchemaVersion: SchemaVersion,
+		Deploying:   SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
+		Origin:      OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
+		Version:     "9.9.9", Environment: "Prod: Production", LocalEnv: "Production",
+		State: domain.TaskSuccess, DeployedBy: "someone"}
+}
+
+func (f *fixture) receipts(t *testing.T) int {
+	t.Helper()
+	list, err := f.st.Receipts().List(f.ctx, f.dev.ID, store.ReceiptFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+func TestImportRefusesReceiptForUnknownRelease(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.svc.Import(f.ctx, "Dev", f.file(t, f.payload(), nil))
+	if err == nil || !strings.Contains(err.Error(), "does not have") {
+		t.Fatalf("import of a receipt for an unknown release: %v", err)
+	}
+	if n := f.receipts(t); n != 0 {
+		t.Errorf("%d receipts stored after a refusal", n)
+	}
+}
+
+func TestImportRefusesAlteredReceiptInValidFile(t *testing.T) {
+	f := newFixture(t)
+	// The exporter signs the file over a receipt whose own signature no
+	// longer matches: each receipt is checked on its own.
+	data := f.file(t, f.payload(), func(b []byte) []byte { return []byte(strings.Replace(string(b), "Success", "Failed", 1)) })
+	_, err := f.svc.Import(f.ctx, "Dev", data)
+	if err == nil || domain.KindOf(err) != domain.KindUntrusted || !strings.Contains(err.Error(), "altered") {
+		t.Fatalf("import of an altered receipt: %v", err)
+	}
+	if n := f.receipts(t); n != 0 {
+		t.Errorf("%d receipts stored after a refusal", n)
+	}
+}
+
+func TestImportRefusesUntrustedExporter(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.tr.Update(f.ctx, "Dev", "Prod", trust.UpdateRequest{Trust: ptr("releases")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.Import(f.ctx, "Dev", f.file(t, f.payload(), nil))
+	if err == nil || !strings.Contains(err.Error(), "not trusted for receipts") {
+		t.Fatalf("import from a space not trusted for receipts: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -91,9 +91,9 @@ func (f *fixture) file(t *testing.T, pl Payload, edit func([]byte) []byte) []byt
 
 func (f *fixture) payload() Payload {
 	return Payload{Kind: ReceiptKind, SchemaVersion: SchemaVersion,
-		Deploying:   SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
-		Origin:      OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
-		Version:     "9.9.9", Environment: "Prod: Production", LocalEnv: "Production",
+		Deploying: SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
+		Origin:    OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
+		Version:   "9.9.9", Environment: "Prod: Production", LocalEnv: "Production",
 		State: domain.TaskSuccess, DeployedBy: "someone"}
 }
 

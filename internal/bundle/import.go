@@ -46,7 +46,7 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if err != nil {
 		return nil, err
 	}
-	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates}
+	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates, Packages: fromBundlePackages(pl.Packages)}
 	for _, v := range pl.Variables {
 		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
 		if v.Sensitive {
@@ -84,6 +84,9 @@ type ImportResult struct {
 	AlreadyImported bool            `json:"alreadyImported"`
 	Missing         []MissingValues `json:"missing,omitempty"`
 	Warnings        []string        `json:"warnings,omitempty"`
+	// MissingPackages are packages the release deploys that this space's
+	// feed does not hold yet: bring them with a transfer file.
+	MissingPackages []domain.PackageRef `json:"missingPackages,omitempty"`
 }
 
 // MissingValues are required template values an environment still lacks.
@@ -203,6 +206,9 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 	res.Missing, res.Warnings, err = s.needs(ctx, sp, p, rel)
+	if err == nil {
+		res.MissingPackages, err = s.missingPackages(ctx, sp, rel)
+	}
 	return res, err
 }
 

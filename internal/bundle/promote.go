@@ -163,7 +163,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		return nil, domain.Invalidf("the certificate of remote space %q is not usable: %v", target.Name, err)
 	}
 	slice := newSlicer(target.Name)
-	snap := domain.Snapshot{Templates: rel.Snapshot.Templates}
+	snap := domain.Snapshot{Templates: rel.Snapshot.Templates, Packages: rel.Snapshot.Packages}
 	for _, st := range rel.Snapshot.Process {
 		scope, ok := slice.scope(st.Environments)
 		if !ok {
@@ -220,7 +220,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		Process:              nonNil(snap.Process),
 		Variables:            nonNil(vars),
 		Templates:            nonNil(snap.Templates),
-		Packages:             []Package{},
+		Packages:             toBundlePackages(rel.Snapshot.Packages),
 		History:              history,
 		SnapshotDigest:       digest,
 		TargetSnapshotDigest: release.Digest(snap),

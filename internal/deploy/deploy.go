@@ -72,6 +72,9 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set each with `ferry var set %q NAME VALUE --env %q`",
 				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), p.Name, env.Name)
 		}
+		if err := checkPackages(ctx, s.store, sp, p, rel, env.Name); err != nil {
+			return err
+		}
 		now := s.now()
 		t := domain.Task{
 			SpaceID:     sp.ID,

@@ -29,6 +29,8 @@ type Runner struct {
 	// Finished, if set, runs after a task reaches its final state (to sign
 	// a deployment receipt, for example). Its error is logged.
 	Finished func(ctx context.Context, taskID int64) error
+	// Packages fetches packages for deploy-package steps.
+	Packages PackageSource
 
 	wake chan struct{}
 }
@@ -213,7 +215,7 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 		}
 		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), step.Name))
 		vars.Set("Ferry.Step.Name", step.Name, false)
-		if err := r.runStep(ctx, step, vars, work, tl); err != nil {
+		if err := r.execStep(ctx, sp, rel, step, vars, work, tl); err != nil {
 			return fmt.Errorf("step %q: %w", step.Name, err)
 		}
 		ran++

@@ -23,11 +23,12 @@ type Changes struct {
 	Steps     []StepChange     `json:"steps"`
 	Variables []VariableChange `json:"variables"`
 	Templates []TemplateChange `json:"templates"`
+	Packages  []PackageChange  `json:"packages,omitempty"`
 }
 
 // Empty reports whether the snapshots are the same, secrets included.
 func (c Changes) Empty() bool {
-	return len(c.Steps) == 0 && len(c.Variables) == 0 && len(c.Templates) == 0
+	return len(c.Steps) == 0 && len(c.Variables) == 0 && len(c.Templates) == 0 && len(c.Packages) == 0
 }
 
 // StepChange is one step that was added, removed, changed or moved. Steps
@@ -91,6 +92,7 @@ func Compare(old, new domain.Snapshot) Changes {
 		Steps:     compareSteps(old.Process, new.Process),
 		Variables: compareVariableSets(old.Variables, new.Variables),
 		Templates: compareTemplates(old.Templates, new.Templates),
+		Packages:  comparePackageSets(old.Packages, new.Packages),
 	}
 }
 
@@ -141,6 +143,7 @@ func compareSteps(old, new []domain.Step) []StepChange {
 		if o.TimeoutSeconds != n.TimeoutSeconds {
 			c.Fields = append(c.Fields, FieldChange{Field: "timeoutSeconds", Old: o.TimeoutSeconds, New: n.TimeoutSeconds})
 		}
+		c.Fields = append(c.Fields, packageStepChanges(o, n)...)
 		c.ScriptDiff = LineDiff(o.Script, n.Script, 3)
 		switch {
 		case len(c.Fields) > 0 || c.ScriptDiff != "":

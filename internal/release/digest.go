@@ -17,6 +17,12 @@ import (
 // instead of silently colliding with the old one.
 const CanonicalFormat = "ferry-snapshot/1"
 
+// CanonicalFormatPackages is the form of a snapshot that deploys packages:
+// it adds the package selection and the deploy-package fields of steps.
+// Snapshots without packages keep the first form, so their digests did not
+// change when packages arrived.
+const CanonicalFormatPackages = "ferry-snapshot/2"
+
 // Digest returns the snapshot's digest: "sha256:" and the lowercase hex
 // SHA-256 of Canonical(snap).
 //
@@ -52,15 +58,27 @@ func Digest(snap domain.Snapshot) string {
 // are sorted by name, then by environment list (element by element, a
 // prefix first), then by their encoding; templates by name, then encoding.
 func Canonical(snap domain.Snapshot) []byte {
+	v2 := usesPackages(snap)
 	var b bytes.Buffer
 	b.WriteString(`{"format":`)
-	writeString(&b, CanonicalFormat)
+	if v2 {
+		writeString(&b, CanonicalFormatPackages)
+		b.WriteString(`,"packages":[`)
+		writeSorted(&b, snap.Packages, canonicalPackage, comparePackages)
+		b.WriteString(`]`)
+	} else {
+		writeString(&b, CanonicalFormat)
+	}
 	b.WriteString(`,"process":[`)
 	for i, s := range snap.Process {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(canonicalStep(s))
+		if v2 {
+			b.Write(canonicalPackageStep(s))
+		} else {
+			b.Write(canonicalStep(s))
+		}
 	}
 	b.WriteString(`],"templates":[`)
 	writeSorted(&b, snap.Templates, canonicalTemplate, func(x, y domain.Template) int {

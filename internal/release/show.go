@@ -14,8 +14,7 @@ const Current = "current"
 // digest of its snapshot and its packages.
 type Detail struct {
 	domain.Release
-	// Packages is the release's package selection; always empty until
-	// releases select packages.
+	// Packages is the release's package selection.
 	Packages []PackageRef `json:"packages"`
 }
 
@@ -24,6 +23,7 @@ type PackageRef struct {
 	ID      string `json:"id"`
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	Size    int64  `json:"size"`
 }
 
 // Show returns a release with its snapshot digest.
@@ -37,7 +37,11 @@ func (s *Service) Show(ctx context.Context, space, project, version string) (Det
 	if r.SnapshotDigest == "" {
 		r.SnapshotDigest = Digest(r.Snapshot)
 	}
-	return Detail{Release: r, Packages: []PackageRef{}}, nil
+	d := Detail{Release: r, Packages: []PackageRef{}}
+	for _, p := range r.Snapshot.Packages {
+		d.Packages = append(d.Packages, PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
+	}
+	return d, nil
 }
 
 // Side is one side of a diff: a release version or Current.

@@ -1,0 +1,206 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/archive"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/variables"
+)
+
+// PackageSource writes a package version from a space's feed to the file
+// dst, verified against the SHA-256 the release pinned.
+type PackageSource interface {
+	Fetch(ctx context.Context, spaceID int64, ref domain.PackageRef, dst string) error
+}
+
+// packageRef finds the version of a package the release pins.
+func packageRef(rel domain.Release, id string) (domain.PackageRef, bool) {
+	for _, p := range rel.Snapshot.Packages {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return domain.PackageRef{}, false
+}
+
+// checkPackages refuses a deployment, before any task exists, when a
+// deploy-package step that runs in env needs a package the space's feed
+// does not hold with the SHA-256 the release pinned.
+func checkPackages(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
+	for _, step := range rel.Snapshot.Process {
+		if step.Type != domain.StepDeployPackage || !step.AppliesTo(env) {
+			continue
+		}
+		ref, ok := packageRef(rel, step.Package)
+		if !ok {
+			return domain.Invalidf("cannot deploy %s %s: step %q deploys package %q, which the release does not select", p.Name, rel.Version, step.Name, step.Package)
+		}
+		have, err := st.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Invalidf("cannot deploy %s %s to %s: package %s %s is not in space %q's feed yet. Bring it with a transfer file from the space that made the release (`ferry package export` there, `ferry package import FILE` here), or push it with `ferry package push`",
+				p.Name, rel.Version, env, ref.ID, ref.Version, sp.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if have.SHA256 != ref.SHA256 {
+			return domain.Invalidf("cannot deploy %s %s to %s: package %s %s in this feed has SHA-256 %s, but the release pins %s", p.Name, rel.Version, env, ref.ID, ref.Version, have.SHA256, ref.SHA256)
+		}
+	}
+	return nil
+}
+
+// execStep runs one step of whatever type.
+func (r *Runner) execStep(ctx context.Context, sp domain.Space, rel domain.Release, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
+	if step.Type == domain.StepDeployPackage {
+		return r.deployPackage(ctx, sp, rel, step, vars, work, tl)
+	}
+	return r.runStep(ctx, step, vars, work, tl)
+}
+
+// deployPackage fetches the step's package, verifies it, extracts it safely
+// into a staging folder beside the destination, substitutes variables in the
+// listed files, runs preDeploy there, swaps the staging folder into place,
+// and runs postDeploy in the destination.
+func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.Release, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
+	if r.Packages == nil {
+		return errors.New("this server has no package feed")
+	}
+	ref, ok := packageRef(rel, step.Package)
+	if !ok {
+		return fmt.Errorf("the release selects no version of package %q", step.Package)
+	}
+	dest, err := variables.Substitute(step.Destination, vars)
+	if err != nil {
+		return fmt.Errorf("substitute variables in destination: %w", err)
+	}
+	dest = strings.TrimSpace(dest)
+	if !filepath.IsAbs(dest) {
+		return fmt.Errorf("destination %q must be an absolute folder", dest)
+	}
+	dest = filepath.Clean(dest)
+	if dest == "/" || filepath.Dir(dest) == "/" {
+		return fmt.Errorf("destination %q is too close to the root of the file system", dest)
+	}
+	file := filepath.Join(work, "package")
+	tl.info(fmt.Sprintf("Fetching package %s %s from the feed of space %q", ref.ID, ref.Version, sp.Name))
+	if err := r.Packages.Fetch(ctx, sp.ID, ref, file); err != nil {
+		return err
+	}
+	defer os.Remove(file)
+	tl.info(fmt.Sprintf("Verified SHA-256 %s (%d bytes)", ref.SHA256, ref.Size))
+
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return fmt.Errorf("create the destination's parent: %w", err)
+	}
+	staging := dest + ".ferry-new"
+	if err := os.RemoveAll(staging); err != nil {
+		return fmt.Errorf("clean staging folder: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	st, err := archive.ExtractFile(file, staging, archive.DefaultLimits)
+	if err != nil {
+		return fmt.Errorf("extract package %s %s: %w", ref.ID, ref.Version, err)
+	}
+	os.Remove(file)
+	tl.info(fmt.Sprintf("Extracted %d files, %d folders, %d links (%d bytes)", st.Files, st.Dirs, st.Links, st.Bytes))
+
+	for _, name := range step.Substitute {
+		if err := substituteFile(staging, name, vars); err != nil {
+			return err
+		}
+		tl.info("Substituted variables in " + name)
+	}
+	vars.Set("Ferry.Package.Id", ref.ID, false)
+	vars.Set("Ferry.Package.Version", ref.Version, false)
+	vars.Set("Ferry.Package.Destination", dest, false)
+	if step.PreDeploy != "" {
+		tl.info("Running preDeploy")
+		if err := r.runStep(ctx, inFolder(step, staging, step.PreDeploy), vars, work, tl); err != nil {
+			return fmt.Errorf("preDeploy: %w", err)
+		}
+	}
+	if err := activate(staging, dest); err != nil {
+		return err
+	}
+	tl.info("Deployed package " + ref.ID + " " + ref.Version + " to " + dest)
+	if step.PostDeploy != "" {
+		tl.info("Running postDeploy")
+		if err := r.runStep(ctx, inFolder(step, dest, step.PostDeploy), vars, work, tl); err != nil {
+			return fmt.Errorf("postDeploy: %w", err)
+		}
+	}
+	return nil
+}
+
+// inFolder is a script step that starts in dir.
+func inFolder(step domain.Step, dir, script string) domain.Step {
+	quoted := "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+	return domain.Step{Name: step.Name, Type: domain.StepScript, TimeoutSeconds: step.TimeoutSeconds,
+		Script: "cd -- " + quoted + "\n" + script}
+}
+
+// activate puts the staging folder in the destination's place; the previous
+// contents are removed only after the new ones are there.
+func activate(staging, dest string) error {
+	old := dest + ".ferry-old"
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("clean previous folder: %w", err)
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		if err := os.Rename(dest, old); err != nil {
+			return fmt.Errorf("move the previous deployment aside: %w", err)
+		}
+	}
+	if err := os.Rename(staging, dest); err != nil {
+		os.Rename(old, dest)
+		return fmt.Errorf("activate the new folder: %w", err)
+	}
+	return os.RemoveAll(old)
+}
+
+// substituteFile replaces #{...} references in one extracted file. The name
+// must stay inside the folder, links included.
+func substituteFile(root, name string, vars *variables.Set) error {
+	clean := filepath.Clean(filepath.FromSlash(name))
+	if !filepath.IsLocal(clean) {
+		return fmt.Errorf("substitute file %q is not inside the package", name)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	p, err := filepath.EvalSymlinks(filepath.Join(root, clean))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("substitute file %q is not in the package", name)
+	}
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(realRoot, p); err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("substitute file %q resolves outside the package", name)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("substitute file %q is not a regular file", name)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	out, err := variables.Substitute(string(data), vars)
+	if err != nil {
+		return fmt.Errorf("substitute variables in %s: %w", name, err)
+	}
+	return os.WriteFile(p, []byte(out), fi.Mode().Perm())
+}

@@ -1,0 +1,317 @@
+package packages
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// MaxPackageSize bounds one pushed package; the API's body limit for pushes
+// is the same.
+const MaxPackageSize = 4 << 30
+
+// Service is the built-in feed of every space and the transfer of packages
+// between spaces.
+type Service struct {
+	store  store.Store
+	trust  *trust.Service
+	audit  *audit.Log
+	now    func() time.Time
+	chunks *Chunks
+	tmp    string
+}
+
+// New returns the package service keeping chunks under dataDir/chunks.
+func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, dataDir string) (*Service, error) {
+	cs, err := OpenChunks(filepath.Join(dataDir, "chunks"))
+	if err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(dataDir, "tmp", "packages")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("create package upload folder: %w", err)
+	}
+	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: tmp}, nil
+}
+
+// PushResult says what a push stored.
+type PushResult struct {
+	domain.Package
+	NewChunks       int   `json:"newChunks"`
+	NewBytes        int64 `json:"newBytes"`
+	AlreadyInFeed   bool  `json:"alreadyInFeed,omitempty"`
+	StoredFromBytes int64 `json:"storedFromBytes"` // bytes the chunks cover (decompressed for tar.gz)
+}
+
+// Push reads a package file from body into the space's feed. The body is
+// spooled to disk, never held in memory, then cut into chunks; only chunks
+// the server does not have yet are written.
+func (s *Service) Push(ctx context.Context, space, id, version string, body io.Reader) (PushResult, error) {
+	if err := domain.ValidatePackageID(id); err != nil {
+		return PushResult{}, err
+	}
+	if err := domain.ValidatePackageVersion(version); err != nil {
+		return PushResult{}, err
+	}
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return PushResult{}, err
+	}
+	existing, err := s.store.Packages().Get(ctx, sp.ID, id, version)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return PushResult{}, err
+	}
+	have := err == nil
+
+	file, size, sum, err := s.spool(body)
+	if err != nil {
+		return PushResult{}, err
+	}
+	defer os.Remove(file)
+	if size == 0 {
+		return PushResult{}, domain.Invalidf("the package file is empty")
+	}
+	if have {
+		if existing.SHA256 == sum {
+			return PushResult{Package: existing, AlreadyInFeed: true}, nil
+		}
+		return PushResult{}, domain.Conflictf("package %s %s is already in the feed with different content (SHA-256 %s); package versions never change: push a new version", id, version, existing.SHA256)
+	}
+	m, st, err := Ingest(file, s.chunks)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("store package %s %s: %w", id, version, err)
+	}
+	if m.SHA256.String() != sum {
+		return PushResult{}, fmt.Errorf("the uploaded file changed while it was stored")
+	}
+	syscall.Sync() // chunks are renamed into place unsynced; make them durable before the feed points at them
+	p, err := s.record(ctx, sp, id, version, m, "push")
+	if err != nil {
+		return PushResult{}, err
+	}
+	return PushResult{Package: p, NewChunks: st.NewChunks, NewBytes: st.NewBytes, StoredFromBytes: m.Stored()}, nil
+}
+
+// record adds a package version with its manifest to the feed.
+func (s *Service) record(ctx context.Context, sp domain.Space, id, version string, m *Manifest, source string) (domain.Package, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return domain.Package{}, err
+	}
+	p := domain.Package{SpaceID: sp.ID, ID: id, Version: version, SHA256: m.SHA256.String(), Size: m.Size,
+		Format: m.Format, Note: m.Note, Chunks: len(m.Chunks), Manifest: raw, Source: source,
+		CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx)}
+	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Packages().Create(ctx, &p); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "package.push", id+" "+version, map[string]string{"sha256": p.SHA256, "source": source})
+	})
+	return p, err
+}
+
+// spool copies body to a temporary file, hashing it on the way.
+func (s *Service) spool(body io.Reader) (path string, size int64, sum string, err error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	path = filepath.Join(s.tmp, "upload-"+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("store upload: %w", err)
+	}
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	size, err = io.Copy(bw, io.LimitReader(body, MaxPackageSize+1))
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		var pe *os.PathError
+		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
+			return "", 0, "", fmt.Errorf("write upload to disk (is the disk full?): %w", err)
+		}
+		return "", 0, "", domain.Invalidf("the upload was interrupted: %v", err)
+	}
+	if size > MaxPackageSize {
+		os.Remove(path)
+		return "", 0, "", domain.Invalidf("the package is larger than %d bytes", int64(MaxPackageSize))
+	}
+	return path, size, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// List returns the space's packages (one id, or all), newest version first.
+func (s *Service) List(ctx context.Context, space, id string) ([]domain.Package, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Packages().List(ctx, sp.ID, id)
+}
+
+// Detail is a package version with how it is stored.
+type Detail struct {
+	domain.Package
+	Chunker     string `json:"chunker"`
+	StoredBytes int64  `json:"storedBytes"` // what the chunks cover
+	// Rebuild says how the file is rebuilt from chunks.
+	Rebuild string `json:"rebuild"`
+	// SharedChunks counts chunks also used by another version of the package.
+	SharedChunks int   `json:"sharedChunks"`
+	SharedBytes  int64 `json:"sharedBytes"`
+}
+
+// Show returns one package version with its storage details.
+func (s *Service) Show(ctx context.Context, space, id, version string) (Detail, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return Detail{}, err
+	}
+	p, err := s.store.Packages().Get(ctx, sp.ID, id, version)
+	if err != nil {
+		return Detail{}, err
+	}
+	m, err := decodeManifest(p)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Package: p, Chunker: m.Chunker, StoredBytes: m.Stored()}
+	switch {
+	case m.Gzip != nil:
+		d.Rebuild = fmt.Sprintf("decompressed content in chunks; gzip rebuilt byte for byte with compress/flate level %d", m.Gzip.Level)
+	case p.Format == "zip":
+		d.Rebuild = "raw bytes, chunks aligned to zip entries"
+	default:
+		d.Rebuild = "raw bytes"
+	}
+	if p.Note != "" {
+		d.Rebuild += " (" + p.Note + ")"
+	}
+	others, err := s.store.Packages().List(ctx, sp.ID, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	seen := map[Hash]bool{}
+	for _, o := range others {
+		if o.Version == version {
+			continue
+		}
+		full, err := s.store.Packages().Get(ctx, sp.ID, o.ID, o.Version)
+		if err != nil {
+			return Detail{}, err
+		}
+		om, err := decodeManifest(full)
+		if err != nil {
+			return Detail{}, err
+		}
+		for _, c := range om.Chunks {
+			seen[c.Hash] = true
+		}
+	}
+	for _, c := range m.Chunks {
+		if seen[c.Hash] {
+			d.SharedChunks++
+			d.SharedBytes += c.Size
+		}
+	}
+	return d, nil
+}
+
+func decodeManifest(p domain.Package) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(p.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("package %s %s: unreadable manifest: %w", p.ID, p.Version, err)
+	}
+	return &m, nil
+}
+
+// Ref returns the feed's package id/version as a release pins it.
+func (s *Service) Ref(ctx context.Context, spaceID int64, id, version string) (domain.PackageRef, error) {
+	p, err := s.store.Packages().Get(ctx, spaceID, id, version)
+	if err != nil {
+		return domain.PackageRef{}, err
+	}
+	return p.Ref(), nil
+}
+
+// Fetch writes the package ref names from the space's feed to the file dst
+// and verifies its SHA-256 against the one the release pinned.
+func (s *Service) Fetch(ctx context.Context, spaceID int64, ref domain.PackageRef, dst string) error {
+	p, err := s.store.Packages().Get(ctx, spaceID, ref.ID, ref.Version)
+	if err != nil {
+		return err
+	}
+	if p.SHA256 != ref.SHA256 {
+		return domain.Invalidf("package %s in this feed has SHA-256 %s, but the release was made with %s", ref, p.SHA256, ref.SHA256)
+	}
+	m, err := decodeManifest(p)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = Rebuild(m, s.chunks, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("package %s: %w", ref, err)
+	}
+	return nil
+}
+
+// Download writes a package version's file to w, verified.
+func (s *Service) Download(ctx context.Context, space, id, version string, w io.Writer) error {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.Packages().Get(ctx, sp.ID, id, version)
+	if err != nil {
+		return err
+	}
+	m, err := decodeManifest(p)
+	if err != nil {
+		return err
+	}
+	return Rebuild(m, s.chunks, w)
+}
+
+// Holding returns the package versions the space holds among ids (all when
+// ids is empty), for receipts and inventories.
+func (s *Service) Holding(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error) {
+	var out []domain.PackageRef
+	if len(ids) == 0 {
+		ids = []string{""}
+	}
+	for _, id := range ids {
+		list, err := s.store.Packages().List(ctx, spaceID, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range list {
+			out = append(out, p.Ref())
+		}
+	}
+	return out, nil
+}

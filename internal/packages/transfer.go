@@ -1,0 +1,625 @@
+package packages
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/signing"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// Transfer and inventory file formats (docs/transfer-format.md).
+const (
+	TransferFormat   = "ferry-package-transfer"
+	TransferKind     = "ferry.package-transfer"
+	InventoryFormat  = "ferry-package-inventory"
+	InventoryKind    = "ferry.package-inventory"
+	SchemaVersion    = 1
+	transferManifest = "ferry-transfer.json"
+	// MaxTransferHeader bounds the signed part of a transfer file (package
+	// manifests and the chunk list), MaxInventory an inventory file.
+	MaxTransferHeader = 256 << 20
+	MaxInventory      = 16 << 20
+	// MaxTransferSize bounds a whole transfer file; the API's body limit
+	// for imports is the same.
+	MaxTransferSize = 16 << 30
+)
+
+// SpaceRef names a space and pins its certificate.
+type SpaceRef struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// TransferPayload is what the source space signs: the packages the file
+// delivers, how to rebuild each, and the chunks the file carries. The chunk
+// bytes follow the signed part; each is checked against its hash here.
+type TransferPayload struct {
+	Kind          string    `json:"kind"`
+	SchemaVersion int       `json:"schemaVersion"`
+	CreatedAt     time.Time `json:"createdAt"`
+	CreatedBy     string    `json:"createdBy"`
+	Source        SpaceRef  `json:"source"`
+	Target        SpaceRef  `json:"target"`
+	// Assumed lists the packages the target was known to hold, whose
+	// chunks the file leaves out; Basis says how that was known.
+	Assumed  []domain.PackageRef `json:"assumed"`
+	Basis    string              `json:"basis"`
+	Packages []TransferPackage   `json:"packages"`
+	Chunks   []ChunkRef          `json:"chunks"` // in file order
+}
+
+// TransferPackage is one package version a transfer file delivers.
+type TransferPackage struct {
+	ID       string   `json:"id"`
+	Version  string   `json:"version"`
+	Manifest Manifest `json:"manifest"`
+}
+
+// InventoryPayload is a space's signed list of the packages it holds.
+type InventoryPayload struct {
+	Kind          string              `json:"kind"`
+	SchemaVersion int                 `json:"schemaVersion"`
+	CreatedAt     time.Time           `json:"createdAt"`
+	Space         SpaceRef            `json:"space"`
+	Packages      []domain.PackageRef `json:"packages"`
+}
+
+// Inventory writes the space's signed package inventory, for a source space
+// to leave out of its next transfer file what this space already has.
+func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, 0, err
+	}
+	refs, err := s.Holding(ctx, sp.ID, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if refs == nil {
+		refs = []domain.PackageRef{}
+	}
+	body, err := json.Marshal(InventoryPayload{Kind: InventoryKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(),
+		Space: SpaceRef{sp.Name, sp.Fingerprint}, Packages: refs})
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := s.trust.Identity(ctx, sp.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	data, err := envelope.Seal(InventoryFormat, SchemaVersion, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	return data, len(refs), err
+}
+
+// ExportRequest asks for a transfer file for a remote space.
+type ExportRequest struct {
+	To string `json:"to"`
+	// Inventory is an inventory file the target exported (optional).
+	Inventory []byte `json:"inventory,omitempty"`
+	// Full ignores what the target is known to have.
+	Full bool `json:"full,omitempty"`
+}
+
+// ExportSummary says what a transfer file carries.
+type ExportSummary struct {
+	To           string              `json:"to"`
+	Packages     []domain.PackageRef `json:"packages"`
+	PackageBytes int64               `json:"packageBytes"` // sum of the packages' sizes
+	Chunks       int                 `json:"chunks"`       // carried
+	TotalChunks  int                 `json:"totalChunks"`  // in the packages
+	ChunkBytes   int64               `json:"chunkBytes"`   // carried, before compression
+	Assumed      []domain.PackageRef `json:"assumed"`
+	Basis        string              `json:"basis"`
+	FileBytes    int64               `json:"fileBytes,omitempty"` // written (known after writing)
+}
+
+// Export is a transfer file ready to be written.
+type Export struct {
+	Summary ExportSummary
+	header  []byte // the signed envelope
+	chunks  []ChunkRef
+	svc     *Service
+}
+
+// PlanExport works out which packages the remote space needs — those of
+// every release promoted to it that it is not known to hold — and which of
+// their chunks it lacks, known from an inventory file it exported and from
+// the package lists its deployment receipts carry. It signs the result.
+func (s *Service) PlanExport(ctx context.Context, space string, req ExportRequest) (*Export, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.trust.Get(ctx, sp.ID, req.To)
+	if err != nil {
+		return nil, err
+	}
+	if target.Revoked() {
+		return nil, domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", target.Name)
+	}
+	if !target.Trust.Has(domain.TrustPromote) {
+		return nil, domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion, so no packages go to it (its trust: %s)", sp.Name, target.Name, target.Trust)
+	}
+	wanted, err := s.promotedPackages(ctx, sp, target.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(wanted) == 0 {
+		return nil, domain.Invalidf("no release promoted to %q deploys a package; nothing to transfer", target.Name)
+	}
+	var known []domain.PackageRef
+	var basis []string
+	if !req.Full {
+		if len(req.Inventory) > 0 {
+			inv, err := s.readInventory(ctx, sp, target, req.Inventory)
+			if err != nil {
+				return nil, err
+			}
+			known = append(known, inv...)
+			basis = append(basis, "inventory of "+inv0(req.Inventory))
+		}
+		fromReceipts, err := s.receiptInventory(ctx, sp, target)
+		if err != nil {
+			return nil, err
+		}
+		if len(fromReceipts) > 0 {
+			known = append(known, fromReceipts...)
+			basis = append(basis, "deployment receipts")
+		}
+	}
+	has := map[string]bool{}
+	for _, k := range known {
+		has[k.SHA256] = true
+	}
+	var send []domain.PackageRef
+	for _, w := range wanted {
+		if !has[w.SHA256] {
+			send = append(send, w)
+		}
+	}
+	if len(send) == 0 {
+		return nil, domain.Invalidf("%q already holds every package of the releases promoted to it (%s); nothing to transfer. Use --full to send them anyway", target.Name, strings.Join(basis, ", "))
+	}
+	// Chunks the target has: those of our own manifests of what it holds.
+	haveChunk := map[Hash]bool{}
+	var assumed []domain.PackageRef
+	seenAssumed := map[string]bool{}
+	for _, k := range known {
+		ps, err := s.store.Packages().BySHA256(ctx, sp.ID, k.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) == 0 || seenAssumed[k.SHA256] {
+			continue
+		}
+		seenAssumed[k.SHA256] = true
+		m, err := decodeManifest(ps[0])
+		if err != nil {
+			return nil, err
+		}
+		if m.Chunker != ChunkerVersion {
+			continue
+		}
+		assumed = append(assumed, k)
+		for _, c := range m.Chunks {
+			haveChunk[c.Hash] = true
+		}
+	}
+	pl := TransferPayload{Kind: TransferKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		Source: SpaceRef{sp.Name, sp.Fingerprint}, Target: SpaceRef{target.Name, target.Fingerprint},
+		Assumed: nonNilRefs(assumed), Basis: strings.Join(basis, ", "), Packages: []TransferPackage{}, Chunks: []ChunkRef{}}
+	if pl.Basis == "" {
+		pl.Basis = "nothing known: every chunk is carried"
+	}
+	sum := ExportSummary{To: target.Name, Packages: send, Assumed: pl.Assumed, Basis: pl.Basis}
+	for _, ref := range send {
+		p, err := s.store.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
+		if err != nil {
+			return nil, err
+		}
+		if p.SHA256 != ref.SHA256 {
+			return nil, domain.Conflictf("package %s in this feed (SHA-256 %s) is not the one the release pinned (%s)", ref, p.SHA256, ref.SHA256)
+		}
+		m, err := decodeManifest(p)
+		if err != nil {
+			return nil, err
+		}
+		pl.Packages = append(pl.Packages, TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m})
+		sum.PackageBytes += p.Size
+		sum.TotalChunks += len(m.Chunks)
+		for _, c := range m.Chunks {
+			if haveChunk[c.Hash] {
+				continue
+			}
+			haveChunk[c.Hash] = true
+			pl.Chunks = append(pl.Chunks, c)
+			sum.Chunks++
+			sum.ChunkBytes += c.Size
+		}
+	}
+	body, err := json.Marshal(pl)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.trust.Identity(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	header, err := envelope.Seal(TransferFormat, SchemaVersion, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.Record(ctx, sp.ID, "package.export", target.Name, map[string]string{
+		"packages": refList(send), "chunks": fmt.Sprint(sum.Chunks), "basis": pl.Basis, "fingerprint": target.Fingerprint,
+	}); err != nil {
+		return nil, err
+	}
+	return &Export{Summary: sum, header: header, chunks: pl.Chunks, svc: s}, nil
+}
+
+func inv0(data []byte) string {
+	var env envelope.Envelope
+	if json.Unmarshal(data, &env) != nil {
+		return "the target"
+	}
+	return "the target (" + envelope.Digest([]byte(env.Payload))[:19] + ")"
+}
+
+// WriteTo writes the transfer file: a tar stream with the signed header
+// first, then each chunk, gzip-compressed when that makes it smaller.
+func (e *Export) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	tw := tar.NewWriter(cw)
+	if err := writeEntry(tw, transferManifest, e.header); err != nil {
+		return cw.n, err
+	}
+	buf := make([]byte, 0, MaxChunk)
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	for _, c := range e.chunks {
+		var err error
+		if buf, err = e.svc.chunks.Get(c.Hash, c.Size, buf[:0]); err != nil {
+			return cw.n, err
+		}
+		z.Reset()
+		zw.Reset(&z)
+		zw.Write(buf)
+		zw.Close()
+		name, data := "chunks/"+c.Hash.String(), buf
+		if z.Len() < len(buf)*19/20 {
+			name, data = name+".gz", z.Bytes()
+		}
+		if err := writeEntry(tw, name, data); err != nil {
+			return cw.n, err
+		}
+	}
+	err := tw.Close()
+	e.Summary.FileBytes = cw.n
+	return cw.n, err
+}
+
+func writeEntry(tw *tar.Writer, name string, data []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+// promotedPackages lists the packages of every release this space promoted
+// to the target, without repeats.
+func (s *Service) promotedPackages(ctx context.Context, sp domain.Space, target string) ([]domain.PackageRef, error) {
+	recs, err := s.store.Bundles().List(ctx, sp.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.PackageRef
+	seen := map[string]bool{}
+	for i := len(recs) - 1; i >= 0; i-- { // oldest first
+		b := recs[i]
+		if b.Direction != domain.BundleOut || b.TargetSpace != target {
+			continue
+		}
+		p, err := s.store.Projects().Get(ctx, sp.ID, b.Project)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		rel, err := s.store.Releases().Get(ctx, p.ID, b.Version)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		for _, ref := range rel.Snapshot.Packages {
+			key := ref.ID + "\x00" + ref.Version + "\x00" + ref.SHA256
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, ref)
+			}
+		}
+	}
+	return out, nil
+}
+
+// readInventory verifies an inventory file: signed by the target itself,
+// checked against this space's stored certificate for it.
+func (s *Service) readInventory(ctx context.Context, sp domain.Space, target domain.RemoteSpace, data []byte) ([]domain.PackageRef, error) {
+	o, err := envelope.Open(data, InventoryFormat, SchemaVersion, MaxInventory, "package inventory")
+	if err != nil {
+		return nil, err
+	}
+	var pl InventoryPayload
+	if err := envelope.Strict(o.Body, &pl); err != nil || pl.Kind != InventoryKind {
+		return nil, domain.Invalidf("refused: the package inventory's payload is malformed")
+	}
+	if err := o.CheckExact(); err != nil {
+		return nil, err
+	}
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustPromote, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	if err != nil {
+		return nil, err
+	}
+	if signer.Fingerprint != target.Fingerprint || pl.Space.Fingerprint != target.Fingerprint {
+		return nil, domain.Errorf(domain.KindUntrusted, "refused: the package inventory is from %q, not from %q", signer.Name, target.Name)
+	}
+	return pl.Packages, nil
+}
+
+// receiptInventory collects the package lists carried by the target's own
+// deployment receipts.
+func (s *Service) receiptInventory(ctx context.Context, sp domain.Space, target domain.RemoteSpace) ([]domain.PackageRef, error) {
+	rs, err := s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.PackageRef
+	for _, r := range rs {
+		if r.SignerFingerprint != target.Fingerprint {
+			continue
+		}
+		var pl struct {
+			Packages []domain.PackageRef `json:"packages"`
+		}
+		if json.Unmarshal(r.Payload, &pl) == nil {
+			out = append(out, pl.Packages...)
+		}
+	}
+	return out, nil
+}
+
+// ImportResult says what a transfer file delivered.
+type ImportResult struct {
+	From          string              `json:"from"`
+	Imported      []domain.PackageRef `json:"imported"`
+	AlreadyInFeed []domain.PackageRef `json:"alreadyInFeed"`
+	Chunks        int                 `json:"chunks"`    // carried by the file
+	NewChunks     int                 `json:"newChunks"` // not stored before
+	Bytes         int64               `json:"bytes"`     // chunk bytes carried
+}
+
+// Import reads a transfer file as a stream and verifies all of it — the
+// envelope, the signer (trusted for releases), that it is addressed to this
+// space, every chunk against its hash, and every package rebuilt against its
+// SHA-256 — before any package enters the feed. Chunks are stored as they
+// arrive (content-addressed, they are inert until a manifest names them).
+func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	tr := tar.NewReader(bufio.NewReaderSize(r, 1<<20))
+	h, err := tr.Next()
+	if err != nil || h.Name != transferManifest {
+		return ImportResult{}, domain.Invalidf("refused: not a ferry package transfer file (it must start with %s)", transferManifest)
+	}
+	if h.Size > MaxTransferHeader {
+		return ImportResult{}, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
+	}
+	head, err := io.ReadAll(tr)
+	if err != nil {
+		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
+	}
+	o, err := envelope.Open(head, TransferFormat, SchemaVersion, MaxTransferHeader, "package transfer file")
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var pl TransferPayload
+	if err := envelope.Strict(o.Body, &pl); err != nil {
+		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload is malformed: %v", err)
+	}
+	if pl.Kind != TransferKind || pl.SchemaVersion != SchemaVersion {
+		return ImportResult{}, domain.Invalidf("refused: the signed document is a %q, not a package transfer", pl.Kind)
+	}
+	if err := o.CheckExact(); err != nil {
+		return ImportResult{}, err
+	}
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if pl.Source.Fingerprint != signer.Fingerprint {
+		return ImportResult{}, domain.Errorf(domain.KindUntrusted, "refused: the transfer file says it comes from %q but is signed by %q", pl.Source.Space, signer.Name)
+	}
+	if pl.Target.Fingerprint != sp.Fingerprint {
+		return ImportResult{}, domain.Invalidf("refused: this transfer file is for space %q (fingerprint %s), not for %q", pl.Target.Space, pl.Target.Fingerprint, sp.Name)
+	}
+	for _, p := range pl.Packages {
+		if err := domain.ValidatePackageID(p.ID); err != nil {
+			return ImportResult{}, domain.Invalidf("refused: %s", domain.Message(err))
+		}
+		if err := domain.ValidatePackageVersion(p.Version); err != nil {
+			return ImportResult{}, domain.Invalidf("refused: %s", domain.Message(err))
+		}
+		if p.Manifest.Chunker != ChunkerVersion {
+			return ImportResult{}, domain.Invalidf("refused: package %s %s was chunked with %q; this server knows %q", p.ID, p.Version, p.Manifest.Chunker, ChunkerVersion)
+		}
+	}
+	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
+
+	// The chunks, in the signed order, each checked before it is stored.
+	buf := make([]byte, 0, MaxChunk)
+	for i, c := range pl.Chunks {
+		h, err := tr.Next()
+		if err != nil {
+			return res, domain.Invalidf("refused: the transfer file is truncated: chunk %d of %d is missing (%v)", i+1, len(pl.Chunks), err)
+		}
+		name := path.Base(h.Name)
+		gz := strings.HasSuffix(name, ".gz")
+		if strings.TrimSuffix(name, ".gz") != c.Hash.String() || h.Name != "chunks/"+name {
+			return res, domain.Invalidf("refused: the transfer file was altered: entry %d is %q, expected chunk %s", i+2, h.Name, c.Hash)
+		}
+		if c.Size > MaxChunk || c.Size < 0 {
+			return res, domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
+		}
+		var src io.Reader = tr
+		if gz {
+			zr, err := gzip.NewReader(tr)
+			if err != nil {
+				return res, domain.Invalidf("refused: chunk %s is damaged: %v", c.Hash, err)
+			}
+			src = zr
+		}
+		buf = buf[:0]
+		b := bytes.NewBuffer(buf)
+		n, err := io.Copy(b, io.LimitReader(src, c.Size+1))
+		buf = b.Bytes()
+		if err != nil || n != c.Size || sha256.Sum256(buf) != c.Hash {
+			return res, domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
+		}
+		isNew, err := s.chunks.Put(c.Hash, buf)
+		if err != nil {
+			return res, err
+		}
+		res.Chunks++
+		res.Bytes += c.Size
+		if isNew {
+			res.NewChunks++
+		}
+	}
+	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
+		return res, domain.Invalidf("refused: the transfer file has entries after its last signed chunk")
+	}
+
+	// Every package must rebuild from the file's chunks and chunks this
+	// space already holds, to exactly its SHA-256.
+	mine, err := s.spaceChunks(ctx, sp.ID)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range pl.Chunks {
+		mine[c.Hash] = true
+	}
+	type verified struct {
+		p    TransferPackage
+		have bool
+	}
+	var ok []verified
+	for _, p := range pl.Packages {
+		existing, err := s.store.Packages().Get(ctx, sp.ID, p.ID, p.Version)
+		if err == nil {
+			if existing.SHA256 != p.Manifest.SHA256.String() {
+				return res, domain.Conflictf("refused: package %s %s is already in this feed with different content (SHA-256 %s, the file has %s)", p.ID, p.Version, existing.SHA256, p.Manifest.SHA256)
+			}
+			ok = append(ok, verified{p, true})
+			continue
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return res, err
+		}
+		for _, c := range p.Manifest.Chunks {
+			if !mine[c.Hash] {
+				return res, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
+			}
+		}
+		m := p.Manifest
+		if err := Rebuild(&m, s.chunks, io.Discard); err != nil {
+			if errors.Is(err, ErrMissingChunk) {
+				return res, domain.Invalidf("refused: package %s %s: %v. Export a full transfer file (package export --full)", p.ID, p.Version, err)
+			}
+			return res, domain.Invalidf("refused: package %s %s: %v", p.ID, p.Version, err)
+		}
+		ok = append(ok, verified{p, false})
+	}
+	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+		for _, v := range ok {
+			ref := domain.PackageRef{ID: v.p.ID, Version: v.p.Version, SHA256: v.p.Manifest.SHA256.String(), Size: v.p.Manifest.Size}
+			if v.have {
+				res.AlreadyInFeed = append(res.AlreadyInFeed, ref)
+				continue
+			}
+			m := v.p.Manifest
+			raw, err := json.Marshal(&m)
+			if err != nil {
+				return err
+			}
+			p := domain.Package{SpaceID: sp.ID, ID: ref.ID, Version: ref.Version, SHA256: ref.SHA256, Size: ref.Size,
+				Format: m.Format, Note: m.Note, Chunks: len(m.Chunks), Manifest: raw, Source: "transfer from " + signer.Name,
+				CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx)}
+			if err := s.store.Packages().Create(ctx, &p); err != nil {
+				return err
+			}
+			res.Imported = append(res.Imported, ref)
+		}
+		return s.audit.Record(ctx, sp.ID, "package.import", signer.Name, map[string]string{
+			"packages": refList(res.Imported), "chunks": fmt.Sprint(res.Chunks), "fingerprint": signer.Fingerprint,
+		})
+	})
+	return res, err
+}
+
+// spaceChunks is the set of chunks the space's own packages use; only
+// those may complete a transferred package (chunks on disk that belong to
+// other spaces do not count).
+func (s *Service) spaceChunks(ctx context.Context, spaceID int64) (map[Hash]bool, error) {
+	list, err := s.store.Packages().List(ctx, spaceID, "")
+	if err != nil {
+		return nil, err
+	}
+	set := map[Hash]bool{}
+	for _, p := range list {
+		full, err := s.store.Packages().Get(ctx, spaceID, p.ID, p.Version)
+		if err != nil {
+			return nil, err
+		}
+		m, err := decodeManifest(full)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range m.Chunks {
+			set[c.Hash] = true
+		}
+	}
+	return set, nil
+}
+
+func refList(refs []domain.PackageRef) string {
+	var parts []string
+	for _, r := range refs {
+		parts = append(parts, r.String())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func nonNilRefs(r []domain.PackageRef) []domain.PackageRef {
+	if r == nil {
+		return []domain.PackageRef{}
+	}
+	return r
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/trust"
@@ -40,6 +41,8 @@ type Services struct {
 	Receipts  *receipt.Service
 	Dashboard *dashboard.Service
 	Teams     *access.Service
+	// Packages is the built-in feed and package transfer files.
+	Packages *packages.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 }
@@ -96,6 +99,7 @@ func (h *handler) routes() (*http.ServeMux, []string) {
 	h.bundleRoutes(route)
 	h.receiptRoutes(route)
 	h.dashboardRoutes(route)
+	h.packageRoutes(route)
 	h.userRoutes(route)
 
 	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -144,6 +148,10 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 		status := http.StatusOK
 		if c, ok := out.(created); ok {
 			status, out = http.StatusCreated, c.v
+		}
+		if st, ok := out.(stream); ok {
+			h.writeStream(w, r, status, st)
+			return
 		}
 		if rw, ok := out.(raw); ok {
 			w.Header().Set("Content-Type", rw.contentType)

@@ -21,6 +21,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
@@ -75,6 +76,13 @@ var requirement = map[string]string{
 	"POST /api/spaces/{space}/receipts/export":                             "deploy",
 	"POST /api/spaces/{space}/receipts/import":                             "administer-space",
 	"GET /api/spaces/{space}/dashboard":                                    "view",
+	"POST /api/spaces/{space}/packages":                                    "create-release",
+	"GET /api/spaces/{space}/packages":                                     "view",
+	"GET /api/spaces/{space}/packages/{id}/{version}":                      "view",
+	"GET /api/spaces/{space}/packages/{id}/{version}/file":                 "view",
+	"POST /api/spaces/{space}/packages/inventory":                          "deploy",
+	"POST /api/spaces/{space}/packages/export":                             "promote",
+	"POST /api/spaces/{space}/packages/import":                             "administer-space",
 	"GET /api/users":                                                       "admin",
 	"POST /api/users":                                                      "admin",
 	"POST /api/users/{name}/password":                                      "self",
@@ -181,6 +189,9 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 		Auth: auth.New(st, log, now), Catalog: cat, Releases: release.New(st, log, now),
 		Deploy: deploy.New(st, log, now, nil), Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now),
 		Receipts: receipt.New(st, tr, log, now), Dashboard: dashboard.New(st, now), Teams: access.New(st, log, now),
+	}
+	if s.Packages, err = packages.New(st, tr, log, now, dir); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)

@@ -277,6 +277,9 @@ func printImport(w io.Writer, res bundle.ImportResult) {
 	for _, warn := range res.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
+	for _, p := range res.MissingPackages {
+		fmt.Fprintf(w, "Package %s %s is not in this space's feed yet: import a transfer file with `ferry package import FILE`\n", p.ID, p.Version)
+	}
 }
 
 func shortDigest(d string) string {

@@ -24,7 +24,8 @@ func (a *app) releaseCommand() *cobra.Command {
 the variables and the templates as they are now: later changes to the project
 do not change it, and every deployment of it — including redeployments — uses
 exactly this snapshot.`,
-		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"`,
+		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"
+  ferry release create Shop --version 1.1.0 --package shop-web:1.1.0`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
@@ -37,12 +38,16 @@ exactly this snapshot.`,
 			}
 			return a.render(r, func(w io.Writer) {
 				fmt.Fprintf(w, "Created release %s of %q (%d steps, %d variables frozen)\n", r.Version, r.Project, len(r.Snapshot.Process), len(r.Snapshot.Variables))
+				for _, p := range r.Snapshot.Packages {
+					fmt.Fprintf(w, "  package %s %s  sha256:%s  %s\n", p.ID, p.Version, p.SHA256, byteSize(p.Size))
+				}
 			})
 		},
 	}
 	create.Flags().StringVar(&req.Version, "version", "", "release version (required)")
 	create.Flags().StringVar(&req.Notes, "notes", "", "release notes")
 	create.Flags().StringVar(&req.Channel, "channel", "", "channel")
+	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
 	list := &cobra.Command{
 		Use:   "list PROJECT",

@@ -94,6 +94,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.promoteCommand(),
 		a.bundleCommand(),
 		a.receiptCommand(),
+		a.packageCommand(),
 		a.dashboardCommand(),
 		a.userCommand(),
 		a.teamCommand(),

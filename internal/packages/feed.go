@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -62,14 +63,14 @@ type PushResult struct {
 // spooled to disk, never held in memory, then cut into chunks; only chunks
 // the server does not have yet are written.
 func (s *Service) Push(ctx context.Context, space, id, version string, body io.Reader) (PushResult, error) {
+	sp, err := access.Space(ctx, s.store, space, domain.PermCreateRelease, "", "")
+	if err != nil {
+		return PushResult{}, err
+	}
 	if err := domain.ValidatePackageID(id); err != nil {
 		return PushResult{}, err
 	}
 	if err := domain.ValidatePackageVersion(version); err != nil {
-		return PushResult{}, err
-	}
-	sp, err := s.store.Spaces().Get(ctx, space)
-	if err != nil {
 		return PushResult{}, err
 	}
 	existing, err := s.store.Packages().Get(ctx, sp.ID, id, version)
@@ -160,7 +161,7 @@ func (s *Service) spool(body io.Reader) (path string, size int64, sum string, er
 
 // List returns the space's packages (one id, or all), newest version first.
 func (s *Service) List(ctx context.Context, space, id string) ([]domain.Package, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +182,7 @@ type Detail struct {
 
 // Show returns one package version with its storage details.
 func (s *Service) Show(ctx context.Context, space, id, version string) (Detail, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return Detail{}, err
 	}
@@ -282,7 +283,7 @@ func (s *Service) Fetch(ctx context.Context, spaceID int64, ref domain.PackageRe
 
 // Download writes a package version's file to w, verified.
 func (s *Service) Download(ctx context.Context, space, id, version string, w io.Writer) error {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/signing"
@@ -82,7 +83,7 @@ type InventoryPayload struct {
 // Inventory writes the space's signed package inventory, for a source space
 // to leave out of its next transfer file what this space already has.
 func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -141,7 +142,7 @@ type Export struct {
 // their chunks it lacks, known from an inventory file it exported and from
 // the package lists its deployment receipts carry. It signs the result.
 func (s *Service) PlanExport(ctx context.Context, space string, req ExportRequest) (*Export, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermPromote, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +421,7 @@ type ImportResult struct {
 // SHA-256 — before any package enters the feed. Chunks are stored as they
 // arrive (content-addressed, they are inert until a manifest names them).
 func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 	if err != nil {
 		return ImportResult{}, err
 	}

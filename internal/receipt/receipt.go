@@ -47,6 +47,10 @@ type Payload struct {
 	FinishedAt     *time.Time       `json:"finishedAt,omitempty"`
 	DeployedBy     string           `json:"deployedBy"`
 	DeploymentID   int64            `json:"deploymentId"`
+	// Packages is the deploying space's package inventory for the packages
+	// the release deploys (every version it holds of each), so the origin
+	// can leave their chunks out of the next transfer file.
+	Packages []domain.PackageRef `json:"packages,omitempty"`
 }
 
 // SpaceRef names a space and pins its certificate.
@@ -90,6 +94,9 @@ type Service struct {
 	// Queued, if set, is called after receipts may have been queued for
 	// delivery to a connected space, once the transaction has committed.
 	Queued func()
+	// Holding, if set, lists the package versions a space holds of the
+	// given package ids; receipts carry it.
+	Holding func(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error)
 }
 
 // New returns a receipt service.
@@ -142,6 +149,15 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		FinishedAt:     t.FinishedAt,
 		DeployedBy:     d.CreatedBy,
 		DeploymentID:   d.ID,
+	}
+	if s.Holding != nil && len(rel.Snapshot.Packages) > 0 {
+		var ids []string
+		for _, p := range rel.Snapshot.Packages {
+			ids = append(ids, p.ID)
+		}
+		if pl.Packages, err = s.Holding(ctx, sp.ID, ids); err != nil {
+			return err
+		}
 	}
 	body, err := json.Marshal(pl)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
@@ -95,6 +96,12 @@ func Run(ctx context.Context, cfg Config) error {
 	catalogSvc.RemoteSpaces = trustSvc.RemoteNames
 	receiptSvc := receipt.New(st, trustSvc, auditLog, now)
 	runner.Finished = receiptSvc.Record
+	packageSvc, err := packages.New(st, trustSvc, auditLog, now, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	runner.Packages = packageSvc
+	receiptSvc.Holding = packageSvc.Holding
 	svc := api.Services{
 		Auth:      auth.New(st, auditLog, now),
 		Catalog:   catalogSvc,
@@ -105,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Bundles:   bundle.New(st, trustSvc, auditLog, now),
 		Receipts:  receiptSvc,
 		Dashboard: dashboard.New(st, now),
+		Packages:  packageSvc,
 		Teams:     access.New(st, auditLog, now),
 	}
 	svc.Health = nd.health

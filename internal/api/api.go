@@ -23,9 +23,11 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -41,6 +43,10 @@ type Services struct {
 	Receipts  *receipt.Service
 	Dashboard *dashboard.Service
 	Teams     *access.Service
+	// Outbox queues promotions to connected spaces and reports deliveries;
+	// Transfer receives what connected spaces deliver.
+	Outbox   *outbox.Service
+	Transfer *transport.Receiver
 	// Packages is the built-in feed and package transfer files.
 	Packages *packages.Service
 	// Health reports node and store state for /api/health.
@@ -67,6 +73,7 @@ func (h *handler) routes() (*http.ServeMux, []string) {
 		mux.Handle(pattern, h.authenticated(fn))
 	}
 	mux.HandleFunc("GET /api/health", h.health)
+	h.transferRoutes(mux) // authorised by signatures, not API keys
 
 	route("GET /api/spaces", h.listSpaces)
 	route("POST /api/spaces", h.createSpace)
@@ -97,6 +104,7 @@ func (h *handler) routes() (*http.ServeMux, []string) {
 	route("GET /api/spaces/{space}/audit", h.listAudit)
 	h.trustRoutes(route)
 	h.bundleRoutes(route)
+	h.deliveryRoutes(route)
 	h.receiptRoutes(route)
 	h.dashboardRoutes(route)
 	h.packageRoutes(route)

@@ -17,11 +17,15 @@ func (h *handler) bundleRoutes(route routeFunc) {
 	route("GET /api/spaces/{space}/age-key", h.ageKey)
 }
 
-// promote answers with the bundle file itself.
+// promote answers with the bundle file itself, or, when asked to deliver
+// it to a connected space, with the queued delivery.
 func (h *handler) promote(w http.ResponseWriter, r *http.Request) (any, error) {
 	var req bundle.PromoteRequest
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
+	}
+	if req.Deliver {
+		return asCreated(h.s.Outbox.Promote(r.Context(), r.PathValue("space"), req))
 	}
 	data, rec, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
 	if err != nil {
@@ -32,7 +36,7 @@ func (h *handler) promote(w http.ResponseWriter, r *http.Request) (any, error) {
 }
 
 func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Bundles.List(r.Context(), r.PathValue("space"))
+	return h.s.Outbox.Bundles(r.Context(), r.PathValue("space"))
 }
 
 // readLimited reads a posted file of at most limit bytes.
@@ -58,6 +62,9 @@ func (h *handler) inspectBundle(w http.ResponseWriter, r *http.Request) (any, er
 }
 
 func (h *handler) importBundle(w http.ResponseWriter, r *http.Request) (any, error) {
+	if digest := r.URL.Query().Get("pending"); digest != "" {
+		return h.s.Bundles.ImportPending(r.Context(), r.PathValue("space"), digest, r.URL.Query().Get("lifecycle"))
+	}
 	data, err := readBundle(w, r)
 	if err != nil {
 		return nil, err

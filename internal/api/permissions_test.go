@@ -21,6 +21,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
@@ -69,6 +70,9 @@ var requirement = map[string]string{
 	"PATCH /api/spaces/{space}/remote-spaces/{name}":                       "administer-space",
 	"POST /api/spaces/{space}/remote-spaces/{name}/revoke":                 "administer-space",
 	"POST /api/spaces/{space}/promotions":                                  "promote",
+	"GET /api/spaces/{space}/deliveries":                                   "view",
+	"GET /api/spaces/{space}/deliveries/{id}":                              "view",
+	"POST /api/spaces/{space}/remote-spaces/{name}/retry":                  "promote",
 	"GET /api/spaces/{space}/bundles":                                      "view",
 	"POST /api/spaces/{space}/bundles/inspect":                             "view",
 	"POST /api/spaces/{space}/bundles/import":                              "administer-space",
@@ -190,6 +194,7 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 		Deploy: deploy.New(st, log, now, nil), Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now),
 		Receipts: receipt.New(st, tr, log, now), Dashboard: dashboard.New(st, now), Teams: access.New(st, log, now),
 	}
+	s.Outbox = outbox.New(st, s.Bundles, tr, now, nil)
 	if s.Packages, err = packages.New(st, tr, log, now, dir); err != nil {
 		t.Fatal(err)
 	}

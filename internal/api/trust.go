@@ -25,7 +25,7 @@ func (h *handler) spaceCertificate(w http.ResponseWriter, r *http.Request) (any,
 }
 
 func (h *handler) listRemoteSpaces(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Trust.List(r.Context(), r.PathValue("space"))
+	return h.s.Outbox.RemoteSpaces(r.Context(), r.PathValue("space"))
 }
 
 func (h *handler) addRemoteSpace(w http.ResponseWriter, r *http.Request) (any, error) {

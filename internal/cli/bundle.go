@@ -12,61 +12,8 @@ import (
 	"github.com/ferrydeploy/ferry/client"
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 )
-
-func (a *app) promoteCommand() *cobra.Command {
-	var req bundle.PromoteRequest
-	var out string
-	cmd := &cobra.Command{
-		Use:   "promote PROJECT VERSION --to SPACE --out FILE",
-		Short: "Promote a release to another space (writes a signed release bundle)",
-		Long: `Promote a release to a remote space. The release bundle holds everything the
-other space needs to deploy it exactly as tested: the frozen process, the
-variables sliced for that space (values scoped only to this space's own
-environments stay here; values scoped to its remote environments are renamed to
-its own), templates, package manifest and deployment history. Secrets are
-encrypted to the other space's key; the bundle is signed by this space.
-
-Refused unless the remote space is trusted for 'promote' and the release's
-lifecycle allows it now (every earlier phase has succeeded).
-
-Carry the file to the other space and run 'ferry bundle import FILE' there.`,
-		Example: `  ferry promote Shop 1.0.0 --to "Prod Space" --out shop-1.0.0.bundle`,
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if req.To == "" {
-				return fmt.Errorf("say which space to promote to with --to SPACE")
-			}
-			if out == "" {
-				return fmt.Errorf("give --out FILE to write the bundle; sending it directly to a connected space is not available yet")
-			}
-			req.Project, req.Version = args[0], args[1]
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var data []byte
-			if err := c.Do(cmd.Context(), "POST", a.sp("promotions"), req, &data); err != nil {
-				return err
-			}
-			if err := writePrivateFile(out, data); err != nil {
-				return err
-			}
-			p, err := bundle.Parse(data)
-			if err != nil {
-				return err
-			}
-			info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data)}
-			return a.render(info, func(w io.Writer) {
-				fmt.Fprintf(w, "Wrote release bundle %s (%d bytes)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
-				fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, p.Payload.Target.Space)
-			})
-		},
-	}
-	cmd.Flags().StringVar(&req.To, "to", "", "remote space to promote to (required)")
-	cmd.Flags().StringVar(&out, "out", "", "file to write the bundle to")
-	return cmd
-}
 
 // writePrivateFile writes a file only its owner can read: bundles hold no
 // plaintext secrets, but there is no reason to share them on a machine.
@@ -120,9 +67,9 @@ space's key, and the schema version is supported. Exits non-zero if not.`,
 			return nil
 		},
 	}
-	var lifecycle string
+	var lifecycle, pending string
 	imp := &cobra.Command{
-		Use:   "import FILE [--lifecycle L]",
+		Use:   "import FILE | --pending DIGEST [--lifecycle L]",
 		Short: "Import a release bundle as a release of a remote project",
 		Long: `Import a release bundle. Everything is verified first (see 'ferry bundle
 verify'); then, in one transaction, the remote project "<origin space>: <project>"
@@ -131,22 +78,40 @@ Importing the same bundle again changes nothing.
 
 The project's lifecycle is chosen at its first import: automatically when the
 space has one lifecycle, otherwise with --lifecycle. The import lists the
-template values each environment still needs before it can be deployed to.`,
+template values each environment still needs before it can be deployed to.
+
+A bundle a connected space delivered is imported on arrival when its
+lifecycle is clear; otherwise it waits, verified, as "pending" in 'ferry
+bundle list'. Import it with --pending DIGEST (the digest or its start).`,
 		Example: `  ferry bundle inspect shop-1.0.0.bundle
-  ferry bundle import shop-1.0.0.bundle --lifecycle Production`,
-		Args: cobra.ExactArgs(1),
+  ferry bundle import shop-1.0.0.bundle --lifecycle Production
+  ferry bundle import --pending sha256:6bf7141a --lifecycle Production`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := a.readInput(args[0])
-			if err != nil {
-				return err
+			var data []byte
+			q := url.Values{}
+			switch {
+			case len(args) == 1 && pending == "":
+				var err error
+				if data, err = a.readInput(args[0]); err != nil {
+					return err
+				}
+			case len(args) == 0 && pending != "":
+				q.Set("pending", pending)
+				data = []byte{}
+			default:
+				return fmt.Errorf("give a bundle FILE, or --pending DIGEST for a bundle a connected space delivered")
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			path := a.sp("bundles", "import")
 			if lifecycle != "" {
-				path += "?lifecycle=" + url.QueryEscape(lifecycle)
+				q.Set("lifecycle", lifecycle)
+			}
+			path := a.sp("bundles", "import")
+			if len(q) > 0 {
+				path += "?" + q.Encode()
 			}
 			var res bundle.ImportResult
 			if err := c.Do(cmd.Context(), "POST", path, data, &res); err != nil {
@@ -156,29 +121,44 @@ template values each environment still needs before it can be deployed to.`,
 		},
 	}
 	imp.Flags().StringVar(&lifecycle, "lifecycle", "", "lifecycle for the remote project (needed when the space has several)")
+	imp.Flags().StringVar(&pending, "pending", "", "import the pending bundle with this digest (or its start) instead of a file")
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List bundles this space imported or wrote",
+		Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			var list []domain.BundleRecord
+			var list []outbox.BundleStatus
 			if err := c.Do(cmd.Context(), "GET", a.sp("bundles"), nil, &list); err != nil {
 				return err
 			}
 			return a.render(list, func(w io.Writer) {
 				var rows [][]string
+				var notes []string
 				for _, b := range list {
 					dir := "from " + b.SourceSpace
 					if b.Direction == domain.BundleOut {
 						dir = "to " + b.TargetSpace
 					}
-					rows = append(rows, []string{b.CreatedAt.Local().Format("2006-01-02 15:04"), b.State, dir, b.Project, b.Version, shortDigest(b.Digest)})
+					delivery := "-"
+					if d := b.Delivery; d != nil {
+						delivery = d.State
+						if d.State != domain.DeliveryDelivered && d.LastError != "" {
+							notes = append(notes, fmt.Sprintf("%s %s to %s: %s", b.Project, b.Version, b.TargetSpace, deliveryText(*d)))
+						}
+					}
+					if b.State == domain.BundlePending {
+						notes = append(notes, fmt.Sprintf("%s %s from %s waits for you: ferry bundle import --pending %s --lifecycle LIFECYCLE", b.Project, b.Version, b.SourceSpace, shortDigest(b.Digest)))
+					}
+					rows = append(rows, []string{b.CreatedAt.Local().Format("2006-01-02 15:04"), b.State, dir, b.Project, b.Version, shortDigest(b.Digest), delivery})
 				}
-				table(w, "WHEN\tSTATE\tDIRECTION\tPROJECT\tVERSION\tDIGEST", rows)
+				table(w, "WHEN\tSTATE\tDIRECTION\tPROJECT\tVERSION\tDIGEST\tDELIVERY", rows)
+				for _, n := range notes {
+					fmt.Fprintln(w, n)
+				}
 			})
 		},
 	}

@@ -22,6 +22,7 @@ import (
 type app struct {
 	server string
 	apiKey string
+	pin    string // the server's pinned TLS certificate fingerprint
 	space  string
 	output string
 	stdout io.Writer
@@ -77,6 +78,7 @@ Start a server with 'ferry server'; every other command talks to a server
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "server URL (env FERRY_SERVER)")
 	pf.StringVar(&a.apiKey, "api-key", os.Getenv("FERRY_API_KEY"), "API key (env FERRY_API_KEY)")
+	pf.StringVar(&a.pin, "server-fingerprint", os.Getenv("FERRY_SERVER_FINGERPRINT"), "accept the HTTPS server whose self-signed certificate has this SHA-256 fingerprint (env FERRY_SERVER_FINGERPRINT)")
 	pf.StringVar(&a.space, "space", envOr("FERRY_SPACE", "Default"), "space to work in (env FERRY_SPACE)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(
@@ -125,7 +127,13 @@ func (a *app) client() (*client.Client, error) {
 	if key == "" {
 		return nil, fmt.Errorf("no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)")
 	}
-	return client.New(a.server, key), nil
+	c := client.New(a.server, key)
+	if a.pin != "" {
+		if err := c.PinCertificate(a.pin); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // localAdminKey reads the admin key of a server on this machine, so that the

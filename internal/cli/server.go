@@ -27,9 +27,22 @@ recorded, and a restart keeps everything.
 With FERRY_DATABASE_URL=postgres://... the server uses PostgreSQL instead, and
 several nodes (each with its own --node name, all sharing one --data folder for
 the master key) can serve one database; see docs/operations.md. Node timing:
-FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).`,
+FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).
+
+HTTPS: --tls-cert and --tls-key serve a certificate you have; --tls-generate
+makes a self-signed one once (DATA/tls-cert.pem, key DATA/tls-key.pem mode
+0600) and logs its SHA-256 fingerprint, which the servers that send to this
+one pin with 'ferry remote-space add|update NAME --tls-fingerprint FP'.
+
+Connected spaces: what this server's spaces promote, and the receipts they
+send back, go through an outbox delivered by a background loop (one node at
+a time). Timing: FERRY_DELIVERY_POLL (default 2s) between looks for due
+items, FERRY_DELIVERY_RETRY_MIN (1s) doubling up to FERRY_DELIVERY_RETRY_MAX
+(5m) between retries while a remote server cannot be reached, with jitter,
+and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.`,
 		Example: `  ferry server
-  ferry server --data /var/lib/ferry --listen 0.0.0.0:8080`,
+  ferry server --data /var/lib/ferry --listen 0.0.0.0:8080
+  ferry server --listen 0.0.0.0:8443 --tls-generate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -51,6 +64,10 @@ FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).`,
 	f.StringVar(&cfg.Node, "node", os.Getenv("FERRY_NODE"), "this node's name (env FERRY_NODE; default: host name)")
 	f.StringVar(&logLevel, "log-level", envOr("FERRY_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", envOr("FERRY_LOG_FORMAT", "text"), "log format: text or json")
+	f.StringVar(&cfg.TLS.CertFile, "tls-cert", os.Getenv("FERRY_TLS_CERT"), "serve HTTPS with this certificate (PEM; env FERRY_TLS_CERT)")
+	f.StringVar(&cfg.TLS.KeyFile, "tls-key", os.Getenv("FERRY_TLS_KEY"), "the certificate's private key (PEM; env FERRY_TLS_KEY)")
+	f.BoolVar(&cfg.TLS.Generate, "tls-generate", os.Getenv("FERRY_TLS_GENERATE") == "true",
+		"serve HTTPS with a self-signed certificate made once in DATA; logs its fingerprint (env FERRY_TLS_GENERATE=true)")
 	cfg.DatabaseURL = os.Getenv("FERRY_DATABASE_URL")
 	cfg.AdminPassword = os.Getenv("FERRY_ADMIN_PASSWORD")
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -24,7 +25,7 @@ directions say what this space accepts from it or does with it:
 
 Every change is in 'ferry audit list', with fingerprints before and after.`,
 	}
-	var certFile, url, trustList string
+	var certFile, url, trustList, tlsPin string
 	add := &cobra.Command{
 		Use:   "add NAME --cert FILE [--url URL] [--trust LIST]",
 		Short: "Add another space by its certificate",
@@ -50,7 +51,7 @@ one they read from their 'ferry space list', over a channel you trust.`,
 				Created     bool               `json:"created"`
 				RemoteSpace domain.RemoteSpace `json:"remoteSpace"`
 			}
-			req := trust.AddRequest{Name: args[0], Certificate: string(pemBytes), URL: url, Trust: trustList}
+			req := trust.AddRequest{Name: args[0], Certificate: string(pemBytes), URL: url, Trust: trustList, TLSFingerprint: tlsPin}
 			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces"), req, &res); err != nil {
 				return err
 			}
@@ -69,17 +70,18 @@ one they read from their 'ferry space list', over a channel you trust.`,
 	add.Flags().StringVar(&certFile, "cert", "", "the other space's certificate (PEM)")
 	add.Flags().StringVar(&url, "url", "", "its server URL, when connected (https, or http on loopback)")
 	add.Flags().StringVar(&trustList, "trust", "", "directions: releases,receipts,promote (default none)")
+	add.Flags().StringVar(&tlsPin, "tls-fingerprint", "", "SHA-256 fingerprint of its server's TLS certificate, checked instead of a CA (for a self-signed one)")
 
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List remote spaces with fingerprints and trust",
+		Short: "List remote spaces with fingerprints, trust, and what is delivered to them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			var list []domain.RemoteSpace
+			var list []outbox.RemoteSpaceStatus
 			if err := c.Do(cmd.Context(), "GET", a.sp("remote-spaces"), nil, &list); err != nil {
 				return err
 			}
@@ -88,19 +90,30 @@ one they read from their 'ferry space list', over a channel you trust.`,
 			}
 			return a.render(list, func(w io.Writer) {
 				var rows [][]string
+				var errs []string
 				for _, r := range list {
 					state, trustText := "active", r.Trust.String()
 					if r.Revoked() {
 						state, trustText = "REVOKED "+r.RevokedAt.Local().Format("2006-01-02 15:04"), "none"
 					}
-					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, dash(r.URL), state})
+					where := dash(r.URL)
+					if r.TLSFingerprint != "" {
+						where += " (TLS pinned)"
+					}
+					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, where, state, deliveryCounts(r.Delivery)})
+					if d := r.Delivery; d.LastError != "" && (d.Queued > 0 || d.InFlight > 0 || d.Failed > 0) {
+						errs = append(errs, fmt.Sprintf("%s: last error %s: %s", r.Name, d.LastErrorAt.Local().Format("2006-01-02 15:04:05"), d.LastError))
+					}
 				}
-				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE", rows)
+				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE\tDELIVERIES", rows)
+				for _, e := range errs {
+					fmt.Fprintln(w, e)
+				}
 			})
 		},
 	}
 
-	var newCert, newURL, newTrust string
+	var newCert, newURL, newTrust, newPin string
 	update := &cobra.Command{
 		Use:   "update NAME [--url URL] [--trust LIST] [--cert FILE]",
 		Short: "Change a remote space's URL or trust, or rotate its certificate",
@@ -114,6 +127,9 @@ one they read from their 'ferry space list', over a channel you trust.`,
 			}
 			if cmd.Flags().Changed("trust") {
 				req.Trust = &newTrust
+			}
+			if cmd.Flags().Changed("tls-fingerprint") {
+				req.TLSFingerprint = &newPin
 			}
 			if newCert != "" {
 				b, err := a.readInput(newCert)
@@ -132,13 +148,42 @@ one they read from their 'ferry space list', over a channel you trust.`,
 				return err
 			}
 			return a.render(r, func(w io.Writer) {
-				fmt.Fprintf(w, "Updated remote space %q\n  SHA-256 fingerprint: %s\n  trust: %s\n  url: %s\n", r.Name, r.Fingerprint, r.Trust, dash(r.URL))
+				fmt.Fprintf(w, "Updated remote space %q\n  SHA-256 fingerprint: %s\n  trust: %s\n  url: %s\n  TLS pin: %s\n", r.Name, r.Fingerprint, r.Trust, dash(r.URL), dash(r.TLSFingerprint))
 			})
 		},
 	}
 	update.Flags().StringVar(&newURL, "url", "", "new server URL (empty to disconnect)")
 	update.Flags().StringVar(&newTrust, "trust", "", "new trust directions, replacing the old (releases,receipts,promote or none)")
 	update.Flags().StringVar(&newCert, "cert", "", "a new certificate for the space (rotation)")
+	update.Flags().StringVar(&newPin, "tls-fingerprint", "", "pin its server's TLS certificate by SHA-256 fingerprint (empty to unpin)")
+
+	retry := &cobra.Command{
+		Use:   "retry NAME",
+		Short: "Send again the deliveries a remote space refused, and any receipts it has not had",
+		Long: `A delivery the remote server refused (untrusted, unknown space, bad TLS pin...)
+stays failed, with the reason, in 'remote-space list' and 'bundle list'. Once
+the cause is fixed, retry sends them again at once, along with any receipts
+not yet sent there. Deliveries that only could not reach the server are retried
+by themselves.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var res outbox.RetryResult
+			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces", args[0], "retry"), map[string]string{}, &res); err != nil {
+				return err
+			}
+			return a.render(res, func(w io.Writer) {
+				fmt.Fprintf(w, "Queued %d failed delivery(ies) to %q again", res.Requeued, res.RemoteSpace)
+				if res.Receipts {
+					fmt.Fprint(w, ", and a send of receipts it has not had")
+				}
+				fmt.Fprintln(w)
+			})
+		},
+	}
 
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
@@ -158,6 +203,6 @@ one they read from their 'ferry space list', over a channel you trust.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, update, revoke)
+	cmd.AddCommand(add, list, update, revoke, retry)
 	return cmd
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +82,10 @@ type Server struct {
 	cmd    *exec.Cmd
 	log    *syncBuffer
 	exited chan struct{}
+
+	// TLSFingerprint is the fingerprint of its HTTPS certificate, when it
+	// serves HTTPS (FERRY_TLS_GENERATE=true in Env).
+	TLSFingerprint string
 }
 
 // StartServer starts a server with a fresh data folder and waits until it
@@ -102,7 +105,7 @@ func (b Binary) StartServer(t testing.TB, env ...string) *Server {
 	return s
 }
 
-var listenRE = regexp.MustCompile(`url=http://(\S+)`)
+var listenRE = regexp.MustCompile(`url=(https?://\S+)`)
 
 func (s *Server) start(listen string) {
 	s.t.Helper()
@@ -135,8 +138,8 @@ func (s *Server) start(listen string) {
 		}
 	}()
 	select {
-	case a := <-addr:
-		s.Addr, s.URL = a, "http://"+a
+	case u := <-addr:
+		s.setURL(u)
 	case <-s.exited:
 		s.t.Fatalf("server exited at start:\n%s", s.log.String())
 	case <-time.After(60 * time.Second):
@@ -148,7 +151,7 @@ func (s *Server) start(listen string) {
 	}
 	s.Key = strings.TrimSpace(string(key))
 	WaitFor(s.t, 30*time.Second, "server health", func() bool {
-		resp, err := http.Get(s.URL + "/api/health")
+		resp, err := healthClient.Get(s.URL + "/api/health")
 		if err != nil {
 			return false
 		}
@@ -216,7 +219,7 @@ func (s *Server) Run(args ...string) Result {
 // RunInput is Run with standard input.
 func (s *Server) RunInput(stdin string, args ...string) Result {
 	s.t.Helper()
-	return s.bin.Run(s.t, stdin, append([]string{"--server", s.URL, "--api-key", s.Key}, args...)...)
+	return s.bin.Run(s.t, stdin, append(s.globalArgs(), args...)...)
 }
 
 // Must runs a CLI command and fails the test unless it exits 0.

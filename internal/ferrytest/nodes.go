@@ -3,7 +3,6 @@ package ferrytest
 import (
 	"bufio"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,8 +90,8 @@ func (s *Server) launch(listen string) chan string {
 func (s *Server) await(addr chan string) {
 	s.t.Helper()
 	select {
-	case a := <-addr:
-		s.Addr, s.URL = a, "http://"+a
+	case u := <-addr:
+		s.setURL(u)
 	case <-s.exited:
 		s.t.Fatalf("server exited at start:\n%s", s.log.String())
 	case <-time.After(60 * time.Second):
@@ -104,7 +103,7 @@ func (s *Server) await(addr chan string) {
 	}
 	s.Key = strings.TrimSpace(string(key))
 	WaitFor(s.t, 30*time.Second, "server health", func() bool {
-		resp, err := http.Get(s.URL + "/api/health")
+		resp, err := healthClient.Get(s.URL + "/api/health")
 		if err != nil {
 			return false
 		}

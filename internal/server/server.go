@@ -25,6 +25,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
@@ -42,8 +43,12 @@ type Config struct {
 	// AdminPassword, if set, becomes the first administrator's sign-in
 	// password on first start (FERRY_ADMIN_PASSWORD).
 	AdminPassword string
-	Node        string // this node's name; defaults to the host name
-	Log         *slog.Logger
+	Node          string // this node's name; defaults to the host name
+	Log           *slog.Logger
+	// TLS, when set, serves HTTPS; Delivery times the delivery of what
+	// this server's spaces send to connected spaces (see connected.go).
+	TLS      TLSConfig
+	Delivery outbox.Settings
 	// Ready, if set, receives the address the server listens on.
 	Ready func(addr string)
 }
@@ -116,6 +121,10 @@ func Run(ctx context.Context, cfg Config) error {
 		Teams:     access.New(st, auditLog, now),
 	}
 	svc.Health = nd.health
+	deliverer, err := connectSpaces(cfg, st, &svc, receiptSvc, log, now)
+	if err != nil {
+		return err
+	}
 	// Nodes starting together on an empty store must not both create it.
 	if err := nd.withLock(ctx, bootstrapLock, func() error { return bootstrap(ctx, cfg, svc, log) }); err != nil {
 		return err
@@ -126,12 +135,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
+	ln, scheme, err := serveTLS(cfg, ln, log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(svc, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("ferry server started", "url", "http://"+addr, "data", cfg.DataDir, "store", st.Kind(), "node", cfg.Node)
+	log.Info("ferry server started", "url", scheme+"://"+addr, "data", cfg.DataDir, "store", st.Kind(), "node", cfg.Node)
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}
@@ -152,6 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer wg.Done()
 		nd.run(runCtx, runner.Wake)
 	}()
+	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, deliverer.Run) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

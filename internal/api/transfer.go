@@ -1,0 +1,88 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/transport"
+)
+
+// transferRoutes are the endpoints connected spaces deliver to. They take
+// no API key: the sender is named in headers, admitted only if the target
+// space trusts it, and the payload must carry its valid signature.
+func (h *handler) transferRoutes(mux *http.ServeMux) {
+	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle",
+		func(ctx context.Context, a transport.Admission, data []byte) (any, error) {
+			return h.s.Transfer.ReceiveBundle(ctx, a, data)
+		}))
+	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file",
+		func(ctx context.Context, a transport.Admission, data []byte) (any, error) {
+			return h.s.Transfer.ReceiveReceipts(ctx, a, data)
+		}))
+}
+
+// transfer refuses cheaply first — no declared length, too large, unknown
+// target, sender unknown or untrusted for direction — and reads the body
+// only then.
+func (h *handler) transfer(direction string, limit int64, what string,
+	receive func(ctx context.Context, a transport.Admission, data []byte) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, err := func() (any, error) {
+			switch {
+			case r.ContentLength < 0:
+				return nil, domain.Invalidf("refused: a transfer must declare its Content-Length")
+			case r.ContentLength > limit:
+				return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, r.ContentLength, limit)
+			}
+			a, err := h.s.Transfer.Admit(r.Context(), direction, r.Header.Get(transport.HeaderSender), r.Header.Get(transport.HeaderTarget))
+			if err != nil {
+				return nil, err
+			}
+			if rec, ok := w.(*recorder); ok {
+				rec.actor = "remote:" + a.Sender.Name
+			}
+			data, err := readLimited(w, r, limit, what)
+			if err != nil {
+				return nil, err
+			}
+			return receive(r.Context(), a, data)
+		}()
+		if err != nil {
+			if domain.KindOf(err) != domain.KindInternal {
+				h.log.Warn("refused a transfer", "path", r.URL.Path, "from", r.RemoteAddr, "err", domain.Message(err))
+			}
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func (h *handler) deliveryRoutes(route routeFunc) {
+	route("GET /api/spaces/{space}/deliveries", h.listDeliveries)
+	route("GET /api/spaces/{space}/deliveries/{id}", h.getDelivery)
+	route("POST /api/spaces/{space}/remote-spaces/{name}/retry", h.retryDeliveries)
+}
+
+func (h *handler) listDeliveries(w http.ResponseWriter, r *http.Request) (any, error) {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Outbox.Deliveries(r.Context(), r.PathValue("space"), r.URL.Query().Get("remote"), int(limit))
+}
+
+func (h *handler) getDelivery(w http.ResponseWriter, r *http.Request) (any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Outbox.Delivery(r.Context(), r.PathValue("space"), id)
+}
+
+func (h *handler) retryDeliveries(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.s.Outbox.Retry(r.Context(), r.PathValue("space"), r.PathValue("name"))
+}

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrydeploy/ferry/client"
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
+)
+
+func (a *app) promoteCommand() *cobra.Command {
+	var req bundle.PromoteRequest
+	var out string
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "promote PROJECT VERSION --to SPACE [--out FILE | --wait]",
+		Short: "Promote a release to another space: send it when connected, or write a bundle file",
+		Long: `Promote a release to a remote space. The release bundle holds everything the
+other space needs to deploy it exactly as tested: the frozen process, the
+variables sliced for that space (values scoped only to this space's own
+environments stay here; values scoped to its remote environments are renamed to
+its own), templates, package manifest and deployment history. Secrets are
+encrypted to the other space's key; the bundle is signed by this space.
+
+Refused unless the remote space is trusted for 'promote' and the release's
+lifecycle allows it now (every earlier phase has succeeded).
+
+Connected (the remote space has a URL): the bundle is queued in this server's
+outbox and the command returns at once with its delivery state; a background
+loop sends it, retrying with backoff while the other server is away, and the
+other space imports it on arrival (or keeps it pending when it must choose a
+lifecycle). --wait waits until it is delivered or refused. 'ferry bundle list'
+and 'ferry remote-space list' show deliveries and why one failed.
+
+Disconnected: --out FILE writes the bundle; carry it to the other space and
+run 'ferry bundle import FILE' there.`,
+		Example: `  ferry promote Shop 1.0.0 --to "Prod Space" --wait
+  ferry promote Shop 1.0.0 --to "Prod Space" --out shop-1.0.0.bundle`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if req.To == "" {
+				return fmt.Errorf("say which space to promote to with --to SPACE")
+			}
+			if out != "" && wait {
+				return fmt.Errorf("--wait waits for a delivery to a connected space; with --out nothing is delivered")
+			}
+			req.Project, req.Version = args[0], args[1]
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				return a.promoteToFile(cmd.Context(), c, req, out)
+			}
+			req.Deliver = true
+			var p outbox.Promotion
+			if err := c.Do(cmd.Context(), "POST", a.sp("promotions"), req, &p); err != nil {
+				return err
+			}
+			if !wait {
+				return a.render(p, func(w io.Writer) {
+					fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
+					fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
+					fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space list' (or promote with --wait).")
+				})
+			}
+			d, err := a.waitDelivery(cmd.Context(), c, p.Delivery.ID, timeout)
+			if err != nil {
+				return err
+			}
+			p.Delivery = d
+			if err := a.render(p, func(w io.Writer) {
+				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
+				fmt.Fprintf(w, "  delivery %d to %s: %s\n", d.ID, p.URL, deliveryText(d))
+			}); err != nil {
+				return err
+			}
+			switch d.State {
+			case domain.DeliveryDelivered:
+				return nil
+			case domain.DeliveryFailed:
+				return exitError{code: 1, msg: "delivery refused: " + d.LastError}
+			}
+			return exitError{code: 1, msg: fmt.Sprintf("not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))}
+		},
+	}
+	cmd.Flags().StringVar(&req.To, "to", "", "remote space to promote to (required)")
+	cmd.Flags().StringVar(&out, "out", "", "write the bundle to this file instead of sending it")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle is delivered or refused (exit 1 if not delivered)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+// promoteToFile writes the bundle for a disconnected space.
+func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.PromoteRequest, out string) error {
+	var data []byte
+	if err := c.Do(ctx, "POST", a.sp("promotions"), req, &data); err != nil {
+		return err
+	}
+	if err := writePrivateFile(out, data); err != nil {
+		return err
+	}
+	p, err := bundle.Parse(data)
+	if err != nil {
+		return err
+	}
+	info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data)}
+	return a.render(info, func(w io.Writer) {
+		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
+		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, p.Payload.Target.Space)
+	})
+}
+
+// waitDelivery polls a delivery until it is delivered or failed, or until
+// timeout passes; it returns the last state seen.
+func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, timeout time.Duration) (domain.OutboxItem, error) {
+	deadline := time.Now().Add(timeout)
+	delay := 50 * time.Millisecond
+	for {
+		var d domain.OutboxItem
+		if err := c.Do(ctx, "GET", a.sp("deliveries", strconv.FormatInt(id, 10)), nil, &d); err != nil {
+			return d, err
+		}
+		if d.State == domain.DeliveryDelivered || d.State == domain.DeliveryFailed || time.Now().After(deadline) {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return d, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// deliveryText is one delivery's state for people.
+func deliveryText(d domain.OutboxItem) string {
+	switch d.State {
+	case domain.DeliveryDelivered:
+		return "delivered (" + d.Result + ")"
+	case domain.DeliveryFailed:
+		return "FAILED: " + d.LastError + " (fix it, then 'ferry remote-space retry " + quoteIfSpaced(d.RemoteSpace) + "')"
+	case domain.DeliveryInFlight:
+		return fmt.Sprintf("in flight (attempt %d)", d.Attempts)
+	}
+	if d.Attempts == 0 {
+		return "queued"
+	}
+	return fmt.Sprintf("queued, retrying at %s after %d attempt(s): %s", d.NextAttemptAt.Local().Format("15:04:05"), d.Attempts, d.LastError)
+}
+
+// deliveryCounts is a remote space's delivery summary in a table cell.
+func deliveryCounts(s domain.DeliverySummary) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		name string
+	}{{s.Queued, "queued"}, {s.InFlight, "in flight"}, {s.Delivered, "delivered"}, {s.Failed, "failed"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func quoteIfSpaced(s string) string {
+	if strings.ContainsAny(s, " \t") {
+		return strconv.Quote(s)
+	}
+	return s
+}

@@ -1,0 +1,232 @@
+// Package outbox delivers what a space sends to connected remote spaces —
+// promoted release bundles and deployment receipts (package-chunk batches
+// are meant to join them as another item kind). Every item is stored in the
+// outbox by the transaction that produces it; a background loop, run by one
+// server node at a time, sends each in one request, retries with
+// exponential backoff and jitter while the remote space cannot be reached,
+// and marks it delivered exactly once when the remote space acknowledges it.
+// The Service answers what is queued, in flight, delivered or failed, and
+// why.
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// Service queues promotions for delivery and reports on deliveries.
+type Service struct {
+	store   store.Store
+	bundles *bundle.Service
+	trust   *trust.Service
+	now     func() time.Time
+	wake    func()
+}
+
+// New returns an outbox service; wake tells the delivery loop that an item
+// was queued.
+func New(st store.Store, bundles *bundle.Service, tr *trust.Service, now func() time.Time, wake func()) *Service {
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Service{store: st, bundles: bundles, trust: tr, now: now, wake: wake}
+}
+
+// Promotion is a release promoted to a connected space: the bundle record
+// and its delivery.
+type Promotion struct {
+	Bundle   domain.BundleRecord `json:"bundle"`
+	Delivery domain.OutboxItem   `json:"delivery"`
+	URL      string              `json:"url"`
+}
+
+// Promote promotes a release to a connected remote space: the signed bundle
+// is stored in the outbox in the same transaction that records the
+// promotion, and delivered by the loop. It returns at once; the delivery
+// starts queued. Every check of bundle.Service.Promote applies.
+func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteRequest) (Promotion, error) {
+	req.Deliver = true
+	var out Promotion
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
+		if err != nil {
+			return err
+		}
+		target, err := s.trust.Get(ctx, sp.ID, req.To)
+		if err != nil {
+			return err
+		}
+		if target.URL == "" && !target.Revoked() {
+			return domain.Invalidf("remote space %q is not connected (it has no URL): write the bundle to a file with --out FILE and carry it, or connect it with `ferry remote-space update %q --url https://HOST:PORT`", target.Name, target.Name)
+		}
+		data, rec, err := s.bundles.Promote(ctx, space, req)
+		if err != nil {
+			return err
+		}
+		it := domain.OutboxItem{
+			SpaceID: sp.ID, RemoteSpaceID: target.ID, RemoteSpace: target.Name, Kind: domain.OutboxBundle, Ref: rec.Digest,
+			Summary: rec.Project + " " + rec.Version, Body: data, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		}
+		if _, err := s.store.Outbox().Enqueue(ctx, &it); err != nil {
+			return err
+		}
+		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL}
+		return nil
+	})
+	if err != nil {
+		return Promotion{}, err
+	}
+	s.wake()
+	return out, nil
+}
+
+// Delivery returns one outbox item of a space.
+func (s *Service) Delivery(ctx context.Context, space string, id int64) (domain.OutboxItem, error) {
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	if err != nil {
+		return domain.OutboxItem{}, err
+	}
+	it, err := s.store.Outbox().Get(ctx, id)
+	if err != nil || it.SpaceID != sp.ID {
+		return domain.OutboxItem{}, domain.NotFoundf("delivery %d not found in space %q", id, space)
+	}
+	it.Body = nil
+	return it, nil
+}
+
+// Deliveries lists a space's outbox items, newest first, optionally for one
+// remote space.
+func (s *Service) Deliveries(ctx context.Context, space, remote string, limit int) ([]domain.OutboxItem, error) {
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	if err != nil {
+		return nil, err
+	}
+	f := store.OutboxFilter{Limit: limit}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	if remote != "" {
+		r, err := s.trust.Get(ctx, sp.ID, remote)
+		if err != nil {
+			return nil, err
+		}
+		f.RemoteSpaceID = r.ID
+	}
+	return s.store.Outbox().List(ctx, sp.ID, f)
+}
+
+// RetryResult says what Retry queued again.
+type RetryResult struct {
+	RemoteSpace string `json:"remoteSpace"`
+	Requeued    int    `json:"requeued"`
+	// Receipts is true when a sweep of unsent receipts was queued too.
+	Receipts bool `json:"receipts"`
+}
+
+// Retry queues again, to be sent now, the deliveries a remote space refused
+// (after whatever made it refuse them has been fixed: trust, certificate,
+// URL), and queues a sweep of any receipts not yet sent to it — receipts
+// recorded while it had no URL, for instance.
+func (s *Service) Retry(ctx context.Context, space, remote string) (RetryResult, error) {
+	var res RetryResult
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, "", "")
+		if err != nil {
+			return err
+		}
+		r, err := s.trust.Get(ctx, sp.ID, remote)
+		if err != nil {
+			return err
+		}
+		if r.Revoked() {
+			return domain.Conflictf("remote space %q was revoked; nothing is delivered to it", r.Name)
+		}
+		if r.URL == "" {
+			return domain.Invalidf("remote space %q has no URL; connect it first with `ferry remote-space update %q --url https://HOST:PORT`", r.Name, r.Name)
+		}
+		res.RemoteSpace = r.Name
+		if res.Requeued, err = s.store.Outbox().Requeue(ctx, r.ID, s.now()); err != nil {
+			return err
+		}
+		res.Receipts, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+			SpaceID: sp.ID, RemoteSpaceID: r.ID, Kind: domain.OutboxReceipts, Summary: "deployment receipts",
+			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		})
+		return err
+	})
+	if err == nil {
+		s.wake()
+	}
+	return res, err
+}
+
+// BundleStatus is a bundle record with the delivery of an outgoing bundle
+// sent to a connected space.
+type BundleStatus struct {
+	domain.BundleRecord
+	Delivery *domain.OutboxItem `json:"delivery,omitempty"`
+}
+
+// Bundles lists a space's bundles, newest first, each sent one with its
+// delivery state.
+func (s *Service) Bundles(ctx context.Context, space string) ([]BundleStatus, error) {
+	list, err := s.bundles.List(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.store.Outbox().List(ctx, sp.ID, store.OutboxFilter{Kind: domain.OutboxBundle, Limit: 2 * len(list)})
+	if err != nil {
+		return nil, err
+	}
+	byDigest := map[string]*domain.OutboxItem{}
+	for i := range items {
+		if _, ok := byDigest[items[i].Ref]; !ok {
+			byDigest[items[i].Ref] = &items[i]
+		}
+	}
+	out := make([]BundleStatus, len(list))
+	for i, b := range list {
+		out[i] = BundleStatus{BundleRecord: b}
+		if b.Direction == domain.BundleOut {
+			out[i].Delivery = byDigest[b.Digest]
+		}
+	}
+	return out, nil
+}
+
+// RemoteSpaceStatus is a remote space with counts of its deliveries.
+type RemoteSpaceStatus struct {
+	domain.RemoteSpace
+	Delivery domain.DeliverySummary `json:"delivery"`
+}
+
+// RemoteSpaces lists a space's remote spaces with what is queued, in
+// flight, delivered and failed for each, and the newest error.
+func (s *Service) RemoteSpaces(ctx context.Context, space string) ([]RemoteSpaceStatus, error) {
+	list, err := s.trust.List(ctx, space)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return []RemoteSpaceStatus{}, nil
+	}
+	sums, err := s.store.Outbox().Summaries(ctx, list[0].SpaceID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RemoteSpaceStatus, len(list))
+	for i, r := range list {
+		out[i] = RemoteSpaceStatus{RemoteSpace: r, Delivery: sums[r.ID]}
+	}
+	return out, nil
+}

@@ -1,0 +1,123 @@
+package transport
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// Receiver is what the receiving endpoints call. It decides from headers
+// whether to read a request at all, then passes the payload to the bundle
+// or receipt service, which verify it exactly as they verify a file.
+type Receiver struct {
+	Store    store.Store
+	Bundles  *bundle.Service
+	Receipts *receipt.Service
+}
+
+// Admission is a request the receiver agreed to read: for which local space,
+// from which remote space.
+type Admission struct {
+	Space  domain.Space
+	Sender domain.RemoteSpace
+}
+
+// Admit decides, from the sender and target fingerprints alone and before
+// any body is read, whether a transfer may proceed: the target is a space
+// of this server, and the sender is a remote space of it that is not
+// revoked and is trusted for direction (releases for bundles, receipts for
+// receipt files). Everything it refuses costs one or two indexed lookups.
+func (r *Receiver) Admit(ctx context.Context, direction, sender, target string) (Admission, error) {
+	var a Admission
+	if sender == "" || target == "" {
+		return a, domain.Invalidf("refused: a transfer must name its sender and target spaces' certificate fingerprints in the %s and %s headers", HeaderSender, HeaderTarget)
+	}
+	senderFP, err1 := trust.ParseFingerprint(sender)
+	targetFP, err2 := trust.ParseFingerprint(target)
+	if err := errors.Join(err1, err2); err != nil {
+		return a, domain.Invalidf("refused: the %s and %s headers must be SHA-256 certificate fingerprints", HeaderSender, HeaderTarget)
+	}
+	spaces, err := r.Store.Spaces().List(ctx)
+	if err != nil {
+		return a, err
+	}
+	found := false
+	for _, sp := range spaces {
+		if sp.Fingerprint == targetFP {
+			a.Space, found = sp, true
+		}
+	}
+	if !found {
+		return a, domain.NotFoundf("refused: no space on this server has certificate fingerprint %s; check the remote space's certificate and URL", targetFP)
+	}
+	a.Sender, err = r.Store.RemoteSpaces().GetByFingerprint(ctx, a.Space.ID, senderFP)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return a, domain.Errorf(domain.KindUntrusted, "refused: space %q does not know the sending space (fingerprint %s); add it there with `ferry remote-space add NAME --cert FILE --trust %s`", a.Space.Name, senderFP, direction)
+	case err != nil:
+		return a, err
+	case a.Sender.Revoked():
+		return a, domain.Errorf(domain.KindUntrusted, "refused: space %q revoked remote space %q (fingerprint %s)", a.Space.Name, a.Sender.Name, senderFP)
+	case !a.Sender.Trust.Has(direction):
+		return a, domain.Errorf(domain.KindUntrusted, "refused: space %q does not trust remote space %q for %s (its trust: %s); allow it there with `ferry remote-space update %q --trust %s`",
+			a.Space.Name, a.Sender.Name, direction, a.Sender.Trust, a.Sender.Name, domain.Trust(append(a.Sender.Trust, direction)))
+	}
+	return a, nil
+}
+
+// ReceiveBundle receives a release bundle for an admitted request: it must be
+// signed by the sender named in the headers, and is then verified and
+// imported (or kept pending) by bundle.Service.Receive.
+func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) (bundle.ReceiveResult, error) {
+	p, err := bundle.Parse(data)
+	if err != nil {
+		return bundle.ReceiveResult{}, err
+	}
+	if err := sameSigner(a, p.Envelope.Signer); err != nil {
+		return bundle.ReceiveResult{}, err
+	}
+	return r.Bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
+}
+
+// ReceiveReceipts receives a receipt file for an admitted request: it must be
+// signed by the sender named in the headers, and is then verified and
+// imported by receipt.Service.Import; receipts already held are skipped.
+func (r *Receiver) ReceiveReceipts(ctx context.Context, a Admission, data []byte) (receipt.ImportResult, error) {
+	o, err := envelope.Open(data, receipt.FileFormat, receipt.SchemaVersion, receipt.MaxFileSize, "receipt file")
+	if err != nil {
+		return receipt.ImportResult{}, err
+	}
+	if err := sameSigner(a, o.Envelope.Signer); err != nil {
+		return receipt.ImportResult{}, err
+	}
+	return r.Receipts.Import(actingFor(ctx, a), a.Space.Name, data)
+}
+
+// sameSigner refuses a payload signed by another space than the sender the
+// request was admitted for. (Whether the signature holds is checked by the
+// import, against this space's stored certificate of the sender.)
+func sameSigner(a Admission, signerPEM string) error {
+	block, _ := pem.Decode([]byte(signerPEM))
+	if block == nil {
+		return domain.Errorf(domain.KindUntrusted, "refused: the payload does not carry its signer's certificate")
+	}
+	if fp := identity.Fingerprint(block.Bytes); fp != a.Sender.Fingerprint {
+		return domain.Errorf(domain.KindUntrusted, "refused: the request comes from remote space %q (fingerprint %s) but the payload is signed by fingerprint %s", a.Sender.Name, a.Sender.Fingerprint, fp)
+	}
+	return nil
+}
+
+// actingFor is the context an admitted transfer runs in. No user acts: the
+// import is authorised by the signature of a space this space trusts, so it
+// runs with the server's own authority, and the audit log names the sender.
+func actingFor(ctx context.Context, a Admission) context.Context {
+	return domain.WithActor(ctx, domain.Actor{Name: "remote:" + a.Sender.Name, IsAdmin: true})
+}

@@ -1,0 +1,304 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// maxUpload bounds an uploaded file and the form around it.
+const maxUpload = bundle.MaxSize + 1<<20
+
+// readUpload returns the named file of a multipart form, at most limit bytes.
+func readUpload(r *http.Request, field string, limit int64, what string) ([]byte, error) {
+	f, _, err := r.FormFile(field)
+	if errors.Is(err, http.ErrMissingFile) {
+		return nil, domain.Invalidf("choose a %s file to upload", what)
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, domain.Invalidf("the %s is larger than %d bytes", what, limit)
+		}
+		return nil, domain.Invalidf("could not read the uploaded %s: %v", what, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, domain.Invalidf("could not read the uploaded %s: %v", what, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, domain.Invalidf("the %s is larger than %d bytes", what, limit)
+	}
+	return data, nil
+}
+
+type bundlesPage struct {
+	Space      string
+	Bundles    []domain.BundleRecord
+	Pending    []domain.BundleRecord
+	Lifecycles []string
+}
+
+func (p bundlesPage) title() string { return p.Space + " — bundles" }
+
+func (h *Handler) lifecycleNames(r *http.Request, space string) ([]string, error) {
+	lcs, err := h.s.Catalog.Lifecycles(r.Context(), space)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(lcs))
+	for i, l := range lcs {
+		names[i] = l.Name
+	}
+	return names, nil
+}
+
+func (h *Handler) bundles(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	list, err := h.s.Bundles.List(r.Context(), space)
+	if err != nil {
+		return err
+	}
+	lcs, err := h.lifecycleNames(r, space)
+	if err != nil {
+		return err
+	}
+	pg := bundlesPage{Space: space, Bundles: list, Lifecycles: lcs}
+	for _, b := range list {
+		if b.State == domain.BundlePending {
+			pg.Pending = append(pg.Pending, b)
+		}
+	}
+	h.render(w, r, http.StatusOK, "bundles", pg)
+	return nil
+}
+
+// previewPage is what a bundle holds, before anyone imports it.
+type previewPage struct {
+	Space      string
+	In         bundle.Inspection
+	Variables  []bundle.InspectedVariable
+	Lifecycles []string
+}
+
+func (p previewPage) title() string {
+	return "Import " + p.In.Project + " " + p.In.Release.Version + "?"
+}
+
+// previewBundle inspects an uploaded bundle — every check an import makes,
+// nothing written — and keeps the file for the import that may follow.
+func (h *Handler) previewBundle(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	data, err := readUpload(r, "bundle", bundle.MaxSize, "bundle")
+	if err != nil {
+		return err
+	}
+	in, err := h.s.Bundles.Inspect(r.Context(), space, data)
+	if err != nil {
+		return err
+	}
+	lcs, err := h.lifecycleNames(r, space)
+	if err != nil {
+		return err
+	}
+	a, _ := domain.ActorFrom(r.Context())
+	h.stash.put(a.Name, in.Digest, data)
+	pg := previewPage{Space: space, In: in, Lifecycles: lcs}
+	for _, v := range in.Variables {
+		if v.Sensitive {
+			v.Value = "" // sealed in the bundle anyway; never shown
+		}
+		pg.Variables = append(pg.Variables, v)
+	}
+	h.render(w, r, http.StatusOK, "preview", pg)
+	return nil
+}
+
+// importedPage says what an import did and asks for the values still
+// missing before the release can be deployed.
+type importedPage struct {
+	Space     string
+	Result    bundle.ImportResult
+	Templates map[string]templateView
+	Fields    []valueField
+}
+
+func (p importedPage) title() string { return "Imported " + p.Result.Project + " " + p.Result.Version }
+
+// valueField is one missing template value: an environment and a template.
+type valueField struct {
+	Environment string
+	Template    templateView
+}
+
+func (h *Handler) importBundle(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	a, _ := domain.ActorFrom(r.Context())
+	digest := r.PostFormValue("digest")
+	data, ok := h.stash.get(a.Name, digest)
+	if !ok {
+		return domain.Invalidf("the uploaded bundle is no longer held (previews are kept for 30 minutes, and by the server that showed them); upload it again")
+	}
+	res, err := h.s.Bundles.Import(r.Context(), space, data, r.PostFormValue("lifecycle"))
+	if err != nil {
+		return err
+	}
+	h.stash.drop(a.Name, digest)
+	return h.showImported(w, r, space, res)
+}
+
+// importPending imports a bundle a connected space delivered that waits
+// for a person to choose its lifecycle.
+func (h *Handler) importPending(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	res, err := h.s.Bundles.ImportPending(r.Context(), space, r.PostFormValue("digest"), r.PostFormValue("lifecycle"))
+	if err != nil {
+		return err
+	}
+	return h.showImported(w, r, space, res)
+}
+
+func (h *Handler) showImported(w http.ResponseWriter, r *http.Request, space string, res bundle.ImportResult) error {
+	pg := importedPage{Space: space, Result: res, Templates: map[string]templateView{}}
+	if len(res.Missing) > 0 {
+		rel, err := h.s.Releases.Get(r.Context(), space, res.Project, res.Version)
+		if err != nil {
+			return err
+		}
+		for _, t := range safeTemplates(rel.Snapshot.Templates) {
+			pg.Templates[t.Name] = t
+		}
+		for _, m := range res.Missing {
+			for _, name := range m.Variables {
+				t, ok := pg.Templates[name]
+				if !ok {
+					t = templateView{Name: name, Type: domain.TemplateText}
+				}
+				pg.Fields = append(pg.Fields, valueField{Environment: m.Environment, Template: t})
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "imported", pg)
+	return nil
+}
+
+// remoteSpacesPage is who this space trusts, for what, and how delivery goes.
+type remoteSpacesPage struct {
+	Space       string
+	Fingerprint string
+	Remotes     []remoteView
+	Directions  []string
+}
+
+func (p remoteSpacesPage) title() string { return p.Space + " — remote spaces" }
+
+type remoteView struct {
+	domain.RemoteSpace
+	Delivery *domain.DeliverySummary
+}
+
+func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	space := r.PathValue("space")
+	sp, _, err := h.s.Trust.Certificate(ctx, space)
+	if err != nil {
+		return err
+	}
+	list, err := h.s.Trust.List(ctx, space)
+	if err != nil {
+		return err
+	}
+	var deliveries map[string]domain.DeliverySummary
+	if h.s.Deliveries != nil {
+		if deliveries, err = h.s.Deliveries(ctx, space); err != nil {
+			return err
+		}
+	}
+	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}
+	for _, rs := range list {
+		rv := remoteView{RemoteSpace: rs}
+		if d, ok := deliveries[rs.Name]; ok {
+			rv.Delivery = &d
+		}
+		pg.Remotes = append(pg.Remotes, rv)
+	}
+	h.render(w, r, http.StatusOK, "remotes", pg)
+	return nil
+}
+
+// addRemoteSpace registers another space by its certificate (uploaded or
+// pasted) with the trust directions ticked.
+func (h *Handler) addRemoteSpace(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	cert := strings.TrimSpace(r.PostFormValue("certificate"))
+	if cert == "" {
+		data, err := readUpload(r, "certfile", 64<<10, "certificate")
+		if err != nil {
+			return err
+		}
+		cert = string(data)
+	}
+	var dirs []string
+	for _, d := range r.PostForm["trust"] {
+		if slices.Contains(domain.TrustDirections, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	req := trust.AddRequest{
+		Name:        strings.TrimSpace(r.PostFormValue("name")),
+		Certificate: cert,
+		URL:         strings.TrimSpace(r.PostFormValue("url")),
+		Trust:       strings.Join(dirs, ","),
+	}
+	rs, created, err := h.s.Trust.Add(r.Context(), space, req)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Added remote space %s (fingerprint %s), trusted for %s.", rs.Name, rs.Fingerprint, rs.Trust)
+	if !created {
+		msg = fmt.Sprintf("Remote space %s was already known with this certificate; nothing changed.", rs.Name)
+	}
+	return h.redirect(w, r, spacePath(space)+"/remote-spaces", msg)
+}
+
+func (h *Handler) certificate(w http.ResponseWriter, r *http.Request) error {
+	sp, cert, err := h.s.Trust.Certificate(r.Context(), r.PathValue("space"))
+	if err != nil {
+		return err
+	}
+	download(w, fileName(sp.Name, ".pem"), "application/x-pem-file", cert)
+	return nil
+}
+
+// exportReceipts answers with a receipt file for a remote space.
+func (h *Handler) exportReceipts(w http.ResponseWriter, r *http.Request) error {
+	to := r.PostFormValue("to")
+	data, _, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), to, r.PostFormValue("all") == "on")
+	if err != nil {
+		return err
+	}
+	download(w, fileName("receipts-for-"+to, ".json"), "application/json", data)
+	return nil
+}
+
+func (h *Handler) importReceipts(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	data, err := readUpload(r, "receipts", receipt.MaxFileSize, "receipt file")
+	if err != nil {
+		return err
+	}
+	res, err := h.s.Receipts.Import(r.Context(), space, data)
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, spacePath(space), fmt.Sprintf("Imported %d receipt(s) from %s (%d already held).", res.Imported, res.From, res.Duplicates))
+}

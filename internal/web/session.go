@@ -1,0 +1,334 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Sessions live in this process's memory, keyed by the SHA-256 of a random
+// 256-bit id that only the browser holds (in an HttpOnly, SameSite=Lax
+// cookie, Secure over TLS). A session ends when signed out, after
+// sessionIdle without a request, or sessionMax after sign-in; a restart
+// ends them all. The id is never stored, so a memory dump of the map cannot
+// be replayed as a cookie.
+const (
+	sessionCookie = "ferry_session"
+	signInCookie  = "ferry_signin" // the sign-in form's CSRF token (double submit)
+	sessionIdle   = 8 * time.Hour
+	sessionMax    = 24 * time.Hour
+	csrfField     = "csrf"
+)
+
+type session struct {
+	actor   domain.Actor
+	csrf    string
+	created time.Time
+	seen    time.Time
+	flash   string
+}
+
+type sessions struct {
+	mu  sync.Mutex
+	m   map[string]*session
+	now func() time.Time
+	// secret keys the CSRF tokens of bearer-key visitors, which have no
+	// session to hold one.
+	secret []byte
+	// passwords bounds concurrent password checks: each costs 64 MiB of
+	// argon2id memory.
+	passwords chan struct{}
+}
+
+func newSessions(now func() time.Time) *sessions {
+	return &sessions{m: map[string]*session{}, now: now, secret: randomBytes(32), passwords: make(chan struct{}, 4)}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
+	return b
+}
+
+func randomToken() string { return base64.RawURLEncoding.EncodeToString(randomBytes(32)) }
+
+func hashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// start creates a session for a and returns its id, for the cookie.
+func (s *sessions) start(a domain.Actor) string {
+	id := randomToken()
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, old := range s.m {
+		if s.expired(old, now) {
+			delete(s.m, k)
+		}
+	}
+	s.m[hashID(id)] = &session{actor: a, csrf: randomToken(), created: now, seen: now}
+	return id
+}
+
+func (s *sessions) expired(se *session, now time.Time) bool {
+	return now.Sub(se.seen) > sessionIdle || now.Sub(se.created) > sessionMax
+}
+
+// get returns the live session with this id, or nil.
+func (s *sessions) get(id string) *session {
+	if len(id) != 43 { // 32 bytes, unpadded base64url
+		return nil
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := hashID(id)
+	se := s.m[key]
+	if se == nil {
+		return nil
+	}
+	if s.expired(se, now) {
+		delete(s.m, key)
+		return nil
+	}
+	se.seen = now
+	return se
+}
+
+func (s *sessions) end(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, hashID(id))
+}
+
+func (s *sessions) setFlash(se *session, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se.flash = msg
+}
+
+func (s *sessions) popFlash(se *session) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := se.flash
+	se.flash = ""
+	return msg
+}
+
+// bearerCSRF is the CSRF token of pages fetched with a bearer key: bound to
+// the key, so a page fetched with one key cannot post with another.
+func (s *sessions) bearerCSRF(key string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("csrf:" + key))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// visitor returns who is calling: a bearer API key wins over a cookie.
+// A bad key is an error (401), no credentials at all is nil.
+func (h *Handler) visitor(r *http.Request) (*visitor, error) {
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		key, ok := strings.CutPrefix(authz, "Bearer ")
+		if !ok {
+			return nil, domain.Errorf(domain.KindUnauthorized, "the Authorization header must be `Bearer <api-key>`")
+		}
+		key = strings.TrimSpace(key)
+		a, err := h.s.Auth.Authenticate(r.Context(), key)
+		if err != nil {
+			return nil, err
+		}
+		return &visitor{actor: a, csrf: h.sessions.bearerCSRF(key), bearer: true}, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	se := h.sessions.get(c.Value)
+	if se == nil {
+		return nil, nil
+	}
+	return &visitor{actor: se.actor, csrf: se.csrf, session: se}, nil
+}
+
+var crossOrigin = http.NewCrossOriginProtection()
+
+// checkCSRF refuses a state-changing request that comes from another site
+// (Sec-Fetch-Site, else Origin against Host) or lacks the visitor's token.
+func checkCSRF(r *http.Request, want string) error {
+	if err := crossOrigin.Check(r); err != nil {
+		return domain.Errorf(domain.KindForbidden, "refused: the form was sent from another site")
+	}
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(8 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	if err != nil {
+		return domain.Invalidf("malformed form: %v", err)
+	}
+	got := r.PostFormValue(csrfField)
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return domain.Errorf(domain.KindForbidden, "refused: the form's security token is missing or stale; reload the page and try again")
+	}
+	return nil
+}
+
+type signInPage struct {
+	Next    string
+	User    string
+	Token   string
+	Problem string
+}
+
+func (signInPage) title() string { return "Sign in" }
+
+// localPath keeps a post-sign-in destination on this site.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.HasPrefix(p, "/signin") {
+		return "/"
+	}
+	return p
+}
+
+func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"))
+	if v, _ := h.visitor(r); v != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	h.showSignIn(w, r, http.StatusOK, signInPage{Next: next})
+}
+
+func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, status int, p signInPage) {
+	p.Token = randomToken()
+	http.SetCookie(w, &http.Cookie{
+		Name: signInCookie, Value: p.Token, Path: "/signin", MaxAge: 3600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, status, "signin", p)
+}
+
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	next := localPath(r.PostFormValue("next"))
+	c, err := r.Cookie(signInCookie)
+	if err != nil || crossOrigin.Check(r) != nil ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+		h.showSignIn(w, r, http.StatusForbidden, signInPage{Next: next, Problem: "The sign-in form expired or came from another site. Please try again."})
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("user"))
+	h.sessions.passwords <- struct{}{}
+	a, err := h.s.Auth.CheckPassword(r.Context(), name, r.PostFormValue("password"))
+	<-h.sessions.passwords
+	if err != nil {
+		status, msg := http.StatusUnauthorized, domain.Message(err)
+		if domain.KindOf(err) == domain.KindInternal {
+			h.log.Error("sign in", "err", err)
+			status = http.StatusInternalServerError
+		}
+		h.showSignIn(w, r, status, signInPage{Next: next, User: name, Problem: msg})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: h.sessions.start(a), Path: "/", MaxAge: int(sessionMax.Seconds()),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+	http.SetCookie(w, &http.Cookie{Name: signInCookie, Path: "/signin", MaxAge: -1})
+	h.log.Info("signed in", "user", a.Name)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		h.sessions.end(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
+}
+
+// stash keeps uploaded bundles between preview and import, per user, for a
+// while; the import reads the very bytes that were previewed.
+type stash struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	items map[stashKey]stashItem
+}
+
+type stashKey struct {
+	user   string
+	digest string
+}
+
+type stashItem struct {
+	data []byte
+	at   time.Time
+}
+
+const (
+	stashTTL   = 30 * time.Minute
+	stashLimit = 256 << 20 // bytes held at most; the oldest go first
+)
+
+func newStash(now func() time.Time) *stash {
+	return &stash{now: now, items: map[stashKey]stashItem{}}
+}
+
+func (s *stash) put(user, digest string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.items[stashKey{user, digest}] = stashItem{data: data, at: now}
+	total := 0
+	var oldest stashKey
+	var oldestAt time.Time
+	for k, it := range s.items {
+		if now.Sub(it.at) > stashTTL {
+			delete(s.items, k)
+			continue
+		}
+		total += len(it.data)
+		if oldestAt.IsZero() || it.at.Before(oldestAt) {
+			oldest, oldestAt = k, it.at
+		}
+	}
+	if total > stashLimit && len(s.items) > 1 {
+		delete(s.items, oldest)
+	}
+}
+
+func (s *stash) get(user, digest string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[stashKey{user, digest}]
+	if !ok || s.now().Sub(it.at) > stashTTL {
+		return nil, false
+	}
+	return it.data, true
+}
+
+func (s *stash) drop(user, digest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.items, stashKey{user, digest})
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+type tasksPage struct {
+	Space string
+	Tasks []domain.Task
+}
+
+func (p tasksPage) title() string { return p.Space + " — tasks" }
+
+func (h *Handler) tasks(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	list, err := h.s.Deploy.Tasks(r.Context(), space, 200)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "tasks", tasksPage{Space: space, Tasks: list})
+	return nil
+}
+
+// taskPage is a task with its log so far; log.js follows the rest.
+type taskPage struct {
+	Space   string
+	Task    domain.Task
+	Lines   []domain.LogLine
+	LastSeq int64
+}
+
+func (p taskPage) title() string { return fmt.Sprintf("Task %d", p.Task.ID) }
+
+func taskID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, domain.NotFoundf("there is no task %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (h *Handler) task(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	t, lines, err := h.s.Deploy.Log(r.Context(), space, id, 0)
+	if err != nil {
+		return err
+	}
+	pg := taskPage{Space: space, Task: t, Lines: lines}
+	if n := len(lines); n > 0 {
+		pg.LastSeq = lines[n-1].Seq
+	}
+	h.render(w, r, http.StatusOK, "task", pg)
+	return nil
+}
+
+// logUpdate is what log.js polls for: the task's state and new lines. The
+// lines come from the service already masked.
+type logUpdate struct {
+	State string           `json:"state"`
+	Label string           `json:"label"`
+	Class string           `json:"class"`
+	Done  bool             `json:"done"`
+	Error string           `json:"error,omitempty"`
+	Lines []domain.LogLine `json:"lines"`
+}
+
+func (h *Handler) taskLog(w http.ResponseWriter, r *http.Request) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	t, lines, err := h.s.Deploy.Log(r.Context(), r.PathValue("space"), id, after)
+	if err != nil {
+		return err
+	}
+	st := stateOf(t.State)
+	out := logUpdate{State: string(t.State), Label: st.Icon + " " + st.Label, Class: st.Class, Done: t.State.Done(), Error: t.Error, Lines: lines}
+	if out.Lines == nil {
+		out.Lines = []domain.LogLine{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+func (h *Handler) cancelTask(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.s.Deploy.Cancel(r.Context(), space, id); err != nil {
+		return err
+	}
+	return h.redirect(w, r, taskPath(space, id), "Cancellation requested.")
+}
+
+type auditPage struct {
+	Space  string
+	Events []domain.AuditEvent
+}
+
+func (p auditPage) title() string {
+	if p.Space == "" {
+		return "Audit log"
+	}
+	return p.Space + " — audit log"
+}
+
+func (h *Handler) spaceAudit(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
+	events, err := h.s.Catalog.Audit(r.Context(), space, 500)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "audit", auditPage{Space: space, Events: events})
+	return nil
+}
+
+func (h *Handler) serverAudit(w http.ResponseWriter, r *http.Request) error {
+	events, err := h.s.Audit.List(r.Context(), 0, 500)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "audit", auditPage{Events: events})
+	return nil
+}

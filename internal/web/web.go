@@ -1,0 +1,298 @@
+// Package web serves ferry's pages for people: server-rendered HTML
+// (html/template, assets embedded with go:embed, no build step) that calls
+// the same services as the JSON API, so every business rule and permission
+// check is the services' (internal/access), not the pages'. It signs people
+// in with a password and a session cookie, or takes the API's bearer key,
+// and protects every form against cross-site request forgery.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/auth"
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
+	"github.com/ferrydeploy/ferry/internal/deploy"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+// Services are what the pages call: the same services as the API.
+type Services struct {
+	Auth      *auth.Service
+	Catalog   *catalog.Service
+	Releases  *release.Service
+	Deploy    *deploy.Service
+	Audit     *audit.Log
+	Trust     *trust.Service
+	Bundles   *bundle.Service
+	Receipts  *receipt.Service
+	Dashboard *dashboard.Service
+	// Deliveries, when set, reports the delivery state of each remote
+	// space of a space (connected spaces), keyed by remote space name.
+	Deliveries func(ctx context.Context, space string) (map[string]domain.DeliverySummary, error)
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Handler serves the pages. Mount it at "/" beside the API.
+type Handler struct {
+	s        Services
+	log      *slog.Logger
+	now      func() time.Time
+	sessions *sessions
+	stash    *stash
+	pages    map[string]*template.Template
+	mux      *http.ServeMux
+}
+
+// New returns the pages' handler.
+func New(s Services, log *slog.Logger) *Handler {
+	now := func() time.Time { return time.Now().UTC() }
+	h := &Handler{
+		s:        s,
+		log:      log,
+		now:      now,
+		sessions: newSessions(now),
+		stash:    newStash(now),
+	}
+	h.pages = parsePages(h.funcs())
+	h.mux = h.routes()
+	return h
+}
+
+func (h *Handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /signin", h.signInPage)
+	mux.HandleFunc("POST /signin", h.signIn)
+
+	page := func(pattern string, fn pageFunc) { mux.Handle(pattern, h.authenticated(fn)) }
+	page("POST /signout", h.signOut)
+	page("GET /{$}", h.home)
+	page("POST /spaces", h.createSpace)
+	page("GET /audit", h.serverAudit)
+	page("GET /spaces/{space}", h.dashboard)
+	page("GET /spaces/{space}/apply", h.applyPage)
+	page("POST /spaces/{space}/apply", h.apply)
+	page("GET /spaces/{space}/projects/{project}", h.project)
+	page("POST /spaces/{space}/projects/{project}/releases", h.createRelease)
+	page("POST /spaces/{space}/projects/{project}/deploy", h.deploy)
+	page("POST /spaces/{space}/projects/{project}/promote", h.promote)
+	page("POST /spaces/{space}/projects/{project}/values", h.setValues)
+	page("GET /spaces/{space}/projects/{project}/releases/{version}", h.release)
+	page("GET /spaces/{space}/projects/{project}/compare", h.compare)
+	page("GET /spaces/{space}/tasks", h.tasks)
+	page("GET /spaces/{space}/tasks/{id}", h.task)
+	page("GET /spaces/{space}/tasks/{id}/log", h.taskLog)
+	page("POST /spaces/{space}/tasks/{id}/cancel", h.cancelTask)
+	page("GET /spaces/{space}/bundles", h.bundles)
+	page("POST /spaces/{space}/bundles/preview", h.previewBundle)
+	page("POST /spaces/{space}/bundles/import", h.importBundle)
+	page("POST /spaces/{space}/bundles/pending", h.importPending)
+	page("GET /spaces/{space}/remote-spaces", h.remoteSpaces)
+	page("POST /spaces/{space}/remote-spaces", h.addRemoteSpace)
+	page("POST /spaces/{space}/receipts/export", h.exportReceipts)
+	page("POST /spaces/{space}/receipts/import", h.importReceipts)
+	page("GET /spaces/{space}/certificate", h.certificate)
+	page("GET /spaces/{space}/audit", h.spaceAudit)
+	page("/", func(w http.ResponseWriter, r *http.Request) error {
+		return domain.NotFoundf("there is no page at %s", r.URL.Path)
+	})
+	return mux
+}
+
+// ServeHTTP adds the headers every answer carries and routes the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pageFunc renders a page or returns an error for renderError.
+type pageFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authenticated finds the actor — from a bearer API key or the session
+// cookie — and puts it in the context as the API does; anonymous visitors
+// are sent to the sign-in page. Every POST must carry the CSRF token and
+// come from this site.
+func (h *Handler) authenticated(fn pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h.visitor(r)
+		if err != nil {
+			h.renderError(w, r, err)
+			return
+		}
+		if v == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		ctx := domain.WithActor(r.Context(), v.actor)
+		ctx = context.WithValue(ctx, visitorKey{}, v)
+		r = r.WithContext(ctx)
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+			if err := checkCSRF(r, v.csrf); err != nil {
+				h.renderError(w, r, err)
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if err := fn(w, r); err != nil {
+			h.renderError(w, r, err)
+		}
+	})
+}
+
+type visitorKey struct{}
+
+// visitor is who is looking at a page, and how they signed in.
+type visitor struct {
+	actor   domain.Actor
+	csrf    string
+	bearer  bool
+	session *session // nil for bearer keys
+}
+
+func visitorFrom(ctx context.Context) *visitor {
+	v, _ := ctx.Value(visitorKey{}).(*visitor)
+	return v
+}
+
+var statusOf = map[domain.Kind]int{
+	domain.KindInvalid:      http.StatusBadRequest,
+	domain.KindNotFound:     http.StatusNotFound,
+	domain.KindConflict:     http.StatusConflict,
+	domain.KindForbidden:    http.StatusForbidden,
+	domain.KindUnauthorized: http.StatusUnauthorized,
+	domain.KindUntrusted:    http.StatusForbidden,
+}
+
+var titleOf = map[domain.Kind]string{
+	domain.KindInvalid:      "That did not work",
+	domain.KindNotFound:     "Not found",
+	domain.KindConflict:     "That clashes with what is there",
+	domain.KindForbidden:    "You may not do that",
+	domain.KindUnauthorized: "Sign in again",
+	domain.KindUntrusted:    "Not trusted",
+}
+
+// renderError is the one place errors become pages. People get the kind's
+// title and the service's safe message (a refusal names the missing
+// permission); the log gets the cause of internal errors.
+func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	kind := domain.KindOf(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		kind, err = domain.KindInvalid, domain.Invalidf("the upload is larger than %d bytes", mbe.Limit)
+	}
+	status, ok := statusOf[kind]
+	title := titleOf[kind]
+	if !ok {
+		status, title = http.StatusInternalServerError, "Something went wrong"
+		h.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	h.render(w, r, status, "error", errorPage{Title: title, Status: status, Kind: string(kind), Message: domain.Message(err)})
+}
+
+type errorPage struct {
+	Title   string
+	Status  int
+	Kind    string
+	Message string
+}
+
+// layout is what every page template gets: the page's own data and what
+// the frame around it needs.
+type layout struct {
+	Title   string
+	User    string
+	CSRF    string
+	Space   string
+	Nav     string
+	Flash   string
+	Page    any
+	Session bool
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	t, ok := h.pages[name]
+	if !ok {
+		panic("web: no page template " + name)
+	}
+	l := layout{Page: data, Space: r.PathValue("space"), Nav: name}
+	if titled, ok := data.(interface{ title() string }); ok {
+		l.Title = titled.title()
+	}
+	if v := visitorFrom(r.Context()); v != nil {
+		l.User, l.CSRF, l.Session = v.actor.Name, v.csrf, !v.bearer
+		if v.session != nil {
+			l.Flash = h.sessions.popFlash(v.session)
+		}
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout", l); err != nil {
+		h.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error; see the server log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, b.String())
+}
+
+func (e errorPage) title() string { return e.Title }
+
+// redirect answers a form with a redirect (303) to path; done, if set, is
+// shown once on the next page of a signed-in session. (It is kept in the
+// session rather than the URL, so nobody can put words on a page by link.)
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) error {
+	if v := visitorFrom(r.Context()); v != nil && v.session != nil && done != "" {
+		h.sessions.setFlash(v.session, done)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+	return nil
+}
+
+// Paths of pages, built with every name escaped.
+func spacePath(space string) string { return "/spaces/" + url.PathEscape(space) }
+func projectPath(space, project string) string {
+	return spacePath(space) + "/projects/" + url.PathEscape(project)
+}
+func releasePath(space, project, version string) string {
+	return projectPath(space, project) + "/releases/" + url.PathEscape(version)
+}
+func taskPath(space string, id int64) string { return fmt.Sprintf("%s/tasks/%d", spacePath(space), id) }

@@ -1,0 +1,393 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/auth"
+	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/config"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
+	"github.com/ferrydeploy/ferry/internal/deploy"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/trust"
+)
+
+const (
+	password = "correct horse battery staple"
+	secret   = "tok-S3CRET-value-42"
+	secret2  = "second-S3CRET-99"
+)
+
+const spaceYAML = `environments:
+  - name: Development
+  - name: Production
+lifecycles:
+  - name: Main
+    phases:
+      - {name: Dev, environments: [Development]}
+      - {name: Live, environments: [Production]}
+projects:
+  - name: Shop
+    lifecycle: Main
+    templates:
+      - {name: DbPassword, type: sensitive, required: true}
+    variables:
+      - {name: Greeting, value: hello}
+      - {name: Token, value: ` + secret + `, sensitive: true}
+    process:
+      - name: Announce
+        type: script
+        script: echo "#{Greeting} #{Token}"
+`
+
+type fixture struct {
+	srv     *httptest.Server
+	key     string // the admin's API key
+	catalog *catalog.Service
+	auth    *auth.Service
+}
+
+// newFixture runs the pages over a real SQLite store with the real
+// services, a space with a project, two releases and a secret in each.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := func() time.Time { return time.Now().UTC() }
+	log := audit.New(st.Audit(), now)
+	tr := trust.New(st, log, now)
+	cat := catalog.New(st, log, now)
+	cat.OnSpaceCreated(tr.CreateIdentity)
+	cat.RemoteSpaces = tr.RemoteNames
+	rel := release.New(st, log, now)
+	f := &fixture{catalog: cat, auth: auth.New(st, log, now)}
+	s := Services{
+		Auth: f.auth, Catalog: cat, Releases: rel, Deploy: deploy.New(st, log, now, nil),
+		Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now), Receipts: receipt.New(st, tr, log, now),
+		Dashboard: dashboard.New(st, now),
+	}
+	keyFile := filepath.Join(dir, "admin.key")
+	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := os.ReadFile(keyFile)
+	f.key = strings.TrimSpace(string(key))
+	admin := domain.WithActor(ctx, domain.System)
+	must(t, func() error { _, err := cat.CreateSpace(admin, domain.DefaultSpace); return err }())
+	doc, err := config.Parse([]byte(spaceYAML))
+	must(t, err)
+	_, err = cat.Apply(admin, domain.DefaultSpace, doc)
+	must(t, err)
+	_, err = rel.Create(admin, domain.DefaultSpace, "Shop", release.CreateRequest{Version: "1.0.0"})
+	must(t, err)
+	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "Token", Value: secret2, Sensitive: true})
+	must(t, err)
+	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "Greeting", Value: "hi there"})
+	must(t, err)
+	_, err = rel.Create(admin, domain.DefaultSpace, "Shop", release.CreateRequest{Version: "1.1.0"})
+	must(t, err)
+	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "DbPassword", Value: "db-S3CRET-dev", Sensitive: true, Environments: []string{"Development"}})
+	must(t, err)
+	_, err = access.New(st, log, now).Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{}}, true)
+	must(t, err)
+
+	f.srv = httptest.NewServer(New(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// browser is a client with a cookie jar that does not follow redirects.
+func (f *fixture) browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func get(t *testing.T, c *http.Client, url string, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in page:\n%s", page)
+	}
+	return m[1]
+}
+
+// signIn signs in as admin and returns the client and a CSRF token.
+func (f *fixture) signIn(t *testing.T) (*http.Client, string) {
+	t.Helper()
+	c := f.browser(t)
+	_, page, _ := get(t, c, f.srv.URL+"/signin")
+	code, _, hdr := post(t, c, f.srv.URL+"/signin", url.Values{"user": {"admin"}, "password": {password}, "csrf": {csrfOf(t, page)}, "next": {"/"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+		t.Fatalf("sign in: %d to %q", code, hdr.Get("Location"))
+	}
+	_, page, _ = get(t, c, f.srv.URL+"/")
+	return c, csrfOf(t, page)
+}
+
+func TestAnonymousVisitorsAreSentToSignIn(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser(t)
+	for _, p := range []string{"/", "/spaces/Default", "/spaces/Default/projects/Shop/releases/1.0.0", "/spaces/Default/audit", "/nope"} {
+		code, _, hdr := get(t, c, f.srv.URL+p)
+		if code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/signin?next=") {
+			t.Errorf("GET %s: %d to %q, want 303 to /signin", p, code, hdr.Get("Location"))
+		}
+	}
+	code, _, hdr := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/deploy", url.Values{"version": {"1.0.0"}, "environment": {"Development"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/signin" {
+		t.Errorf("anonymous POST: %d to %q", code, hdr.Get("Location"))
+	}
+	code, body, _ := get(t, c, f.srv.URL+"/signin")
+	if code != 200 || !strings.Contains(body, `type="password"`) {
+		t.Errorf("sign-in page: %d", code)
+	}
+	if code, _, _ := get(t, c, f.srv.URL+"/static/style.css"); code != 200 {
+		t.Errorf("stylesheet: %d", code)
+	}
+}
+
+func TestSignInSessionAndSignOut(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser(t)
+	_, page, _ := get(t, c, f.srv.URL+"/signin")
+	token := csrfOf(t, page)
+
+	code, body, _ := post(t, c, f.srv.URL+"/signin", url.Values{"user": {"admin"}, "password": {"wrong password!"}, "csrf": {token}})
+	if code != http.StatusUnauthorized || !strings.Contains(body, "wrong user name or password") {
+		t.Fatalf("wrong password: %d", code)
+	}
+	_, page, _ = get(t, c, f.srv.URL+"/signin")
+	code, _, hdr := post(t, c, f.srv.URL+"/signin", url.Values{"user": {"admin"}, "password": {password}, "csrf": {csrfOf(t, page)}, "next": {"//evil.example/"}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/" {
+		t.Fatalf("sign in: %d to %q (an off-site next must become /)", code, hdr.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, ck := range (&http.Response{Header: hdr}).Cookies() {
+		if ck.Name == sessionCookie {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || len(cookie.Value) != 43 {
+		t.Fatalf("session cookie: %+v", cookie)
+	}
+	code, body, _ = get(t, c, f.srv.URL+"/")
+	if code != 200 || !strings.Contains(body, "Default") || !strings.Contains(body, "Sign out") {
+		t.Fatalf("home after sign in: %d\n%s", code, body)
+	}
+	code, _, _ = post(t, c, f.srv.URL+"/signout", url.Values{"csrf": {csrfOf(t, body)}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", code)
+	}
+	// The old cookie no longer works, even if a browser kept it.
+	c2 := f.browser(t)
+	u, _ := url.Parse(f.srv.URL)
+	c2.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: cookie.Value}})
+	if code, _, _ := get(t, c2, f.srv.URL+"/"); code != http.StatusSeeOther {
+		t.Errorf("after sign out the session still works: %d", code)
+	}
+}
+
+func TestSignInRefusesForgedForm(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser(t)
+	get(t, c, f.srv.URL+"/signin")
+	code, _, hdr := post(t, c, f.srv.URL+"/signin", url.Values{"user": {"admin"}, "password": {password}, "csrf": {"made-up"}})
+	if code != http.StatusForbidden || hdr.Get("Set-Cookie") != "" && strings.Contains(hdr.Get("Set-Cookie"), sessionCookie+"=") {
+		t.Errorf("forged sign-in: %d %q", code, hdr.Get("Set-Cookie"))
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	f := newFixture(t)
+	c, token := f.signIn(t)
+	deploy := f.srv.URL + "/spaces/Default/projects/Shop/deploy"
+	form := func(tok string) url.Values {
+		return url.Values{"version": {"1.0.0"}, "environment": {"Development"}, "csrf": {tok}}
+	}
+	for name, tc := range map[string]struct {
+		form   url.Values
+		header []string
+	}{
+		"no token":     {form(""), nil},
+		"wrong token":  {form("x" + token), nil},
+		"cross-site":   {form(token), []string{"Sec-Fetch-Site", "cross-site"}},
+		"other origin": {form(token), []string{"Origin", "https://evil.example"}},
+	} {
+		code, body, _ := post(t, c, deploy, tc.form, tc.header...)
+		if code != http.StatusForbidden || !strings.Contains(body, "refused") {
+			t.Errorf("%s: %d, want 403 refusal", name, code)
+		}
+	}
+	_, tasks, _ := get(t, c, f.srv.URL+"/spaces/Default/tasks")
+	if strings.Contains(tasks, "Deploy Shop") {
+		t.Fatal("a refused form queued a deployment")
+	}
+	code, _, hdr := post(t, c, deploy, form(token), "Origin", f.srv.URL, "Sec-Fetch-Site", "same-origin")
+	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "/tasks/") {
+		t.Fatalf("deploy with token: %d to %q", code, hdr.Get("Location"))
+	}
+	code, body, _ := get(t, c, f.srv.URL+hdr.Get("Location"))
+	if code != 200 || !strings.Contains(body, "Deploy Shop 1.0.0 to Development") {
+		t.Errorf("task page: %d", code)
+	}
+}
+
+func TestBearerKeyWorksOnEveryPage(t *testing.T) {
+	f := newFixture(t)
+	c := f.browser(t)
+	auth := []string{"Authorization", "Bearer " + f.key}
+	code, body, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop", auth...)
+	if code != 200 || !strings.Contains(body, "Announce") {
+		t.Fatalf("project page with bearer key: %d", code)
+	}
+	if strings.Contains(body, "Sign out") {
+		t.Error("a bearer-key page offers to sign out")
+	}
+	code, _, hdr := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/deploy",
+		url.Values{"version": {"1.0.0"}, "environment": {"Development"}, "csrf": {csrfOf(t, body)}}, auth...)
+	if code != http.StatusSeeOther {
+		t.Fatalf("deploy with bearer key and its token: %d", code)
+	}
+	_ = hdr
+	code, _, _ = post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/deploy",
+		url.Values{"version": {"1.0.0"}, "environment": {"Development"}}, auth...)
+	if code != http.StatusForbidden {
+		t.Errorf("bearer POST without token: %d, want 403", code)
+	}
+	code, body, _ = get(t, c, f.srv.URL+"/", "Authorization", "Bearer ferry_nope")
+	if code != http.StatusUnauthorized || !strings.Contains(body, "unknown or revoked") {
+		t.Errorf("bad key: %d", code)
+	}
+}
+
+func TestRefusalIsFriendly403(t *testing.T) {
+	f := newFixture(t)
+	ctx := domain.WithActor(context.Background(), domain.System)
+	if _, err := f.auth.CreateUser(ctx, "vera", false); err != nil {
+		t.Fatal(err)
+	}
+	key, err := f.auth.NewAPIKey(ctx, "vera", "test")
+	must(t, err)
+	c := f.browser(t)
+	code, body, _ := get(t, c, f.srv.URL+"/spaces/Default/audit", "Authorization", "Bearer "+key)
+	if code != http.StatusForbidden || !strings.Contains(body, "You may not do that") || !strings.Contains(body, "has no role in space") {
+		t.Errorf("refusal: %d\n%s", code, body)
+	}
+}
+
+// TestNoSecretInAnyPage crawls every link from / as admin (after a
+// deployment, so tasks and logs exist) and checks no page answers 5xx or
+// holds a secret.
+func TestNoSecretInAnyPage(t *testing.T) {
+	f := newFixture(t)
+	c, token := f.signIn(t)
+	post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/deploy", url.Values{"version": {"1.1.0"}, "environment": {"Development"}, "csrf": {token}})
+	linkRE := regexp.MustCompile(`href="(/[^"]*)"`)
+	seen := map[string]bool{}
+	queue := []string{"/"}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		code, body, _ := get(t, c, f.srv.URL+strings.ReplaceAll(p, "&amp;", "&"))
+		if code >= 500 {
+			t.Errorf("GET %s: %d", p, code)
+		}
+		for _, s := range []string{secret, secret2, "db-S3CRET-dev", "default-S3CRET"} {
+			if strings.Contains(body, s) {
+				t.Errorf("GET %s shows secret %q", p, s)
+			}
+		}
+		for _, m := range linkRE.FindAllStringSubmatch(body, -1) {
+			if !seen[m[1]] && !strings.HasPrefix(m[1], "/static/") {
+				queue = append(queue, m[1])
+			}
+		}
+	}
+	for _, want := range []string{"/spaces/Default", "/spaces/Default/projects/Shop", "/spaces/Default/projects/Shop/releases/1.0.0",
+		"/spaces/Default/projects/Shop/compare?from=1.0.0&amp;to=1.1.0", "/spaces/Default/tasks", "/spaces/Default/bundles",
+		"/spaces/Default/remote-spaces", "/spaces/Default/audit", "/spaces/Default/certificate"} {
+		if !seen[want] {
+			t.Errorf("no link reaches %s from /", want)
+		}
+	}
+	_, cmp, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop/compare?from=1.0.0&to=1.1.0")
+	for _, want := range []string{"Greeting", "hello", "hi there", "Token", "sensitive, changed"} {
+		if !strings.Contains(cmp, want) {
+			t.Errorf("compare page lacks %q", want)
+		}
+	}
+}

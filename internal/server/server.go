@@ -33,6 +33,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/trust"
+	"github.com/ferrydeploy/ferry/internal/web"
 )
 
 // Config is everything a server needs to start.
@@ -140,7 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(svc, log.With("component", "api")),
+		Handler:           handler(svc, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -186,6 +187,18 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Wait()
 	log.Info("stopped")
 	return runErr
+}
+
+// handler serves the JSON API under /api/ and the web pages everywhere
+// else; both call the same services.
+func handler(svc api.Services, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
+	mux.Handle("/", web.New(web.Services{
+		Auth: svc.Auth, Catalog: svc.Catalog, Releases: svc.Releases, Deploy: svc.Deploy, Audit: svc.Audit,
+		Trust: svc.Trust, Bundles: svc.Bundles, Receipts: svc.Receipts, Dashboard: svc.Dashboard, Outbox: svc.Outbox,
+	}, log.With("component", "web")))
+	return mux
 }
 
 // openStore opens PostgreSQL when cfg.DatabaseURL is a postgres:// URL, and

@@ -217,10 +217,14 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var deliveries map[string]domain.DeliverySummary
-	if h.s.Deliveries != nil {
-		if deliveries, err = h.s.Deliveries(ctx, space); err != nil {
+	deliveries := map[string]domain.DeliverySummary{}
+	if h.s.Outbox != nil {
+		st, err := h.s.Outbox.RemoteSpaces(ctx, space)
+		if err != nil {
 			return err
+		}
+		for _, rs := range st {
+			deliveries[rs.Name] = rs.Delivery
 		}
 	}
 	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}

@@ -107,6 +107,7 @@ type projectPage struct {
 	Versions     []string
 	DeployEnvs   []string
 	Targets      []string
+	Connected    bool
 	Variables    []variableView
 	Templates    []templateView
 	LocalEnvs    []string
@@ -212,13 +213,23 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 		pg.Releases = append(pg.Releases, row)
 		pg.Versions = append(pg.Versions, rel.Version)
 	}
-	for _, rs := range remotes {
-		if rs.Trusts(domain.TrustPromote) {
-			pg.Targets = append(pg.Targets, rs.Name)
-		}
-	}
+	pg.Targets, pg.Connected = h.targets(remotes)
 	h.render(w, r, http.StatusOK, "project", pg)
 	return nil
+}
+
+// targets lists the remote spaces a release may be promoted to, and
+// whether any of them can be sent to (connected, with an outbox).
+func (h *Handler) targets(remotes []domain.RemoteSpace) ([]string, bool) {
+	var names []string
+	connected := false
+	for _, rs := range remotes {
+		if rs.Trusts(domain.TrustPromote) {
+			names = append(names, rs.Name)
+			connected = connected || (rs.URL != "" && h.s.Outbox != nil)
+		}
+	}
+	return names, connected
 }
 
 func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request) error {
@@ -246,10 +257,19 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 	return h.redirect(w, r, taskPath(space, d.TaskID), "")
 }
 
-// promote answers with the bundle file, for the person to carry across.
+// promote answers with the bundle file, for the person to carry across, or
+// (how=send) queues it for a connected space.
 func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
+	space := r.PathValue("space")
 	req := bundle.PromoteRequest{Project: r.PathValue("project"), Version: r.PostFormValue("version"), To: r.PostFormValue("to")}
-	data, _, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
+	if r.PostFormValue("how") == "send" && h.s.Outbox != nil {
+		p, err := h.s.Outbox.Promote(r.Context(), space, req)
+		if err != nil {
+			return err
+		}
+		return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Promoted %s %s to %s: the bundle is queued for delivery to %s.", req.Project, req.Version, req.To, p.URL))
+	}
+	data, _, err := h.s.Bundles.Promote(r.Context(), space, req)
 	if err != nil {
 		return err
 	}
@@ -315,6 +335,7 @@ type releasePage struct {
 	Receipts    []dashboard.Cell
 	DeployEnvs  []string
 	Targets     []string
+	Connected   bool
 }
 
 func (p releasePage) title() string { return p.Detail.Project + " " + p.Detail.Version }
@@ -376,11 +397,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 			pg.DeployEnvs = append(pg.DeployEnvs, e.Name)
 		}
 	}
-	for _, rs := range remotes {
-		if rs.Trusts(domain.TrustPromote) {
-			pg.Targets = append(pg.Targets, rs.Name)
-		}
-	}
+	pg.Targets, pg.Connected = h.targets(remotes)
 	h.render(w, r, http.StatusOK, "release", pg)
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/trust"
@@ -42,9 +43,9 @@ type Services struct {
 	Bundles   *bundle.Service
 	Receipts  *receipt.Service
 	Dashboard *dashboard.Service
-	// Deliveries, when set, reports the delivery state of each remote
-	// space of a space (connected spaces), keyed by remote space name.
-	Deliveries func(ctx context.Context, space string) (map[string]domain.DeliverySummary, error)
+	// Outbox, when set, sends promotions to connected spaces and reports
+	// how delivery to each remote space goes.
+	Outbox *outbox.Service
 }
 
 //go:embed templates/*.html

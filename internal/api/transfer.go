@@ -30,6 +30,7 @@ func (h *handler) transferRoutes(mux *http.ServeMux) {
 func (h *handler) transfer(direction string, limit int64, what string,
 	receive func(ctx context.Context, a transport.Admission, data []byte) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		read := false
 		out, err := func() (any, error) {
 			switch {
 			case r.ContentLength < 0:
@@ -44,6 +45,7 @@ func (h *handler) transfer(direction string, limit int64, what string,
 			if rec, ok := w.(*recorder); ok {
 				rec.actor = "remote:" + a.Sender.Name
 			}
+			read = true
 			data, err := readLimited(w, r, limit, what)
 			if err != nil {
 				return nil, err
@@ -51,6 +53,11 @@ func (h *handler) transfer(direction string, limit int64, what string,
 			return receive(r.Context(), a, data)
 		}()
 		if err != nil {
+			if !read {
+				// Answer at once and drop the connection, rather than let
+				// the server first drain a body nobody will read.
+				w.Header().Set("Connection", "close")
+			}
 			if domain.KindOf(err) != domain.KindInternal {
 				h.log.Warn("refused a transfer", "path", r.URL.Path, "from", r.RemoteAddr, "err", domain.Message(err))
 			}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -64,11 +63,24 @@ type TransferPayload struct {
 	Chunks   []ChunkRef          `json:"chunks"` // in file order
 }
 
-// TransferPackage is one package version a transfer file delivers.
+// TransferPackage is one package version a transfer file delivers. When
+// Runs is set, the manifest's chunk list is left out and Runs rebuilds it,
+// mostly by reference to the manifests of packages the target holds.
 type TransferPackage struct {
-	ID       string   `json:"id"`
-	Version  string   `json:"version"`
-	Manifest Manifest `json:"manifest"`
+	ID       string     `json:"id"`
+	Version  string     `json:"version"`
+	Manifest Manifest   `json:"manifest"`
+	Runs     []ChunkRun `json:"runs,omitempty"`
+}
+
+// ChunkRun is a stretch of a manifest's chunk list: Count chunks from
+// position From of the manifest of Assumed[Base-1], or, with Base 0, the
+// chunks listed in Chunks.
+type ChunkRun struct {
+	Base   int        `json:"base,omitempty"`
+	From   int        `json:"from,omitempty"`
+	Count  int        `json:"count,omitempty"`
+	Chunks []ChunkRef `json:"chunks,omitempty"`
 }
 
 // InventoryPayload is a space's signed list of the packages it holds.
@@ -199,6 +211,7 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	// Chunks the target has: those of our own manifests of what it holds.
 	haveChunk := map[Hash]bool{}
 	var assumed []domain.PackageRef
+	var bases []*Manifest
 	seenAssumed := map[string]bool{}
 	for _, k := range known {
 		ps, err := s.store.Packages().BySHA256(ctx, sp.ID, k.SHA256)
@@ -217,6 +230,7 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			continue
 		}
 		assumed = append(assumed, k)
+		bases = append(bases, m)
 		for _, c := range m.Chunks {
 			haveChunk[c.Hash] = true
 		}
@@ -240,7 +254,11 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 		if err != nil {
 			return nil, err
 		}
-		pl.Packages = append(pl.Packages, TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m})
+		tp := TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m}
+		if runs := chunkRuns(m.Chunks, bases); runs != nil {
+			tp.Runs, tp.Manifest.Chunks = runs, nil
+		}
+		pl.Packages = append(pl.Packages, tp)
 		sum.PackageBytes += p.Size
 		sum.TotalChunks += len(m.Chunks)
 		for _, c := range m.Chunks {
@@ -281,33 +299,54 @@ func inv0(data []byte) string {
 	return "the target (" + envelope.Digest([]byte(env.Payload))[:19] + ")"
 }
 
+// packSize bounds the raw bytes of consecutive chunks stored in one tar
+// entry of a transfer file.
+const packSize = 4 << 20
+
 // WriteTo writes the transfer file: a tar stream with the signed header
-// first, then each chunk, gzip-compressed when that makes it smaller.
+// first, then the chunks in their signed order, packed into entries
+// "chunks/FIRST-COUNT" of up to 4 MiB, each gzip-compressed (".gz") when
+// that makes it smaller.
 func (e *Export) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tar.NewWriter(cw)
 	if err := writeEntry(tw, transferManifest, e.header); err != nil {
 		return cw.n, err
 	}
-	buf := make([]byte, 0, MaxChunk)
-	var z bytes.Buffer
+	var pack, z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	for _, c := range e.chunks {
+	buf := make([]byte, 0, MaxChunk)
+	first := 0
+	flush := func(next int) error {
+		if next == first {
+			return nil
+		}
+		z.Reset()
+		zw.Reset(&z)
+		zw.Write(pack.Bytes())
+		zw.Close()
+		name, data := fmt.Sprintf("chunks/%06d-%06d", first, next-first), pack.Bytes()
+		if z.Len() < pack.Len()*19/20 {
+			name, data = name+".gz", z.Bytes()
+		}
+		pack.Reset()
+		first = next
+		return writeEntry(tw, name, data)
+	}
+	for i, c := range e.chunks {
 		var err error
 		if buf, err = e.svc.chunks.Get(c.Hash, c.Size, buf[:0]); err != nil {
 			return cw.n, err
 		}
-		z.Reset()
-		zw.Reset(&z)
-		zw.Write(buf)
-		zw.Close()
-		name, data := "chunks/"+c.Hash.String(), buf
-		if z.Len() < len(buf)*19/20 {
-			name, data = name+".gz", z.Bytes()
+		if pack.Len()+len(buf) > packSize {
+			if err := flush(i); err != nil {
+				return cw.n, err
+			}
 		}
-		if err := writeEntry(tw, name, data); err != nil {
-			return cw.n, err
-		}
+		pack.Write(buf)
+	}
+	if err := flush(len(e.chunks)); err != nil {
+		return cw.n, err
 	}
 	err := tw.Close()
 	e.Summary.FileBytes = cw.n
@@ -473,46 +512,56 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		}
 	}
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
+	for i := range pl.Packages {
+		if err := s.expandRuns(ctx, sp.ID, &pl, &pl.Packages[i]); err != nil {
+			return res, err
+		}
+	}
 
 	// The chunks, in the signed order, each checked before it is stored.
 	buf := make([]byte, 0, MaxChunk)
-	for i, c := range pl.Chunks {
+	for next := 0; next < len(pl.Chunks); {
 		h, err := tr.Next()
 		if err != nil {
-			return res, domain.Invalidf("refused: the transfer file is truncated: chunk %d of %d is missing (%v)", i+1, len(pl.Chunks), err)
+			return res, domain.Invalidf("refused: the transfer file is truncated: chunk %d of %d is missing (%v)", next+1, len(pl.Chunks), err)
 		}
-		name := path.Base(h.Name)
-		gz := strings.HasSuffix(name, ".gz")
-		if strings.TrimSuffix(name, ".gz") != c.Hash.String() || h.Name != "chunks/"+name {
-			return res, domain.Invalidf("refused: the transfer file was altered: entry %d is %q, expected chunk %s", i+2, h.Name, c.Hash)
-		}
-		if c.Size > MaxChunk || c.Size < 0 {
-			return res, domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
+		var first, count int
+		name := strings.TrimSuffix(h.Name, ".gz")
+		if _, err := fmt.Sscanf(name, "chunks/%06d-%06d", &first, &count); err != nil || name != fmt.Sprintf("chunks/%06d-%06d", first, count) ||
+			first != next || count < 1 || first+count > len(pl.Chunks) {
+			return res, domain.Invalidf("refused: the transfer file was altered: entry %q is not the next pack of chunks (chunk %d)", h.Name, next+1)
 		}
 		var src io.Reader = tr
-		if gz {
+		if strings.HasSuffix(h.Name, ".gz") {
 			zr, err := gzip.NewReader(tr)
 			if err != nil {
-				return res, domain.Invalidf("refused: chunk %s is damaged: %v", c.Hash, err)
+				return res, domain.Invalidf("refused: the transfer file is damaged: %s: %v", h.Name, err)
 			}
+			zr.Multistream(false)
 			src = zr
 		}
-		buf = buf[:0]
-		b := bytes.NewBuffer(buf)
-		n, err := io.Copy(b, io.LimitReader(src, c.Size+1))
-		buf = b.Bytes()
-		if err != nil || n != c.Size || sha256.Sum256(buf) != c.Hash {
-			return res, domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
+		for _, c := range pl.Chunks[first : first+count] {
+			if c.Size > MaxChunk || c.Size < 0 {
+				return res, domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
+			}
+			buf = buf[:c.Size]
+			if _, err := io.ReadFull(src, buf); err != nil || sha256.Sum256(buf) != c.Hash {
+				return res, domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
+			}
+			isNew, err := s.chunks.Put(c.Hash, buf)
+			if err != nil {
+				return res, err
+			}
+			res.Chunks++
+			res.Bytes += c.Size
+			if isNew {
+				res.NewChunks++
+			}
 		}
-		isNew, err := s.chunks.Put(c.Hash, buf)
-		if err != nil {
-			return res, err
+		if n, err := src.Read(make([]byte, 1)); n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return res, domain.Invalidf("refused: the transfer file was altered: %s holds more than its chunks", h.Name)
 		}
-		res.Chunks++
-		res.Bytes += c.Size
-		if isNew {
-			res.NewChunks++
-		}
+		next = first + count
 	}
 	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
 		return res, domain.Invalidf("refused: the transfer file has entries after its last signed chunk")

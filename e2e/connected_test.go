@@ -512,3 +512,53 @@ func (p *faultProxy) serve(c net.Conn) {
 		io.Copy(c, up)
 	}
 }
+
+// TestConnectedMultiHop is DevTest → QA → Prod, all connected (three spaces
+// of one server reaching it by its URL): Prod's receipt comes back to QA by
+// itself, and QA relays it on to DevTest with Prod's signature.
+func TestConnectedMultiHop(t *testing.T) {
+	bin := ferrytest.Build(t)
+	s := bin.StartServer(t, fastDelivery...)
+	dir := t.TempDir()
+	pem := map[string]string{}
+	for _, sp := range []string{"DevTest Space", "QA Space", "Prod Space"} {
+		s.Must("space", "create", sp)
+		pem[sp] = filepath.Join(dir, strings.ReplaceAll(sp, " ", "")+".pem")
+		s.Must("space", "cert", sp, "--out", pem[sp])
+	}
+	in := func(space string) func(...string) ferrytest.Result {
+		return func(args ...string) ferrytest.Result { return s.Must(append([]string{"--space", space}, args...)...) }
+	}
+	dev, qa, prod := in("DevTest Space"), in("QA Space"), in("Prod Space")
+	dev("remote-space", "add", "QA Space", "--cert", pem["QA Space"], "--trust", "promote,receipts", "--url", s.URL)
+	dev("remote-space", "add", "Prod Space", "--cert", pem["Prod Space"]) // known by certificate only
+	qa("remote-space", "add", "DevTest Space", "--cert", pem["DevTest Space"], "--trust", "releases", "--url", s.URL)
+	qa("remote-space", "add", "Prod Space", "--cert", pem["Prod Space"], "--trust", "promote,receipts", "--url", s.URL)
+	prod("remote-space", "add", "QA Space", "--cert", pem["QA Space"], "--trust", "releases", "--url", s.URL)
+
+	dev("apply", "-f", ferrytest.WriteFile(t, "dev.yaml", `environments: [{name: Development}]
+remoteEnvironments: ["QA Space: Verify", "Prod Space: Production"]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}, {name: QA, environments: ["QA Space: Verify"]}, {name: Prod, environments: ["Prod Space: Production"]}]}]
+projects: [{name: Api, lifecycle: Main, process: [{name: Say, type: script, script: "echo api #{Ferry.Release.Number} on #{Ferry.Environment.Name}"}]}]
+`))
+	qa("apply", "-f", ferrytest.WriteFile(t, "qa.yaml", `environments: [{name: Verify}]
+remoteEnvironments: ["Prod Space: Production"]
+lifecycles: [{name: QA, phases: [{name: Verify, environments: [Verify]}, {name: Prod, environments: ["Prod Space: Production"]}]}]
+`))
+	prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Production}]
+lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
+`))
+	dev("release", "create", "Api", "--version", "2.0.0")
+	dev("deploy", "Api", "2.0.0", "--to", "Development", "--wait")
+	contains(t, dev("promote", "Api", "2.0.0", "--to", "QA Space", "--wait").Stdout, "imported as DevTest Space: Api 2.0.0")
+	qa("deploy", "DevTest Space: Api", "2.0.0", "--to", "Verify", "--wait")
+	contains(t, qa("promote", "DevTest Space: Api", "2.0.0", "--to", "Prod Space", "--wait").Stdout, "imported as DevTest Space: Api 2.0.0")
+	contains(t, prod("deploy", "DevTest Space: Api", "2.0.0", "--to", "Production", "--wait").Stdout, "api 2.0.0 on Production")
+
+	ferrytest.WaitFor(t, 20*time.Second, "Prod's receipt relayed to DevTest", func() bool {
+		out := dev("dashboard").Stdout
+		return strings.Contains(lineWith(t, out, "Prod Space: Production"), "Success") &&
+			strings.Contains(lineWith(t, out, "QA Space: Verify"), "Success")
+	})
+	contains(t, lineWith(t, qa("dashboard").Stdout, "Prod Space: Production"), "2.0.0", "Success")
+}

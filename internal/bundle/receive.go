@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
@@ -114,7 +115,7 @@ func (s *Service) record(ctx context.Context, rec *domain.BundleRecord) error {
 // shortened to any unique prefix, as `ferry bundle list` shows it. The
 // bundle is verified again, since trust may have changed since it arrived.
 func (s *Service) ImportPending(ctx context.Context, space, digest, lifecycle string) (ImportResult, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -125,7 +126,7 @@ func (s *Service) ImportPending(ctx context.Context, space, digest, lifecycle st
 	if rec.State == domain.BundleImported {
 		return ImportResult{Project: rec.Project, Version: rec.Version, Source: rec.SourceSpace, AlreadyImported: true}, nil
 	}
-	return s.Import(ctx, space, rec.Data, lifecycle) // checks who may import, as for a file
+	return s.Import(ctx, space, rec.Data, lifecycle)
 }
 
 // pending finds a received bundle by digest or unique digest prefix.

@@ -110,7 +110,7 @@ for mb in $sizes; do
 	$B --space Target apply -f "$dir/b.yaml" >/dev/null
 
 	echo "-- push, transfer, import (servers on loopback; target peak RSS during import)"
-	printf '  %-12s %10s %8s %9s %10s %10s %9s %12s %8s\n' package size push_ms full_file import_ms import_RSS v2_file "v2/package" rsync_v2
+	printf '  %-12s %10s %8s %9s %10s %10s %9s %11s %s\n' package size push_ms full_file import_ms import_RSS v2_file "v2/package" "rsync_v2 sent+received"
 	for kind in app.zip app.tar.gz gnu.tar.gz blob.bin; do
 		base=${kind%%.*}
 		ext=${kind#*.}
@@ -148,10 +148,12 @@ for mb in $sizes; do
 		mkdir -p "$dir/rs-src" "$dir/rs-dst"
 		cp "$v2" "$dir/rs-src/pkg"
 		cp "$v1" "$dir/rs-dst/pkg"
-		rs=$(rsync -a --no-whole-file --stats "$dir/rs-src/" "$dir/rs-dst/" | awk -F': ' '/Total bytes sent/ {gsub(",", "", $2); print $2}')
+		# -I: compare content even though size and time may match.
+		rs=$(rsync -a -I --no-whole-file --stats "$dir/rs-src/" "$dir/rs-dst/" |
+			awk -F': ' '/Total bytes sent/ {gsub(",", "", $2); s=$2} /Total bytes received/ {gsub(",", "", $2); r=$2} END {print s "+" r}')
 		rm -rf "$dir/rs-src" "$dir/rs-dst"
 
-		printf '  %-12s %10d %8d %9d %10d %7d MB %9d %11.2f%% %8d\n' "$kind" "$size" "$(ms "$t0" "$t1")" "$(wc -c <"$dir/t1.ferry")" \
+		printf '  %-12s %10d %8d %9d %10d %7d MB %9d %10.2f%% %s\n' "$kind" "$size" "$(ms "$t0" "$t1")" "$(wc -c <"$dir/t1.ferry")" \
 			"$(ms "$t2" "$t3")" $((rss / 1024)) "$t2size" "$(awk -v a="$t2size" -v b="$size" 'BEGIN { print 100 * a / b }')" "$rs"
 	done
 	$A --space Source package show app-zip 2 | sed 's/^/  /'

@@ -23,7 +23,7 @@ func (h *handler) packageRoutes(route routeFunc) {
 // stream is a response written by a function, for bodies too large to
 // hold in memory. Headers set before it runs are sent; an error after the
 // first byte can only be logged (the client sees a truncated body, which
-// every ferry file format detects).
+// every ferry file format detects, and the connection is broken off).
 type stream struct {
 	contentType string
 	write       func(w io.Writer) error
@@ -34,6 +34,9 @@ func (h *handler) writeStream(w http.ResponseWriter, r *http.Request, status int
 	w.WriteHeader(status)
 	if err := st.write(w); err != nil {
 		h.log.Error("streamed response failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// Break the connection so the client sees an error, not a
+		// complete-looking response that ends early.
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -298,17 +298,26 @@ func (s *Service) Download(ctx context.Context, space, id, version string, w io.
 	return Rebuild(m, s.chunks, w)
 }
 
-// Holding returns the package versions the space holds among ids (all when
-// ids is empty), for receipts and inventories.
+// receiptVersions bounds how many versions of each package a receipt
+// lists: the newest ones are what the next transfer file builds on.
+const receiptVersions = 10
+
+// Holding returns the package versions the space holds among ids (the
+// newest few of each), or all of them when ids is empty, for receipts and
+// inventories.
 func (s *Service) Holding(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error) {
 	var out []domain.PackageRef
+	limit := receiptVersions
 	if len(ids) == 0 {
-		ids = []string{""}
+		ids, limit = []string{""}, 0
 	}
 	for _, id := range ids {
 		list, err := s.store.Packages().List(ctx, spaceID, id)
 		if err != nil {
 			return nil, err
+		}
+		if limit > 0 && len(list) > limit {
+			list = list[:limit]
 		}
 		for _, p := range list {
 			out = append(out, p.Ref())

@@ -88,6 +88,9 @@ type previewPage struct {
 	In         bundle.Inspection
 	Variables  []bundle.InspectedVariable
 	Lifecycles []string
+	// Existing is the lifecycle of the remote project when an earlier
+	// import created it.
+	Existing string
 }
 
 func (p previewPage) title() string {
@@ -113,6 +116,9 @@ func (h *Handler) previewBundle(w http.ResponseWriter, r *http.Request) error {
 	a, _ := domain.ActorFrom(r.Context())
 	h.stash.put(a.Name, in.Digest, data)
 	pg := previewPage{Space: space, In: in, Lifecycles: lcs}
+	if p, err := h.s.Catalog.Project(r.Context(), space, in.Project); err == nil {
+		pg.Existing = p.Lifecycle
+	}
 	for _, v := range in.Variables {
 		if v.Sensitive {
 			v.Value = "" // sealed in the bundle anyway; never shown

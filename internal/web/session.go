@@ -300,19 +300,22 @@ func (s *stash) put(user, digest string, data []byte) {
 	now := s.now()
 	s.items[stashKey{user, digest}] = stashItem{data: data, at: now}
 	total := 0
-	var oldest stashKey
-	var oldestAt time.Time
 	for k, it := range s.items {
 		if now.Sub(it.at) > stashTTL {
 			delete(s.items, k)
 			continue
 		}
 		total += len(it.data)
-		if oldestAt.IsZero() || it.at.Before(oldestAt) {
-			oldest, oldestAt = k, it.at
-		}
 	}
-	if total > stashLimit && len(s.items) > 1 {
+	for total > stashLimit && len(s.items) > 1 {
+		var oldest stashKey
+		var oldestAt time.Time
+		for k, it := range s.items {
+			if oldestAt.IsZero() || it.at.Before(oldestAt) {
+				oldest, oldestAt = k, it.at
+			}
+		}
+		total -= len(s.items[oldest].data)
 		delete(s.items, oldest)
 	}
 }

@@ -407,10 +407,43 @@ func TestCSRF(t *testing.T) {
 	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "/tasks/") {
 		t.Fatalf("deploy with token: %d to %q", code, hdr.Get("Location"))
 	}
-	code, body, _ := get(t, c, f.srv.URL+hdr.Get("Location"))
-	if code != 200 || !strings.Contains(body, "Deploy Shop 1.0.0 to Development") {
+	task := f.srv.URL + hdr.Get("Location")
+	code, body, _ := get(t, c, task)
+	if code != 200 || !strings.Contains(body, "Deploy Shop 1.0.0 to Development") || !strings.Contains(body, "Cancel task") {
 		t.Errorf("task page: %d", code)
 	}
+	// No runner here, so the task waits queued; cancel it from its page.
+	if code, _, _ := post(t, c, task+"/cancel", url.Values{"csrf": {token}}); code != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", code)
+	}
+	_, body, _ = get(t, c, task)
+	if !strings.Contains(body, "Cancelled") || !strings.Contains(body, "Cancellation requested.") || strings.Contains(body, "Cancel task") {
+		t.Errorf("task page after cancel:\n%s", body)
+	}
+	_, logJSON, _ := get(t, c, task+"/log?after=0")
+	if !strings.Contains(logJSON, `"done":true`) || !strings.Contains(logJSON, `"state":"Cancelled"`) {
+		t.Errorf("log update: %s", logJSON)
+	}
+}
+
+func TestSessionCookieIsSecureOverTLS(t *testing.T) {
+	f := newFixture(t)
+	tls := httptest.NewTLSServer(f.srv.Config.Handler)
+	defer tls.Close()
+	c := tls.Client()
+	c.Jar, _ = cookiejar.New(nil)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	_, page, _ := get(t, c, tls.URL+"/signin")
+	_, _, hdr := post(t, c, tls.URL+"/signin", url.Values{"user": {"admin"}, "password": {password}, "csrf": {csrfOf(t, page)}})
+	for _, ck := range (&http.Response{Header: hdr}).Cookies() {
+		if ck.Name == sessionCookie {
+			if !ck.Secure || !ck.HttpOnly {
+				t.Errorf("session cookie over TLS: %+v", ck)
+			}
+			return
+		}
+	}
+	t.Fatal("no session cookie")
 }
 
 func TestBearerKeyWorksOnEveryPage(t *testing.T) {

@@ -151,7 +151,9 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "DbPassword", Value: "db-S3CRET-dev", Sensitive: true, Environments: []string{"Development"}})
 	must(t, err)
-	_, err = access.New(st, log, now).Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{}}, true)
+	_, err = f.auth.CreateUser(admin, "vera", false)
+	must(t, err)
+	_, err = access.New(st, log, now).Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{"vera"}}, true)
 	must(t, err)
 
 	f.srv = httptest.NewServer(New(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -477,15 +479,35 @@ func TestBearerKeyWorksOnEveryPage(t *testing.T) {
 func TestRefusalIsFriendly403(t *testing.T) {
 	f := newFixture(t)
 	ctx := domain.WithActor(context.Background(), domain.System)
-	if _, err := f.auth.CreateUser(ctx, "vera", false); err != nil {
-		t.Fatal(err)
-	}
-	key, err := f.auth.NewAPIKey(ctx, "vera", "test")
+	key, err := f.auth.NewAPIKey(ctx, "vera", "test") // a viewer of Default, nothing in Prod
 	must(t, err)
 	c := f.browser(t)
-	code, body, _ := get(t, c, f.srv.URL+"/spaces/Default/audit", "Authorization", "Bearer "+key)
-	if code != http.StatusForbidden || !strings.Contains(body, "You may not do that") || !strings.Contains(body, "has no role in space") {
-		t.Errorf("refusal: %d\n%s", code, body)
+	auth := []string{"Authorization", "Bearer " + key}
+	code, body, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop", auth...)
+	if code != 200 {
+		t.Fatalf("a viewer cannot see the project: %d", code)
+	}
+	for _, tc := range []struct {
+		method, path, want string
+	}{
+		{"GET", "/spaces/Default/audit", `lacks permission &#34;administer-space&#34;`},
+		{"POST", "/spaces/Default/projects/Shop/deploy", `lacks permission &#34;deploy&#34; for project &#34;Shop&#34; in environment &#34;Development&#34;`},
+		{"GET", "/spaces/Prod", `has no role in space &#34;Prod&#34;`},
+	} {
+		var code int
+		var page string
+		if tc.method == "GET" {
+			code, page, _ = get(t, c, f.srv.URL+tc.path, auth...)
+		} else {
+			code, page, _ = post(t, c, f.srv.URL+tc.path, url.Values{"version": {"1.0.0"}, "environment": {"Development"}, "csrf": {csrfOf(t, body)}}, auth...)
+		}
+		if code != http.StatusForbidden || !strings.Contains(page, "You may not do that") || !strings.Contains(page, tc.want) {
+			t.Errorf("%s %s: %d, want a 403 page saying %s\n%s", tc.method, tc.path, code, tc.want, page)
+		}
+	}
+	_, home, _ := get(t, c, f.srv.URL+"/", auth...)
+	if strings.Contains(home, "/spaces/Prod") {
+		t.Error("the space picker offers a space the user has no role in")
 	}
 }
 

@@ -428,6 +428,7 @@ type faultProxy struct {
 	mu       sync.Mutex
 	cut      chan struct{} // set: cut the next request midway, then close cut
 	held     chan struct{} // closed by release: the cut connection may close
+	cutAt    int
 	loseNext bool
 	conns    []net.Conn
 }
@@ -455,11 +456,15 @@ func (p *faultProxy) addr() string { return p.ln.Addr().String() }
 
 // The next request goes over a new connection, so closing every open one
 // makes sure it is the one broken.
-func (p *faultProxy) cutNext() <-chan struct{} {
+func (p *faultProxy) cutNext() <-chan struct{} { return p.cutNextAfter(1500) }
+
+// cutNextAfter forwards n bytes of the next connection, then holds it until
+// release.
+func (p *faultProxy) cutNextAfter(n int) <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeAll()
-	p.cut, p.held = make(chan struct{}), make(chan struct{})
+	p.cut, p.held, p.cutAt = make(chan struct{}), make(chan struct{}), n
 	return p.cut
 }
 
@@ -491,16 +496,18 @@ func (p *faultProxy) serve(c net.Conn) {
 	}
 	defer up.Close()
 	p.mu.Lock()
-	cut, held, lose := p.cut, p.held, p.loseNext
+	cut, held, cutAt, lose := p.cut, p.held, p.cutAt, p.loseNext
 	p.cut, p.loseNext = nil, false
 	p.conns = append(p.conns, c)
 	p.mu.Unlock()
 	switch {
 	case cut != nil:
-		// Forward the headers and part of the body, then hold.
-		buf := make([]byte, 1500)
-		n, _ := io.ReadAtLeast(c, buf, len(buf))
-		up.Write(buf[:n])
+		// Forward the first cutAt bytes (answers go back meanwhile), then
+		// hold. Small buffers keep what is in flight small, so that what
+		// was forwarded has mostly been read by the target.
+		up.(*net.TCPConn).SetWriteBuffer(32 << 10)
+		go io.Copy(c, up)
+		io.CopyN(up, c, int64(cutAt))
 		close(cut)
 		<-held
 	case lose:
@@ -561,4 +568,83 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 			strings.Contains(lineWith(t, out, "QA Space: Verify"), "Success")
 	})
 	contains(t, lineWith(t, qa("dashboard").Stdout, "Prod Space: Production"), "2.0.0", "Success")
+}
+
+// TestConnectedPackages sends a release's package with it: promote alone
+// moves the bundle and then only the chunks Prod lacks; Prod is killed
+// midway through the package, and once back the transfer resumes with what
+// had not arrived; the package deploys byte-identical.
+func TestConnectedPackages(t *testing.T) {
+	var proxy *faultProxy
+	p := newConnectedPair(t, func(prod *ferrytest.Server) string {
+		proxy = startProxy(t, prod.Addr)
+		return "http://" + proxy.addr()
+	})
+	dir := t.TempDir()
+	devRoot, prodRoot := filepath.Join(dir, "dev-root"), filepath.Join(dir, "prod-root")
+	dev := func(args ...string) ferrytest.Result { return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...) }
+	prod := func(args ...string) ferrytest.Result { return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...) }
+
+	files := appFiles(7, 200)
+	zipped := writeZip(t, filepath.Join(dir, "shop.zip"), files)
+	dev("package", "push", filepath.Join(dir, "shop.zip"), "--id", "shop-web", "--version", "1.0.0")
+	dev("apply", "-f", ferrytest.WriteFile(t, "dev.yaml", fmt.Sprintf(`environments: [{name: Development}]
+remoteEnvironments: ["Prod Space: Production"]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}, {name: Prod, environments: ["Prod Space: Production"]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    variables:
+      - {name: Root, value: %q}
+      - {name: Root, value: %q, environments: ["Prod Space: Production"]}
+      - {name: Greeting, value: hello}
+    process:
+      - {name: Deploy web, type: deploy-package, package: shop-web, destination: "#{Root}/shop", substitute: [config/app.json]}
+`, devRoot, prodRoot)))
+	dev("release", "create", "Shop", "--version", "1.0.0", "--package", "shop-web:1.0.0")
+	dev("deploy", "Shop", "1.0.0", "--to", "Development", "--wait")
+
+	cut := proxy.cutNextAfter(len(zipped) * 2 / 3)
+	contains(t, dev("promote", "Shop", "1.0.0", "--to", "Prod Space").Stdout, "queued")
+	select {
+	case <-cut:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the package transfer never got two thirds of the way")
+	}
+	p.prod.Kill()
+	proxy.release()
+	p.prod.Restart()
+
+	var result string
+	ferrytest.WaitFor(t, 30*time.Second, "the package to arrive", func() bool {
+		var list []struct{ Kind, State, Result string }
+		decodeJSON(t, p.dev.Must("--space", "DevTest Space", "remote-space", "deliveries", "Prod Space", "-o", "json").Stdout, &list)
+		for _, d := range list {
+			if d.Kind == "packages" && d.State == "delivered" {
+				result = d.Result
+				return true
+			}
+		}
+		return false
+	})
+	var sent, total int
+	if _, err := fmt.Sscanf(result[strings.Index(result, "; ")+2:], "%d of %d chunks sent", &sent, &total); err != nil || sent == 0 || sent >= total {
+		t.Errorf("the resumed transfer sent %d of %d chunks (%q); want some, but not all", sent, total, result)
+	}
+	t.Logf("resumed: %s", result)
+
+	prod("deploy", "DevTest Space: Shop", "1.0.0", "--to", "Production", "--wait")
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(prodRoot, "shop", filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "config/app.json" && !bytes.Equal(got, want) {
+			t.Fatalf("%s differs after the connected transfer", name)
+		}
+	}
+	prod("package", "download", "shop-web", "1.0.0", "--out", filepath.Join(dir, "copy.zip"))
+	if copy, _ := os.ReadFile(filepath.Join(dir, "copy.zip")); !bytes.Equal(copy, zipped) {
+		t.Fatal("the package in Prod's feed is not byte-identical to the one pushed in DevTest")
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/transport"
 )
@@ -14,21 +15,34 @@ import (
 // no API key: the sender is named in headers, admitted only if the target
 // space trusts it, and the payload must carry its valid signature.
 func (h *handler) transferRoutes(mux *http.ServeMux) {
-	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle",
-		func(ctx context.Context, a transport.Admission, data []byte) (any, error) {
-			return h.s.Transfer.ReceiveBundle(ctx, a, data)
-		}))
-	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file",
-		func(ctx context.Context, a transport.Admission, data []byte) (any, error) {
-			return h.s.Transfer.ReceiveReceipts(ctx, a, data)
+	t := h.s.Transfer
+	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle", whole(t.ReceiveBundle)))
+	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file", whole(t.ReceiveReceipts)))
+	mux.Handle("POST "+transport.PathChunksMissing, h.transfer(domain.TrustReleases, transport.MaxChunkQuery, "chunk query", whole(t.MissingChunks)))
+	mux.Handle("POST "+transport.PathPackages, h.transfer(domain.TrustReleases, packages.MaxTransferSize, "package transfer",
+		func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
+			return t.ReceivePackages(ctx, a, http.MaxBytesReader(w, r.Body, limit))
 		}))
 }
 
+// receiveFunc takes the body of an admitted transfer.
+type receiveFunc func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error)
+
+// whole adapts a receiver that takes the body in one piece.
+func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byte) (T, error)) receiveFunc {
+	return func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
+		data, err := readLimited(w, r, limit, what)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, a, data)
+	}
+}
+
 // transfer refuses cheaply first — no declared length, too large, unknown
-// target, sender unknown or untrusted for direction — and reads the body
-// only then.
-func (h *handler) transfer(direction string, limit int64, what string,
-	receive func(ctx context.Context, a transport.Admission, data []byte) (any, error)) http.Handler {
+// target, sender unknown or untrusted for direction — and only then lets
+// receive read the body.
+func (h *handler) transfer(direction string, limit int64, what string, receive receiveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := false
 		out, err := func() (any, error) {
@@ -46,11 +60,7 @@ func (h *handler) transfer(direction string, limit int64, what string,
 				rec.actor = "remote:" + a.Sender.Name
 			}
 			read = true
-			data, err := readLimited(w, r, limit, what)
-			if err != nil {
-				return nil, err
-			}
-			return receive(r.Context(), a, data)
+			return receive(r.Context(), a, w, r, limit, what)
 		}()
 		if err != nil {
 			if !read {

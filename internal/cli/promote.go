@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -180,4 +181,38 @@ func quoteIfSpaced(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// deliveriesCommand lists what this space delivered, or is delivering, to
+// connected spaces.
+func (a *app) deliveriesCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "deliveries [NAME]",
+		Short: "List deliveries to connected spaces (bundles, packages, receipts): state, attempts, answer or error",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			if len(args) == 1 {
+				q.Set("remote", args[0])
+			}
+			var list []domain.OutboxItem
+			if err := c.Do(cmd.Context(), "GET", a.sp("deliveries")+"?"+q.Encode(), nil, &list); err != nil {
+				return err
+			}
+			return a.render(list, func(w io.Writer) {
+				var rows [][]string
+				for _, d := range list {
+					rows = append(rows, []string{strconv.FormatInt(d.ID, 10), d.CreatedAt.Local().Format("2006-01-02 15:04:05"), d.RemoteSpace, d.Kind, dash(d.Summary), deliveryText(d)})
+				}
+				table(w, "ID\tQUEUED\tTO\tKIND\tWHAT\tSTATE", rows)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "show at most this many, newest first")
+	return cmd
 }

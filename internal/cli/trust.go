@@ -203,6 +203,6 @@ by themselves.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, update, revoke, retry)
+	cmd.AddCommand(add, list, update, revoke, retry, a.deliveriesCommand())
 	return cmd
 }

@@ -3,11 +3,10 @@ package domain
 import "time"
 
 // Outbox item kinds: what a space delivers to a connected remote space.
-// Every kind travels as one request per item to its own receiving endpoint
-// (docs/architecture.md, "Connected spaces"). A kind is added by naming it
+// Every kind travels in one request per item to its own receiving endpoint
+// (packages: a chunk query first, then one transfer; docs/architecture.md, "Connected spaces"). A kind is added by naming it
 // here, giving it an endpoint, and teaching the delivery loop how to send
-// it; the outbox table needs no change. The package-chunk batch kind
-// ("chunks") is meant to be added that way.
+// it; the outbox table needs no change.
 const (
 	// OutboxBundle is a signed release bundle; the item's Body is the
 	// bundle file exactly as promote wrote it, Ref its digest.
@@ -18,6 +17,11 @@ const (
 	// and a connected delivery never disagree. Ref is empty: at most one
 	// sweep per remote space is queued at a time.
 	OutboxReceipts = "receipts"
+	// OutboxPackages is a sweep: "send this remote space the packages of
+	// the releases promoted to it that it does not hold". The chunks to
+	// send are worked out when it is sent, by asking the remote space which
+	// it lacks, so a transfer cut off midway resumes where it stopped.
+	OutboxPackages = "packages"
 )
 
 // Delivery states of an outbox item.

@@ -12,9 +12,11 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
+	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Settings time the delivery loop.
@@ -39,6 +41,8 @@ var DefaultSettings = Settings{Poll: 2 * time.Second, RetryMin: time.Second, Ret
 type Deliverer struct {
 	Store    store.Store
 	Receipts *receipt.Service
+	Packages *packages.Service
+	Trust    *trust.Service
 	Client   *transport.Client
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -176,14 +180,16 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 		d.fail(log, it, fmt.Sprintf("remote space %q was revoked; nothing is delivered to it", remote.Name))
 		return true
 	}
-	var path string
-	var body []byte
+	var result string
 	var receiptIDs []int64
 	switch it.Kind {
 	case domain.OutboxBundle:
-		path, body = transport.PathBundles, it.Body
+		var answer []byte
+		if answer, err = d.Client.Send(ctx, remote, transport.PathBundles, sp.Fingerprint, it.Body); err == nil {
+			result = summarise(it.Kind, answer)
+		}
 	case domain.OutboxReceipts:
-		path = transport.PathReceipts
+		var body, answer []byte
 		if body, receiptIDs, err = d.Receipts.Outgoing(ctx, sp, remote); err != nil {
 			return d.retry(ctx, log, it, err)
 		}
@@ -191,15 +197,19 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 			d.succeed(log, it, remote, "nothing left to send", nil)
 			return true
 		}
+		if answer, err = d.Client.Send(ctx, remote, transport.PathReceipts, sp.Fingerprint, body); err == nil {
+			result = summarise(it.Kind, answer)
+		}
+	case domain.OutboxPackages:
+		result, err = d.sendPackages(ctx, sp, remote)
 	default:
 		d.fail(log, it, fmt.Sprintf("this server cannot send outbox items of kind %q; upgrade it", it.Kind))
 		return true
 	}
-	answer, err := d.Client.Send(ctx, remote, path, sp.Fingerprint, body)
 	var refused *transport.Refused
 	switch {
 	case err == nil:
-		d.succeed(log, it, remote, summarise(it.Kind, answer), receiptIDs)
+		d.succeed(log, it, remote, result, receiptIDs)
 		if len(receiptIDs) == receipt.MaxBatch {
 			d.requeueSweep(ctx, log, it) // more may be waiting
 		}

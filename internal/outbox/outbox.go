@@ -77,7 +77,16 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 			return err
 		}
 		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL}
-		return nil
+		if p, err := bundle.Parse(data); err != nil || len(p.Payload.Packages) == 0 {
+			return err
+		}
+		// The packages follow the bundle, as a sweep: what the target lacks
+		// is worked out when they are sent.
+		_, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+			SpaceID: sp.ID, RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Summary: "packages of promoted releases",
+			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		})
+		return err
 	})
 	if err != nil {
 		return Promotion{}, err
@@ -125,14 +134,17 @@ func (s *Service) Deliveries(ctx context.Context, space, remote string, limit in
 type RetryResult struct {
 	RemoteSpace string `json:"remoteSpace"`
 	Requeued    int    `json:"requeued"`
-	// Receipts is true when a sweep of unsent receipts was queued too.
+	// Receipts and Packages are true when sweeps of unsent receipts and
+	// of packages it lacks were queued too.
 	Receipts bool `json:"receipts"`
+	Packages bool `json:"packages"`
 }
 
 // Retry queues again, to be sent now, the deliveries a remote space refused
 // (after whatever made it refuse them has been fixed: trust, certificate,
-// URL), and queues a sweep of any receipts not yet sent to it — receipts
-// recorded while it had no URL, for instance.
+// URL), and queues sweeps of any receipts not yet sent to it and of any
+// packages of releases promoted to it that it lacks — things recorded while
+// it had no URL, for instance.
 func (s *Service) Retry(ctx context.Context, space, remote string) (RetryResult, error) {
 	var res RetryResult
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
@@ -156,6 +168,13 @@ func (s *Service) Retry(ctx context.Context, space, remote string) (RetryResult,
 		}
 		res.Receipts, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: r.ID, Kind: domain.OutboxReceipts, Summary: "deployment receipts",
+			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		})
+		if err != nil || !r.Trust.Has(domain.TrustPromote) {
+			return err
+		}
+		res.Packages, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+			SpaceID: sp.ID, RemoteSpaceID: r.ID, Kind: domain.OutboxPackages, Summary: "packages of promoted releases",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		})
 		return err

@@ -126,6 +126,9 @@ type ExportRequest struct {
 	Inventory []byte `json:"inventory,omitempty"`
 	// Full ignores what the target is known to have.
 	Full bool `json:"full,omitempty"`
+	// Lacks, when set, narrows the chunks to those the target says it
+	// lacks: a connected target answers (see connected.go).
+	Lacks func(ctx context.Context, chunks []Hash) ([]Hash, error) `json:"-"`
 }
 
 // ExportSummary says what a transfer file carries.
@@ -269,6 +272,11 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			pl.Chunks = append(pl.Chunks, c)
 			sum.Chunks++
 			sum.ChunkBytes += c.Size
+		}
+	}
+	if req.Lacks != nil {
+		if err := narrow(ctx, req.Lacks, &pl, &sum); err != nil {
+			return nil, err
 		}
 	}
 	body, err := json.Marshal(pl)
@@ -518,7 +526,10 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		}
 	}
 
-	// The chunks, in the signed order, each checked before it is stored.
+	// The chunks, in the signed order, each checked before it is stored
+	// and recorded as received, so that a transfer cut off resumes.
+	received := &receivedLog{s: s, spaceID: sp.ID}
+	defer received.flush(ctx)
 	buf := make([]byte, 0, MaxChunk)
 	for next := 0; next < len(pl.Chunks); {
 		h, err := tr.Next()
@@ -552,6 +563,9 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			if err != nil {
 				return res, err
 			}
+			if err := received.add(ctx, c.Hash); err != nil {
+				return res, err
+			}
 			res.Chunks++
 			res.Bytes += c.Size
 			if isNew {
@@ -565,6 +579,9 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	}
 	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
 		return res, domain.Invalidf("refused: the transfer file has entries after its last signed chunk")
+	}
+	if err := received.flush(ctx); err != nil {
+		return res, err
 	}
 
 	// Every package must rebuild from the file's chunks and chunks this
@@ -633,9 +650,9 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	return res, err
 }
 
-// spaceChunks is the set of chunks the space's own packages use; only
-// those may complete a transferred package (chunks on disk that belong to
-// other spaces do not count).
+// spaceChunks is the set of chunks the space's own packages use, and those
+// it received in verified transfers; only those may complete a transferred
+// package (chunks on disk that belong to other spaces do not count).
 func (s *Service) spaceChunks(ctx context.Context, spaceID int64) (map[Hash]bool, error) {
 	list, err := s.store.Packages().List(ctx, spaceID, "")
 	if err != nil {
@@ -655,7 +672,7 @@ func (s *Service) spaceChunks(ctx context.Context, spaceID int64) (map[Hash]bool
 			set[c.Hash] = true
 		}
 	}
-	return set, nil
+	return set, s.receivedChunks(ctx, spaceID, set)
 }
 
 func refList(refs []domain.PackageRef) string {

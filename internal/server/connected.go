@@ -87,11 +87,12 @@ func connectSpaces(cfg Config, st store.Store, svc *api.Services, receipts *rece
 		return nil, err
 	}
 	d := outbox.NewDeliverer(outbox.Deliverer{
-		Store: st, Receipts: receipts, Log: log.With("component", "outbox"), Now: now, Settings: settings,
+		Store: st, Receipts: receipts, Packages: svc.Packages, Trust: svc.Trust,
+		Log: log.With("component", "outbox"), Now: now, Settings: settings,
 	})
 	receipts.Queued = d.Wake
 	svc.Outbox = outbox.New(st, svc.Bundles, svc.Trust, now, d.Wake)
-	svc.Transfer = &transport.Receiver{Store: st, Bundles: svc.Bundles, Receipts: receipts}
+	svc.Transfer = &transport.Receiver{Store: st, Trust: svc.Trust, Bundles: svc.Bundles, Receipts: receipts, Packages: svc.Packages}
 	return d, nil
 }
 

@@ -32,6 +32,7 @@ type Store interface {
 	Receipts() Receipts
 	Packages() Packages
 	Outbox() Outbox
+	ReceivedChunks() ReceivedChunks
 	Teams() Teams
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
@@ -256,6 +257,17 @@ type Receipts interface {
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
 	// Latest returns the newest receipt of each origin project and environment.
 	Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error)
+}
+
+// ReceivedChunks are the package chunks (hex SHA-256) a space received, each
+// verified against a signed transfer of a space it trusts: they count as the
+// space's own, and a transfer cut off midway resumes without them.
+type ReceivedChunks interface {
+	// Add records chunks as received by the space; a chunk already
+	// recorded is left as it is.
+	Add(ctx context.Context, spaceID int64, hashes []string, at time.Time) error
+	// List returns every chunk the space received.
+	List(ctx context.Context, spaceID int64) ([]string, error)
 }
 
 // OutboxFilter narrows Outbox.List; zero fields match everything.

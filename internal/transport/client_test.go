@@ -60,7 +60,9 @@ func TestSendTellsRefusalsFromFailures(t *testing.T) {
 	defer srv.Close()
 	c := NewClient(10 * time.Second)
 	remote := domain.RemoteSpace{Name: "Prod Space", URL: srv.URL + "/", Fingerprint: "TARGET"}
-	send := func(path string) ([]byte, error) { return c.Send(context.Background(), remote, path, "SENDER", []byte(`{"x":1}`)) }
+	send := func(path string) ([]byte, error) {
+		return c.Send(context.Background(), remote, path, "SENDER", []byte(`{"x":1}`))
+	}
 
 	answer, err := send("/ok")
 	if err != nil || string(answer) != `{"state":"pending"}` {

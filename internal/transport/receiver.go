@@ -9,6 +9,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/trust"
@@ -19,8 +20,10 @@ import (
 // or receipt service, which verify it exactly as they verify a file.
 type Receiver struct {
 	Store    store.Store
+	Trust    *trust.Service
 	Bundles  *bundle.Service
 	Receipts *receipt.Service
+	Packages *packages.Service
 }
 
 // Admission is a request the receiver agreed to read: for which local space,

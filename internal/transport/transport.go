@@ -18,12 +18,15 @@ const (
 	// receipt.ImportResult.
 	PathReceipts = "/api/v1/transfer/receipts"
 
-	// Reserved for package-chunk batches (not served yet; see
-	// docs/architecture.md): PathChunksMissing takes a list of chunk
-	// hashes and answers those the target lacks, so a transfer resumes
-	// where it stopped; PathChunks takes one signed batch of chunks.
+	// PathChunksMissing takes a signed chunk query (the hashes of a
+	// package transfer's chunks) and answers a ChunkAnswer: those the
+	// target lacks, so a transfer sends only those, and one cut off
+	// resumes where it stopped.
 	PathChunksMissing = "/api/v1/transfer/chunks/missing"
-	PathChunks        = "/api/v1/transfer/chunks"
+	// PathPackages takes a package transfer file (ferry-package-transfer:
+	// signed manifests, then chunks) as a stream, and answers a
+	// packages.ImportResult.
+	PathPackages = "/api/v1/transfer/packages"
 )
 
 // Request headers every transfer carries, so the receiver can refuse a

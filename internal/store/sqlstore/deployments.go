@@ -93,12 +93,25 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 }
 
 // Latest returns the newest deployment of each project and environment of a
-// space: the dashboard's cells. The (project_id, environment, id) index
-// answers the grouped MAX without reading old deployments.
+// space: the dashboard's cells. A grouped MAX(id) would read every deployment
+// the space ever made; instead the query walks the (space_id, project_id,
+// environment, id) index backwards, one seek per group: from a group's newest
+// row to the newest row of the group before it, the previous environment of
+// the same project or else the last environment of the previous project.
 func (s *deployments) Latest(ctx context.Context, spaceID int64) ([]domain.Deployment, error) {
-	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (
-		SELECT MAX(x.id) FROM deployments x WHERE x.space_id = ? GROUP BY x.project_id, x.environment)
-		ORDER BY d.id DESC`, spaceID)
+	rows, err := s.db.query(ctx, `WITH RECURSIVE latest (id, project_id, environment) AS (
+			SELECT id, project_id, environment FROM (SELECT id, project_id, environment FROM deployments
+				WHERE space_id = ? ORDER BY project_id DESC, environment DESC, id DESC LIMIT 1) AS last
+			UNION ALL
+			SELECT n.id, n.project_id, n.environment FROM latest l JOIN deployments n ON n.id = COALESCE(
+				(SELECT x.id FROM deployments x
+					WHERE x.space_id = ? AND x.project_id = l.project_id AND x.environment < l.environment
+					ORDER BY x.environment DESC, x.id DESC LIMIT 1),
+				(SELECT x.id FROM deployments x
+					WHERE x.space_id = ? AND x.project_id < l.project_id
+					ORDER BY x.project_id DESC, x.environment DESC, x.id DESC LIMIT 1)))
+		`+deploymentSelect+` WHERE d.id IN (SELECT id FROM latest)
+		ORDER BY d.id DESC`, spaceID, spaceID, spaceID)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")
 	}

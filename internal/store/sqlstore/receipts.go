@@ -105,10 +105,28 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 }
 
 // Latest returns the newest receipt of each origin project and environment.
+// Like deployments' Latest, it walks the (space_id, origin_fingerprint,
+// origin_project, environment, id) index backwards one group at a time
+// rather than reading every receipt of the space.
 func (s *receipts) Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error) {
-	rows, err := s.db.query(ctx, `SELECT `+receiptColumns+` FROM receipts r WHERE r.id IN (
-		SELECT MAX(x.id) FROM receipts x WHERE x.space_id = ? GROUP BY x.origin_fingerprint, x.origin_project, x.environment)
-		ORDER BY r.id`, spaceID)
+	rows, err := s.db.query(ctx, `WITH RECURSIVE latest (id, fingerprint, project, environment) AS (
+			SELECT id, origin_fingerprint, origin_project, environment FROM (
+				SELECT id, origin_fingerprint, origin_project, environment FROM receipts WHERE space_id = ?
+				ORDER BY origin_fingerprint DESC, origin_project DESC, environment DESC, id DESC LIMIT 1) AS last
+			UNION ALL
+			SELECT n.id, n.origin_fingerprint, n.origin_project, n.environment FROM latest l JOIN receipts n ON n.id = COALESCE(
+				(SELECT x.id FROM receipts x
+					WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project = l.project
+						AND x.environment < l.environment
+					ORDER BY x.environment DESC, x.id DESC LIMIT 1),
+				(SELECT x.id FROM receipts x
+					WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project < l.project
+					ORDER BY x.origin_project DESC, x.environment DESC, x.id DESC LIMIT 1),
+				(SELECT x.id FROM receipts x
+					WHERE x.space_id = ? AND x.origin_fingerprint < l.fingerprint
+					ORDER BY x.origin_fingerprint DESC, x.origin_project DESC, x.environment DESC, x.id DESC LIMIT 1)))
+		SELECT `+receiptColumns+` FROM receipts r WHERE r.id IN (SELECT id FROM latest)
+		ORDER BY r.id`, spaceID, spaceID, spaceID, spaceID)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")
 	}

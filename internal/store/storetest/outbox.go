@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -148,3 +149,23 @@ func testPendingBundles(t *testing.T, s store.Store) {
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func ptr[T any](v T) *T { return &v }
+
+func testReceivedChunks(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := domain.Space{Name: "A"}, domain.Space{Name: "B"}
+	must(t, s.Spaces().Create(ctx, &a))
+	must(t, s.Spaces().Create(ctx, &b))
+	var many []string
+	for i := range 1234 {
+		many = append(many, fmt.Sprintf("%064x", i))
+	}
+	must(t, s.ReceivedChunks().Add(ctx, a.ID, many, at(0)))
+	must(t, s.ReceivedChunks().Add(ctx, a.ID, many[:10], at(1))) // again: no change
+	must(t, s.ReceivedChunks().Add(ctx, a.ID, nil, at(1)))
+	got, err := s.ReceivedChunks().List(ctx, a.ID)
+	must(t, err)
+	wantEqual(t, "chunks of A", len(got), 1234)
+	got, err = s.ReceivedChunks().List(ctx, b.ID)
+	must(t, err)
+	wantEqual(t, "chunks of B", len(got), 0)
+}

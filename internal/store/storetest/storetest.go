@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Packages", testPackages},
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
+		{"ReceivedChunks", testReceivedChunks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

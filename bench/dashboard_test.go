@@ -1,0 +1,460 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/api"
+	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/auth"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+)
+
+// The dashboard data set: the scale issue 5 asks for.
+const (
+	dashProjects     = 1000
+	dashReleases     = 100 // per project
+	dashLocalEnvs    = 17
+	dashRemoteEnvs   = 3  // "Prod Space: EnvN", reported by receipts
+	dashReceiptsCell = 10 // receipts per remote cell: the last releases that reached Prod
+	dashSpace        = "DevTest Space"
+	dashFingerprint  = "sha256:devtest-bench-fingerprint"
+)
+
+// dashDataVersion names the cached data set. Change it whenever the data
+// shape or the way it is built changes, so that a stale cache is not reused.
+// (Schema migrations added later are applied to the cached file when it is
+// opened.)
+const dashDataVersion = "dashboard-v1"
+
+// BenchmarkDashboard measures the dashboard of a space with 1,000 projects ×
+// 20 environments (17 local, 3 in another space) × 100 releases each:
+// "service" is dashboard.Service.Get, "store" the two queries behind its
+// cells (Deployments().Latest and Receipts().Latest), "http" the whole
+// GET /api/spaces/{space}/dashboard. Besides ns/op each reports the p50 and
+// p99 latency of its b.N calls, so give it enough calls for a p99 to mean
+// something.
+//
+// The database (1.67 million deployments and tasks, 100,000 releases, 30,000
+// receipts) takes a minute or more to build, so it is built once and kept in
+// $TMPDIR/ferry-bench-dashboard-v1/ for later runs; delete that folder to
+// build it again.
+//
+//	go test -run x -bench Dashboard -benchtime 50x ./bench/
+func BenchmarkDashboard(b *testing.B) {
+	ctx := domain.WithActor(context.Background(), domain.System)
+	dir := dashboardData(b)
+	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := func() time.Time { return time.Now().UTC() }
+	svc := dashboard.New(st, now)
+	d, err := svc.Get(ctx, dashSpace, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	checkDashboard(b, d)
+
+	b.Run("service", func(b *testing.B) {
+		latencies(b, func() error {
+			_, err := svc.Get(ctx, dashSpace, "")
+			return err
+		})
+	})
+	sp, err := st.Spaces().Get(ctx, dashSpace)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("store", func(b *testing.B) {
+		latencies(b, func() error {
+			if _, err := st.Deployments().Latest(ctx, sp.ID); err != nil {
+				return err
+			}
+			_, err := st.Receipts().Latest(ctx, sp.ID)
+			return err
+		})
+	})
+	b.Run("http", func(b *testing.B) {
+		key, err := os.ReadFile(filepath.Join(dir, "admin.key"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := api.Handler(api.Services{Auth: auth.New(st, audit.New(st.Audit(), now), now), Dashboard: svc},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		srv := httptest.NewServer(h)
+		b.Cleanup(srv.Close)
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/spaces/"+url.PathEscape(dashSpace)+"/dashboard", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(key)))
+		var size int64
+		latencies(b, func() error {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			n, err := io.Copy(io.Discard, resp.Body)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("GET dashboard: %s", resp.Status)
+			}
+			size = n
+			return err
+		})
+		b.ReportMetric(float64(size)/1e6, "MB/response")
+	})
+}
+
+// latencies runs call b.N times and reports the median and 99th percentile
+// of its durations.
+func latencies(b *testing.B, call func() error) {
+	var took []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	pct := func(p float64) float64 {
+		return float64(took[int(p*float64(len(took)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// checkDashboard makes sure the benchmark measures a full dashboard: every
+// project with a release in every environment, the remote ones from receipts.
+func checkDashboard(b *testing.B, d dashboard.Dashboard) {
+	b.Helper()
+	if len(d.Projects) != dashProjects || len(d.Environments) != dashLocalEnvs+dashRemoteEnvs {
+		b.Fatalf("dashboard has %d projects and %d environments", len(d.Projects), len(d.Environments))
+	}
+	for _, row := range d.Projects {
+		if len(row.Cells) != dashLocalEnvs+dashRemoteEnvs {
+			b.Fatalf("project %s has %d cells", row.Project, len(row.Cells))
+		}
+		for _, c := range row.Cells {
+			if c.Version == "" || c.Remote != strings.HasPrefix(c.From, "receipt") {
+				b.Fatalf("project %s, environment %s: cell %+v", row.Project, c.Environment, c)
+			}
+		}
+	}
+}
+
+// dashboardData returns the folder holding the benchmark's database
+// (ferry.db), its master key and the administrator's API key, building them
+// first unless an earlier run did.
+func dashboardData(b *testing.B) string {
+	dir := filepath.Join(os.TempDir(), "ferry-bench-"+dashDataVersion)
+	if _, err := os.Stat(filepath.Join(dir, "ferry.db")); err == nil {
+		return dir
+	}
+	// Build beside the cache and rename, so an interrupted build leaves
+	// nothing that looks finished.
+	tmp, err := os.MkdirTemp(os.TempDir(), "ferry-bench-building-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	if err := buildDashboardData(tmp); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built the dashboard data set in %s", time.Since(start).Round(time.Second))
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "ferry.db")); statErr != nil {
+			b.Fatal(err)
+		}
+		// Another run built it at the same time: use that one.
+	}
+	return dir
+}
+
+// dashTime is when the data set's history starts; release k of every
+// project is created k hours later and moves through the environments ten
+// minutes apart.
+var dashTime = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func releaseTime(k int) time.Time { return dashTime.Add(time.Duration(k) * time.Hour) }
+
+// reaches reports whether release k got as far as local environment e:
+// later environments lag a few releases behind, as they do in life.
+func reaches(k, e int) bool { return k < dashReleases-e/4 }
+
+// dashState is the final state of a deployment: mostly successes, a few
+// failures and cancellations.
+func dashState(p, k, e int) domain.TaskState {
+	switch h := (p*31 + k*17 + e*7) % 100; {
+	case h < 3:
+		return domain.TaskFailed
+	case h < 4:
+		return domain.TaskCancelled
+	default:
+		return domain.TaskSuccess
+	}
+}
+
+var dashUsers = []string{"alice", "bob", "carol", "dave", "erin"}
+
+// buildDashboardData builds the data set in dir. The space, environments,
+// lifecycle, projects, releases and receipts go through the store, in a few
+// transactions. The 1.7 million tasks and deployments do not: one by one
+// through the store they take minutes, so they are written with multi-row
+// INSERTs in one transaction on the same file, which the store then opens
+// as it is.
+func buildDashboardData(dir string) error {
+	ctx := domain.WithActor(context.Background(), domain.System)
+	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "ferry.db")
+	st, err := sqlstore.OpenSQLite(ctx, path, box)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := func() time.Time { return time.Now().UTC() }
+	if _, err := auth.New(st, audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+		return err
+	}
+
+	sp := domain.Space{Name: dashSpace, CreatedAt: dashTime}
+	if err := st.Spaces().Create(ctx, &sp); err != nil {
+		return err
+	}
+	if err := st.Spaces().SetIdentity(ctx, sp.ID, []byte("-----BEGIN CERTIFICATE-----\nbench\n-----END CERTIFICATE-----\n"),
+		dashFingerprint, []byte("bench private key")); err != nil {
+		return err
+	}
+	lc := domain.Lifecycle{SpaceID: sp.ID, Name: "Main"}
+	var local, remote []string
+	for e := range dashLocalEnvs + dashRemoteEnvs {
+		env := domain.Environment{SpaceID: sp.ID, Name: fmt.Sprintf("Env%02d", e+1), CreatedAt: dashTime}
+		if e >= dashLocalEnvs {
+			env.RemoteSpace = "Prod Space"
+			env.Name = env.RemoteSpace + ": " + env.Name
+			remote = append(remote, env.Name)
+		} else {
+			local = append(local, env.Name)
+		}
+		if err := st.Environments().Create(ctx, &env); err != nil {
+			return err
+		}
+		lc.Phases = append(lc.Phases, domain.Phase{Name: fmt.Sprintf("Phase%02d", e+1), Environments: []string{env.Name}})
+	}
+	if err := st.Lifecycles().Put(ctx, &lc); err != nil {
+		return err
+	}
+
+	// releases[p][k] is the ID of release k of project p.
+	releases := make([][]int64, dashProjects)
+	names := make([]string, dashProjects)
+	projectIDs := make([]int64, dashProjects)
+	const perTx = 100 // projects
+	for first := 0; first < dashProjects; first += perTx {
+		err := st.WithTx(ctx, func(ctx context.Context) error {
+			for p := first; p < min(first+perTx, dashProjects); p++ {
+				pr := dashProject(sp.ID, p)
+				if err := st.Projects().Put(ctx, &pr); err != nil {
+					return err
+				}
+				names[p], projectIDs[p] = pr.Name, pr.ID
+				snap := domain.Snapshot{Process: pr.Process, Variables: pr.Variables, Templates: pr.Templates}
+				for k := range dashReleases {
+					r := domain.Release{ProjectID: pr.ID, Version: fmt.Sprintf("1.0.%d", k+1), Snapshot: snap,
+						SnapshotDigest: fmt.Sprintf("sha256:%064x", p*dashReleases+k), CreatedAt: releaseTime(k),
+						CreatedBy: dashUsers[k%len(dashUsers)]}
+					if err := st.Releases().Create(ctx, &r); err != nil {
+						return err
+					}
+					releases[p] = append(releases[p], r.ID)
+				}
+				if err := dashReceipts(ctx, st, sp.ID, p, pr.Name, remote); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	return insertDeployments(ctx, path, sp.ID, local, projectIDs, releases, names)
+}
+
+// dashProject is project p: 5 steps, 10 variables (two sensitive), 2
+// templates, as in the apply benchmarks.
+func dashProject(spaceID int64, p int) domain.Project {
+	pr := domain.Project{SpaceID: spaceID, Name: fmt.Sprintf("Project%04d", p), Lifecycle: "Main",
+		CreatedAt: dashTime, UpdatedAt: dashTime,
+		Templates: []domain.Template{{Name: "DbUrl", Type: "sensitive", Required: true}, {Name: "Region", Type: "text", Default: "eu"}}}
+	for v := range 10 {
+		pr.Variables = append(pr.Variables, domain.Variable{Name: fmt.Sprintf("Var%d", v), Value: fmt.Sprintf("value-%d-%d", p, v), Sensitive: v < 2})
+	}
+	for s := range 5 {
+		pr.Process = append(pr.Process, domain.Step{Name: fmt.Sprintf("Step%d", s), Type: domain.StepScript,
+			Script: fmt.Sprintf("echo \"#{Var%d} on #{Ferry.Environment.Name}\"\n", s)})
+	}
+	return pr
+}
+
+// dashReceipts stores the receipts Prod Space sent back for project p: the
+// last dashReceiptsCell releases that reached each of its environments,
+// with payloads of a realistic size.
+func dashReceipts(ctx context.Context, st *sqlstore.DB, spaceID int64, p int, project string, remote []string) error {
+	payload := []byte(strings.Repeat("x", 600))
+	signer := "-----BEGIN CERTIFICATE-----\n" + strings.Repeat("MIIBbench", 60) + "\n-----END CERTIFICATE-----\n"
+	for j, env := range remote {
+		last := dashReleases - dashLocalEnvs/4 - j // Prod lags behind the last local environment
+		for k := last - dashReceiptsCell; k < last; k++ {
+			at := releaseTime(k).Add(time.Duration(dashLocalEnvs+j) * 10 * time.Minute)
+			end := at.Add(45 * time.Second)
+			r := domain.Receipt{SpaceID: spaceID, Digest: fmt.Sprintf("sha256:receipt-%d-%d-%d", p, j, k),
+				DeployingSpace: "Prod Space", SignerFingerprint: "sha256:prod-bench-fingerprint",
+				OriginSpace: dashSpace, OriginFingerprint: dashFingerprint, OriginProject: project,
+				Version: fmt.Sprintf("1.0.%d", k+1), SnapshotDigest: fmt.Sprintf("sha256:%064x", p*dashReleases+k),
+				Environment: env, State: dashState(p, k, dashLocalEnvs+j), StartedAt: &at, FinishedAt: &end,
+				DeployedBy: "ops-" + dashUsers[k%len(dashUsers)], ReceivedFrom: "Prod Space", ReceivedAt: end.Add(time.Hour),
+				Payload: payload, Signature: make([]byte, 64), SignerPEM: signer}
+			if _, err := st.Receipts().Create(ctx, &r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// insertDeployments writes a task and a deployment for every release that
+// reached each local environment, straight into the SQLite file, in the
+// order they happened (release by release, project by project). A task and
+// its deployment share an ID.
+func insertDeployments(ctx context.Context, path string, spaceID int64, local []string, projectIDs []int64, releases [][]int64, names []string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	const batch = 1000 // rows per INSERT; 11 columns stay well under SQLite's 32766 parameters
+	tasks := newBatchInsert(tx, `INSERT INTO tasks (id, space_id, kind, description, state, deployment_id,
+		queued_at, started_at, finished_at, node, error) VALUES `, 11, batch)
+	deps := newBatchInsert(tx, `INSERT INTO deployments (id, space_id, project_id, release_id, environment,
+		tenant, task_id, created_at, created_by) VALUES `, 9, batch)
+	var id int64
+	for k := range dashReleases {
+		for p := range releases {
+			for e, env := range local {
+				if !reaches(k, e) {
+					continue
+				}
+				id++
+				queued := releaseTime(k).Add(time.Duration(e) * 10 * time.Minute)
+				state := dashState(p, k, e)
+				errMsg := ""
+				if state == domain.TaskFailed {
+					errMsg = "step Step3 failed: exit status 1"
+				}
+				who := dashUsers[(p+k+e)%len(dashUsers)]
+				err := tasks.add(ctx, id, spaceID, domain.TaskDeploy,
+					fmt.Sprintf("Deploy %s 1.0.%d to %s", names[p], k+1, env), string(state), id,
+					queued.UnixMicro(), queued.Add(time.Second).UnixMicro(), queued.Add(30*time.Second).UnixMicro(), "bench", errMsg)
+				if err != nil {
+					return err
+				}
+				if err := deps.add(ctx, id, spaceID, projectIDs[p], releases[p][k], env, "", id, queued.UnixMicro(), who); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := tasks.flush(ctx); err != nil {
+		return err
+	}
+	if err := deps.flush(ctx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// batchInsert gathers rows and writes them n at a time with one multi-row
+// INSERT statement, prepared once.
+type batchInsert struct {
+	tx     *sql.Tx
+	prefix string
+	cols   int
+	n      int
+	full   *sql.Stmt
+	args   []any
+}
+
+func newBatchInsert(tx *sql.Tx, prefix string, cols, n int) *batchInsert {
+	return &batchInsert{tx: tx, prefix: prefix, cols: cols, n: n}
+}
+
+func (bi *batchInsert) add(ctx context.Context, row ...any) error {
+	bi.args = append(bi.args, row...)
+	if len(bi.args) < bi.cols*bi.n {
+		return nil
+	}
+	if bi.full == nil {
+		stmt, err := bi.tx.PrepareContext(ctx, bi.statement(bi.n))
+		if err != nil {
+			return err
+		}
+		bi.full = stmt
+	}
+	_, err := bi.full.ExecContext(ctx, bi.args...)
+	bi.args = bi.args[:0]
+	return err
+}
+
+func (bi *batchInsert) flush(ctx context.Context) error {
+	if len(bi.args) > 0 {
+		if _, err := bi.tx.ExecContext(ctx, bi.statement(len(bi.args)/bi.cols), bi.args...); err != nil {
+			return err
+		}
+		bi.args = bi.args[:0]
+	}
+	if bi.full != nil {
+		return bi.full.Close()
+	}
+	return nil
+}
+
+func (bi *batchInsert) statement(rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", bi.cols), ", ") + ")"
+	return bi.prefix + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}

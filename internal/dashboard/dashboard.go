@@ -91,12 +91,16 @@ func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, er
 	if err != nil {
 		return Dashboard{}, err
 	}
+	known := map[string][]string{} // project → environments with a cell
+	for k := range cells {
+		known[k.project] = append(known[k.project], k.env)
+	}
 	now := s.now()
 	d := Dashboard{Space: sp.Name, Environments: []string{}, Projects: []Row{}}
 	seen := map[string]bool{}
 	for _, p := range projects {
 		row := Row{Project: p.Name, Lifecycle: p.Lifecycle, Remote: p.IsRemote(), Cells: []Cell{}}
-		for _, env := range columns(lifecycles[p.Lifecycle], p.Name, cells) {
+		for _, env := range columns(lifecycles[p.Lifecycle], known[p.Name]) {
 			c, ok := cells[cellKey{p.Name, env}]
 			if !ok {
 				c = Cell{Environment: env}
@@ -117,41 +121,31 @@ func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, er
 }
 
 // columns lists a project's environments in lifecycle order; a phase entry
-// naming a whole remote space expands to the environments receipts report
-// for it.
-func columns(lc domain.Lifecycle, project string, cells map[cellKey]Cell) []string {
+// naming a whole remote space expands to the environments that receipts
+// report for it (known holds the project's environments with a cell).
+func columns(lc domain.Lifecycle, known []string) []string {
 	var out []string
 	for _, ph := range lc.Phases {
 		for _, e := range ph.Environments {
-			if strings.Contains(e, ": ") || !isSpaceEntry(e, project, cells) {
+			if strings.Contains(e, ": ") {
 				out = append(out, e)
 				continue
 			}
-			var envs []string
-			for k := range cells {
-				if k.project == project && strings.HasPrefix(k.env, e+": ") {
-					envs = append(envs, k.env)
+			var under []string
+			for _, k := range known {
+				if strings.HasPrefix(k, e+": ") {
+					under = append(under, k)
 				}
 			}
-			slices.Sort(envs)
-			if len(envs) == 0 {
-				envs = []string{e}
+			if len(under) == 0 {
+				out = append(out, e)
+				continue
 			}
-			out = append(out, envs...)
+			slices.Sort(under)
+			out = append(out, under...)
 		}
 	}
 	return out
-}
-
-// isSpaceEntry reports whether a bare lifecycle entry has receipts under it,
-// which makes it a whole remote space rather than a local environment.
-func isSpaceEntry(e, project string, cells map[cellKey]Cell) bool {
-	for k := range cells {
-		if k.project == project && strings.HasPrefix(k.env, e+": ") {
-			return true
-		}
-	}
-	return false
 }
 
 // cells gathers the latest deployment of each project in each local

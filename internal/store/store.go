@@ -255,7 +255,8 @@ type Receipts interface {
 	// Unsent lists receipts not yet exported to the remote space.
 	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
-	// Latest returns the newest receipt of each origin project and environment.
+	// Latest returns the newest receipt of each origin project and
+	// environment, without the signed bytes (Payload, Signature, SignerPEM).
 	Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error)
 }
 

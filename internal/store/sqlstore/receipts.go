@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -20,6 +21,10 @@ func (db *DB) Receipts() store.Receipts { return &receipts{db} }
 const receiptColumns = `r.id, r.space_id, r.digest, r.deploying_space, r.signer_fingerprint, r.origin_space, r.origin_fingerprint,
 	r.origin_project, r.version, r.snapshot_digest, r.environment, r.tenant, r.state, r.started_at, r.finished_at,
 	r.deployed_by, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
+
+// receiptSummaryColumns leave out the signed bytes, which summaries (the
+// dashboard) never need: they are most of a receipt's size.
+var receiptSummaryColumns = strings.Replace(receiptColumns, "r.payload, r.signature, r.signer_pem", "'' AS payload, '' AS signature, '' AS signer_pem", 1)
 
 func scanReceipt(s scanner) (domain.Receipt, error) {
 	var r domain.Receipt
@@ -125,7 +130,7 @@ func (s *receipts) Latest(ctx context.Context, spaceID int64) ([]domain.Receipt,
 				(SELECT x.id FROM receipts x
 					WHERE x.space_id = ? AND x.origin_fingerprint < l.fingerprint
 					ORDER BY x.origin_fingerprint DESC, x.origin_project DESC, x.environment DESC, x.id DESC LIMIT 1)))
-		SELECT `+receiptColumns+` FROM receipts r WHERE r.id IN (SELECT id FROM latest)
+		SELECT `+receiptSummaryColumns+` FROM receipts r WHERE r.id IN (SELECT id FROM latest)
 		ORDER BY r.id`, spaceID, spaceID, spaceID, spaceID)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")

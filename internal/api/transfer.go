@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
@@ -16,13 +17,19 @@ import (
 // space trusts it, and the payload must carry its valid signature.
 func (h *handler) transferRoutes(mux *http.ServeMux) {
 	t := h.s.Transfer
-	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle", whole(t.ReceiveBundle)))
-	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file", whole(t.ReceiveReceipts)))
-	mux.Handle("POST "+transport.PathChunksMissing, h.transfer(domain.TrustReleases, transport.MaxChunkQuery, "chunk query", whole(t.MissingChunks)))
-	mux.Handle("POST "+transport.PathPackages, h.transfer(domain.TrustReleases, packages.MaxTransferSize, "package transfer",
-		func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
-			return t.ReceivePackages(ctx, a, http.MaxBytesReader(w, r.Body, limit))
-		}))
+	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle", false, whole(t.ReceiveBundle)))
+	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file", false, whole(t.ReceiveReceipts)))
+	mux.Handle("POST "+transport.PathChunksMissing, h.transfer(domain.TrustReleases, transport.MaxChunkQuery, "chunk query", false, whole(t.MissingChunks)))
+	mux.Handle("POST "+transport.PathPackages, h.transfer(domain.TrustReleases, packages.MaxTransferSize, "package transfer", true, streamed(t.ReceivePackages)))
+}
+
+// streamed adapts a receiver that reads the body as a stream, which may come
+// without a declared length (the sender writes it as it reads its chunks);
+// the limit is enforced as it is read.
+func streamed[T any](fn func(ctx context.Context, a transport.Admission, body io.Reader) (T, error)) receiveFunc {
+	return func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
+		return fn(ctx, a, http.MaxBytesReader(w, r.Body, limit))
+	}
 }
 
 // receiveFunc takes the body of an admitted transfer.
@@ -39,15 +46,15 @@ func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byt
 	}
 }
 
-// transfer refuses cheaply first — no declared length, too large, unknown
-// target, sender unknown or untrusted for direction — and only then lets
-// receive read the body.
-func (h *handler) transfer(direction string, limit int64, what string, receive receiveFunc) http.Handler {
+// transfer refuses cheaply first — no declared length (unless the body is
+// streamed), too large, unknown target, sender unknown or untrusted for
+// direction — and only then lets receive read the body.
+func (h *handler) transfer(direction string, limit int64, what string, stream bool, receive receiveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := false
 		out, err := func() (any, error) {
 			switch {
-			case r.ContentLength < 0:
+			case r.ContentLength < 0 && !stream:
 				return nil, domain.Invalidf("refused: a transfer must declare its Content-Length")
 			case r.ContentLength > limit:
 				return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, r.ContentLength, limit)

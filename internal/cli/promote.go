@@ -67,36 +67,48 @@ run 'ferry bundle import FILE' there.`,
 			if err := c.Do(cmd.Context(), "POST", a.sp("promotions"), req, &p); err != nil {
 				return err
 			}
+			show := func(w io.Writer) {
+				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
+				fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
+				if p.Packages != nil {
+					fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
+				}
+			}
 			if !wait {
 				return a.render(p, func(w io.Writer) {
-					fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
-					fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
-					fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space list' (or promote with --wait).")
+					show(w)
+					fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space deliveries' (or promote with --wait).")
 				})
 			}
-			d, err := a.waitDelivery(cmd.Context(), c, p.Delivery.ID, timeout)
-			if err != nil {
+			deadline := time.Now().Add(timeout)
+			if p.Delivery, err = a.waitDelivery(cmd.Context(), c, p.Delivery.ID, deadline); err != nil {
 				return err
 			}
-			p.Delivery = d
-			if err := a.render(p, func(w io.Writer) {
-				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
-				fmt.Fprintf(w, "  delivery %d to %s: %s\n", d.ID, p.URL, deliveryText(d))
-			}); err != nil {
+			if p.Packages != nil && p.Delivery.State == domain.DeliveryDelivered {
+				d, err := a.waitDelivery(cmd.Context(), c, p.Packages.ID, deadline)
+				if err != nil {
+					return err
+				}
+				p.Packages = &d
+			}
+			if err := a.render(p, show); err != nil {
 				return err
 			}
-			switch d.State {
-			case domain.DeliveryDelivered:
-				return nil
-			case domain.DeliveryFailed:
-				return exitError{code: 1, msg: "delivery refused: " + d.LastError}
+			for _, d := range []*domain.OutboxItem{&p.Delivery, p.Packages} {
+				switch {
+				case d == nil || d.State == domain.DeliveryDelivered:
+				case d.State == domain.DeliveryFailed:
+					return exitError{code: 1, msg: "delivery refused: " + d.LastError}
+				default:
+					return exitError{code: 1, msg: fmt.Sprintf("not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))}
+				}
 			}
-			return exitError{code: 1, msg: fmt.Sprintf("not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&req.To, "to", "", "remote space to promote to (required)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle to this file instead of sending it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle is delivered or refused (exit 1 if not delivered)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle (and its packages) are delivered or refused (exit 1 if not delivered)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --wait waits")
 	return cmd
 }
@@ -122,10 +134,9 @@ func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.Pr
 }
 
 // waitDelivery polls a delivery until it is delivered or failed, or until
-// timeout passes; it returns the last state seen.
-func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, timeout time.Duration) (domain.OutboxItem, error) {
-	deadline := time.Now().Add(timeout)
-	delay := 50 * time.Millisecond
+// the deadline; it returns the last state seen.
+func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, deadline time.Time) (domain.OutboxItem, error) {
+	delay := 20 * time.Millisecond
 	for {
 		var d domain.OutboxItem
 		if err := c.Do(ctx, "GET", a.sp("deliveries", strconv.FormatInt(id, 10)), nil, &d); err != nil {
@@ -139,7 +150,7 @@ func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, time
 			return d, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, time.Second)
+		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
 

@@ -43,7 +43,10 @@ func New(st store.Store, bundles *bundle.Service, tr *trust.Service, now func() 
 type Promotion struct {
 	Bundle   domain.BundleRecord `json:"bundle"`
 	Delivery domain.OutboxItem   `json:"delivery"`
-	URL      string              `json:"url"`
+	// Packages is the delivery that carries the release's packages, when
+	// it has any: a sweep, which may carry other releases' packages too.
+	Packages *domain.OutboxItem `json:"packages,omitempty"`
+	URL      string             `json:"url"`
 }
 
 // Promote promotes a release to a connected remote space: the signed bundle
@@ -81,11 +84,18 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 			return err
 		}
 		// The packages follow the bundle, as a sweep: what the target lacks
-		// is worked out when they are sent.
-		_, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+		// is worked out when they are sent. A sweep already queued will
+		// carry them.
+		if _, err := s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Summary: "packages of promoted releases",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
-		})
+		}); err != nil {
+			return err
+		}
+		sweeps, err := s.store.Outbox().List(ctx, sp.ID, store.OutboxFilter{RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Limit: 1})
+		if err == nil && len(sweeps) == 1 {
+			out.Packages = &sweeps[0]
+		}
 		return err
 	})
 	if err != nil {

@@ -3,8 +3,9 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
@@ -51,16 +52,25 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	if err != nil {
 		return "", err
 	}
-	f, size, err := exp.Spool()
+	// The transfer file is written straight into the request: reading
+	// chunks here overlaps with sending them and with the target storing
+	// them.
+	pr, pw := io.Pipe()
+	written := make(chan error, 1)
+	go func() {
+		_, err := exp.WriteTo(pw)
+		pw.CloseWithError(err)
+		written <- err
+	}()
+	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes)
+	pr.CloseWithError(errors.New("the request ended")) // unblocks the writer if the request ended early
+	if werr := <-written; err == nil && werr != nil {
+		err = werr
+	}
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, f, size)
-	if err != nil {
-		return "", err
-	}
+	size := exp.Summary.FileBytes
 	var r packages.ImportResult
 	if json.Unmarshal(answer, &r) != nil {
 		return "accepted", nil

@@ -2,8 +2,6 @@ package packages
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -105,26 +103,6 @@ func (s *Service) receivedChunks(ctx context.Context, spaceID int64, set map[Has
 		}
 	}
 	return nil
-}
-
-// Spool writes the transfer file to a temporary file and returns it open at
-// its start with its size, for a request that must declare its length. The
-// caller closes and removes it.
-func (e *Export) Spool() (*os.File, int64, error) {
-	f, err := os.CreateTemp(e.svc.tmp, "transfer-*")
-	if err != nil {
-		return nil, 0, fmt.Errorf("spool a transfer: %w", err)
-	}
-	n, err := e.WriteTo(f)
-	if err == nil {
-		_, err = f.Seek(0, 0)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, 0, fmt.Errorf("spool a transfer: %w", err)
-	}
-	return f, n, nil
 }
 
 // NothingToSend reports whether err is PlanExport's way of saying the target

@@ -53,10 +53,11 @@ func (c *Client) Send(ctx context.Context, remote domain.RemoteSpace, path, send
 	return c.send(ctx, remote, path, sender, bytes.NewReader(body), int64(len(body)), c.Timeout)
 }
 
-// SendStream is Send for a large body read from r, of size bytes. Its time
-// limit grows with the size, allowing at least 1 MB/s.
-func (c *Client) SendStream(ctx context.Context, remote domain.RemoteSpace, path, sender string, r io.Reader, size int64) ([]byte, error) {
-	return c.send(ctx, remote, path, sender, r, size, max(c.Timeout, time.Duration(size/(1<<20))*time.Second))
+// SendStream is Send for a large body read from r as it is produced, its
+// length not known beforehand (the receiving endpoint must accept that).
+// Its time limit grows with about bytes, allowing at least 1 MiB/s.
+func (c *Client) SendStream(ctx context.Context, remote domain.RemoteSpace, path, sender string, r io.Reader, about int64) ([]byte, error) {
+	return c.send(ctx, remote, path, sender, r, -1, max(c.Timeout, time.Duration(about/(1<<20))*time.Second))
 }
 
 func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, sender string, body io.Reader, size int64, timeout time.Duration) ([]byte, error) {
@@ -73,7 +74,7 @@ func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, send
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(HeaderSender, sender)
 	req.Header.Set(HeaderTarget, remote.Fingerprint)
-	if size > expectContinueAbove {
+	if size < 0 || size > expectContinueAbove {
 		// The receiver may refuse from the headers; then the body is
 		// never sent. One round trip is little next to a large body.
 		req.Header.Set("Expect", "100-continue")

@@ -22,6 +22,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
@@ -43,12 +44,15 @@ const (
 const dashDataVersion = "dashboard-v1"
 
 // BenchmarkDashboard measures the dashboard of a space with 1,000 projects ×
-// 20 environments (17 local, 3 in another space) × 100 releases each:
-// "service" is dashboard.Service.Get, "store" the two queries behind its
-// cells (Deployments().Latest and Receipts().Latest), "http" the whole
-// GET /api/spaces/{space}/dashboard. Besides ns/op each reports the p50 and
-// p99 latency of its b.N calls, so give it enough calls for a p99 to mean
-// something.
+// 20 environments (17 local, 3 in another space) × 100 releases each, a page
+// of projects at a time: "page-first" and "page-middle" are
+// dashboard.Service.Get of the first and of the sixth page of 100 projects,
+// "all" every page of 500 one after the other (what `ferry dashboard`
+// fetches), "store" the two queries behind a page's cells
+// (Deployments().LatestOf and Receipts().LatestOf for 100 projects), and
+// "http" the whole GET /api/spaces/{space}/dashboard of the first page.
+// Besides ns/op each reports the p50 and p99 latency of its b.N calls, so
+// give it enough calls for a p99 to mean something.
 //
 // The database (1.67 million deployments and tasks, 100,000 releases, 30,000
 // receipts) takes a minute or more to build, so it is built once and kept in
@@ -70,15 +74,48 @@ func BenchmarkDashboard(b *testing.B) {
 	b.Cleanup(func() { st.Close() })
 	now := func() time.Time { return time.Now().UTC() }
 	svc := dashboard.New(st, now)
-	d, err := svc.Get(ctx, dashSpace, "")
+	all := func() (dashboard.Dashboard, error) {
+		var d dashboard.Dashboard
+		for {
+			p, err := svc.Get(ctx, dashSpace, "", dashboard.Page{Offset: len(d.Projects), Limit: dashboard.MaxLimit})
+			if err != nil || len(p.Projects) == 0 {
+				return d, err
+			}
+			d.Space, d.Total, d.Projects = p.Space, p.Total, append(d.Projects, p.Projects...)
+			for _, e := range p.Environments {
+				if !slices.Contains(d.Environments, e) {
+					d.Environments = append(d.Environments, e)
+				}
+			}
+		}
+	}
+	d, err := all()
 	if err != nil {
 		b.Fatal(err)
 	}
-	checkDashboard(b, d)
+	checkDashboard(b, d, 0, dashProjects)
+	const pageSize, middle = 100, 500
+	for _, offset := range []int{0, middle} {
+		d, err := svc.Get(ctx, dashSpace, "", dashboard.Page{Offset: offset, Limit: pageSize})
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkDashboard(b, d, offset, pageSize)
+	}
 
-	b.Run("service", func(b *testing.B) {
+	page := func(offset int) func(b *testing.B) {
+		return func(b *testing.B) {
+			latencies(b, func() error {
+				_, err := svc.Get(ctx, dashSpace, "", dashboard.Page{Offset: offset, Limit: pageSize})
+				return err
+			})
+		}
+	}
+	b.Run("page-first", page(0))
+	b.Run("page-middle", page(middle))
+	b.Run("all", func(b *testing.B) {
 		latencies(b, func() error {
-			_, err := svc.Get(ctx, dashSpace, "")
+			_, err := all()
 			return err
 		})
 	})
@@ -86,12 +123,22 @@ func BenchmarkDashboard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	summaries, err := st.Projects().Summaries(ctx, sp.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []int64
+	var origins []store.OriginProject
+	for _, p := range summaries[middle : middle+pageSize] {
+		ids = append(ids, p.ID)
+		origins = append(origins, store.OriginProject{Fingerprint: dashFingerprint, Project: p.Name})
+	}
 	b.Run("store", func(b *testing.B) {
 		latencies(b, func() error {
-			if _, err := st.Deployments().Latest(ctx, sp.ID); err != nil {
+			if _, err := st.Deployments().LatestOf(ctx, sp.ID, ids); err != nil {
 				return err
 			}
-			_, err := st.Receipts().Latest(ctx, sp.ID)
+			_, err := st.Receipts().LatestOf(ctx, sp.ID, origins)
 			return err
 		})
 	})
@@ -104,7 +151,7 @@ func BenchmarkDashboard(b *testing.B) {
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		srv := httptest.NewServer(h)
 		b.Cleanup(srv.Close)
-		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/spaces/"+url.PathEscape(dashSpace)+"/dashboard", nil)
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/spaces/"+url.PathEscape(dashSpace)+"/dashboard?limit=100", nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -146,14 +193,18 @@ func latencies(b *testing.B, call func() error) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
 
-// checkDashboard makes sure the benchmark measures a full dashboard: every
-// project with a release in every environment, the remote ones from receipts.
-func checkDashboard(b *testing.B, d dashboard.Dashboard) {
+// checkDashboard makes sure the benchmark measures full pages: the
+// projects from offset on, by name, each with a release in every
+// environment, the remote ones from receipts.
+func checkDashboard(b *testing.B, d dashboard.Dashboard, offset, n int) {
 	b.Helper()
-	if len(d.Projects) != dashProjects || len(d.Environments) != dashLocalEnvs+dashRemoteEnvs {
-		b.Fatalf("dashboard has %d projects and %d environments", len(d.Projects), len(d.Environments))
+	if d.Total != dashProjects || len(d.Projects) != n || len(d.Environments) != dashLocalEnvs+dashRemoteEnvs {
+		b.Fatalf("dashboard has %d of %d projects and %d environments", len(d.Projects), d.Total, len(d.Environments))
 	}
-	for _, row := range d.Projects {
+	for i, row := range d.Projects {
+		if want := fmt.Sprintf("Project%04d", offset+i); row.Project != want {
+			b.Fatalf("project %d is %s, want %s", offset+i, row.Project, want)
+		}
 		if len(row.Cells) != dashLocalEnvs+dashRemoteEnvs {
 			b.Fatalf("project %s has %d cells", row.Project, len(row.Cells))
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,29 +16,71 @@ import (
 )
 
 func (a *app) dashboardCommand() *cobra.Command {
-	return &cobra.Command{
+	var limit, offset int
+	cmd := &cobra.Command{
 		Use:   "dashboard [PROJECT]",
 		Short: "Projects × environments — local and other spaces' — with the latest release and state",
 		Long: `Show, for each project, the latest release and its state in every environment
 of its lifecycle, in lifecycle order. Other spaces' environments
-("Prod Space: Production") come from the deployment receipts they sent back.`,
+("Prod Space: Production") come from the deployment receipts they sent back.
+
+Projects come by name, a page at a time: --limit and --offset show one page;
+without them every page is fetched and shown.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			path := a.sp("dashboard")
+			q := url.Values{}
 			if len(args) == 1 {
-				path += "?project=" + url.QueryEscape(args[0])
+				q.Set("project", args[0])
 			}
-			var d dashboard.Dashboard
-			if err := c.Do(cmd.Context(), "GET", path, nil, &d); err != nil {
+			get := func(offset, limit int) (dashboard.Dashboard, error) {
+				q.Set("offset", strconv.Itoa(offset))
+				q.Set("limit", strconv.Itoa(limit))
+				var d dashboard.Dashboard
+				err := c.Do(cmd.Context(), "GET", a.sp("dashboard")+"?"+q.Encode(), nil, &d)
+				return d, err
+			}
+			if cmd.Flags().Changed("limit") || cmd.Flags().Changed("offset") {
+				d, err := get(offset, limit)
+				if err != nil {
+					return err
+				}
+				return a.render(d, func(w io.Writer) {
+					printDashboard(w, d)
+					if len(d.Projects) < d.Total {
+						fmt.Fprintf(w, "\nProjects %d–%d of %d.\n", d.Offset+1, d.Offset+len(d.Projects), d.Total)
+					}
+				})
+			}
+			all, err := get(0, dashboard.MaxLimit)
+			if err != nil {
 				return err
 			}
-			return a.render(d, func(w io.Writer) { printDashboard(w, d) })
+			for len(all.Projects) < all.Total {
+				d, err := get(len(all.Projects), dashboard.MaxLimit)
+				if err != nil {
+					return err
+				}
+				if len(d.Projects) == 0 { // projects deleted meanwhile
+					break
+				}
+				all.Projects = append(all.Projects, d.Projects...)
+				for _, e := range d.Environments {
+					if !slices.Contains(all.Environments, e) {
+						all.Environments = append(all.Environments, e)
+					}
+				}
+			}
+			all.Limit = len(all.Projects)
+			return a.render(all, func(w io.Writer) { printDashboard(w, all) })
 		},
 	}
+	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("show one page of at most this many projects (0: %d, at most %d)", dashboard.DefaultLimit, dashboard.MaxLimit))
+	cmd.Flags().IntVar(&offset, "offset", 0, "show one page, starting after this many projects")
+	return cmd
 }
 
 func printDashboard(w io.Writer, d dashboard.Dashboard) {

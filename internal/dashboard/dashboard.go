@@ -23,11 +23,37 @@ type Service struct {
 // New returns a dashboard service.
 func New(st store.Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
 
-// Dashboard is projects × environments.
+// Dashboard is projects × environments, one page of projects at a time.
 type Dashboard struct {
 	Space        string   `json:"space"`
-	Environments []string `json:"environments"` // every column, in lifecycle order
-	Projects     []Row    `json:"projects"`
+	Environments []string `json:"environments"` // every column of the page, in lifecycle order
+	Projects     []Row    `json:"projects"`     // the page's projects, by name
+	Total        int      `json:"total"`        // projects the caller may see, on every page
+	Offset       int      `json:"offset"`       // of the page's first project
+	Limit        int      `json:"limit"`        // the page size used
+}
+
+// Page picks projects by their place in the name order.
+type Page struct {
+	Offset int
+	Limit  int // 0: DefaultLimit; at most MaxLimit
+}
+
+// Page sizes: a page's cost follows its number of projects × environments.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 500
+)
+
+func (p Page) normal() (Page, error) {
+	if p.Offset < 0 || p.Limit < 0 {
+		return p, domain.Invalidf("page offset and limit must not be negative")
+	}
+	if p.Limit == 0 {
+		p.Limit = DefaultLimit
+	}
+	p.Limit = min(p.Limit, MaxLimit)
+	return p, nil
 }
 
 // Row is one project's line.
@@ -54,15 +80,24 @@ type Cell struct {
 
 type cellKey struct{ project, env string }
 
-// Get builds the dashboard of a space, or of one project when project is set.
-func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, error) {
+// Get builds one page of the dashboard of a space, or the dashboard of one
+// project when project is set. Only the page's projects cost anything
+// beyond their name: their cells are read for them alone.
+func (s *Service) Get(ctx context.Context, space, project string, page Page) (Dashboard, error) {
+	page, err := page.normal()
+	if err != nil {
+		return Dashboard{}, err
+	}
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects, err := s.store.Projects().List(ctx, sp.ID)
+	projects, err := s.store.Projects().Summaries(ctx, sp.ID)
 	if err != nil {
 		return Dashboard{}, err
+	}
+	if project != "" {
+		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return p.Name != project })
 	}
 	names := make([]string, len(projects))
 	for i, p := range projects {
@@ -72,12 +107,22 @@ func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, er
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects = slices.DeleteFunc(projects, func(p domain.Project) bool { return !slices.Contains(visible, p.Name) })
-	if project != "" {
-		projects = slices.DeleteFunc(projects, func(p domain.Project) bool { return p.Name != project })
-		if len(projects) == 0 {
-			return Dashboard{}, domain.NotFoundf("project %q not found in space %q", project, space)
+	if len(visible) < len(projects) {
+		ok := make(map[string]bool, len(visible))
+		for _, n := range visible {
+			ok[n] = true
 		}
+		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return !ok[p.Name] })
+	}
+	if project != "" && len(projects) == 0 {
+		return Dashboard{}, domain.NotFoundf("project %q not found in space %q", project, space)
+	}
+	d := Dashboard{Space: sp.Name, Environments: []string{}, Projects: []Row{},
+		Total: len(projects), Offset: page.Offset, Limit: page.Limit}
+	first := min(page.Offset, len(projects))
+	projects = projects[first : first+min(page.Limit, len(projects)-first)]
+	if len(projects) == 0 {
+		return d, nil
 	}
 	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
 	if err != nil {
@@ -96,7 +141,6 @@ func (s *Service) Get(ctx context.Context, space, project string) (Dashboard, er
 		known[k.project] = append(known[k.project], k.env)
 	}
 	now := s.now()
-	d := Dashboard{Space: sp.Name, Environments: []string{}, Projects: []Row{}}
 	seen := map[string]bool{}
 	for _, p := range projects {
 		row := Row{Project: p.Name, Lifecycle: p.Lifecycle, Remote: p.IsRemote(), Cells: []Cell{}}
@@ -150,19 +194,23 @@ func columns(lc domain.Lifecycle, known []string) []string {
 
 // cells gathers the latest deployment of each project in each local
 // environment, and the latest receipt in each other space's environment.
-func (s *Service) cells(ctx context.Context, sp domain.Space, projects []domain.Project) (map[cellKey]Cell, error) {
+func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) (map[cellKey]Cell, error) {
 	byID := map[int64]string{}
-	byOrigin := map[[2]string]string{} // origin fingerprint, project → local name
+	byOrigin := map[store.OriginProject]string{} // → local name
+	ids := make([]int64, 0, len(projects))
+	origins := make([]store.OriginProject, 0, len(projects))
 	for _, p := range projects {
 		byID[p.ID] = p.Name
+		ids = append(ids, p.ID)
+		o := store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name}
 		if p.IsRemote() {
-			byOrigin[[2]string{p.Origin.Fingerprint, p.Origin.Project}] = p.Name
-		} else {
-			byOrigin[[2]string{sp.Fingerprint, p.Name}] = p.Name
+			o = store.OriginProject{Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
 		}
+		byOrigin[o] = p.Name
+		origins = append(origins, o)
 	}
 	out := map[cellKey]Cell{}
-	latest, err := s.store.Deployments().Latest(ctx, sp.ID)
+	latest, err := s.store.Deployments().LatestOf(ctx, sp.ID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +228,12 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []domain.
 		}
 		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment"}
 	}
-	receipts, err := s.store.Receipts().Latest(ctx, sp.ID)
+	receipts, err := s.store.Receipts().LatestOf(ctx, sp.ID, origins)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range receipts {
-		name, ok := byOrigin[[2]string{r.OriginFingerprint, r.OriginProject}]
+		name, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
 		if !ok {
 			continue
 		}

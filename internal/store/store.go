@@ -126,7 +126,21 @@ type Projects interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.Project, error)
 	GetByID(ctx context.Context, id int64) (domain.Project, error)
 	List(ctx context.Context, spaceID int64) ([]domain.Project, error) // by name
+	// Summaries lists the space's projects by name without their process,
+	// variables and templates: cheap enough for a list of every project.
+	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
 }
+
+// ProjectSummary is what lists of projects (the dashboard) need of one.
+type ProjectSummary struct {
+	ID        int64
+	Name      string
+	Lifecycle string
+	Origin    *domain.ProjectOrigin // nil for the space's own projects
+}
+
+// IsRemote reports whether the project was imported from another space.
+func (p ProjectSummary) IsRemote() bool { return p.Origin != nil }
 
 // Releases are immutable once created.
 type Releases interface {
@@ -150,8 +164,10 @@ type Deployments interface {
 	Create(ctx context.Context, d *domain.Deployment) error
 	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
-	// Latest returns the newest deployment of each project and environment.
-	Latest(ctx context.Context, spaceID int64) ([]domain.Deployment, error)
+	// LatestOf returns the newest deployment of each of the projects in
+	// each environment; its cost follows the number of those projects'
+	// environments, not the length of their history.
+	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
 }
 
 // Tasks are the server's queue of background work.
@@ -255,9 +271,17 @@ type Receipts interface {
 	// Unsent lists receipts not yet exported to the remote space.
 	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
-	// Latest returns the newest receipt of each origin project and
-	// environment, without the signed bytes (Payload, Signature, SignerPEM).
-	Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error)
+	// LatestOf returns the newest receipt of each of the origin projects
+	// in each environment, without the signed bytes (Payload, Signature,
+	// SignerPEM).
+	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]domain.Receipt, error)
+}
+
+// OriginProject names a project the way receipts do: by its origin space's
+// fingerprint and its name there.
+type OriginProject struct {
+	Fingerprint string
+	Project     string
 }
 
 // ReceivedChunks are the package chunks (hex SHA-256) a space received, each

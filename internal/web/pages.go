@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
@@ -45,11 +46,16 @@ func (h *Handler) createSpace(w http.ResponseWriter, r *http.Request) error {
 	return h.redirect(w, r, spacePath(sp.Name), "Created space "+sp.Name+".")
 }
 
-// dashboardPage is projects × environments, columns in lifecycle order.
+// dashboardPage is a page of projects × environments, columns in lifecycle
+// order. Prev and Next link the pages around it ("" when there is none).
 type dashboardPage struct {
-	Space   string
-	Columns []column
-	Rows    []dashRow
+	Space      string
+	Columns    []column
+	Rows       []dashRow
+	First      int // places of the first and last rows among all projects, from 1
+	Last       int
+	Total      int
+	Prev, Next string
 }
 
 func (p dashboardPage) title() string { return p.Space + " — dashboard" }
@@ -73,11 +79,18 @@ type cellView struct {
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
-	d, err := h.s.Dashboard.Get(r.Context(), space, "")
+	offset, _ := strconv.Atoi(r.URL.Query().Get("offset")) // a bad one shows the first page
+	d, err := h.s.Dashboard.Get(r.Context(), space, "", dashboard.Page{Offset: max(offset, 0)})
 	if err != nil {
 		return err
 	}
-	p := dashboardPage{Space: d.Space}
+	p := dashboardPage{Space: d.Space, First: d.Offset + 1, Total: d.Total}
+	if d.Offset > 0 {
+		p.Prev = fmt.Sprintf("%s?offset=%d", spacePath(d.Space), max(d.Offset-d.Limit, 0))
+	}
+	if d.Offset+d.Limit < d.Total {
+		p.Next = fmt.Sprintf("%s?offset=%d", spacePath(d.Space), d.Offset+d.Limit)
+	}
 	for _, e := range d.Environments {
 		p.Columns = append(p.Columns, column{Name: e, Remote: strings.Contains(e, ": ")})
 	}
@@ -93,6 +106,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 		p.Rows = append(p.Rows, dr)
 	}
+	p.Last = d.Offset + len(p.Rows)
 	h.render(w, r, http.StatusOK, "dashboard", p)
 	return nil
 }
@@ -138,7 +152,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dash, err := h.s.Dashboard.Get(ctx, space, name)
+	dash, err := h.s.Dashboard.Get(ctx, space, name, dashboard.Page{})
 	if err != nil {
 		return err
 	}
@@ -359,7 +373,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dash, err := h.s.Dashboard.Get(ctx, space, project)
+	dash, err := h.s.Dashboard.Get(ctx, space, project, dashboard.Page{})
 	if err != nil {
 		return err
 	}

@@ -92,29 +92,41 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 	return list, wrap(err, "list deployments")
 }
 
-// Latest returns the newest deployment of each project and environment of a
-// space: the dashboard's cells. A grouped MAX(id) would read every deployment
-// the space ever made; instead the query walks the (space_id, project_id,
-// environment, id) index backwards, one seek per group: from a group's newest
-// row to the newest row of the group before it, the previous environment of
-// the same project or else the last environment of the previous project.
-func (s *deployments) Latest(ctx context.Context, spaceID int64) ([]domain.Deployment, error) {
-	rows, err := s.db.query(ctx, `WITH RECURSIVE latest (id, project_id, environment) AS (
-			SELECT id, project_id, environment FROM (SELECT id, project_id, environment FROM deployments
-				WHERE space_id = ? ORDER BY project_id DESC, environment DESC, id DESC LIMIT 1) AS last
+// LatestOf returns the newest deployment of each of the projects in each
+// environment: the dashboard's cells for a page of projects. A grouped
+// MAX(id) would read every deployment those projects ever made; instead the
+// query walks the (space_id, project_id, environment, id) index backwards,
+// one seek per cell: for each project, from the newest row of its last
+// environment to the newest row of the environment before, and so on.
+func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error) {
+	if len(projectIDs) == 0 {
+		return []domain.Deployment{}, nil
+	}
+	args := make([]any, 0, len(projectIDs)+3)
+	for _, id := range projectIDs {
+		args = append(args, id)
+	}
+	args = append(args, spaceID, spaceID)
+	rows, err := s.db.query(ctx, `WITH RECURSIVE page (project_id) AS (VALUES `+valueRows("CAST(? AS BIGINT)", len(projectIDs))+`),
+		latest (id, project_id, environment) AS (
+			SELECT f.id, f.project_id, f.environment FROM page JOIN deployments f ON f.id = (
+				SELECT x.id FROM deployments x WHERE x.space_id = ? AND x.project_id = page.project_id
+				ORDER BY x.environment DESC, x.id DESC LIMIT 1)
 			UNION ALL
-			SELECT n.id, n.project_id, n.environment FROM latest l JOIN deployments n ON n.id = COALESCE(
-				(SELECT x.id FROM deployments x
-					WHERE x.space_id = ? AND x.project_id = l.project_id AND x.environment < l.environment
-					ORDER BY x.environment DESC, x.id DESC LIMIT 1),
-				(SELECT x.id FROM deployments x
-					WHERE x.space_id = ? AND x.project_id < l.project_id
-					ORDER BY x.project_id DESC, x.environment DESC, x.id DESC LIMIT 1)))
+			SELECT n.id, n.project_id, n.environment FROM latest l JOIN deployments n ON n.id = (
+				SELECT x.id FROM deployments x
+				WHERE x.space_id = ? AND x.project_id = l.project_id AND x.environment < l.environment
+				ORDER BY x.environment DESC, x.id DESC LIMIT 1))
 		`+deploymentSelect+` WHERE d.id IN (SELECT id FROM latest)
-		ORDER BY d.id DESC`, spaceID, spaceID, spaceID)
+		ORDER BY d.id DESC`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")
 	}
 	list, err := collect(rows, scanDeployment)
 	return list, wrap(err, "latest deployments")
+}
+
+// valueRows is n rows of one value each for a VALUES list: "(v), (v), ...".
+func valueRows(v string, n int) string {
+	return strings.TrimSuffix(strings.Repeat("("+v+"), ", n), ", ")
 }

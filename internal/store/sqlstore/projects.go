@@ -117,3 +117,27 @@ func (s *projects) name(ctx context.Context, id int64) (string, error) {
 		scanString, domain.NotFoundf("project %d not found", id))
 	return name, wrap(err, "get project %d", id)
 }
+
+// Summaries returns the space's projects by name, reading neither their
+// process and templates nor their (sealed) variables.
+func (s *projects) Summaries(ctx context.Context, spaceID int64) ([]store.ProjectSummary, error) {
+	rows, err := s.db.query(ctx, `SELECT id, name, lifecycle, origin FROM projects WHERE space_id = ? ORDER BY name`, spaceID)
+	if err != nil {
+		return nil, wrap(err, "list projects")
+	}
+	list, err := collect(rows, func(sc scanner) (store.ProjectSummary, error) {
+		var p store.ProjectSummary
+		var origin string
+		if err := sc.Scan(&p.ID, &p.Name, &p.Lifecycle, &origin); err != nil {
+			return p, err
+		}
+		if origin != "" {
+			p.Origin = new(domain.ProjectOrigin)
+			if err := decodeJSON(origin, p.Origin); err != nil {
+				return p, fmt.Errorf("origin: %w", err)
+			}
+		}
+		return p, nil
+	})
+	return list, wrap(err, "list projects")
+}

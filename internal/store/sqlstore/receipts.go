@@ -109,29 +109,34 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 	return nil
 }
 
-// Latest returns the newest receipt of each origin project and environment.
-// Like deployments' Latest, it walks the (space_id, origin_fingerprint,
-// origin_project, environment, id) index backwards one group at a time
-// rather than reading every receipt of the space.
-func (s *receipts) Latest(ctx context.Context, spaceID int64) ([]domain.Receipt, error) {
-	rows, err := s.db.query(ctx, `WITH RECURSIVE latest (id, fingerprint, project, environment) AS (
-			SELECT id, origin_fingerprint, origin_project, environment FROM (
-				SELECT id, origin_fingerprint, origin_project, environment FROM receipts WHERE space_id = ?
-				ORDER BY origin_fingerprint DESC, origin_project DESC, environment DESC, id DESC LIMIT 1) AS last
+// LatestOf returns the newest receipt of each of the origin projects in each
+// environment. Like deployments' LatestOf, it walks the (space_id,
+// origin_fingerprint, origin_project, environment, id) index backwards one
+// environment at a time for each project rather than reading every receipt.
+func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]domain.Receipt, error) {
+	if len(projects) == 0 {
+		return []domain.Receipt{}, nil
+	}
+	args := make([]any, 0, 2*len(projects)+2)
+	for _, p := range projects {
+		args = append(args, p.Fingerprint, p.Project)
+	}
+	args = append(args, spaceID, spaceID)
+	rows, err := s.db.query(ctx, `WITH RECURSIVE page (fingerprint, project) AS (
+			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`),
+		latest (id, fingerprint, project, environment) AS (
+			SELECT f.id, f.origin_fingerprint, f.origin_project, f.environment FROM page JOIN receipts f ON f.id = (
+				SELECT x.id FROM receipts x
+				WHERE x.space_id = ? AND x.origin_fingerprint = page.fingerprint AND x.origin_project = page.project
+				ORDER BY x.environment DESC, x.id DESC LIMIT 1)
 			UNION ALL
-			SELECT n.id, n.origin_fingerprint, n.origin_project, n.environment FROM latest l JOIN receipts n ON n.id = COALESCE(
-				(SELECT x.id FROM receipts x
-					WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project = l.project
-						AND x.environment < l.environment
-					ORDER BY x.environment DESC, x.id DESC LIMIT 1),
-				(SELECT x.id FROM receipts x
-					WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project < l.project
-					ORDER BY x.origin_project DESC, x.environment DESC, x.id DESC LIMIT 1),
-				(SELECT x.id FROM receipts x
-					WHERE x.space_id = ? AND x.origin_fingerprint < l.fingerprint
-					ORDER BY x.origin_fingerprint DESC, x.origin_project DESC, x.environment DESC, x.id DESC LIMIT 1)))
+			SELECT n.id, n.origin_fingerprint, n.origin_project, n.environment FROM latest l JOIN receipts n ON n.id = (
+				SELECT x.id FROM receipts x
+				WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project = l.project
+					AND x.environment < l.environment
+				ORDER BY x.environment DESC, x.id DESC LIMIT 1))
 		SELECT `+receiptSummaryColumns+` FROM receipts r WHERE r.id IN (SELECT id FROM latest)
-		ORDER BY r.id`, spaceID, spaceID, spaceID, spaceID)
+		ORDER BY r.id`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")
 	}

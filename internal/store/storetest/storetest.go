@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskFailExecuting", testFailExecuting},
 		{"TaskLog", testTaskLog},
 		{"Deployments", testDeployments},
+		{"DeploymentsLatestOf", testLatestOf},
+		{"ProjectSummaries", testProjectSummaries},
 		{"Audit", testAudit},
 		{"SpaceIdentity", testSpaceIdentity},
 		{"RemoteSpaces", testRemoteSpaces},

@@ -1,0 +1,167 @@
+package storetest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// testProjectSummaries checks that Summaries is List without the bodies.
+func testProjectSummaries(t *testing.T, s store.Store) {
+	sp := domain.Space{Name: "Summaries"}
+	must(t, s.Spaces().Create(t.Context(), &sp))
+	empty, err := s.Projects().Summaries(t.Context(), sp.ID)
+	must(t, err)
+	wantEqual(t, "no projects", len(empty), 0)
+	for _, name := range []string{"web", "Api", "DevTest Space: Api", "api"} {
+		p := domain.Project{SpaceID: sp.ID, Name: name, Lifecycle: "Main",
+			Variables: []domain.Variable{{Name: "Key", Value: "secret", Sensitive: true}}}
+		if name == "DevTest Space: Api" {
+			p.Lifecycle = ""
+			p.Origin = &domain.ProjectOrigin{Space: "DevTest Space", Project: "Api", Fingerprint: "sha256:dev"}
+		}
+		must(t, s.Projects().Put(t.Context(), &p))
+	}
+	other := domain.Space{Name: "Other"}
+	must(t, s.Spaces().Create(t.Context(), &other))
+	must(t, s.Projects().Put(t.Context(), &domain.Project{SpaceID: other.ID, Name: "elsewhere"}))
+
+	full, err := s.Projects().List(t.Context(), sp.ID)
+	must(t, err)
+	want := []store.ProjectSummary{}
+	for _, p := range full {
+		want = append(want, store.ProjectSummary{ID: p.ID, Name: p.Name, Lifecycle: p.Lifecycle, Origin: p.Origin})
+	}
+	got, err := s.Projects().Summaries(t.Context(), sp.ID)
+	must(t, err)
+	wantEqual(t, "summaries", got, want)
+}
+
+// testLatestOf checks Deployments().LatestOf and Receipts().LatestOf
+// against a brute-force grouping of everything List returns, over three
+// spaces, projects without deployments, and environment names that differ
+// only in case or are empty.
+func testLatestOf(t *testing.T, s store.Store) {
+	envs := []string{"Development", "development", "Test", "", "Prod Space: Production", "Zeta"}
+	type space struct {
+		sp       domain.Space
+		projects []domain.Project
+	}
+	var spaces []space
+	for i := range 3 {
+		sp := domain.Space{Name: fmt.Sprintf("Latest %d", i), Fingerprint: fmt.Sprintf("sha256:space-%d", i)}
+		must(t, s.Spaces().Create(t.Context(), &sp))
+		spaces = append(spaces, space{sp: sp})
+	}
+	// Spaces take turns, so each one's deployments and receipts are
+	// interleaved with the others' ids.
+	n := 0
+	for round := range 4 {
+		for i := range spaces {
+			sp := &spaces[i]
+			if round == 0 {
+				for p := range 4 { // project 3 never gets a deployment
+					pr := domain.Project{SpaceID: sp.sp.ID, Name: fmt.Sprintf("P%d", p)}
+					must(t, s.Projects().Put(t.Context(), &pr))
+					sp.projects = append(sp.projects, pr)
+				}
+			}
+			for p, pr := range sp.projects[:3] {
+				rel := domain.Release{ProjectID: pr.ID, Version: fmt.Sprintf("1.%d.0", round)}
+				must(t, s.Releases().Create(t.Context(), &rel))
+				for e, env := range envs {
+					n++
+					if (n+p+e)%3 == 0 { // not every release reaches every environment
+						continue
+					}
+					d := domain.Deployment{SpaceID: sp.sp.ID, ProjectID: pr.ID, ReleaseID: rel.ID, Environment: env, CreatedBy: "admin"}
+					if n%2 == 0 {
+						task := domain.Task{SpaceID: sp.sp.ID, Kind: domain.TaskDeploy, Description: "Deploy"}
+						must(t, s.Tasks().Create(t.Context(), &task))
+						d.TaskID = task.ID
+					}
+					must(t, s.Deployments().Create(t.Context(), &d))
+					for _, fp := range []string{sp.sp.Fingerprint, "sha256:elsewhere"} {
+						r := domain.Receipt{SpaceID: sp.sp.ID, Digest: fmt.Sprintf("sha256:r%d-%s", n, fp),
+							DeployingSpace: "Prod Space", OriginFingerprint: fp, OriginProject: pr.Name,
+							Version: rel.Version, Environment: env, State: domain.TaskSuccess,
+							ReceivedAt: at(n % 60), Payload: []byte("signed"), Signature: []byte("sig"), SignerPEM: "PEM"}
+						_, err := s.Receipts().Create(t.Context(), &r)
+						must(t, err)
+					}
+				}
+			}
+		}
+	}
+
+	byID := func(a, b int64) int { return cmp.Compare(a, b) }
+	for _, sp := range spaces {
+		all, err := s.Deployments().List(t.Context(), store.DeploymentFilter{SpaceID: sp.sp.ID})
+		must(t, err)
+		allReceipts, err := s.Receipts().List(t.Context(), sp.sp.ID, store.ReceiptFilter{})
+		must(t, err)
+		pages := [][]domain.Project{sp.projects, sp.projects[1:2], sp.projects[2:], {}}
+		for _, page := range pages {
+			// Brute force: the highest id of each group.
+			newest := map[[2]any]domain.Deployment{}
+			ids := []int64{}
+			for _, p := range page {
+				ids = append(ids, p.ID)
+			}
+			for _, d := range all {
+				k := [2]any{d.ProjectID, d.Environment}
+				if slices.Contains(ids, d.ProjectID) && d.ID > newest[k].ID {
+					newest[k] = d
+				}
+			}
+			want := []domain.Deployment{}
+			for _, d := range newest {
+				want = append(want, d)
+			}
+			got, err := s.Deployments().LatestOf(t.Context(), sp.sp.ID, ids)
+			must(t, err)
+			slices.SortFunc(want, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
+			slices.SortFunc(got, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
+			wantEqual(t, fmt.Sprintf("%s: latest deployments of %d projects", sp.sp.Name, len(ids)), got, want)
+
+			origins := []store.OriginProject{}
+			for _, p := range page {
+				origins = append(origins, store.OriginProject{Fingerprint: sp.sp.Fingerprint, Project: p.Name})
+			}
+			if len(page) > 1 {
+				origins = append(origins, store.OriginProject{Fingerprint: "sha256:elsewhere", Project: page[1].Name},
+					store.OriginProject{Fingerprint: "sha256:nobody", Project: page[0].Name})
+			}
+			latest := map[[3]string]domain.Receipt{}
+			for _, r := range allReceipts {
+				k := [3]string{r.OriginFingerprint, r.OriginProject, r.Environment}
+				if slices.Contains(origins, store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}) && r.ID > latest[k].ID {
+					r.Payload, r.Signature, r.SignerPEM = nil, nil, ""
+					latest[k] = r
+				}
+			}
+			wantR := []domain.Receipt{}
+			for _, r := range latest {
+				wantR = append(wantR, r)
+			}
+			gotR, err := s.Receipts().LatestOf(t.Context(), sp.sp.ID, origins)
+			must(t, err)
+			for i := range gotR {
+				if len(gotR[i].Payload)+len(gotR[i].Signature)+len(gotR[i].SignerPEM) > 0 {
+					t.Errorf("receipt %d comes with its signed bytes", gotR[i].ID)
+				}
+				gotR[i].Payload, gotR[i].Signature = nil, nil
+			}
+			slices.SortFunc(wantR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
+			slices.SortFunc(gotR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
+			wantEqual(t, fmt.Sprintf("%s: latest receipts of %d origin projects", sp.sp.Name, len(origins)), gotR, wantR)
+			if len(page) == len(sp.projects) && (len(got) < 10 || len(gotR) < 10) {
+				t.Errorf("%s: only %d deployments and %d receipts: the test data is too thin", sp.sp.Name, len(got), len(gotR))
+			}
+		}
+	}
+}

@@ -76,6 +76,7 @@ if [ -z "$link" ]; then
 	pids+=($!)
 	for _ in $(seq 100); do grep -qs ready "$work/wire.log" && break; sleep 0.1; done
 	grep -q ready "$work/wire.log" || { cat "$work/wire.log"; exit 1; }
+	ip link show "$deva" >/dev/null || { echo "wire:"; cat "$work/wire.log"; ps -p "${pids[-1]}"; ip link; exit 1; }
 	ip link set "$deva" netns "$nsa"
 	ip link set "$devb" netns "$nsb"
 	link="TUN devices joined by bench/netemtool wire, delay $delay each way (this kernel has no sch_netem)"

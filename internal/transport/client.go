@@ -105,7 +105,7 @@ func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, send
 		// Not a ferry answer: a proxy, or a server too old to receive.
 		return nil, &Refused{Status: resp.StatusCode, Message: fmt.Sprintf("%s has no ferry transfer endpoint (%s): is the URL right, and is that server recent enough?", remote.URL, resp.Status)}
 	}
-	return nil, &Refused{Status: resp.StatusCode, Kind: e.Kind, Message: fmt.Sprintf("%s refused it: %s", remote.Name, e.Error)}
+	return nil, &Refused{Status: resp.StatusCode, Kind: e.Kind, Message: fmt.Sprintf("%s answered: %s", remote.Name, e.Error)}
 }
 
 const (

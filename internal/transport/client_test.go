@@ -72,7 +72,7 @@ func TestSendTellsRefusalsFromFailures(t *testing.T) {
 		t.Errorf("headers: %v", got)
 	}
 	var refused *Refused
-	if _, err := send("/refused"); !errors.As(err, &refused) || refused.Kind != "untrusted" || !strings.Contains(err.Error(), `Prod Space refused it: refused: not trusted`) {
+	if _, err := send("/refused"); !errors.As(err, &refused) || refused.Kind != "untrusted" || !strings.Contains(err.Error(), `Prod Space answered: refused: not trusted`) {
 		t.Errorf("403: %v", err)
 	}
 	if _, err := send("/notferry"); !errors.As(err, &refused) || !strings.Contains(err.Error(), "no ferry transfer endpoint") {

@@ -23,8 +23,8 @@ type Manifest struct {
 	// and the file is rebuilt by compressing them again (see GzipRecipe).
 	Gzip *GzipRecipe `json:"gzip,omitempty"`
 	// Note says why a compressed package is stored as raw bytes instead.
-	Note   string     `json:"note,omitempty"`
-	Chunks []ChunkRef `json:"chunks"`
+	Note   string    `json:"note,omitempty"`
+	Chunks ChunkList `json:"chunks"`
 }
 
 // ChunkRef is one chunk of a manifest, in order.

@@ -60,7 +60,7 @@ type TransferPayload struct {
 	Assumed  []domain.PackageRef `json:"assumed"`
 	Basis    string              `json:"basis"`
 	Packages []TransferPackage   `json:"packages"`
-	Chunks   []ChunkRef          `json:"chunks"` // in file order
+	Chunks   ChunkList           `json:"chunks"` // in file order
 }
 
 // TransferPackage is one package version a transfer file delivers. When
@@ -77,10 +77,10 @@ type TransferPackage struct {
 // position From of the manifest of Assumed[Base-1], or, with Base 0, the
 // chunks listed in Chunks.
 type ChunkRun struct {
-	Base   int        `json:"base,omitempty"`
-	From   int        `json:"from,omitempty"`
-	Count  int        `json:"count,omitempty"`
-	Chunks []ChunkRef `json:"chunks,omitempty"`
+	Base   int       `json:"base,omitempty"`
+	From   int       `json:"from,omitempty"`
+	Count  int       `json:"count,omitempty"`
+	Chunks ChunkList `json:"chunks,omitempty"`
 }
 
 // InventoryPayload is a space's signed list of the packages it holds.
@@ -519,6 +519,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			return ImportResult{}, domain.Invalidf("refused: package %s %s was chunked with %q; this server knows %q", p.ID, p.Version, p.Manifest.Chunker, ChunkerVersion)
 		}
 	}
+	head, o = nil, nil // the verified payload is all that is needed from here on
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
 	for i := range pl.Packages {
 		if err := s.expandRuns(ctx, sp.ID, &pl, &pl.Packages[i]); err != nil {

@@ -84,10 +84,18 @@ func TestPackageTransfer(t *testing.T) {
 	p := newPair(t)
 	dir := t.TempDir()
 	devRoot, prodRoot := filepath.Join(dir, "dev-root"), filepath.Join(dir, "prod-root")
-	dev := func(args ...string) ferrytest.Result { return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...) }
-	devFail := func(args ...string) ferrytest.Result { return p.dev.Fail(append([]string{"--space", "DevTest Space"}, args...)...) }
-	prod := func(args ...string) ferrytest.Result { return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...) }
-	prodFail := func(args ...string) ferrytest.Result { return p.prod.Fail(append([]string{"--space", "Prod Space"}, args...)...) }
+	dev := func(args ...string) ferrytest.Result {
+		return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
+	devFail := func(args ...string) ferrytest.Result {
+		return p.dev.Fail(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
+	prod := func(args ...string) ferrytest.Result {
+		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...)
+	}
+	prodFail := func(args ...string) ferrytest.Result {
+		return p.prod.Fail(append([]string{"--space", "Prod Space"}, args...)...)
+	}
 
 	v1 := appFiles(1, 120)
 	zip1 := writeZip(t, filepath.Join(dir, "shop-1.0.0.zip"), v1)

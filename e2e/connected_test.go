@@ -582,8 +582,12 @@ func TestConnectedPackages(t *testing.T) {
 	})
 	dir := t.TempDir()
 	devRoot, prodRoot := filepath.Join(dir, "dev-root"), filepath.Join(dir, "prod-root")
-	dev := func(args ...string) ferrytest.Result { return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...) }
-	prod := func(args ...string) ferrytest.Result { return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...) }
+	dev := func(args ...string) ferrytest.Result {
+		return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
+	prod := func(args ...string) ferrytest.Result {
+		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...)
+	}
 
 	files := appFiles(7, 200)
 	zipped := writeZip(t, filepath.Join(dir, "shop.zip"), files)

@@ -194,10 +194,10 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 		Deploy: deploy.New(st, log, now, nil), Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now),
 		Receipts: receipt.New(st, tr, log, now), Dashboard: dashboard.New(st, now), Teams: access.New(st, log, now),
 	}
-	s.Outbox = outbox.New(st, s.Bundles, tr, now, nil)
 	if s.Packages, err = packages.New(st, tr, log, now, dir); err != nil {
 		t.Fatal(err)
 	}
+	s.Outbox = outbox.New(st, s.Bundles, tr, now, nil)
 	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ do not change it, and every deployment of it — including redeployments — use
 exactly this snapshot.`,
 		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"
   ferry release create Shop --version 1.1.0 --package shop-web:1.1.0`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {

@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,43 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
-	"github.com/ferrydeploy/ferry/internal/audit"
-	"github.com/ferrydeploy/ferry/internal/auth"
-	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/dashboard"
-	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/packages"
-	"github.com/ferrydeploy/ferry/internal/receipt"
-	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/transport"
-	"github.com/ferrydeploy/ferry/internal/trust"
+	"github.com/ferrydeploy/ferry/internal/services"
 )
 
-// Services are what the API calls.
-type Services struct {
-	Auth      *auth.Service
-	Catalog   *catalog.Service
-	Releases  *release.Service
-	Deploy    *deploy.Service
-	Audit     *audit.Log
-	Trust     *trust.Service
-	Bundles   *bundle.Service
-	Receipts  *receipt.Service
-	Dashboard *dashboard.Service
-	Teams     *access.Service
-	// Outbox queues promotions to connected spaces and reports deliveries;
-	// Transfer receives what connected spaces deliver.
-	Outbox   *outbox.Service
-	Transfer *transport.Receiver
-	// Packages is the built-in feed and package transfer files.
-	Packages *packages.Service
-	// Health reports node and store state for /api/health.
-	Health func(ctx context.Context) any
-}
+// Services are what the API calls: the same set the web pages call.
+type Services = services.Set
 
 // maxBody bounds JSON and YAML request bodies.
 const maxBody = 16 << 20

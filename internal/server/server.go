@@ -194,10 +194,7 @@ func Run(ctx context.Context, cfg Config) error {
 func handler(svc api.Services, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
-	mux.Handle("/", web.New(web.Services{
-		Auth: svc.Auth, Catalog: svc.Catalog, Releases: svc.Releases, Deploy: svc.Deploy, Audit: svc.Audit,
-		Trust: svc.Trust, Bundles: svc.Bundles, Receipts: svc.Receipts, Dashboard: svc.Dashboard, Outbox: svc.Outbox,
-	}, log.With("component", "web")))
+	mux.Handle("/", web.New(svc, log.With("component", "web")))
 	return mux
 }
 

@@ -19,34 +19,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/audit"
-	"github.com/ferrydeploy/ferry/internal/auth"
-	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/dashboard"
-	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/receipt"
-	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/trust"
+	"github.com/ferrydeploy/ferry/internal/services"
 )
 
-// Services are what the pages call: the same services as the API.
-type Services struct {
-	Auth      *auth.Service
-	Catalog   *catalog.Service
-	Releases  *release.Service
-	Deploy    *deploy.Service
-	Audit     *audit.Log
-	Trust     *trust.Service
-	Bundles   *bundle.Service
-	Receipts  *receipt.Service
-	Dashboard *dashboard.Service
-	// Outbox, when set, sends promotions to connected spaces and reports
-	// how delivery to each remote space goes.
-	Outbox *outbox.Service
-}
+// Services are what the pages call: the same set the API calls.
+type Services = services.Set
 
 //go:embed templates/*.html
 var templateFS embed.FS

@@ -13,21 +13,13 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
-	"github.com/ferrydeploy/ferry/internal/audit"
-	"github.com/ferrydeploy/ferry/internal/auth"
-	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
-	"github.com/ferrydeploy/ferry/internal/dashboard"
-	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/packages"
-	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // requirement says who may call a route: a permission in the Default
@@ -184,20 +176,12 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return time.Now().UTC() }
-	log := audit.New(st.Audit(), now)
-	tr := trust.New(st, log, now)
-	cat := catalog.New(st, log, now)
-	cat.OnSpaceCreated(tr.CreateIdentity)
-	cat.RemoteSpaces = tr.RemoteNames
-	s := Services{
-		Auth: auth.New(st, log, now), Catalog: cat, Releases: release.New(st, log, now),
-		Deploy: deploy.New(st, log, now, nil), Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now),
-		Receipts: receipt.New(st, tr, log, now), Dashboard: dashboard.New(st, now), Teams: access.New(st, log, now),
-	}
-	if s.Packages, err = packages.New(st, tr, log, now, dir); err != nil {
+	s, err := services.New(st, dir, now, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.Outbox = outbox.New(st, s.Bundles, tr, now, nil)
+	s.Outbox = outbox.New(st, s.Bundles, s.Trust, now, nil)
+	cat := s.Catalog
 	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)
 	}

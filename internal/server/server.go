@@ -16,23 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/api"
-	"github.com/ferrydeploy/ferry/internal/audit"
-	"github.com/ferrydeploy/ferry/internal/auth"
-	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/packages"
-	"github.com/ferrydeploy/ferry/internal/receipt"
-	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
-	"github.com/ferrydeploy/ferry/internal/trust"
 	"github.com/ferrydeploy/ferry/internal/web"
 )
 
@@ -88,7 +79,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer nd.leave()
-	auditLog := audit.New(st.Audit(), now)
 	runner := deploy.NewRunner(deploy.Runner{
 		Store:   st,
 		Log:     log.With("component", "runner"),
@@ -96,33 +86,12 @@ func Run(ctx context.Context, cfg Config) error {
 		WorkDir: filepath.Join(cfg.DataDir, "work"),
 		Now:     now,
 	})
-	trustSvc := trust.New(st, auditLog, now)
-	catalogSvc := catalog.New(st, auditLog, now)
-	catalogSvc.OnSpaceCreated(trustSvc.CreateIdentity)
-	catalogSvc.RemoteSpaces = trustSvc.RemoteNames
-	receiptSvc := receipt.New(st, trustSvc, auditLog, now)
-	runner.Finished = receiptSvc.Record
-	packageSvc, err := packages.New(st, trustSvc, auditLog, now, cfg.DataDir)
+	svc, err := services.New(st, cfg.DataDir, now, runner)
 	if err != nil {
 		return err
 	}
-	runner.Packages = packageSvc
-	receiptSvc.Holding = packageSvc.Holding
-	svc := api.Services{
-		Auth:      auth.New(st, auditLog, now),
-		Catalog:   catalogSvc,
-		Releases:  release.New(st, auditLog, now),
-		Deploy:    deploy.New(st, auditLog, now, runner.Wake),
-		Audit:     auditLog,
-		Trust:     trustSvc,
-		Bundles:   bundle.New(st, trustSvc, auditLog, now),
-		Receipts:  receiptSvc,
-		Dashboard: dashboard.New(st, now),
-		Packages:  packageSvc,
-		Teams:     access.New(st, auditLog, now),
-	}
 	svc.Health = nd.health
-	deliverer, err := connectSpaces(cfg, st, &svc, receiptSvc, log, now)
+	deliverer, err := connectSpaces(cfg, st, &svc, svc.Receipts, log, now)
 	if err != nil {
 		return err
 	}

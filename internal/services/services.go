@@ -5,6 +5,7 @@ package services
 
 import (
 	"context"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
@@ -17,6 +18,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -41,4 +43,43 @@ type Set struct {
 	Packages *packages.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
+}
+
+// New builds the services over st, wired to each other: spaces get
+// identities when created, remote environments need known remote spaces,
+// finished deployments of remote projects leave receipts, and deployments
+// fetch packages from the feed in dataDir. runner, when not nil, is the
+// task runner the services queue work for. Health, Outbox and Transfer are
+// the caller's to add (they depend on how the server runs).
+func New(st store.Store, dataDir string, now func() time.Time, runner *deploy.Runner) (Set, error) {
+	log := audit.New(st.Audit(), now)
+	tr := trust.New(st, log, now)
+	cat := catalog.New(st, log, now)
+	cat.OnSpaceCreated(tr.CreateIdentity)
+	cat.RemoteSpaces = tr.RemoteNames
+	rec := receipt.New(st, tr, log, now)
+	pkgs, err := packages.New(st, tr, log, now, dataDir)
+	if err != nil {
+		return Set{}, err
+	}
+	rec.Holding = pkgs.Holding
+	var wake func()
+	if runner != nil {
+		runner.Finished = rec.Record
+		runner.Packages = pkgs
+		wake = runner.Wake
+	}
+	return Set{
+		Auth:      auth.New(st, log, now),
+		Catalog:   cat,
+		Releases:  release.New(st, log, now),
+		Deploy:    deploy.New(st, log, now, wake),
+		Audit:     log,
+		Trust:     tr,
+		Bundles:   bundle.New(st, tr, log, now),
+		Receipts:  rec,
+		Dashboard: dashboard.New(st, now),
+		Packages:  pkgs,
+		Teams:     access.New(st, log, now),
+	}, nil
 }

@@ -18,17 +18,13 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
-	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/auth"
-	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
-	"github.com/ferrydeploy/ferry/internal/dashboard"
-	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -104,18 +100,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return time.Now().UTC() }
-	log := audit.New(st.Audit(), now)
-	tr := trust.New(st, log, now)
-	cat := catalog.New(st, log, now)
-	cat.OnSpaceCreated(tr.CreateIdentity)
-	cat.RemoteSpaces = tr.RemoteNames
-	rel := release.New(st, log, now)
-	f := &fixture{catalog: cat, auth: auth.New(st, log, now)}
-	s := Services{
-		Auth: f.auth, Catalog: cat, Releases: rel, Deploy: deploy.New(st, log, now, nil),
-		Audit: log, Trust: tr, Bundles: bundle.New(st, tr, log, now), Receipts: receipt.New(st, tr, log, now),
-		Dashboard: dashboard.New(st, now),
+	s, err := services.New(st, dir, now, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	cat, tr, rel := s.Catalog, s.Trust, s.Releases
+	f := &fixture{catalog: cat, auth: s.Auth}
 	keyFile := filepath.Join(dir, "admin.key")
 	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
 		t.Fatal(err)
@@ -153,7 +143,7 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 	_, err = f.auth.CreateUser(admin, "vera", false)
 	must(t, err)
-	_, err = access.New(st, log, now).Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{"vera"}}, true)
+	_, err = s.Teams.Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{"vera"}}, true)
 	must(t, err)
 
 	f.srv = httptest.NewServer(New(s, slog.New(slog.NewTextHandler(io.Discard, nil))))

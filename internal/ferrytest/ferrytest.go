@@ -4,12 +4,10 @@
 package ferrytest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -107,57 +105,10 @@ func (b Binary) StartServer(t testing.TB, env ...string) *Server {
 
 var listenRE = regexp.MustCompile(`url=(https?://\S+)`)
 
+// start launches the server and waits until it answers.
 func (s *Server) start(listen string) {
 	s.t.Helper()
-	s.log = &syncBuffer{}
-	cmd := exec.Command(s.bin.Path, "server", "--data", s.Data, "--listen", listen, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), s.Env...)
-	pr, pw := io.Pipe()
-	cmd.Stdout = s.log
-	cmd.Stderr = io.MultiWriter(s.log, pw)
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start server: %v", err)
-	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		close(s.exited)
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case u := <-addr:
-		s.setURL(u)
-	case <-s.exited:
-		s.t.Fatalf("server exited at start:\n%s", s.log.String())
-	case <-time.After(60 * time.Second):
-		s.t.Fatalf("server did not start in 60s:\n%s", s.log.String())
-	}
-	key, err := os.ReadFile(filepath.Join(s.Data, "admin.key"))
-	if err != nil {
-		s.t.Fatalf("read admin key: %v", err)
-	}
-	s.Key = strings.TrimSpace(string(key))
-	WaitFor(s.t, 30*time.Second, "server health", func() bool {
-		resp, err := healthClient.Get(s.URL + "/api/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	s.await(s.launch(listen))
 }
 
 // Running reports whether the process is still running.

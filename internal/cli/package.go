@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/client"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
 )
@@ -55,26 +57,9 @@ never changes.`,
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				return err
-			}
-			var body io.Reader = f
-			var prog *progress
-			if isTerminal(a.stderr) {
-				prog = newProgress(a.stderr, "Uploading "+filepath.Base(args[0]), fi.Size())
-				body = prog.reader(f)
-			}
 			var res packages.PushResult
 			q := url.Values{"id": {id}, "version": {version}}
-			err = c.Upload(cmd.Context(), "POST", a.sp("packages")+"?"+q.Encode(), body, fi.Size(), &res)
-			prog.done()
-			if err != nil {
+			if err := a.upload(cmd.Context(), c, args[0], a.sp("packages")+"?"+q.Encode(), &res); err != nil {
 				return err
 			}
 			return a.render(res, func(w io.Writer) {
@@ -303,25 +288,8 @@ feed; a file altered in any way is refused.`,
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			fi, err := f.Stat()
-			if err != nil {
-				return err
-			}
-			var body io.Reader = f
-			var prog *progress
-			if isTerminal(a.stderr) {
-				prog = newProgress(a.stderr, "Uploading "+filepath.Base(args[0]), fi.Size())
-				body = prog.reader(f)
-			}
 			var res packages.ImportResult
-			err = c.Upload(cmd.Context(), "POST", a.sp("packages", "import"), body, fi.Size(), &res)
-			prog.done()
-			if err != nil {
+			if err := a.upload(cmd.Context(), c, args[0], a.sp("packages", "import"), &res); err != nil {
 				return err
 			}
 			return a.render(res, func(w io.Writer) {
@@ -446,4 +414,27 @@ func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.p.add(n)
 	return n, err
+}
+
+// upload streams a file to the server as the body of a POST to path,
+// showing progress on a terminal, and decodes the answer into out.
+func (a *app) upload(ctx context.Context, c *client.Client, file, path string, out any) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var body io.Reader = f
+	var prog *progress
+	if isTerminal(a.stderr) {
+		prog = newProgress(a.stderr, "Uploading "+filepath.Base(file), fi.Size())
+		body = prog.reader(f)
+	}
+	err = c.Upload(ctx, "POST", path, body, fi.Size(), out)
+	prog.done()
+	return err
 }

@@ -152,11 +152,11 @@ func TestRealTools(t *testing.T) {
 func TestNotArchives(t *testing.T) {
 	dir := t.TempDir()
 	for name, data := range map[string][]byte{
-		"empty":     {},
-		"text":      []byte("hello"),
-		"fake.zip":  append([]byte("PK\x03\x04"), bytes.Repeat([]byte{0xff}, 100)...),
-		"fake.gz":   append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}, bytes.Repeat([]byte{0xff}, 100)...),
-		"short.gz":  {0x1f, 0x8b, 8},
+		"empty":    {},
+		"text":     []byte("hello"),
+		"fake.zip": append([]byte("PK\x03\x04"), bytes.Repeat([]byte{0xff}, 100)...),
+		"fake.gz":  append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}, bytes.Repeat([]byte{0xff}, 100)...),
+		"short.gz": {0x1f, 0x8b, 8},
 	} {
 		p := filepath.Join(dir, name)
 		os.WriteFile(p, data, 0o644)

@@ -2,6 +2,7 @@ package puff
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 )
 
@@ -213,8 +214,16 @@ func (h *huffer) data(lit, dist *encoder) error {
 			return err
 		}
 		switch {
-		case op < maxLitRun:
-			for n := int(op) + 1; n > 0; n-- {
+		case op <= opLongRun:
+			n := int(op) + 1
+			if op == opLongRun {
+				v, err := binary.ReadUvarint(h.r)
+				if err != nil || v <= maxShort || v > maxLitRun {
+					return formatErr("bad literal run")
+				}
+				n = int(v)
+			}
+			for ; n > 0; n-- {
 				b, err := h.byte()
 				if err != nil {
 					return err

@@ -15,13 +15,15 @@
 //	         symbols as coded (a byte each; 16, 17 and 18 followed by a byte
 //	         holding their extra bits)
 //	fixed    nothing
-//	data     (fixed and dynamic) 0x00-0x7F: n+1 literal bytes follow;
+//	data     (fixed and dynamic) 0x00-0x7E: n+1 literal bytes follow;
+//	         0x7F uvarint(n): n literal bytes follow (128 to 65,536);
 //	         0x80: a match, then length-3 (1 byte) and distance-1 (2 bytes,
 //	         big-endian); 0x81: the same for a length of 258 coded as symbol
 //	         284 with extra bits 31; 0xFF: end of block
 //
 // and after the final block 1 byte: the value of the bits that pad the last
-// byte. Everything a deflate stream may choose freely (padding bits, how
+// byte. A run of literals is kept whole (up to 64 KiB), so an edit that
+// shifts where a run starts does not shift the bytes inside it. Everything a deflate stream may choose freely (padding bits, how
 // code lengths are run-length coded, trailing zero lengths, either coding of
 // 258) is recorded, and Huffman codes are canonical given their lengths, so
 // Huff(Puff(s)) == s for every stream Puff accepts.
@@ -29,6 +31,7 @@ package puff
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +47,9 @@ const (
 	opMatch    = 0x80
 	opMatch284 = 0x81
 	opEnd      = 0xFF
-	maxLitRun  = 128
+	opLongRun  = 0x7F
+	maxShort   = 127
+	maxLitRun  = 1 << 16
 )
 
 // Length and distance codes (RFC 1951 3.2.5).
@@ -281,11 +286,18 @@ func (p *puffer) dynamic(lit, dist *huffman) error {
 }
 
 func (p *puffer) flushLits() {
-	if len(p.lits) > 0 {
-		p.w.WriteByte(byte(len(p.lits) - 1))
-		p.w.Write(p.lits)
-		p.lits = p.lits[:0]
+	switch n := len(p.lits); {
+	case n == 0:
+		return
+	case n <= maxShort:
+		p.w.WriteByte(byte(n - 1))
+	default:
+		var b [1 + binary.MaxVarintLen32]byte
+		b[0] = opLongRun
+		p.w.Write(b[:1+binary.PutUvarint(b[1:], uint64(n))])
 	}
+	p.w.Write(p.lits)
+	p.lits = p.lits[:0]
 }
 
 func (p *puffer) data(lit, dist *huffman) error {

@@ -118,6 +118,7 @@ func (h *handler) exportPackages(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	w.Header().Set("X-Ferry-Transfer", string(sum))
 	return stream{contentType: "application/x-tar", write: func(w io.Writer) error {
+		defer exp.Close()
 		_, err := exp.WriteTo(w)
 		return err
 	}}, nil

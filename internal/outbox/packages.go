@@ -26,32 +26,47 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	if err != nil {
 		return "", err
 	}
+	ask := func(ctx context.Context, chunks []packages.Hash) (transport.ChunkAnswer, error) {
+		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.Now())
+		if err != nil {
+			return transport.ChunkAnswer{}, err
+		}
+		answer, err := d.Client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
+		if err != nil {
+			return transport.ChunkAnswer{}, err
+		}
+		var a transport.ChunkAnswer
+		if err := json.Unmarshal(answer, &a); err != nil {
+			return transport.ChunkAnswer{}, fmt.Errorf("read %s's answer to a chunk query: %w", remote.Name, err)
+		}
+		return a, nil
+	}
 	lacks := func(ctx context.Context, chunks []packages.Hash) ([]packages.Hash, error) {
 		if len(chunks) == 0 {
 			return nil, nil
 		}
-		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.Now())
-		if err != nil {
-			return nil, err
-		}
-		answer, err := d.Client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
-		if err != nil {
-			return nil, err
-		}
-		var a transport.ChunkAnswer
-		if err := json.Unmarshal(answer, &a); err != nil {
-			return nil, fmt.Errorf("read %s's answer to a chunk query: %w", remote.Name, err)
-		}
-		return a.Missing, nil
+		a, err := ask(ctx, chunks)
+		return a.Missing, err
+	}
+	// An empty query first: the answer says which transfer schema the
+	// target reads (a server from before schema 2 does not say: 1).
+	hello, err := ask(ctx, []packages.Hash{})
+	if err != nil {
+		return "", err
+	}
+	schema := packages.OldTransferSchema
+	if hello.TransferSchema >= packages.TransferSchema {
+		schema = packages.TransferSchema
 	}
 	// The loop acts for the space that promoted, with the server's authority.
-	exp, err := d.Packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks})
+	exp, err := d.Packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks, SchemaVersion: schema})
 	if packages.NothingToSend(err) {
 		return "nothing to send: " + domain.Message(err), nil
 	}
 	if err != nil {
 		return "", err
 	}
+	defer exp.Close()
 	// The transfer file is written straight into the request: reading
 	// chunks here overlaps with sending them and with the target storing
 	// them.
@@ -62,7 +77,9 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes)
+	// The timeout grows with the work: a delta is small, but the target
+	// rebuilds the whole package from it.
+	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes+exp.Summary.PackageBytes)
 	pr.CloseWithError(errors.New("the request ended")) // unblocks the writer if the request ended early
 	if werr := <-written; err == nil && werr != nil {
 		err = werr
@@ -75,6 +92,6 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	if json.Unmarshal(answer, &r) != nil {
 		return "accepted", nil
 	}
-	return fmt.Sprintf("%d package(s) imported, %d already there; %d of %d chunks sent (%d bytes, %d bytes on the wire)",
-		len(r.Imported), len(r.AlreadyInFeed), exp.Summary.Chunks, exp.Summary.TotalChunks, exp.Summary.ChunkBytes, size), nil
+	return fmt.Sprintf("%d package(s) imported, %d already there; %d of %d chunks sent (%d bytes), %d delta(s) (%d bytes); %d bytes on the wire",
+		len(r.Imported), len(r.AlreadyInFeed), exp.Summary.Chunks, exp.Summary.TotalChunks, exp.Summary.ChunkBytes, exp.Summary.Deltas, exp.Summary.DeltaBytes, size), nil
 }

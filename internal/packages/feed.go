@@ -35,10 +35,13 @@ type Service struct {
 	now    func() time.Time
 	chunks *Chunks
 	tmp    string
+	// schemas says which transfer schema a remote space reads.
+	schemas SchemaKnowledge
 }
 
-// New returns the package service keeping chunks under dataDir/chunks.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, dataDir string) (*Service, error) {
+// New returns the package service keeping chunks under dataDir/chunks;
+// schemas says which transfer file schema each remote space reads.
+func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, dataDir string, schemas SchemaKnowledge) (*Service, error) {
 	cs, err := OpenChunks(filepath.Join(dataDir, "chunks"))
 	if err != nil {
 		return nil, err
@@ -47,7 +50,7 @@ func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create package upload folder: %w", err)
 	}
-	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: tmp}, nil
+	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: tmp, schemas: schemas}, nil
 }
 
 // PushResult says what a push stored.

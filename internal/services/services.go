@@ -58,7 +58,10 @@ func New(st store.Store, dataDir string, now func() time.Time, runner *deploy.Ru
 	cat.OnSpaceCreated(tr.CreateIdentity)
 	cat.RemoteSpaces = tr.RemoteNames
 	rec := receipt.New(st, tr, log, now)
-	pkgs, err := packages.New(st, tr, log, now, dataDir)
+	// Which transfer schema a remote space reads is not recorded yet: every
+	// target gets the newest unless asked (--schema-version) or a
+	// connected target answers otherwise.
+	pkgs, err := packages.New(st, tr, log, now, dataDir, packages.NothingKnown{})
 	if err != nil {
 		return Set{}, err
 	}

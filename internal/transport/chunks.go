@@ -36,9 +36,12 @@ type ChunkQuery struct {
 	Chunks        []packages.Hash   `json:"chunks"`
 }
 
-// ChunkAnswer is the target's answer: the queried chunks it lacks.
+// ChunkAnswer is the target's answer: the queried chunks it lacks, and
+// the newest package transfer schema it reads (absent from servers that
+// read only schema 1).
 type ChunkAnswer struct {
-	Missing []packages.Hash `json:"missing"`
+	Missing        []packages.Hash `json:"missing"`
+	TransferSchema int             `json:"transferSchema,omitempty"`
 }
 
 // SealChunkQuery signs a query for chunks from the space whose identity id
@@ -87,7 +90,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	if err != nil {
 		return ChunkAnswer{}, fmt.Errorf("find missing chunks: %w", err)
 	}
-	return ChunkAnswer{Missing: missing}, nil
+	return ChunkAnswer{Missing: missing, TransferSchema: packages.TransferSchema}, nil
 }
 
 // ReceivePackages takes a package transfer (the transfer file format of

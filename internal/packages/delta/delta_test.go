@@ -49,7 +49,7 @@ func TestEdits(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	base := textish(r, 3<<20)
 	cases := map[string]func([]byte) []byte{
-		"same": func(b []byte) []byte { return bytes.Clone(b) },
+		"same":         func(b []byte) []byte { return bytes.Clone(b) },
 		"empty target": func(b []byte) []byte { return nil },
 		"insert": func(b []byte) []byte {
 			return append(append(bytes.Clone(b[:1<<20]), "a new line\n"...), b[1<<20:]...)
@@ -70,7 +70,7 @@ func TestEdits(t *testing.T) {
 			return c
 		},
 		"moved far": func(b []byte) []byte { return append(bytes.Clone(b[2<<20:]), b[:2<<20]...) },
-		"all new": func(b []byte) []byte { return textish(rand.New(rand.NewSource(9)), 1<<20) },
+		"all new":   func(b []byte) []byte { return textish(rand.New(rand.NewSource(9)), 1<<20) },
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {

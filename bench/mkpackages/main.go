@@ -29,7 +29,7 @@ func main() {
 		log.Fatal("-out is required")
 	}
 	target := int64(*mb) * 1_000_000
-	v1 := appTree(rand.New(rand.NewSource(7)), target*8/5) // zips to about target
+	v1 := appTree(rand.New(rand.NewSource(7)), target*4/3) // zips to about target
 	v2, changed := changeOnePercent(rand.New(rand.NewSource(8)), v1)
 	log.Printf("app: %d files, %d MB of content; version 2 changes %d files (%d bytes) and re-timestamps all", len(v1.names), v1.size/1_000_000, len(changed), v1.sizeOf(changed))
 	must(v1.write(filepath.Join(*out, "v1", "app"), time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)))

@@ -178,7 +178,22 @@ func (s *Service) makeDelta(base, next *Manifest) (df *deltaFile, err error) {
 	}
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(f, h)}
-	st, err := delta.Encode(bmap, nmap, cw)
+	// Pages of the two maps the encoder is done with are dropped as it
+	// goes, so the server's resident memory stays near the encoder's
+	// window, not the two files.
+	release := func(inBase bool, from, to int) {
+		m := nmap
+		if inBase {
+			m = bmap
+		}
+		page := os.Getpagesize()
+		from = (from + page - 1) / page * page
+		to = to / page * page
+		if from < to {
+			syscall.Madvise(m[from:to], syscall.MADV_DONTNEED)
+		}
+	}
+	st, err := delta.Encode(bmap, nmap, cw, release)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

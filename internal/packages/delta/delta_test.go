@@ -13,7 +13,7 @@ import (
 func roundTrip(t testing.TB, base, target []byte) (Stats, int) {
 	t.Helper()
 	var d bytes.Buffer
-	st, err := Encode(base, target, &d)
+	st, err := Encode(base, target, &d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func FuzzApply(f *testing.F) {
 	base := textish(rand.New(rand.NewSource(3)), 5000)
 	target := append(bytes.Clone(base[:2000]), base[2500:]...)
 	var d bytes.Buffer
-	Encode(base, target, &d)
+	Encode(base, target, &d, nil)
 	f.Add(d.Bytes())
 	f.Add(encodeOps(append([]byte("FD1\x05"), opCopy, 0x10, 5, opEnd)))
 	f.Fuzz(func(t *testing.T, in []byte) {

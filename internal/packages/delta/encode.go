@@ -54,14 +54,21 @@ func key(h uint64) uint64    { return uint64(uint32(h >> 26)) }
 // Encode writes a delta that rebuilds target from base to w. Both are
 // whole in memory (callers map files); the encoder's own memory is the
 // index of a dozen 8 MiB slabs of the base plus one entry per 4 KiB of it.
-func Encode(base, target []byte, w io.Writer) (Stats, error) {
+// release, when not nil, is told of stretches [from, to) of the base
+// (inBase) or the target the encoder is done with for now; a caller that
+// mapped files drops their pages, so resident memory stays near the slabs
+// in use. The encoder may still read them later (the pages come back).
+func Encode(base, target []byte, w io.Writer, release func(inBase bool, from, to int)) (Stats, error) {
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(window),
 		zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return Stats{}, err
 	}
 	bw := bufio.NewWriterSize(zw, 256<<10)
-	e := &encoder{b: base, n: target, w: bw, slabs: map[int]*slab{}}
+	if release == nil {
+		release = func(bool, int, int) {}
+	}
+	e := &encoder{b: base, n: target, w: bw, slabs: map[int]*slab{}, release: release}
 	e.st.Size = int64(len(target))
 	bw.WriteString(magic)
 	e.uvarint(uint64(len(target)))
@@ -88,6 +95,9 @@ type encoder struct {
 	slabs  map[int]*slab
 	clock  int
 
+	release  func(inBase bool, from, to int)
+	released int // target bytes released
+
 	covered int // target bytes already placed
 	bpos    int // base position after the last COPY or DIFF
 	// the open region: target[rs:re] aligned with base[rs+d:re+d]
@@ -109,6 +119,7 @@ func (e *encoder) coarseIndex() {
 		}
 	}
 	slices.Sort(e.coarse)
+	e.release(true, 0, len(e.b))
 }
 
 func (e *encoder) slab(i int) *slab {
@@ -125,6 +136,7 @@ func (e *encoder) slab(i int) *slab {
 			}
 		}
 		delete(e.slabs, oldest)
+		e.release(true, oldest*slabSize, min((oldest+1)*slabSize, len(e.b)))
 	}
 	start, end := i*slabSize, min((i+1)*slabSize, len(e.b))
 	s := &slab{used: e.clock, entries: make([]uint64, 0, (end-start)/48)}
@@ -195,6 +207,10 @@ func (e *encoder) run() {
 		last = p
 		if p < e.covered {
 			continue
+		}
+		if done := e.covered - slabSize; done-e.released >= 4*slabSize {
+			e.release(false, e.released, done)
+			e.released = done
 		}
 		cands = e.candidates(key(h), isCoarse(h), p+e.d, cands)
 		best, bestLen, bestBack := -1, 0, 0

@@ -227,12 +227,19 @@ func ingestGzip(f *os.File, size int64, m *Manifest, cs *Chunks, st *IngestStats
 	fr := flate.NewReader(cr)
 	check := newRecompressCheck(io.NewSectionReader(f, int64(len(hdr)), size-int64(len(hdr))), level)
 	crc := crc32.NewIEEE()
-	expanded := &countReader{r: io.TeeReader(fr, io.MultiWriter(check, crc))}
+	// A gzip file that expands enormously (a bomb) is stored as it is
+	// once it passes 64 times its size: decompressing it would cost time
+	// and disk out of proportion to the file.
+	limit := max(64*size, 64<<20)
+	expanded := &countReader{r: io.TeeReader(&boundedReader{r: fr, left: limit}, io.MultiWriter(check, crc))}
 	refs, s, err := chunkStream(expanded, nil, cs)
 	*st = s
 	if err != nil {
 		check.abort()
 		m.Note = "the gzip stream is damaged (" + err.Error() + "); stored as compressed bytes"
+		if errors.Is(err, errExpandsTooMuch) {
+			m.Note = "the gzip stream " + err.Error() + "; stored as compressed bytes"
+		}
 		return false, nil
 	}
 	deflateLen := cr.n
@@ -346,6 +353,27 @@ func detectLevel(f *os.File, size int64, hdr []byte) (level int, ok bool, head [
 		}
 	}
 	return 0, false, head
+}
+
+// errExpandsTooMuch stops decompressing a gzip file that expands past its
+// bound.
+var errExpandsTooMuch = errors.New("it expands to more than 64 times its size")
+
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errExpandsTooMuch
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 type countReader struct {

@@ -216,3 +216,4 @@ func TestChunkDamageDetected(t *testing.T) {
 		t.Fatal("rebuilt a package from a damaged chunk")
 	}
 }
+

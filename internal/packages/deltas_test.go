@@ -150,11 +150,11 @@ func TestApplyDeltaHostile(t *testing.T) {
 		"expanded size understated": {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) {
 			p.Delta.Expanded.Size /= 2
 		}, "refused"},
-		"expanded size huge": {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Expanded.Size = 1 << 50 }, "out of bounds"},
-		"package size huge":  {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Manifest.Size = 1 << 40 }, "at most"},
-		"wrong package hash": {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Manifest.SHA256[0] ^= 1 }, "not the signed"},
-		"unknown expansion":  {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Expansion = "ferry-expand-9" }, "Upgrade ferry"},
-		"entry out of order": {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Entry = "deltas/000007" }, "out of order"},
+		"expanded size huge":    {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Expanded.Size = 1 << 50 }, "out of bounds"},
+		"package size huge":     {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Manifest.Size = 1 << 40 }, "at most"},
+		"wrong package hash":    {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Manifest.SHA256[0] ^= 1 }, "not the signed"},
+		"unknown expansion":     {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Expansion = "ferry-expand-9" }, "Upgrade ferry"},
+		"entry out of order":    {func(_ *TransferPayload, p *TransferPackage, _ *[]byte) { p.Delta.Entry = "deltas/000007" }, "out of order"},
 		"schema 1 with a delta": {func(pl *TransferPayload, _ *TransferPackage, _ *[]byte) { pl.SchemaVersion = 1 }, "schema version 1"},
 		"copy past the base": {func(_ *TransferPayload, p *TransferPackage, d *[]byte) {
 			*d = zstdOf([]byte("FD1\x10\x02\xfe\xff\xff\xff\x0f\x10\x00"))

@@ -216,4 +216,3 @@ func TestChunkDamageDetected(t *testing.T) {
 		t.Fatal("rebuilt a package from a damaged chunk")
 	}
 }
-

@@ -2,6 +2,7 @@ package puff
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"io"
 )
@@ -37,10 +38,21 @@ func (h *huffer) run() error {
 		if err != nil {
 			return err
 		}
-		if hd > 7 {
+		pred := hd&predicted != 0
+		hd &^= predicted
+		if hd > 7 || pred && hd>>1 != 2 {
 			return formatErr("bad block header")
 		}
 		h.bw.put(uint32(hd), 3)
+		if pred {
+			if err := h.predictedBlock(&lit, &dist); err != nil {
+				return err
+			}
+			if hd&1 == 1 {
+				break
+			}
+			continue
+		}
 		switch hd >> 1 {
 		case 0:
 			if err := h.stored(); err != nil {
@@ -193,6 +205,98 @@ func (h *huffer) dynamic(lit, dist *encoder) error {
 		return formatErr("over-subscribed Huffman code")
 	}
 	return nil
+}
+
+// predictedBlock writes a dynamic block whose header was left out: it
+// reads the block's tokens (at most maxBlock bytes of them), counts their
+// symbols, writes the header trees.c builds for them, then the tokens.
+func (h *huffer) predictedBlock(lit, dist *encoder) error {
+	var tokens []byte
+	var litFreq [lCodes]uint32
+	var distFreq [dCodes]uint32
+	take := func(n int) ([]byte, error) {
+		if len(tokens)+n > maxBlock+maxLitRun+8 {
+			return nil, formatErr("block too long to predict its header")
+		}
+		start := len(tokens)
+		for i := 0; i < n; i++ {
+			b, err := h.byte()
+			if err != nil {
+				return nil, err
+			}
+			tokens = append(tokens, b)
+		}
+		return tokens[start:], nil
+	}
+	for {
+		op, err := take(1)
+		if err != nil {
+			return err
+		}
+		switch {
+		case op[0] < opLongRun:
+			b, err := take(int(op[0]) + 1)
+			if err != nil {
+				return err
+			}
+			for _, c := range b {
+				litFreq[c]++
+			}
+		case op[0] == opLongRun:
+			v, err := binary.ReadUvarint(h.r)
+			if err != nil || v <= maxShort || v > maxLitRun {
+				return formatErr("bad literal run")
+			}
+			var vb [binary.MaxVarintLen32]byte
+			tokens = append(tokens, vb[:binary.PutUvarint(vb[:], v)]...)
+			b, err := take(int(v))
+			if err != nil {
+				return err
+			}
+			for _, c := range b {
+				litFreq[c]++
+			}
+		case op[0] == opMatch, op[0] == opMatch284:
+			m, err := take(3)
+			if err != nil {
+				return err
+			}
+			length, d := int(m[0])+3, int(m[1])<<8|int(m[2])+1
+			if d > 32768 || op[0] == opMatch284 && length != 258 {
+				return formatErr("bad match")
+			}
+			ls := int(lenSym[length])
+			if op[0] == opMatch284 {
+				ls = 27
+			}
+			litFreq[257+ls]++
+			distFreq[distSym[d]]++
+		case op[0] == opEnd:
+			litFreq[256]++
+			var buf [400]byte
+			r := h.r
+			hr := bytes.NewReader(predictHeader(&litFreq, &distFreq, buf[:0]))
+			h.r = hr
+			err := h.dynamic(lit, dist)
+			if err == nil && hr.Len() != 0 {
+				err = formatErr("predicted header not used up")
+			}
+			if err != nil {
+				h.r = r
+				return err
+			}
+			tr := bytes.NewReader(tokens)
+			h.r = tr
+			err = h.data(lit, dist)
+			h.r = r
+			if err == nil && tr.Len() != 0 {
+				err = formatErr("tokens after the end of a block")
+			}
+			return err
+		default:
+			return formatErr("unknown token")
+		}
+	}
 }
 
 func (h *huffer) extra(bits uint) (byte, error) {

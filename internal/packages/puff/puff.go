@@ -7,7 +7,9 @@
 //
 // The token form ("puff-1") is a sequence of blocks, each:
 //
-//	header   1 byte: BFINAL | BTYPE<<1
+//	header   1 byte: BFINAL | BTYPE<<1, plus 8 for a dynamic block whose
+//	         header is the one zlib's trees.c builds for its symbols (then
+//	         the header is left out: see trees.go)
 //	stored   1 byte: the padding bits skipped to the byte boundary (value),
 //	         2 bytes: LEN (little-endian), then LEN bytes
 //	dynamic  3 bytes: HLIT, HDIST, HCLEN (as coded), HCLEN+4 bytes: the
@@ -31,6 +33,7 @@ package puff
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +53,10 @@ const (
 	opLongRun  = 0x7F
 	maxShort   = 127
 	maxLitRun  = 1 << 16
+	predicted  = 8
+	// maxBlock bounds the tokens of a block held to see whether its header
+	// is the predicted one; a larger block keeps its header.
+	maxBlock = 1 << 20
 )
 
 // Length and distance codes (RFC 1951 3.2.5).
@@ -109,9 +116,10 @@ type Result struct {
 // where the stream ended). Memory is constant; it does not decompress.
 func Puff(r io.ByteReader, w io.Writer) (Result, error) {
 	cw := &countingWriter{w: w}
-	p := puffer{br: bitReader{r: r}, w: bufio.NewWriterSize(cw, 64<<10)}
+	p := puffer{br: bitReader{r: r}, out: bufio.NewWriterSize(cw, 64<<10)}
+	p.w = p.out
 	err := p.run()
-	if ferr := p.w.Flush(); err == nil {
+	if ferr := p.out.Flush(); err == nil {
 		err = ferr
 	}
 	return Result{In: p.br.consumed - int64(p.br.n/8), Out: cw.n}, err
@@ -128,10 +136,35 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+type tokenWriter interface {
+	io.Writer
+	io.ByteWriter
+}
+
 type puffer struct {
 	br   bitReader
-	w    *bufio.Writer
+	out  *bufio.Writer
+	w    tokenWriter // out, or hdr/blk while a dynamic block is held
 	lits []byte
+
+	// a dynamic block held until its end: its header byte, header and
+	// tokens, and its symbols' frequencies
+	holding  bool
+	hd       byte
+	hdr, blk bytes.Buffer
+	litFreq  [lCodes]uint32
+	distFreq [dCodes]uint32
+}
+
+// release writes a held block with its header as coded.
+func (p *puffer) release() {
+	if p.holding {
+		p.out.WriteByte(p.hd)
+		p.out.Write(p.hdr.Bytes())
+		p.out.Write(p.blk.Bytes())
+		p.holding = false
+		p.w = p.out
+	}
 }
 
 func (p *puffer) run() error {
@@ -143,7 +176,9 @@ func (p *puffer) run() error {
 			return err
 		}
 		final, typ := h&1, h>>1
-		p.w.WriteByte(byte(h))
+		if typ != 2 {
+			p.w.WriteByte(byte(h))
+		}
 		switch typ {
 		case 0:
 			if err := p.stored(); err != nil {
@@ -160,11 +195,27 @@ func (p *puffer) run() error {
 				return err
 			}
 		case 2:
+			p.hd, p.holding = byte(h), true
+			p.hdr.Reset()
+			p.blk.Reset()
+			p.litFreq, p.distFreq = [lCodes]uint32{}, [dCodes]uint32{}
+			p.w = &p.hdr
 			if err := p.dynamic(&lit, &dist); err != nil {
 				return err
 			}
+			p.w = &p.blk
 			if err := p.data(&lit, &dist); err != nil {
 				return err
+			}
+			if p.holding {
+				var buf [400]byte
+				if bytes.Equal(predictHeader(&p.litFreq, &p.distFreq, buf[:0]), p.hdr.Bytes()) {
+					p.out.WriteByte(p.hd | predicted)
+					p.out.Write(p.blk.Bytes())
+					p.holding = false
+					p.w = p.out
+				}
+				p.release()
 			}
 		default:
 			return formatErr("block type 3")
@@ -306,7 +357,11 @@ func (p *puffer) data(lit, dist *huffman) error {
 		if err != nil {
 			return err
 		}
+		if p.holding && p.blk.Len() > maxBlock {
+			p.release()
+		}
 		if sym < 256 {
+			p.litFreq[sym]++
 			p.lits = append(p.lits, byte(sym))
 			if len(p.lits) == maxLitRun {
 				p.flushLits()
@@ -315,12 +370,14 @@ func (p *puffer) data(lit, dist *huffman) error {
 		}
 		p.flushLits()
 		if sym == 256 {
+			p.litFreq[256]++
 			return p.w.WriteByte(opEnd)
 		}
 		sym -= 257
 		if sym >= 29 {
 			return formatErr("invalid length symbol")
 		}
+		p.litFreq[257+sym]++
 		x, err := p.br.get(uint(lenExtra[sym]))
 		if err != nil {
 			return err
@@ -344,6 +401,7 @@ func (p *puffer) data(lit, dist *huffman) error {
 		if err != nil {
 			return err
 		}
+		p.distFreq[ds]++
 		d := int(distBase[ds]) + int(x) - 1
 		p.w.Write([]byte{op, byte(length - 3), byte(d >> 8), byte(d)})
 	}

@@ -51,7 +51,7 @@ type Stats struct {
 // taken back by truncating dst and written raw instead. Memory does not
 // grow with the file's size beyond 24 bytes per zip entry.
 func File(src io.ReaderAt, size int64, dst *os.File) (Stats, error) {
-	e := &expander{src: src, size: size, f: dst, w: bufio.NewWriterSize(dst, 1<<20)}
+	e := &expander{src: src, size: size, f: dst, w: bufio.NewWriterSize(dst, 1<<20), r: bufio.NewReaderSize(nil, 256<<10)}
 	var head [4]byte
 	n, _ := src.ReadAt(head[:], 0)
 	var err error
@@ -78,7 +78,8 @@ type expander struct {
 	size int64
 	f    *os.File
 	w    *bufio.Writer
-	pos  int64 // of src expanded so far
+	r    *bufio.Reader // reused for every stream
+	pos  int64         // of src expanded so far
 	out  int64 // bytes written to f
 	st   Stats
 }
@@ -110,7 +111,8 @@ func (e *expander) deflate(end int64) (bool, error) {
 	}
 	start := e.out
 	e.w.WriteByte(tagDeflate)
-	res, err := puff.Puff(bufio.NewReaderSize(io.NewSectionReader(e.src, e.pos, end-e.pos), 256<<10), e.w)
+	e.r.Reset(io.NewSectionReader(e.src, e.pos, end-e.pos))
+	res, err := puff.Puff(e.r, e.w)
 	if err == nil {
 		err = e.w.Flush()
 	}
@@ -329,10 +331,11 @@ func Restore(r io.Reader, w io.Writer, limit int64) error {
 		br = bufio.NewReaderSize(r, 256<<10)
 	}
 	lw := &limitWriter{w: w, left: limit}
+	bw := bufio.NewWriterSize(lw, 256<<10)
 	for {
 		tag, err := br.ReadByte()
 		if err == io.EOF {
-			return nil
+			return bw.Flush()
 		}
 		if err != nil {
 			return err
@@ -346,14 +349,17 @@ func Restore(r io.Reader, w io.Writer, limit int64) error {
 			if n > uint64(lw.left) {
 				return fmt.Errorf("%w: the file would be longer than %d bytes", ErrFormat, limit)
 			}
-			if _, err := io.CopyN(lw, br, int64(n)); err != nil {
+			if n > uint64(lw.left-int64(bw.Buffered())) {
+				return fmt.Errorf("%w: the file would be longer than %d bytes", ErrFormat, limit)
+			}
+			if _, err := io.CopyN(bw, br, int64(n)); err != nil {
 				if err == io.EOF {
 					err = fmt.Errorf("%w: truncated raw segment", ErrFormat)
 				}
 				return err
 			}
 		case tagDeflate:
-			if err := puff.Huff(br, lw); err != nil {
+			if err := puff.Huff(br, bw); err != nil {
 				return err
 			}
 		default:

@@ -11,12 +11,22 @@ import (
 // deflate stream it describes to w, bit for bit. It reads exactly the token
 // stream and no further. The input is untrusted: anything that does not
 // describe a deflate stream is ErrFormat; memory is constant and the work
-// is linear in the input.
+// is linear in the input. A *bufio.Writer w is written to directly and
+// left for the caller to flush.
 func Huff(r io.ByteReader, w io.Writer) error {
-	h := huffer{r: r, bw: bitWriter{w: bufio.NewWriterSize(w, 64<<10)}}
+	bw, shared := w.(*bufio.Writer)
+	if !shared {
+		bw = bufio.NewWriterSize(w, 64<<10)
+	}
+	h := huffer{r: r, bw: bitWriter{w: bw}}
 	err := h.run()
-	if ferr := h.bw.w.Flush(); err == nil {
-		err = ferr
+	if !shared {
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	if err == nil {
+		err = h.bw.err
 	}
 	return err
 }

@@ -114,19 +114,27 @@ type Result struct {
 // Puff reads one deflate stream from r and writes its token form to w. It
 // reads at most one byte past the stream's end from r (Result.In says
 // where the stream ended). Memory is constant; it does not decompress.
+// A *bufio.Writer w is written to directly and left for the caller to
+// flush (many small streams then share one buffer).
 func Puff(r io.ByteReader, w io.Writer) (Result, error) {
-	cw := &countingWriter{w: w}
-	p := puffer{br: bitReader{r: r}, out: bufio.NewWriterSize(cw, 64<<10)}
+	bw, shared := w.(*bufio.Writer)
+	if !shared {
+		bw = bufio.NewWriterSize(w, 64<<10)
+	}
+	p := puffer{br: bitReader{r: r}, out: &countingWriter{w: bw}, lits: make([]byte, 0, 256)}
 	p.w = p.out
 	err := p.run()
-	if ferr := p.out.Flush(); err == nil {
-		err = ferr
+	if !shared {
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
 	}
-	return Result{In: p.br.consumed - int64(p.br.n/8), Out: cw.n}, err
+	return Result{In: p.br.consumed - int64(p.br.n/8), Out: p.out.n}, err
 }
 
+// countingWriter counts what the puffer writes.
 type countingWriter struct {
-	w io.Writer
+	w *bufio.Writer
 	n int64
 }
 
@@ -136,6 +144,11 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+func (c *countingWriter) WriteByte(b byte) error {
+	c.n++
+	return c.w.WriteByte(b)
+}
+
 type tokenWriter interface {
 	io.Writer
 	io.ByteWriter
@@ -143,7 +156,7 @@ type tokenWriter interface {
 
 type puffer struct {
 	br   bitReader
-	out  *bufio.Writer
+	out  *countingWriter
 	w    tokenWriter // out, or hdr/blk while a dynamic block is held
 	lits []byte
 
@@ -168,7 +181,6 @@ func (p *puffer) release() {
 }
 
 func (p *puffer) run() error {
-	p.lits = make([]byte, 0, maxLitRun)
 	var lit, dist huffman
 	for {
 		h, err := p.br.get(3)

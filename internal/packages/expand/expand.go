@@ -80,7 +80,7 @@ type expander struct {
 	w    *bufio.Writer
 	r    *bufio.Reader // reused for every stream
 	pos  int64         // of src expanded so far
-	out  int64 // bytes written to f
+	out  int64         // bytes written to f
 	st   Stats
 }
 

@@ -817,14 +817,30 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	}
 
 	// Every package must rebuild from the file's chunks and chunks this
-	// space already holds, to exactly its SHA-256.
-	mine, err := s.spaceChunks(ctx, sp.ID)
-	if err != nil {
+	// space already holds, to exactly its SHA-256. Only the chunks the
+	// file lacks are looked up, so memory follows the file, not the feed.
+	inFile := make(map[Hash]bool, len(pl.Chunks))
+	for _, c := range pl.Chunks {
+		inFile[c.Hash] = true
+	}
+	mine := map[Hash]bool{}
+	for i, p := range pl.Packages {
+		if _, ok := rebuilt[i]; ok {
+			continue
+		}
+		for _, c := range p.Manifest.Chunks {
+			if !inFile[c.Hash] {
+				mine[c.Hash] = false
+			}
+		}
+	}
+	if err := s.markHeld(ctx, sp.ID, mine); err != nil {
 		return res, err
 	}
-	for _, c := range pl.Chunks {
-		mine[c.Hash] = true
+	for h := range inFile {
+		mine[h] = true
 	}
+	inFile = nil
 	type verified struct {
 		p    TransferPackage
 		have bool
@@ -887,29 +903,35 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	return res, err
 }
 
-// spaceChunks is the set of chunks the space's own packages use, and those
-// it received in verified transfers; only those may complete a transferred
-// package (chunks on disk that belong to other spaces do not count).
-func (s *Service) spaceChunks(ctx context.Context, spaceID int64) (map[Hash]bool, error) {
+// markHeld sets want[h] for each chunk h of want that the space's own
+// packages use or that it received in verified transfers; only those may
+// complete a transferred package (chunks on disk that belong to other
+// spaces do not count). It reads one manifest at a time, so memory follows
+// want, not the size of the feed.
+func (s *Service) markHeld(ctx context.Context, spaceID int64, want map[Hash]bool) error {
+	if len(want) == 0 {
+		return nil
+	}
 	list, err := s.store.Packages().List(ctx, spaceID, "")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	set := map[Hash]bool{}
 	for _, p := range list {
 		full, err := s.store.Packages().Get(ctx, spaceID, p.ID, p.Version)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m, err := decodeManifest(full)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, c := range m.Chunks {
-			set[c.Hash] = true
+			if _, ok := want[c.Hash]; ok {
+				want[c.Hash] = true
+			}
 		}
 	}
-	return set, s.receivedChunks(ctx, spaceID, set)
+	return s.receivedChunks(ctx, spaceID, want)
 }
 
 func refList(refs []domain.PackageRef) string {

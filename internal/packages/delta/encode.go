@@ -33,6 +33,12 @@ const (
 	maxSlabs   = 12
 	mergeGap   = 64 // a gap this small between two matches of the same alignment is always differenced
 	extendScan = 64 << 10
+
+	// resync: how far on, at how far from the current alignment, and how
+	// many equal bytes make a match worth taking.
+	resyncSkip   = 32
+	resyncShift  = 8
+	resyncEnough = 10
 )
 
 var gear = func() (t [256]uint64) {
@@ -229,10 +235,52 @@ func (e *encoder) run() {
 		}
 		start := p - bestBack + 1
 		e.place(start, start+bestLen, best-p)
+		e.resync()
 	}
 	e.close(len(e.n))
 	e.add(e.covered, len(e.n))
 }
+
+// resync looks, where a match ended, for the next one close by: a few
+// bytes on in the target and at an alignment a few bytes from the current
+// one (a token stream's structure shifts by a byte or two where a header
+// changed), so the match resumes without waiting for the next anchor.
+func (e *encoder) resync() {
+	const skip, enough = resyncSkip, resyncEnough
+	for e.open && e.covered < len(e.n) {
+		at, found, d := 0, false, 0
+		for k := 1; k <= skip && !found; k++ {
+			p := e.covered + k
+			if p >= len(e.n) {
+				break
+			}
+			for _, s := range shifts {
+				b := p + e.d + s
+				if b < 0 || b >= len(e.b) {
+					continue
+				}
+				if matchLen(e.n[p:min(p+enough, len(e.n))], e.b[b:]) == enough {
+					at, found, d = p, true, e.d+s
+					break
+				}
+			}
+		}
+		if !found {
+			return
+		}
+		e.place(at, at+matchLen(e.n[at:], e.b[at+d:]), d)
+	}
+}
+
+// shifts is 0, -1, 1, -2, 2, … up to ±resyncShift: the nearest alignments
+// first.
+var shifts = func() []int {
+	out := []int{0}
+	for i := 1; i <= resyncShift; i++ {
+		out = append(out, -i, i)
+	}
+	return out
+}()
 
 // place takes the match target[start:end] == base[start+d:end+d].
 func (e *encoder) place(start, end, d int) {

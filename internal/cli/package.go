@@ -224,7 +224,8 @@ The file is written in transfer schema 2 unless the remote space is known to
 read only schema 1 (a server from before deltas); --schema-version 1 writes
 schema 1 by hand (chunks only, no deltas).`,
 		Example: `  ferry package export --to "Prod Space" --out packages.ferry
-  ferry package export --to "Prod Space" --inventory prod-inventory.json --out packages.ferry`,
+  ferry package export --to "Prod Space" --inventory prod-inventory.json --out packages.ferry
+  ferry package export --to "Old Space" --schema-version 1 --out packages.ferry   # for a server before deltas`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" || out == "" {

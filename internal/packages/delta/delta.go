@@ -21,6 +21,9 @@
 // extends them both ways, and, as bsdiff does, carries on across bytes
 // that differ while most still match, so a timestamp changed inside an
 // otherwise equal stretch costs a few bytes of DIFF, not a new match.
+// Where a match ends it first looks a few bytes on at alignments a few
+// bytes away (as zstd's repeat offsets do): a token stream's structure
+// shifts by a byte or two where a header changed.
 package delta
 
 import (

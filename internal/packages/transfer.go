@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -101,10 +103,12 @@ type TransferPackage struct {
 }
 
 // ChunkRun is a stretch of a manifest's chunk list: Count chunks from
-// position From of the manifest of Assumed[Base-1], or, with Base 0, the
-// chunks listed in Chunks.
+// position From of the manifest of Assumed[Base-1], or with File (schema
+// 2) of the file's own chunk list, or, with neither, the chunks listed in
+// Chunks.
 type ChunkRun struct {
 	Base   int       `json:"base,omitempty"`
+	File   bool      `json:"file,omitempty"`
 	From   int       `json:"from,omitempty"`
 	Count  int       `json:"count,omitempty"`
 	Chunks ChunkList `json:"chunks,omitempty"`
@@ -300,6 +304,7 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			exp.Close()
 		}
 	}()
+	lists := map[int][]ChunkRef{}
 	for _, ref := range send {
 		p, err := s.store.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
 		if err != nil {
@@ -331,7 +336,9 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 				continue
 			}
 		}
-		if runs := chunkRuns(m.Chunks, bases); runs != nil {
+		if schema >= 2 {
+			lists[len(pl.Packages)] = m.Chunks // runs once the file's chunks are known
+		} else if runs := chunkRuns(m.Chunks, bases); runs != nil {
 			tp.Runs, tp.Manifest.Chunks = runs, nil
 		}
 		pl.Packages = append(pl.Packages, tp)
@@ -349,6 +356,20 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	if req.Lacks != nil {
 		if err := narrow(ctx, req.Lacks, &pl, &sum); err != nil {
 			return nil, err
+		}
+	}
+	// Schema 2: a chunk list is runs of the target's manifests and of the
+	// file's own chunk list, so a package sent whole does not list its
+	// chunks twice (a gigabyte is some 60,000 chunks: 2 MiB of header).
+	for i, list := range lists {
+		tp := &pl.Packages[i]
+		if runs := chunkRuns(list, append(bases[:len(bases):len(bases)], &Manifest{Chunks: pl.Chunks})); runs != nil {
+			for j := range runs {
+				if runs[j].Base == len(bases)+1 {
+					runs[j].Base, runs[j].File = 0, true
+				}
+			}
+			tp.Runs, tp.Manifest.Chunks = runs, nil
 		}
 	}
 	body, err := json.Marshal(pl)
@@ -669,7 +690,8 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if h.Size > MaxTransferHeader {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
 	}
-	head, err := io.ReadAll(tr)
+	head := make([]byte, h.Size) // sized once: the header of a gigabyte is megabytes
+	_, err = io.ReadFull(tr, head)
 	if err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
 	}
@@ -685,6 +707,11 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
+	// The payload's base64 is not needed once decoded (CheckExact encodes
+	// the decoded bytes again); dropping it and its parsing garbage now
+	// keeps a gigabyte's import within its memory budget.
+	o.Envelope.Payload = ""
+	runtime.GC()
 	var pl TransferPayload
 	if err := envelope.Strict(o.Body, &pl); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload is malformed: %v", err)
@@ -723,6 +750,10 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		return ImportResult{}, err
 	}
 	head, o = nil, nil // the verified payload is all that is needed from here on
+	// Reading a large header leaves megabytes of garbage and, worse, a GC
+	// goal set while it was all live; collect now, so the rest of the
+	// import runs against the small heap it needs (docs/performance.md).
+	debug.FreeOSMemory()
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
 	for i := range pl.Packages {
 		if pl.Packages[i].Delta != nil {

@@ -1,7 +1,6 @@
 package packages
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/flate"
@@ -17,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/ferrydeploy/ferry/internal/archive"
+	"github.com/ferrydeploy/ferry/internal/packages/expand"
 )
 
 // IngestStats say what an ingest did.
@@ -106,19 +106,17 @@ func section(f *os.File, size int64) io.Reader {
 
 // zipBounds returns the offsets where each entry's compressed data starts
 // and ends, so chunks can follow entries: an unchanged entry's compressed
-// bytes are identical from version to version.
+// bytes are identical from version to version. It reads the central
+// directory as a stream (expand.ZipEntries), so memory is 16 bytes per
+// entry here, not what archive/zip keeps per file.
 func zipBounds(f *os.File, size int64) ([]int64, error) {
-	zr, err := zip.NewReader(f, size)
+	entries, err := expand.ZipEntries(f, size)
 	if err != nil {
 		return nil, err
 	}
-	var b []int64
-	for _, e := range zr.File {
-		off, err := e.DataOffset()
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, off, off+int64(e.CompressedSize64))
+	b := make([]int64, 0, 2*len(entries))
+	for _, e := range entries {
+		b = append(b, e.Data, e.Data+e.Size)
 	}
 	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
 	return b, nil

@@ -868,10 +868,6 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := s.markHeld(ctx, sp.ID, mine); err != nil {
 		return res, err
 	}
-	for h := range inFile {
-		mine[h] = true
-	}
-	inFile = nil
 	type verified struct {
 		p    TransferPackage
 		have bool
@@ -894,7 +890,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			continue
 		}
 		for _, c := range p.Manifest.Chunks {
-			if !mine[c.Hash] {
+			if !inFile[c.Hash] && !mine[c.Hash] {
 				return res, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
 			}
 		}

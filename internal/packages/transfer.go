@@ -707,13 +707,18 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
-	// The payload's base64 is not needed once decoded (CheckExact encodes
-	// the decoded bytes again); dropping it and its parsing garbage now
-	// keeps a gigabyte's import within its memory budget.
-	o.Envelope.Payload = ""
+	// The file must be byte for byte what ferry wrote; checked before the
+	// payload is decoded, so the raw header, its base64 and the
+	// re-encoding are garbage, and collected, before decoding adds its
+	// own: a gigabyte's header is megabytes, and its import has 64 MB.
+	if err := o.CheckExact(); err != nil {
+		return ImportResult{}, err
+	}
+	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
+	head, o = nil, nil
 	runtime.GC()
 	var pl TransferPayload
-	if err := envelope.Strict(o.Body, &pl); err != nil {
+	if err := envelope.Strict(body, &pl); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload is malformed: %v", err)
 	}
 	if pl.Kind != TransferKind {
@@ -722,10 +727,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if pl.SchemaVersion != version {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload has schema version %d but its envelope %d: the file was altered", pl.SchemaVersion, version)
 	}
-	if err := o.CheckExact(); err != nil {
-		return ImportResult{}, err
-	}
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -749,7 +751,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := checkDeltas(&pl); err != nil {
 		return ImportResult{}, err
 	}
-	head, o = nil, nil // the verified payload is all that is needed from here on
+	body = nil // the verified payload is all that is needed from here on
 	// Reading a large header leaves megabytes of garbage and, worse, a GC
 	// goal set while it was all live; collect now, so the rest of the
 	// import runs against the small heap it needs (docs/performance.md).

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"sync"
 )
 
 // Huff reads one token stream (what Puff writes) from r and writes the
@@ -220,8 +221,18 @@ func (h *huffer) dynamic(lit, dist *encoder) error {
 // predictedBlock writes a dynamic block whose header was left out: it
 // reads the block's tokens (at most maxBlock bytes of them), counts their
 // symbols, writes the header trees.c builds for them, then the tokens.
+// blocks keeps the buffers predictedBlock holds a block's tokens in.
+var blocks = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
 func (h *huffer) predictedBlock(lit, dist *encoder) error {
-	var tokens []byte
+	pooled := blocks.Get().(*[]byte)
+	tokens := (*pooled)[:0]
+	defer func() {
+		if cap(tokens) <= maxBlock+maxLitRun+8 {
+			*pooled = tokens[:0]
+			blocks.Put(pooled)
+		}
+	}()
 	var litFreq [lCodes]uint32
 	var distFreq [dCodes]uint32
 	take := func(n int) ([]byte, error) {

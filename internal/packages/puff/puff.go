@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // ErrFormat is returned for input that is not a deflate stream (Puff) or
@@ -121,7 +122,12 @@ func Puff(r io.ByteReader, w io.Writer) (Result, error) {
 	if !shared {
 		bw = bufio.NewWriterSize(w, 64<<10)
 	}
-	p := puffer{br: bitReader{r: r}, out: &countingWriter{w: bw}, lits: make([]byte, 0, 256)}
+	p := puffers.Get().(*puffer)
+	defer func() {
+		p.br, p.out, p.w = bitReader{}, nil, nil // hold no reader or writer in the pool
+		puffers.Put(p)
+	}()
+	p.br, p.out, p.lits, p.holding = bitReader{r: r}, &countingWriter{w: bw}, p.lits[:0], false
 	p.w = p.out
 	err := p.run()
 	if !shared {
@@ -153,6 +159,11 @@ type tokenWriter interface {
 	io.Writer
 	io.ByteWriter
 }
+
+// puffers keeps puffers' buffers (a held block's header and tokens) from
+// one stream to the next: a jar of 100,000 entries would otherwise make a
+// gigabyte of garbage.
+var puffers = sync.Pool{New: func() any { return &puffer{lits: make([]byte, 0, 256)} }}
 
 type puffer struct {
 	br   bitReader

@@ -47,7 +47,7 @@ const (
 	magic  = "FD1"
 
 	// window bounds zstd's window, and so the decoder's memory.
-	window = 4 << 20
+	window = 2 << 20
 )
 
 // ErrFormat is returned by Apply for input that is not a well-formed delta

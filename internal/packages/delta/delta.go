@@ -62,7 +62,7 @@ func formatErr(f string, a ...any) error {
 // (baseSize bytes) to w. The delta is untrusted: every length and seek is
 // checked against the base and against limit (the most the caller will
 // accept), a delta that would write more than limit or stops early is
-// ErrFormat, memory is bounded by zstd's window (at most 8 MiB) and a 256
+// ErrFormat, memory is bounded by zstd's window (at most 4 MiB) and a 256
 // KiB buffer, and the work is linear in what is written. It returns the
 // number of bytes written.
 func Apply(base io.ReaderAt, baseSize int64, d io.Reader, w io.Writer, limit int64) (int64, error) {

@@ -30,4 +30,3 @@ func startPlain(ctx context.Context, c Cmd) (*Process, error) {
 	p.record, _ = recordOf(cmd.Process.Pid, true)
 	return p, nil
 }
-

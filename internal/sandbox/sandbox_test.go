@@ -414,16 +414,16 @@ func TestOverlaps(t *testing.T) {
 	tr := newTree(t)
 	sb := tr.sandbox(t)
 	for path, want := range map[string]bool{
-		tr.data:                                  true,
-		tr.link:                                  true,
-		filepath.Join(tr.link, "x", "y"):         true,
+		tr.data:                          true,
+		tr.link:                          true,
+		filepath.Join(tr.link, "x", "y"): true,
 		filepath.Join(tr.link, "..", "data", "z"): true,
-		tr.root:                                  true, // holds the data folder
-		tr.keyFile:                               true,
-		tr.srv:                                   false,
-		filepath.Join(tr.srv, "app"):             false,
-		filepath.Join(tr.root, "data2"):          false,
-		"/":                                      true,
+		tr.root:                         true, // holds the data folder
+		tr.keyFile:                      true,
+		tr.srv:                          false,
+		filepath.Join(tr.srv, "app"):    false,
+		filepath.Join(tr.root, "data2"): false,
+		"/":                             true,
 	} {
 		if _, got := sb.Overlaps(path); got != want {
 			t.Errorf("Overlaps(%s) = %v, want %v", path, got, want)

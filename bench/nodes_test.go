@@ -16,13 +16,19 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/server"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 )
 
 // TestMain shares one throwaway PostgreSQL cluster between the PostgreSQL
 // benchmarks, started only if one of them runs.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain also serves as the sandbox's init: the servers these benchmarks
+// run in this process start steps in sandboxes.
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	pgtest.Main(m)
+}
 
 const deployYAML = `environments:
   - name: Development

@@ -25,6 +25,15 @@ const (
 	initName   = "ferry-sandbox-init"
 	stageSetup = "setup"
 	stageRun   = "run"
+	// noTests ends the init's arguments: should a test binary whose
+	// TestMain forgot to call Main be started as an init, it runs no test
+	// (rather than all of them, recursively) and the start fails cleanly.
+	noTests = "-test.run=^$"
+	// Descriptors of the second stage.
+	runLifeline = 3
+	runReport   = 4
+	// reportOK is what the second stage reports once the program started.
+	reportOK = "ok"
 )
 
 // Main runs the sandbox's init when this process was started as one, and
@@ -49,7 +58,6 @@ func Main() {
 // the capability to mount, and become the second stage. A failure is
 // written to the report descriptor, which the server reads.
 func setup() int {
-	unix.CloseOnExec(fdReport)
 	fail := func(format string, args ...any) int {
 		writeAll(fdReport, []byte(fmt.Sprintf(format, args...)))
 		return 125
@@ -68,12 +76,19 @@ func setup() int {
 	if err := isolate(sp); err != nil {
 		return fail("%v", err)
 	}
-	// The lifeline becomes descriptor 3 of the second stage; the spec's
-	// descriptor goes.
-	if err := unix.Dup3(fdLifeline, 3, 0); err != nil {
+	// The second stage gets the lifeline as descriptor 3 and the report as
+	// 4; the spec's descriptor goes.
+	if err := unix.Dup3(fdLifeline, runLifeline, 0); err != nil {
 		return fail("keep the lifeline: %v", err)
 	}
-	unix.Close(fdLifeline)
+	if err := unix.Dup3(fdReport, runReport, 0); err != nil {
+		return fail("keep the report: %v", err)
+	}
+	unix.Close(fdReport)
+	fail = func(format string, args ...any) int {
+		writeAll(runReport, []byte(fmt.Sprintf(format, args...)))
+		return 125
+	}
 
 	runtime.LockOSThread() // capabilities are per thread: exec from the one that dropped them
 	if err := dropMountCapability(); err != nil {
@@ -83,7 +98,7 @@ func setup() int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	err = unix.Exec("/proc/self/exe", []string{initName, stageRun, string(run)}, sp.Run.Env)
+	err = unix.Exec("/proc/self/exe", []string{initName, stageRun, string(run), noTests}, sp.Run.Env)
 	return fail("start the sandbox's init: %v", err)
 }
 
@@ -253,32 +268,39 @@ func dropMountCapability() error {
 // whatever else still runs in the sandbox. When the server dies (its end
 // of the lifeline closes), it kills everything at once.
 func supervise() int {
-	unix.CloseOnExec(3)
+	unix.CloseOnExec(runLifeline)
+	unix.CloseOnExec(runReport)
+	report := func(format string, args ...any) {
+		writeAll(runReport, []byte(fmt.Sprintf(format, args...)))
+		unix.Close(runReport)
+	}
 	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	// Not dumpable: the program may not read this process's memory or
 	// descriptors through /proc.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	var rs runSpec
 	if len(os.Args) < 3 || json.Unmarshal([]byte(os.Args[2]), &rs) != nil {
-		fmt.Fprintln(os.Stderr, "ferry sandbox: the init was started without a program")
+		report("the sandbox's init was started without a program")
 		return 125
 	}
-	go watchLifeline(3)
+	go watchLifeline(runLifeline)
 	if rs.Probe {
+		report(reportOK)
 		return 0
 	}
 	path, err := exec.LookPath(rs.Path)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferry sandbox: %v\n", err)
+		report("%v", err)
 		return 127
 	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
 	pid, err := syscall.ForkExec(path, rs.Args, &syscall.ProcAttr{Env: rs.Env, Files: []uintptr{0, 1, 2}})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferry sandbox: start %s: %v\n", rs.Path, err)
+		report("start %s: %v", rs.Path, err)
 		return 126
 	}
+	report(reportOK)
 	go func() {
 		for s := range sigs {
 			unix.Kill(pid, s.(syscall.Signal))

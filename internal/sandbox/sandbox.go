@@ -81,6 +81,9 @@ type Sandbox struct {
 // mode Off it only remembers them, for Overlaps). It refuses a relative or
 // missing path, and the root folder.
 func New(p Policy, mode Mode) (*Sandbox, error) {
+	if mode == "" {
+		mode = Isolate
+	}
 	if mode != Isolate && mode != Off {
 		return nil, fmt.Errorf("unknown sandbox mode %q", mode)
 	}

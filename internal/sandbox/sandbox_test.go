@@ -408,6 +408,10 @@ func TestRefusals(t *testing.T) {
 	if _, err := runIn(t, sb, "relative", nil, "true"); err == nil {
 		t.Error("a relative working folder was accepted")
 	}
+	ctx := context.Background()
+	if _, err := sb.Start(ctx, Cmd{Path: "no-such-program", Dir: tr.srv, Env: []string{"PATH=/usr/bin:/bin"}}); err == nil || !strings.Contains(err.Error(), "no-such-program") {
+		t.Errorf("a missing program: %v", err)
+	}
 }
 
 func TestOverlaps(t *testing.T) {

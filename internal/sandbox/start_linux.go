@@ -35,7 +35,7 @@ type runSpec struct {
 const (
 	fdSpec     = 3 // read: the spec, JSON, until EOF
 	fdLifeline = 4 // read: EOF when the server is gone
-	fdReport   = 5 // write: why set-up failed; closed on success (close-on-exec)
+	fdReport   = 5 // write: reportOK once the program started, else why not
 )
 
 const probeProgram = "ferry-sandbox-probe"
@@ -75,7 +75,7 @@ func (s *Sandbox) start(ctx context.Context, c Cmd, probe bool) (*Process, error
 	specR, specW, lifeR, lifeW, repR, repW := pipes[0], pipes[1], pipes[2], pipes[3], pipes[4], pipes[5]
 
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
-	cmd.Args = []string{initName, stageSetup}
+	cmd.Args = []string{initName, stageSetup, noTests}
 	cmd.Dir = "/" // never the server's working folder, which may be hidden
 	cmd.Env = c.Env
 	cmd.Stdout, cmd.Stderr = c.Stdout, c.Stderr
@@ -97,12 +97,15 @@ func (s *Sandbox) start(ctx context.Context, c Cmd, probe bool) (*Process, error
 	specW.Close()
 	report, _ := io.ReadAll(io.LimitReader(repR, 64<<10))
 	repR.Close()
-	if len(report) > 0 || werr != nil {
+	if string(report) != reportOK {
 		cmd.Wait()
 		lifeW.Close()
 		msg := strings.TrimSpace(string(report))
-		if msg == "" {
-			msg = fmt.Sprintf("the sandbox's init stopped before it was set up (%v)", werr)
+		switch {
+		case msg == "":
+			return nil, &SetupError{Msg: fmt.Sprintf("the sandbox's init stopped before it was set up (does this program call sandbox.Main first?) %v", werr)}
+		case strings.HasPrefix(msg, "exec:"), strings.HasPrefix(msg, "start "):
+			return nil, &SetupError{Msg: msg} // the program, not the sandbox
 		}
 		return nil, &SetupError{Msg: "cannot set up the sandbox: " + msg + ". " + diagnose()}
 	}

@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrydeploy/ferry/internal/ferrytest"
+)
+
+// probeScript tries every way we know to reach the server's secrets from a
+// step, and prints "LEAK: ..." for each that works. It must reach its end
+// ("PROBE-DONE") and may write outside the data folder (OUT).
+const probeScript = `set +e +o pipefail
+DATA='%[1]s'; REAL='%[2]s'; TLSKEY='%[3]s'; ROOT='%[4]s'; OUT='%[5]s'
+leak() { echo "LEAK: $*"; }
+probe() { if head -c 1 "$1" 2>/dev/null | grep -q . 2>/dev/null || [ -n "$(head -c 16 "$1" 2>/dev/null)" ]; then leak "read $1"; fi; }
+for f in admin.key master.key ferry.db tls-key.pem; do
+  probe "$DATA/$f"; probe "$REAL/$f"
+  p=$f; for i in 1 2 3 4 5 6 7 8; do p=../$p; probe "$p"; done
+done
+probe "$TLSKEY"
+ls -a "$DATA" "$REAL" 2>/dev/null | grep -E 'admin.key|master.key|ferry.db' && leak "listed the data folder"
+for p in /proc/[0-9]*; do
+  probe "$p/root$DATA/admin.key"; probe "$p/root$REAL/master.key"; probe "$p/cwd/admin.key"; probe "$p/root$TLSKEY"
+  tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -q '^FERRY_' && leak "server environment in $p/environ"
+  for fd in "$p"/fd/*; do case "$(readlink "$fd" 2>/dev/null)" in "$(pwd)"*) ;; "$REAL"*|*ferry.db*|*master.key*) leak "fd $fd";; esac; done
+done
+find "$ROOT" \( -name admin.key -o -name master.key -o -name 'tls*' \) -size +0 2>/dev/null | grep . && leak "found key files"
+umount "$REAL" 2>/dev/null && leak "unmounted the data folder"
+umount -l "$REAL" 2>/dev/null && leak "detached the data folder"
+probe "$REAL/admin.key"
+echo written > "$OUT/proof" || echo "cannot write $OUT"
+echo "work folder: $(pwd)"
+echo PROBE-DONE
+`
+
+// TestStepsCannotReachSecrets runs a step that tries to read the server's
+// data folder and key files by every path — relative, absolute, through a
+// symlink, through /proc — and checks it reaches none, while it can still
+// write outside the data folder (SPEC §4).
+func TestStepsCannotReachSecrets(t *testing.T) {
+	bin := ferrytest.Build(t)
+	root := t.TempDir()
+	real := filepath.Join(root, "real")
+	link := filepath.Join(root, "link")
+	out := filepath.Join(root, "srv")
+	keys := filepath.Join(root, "keys")
+	for _, d := range []string{real, out, keys} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := writeTLSFiles(t, keys)
+	const password = "Adm1n-Passw0rd-e2e-7c1d"
+	srv := bin.StartServers(t, ferrytest.ServerConfig{
+		Data: filepath.Join(link, "data"),
+		Env:  []string{"FERRY_TLS_CERT=" + certFile, "FERRY_TLS_KEY=" + keyFile, "FERRY_ADMIN_PASSWORD=" + password},
+	})[0]
+	data := filepath.Join(link, "data")
+	realData := filepath.Join(real, "data")
+
+	script := fmt.Sprintf(probeScript, data, realData, keyFile, root, out)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "probe.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Probe
+    lifecycle: L
+    process:
+      - name: Probe
+        type: script
+        script: |
+`+indent(script, "          ")))
+	srv.Must("release", "create", "Probe", "--version", "1")
+	r := srv.Must("deploy", "Probe", "1", "--to", "Dev", "--wait")
+	log := r.Out()
+	contains(t, log, "PROBE-DONE", "Success")
+	notContains(t, log, "LEAK", "cannot write")
+
+	secrets := map[string]string{"admin password": password}
+	for _, f := range []string{filepath.Join(realData, "admin.key"), filepath.Join(realData, "master.key"), keyFile} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[f] = strings.TrimSpace(string(b))
+	}
+	for what, s := range secrets {
+		if strings.Contains(log, s) {
+			t.Errorf("the step's log holds %s", what)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "proof")); err != nil || string(b) != "written\n" {
+		t.Errorf("the step could not write outside the data folder: %q, %v", b, err)
+	}
+}
+
+// writeTLSFiles writes a self-signed certificate and its key (0600) into dir.
+func writeTLSFiles(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "e2e"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls-cert.pem"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -149,3 +149,55 @@ func indent(s, prefix string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// TestCrashKillsSteps kills the server (SIGKILL) while a step runs that
+// started a detached daemon of its own (setsid): every process of the step
+// dies with the server, and after the restart the task is Failed.
+func TestCrashKillsSteps(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	marker := fmt.Sprintf("ferry-e2e-step-%d", time.Now().UnixNano())
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "slow.yaml", fmt.Sprintf(`environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Slow
+    lifecycle: L
+    process:
+      - name: Daemonize
+        type: script
+        script: |
+          setsid bash -c 'exec -a %[1]s-daemon sleep 600' </dev/null >/dev/null 2>&1 &
+          (exec -a %[1]s-child sleep 600) &
+          echo started
+          exec -a %[1]s-main sleep 600
+`, marker)))
+	srv.Must("release", "create", "Slow", "--version", "1")
+	srv.Must("deploy", "Slow", "1", "--to", "Dev")
+	ferrytest.WaitFor(t, 30*time.Second, "the step and its daemon to run", func() bool {
+		return len(processesWith(marker)) == 3
+	})
+	srv.Kill()
+	ferrytest.WaitFor(t, 30*time.Second, "every process of the step to end with the server", func() bool {
+		return len(processesWith(marker)) == 0
+	})
+	srv.Restart()
+	var tasks []struct{ State, Error string }
+	decodeJSON(t, srv.Must("task", "list", "-o", "json").Stdout, &tasks)
+	if len(tasks) != 1 || tasks[0].State != "Failed" {
+		t.Fatalf("after a crash: %+v, want one Failed task", tasks)
+	}
+}
+
+// processesWith lists the host's processes whose command line holds marker
+// (as its first word: bash's own command line only names the script file).
+func processesWith(marker string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(b), marker) {
+			out = append(out, e.Name()+" "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
+}

@@ -75,6 +75,7 @@ type Server struct {
 	URL    string
 	Addr   string
 	Data   string
+	cwd    string // the working folder it runs in, when not the test's
 	Key    string // the admin's API key
 	Env    []string
 	cmd    *exec.Cmd

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ type ServerConfig struct {
 	// Env is added to the server's environment: FERRY_DATABASE_URL,
 	// FERRY_NODE, FERRY_HEARTBEAT_INTERVAL and so on.
 	Env []string
+	// DefaultData starts the server without --data, in a fresh working
+	// folder, as the README's first command does: it then uses its default
+	// data folder, the relative ./ferry-data. Data must be empty.
+	DefaultData bool
 }
 
 // StartServers starts one server per config, all at once: every process is
@@ -31,7 +36,11 @@ func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
 	addrs := make([]chan string, len(cfgs))
 	for i, cfg := range cfgs {
 		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env}
-		if s.Data == "" {
+		switch {
+		case cfg.DefaultData:
+			s.cwd = t.TempDir()
+			s.Data = filepath.Join(s.cwd, "ferry-data")
+		case s.Data == "":
 			s.Data = filepath.Join(t.TempDir(), "data")
 		}
 		t.Cleanup(func() {
@@ -55,8 +64,14 @@ func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
 func (s *Server) launch(listen string) chan string {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	cmd := exec.Command(s.bin.Path, "server", "--data", s.Data, "--listen", listen, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), s.Env...)
+	args := []string{"server", "--data", s.Data, "--listen", listen, "--log-level", "debug"}
+	if s.cwd != "" {
+		args = slices.Delete(args, 1, 3) // the default data folder, relative to cwd
+	}
+	cmd := exec.Command(s.bin.Path, args...)
+	cmd.Dir = s.cwd
+	cmd.Env = append(os.Environ(), "FERRY_DATA=")
+	cmd.Env = append(cmd.Env, s.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = s.log
 	cmd.Stderr = io.MultiWriter(s.log, pw)

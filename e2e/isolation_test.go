@@ -7,9 +7,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,5 +203,67 @@ func processesWith(marker string) []string {
 			out = append(out, e.Name()+" "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
+	return out
+}
+
+// TestCrashLeavesNoLitter kills the server while a package upload is half
+// received; the restart removes the partial upload, and what an earlier
+// version left (chunk temporary files, step work folders with scripts).
+func TestCrashLeavesNoLitter(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+
+	// Half an upload: 2 MB sent, the rest never comes.
+	body, send := io.Pipe()
+	req, err := http.NewRequest("POST", srv.URL+"/api/spaces/Default/packages?id=web&version=1.0.0", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.Key)
+	go http.DefaultClient.Do(req)
+	go send.Write(make([]byte, 2<<20))
+	ferrytest.WaitFor(t, 30*time.Second, "the upload to reach the disk", func() bool {
+		return len(filesUnder(t, filepath.Join(srv.Data, "tmp"))) > 0
+	})
+	srv.Kill()
+	send.CloseWithError(errors.New("the server is gone"))
+
+	// What versions before per-process temporary folders could leave.
+	legacy := map[string]string{
+		filepath.Join(srv.Data, "chunks", "tmp", strings.Repeat("ab", 32)+".0123456789abcdef"): "a chunk being written",
+		filepath.Join(srv.Data, "work", "task-9", "script.sh"):                                 "echo " + secretToken,
+		filepath.Join(srv.Data, "tmp", "packages", "upload-0123456789abcdef"):                  "half a package",
+	}
+	for f, content := range legacy {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	srv.Restart()
+	for _, dir := range []string{filepath.Join(srv.Data, "tmp"), filepath.Join(srv.Data, "chunks", "tmp"), filepath.Join(srv.Data, "work")} {
+		if left := filesUnder(t, dir); len(left) > 0 {
+			t.Errorf("after the restart, %s holds %v", dir, left)
+		}
+	}
+	// The feed works after the clean-up.
+	zipFile := filepath.Join(t.TempDir(), "web.zip")
+	writeZip(t, zipFile, map[string][]byte{"index.html": []byte("hi")})
+	srv.Must("package", "push", zipFile, "--id", "web", "--version", "1.0.0")
+}
+
+// filesUnder lists the regular files under dir, except the lock files that
+// mark running servers' temporary folders.
+func filesUnder(t *testing.T, dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasSuffix(p, ".lock") {
+			out = append(out, p)
+		}
+		return nil
+	})
 	return out
 }

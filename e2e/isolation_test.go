@@ -267,3 +267,53 @@ func filesUnder(t *testing.T, dir string) []string {
 	})
 	return out
 }
+
+// TestTenantIsData deploys with tenant names that a shell would run as
+// commands, pasted into a script through #{Ferry.Tenant.Name}: each is
+// refused before anything is queued, and nothing runs. A plain tenant name
+// deploys.
+func TestTenantIsData(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "tenant.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Shop
+    lifecycle: L
+    process:
+      - name: Greet
+        type: script
+        script: |
+          echo tenant: #{Ferry.Tenant.Name}
+          echo "quoted: #{Ferry.Tenant.Name}"
+          mkdir -p "$HOME/#{Ferry.Tenant.Name}"
+`))
+	srv.Must("release", "create", "Shop", "--version", "1")
+	for _, tenant := range []string{
+		"$(touch " + pwned + ")",
+		"`touch " + pwned + "`",
+		"x; touch " + pwned,
+		"x\ntouch " + pwned,
+		"x && touch " + pwned,
+		"x | tee " + pwned,
+		"x > " + pwned,
+		`"; touch ` + pwned + `; "`,
+		"-rf",
+		"..",
+		"acme corp",
+	} {
+		r := srv.Fail("deploy", "Shop", "1", "--to", "Dev", "--tenant", tenant, "--wait")
+		contains(t, r.Stderr, "tenant", "letters, digits")
+	}
+	var tasks []struct{ ID int64 }
+	decodeJSON(t, srv.Must("task", "list", "-o", "json").Stdout, &tasks)
+	if len(tasks) != 0 {
+		t.Errorf("refused deployments queued %d task(s)", len(tasks))
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("a tenant name ran as a command")
+	}
+	r := srv.Must("deploy", "Shop", "1", "--to", "Dev", "--tenant", "Acme-EU.2", "--wait")
+	contains(t, r.Out(), "tenant: Acme-EU.2", "quoted: Acme-EU.2", "Success")
+}

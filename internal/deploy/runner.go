@@ -186,6 +186,11 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	if err != nil {
 		return err
 	}
+	if d.Tenant != "" { // queued before names were checked (an upgrade): data, never code
+		if err := domain.ValidateSafeName("tenant", d.Tenant); err != nil {
+			return err
+		}
+	}
 	rel, err := r.Store.Releases().GetByID(ctx, d.ReleaseID)
 	if err != nil {
 		return err

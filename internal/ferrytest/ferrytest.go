@@ -149,6 +149,9 @@ func (s *Server) Restart() {
 	s.start(s.Addr)
 }
 
+// Pid is the server process's id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Log returns what the server has logged so far.
 func (s *Server) Log() string { return s.log.String() }
 

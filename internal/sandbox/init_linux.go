@@ -5,34 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// The init is this binary started again under initName. Its first stage
-// (setup) runs with the capability to mount in the new namespaces, covers
-// what is hidden, and re-executes itself without that capability as the
-// second stage (run), which stays PID 1 of the sandbox while the program
-// runs. Re-executing, rather than dropping the capability thread by
-// thread, leaves no thread of the sandbox able to unmount anything.
+// The init is this binary started again under initName, PID 1 of the
+// sandbox. It covers what is hidden while it may still mount, then starts
+// the program from one thread that has given up the capabilities to mount
+// and to trace (so the program cannot undo the covers, nor take over one of
+// the init's other threads), and stays to reap and pass signals on. It is
+// not dumpable: the program cannot read its memory or descriptors.
 const (
 	initName   = "ferry-sandbox-init"
 	stageSetup = "setup"
-	stageRun   = "run"
 	// noTests ends the init's arguments: should a test binary whose
 	// TestMain forgot to call Main be started as an init, it runs no test
 	// (rather than all of them, recursively) and the start fails cleanly.
 	noTests = "-test.run=^$"
-	// Descriptors of the second stage.
-	runLifeline = 3
-	runReport   = 4
-	// reportOK is what the second stage reports once the program started.
+	// reportOK is what the init reports once the program started.
 	reportOK = "ok"
 )
 
@@ -44,62 +40,133 @@ func Main() {
 	if len(os.Args) < 2 || os.Args[0] != initName {
 		return
 	}
-	switch os.Args[1] {
-	case stageSetup:
-		os.Exit(setup())
-	case stageRun:
-		os.Exit(supervise())
+	if os.Args[1] != stageSetup {
+		fmt.Fprintln(os.Stderr, "ferry sandbox: unknown init stage")
+		os.Exit(125)
 	}
-	fmt.Fprintln(os.Stderr, "ferry sandbox: unknown init stage")
-	os.Exit(125)
+	os.Exit(runInit())
 }
 
-// setup is the first stage: read the spec, cover what is hidden, give up
-// the capability to mount, and become the second stage. A failure is
-// written to the report descriptor, which the server reads.
-func setup() int {
-	fail := func(format string, args ...any) int {
+// runInit reads the spec, covers what is hidden, starts the program and
+// supervises it. Whatever goes wrong before the program runs is written to
+// the report descriptor, which the server reads.
+func runInit() int {
+	unix.CloseOnExec(fdReport)
+	unix.CloseOnExec(fdLifeline)
+	report := func(format string, args ...any) {
 		writeAll(fdReport, []byte(fmt.Sprintf(format, args...)))
-		return 125
+		unix.Close(fdReport)
 	}
 	// Also set by the starter; set again here in case the server died
 	// between clone and exec. The lifeline catches a death before this.
 	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	go watchLifeline(fdLifeline)
 	raw, err := readAll(fdSpec)
-	if err != nil {
-		return fail("read the sandbox's spec: %v", err)
-	}
+	unix.Close(fdSpec)
 	var sp spec
-	if err := json.Unmarshal(raw, &sp); err != nil {
-		return fail("read the sandbox's spec: %v", err)
+	if err == nil {
+		err = json.Unmarshal(raw, &sp)
 	}
-	if err := isolate(sp); err != nil {
-		return fail("%v", err)
-	}
-	// The second stage gets the lifeline as descriptor 3 and the report as
-	// 4; the spec's descriptor goes.
-	if err := unix.Dup3(fdLifeline, runLifeline, 0); err != nil {
-		return fail("keep the lifeline: %v", err)
-	}
-	if err := unix.Dup3(fdReport, runReport, 0); err != nil {
-		return fail("keep the report: %v", err)
-	}
-	unix.Close(fdReport)
-	fail = func(format string, args ...any) int {
-		writeAll(runReport, []byte(fmt.Sprintf(format, args...)))
+	if err != nil {
+		report("read the sandbox's spec: %v", err)
 		return 125
 	}
-
-	runtime.LockOSThread() // capabilities are per thread: exec from the one that dropped them
-	if err := dropMountCapability(); err != nil {
-		return fail("give up the capability to mount: %v", err)
+	if err := isolate(sp); err != nil {
+		report("%v", err)
+		return 125
 	}
-	run, err := json.Marshal(sp.Run)
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	if sp.Probe {
+		report(reportOK)
+		return 0
+	}
+	rs := sp.Run
+	path, err := lookPath(rs.Path, rs.Env)
 	if err != nil {
-		return fail("%v", err)
+		report("%v", err)
+		return 127
 	}
-	err = unix.Exec("/proc/self/exe", []string{initName, stageRun, string(run), noTests}, sp.Run.Env)
-	return fail("start the sandbox's init: %v", err)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+	pid, err := startProgram(path, rs)
+	if err != nil {
+		report("%v", err)
+		return 126
+	}
+	report(reportOK)
+	go func() {
+		for s := range sigs {
+			unix.Kill(pid, s.(syscall.Signal))
+		}
+	}()
+	return reap(pid)
+}
+
+// startProgram starts the program from a thread of its own that first
+// gives up, for good, the capabilities to mount and to trace; the thread
+// ends with the call (it stays locked), so no goroutine runs on it again.
+func startProgram(path string, rs runSpec) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with this goroutine
+		if err := dropCapabilities(); err != nil {
+			done <- result{err: fmt.Errorf("give up the capabilities to mount and trace: %w", err)}
+			return
+		}
+		pid, err := syscall.ForkExec(path, rs.Args, &syscall.ProcAttr{Env: rs.Env, Files: []uintptr{0, 1, 2}})
+		if err != nil {
+			err = fmt.Errorf("start %s: %w", rs.Path, err)
+		}
+		done <- result{pid, err}
+	}()
+	r := <-done
+	return r.pid, r.err
+}
+
+// reap waits for every process that ends in the sandbox (orphans are
+// reparented to the init) until the program ends, and returns its status:
+// its exit code, or 128+N when signal N killed it.
+func reap(pid int) int {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "ferry sandbox: wait: %v\n", err)
+			return 125
+		case got != pid:
+			continue
+		case ws.Signaled():
+			return 128 + int(ws.Signal())
+		default:
+			return ws.ExitStatus()
+		}
+	}
+}
+
+// lookPath finds a program in the PATH of env, as exec.LookPath does in
+// the program's environment rather than the init's.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			for _, dir := range filepath.SplitList(v) {
+				p := filepath.Join(dir, file)
+				if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+					return p, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", file)
 }
 
 // isolate covers each hidden path, at every path the mount table shows it
@@ -235,94 +302,37 @@ func remountReadOnly(path string) error {
 	return unix.Mount("", path, "", flags, "")
 }
 
-// dropMountCapability removes CAP_SYS_ADMIN from this thread for good:
-// from the ambient set (an unprivileged server's init got it that way),
-// from the inheritable, permitted and effective sets, and from the
-// bounding set, so that no program started later gains it back, not even
-// as root of the namespace. Without it nothing can unmount the covers.
-func dropMountCapability() error {
+// dropCapabilities removes CAP_SYS_ADMIN (mount, unmount) and
+// CAP_SYS_PTRACE (reach into the init's other threads, which keep theirs)
+// from this thread for good: from the ambient set (an unprivileged
+// server's init got CAP_SYS_ADMIN that way), the inheritable, permitted and
+// effective sets, and the bounding set, so that no program started from
+// here gains them back, not even as root of the namespace.
+func dropCapabilities() error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
-	// Changing the bounding set takes CAP_SETPCAP, which only a
-	// root-mapped init has; an unprivileged program gains no capability
-	// by exec anyway.
-	if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil && os.Getuid() == 0 {
-		return fmt.Errorf("drop CAP_SYS_ADMIN from the bounding set: %w", err)
+	caps := []int{unix.CAP_SYS_ADMIN, unix.CAP_SYS_PTRACE}
+	for _, c := range caps {
+		// Changing the bounding set takes CAP_SETPCAP, which only a
+		// root-mapped init has; an unprivileged program gains no
+		// capability by exec anyway.
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && os.Getuid() == 0 {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return err
 	}
-	i, bit := unix.CAP_SYS_ADMIN/32, uint32(1)<<(unix.CAP_SYS_ADMIN%32)
-	data[i].Effective &^= bit
-	data[i].Permitted &^= bit
-	data[i].Inheritable &^= bit
+	for _, c := range caps {
+		i, bit := c/32, uint32(1)<<(c%32)
+		data[i].Effective &^= bit
+		data[i].Permitted &^= bit
+		data[i].Inheritable &^= bit
+	}
 	return unix.Capset(&hdr, &data[0])
-}
-
-// supervise is the second stage: PID 1 of the sandbox. It runs the program,
-// reaps every process that ends in the sandbox, passes signals on to the
-// program, and exits with the program's status — and then the kernel kills
-// whatever else still runs in the sandbox. When the server dies (its end
-// of the lifeline closes), it kills everything at once.
-func supervise() int {
-	unix.CloseOnExec(runLifeline)
-	unix.CloseOnExec(runReport)
-	report := func(format string, args ...any) {
-		writeAll(runReport, []byte(fmt.Sprintf(format, args...)))
-		unix.Close(runReport)
-	}
-	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-	// Not dumpable: the program may not read this process's memory or
-	// descriptors through /proc.
-	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	var rs runSpec
-	if len(os.Args) < 3 || json.Unmarshal([]byte(os.Args[2]), &rs) != nil {
-		report("the sandbox's init was started without a program")
-		return 125
-	}
-	go watchLifeline(runLifeline)
-	if rs.Probe {
-		report(reportOK)
-		return 0
-	}
-	path, err := exec.LookPath(rs.Path)
-	if err != nil {
-		report("%v", err)
-		return 127
-	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
-	pid, err := syscall.ForkExec(path, rs.Args, &syscall.ProcAttr{Env: rs.Env, Files: []uintptr{0, 1, 2}})
-	if err != nil {
-		report("start %s: %v", rs.Path, err)
-		return 126
-	}
-	report(reportOK)
-	go func() {
-		for s := range sigs {
-			unix.Kill(pid, s.(syscall.Signal))
-		}
-	}()
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, 0, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			fmt.Fprintf(os.Stderr, "ferry sandbox: wait: %v\n", err)
-			return 125
-		case got != pid:
-			continue // an orphan reparented to us
-		case ws.Signaled():
-			return 128 + int(ws.Signal())
-		default:
-			return ws.ExitStatus()
-		}
-	}
 }
 
 // watchLifeline kills everything in the sandbox once the lifeline's other

@@ -179,7 +179,10 @@ if command -v unshare >/dev/null; then
   unshare -Urmpf --mount-proc sh -c "cat /proc/*/root'$d'/admin.key" 2>/dev/null
 fi
 cat /proc/1/root"$d"/admin.key /proc/1/cwd/../../../../admin.key 2>/dev/null
-grep CapEff /proc/self/status
+head -c 1 /proc/1/maps 2>/dev/null | grep -q . && echo UNCOVERED-init-memory-map
+head -c 1 /proc/1/environ 2>/dev/null | grep -q . && echo UNCOVERED-init-environment
+for f in /proc/1/fd/*; do readlink "$f"; head -c 1 "$f"; done 2>/dev/null | grep -q . && echo UNCOVERED-init-descriptors
+grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status
 echo ok`, tr.data))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -188,6 +191,23 @@ echo ok`, tr.data))
 		t.Errorf("a cover came off:\n%s", out)
 	}
 	tr.checkNoSecret(t, out)
+	// No capability to mount or to trace, now or (as root of the
+	// namespace) after any exec. An unprivileged program cannot change
+	// its bounding set, and gains nothing from it by exec.
+	for _, line := range strings.Split(out, "\n") {
+		name, hex, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(name, "Cap") || (name == "CapBnd" && os.Getuid() != 0) {
+			continue
+		}
+		set, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		const sysAdmin, sysPtrace = 1 << 21, 1 << 19
+		if set&(sysAdmin|sysPtrace) != 0 {
+			t.Errorf("the program's %s holds CAP_SYS_ADMIN or CAP_SYS_PTRACE: %s", name, strings.TrimSpace(hex))
+		}
+	}
 }
 
 // TestSeesOnlyItsOwnProcesses: /proc holds the sandbox's processes only.

@@ -22,16 +22,15 @@ type spec struct {
 	Run    runSpec  `json:"run"`
 }
 
-// runSpec is what the init's second stage runs.
+// runSpec is the program the init runs.
 type runSpec struct {
-	Path  string   `json:"path"`
-	Args  []string `json:"args"`
-	Dir   string   `json:"dir"`
-	Env   []string `json:"env"`
-	Probe bool     `json:"probe,omitempty"`
+	Path string   `json:"path"`
+	Args []string `json:"args"`
+	Dir  string   `json:"dir"`
+	Env  []string `json:"env"`
 }
 
-// Descriptors of the init's first stage (after 0, 1, 2).
+// Descriptors of the init (after 0, 1, 2).
 const (
 	fdSpec     = 3 // read: the spec, JSON, until EOF
 	fdLifeline = 4 // read: EOF when the server is gone
@@ -44,7 +43,7 @@ func (s *Sandbox) start(ctx context.Context, c Cmd, probe bool) (*Process, error
 	if s.mode == Off {
 		return startPlain(ctx, c)
 	}
-	sp := spec{Hide: s.hide, Probe: probe, Run: runSpec{Path: c.Path, Args: c.Args, Dir: c.Dir, Env: c.Env, Probe: probe}}
+	sp := spec{Hide: s.hide, Probe: probe, Run: runSpec{Path: c.Path, Args: c.Args, Dir: c.Dir, Env: c.Env}}
 	for _, e := range c.Expose {
 		real := resolveExisting(e)
 		for _, h := range s.hide {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
@@ -42,8 +41,8 @@ type node struct {
 	now       func() time.Time
 	heartbeat time.Duration
 	timeout   time.Duration
-	others    []string     // the other nodes alive when this one joined
-	sandbox   sandbox.Mode // how this node runs steps, for health
+	others    []string // the other nodes alive when this one joined
+	sandbox   string   // how this node runs steps, for health (newSandbox)
 
 	mu   sync.Mutex
 	held map[string]bool // exclusive loops running here, for health

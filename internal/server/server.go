@@ -101,12 +101,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer claim.Close()
-	sb, err := newSandbox(ctx, cfg, log)
+	sb, status, err := newSandbox(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
-	nd.sandbox = sb.Mode()
+	nd.sandbox = status
 	runner := deploy.NewRunner(deploy.Runner{
 		Store:   st,
 		Log:     log.With("component", "runner"),
@@ -292,24 +292,24 @@ func claimScratch(cfg Config, others []string, log *slog.Logger) (*scratch.Claim
 // the TLS files, the database client's credential files, and cfg.Hide,
 // and checks at once whether this host can isolate, so that an operator
 // learns it from the start-up log rather than from a failed deployment.
-func newSandbox(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Sandbox, error) {
+// The status is for /api/health: "namespaces", "off" or "unavailable".
+func newSandbox(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Sandbox, string, error) {
 	hide := append([]string{cfg.DataDir}, existing(secretFiles(cfg))...)
 	hide = append(hide, cfg.Hide...)
 	sb, err := sandbox.New(sandbox.Policy{Hide: hide}, cfg.Sandbox)
 	if err != nil {
-		return nil, fmt.Errorf("what steps must not reach (--sandbox-hide): %w", err)
+		return nil, "", fmt.Errorf("what steps must not reach (--sandbox-hide): %w", err)
 	}
-	switch {
-	case cfg.Sandbox == sandbox.Off:
+	if sb.Mode() == sandbox.Off {
 		log.Warn("steps run WITHOUT isolation (--sandbox off): a script can read the data folder and key files, and may outlive a crash of the server")
-	default:
-		if err := sb.Check(ctx); err != nil {
-			log.Error("steps cannot run isolated on this host; every step will fail until this is fixed", "err", err)
-		} else {
-			log.Info("steps run isolated (user, mount and PID namespaces)", "hidden", sb.Hidden())
-		}
+		return sb, string(sandbox.Off), nil
 	}
-	return sb, nil
+	if err := sb.Check(ctx); err != nil {
+		log.Error("steps cannot run isolated on this host; every step will fail until this is fixed", "err", err)
+		return sb, "unavailable", nil
+	}
+	log.Info("steps run isolated (user, mount and PID namespaces)", "hidden", sb.Hidden())
+	return sb, string(sandbox.Isolate), nil
 }
 
 // secretFiles are files outside the data folder this server was

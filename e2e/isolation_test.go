@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,10 +55,44 @@ echo PROBE-DONE
 // TestStepsCannotReachSecrets runs a step that tries to read the server's
 // data folder and key files by every path — relative, absolute, through a
 // symlink, through /proc — and checks it reaches none, while it can still
-// write outside the data folder (SPEC §4).
+// write outside the data folder (SPEC §4); with the server running as root,
+// and as an unprivileged user.
 func TestStepsCannotReachSecrets(t *testing.T) {
+	t.Run("root", func(t *testing.T) { probeSecrets(t, nil, -1) })
+	t.Run("unprivileged", func(t *testing.T) { probeSecrets(t, asNobody(t), nobody) })
+}
+
+// nobody is the unprivileged user tests run servers as.
+const nobody = 65534
+
+// asNobody is the command that runs a server as nobody, or skips the test.
+func asNobody(t *testing.T) []string {
+	if os.Getuid() != 0 {
+		t.Skip("runs as root only, to switch to an unprivileged user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv is not installed")
+	}
+	return []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
+}
+
+// sharedDir is a temporary folder other users may enter (t.TempDir is not).
+func sharedDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func probeSecrets(t *testing.T, wrap []string, uid int) {
 	bin := ferrytest.Build(t)
-	root := t.TempDir()
+	root := sharedDir(t)
 	real := filepath.Join(root, "real")
 	link := filepath.Join(root, "link")
 	out := filepath.Join(root, "srv")
@@ -70,10 +106,18 @@ func TestStepsCannotReachSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	certFile, keyFile := writeTLSFiles(t, keys)
+	if uid >= 0 {
+		for _, p := range []string{real, out, keys, certFile, keyFile} {
+			if err := os.Chown(p, uid, uid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	const password = "Adm1n-Passw0rd-e2e-7c1d"
 	srv := bin.StartServers(t, ferrytest.ServerConfig{
 		Data: filepath.Join(link, "data"),
 		Env:  []string{"FERRY_TLS_CERT=" + certFile, "FERRY_TLS_KEY=" + keyFile, "FERRY_ADMIN_PASSWORD=" + password},
+		Wrap: wrap,
 	})[0]
 	data := filepath.Join(link, "data")
 	realData := filepath.Join(real, "data")
@@ -111,6 +155,52 @@ projects:
 	if b, err := os.ReadFile(filepath.Join(out, "proof")); err != nil || string(b) != "written\n" {
 		t.Errorf("the step could not write outside the data folder: %q, %v", b, err)
 	}
+}
+
+// TestStepsRefusedWithoutNamespaces runs a server on a host that allows no
+// user namespaces (simulated in a user namespace of the test's own, where
+// user.max_user_namespaces is 0): it starts, says so, and every step fails
+// naming the cause and the fix, until the operator opts out of isolation
+// (--sandbox off), which every task log then warns about.
+func TestStepsRefusedWithoutNamespaces(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare is not installed")
+	}
+	noNamespaces := []string{unshare, "--user", "--map-root-user", "sh", "-c",
+		`echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" "$@"`}
+	bin := ferrytest.Build(t)
+	const yaml = `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Hello
+    lifecycle: L
+    process: [{name: Hi, type: script, script: "echo hello from the step"}]
+`
+	srv := bin.StartServers(t, ferrytest.ServerConfig{Wrap: noNamespaces})[0]
+	contains(t, srv.Log(), "steps cannot run isolated on this host")
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "hello.yaml", yaml))
+	srv.Must("release", "create", "Hello", "--version", "1")
+	r := srv.Fail("deploy", "Hello", "1", "--to", "Dev", "--wait")
+	contains(t, r.Out(), "user.max_user_namespaces=0", "--sandbox off")
+	notContains(t, r.Out(), "hello from the step")
+	var health struct{ Sandbox string }
+	resp, err := http.Get(srv.URL + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if health.Sandbox != "unavailable" {
+		t.Errorf("health says sandbox %q, want unavailable", health.Sandbox)
+	}
+
+	off := bin.StartServers(t, ferrytest.ServerConfig{Wrap: noNamespaces, Env: []string{"FERRY_SANDBOX=off"}})[0]
+	contains(t, off.Log(), "WITHOUT isolation")
+	off.Must("apply", "-f", ferrytest.WriteFile(t, "hello.yaml", yaml))
+	off.Must("release", "create", "Hello", "--version", "1")
+	r = off.Must("deploy", "Hello", "1", "--to", "Dev", "--wait")
+	contains(t, r.Out(), "hello from the step", "without isolation")
 }
 
 // writeTLSFiles writes a self-signed certificate and its key (0600) into dir.

@@ -24,6 +24,10 @@ type ServerConfig struct {
 	// folder, as the README's first command does: it then uses its default
 	// data folder, the relative ./ferry-data. Data must be empty.
 	DefaultData bool
+	// Wrap runs the server through a command (its arguments come after
+	// Wrap's): setpriv to run it as another user, unshare to change what
+	// the kernel allows it.
+	Wrap []string
 }
 
 // StartServers starts one server per config, all at once: every process is
@@ -35,7 +39,7 @@ func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
 	servers := make([]*Server, len(cfgs))
 	addrs := make([]chan string, len(cfgs))
 	for i, cfg := range cfgs {
-		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env}
+		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env, wrap: cfg.Wrap}
 		switch {
 		case cfg.DefaultData:
 			s.cwd = t.TempDir()
@@ -68,7 +72,11 @@ func (s *Server) launch(listen string) chan string {
 	if s.cwd != "" {
 		args = slices.Delete(args, 1, 3) // the default data folder, relative to cwd
 	}
-	cmd := exec.Command(s.bin.Path, args...)
+	args = append([]string{s.bin.Path}, args...)
+	if len(s.wrap) > 0 {
+		args = append(slices.Clone(s.wrap), args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = s.cwd
 	cmd.Env = append(os.Environ(), "FERRY_DATA=")
 	cmd.Env = append(cmd.Env, s.Env...)

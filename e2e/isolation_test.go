@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -406,4 +407,44 @@ projects:
 	}
 	r := srv.Must("deploy", "Shop", "1", "--to", "Dev", "--tenant", "Acme-EU.2", "--wait")
 	contains(t, r.Out(), "tenant: Acme-EU.2", "quoted: Acme-EU.2", "Success")
+}
+
+// TestPackageDestinationOutsideData: deploy-package writes as the server,
+// outside the sandbox, so a destination in the data folder — directly,
+// through a symlink a step planted, or a folder holding the data folder —
+// is refused, and nothing there changes.
+func TestPackageDestinationOutsideData(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("env", "create", "Dev")
+	root := t.TempDir()
+	zipFile := filepath.Join(root, "web.zip")
+	writeZip(t, zipFile, map[string][]byte{"master.key": []byte("attacker's key"), "index.html": []byte("hi")})
+	srv.Must("package", "push", zipFile, "--id", "web", "--version", "1.0.0")
+	planted := filepath.Join(root, "planted")
+	masterKey, _ := os.ReadFile(filepath.Join(srv.Data, "master.key"))
+
+	for i, dest := range []string{
+		srv.Data,
+		filepath.Join(srv.Data, "tmp", "evil"),
+		filepath.Join(planted, "app"),               // planted → the data folder, by the step before
+		filepath.Dir(srv.Data),                      // holds the data folder
+		srv.Data + "/../" + filepath.Base(srv.Data), // the same, spelled with ..
+	} {
+		name := fmt.Sprintf("P%d", i)
+		srv.Must("apply", "-f", ferrytest.WriteFile(t, "p.yaml", fmt.Sprintf(`lifecycles: [{name: L%[1]s, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: %[1]s
+    lifecycle: L%[1]s
+    process:
+      - {name: Plant, type: script, script: "ln -sfn %[3]s %[4]s"}
+      - {name: Install, type: deploy-package, package: web, destination: %[2]q}
+`, name, dest, srv.Data, planted)))
+		srv.Must("release", "create", name, "--version", "1", "--package", "web:1.0.0")
+		r := srv.Fail("deploy", name, "1", "--to", "Dev", "--wait")
+		contains(t, r.Out(), "holds this server's data or keys")
+		if now, _ := os.ReadFile(filepath.Join(srv.Data, "master.key")); !bytes.Equal(now, masterKey) {
+			t.Fatalf("destination %s: the master key changed", dest)
+		}
+	}
 }

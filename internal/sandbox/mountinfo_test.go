@@ -105,4 +105,9 @@ func aliasesInside(t *testing.T) {
 	if !strings.Contains(out, "ok") {
 		t.Fatalf("did not finish: %s", out)
 	}
+	for _, p := range []string{filepath.Join(a1, "x"), filepath.Join(a2, "data")} {
+		if _, ok := sb.Overlaps(p); !ok {
+			t.Errorf("Overlaps(%s) through a bind mount of the data folder = false", p)
+		}
+	}
 }

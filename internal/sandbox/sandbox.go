@@ -114,13 +114,22 @@ func (s *Sandbox) Hidden() []string { return slices.Clone(s.hide) }
 
 // Overlaps reports the hidden path that path lies inside of, or that lies
 // inside path (so that writing to or replacing path would touch hidden
-// files). Symlinks are resolved as far as path exists. It holds in mode Off
-// too: for the checks a server makes before it writes where a step said.
+// files), also where the mount table shows a hidden path elsewhere (a bind
+// mount). Symlinks are resolved as far as path exists. It holds in mode
+// Off too: for the checks a server makes before it writes where a step
+// said.
 func (s *Sandbox) Overlaps(path string) (string, bool) {
 	p := resolveExisting(filepath.Clean(path))
+	var mounts []mount
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		mounts, _ = parseMountInfo(f)
+		f.Close()
+	}
 	for _, h := range s.hide {
-		if within(p, h) || within(h, p) {
-			return h, true
+		for _, at := range append([]string{h}, aliases(h, mounts)...) {
+			if within(p, at) || within(at, p) {
+				return h, true
+			}
 		}
 	}
 	return "", false

@@ -101,8 +101,13 @@ func (s *Sandbox) start(ctx context.Context, c Cmd, probe bool) (*Process, error
 		lifeW.Close()
 		msg := strings.TrimSpace(string(report))
 		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
 		case msg == "":
-			return nil, &SetupError{Msg: fmt.Sprintf("the sandbox's init stopped before it was set up (does this program call sandbox.Main first?) %v", werr)}
+			if werr != nil {
+				msg = ": " + werr.Error()
+			}
+			return nil, &SetupError{Msg: "the sandbox's init stopped before it was set up (does this program call sandbox.Main first?)" + msg}
 		case strings.HasPrefix(msg, "exec:"), strings.HasPrefix(msg, "start "):
 			return nil, &SetupError{Msg: msg} // the program, not the sandbox
 		}

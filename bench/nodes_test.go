@@ -16,13 +16,19 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/server"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 )
 
 // TestMain shares one throwaway PostgreSQL cluster between the PostgreSQL
 // benchmarks, started only if one of them runs.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain also serves as the sandbox's init: the servers these benchmarks
+// run in this process start steps in sandboxes.
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	pgtest.Main(m)
+}
 
 const deployYAML = `environments:
   - name: Development
@@ -47,17 +53,21 @@ projects:
 // has finished. Each node runs the default 4 tasks at a time.
 //
 //	go test -run x -bench Deployments -benchtime 200x ./bench/
+//
+// Steps run in the sandbox, as on a real server; "sqlite/1-node/sandbox-off"
+// is the same run without isolation, the baseline for what it costs.
 func BenchmarkDeployments(b *testing.B) {
-	b.Run("sqlite/1-node", func(b *testing.B) { benchDeployments(b, "", 1) })
-	b.Run("postgres/1-node", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 1) })
-	b.Run("postgres/2-nodes", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 2) })
+	b.Run("sqlite/1-node/sandbox-off", func(b *testing.B) { benchDeployments(b, "", 1, sandbox.Off) })
+	b.Run("sqlite/1-node", func(b *testing.B) { benchDeployments(b, "", 1, sandbox.Isolate) })
+	b.Run("postgres/1-node", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 1, sandbox.Isolate) })
+	b.Run("postgres/2-nodes", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 2, sandbox.Isolate) })
 }
 
-func benchDeployments(b *testing.B, dbURL string, nodes int) {
+func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) {
 	data := filepath.Join(b.TempDir(), "data")
 	var clients []*client.Client
 	for i := range nodes {
-		clients = append(clients, startNode(b, data, dbURL, fmt.Sprintf("bench-%d", i+1)))
+		clients = append(clients, startNode(b, data, dbURL, fmt.Sprintf("bench-%d", i+1), mode))
 	}
 	ctx := context.Background()
 	c := clients[0]
@@ -127,14 +137,14 @@ func benchDeployments(b *testing.B, dbURL string, nodes int) {
 
 // startNode runs a server in this process and returns an API client for it;
 // it stops when the benchmark ends.
-func startNode(b *testing.B, data, dbURL, node string) *client.Client {
+func startNode(b *testing.B, data, dbURL, node string, mode sandbox.Mode) *client.Client {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			DataDir: data, Listen: "127.0.0.1:0", DatabaseURL: dbURL, Node: node,
+			DataDir: data, Listen: "127.0.0.1:0", DatabaseURL: dbURL, Node: node, Sandbox: mode,
 			Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Ready: func(addr string) { ready <- addr },
 		})

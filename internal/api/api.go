@@ -146,6 +146,7 @@ var statusOf = map[domain.Kind]int{
 	domain.KindForbidden:    http.StatusForbidden,
 	domain.KindUnauthorized: http.StatusUnauthorized,
 	domain.KindUntrusted:    http.StatusForbidden,
+	domain.KindUnavailable:  http.StatusServiceUnavailable,
 }
 
 // writeError is the one place errors become responses. Clients get the
@@ -157,6 +158,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		kind, err = domain.KindInvalid, domain.Invalidf("the request body is larger than %d bytes", mbe.Limit)
 	}
 	status, ok := statusOf[kind]
+	if kind == domain.KindUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	if !ok {
 		status = http.StatusInternalServerError
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

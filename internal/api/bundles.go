@@ -41,7 +41,17 @@ func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, erro
 
 // readLimited reads a posted file of at most limit bytes.
 func readLimited(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var data []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		// One buffer of the declared size, not a growing one: what a
+		// request holds is what it declared (transfer limits count that).
+		data = make([]byte, n)
+		_, err = io.ReadFull(body, data)
+	} else {
+		data, err = io.ReadAll(body)
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, domain.Invalidf("the %s is larger than %d bytes", what, limit)

@@ -16,6 +16,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/outbox"
+	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
@@ -176,7 +177,7 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return time.Now().UTC() }
-	s, err := services.New(st, dir, now, nil)
+	s, err := services.New(st, packages.FoldersIn(dir), now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

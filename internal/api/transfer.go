@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -47,8 +50,10 @@ func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byt
 }
 
 // transfer refuses cheaply first — no declared length (unless the body is
-// streamed), too large, unknown target, sender unknown or untrusted for
-// direction — and only then lets receive read the body.
+// streamed), too large, over the limits of what may be held before a
+// signature is checked (transport.Limiter), unknown target, sender unknown
+// or untrusted for direction — and only then lets receive read the body,
+// which must keep arriving (transport.Limits: Idle, MinRate).
 func (h *handler) transfer(direction string, limit int64, what string, stream bool, receive receiveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		read := false
@@ -59,7 +64,16 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 			case r.ContentLength > limit:
 				return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, r.ContentLength, limit)
 			}
-			a, err := h.s.Transfer.Admit(r.Context(), direction, r.Header.Get(transport.HeaderSender), r.Header.Get(transport.HeaderTarget))
+			held := r.ContentLength // a whole body is held in memory until it is verified
+			if stream {
+				held = 0 // a stream holds its header only: ReceivePackages adds it
+			}
+			lease, err := h.s.Transfer.Enter(peer(r), held)
+			if err != nil {
+				return nil, err
+			}
+			defer lease.Leave()
+			a, err := h.s.Transfer.Admit(r.Context(), lease, direction, r.Header.Get(transport.HeaderSender), r.Header.Get(transport.HeaderTarget))
 			if err != nil {
 				return nil, err
 			}
@@ -67,6 +81,7 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 				rec.actor = "remote:" + a.Sender.Name
 			}
 			read = true
+			r.Body = paced(w, r, h.s.Transfer.Limiter.Limits(), held)
 			return receive(r.Context(), a, w, r, limit, what)
 		}()
 		if err != nil {
@@ -83,6 +98,48 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+// peer is the remote address of a request, without its port.
+func peer(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// paced wraps a request body so that it must keep arriving: each read may
+// wait at most l.Idle, and a body of known size (whole > 0) must be in by
+// l.Idle plus its size at l.MinRate. A body that is late ends the request
+// (503: the sender retries later) and frees what it held.
+func paced(w http.ResponseWriter, r *http.Request, l transport.Limits, whole int64) io.ReadCloser {
+	b := &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), l: l}
+	if whole > 0 && l.MinRate > 0 {
+		b.end = time.Now().Add(l.Idle + time.Duration(whole/l.MinRate)*time.Second)
+	}
+	return b
+}
+
+type pacedBody struct {
+	io.ReadCloser
+	rc  *http.ResponseController
+	l   transport.Limits
+	end time.Time
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	d := time.Now().Add(b.l.Idle)
+	if !b.end.IsZero() && b.end.Before(d) {
+		d = b.end
+	}
+	b.rc.SetReadDeadline(d) // an error means the connection cannot: nothing to enforce
+	n, err := b.ReadCloser.Read(p)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return n, domain.Errorf(domain.KindUnavailable, "refused: the request body stopped arriving (nothing for %s, or slower than %d KiB/s on average)", b.l.Idle, b.l.MinRate>>10)
+	}
+	return n, err
 }
 
 func (h *handler) deliveryRoutes(route routeFunc) {

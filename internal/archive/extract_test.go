@@ -140,11 +140,13 @@ func TestExtractGood(t *testing.T) {
 }
 
 func TestExtractRefusesHostileArchives(t *testing.T) {
-	outside := func(t *testing.T) string { return filepath.Join(t.TempDir(), "victim") }
+	// An absolute entry name aims at a file of this test's own, so that no
+	// other process's file in the shared temporary folder can fail the test.
+	evil := filepath.Join(t.TempDir(), "ferry-evil")
 	cases := map[string][]entry{
 		"dot-dot":              {{name: "../evil", body: "x"}},
 		"dot-dot inside":       {{name: "a/../../evil", body: "x"}},
-		"absolute":             {{name: "/tmp/ferry-evil", body: "x"}},
+		"absolute":             {{name: evil, body: "x"}},
 		"backslash":            {{name: "..\\evil", body: "x"}},
 		"symlink out":          {{name: "l", typ: tar.TypeSymlink, link: "../../etc"}},
 		"symlink absolute":     {{name: "l", typ: tar.TypeSymlink, link: "/etc"}},
@@ -170,7 +172,6 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 				continue
 			}
 			t.Run(kind+"/"+name, func(t *testing.T) {
-				_ = outside
 				var file string
 				if kind == "zip" {
 					file = writeZip(t, entries...)
@@ -184,8 +185,8 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 					t.Fatalf("want a refusal, got %v", err)
 				}
 				check()
-				if _, err := os.Lstat("/tmp/ferry-evil"); err == nil {
-					t.Fatal("wrote /tmp/ferry-evil")
+				if _, err := os.Lstat(evil); err == nil {
+					t.Fatalf("wrote %s", evil)
 				}
 			})
 		}

@@ -45,6 +45,11 @@ type Request struct {
 // a task for it. Nothing is queued when a check fails.
 func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain.Deployment, error) {
 	var d domain.Deployment
+	if req.Tenant != "" {
+		if err := domain.ValidateSafeName("tenant", req.Tenant); err != nil {
+			return d, err
+		}
+	}
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, req.Project, req.Environment)
 		if err != nil {

@@ -89,6 +89,9 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	if dest == "/" || filepath.Dir(dest) == "/" {
 		return fmt.Errorf("destination %q is too close to the root of the file system", dest)
 	}
+	if err := r.checkDestination(dest); err != nil {
+		return err
+	}
 	file := filepath.Join(work, "package")
 	tl.info(fmt.Sprintf("Fetching package %s %s from the feed of space %q", ref.ID, ref.Version, sp.Name))
 	if err := r.Packages.Fetch(ctx, sp.ID, ref, file); err != nil {
@@ -127,6 +130,9 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 			return fmt.Errorf("preDeploy: %w", err)
 		}
 	}
+	if err := r.checkDestination(dest); err != nil { // again: a script may have planted a symlink meanwhile
+		return err
+	}
 	if err := activate(staging, dest); err != nil {
 		return err
 	}
@@ -135,6 +141,18 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 		tl.info("Running postDeploy")
 		if err := r.runStep(ctx, inFolder(step, dest, step.PostDeploy), vars, work, tl); err != nil {
 			return fmt.Errorf("postDeploy: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkDestination refuses a destination that lies in, or holds, what
+// scripts may not reach (the data folder, key files), also through a
+// symlink: the server writes there itself, outside any sandbox.
+func (r *Runner) checkDestination(dest string) error {
+	for _, p := range []string{dest, dest + ".ferry-new", dest + ".ferry-old"} {
+		if hidden, ok := r.Sandbox.Overlaps(p); ok {
+			return fmt.Errorf("destination %q reaches %s, which holds this server's data or keys; deploy somewhere else", dest, hidden)
 		}
 	}
 	return nil

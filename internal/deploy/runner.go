@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
@@ -21,8 +22,12 @@ import (
 type Runner struct {
 	Store   store.Store
 	Log     *slog.Logger
-	Node    string        // this node's name, recorded on the tasks it runs
-	WorkDir string        // parent of each task's fresh working folder
+	Node    string // this node's name, recorded on the tasks it runs
+	WorkDir string // parent of each task's fresh working folder (absolute)
+	// Sandbox runs the scripts: it hides the server's data folder and key
+	// files from them (sandbox.Off: only refuses package destinations
+	// there).
+	Sandbox *sandbox.Sandbox
 	Timeout time.Duration // default step timeout
 	Workers int           // tasks run at once
 	Now     func() time.Time
@@ -181,6 +186,11 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	if err != nil {
 		return err
 	}
+	if d.Tenant != "" { // queued before names were checked (an upgrade): data, never code
+		if err := domain.ValidateSafeName("tenant", d.Tenant); err != nil {
+			return err
+		}
+	}
 	rel, err := r.Store.Releases().GetByID(ctx, d.ReleaseID)
 	if err != nil {
 		return err
@@ -196,6 +206,9 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	vars := deploymentVariables(sp, p, rel, d, t)
 	tl.setMasker(vars.Masker())
 	tl.info(fmt.Sprintf("Deploying %s %s to %s (space %q, by %s)", p.Name, rel.Version, d.Environment, sp.Name, d.CreatedBy))
+	if r.Sandbox.Mode() == sandbox.Off {
+		tl.error("Warning: this server runs scripts without isolation (--sandbox off): they can read its data folder and keys.")
+	}
 
 	work := filepath.Join(r.WorkDir, "task-"+strconv.FormatInt(t.ID, 10))
 	if err := os.RemoveAll(work); err != nil {

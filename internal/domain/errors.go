@@ -17,6 +17,7 @@ const (
 	KindForbidden    Kind = "forbidden"    // the caller may not do this
 	KindUnauthorized Kind = "unauthorized" // the caller is not known
 	KindUntrusted    Kind = "untrusted"    // a signed document comes from a space we do not trust
+	KindUnavailable  Kind = "unavailable"  // busy or too slow for now; the caller may try again later
 	KindInternal     Kind = "internal"     // a bug or an outage; details go to the log only
 )
 

@@ -28,6 +28,30 @@ func ValidateName(what, name string) error {
 	return nil
 }
 
+// ValidateSafeName checks a name that a deployer (not a project
+// contributor) supplies and that reaches scripts through a system variable
+// — a tenant's now, a target's later. What a deployer types is data: since
+// `#{Ferry.Tenant.Name}` is pasted into a script as it is, the name must be
+// one plain word there, quoted or not: it starts with a letter or digit
+// (no option like "-rf", no "..") and holds only letters, digits and . _ -
+// (no space, quote, $, backquote, ;, &, |, <, >, glob, newline), at most
+// 100 characters.
+func ValidateSafeName(what, name string) error {
+	ok := name != "" && len(name) <= 100
+	for i, r := range name {
+		letter := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if !letter && (i == 0 || !strings.ContainsRune("._-", r)) {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return Invalidf("%s %q is not a valid name: it may contain only letters, digits and . _ - and must start with a letter or digit (at most 100 characters), because scripts receive it as #{Ferry.%s.Name}",
+			what, name, strings.ToUpper(what[:1])+what[1:])
+	}
+	return nil
+}
+
 // ValidateVariableName checks a variable name: letters, digits and . _ - [ ].
 func ValidateVariableName(name string) error {
 	if name == "" {

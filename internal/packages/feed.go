@@ -37,17 +37,37 @@ type Service struct {
 	tmp    string
 }
 
-// New returns the package service keeping chunks under dataDir/chunks.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, dataDir string) (*Service, error) {
-	cs, err := OpenChunks(filepath.Join(dataDir, "chunks"))
+// Folders are where the feed keeps its files.
+type Folders struct {
+	Chunks string // the chunk store
+	// ChunkTemp holds chunks being written; it must be on the chunk
+	// store's file system (they are renamed into place).
+	ChunkTemp string
+	// Uploads holds pushed packages while they are received.
+	Uploads string
+}
+
+// FoldersIn is the layout of a data folder whose temporary files are not
+// claimed by one process (tests and tools). A server passes the folders of
+// its own scratch.Claim, so that a crash leaves nothing behind.
+func FoldersIn(dataDir string) Folders {
+	return Folders{
+		Chunks:    filepath.Join(dataDir, "chunks"),
+		ChunkTemp: filepath.Join(dataDir, "chunks", "tmp"),
+		Uploads:   filepath.Join(dataDir, "tmp", "packages"),
+	}
+}
+
+// New returns the package service keeping its files in f.
+func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, f Folders) (*Service, error) {
+	cs, err := OpenChunks(f.Chunks, f.ChunkTemp)
 	if err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(dataDir, "tmp", "packages")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
+	if err := os.MkdirAll(f.Uploads, 0o700); err != nil {
 		return nil, fmt.Errorf("create package upload folder: %w", err)
 	}
-	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: tmp}, nil
+	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: f.Uploads}, nil
 }
 
 // PushResult says what a push stored.

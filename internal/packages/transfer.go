@@ -462,6 +462,26 @@ type ImportResult struct {
 	Bytes         int64               `json:"bytes"`     // chunk bytes carried
 }
 
+// HeaderSize reads, without consuming it, the first tar header of a
+// transfer file: the size of its signed header, which Import reads whole
+// before verifying it, so that a receiver can decide whether it may hold
+// that much. It refuses what is no transfer file, or a header over
+// MaxTransferHeader.
+func HeaderSize(br *bufio.Reader) (int64, error) {
+	b, err := br.Peek(4096)
+	if err != nil && len(b) == 0 {
+		return 0, domain.Invalidf("refused: the package transfer is empty or cut off: %v", err)
+	}
+	h, err := tar.NewReader(bytes.NewReader(b)).Next()
+	if err != nil || h.Name != transferManifest {
+		return 0, domain.Invalidf("refused: not a ferry package transfer file (it must start with %s)", transferManifest)
+	}
+	if h.Size < 0 || h.Size > MaxTransferHeader {
+		return 0, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
+	}
+	return h.Size, nil
+}
+
 // Import reads a transfer file as a stream and verifies all of it — the
 // envelope, the signer (trusted for releases), that it is addressed to this
 // space, every chunk against its hash, and every package rebuilt against its
@@ -480,8 +500,8 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if h.Size > MaxTransferHeader {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
 	}
-	head, err := io.ReadAll(tr)
-	if err != nil {
+	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
+	if _, err := io.ReadFull(tr, head); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
 	}
 	o, err := envelope.Open(head, TransferFormat, SchemaVersion, MaxTransferHeader, "package transfer file")

@@ -92,7 +92,8 @@ func connectSpaces(cfg Config, st store.Store, svc *api.Services, receipts *rece
 	})
 	receipts.Queued = d.Wake
 	svc.Outbox = outbox.New(st, svc.Bundles, svc.Trust, now, d.Wake)
-	svc.Transfer = &transport.Receiver{Store: st, Trust: svc.Trust, Bundles: svc.Bundles, Receipts: receipts, Packages: svc.Packages}
+	svc.Transfer = &transport.Receiver{Store: st, Trust: svc.Trust, Bundles: svc.Bundles, Receipts: receipts, Packages: svc.Packages,
+		Limiter: transport.NewLimiter(transport.DefaultLimits)}
 	return d, nil
 }
 

@@ -9,13 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	pgtest.Main(m)
+}
 
 func testNode(t *testing.T, name string, st store.Store) *node {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,9 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/outbox"
+	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
+	"github.com/ferrydeploy/ferry/internal/scratch"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -29,7 +33,7 @@ import (
 
 // Config is everything a server needs to start.
 type Config struct {
-	DataDir     string // holds the SQLite file, master key, admin key, work folders
+	DataDir     string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
 	Listen      string // host:port; port 0 picks a free one
 	DatabaseURL string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
@@ -41,15 +45,25 @@ type Config struct {
 	// this server's spaces send to connected spaces (see connected.go).
 	TLS      TLSConfig
 	Delivery outbox.Settings
+	// Sandbox says how steps run: sandbox.Isolate (the default) hides the
+	// data folder and key files from them; sandbox.Off does not, for hosts
+	// without namespaces whose operator accepts that.
+	Sandbox sandbox.Mode
+	// Hide lists more files and folders steps must not reach, besides the
+	// data folder, the TLS files and the database client's credentials.
+	Hide []string
 	// Ready, if set, receives the address the server listens on.
 	Ready func(addr string)
 }
 
-// Files in the data folder.
+// Files and folders in the data folder.
 const (
 	masterKeyFile = "master.key"
 	adminKeyFile  = "admin.key"
 	sqliteFile    = "ferry.db"
+	chunksDir     = "chunks"
+	tmpDir        = "tmp"  // DATA/tmp and DATA/chunks/tmp hold one claimed folder per server process
+	legacyWorkDir = "work" // where versions before scratch claims ran steps
 )
 
 // Run starts the server and blocks until ctx ends, then shuts down cleanly:
@@ -59,6 +73,9 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Log
 	if cfg.Node == "" {
 		cfg.Node, _ = os.Hostname()
+	}
+	if err := absolutePaths(&cfg); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
@@ -79,14 +96,30 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer nd.leave()
+	claim, err := claimScratch(cfg, nd.others, log)
+	if err != nil {
+		return err
+	}
+	defer claim.Close()
+	sb, status, err := newSandbox(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	nd.sandbox = status
 	runner := deploy.NewRunner(deploy.Runner{
 		Store:   st,
 		Log:     log.With("component", "runner"),
 		Node:    cfg.Node,
-		WorkDir: filepath.Join(cfg.DataDir, "work"),
+		WorkDir: filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "work"),
+		Sandbox: sb,
 		Now:     now,
 	})
-	svc, err := services.New(st, cfg.DataDir, now, runner)
+	svc, err := services.New(st, packages.Folders{
+		Chunks:    filepath.Join(cfg.DataDir, chunksDir),
+		ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
+		Uploads:   filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "uploads"),
+	}, now, runner)
 	if err != nil {
 		return err
 	}
@@ -110,8 +143,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler(svc, log),
+		Handler: handler(svc, log),
+		// Bodies have their own pace (the transfer endpoints set read
+		// deadlines as a body arrives): a package may take minutes.
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("ferry server started", "url", scheme+"://"+addr, "data", cfg.DataDir, "store", st.Kind(), "node", cfg.Node)
@@ -209,4 +246,108 @@ func bootstrap(ctx context.Context, cfg Config, svc api.Services, log *slog.Logg
 		log.Info("created space " + domain.DefaultSpace)
 	}
 	return svc.Trust.EnsureIdentities(ctx)
+}
+
+// absolutePaths makes every path of cfg absolute, from the folder the
+// server starts in, once: nothing later may resolve a relative path from
+// another folder (a step's working folder, say).
+func absolutePaths(cfg *Config) error {
+	paths := []*string{&cfg.DataDir, &cfg.TLS.CertFile, &cfg.TLS.KeyFile}
+	for i := range cfg.Hide {
+		paths = append(paths, &cfg.Hide[i])
+	}
+	for _, p := range paths {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *p, err)
+		}
+		*p = abs
+	}
+	if cfg.DataDir == "" {
+		return errors.New("no data folder given (--data)")
+	}
+	return nil
+}
+
+// claimScratch claims this process's folders for temporary files: step
+// work folders and uploads under DATA/tmp, chunks being written under
+// DATA/chunks/tmp. It first removes those of server processes that are
+// gone, stopping any script one of them left running; others is the list
+// of other nodes alive, whose folders stay.
+func claimScratch(cfg Config, others []string, log *slog.Logger) (*scratch.Claim, error) {
+	tmp, chunkTmp := filepath.Join(cfg.DataDir, tmpDir), filepath.Join(cfg.DataDir, chunksDir, tmpDir)
+	return scratch.New([]string{tmp, chunkTmp}, scratch.Options{
+		Node:   cfg.Node,
+		Alive:  others,
+		Dead:   func(dir string) { deploy.StopLeftovers(filepath.Join(dir, "work"), log) },
+		Legacy: []string{tmp, chunkTmp, filepath.Join(cfg.DataDir, legacyWorkDir)},
+		Log:    log.With("component", "scratch"),
+	})
+}
+
+// newSandbox builds the sandbox steps run in. It hides the data folder,
+// the TLS files, the database client's credential files, and cfg.Hide,
+// and checks at once whether this host can isolate, so that an operator
+// learns it from the start-up log rather than from a failed deployment.
+// The status is for /api/health: "namespaces", "off" or "unavailable".
+func newSandbox(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Sandbox, string, error) {
+	hide := append([]string{cfg.DataDir}, existing(secretFiles(cfg))...)
+	hide = append(hide, cfg.Hide...)
+	sb, err := sandbox.New(sandbox.Policy{Hide: hide}, cfg.Sandbox)
+	if err != nil {
+		return nil, "", fmt.Errorf("what steps must not reach (--sandbox-hide): %w", err)
+	}
+	if sb.Mode() == sandbox.Off {
+		log.Warn("steps run WITHOUT isolation (--sandbox off): a script can read the data folder and key files, and may outlive a crash of the server")
+		return sb, string(sandbox.Off), nil
+	}
+	if err := sb.Check(ctx); err != nil {
+		log.Error("steps cannot run isolated on this host; every step will fail until this is fixed", "err", err)
+		return sb, "unavailable", nil
+	}
+	log.Info("steps run isolated (user, mount and PID namespaces)", "hidden", sb.Hidden())
+	return sb, string(sandbox.Isolate), nil
+}
+
+// secretFiles are files outside the data folder this server was
+// configured with whose contents are secret or identify it: the TLS
+// certificate and key, and the PostgreSQL client's password file and key.
+func secretFiles(cfg Config) []string {
+	files := []string{cfg.TLS.CertFile, cfg.TLS.KeyFile}
+	if cfg.DatabaseURL == "" {
+		return files
+	}
+	home, _ := os.UserHomeDir()
+	if f := os.Getenv("PGPASSFILE"); f != "" {
+		files = append(files, f)
+	} else if home != "" {
+		files = append(files, filepath.Join(home, ".pgpass"))
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".postgresql", "postgresql.key"))
+	}
+	files = append(files, os.Getenv("PGSSLKEY"))
+	if u, err := url.Parse(cfg.DatabaseURL); err == nil {
+		for _, k := range []string{"sslkey", "sslcert", "passfile"} {
+			files = append(files, u.Query().Get(k))
+		}
+	}
+	return files
+}
+
+// existing keeps the absolute paths that exist.
+func existing(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if p == "" || !filepath.IsAbs(p) {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

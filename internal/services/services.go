@@ -48,17 +48,17 @@ type Set struct {
 // New builds the services over st, wired to each other: spaces get
 // identities when created, remote environments need known remote spaces,
 // finished deployments of remote projects leave receipts, and deployments
-// fetch packages from the feed in dataDir. runner, when not nil, is the
+// fetch packages from the feed kept in folders. runner, when not nil, is the
 // task runner the services queue work for. Health, Outbox and Transfer are
 // the caller's to add (they depend on how the server runs).
-func New(st store.Store, dataDir string, now func() time.Time, runner *deploy.Runner) (Set, error) {
+func New(st store.Store, folders packages.Folders, now func() time.Time, runner *deploy.Runner) (Set, error) {
 	log := audit.New(st.Audit(), now)
 	tr := trust.New(st, log, now)
 	cat := catalog.New(st, log, now)
 	cat.OnSpaceCreated(tr.CreateIdentity)
 	cat.RemoteSpaces = tr.RemoteNames
 	rec := receipt.New(st, tr, log, now)
-	pkgs, err := packages.New(st, tr, log, now, dataDir)
+	pkgs, err := packages.New(st, tr, log, now, folders)
 	if err != nil {
 		return Set{}, err
 	}

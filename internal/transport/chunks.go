@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,6 +95,18 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 // `ferry package export`) from an admitted sender, as a stream: the feed
 // verifies its signature, trust and every chunk before storing anything
 // it names, and records chunks as received as they arrive.
+//
+// The transfer's signed header is read whole before it is verified, so its
+// size (from the first tar header) is added to the request's share of the
+// limits first.
 func (r *Receiver) ReceivePackages(ctx context.Context, a Admission, body io.Reader) (packages.ImportResult, error) {
-	return r.Packages.Import(actingFor(ctx, a), a.Space.Name, body)
+	br := bufio.NewReaderSize(body, 1<<20)
+	size, err := packages.HeaderSize(br)
+	if err != nil {
+		return packages.ImportResult{}, err
+	}
+	if err := a.lease.Grow(size); err != nil {
+		return packages.ImportResult{}, err
+	}
+	return r.Packages.Import(actingFor(ctx, a), a.Space.Name, br)
 }

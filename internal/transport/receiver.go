@@ -24,13 +24,24 @@ type Receiver struct {
 	Bundles  *bundle.Service
 	Receipts *receipt.Service
 	Packages *packages.Service
+	// Limiter bounds what requests hold before their signatures are
+	// checked (Enter).
+	Limiter *Limiter
 }
 
 // Admission is a request the receiver agreed to read: for which local space,
-// from which remote space.
+// from which remote space, within which share of the limits.
 type Admission struct {
 	Space  domain.Space
 	Sender domain.RemoteSpace
+	lease  *Lease
+}
+
+// Enter admits a request from peer (its remote address) that will hold
+// size bytes in memory, before anything else is looked at, or refuses it
+// for now (domain.KindUnavailable). Leave the lease when the request ends.
+func (r *Receiver) Enter(peer string, size int64) (*Lease, error) {
+	return r.Limiter.Enter(peer, size)
 }
 
 // Admit decides, from the sender and target fingerprints alone and before
@@ -38,8 +49,8 @@ type Admission struct {
 // of this server, and the sender is a remote space of it that is not
 // revoked and is trusted for direction (releases for bundles, receipts for
 // receipt files). Everything it refuses costs one or two indexed lookups.
-func (r *Receiver) Admit(ctx context.Context, direction, sender, target string) (Admission, error) {
-	var a Admission
+func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, target string) (Admission, error) {
+	a := Admission{lease: l}
 	if sender == "" || target == "" {
 		return a, domain.Invalidf("refused: a transfer must name its sender and target spaces' certificate fingerprints in the %s and %s headers", HeaderSender, HeaderTarget)
 	}

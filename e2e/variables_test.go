@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -126,4 +128,52 @@ func TestVarsRender(t *testing.T) {
 		t.Fatalf("malformed: code %d stdout %q stderr %s", r.Code, r.Stdout, r.Stderr)
 	}
 	contains(t, bin.Run(t, "", "vars", "render", "--help").Stdout, "--lenient", "--vars-file", "Example")
+}
+
+// TestPackageFilesAreSubstitutedLeniently deploys a package whose config
+// file names an undefined variable and holds a malformed expression: the
+// deployment succeeds, both stay as written (as Octopus leaves them), each
+// is a warning in the task log, and a value derived from a secret that the
+// file received is masked when a script prints the file.
+func TestPackageFilesAreSubstitutedLeniently(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "srv")
+	config := "{\"greeting\": \"#{Greeting}\", \"missing\": \"#{Undefined.Thing}\",\n" +
+		" \"js\": \"return\\\"#{\\\"===s\", \"pw\": \"#{Pw | ToUpper}\", \"steps\": \"#{each s in Octopus.Action}#{s}#{/each}\"}\n"
+	writeZip(t, filepath.Join(dir, "app-1.zip"), map[string][]byte{"config/app.json": []byte(config)})
+	srv.Must("package", "push", filepath.Join(dir, "app-1.zip"), "--id", "app", "--version", "1")
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "lenient.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: App
+    lifecycle: L
+    variables:
+      - {name: Greeting, value: hi}
+      - {name: Pw, value: lenient-secret-pw, sensitive: true}
+      - {name: "Octopus.Action[Step One].Name", value: one}
+      - {name: "Octopus.Action[Step Two].Name", value: two}
+    process:
+      - name: Install
+        type: deploy-package
+        package: app
+        destination: "`+root+`/#{Ferry.Environment.Name}"
+        substitute: [config/app.json]
+        postDeploy: cat config/app.json
+`))
+	srv.Must("release", "create", "App", "--version", "1", "--package", "app:1")
+	out := srv.Must("deploy", "App", "1", "--to", "Dev", "--wait").Out()
+	got, err := os.ReadFile(filepath.Join(root, "Dev", "config", "app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "{\"greeting\": \"hi\", \"missing\": \"#{Undefined.Thing}\",\n" +
+		" \"js\": \"return\\\"#{\\\"===s\", \"pw\": \"LENIENT-SECRET-PW\", \"steps\": \"Step OneStep Two\"}\n"
+	if string(got) != want {
+		t.Errorf("substituted file:\n got %q\nwant %q", got, want)
+	}
+	contains(t, out, "Warning: config/app.json line 1", `undefined variable "Undefined.Thing"`,
+		"Warning: config/app.json line 2", "not a valid expression", `"pw": "***"`, "Success")
+	notContains(t, out, "LENIENT-SECRET-PW", "lenient-secret-pw")
 }

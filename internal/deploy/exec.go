@@ -22,7 +22,7 @@ import (
 // working folder. The process gets its own process group so that a timeout
 // or a cancel stops everything the script started.
 func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
-	script, err := variables.Substitute(step.Script, vars)
+	script, err := substitute(step.Script, vars, variables.Strict, "script", tl)
 	if err != nil {
 		return fmt.Errorf("substitute variables in script: %w", err)
 	}

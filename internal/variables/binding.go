@@ -16,6 +16,7 @@ type node struct {
 	hasItem bool
 	sens    bool   // the value is sensitive or derived from one
 	name    string // the variable that set the value, for messages
+	made    bool   // made while rendering (a JSON property, a loop item)
 
 	children map[string]*node
 	indexed  map[string]*node

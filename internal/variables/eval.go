@@ -428,7 +428,9 @@ func (e *evaluator) expand(n *node, c *ctx) (val, bool) {
 		}
 	}
 	for _, x := range e.expanding {
-		if x == n {
+		// Nodes made while rendering (JSON properties) are new each time
+		// they are read, so they are known by their text.
+		if x == n || x.made && n.made && x.item == n.item {
 			return val{}, true
 		}
 	}
@@ -501,6 +503,7 @@ func (e *evaluator) jsonProperty(n *node, prop string, c *ctx) (*node, bool) {
 	if jv == nil {
 		return nil, false
 	}
+	name := n.name + "." + prop
 	switch jv.kind {
 	case jsonArray:
 		i, ok := parseIntDotNet(prop)
@@ -508,18 +511,18 @@ func (e *evaluator) jsonProperty(n *node, prop string, c *ctx) (*node, bool) {
 			return nil, false
 		}
 		if i >= len(jv.arr) {
-			return &node{hasItem: true, sens: sens}, true
+			return &node{hasItem: true, sens: sens, made: true, name: name}, true
 		}
-		return jsonNode(jv.arr[i], sens), true
+		return jsonNode(jv.arr[i], sens, name), true
 	case jsonObject:
-		return jsonNode(jv.vals[prop], sens), true
+		return jsonNode(jv.vals[prop], sens, name), true
 	}
 	s, ok := jv.scalar()
-	return &node{item: s, hasItem: ok, sens: sens}, true
+	return &node{item: s, hasItem: ok, sens: sens, made: true, name: name}, true
 }
 
-func jsonNode(v *jsonVal, sens bool) *node {
-	return &node{item: v.text(), hasItem: true, sens: sens}
+func jsonNode(v *jsonVal, sens bool, name string) *node {
+	return &node{item: v.text(), hasItem: true, sens: sens, made: true, name: name}
 }
 
 func (e *evaluator) json(text string) *jsonVal {
@@ -623,15 +626,15 @@ func (e *evaluator) items(s *symbolExpr, c *ctx) ([]*node, bool) {
 	if jv := e.json(v.s); jv != nil && (jv.kind == jsonArray || jv.kind == jsonObject) {
 		var items []*node
 		if jv.kind == jsonArray {
-			for _, el := range jv.arr {
-				items = append(items, jsonNode(el, sens))
+			for i, el := range jv.arr {
+				items = append(items, jsonNode(el, sens, fmt.Sprintf("%s[%d]", n.name, i)))
 			}
 			return items, true
 		}
 		for _, k := range jv.keys {
-			it := &node{item: k, hasItem: true, sens: sens}
-			it.setChild("key", &node{item: k, hasItem: true, sens: sens})
-			it.setChild("value", jsonNode(jv.vals[k], sens))
+			it := &node{item: k, hasItem: true, sens: sens, made: true}
+			it.setChild("key", &node{item: k, hasItem: true, sens: sens, made: true})
+			it.setChild("value", jsonNode(jv.vals[k], sens, n.name+"."+k))
 			items = append(items, it)
 		}
 		return items, true
@@ -639,7 +642,7 @@ func (e *evaluator) items(s *symbolExpr, c *ctx) ([]*node, bool) {
 	parts := strings.Split(v.s, ",")
 	items := make([]*node, len(parts))
 	for i, p := range parts {
-		items[i] = &node{item: p, hasItem: true, sens: sens}
+		items[i] = &node{item: p, hasItem: true, sens: sens, made: true}
 	}
 	return items, true
 }

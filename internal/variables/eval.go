@@ -13,7 +13,7 @@ const (
 	maxDepth    = 64              // variable values expanding other values
 	maxOutput   = 64 << 20        // bytes produced by one expansion or filter
 	maxSteps    = 8 << 20         // tokens evaluated and loop iterations run by one render
-	regexBudget = 2 * time.Second // time spent in regular expressions by one render
+	regexBudget = 1 * time.Second // time spent in regular expressions by one render
 )
 
 // limits bounds the work of one render. It is a value rather than constants
@@ -474,8 +474,8 @@ func (e *evaluator) parseValue(s string) *template {
 	if t, ok := e.parsed[s]; ok {
 		return t
 	}
-	t, _, _, ok := parseStrict(s)
-	if !ok {
+	t, err := parseStrict(s)
+	if err != nil {
 		t = nil
 	}
 	if e.parsed == nil {

@@ -376,7 +376,7 @@ func (e *evaluator) regex(pattern string) (*regexp2.Regexp, bool) {
 	if err != nil {
 		return nil, false
 	}
-	timeout := min(e.regexLeft, 250*time.Millisecond)
+	timeout := min(e.regexLeft, 100*time.Millisecond)
 	if timeout <= 0 {
 		e.fail(wrapLimit("regular expressions took more than %s in one render", regexBudget))
 	}

@@ -82,23 +82,30 @@ type template struct {
 }
 
 // parseStrict parses a whole template; any part that does not parse fails
-// it, as Octostache's default (halt on error) parsing does. On failure it
-// returns the offset of the token that did not parse and the furthest
-// offset the parser reached there.
-func parseStrict(src string) (*template, int, int, bool) {
+// it, as Octostache's default (halt on error) parsing does, with a
+// *SyntaxError at the token that did not parse (or an error wrapping
+// ErrLimit for nesting past maxParseDepth).
+func parseStrict(src string) (*template, error) {
 	p := &parser{src: src}
 	toks, end := p.tokensInto(make([]token, 0, 2*strings.Count(src, "#{")+1), 0, bodyFull)
-	if end == len(src) && !p.tooDeep {
-		return &template{toks: toks}, 0, 0, true
+	if p.tooDeep {
+		return nil, tooDeepError()
+	}
+	if end == len(src) {
+		return &template{toks: toks}, nil
 	}
 	_, far, _ := p.token(end)
-	return nil, end, far, false
+	return nil, syntaxError(src, end, far)
+}
+
+func tooDeepError() error {
+	return wrapLimit("expressions nested deeper than %d levels", maxParseDepth)
 }
 
 // parseLenient parses a template the way Octostache does when it continues
 // on errors: where no token parses, the text up to the furthest position the
 // parser reached is kept as literal text and parsing goes on after it.
-func parseLenient(src string) (*template, bool) {
+func parseLenient(src string) (*template, error) {
 	p := &parser{src: src}
 	t := &template{toks: make([]token, 0, 2*strings.Count(src, "#{")+1)}
 	for pos := 0; pos < len(src); {
@@ -115,7 +122,10 @@ func parseLenient(src string) (*template, bool) {
 		t.skipped = append(t.skipped, [2]int{pos, end})
 		pos = end
 	}
-	return t, !p.tooDeep
+	if p.tooDeep {
+		return nil, tooDeepError()
+	}
+	return t, nil
 }
 
 // Body kinds: what ends a list of tokens besides a token that does not parse.

@@ -2,6 +2,7 @@ package variables
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -57,19 +58,13 @@ func render(text string, s *Set, mode Mode, lim limits) (res Result, err error) 
 	if !strings.Contains(text, "#{") {
 		return Result{Text: text}, nil
 	}
-	var tpl *template
+	parse := parseLenient
 	if mode == Strict {
-		t, at, far, ok := parseStrict(text)
-		if !ok {
-			return Result{}, syntaxError(text, at, far)
-		}
-		tpl = t
-	} else {
-		t, ok := parseLenient(text)
-		if !ok {
-			return Result{}, fmt.Errorf("%w: expressions nested deeper than %d levels", ErrLimit, maxParseDepth)
-		}
-		tpl = t
+		parse = parseStrict
+	}
+	tpl, err := parse(text)
+	if err != nil {
+		return Result{}, err
 	}
 	e := &evaluator{mode: mode, lim: lim, src: text, regexLeft: regexBudget}
 	for _, sk := range tpl.skipped {
@@ -90,6 +85,7 @@ func render(text string, s *Set, mode Mode, lim limits) (res Result, err error) 
 	o.top = true
 	o.b.Grow(len(text))
 	e.evalTokens(tpl.toks, root, o)
+	sortProblems(e)
 	if mode == Strict && len(e.problems) > 0 {
 		return Result{}, &ProblemsError{Problems: e.problems}
 	}
@@ -98,6 +94,15 @@ func render(text string, s *Set, mode Mode, lim limits) (res Result, err error) 
 		res.Text = ""
 	}
 	return res, nil
+}
+
+// sortProblems puts problems in text order (recovery warnings are found
+// before evaluation).
+func sortProblems(e *evaluator) {
+	sort.SliceStable(e.problems, func(i, j int) bool {
+		a, b := e.problems[i], e.problems[j]
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
 }
 
 // syntaxError describes the token at offset at that did not parse; far is

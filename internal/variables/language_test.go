@@ -286,3 +286,25 @@ func TestCycles(t *testing.T) {
 		}
 	}
 }
+
+// TestSilentDifferences pins Octopus's result where ferry used to differ
+// without saying so (issue 17): Replace is a regular expression, one-number
+// Substring is a length, UriEscape is .NET's EscapeUriString, and hashes
+// before "#{" follow Octostache.
+func TestSilentDifferences(t *testing.T) {
+	runLenient(t, []langCase{
+		{"Replace is a regular expression", `#{V | Replace "[0-9]+" X}`, vars("V", "ab12c3"), "abXcX"},
+		{"Replace dot means any character", `#{V | Replace . x}`, vars("V", "a.b"), `#{V | Replace . x}`},
+		{"Replace with a quoted dot", `#{V | Replace "\." x}`, vars("V", "a.b"), "axb"},
+		{"Replace groups", `#{V | Replace "(.)b(.)" "$2X$1"}`, vars("V", "abc"), "cXa"},
+		{"Substring N is the first N characters", "#{V | Substring 7}", vars("V", "Octopus Deploy"), "Octopus"},
+		{"Substring START LENGTH", "#{V | Substring 8 6}", vars("V", "Octopus Deploy"), "Deploy"},
+		{"UriEscape keeps reserved characters", "#{V | UriEscape}", vars("V", "A b:c+d/e?f=g&h"), "A%20b:c+d/e?f=g&h"},
+		{"UriDataEscape escapes them", "#{V | UriDataEscape}", vars("V", "A b:c+d/e"), "A%20b%3Ac%2Bd%2Fe"},
+		{"##{foo} is the text #{foo}", "##{foo}", vars("foo", "Abc"), "#{foo}"},
+		{"###{foo} is # and the value", "###{foo}", vars("foo", "Abc"), "#Abc"},
+		{"####{foo}", "####{foo}", vars("foo", "Abc"), "###{foo}"},
+		{"HtmlEscape also escapes /", "#{V | HtmlEscape}", vars("V", "a/b"), "a&#x2F;b"},
+		{"JsonEscape leaves < and control characters", "#{V | JsonEscape}", vars("V", "<\b>"), "<\b>"},
+	})
+}

@@ -600,7 +600,7 @@ func (e *evaluator) evalEach(t *repTok, c *ctx, o *output) {
 		e.problem(&UndefinedError{Name: t.coll.name()})
 		return
 	}
-	itemKey := t.item
+	itemKey := strings.ToLower(t.item)
 	for i, item := range items {
 		e.step()
 		locals := eachLocals(i, len(items))

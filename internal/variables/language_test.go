@@ -308,3 +308,9 @@ func TestSilentDifferences(t *testing.T) {
 		{"JsonEscape leaves < and control characters", "#{V | JsonEscape}", vars("V", "<\b>"), "<\b>"},
 	})
 }
+
+func TestLoopVariableCase(t *testing.T) {
+	runLenient(t, []langCase{
+		{"loop variable in another case", "#{each Item in L}#{item}#{ITEM | ToLower}#{/each}", vars("L", "A,B"), "AaBb"},
+	})
+}

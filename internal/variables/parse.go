@@ -28,14 +28,22 @@ type parser struct {
 	memo map[memoKey]memoVal
 
 	// Allocation in chunks: a large file has tens of thousands of tokens.
+	chunk   int // tokens per chunk, from the number of tags in the text
 	symbols []symbolExpr
 	substs  []substTok
 	texts   []textTok
 }
 
+func (p *parser) chunkSize() int {
+	if p.chunk == 0 {
+		p.chunk = min(256, max(4, strings.Count(p.src, "#{")+1))
+	}
+	return p.chunk
+}
+
 func (p *parser) newSymbol() *symbolExpr {
 	if len(p.symbols) == 0 {
-		p.symbols = make([]symbolExpr, 256)
+		p.symbols = make([]symbolExpr, p.chunkSize())
 	}
 	s := &p.symbols[0]
 	p.symbols = p.symbols[1:]
@@ -44,7 +52,7 @@ func (p *parser) newSymbol() *symbolExpr {
 
 func (p *parser) newSubst(pos int, e expr) *substTok {
 	if len(p.substs) == 0 {
-		p.substs = make([]substTok, 256)
+		p.substs = make([]substTok, p.chunkSize())
 	}
 	t := &p.substs[0]
 	p.substs = p.substs[1:]
@@ -54,7 +62,7 @@ func (p *parser) newSubst(pos int, e expr) *substTok {
 
 func (p *parser) newText(text string) *textTok {
 	if len(p.texts) == 0 {
-		p.texts = make([]textTok, 256)
+		p.texts = make([]textTok, p.chunkSize())
 	}
 	t := &p.texts[0]
 	p.texts = p.texts[1:]

@@ -45,6 +45,8 @@ non-zero exit and the line and column of each problem. With --lenient,
 render as deploy-package substitutes files: such places are left as they
 are (as Octopus leaves them) and each is listed on standard error.
 
+With -o json the result is {"text", "warnings": [{"line", "col", "message"}]}.
+
 Variables come from --vars-file (a JSON object of names to values; an
 object or array value is used as JSON text) and then --var NAME=VALUE,
 which wins. Names are case-insensitive; Octopus.* and Ferry.* are one.
@@ -87,6 +89,9 @@ Examples:
 			if err != nil {
 				return renderFailure(err)
 			}
+			if a.output == "json" {
+				return a.render(renderJSON(res), nil)
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintln(a.stderr, "warning:", w)
 			}
@@ -101,6 +106,26 @@ Examples:
 	cmd.Flags().StringVar(&varsFile, "vars-file", "", "a JSON object of variable names to values")
 	cmd.Flags().BoolVar(&lenient, "lenient", false, "leave what cannot be substituted as it is, with warnings (as deploy-package does for files)")
 	return cmd
+}
+
+type renderedJSON struct {
+	Text     string        `json:"text"`
+	Null     bool          `json:"null,omitempty"`
+	Warnings []warningJSON `json:"warnings"`
+}
+
+type warningJSON struct {
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+func renderJSON(res variables.Result) renderedJSON {
+	out := renderedJSON{Text: res.Text, Null: res.Null, Warnings: []warningJSON{}}
+	for _, w := range res.Warnings {
+		out.Warnings = append(out.Warnings, warningJSON{Line: w.Line, Col: w.Col, Message: w.Err.Error()})
+	}
+	return out
 }
 
 // renderFailure prints each problem of a strict render on its own line.

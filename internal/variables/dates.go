@@ -24,9 +24,6 @@ type dateVal struct {
 	kind dateKind
 }
 
-// now is the clock the date filters read (a variable for tests).
-var now = time.Now
-
 // dateLayouts are the shapes DateTime.TryParse reads here (ISO 8601, the
 // en-US short forms, RFC 1123 and long month names).
 var dateLayouts = []string{
@@ -70,7 +67,7 @@ var dateLayouts = []string{
 
 // parseDate reads s; hasZone says whether it named a zone (Z or an offset)
 // and utc whether that zone was Z or GMT.
-func parseDate(s string) (t time.Time, hasZone, utc bool, ok bool) {
+func parseDate(s string, now time.Time) (t time.Time, hasZone, utc bool, ok bool) {
 	s = strings.TrimFunc(s, isWS)
 	if s == "" || len(s) > 100 {
 		return time.Time{}, false, false, false
@@ -82,7 +79,7 @@ func parseDate(s string) (t time.Time, hasZone, utc bool, ok bool) {
 		}
 		zoned := strings.Contains(layout, "Z07") || strings.Contains(layout, "MST")
 		if !strings.Contains(layout, "2006") {
-			y, m, d := now().Date()
+			y, m, d := now.Date()
 			tt = time.Date(y, m, d, tt.Hour(), tt.Minute(), tt.Second(), tt.Nanosecond(), time.UTC)
 		}
 		isUTC := zoned && (strings.HasSuffix(s, "Z") || strings.HasSuffix(s, "GMT") || strings.HasSuffix(s, "UTC"))
@@ -93,8 +90,8 @@ func parseDate(s string) (t time.Time, hasZone, utc bool, ok bool) {
 
 // parseDateTime is DateTime.TryParse: a zoned time becomes local time
 // (Kind Local), or with roundtrip set a UTC time keeps Kind Utc.
-func parseDateTime(s string, roundtrip bool) (dateVal, bool) {
-	t, zoned, utc, ok := parseDate(s)
+func parseDateTime(s string, roundtrip bool, now time.Time) (dateVal, bool) {
+	t, zoned, utc, ok := parseDate(s, now)
 	if !ok {
 		return dateVal{}, false
 	}
@@ -109,8 +106,8 @@ func parseDateTime(s string, roundtrip bool) (dateVal, bool) {
 
 // parseDateTimeOffset is DateTimeOffset.TryParse: without a zone, the
 // local offset applies.
-func parseDateTimeOffset(s string) (dateVal, bool) {
-	t, zoned, _, ok := parseDate(s)
+func parseDateTimeOffset(s string, now time.Time) (dateVal, bool) {
+	t, zoned, _, ok := parseDate(s, now)
 	if !ok {
 		return dateVal{}, false
 	}
@@ -126,13 +123,14 @@ func wall(t time.Time, loc *time.Location) time.Time {
 }
 
 func nowDate(utc bool) filterFunc {
-	return func(_ *evaluator, _ string, hasArg bool, opts []string) (string, bool, string) {
+	return func(e *evaluator, _ string, hasArg bool, opts []string) (string, bool, string) {
 		if hasArg || len(opts) > 1 {
 			return "", false, "it takes no input and one optional format"
 		}
-		d := dateVal{t: wall(now(), time.UTC), kind: kindUnspecified}
+		now := e.clock()
+		d := dateVal{t: wall(now, time.UTC), kind: kindUnspecified}
 		if utc {
-			d = dateVal{t: now().UTC(), kind: kindUTC}
+			d = dateVal{t: now.UTC(), kind: kindUTC}
 		}
 		f := "O"
 		if len(opts) == 1 {
@@ -147,7 +145,7 @@ func nowDate(utc bool) filterFunc {
 }
 
 func addTime(unit time.Duration) filterFunc {
-	return func(_ *evaluator, arg string, hasArg bool, opts []string) (string, bool, string) {
+	return func(e *evaluator, arg string, hasArg bool, opts []string) (string, bool, string) {
 		const usage = "it takes one amount (a number) and a date as input"
 		if !hasArg || len(opts) != 1 {
 			return "", false, usage
@@ -157,12 +155,12 @@ func addTime(unit time.Duration) filterFunc {
 			return "", false, usage
 		}
 		shift := time.Duration(amount * float64(unit))
-		if d, ok := parseDateTime(arg, true); ok && d.kind != kindLocal {
+		if d, ok := parseDateTime(arg, true, e.clock()); ok && d.kind != kindLocal {
 			d.t = d.t.Add(shift)
 			s, _ := formatDate(d, "O")
 			return s, true, ""
 		}
-		if d, ok := parseDateTimeOffset(arg); ok {
+		if d, ok := parseDateTimeOffset(arg, e.clock()); ok {
 			d.t = d.t.Add(shift)
 			s, _ := formatDate(d, "O")
 			return s, true, ""
@@ -175,7 +173,7 @@ func addTime(unit time.Duration) filterFunc {
 // decimal) or else a date (read as DateTimeOffset); "Format TYPE FORMAT"
 // reads the input as int, double, decimal, date/datetime or
 // datetimeoffset. Formats are .NET's (C, N2, 0.00, yyyy-MM-dd, ...).
-func format(_ *evaluator, arg string, hasArg bool, opts []string) (string, bool, string) {
+func format(e *evaluator, arg string, hasArg bool, opts []string) (string, bool, string) {
 	if !hasArg || len(opts) == 0 || len(opts) > 2 {
 		return "", false, "it takes [TYPE] FORMAT and needs input"
 	}
@@ -189,7 +187,7 @@ func format(_ *evaluator, arg string, hasArg bool, opts []string) (string, bool,
 			}
 			return fail()
 		}
-		if d, ok := parseDateTimeOffset(arg); ok {
+		if d, ok := parseDateTimeOffset(arg, e.clock()); ok {
 			if s, ok := formatDate(d, opts[0]); ok {
 				return s, true, ""
 			}
@@ -214,11 +212,11 @@ func format(_ *evaluator, arg string, hasArg bool, opts []string) (string, bool,
 			s, ok = formatNumber(decFromText(t), kindDecimal, 0, f)
 		}
 	case "date", "datetime":
-		if d, good := parseDateTime(arg, false); good {
+		if d, good := parseDateTime(arg, false, e.clock()); good {
 			s, ok = formatDate(d, f)
 		}
 	case "datetimeoffset":
-		if d, good := parseDateTimeOffset(arg); good {
+		if d, good := parseDateTimeOffset(arg, e.clock()); good {
 			s, ok = formatDate(d, f)
 		}
 	}

@@ -17,10 +17,12 @@ const (
 )
 
 // limits bounds the work of one render. It is a value rather than constants
-// so tests can reach the bounds cheaply.
+// so tests can reach the bounds cheaply; now is the clock of the date
+// filters (time.Now when nil).
 type limits struct {
 	output int
 	steps  int
+	now    func() time.Time
 }
 
 // val is an evaluated string and whether it derives from a sensitive value.
@@ -71,6 +73,13 @@ type evaluator struct {
 }
 
 func (e *evaluator) fail(err error) { panic(fatal{err}) }
+
+func (e *evaluator) clock() time.Time {
+	if e.lim.now != nil {
+		return e.lim.now()
+	}
+	return time.Now()
+}
 
 // step counts one unit of work against the step limit.
 func (e *evaluator) step() {

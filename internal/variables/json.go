@@ -112,7 +112,7 @@ func (r *jsonReader) value(depth int) (*jsonVal, bool) {
 	case c == '"' || c == '\'':
 		s, ok := r.str()
 		return &jsonVal{kind: jsonString, s: s}, ok
-	case c == '-' || c == '.' || c >= '0' && c <= '9':
+	case c == '-' || c >= '0' && c <= '9':
 		return r.number()
 	}
 	for _, w := range []struct {

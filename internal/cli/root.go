@@ -91,6 +91,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.applyCommand(),
 		a.exportCommand(),
 		a.varCommand(),
+		a.varsCommand(),
 		a.releaseCommand(),
 		a.deployCommand(),
 		a.promoteCommand(),

@@ -24,7 +24,7 @@ import (
 // files are invisible to it, and it and everything it starts end when it
 // ends, when it is cancelled or times out, and when the server dies.
 func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
-	script, err := variables.Substitute(step.Script, vars)
+	script, err := substitute(step.Script, vars, variables.Strict, "script", tl)
 	if err != nil {
 		return fmt.Errorf("substitute variables in script: %w", err)
 	}

@@ -77,7 +77,7 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	if !ok {
 		return fmt.Errorf("the release selects no version of package %q", step.Package)
 	}
-	dest, err := variables.Substitute(step.Destination, vars)
+	dest, err := substitute(step.Destination, vars, variables.Strict, "destination", tl)
 	if err != nil {
 		return fmt.Errorf("substitute variables in destination: %w", err)
 	}
@@ -116,7 +116,7 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	tl.info(fmt.Sprintf("Extracted %d files, %d folders, %d links (%d bytes)", st.Files, st.Dirs, st.Links, st.Bytes))
 
 	for _, name := range step.Substitute {
-		if err := substituteFile(staging, name, vars); err != nil {
+		if err := substituteFile(staging, name, vars, tl); err != nil {
 			return err
 		}
 		tl.info("Substituted variables in " + name)
@@ -184,9 +184,11 @@ func activate(staging, dest string) error {
 	return os.RemoveAll(old)
 }
 
-// substituteFile replaces #{...} references in one extracted file. The name
-// must stay inside the folder, links included.
-func substituteFile(root, name string, vars *variables.Set) error {
+// substituteFile replaces #{...} references in one extracted file, leniently
+// (as Octopus does for files: what cannot be substituted stays as written,
+// each place a warning in the task log). The name must stay inside the
+// folder, links included.
+func substituteFile(root, name string, vars *variables.Set, tl *taskLog) error {
 	clean := filepath.Clean(filepath.FromSlash(name))
 	if !filepath.IsLocal(clean) {
 		return fmt.Errorf("substitute file %q is not inside the package", name)
@@ -216,7 +218,7 @@ func substituteFile(root, name string, vars *variables.Set) error {
 	if err != nil {
 		return err
 	}
-	out, err := variables.Substitute(string(data), vars)
+	out, err := substitute(string(data), vars, variables.Lenient, name, tl)
 	if err != nil {
 		return fmt.Errorf("substitute variables in %s: %w", name, err)
 	}

@@ -42,6 +42,17 @@ func (tl *taskLog) setMasker(m *variables.Masker) {
 	tl.mu.Unlock()
 }
 
+// addSecrets masks values from now on as well (values a substitution
+// derived from sensitive ones).
+func (tl *taskLog) addSecrets(values []string) {
+	if len(values) == 0 {
+		return
+	}
+	tl.mu.Lock()
+	tl.masker = tl.masker.With(values...)
+	tl.mu.Unlock()
+}
+
 func (tl *taskLog) mask(s string) string {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()

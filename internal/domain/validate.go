@@ -52,17 +52,25 @@ func ValidateSafeName(what, name string) error {
 	return nil
 }
 
-// ValidateVariableName checks a variable name: letters, digits and . _ - [ ].
+// ValidateVariableName checks a variable name: letters, digits and . _ - [ ],
+// and spaces inside [...] (as in Octopus.Action[Step A].Name).
 func ValidateVariableName(name string) error {
 	if name == "" {
 		return Invalidf("variable name is empty")
 	}
+	depth := 0
 	for _, r := range name {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-[]", r)) {
-			return Invalidf("variable name %q may contain only letters, digits and . _ - [ ]", name)
+		switch r {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		}
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-[]", r) || r == ' ' && depth > 0) {
+			return Invalidf("variable name %q may contain only letters, digits and . _ - [ ] (and spaces inside [...])", name)
 		}
 	}
-	if strings.HasPrefix(name, "Ferry.") {
+	if len(name) >= 6 && strings.EqualFold(name[:6], "Ferry.") {
 		return Invalidf("variable name %q: names starting with \"Ferry.\" are reserved for system variables", name)
 	}
 	return nil

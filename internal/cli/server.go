@@ -50,9 +50,9 @@ and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.`,
 				return err
 			}
 			opts := &slog.HandlerOptions{Level: level}
-			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+			var h slog.Handler = slog.NewTextHandler(a.rawStderr, opts)
 			if strings.EqualFold(logFormat, "json") {
-				h = slog.NewJSONHandler(a.stderr, opts)
+				h = slog.NewJSONHandler(a.rawStderr, opts)
 			}
 			cfg.Log = slog.New(h)
 			return server.Run(cmd.Context(), cfg)

@@ -140,12 +140,13 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 }
 
 var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:      http.StatusBadRequest,
-	domain.KindNotFound:     http.StatusNotFound,
-	domain.KindConflict:     http.StatusConflict,
-	domain.KindForbidden:    http.StatusForbidden,
-	domain.KindUnauthorized: http.StatusUnauthorized,
-	domain.KindUntrusted:    http.StatusForbidden,
+	domain.KindInvalid:         http.StatusBadRequest,
+	domain.KindNotFound:        http.StatusNotFound,
+	domain.KindConflict:        http.StatusConflict,
+	domain.KindForbidden:       http.StatusForbidden,
+	domain.KindUnauthorized:    http.StatusUnauthorized,
+	domain.KindUntrusted:       http.StatusForbidden,
+	domain.KindTooManyRequests: http.StatusTooManyRequests,
 }
 
 // writeError is the one place errors become responses. Clients get the

@@ -55,17 +55,66 @@ func Admin(ctx context.Context, what string) error {
 
 // Visible filters names (projects) down to those the actor may view in sp.
 func Visible(ctx context.Context, st store.Store, sp domain.Space, names []string) ([]string, error) {
-	a, _ := domain.ActorFrom(ctx)
-	if a.IsAdmin {
-		return names, nil
-	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	v, err := ViewableProjects(ctx, st, sp)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
-		return !slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(domain.PermView, n, "") })
-	}), nil
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !v.Has(n) }), nil
+}
+
+// Viewable is the set of a space's projects an actor may view. Whatever
+// belongs to a project — its releases, deployments, tasks and their logs,
+// bundles, deliveries, audit events — is shown to those who may view the
+// project and to nobody else: lists leave it out, and reading it is refused
+// as reading the project is.
+type Viewable struct {
+	all   bool
+	names map[string]bool
+}
+
+// ViewableProjects returns the projects of sp that the actor in ctx may
+// view. It does not check that the actor may view the space.
+func ViewableProjects(ctx context.Context, st store.Store, sp domain.Space) (Viewable, error) {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return Viewable{all: true}, nil
+	}
+	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return Viewable{}, err
+	}
+	v := Viewable{names: map[string]bool{}}
+	for _, t := range teams {
+		if !t.Allows(domain.PermView, "", "") {
+			continue
+		}
+		if len(t.Projects) == 0 {
+			return Viewable{all: true}, nil
+		}
+		for _, p := range t.Projects {
+			v.names[p] = true
+		}
+	}
+	return v, nil
+}
+
+// Has reports whether the actor may view project; "" (something of no
+// project, such as a space-wide event) is always viewable.
+func (v Viewable) Has(project string) bool { return project == "" || v.all || v.names[project] }
+
+// Names returns nil when every project is viewable, and otherwise the
+// viewable projects' names, sorted (empty but not nil when there are
+// none): the form the store's filters take.
+func (v Viewable) Names() []string {
+	if v.all {
+		return nil
+	}
+	names := make([]string, 0, len(v.names))
+	for n := range v.names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Spaces filters spaces down to those the actor has a role in.

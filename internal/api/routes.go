@@ -208,7 +208,7 @@ func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return h.s.Audit.List(r.Context(), 0, int(limit))
+	return h.s.Audit.List(r.Context(), store.AuditFilter{Limit: int(limit)})
 }
 
 // asCreated marks a successful result as created.

@@ -201,7 +201,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
-		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
+		"project": name, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
 	}); err != nil {
 		return res, err
 	}
@@ -277,13 +277,18 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 	return missing, warnings, nil
 }
 
-// List lists a space's bundles, newest first.
+// List lists a space's bundles of projects the caller may view, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Bundles().List(ctx, sp.ID, 500)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.Bundles().List(ctx, sp.ID, 500)
+	return slices.DeleteFunc(list, func(b domain.BundleRecord) bool { return !v.Has(b.Project) }), err
 }
 
 func listOrNone(names []string) string {

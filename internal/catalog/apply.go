@@ -318,7 +318,11 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		} else {
 			res.Updated = append(res.Updated, kind+" "+name)
 		}
-		return s.audit.Record(ctx, sp.ID, action, name, map[string]string{"via": "apply"})
+		details := map[string]string{"via": "apply"}
+		if kind == "project" {
+			details["project"] = name
+		}
+		return s.audit.Record(ctx, sp.ID, action, name, details)
 	}
 	for _, e := range plan.envs {
 		if _, ok := st.envs[e.Name]; ok {

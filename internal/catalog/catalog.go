@@ -157,13 +157,19 @@ func (s *Service) Project(ctx context.Context, space, name string) (domain.Proje
 	return s.store.Projects().Get(ctx, sp.ID, name)
 }
 
-// Audit lists a space's audit events; its administrators may read it.
+// Audit lists a space's audit events; its administrators may read it,
+// except events about projects they may not view.
 func (s *Service) Audit(ctx context.Context, space string, limit int) ([]domain.AuditEvent, error) {
 	sp, err := s.space(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return nil, err
 	}
-	return s.audit.List(ctx, sp.ID, limit)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.audit.List(ctx, store.AuditFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(events, func(e domain.AuditEvent) bool { return !v.Has(e.Project) }), err
 }
 
 // VariableChange sets one value of a project variable.

@@ -6,6 +6,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		if err := s.store.Tasks().SetDeployment(ctx, t.ID, d.ID); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID)})
+		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID), "project": p.Name})
 	})
 	if err == nil {
 		s.wake()
@@ -217,7 +218,8 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 	return missing
 }
 
-// Tasks lists a space's tasks, newest first.
+// Tasks lists a space's tasks that the caller may view (those deploying a
+// project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
@@ -226,10 +228,16 @@ func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return s.store.Tasks().List(ctx, sp.ID, limit)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.Tasks().List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
 }
 
-// Task returns a task of a space.
+// Task returns a task of a space; a task deploying a project the caller may
+// not view is refused as the project is.
 func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
@@ -241,6 +249,11 @@ func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task
 	}
 	if t.SpaceID != sp.ID {
 		return domain.Task{}, domain.NotFoundf("task %d not found in space %q", id, space)
+	}
+	if t.Project != "" {
+		if err := access.Require(ctx, s.store, sp, domain.PermView, t.Project, ""); err != nil {
+			return domain.Task{}, err
+		}
 	}
 	return t, nil
 }
@@ -289,7 +302,11 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 				return err
 			}
 		}
-		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, map[string]string{"task": fmt.Sprint(id)})
+		details := map[string]string{"task": fmt.Sprint(id)}
+		if t.Project != "" {
+			details["project"] = t.Project
+		}
+		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, details)
 	})
 	if err != nil {
 		return t, err
@@ -297,12 +314,18 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	return s.store.Tasks().Get(ctx, id)
 }
 
-// Deployments lists a space's deployments, newest first.
+// Deployments lists a space's deployments of projects the caller may
+// view, newest first.
 func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	f.SpaceID = sp.ID
-	return s.store.Deployments().List(ctx, f)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	f.SpaceID, f.Projects = sp.ID, v.Names()
+	list, err := s.store.Deployments().List(ctx, f)
+	return slices.DeleteFunc(list, func(d domain.Deployment) bool { return !v.Has(d.Project) }), err
 }

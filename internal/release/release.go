@@ -73,7 +73,7 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 		if err := s.store.Releases().Create(ctx, &r); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, nil)
+		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, map[string]string{"project": p.Name})
 	})
 	return r, err
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 // hostileNext are `next` values that a browser could follow off the site:
@@ -212,7 +213,7 @@ func TestSignInThrottle(t *testing.T) {
 		t.Errorf("admin's own browser at the guesser's address: %d, want 303", code)
 	}
 	admin := domain.WithActor(context.Background(), domain.System)
-	events, err := f.s.Audit.List(admin, 0, 100)
+	events, err := f.s.Audit.List(admin, store.AuditFilter{Limit: 100})
 	must(t, err)
 	fails := 0
 	for _, e := range events {

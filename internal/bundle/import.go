@@ -61,6 +61,9 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
 		return nil, domain.Invalidf("refused: the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
 	}
+	// A value of a sensitive template is sensitive here even if the source
+	// sent it plain (an older version did); the store seals it.
+	domain.MarkSensitive(snap.Variables, snap.Templates)
 	check := domain.Project{Name: "bundle", Lifecycle: "-", Process: snap.Process, Variables: snap.Variables, Templates: snap.Templates}
 	if err := check.Validate(func(string) bool { return true }); err != nil {
 		return nil, domain.Invalidf("refused: the bundle's release is not valid here: %s", domain.Message(err))
@@ -93,6 +96,9 @@ type ImportResult struct {
 type MissingValues struct {
 	Environment string   `json:"environment"`
 	Variables   []string `json:"variables"`
+	// Commands set them, one per variable (sensitive ones read from
+	// standard input, with --sensitive).
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Import verifies a bundle completely and then, in one transaction, creates
@@ -172,7 +178,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
 	switch {
 	case err == nil:
-		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != pl.TargetSnapshotDigest {
+		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
 			return res, domain.Conflictf("refused: release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
 		}
 		res.AlreadyImported = true
@@ -262,7 +268,7 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 				continue
 			}
 			if names := deploy.MissingTemplates(rel.Snapshot.Templates, cands, variables.Context{Environment: e}); len(names) > 0 {
-				missing = append(missing, MissingValues{Environment: e, Variables: names})
+				missing = append(missing, MissingValues{Environment: e, Variables: names, Commands: deploy.SetCommands(p.Name, e, names, rel.Snapshot.Templates)})
 			}
 		}
 	}

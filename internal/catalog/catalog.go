@@ -181,7 +181,10 @@ type VariableChange struct {
 }
 
 // SetVariable sets the value of a project variable for exactly the given
-// scope, replacing a value with the same name and scope or adding one.
+// scope, replacing a value with the same name and scope or adding one. The
+// value is sensitive when the change says so, and also when the name is a
+// sensitive template's or already has sensitive values: leaving out
+// --sensitive never turns a secret into plain text.
 func (s *Service) SetVariable(ctx context.Context, space, project string, c VariableChange) (domain.Project, error) {
 	var p domain.Project
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
@@ -211,6 +214,15 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 		scope := slices.Clone(c.Environments)
 		slices.Sort(scope)
 		v := domain.Variable{Name: c.Name, Value: c.Value, Sensitive: c.Sensitive, Environments: scope}
+		// A secret is never turned into plain text by leaving out
+		// --sensitive: a value of a sensitive template, or of a name that
+		// has sensitive values, is sensitive (domain.MarkSensitive).
+		if domain.SensitiveReason(c.Name, p.Variables, p.Templates) != "" {
+			v.Sensitive = true
+		}
+		if v.Sensitive && v.Value == "" {
+			return domain.Invalidf("the value of sensitive variable %q is empty; a secret is never empty (give the value, or - to read it from standard input)", c.Name)
+		}
 		action := "variable.add"
 		replaced := false
 		for i, old := range p.Variables {
@@ -228,7 +240,7 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 			return err
 		}
 		details := map[string]string{"project": project, "scope": scopeText(scope)}
-		if c.Sensitive {
+		if v.Sensitive {
 			details["sensitive"] = "true"
 		}
 		return s.audit.Record(ctx, sp.ID, action, c.Name, details)

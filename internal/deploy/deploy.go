@@ -70,8 +70,11 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return err
 		}
 		if missing := MissingTemplates(rel.Snapshot.Templates, Candidates(rel, p), variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(missing) > 0 {
-			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set each with `ferry var set %q NAME VALUE --env %q`",
-				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), p.Name, env.Name)
+			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set them with:\n  %s",
+				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), strings.Join(SetCommands(p.Name, env.Name, missing, rel.Snapshot.Templates), "\n  "))
+		}
+		if unset := UnsetSecrets(rel, p, variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(unset) > 0 {
+			return unsetError(p, rel, env.Name, unset)
 		}
 		if err := checkPackages(ctx, s.store, sp, p, rel, env.Name); err != nil {
 			return err
@@ -200,6 +203,71 @@ func Candidates(rel domain.Release, current domain.Project) []variables.Candidat
 		}
 	}
 	return cands
+}
+
+// UnsetSecrets names the sensitive variables a deployment of rel in dc would
+// get as "": values kept as not set because this space never had them
+// (domain.UnsetSecrets) that win in dc. A secret is never given to a script
+// as an empty string.
+func UnsetSecrets(rel domain.Release, current domain.Project, dc variables.Context) []string {
+	set := variables.Resolve(Candidates(rel, current), dc)
+	var out []string
+	for _, name := range set.Names() {
+		if v, _ := set.Get(name); v == "" && set.IsSensitive(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// unsetError refuses a deployment that would give scripts empty secrets,
+// saying how to set them: template values and a remote project's own values
+// are read when deploying; other values of a local project were frozen by
+// the release, which then needs a new release.
+func unsetError(p domain.Project, rel domain.Release, env string, unset []string) error {
+	templated := map[string]bool{}
+	for _, t := range rel.Snapshot.Templates {
+		templated[strings.ToLower(t.Name)] = true
+	}
+	var cmds []string
+	frozen := false
+	for _, n := range unset {
+		isFrozen := !p.IsRemote() && !templated[strings.ToLower(n)]
+		frozen = frozen || isFrozen
+		where := p.Variables
+		if isFrozen {
+			where = rel.Snapshot.Variables
+		}
+		scope := []string{env}
+		for _, v := range domain.UnsetSecrets(where, nil) {
+			if strings.EqualFold(v.Name, n) && (len(v.Environments) == 0 || slices.Contains(v.Environments, env)) {
+				scope = v.Environments
+				break
+			}
+		}
+		cmds = append(cmds, domain.VarSetCommand(p.Name, n, scope, true))
+	}
+	then := ""
+	if frozen {
+		then = fmt.Sprintf("\nthen create a new release (release %s froze them without a value)", rel.Version)
+	}
+	return domain.Invalidf("cannot deploy %s %s to %s: sensitive value(s) not set in this space: %s. An export never carries secrets (it writes `keep: true`); set each here:\n  %s%s",
+		p.Name, rel.Version, env, strings.Join(unset, ", "), strings.Join(cmds, "\n  "), then)
+}
+
+// SetCommands are the commands that set each of names for env: sensitive
+// templates' values read from standard input with --sensitive.
+func SetCommands(project, env string, names []string, templates []domain.Template) []string {
+	var out []string
+	for _, n := range names {
+		sensitive := domain.SensitiveReason(n, nil, templates) != ""
+		cmd := domain.VarSetCommand(project, n, []string{env}, sensitive)
+		if sensitive {
+			cmd += "  # reads the secret from standard input"
+		}
+		out = append(out, cmd)
+	}
+	return out
 }
 
 // MissingTemplates names the required templates that have no value (and no

@@ -200,6 +200,18 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, domain.Invalidf("query parameter %s=%q is not true or false", name, v)
+	}
+	return b, nil
+}
+
 func queryInt(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {

@@ -69,6 +69,8 @@ func TestViewsFollowPermissions(t *testing.T) {
 
 	s.Must("user", "create", "bob")
 	s.Must("team", "create", "Shop deployers", "--role", "deployer", "--user", "bob", "--project", "Shop")
+	s.Must("user", "create", "sue")
+	s.Must("team", "create", "Secret keepers", "--role", "viewer", "--user", "sue", "--project", "Secret")
 	s.Must("user", "create", "sam")
 	s.Must("team", "create", "Shop admins", "--role", "space-admin", "--user", "sam", "--project", "Shop")
 	bobKey := strings.TrimSpace(s.Must("user", "apikey", "bob").Stdout)
@@ -103,7 +105,7 @@ func TestViewsFollowPermissions(t *testing.T) {
 		for _, args := range [][]string{
 			{"task", "list"}, {"task", "list", "-o", "json"}, {"dashboard"}, {"dashboard", "-o", "json"},
 			{"bundle", "list"}, {"bundle", "list", "-o", "json"}, {"remote-space", "deliveries"}, {"remote-space", "deliveries", "-o", "json"},
-			{"project", "list"},
+			{"project", "list"}, {"team", "list"}, {"team", "list", "-o", "json"},
 		} {
 			r := as(key, args...)
 			if r.Code != 0 {
@@ -119,6 +121,31 @@ func TestViewsFollowPermissions(t *testing.T) {
 		t.Fatal(audit.Out())
 	}
 	hidden("sam's audit list", audit.Stdout)
+	// sam administers Shop only: he may not grant himself (or anyone)
+	// more, nor change a team of Secret.
+	for _, args := range [][]string{
+		{"team", "create", "Everything", "--role", "space-admin", "--user", "sam"},
+		{"team", "create", "Peek", "--role", "viewer", "--user", "sam", "--project", "Secret"},
+		{"team", "create", "Both", "--role", "viewer", "--user", "sam", "--project", "Shop", "--project", "Secret"},
+		{"team", "update", "Secret keepers", "--user", "sam"},
+		{"team", "update", "Shop deployers", "--project", "Secret"},
+	} {
+		r := as(samKey, args...)
+		if r.Code == 0 {
+			t.Errorf("sam may %s", strings.Join(args, " "))
+		}
+		contains(t, r.Stderr, "may not manage team")
+	}
+	if r := as(samKey, "team", "create", "Shop viewers", "--role", "viewer", "--user", "bob", "--project", "Shop"); r.Code != 0 {
+		t.Errorf("sam may not manage a team of Shop: %s", r.Out())
+	}
+	refused("task log as sam after his refused grants", as(samKey, "task", "log", fmt.Sprint(secretTask)))
+	export := as(samKey, "export")
+	if export.Code != 0 {
+		t.Fatal(export.Out())
+	}
+	hidden("sam's export", export.Stdout)
+	contains(t, export.Stdout, "name: Shop")
 	contains(t, audit.Stdout, "Deploy Shop 1.0.0 to Dev", "team.create")
 	contains(t, s.Must("audit", "list").Stdout, "Deploy Secret 1.0.0 to Dev", "release.promote")
 

@@ -223,6 +223,17 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		if err := s.checkScope(ctx, sp, t); err != nil {
 			return err
 		}
+		// Nobody grants more than they administer: a space admin limited
+		// to project Shop may manage teams of Shop, not give anyone (or
+		// themselves) project Secret or the whole space.
+		if err := covers(ctx, s.store, sp, t); err != nil {
+			return err
+		}
+		if !create { // nor take away what they do not administer
+			if err := covers(ctx, s.store, sp, old); err != nil {
+				return err
+			}
+		}
 		t.UpdatedAt = s.now()
 		if err := s.store.Teams().Put(ctx, &t); err != nil {
 			return err
@@ -249,6 +260,48 @@ func (s *Service) get(ctx context.Context, space, name string) (domain.Team, err
 	return s.store.Teams().Get(ctx, sp.ID, name)
 }
 
+// covers refuses a team whose grant reaches beyond what the actor
+// administers: every project and environment the team covers (all of them
+// when it lists none) must be covered by one of the actor's own
+// administer-space grants.
+func covers(ctx context.Context, st store.Store, sp domain.Space, t domain.Team) error {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	mine, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	projects, envs := t.Projects, t.Environments
+	if len(projects) == 0 {
+		projects = []string{""}
+	}
+	if len(envs) == 0 {
+		envs = []string{""}
+	}
+	within := func(limit []string, x string) bool { return len(limit) == 0 || (x != "" && slices.Contains(limit, x)) }
+	for _, p := range projects {
+		for _, e := range envs {
+			if !slices.ContainsFunc(mine, func(m domain.Team) bool {
+				return slices.Contains(domain.Roles[m.Role], domain.PermAdminSpace) && within(m.Projects, p) && within(m.Environments, e)
+			}) {
+				what := "every project"
+				if p != "" {
+					what = fmt.Sprintf("project %q", p)
+				}
+				if e != "" {
+					what += fmt.Sprintf(" in environment %q", e)
+				} else {
+					what += " in every environment"
+				}
+				return domain.Errorf(domain.KindForbidden, "user %q may not manage team %q: it grants %s, beyond what %q administers in space %q", a.Name, t.Name, what, a.Name, sp.Name)
+			}
+		}
+	}
+	return nil
+}
+
 // checkScope refuses projects and environments the space does not have, and
 // users that do not exist.
 func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team) error {
@@ -270,7 +323,9 @@ func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team
 	return nil
 }
 
-// List returns a space's teams.
+// List returns a space's teams. Someone limited to some projects sees the
+// teams that are not limited to projects, and of the others those that
+// grant a project they may view, naming only the projects they may view.
 func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error) {
 	sp, err := s.store.Spaces().Get(ctx, space)
 	if err != nil {
@@ -279,7 +334,26 @@ func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error)
 	if err := Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
 		return nil, err
 	}
-	return s.store.Teams().List(ctx, sp.ID)
+	v, err := ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.store.Teams().List(ctx, sp.ID)
+	if err != nil || v.all {
+		return teams, err
+	}
+	out := teams[:0]
+	for _, t := range teams {
+		if len(t.Projects) == 0 {
+			out = append(out, t)
+			continue
+		}
+		t.Projects = slices.DeleteFunc(t.Projects, func(p string) bool { return !v.Has(p) })
+		if len(t.Projects) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // Space finds a space by name and checks that the actor may do perm in it

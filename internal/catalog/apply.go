@@ -732,9 +732,14 @@ func normalize(p *domain.Project) {
 }
 
 // Export returns the space's configuration as a document that Apply accepts.
-// Sensitive values are written as `keep: true`, never in plaintext.
+// Sensitive values are written as `keep: true`, never in plaintext. A space
+// admin limited to some projects gets those projects only.
 func (s *Service) Export(ctx context.Context, space string) (*config.Document, error) {
 	sp, err := s.space(ctx, space, domain.PermAdminSpace)
+	if err != nil {
+		return nil, err
+	}
+	viewable, err := access.ViewableProjects(ctx, s.store, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -762,7 +767,7 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		return nil, err
 	}
 	for _, p := range ps {
-		if p.IsRemote() {
+		if p.IsRemote() || !viewable.Has(p.Name) {
 			continue // remote projects come from bundles, not from YAML
 		}
 		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process}

@@ -169,7 +169,17 @@ func (s *Service) Audit(ctx context.Context, space string, limit int) ([]domain.
 		return nil, err
 	}
 	events, err := s.audit.List(ctx, store.AuditFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
-	return slices.DeleteFunc(events, func(e domain.AuditEvent) bool { return !v.Has(e.Project) }), err
+	return slices.DeleteFunc(events, func(e domain.AuditEvent) bool {
+		if !v.Has(e.Project) {
+			return true
+		}
+		// A team limited to projects is about them: seen by those who may
+		// view one of them.
+		if granted := e.Details["projects"]; strings.HasPrefix(e.Action, "team.") && granted != "" {
+			return !slices.ContainsFunc(strings.Split(granted, ","), v.Has)
+		}
+		return false
+	}), err
 }
 
 // VariableChange sets one value of a project variable.

@@ -31,6 +31,7 @@ type termWriter struct {
 	// pending holds the start of a UTF-8 sequence, or a CR, that the next
 	// Write may complete.
 	pending []byte
+	out     bytes.Buffer // reused by every Write
 }
 
 func newTermWriter(w io.Writer) *termWriter { return &termWriter{w: w} }
@@ -42,9 +43,20 @@ func (t *termWriter) Write(p []byte) (int, error) {
 	if len(t.pending) > 0 {
 		data = append(t.pending, p...)
 		t.pending = nil
+	} else if plainASCII(p) {
+		if _, err := t.w.Write(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
-	var out bytes.Buffer
+	out := &t.out
+	out.Reset()
 	for i := 0; i < len(data); {
+		if n := safePrefix(data[i:]); n > 0 {
+			out.Write(data[i : i+n])
+			i += n
+			continue
+		}
 		c := data[i]
 		switch {
 		case c == '\r':
@@ -75,12 +87,12 @@ func (t *termWriter) Write(p []byte) (int, error) {
 					i = len(data)
 					continue
 				}
-				fmt.Fprintf(&out, "<0x%02X>", c)
+				fmt.Fprintf(out, "<0x%02X>", c)
 				i++
 				continue
 			}
 			if unsafeRune(r) {
-				fmt.Fprintf(&out, "<U+%04X>", r)
+				fmt.Fprintf(out, "<U+%04X>", r)
 			} else {
 				out.Write(data[i : i+size])
 			}
@@ -91,6 +103,39 @@ func (t *termWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// safePrefix is the length of the longest prefix of p that is written as it
+// is: printable ASCII, tabs, newlines and UTF-8 runes that are not unsafe.
+func safePrefix(p []byte) int {
+	i := 0
+	for i < len(p) {
+		c := p[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+				return i
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(p[i:])
+		if (r == utf8.RuneError && size <= 1) || unsafeRune(r) {
+			return i
+		}
+		i += size
+	}
+	return i
+}
+
+// plainASCII reports whether p is printable ASCII, tabs and newlines only:
+// the common case, written as it is.
+func plainASCII(p []byte) bool {
+	for _, c := range p {
+		if (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush writes what a Write left pending: a CR that no newline followed, or

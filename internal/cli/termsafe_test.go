@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -67,5 +69,42 @@ func TestJSONSafe(t *testing.T) {
 	json.Unmarshal(raw, &want)
 	if back["text"] != want["text"] {
 		t.Errorf("decoded %q, want %q", back["text"], want["text"])
+	}
+}
+
+// logLines is what a chatty deployment prints: 10,000 lines of ordinary
+// text, some UTF-8, one in a hundred with a colour sequence.
+func logLines() []string {
+	lines := make([]string, 10000)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("12:00:%02d  step %d: copied config/app-%d.json to /srv/shop (Größe 1.2 KiB) ✓", i%60, i, i)
+		if i%100 == 0 {
+			lines[i] = "\x1b[32m" + lines[i] + "\x1b[0m"
+		}
+	}
+	return lines
+}
+
+// BenchmarkTermWriter prints a log through the termWriter; BenchmarkRawWriter
+// prints the same straight to the writer, as before: the baseline.
+func BenchmarkTermWriter(b *testing.B) {
+	lines := logLines()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := newTermWriter(io.Discard)
+		for _, l := range lines {
+			fmt.Fprintf(w, "%s\n", l)
+		}
+		w.Flush()
+	}
+}
+
+func BenchmarkRawWriter(b *testing.B) {
+	lines := logLines()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			fmt.Fprintf(io.Discard, "%s\n", l)
+		}
 	}
 }

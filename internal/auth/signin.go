@@ -60,6 +60,9 @@ func roundUp(d time.Duration) time.Duration {
 	return time.Duration(math.Ceil(d.Seconds())) * time.Second
 }
 
+// maxUserName is the longest user name (domain.ValidateName).
+const maxUserName = 100
+
 var errWrongPassword = domain.Errorf(domain.KindUnauthorized, "wrong user name or password")
 
 // SignIn checks a user's password, unless the throttle makes the attempt
@@ -68,6 +71,11 @@ var errWrongPassword = domain.Errorf(domain.KindUnauthorized, "wrong user name o
 // is recorded in the server-wide audit log (action user.signin.fail, with
 // the address).
 func (s *Service) SignIn(ctx context.Context, name, password string, c Client) (SignedIn, error) {
+	if len(name) > maxUserName {
+		// No user has such a name; keep the throttle's keys and the audit
+		// log small whatever a guesser sends.
+		name = name[:maxUserName] + "…"
+	}
 	att := Attempt{User: name, Address: c.Address, Device: s.deviceOf(c.Device, name)}
 	if wait := s.throttle.Wait(att); wait > 0 {
 		return SignedIn{}, &Throttled{Wait: wait}

@@ -55,17 +55,66 @@ func Admin(ctx context.Context, what string) error {
 
 // Visible filters names (projects) down to those the actor may view in sp.
 func Visible(ctx context.Context, st store.Store, sp domain.Space, names []string) ([]string, error) {
-	a, _ := domain.ActorFrom(ctx)
-	if a.IsAdmin {
-		return names, nil
-	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	v, err := ViewableProjects(ctx, st, sp)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
-		return !slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(domain.PermView, n, "") })
-	}), nil
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !v.Has(n) }), nil
+}
+
+// Viewable is the set of a space's projects an actor may view. Whatever
+// belongs to a project — its releases, deployments, tasks and their logs,
+// bundles, deliveries, audit events — is shown to those who may view the
+// project and to nobody else: lists leave it out, and reading it is refused
+// as reading the project is.
+type Viewable struct {
+	all   bool
+	names map[string]bool
+}
+
+// ViewableProjects returns the projects of sp that the actor in ctx may
+// view. It does not check that the actor may view the space.
+func ViewableProjects(ctx context.Context, st store.Store, sp domain.Space) (Viewable, error) {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return Viewable{all: true}, nil
+	}
+	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return Viewable{}, err
+	}
+	v := Viewable{names: map[string]bool{}}
+	for _, t := range teams {
+		if !t.Allows(domain.PermView, "", "") {
+			continue
+		}
+		if len(t.Projects) == 0 {
+			return Viewable{all: true}, nil
+		}
+		for _, p := range t.Projects {
+			v.names[p] = true
+		}
+	}
+	return v, nil
+}
+
+// Has reports whether the actor may view project; "" (something of no
+// project, such as a space-wide event) is always viewable.
+func (v Viewable) Has(project string) bool { return project == "" || v.all || v.names[project] }
+
+// Names returns nil when every project is viewable, and otherwise the
+// viewable projects' names, sorted (empty but not nil when there are
+// none): the form the store's filters take.
+func (v Viewable) Names() []string {
+	if v.all {
+		return nil
+	}
+	names := make([]string, 0, len(v.names))
+	for n := range v.names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Spaces filters spaces down to those the actor has a role in.
@@ -174,6 +223,17 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		if err := s.checkScope(ctx, sp, t); err != nil {
 			return err
 		}
+		// Nobody grants more than they administer: a space admin limited
+		// to project Shop may manage teams of Shop, not give anyone (or
+		// themselves) project Secret or the whole space.
+		if err := covers(ctx, s.store, sp, t); err != nil {
+			return err
+		}
+		if !create { // nor take away what they do not administer
+			if err := covers(ctx, s.store, sp, old); err != nil {
+				return err
+			}
+		}
 		t.UpdatedAt = s.now()
 		if err := s.store.Teams().Put(ctx, &t); err != nil {
 			return err
@@ -200,6 +260,48 @@ func (s *Service) get(ctx context.Context, space, name string) (domain.Team, err
 	return s.store.Teams().Get(ctx, sp.ID, name)
 }
 
+// covers refuses a team whose grant reaches beyond what the actor
+// administers: every project and environment the team covers (all of them
+// when it lists none) must be covered by one of the actor's own
+// administer-space grants.
+func covers(ctx context.Context, st store.Store, sp domain.Space, t domain.Team) error {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	mine, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	projects, envs := t.Projects, t.Environments
+	if len(projects) == 0 {
+		projects = []string{""}
+	}
+	if len(envs) == 0 {
+		envs = []string{""}
+	}
+	within := func(limit []string, x string) bool { return len(limit) == 0 || (x != "" && slices.Contains(limit, x)) }
+	for _, p := range projects {
+		for _, e := range envs {
+			if !slices.ContainsFunc(mine, func(m domain.Team) bool {
+				return slices.Contains(domain.Roles[m.Role], domain.PermAdminSpace) && within(m.Projects, p) && within(m.Environments, e)
+			}) {
+				what := "every project"
+				if p != "" {
+					what = fmt.Sprintf("project %q", p)
+				}
+				if e != "" {
+					what += fmt.Sprintf(" in environment %q", e)
+				} else {
+					what += " in every environment"
+				}
+				return domain.Errorf(domain.KindForbidden, "user %q may not manage team %q: it grants %s, beyond what %q administers in space %q", a.Name, t.Name, what, a.Name, sp.Name)
+			}
+		}
+	}
+	return nil
+}
+
 // checkScope refuses projects and environments the space does not have, and
 // users that do not exist.
 func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team) error {
@@ -221,7 +323,9 @@ func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team
 	return nil
 }
 
-// List returns a space's teams.
+// List returns a space's teams. Someone limited to some projects sees the
+// teams that are not limited to projects, and of the others those that
+// grant a project they may view, naming only the projects they may view.
 func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error) {
 	sp, err := s.store.Spaces().Get(ctx, space)
 	if err != nil {
@@ -230,7 +334,26 @@ func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error)
 	if err := Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
 		return nil, err
 	}
-	return s.store.Teams().List(ctx, sp.ID)
+	v, err := ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.store.Teams().List(ctx, sp.ID)
+	if err != nil || v.all {
+		return teams, err
+	}
+	out := teams[:0]
+	for _, t := range teams {
+		if len(t.Projects) == 0 {
+			out = append(out, t)
+			continue
+		}
+		t.Projects = slices.DeleteFunc(t.Projects, func(p string) bool { return !v.Has(p) })
+		if len(t.Projects) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // Space finds a space by name and checks that the actor may do perm in it

@@ -140,13 +140,14 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 }
 
 var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:      http.StatusBadRequest,
-	domain.KindNotFound:     http.StatusNotFound,
-	domain.KindConflict:     http.StatusConflict,
-	domain.KindForbidden:    http.StatusForbidden,
-	domain.KindUnauthorized: http.StatusUnauthorized,
-	domain.KindUntrusted:    http.StatusForbidden,
-	domain.KindUnavailable:  http.StatusServiceUnavailable,
+	domain.KindInvalid:         http.StatusBadRequest,
+	domain.KindNotFound:        http.StatusNotFound,
+	domain.KindConflict:        http.StatusConflict,
+	domain.KindForbidden:       http.StatusForbidden,
+	domain.KindUnauthorized:    http.StatusUnauthorized,
+	domain.KindUntrusted:       http.StatusForbidden,
+	domain.KindTooManyRequests: http.StatusTooManyRequests,
+	domain.KindUnavailable:     http.StatusServiceUnavailable,
 }
 
 // writeError is the one place errors become responses. Clients get the
@@ -201,6 +202,18 @@ func pathID(r *http.Request, name string) (int64, error) {
 		return 0, domain.Invalidf("%s %q is not a number", name, r.PathValue(name))
 	}
 	return id, nil
+}
+
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, domain.Invalidf("query parameter %s=%q is not true or false", name, v)
+	}
+	return b, nil
 }
 
 func queryInt(r *http.Request, name string) (int64, error) {

@@ -48,7 +48,7 @@ func (h *handler) listLifecycles(w http.ResponseWriter, r *http.Request) (any, e
 }
 
 // apply takes the YAML document itself as the body, so that errors can name
-// lines of the user's file.
+// lines of the user's file; ?dry-run=true and ?prune=true are the options.
 func (h *handler) apply(w http.ResponseWriter, r *http.Request) (any, error) {
 	body, err := readBody(w, r)
 	if err != nil {
@@ -58,7 +58,14 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.s.Catalog.Apply(r.Context(), r.PathValue("space"), doc)
+	var opts catalog.ApplyOptions
+	if opts.DryRun, err = queryBool(r, "dry-run"); err != nil {
+		return nil, err
+	}
+	if opts.Prune, err = queryBool(r, "prune"); err != nil {
+		return nil, err
+	}
+	return h.s.Catalog.ApplyWith(r.Context(), r.PathValue("space"), doc, opts)
 }
 
 func (h *handler) export(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -208,7 +215,7 @@ func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return h.s.Audit.List(r.Context(), 0, int(limit))
+	return h.s.Audit.List(r.Context(), store.AuditFilter{Limit: int(limit)})
 }
 
 // asCreated marks a successful result as created.

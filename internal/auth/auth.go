@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/audit"
@@ -28,11 +29,23 @@ type Service struct {
 	store store.Store
 	audit *audit.Log
 	now   func() time.Time
+	// throttle slows password guessing; deviceKey keys device cookies
+	// (signin.go). Both live as long as the process.
+	throttle  *Throttle
+	deviceKey []byte
+	decoy     struct {
+		once sync.Once
+		hash string
+	}
 }
 
 // New returns an auth service.
 func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("auth: no randomness: " + err.Error())
+	}
+	return &Service{store: st, audit: log, now: now, throttle: NewThrottle(now), deviceKey: key}
 }
 
 // Authenticate returns the actor a bearer API key belongs to. Unknown,

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -70,19 +69,6 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 		}
 		return s.audit.Record(ctx, 0, "user.password", name, nil)
 	})
-}
-
-// CheckPassword signs a user in. Unknown users and wrong passwords get the
-// same answer.
-func (s *Service) CheckPassword(ctx context.Context, name, password string) (domain.Actor, error) {
-	u, hash, err := s.store.Users().PasswordHash(ctx, name)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && !checkPassword(hash, password)) {
-		return domain.Actor{}, domain.Errorf(domain.KindUnauthorized, "wrong user name or password")
-	}
-	if err != nil {
-		return domain.Actor{}, err
-	}
-	return domain.Actor{UserID: u.ID, Name: u.Name, IsAdmin: u.IsAdmin}, nil
 }
 
 // NewAPIKey issues a named key for a user (the user or an administrator) and

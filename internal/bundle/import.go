@@ -61,6 +61,9 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
 		return nil, domain.Invalidf("refused: the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
 	}
+	// A value of a sensitive template is sensitive here even if the source
+	// sent it plain (an older version did); the store seals it.
+	domain.MarkSensitive(snap.Variables, snap.Templates)
 	check := domain.Project{Name: "bundle", Lifecycle: "-", Process: snap.Process, Variables: snap.Variables, Templates: snap.Templates}
 	if err := check.Validate(func(string) bool { return true }); err != nil {
 		return nil, domain.Invalidf("refused: the bundle's release is not valid here: %s", domain.Message(err))
@@ -93,6 +96,9 @@ type ImportResult struct {
 type MissingValues struct {
 	Environment string   `json:"environment"`
 	Variables   []string `json:"variables"`
+	// Commands set them, one per variable (sensitive ones read from
+	// standard input, with --sensitive).
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Import verifies a bundle completely and then, in one transaction, creates
@@ -172,7 +178,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
 	switch {
 	case err == nil:
-		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != pl.TargetSnapshotDigest {
+		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
 			return res, domain.Conflictf("refused: release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
 		}
 		res.AlreadyImported = true
@@ -201,7 +207,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
-		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
+		"project": name, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
 	}); err != nil {
 		return res, err
 	}
@@ -262,7 +268,7 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 				continue
 			}
 			if names := deploy.MissingTemplates(rel.Snapshot.Templates, cands, variables.Context{Environment: e}); len(names) > 0 {
-				missing = append(missing, MissingValues{Environment: e, Variables: names})
+				missing = append(missing, MissingValues{Environment: e, Variables: names, Commands: deploy.SetCommands(p.Name, e, names, rel.Snapshot.Templates)})
 			}
 		}
 	}
@@ -277,13 +283,18 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 	return missing, warnings, nil
 }
 
-// List lists a space's bundles, newest first.
+// List lists a space's bundles of projects the caller may view, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Bundles().List(ctx, sp.ID, 500)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.Bundles().List(ctx, sp.ID, 500)
+	return slices.DeleteFunc(list, func(b domain.BundleRecord) bool { return !v.Has(b.Project) }), err
 }
 
 func listOrNone(names []string) string {

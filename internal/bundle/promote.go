@@ -109,7 +109,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "release.promote", p.Name+" "+rel.Version, map[string]string{
-			"to": target.Name, "fingerprint": target.Fingerprint, "bundle": rec.Digest,
+			"project": p.Name, "to": target.Name, "fingerprint": target.Fingerprint, "bundle": rec.Digest,
 		})
 	})
 	return data, rec, err

@@ -92,7 +92,7 @@ func (s *Service) keepPending(ctx context.Context, v *verified, data []byte, why
 	}
 	res.State, res.Reason = domain.BundlePending, why
 	return s.audit.Record(ctx, v.space.ID, "bundle.receive", res.Project+" "+res.Version, map[string]string{
-		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": res.Digest, "state": domain.BundlePending, "reason": why,
+		"project": res.Project, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": res.Digest, "state": domain.BundlePending, "reason": why,
 	})
 }
 

@@ -157,13 +157,29 @@ func (s *Service) Project(ctx context.Context, space, name string) (domain.Proje
 	return s.store.Projects().Get(ctx, sp.ID, name)
 }
 
-// Audit lists a space's audit events; its administrators may read it.
+// Audit lists a space's audit events; its administrators may read it,
+// except events about projects they may not view.
 func (s *Service) Audit(ctx context.Context, space string, limit int) ([]domain.AuditEvent, error) {
 	sp, err := s.space(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return nil, err
 	}
-	return s.audit.List(ctx, sp.ID, limit)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.audit.List(ctx, store.AuditFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(events, func(e domain.AuditEvent) bool {
+		if !v.Has(e.Project) {
+			return true
+		}
+		// A team limited to projects is about them: seen by those who may
+		// view one of them.
+		if granted := e.Details["projects"]; strings.HasPrefix(e.Action, "team.") && granted != "" {
+			return !slices.ContainsFunc(strings.Split(granted, ","), v.Has)
+		}
+		return false
+	}), err
 }
 
 // VariableChange sets one value of a project variable.
@@ -175,7 +191,10 @@ type VariableChange struct {
 }
 
 // SetVariable sets the value of a project variable for exactly the given
-// scope, replacing a value with the same name and scope or adding one.
+// scope, replacing a value with the same name and scope or adding one. The
+// value is sensitive when the change says so, and also when the name is a
+// sensitive template's or already has sensitive values: leaving out
+// --sensitive never turns a secret into plain text.
 func (s *Service) SetVariable(ctx context.Context, space, project string, c VariableChange) (domain.Project, error) {
 	var p domain.Project
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
@@ -205,6 +224,15 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 		scope := slices.Clone(c.Environments)
 		slices.Sort(scope)
 		v := domain.Variable{Name: c.Name, Value: c.Value, Sensitive: c.Sensitive, Environments: scope}
+		// A secret is never turned into plain text by leaving out
+		// --sensitive: a value of a sensitive template, or of a name that
+		// has sensitive values, is sensitive (domain.MarkSensitive).
+		if domain.SensitiveReason(c.Name, p.Variables, p.Templates) != "" {
+			v.Sensitive = true
+		}
+		if v.Sensitive && v.Value == "" {
+			return domain.Invalidf("the value of sensitive variable %q is empty; a secret is never empty (give the value, or - to read it from standard input)", c.Name)
+		}
 		action := "variable.add"
 		replaced := false
 		for i, old := range p.Variables {
@@ -222,7 +250,7 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 			return err
 		}
 		details := map[string]string{"project": project, "scope": scopeText(scope)}
-		if c.Sensitive {
+		if v.Sensitive {
 			details["sensitive"] = "true"
 		}
 		return s.audit.Record(ctx, sp.ID, action, c.Name, details)

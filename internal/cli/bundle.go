@@ -250,8 +250,8 @@ func printImport(w io.Writer, res bundle.ImportResult) {
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(w, "Before deploying to %s, set: %s\n", m.Environment, strings.Join(m.Variables, ", "))
-		for _, v := range m.Variables {
-			fmt.Fprintf(w, "  ferry var set %q %s VALUE --env %q\n", res.Project, v, m.Environment)
+		for _, c := range m.Commands {
+			fmt.Fprintf(w, "  %s\n", c)
 		}
 	}
 	for _, warn := range res.Warnings {

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -116,18 +118,33 @@ func (a *app) projectCommand() *cobra.Command {
 
 func (a *app) applyCommand() *cobra.Command {
 	var file string
+	var opts catalog.ApplyOptions
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE",
+		Use:   "apply -f FILE [--dry-run] [--prune]",
 		Short: "Make the space match a YAML file (environments, lifecycles, projects)",
 		Long: `Apply a declarative YAML file to the space. The whole file is checked first —
 malformed YAML, unknown fields, unknown environments or lifecycles — and every
 problem is reported with its line; nothing changes unless the whole file is
 valid, and then everything changes in one transaction. Applying the same file
-again changes nothing. Things the file does not mention are left alone.
+again changes nothing.
+
+Apply removes nothing the file does not mention. In a project the file lists,
+steps, templates and variable values the file does not list — such as values
+set with 'ferry var set' — are kept where they are (and listed as kept);
+--prune removes them. Environments, lifecycles and projects the file does not
+list are never removed by apply.
+
+--dry-run lists every change apply would make, removals first, and makes
+none.
 
 Sensitive variables exported by 'ferry export' appear as 'keep: true': apply
-keeps the value the space already has.`,
-		Example: `  ferry apply -f space.yaml
+keeps the value the space already has. One this space never had is kept as
+"not set": releases and deployments that need it are refused until it is set
+with 'ferry var set ... --sensitive'. A plain value the file gives for a name
+that has sensitive values (or is a sensitive template) is stored sensitive.`,
+		Example: `  ferry apply -f space.yaml --dry-run
+  ferry apply -f space.yaml
+  ferry apply -f space.yaml --prune --dry-run     # what --prune would remove
   ferry export | ferry apply -f - --space Other`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -143,24 +160,36 @@ keeps the value the space already has.`,
 				return err
 			}
 			var res catalog.ApplyResult
-			if err := c.Do(cmd.Context(), "POST", a.sp("apply"), data, &res); err != nil {
+			q := url.Values{"dry-run": {strconv.FormatBool(opts.DryRun)}, "prune": {strconv.FormatBool(opts.Prune)}}
+			if err := c.Do(cmd.Context(), "POST", a.sp("apply")+"?"+q.Encode(), data, &res); err != nil {
 				return err
 			}
 			for _, w := range res.Warnings {
 				fmt.Fprintln(a.stderr, "warning:", w)
 			}
 			return a.render(res, func(w io.Writer) {
-				for _, s := range res.Created {
-					fmt.Fprintln(w, "created", s)
+				done := map[string]string{catalog.ActionRemove: "removed", catalog.ActionCreate: "created", catalog.ActionUpdate: "updated"}
+				for _, c := range res.Changes {
+					if res.DryRun {
+						fmt.Fprintln(w, "would", c)
+					} else {
+						fmt.Fprintln(w, done[c.Action]+strings.TrimPrefix(c.String(), c.Action))
+					}
 				}
-				for _, s := range res.Updated {
-					fmt.Fprintln(w, "updated", s)
+				for _, c := range res.Kept {
+					fmt.Fprintln(w, "kept"+strings.TrimPrefix(c.String(), c.Action))
+				}
+				if res.DryRun {
+					fmt.Fprintf(w, "Dry run for space %q: %d to create, %d to update, %d unchanged; nothing was changed\n", a.space, len(res.Created), len(res.Updated), res.Unchanged)
+					return
 				}
 				fmt.Fprintf(w, "Applied to space %q: %d created, %d updated, %d unchanged\n", a.space, len(res.Created), len(res.Updated), res.Unchanged)
 			})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML file to apply (- for standard input)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list every change, removals first, and make none")
+	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "also remove the steps, templates and variable values of listed projects that the file does not list")
 	return cmd
 }
 

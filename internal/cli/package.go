@@ -430,8 +430,8 @@ func (a *app) upload(ctx context.Context, c *client.Client, file, path string, o
 	}
 	var body io.Reader = f
 	var prog *progress
-	if isTerminal(a.stderr) {
-		prog = newProgress(a.stderr, "Uploading "+filepath.Base(file), fi.Size())
+	if isTerminal(a.rawStderr) {
+		prog = newProgress(a.rawStderr, "Uploading "+filepath.Base(file), fi.Size())
 		body = prog.reader(f)
 	}
 	err = c.Upload(ctx, "POST", path, body, fi.Size(), out)

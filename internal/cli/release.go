@@ -135,7 +135,7 @@ turn colour off.`,
 }
 
 func printRelease(w io.Writer, p painter, r release.Detail) {
-	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("Release %s of %s", r.Version, r.Project)))
+	p.line(w, bold, fmt.Sprintf("Release %s of %s", r.Version, r.Project))
 	fmt.Fprintf(w, "Created  %s by %s\n", r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.CreatedBy)
 	if r.Channel != "" {
 		fmt.Fprintf(w, "Channel  %s\n", r.Channel)
@@ -144,14 +144,17 @@ func printRelease(w io.Writer, p painter, r release.Detail) {
 		fmt.Fprintf(w, "Notes    %s\n", r.Notes)
 	}
 	fmt.Fprintf(w, "Snapshot %s\n", r.SnapshotDigest)
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process))))
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process)))
 	for i, s := range r.Snapshot.Process {
 		fmt.Fprintf(w, "  %d. %s [%s] runs in: %s\n", i+1, s.Name, s.Type, scopeText(s.Environments))
 		printScript(w, s.Script)
 	}
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables))))
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables)))
 	printVariables(w, r.Snapshot.Variables, r.Snapshot.Templates)
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Packages (%d)", len(r.Packages))))
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Packages (%d)", len(r.Packages)))
 	if len(r.Packages) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
@@ -167,7 +170,7 @@ func printScript(w io.Writer, script string) {
 }
 
 func printDiff(w io.Writer, p painter, d release.Diff) {
-	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version)))
+	p.line(w, bold, fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version))
 	if d.Identical {
 		fmt.Fprintf(w, "No differences (snapshot %s)\n", d.To.SnapshotDigest)
 		return
@@ -177,23 +180,24 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		fmt.Fprintln(w, "  (equal digests: only secret values differ, which digests leave out)")
 	}
 	if len(d.Steps) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Steps"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Steps")
 	}
 	for _, s := range d.Steps {
 		switch s.Change {
 		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments))))
+			p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
 			printScript(w, s.Step.Script)
 		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition)))
+			p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
 		case release.Moved:
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition)))
+			p.line(w, yellow, fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition))
 		default:
 			where := ""
 			if s.Moved {
 				where = fmt.Sprintf(", moved from step %d to %d", s.OldPosition, s.NewPosition)
 			}
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s (changed%s)", s.Name, where)))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s (changed%s)", s.Name, where))
 			for _, f := range s.Fields {
 				fmt.Fprintf(w, "      %s\n", fieldText(f))
 			}
@@ -204,7 +208,8 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		}
 	}
 	if len(d.Variables) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Variables"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Variables")
 	}
 	for _, v := range d.Variables {
 		name := v.Name + " (unscoped)"
@@ -213,19 +218,20 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		}
 		switch v.Change {
 		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive))))
+			p.line(w, green, fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive)))
 		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive))))
+			p.line(w, red, fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive)))
 		default:
 			if v.OldSensitive && v.NewSensitive {
-				fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: sensitive value changed", name)))
+				p.line(w, yellow, fmt.Sprintf("  ~ %s: sensitive value changed", name))
 				continue
 			}
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive))))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive)))
 		}
 	}
 	if len(d.Templates) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Templates"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Templates")
 	}
 	for _, t := range d.Templates {
 		req := "optional"
@@ -234,11 +240,11 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		}
 		switch t.Change {
 		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req)))
+			p.line(w, green, fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req))
 		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req)))
+			p.line(w, red, fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req))
 		default:
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req)))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req))
 			for _, f := range t.Fields {
 				fmt.Fprintf(w, "      %s\n", fieldText(f))
 			}
@@ -249,16 +255,16 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 // printLineDiff indents a unified diff and colours its lines.
 func printLineDiff(w io.Writer, p painter, diff string) {
 	for _, line := range strings.Split(strings.TrimSuffix(diff, "\n"), "\n") {
-		text := "        " + line
+		colour := ""
 		switch {
 		case strings.HasPrefix(line, "@@"):
-			text = p.cyan(text)
+			colour = cyan
 		case strings.HasPrefix(line, "+"):
-			text = p.green(text)
+			colour = green
 		case strings.HasPrefix(line, "-"):
-			text = p.red(text)
+			colour = red
 		}
-		fmt.Fprintln(w, text)
+		p.line(w, colour, "        "+line)
 	}
 }
 
@@ -299,8 +305,20 @@ func valueText(v *string, sensitive bool) string {
 	return strconv.Quote(*v)
 }
 
-// painter colours text for a terminal, or leaves it alone.
+// painter colours whole lines for a terminal, or leaves them alone. Its
+// escape sequences go around the termWriter, which would show them as text;
+// the text between them goes through it, so colour never lets a script's
+// text reach the terminal as control sequences.
 type painter struct{ on bool }
+
+// SGR codes of the colours painter uses.
+const (
+	bold   = "1"
+	red    = "31"
+	green  = "32"
+	yellow = "33"
+	cyan   = "36"
+)
 
 // painter colours when text goes to a terminal and NO_COLOR
 // (https://no-color.org) is not set; JSON output is never coloured.
@@ -308,7 +326,7 @@ func (a *app) painter() painter {
 	if a.output != "text" || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return painter{}
 	}
-	return painter{on: isTerminal(a.stdout)}
+	return painter{on: isTerminal(a.rawStdout)}
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
@@ -321,15 +339,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func (p painter) paint(code, s string) string {
-	if !p.on {
-		return s
+// line writes text and a newline, in colour (an SGR code; "" for none)
+// when the painter is on and w is a termWriter.
+func (p painter) line(w io.Writer, colour, text string) {
+	tw, ok := w.(*termWriter)
+	if !p.on || !ok || colour == "" {
+		fmt.Fprintln(w, text)
+		return
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	tw.escape("\x1b[" + colour + "m")
+	io.WriteString(tw, text)
+	tw.escape("\x1b[0m")
+	fmt.Fprintln(tw)
 }
-
-func (p painter) bold(s string) string   { return p.paint("1", s) }
-func (p painter) red(s string) string    { return p.paint("31", s) }
-func (p painter) green(s string) string  { return p.paint("32", s) }
-func (p painter) yellow(s string) string { return p.paint("33", s) }
-func (p painter) cyan(s string) string   { return p.paint("36", s) }

@@ -98,7 +98,7 @@ Examples:
 			if res.Null {
 				fmt.Fprintln(a.stderr, "warning: the null filter makes the whole text null; nothing is printed")
 			}
-			_, err = a.stdout.Write([]byte(res.Text))
+			_, err = a.rawStdout.Write([]byte(res.Text))
 			return err
 		},
 	}

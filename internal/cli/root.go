@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,28 +26,39 @@ type app struct {
 	pin    string // the server's pinned TLS certificate fingerprint
 	space  string
 	output string
-	stdout io.Writer
-	stderr io.Writer
-	stdin  io.Reader
+	// stdout and stderr take text for people: they show control characters
+	// as visible text (termsafe.go). rawStdout and rawStderr take data —
+	// files written to standard output, JSON, progress bars — unchanged.
+	stdout    *termWriter
+	stderr    *termWriter
+	rawStdout io.Writer
+	rawStderr io.Writer
+	stdin     io.Reader
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{stdout: newTermWriter(stdout), stderr: newTermWriter(stderr), rawStdout: stdout, rawStderr: stderr, stdin: stdin}
 }
 
 // Execute runs the ferry command line and returns the process exit code.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, stdin: stdin}
+	a := newApp(stdin, stdout, stderr)
+	defer a.stdout.Flush()
+	defer a.stderr.Flush()
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ex exitError
 		if errors.As(err, &ex) {
 			if ex.msg != "" {
-				fmt.Fprintln(stderr, "error:", ex.msg)
+				fmt.Fprintln(a.stderr, "error:", ex.msg)
 			}
 			return ex.code
 		}
-		fmt.Fprintln(stderr, "error:", err)
+		fmt.Fprintln(a.stderr, "error:", err)
 		return 1
 	}
 	return 0
@@ -156,15 +168,21 @@ func (a *app) sp(segments ...string) string {
 	return client.SpacePath(a.space, segments...)
 }
 
-// render prints v as JSON with -o json, or calls text otherwise.
+// render prints v as JSON with -o json, or calls text otherwise. Either way
+// no character that a terminal obeys reaches standard output (termsafe.go).
 func (a *app) render(v any, text func(w io.Writer)) error {
 	if a.output == "json" {
-		enc := json.NewEncoder(a.stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, err := a.rawStdout.Write(jsonSafe(b.Bytes()))
+		return err
 	}
 	text(a.stdout)
-	return nil
+	return a.stdout.Flush()
 }
 
 // table prints rows under a header, aligned.
@@ -192,7 +210,7 @@ func (a *app) readInput(path string) ([]byte, error) {
 // writeOutput writes data to path (mode 0644), or to stdout when path is "" or "-".
 func (a *app) writeOutput(path string, data []byte) error {
 	if path == "" || path == "-" {
-		_, err := a.stdout.Write(data)
+		_, err := a.rawStdout.Write(data)
 		return err
 	}
 	tmp := path + ".tmp"

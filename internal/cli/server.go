@@ -62,9 +62,9 @@ hosts without namespaces, knowingly. See docs/operations.md.`,
 				return err
 			}
 			opts := &slog.HandlerOptions{Level: level}
-			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+			var h slog.Handler = slog.NewTextHandler(a.rawStderr, opts)
 			if strings.EqualFold(logFormat, "json") {
-				h = slog.NewJSONHandler(a.stderr, opts)
+				h = slog.NewJSONHandler(a.rawStderr, opts)
 			}
 			cfg.Log = slog.New(h)
 			mode, err := sandbox.ParseMode(sandboxMode)

@@ -60,6 +60,10 @@ func (a *app) userCommand() *cobra.Command {
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
 		Short: "Set a user's sign-in password, read from standard input (yourself, or anyone as administrator)",
+		Long: `Set a user's sign-in password for the web pages, read from standard input.
+Every web session the user has ends (on every server node); the user's API
+keys are separate credentials and stay valid — revoke them with
+'ferry user revoke-key' if they may be compromised too.`,
 		Example: `  ferry user passwd alice            # type the password, then Enter
   printf '%s\n' "$PW" | ferry user passwd alice`,
 		Args: cobra.ExactArgs(1),
@@ -77,7 +81,7 @@ func (a *app) userCommand() *cobra.Command {
 			if err := c.Do(cmd.Context(), "POST", client.Path("users", args[0], "password"), map[string]string{"password": strings.TrimRight(line, "\r\n")}, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Password of %q set\n", args[0])
+			fmt.Fprintf(a.stdout, "Password of %q set; every web session of %q was signed out (API keys stay valid: `ferry user keys %s`)\n", args[0], args[0], args[0])
 			return nil
 		},
 	}

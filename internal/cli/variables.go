@@ -30,7 +30,11 @@ When deploying, the most specific value wins (scoped beats unscoped).
 
 Give VALUE as - to read it from standard input, which keeps secrets out of
 your shell history and the process list. Sensitive values are encrypted at
-rest and never shown again.`,
+rest and never shown again.
+
+A value is sensitive with --sensitive, and also without it when the name is
+a template of type sensitive or already has sensitive values: a secret never
+becomes plain text because a flag was left out.`,
 		Example: `  ferry var set Shop Banner "Hello"
   ferry var set Shop Banner "Hello, Test" --env Test
   ferry var set Shop ConnectionString - --env Production --sensitive < conn.txt`,
@@ -54,7 +58,13 @@ rest and never shown again.`,
 				return err
 			}
 			return a.render(res, func(w io.Writer) {
-				fmt.Fprintf(w, "Set %s of %q for %s\n", args[1], args[0], scopeText(envs))
+				note := ""
+				if !sensitive {
+					if why := domain.SensitiveReason(args[1], res.Variables, res.Templates); why != "" {
+						note = fmt.Sprintf(" as a sensitive value (%s: it is encrypted and never shown)", why)
+					}
+				}
+				fmt.Fprintf(w, "Set %s of %q for %s%s\n", args[1], args[0], scopeText(envs), note)
 			})
 		},
 	}

@@ -6,6 +6,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,8 +75,11 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return err
 		}
 		if missing := MissingTemplates(rel.Snapshot.Templates, Candidates(rel, p), variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(missing) > 0 {
-			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set each with `ferry var set %q NAME VALUE --env %q`",
-				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), p.Name, env.Name)
+			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set them with:\n  %s",
+				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), strings.Join(SetCommands(p.Name, env.Name, missing, rel.Snapshot.Templates), "\n  "))
+		}
+		if unset := UnsetSecrets(rel, p, variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(unset) > 0 {
+			return unsetError(p, rel, env.Name, unset)
 		}
 		if err := checkPackages(ctx, s.store, sp, p, rel, env.Name); err != nil {
 			return err
@@ -102,7 +106,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		if err := s.store.Tasks().SetDeployment(ctx, t.ID, d.ID); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID)})
+		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID), "project": p.Name})
 	})
 	if err == nil {
 		s.wake()
@@ -206,6 +210,71 @@ func Candidates(rel domain.Release, current domain.Project) []variables.Candidat
 	return cands
 }
 
+// UnsetSecrets names the sensitive variables a deployment of rel in dc would
+// get as "": values kept as not set because this space never had them
+// (domain.UnsetSecrets) that win in dc. A secret is never given to a script
+// as an empty string.
+func UnsetSecrets(rel domain.Release, current domain.Project, dc variables.Context) []string {
+	set := variables.Resolve(Candidates(rel, current), dc)
+	var out []string
+	for _, name := range set.Names() {
+		if v, _ := set.Get(name); v == "" && set.IsSensitive(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// unsetError refuses a deployment that would give scripts empty secrets,
+// saying how to set them: template values and a remote project's own values
+// are read when deploying; other values of a local project were frozen by
+// the release, which then needs a new release.
+func unsetError(p domain.Project, rel domain.Release, env string, unset []string) error {
+	templated := map[string]bool{}
+	for _, t := range rel.Snapshot.Templates {
+		templated[strings.ToLower(t.Name)] = true
+	}
+	var cmds []string
+	frozen := false
+	for _, n := range unset {
+		isFrozen := !p.IsRemote() && !templated[strings.ToLower(n)]
+		frozen = frozen || isFrozen
+		where := p.Variables
+		if isFrozen {
+			where = rel.Snapshot.Variables
+		}
+		scope := []string{env}
+		for _, v := range domain.UnsetSecrets(where, nil) {
+			if strings.EqualFold(v.Name, n) && (len(v.Environments) == 0 || slices.Contains(v.Environments, env)) {
+				scope = v.Environments
+				break
+			}
+		}
+		cmds = append(cmds, domain.VarSetCommand(p.Name, n, scope, true))
+	}
+	then := ""
+	if frozen {
+		then = fmt.Sprintf("\nthen create a new release (release %s froze them without a value)", rel.Version)
+	}
+	return domain.Invalidf("cannot deploy %s %s to %s: sensitive value(s) not set in this space: %s. An export never carries secrets (it writes `keep: true`); set each here:\n  %s%s",
+		p.Name, rel.Version, env, strings.Join(unset, ", "), strings.Join(cmds, "\n  "), then)
+}
+
+// SetCommands are the commands that set each of names for env: sensitive
+// templates' values read from standard input with --sensitive.
+func SetCommands(project, env string, names []string, templates []domain.Template) []string {
+	var out []string
+	for _, n := range names {
+		sensitive := domain.SensitiveReason(n, nil, templates) != ""
+		cmd := domain.VarSetCommand(project, n, []string{env}, sensitive)
+		if sensitive {
+			cmd += "  # reads the secret from standard input"
+		}
+		out = append(out, cmd)
+	}
+	return out
+}
+
 // MissingTemplates names the required templates that have no value (and no
 // default) in the deployment context.
 func MissingTemplates(templates []domain.Template, cands []variables.Candidate, dc variables.Context) []string {
@@ -222,7 +291,8 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 	return missing
 }
 
-// Tasks lists a space's tasks, newest first.
+// Tasks lists a space's tasks that the caller may view (those deploying a
+// project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
@@ -231,10 +301,16 @@ func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return s.store.Tasks().List(ctx, sp.ID, limit)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.Tasks().List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
 }
 
-// Task returns a task of a space.
+// Task returns a task of a space; a task deploying a project the caller may
+// not view is refused as the project is.
 func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
@@ -246,6 +322,11 @@ func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task
 	}
 	if t.SpaceID != sp.ID {
 		return domain.Task{}, domain.NotFoundf("task %d not found in space %q", id, space)
+	}
+	if t.Project != "" {
+		if err := access.Require(ctx, s.store, sp, domain.PermView, t.Project, ""); err != nil {
+			return domain.Task{}, err
+		}
 	}
 	return t, nil
 }
@@ -294,7 +375,11 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 				return err
 			}
 		}
-		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, map[string]string{"task": fmt.Sprint(id)})
+		details := map[string]string{"task": fmt.Sprint(id)}
+		if t.Project != "" {
+			details["project"] = t.Project
+		}
+		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, details)
 	})
 	if err != nil {
 		return t, err
@@ -302,12 +387,18 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	return s.store.Tasks().Get(ctx, id)
 }
 
-// Deployments lists a space's deployments, newest first.
+// Deployments lists a space's deployments of projects the caller may
+// view, newest first.
 func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
 	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	f.SpaceID = sp.ID
-	return s.store.Deployments().List(ctx, f)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	f.SpaceID, f.Projects = sp.ID, v.Names()
+	list, err := s.store.Deployments().List(ctx, f)
+	return slices.DeleteFunc(list, func(d domain.Deployment) bool { return !v.Has(d.Project) }), err
 }

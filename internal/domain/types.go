@@ -220,14 +220,16 @@ func (s TaskState) Done() bool {
 
 // Task is a unit of background work with a log; deployments run as tasks.
 type Task struct {
-	ID              int64      `json:"id"`
-	SpaceID         int64      `json:"-"`
-	Space           string     `json:"space"`
-	Kind            string     `json:"kind"`
-	Description     string     `json:"description"`
-	State           TaskState  `json:"state"`
-	Error           string     `json:"error,omitempty"`
-	DeploymentID    int64      `json:"deploymentId,omitempty"`
+	ID           int64     `json:"id"`
+	SpaceID      int64     `json:"-"`
+	Space        string    `json:"space"`
+	Kind         string    `json:"kind"`
+	Description  string    `json:"description"`
+	State        TaskState `json:"state"`
+	Error        string    `json:"error,omitempty"`
+	DeploymentID int64     `json:"deploymentId,omitempty"`
+	// Project is the project a deployment task deploys ("" for other tasks).
+	Project         string     `json:"project,omitempty"`
 	CancelRequested bool       `json:"cancelRequested,omitempty"`
 	QueuedAt        time.Time  `json:"queuedAt"`
 	StartedAt       *time.Time `json:"startedAt,omitempty"`
@@ -285,13 +287,16 @@ type APIKey struct {
 
 // AuditEvent records who changed what, when.
 type AuditEvent struct {
-	ID      int64             `json:"id"`
-	SpaceID int64             `json:"-"`
-	Space   string            `json:"space,omitempty"`
-	At      time.Time         `json:"at"`
-	Actor   string            `json:"actor"`
-	Action  string            `json:"action"`
-	Subject string            `json:"subject"`
+	ID      int64     `json:"id"`
+	SpaceID int64     `json:"-"`
+	Space   string    `json:"space,omitempty"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	// Project is the project the event is about, "" for space-wide and
+	// system-wide events: only those who may view it see the event.
+	Project string            `json:"project,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
 }
 

@@ -11,6 +11,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -116,7 +117,27 @@ func (s *Service) Delivery(ctx context.Context, space string, id int64) (domain.
 		return domain.OutboxItem{}, domain.NotFoundf("delivery %d not found in space %q", id, space)
 	}
 	it.Body = nil
+	if project, err := s.projectOf(ctx, sp, it); err != nil {
+		return domain.OutboxItem{}, err
+	} else if project != "" {
+		if err := access.Require(ctx, s.store, sp, domain.PermView, project, ""); err != nil {
+			return domain.OutboxItem{}, err
+		}
+	}
 	return it, nil
+}
+
+// projectOf names the project whose release a bundle delivery carries, ""
+// for other deliveries.
+func (s *Service) projectOf(ctx context.Context, sp domain.Space, it domain.OutboxItem) (string, error) {
+	if it.Kind != domain.OutboxBundle {
+		return "", nil
+	}
+	b, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleOut, it.Ref)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", nil
+	}
+	return b.Project, err
 }
 
 // Deliveries lists a space's outbox items, newest first, optionally for one
@@ -137,7 +158,25 @@ func (s *Service) Deliveries(ctx context.Context, space, remote string, limit in
 		}
 		f.RemoteSpaceID = r.ID
 	}
-	return s.store.Outbox().List(ctx, sp.ID, f)
+	v, err := access.ViewableProjects(ctx, s.store, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.Outbox().List(ctx, sp.ID, f)
+	if err != nil || v.Names() == nil {
+		return list, err
+	}
+	out := list[:0]
+	for _, it := range list {
+		project, err := s.projectOf(ctx, sp, it)
+		if err != nil {
+			return nil, err
+		}
+		if v.Has(project) {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 // RetryResult says what Retry queued again.

@@ -4,6 +4,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 		if p.IsRemote() {
 			return domain.Invalidf("%q is a remote project imported from space %q: its releases come only from bundles. Create the release in %q and promote it here", p.Name, p.Origin.Space, p.Origin.Space)
 		}
+		if unset := domain.UnsetSecrets(p.Variables, p.Templates); len(unset) > 0 {
+			return unsetError(fmt.Sprintf("cannot create release %s of %q", req.Version, p.Name), p.Name, unset)
+		}
 		r = domain.Release{
 			ProjectID: p.ID,
 			Project:   p.Name,
@@ -73,9 +77,25 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 		if err := s.store.Releases().Create(ctx, &r); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, nil)
+		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, map[string]string{"project": p.Name})
 	})
 	return r, err
+}
+
+// unsetError refuses what needs secrets the space does not have, naming
+// each and the command that sets it.
+func unsetError(what, project string, unset []domain.Variable) error {
+	var names, cmds []string
+	for _, v := range unset {
+		scope := "unscoped"
+		if len(v.Environments) > 0 {
+			scope = strings.Join(v.Environments, ", ")
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", v.Name, scope))
+		cmds = append(cmds, domain.VarSetCommand(project, v.Name, v.Environments, true))
+	}
+	return domain.Invalidf("%s: sensitive value(s) not set in this space: %s. An export never carries secrets (it writes `keep: true`), so set each here first:\n  %s",
+		what, strings.Join(names, ", "), strings.Join(cmds, "\n  "))
 }
 
 // Freeze copies what a release keeps of a project, sharing no memory with it.

@@ -156,7 +156,28 @@ type DeploymentFilter struct {
 	ProjectID   int64
 	ReleaseID   int64
 	Environment string
-	Limit       int
+	// Projects, when not nil, keeps only deployments of projects so named
+	// (none when empty): what the caller may view (access.Viewable.Names).
+	Projects []string
+	Limit    int
+}
+
+// TaskFilter narrows Tasks.List; zero fields match everything.
+type TaskFilter struct {
+	SpaceID int64 // 0: every space
+	// Projects, when not nil, keeps only tasks of no project and tasks
+	// deploying projects so named.
+	Projects []string
+	Limit    int // 0: all
+}
+
+// AuditFilter narrows Audit.List; zero fields match everything.
+type AuditFilter struct {
+	SpaceID int64 // 0: every space and system-wide events
+	// Projects, when not nil, keeps only events of no project and events
+	// of projects so named.
+	Projects []string
+	Limit    int // 0: all
 }
 
 // Deployments record which release went where; their state is their task's.
@@ -174,7 +195,7 @@ type Deployments interface {
 type Tasks interface {
 	Create(ctx context.Context, t *domain.Task) error
 	Get(ctx context.Context, id int64) (domain.Task, error)
-	List(ctx context.Context, spaceID int64, limit int) ([]domain.Task, error) // newest first
+	List(ctx context.Context, f TaskFilter) ([]domain.Task, error) // newest first
 	// SetDeployment links a task to the deployment it runs.
 	SetDeployment(ctx context.Context, taskID, deploymentID int64) error
 	// Claim moves the oldest queued task to Executing on node and returns it;
@@ -240,8 +261,8 @@ type Lock interface {
 // Audit is the append-only record of who did what.
 type Audit interface {
 	Append(ctx context.Context, e *domain.AuditEvent) error
-	// List returns events of a space (0: system-wide events too), newest first.
-	List(ctx context.Context, spaceID int64, limit int) ([]domain.AuditEvent, error)
+	// List returns the events f matches, newest first.
+	List(ctx context.Context, f AuditFilter) ([]domain.AuditEvent, error)
 }
 
 // Bundles record the release bundles a space received or produced; a

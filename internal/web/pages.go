@@ -483,7 +483,8 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.s.Catalog.Apply(r.Context(), space, doc)
+	opts := catalog.ApplyOptions{DryRun: r.PostFormValue("dry-run") != "", Prune: r.PostFormValue("prune") != ""}
+	res, err := h.s.Catalog.ApplyWith(r.Context(), space, doc, opts)
 	if err != nil {
 		return err
 	}

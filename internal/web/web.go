@@ -172,21 +172,23 @@ func visitorFrom(ctx context.Context) *visitor {
 }
 
 var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:      http.StatusBadRequest,
-	domain.KindNotFound:     http.StatusNotFound,
-	domain.KindConflict:     http.StatusConflict,
-	domain.KindForbidden:    http.StatusForbidden,
-	domain.KindUnauthorized: http.StatusUnauthorized,
-	domain.KindUntrusted:    http.StatusForbidden,
+	domain.KindInvalid:         http.StatusBadRequest,
+	domain.KindNotFound:        http.StatusNotFound,
+	domain.KindConflict:        http.StatusConflict,
+	domain.KindForbidden:       http.StatusForbidden,
+	domain.KindUnauthorized:    http.StatusUnauthorized,
+	domain.KindUntrusted:       http.StatusForbidden,
+	domain.KindTooManyRequests: http.StatusTooManyRequests,
 }
 
 var titleOf = map[domain.Kind]string{
-	domain.KindInvalid:      "That did not work",
-	domain.KindNotFound:     "Not found",
-	domain.KindConflict:     "That clashes with what is there",
-	domain.KindForbidden:    "You may not do that",
-	domain.KindUnauthorized: "Sign in again",
-	domain.KindUntrusted:    "Not trusted",
+	domain.KindInvalid:         "That did not work",
+	domain.KindNotFound:        "Not found",
+	domain.KindConflict:        "That clashes with what is there",
+	domain.KindForbidden:       "You may not do that",
+	domain.KindUnauthorized:    "Sign in again",
+	domain.KindUntrusted:       "Not trusted",
+	domain.KindTooManyRequests: "Too many attempts",
 }
 
 // renderError is the one place errors become pages. People get the kind's

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +84,27 @@ type fixture struct {
 	key     string // the admin's API key
 	catalog *catalog.Service
 	auth    *auth.Service
+	s       services.Set
+
+	mu     sync.Mutex
+	frozen time.Time // when set, the services' clock stands still
+}
+
+// now is the services' clock.
+func (f *fixture) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.frozen.IsZero() {
+		return f.frozen
+	}
+	return time.Now().UTC()
+}
+
+// freeze stops the services' clock, so that waits never pass.
+func (f *fixture) freeze() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frozen = time.Now().UTC()
 }
 
 // newFixture runs the pages over a real SQLite store with the real
@@ -100,13 +122,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	s, err := services.New(st, packages.FoldersIn(dir), now, nil)
+	f := &fixture{}
+	s, err := services.New(st, packages.FoldersIn(dir), f.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat, tr, rel := s.Catalog, s.Trust, s.Releases
-	f := &fixture{catalog: cat, auth: s.Auth}
+	f.catalog, f.auth, f.s = cat, s.Auth, s
 	keyFile := filepath.Join(dir, "admin.key")
 	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
 		t.Fatal(err)

@@ -43,8 +43,9 @@ func (s *projects) scan(sc scanner) (domain.Project, error) {
 }
 
 // Put creates the project or replaces the one with its name, keeping that
-// one's ID and CreatedAt. UpdatedAt becomes now. Sensitive variable values
-// are sealed before they are written.
+// one's ID and CreatedAt. UpdatedAt becomes now. Values that must be
+// sensitive are marked so in p (domain.MarkSensitive), and sensitive
+// values are sealed before they are written.
 func (s *projects) Put(ctx context.Context, p *domain.Project) error {
 	if err := s.put(ctx, p); err != nil {
 		return wrap(err, "put project %q", p.Name)
@@ -53,6 +54,7 @@ func (s *projects) Put(ctx context.Context, p *domain.Project) error {
 }
 
 func (s *projects) put(ctx context.Context, p *domain.Project) error {
+	domain.MarkSensitive(p.Variables, p.Templates)
 	process, err := encodeJSON(p.Process)
 	if err != nil {
 		return err

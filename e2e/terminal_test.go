@@ -92,13 +92,3 @@ func TestTerminalSafeOutput(t *testing.T) {
 		t.Errorf("release show -o json notes = %q (%v)", rel.Notes, err)
 	}
 }
-
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
-}

@@ -27,12 +27,15 @@ func (h *handler) promote(w http.ResponseWriter, r *http.Request) (any, error) {
 	if req.Deliver {
 		return asCreated(h.s.Outbox.Promote(r.Context(), r.PathValue("space"), req))
 	}
-	data, rec, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
+	pr, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
 	if err != nil {
 		return nil, err
 	}
-	w.Header().Set("X-Ferry-Bundle-Digest", rec.Digest)
-	return raw{contentType: "application/json", body: data}, nil
+	w.Header().Set("X-Ferry-Bundle-Digest", pr.Record.Digest)
+	for _, n := range pr.Notes {
+		w.Header().Add("X-Ferry-Note", n)
+	}
+	return raw{contentType: "application/json", body: pr.Data}, nil
 }
 
 func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -180,7 +180,7 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Outbox = outbox.New(st, s.Bundles, s.Trust, now, nil)
+	s.Outbox = outbox.New(st, s.Bundles, s.Trust, nil, now, nil)
 	cat := s.Catalog
 	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)

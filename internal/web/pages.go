@@ -283,11 +283,11 @@ func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Promoted %s %s to %s: the bundle is queued for delivery to %s.", req.Project, req.Version, req.To, p.URL))
 	}
-	data, _, err := h.s.Bundles.Promote(r.Context(), space, req)
+	pr, err := h.s.Bundles.Promote(r.Context(), space, req)
 	if err != nil {
 		return err
 	}
-	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", data)
+	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", pr.Data)
 	return nil
 }
 

@@ -69,6 +69,8 @@ var requirement = map[string]string{
 	"POST /api/spaces/{space}/bundles/inspect":                             "view",
 	"POST /api/spaces/{space}/bundles/import":                              "administer-space",
 	"GET /api/spaces/{space}/age-key":                                      "admin",
+	"GET /api/spaces/{space}/projects/{project}/deliverers":                "view",
+	"POST /api/spaces/{space}/projects/{project}/deliverers":               "administer-space",
 	"POST /api/spaces/{space}/receipts/export":                             "deploy",
 	"POST /api/spaces/{space}/receipts/import":                             "administer-space",
 	"GET /api/spaces/{space}/dashboard":                                    "view",

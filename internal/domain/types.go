@@ -287,6 +287,12 @@ type Deployment struct {
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
+	// Space is set on a deployment in another space, which this space
+	// knows from a receipt: that space, as this space names it (Environment
+	// is then "<Space>: <its environment>"). ReceivedFrom names the space
+	// that handed the receipt over (the same one, or a relay).
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // User is a person or a script that calls the API.

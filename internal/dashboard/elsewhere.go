@@ -115,7 +115,9 @@ func when(d domain.Deployment) time.Time {
 	return d.CreatedAt
 }
 
-func newestFirst(a, b domain.Deployment) int { return cmp.Compare(when(b).UnixNano(), when(a).UnixNano()) }
+func newestFirst(a, b domain.Deployment) int {
+	return cmp.Compare(when(b).UnixNano(), when(a).UnixNano())
+}
 
 // Merge lists deployments here and elsewhere together, newest first, at
 // most limit (0: no limit).

@@ -28,10 +28,14 @@ func TestUpgradeOneSpaceAtATime(t *testing.T) {
 	p.release(t)
 	file := p.promote(t)
 	prodIn := func(s *ferrytest.Server) func(...string) string {
-		return func(args ...string) string { return s.Must(append([]string{"--space", "Prod Space"}, args...)...).Stdout }
+		return func(args ...string) string {
+			return s.Must(append([]string{"--space", "Prod Space"}, args...)...).Stdout
+		}
 	}
 	devIn := func(s *ferrytest.Server) func(...string) string {
-		return func(args ...string) string { return s.Must(append([]string{"--space", "DevTest Space"}, args...)...).Stdout }
+		return func(args ...string) string {
+			return s.Must(append([]string{"--space", "DevTest Space"}, args...)...).Stdout
+		}
 	}
 	prod, dev := prodIn(p.prod), devIn(p.dev)
 	prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Production}, {name: Live}]

@@ -158,18 +158,18 @@ func FuzzReceiptImport(f *testing.F) {
 		realDigest              bool
 		state                   string
 	}{
-		{0, 0, 0, "Prod: Production", "Production", "1.0.0", true, "Success"},    // genuine
-		{0, 0, 0, "Final", "Final", "1.0.0", true, "Success"},                     // a local environment
-		{0, 0, 0, "Development", "Development", "2.0.0", true, "Success"},         // never promoted
-		{1, 1, 1, "Prod: Production", "Production", "2.0.0", false, "Success"},    // QA speaks for Prod, zero digest
-		{1, 1, 1, "QA: Staging", "Staging", "1.0.0", true, "Success"},             // QA, never promoted to QA
-		{2, 2, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},     // relayed, unknown signer named Prod
-		{2, 0, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},     // relayed, claims Prod's fingerprint
-		{3, 3, 0, "Prod: Production", "Production", "1.0.0", true, "Success"},     // signed by Dev itself
-		{0, 0, 0, "Prod: Production", "Final", "1.0.0", true, "Success"},          // mismatched names
+		{0, 0, 0, "Prod: Production", "Production", "1.0.0", true, "Success"},       // genuine
+		{0, 0, 0, "Final", "Final", "1.0.0", true, "Success"},                       // a local environment
+		{0, 0, 0, "Development", "Development", "2.0.0", true, "Success"},           // never promoted
+		{1, 1, 1, "Prod: Production", "Production", "2.0.0", false, "Success"},      // QA speaks for Prod, zero digest
+		{1, 1, 1, "QA: Staging", "Staging", "1.0.0", true, "Success"},               // QA, never promoted to QA
+		{2, 2, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},       // relayed, unknown signer named Prod
+		{2, 0, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},       // relayed, claims Prod's fingerprint
+		{3, 3, 0, "Prod: Production", "Production", "1.0.0", true, "Success"},       // signed by Dev itself
+		{0, 0, 0, "Prod: Production", "Final", "1.0.0", true, "Success"},            // mismatched names
 		{0, 0, 0, "Prod: Production", "Prod: Production", "1.0.0", true, "Success"}, // a remote name as its own
-		{0, 0, 0, "Prod: Production", "Production", "1.0.0", true, "Queued"},      // not a final state
-		{0, 0, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},     // genuine, relayed by QA
+		{0, 0, 0, "Prod: Production", "Production", "1.0.0", true, "Queued"},        // not a final state
+		{0, 0, 1, "Prod: Production", "Production", "1.0.0", true, "Success"},       // genuine, relayed by QA
 	}
 	for _, s := range seeds {
 		f.Add(s.signer, s.claim, s.exporter, s.env, s.local, s.version, s.realDigest, s.state)

@@ -188,6 +188,9 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 		pl.Origin.Fingerprint = fingerprintOf(other)
 	})), "refused [bundle-origin-name]", "DevTest Space")
 	contains(t, prodFail("bundle", "import", forged(func(pl *bundle.Payload) {
+		pl.Origin.Space = "DevTest Renamed" // DevTest's fingerprint under another name: a second project
+	})), "refused [bundle-origin-name]", `came here as "DevTest Space"`)
+	contains(t, prodFail("bundle", "import", forged(func(pl *bundle.Payload) {
 		pl.Origin = bundle.Origin{Space: "Prod Space", Fingerprint: prodSpace.Fingerprint, Project: "Shop"}
 	})), "refused [bundle-origin]")
 	contains(t, prodFail("bundle", "import", forged(func(pl *bundle.Payload) {

@@ -181,6 +181,13 @@ func (p *Payload) check(envelopeVersion int) error {
 	case p.Origin.Project == "" || p.Release.Version == "":
 		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle names no project or release version")
 	}
+	for _, pk := range p.Packages {
+		// A size a standard JSON tool would round (past 2^53) shows a
+		// person another number than ferry reads.
+		if pk.Size < 0 || pk.Size > 1<<53 {
+			return domain.Refuse(domain.KindInvalid, domain.RuleExact, "package %s %s has size %d, which no JSON tool reads exactly", pk.ID, pk.Version, pk.Size)
+		}
+	}
 	for _, v := range p.Variables {
 		if v.Sensitive && v.Value != "" {
 			return domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the bundle carries sensitive variable %q in plaintext; refusing it", v.Name)

@@ -229,7 +229,8 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	delete(downstream, sp.Fingerprint)
 	slice := newSlicer(target.Fingerprint, downstream, names)
 
-	snap := domain.Snapshot{Templates: rel.Snapshot.Templates, Packages: rel.Snapshot.Packages}
+	snap := domain.Snapshot{Templates: rel.Snapshot.Templates}
+	used := map[string]bool{} // packages the steps that travel deploy
 	for _, st := range rel.Snapshot.Process {
 		scope, ok := slice.scope(st.Environments)
 		if !ok {
@@ -237,6 +238,12 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		}
 		st.Environments = scope
 		snap.Process = append(snap.Process, st)
+		used[st.Package] = st.Package != ""
+	}
+	for _, ref := range rel.Snapshot.Packages {
+		if used[ref.ID] {
+			snap.Packages = append(snap.Packages, ref)
+		}
 	}
 	var vars []Variable
 	var sealed []SealedValue
@@ -346,7 +353,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		Process:              nonNil(snap.Process),
 		Variables:            nonNil(vars),
 		Templates:            nonNil(snap.Templates),
-		Packages:             toBundlePackages(rel.Snapshot.Packages),
+		Packages:             toBundlePackages(snap.Packages),
 		History:              history,
 		SnapshotDigest:       digest,
 		TargetSnapshotDigest: release.Digest(snap),

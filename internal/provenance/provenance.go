@@ -17,6 +17,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Deliverable refuses an imported release that came from a revoked space:
@@ -101,6 +102,9 @@ type Binding struct {
 // A project's first delivery binds it to its signer.
 func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer domain.RemoteSpace) (Binding, error) {
 	var b Binding
+	if fp, err := trust.ParseFingerprint(o.Fingerprint); err != nil || fp != o.Fingerprint {
+		return b, domain.Refuse(domain.KindInvalid, domain.RuleBundleOrigin, "the bundle's origin fingerprint %q is not a certificate fingerprint as ferry writes them", o.Fingerprint)
+	}
 	if o.Fingerprint == sp.Fingerprint {
 		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOrigin,
 			"the bundle says its release was made in space %q itself (fingerprint %s); a space imports only other spaces' releases", sp.Name, sp.Fingerprint)
@@ -119,6 +123,19 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 			signer.Name, o.Space, o.Fingerprint, named.Name, named.Fingerprint, signer.Name)
 	} else if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return b, err
+	}
+	// One origin, one name: the same origin's projects all go by the name
+	// they first came with, so no bundle opens a second "<name>: <project>"
+	// for an origin this space already holds under another name.
+	projects, err := st.Projects().Summaries(ctx, sp.ID)
+	if err != nil {
+		return b, err
+	}
+	for _, p := range projects {
+		if p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space != o.Space {
+			return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) names its origin %q, but releases of that origin (fingerprint %s) came here as %q (project %q)", signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name)
+		}
 	}
 	name := domain.RemoteName(o.Space, o.Project)
 	p, err := st.Projects().Get(ctx, sp.ID, name)

@@ -49,49 +49,78 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 	if names, err = access.Visible(ctx, s.store, sp, names); err != nil {
 		return nil, err
 	}
-	out := []domain.Deployment{}
-	for _, name := range names {
-		p, err := s.store.Projects().Get(ctx, sp.ID, name)
-		if err != nil {
-			return nil, err
+	visible := map[string]bool{}
+	for _, n := range names {
+		visible[n] = true
+	}
+	byOrigin := map[store.OriginProject]domain.Project{}
+	for _, p := range projects {
+		if !visible[p.Name] {
+			continue
 		}
-		f := store.ReceiptFilter{OriginFingerprint: sp.Fingerprint, OriginProject: p.Name, Version: q.Version}
+		o := store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name}
 		if p.IsRemote() {
-			f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
+			o = store.OriginProject{Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
 		}
-		list, err := s.store.Receipts().List(ctx, sp.ID, f)
-		if err != nil {
-			return nil, err
+		byOrigin[o] = domain.Project{ID: p.ID, SpaceID: sp.ID, Name: p.Name, Lifecycle: p.Lifecycle, Origin: p.Origin}
+	}
+	if len(byOrigin) == 0 {
+		return []domain.Deployment{}, nil
+	}
+	f := store.ReceiptFilter{Version: q.Version}
+	if q.Project != "" {
+		for o := range byOrigin {
+			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
 		}
-		byVersion := map[string][]domain.Receipt{}
-		for _, r := range list {
-			byVersion[r.Version] = append(byVersion[r.Version], r)
+	}
+	list, err := s.store.Receipts().List(ctx, sp.ID, f)
+	if err != nil {
+		return nil, err
+	}
+	// Newest first, checking each release's rules once, until the page is
+	// full.
+	type key struct {
+		o       store.OriginProject
+		version string
+	}
+	rules := map[key]*provenance.Receipts{}
+	out := []domain.Deployment{}
+	for i := len(list) - 1; i >= 0 && len(out) < q.Limit; i-- {
+		r := list[i]
+		p, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
+		if !ok {
+			continue
 		}
-		for version, rs := range byVersion {
-			rel, err := s.store.Releases().Get(ctx, p.ID, version)
+		k := key{store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}, r.Version}
+		rr, ok := rules[k]
+		if !ok {
+			rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
 			if errors.Is(err, domain.ErrNotFound) {
+				rules[k] = nil
 				continue
 			} else if err != nil {
 				return nil, err
 			}
-			rules, err := provenance.ForRelease(ctx, s.store, sp, p, rel)
-			if err != nil {
+			if rr, err = provenance.ForRelease(ctx, s.store, sp, p, rel); err != nil {
 				return nil, err
 			}
-			counting, err := rules.Counting(ctx, rs)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range counting {
-				if q.Environment != "" && r.Environment != q.Environment {
-					continue
-				}
-				out = append(out, fromReceipt(p.Name, r))
+			rules[k] = rr
+		}
+		if rr == nil {
+			continue
+		}
+		counting, err := rr.Counting(ctx, []domain.Receipt{r})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range counting {
+			if q.Environment == "" || c.Environment == q.Environment {
+				out = append(out, fromReceipt(p.Name, c))
 			}
 		}
 	}
 	slices.SortStableFunc(out, newestFirst)
-	return out[:min(len(out), q.Limit)], nil
+	return out, nil
 }
 
 func fromReceipt(project string, r domain.Receipt) domain.Deployment {

@@ -76,6 +76,24 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	dev("promote", "My Project", "1.1.0", "--to", "Prod Space", "--out", file2, "--schema-version", "2")
 	contains(t, p.prod.Fail("--space", "Prod Space", "bundle", "import", file2).Stderr, "schema version 2", "Upgrade ferry")
 
+	// A space made on the upgraded server, which knows nothing of what the
+	// old Prod reads, writes what every server of the last two releases
+	// reads.
+	p.dev.Must("space", "create", "New Dev")
+	newPEM := filepath.Join(dir, "newdev.pem")
+	p.dev.Must("space", "cert", "New Dev", "--out", newPEM)
+	p.dev.Must("--space", "New Dev", "remote-space", "add", "Prod Space", "--cert", p.prodPEM, "--trust", "promote")
+	prod("remote-space", "add", "New Dev", "--cert", newPEM, "--trust", "releases")
+	p.dev.Must("--space", "New Dev", "apply", "-f", ferrytest.WriteFile(t, "newdev.yaml", `remoteEnvironments: ["Prod Space: Production"]
+lifecycles: [{name: Main, phases: [{name: Prod, environments: ["Prod Space: Production"]}]}]
+projects: [{name: Web, lifecycle: Main, process: [{name: Say, type: script, script: "echo web on #{Ferry.Environment.Name}"}]}]
+`))
+	p.dev.Must("--space", "New Dev", "release", "create", "Web", "--version", "1.0.0")
+	webFile := filepath.Join(dir, "web.bundle")
+	contains(t, p.dev.Must("--space", "New Dev", "promote", "Web", "1.0.0", "--to", "Prod Space", "--out", webFile).Stdout, "schema version 1")
+	prod("bundle", "import", webFile)
+	contains(t, prod("deploy", "New Dev: Web", "1.0.0", "--to", "Production", "--wait"), "web on Production")
+
 	// Connected: the old Prod, and a space of its server DevTest meets for
 	// the first time (what it reads is asked by the handshake).
 	p.prod.Must("space", "create", "Prod Two")

@@ -98,7 +98,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err := s.checkLifecycle(ctx, sp, p, rel, target.Name, envs); err != nil {
 			return err
 		}
-		version, err := compat.Choose(target, req.SchemaVersion)
+		version, err := compat.Choose(target, req.SchemaVersion, compat.Current)
 		if err != nil {
 			return err
 		}
@@ -106,8 +106,11 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err != nil {
 			return err
 		}
-		if note := compat.Note(target, version); note != "" && req.SchemaVersion == 0 {
-			pr.notes = append([]string{"written in " + note}, pr.notes...)
+		if req.SchemaVersion == 0 && target.SchemaVersion == 0 && pr.payload.Downstream == nil {
+			// Nothing is known of what the target reads, and the previous
+			// version says all this bundle carries: write that, which
+			// every server of the last two releases reads.
+			pr.payload.SchemaVersion = compat.Previous
 		}
 		id, err := s.trust.Identity(ctx, sp.ID)
 		if err != nil {
@@ -311,7 +314,8 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		}
 	}
 	if left > 0 {
-		out.notes = append(out.notes, fmt.Sprintf("%d sensitive value(s) for spaces after %q were left behind: %s", left, target.Name, compat.Note(target, version)))
+		out.notes = append(out.notes, fmt.Sprintf("%d sensitive value(s) for spaces after %q were left behind, since schema version %d cannot seal them to those spaces: %s",
+			left, target.Name, version, compat.Note(target, version)))
 	}
 	var down *Downstream
 	if table := slice.table(); version >= 2 && (len(table) > 0 || len(sealed) > 0) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -45,10 +46,12 @@ and 'ferry remote-space list' show deliveries and why one failed.
 Disconnected: --out FILE writes the bundle; carry it to the other space and
 run 'ferry bundle import FILE' there.
 
-The bundle is written in the newest schema version the other space is known
-to read: learnt from what it signed (bundles, receipts) and, when connected,
-from its server. A remote space added before this server was upgraded is
-taken to read the previous version until it shows otherwise; --schema-version
+The bundle is written in a schema version the other space reads: the newest
+it is known to read (learnt from what it signed and, when connected, from
+its server); while nothing is known of it, the previous version unless the
+bundle needs the current one (it carries values for spaces after the
+target). A remote space added before this server was upgraded is taken to
+read the previous version until it shows otherwise; --schema-version
 chooses by hand. Schema 1 cannot seal secrets to spaces after the target, so
 those stay behind (the output says so).`,
 		Example: `  ferry promote Shop 1.0.0 --to "Prod Space" --wait
@@ -126,10 +129,12 @@ those stay behind (the output says so).`,
 
 // promoteToFile writes the bundle for a disconnected space.
 func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.PromoteRequest, out string) error {
-	var data []byte
-	if err := c.Do(ctx, "POST", a.sp("promotions"), req, &data); err != nil {
+	var buf bytes.Buffer
+	header, err := c.Download(ctx, "POST", a.sp("promotions"), req, &buf)
+	if err != nil {
 		return err
 	}
+	data, notes := buf.Bytes(), header.Values("X-Ferry-Note")
 	if err := writePrivateFile(out, data); err != nil {
 		return err
 	}
@@ -138,12 +143,11 @@ func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.Pr
 		return err
 	}
 	info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data),
-		"schemaVersion": p.Envelope.SchemaVersion}
+		"schemaVersion": p.Envelope.SchemaVersion, "notes": notes}
 	return a.render(info, func(w io.Writer) {
 		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes, schema version %d)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), p.Envelope.SchemaVersion, req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
-		if v := p.Envelope.SchemaVersion; v < bundle.SchemaVersion && req.SchemaVersion == 0 {
-			fmt.Fprintf(w, "  note: schema version %d is the newest %q is known to read; secrets for spaces after it are not carried in it. If it runs a ferry that reads %d, write it again with --schema-version %d\n",
-				v, p.Payload.Target.Space, bundle.SchemaVersion, bundle.SchemaVersion)
+		for _, n := range notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, p.Payload.Target.Space)
 	})

@@ -52,37 +52,33 @@ func Reads() Handshake { return Handshake{Reads: []int{Previous, Current}} }
 // Readable reports whether this server reads version v.
 func Readable(v int) bool { return v == Previous || v == Current }
 
-// Choose returns the version to write for remote space r: asked, when a
-// person chose one (refused unless this server writes it); otherwise the
-// newest version r is known to read, capped at Current; otherwise — nothing
-// is known of r, which was added after this server was upgraded — Current.
-// Remote spaces known before the upgrade are recorded as reading Previous.
-func Choose(r domain.RemoteSpace, asked int) (int, error) {
+// Choose returns the version to write for remote space r, for a document
+// that needs version needed to say all it carries (Previous when the
+// previous version can say all of it): asked, when a person chose one
+// (refused unless this server writes it); otherwise the newest version r is
+// known to read, capped at Current; otherwise — nothing is known of r yet —
+// needed, so that a server of the previous release reads whatever needs
+// nothing newer. (Remote spaces known before this server was upgraded are
+// recorded as reading Previous.)
+func Choose(r domain.RemoteSpace, asked, needed int) (int, error) {
 	if asked != 0 {
 		if !Readable(asked) {
 			return 0, domain.Invalidf("schema version %d cannot be written by this server: it writes %d and %d", asked, Previous, Current)
 		}
 		return asked, nil
 	}
-	switch {
-	case r.SchemaVersion <= 0:
-		return Current, nil
-	case r.SchemaVersion >= Current:
-		return Current, nil
-	case r.SchemaVersion < Previous:
-		return Previous, nil
+	v := r.SchemaVersion
+	if v <= 0 {
+		v = needed
 	}
-	return r.SchemaVersion, nil
+	return min(max(v, Previous), Current), nil
 }
 
-// Note explains, for people, a version chosen for r that is older than
-// Current; "" when there is nothing to say.
+// Note explains, for people, why a document for r was written in an older
+// version than it needed: r is known to read only that.
 func Note(r domain.RemoteSpace, chosen int) string {
-	if chosen >= Current {
-		return ""
-	}
-	return fmt.Sprintf("schema version %d, because remote space %q is known to read only that; once it runs a ferry that reads %d, choose it with --schema-version %d (it is learnt by itself from the next file or delivery it signs)",
-		chosen, r.Name, Current, Current)
+	return fmt.Sprintf("remote space %q is known to read schema version %d only; once it runs a ferry that reads %d, promote again with --schema-version %d (it is also learnt by itself from the next file or delivery it signs)",
+		r.Name, chosen, Current, Current)
 }
 
 // Recorder stores what a remote space reads (store.RemoteSpaces).

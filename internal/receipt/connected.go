@@ -74,11 +74,7 @@ func (s *Service) Outgoing(ctx context.Context, sp domain.Space, dest domain.Rem
 	if err != nil {
 		return nil, nil, err
 	}
-	version, err := compat.Choose(dest, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := s.file(ctx, sp, dest, list, version, MaxBatch)
+	f, err := s.file(ctx, sp, dest, list, 0, MaxBatch)
 	if err != nil || len(f.ids) == 0 {
 		return nil, nil, err
 	}
@@ -88,23 +84,26 @@ func (s *Service) Outgoing(ctx context.Context, sp domain.Space, dest domain.Rem
 // receiptFile is a signed receipt file and what went into it.
 type receiptFile struct {
 	data    []byte
+	version int
 	ids     []int64 // the receipts in it
 	waiting int     // receipts left out: newer than the file's version
 }
 
-// file signs a receipt file of schema version for dest with the receipts
-// of list that head there (at most max of them; 0 means no limit). A
-// receipt of a newer schema version than the file's is left for a later
-// file: it is relayed unchanged, and dest could not read it.
-func (s *Service) file(ctx context.Context, sp domain.Space, dest domain.RemoteSpace, list []domain.Receipt, version, max int) (receiptFile, error) {
+// file signs a receipt file for dest with the receipts of list that head
+// there (at most limit of them; 0 means no limit), in schema version asked,
+// or else the newest dest is known to read, or — nothing known of it — the
+// oldest that carries them all. A receipt of a newer schema version than
+// the file's is left for a later file: it is relayed unchanged, and dest
+// could not read it.
+func (s *Service) file(ctx context.Context, sp domain.Space, dest domain.RemoteSpace, list []domain.Receipt, asked, limit int) (receiptFile, error) {
 	var f receiptFile
-	body := FileBody{Kind: FileKind, SchemaVersion: version, CreatedAt: s.now(),
-		Exporter: SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint}, Destination: SpaceRef{Space: dest.Name, Fingerprint: dest.Fingerprint},
-		Receipts: []Signed{}}
+	type due struct {
+		r       domain.Receipt
+		version int
+	}
+	var heading []due
+	needed := compat.Previous
 	for _, r := range list {
-		if max > 0 && len(f.ids) == max {
-			break
-		}
 		ok, err := s.headsTo(ctx, sp, r, dest)
 		if err != nil {
 			return f, err
@@ -115,12 +114,30 @@ func (s *Service) file(ctx context.Context, sp domain.Space, dest domain.RemoteS
 		var v struct {
 			SchemaVersion int `json:"schemaVersion"`
 		}
-		if json.Unmarshal(r.Payload, &v) != nil || v.SchemaVersion > version {
+		if json.Unmarshal(r.Payload, &v) != nil {
+			continue
+		}
+		heading = append(heading, due{r, v.SchemaVersion})
+		needed = max(needed, v.SchemaVersion)
+	}
+	version, err := compat.Choose(dest, asked, needed)
+	if err != nil {
+		return f, err
+	}
+	f.version = version
+	body := FileBody{Kind: FileKind, SchemaVersion: version, CreatedAt: s.now(),
+		Exporter: SpaceRef{Space: sp.Name, Fingerprint: sp.Fingerprint}, Destination: SpaceRef{Space: dest.Name, Fingerprint: dest.Fingerprint},
+		Receipts: []Signed{}}
+	for _, d := range heading {
+		if d.version > version {
 			f.waiting++
 			continue
 		}
-		body.Receipts = append(body.Receipts, Signed{Payload: r.Payload, Signature: r.Signature, Signer: r.SignerPEM})
-		f.ids = append(f.ids, r.ID)
+		if limit > 0 && len(f.ids) == limit {
+			break
+		}
+		body.Receipts = append(body.Receipts, Signed{Payload: d.r.Payload, Signature: d.r.Signature, Signer: d.r.SignerPEM})
+		f.ids = append(f.ids, d.r.ID)
 	}
 	id, err := s.trust.Identity(ctx, sp.ID)
 	if err != nil {

@@ -205,7 +205,7 @@ func (s *Service) versionFor(ctx context.Context, sp domain.Space, rel domain.Re
 	} else if err != nil {
 		return 0, err
 	}
-	return compat.Choose(src, 0)
+	return compat.Choose(src, 0, compat.Previous)
 }
 
 // queued tells the delivery loop, after a transaction that may have queued
@@ -266,10 +266,6 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		if dest.Revoked() {
 			return domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", dest.Name)
 		}
-		version, err := compat.Choose(dest, req.SchemaVersion)
-		if err != nil {
-			return err
-		}
 		var list []domain.Receipt
 		if req.All {
 			list, err = s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
@@ -279,7 +275,7 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		if err != nil {
 			return err
 		}
-		f, err := s.file(ctx, sp, dest, list, version, 0)
+		f, err := s.file(ctx, sp, dest, list, req.SchemaVersion, 0)
 		if err != nil {
 			return err
 		}
@@ -287,12 +283,12 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 			return err
 		}
 		data = f.data
-		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: version, Waiting: f.waiting}
-		if req.SchemaVersion == 0 {
-			res.Note = compat.Note(dest, version)
+		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: f.version, Waiting: f.waiting}
+		if f.waiting > 0 {
+			res.Note = compat.Note(dest, f.version)
 		}
 		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{
-			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(version)})
+			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})
 	})
 	return data, res, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/compat"
@@ -173,19 +174,12 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 	// "<name>: <its own environment>", and exactly this space's name for
 	// the signer when the signer sent it here itself.
 	want := ": " + pl.LocalEnv
-	prefix, ok := cutSuffix(pl.Environment, want)
+	prefix, ok := strings.CutSuffix(pl.Environment, want)
 	if !ok || domain.ValidateName("space", prefix) != nil || (exporter.ID == signer.ID && pl.Environment != env) {
 		return pl, signer, env, domain.Refuse(domain.KindUntrusted, domain.RuleReceiptEnvironment,
 			"a receipt signed by %q reports environment %q; a space may report only its own environments, which this space calls %q", signer.Name, pl.Environment, env)
 	}
 	return pl, signer, env, nil
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) <= len(suffix) || s[len(s)-len(suffix):] != suffix {
-		return "", false
-	}
-	return s[:len(s)-len(suffix)], true
 }
 
 // release finds the release a receipt is for: this space's own (it is the

@@ -157,11 +157,11 @@ func (w *bundleWorld) promoted(b *testing.B, version string) []byte {
 	if _, err := w.releases.Create(w.ctx, sourceSpace, project, release.CreateRequest{Version: version}); err != nil {
 		b.Fatal(err)
 	}
-	data, _, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: version, To: targetSpace})
+	pr, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: version, To: targetSpace})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return data
+	return pr.Data
 }
 
 // BenchmarkBundlePromote writes the bundle of a release with 10,000
@@ -174,11 +174,11 @@ func BenchmarkBundlePromote(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		var err error
-		data, _, err = w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: "1.0.0", To: targetSpace})
+		pr, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: "1.0.0", To: targetSpace})
 		if err != nil {
 			b.Fatal(err)
 		}
+		data = pr.Data
 	}
 	b.ReportMetric(float64(len(data)), "bundle-bytes")
 }

@@ -15,6 +15,25 @@ func (h *handler) bundleRoutes(route routeFunc) {
 	route("POST /api/spaces/{space}/bundles/inspect", h.inspectBundle)
 	route("POST /api/spaces/{space}/bundles/import", h.importBundle)
 	route("GET /api/spaces/{space}/age-key", h.ageKey)
+	route("GET /api/spaces/{space}/projects/{project}/deliverers", h.deliverers)
+	route("POST /api/spaces/{space}/projects/{project}/deliverers", h.addDeliverer)
+}
+
+func (h *handler) deliverers(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.s.Bundles.Deliverers(r.Context(), r.PathValue("space"), r.PathValue("project"))
+}
+
+// DelivererRequest allows a remote space to deliver a remote project.
+type DelivererRequest struct {
+	Space string `json:"space"`
+}
+
+func (h *handler) addDeliverer(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req DelivererRequest
+	if err := decode(w, r, &req); err != nil {
+		return nil, err
+	}
+	return h.s.Bundles.AllowDeliverer(r.Context(), r.PathValue("space"), r.PathValue("project"), req.Space)
 }
 
 // promote answers with the bundle file itself, or, when asked to deliver
@@ -27,12 +46,15 @@ func (h *handler) promote(w http.ResponseWriter, r *http.Request) (any, error) {
 	if req.Deliver {
 		return asCreated(h.s.Outbox.Promote(r.Context(), r.PathValue("space"), req))
 	}
-	data, rec, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
+	pr, err := h.s.Bundles.Promote(r.Context(), r.PathValue("space"), req)
 	if err != nil {
 		return nil, err
 	}
-	w.Header().Set("X-Ferry-Bundle-Digest", rec.Digest)
-	return raw{contentType: "application/json", body: data}, nil
+	w.Header().Set("X-Ferry-Bundle-Digest", pr.Record.Digest)
+	for _, n := range pr.Notes {
+		w.Header().Add("X-Ferry-Note", n)
+	}
+	return raw{contentType: "application/json", body: pr.Data}, nil
 }
 
 func (h *handler) listBundles(w http.ResponseWriter, r *http.Request) (any, error) {

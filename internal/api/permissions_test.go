@@ -70,6 +70,8 @@ var requirement = map[string]string{
 	"POST /api/spaces/{space}/bundles/inspect":                             "view",
 	"POST /api/spaces/{space}/bundles/import":                              "administer-space",
 	"GET /api/spaces/{space}/age-key":                                      "admin",
+	"GET /api/spaces/{space}/projects/{project}/deliverers":                "view",
+	"POST /api/spaces/{space}/projects/{project}/deliverers":               "administer-space",
 	"POST /api/spaces/{space}/receipts/export":                             "deploy",
 	"POST /api/spaces/{space}/receipts/import":                             "administer-space",
 	"GET /api/spaces/{space}/dashboard":                                    "view",
@@ -181,7 +183,7 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Outbox = outbox.New(st, s.Bundles, s.Trust, now, nil)
+	s.Outbox = outbox.New(st, s.Bundles, s.Trust, nil, now, nil)
 	cat := s.Catalog
 	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)

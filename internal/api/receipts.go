@@ -12,24 +12,22 @@ func (h *handler) receiptRoutes(route routeFunc) {
 	route("POST /api/spaces/{space}/receipts/import", h.importReceipts)
 }
 
-// ExportReceiptsRequest asks for a receipt file for a remote space.
-type ExportReceiptsRequest struct {
-	To  string `json:"to"`
-	All bool   `json:"all,omitempty"`
-}
-
 // exportReceipts answers with the receipt file itself; the count travels in
 // a header.
 func (h *handler) exportReceipts(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req ExportReceiptsRequest
+	var req receipt.ExportRequest
 	if err := decode(w, r, &req); err != nil {
 		return nil, err
 	}
-	data, res, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), req.To, req.All)
+	data, res, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), req)
 	if err != nil {
 		return nil, err
 	}
 	w.Header().Set("X-Ferry-Receipts", fmt.Sprint(res.Count))
+	w.Header().Set("X-Ferry-Receipts-Waiting", fmt.Sprint(res.Waiting))
+	if res.Note != "" {
+		w.Header().Set("X-Ferry-Note", res.Note)
+	}
 	return raw{contentType: "application/json", body: data}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
@@ -142,15 +143,35 @@ func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	f := store.DeploymentFilter{Environment: r.URL.Query().Get("environment"), Limit: int(limit)}
-	if name := r.URL.Query().Get("project"); name != "" {
-		p, err := h.s.Catalog.Project(r.Context(), r.PathValue("space"), name)
+	q := r.URL.Query()
+	space, project, version := r.PathValue("space"), q.Get("project"), q.Get("version")
+	f := store.DeploymentFilter{Environment: q.Get("environment"), Limit: int(limit)}
+	if project != "" {
+		p, err := h.s.Catalog.Project(r.Context(), space, project)
 		if err != nil {
 			return nil, err
 		}
 		f.ProjectID = p.ID
+		if version != "" {
+			rel, err := h.s.Releases.Get(r.Context(), space, project, version)
+			if err != nil {
+				return nil, err
+			}
+			f.ReleaseID = rel.ID
+		}
+	} else if version != "" {
+		return nil, domain.Invalidf("a version names a release of a project: give project too")
 	}
-	return h.s.Deploy.Deployments(r.Context(), r.PathValue("space"), f)
+	here, err := h.s.Deploy.Deployments(r.Context(), space, f)
+	if err != nil || q.Get("where") == "here" {
+		return here, err
+	}
+	// Deployments in other spaces, from the receipts this space holds.
+	away, err := h.s.Dashboard.Elsewhere(r.Context(), space, dashboard.Query{Project: project, Version: version, Environment: f.Environment, Limit: int(limit)})
+	if err != nil {
+		return nil, err
+	}
+	return dashboard.Merge(here, away, int(limit)), nil
 }
 
 func (h *handler) listTasks(w http.ResponseWriter, r *http.Request) (any, error) {

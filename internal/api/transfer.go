@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -24,6 +26,11 @@ func (h *handler) transferRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file", false, whole(t.ReceiveReceipts)))
 	mux.Handle("POST "+transport.PathChunksMissing, h.transfer(domain.TrustReleases, transport.MaxChunkQuery, "chunk query", false, whole(t.MissingChunks)))
 	mux.Handle("POST "+transport.PathPackages, h.transfer(domain.TrustReleases, packages.MaxTransferSize, "package transfer", true, streamed(t.ReceivePackages)))
+	// The connected handshake: which schema versions this server reads.
+	mux.HandleFunc("GET "+compat.Path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(compat.Header, strconv.Itoa(compat.Current))
+		writeJSON(w, http.StatusOK, compat.Reads())
+	})
 }
 
 // streamed adapts a receiver that reads the body as a stream, which may come
@@ -56,6 +63,8 @@ func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byt
 // which must keep arriving (transport.Limits: Idle, MinRate).
 func (h *handler) transfer(direction string, limit int64, what string, stream bool, receive receiveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every answer says which schema the sender may write here.
+		w.Header().Set(compat.Header, strconv.Itoa(compat.Current))
 		read := false
 		out, err := func() (any, error) {
 			switch {

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/seal"
 	"github.com/ferrydeploy/ferry/internal/variables"
@@ -22,6 +24,7 @@ type verified struct {
 	space    domain.Space
 	signer   domain.RemoteSpace
 	snapshot domain.Snapshot
+	binding  provenance.Binding
 }
 
 // verify runs every check an import needs, writing nothing: signature and
@@ -35,46 +38,61 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	}
 	pl := p.Payload
 	if pl.Source.Fingerprint != signer.Fingerprint {
-		return nil, domain.Errorf(domain.KindUntrusted, "refused: the bundle says it comes from %q (fingerprint %s) but is signed by remote space %q (fingerprint %s)",
+		return nil, domain.Refuse(domain.KindUntrusted, domain.RuleBundleSource, "the bundle says it comes from %q (fingerprint %s) but is signed by remote space %q (fingerprint %s)",
 			pl.Source.Space, pl.Source.Fingerprint, signer.Name, signer.Fingerprint)
 	}
 	if pl.Target.Fingerprint != sp.Fingerprint {
-		return nil, domain.Errorf(domain.KindInvalid, "refused: this bundle is for space %q (fingerprint %s), not for space %q (fingerprint %s)",
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleTarget, "this bundle is for space %q (fingerprint %s), not for space %q (fingerprint %s)",
 			pl.Target.Space, pl.Target.Fingerprint, sp.Name, sp.Fingerprint)
 	}
 	id, err := s.trust.Identity(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
+	if err := validateScopes(&pl, sp.Fingerprint); err != nil {
+		return nil, err
+	}
 	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates, Packages: fromBundlePackages(pl.Packages)}
+	if d := pl.Downstream; d != nil {
+		for _, ref := range d.Spaces {
+			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: ref.Space, Fingerprint: ref.Fingerprint})
+		}
+		for _, v := range d.Sealed {
+			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
+		}
+	}
 	for _, v := range pl.Variables {
 		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
 		if v.Sensitive {
 			plain, err := seal.Open(id.Age, v.Sealed)
 			if err != nil {
-				return nil, domain.Invalidf("refused: the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
+				return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
 			}
 			dv.Value = string(plain)
 		}
 		snap.Variables = append(snap.Variables, dv)
 	}
 	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
-		return nil, domain.Invalidf("refused: the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleSnapshot, "the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
 	}
 	// A value of a sensitive template is sensitive here even if the source
 	// sent it plain (an older version did); the store seals it.
 	domain.MarkSensitive(snap.Variables, snap.Templates)
 	check := domain.Project{Name: "bundle", Lifecycle: "-", Process: snap.Process, Variables: snap.Variables, Templates: snap.Templates}
 	if err := check.Validate(func(string) bool { return true }); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's release is not valid here: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's release is not valid here: %s", domain.Message(err))
 	}
 	if err := domain.ValidateName("space", pl.Origin.Space); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's origin space name is not usable: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleOrigin, "the bundle's origin space name is not usable: %s", domain.Message(err))
 	}
 	if err := domain.ValidateName("project", pl.Origin.Project); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's project name is not usable: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's project name is not usable: %s", domain.Message(err))
 	}
-	return &verified{parsed: p, space: sp, signer: signer, snapshot: snap}, nil
+	binding, err := provenance.Bind(ctx, s.store, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
+	if err != nil {
+		return nil, err
+	}
+	return &verified{parsed: p, space: sp, signer: signer, snapshot: snap, binding: binding}, nil
 }
 
 // ImportResult says what an import did and what is still needed to deploy.
@@ -145,15 +163,13 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 
-	p, err := s.store.Projects().Get(ctx, sp.ID, name)
-	exists := err == nil
-	if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return res, err
-	}
-	if exists && (p.Origin == nil || p.Origin.Fingerprint != pl.Origin.Fingerprint) {
-		return res, domain.Conflictf("refused: project %q already exists here but comes from a different origin space", name)
+	var p domain.Project
+	exists := v.binding.Project != nil
+	if exists {
+		p = *v.binding.Project
 	}
 	if lifecycle != "" || !exists {
+		var err error
 		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
 			return res, err
 		}
@@ -174,12 +190,24 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	if err := s.store.Projects().Put(ctx, &p); err != nil {
 		return res, err
 	}
+	if v.binding.NewDeliverer {
+		// The first space to deliver a remote project (other than its
+		// origin) is the one allowed to deliver it from now on.
+		if err := s.store.Projects().AddDeliverer(ctx, p.ID, domain.Deliverer{
+			Fingerprint: v.signer.Fingerprint, Space: v.signer.Name, AddedAt: now, AddedBy: domain.ActorName(ctx),
+		}); err != nil {
+			return res, err
+		}
+	}
+	if err := compat.Learn(ctx, s.store.RemoteSpaces(), v.signer, v.parsed.Envelope.SchemaVersion); err != nil {
+		return res, err
+	}
 
 	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
 	switch {
 	case err == nil:
 		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
-			return res, domain.Conflictf("refused: release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
+			return res, domain.Refuse(domain.KindConflict, domain.RuleReleaseImmutable, "release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
 		}
 		res.AlreadyImported = true
 	case errors.Is(err, domain.ErrNotFound):
@@ -275,7 +303,7 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 	var warnings []string
 	for _, st := range rel.Snapshot.Process {
 		for _, e := range st.Environments {
-			if !local[e] {
+			if !local[e] && !strings.Contains(e, ": ") { // another space's: it travels on
 				warnings = append(warnings, fmt.Sprintf("step %q runs only in environment %q, which space %q does not have", st.Name, e, sp.Name))
 			}
 		}

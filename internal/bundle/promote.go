@@ -10,9 +10,11 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/seal"
 	"github.com/ferrydeploy/ferry/internal/signing"
@@ -42,14 +44,26 @@ type PromoteRequest struct {
 	// written to a file; the caller queues its delivery in the same
 	// transaction (see internal/outbox).
 	Deliver bool `json:"deliver,omitempty"`
+	// SchemaVersion chooses the bundle's schema version by hand; 0 writes
+	// the newest the target is known to read (internal/compat).
+	SchemaVersion int `json:"schemaVersion,omitempty"`
+}
+
+// Promoted is a bundle written for a remote space.
+type Promoted struct {
+	Data          []byte
+	Record        domain.BundleRecord
+	SchemaVersion int
+	// Notes tell people what they should know: an older schema version
+	// chosen, values left behind because of it.
+	Notes []string
 }
 
 // Promote writes a signed release bundle for the target space. It is refused
-// unless the target is trusted for promotion and the release's lifecycle
-// allows the target now.
-func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest) ([]byte, domain.BundleRecord, error) {
-	var data []byte
-	var rec domain.BundleRecord
+// unless the target is trusted for promotion, the release's lifecycle
+// allows the target now, and no space the release came from was revoked.
+func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest) (Promoted, error) {
+	var out Promoted
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
 		if err != nil {
@@ -78,18 +92,31 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err != nil {
 			return err
 		}
+		if err := provenance.Deliverable(ctx, s.store, sp, p, rel); err != nil {
+			return err
+		}
 		if err := s.checkLifecycle(ctx, sp, p, rel, target.Name, envs); err != nil {
 			return err
 		}
-		payload, err := s.payload(ctx, sp, p, rel, target, envs)
+		version, err := compat.Choose(target, req.SchemaVersion, compat.Current)
 		if err != nil {
 			return err
+		}
+		pr, err := s.payload(ctx, sp, p, rel, target, envs, version)
+		if err != nil {
+			return err
+		}
+		if req.SchemaVersion == 0 && target.SchemaVersion == 0 && pr.payload.Downstream == nil {
+			// Nothing is known of what the target reads, and the previous
+			// version says all this bundle carries: write that, which
+			// every server of the last two releases reads.
+			pr.payload.SchemaVersion = compat.Previous
 		}
 		id, err := s.trust.Identity(ctx, sp.ID)
 		if err != nil {
 			return err
 		}
-		data, err = Encode(payload, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+		data, err := Encode(pr.payload, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
 		if err != nil {
 			return err
 		}
@@ -97,7 +124,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err != nil {
 			return fmt.Errorf("check the bundle just written: %w", err)
 		}
-		rec = domain.BundleRecord{
+		rec := domain.BundleRecord{
 			SpaceID: sp.ID, Direction: domain.BundleOut, Digest: parsed.Envelope.Digest,
 			SourceSpace: sp.Name, TargetSpace: target.Name, Project: p.Name, Version: rel.Version,
 			State: domain.BundleWritten, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
@@ -108,11 +135,12 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err := s.store.Bundles().Create(ctx, &rec); err != nil {
 			return err
 		}
+		out = Promoted{Data: data, Record: rec, SchemaVersion: version, Notes: pr.notes}
 		return s.audit.Record(ctx, sp.ID, "release.promote", p.Name+" "+rel.Version, map[string]string{
-			"project": p.Name, "to": target.Name, "fingerprint": target.Fingerprint, "bundle": rec.Digest,
+			"project": p.Name, "to": target.Name, "fingerprint": target.Fingerprint, "bundle": rec.Digest, "schemaVersion": fmt.Sprint(version),
 		})
 	})
-	return data, rec, err
+	return out, err
 }
 
 // checkLifecycle finds the phase that holds the target space (one of its
@@ -153,17 +181,59 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	return nil
 }
 
-// payload builds what the bundle carries: the release's snapshot sliced for
-// the target — scopes naming the target's environments renamed to the
-// target's own names, things that only ever apply in other environments left
-// out — with sensitive values sealed to the target's key.
-func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target domain.RemoteSpace, envs []domain.Environment) (*Payload, error) {
+// promotion is a bundle's payload and what people should know about it.
+type promotion struct {
+	payload *Payload
+	notes   []string
+}
+
+// payload builds what the bundle carries, in schema version: the release's
+// snapshot sliced for the target (see slicer) — scopes naming the target's
+// environments renamed to its own names, things that only ever apply in
+// other environments than the target's and its downstream spaces' left
+// out — with sensitive values sealed to the space that needs them: the
+// target's to the target, a downstream space's to that space (schema 2; a
+// target that reads only schema 1 gets none of those).
+func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target domain.RemoteSpace, envs []domain.Environment, version int) (promotion, error) {
+	var out promotion
 	cert, err := identity.ParseCertificate([]byte(target.CertPEM), s.now())
 	if err != nil {
-		return nil, domain.Invalidf("the certificate of remote space %q is not usable: %v", target.Name, err)
+		return out, domain.Invalidf("the certificate of remote space %q is not usable: %v", target.Name, err)
 	}
-	slice := newSlicer(target.Name)
-	snap := domain.Snapshot{Templates: rel.Snapshot.Templates, Packages: rel.Snapshot.Packages}
+	remotes, err := s.store.RemoteSpaces().List(ctx, sp.ID)
+	if err != nil {
+		return out, err
+	}
+	byName, byFP := map[string]domain.RemoteSpace{}, map[string]domain.RemoteSpace{}
+	for _, r := range remotes {
+		if !r.Revoked() {
+			byName[r.Name], byFP[r.Fingerprint] = r, r
+		}
+	}
+	// Names in scopes mean the snapshot's own table first (an imported
+	// release names spaces as its origin did), then this space's names.
+	names := map[string]string{}
+	for name, r := range byName {
+		names[name] = r.Fingerprint
+	}
+	for _, ref := range rel.Snapshot.Spaces {
+		names[ref.Space] = ref.Fingerprint
+	}
+	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	if err != nil {
+		return out, err
+	}
+	remoteOf := map[string]string{}
+	for _, e := range envs {
+		remoteOf[e.Name] = e.RemoteSpace
+	}
+	downstream := downstreamOf(lc, target.Name, remoteOf, func(name string) string { return byName[name].Fingerprint })
+	delete(downstream, target.Fingerprint)
+	delete(downstream, sp.Fingerprint)
+	slice := newSlicer(target.Fingerprint, downstream, names)
+
+	snap := domain.Snapshot{Templates: rel.Snapshot.Templates}
+	used := map[string]bool{} // packages the steps that travel deploy
 	for _, st := range rel.Snapshot.Process {
 		scope, ok := slice.scope(st.Environments)
 		if !ok {
@@ -171,28 +241,95 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		}
 		st.Environments = scope
 		snap.Process = append(snap.Process, st)
+		used[st.Package] = st.Package != ""
+	}
+	for _, ref := range rel.Snapshot.Packages {
+		if used[ref.ID] {
+			snap.Packages = append(snap.Packages, ref)
+		}
 	}
 	var vars []Variable
+	var sealed []SealedValue
+	left := 0
 	for _, v := range rel.Snapshot.Variables {
 		scope, ok := slice.scope(v.Environments)
 		if !ok {
 			continue
 		}
-		v.Environments = scope
-		snap.Variables = append(snap.Variables, v)
-		bv := Variable{Name: v.Name, Sensitive: v.Sensitive, Environments: scope}
-		if v.Sensitive {
-			if bv.Sealed, err = seal.Seal(cert.AgeRecipient, []byte(v.Value)); err != nil {
-				return nil, fmt.Errorf("encrypt %q for %q: %w", v.Name, target.Name, err)
-			}
-		} else {
-			bv.Value = v.Value
+		if !v.Sensitive {
+			v.Environments = scope
+			snap.Variables = append(snap.Variables, v)
+			vars = append(vars, Variable{Name: v.Name, Value: v.Value, Environments: scope})
+			continue
 		}
-		vars = append(vars, bv)
+		if slice.forTarget(scope) {
+			// The target needs it; it passes it on (sealed again) itself.
+			v.Environments = scope
+			snap.Variables = append(snap.Variables, v)
+			bv := Variable{Name: v.Name, Sensitive: true, Environments: scope}
+			if bv.Sealed, err = seal.Seal(cert.AgeRecipient, []byte(v.Value)); err != nil {
+				return out, fmt.Errorf("encrypt %q for %q: %w", v.Name, target.Name, err)
+			}
+			vars = append(vars, bv)
+			continue
+		}
+		// Only downstream spaces need it: each gets it sealed to itself.
+		if version < 2 {
+			left++
+			continue
+		}
+		for fp, envs := range slice.bySpace(scope) {
+			to, err := identity.ParseCertificate([]byte(byFP[fp].CertPEM), s.now())
+			if err != nil {
+				return out, domain.Invalidf("the certificate of remote space %q is not usable: %v", byFP[fp].Name, err)
+			}
+			sv := SealedValue{Name: v.Name, For: fp, Environments: envs}
+			if sv.Sealed, err = seal.Seal(to.AgeRecipient, []byte(v.Value)); err != nil {
+				return out, fmt.Errorf("encrypt %q for %q: %w", v.Name, byFP[fp].Name, err)
+			}
+			sealed = append(sealed, sv)
+		}
+	}
+	// Values sealed for spaces after this one travel on unchanged: as the
+	// target's own when sealed to it, else to the spaces after it.
+	for _, f := range rel.Snapshot.Forward {
+		switch {
+		case f.For == target.Fingerprint:
+			scope, ok := slice.scope(f.Environments)
+			if !ok {
+				continue
+			}
+			// The digest counts only that a secret is set, never its value,
+			// which this space cannot read.
+			snap.Variables = append(snap.Variables, domain.Variable{Name: f.Name, Sensitive: true, Value: "(sealed)", Environments: scope})
+			vars = append(vars, Variable{Name: f.Name, Sensitive: true, Sealed: f.Sealed, Environments: scope})
+		case downstream[f.For] && version >= 2:
+			scope, ok := slice.scope(f.Environments)
+			if !ok {
+				continue
+			}
+			sealed = append(sealed, SealedValue{Name: f.Name, For: f.For, Environments: scope, Sealed: f.Sealed})
+		case downstream[f.For]:
+			left++
+		}
+	}
+	if left > 0 {
+		out.notes = append(out.notes, fmt.Sprintf("%d sensitive value(s) for spaces after %q were left behind, since schema version %d cannot seal them to those spaces: %s",
+			left, target.Name, version, compat.Note(target, version)))
+	}
+	var down *Downstream
+	if table := slice.table(); version >= 2 && (len(table) > 0 || len(sealed) > 0) {
+		down = &Downstream{Spaces: table, Sealed: nonNil(sealed)}
+		for _, t := range table {
+			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: t.Space, Fingerprint: t.Fingerprint})
+		}
+		for _, v := range sealed {
+			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
+		}
 	}
 	history, err := s.history(ctx, sp, rel)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	// A release promoted onward keeps its origin's project identity, so it
 	// is "<origin space>: <project>" in every space it reaches.
@@ -204,9 +341,9 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	if digest == "" {
 		digest = release.Digest(rel.Snapshot)
 	}
-	return &Payload{
+	out.payload = &Payload{
 		Kind:          PayloadKind,
-		SchemaVersion: SchemaVersion,
+		SchemaVersion: version,
 		ID:            randomID(),
 		CreatedAt:     s.now(),
 		CreatedBy:     domain.ActorName(ctx),
@@ -220,11 +357,13 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		Process:              nonNil(snap.Process),
 		Variables:            nonNil(vars),
 		Templates:            nonNil(snap.Templates),
-		Packages:             toBundlePackages(rel.Snapshot.Packages),
+		Packages:             toBundlePackages(snap.Packages),
 		History:              history,
 		SnapshotDigest:       digest,
 		TargetSnapshotDigest: release.Digest(snap),
-	}, nil
+		Downstream:           down,
+	}
+	return out, nil
 }
 
 // history summarises the release's deployments in this space and, for an
@@ -249,34 +388,6 @@ func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Relea
 		out = []domain.DeploymentSummary{}
 	}
 	return out, nil
-}
-
-// slicer maps scopes from the source space's names to the target's. Local
-// environment names never contain ':'; remote ones are "<space>: <env>".
-type slicer struct {
-	prefix string // "<target>: "
-}
-
-func newSlicer(target string) slicer { return slicer{prefix: target + ": "} }
-
-// scope renames the target's environments to its own names, keeps other
-// spaces' environments (the release may travel on to them), and drops the
-// source's own. ok is false when a scoped item keeps no entry: it could
-// never apply downstream and stays behind.
-func (sl slicer) scope(scope []string) ([]string, bool) {
-	if len(scope) == 0 {
-		return nil, true
-	}
-	var out []string
-	for _, e := range scope {
-		switch {
-		case strings.HasPrefix(e, sl.prefix):
-			out = append(out, strings.TrimPrefix(e, sl.prefix))
-		case strings.Contains(e, ": "):
-			out = append(out, e)
-		}
-	}
-	return out, len(out) > 0
 }
 
 func nonNil[T any](s []T) []T {

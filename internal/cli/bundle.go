@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -190,7 +191,7 @@ func printInspection(w io.Writer, in bundle.Inspection) {
 	fmt.Fprintf(w, "  signed by %q, fingerprint %s (%s)\n", in.Signer.Space, in.Signer.Fingerprint, known)
 	fmt.Fprintf(w, "  for       %q, fingerprint %s\n", in.Target.Space, in.Target.Fingerprint)
 	fmt.Fprintf(w, "  created   %s by %s\n", in.CreatedAt, in.CreatedBy)
-	fmt.Fprintf(w, "  digest    %s\n  snapshot  %s\n", in.Digest, in.SnapshotDigest)
+	fmt.Fprintf(w, "  digest    %s\n  snapshot  %s (as this space would store it)\n  origin's  %s (as the signer states it)\n", in.Digest, in.TargetSnapshotDigest, in.SnapshotDigest)
 	if in.Release.Notes != "" {
 		fmt.Fprintf(w, "  notes     %s\n", in.Release.Notes)
 	}
@@ -227,6 +228,18 @@ func printInspection(w io.Writer, in bundle.Inspection) {
 			rows = append(rows, []string{t.Name, t.Type, req, dash(t.Default), t.Label})
 		}
 		table(w, "NAME\tTYPE\tREQUIRED\tDEFAULT\tLABEL", rows)
+	}
+	if len(in.Downstream) > 0 {
+		fmt.Fprintf(w, "\nFor spaces after this one (passed on unchanged; their secrets are sealed to them)\n")
+		var rows [][]string
+		for _, d := range in.Downstream {
+			known := "not known here"
+			if d.KnownAs != "" {
+				known = "known here as " + strconv.Quote(d.KnownAs)
+			}
+			rows = append(rows, []string{d.Space, d.Fingerprint, known, dash(strings.Join(d.Sealed, ", "))})
+		}
+		table(w, "SPACE\tFINGERPRINT\tHERE\tSEALED TO IT", rows)
 	}
 	fmt.Fprintf(w, "\nPackages (%d)\n", len(in.Packages))
 	for _, p := range in.Packages {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -113,6 +114,53 @@ func (a *app) projectCommand() *cobra.Command {
 			})
 		},
 	})
+	var add string
+	deliverers := &cobra.Command{
+		Use:   "deliverers PROJECT [--add SPACE]",
+		Short: "Show (or add) the spaces allowed to deliver releases of a remote project",
+		Long: `A remote project (one imported from a bundle) is bound to where it came
+from: its origin space may always deliver its releases, and so may the space
+that delivered its first release. A bundle of it signed by any other space is
+refused, so a space trusted for releases cannot put its code into another
+origin's project.
+
+When a release really travels a new path — say QA Space now relays what
+DevTest Space used to deliver directly — allow the new space with --add
+(space admins; audited).`,
+		Example: `  ferry project deliverers "DevTest Space: Shop"
+  ferry project deliverers "DevTest Space: Shop" --add "QA Space"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var d bundle.Delivery
+			path := a.sp("projects", args[0], "deliverers")
+			if add != "" {
+				err = c.Do(cmd.Context(), "POST", path, map[string]string{"space": add}, &d)
+			} else {
+				err = c.Do(cmd.Context(), "GET", path, nil, &d)
+			}
+			if err != nil {
+				return err
+			}
+			return a.render(d, func(w io.Writer) {
+				fmt.Fprintf(w, "%s comes from origin %q (fingerprint %s), which may always deliver it.\n", d.Project, d.Origin.Space, d.Origin.Fingerprint)
+				if len(d.Deliverers) == 0 {
+					fmt.Fprintln(w, "No other space may deliver it.")
+					return
+				}
+				var rows [][]string
+				for _, x := range d.Deliverers {
+					rows = append(rows, []string{x.Space, x.Fingerprint, x.AddedAt.Local().Format("2006-01-02 15:04"), dash(x.AddedBy)})
+				}
+				table(w, "ALSO DELIVERED BY\tFINGERPRINT\tSINCE\tADDED BY", rows)
+			})
+		},
+	}
+	deliverers.Flags().StringVar(&add, "add", "", "allow this remote space to deliver the project too")
+	cmd.AddCommand(deliverers)
 	return cmd
 }
 

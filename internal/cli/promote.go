@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -43,7 +44,16 @@ lifecycle). --wait waits until it is delivered or refused. 'ferry bundle list'
 and 'ferry remote-space list' show deliveries and why one failed.
 
 Disconnected: --out FILE writes the bundle; carry it to the other space and
-run 'ferry bundle import FILE' there.`,
+run 'ferry bundle import FILE' there.
+
+The bundle is written in a schema version the other space reads: the newest
+it is known to read (learnt from what it signed and, when connected, from
+its server); while nothing is known of it, the previous version unless the
+bundle needs the current one (it carries values for spaces after the
+target). A remote space added before this server was upgraded is taken to
+read the previous version until it shows otherwise; --schema-version
+chooses by hand. Schema 1 cannot seal secrets to spaces after the target, so
+those stay behind (the output says so).`,
 		Example: `  ferry promote Shop 1.0.0 --to "Prod Space" --wait
   ferry promote Shop 1.0.0 --to "Prod Space" --out shop-1.0.0.bundle`,
 		Args: cobra.ExactArgs(2),
@@ -68,7 +78,10 @@ run 'ferry bundle import FILE' there.`,
 				return err
 			}
 			show := func(w io.Writer) {
-				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
+				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s (schema version %d)\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest), p.SchemaVersion)
+				for _, n := range p.Notes {
+					fmt.Fprintf(w, "  note: %s\n", n)
+				}
 				fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
 				if p.Packages != nil {
 					fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
@@ -110,15 +123,18 @@ run 'ferry bundle import FILE' there.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle to this file instead of sending it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle (and its packages) are delivered or refused (exit 1 if not delivered)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --wait waits")
+	cmd.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest the other space is known to read)")
 	return cmd
 }
 
 // promoteToFile writes the bundle for a disconnected space.
 func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.PromoteRequest, out string) error {
-	var data []byte
-	if err := c.Do(ctx, "POST", a.sp("promotions"), req, &data); err != nil {
+	var buf bytes.Buffer
+	header, err := c.Download(ctx, "POST", a.sp("promotions"), req, &buf)
+	if err != nil {
 		return err
 	}
+	data, notes := buf.Bytes(), header.Values("X-Ferry-Note")
 	if err := writePrivateFile(out, data); err != nil {
 		return err
 	}
@@ -126,9 +142,13 @@ func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.Pr
 	if err != nil {
 		return err
 	}
-	info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data)}
+	info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data),
+		"schemaVersion": p.Envelope.SchemaVersion, "notes": notes}
 	return a.render(info, func(w io.Writer) {
-		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
+		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes, schema version %d)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), p.Envelope.SchemaVersion, req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
+		for _, n := range notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
 		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, p.Payload.Target.Space)
 	})
 }

@@ -83,7 +83,14 @@ The snapshot digest is a SHA-256 over a canonical form of the snapshot
 (docs/snapshots.md). Two releases with the same digest have the same process,
 templates and plain values, and the same secrets by name and scope; a release
 imported into another space shows its source release's digest. Secret values
-are left out of the digest, so it cannot be used to guess them.`,
+are left out of the digest, so it cannot be used to guess them.
+
+An imported release shows its origin's digest when the origin itself signed
+the bundle, and otherwise the digest computed here, with the origin's
+digest marked as the relaying space's unverified claim.
+
+"Where it went" lists its deployments here and, from the receipts this
+space holds, in other spaces — those a third space relayed back included.`,
 		Example: `  ferry release show Shop 1.0.0
   ferry release show Shop 1.0.0 -o json`,
 		Args: cobra.ExactArgs(2),
@@ -92,11 +99,21 @@ are left out of the digest, so it cannot be used to guess them.`,
 			if err != nil {
 				return err
 			}
-			var r release.Detail
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1], "detail"), nil, &r); err != nil {
+			var r struct {
+				release.Detail
+				Deployments []domain.Deployment `json:"deployments"`
+			}
+			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1], "detail"), nil, &r.Detail); err != nil {
 				return err
 			}
-			return a.render(r, func(w io.Writer) { printRelease(w, a.painter(), r) })
+			q := url.Values{"project": {args[0]}, "version": {args[1]}, "limit": {"200"}}
+			if err := c.Do(cmd.Context(), "GET", a.sp("deployments")+"?"+q.Encode(), nil, &r.Deployments); err != nil {
+				return err
+			}
+			return a.render(r, func(w io.Writer) {
+				printRelease(w, a.painter(), r.Detail)
+				printWhere(w, a.painter(), r.Deployments)
+			})
 		},
 	}
 	diff := &cobra.Command{
@@ -144,6 +161,13 @@ func printRelease(w io.Writer, p painter, r release.Detail) {
 		fmt.Fprintf(w, "Notes    %s\n", r.Notes)
 	}
 	fmt.Fprintf(w, "Snapshot %s\n", r.SnapshotDigest)
+	if o := r.Origin; o != nil {
+		if o.ByOrigin {
+			fmt.Fprintf(w, "         (the origin's digest, signed by %s; computed here: %s)\n", o.SignedBy, r.DigestHere)
+		} else {
+			fmt.Fprintf(w, "         (computed here; the origin's digest %s is claimed by %s, which relayed it: not verified here)\n", o.Digest, o.SignedBy)
+		}
+	}
 	fmt.Fprintln(w)
 	p.line(w, bold, fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process)))
 	for i, s := range r.Snapshot.Process {
@@ -351,4 +375,34 @@ func (p painter) line(w io.Writer, colour, text string) {
 	io.WriteString(tw, text)
 	tw.escape("\x1b[0m")
 	fmt.Fprintln(tw)
+}
+
+// printWhere lists a release's deployments here and in other spaces.
+func printWhere(w io.Writer, p painter, list []domain.Deployment) {
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Where it went (%d)", len(list)))
+	if len(list) == 0 {
+		fmt.Fprintln(w, "  not deployed yet")
+		return
+	}
+	var rows [][]string
+	for _, d := range list {
+		from := fmt.Sprintf("task %d", d.TaskID)
+		if d.Space != "" {
+			from = "receipt from " + d.Space
+			if d.ReceivedFrom != "" && d.ReceivedFrom != d.Space {
+				from += ", relayed by " + d.ReceivedFrom
+			}
+		}
+		at := d.CreatedAt
+		if d.FinishedAt != nil {
+			at = *d.FinishedAt
+		}
+		env := d.Environment
+		if d.Tenant != "" {
+			env += " (" + d.Tenant + ")"
+		}
+		rows = append(rows, []string{"  " + env, string(d.State), at.Local().Format("2006-01-02 15:04"), dash(d.CreatedBy), from})
+	}
+	table(w, "  ENVIRONMENT\tSTATE\tWHEN\tBY\tFROM", rows)
 }

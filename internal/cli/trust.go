@@ -95,17 +95,24 @@ one they read from their 'ferry space list', over a channel you trust.`,
 					state, trustText := "active", r.Trust.String()
 					if r.Revoked() {
 						state, trustText = "REVOKED "+r.RevokedAt.Local().Format("2006-01-02 15:04"), "none"
+						if r.RevokedBy != "" {
+							state += " by " + r.RevokedBy
+						}
+					}
+					reads := "?"
+					if r.SchemaVersion > 0 {
+						reads = fmt.Sprint(r.SchemaVersion)
 					}
 					where := dash(r.URL)
 					if r.TLSFingerprint != "" {
 						where += " (TLS pinned)"
 					}
-					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, where, state, deliveryCounts(r.Delivery)})
+					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, where, state, reads, deliveryCounts(r.Delivery)})
 					if d := r.Delivery; d.LastError != "" && (d.Queued > 0 || d.InFlight > 0 || d.Failed > 0) {
 						errs = append(errs, fmt.Sprintf("%s: last error %s: %s", r.Name, d.LastErrorAt.Local().Format("2006-01-02 15:04:05"), d.LastError))
 					}
 				}
-				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE\tDELIVERIES", rows)
+				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE\tSCHEMA\tDELIVERIES", rows)
 				for _, e := range errs {
 					fmt.Fprintln(w, e)
 				}

@@ -167,7 +167,22 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 // columns lists a project's environments in lifecycle order; a phase entry
 // naming a whole remote space expands to the environments that receipts
 // report for it (known holds the project's environments with a cell).
+// Other spaces' environments that receipts report but the lifecycle does
+// not name — a space further along that a receipt was relayed from — come
+// last, by name, so every receipt shows somewhere.
 func columns(lc domain.Lifecycle, known []string) []string {
+	out := lifecycleColumns(lc, known)
+	var extra []string
+	for _, k := range known {
+		if strings.Contains(k, ": ") && !slices.Contains(out, k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 	var out []string
 	for _, ph := range lc.Phases {
 		for _, e := range ph.Environments {
@@ -232,9 +247,13 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 	if err != nil {
 		return nil, err
 	}
+	signers, err := s.signers(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range receipts {
 		name, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
-		if !ok {
+		if !ok || !signers.speaksFor(r) {
 			continue
 		}
 		at := r.FinishedAt
@@ -244,4 +263,32 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		out[cellKey{name, r.Environment}] = Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy, From: "receipt from " + r.DeployingSpace}
 	}
 	return out, nil
+}
+
+// signerSet is what the dashboard needs of the remote spaces to show only
+// receipts that speak for their signer: the unrevoked ones, by fingerprint.
+type signerSet map[string]string // fingerprint → name
+
+func (s *Service) signers(ctx context.Context, sp domain.Space) (signerSet, error) {
+	list, err := s.store.RemoteSpaces().List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := signerSet{}
+	for _, r := range list {
+		if !r.Revoked() {
+			out[r.Fingerprint] = r.Name
+		}
+	}
+	return out, nil
+}
+
+// speaksFor reports whether a stored receipt names an environment of its
+// own signer, as this space calls it, and comes from a signer this space
+// still trusts to say so. Receipts are checked in full when imported
+// (internal/provenance); this keeps receipts stored by earlier versions, or
+// signed by a space revoked since, off the dashboard.
+func (ss signerSet) speaksFor(r domain.Receipt) bool {
+	name, ok := ss[r.SignerFingerprint]
+	return ok && strings.HasPrefix(r.Environment, name+": ")
 }

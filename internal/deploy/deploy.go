@@ -13,6 +13,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
@@ -66,6 +67,9 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		}
 		env, err := s.store.Environments().Get(ctx, sp.ID, req.Environment)
 		if err != nil {
+			return err
+		}
+		if err := provenance.Deliverable(ctx, s.store, sp, p, rel); err != nil {
 			return err
 		}
 		if env.IsRemote() {
@@ -141,8 +145,12 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 
 // Progress reports which lifecycle entries a release has succeeded in: its
 // successful deployments in this space, and the environments of other spaces
-// that trusted receipts say it succeeded in. An entry may also be a whole
-// remote space, which has succeeded when any of its environments has.
+// that receipts say it succeeded in — only receipts that satisfy the receipt
+// rules now (internal/provenance: a signer known here and not revoked, for
+// its own environments, of a release promoted toward it, with its digest),
+// so no stored receipt from an earlier version or a since-revoked space
+// opens a gate. An entry may also be a whole remote space, which has
+// succeeded when any of its environments has.
 func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
 	done, err := st.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
@@ -160,6 +168,13 @@ func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Pro
 	}
 	receipts, err := st.Receipts().List(ctx, sp.ID, f)
 	if err != nil {
+		return nil, err
+	}
+	rules, err := provenance.ForRelease(ctx, st, sp, p, rel)
+	if err != nil {
+		return nil, err
+	}
+	if receipts, err = rules.Counting(ctx, receipts); err != nil {
 		return nil, err
 	}
 	for _, r := range receipts {

@@ -182,6 +182,31 @@ type Snapshot struct {
 	// Packages are the package versions the release deploys, chosen when
 	// it is created (release create --package ID:VERSION).
 	Packages []PackageRef `json:"packages,omitempty"`
+
+	// Spaces says, in a release imported from a bundle, which space each
+	// "<space>: <environment>" scope names (by fingerprint, since names are
+	// each space's own): the spaces the release may travel on to. Empty
+	// for a space's own releases, whose scopes use its remote spaces' names.
+	Spaces []SpaceRef `json:"spaces,omitempty"`
+	// Forward are sensitive values for those spaces, sealed to each by the
+	// space that promoted the release: this space cannot read them, and
+	// passes them on unchanged.
+	Forward []ForwardValue `json:"forward,omitempty"`
+}
+
+// SpaceRef names a space and pins its certificate's fingerprint.
+type SpaceRef struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// ForwardValue is a sensitive value a release carries for a space further
+// along its path, age-encrypted to that space (For, a fingerprint).
+type ForwardValue struct {
+	Name         string   `json:"name"`
+	For          string   `json:"for"`
+	Environments []string `json:"environments"`
+	Sealed       string   `json:"sealed"`
 }
 
 // Release is an immutable version of a project.
@@ -264,6 +289,12 @@ type Deployment struct {
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
+	// Space is set on a deployment in another space, which this space
+	// knows from a receipt: that space, as this space names it (Environment
+	// is then "<Space>: <its environment>"). ReceivedFrom names the space
+	// that handed the receipt over (the same one, or a relay).
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // User is a person or a script that calls the API.

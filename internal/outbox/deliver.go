@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -237,6 +238,11 @@ func (d *Deliverer) succeed(log *slog.Logger, it domain.OutboxItem, remote domai
 	if err != nil {
 		log.Error("record a delivery; it will be sent again, which the receiver ignores", "err", err)
 		return
+	}
+	if v, ok := d.Client.Told(remote); ok {
+		if err := compat.Told(ctx, d.Store.RemoteSpaces(), remote, v); err != nil {
+			log.Warn("record the schema version a remote space reads", "err", err)
+		}
 	}
 	log.Info("delivered", "result", result)
 }

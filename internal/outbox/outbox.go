@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/trust"
@@ -23,20 +24,52 @@ import (
 
 // Service queues promotions for delivery and reports on deliveries.
 type Service struct {
-	store   store.Store
-	bundles *bundle.Service
-	trust   *trust.Service
-	now     func() time.Time
-	wake    func()
+	store     store.Store
+	bundles   *bundle.Service
+	trust     *trust.Service
+	handshake Handshaker
+	now       func() time.Time
+	wake      func()
+}
+
+// Handshaker asks a remote space's server which schema version it reads
+// (transport.Client).
+type Handshaker interface {
+	Handshake(ctx context.Context, remote domain.RemoteSpace) (int, error)
 }
 
 // New returns an outbox service; wake tells the delivery loop that an item
-// was queued.
-func New(st store.Store, bundles *bundle.Service, tr *trust.Service, now func() time.Time, wake func()) *Service {
+// was queued, hs (may be nil) asks a connected space what it reads before
+// the first bundle is written for it.
+func New(st store.Store, bundles *bundle.Service, tr *trust.Service, hs Handshaker, now func() time.Time, wake func()) *Service {
 	if wake == nil {
 		wake = func() {}
 	}
-	return &Service{store: st, bundles: bundles, trust: tr, now: now, wake: wake}
+	return &Service{store: st, bundles: bundles, trust: tr, handshake: hs, now: now, wake: wake}
+}
+
+// schemaFor returns the schema version to ask for when promoting to a
+// connected space: 0 (let compat choose) once what it reads is known;
+// otherwise its server is asked (the handshake), and when it cannot be
+// reached, the previous version, which every server of the last two
+// releases reads.
+func (s *Service) schemaFor(ctx context.Context, space, to string) int {
+	sp, err := s.store.Spaces().Get(ctx, space)
+	if err != nil || s.handshake == nil {
+		return 0
+	}
+	r, err := s.trust.Get(ctx, sp.ID, to)
+	if err != nil || r.URL == "" || r.Revoked() || r.SchemaVersion != 0 {
+		return 0
+	}
+	v, err := s.handshake.Handshake(ctx, r)
+	if err != nil {
+		return compat.Previous
+	}
+	if err := compat.Told(ctx, s.store.RemoteSpaces(), r, v); err != nil {
+		return compat.Previous
+	}
+	return 0
 }
 
 // Promotion is a release promoted to a connected space: the bundle record
@@ -48,6 +81,10 @@ type Promotion struct {
 	// it has any: a sweep, which may carry other releases' packages too.
 	Packages *domain.OutboxItem `json:"packages,omitempty"`
 	URL      string             `json:"url"`
+	// SchemaVersion is the bundle's; Notes say what people should know
+	// about it (see bundle.Promoted).
+	SchemaVersion int      `json:"schemaVersion"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 // Promote promotes a release to a connected remote space: the signed bundle
@@ -56,6 +93,12 @@ type Promotion struct {
 // starts queued. Every check of bundle.Service.Promote applies.
 func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteRequest) (Promotion, error) {
 	req.Deliver = true
+	if _, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, ""); err != nil {
+		return Promotion{}, err
+	}
+	if req.SchemaVersion == 0 {
+		req.SchemaVersion = s.schemaFor(ctx, space, req.To)
+	}
 	var out Promotion
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
@@ -69,10 +112,11 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 		if target.URL == "" && !target.Revoked() {
 			return domain.Invalidf("remote space %q is not connected (it has no URL): write the bundle to a file with --out FILE and carry it, or connect it with `ferry remote-space update %q --url https://HOST:PORT`", target.Name, target.Name)
 		}
-		data, rec, err := s.bundles.Promote(ctx, space, req)
+		pr, err := s.bundles.Promote(ctx, space, req)
 		if err != nil {
 			return err
 		}
+		data, rec := pr.Data, pr.Record
 		it := domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: target.ID, RemoteSpace: target.Name, Kind: domain.OutboxBundle, Ref: rec.Digest,
 			Summary: rec.Project + " " + rec.Version, Body: data, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
@@ -80,7 +124,7 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 		if _, err := s.store.Outbox().Enqueue(ctx, &it); err != nil {
 			return err
 		}
-		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL}
+		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL, SchemaVersion: pr.SchemaVersion, Notes: pr.Notes}
 		if p, err := bundle.Parse(data); err != nil || len(p.Payload.Packages) == 0 {
 			return err
 		}

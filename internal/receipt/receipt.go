@@ -15,6 +15,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/signing"
@@ -22,10 +23,12 @@ import (
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
-// Formats and limits.
+// Formats and limits. A server reads receipt files and receipts of its
+// schema version and the previous one, and writes the version the remote
+// space it writes for is known to read (internal/compat).
 const (
 	FileFormat    = "ferry-receipts"
-	SchemaVersion = 1
+	SchemaVersion = compat.Current
 	ReceiptKind   = "ferry.deployment-receipt"
 	FileKind      = "ferry.receipt-file"
 	MaxFileSize   = 64 << 20
@@ -51,6 +54,9 @@ type Payload struct {
 	// the release deploys (every version it holds of each), so the origin
 	// can leave their chunks out of the next transfer file.
 	Packages []domain.PackageRef `json:"packages,omitempty"`
+	// Bundle (schema 2) is the digest of the bundle the deploying space
+	// imported the release from: which promotion this deployment used.
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // SpaceRef names a space and pins its certificate.
@@ -135,8 +141,12 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	if rel.Provenance != nil && rel.Provenance.TargetName != "" {
 		name = rel.Provenance.TargetName
 	}
+	version, err := s.versionFor(ctx, sp, rel)
+	if err != nil {
+		return err
+	}
 	pl := Payload{
-		Kind: ReceiptKind, SchemaVersion: SchemaVersion,
+		Kind: ReceiptKind, SchemaVersion: version,
 		Deploying:      SpaceRef{Space: name, Fingerprint: sp.Fingerprint},
 		Origin:         OriginRef{Space: p.Origin.Space, Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project},
 		Version:        rel.Version,
@@ -149,6 +159,9 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		FinishedAt:     t.FinishedAt,
 		DeployedBy:     d.CreatedBy,
 		DeploymentID:   d.ID,
+	}
+	if version >= 2 && rel.Provenance != nil {
+		pl.Bundle = rel.Provenance.BundleDigest
 	}
 	if s.Holding != nil && len(rel.Snapshot.Packages) > 0 {
 		var ids []string
@@ -178,6 +191,23 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	return err
 }
 
+// versionFor is the schema version of a receipt of rel: the one the space
+// the release came from reads, since the receipt travels back through it
+// unchanged (and a space that relays it on writes no newer files for its
+// own source than that one reads; see Export).
+func (s *Service) versionFor(ctx context.Context, sp domain.Space, rel domain.Release) (int, error) {
+	if rel.Provenance == nil {
+		return compat.Current, nil
+	}
+	src, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
+	if errors.Is(err, domain.ErrNotFound) {
+		return compat.Previous, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return compat.Choose(src, 0, compat.Previous)
+}
+
 // queued tells the delivery loop, after a transaction that may have queued
 // receipts committed.
 func (s *Service) queued(err error) {
@@ -197,16 +227,31 @@ func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time)
 	}
 }
 
+// ExportRequest asks for a receipt file for a remote space.
+type ExportRequest struct {
+	To string `json:"to"`
+	// All includes receipts already sent to it.
+	All bool `json:"all,omitempty"`
+	// SchemaVersion chooses the file's schema version by hand; 0 writes the
+	// newest the destination is known to read (internal/compat).
+	SchemaVersion int `json:"schemaVersion,omitempty"`
+}
+
 // ExportResult describes a receipt file written for a remote space.
 type ExportResult struct {
-	Count int    `json:"count"`
-	To    string `json:"to"`
+	Count         int    `json:"count"`
+	To            string `json:"to"`
+	SchemaVersion int    `json:"schemaVersion"`
+	// Waiting counts receipts left out because they are of a newer schema
+	// version than the destination reads; they go once it reads it.
+	Waiting int    `json:"waiting,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Export writes a signed file with every receipt the remote space has not
-// been sent yet (all of them with all=true) for releases it originated or
-// passed on to this space.
-func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byte, ExportResult, error) {
+// been sent yet (all of them with req.All) for releases it originated or
+// passed on to this space, in the schema version it reads.
+func (s *Service) Export(ctx context.Context, space string, req ExportRequest) ([]byte, ExportResult, error) {
 	var data []byte
 	var res ExportResult
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
@@ -214,7 +259,7 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 		if err != nil {
 			return err
 		}
-		dest, err := s.trust.Get(ctx, sp.ID, to)
+		dest, err := s.trust.Get(ctx, sp.ID, req.To)
 		if err != nil {
 			return err
 		}
@@ -222,7 +267,7 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 			return domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", dest.Name)
 		}
 		var list []domain.Receipt
-		if all {
+		if req.All {
 			list, err = s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
 		} else {
 			list, err = s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
@@ -230,15 +275,20 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 		if err != nil {
 			return err
 		}
-		var ids []int64
-		if data, ids, err = s.file(ctx, sp, dest, list, 0); err != nil {
+		f, err := s.file(ctx, sp, dest, list, req.SchemaVersion, 0)
+		if err != nil {
 			return err
 		}
-		if err := s.store.Receipts().MarkSent(ctx, dest.ID, ids, s.now()); err != nil {
+		if err := s.store.Receipts().MarkSent(ctx, dest.ID, f.ids, s.now()); err != nil {
 			return err
 		}
-		res = ExportResult{Count: len(ids), To: dest.Name}
-		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{"receipts": fmt.Sprint(len(ids)), "fingerprint": dest.Fingerprint})
+		data = f.data
+		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: f.version, Waiting: f.waiting}
+		if f.waiting > 0 {
+			res.Note = compat.Note(dest, f.version)
+		}
+		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{
+			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})
 	})
 	return data, res, err
 }

@@ -91,7 +91,7 @@ func connectSpaces(cfg Config, st store.Store, svc *api.Services, receipts *rece
 		Log: log.With("component", "outbox"), Now: now, Settings: settings,
 	})
 	receipts.Queued = d.Wake
-	svc.Outbox = outbox.New(st, svc.Bundles, svc.Trust, now, d.Wake)
+	svc.Outbox = outbox.New(st, svc.Bundles, svc.Trust, d.Client, now, d.Wake)
 	svc.Transfer = &transport.Receiver{Store: st, Trust: svc.Trust, Bundles: svc.Bundles, Receipts: receipts, Packages: svc.Packages,
 		Limiter: transport.NewLimiter(transport.DefaultLimits)}
 	return d, nil

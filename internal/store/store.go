@@ -72,6 +72,9 @@ type RemoteSpaces interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	GetByFingerprint(ctx context.Context, spaceID int64, fingerprint string) (domain.RemoteSpace, error)
 	List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) // by name
+	// SetSchemaVersion records the newest schema version the remote space
+	// reads; with raise, only a higher version than the one recorded.
+	SetSchemaVersion(ctx context.Context, id int64, version int, raise bool) error
 }
 
 // Users and their API keys.
@@ -126,6 +129,12 @@ type Projects interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.Project, error)
 	GetByID(ctx context.Context, id int64) (domain.Project, error)
 	List(ctx context.Context, spaceID int64) ([]domain.Project, error) // by name
+	// Deliverers lists the spaces besides its origin that may deliver
+	// releases of a remote project, oldest first.
+	Deliverers(ctx context.Context, projectID int64) ([]domain.Deliverer, error)
+	// AddDeliverer allows a space to deliver releases of a remote project;
+	// one already allowed is left as it is.
+	AddDeliverer(ctx context.Context, projectID int64, d domain.Deliverer) error
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
@@ -274,6 +283,9 @@ type Bundles interface {
 	// MarkImported moves a pending bundle to imported and drops its Data.
 	MarkImported(ctx context.Context, id int64, at time.Time, by string) error
 	List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) // newest first; limit 0: all
+	// Promoted lists the bundles the space wrote or sent of one release of
+	// one of its projects (by the project's name here), oldest first.
+	Promoted(ctx context.Context, spaceID int64, project, version string) ([]domain.BundleRecord, error)
 }
 
 // ReceiptFilter narrows Receipts.List; zero fields match everything.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -105,7 +104,7 @@ func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) 
 // signed by the sender named in the headers, and is then verified and
 // imported by receipt.Service.Import; receipts already held are skipped.
 func (r *Receiver) ReceiveReceipts(ctx context.Context, a Admission, data []byte) (receipt.ImportResult, error) {
-	o, err := envelope.Open(data, receipt.FileFormat, receipt.SchemaVersion, receipt.MaxFileSize, "receipt file")
+	o, err := receipt.Open(data)
 	if err != nil {
 		return receipt.ImportResult{}, err
 	}

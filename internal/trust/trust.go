@@ -258,7 +258,7 @@ func (s *Service) Revoke(ctx context.Context, space, name string) (domain.Remote
 			return nil
 		}
 		now := s.now()
-		r.RevokedAt, r.UpdatedAt = &now, now
+		r.RevokedAt, r.UpdatedAt, r.RevokedBy = &now, now, domain.ActorName(ctx)
 		if err := s.store.RemoteSpaces().Update(ctx, &r); err != nil {
 			return err
 		}
@@ -292,29 +292,29 @@ func (s *Service) Verify(ctx context.Context, spaceID int64, direction string, s
 	}
 	r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, spaceID, fp)
 	if errors.Is(err, domain.ErrNotFound) {
-		return r, untrusted("it is signed by a space this space does not know (certificate fingerprint %s). If you expect it, compare that fingerprint with the sending space's owners and add it with `ferry remote-space add NAME --cert FILE --trust %s`", fp, direction)
+		return r, untrusted(domain.RuleSignerKnown, "it is signed by a space this space does not know (certificate fingerprint %s). If you expect it, compare that fingerprint with the sending space's owners and add it with `ferry remote-space add NAME --cert FILE --trust %s`", fp, direction)
 	}
 	if err != nil {
 		return r, err
 	}
 	if r.Revoked() {
-		return r, untrusted("it is signed by remote space %q (fingerprint %s), which was revoked on %s", r.Name, fp, r.RevokedAt.Format(time.RFC3339))
+		return r, untrusted(domain.RuleSignerRevoked, "it is signed by remote space %q (fingerprint %s), which %s", r.Name, fp, r.RevocationText())
 	}
 	if !r.Trust.Has(direction) {
-		return r, untrusted("remote space %q is not trusted for %s here (its trust: %s). To accept %s from it: `ferry remote-space update %q --trust %s`", r.Name, direction, r.Trust.String(), direction, r.Name, domain.Trust(append(r.Trust, direction)).String())
+		return r, untrusted(domain.RuleSignerTrusted, "remote space %q is not trusted for %s here (its trust: %s). To accept %s from it: `ferry remote-space update %q --trust %s`", r.Name, direction, r.Trust.String(), direction, r.Name, domain.Trust(append(r.Trust, direction)).String())
 	}
 	cert, err := identity.ParseCertificate([]byte(r.CertPEM), s.now())
 	if err != nil {
-		return r, untrusted("the stored certificate of remote space %q is no longer valid (%v); ask its owners for a new one and rotate it with `ferry remote-space update %q --cert FILE`", r.Name, err, r.Name)
+		return r, untrusted(domain.RuleSignature, "the stored certificate of remote space %q is no longer valid (%v); ask its owners for a new one and rotate it with `ferry remote-space update %q --cert FILE`", r.Name, err, r.Name)
 	}
 	if err := signing.Verify(cert.X509, payload, sig); err != nil {
-		return r, untrusted("the signature of remote space %q does not match the contents: the file was altered or damaged after it was signed", r.Name)
+		return r, untrusted(domain.RuleSignature, "the signature of remote space %q does not match the contents: the file was altered or damaged after it was signed", r.Name)
 	}
 	return r, nil
 }
 
-func untrusted(format string, args ...any) error {
-	return domain.Errorf(domain.KindUntrusted, "refused: "+format, args...)
+func untrusted(rule, format string, args ...any) error {
+	return domain.Refuse(domain.KindUntrusted, rule, format, args...)
 }
 
 // fingerprintOf fingerprints the certificate a document says signed it. Only
@@ -323,7 +323,7 @@ func untrusted(format string, args ...any) error {
 func fingerprintOf(certPEM []byte) (string, error) {
 	block, _ := pem.Decode(certPEM)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return "", untrusted("the document does not carry its signer's certificate")
+		return "", untrusted(domain.RuleSignerKnown, "the document does not carry its signer's certificate")
 	}
 	return identity.Fingerprint(block.Bytes), nil
 }

@@ -292,7 +292,7 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request) error {
 // exportReceipts answers with a receipt file for a remote space.
 func (h *Handler) exportReceipts(w http.ResponseWriter, r *http.Request) error {
 	to := r.PostFormValue("to")
-	data, _, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), to, r.PostFormValue("all") == "on")
+	data, _, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), receipt.ExportRequest{To: to, All: r.PostFormValue("all") == "on"})
 	if err != nil {
 		return err
 	}

@@ -283,11 +283,11 @@ func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Promoted %s %s to %s: the bundle is queued for delivery to %s.", req.Project, req.Version, req.To, p.URL))
 	}
-	data, _, err := h.s.Bundles.Promote(r.Context(), space, req)
+	pr, err := h.s.Bundles.Promote(r.Context(), space, req)
 	if err != nil {
 		return err
 	}
-	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", data)
+	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", pr.Data)
 	return nil
 }
 
@@ -373,7 +373,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dash, err := h.s.Dashboard.Get(ctx, space, project, dashboard.Page{})
+	away, err := h.s.Dashboard.Elsewhere(ctx, space, dashboard.Query{Project: project, Version: version, Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -399,12 +399,16 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	if !pg.Remote {
 		pg.Others = append(pg.Others, release.Current)
 	}
-	if len(dash.Projects) > 0 {
-		for _, c := range dash.Projects[0].Cells {
-			if c.Remote && c.Version == version {
-				pg.Receipts = append(pg.Receipts, c)
-			}
+	for _, d := range away {
+		at := d.FinishedAt
+		if at == nil {
+			at = d.StartedAt
 		}
+		from := "receipt from " + d.Space
+		if d.ReceivedFrom != "" && d.ReceivedFrom != d.Space {
+			from += ", relayed by " + d.ReceivedFrom
+		}
+		pg.Receipts = append(pg.Receipts, dashboard.Cell{Environment: d.Environment, Remote: true, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: from})
 	}
 	for _, e := range envs {
 		if !e.IsRemote() {

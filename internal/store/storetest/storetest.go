@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SpaceIdentity", testSpaceIdentity},
 		{"RemoteSpaces", testRemoteSpaces},
+		{"SchemaVersions", testSchemaVersions},
+		{"Deliverers", testDeliverers},
 		{"Packages", testPackages},
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},

@@ -1,0 +1,80 @@
+package bundle
+
+import (
+	"context"
+
+	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Delivery says which spaces may deliver releases of a remote project: its
+// origin always, and the deliverers bound to it (the first space that
+// delivered it, and any a person allowed since).
+type Delivery struct {
+	Project    string             `json:"project"`
+	Origin     domain.SpaceRef    `json:"origin"`
+	Deliverers []domain.Deliverer `json:"deliverers"`
+}
+
+// Deliverers lists who may deliver releases of a remote project.
+func (s *Service) Deliverers(ctx context.Context, space, project string) (Delivery, error) {
+	sp, err := access.Space(ctx, s.store, space, domain.PermView, project, "")
+	if err != nil {
+		return Delivery{}, err
+	}
+	return s.delivery(ctx, sp, project)
+}
+
+func (s *Service) delivery(ctx context.Context, sp domain.Space, project string) (Delivery, error) {
+	p, err := s.store.Projects().Get(ctx, sp.ID, project)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !p.IsRemote() {
+		return Delivery{}, domain.Invalidf("%q is a project of space %q itself; only remote projects (imported from bundles) have deliverers", p.Name, sp.Name)
+	}
+	ds, err := s.store.Projects().Deliverers(ctx, p.ID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return Delivery{Project: p.Name, Origin: domain.SpaceRef{Space: p.Origin.Space, Fingerprint: p.Origin.Fingerprint}, Deliverers: ds}, nil
+}
+
+// AllowDeliverer lets another remote space deliver releases of a remote
+// project: a release travels a new path (say QA now relays what DevTest
+// delivered directly). Space admins only; audited.
+func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote string) (Delivery, error) {
+	var out Delivery
+	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+		if err != nil {
+			return err
+		}
+		d, err := s.delivery(ctx, sp, project)
+		if err != nil {
+			return err
+		}
+		r, err := s.trust.Get(ctx, sp.ID, remote)
+		if err != nil {
+			return err
+		}
+		if r.Revoked() {
+			return domain.Conflictf("remote space %q %s; it cannot deliver anything", r.Name, r.RevocationText())
+		}
+		p, err := s.store.Projects().Get(ctx, sp.ID, project)
+		if err != nil {
+			return err
+		}
+		if err := s.store.Projects().AddDeliverer(ctx, p.ID, domain.Deliverer{
+			Fingerprint: r.Fingerprint, Space: r.Name, AddedAt: s.now(), AddedBy: domain.ActorName(ctx),
+		}); err != nil {
+			return err
+		}
+		if err := s.audit.Record(ctx, sp.ID, "project.deliverer-add", p.Name, map[string]string{"space": r.Name, "fingerprint": r.Fingerprint}); err != nil {
+			return err
+		}
+		out, err = s.delivery(ctx, sp, d.Project)
+		return err
+	})
+	return out, err
+}

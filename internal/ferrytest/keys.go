@@ -1,0 +1,65 @@
+package ferrytest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+)
+
+// SpaceIdentity reads a space's identity — its certificate, signing key and
+// age key — from the server's data folder (its SQLite database, unsealed
+// with its master key), for tests that sign documents as that space:
+// hostile content, correctly signed, as a compromised or malicious space
+// would send. The server may keep running.
+func (s *Server) SpaceIdentity(t testing.TB, space string) *identity.Identity {
+	t.Helper()
+	box, err := secrets.LoadOrCreateKey(filepath.Join(s.Data, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(s.Data, "ferry.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := st.Spaces().Get(ctx, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, private, err := st.Spaces().Identity(ctx, sp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.ParsePrivate(cert, private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Space returns a space of the server as its store holds it (id,
+// fingerprint), read from the data folder.
+func (s *Server) Space(t testing.TB, space string) domain.Space {
+	t.Helper()
+	box, err := secrets.LoadOrCreateKey(filepath.Join(s.Data, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(s.Data, "ferry.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := st.Spaces().Get(ctx, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}

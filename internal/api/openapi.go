@@ -205,4 +205,3 @@ func nullableLists(name string, t reflect.Type, tag reflect.StructTag, s *openap
 func binary() *openapi3.Schema { return openapi3.NewStringSchema().WithFormat("binary") }
 
 func ptr[T any](v T) *T { return &v }
-

@@ -50,11 +50,13 @@ type Header struct {
 	Description string
 }
 
-// Answer is another successful answer a route may give.
+// Answer is another successful answer a route may give: Out, or with
+// File a file of MediaType.
 type Answer struct {
 	Status      int
 	MediaType   string
 	Description string
+	File        bool
 }
 
 // None is the In or Out of a route that sends or answers nothing.

@@ -167,7 +167,7 @@ func Routes() RouteSet {
 
 		ListRemoteSpaces: Route[None, []RemoteSpaceStatus]{Op{Method: get, Path: sp + "/remote-spaces", Permission: PermView, Summary: "Remote spaces with fingerprints, trust and deliveries"}},
 		AddRemoteSpace: Route[AddRemoteSpaceRequest, AddedRemoteSpace]{Op{Method: post, Path: sp + "/remote-spaces", Permission: PermAdministerSpace, Status: made, Summary: "Add another space by its certificate",
-			Also: []Answer{{http.StatusOK, MediaJSON, "already known with this certificate; nothing changed"}}}},
+			Also: []Answer{{http.StatusOK, MediaJSON, "already known with this certificate; nothing changed", false}}}},
 		UpdateRemoteSpace: Route[UpdateRemoteSpaceRequest, RemoteSpace]{Op{Method: patch, Path: sp + "/remote-spaces/{name}", Permission: PermAdministerSpace, Summary: "Change a remote space's URL, trust, TLS pin or certificate"}},
 		RevokeRemoteSpace: Route[None, RemoteSpace]{Op{Method: post, Path: sp + "/remote-spaces/{name}/revoke", Permission: PermAdministerSpace, Summary: "Revoke a remote space: refuse everything it signs"}},
 		RetryDeliveries:   Route[None, RetryResult]{Op{Method: post, Path: sp + "/remote-spaces/{name}/retry", Permission: PermPromote, Summary: "Send again what a remote space refused"}},
@@ -176,7 +176,7 @@ func Routes() RouteSet {
 
 		Promote: Route[PromoteRequest, Promotion]{Op{Method: post, Path: sp + "/promotions", Permission: PermPromote, Status: made, Summary: "Promote a release to a remote space: queue its delivery, or answer the bundle file",
 			Headers: []Header{{HeaderBundleDigest, "the bundle's digest (bundle file answers)"}, {HeaderNote, "a note about what the bundle leaves out (repeated)"}},
-			Also:    []Answer{{http.StatusOK, MediaJSON, "deliver false: the signed release bundle file (docs/bundle-format.md)"}}}},
+			Also:    []Answer{{http.StatusOK, MediaJSON, "deliver false: the signed release bundle file (docs/bundle-format.md)", true}}}},
 		ListBundles:   Route[None, []BundleStatus]{Op{Method: get, Path: sp + "/bundles", Permission: PermView, Summary: "Bundles imported, written, sent or pending here"}},
 		InspectBundle: Route[None, BundleInspection]{Op{Method: post, Path: sp + "/bundles/inspect", Permission: PermView, Upload: MediaJSON, Summary: "What a bundle file holds, and whether this space would import it (imports nothing)"}},
 		ImportBundle:  Route[BundleImportQuery, BundleImport]{Op{Method: post, Path: sp + "/bundles/import", Permission: PermAdministerSpace, Upload: MediaJSON, Summary: "Import a bundle file (or a pending bundle) as a release of a remote project"}},
@@ -186,7 +186,7 @@ func Routes() RouteSet {
 			Headers: []Header{{HeaderReceipts, "how many receipts the file holds"}, {HeaderReceiptsWaiting, "receipts left out until that space reads their schema version"}, {HeaderNote, "a note for people"}}}},
 		ImportReceipts: Route[None, ReceiptImport]{Op{Method: post, Path: sp + "/receipts/import", Permission: PermAdministerSpace, Upload: MediaJSON, Summary: "Import a receipt file (verified first)"}},
 
-		PushPackage:     Route[PushQuery, PushResult]{Op{Method: post, Path: sp + "/packages", Permission: PermCreateRelease, Status: made, Upload: MediaBinary, Summary: "Upload a package to the feed (streamed)", Also: []Answer{{http.StatusOK, MediaJSON, "already in the feed with this content"}}}},
+		PushPackage:     Route[PushQuery, PushResult]{Op{Method: post, Path: sp + "/packages", Permission: PermCreateRelease, Status: made, Upload: MediaBinary, Summary: "Upload a package to the feed (streamed)", Also: []Answer{{http.StatusOK, MediaJSON, "already in the feed with this content", false}}}},
 		ListPackages:    Route[PackageQuery, []Package]{Op{Method: get, Path: sp + "/packages", Permission: PermView, Summary: "The feed's packages, newest version first"}},
 		ShowPackage:     Route[None, PackageDetail]{Op{Method: get, Path: sp + "/packages/{package}/{version}", Permission: PermView, Summary: "A package version and how it is stored"}},
 		DownloadPackage: Route[None, File]{Op{Method: get, Path: sp + "/packages/{package}/{version}/file", Permission: PermView, Download: MediaBinary, Summary: "The package file, rebuilt and verified (streamed)"}},

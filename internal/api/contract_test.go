@@ -18,8 +18,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // TestEveryRouteBound: every declared route has exactly one handler, and
@@ -279,6 +281,22 @@ func TestKindsHaveStatuses(t *testing.T) {
 	for _, m := range found {
 		if !slices.Contains(wire.Kinds, wire.Kind(m[1])) {
 			t.Errorf("domain kind %q is not in api.Kinds: add it, with its status", m[1])
+		}
+	}
+}
+
+// TestTransferPaths: the connected-space client sends to the declared
+// transfer routes.
+func TestTransferPaths(t *testing.T) {
+	r := wire.Routes()
+	for got, want := range map[string]string{
+		transport.PathBundles: r.TransferBundle.Path, transport.PathReceipts: r.TransferReceipts.Path,
+		transport.PathChunksMissing: r.TransferChunks.Path, transport.PathPackages: r.TransferPackages.Path,
+		compat.Path: r.TransferSchema.Path, compat.Header: wire.HeaderSchema,
+		transport.HeaderSender: wire.HeaderSender, transport.HeaderTarget: wire.HeaderTarget,
+	} {
+		if got != want {
+			t.Errorf("internal/transport uses %s, the declaration %s", got, want)
 		}
 	}
 }

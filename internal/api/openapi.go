@@ -119,12 +119,8 @@ func (s *schemas) operation(o wire.Operation, errRef *openapi3.SchemaRef) (*open
 	op.Responses.Set(strconv.Itoa(o.Succeeded()), &openapi3.ResponseRef{Value: ok})
 	for _, a := range o.Also {
 		also := &openapi3.Response{Description: ptr(a.Description), Headers: ok.Headers, Content: ok.Content}
-		if a.MediaType != wire.MediaJSON || ok.Content == nil {
+		if a.File {
 			also.Content = openapi3.NewContentWithSchema(binary(), []string{a.MediaType})
-		}
-		if o.Path == wire.Routes().Promote.Path {
-			// The bundle file, not a Promotion.
-			also.Content = openapi3.NewContentWithSchema(openapi3.NewObjectSchema(), []string{a.MediaType})
 		}
 		op.Responses.Set(strconv.Itoa(a.Status), &openapi3.ResponseRef{Value: also})
 	}

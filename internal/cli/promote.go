@@ -68,46 +68,19 @@ those stay behind (the output says so).`,
 		if err != nil {
 			return err
 		}
-		show := func(w io.Writer) {
-			fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s (schema version %d)\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest), p.SchemaVersion)
-			for _, n := range p.Notes {
-				fmt.Fprintf(w, "  note: %s\n", n)
-			}
-			fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
-			if p.Packages != nil {
-				fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
-			}
-		}
 		if !wait {
 			return a.render(p, func(w io.Writer) {
-				show(w)
+				printPromotion(w, req, p)
 				fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space deliveries' (or promote with --wait).")
 			})
 		}
-		deadline := time.Now().Add(timeout)
-		if p.Delivery, err = waitDelivery(x, p.Delivery.ID, deadline); err != nil {
+		if err := awaitPromotion(x, &p, timeout); err != nil {
 			return err
 		}
-		if p.Packages != nil && p.Delivery.State == api.DeliveryDelivered {
-			d, err := waitDelivery(x, p.Packages.ID, deadline)
-			if err != nil {
-				return err
-			}
-			p.Packages = &d
-		}
-		if err := a.render(p, show); err != nil {
+		if err := a.render(p, func(w io.Writer) { printPromotion(w, req, p) }); err != nil {
 			return err
 		}
-		for _, d := range []*api.Delivery{&p.Delivery, p.Packages} {
-			switch {
-			case d == nil || d.State == api.DeliveryDelivered:
-			case d.State == api.DeliveryFailed:
-				return failed(api.KindUntrusted, "delivery refused: %s", d.LastError)
-			default:
-				return failed(api.KindUnavailable, "not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))
-			}
-		}
-		return nil
+		return delivered(p, timeout)
 	})
 	cmd.Flags().StringVar(&req.To, "to", "", "remote space to promote to (required)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle to this file instead of sending it")
@@ -115,6 +88,52 @@ those stay behind (the output says so).`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --wait waits")
 	cmd.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest the other space is known to read)")
 	return cmd
+}
+
+func printPromotion(w io.Writer, req api.PromoteRequest, p api.Promotion) {
+	fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s (schema version %d)\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest), p.SchemaVersion)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
+	if p.Packages != nil {
+		fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
+	}
+}
+
+// awaitPromotion waits until the promotion's bundle (and then its
+// packages) is delivered or refused, or until timeout, keeping the last
+// states in p.
+func awaitPromotion(x call, p *api.Promotion, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	if p.Delivery, err = waitDelivery(x, p.Delivery.ID, deadline); err != nil {
+		return err
+	}
+	if p.Packages != nil && p.Delivery.State == api.DeliveryDelivered {
+		d, err := waitDelivery(x, p.Packages.ID, deadline)
+		if err != nil {
+			return err
+		}
+		p.Packages = &d
+	}
+	return nil
+}
+
+// delivered fails unless the promotion's bundle and packages were
+// delivered: refused is untrusted (exit code 7), not yet delivered is
+// unavailable (9).
+func delivered(p api.Promotion, timeout time.Duration) error {
+	for _, d := range []*api.Delivery{&p.Delivery, p.Packages} {
+		switch {
+		case d == nil || d.State == api.DeliveryDelivered:
+		case d.State == api.DeliveryFailed:
+			return failed(api.KindUntrusted, "delivery refused: %s", d.LastError)
+		default:
+			return failed(api.KindUnavailable, "not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))
+		}
+	}
+	return nil
 }
 
 // promotedFile is what promote --out says about the bundle it wrote.

@@ -41,7 +41,33 @@ exactly this snapshot.`,
 		rows("VERSION\tCREATED\tBY\tNOTES", func(r api.Release) []string {
 			return []string{r.Version, when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
 		}))
-	detail := show(a, &cobra.Command{
+	diff := show(a, &cobra.Command{
+		Use:   "diff PROJECT V1 V2",
+		Short: "Show what changed between two releases, or between a release and the project now",
+		Long: `Show what changed in a project from release V1 to release V2: steps added,
+removed, moved or changed (with a line diff of scripts), variable values
+added, removed or changed per scope (old and new values for plain values;
+only "changed" for sensitive ones), and templates. Unchanged things are left
+out.
+
+Either version may be "current": the project's current, unreleased state,
+i.e. what the next release would freeze.
+
+Text output is coloured when standard output is a terminal; set NO_COLOR to
+turn colour off.`,
+		Example: `  ferry release diff Shop 1.0.0 1.1.0
+  ferry release diff Shop 1.1.0 current
+  ferry release diff Shop 1.0.0 1.1.0 -o json`,
+		Args: cobra.ExactArgs(3),
+	}, func(x call) (api.ReleaseDiff, error) {
+		return x.DiffReleases(x, x.space, x.args[0], x.args[1], x.args[2])
+	},
+		func(w io.Writer, d api.ReleaseDiff) { printDiff(w, a.painter(), d) })
+	return group("release", "Create and inspect releases", create, list, a.releaseShow(), diff)
+}
+
+func (a *app) releaseShow() *cobra.Command {
+	return show(a, &cobra.Command{
 		Use:   "show PROJECT VERSION",
 		Short: "Show a release: its frozen process, variables, templates and snapshot digest (secrets never shown)",
 		Long: `Show a release and everything it deploys with: the frozen process (every
@@ -76,29 +102,6 @@ space holds, in other spaces — those a third space relayed back included.`,
 		printRelease(w, a.painter(), r.ReleaseDetail)
 		printWhere(w, a.painter(), r.Deployments)
 	})
-	diff := show(a, &cobra.Command{
-		Use:   "diff PROJECT V1 V2",
-		Short: "Show what changed between two releases, or between a release and the project now",
-		Long: `Show what changed in a project from release V1 to release V2: steps added,
-removed, moved or changed (with a line diff of scripts), variable values
-added, removed or changed per scope (old and new values for plain values;
-only "changed" for sensitive ones), and templates. Unchanged things are left
-out.
-
-Either version may be "current": the project's current, unreleased state,
-i.e. what the next release would freeze.
-
-Text output is coloured when standard output is a terminal; set NO_COLOR to
-turn colour off.`,
-		Example: `  ferry release diff Shop 1.0.0 1.1.0
-  ferry release diff Shop 1.1.0 current
-  ferry release diff Shop 1.0.0 1.1.0 -o json`,
-		Args: cobra.ExactArgs(3),
-	}, func(x call) (api.ReleaseDiff, error) {
-		return x.DiffReleases(x, x.space, x.args[0], x.args[1], x.args[2])
-	},
-		func(w io.Writer, d api.ReleaseDiff) { printDiff(w, a.painter(), d) })
-	return group("release", "Create and inspect releases", create, list, detail, diff)
 }
 
 // releaseWhere is a release and where it was deployed (release show).

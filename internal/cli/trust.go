@@ -11,7 +11,9 @@ import (
 )
 
 func (a *app) remoteSpaceCommand() *cobra.Command {
-	long := `A remote space is another space this space knows by its certificate. Trust
+	cmd := group("remote-space", "Manage trust with other spaces (on this or another server)",
+		a.remoteSpaceAdd(), a.remoteSpaceList(), a.remoteSpaceUpdate(), a.remoteSpaceRevoke(), a.remoteSpaceRetry(), a.deliveriesCommand())
+	cmd.Long = `A remote space is another space this space knows by its certificate. Trust
 directions say what this space accepts from it or does with it:
 
   releases   accept release bundles signed by it
@@ -19,6 +21,10 @@ directions say what this space accepts from it or does with it:
   promote    promote releases to it
 
 Every change is in 'ferry audit list', with fingerprints before and after.`
+	return cmd
+}
+
+func (a *app) remoteSpaceAdd() *cobra.Command {
 	var certFile, url, trustList, tlsPin string
 	add := show(a, &cobra.Command{
 		Use:   "add NAME --cert FILE [--url URL] [--trust LIST]",
@@ -49,8 +55,11 @@ one they read from their 'ferry space list', over a channel you trust.`,
 	add.Flags().StringVar(&url, "url", "", "its server URL, when connected (https, or http on loopback)")
 	add.Flags().StringVar(&trustList, "trust", "", "directions: releases,receipts,promote (default none)")
 	add.Flags().StringVar(&tlsPin, "tls-fingerprint", "", "SHA-256 fingerprint of its server's TLS certificate, checked instead of a CA (for a self-signed one)")
+	return add
+}
 
-	list := show(a, &cobra.Command{Use: "list", Short: "List remote spaces with fingerprints, trust, and what is delivered to them", Args: cobra.NoArgs},
+func (a *app) remoteSpaceList() *cobra.Command {
+	return show(a, &cobra.Command{Use: "list", Short: "List remote spaces with fingerprints, trust, and what is delivered to them", Args: cobra.NoArgs},
 		func(x call) ([]api.RemoteSpaceStatus, error) {
 			list, err := x.ListRemoteSpaces(x, x.space)
 			for i := range list {
@@ -58,7 +67,9 @@ one they read from their 'ferry space list', over a channel you trust.`,
 			}
 			return list, err
 		}, printRemoteSpaces)
+}
 
+func (a *app) remoteSpaceUpdate() *cobra.Command {
 	var newCert, newURL, newTrust, newPin string
 	update := show(a, &cobra.Command{
 		Use:   "update NAME [--url URL] [--trust LIST] [--cert FILE]",
@@ -84,8 +95,11 @@ one they read from their 'ferry space list', over a channel you trust.`,
 	update.Flags().StringVar(&newTrust, "trust", "", "new trust directions, replacing the old (releases,receipts,promote or none)")
 	update.Flags().StringVar(&newCert, "cert", "", "a new certificate for the space (rotation)")
 	update.Flags().StringVar(&newPin, "tls-fingerprint", "", "pin its server's TLS certificate by SHA-256 fingerprint (empty to unpin)")
+	return update
+}
 
-	retry := show(a, &cobra.Command{
+func (a *app) remoteSpaceRetry() *cobra.Command {
+	return show(a, &cobra.Command{
 		Use:   "retry NAME",
 		Short: "Send again the deliveries a remote space refused, and any receipts it has not had",
 		Long: `A delivery the remote server refused (untrusted, unknown space, bad TLS pin...)
@@ -102,12 +116,12 @@ by themselves.`,
 			}
 			fmt.Fprintln(w)
 		})
-	revoke := show(a, &cobra.Command{Use: "revoke NAME", Short: "Revoke a remote space: refuse everything signed by it from now on", Args: cobra.ExactArgs(1)},
+}
+
+func (a *app) remoteSpaceRevoke() *cobra.Command {
+	return show(a, &cobra.Command{Use: "revoke NAME", Short: "Revoke a remote space: refuse everything signed by it from now on", Args: cobra.ExactArgs(1)},
 		func(x call) (api.RemoteSpace, error) { return x.RevokeRemoteSpace(x, x.space, x.args[0]) },
 		line("Revoked remote space %q (fingerprint %s); anything signed by it is refused from now on", func(r api.RemoteSpace) []any { return []any{r.Name, r.Fingerprint} }))
-	cmd := group("remote-space", "Manage trust with other spaces (on this or another server)", add, list, update, revoke, retry, a.deliveriesCommand())
-	cmd.Long = long
-	return cmd
 }
 
 // trustText is a remote space's trust directions, or "none".

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/client"
 )
 
@@ -171,7 +172,7 @@ func (a *app) client() (*client.Client, error) {
 		key = a.localAdminKey()
 	}
 	if key == "" {
-		return nil, usagef("no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)")
+		return nil, exitError{kind: api.KindUnauthorized, msg: "no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)"}
 	}
 	c := client.New(a.server, key)
 	if a.pin != "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
@@ -100,6 +101,16 @@ func call(t *testing.T, base, method, path, key string) int {
 // one user per role.
 func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	t.Helper()
+	s, _, keys := newTestServices(t)
+	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, keys
+}
+
+// newTestServices is the service set newTestAPI serves, its store, and API
+// keys of its users by role.
+func newTestServices(t *testing.T) (Services, store.Store, map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
 	if err != nil {
@@ -150,7 +161,5 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 		}
 		keys[c] = key
 	}
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
-	return srv, keys
+	return s, st, keys
 }

@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/client"
-	"github.com/ferrydeploy/ferry/internal/deploy"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/server"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
@@ -71,11 +69,10 @@ func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) 
 	}
 	ctx := context.Background()
 	c := clients[0]
-	if err := c.Do(ctx, "POST", client.SpacePath("Default", "apply"), []byte(deployYAML), nil); err != nil {
+	if _, err := c.Apply(ctx, "Default", []byte(deployYAML), api.ApplyOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	if err := c.Do(ctx, "POST", client.SpacePath("Default", "projects", "Web", "releases"),
-		release.CreateRequest{Version: "1.0.0"}, nil); err != nil {
+	if _, err := c.CreateRelease(ctx, "Default", "Web", api.CreateReleaseRequest{Version: "1.0.0"}); err != nil {
 		b.Fatal(err)
 	}
 
@@ -86,8 +83,8 @@ func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) 
 	for w := range 8 {
 		wg.Go(func() {
 			for range next {
-				req := deploy.Request{Project: "Web", Version: "1.0.0", Environment: "Development"}
-				if err := clients[w%nodes].Do(ctx, "POST", client.SpacePath("Default", "deployments"), req, nil); err != nil {
+				req := api.DeployRequest{Project: "Web", Version: "1.0.0", Environment: "Development"}
+				if _, err := clients[w%nodes].Deploy(ctx, "Default", req); err != nil {
 					b.Error(err)
 				}
 			}
@@ -99,13 +96,11 @@ func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) 
 	close(next)
 	wg.Wait()
 	for {
-		var h struct {
-			Queue struct{ Queued, Executing int }
-		}
-		if err := c.Do(ctx, "GET", "/api/health", nil, &h); err != nil {
+		h, err := c.Health(ctx)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if h.Queue.Queued+h.Queue.Executing == 0 {
+		if h.Queue != nil && h.Queue.Queued+h.Queue.Executing == 0 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond) // coarse enough not to load the server
@@ -114,16 +109,15 @@ func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) 
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Minutes(), "deploys/min")
 
-	var tasks []domain.Task
-	if err := c.Do(ctx, "GET", fmt.Sprintf("%s?limit=%d", client.SpacePath("Default", "tasks"), b.N), nil, &tasks); err != nil {
+	tasks, err := c.ListTasks(ctx, "Default", b.N)
+	if err != nil {
 		b.Fatal(err)
 	}
 	perNode := map[string]int{}
 	for _, t := range tasks {
-		if t.State != domain.TaskSuccess {
-			var log struct{ Lines []domain.LogLine }
-			c.Do(ctx, "GET", client.SpacePath("Default", "tasks", fmt.Sprint(t.ID), "log"), nil, &log)
-			b.Fatalf("task %d: %s %s\n%+v", t.ID, t.State, t.Error, log)
+		if t.State != api.TaskSuccess {
+			log, _ := c.TaskLog(ctx, "Default", t.ID, 0)
+			b.Fatalf("task %d: %s %s\n%+v", t.ID, t.State, t.Error, log.Lines)
 		}
 		perNode[t.Node]++
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -20,90 +21,29 @@ import (
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
-// requirement says who may call a route: a permission in the Default
-// space, "admin" (system administrators), "user" (anyone signed in, such as
-// for their own spaces list), or "self" (the user named in the path, or an
-// administrator — the test names another user, so only admins pass).
-//
-// Every authenticated route must be listed: a new route without an entry
-// here fails TestEveryRouteChecksPermissions, and so does a route whose
-// service forgets its check.
-var requirement = map[string]string{
-	"GET /api/spaces":                                                      "user",
-	"POST /api/spaces":                                                     "admin",
-	"GET /api/spaces/{space}":                                              "view",
-	"GET /api/audit":                                                       "admin",
-	"GET /api/spaces/{space}/environments":                                 "view",
-	"POST /api/spaces/{space}/environments":                                "administer-space",
-	"GET /api/spaces/{space}/lifecycles":                                   "view",
-	"POST /api/spaces/{space}/apply":                                       "view", // more by content: see catalog.mayApply
-	"GET /api/spaces/{space}/export":                                       "administer-space",
-	"GET /api/spaces/{space}/projects":                                     "view",
-	"GET /api/spaces/{space}/projects/{project}":                           "view",
-	"GET /api/spaces/{space}/projects/{project}/variables":                 "view",
-	"POST /api/spaces/{space}/projects/{project}/variables":                "edit-project",
-	"GET /api/spaces/{space}/projects/{project}/releases":                  "view",
-	"POST /api/spaces/{space}/projects/{project}/releases":                 "create-release",
-	"GET /api/spaces/{space}/projects/{project}/releases/{version}":        "view",
-	"GET /api/spaces/{space}/projects/{project}/releases/{version}/detail": "view",
-	"GET /api/spaces/{space}/projects/{project}/diff":                      "view",
-	"POST /api/spaces/{space}/deployments":                                 "deploy",
-	"GET /api/spaces/{space}/deployments":                                  "view",
-	"GET /api/spaces/{space}/tasks":                                        "view",
-	"GET /api/spaces/{space}/tasks/{id}":                                   "view",
-	"GET /api/spaces/{space}/tasks/{id}/log":                               "view",
-	"POST /api/spaces/{space}/tasks/{id}/cancel":                           "deploy",
-	"GET /api/spaces/{space}/audit":                                        "administer-space",
-	"GET /api/spaces/{space}/certificate":                                  "view",
-	"GET /api/spaces/{space}/remote-spaces":                                "view",
-	"POST /api/spaces/{space}/remote-spaces":                               "administer-space",
-	"PATCH /api/spaces/{space}/remote-spaces/{name}":                       "administer-space",
-	"POST /api/spaces/{space}/remote-spaces/{name}/revoke":                 "administer-space",
-	"POST /api/spaces/{space}/promotions":                                  "promote",
-	"GET /api/spaces/{space}/deliveries":                                   "view",
-	"GET /api/spaces/{space}/deliveries/{id}":                              "view",
-	"POST /api/spaces/{space}/remote-spaces/{name}/retry":                  "promote",
-	"GET /api/spaces/{space}/bundles":                                      "view",
-	"POST /api/spaces/{space}/bundles/inspect":                             "view",
-	"POST /api/spaces/{space}/bundles/import":                              "administer-space",
-	"GET /api/spaces/{space}/age-key":                                      "admin",
-	"GET /api/spaces/{space}/projects/{project}/deliverers":                "view",
-	"POST /api/spaces/{space}/projects/{project}/deliverers":               "administer-space",
-	"POST /api/spaces/{space}/receipts/export":                             "deploy",
-	"POST /api/spaces/{space}/receipts/import":                             "administer-space",
-	"GET /api/spaces/{space}/dashboard":                                    "view",
-	"POST /api/spaces/{space}/packages":                                    "create-release",
-	"GET /api/spaces/{space}/packages":                                     "view",
-	"GET /api/spaces/{space}/packages/{id}/{version}":                      "view",
-	"GET /api/spaces/{space}/packages/{id}/{version}/file":                 "view",
-	"POST /api/spaces/{space}/packages/inventory":                          "deploy",
-	"POST /api/spaces/{space}/packages/export":                             "promote",
-	"POST /api/spaces/{space}/packages/import":                             "administer-space",
-	"GET /api/users":                                                       "admin",
-	"POST /api/users":                                                      "admin",
-	"POST /api/users/{name}/password":                                      "self",
-	"GET /api/users/{name}/keys":                                           "self",
-	"POST /api/users/{name}/keys":                                          "self",
-	"POST /api/users/{name}/keys/{id}/revoke":                              "self",
-	"GET /api/spaces/{space}/teams":                                        "view",
-	"POST /api/spaces/{space}/teams":                                       "administer-space",
-	"PATCH /api/spaces/{space}/teams/{name}":                               "administer-space",
-}
+// Who may call each route is part of its declaration (wire.Op.Permission):
+// a permission in the Default space, "admin" (system administrators),
+// "user" (anyone signed in, such as for their own spaces list), or "self"
+// (the user named in the path, or an administrator — the test names
+// another user, so only admins pass). TestEveryRouteChecksPermissions
+// calls every authenticated route as every role and fails when a service
+// forgets the check the declaration promises.
 
 // callers are one user per role in the Default space, plus an outsider
 // with no role and a system administrator.
 var callers = []string{"outsider", "viewer", "deployer", "project-contributor", "space-admin", "sysadmin"}
 
-func allowed(caller, req string) bool {
+func allowed(caller string, req wire.Permission) bool {
 	switch {
 	case caller == "sysadmin":
 		return true
-	case req == "user":
+	case req == wire.PermUser:
 		return true
-	case req == "admin" || req == "self":
+	case req == wire.PermAdmin || req == wire.PermSelf:
 		return false
 	case caller == "outsider":
 		return false
@@ -113,16 +53,15 @@ func allowed(caller, req string) bool {
 
 func TestEveryRouteChecksPermissions(t *testing.T) {
 	srv, keys := newTestAPI(t)
-	_, patterns := (&handler{}).routes()
-	for _, p := range patterns {
-		req, ok := requirement[p]
-		if !ok {
-			t.Errorf("route %q has no entry in the permission table; add one (and a check in its service)", p)
+	for _, b := range (&handler{}).routes().bound {
+		req := b.op.Permission
+		if !req.Authenticated() {
 			continue
 		}
+		p := b.op.Pattern()
 		method, path, _ := strings.Cut(p, " ")
 		path = strings.NewReplacer("{space}", "Default", "{project}", "Shop", "{version}", "1.0.0",
-			"{id}", "1", "{name}", "nobody-else").Replace(path)
+			"{id}", "1", "{package}", "web", "{name}", "nobody-else").Replace(path)
 		if strings.Contains(p, "/users/{name}") {
 			path = strings.Replace(path, "nobody-else", "admin", 1)
 		}
@@ -137,11 +76,6 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 			case !want && status != http.StatusForbidden:
 				t.Errorf("%s as %s: answered %d, but role table requires %q", p, caller, status, req)
 			}
-		}
-	}
-	for p := range requirement {
-		if !slices.Contains(patterns, p) {
-			t.Errorf("permission table lists %q, which is not a route", p)
 		}
 	}
 }
@@ -166,6 +100,16 @@ func call(t *testing.T, base, method, path, key string) int {
 // newTestAPI serves the API over a real SQLite store with a small space and
 // one user per role.
 func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
+	t.Helper()
+	s, _, keys := newTestServices(t)
+	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, keys
+}
+
+// newTestServices is the service set newTestAPI serves, its store, and API
+// keys of its users by role.
+func newTestServices(t *testing.T) (Services, store.Store, map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
@@ -217,7 +161,5 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 		}
 		keys[c] = key
 	}
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
-	return srv, keys
+	return s, st, keys
 }

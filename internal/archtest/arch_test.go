@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,9 @@ func layer(path string) (string, int) {
 		return "transport", 4
 	case rel == "internal/domain":
 		return "domain", 0
+	case rel == "api":
+		// The public contract: routes and wire types. Anything may use it.
+		return "contract", 0
 	case rel == "internal/store":
 		return "store", 1
 	case strings.HasPrefix(rel, "internal/store/"):
@@ -96,6 +100,24 @@ func TestDependencyRule(t *testing.T) {
 				if imp == "net/http" || imp == "database/sql" {
 					t.Errorf("domain imports %s; it must know nothing of HTTP or storage", imp)
 				}
+			}
+		}
+	}
+}
+
+// TestPublicPackages: the public packages stand on their own — api
+// imports nothing of ferry's, client only api — so code outside the
+// module can use them (nothing internal in their exported API).
+func TestPublicPackages(t *testing.T) {
+	allowed := map[string][]string{module + "/api": nil, module + "/client": {module + "/api"}}
+	for _, p := range listPackages(t) {
+		ok, public := allowed[p.ImportPath]
+		if !public {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module) && !slices.Contains(ok, imp) {
+				t.Errorf("public package %s imports %s", p.ImportPath, imp)
 			}
 		}
 	}

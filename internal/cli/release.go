@@ -3,21 +3,18 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 func (a *app) releaseCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "release", Short: "Create and inspect releases"}
-	var req release.CreateRequest
-	create := &cobra.Command{
+	var req api.CreateReleaseRequest
+	create := show(a, &cobra.Command{
 		Use:   "create PROJECT --version V",
 		Short: "Create a release: freeze the project's process and variables",
 		Long: `Create a release of a project. The release freezes the deployment process,
@@ -27,51 +24,50 @@ exactly this snapshot.`,
 		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"
   ferry release create Shop --version 1.1.0 --package shop-web:1.1.0`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
+	}, func(x call) (api.Release, error) { return x.CreateRelease(x, x.space, x.args[0], req) },
+		func(w io.Writer, r api.Release) {
+			fmt.Fprintf(w, "Created release %s of %q (%d steps, %d variables frozen)\n", r.Version, r.Project, len(r.Snapshot.Process), len(r.Snapshot.Variables))
+			for _, p := range r.Snapshot.Packages {
+				fmt.Fprintf(w, "  package %s %s  sha256:%s  %s\n", p.ID, p.Version, p.SHA256, byteSize(p.Size))
 			}
-			var r domain.Release
-			if err := c.Do(cmd.Context(), "POST", a.sp("projects", args[0], "releases"), req, &r); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) {
-				fmt.Fprintf(w, "Created release %s of %q (%d steps, %d variables frozen)\n", r.Version, r.Project, len(r.Snapshot.Process), len(r.Snapshot.Variables))
-				for _, p := range r.Snapshot.Packages {
-					fmt.Fprintf(w, "  package %s %s  sha256:%s  %s\n", p.ID, p.Version, p.SHA256, byteSize(p.Size))
-				}
-			})
-		},
-	}
+		})
 	create.Flags().StringVar(&req.Version, "version", "", "release version (required)")
 	create.Flags().StringVar(&req.Notes, "notes", "", "release notes")
 	create.Flags().StringVar(&req.Channel, "channel", "", "channel")
 	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
-	list := &cobra.Command{
-		Use:   "list PROJECT",
-		Short: "List a project's releases, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []domain.Release
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases"), nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				for _, r := range list {
-					rows = append(rows, []string{r.Version, r.CreatedAt.Local().Format("2006-01-02 15:04"), r.CreatedBy, oneLine(r.Notes)})
-				}
-				table(w, "VERSION\tCREATED\tBY\tNOTES", rows)
-			})
-		},
-	}
-	show := &cobra.Command{
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Args: cobra.ExactArgs(1)},
+		func(x call) ([]api.Release, error) { return x.ListReleases(x, x.space, x.args[0]) },
+		rows("VERSION\tCREATED\tBY\tNOTES", func(r api.Release) []string {
+			return []string{r.Version, when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
+		}))
+	diff := show(a, &cobra.Command{
+		Use:   "diff PROJECT V1 V2",
+		Short: "Show what changed between two releases, or between a release and the project now",
+		Long: `Show what changed in a project from release V1 to release V2: steps added,
+removed, moved or changed (with a line diff of scripts), variable values
+added, removed or changed per scope (old and new values for plain values;
+only "changed" for sensitive ones), and templates. Unchanged things are left
+out.
+
+Either version may be "current": the project's current, unreleased state,
+i.e. what the next release would freeze.
+
+Text output is coloured when standard output is a terminal; set NO_COLOR to
+turn colour off.`,
+		Example: `  ferry release diff Shop 1.0.0 1.1.0
+  ferry release diff Shop 1.1.0 current
+  ferry release diff Shop 1.0.0 1.1.0 -o json`,
+		Args: cobra.ExactArgs(3),
+	}, func(x call) (api.ReleaseDiff, error) {
+		return x.DiffReleases(x, x.space, x.args[0], x.args[1], x.args[2])
+	},
+		func(w io.Writer, d api.ReleaseDiff) { printDiff(w, a.painter(), d) })
+	return group("release", "Create and inspect releases", create, list, a.releaseShow(), diff)
+}
+
+func (a *app) releaseShow() *cobra.Command {
+	return show(a, &cobra.Command{
 		Use:   "show PROJECT VERSION",
 		Short: "Show a release: its frozen process, variables, templates and snapshot digest (secrets never shown)",
 		Long: `Show a release and everything it deploys with: the frozen process (every
@@ -94,64 +90,27 @@ space holds, in other spaces — those a third space relayed back included.`,
 		Example: `  ferry release show Shop 1.0.0
   ferry release show Shop 1.0.0 -o json`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var r struct {
-				release.Detail
-				Deployments []domain.Deployment `json:"deployments"`
-			}
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1], "detail"), nil, &r.Detail); err != nil {
-				return err
-			}
-			q := url.Values{"project": {args[0]}, "version": {args[1]}, "limit": {"200"}}
-			if err := c.Do(cmd.Context(), "GET", a.sp("deployments")+"?"+q.Encode(), nil, &r.Deployments); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) {
-				printRelease(w, a.painter(), r.Detail)
-				printWhere(w, a.painter(), r.Deployments)
-			})
-		},
-	}
-	diff := &cobra.Command{
-		Use:   "diff PROJECT V1 V2",
-		Short: "Show what changed between two releases, or between a release and the project now",
-		Long: `Show what changed in a project from release V1 to release V2: steps added,
-removed, moved or changed (with a line diff of scripts), variable values
-added, removed or changed per scope (old and new values for plain values;
-only "changed" for sensitive ones), and templates. Unchanged things are left
-out.
-
-Either version may be "current": the project's current, unreleased state,
-i.e. what the next release would freeze.
-
-Text output is coloured when standard output is a terminal; set NO_COLOR to
-turn colour off.`,
-		Example: `  ferry release diff Shop 1.0.0 1.1.0
-  ferry release diff Shop 1.1.0 current
-  ferry release diff Shop 1.0.0 1.1.0 -o json`,
-		Args: cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{"from": {args[1]}, "to": {args[2]}}
-			var d release.Diff
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "diff")+"?"+q.Encode(), nil, &d); err != nil {
-				return err
-			}
-			return a.render(d, func(w io.Writer) { printDiff(w, a.painter(), d) })
-		},
-	}
-	cmd.AddCommand(create, list, show, diff)
-	return cmd
+	}, func(x call) (releaseWhere, error) {
+		var r releaseWhere
+		var err error
+		if r.ReleaseDetail, err = x.ShowRelease(x, x.space, x.args[0], x.args[1]); err != nil {
+			return r, err
+		}
+		r.Deployments, err = x.ListDeployments(x, x.space, api.DeploymentQuery{Project: x.args[0], Version: x.args[1], Limit: 200})
+		return r, err
+	}, func(w io.Writer, r releaseWhere) {
+		printRelease(w, a.painter(), r.ReleaseDetail)
+		printWhere(w, a.painter(), r.Deployments)
+	})
 }
 
-func printRelease(w io.Writer, p painter, r release.Detail) {
+// releaseWhere is a release and where it was deployed (release show).
+type releaseWhere struct {
+	api.ReleaseDetail
+	Deployments []api.Deployment `json:"deployments"`
+}
+
+func printRelease(w io.Writer, p painter, r api.ReleaseDetail) {
 	p.line(w, bold, fmt.Sprintf("Release %s of %s", r.Version, r.Project))
 	fmt.Fprintf(w, "Created  %s by %s\n", r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.CreatedBy)
 	if r.Channel != "" {
@@ -161,7 +120,7 @@ func printRelease(w io.Writer, p painter, r release.Detail) {
 		fmt.Fprintf(w, "Notes    %s\n", r.Notes)
 	}
 	fmt.Fprintf(w, "Snapshot %s\n", r.SnapshotDigest)
-	if o := r.Origin; o != nil {
+	if o := r.OriginDigest; o != nil {
 		if o.ByOrigin {
 			fmt.Fprintf(w, "         (the origin's digest, signed by %s; computed here: %s)\n", o.SignedBy, r.DigestHere)
 		} else {
@@ -193,7 +152,7 @@ func printScript(w io.Writer, script string) {
 	}
 }
 
-func printDiff(w io.Writer, p painter, d release.Diff) {
+func printDiff(w io.Writer, p painter, d api.ReleaseDiff) {
 	p.line(w, bold, fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version))
 	if d.Identical {
 		fmt.Fprintf(w, "No differences (snapshot %s)\n", d.To.SnapshotDigest)
@@ -209,12 +168,12 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 	}
 	for _, s := range d.Steps {
 		switch s.Change {
-		case release.Added:
+		case api.Added:
 			p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
 			printScript(w, s.Step.Script)
-		case release.Removed:
+		case api.Removed:
 			p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
-		case release.Moved:
+		case api.Moved:
 			p.line(w, yellow, fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition))
 		default:
 			where := ""
@@ -241,9 +200,9 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 			name = fmt.Sprintf("%s [%s]", v.Name, strings.Join(v.Environments, ", "))
 		}
 		switch v.Change {
-		case release.Added:
+		case api.Added:
 			p.line(w, green, fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive)))
-		case release.Removed:
+		case api.Removed:
 			p.line(w, red, fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive)))
 		default:
 			if v.OldSensitive && v.NewSensitive {
@@ -263,9 +222,9 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 			req = "required"
 		}
 		switch t.Change {
-		case release.Added:
+		case api.Added:
 			p.line(w, green, fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req))
-		case release.Removed:
+		case api.Removed:
 			p.line(w, red, fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req))
 		default:
 			p.line(w, yellow, fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req))
@@ -292,7 +251,7 @@ func printLineDiff(w io.Writer, p painter, diff string) {
 	}
 }
 
-func fieldText(f release.FieldChange) string {
+func fieldText(f api.FieldChange) string {
 	if f.Hidden {
 		return f.Field + ": sensitive value changed"
 	}
@@ -378,7 +337,7 @@ func (p painter) line(w io.Writer, colour, text string) {
 }
 
 // printWhere lists a release's deployments here and in other spaces.
-func printWhere(w io.Writer, p painter, list []domain.Deployment) {
+func printWhere(w io.Writer, p painter, list []api.Deployment) {
 	fmt.Fprintln(w)
 	p.line(w, bold, fmt.Sprintf("Where it went (%d)", len(list)))
 	if len(list) == 0 {
@@ -402,7 +361,7 @@ func printWhere(w io.Writer, p painter, list []domain.Deployment) {
 		if d.Tenant != "" {
 			env += " (" + d.Tenant + ")"
 		}
-		rows = append(rows, []string{"  " + env, string(d.State), at.Local().Format("2006-01-02 15:04"), dash(d.CreatedBy), from})
+		rows = append(rows, []string{"  " + env, string(d.State), when(at), dash(d.CreatedBy), from})
 	}
 	table(w, "  ENVIRONMENT\tSTATE\tWHEN\tBY\tFROM", rows)
 }

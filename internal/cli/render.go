@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -203,3 +204,6 @@ func readVarsJSON(data []byte, set *variables.Set) error {
 	}
 	return nil
 }
+
+// when is a moment for people, in local time to the minute.
+func when(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
@@ -92,9 +93,9 @@ func (c *Client) Handshake(ctx context.Context, remote domain.RemoteSpace) (int,
 
 const handshakeTimeout = 5 * time.Second
 
-// Refused is a remote server's considered refusal (a 4xx answer other than
-// timeouts and rate limits): sending the same item again will not change
-// it until someone changes trust or configuration.
+// Refused is a remote server's considered refusal (an answer whose kind is
+// not wire.Kind.Temporary): sending the same item again will not change it
+// until someone changes trust or configuration.
 type Refused struct {
 	Status  int
 	Kind    string
@@ -149,21 +150,19 @@ func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, send
 	if resp.StatusCode/100 == 2 {
 		return answer, nil
 	}
-	var e struct {
-		Error string `json:"error"`
-		Kind  string `json:"kind"`
-	}
+	var e wire.ErrorBody
 	if json.Unmarshal(answer, &e) != nil || e.Error == "" {
 		e.Error = fmt.Sprintf("%s answered %s", remote.URL, resp.Status)
 	}
+	kind := wire.KindOfAnswer(resp.StatusCode, e.Kind)
 	switch {
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+	case kind.Temporary():
 		return nil, fmt.Errorf("%s answered %s: %s", remote.URL, resp.Status, e.Error)
 	case resp.StatusCode == http.StatusNotFound && e.Kind == "":
 		// Not a ferry answer: a proxy, or a server too old to receive.
 		return nil, &Refused{Status: resp.StatusCode, Message: fmt.Sprintf("%s has no ferry transfer endpoint (%s): is the URL right, and is that server recent enough?", remote.URL, resp.Status)}
 	}
-	return nil, &Refused{Status: resp.StatusCode, Kind: e.Kind, Message: fmt.Sprintf("%s answered: %s", remote.Name, e.Error)}
+	return nil, &Refused{Status: resp.StatusCode, Kind: string(kind), Message: fmt.Sprintf("%s answered: %s", remote.Name, e.Error)}
 }
 
 const (

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -308,15 +309,13 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	<-h.sessions.passwords
 	if err != nil {
 		var throttled *auth.Throttled
-		status, msg := http.StatusUnauthorized, domain.Message(err)
+		status, msg := wire.Kind(domain.KindOf(err)).Status(), domain.Message(err)
 		switch {
 		case errors.As(err, &throttled):
-			status = http.StatusTooManyRequests
 			w.Header().Set("Retry-After", fmt.Sprint(int(throttled.Wait.Seconds())+1))
 			h.log.Warn("sign-in throttled", "user", name, "address", client.Address, "wait", throttled.Wait)
 		case domain.KindOf(err) == domain.KindInternal:
 			h.log.Error("sign in", "err", err)
-			status = http.StatusInternalServerError
 		default:
 			h.log.Warn("sign-in failed", "user", name, "address", client.Address)
 		}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
 )
@@ -171,16 +172,8 @@ func visitorFrom(ctx context.Context) *visitor {
 	return v
 }
 
-var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:         http.StatusBadRequest,
-	domain.KindNotFound:        http.StatusNotFound,
-	domain.KindConflict:        http.StatusConflict,
-	domain.KindForbidden:       http.StatusForbidden,
-	domain.KindUnauthorized:    http.StatusUnauthorized,
-	domain.KindUntrusted:       http.StatusForbidden,
-	domain.KindTooManyRequests: http.StatusTooManyRequests,
-}
-
+// titleOf heads the error page of each kind; its status comes from the
+// one table (wire.Kind.Status), as the API's does.
 var titleOf = map[domain.Kind]string{
 	domain.KindInvalid:         "That did not work",
 	domain.KindNotFound:        "Not found",
@@ -189,6 +182,7 @@ var titleOf = map[domain.Kind]string{
 	domain.KindUnauthorized:    "Sign in again",
 	domain.KindUntrusted:       "Not trusted",
 	domain.KindTooManyRequests: "Too many attempts",
+	domain.KindUnavailable:     "Busy: try again in a moment",
 }
 
 // renderError is the one place errors become pages. People get the kind's
@@ -200,10 +194,12 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error)
 	if errors.As(err, &mbe) {
 		kind, err = domain.KindInvalid, domain.Invalidf("the upload is larger than %d bytes", mbe.Limit)
 	}
-	status, ok := statusOf[kind]
-	title := titleOf[kind]
-	if !ok {
-		status, title = http.StatusInternalServerError, "Something went wrong"
+	status, title := wire.Kind(kind).Status(), titleOf[kind]
+	if kind == domain.KindUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if title == "" {
+		title = "Something went wrong"
 		h.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.render(w, r, status, "error", errorPage{Title: title, Status: status, Kind: string(kind), Message: domain.Message(err)})

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -88,7 +87,7 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if err := domain.ValidateName("project", pl.Origin.Project); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's project name is not usable: %s", domain.Message(err))
 	}
-	binding, err := provenance.Bind(ctx, s.store, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
+	binding, err := s.provenance.Bind(ctx, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +123,7 @@ type MissingValues struct {
 // with its frozen snapshot. Importing the same bundle again changes nothing.
 func (s *Service) Import(ctx context.Context, space string, data []byte, lifecycle string) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
 	parsed, err := Parse(data)
@@ -132,8 +131,8 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 		return ImportResult{}, err
 	}
 	var res ImportResult
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -152,8 +151,8 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	name := domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
 	res := ImportResult{Project: name, Version: pl.Release.Version, Source: v.signer.Name, Fingerprint: v.signer.Fingerprint}
 
-	if prev, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
-		p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	if prev, err := s.bundles.Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
+		p, err := s.projects.Get(ctx, sp.ID, name)
 		if err != nil {
 			return res, err
 		}
@@ -187,23 +186,23 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	// A remote project shows the process and templates of its latest
 	// import; its own variables are this space's and stay as they are.
 	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
-	if err := s.store.Projects().Put(ctx, &p); err != nil {
+	if err := s.projects.Put(ctx, &p); err != nil {
 		return res, err
 	}
 	if v.binding.NewDeliverer {
 		// The first space to deliver a remote project (other than its
 		// origin) is the one allowed to deliver it from now on.
-		if err := s.store.Projects().AddDeliverer(ctx, p.ID, domain.Deliverer{
+		if err := s.projects.AddDeliverer(ctx, p.ID, domain.Deliverer{
 			Fingerprint: v.signer.Fingerprint, Space: v.signer.Name, AddedAt: now, AddedBy: domain.ActorName(ctx),
 		}); err != nil {
 			return res, err
 		}
 	}
-	if err := compat.Learn(ctx, s.store.RemoteSpaces(), v.signer, v.parsed.Envelope.SchemaVersion); err != nil {
+	if err := compat.Learn(ctx, s.remotes, v.signer, v.parsed.Envelope.SchemaVersion); err != nil {
 		return res, err
 	}
 
-	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
+	rel, err := s.releases.Get(ctx, p.ID, pl.Release.Version)
 	switch {
 	case err == nil:
 		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
@@ -219,7 +218,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 				ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
 			},
 		}
-		if err := s.store.Releases().Create(ctx, &rel); err != nil {
+		if err := s.releases.Create(ctx, &rel); err != nil {
 			return res, err
 		}
 	default:
@@ -249,7 +248,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 // chooseLifecycle picks the remote project's lifecycle: the one asked for,
 // or the space's only one.
 func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked string) (string, error) {
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return "", err
 	}
@@ -274,11 +273,11 @@ func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked st
 // template values still missing, and warns about scopes naming environments
 // this space does not have.
 func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return nil, nil, err
 	}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,15 +312,15 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 
 // List lists a space's bundles of projects the caller may view, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	v, err := access.ViewableProjects(ctx, s.store, sp)
+	v, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.Bundles().List(ctx, sp.ID, 500)
+	list, err := s.bundles.List(ctx, sp.ID, 500)
 	return slices.DeleteFunc(list, func(b domain.BundleRecord) bool { return !v.Has(b.Project) }), err
 }
 

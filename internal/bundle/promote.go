@@ -19,20 +19,46 @@ import (
 	"github.com/ferrydeploy/ferry/internal/seal"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Service promotes releases out of a space and imports them into one.
 type Service struct {
-	store store.Store
-	trust *trust.Service
-	audit *audit.Log
-	now   func() time.Time
+	tx           store.Transactor
+	spaces       store.Spaces
+	projects     store.Projects
+	releases     store.Releases
+	environments store.Environments
+	lifecycles   store.Lifecycles
+	bundles      store.Bundles
+	remotes      store.RemoteSpaces
+	packages     store.Packages
+	deployments  store.Deployments
+	access       access.Guard
+	provenance   *provenance.Rules
+	progress     *deploy.Progress
+	trust        Trust
+	audit        *audit.Log
+	now          func() time.Time
 }
 
-// New returns a bundle service.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, trust: tr, audit: log, now: now}
+// Trust is what bundles need of the trust capability (trust.Service): the
+// remote spaces, this space's own identity, and the signature check.
+type Trust interface {
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// New returns a bundle service. It writes bundle records, remote projects
+// (and their deliverers), their releases and what remote spaces read; it
+// reads spaces, environments, lifecycles, the package feed and
+// deployments to check and describe what it promotes and imports.
+func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
+	bundles store.Bundles, remotes store.RemoteSpaces, packages store.Packages, deployments store.Deployments,
+	guard access.Guard, rules *provenance.Rules, progress *deploy.Progress, tr Trust, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
+		bundles: bundles, remotes: remotes, packages: packages, deployments: deployments,
+		access: guard, provenance: rules, progress: progress, trust: tr, audit: log, now: now}
 }
 
 // PromoteRequest asks for a release to be promoted to a remote space.
@@ -64,16 +90,16 @@ type Promoted struct {
 // allows the target now, and no space the release came from was revoked.
 func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest) (Promoted, error) {
 	var out Promoted
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermPromote, req.Project, "")
 		if err != nil {
 			return err
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, req.Project)
+		p, err := s.projects.Get(ctx, sp.ID, req.Project)
 		if err != nil {
 			return err
 		}
-		rel, err := s.store.Releases().Get(ctx, p.ID, req.Version)
+		rel, err := s.releases.Get(ctx, p.ID, req.Version)
 		if err != nil {
 			return err
 		}
@@ -88,11 +114,11 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 			return domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion (its trust: %s). Allow it with `ferry remote-space update %q --trust %s`",
 				space, target.Name, target.Trust, target.Name, domain.Trust(append(target.Trust, domain.TrustPromote)))
 		}
-		envs, err := s.store.Environments().List(ctx, sp.ID)
+		envs, err := s.environments.List(ctx, sp.ID)
 		if err != nil {
 			return err
 		}
-		if err := provenance.Deliverable(ctx, s.store, sp, p, rel); err != nil {
+		if err := s.provenance.Deliverable(ctx, sp, p, rel); err != nil {
 			return err
 		}
 		if err := s.checkLifecycle(ctx, sp, p, rel, target.Name, envs); err != nil {
@@ -132,7 +158,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if req.Deliver {
 			rec.State = domain.BundleSent
 		}
-		if err := s.store.Bundles().Create(ctx, &rec); err != nil {
+		if err := s.bundles.Create(ctx, &rec); err != nil {
 			return err
 		}
 		out = Promoted{Data: data, Record: rec, SchemaVersion: version, Notes: pr.notes}
@@ -147,7 +173,7 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 // remote environments, or the space itself) and refuses if an earlier phase
 // has not succeeded.
 func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target string, envs []domain.Environment) error {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -170,7 +196,7 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 		return domain.Invalidf("lifecycle %q of %q has no phase for space %q (its phases: %s); add a phase with %q or a remote environment %q",
 			lc.Name, p.Name, target, deploy.PhaseList(lc), target, target+": <environment>")
 	}
-	succeeded, err := deploy.Progress(ctx, s.store, sp, p, rel)
+	succeeded, err := s.progress.Of(ctx, sp, p, rel)
 	if err != nil {
 		return err
 	}
@@ -200,7 +226,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	if err != nil {
 		return out, domain.Invalidf("the certificate of remote space %q is not usable: %v", target.Name, err)
 	}
-	remotes, err := s.store.RemoteSpaces().List(ctx, sp.ID)
+	remotes, err := s.remotes.List(ctx, sp.ID)
 	if err != nil {
 		return out, err
 	}
@@ -219,7 +245,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 	for _, ref := range rel.Snapshot.Spaces {
 		names[ref.Space] = ref.Fingerprint
 	}
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return out, err
 	}
@@ -373,7 +399,7 @@ func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Relea
 	if rel.Provenance != nil {
 		out = append(out, rel.Provenance.History...)
 	}
-	ds, err := s.store.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+	ds, err := s.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -87,8 +86,8 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 // with DryRun none do.
 func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Document, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
@@ -116,16 +115,16 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 // mayApply: environments and lifecycles are the space's administrators'
 // business; projects are their contributors'.
 func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Document) error {
-	if err := access.Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
 	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
-		if err := access.Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
 			return err
 		}
 	}
 	for _, p := range doc.Projects {
-		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, p.Name, ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermEditProject, p.Name, ""); err != nil {
 			return err
 		}
 	}
@@ -147,28 +146,26 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		st.lifecycles[l.Name] = l
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
 		st.projects[p.Name] = p
 	}
-	if s.RemoteSpaces != nil {
-		names, err := s.RemoteSpaces(ctx, sp.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			st.remoteSpaces[n] = true
-		}
+	names, err := s.trust.RemoteNames(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		st.remoteSpaces[n] = true
 	}
 	return st, nil
 }
@@ -646,7 +643,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		if e.IsRemote() {
 			kind, action = "remote environment", "remote-environment.create"
 		}
-		if err := s.store.Environments().Create(ctx, &e); err != nil {
+		if err := s.environments.Create(ctx, &e); err != nil {
 			return res, err
 		}
 		if err := record(action, kind, e.Name); err != nil {
@@ -658,7 +655,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		if exists && reflect.DeepEqual(old.Phases, l.Phases) {
 			continue
 		}
-		if err := s.store.Lifecycles().Put(ctx, &l); err != nil {
+		if err := s.lifecycles.Put(ctx, &l); err != nil {
 			return res, err
 		}
 		action := "lifecycle.create"
@@ -679,7 +676,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 			p.CreatedAt = now
 		}
 		p.UpdatedAt = now
-		if err := s.store.Projects().Put(ctx, &p); err != nil {
+		if err := s.projects.Put(ctx, &p); err != nil {
 			return res, err
 		}
 		action := "project.create"
@@ -739,12 +736,12 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 	if err != nil {
 		return nil, err
 	}
-	viewable, err := access.ViewableProjects(ctx, s.store, sp)
+	viewable, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
 	doc := &config.Document{}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -755,14 +752,14 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 			doc.Environments = append(doc.Environments, config.Environment{Name: e.Name})
 		}
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		doc.Lifecycles = append(doc.Lifecycles, config.Lifecycle{Name: l.Name, Phases: l.Phases})
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -29,14 +28,14 @@ type Query struct {
 // satisfy the receipt rules now are listed (internal/provenance), each
 // naming the environment it speaks for as this space names it.
 func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domain.Deployment, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
-	projects, err := s.store.Projects().Summaries(ctx, sp.ID)
+	projects, err := s.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +45,7 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 			names = append(names, p.Name)
 		}
 	}
-	if names, err = access.Visible(ctx, s.store, sp, names); err != nil {
+	if names, err = s.access.Visible(ctx, sp, names); err != nil {
 		return nil, err
 	}
 	visible := map[string]bool{}
@@ -73,7 +72,7 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
 		}
 	}
-	list, err := s.store.Receipts().List(ctx, sp.ID, f)
+	list, err := s.receipts.List(ctx, sp.ID, f)
 	if err != nil {
 		return nil, err
 	}
@@ -94,14 +93,14 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 		k := key{store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}, r.Version}
 		rr, ok := rules[k]
 		if !ok {
-			rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+			rel, err := s.releases.Get(ctx, p.ID, r.Version)
 			if errors.Is(err, domain.ErrNotFound) {
 				rules[k] = nil
 				continue
 			} else if err != nil {
 				return nil, err
 			}
-			if rr, err = provenance.ForRelease(ctx, s.store, sp, p, rel); err != nil {
+			if rr, err = s.provenance.ForRelease(ctx, sp, p, rel); err != nil {
 				return nil, err
 			}
 			rules[k] = rr

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
@@ -37,7 +36,7 @@ func Open(data []byte) (*envelope.Opened, error) {
 // receipt that breaks a rule is refused whole, naming the rule.
 func (s *Service) Import(ctx context.Context, space string, data []byte) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
 	o, err := Open(data)
@@ -52,8 +51,8 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 		return ImportResult{}, err
 	}
 	var res ImportResult
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -86,7 +85,7 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 		res.From = exporter.Name
 		var fresh []domain.Receipt
 		for i := range receipts {
-			created, err := s.store.Receipts().Create(ctx, &receipts[i])
+			created, err := s.receipts.Create(ctx, &receipts[i])
 			if err != nil {
 				return err
 			}
@@ -101,11 +100,11 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 			return err
 		}
 		// What each signer signed shows what it reads.
-		if err := compat.Learn(ctx, s.store.RemoteSpaces(), exporter, body.SchemaVersion); err != nil {
+		if err := compat.Learn(ctx, s.remotes, exporter, body.SchemaVersion); err != nil {
 			return err
 		}
 		for id, signer := range signers {
-			if err := compat.Learn(ctx, s.store.RemoteSpaces(), signer, versions[id]); err != nil {
+			if err := compat.Learn(ctx, s.remotes, signer, versions[id]); err != nil {
 				return err
 			}
 		}
@@ -141,7 +140,7 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 	// A signer known here by fingerprint is checked against this space's
 	// stored certificate first; an unknown one is refused by the rules
 	// below, naming the rule.
-	known, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, pl.Deploying.Fingerprint)
+	known, err := s.remotes.GetByFingerprint(ctx, sp.ID, pl.Deploying.Fingerprint)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case err != nil:
@@ -159,7 +158,7 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 	if err != nil {
 		return pl, signer, "", err
 	}
-	rules, err := provenance.ForRelease(ctx, s.store, sp, p, rel)
+	rules, err := s.provenance.ForRelease(ctx, sp, p, rel)
 	if err != nil {
 		return pl, signer, "", err
 	}
@@ -191,12 +190,12 @@ func (s *Service) release(ctx context.Context, sp domain.Space, pl Payload) (dom
 		name = domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
 	}
 	var rel domain.Release
-	p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	p, err := s.projects.Get(ctx, sp.ID, name)
 	if err == nil {
 		if p.IsRemote() != (pl.Origin.Fingerprint != sp.Fingerprint) || (p.IsRemote() && p.Origin.Fingerprint != pl.Origin.Fingerprint) {
 			err = domain.ErrNotFound
 		} else {
-			rel, err = s.store.Releases().Get(ctx, p.ID, pl.Version)
+			rel, err = s.releases.Get(ctx, p.ID, pl.Version)
 		}
 	}
 	if errors.Is(err, domain.ErrNotFound) {

@@ -28,6 +28,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/web"
 )
 
@@ -107,24 +108,22 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sb.Close()
 	nd.sandbox = status
-	runner := deploy.NewRunner(deploy.Runner{
-		Store:   st,
-		Log:     log.With("component", "runner"),
-		Node:    cfg.Node,
-		WorkDir: filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "work"),
-		Sandbox: sb,
-		Now:     now,
-	})
-	svc, err := services.New(st, packages.Folders{
-		Chunks:    filepath.Join(cfg.DataDir, chunksDir),
-		ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
-		Uploads:   filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "uploads"),
-	}, now, runner)
+	settings, err := deliverySettings(cfg.Delivery)
 	if err != nil {
 		return err
 	}
-	svc.Health = nd.health
-	deliverer, err := connectSpaces(cfg, st, &svc, svc.Receipts, log, now)
+	svc, err := services.New(st, sb, nd, services.Config{
+		Folders: packages.Folders{
+			Chunks:    filepath.Join(cfg.DataDir, chunksDir),
+			ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
+			Uploads:   filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "uploads"),
+		},
+		Runner:   deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "work")},
+		Delivery: settings,
+		Limits:   transport.DefaultLimits,
+		Log:      log,
+		Now:      now,
+	})
 	if err != nil {
 		return err
 	}
@@ -162,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := runner.Run(runCtx); err != nil {
+		if err := svc.Runner.Run(runCtx); err != nil {
 			runErr = err
 			log.Error("task runner stopped", "err", err)
 		}
@@ -170,9 +169,9 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nd.run(runCtx, runner.Wake)
+		nd.run(runCtx, svc.Runner.Wake)
 	}()
-	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, deliverer.Run) })
+	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -240,7 +240,7 @@ func (h *Handler) targets(remotes []domain.RemoteSpace) ([]string, bool) {
 	for _, rs := range remotes {
 		if rs.Trusts(domain.TrustPromote) {
 			names = append(names, rs.Name)
-			connected = connected || (rs.URL != "" && h.s.Outbox != nil)
+			connected = connected || rs.URL != ""
 		}
 	}
 	return names, connected
@@ -276,7 +276,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
 	req := bundle.PromoteRequest{Project: r.PathValue("project"), Version: r.PostFormValue("version"), To: r.PostFormValue("to")}
-	if r.PostFormValue("how") == "send" && h.s.Outbox != nil {
+	if r.PostFormValue("how") == "send" {
 		p, err := h.s.Outbox.Promote(r.Context(), space, req)
 		if err != nil {
 			return err

@@ -203,14 +203,28 @@ func (p *problems) err() error {
 	return domain.Invalidf("%d problems; nothing was changed:\n  %s", len(p.msgs), strings.Join(p.msgs, "\n  "))
 }
 
+// plan validates the whole document against the space — environments,
+// then lifecycles (which name environments), then projects (which name
+// lifecycles and environments) — collecting every problem with its line.
 func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error) {
 	probs := &problems{doc: doc}
 	plan := &applyPlan{}
+	known := st.planEnvironments(doc, plan, probs)
+	lcNames := st.planLifecycles(doc, plan, probs, known)
+	st.planProjects(doc, prune, plan, probs, known, lcNames)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// planEnvironments adds the document's local and remote environments to
+// the plan and returns the names of every environment known after it.
+func (st *applyState) planEnvironments(doc *config.Document, plan *applyPlan, probs *problems) map[string]bool {
 	known := map[string]bool{}
 	for name := range st.envs {
 		known[name] = true
 	}
-
 	seen := map[string]bool{}
 	for i, e := range doc.Environments {
 		path := fmt.Sprintf("environments[%d]", i)
@@ -245,14 +259,18 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		known[name] = true
 		plan.envs = append(plan.envs, domain.Environment{SpaceID: st.space.ID, Name: remote + ": " + env, RemoteSpace: remote})
 	}
-	knownEnv := func(e string) bool { return known[e] }
-	envList := func() string { return describe(sortedKeys(known)) }
+	return known
+}
 
+// planLifecycles adds the document's lifecycles to the plan, each phase
+// naming known environments (or whole remote spaces), and returns the
+// names of every lifecycle known after it.
+func (st *applyState) planLifecycles(doc *config.Document, plan *applyPlan, probs *problems, known map[string]bool) map[string]bool {
 	lcNames := map[string]bool{}
 	for name := range st.lifecycles {
 		lcNames[name] = true
 	}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, l := range doc.Lifecycles {
 		path := fmt.Sprintf("lifecycles[%d]", i)
 		lc := domain.Lifecycle{SpaceID: st.space.ID, Name: l.Name, Phases: l.Phases}
@@ -269,15 +287,22 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		for j, ph := range lc.Phases {
 			for _, e := range ph.Environments {
 				// A phase may also name a whole remote space.
-				if !knownEnv(e) && !st.remoteSpaces[e] {
-					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, envList()))
+				if !known[e] && !st.remoteSpaces[e] {
+					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, describe(sortedKeys(known))))
 				}
 			}
 		}
 		plan.lifecycles = append(plan.lifecycles, lc)
 	}
+	return lcNames
+}
 
-	seen = map[string]bool{}
+// planProjects adds the document's projects to the plan, merged with what
+// they hold here (project), each in a known lifecycle and naming known
+// environments.
+func (st *applyState) planProjects(doc *config.Document, prune bool, plan *applyPlan, probs *problems, known, lcNames map[string]bool) {
+	knownEnv := func(e string) bool { return known[e] }
+	seen := map[string]bool{}
 	for i, cp := range doc.Projects {
 		path := fmt.Sprintf("projects[%d]", i)
 		p, warns, kept, err := st.project(cp, prune)
@@ -287,7 +312,7 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		if err == nil {
 			err = p.Validate(knownEnv)
 			if err != nil && strings.Contains(err.Error(), "unknown environment") {
-				err = fmt.Errorf("%w (known: %s)", err, envList())
+				err = fmt.Errorf("%w (known: %s)", err, describe(sortedKeys(known)))
 			}
 		}
 		if err == nil && seen[p.Name] {
@@ -302,10 +327,6 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		plan.warnings = append(plan.warnings, warns...)
 		plan.kept = append(plan.kept, kept...)
 	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return plan, nil
 }
 
 // parseRemote splits "<space>: <environment>" and checks the space is known.

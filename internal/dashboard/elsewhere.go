@@ -35,13 +35,42 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
+	byOrigin, err := s.visibleByOrigin(ctx, sp, q.Project)
+	if err != nil {
+		return nil, err
+	}
+	if len(byOrigin) == 0 {
+		return []domain.Deployment{}, nil
+	}
+	f := store.ReceiptFilter{Version: q.Version}
+	if q.Project != "" {
+		for o := range byOrigin {
+			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
+		}
+	}
+	list, err := s.receipts.List(ctx, sp.ID, f)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.counting(ctx, sp, byOrigin, list, q)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, newestFirst)
+	return out, nil
+}
+
+// visibleByOrigin returns the projects of sp the caller may view (only
+// project, when not ""), each under the name receipts give it: its origin
+// space's fingerprint and its name there.
+func (s *Service) visibleByOrigin(ctx context.Context, sp domain.Space, project string) (map[store.OriginProject]domain.Project, error) {
 	projects, err := s.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(projects))
 	for _, p := range projects {
-		if q.Project == "" || p.Name == q.Project {
+		if project == "" || p.Name == project {
 			names = append(names, p.Name)
 		}
 	}
@@ -63,21 +92,14 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 		}
 		byOrigin[o] = domain.Project{ID: p.ID, SpaceID: sp.ID, Name: p.Name, Lifecycle: p.Lifecycle, Origin: p.Origin}
 	}
-	if len(byOrigin) == 0 {
-		return []domain.Deployment{}, nil
-	}
-	f := store.ReceiptFilter{Version: q.Version}
-	if q.Project != "" {
-		for o := range byOrigin {
-			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
-		}
-	}
-	list, err := s.receipts.List(ctx, sp.ID, f)
-	if err != nil {
-		return nil, err
-	}
-	// Newest first, checking each release's rules once, until the page is
-	// full.
+	return byOrigin, nil
+}
+
+// counting turns the receipts (oldest first) of the projects in byOrigin
+// into deployments, newest first, keeping those that satisfy the receipt
+// rules now (checking each release's rules once) in q's environment,
+// until q's page is full.
+func (s *Service) counting(ctx context.Context, sp domain.Space, byOrigin map[store.OriginProject]domain.Project, list []domain.Receipt, q Query) ([]domain.Deployment, error) {
 	type key struct {
 		o       store.OriginProject
 		version string
@@ -86,11 +108,12 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 	out := []domain.Deployment{}
 	for i := len(list) - 1; i >= 0 && len(out) < q.Limit; i-- {
 		r := list[i]
-		p, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
+		o := store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}
+		p, ok := byOrigin[o]
 		if !ok {
 			continue
 		}
-		k := key{store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}, r.Version}
+		k := key{o, r.Version}
 		rr, ok := rules[k]
 		if !ok {
 			rel, err := s.releases.Get(ctx, p.ID, r.Version)
@@ -118,7 +141,6 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 			}
 		}
 	}
-	slices.SortStableFunc(out, newestFirst)
 	return out, nil
 }
 

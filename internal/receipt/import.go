@@ -39,15 +39,8 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
-	o, err := Open(data)
+	o, body, err := openFile(data)
 	if err != nil {
-		return ImportResult{}, err
-	}
-	var body FileBody
-	if err := envelope.Strict(o.Body, &body); err != nil {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the receipt file's contents are malformed or not exactly what ferry writes: %v", err)
-	}
-	if err := o.CheckExact(); err != nil {
 		return ImportResult{}, err
 	}
 	var res ImportResult
@@ -56,55 +49,21 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 		if err != nil {
 			return err
 		}
-		exporter, err := s.trust.Verify(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Signature)
+		exporter, err := s.verifyFile(ctx, sp, o, body)
 		if err != nil {
 			return err
 		}
-		if body.Kind != FileKind || body.SchemaVersion != o.Envelope.SchemaVersion {
-			return domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "the signed document is a %q (schema %d), not a receipt file of schema %d", body.Kind, body.SchemaVersion, o.Envelope.SchemaVersion)
-		}
-		if body.Destination.Fingerprint != sp.Fingerprint {
-			return domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "this receipt file is for space %q (fingerprint %s), not for space %q", body.Destination.Space, body.Destination.Fingerprint, sp.Name)
-		}
-		if body.Exporter.Fingerprint != exporter.Fingerprint {
-			return domain.Refuse(domain.KindUntrusted, domain.RuleReceiptFile, "the file says it comes from %q but is signed by remote space %q", body.Exporter.Space, exporter.Name)
-		}
-		var receipts []domain.Receipt
-		signers := map[int64]domain.RemoteSpace{}
-		versions := map[int64]int{}
-		for i, sg := range body.Receipts {
-			pl, signer, env, err := s.check(ctx, sp, exporter, sg, body.SchemaVersion)
-			if err != nil {
-				return fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
-			}
-			r := toReceipt(sp.ID, pl, sg, exporter.Name, s.now())
-			r.DeployingSpace, r.Environment = signer.Name, env
-			receipts = append(receipts, r)
-			signers[signer.ID], versions[signer.ID] = signer, max(versions[signer.ID], pl.SchemaVersion)
-		}
-		res.From = exporter.Name
-		var fresh []domain.Receipt
-		for i := range receipts {
-			created, err := s.receipts.Create(ctx, &receipts[i])
-			if err != nil {
-				return err
-			}
-			if created {
-				res.Imported++
-				fresh = append(fresh, receipts[i])
-			} else {
-				res.Duplicates++
-			}
-		}
-		if err := s.queueBack(ctx, sp, fresh); err != nil {
+		receipts, read, err := s.checkAll(ctx, sp, exporter, body)
+		if err != nil {
 			return err
 		}
-		// What each signer signed shows what it reads.
-		if err := compat.Learn(ctx, s.remotes, exporter, body.SchemaVersion); err != nil {
+		if res, err = s.storeNew(ctx, sp, exporter, receipts); err != nil {
 			return err
 		}
-		for id, signer := range signers {
-			if err := compat.Learn(ctx, s.remotes, signer, versions[id]); err != nil {
+		// What each signer signed shows what it reads (versions only rise).
+		read[exporter.ID] = signerRead{exporter, max(read[exporter.ID].version, body.SchemaVersion)}
+		for _, r := range read {
+			if err := compat.Learn(ctx, s.remotes, r.signer, r.version); err != nil {
 				return err
 			}
 		}
@@ -114,6 +73,87 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	})
 	s.queued(err)
 	return res, err
+}
+
+// openFile opens a receipt file and decodes its body exactly.
+func openFile(data []byte) (*envelope.Opened, FileBody, error) {
+	var body FileBody
+	o, err := Open(data)
+	if err != nil {
+		return nil, body, err
+	}
+	if err := envelope.Strict(o.Body, &body); err != nil {
+		return nil, body, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the receipt file's contents are malformed or not exactly what ferry writes: %v", err)
+	}
+	if err := o.CheckExact(); err != nil {
+		return nil, body, err
+	}
+	return o, body, nil
+}
+
+// verifyFile checks the file as a whole: signed by a remote space trusted
+// for receipts, a receipt file, for this space, from the space that
+// signed it. It returns that space.
+func (s *Service) verifyFile(ctx context.Context, sp domain.Space, o *envelope.Opened, body FileBody) (domain.RemoteSpace, error) {
+	exporter, err := s.trust.Verify(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	if err != nil {
+		return exporter, err
+	}
+	if body.Kind != FileKind || body.SchemaVersion != o.Envelope.SchemaVersion {
+		return exporter, domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "the signed document is a %q (schema %d), not a receipt file of schema %d", body.Kind, body.SchemaVersion, o.Envelope.SchemaVersion)
+	}
+	if body.Destination.Fingerprint != sp.Fingerprint {
+		return exporter, domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "this receipt file is for space %q (fingerprint %s), not for space %q", body.Destination.Space, body.Destination.Fingerprint, sp.Name)
+	}
+	if body.Exporter.Fingerprint != exporter.Fingerprint {
+		return exporter, domain.Refuse(domain.KindUntrusted, domain.RuleReceiptFile, "the file says it comes from %q but is signed by remote space %q", body.Exporter.Space, exporter.Name)
+	}
+	return exporter, nil
+}
+
+// signerRead is the newest schema version a remote space was seen to sign.
+type signerRead struct {
+	signer  domain.RemoteSpace
+	version int
+}
+
+// checkAll checks every receipt of the file (check) and returns them as
+// this space stores them, with the newest schema version each signer
+// signed. One receipt that breaks a rule refuses the file.
+func (s *Service) checkAll(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, body FileBody) ([]domain.Receipt, map[int64]signerRead, error) {
+	var receipts []domain.Receipt
+	read := map[int64]signerRead{}
+	for i, sg := range body.Receipts {
+		pl, signer, env, err := s.check(ctx, sp, exporter, sg, body.SchemaVersion)
+		if err != nil {
+			return nil, nil, fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
+		}
+		r := toReceipt(sp.ID, pl, sg, exporter.Name, s.now())
+		r.DeployingSpace, r.Environment = signer.Name, env
+		receipts = append(receipts, r)
+		read[signer.ID] = signerRead{signer, max(read[signer.ID].version, pl.SchemaVersion)}
+	}
+	return receipts, read, nil
+}
+
+// storeNew stores the receipts this space does not hold yet and queues
+// them back toward the spaces the releases came from.
+func (s *Service) storeNew(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, receipts []domain.Receipt) (ImportResult, error) {
+	res := ImportResult{From: exporter.Name}
+	var fresh []domain.Receipt
+	for i := range receipts {
+		created, err := s.receipts.Create(ctx, &receipts[i])
+		if err != nil {
+			return res, err
+		}
+		if created {
+			res.Imported++
+			fresh = append(fresh, receipts[i])
+		} else {
+			res.Duplicates++
+		}
+	}
+	return res, s.queueBack(ctx, sp, fresh)
 }
 
 // check verifies one receipt of a file of schema version fileVersion: it is

@@ -44,8 +44,6 @@ type RunnerConfig struct {
 	WorkDir string        // parent of each task's fresh working folder (absolute)
 	Timeout time.Duration // default step timeout; 0: one hour
 	Workers int           // tasks run at once; 0: four
-	Log     *slog.Logger
-	Now     func() time.Time
 }
 
 // Receipts sign what a finished task did (receipt.Service). Record runs
@@ -60,7 +58,7 @@ type Receipts interface {
 // data folder and key files from them; sandbox.Off only refuses package
 // destinations there), fetches packages for deploy-package steps from
 // packages, and has receipts sign each finished task.
-func NewRunner(cfg RunnerConfig, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
+func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
 	sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
@@ -68,12 +66,9 @@ func NewRunner(cfg RunnerConfig, tasks store.Tasks, deployments store.Deployment
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
 		sandbox: sb, packages: packages, receipts: receipts,
-		log: cfg.Log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: cfg.Now,
+		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
 }
 

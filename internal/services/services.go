@@ -71,7 +71,7 @@ type Node interface {
 // Config is where the services keep files and how their loops run.
 type Config struct {
 	Folders  packages.Folders    // the package feed's chunks and temporary files
-	Runner   deploy.RunnerConfig // node name, work folder, timeouts (Log and Now come from here)
+	Runner   deploy.RunnerConfig // node name, work folder, timeout, workers
 	Delivery outbox.Settings     // zero fields: outbox.DefaultSettings
 	Limits   transport.Limits    // what the transfer endpoints hold before checking signatures
 	Log      *slog.Logger
@@ -109,9 +109,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.
-	rc := cfg.Runner
-	rc.Log, rc.Now = cfg.Log.With("component", "runner"), now
-	runner := deploy.NewRunner(rc, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), sb, feed, receipts)
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), sb, feed, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
 		st.Tasks(), st.Deployments(), st.Packages(), guard, rules, progress, events, now, runner)
 

@@ -197,6 +197,8 @@ func TestDependencyRule(t *testing.T) {
 				// tools and test helpers may use anything
 			case toLvl == -1 && !(rel == "internal/cli" && to == "client"):
 				t.Errorf("%s (%s) imports the tool or test helper %s", rel, tiers[lvl].name, to)
+			case tiers[lvl].name == "primitives" && toLvl < lvl && to != "internal/domain":
+				t.Errorf("%s (primitives) imports %s: a primitive imports no store and no service, only domain", rel, to)
 			case toLvl > lvl:
 				t.Errorf("%s (%s) imports %s (%s): dependencies point down the tiers", rel, tiers[lvl].name, to, tiers[toLvl].name)
 			case toLvl == lvl:

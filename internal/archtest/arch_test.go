@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -27,15 +28,30 @@ type pkg struct {
 	GoFiles    []string
 }
 
+var (
+	listOnce sync.Once
+	listed   []pkg
+	listErr  error
+)
+
+// listPackages lists the module's packages once per test binary.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
+	listOnce.Do(func() { listed, listErr = goList() })
+	if listErr != nil {
+		t.Fatal(listErr)
+	}
+	return listed
+}
+
+func goList() ([]pkg, error) {
 	cmd := exec.Command("go", "list", "-json", module+"/...")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var pkgs []pkg
 	dec := json.NewDecoder(out)
@@ -44,14 +60,11 @@ func listPackages(t *testing.T) []pkg {
 		if err := dec.Decode(&p); err == io.EOF {
 			break
 		} else if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		pkgs = append(pkgs, p)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return pkgs
+	return pkgs, cmd.Wait()
 }
 
 // tier is a rank of packages. A package may import any package of a lower

@@ -22,6 +22,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
@@ -63,17 +64,8 @@ const dashDataVersion = "dashboard-v1"
 func BenchmarkDashboard(b *testing.B) {
 	ctx := domain.WithActor(context.Background(), domain.System)
 	dir := dashboardData(b)
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	svc := dashboard.New(st, now)
+	env := servicetest.New(b, servicetest.Data(dir))
+	st, svc := env.Store, env.Set.Dashboard
 	all := func() (dashboard.Dashboard, error) {
 		var d dashboard.Dashboard
 		for {
@@ -147,8 +139,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := api.Handler(api.Services{Auth: auth.New(st, audit.New(st.Audit(), now), now), Dashboard: svc},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		h := api.Handler(env.Set, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		srv := httptest.NewServer(h)
 		b.Cleanup(srv.Close)
 		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/spaces/"+url.PathEscape(dashSpace)+"/dashboard?limit=100", nil)
@@ -290,7 +281,7 @@ func buildDashboardData(dir string) error {
 	}
 	defer st.Close()
 	now := func() time.Time { return time.Now().UTC() }
-	if _, err := auth.New(st, audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+	if _, err := auth.New(st, st.Users(), audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		return err
 	}
 

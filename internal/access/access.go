@@ -17,11 +17,23 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
+// Guard answers who may do what, from the spaces and teams tables. Every
+// service holds one and asks it before acting.
+type Guard struct {
+	spaces store.Spaces
+	teams  store.Teams
+}
+
+// NewGuard returns a Guard reading spaces and teams.
+func NewGuard(spaces store.Spaces, teams store.Teams) Guard {
+	return Guard{spaces: spaces, teams: teams}
+}
+
 // Require returns nil when the actor in ctx may do perm in space sp — for
 // project and env when they are not "" — and a Forbidden error naming the
 // missing permission and its scope otherwise. System administrators may do
 // everything.
-func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.Permission, project, env string) error {
+func (g Guard) Require(ctx context.Context, sp domain.Space, perm domain.Permission, project, env string) error {
 	a, ok := domain.ActorFrom(ctx)
 	if !ok {
 		return domain.Errorf(domain.KindUnauthorized, "not signed in")
@@ -29,7 +41,7 @@ func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.P
 	if a.IsAdmin {
 		return nil
 	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
 	if err != nil {
 		return err
 	}
@@ -54,8 +66,8 @@ func Admin(ctx context.Context, what string) error {
 }
 
 // Visible filters names (projects) down to those the actor may view in sp.
-func Visible(ctx context.Context, st store.Store, sp domain.Space, names []string) ([]string, error) {
-	v, err := ViewableProjects(ctx, st, sp)
+func (g Guard) Visible(ctx context.Context, sp domain.Space, names []string) ([]string, error) {
+	v, err := g.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -72,14 +84,14 @@ type Viewable struct {
 	names map[string]bool
 }
 
-// ViewableProjects returns the projects of sp that the actor in ctx may
-// view. It does not check that the actor may view the space.
-func ViewableProjects(ctx context.Context, st store.Store, sp domain.Space) (Viewable, error) {
+// Viewable returns the projects of sp that the actor in ctx may view. It
+// does not check that the actor may view the space.
+func (g Guard) Viewable(ctx context.Context, sp domain.Space) (Viewable, error) {
 	a, _ := domain.ActorFrom(ctx)
 	if a.IsAdmin {
 		return Viewable{all: true}, nil
 	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
 	if err != nil {
 		return Viewable{}, err
 	}
@@ -118,12 +130,12 @@ func (v Viewable) Names() []string {
 }
 
 // Spaces filters spaces down to those the actor has a role in.
-func Spaces(ctx context.Context, st store.Store, spaces []domain.Space) ([]domain.Space, error) {
+func (g Guard) Spaces(ctx context.Context, spaces []domain.Space) ([]domain.Space, error) {
 	a, _ := domain.ActorFrom(ctx)
 	if a.IsAdmin {
 		return spaces, nil
 	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, 0)
+	teams, err := g.teams.OfUser(ctx, a.UserID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +170,22 @@ func rolesWith(perm domain.Permission) []string {
 
 // Service manages teams.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
+	tx           store.Transactor
+	spaces       store.Spaces
+	teams        store.Teams
+	projects     store.Projects
+	environments store.Environments
+	users        store.Users
+	access       Guard
+	audit        *audit.Log
+	now          func() time.Time
 }
 
-// New returns a team service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// New returns a team service. It reads projects, environments and users
+// only to check that a team names ones that exist.
+func New(tx store.Transactor, spaces store.Spaces, teams store.Teams, projects store.Projects, environments store.Environments, users store.Users,
+	guard Guard, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, spaces: spaces, teams: teams, projects: projects, environments: environments, users: users, access: guard, audit: log, now: now}
 }
 
 // TeamRequest creates or changes a team. On update, nil fields stay.
@@ -180,15 +200,15 @@ type TeamRequest struct {
 // Put creates a team (create=true, refusing an existing name) or updates one.
 func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create bool) (domain.Team, error) {
 	var t domain.Team
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
-		if err := Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
 			return err
 		}
-		old, err := s.store.Teams().Get(ctx, sp.ID, req.Name)
+		old, err := s.teams.Get(ctx, sp.ID, req.Name)
 		switch {
 		case err == nil && create:
 			return domain.Conflictf("team %q already exists in space %q; change it with `ferry team update`", req.Name, space)
@@ -226,16 +246,16 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		// Nobody grants more than they administer: a space admin limited
 		// to project Shop may manage teams of Shop, not give anyone (or
 		// themselves) project Secret or the whole space.
-		if err := covers(ctx, s.store, sp, t); err != nil {
+		if err := covers(ctx, s.teams, sp, t); err != nil {
 			return err
 		}
 		if !create { // nor take away what they do not administer
-			if err := covers(ctx, s.store, sp, old); err != nil {
+			if err := covers(ctx, s.teams, sp, old); err != nil {
 				return err
 			}
 		}
 		t.UpdatedAt = s.now()
-		if err := s.store.Teams().Put(ctx, &t); err != nil {
+		if err := s.teams.Put(ctx, &t); err != nil {
 			return err
 		}
 		action := "team.update"
@@ -253,23 +273,23 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 }
 
 func (s *Service) get(ctx context.Context, space, name string) (domain.Team, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return domain.Team{}, err
 	}
-	return s.store.Teams().Get(ctx, sp.ID, name)
+	return s.teams.Get(ctx, sp.ID, name)
 }
 
 // covers refuses a team whose grant reaches beyond what the actor
 // administers: every project and environment the team covers (all of them
 // when it lists none) must be covered by one of the actor's own
 // administer-space grants.
-func covers(ctx context.Context, st store.Store, sp domain.Space, t domain.Team) error {
+func covers(ctx context.Context, teams store.Teams, sp domain.Space, t domain.Team) error {
 	a, _ := domain.ActorFrom(ctx)
 	if a.IsAdmin {
 		return nil
 	}
-	mine, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	mine, err := teams.OfUser(ctx, a.UserID, sp.ID)
 	if err != nil {
 		return err
 	}
@@ -306,17 +326,17 @@ func covers(ctx context.Context, st store.Store, sp domain.Space, t domain.Team)
 // users that do not exist.
 func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team) error {
 	for _, p := range t.Projects {
-		if _, err := s.store.Projects().Get(ctx, sp.ID, p); err != nil {
+		if _, err := s.projects.Get(ctx, sp.ID, p); err != nil {
 			return err
 		}
 	}
 	for _, e := range t.Environments {
-		if _, err := s.store.Environments().Get(ctx, sp.ID, e); err != nil {
+		if _, err := s.environments.Get(ctx, sp.ID, e); err != nil {
 			return err
 		}
 	}
 	for _, u := range t.Members {
-		if _, err := s.store.Users().Get(ctx, u); err != nil {
+		if _, err := s.users.Get(ctx, u); err != nil {
 			return err
 		}
 	}
@@ -327,18 +347,18 @@ func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team
 // teams that are not limited to projects, and of the others those that
 // grant a project they may view, naming only the projects they may view.
 func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return nil, err
 	}
-	if err := Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return nil, err
 	}
-	v, err := ViewableProjects(ctx, s.store, sp)
+	v, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	teams, err := s.store.Teams().List(ctx, sp.ID)
+	teams, err := s.teams.List(ctx, sp.ID)
 	if err != nil || v.all {
 		return teams, err
 	}
@@ -358,10 +378,10 @@ func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error)
 
 // Space finds a space by name and checks that the actor may do perm in it
 // (for project and env when not ""): the first lines of most service calls.
-func Space(ctx context.Context, st store.Store, name string, perm domain.Permission, project, env string) (domain.Space, error) {
-	sp, err := st.Spaces().Get(ctx, name)
+func (g Guard) Space(ctx context.Context, name string, perm domain.Permission, project, env string) (domain.Space, error) {
+	sp, err := g.spaces.Get(ctx, name)
 	if err != nil {
 		return sp, err
 	}
-	return sp, Require(ctx, st, sp, perm, project, env)
+	return sp, g.Require(ctx, sp, perm, project, env)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,19 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/access"
-	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/packages"
-	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/secrets"
-	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
 // Who may call each route is part of its declaration (wire.Op.Permission):
@@ -107,29 +99,13 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	return srv, keys
 }
 
-// newTestServices is the service set newTestAPI serves, its store, and API
-// keys of its users by role.
-func newTestServices(t *testing.T) (Services, store.Store, map[string]string) {
+// newTestServices is the service set newTestAPI serves (the production set
+// of servicetest, with opts), its store, and API keys of its users by role.
+func newTestServices(t *testing.T, opts ...servicetest.Option) (Services, store.Store, map[string]string) {
 	t.Helper()
-	dir := t.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	s, err := services.New(st, packages.FoldersIn(dir), now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Outbox = outbox.New(st, s.Bundles, s.Trust, nil, now, nil)
-	cat := s.Catalog
-	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+	env := servicetest.New(t, opts...)
+	s, ctx := env.Set, env.Ctx
+	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(env.Dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)
 	}
 	must := func(_ any, err error) {
@@ -138,16 +114,12 @@ func newTestServices(t *testing.T) (Services, store.Store, map[string]string) {
 			t.Fatal(err)
 		}
 	}
-	must(cat.CreateSpace(ctx, "Default"))
-	doc, err := config.Parse([]byte(`environments: [{name: Dev}]
+	env.CreateSpace("Default")
+	env.Apply("Default", `environments: [{name: Dev}]
 lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
 projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: "true"}]}]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(cat.Apply(ctx, "Default", doc))
-	must(s.Releases.Create(ctx, "Default", "Shop", release.CreateRequest{Version: "1.0.0"}))
+`)
+	env.Release("Default", "Shop", "1.0.0")
 	keys := map[string]string{}
 	for _, c := range callers {
 		must(s.Auth.CreateUser(ctx, c, c == "sysadmin"))
@@ -161,5 +133,5 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 		}
 		keys[c] = key
 	}
-	return s, st, keys
+	return s, env.Store, keys
 }

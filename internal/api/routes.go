@@ -65,9 +65,6 @@ func (h *handler) routes() *router {
 
 // health is /api/health: this node and its store (wire.Health).
 func (h *handler) health(w http.ResponseWriter, r *http.Request, _ wire.None) (any, error) {
-	if h.s.Health == nil {
-		return wire.Health{Status: "ok"}, nil
-	}
 	return h.s.Health(r.Context()), nil
 }
 

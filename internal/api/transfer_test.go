@@ -12,6 +12,7 @@ import (
 
 	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -82,7 +83,7 @@ func TestPacedBody(t *testing.T) {
 // It failed before the log's wrapper let http.ResponseController reach the
 // connection: the read deadline was silently not set.
 func TestTransferBodyMustKeepArriving(t *testing.T) {
-	s, st, _ := newTestServices(t)
+	s, _, _ := newTestServices(t, servicetest.Limits(transport.Limits{Bytes: 64 << 20, Transfers: 4, PerPeer: 4, Idle: 200 * time.Millisecond, MinRate: 64 << 10, RetryAfter: time.Second}))
 	ctx := domain.WithActor(context.Background(), domain.System)
 	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
 		t.Fatal(err)
@@ -99,8 +100,6 @@ func TestTransferBodyMustKeepArriving(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Transfer = &transport.Receiver{Store: st, Trust: s.Trust, Bundles: s.Bundles, Receipts: s.Receipts, Packages: s.Packages,
-		Limiter: transport.NewLimiter(transport.Limits{Bytes: 64 << 20, Transfers: 4, PerPeer: 4, Idle: 200 * time.Millisecond, MinRate: 64 << 10, RetryAfter: time.Second})}
 	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 

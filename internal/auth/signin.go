@@ -80,7 +80,7 @@ func (s *Service) SignIn(ctx context.Context, name, password string, c Client) (
 	if wait := s.throttle.Wait(att); wait > 0 {
 		return SignedIn{}, &Throttled{Wait: wait}
 	}
-	u, hash, err := s.store.Users().PasswordHash(ctx, name)
+	u, hash, err := s.users.PasswordHash(ctx, name)
 	known := err == nil
 	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return SignedIn{}, err
@@ -117,7 +117,7 @@ func (s *Service) SignIn(ctx context.Context, name, password string, c Client) (
 // Resume returns the current actor of a session, or an Unauthorized error
 // when the session has ended: the user is gone or its password changed.
 func (s *Service) Resume(ctx context.Context, se Session) (domain.Actor, error) {
-	u, hash, err := s.store.Users().PasswordHash(ctx, se.Actor.Name)
+	u, hash, err := s.users.PasswordHash(ctx, se.Actor.Name)
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Actor{}, errSessionEnded
 	}

@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
@@ -18,7 +17,7 @@ type Delivery struct {
 
 // Deliverers lists who may deliver releases of a remote project.
 func (s *Service) Deliverers(ctx context.Context, space, project string) (Delivery, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, project, "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, project, "")
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -26,14 +25,14 @@ func (s *Service) Deliverers(ctx context.Context, space, project string) (Delive
 }
 
 func (s *Service) delivery(ctx context.Context, sp domain.Space, project string) (Delivery, error) {
-	p, err := s.store.Projects().Get(ctx, sp.ID, project)
+	p, err := s.projects.Get(ctx, sp.ID, project)
 	if err != nil {
 		return Delivery{}, err
 	}
 	if !p.IsRemote() {
 		return Delivery{}, domain.Invalidf("%q is a project of space %q itself; only remote projects (imported from bundles) have deliverers", p.Name, sp.Name)
 	}
-	ds, err := s.store.Projects().Deliverers(ctx, p.ID)
+	ds, err := s.projects.Deliverers(ctx, p.ID)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -45,8 +44,8 @@ func (s *Service) delivery(ctx context.Context, sp domain.Space, project string)
 // delivered directly). Space admins only; audited.
 func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote string) (Delivery, error) {
 	var out Delivery
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -61,11 +60,11 @@ func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote str
 		if r.Revoked() {
 			return domain.Conflictf("remote space %q %s; it cannot deliver anything", r.Name, r.RevocationText())
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, project)
+		p, err := s.projects.Get(ctx, sp.ID, project)
 		if err != nil {
 			return err
 		}
-		if err := s.store.Projects().AddDeliverer(ctx, p.ID, domain.Deliverer{
+		if err := s.projects.AddDeliverer(ctx, p.ID, domain.Deliverer{
 			Fingerprint: r.Fingerprint, Space: r.Name, AddedAt: s.now(), AddedBy: domain.ActorName(ctx),
 		}); err != nil {
 			return err

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -88,7 +88,7 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if err := domain.ValidateName("project", pl.Origin.Project); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's project name is not usable: %s", domain.Message(err))
 	}
-	binding, err := provenance.Bind(ctx, s.store, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
+	binding, err := s.provenance.Bind(ctx, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ type MissingValues struct {
 // with its frozen snapshot. Importing the same bundle again changes nothing.
 func (s *Service) Import(ctx context.Context, space string, data []byte, lifecycle string) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
 	parsed, err := Parse(data)
@@ -132,8 +132,8 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 		return ImportResult{}, err
 	}
 	var res ImportResult
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
@@ -147,13 +147,17 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 	return res, err
 }
 
+// write stores a verified bundle in the caller's transaction — the
+// remote project, its release, the bundle record and an audit event — and
+// says what is still needed to deploy the release. A bundle imported
+// before changes nothing.
 func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (ImportResult, error) {
 	pl, sp := v.parsed.Payload, v.space
 	name := domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
 	res := ImportResult{Project: name, Version: pl.Release.Version, Source: v.signer.Name, Fingerprint: v.signer.Fingerprint}
 
-	if prev, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
-		p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	if prev, err := s.bundles.Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
+		p, err := s.projects.Get(ctx, sp.ID, name)
 		if err != nil {
 			return res, err
 		}
@@ -163,69 +167,17 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 
-	var p domain.Project
-	exists := v.binding.Project != nil
-	if exists {
-		p = *v.binding.Project
-	}
-	if lifecycle != "" || !exists {
-		var err error
-		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
-			return res, err
-		}
-	} else {
-		lifecycle = p.Lifecycle
-	}
-	res.Lifecycle = lifecycle
-
 	now := s.now()
-	if !exists {
-		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
-	}
-	p.Lifecycle = lifecycle
-	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
-	// A remote project shows the process and templates of its latest
-	// import; its own variables are this space's and stay as they are.
-	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
-	if err := s.store.Projects().Put(ctx, &p); err != nil {
+	p, err := s.writeProject(ctx, v, name, lifecycle, now)
+	if err != nil {
 		return res, err
 	}
-	if v.binding.NewDeliverer {
-		// The first space to deliver a remote project (other than its
-		// origin) is the one allowed to deliver it from now on.
-		if err := s.store.Projects().AddDeliverer(ctx, p.ID, domain.Deliverer{
-			Fingerprint: v.signer.Fingerprint, Space: v.signer.Name, AddedAt: now, AddedBy: domain.ActorName(ctx),
-		}); err != nil {
-			return res, err
-		}
-	}
-	if err := compat.Learn(ctx, s.store.RemoteSpaces(), v.signer, v.parsed.Envelope.SchemaVersion); err != nil {
+	res.Lifecycle = p.Lifecycle
+	rel, existed, err := s.writeRelease(ctx, v, p, now)
+	if err != nil {
 		return res, err
 	}
-
-	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
-	switch {
-	case err == nil:
-		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
-			return res, domain.Refuse(domain.KindConflict, domain.RuleReleaseImmutable, "release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
-		}
-		res.AlreadyImported = true
-	case errors.Is(err, domain.ErrNotFound):
-		rel = domain.Release{
-			ProjectID: p.ID, Project: name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
-			Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
-			Provenance: &domain.Provenance{
-				BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
-				ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
-			},
-		}
-		if err := s.store.Releases().Create(ctx, &rel); err != nil {
-			return res, err
-		}
-	default:
-		return res, err
-	}
-
+	res.AlreadyImported = existed
 	rec := domain.BundleRecord{
 		SpaceID: sp.ID, Direction: domain.BundleIn, Digest: v.parsed.Envelope.Digest,
 		SourceSpace: v.signer.Name, TargetSpace: sp.Name, Project: name, Version: rel.Version,
@@ -235,7 +187,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
-		"project": name, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
+		"project": name, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": p.Lifecycle,
 	}); err != nil {
 		return res, err
 	}
@@ -246,10 +198,77 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	return res, err
 }
 
+// writeProject creates or updates the remote project "<origin>: <project>"
+// of a verified bundle: in lifecycle (when given or new; else it keeps
+// its own), bound to its origin, showing the bundle's process and
+// templates (its own variables are this space's and stay). The first space
+// other than the origin to deliver it is recorded as its deliverer, and
+// what the signer signed shows what it reads.
+func (s *Service) writeProject(ctx context.Context, v *verified, name, lifecycle string, now time.Time) (domain.Project, error) {
+	pl, sp := v.parsed.Payload, v.space
+	var p domain.Project
+	exists := v.binding.Project != nil
+	if exists {
+		p = *v.binding.Project
+	}
+	if lifecycle != "" || !exists {
+		var err error
+		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
+			return p, err
+		}
+	} else {
+		lifecycle = p.Lifecycle
+	}
+	if !exists {
+		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
+	}
+	p.Lifecycle = lifecycle
+	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
+	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
+	if err := s.projects.Put(ctx, &p); err != nil {
+		return p, err
+	}
+	if v.binding.NewDeliverer {
+		// The first space to deliver a remote project (other than its
+		// origin) is the one allowed to deliver it from now on.
+		if err := s.projects.AddDeliverer(ctx, p.ID, domain.Deliverer{
+			Fingerprint: v.signer.Fingerprint, Space: v.signer.Name, AddedAt: now, AddedBy: domain.ActorName(ctx),
+		}); err != nil {
+			return p, err
+		}
+	}
+	return p, compat.Learn(ctx, s.remotes, v.signer, v.parsed.Envelope.SchemaVersion)
+}
+
+// writeRelease creates the bundle's release of p, with its provenance; a
+// release of that version already here must be the same one (existed).
+func (s *Service) writeRelease(ctx context.Context, v *verified, p domain.Project, now time.Time) (rel domain.Release, existed bool, err error) {
+	pl := v.parsed.Payload
+	rel, err = s.releases.Get(ctx, p.ID, pl.Release.Version)
+	switch {
+	case err == nil:
+		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
+			return rel, true, domain.Refuse(domain.KindConflict, domain.RuleReleaseImmutable, "release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, p.Name)
+		}
+		return rel, true, nil
+	case !errors.Is(err, domain.ErrNotFound):
+		return rel, false, err
+	}
+	rel = domain.Release{
+		ProjectID: p.ID, Project: p.Name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
+		Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
+		Provenance: &domain.Provenance{
+			BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
+			ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
+		},
+	}
+	return rel, false, s.releases.Create(ctx, &rel)
+}
+
 // chooseLifecycle picks the remote project's lifecycle: the one asked for,
 // or the space's only one.
 func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked string) (string, error) {
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return "", err
 	}
@@ -274,11 +293,11 @@ func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked st
 // template values still missing, and warns about scopes naming environments
 // this space does not have.
 func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return nil, nil, err
 	}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,15 +332,15 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 
 // List lists a space's bundles of projects the caller may view, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	v, err := access.ViewableProjects(ctx, s.store, sp)
+	v, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.Bundles().List(ctx, sp.ID, 500)
+	list, err := s.bundles.List(ctx, sp.ID, 500)
 	return slices.DeleteFunc(list, func(b domain.BundleRecord) bool { return !v.Has(b.Project) }), err
 }
 

@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
 )
@@ -69,7 +68,7 @@ type InspectedVariable struct {
 // writing anything. A bundle that is structurally broken is an error; one
 // that fails verification is reported with Verified false and the reason.
 func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspection, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return Inspection{}, err
 	}
@@ -91,14 +90,14 @@ func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspe
 	for _, v := range pl.Variables {
 		in.Variables = append(in.Variables, InspectedVariable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Encrypted: v.Sealed != "", Environments: v.Environments})
 	}
-	if r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
+	if r, err := s.remotes.GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
 		in.Signer.KnownAs = r.Name
 	}
 	in.TargetSnapshotDigest = pl.TargetSnapshotDigest
 	if d := pl.Downstream; d != nil {
 		for _, ref := range d.Spaces {
 			ds := DownstreamSpace{Space: ref.Space, Fingerprint: ref.Fingerprint}
-			if r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, ref.Fingerprint); err == nil {
+			if r, err := s.remotes.GetByFingerprint(ctx, sp.ID, ref.Fingerprint); err == nil {
 				ds.KnownAs = r.Name
 			}
 			for _, v := range d.Sealed {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -87,8 +86,8 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 // with DryRun none do.
 func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Document, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
@@ -116,16 +115,16 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 // mayApply: environments and lifecycles are the space's administrators'
 // business; projects are their contributors'.
 func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Document) error {
-	if err := access.Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
 	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
-		if err := access.Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
 			return err
 		}
 	}
 	for _, p := range doc.Projects {
-		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, p.Name, ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermEditProject, p.Name, ""); err != nil {
 			return err
 		}
 	}
@@ -147,28 +146,26 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		st.lifecycles[l.Name] = l
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
 		st.projects[p.Name] = p
 	}
-	if s.RemoteSpaces != nil {
-		names, err := s.RemoteSpaces(ctx, sp.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			st.remoteSpaces[n] = true
-		}
+	names, err := s.trust.RemoteNames(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		st.remoteSpaces[n] = true
 	}
 	return st, nil
 }
@@ -206,14 +203,28 @@ func (p *problems) err() error {
 	return domain.Invalidf("%d problems; nothing was changed:\n  %s", len(p.msgs), strings.Join(p.msgs, "\n  "))
 }
 
+// plan validates the whole document against the space — environments,
+// then lifecycles (which name environments), then projects (which name
+// lifecycles and environments) — collecting every problem with its line.
 func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error) {
 	probs := &problems{doc: doc}
 	plan := &applyPlan{}
+	known := st.planEnvironments(doc, plan, probs)
+	lcNames := st.planLifecycles(doc, plan, probs, known)
+	st.planProjects(doc, prune, plan, probs, known, lcNames)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// planEnvironments adds the document's local and remote environments to
+// the plan and returns the names of every environment known after it.
+func (st *applyState) planEnvironments(doc *config.Document, plan *applyPlan, probs *problems) map[string]bool {
 	known := map[string]bool{}
 	for name := range st.envs {
 		known[name] = true
 	}
-
 	seen := map[string]bool{}
 	for i, e := range doc.Environments {
 		path := fmt.Sprintf("environments[%d]", i)
@@ -248,14 +259,18 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		known[name] = true
 		plan.envs = append(plan.envs, domain.Environment{SpaceID: st.space.ID, Name: remote + ": " + env, RemoteSpace: remote})
 	}
-	knownEnv := func(e string) bool { return known[e] }
-	envList := func() string { return describe(sortedKeys(known)) }
+	return known
+}
 
+// planLifecycles adds the document's lifecycles to the plan, each phase
+// naming known environments (or whole remote spaces), and returns the
+// names of every lifecycle known after it.
+func (st *applyState) planLifecycles(doc *config.Document, plan *applyPlan, probs *problems, known map[string]bool) map[string]bool {
 	lcNames := map[string]bool{}
 	for name := range st.lifecycles {
 		lcNames[name] = true
 	}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, l := range doc.Lifecycles {
 		path := fmt.Sprintf("lifecycles[%d]", i)
 		lc := domain.Lifecycle{SpaceID: st.space.ID, Name: l.Name, Phases: l.Phases}
@@ -272,15 +287,22 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		for j, ph := range lc.Phases {
 			for _, e := range ph.Environments {
 				// A phase may also name a whole remote space.
-				if !knownEnv(e) && !st.remoteSpaces[e] {
-					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, envList()))
+				if !known[e] && !st.remoteSpaces[e] {
+					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, describe(sortedKeys(known))))
 				}
 			}
 		}
 		plan.lifecycles = append(plan.lifecycles, lc)
 	}
+	return lcNames
+}
 
-	seen = map[string]bool{}
+// planProjects adds the document's projects to the plan, merged with what
+// they hold here (project), each in a known lifecycle and naming known
+// environments.
+func (st *applyState) planProjects(doc *config.Document, prune bool, plan *applyPlan, probs *problems, known, lcNames map[string]bool) {
+	knownEnv := func(e string) bool { return known[e] }
+	seen := map[string]bool{}
 	for i, cp := range doc.Projects {
 		path := fmt.Sprintf("projects[%d]", i)
 		p, warns, kept, err := st.project(cp, prune)
@@ -290,7 +312,7 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		if err == nil {
 			err = p.Validate(knownEnv)
 			if err != nil && strings.Contains(err.Error(), "unknown environment") {
-				err = fmt.Errorf("%w (known: %s)", err, envList())
+				err = fmt.Errorf("%w (known: %s)", err, describe(sortedKeys(known)))
 			}
 		}
 		if err == nil && seen[p.Name] {
@@ -305,10 +327,6 @@ func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error)
 		plan.warnings = append(plan.warnings, warns...)
 		plan.kept = append(plan.kept, kept...)
 	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return plan, nil
 }
 
 // parseRemote splits "<space>: <environment>" and checks the space is known.
@@ -646,7 +664,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		if e.IsRemote() {
 			kind, action = "remote environment", "remote-environment.create"
 		}
-		if err := s.store.Environments().Create(ctx, &e); err != nil {
+		if err := s.environments.Create(ctx, &e); err != nil {
 			return res, err
 		}
 		if err := record(action, kind, e.Name); err != nil {
@@ -658,7 +676,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		if exists && reflect.DeepEqual(old.Phases, l.Phases) {
 			continue
 		}
-		if err := s.store.Lifecycles().Put(ctx, &l); err != nil {
+		if err := s.lifecycles.Put(ctx, &l); err != nil {
 			return res, err
 		}
 		action := "lifecycle.create"
@@ -679,7 +697,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 			p.CreatedAt = now
 		}
 		p.UpdatedAt = now
-		if err := s.store.Projects().Put(ctx, &p); err != nil {
+		if err := s.projects.Put(ctx, &p); err != nil {
 			return res, err
 		}
 		action := "project.create"
@@ -739,12 +757,12 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 	if err != nil {
 		return nil, err
 	}
-	viewable, err := access.ViewableProjects(ctx, s.store, sp)
+	viewable, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
 	doc := &config.Document{}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -755,14 +773,14 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 			doc.Environments = append(doc.Environments, config.Environment{Name: e.Name})
 		}
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		doc.Lifecycles = append(doc.Lifecycles, config.Lifecycle{Name: l.Name, Phases: l.Phases})
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -11,17 +11,31 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 // Service builds dashboards.
 type Service struct {
-	store store.Store
-	now   func() time.Time
+	projects    store.Projects
+	lifecycles  store.Lifecycles
+	releases    store.Releases
+	deployments store.Deployments
+	receipts    store.Receipts
+	remotes     store.RemoteSpaces
+	access      access.Guard
+	provenance  *provenance.Rules
+	now         func() time.Time
 }
 
-// New returns a dashboard service.
-func New(st store.Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+// New returns a dashboard service. It only reads: projects, lifecycles,
+// releases, deployments, receipts and remote spaces, and counts only the
+// receipts the provenance rules accept.
+func New(projects store.Projects, lifecycles store.Lifecycles, releases store.Releases, deployments store.Deployments, receipts store.Receipts, remotes store.RemoteSpaces,
+	guard access.Guard, rules *provenance.Rules, now func() time.Time) *Service {
+	return &Service{projects: projects, lifecycles: lifecycles, releases: releases, deployments: deployments, receipts: receipts, remotes: remotes,
+		access: guard, provenance: rules, now: now}
+}
 
 // Dashboard is projects × environments, one page of projects at a time.
 type Dashboard struct {
@@ -88,11 +102,11 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if err != nil {
 		return Dashboard{}, err
 	}
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects, err := s.store.Projects().Summaries(ctx, sp.ID)
+	projects, err := s.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -103,7 +117,7 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	visible, err := access.Visible(ctx, s.store, sp, names)
+	visible, err := s.access.Visible(ctx, sp, names)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -124,7 +138,7 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if len(projects) == 0 {
 		return d, nil
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -225,7 +239,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		origins = append(origins, o)
 	}
 	out := map[cellKey]Cell{}
-	latest, err := s.store.Deployments().LatestOf(ctx, sp.ID, ids)
+	latest, err := s.deployments.LatestOf(ctx, sp.ID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +257,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		}
 		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment"}
 	}
-	receipts, err := s.store.Receipts().LatestOf(ctx, sp.ID, origins)
+	receipts, err := s.receipts.LatestOf(ctx, sp.ID, origins)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +284,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 type signerSet map[string]string // fingerprint → name
 
 func (s *Service) signers(ctx context.Context, sp domain.Space) (signerSet, error) {
-	list, err := s.store.RemoteSpaces().List(ctx, sp.ID)
+	list, err := s.remotes.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -29,24 +28,53 @@ type Query struct {
 // satisfy the receipt rules now are listed (internal/provenance), each
 // naming the environment it speaks for as this space names it.
 func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domain.Deployment, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
-	projects, err := s.store.Projects().Summaries(ctx, sp.ID)
+	byOrigin, err := s.visibleByOrigin(ctx, sp, q.Project)
+	if err != nil {
+		return nil, err
+	}
+	if len(byOrigin) == 0 {
+		return []domain.Deployment{}, nil
+	}
+	f := store.ReceiptFilter{Version: q.Version}
+	if q.Project != "" {
+		for o := range byOrigin {
+			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
+		}
+	}
+	list, err := s.receipts.List(ctx, sp.ID, f)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.counting(ctx, sp, byOrigin, list, q)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, newestFirst)
+	return out, nil
+}
+
+// visibleByOrigin returns the projects of sp the caller may view (only
+// project, when not ""), each under the name receipts give it: its origin
+// space's fingerprint and its name there.
+func (s *Service) visibleByOrigin(ctx context.Context, sp domain.Space, project string) (map[store.OriginProject]domain.Project, error) {
+	projects, err := s.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(projects))
 	for _, p := range projects {
-		if q.Project == "" || p.Name == q.Project {
+		if project == "" || p.Name == project {
 			names = append(names, p.Name)
 		}
 	}
-	if names, err = access.Visible(ctx, s.store, sp, names); err != nil {
+	if names, err = s.access.Visible(ctx, sp, names); err != nil {
 		return nil, err
 	}
 	visible := map[string]bool{}
@@ -64,21 +92,14 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 		}
 		byOrigin[o] = domain.Project{ID: p.ID, SpaceID: sp.ID, Name: p.Name, Lifecycle: p.Lifecycle, Origin: p.Origin}
 	}
-	if len(byOrigin) == 0 {
-		return []domain.Deployment{}, nil
-	}
-	f := store.ReceiptFilter{Version: q.Version}
-	if q.Project != "" {
-		for o := range byOrigin {
-			f.OriginFingerprint, f.OriginProject = o.Fingerprint, o.Project
-		}
-	}
-	list, err := s.store.Receipts().List(ctx, sp.ID, f)
-	if err != nil {
-		return nil, err
-	}
-	// Newest first, checking each release's rules once, until the page is
-	// full.
+	return byOrigin, nil
+}
+
+// counting turns the receipts (oldest first) of the projects in byOrigin
+// into deployments, newest first, keeping those that satisfy the receipt
+// rules now (checking each release's rules once) in q's environment,
+// until q's page is full.
+func (s *Service) counting(ctx context.Context, sp domain.Space, byOrigin map[store.OriginProject]domain.Project, list []domain.Receipt, q Query) ([]domain.Deployment, error) {
 	type key struct {
 		o       store.OriginProject
 		version string
@@ -87,21 +108,22 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 	out := []domain.Deployment{}
 	for i := len(list) - 1; i >= 0 && len(out) < q.Limit; i-- {
 		r := list[i]
-		p, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
+		o := store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}
+		p, ok := byOrigin[o]
 		if !ok {
 			continue
 		}
-		k := key{store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}, r.Version}
+		k := key{o, r.Version}
 		rr, ok := rules[k]
 		if !ok {
-			rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+			rel, err := s.releases.Get(ctx, p.ID, r.Version)
 			if errors.Is(err, domain.ErrNotFound) {
 				rules[k] = nil
 				continue
 			} else if err != nil {
 				return nil, err
 			}
-			if rr, err = provenance.ForRelease(ctx, s.store, sp, p, rel); err != nil {
+			if rr, err = s.provenance.ForRelease(ctx, sp, p, rel); err != nil {
 				return nil, err
 			}
 			rules[k] = rr
@@ -119,7 +141,6 @@ func (s *Service) Elsewhere(ctx context.Context, space string, q Query) ([]domai
 			}
 		}
 	}
-	slices.SortStableFunc(out, newestFirst)
 	return out, nil
 }
 

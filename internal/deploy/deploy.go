@@ -20,18 +20,35 @@ import (
 
 // Service queues deployments and answers questions about tasks.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
-	wake  func() // tells runners there is new work; may be nil
+	tx           store.Transactor
+	spaces       store.Spaces
+	projects     store.Projects
+	releases     store.Releases
+	environments store.Environments
+	lifecycles   store.Lifecycles
+	tasks        store.Tasks
+	deployments  store.Deployments
+	packages     store.Packages
+	access       access.Guard
+	provenance   *provenance.Rules
+	progress     *Progress
+	audit        *audit.Log
+	now          func() time.Time
+	runner       Waker
 }
 
-// New returns a deploy service; wake is called after a task is queued.
-func New(st store.Store, log *audit.Log, now func() time.Time, wake func()) *Service {
-	if wake == nil {
-		wake = func() {}
-	}
-	return &Service{store: st, audit: log, now: now, wake: wake}
+// Waker is told that a task was queued (Runner.Wake).
+type Waker interface{ Wake() }
+
+// New returns a deploy service. It writes tasks and deployments, reads
+// spaces, projects, releases, environments, lifecycles and the package
+// feed to check a deployment before queuing it, and wakes runner after.
+func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages,
+	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
+	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
+		tasks: tasks, deployments: deployments, packages: packages,
+		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
 // Request asks for a release to be deployed to an environment.
@@ -52,24 +69,24 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return d, err
 		}
 	}
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, req.Project, req.Environment)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermDeploy, req.Project, req.Environment)
 		if err != nil {
 			return err
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, req.Project)
+		p, err := s.projects.Get(ctx, sp.ID, req.Project)
 		if err != nil {
 			return err
 		}
-		rel, err := s.store.Releases().Get(ctx, p.ID, req.Version)
+		rel, err := s.releases.Get(ctx, p.ID, req.Version)
 		if err != nil {
 			return err
 		}
-		env, err := s.store.Environments().Get(ctx, sp.ID, req.Environment)
+		env, err := s.environments.Get(ctx, sp.ID, req.Environment)
 		if err != nil {
 			return err
 		}
-		if err := provenance.Deliverable(ctx, s.store, sp, p, rel); err != nil {
+		if err := s.provenance.Deliverable(ctx, sp, p, rel); err != nil {
 			return err
 		}
 		if env.IsRemote() {
@@ -85,7 +102,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		if unset := UnsetSecrets(rel, p, variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(unset) > 0 {
 			return unsetError(p, rel, env.Name, unset)
 		}
-		if err := checkPackages(ctx, s.store, sp, p, rel, env.Name); err != nil {
+		if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -96,7 +113,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			State:       domain.TaskQueued,
 			QueuedAt:    now,
 		}
-		if err := s.store.Tasks().Create(ctx, &t); err != nil {
+		if err := s.tasks.Create(ctx, &t); err != nil {
 			return err
 		}
 		d = domain.Deployment{
@@ -104,16 +121,16 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
 			CreatedAt: now, CreatedBy: domain.ActorName(ctx),
 		}
-		if err := s.store.Deployments().Create(ctx, &d); err != nil {
+		if err := s.deployments.Create(ctx, &d); err != nil {
 			return err
 		}
-		if err := s.store.Tasks().SetDeployment(ctx, t.ID, d.ID); err != nil {
+		if err := s.tasks.SetDeployment(ctx, t.ID, d.ID); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID), "project": p.Name})
 	})
 	if err == nil {
-		s.wake()
+		s.runner.Wake()
 	}
 	return d, err
 }
@@ -121,7 +138,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 // checkLifecycle refuses a deployment to an environment whose phase comes
 // after a phase that has no successful deployment of the release.
 func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -132,7 +149,7 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	if idx == 0 {
 		return nil
 	}
-	succeeded, err := Progress(ctx, s.store, sp, p, rel)
+	succeeded, err := s.progress.Of(ctx, sp, p, rel)
 	if err != nil {
 		return err
 	}
@@ -143,7 +160,21 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	return nil
 }
 
-// Progress reports which lifecycle entries a release has succeeded in: its
+// Progress is the one place that decides which lifecycle entries a release
+// has succeeded in, for deployments here and promotions onward.
+type Progress struct {
+	deployments store.Deployments
+	receipts    store.Receipts
+	provenance  *provenance.Rules
+}
+
+// NewProgress reads deployments and receipts, and counts only the receipts
+// rules accept.
+func NewProgress(deployments store.Deployments, receipts store.Receipts, rules *provenance.Rules) *Progress {
+	return &Progress{deployments: deployments, receipts: receipts, provenance: rules}
+}
+
+// Of reports which lifecycle entries a release has succeeded in: its
 // successful deployments in this space, and the environments of other spaces
 // that receipts say it succeeded in — only receipts that satisfy the receipt
 // rules now (internal/provenance: a signer known here and not revoked, for
@@ -151,8 +182,8 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 // so no stored receipt from an earlier version or a since-revoked space
 // opens a gate. An entry may also be a whole remote space, which has
 // succeeded when any of its environments has.
-func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
-	done, err := st.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
+	done, err := pg.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -166,11 +197,11 @@ func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Pro
 	if p.IsRemote() {
 		f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
 	}
-	receipts, err := st.Receipts().List(ctx, sp.ID, f)
+	receipts, err := pg.receipts.List(ctx, sp.ID, f)
 	if err != nil {
 		return nil, err
 	}
-	rules, err := provenance.ForRelease(ctx, st, sp, p, rel)
+	rules, err := pg.provenance.ForRelease(ctx, sp, p, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -309,29 +340,29 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 // Tasks lists a space's tasks that the caller may view (those deploying a
 // project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	v, err := access.ViewableProjects(ctx, s.store, sp)
+	v, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.Tasks().List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
 	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
 }
 
 // Task returns a task of a space; a task deploying a project the caller may
 // not view is refused as the project is.
 func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return domain.Task{}, err
 	}
-	t, err := s.store.Tasks().Get(ctx, id)
+	t, err := s.tasks.Get(ctx, id)
 	if err != nil {
 		return domain.Task{}, err
 	}
@@ -339,7 +370,7 @@ func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task
 		return domain.Task{}, domain.NotFoundf("task %d not found in space %q", id, space)
 	}
 	if t.Project != "" {
-		if err := access.Require(ctx, s.store, sp, domain.PermView, t.Project, ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermView, t.Project, ""); err != nil {
 			return domain.Task{}, err
 		}
 	}
@@ -352,13 +383,13 @@ func (s *Service) Log(ctx context.Context, space string, id, after int64) (domai
 	if err != nil {
 		return t, nil, err
 	}
-	lines, err := s.store.Tasks().Log(ctx, id, after, 5000)
+	lines, err := s.tasks.Log(ctx, id, after, 5000)
 	return t, lines, err
 }
 
 // Cancel stops a task: a queued one at once, a running one at its next check.
 func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
-	if _, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermDeploy, "", ""); err != nil {
 		return domain.Task{}, err
 	}
 	t, err := s.Task(ctx, space, id)
@@ -366,27 +397,27 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 		return t, err
 	}
 	if t.DeploymentID != 0 {
-		d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+		d, err := s.deployments.Get(ctx, t.DeploymentID)
 		if err != nil {
 			return t, err
 		}
-		sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+		sp, err := s.spaces.GetByID(ctx, t.SpaceID)
 		if err != nil {
 			return t, err
 		}
-		if err := access.Require(ctx, s.store, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
 			return t, err
 		}
 	}
 	if t.State.Done() {
 		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
 	}
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Tasks().RequestCancel(ctx, id); err != nil {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.tasks.RequestCancel(ctx, id); err != nil {
 			return err
 		}
 		if t.State == domain.TaskQueued {
-			if err := s.store.Tasks().Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
+			if err := s.tasks.Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
 				return err
 			}
 		}
@@ -399,21 +430,21 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if err != nil {
 		return t, err
 	}
-	return s.store.Tasks().Get(ctx, id)
+	return s.tasks.Get(ctx, id)
 }
 
 // Deployments lists a space's deployments of projects the caller may
 // view, newest first.
 func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	v, err := access.ViewableProjects(ctx, s.store, sp)
+	v, err := s.access.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
 	f.SpaceID, f.Projects = sp.ID, v.Names()
-	list, err := s.store.Deployments().List(ctx, f)
+	list, err := s.deployments.List(ctx, f)
 	return slices.DeleteFunc(list, func(d domain.Deployment) bool { return !v.Has(d.Project) }), err
 }

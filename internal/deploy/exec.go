@@ -34,7 +34,7 @@ func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.
 	}
 	defer os.Remove(path)
 
-	timeout := r.Timeout
+	timeout := r.timeout
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
@@ -42,7 +42,7 @@ func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.
 	defer cancel()
 
 	stdout, stderr := &lineWriter{emit: tl.info}, &lineWriter{emit: tl.error}
-	p, err := r.Sandbox.Start(ctx, sandbox.Cmd{
+	p, err := r.sandbox.Start(ctx, sandbox.Cmd{
 		Path: "bash", Args: []string{"bash", "--noprofile", "--norc", "-eo", "pipefail", path},
 		Dir: work, Env: scriptEnv(work), Stdout: stdout, Stderr: stderr, Expose: []string{work},
 	})

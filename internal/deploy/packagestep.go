@@ -33,7 +33,7 @@ func packageRef(rel domain.Release, id string) (domain.PackageRef, bool) {
 // checkPackages refuses a deployment, before any task exists, when a
 // deploy-package step that runs in env needs a package the space's feed
 // does not hold with the SHA-256 the release pinned.
-func checkPackages(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
+func checkPackages(ctx context.Context, feed store.Packages, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
 	for _, step := range rel.Snapshot.Process {
 		if step.Type != domain.StepDeployPackage || !step.AppliesTo(env) {
 			continue
@@ -42,7 +42,7 @@ func checkPackages(ctx context.Context, st store.Store, sp domain.Space, p domai
 		if !ok {
 			return domain.Invalidf("cannot deploy %s %s: step %q deploys package %q, which the release does not select", p.Name, rel.Version, step.Name, step.Package)
 		}
-		have, err := st.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
+		have, err := feed.Get(ctx, sp.ID, ref.ID, ref.Version)
 		if errors.Is(err, domain.ErrNotFound) {
 			return domain.Invalidf("cannot deploy %s %s to %s: package %s %s is not in space %q's feed yet. Bring it with a transfer file from the space that made the release (`ferry package export` there, `ferry package import FILE` here), or push it with `ferry package push`",
 				p.Name, rel.Version, env, ref.ID, ref.Version, sp.Name)
@@ -70,9 +70,6 @@ func (r *Runner) execStep(ctx context.Context, sp domain.Space, rel domain.Relea
 // listed files, runs preDeploy there, swaps the staging folder into place,
 // and runs postDeploy in the destination.
 func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.Release, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
-	if r.Packages == nil {
-		return errors.New("this server has no package feed")
-	}
 	ref, ok := packageRef(rel, step.Package)
 	if !ok {
 		return fmt.Errorf("the release selects no version of package %q", step.Package)
@@ -94,7 +91,7 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	}
 	file := filepath.Join(work, "package")
 	tl.info(fmt.Sprintf("Fetching package %s %s from the feed of space %q", ref.ID, ref.Version, sp.Name))
-	if err := r.Packages.Fetch(ctx, sp.ID, ref, file); err != nil {
+	if err := r.packages.Fetch(ctx, sp.ID, ref, file); err != nil {
 		return err
 	}
 	defer os.Remove(file)
@@ -151,7 +148,7 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 // symlink: the server writes there itself, outside any sandbox.
 func (r *Runner) checkDestination(dest string) error {
 	for _, p := range []string{dest, dest + ".ferry-new", dest + ".ferry-old"} {
-		if hidden, ok := r.Sandbox.Overlaps(p); ok {
+		if hidden, ok := r.sandbox.Overlaps(p); ok {
 			return fmt.Errorf("destination %q reaches %s, which holds this server's data or keys; deploy somewhere else", dest, hidden)
 		}
 	}

@@ -19,10 +19,7 @@ import (
 // recorded as received on the target, so the next attempt's query leaves
 // them out: the transfer resumes rather than restarts.
 func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote domain.RemoteSpace) (string, error) {
-	if d.Packages == nil || d.Trust == nil {
-		return "", &transport.Refused{Message: "this server has no package feed to send from"}
-	}
-	id, err := d.Trust.Identity(ctx, sp.ID)
+	id, err := d.trust.Identity(ctx, sp.ID)
 	if err != nil {
 		return "", err
 	}
@@ -30,11 +27,11 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 		if len(chunks) == 0 {
 			return nil, nil
 		}
-		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.Now())
+		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.now())
 		if err != nil {
 			return nil, err
 		}
-		answer, err := d.Client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
+		answer, err := d.client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
 		if err != nil {
 			return nil, err
 		}
@@ -45,7 +42,7 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 		return a.Missing, nil
 	}
 	// The loop acts for the space that promoted, with the server's authority.
-	exp, err := d.Packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks})
+	exp, err := d.packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks})
 	if packages.NothingToSend(err) {
 		return "nothing to send: " + domain.Message(err), nil
 	}
@@ -62,7 +59,7 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes)
+	answer, err := d.client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes)
 	pr.CloseWithError(errors.New("the request ended")) // unblocks the writer if the request ended early
 	if werr := <-written; err == nil && werr != nil {
 		err = werr

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/signing"
@@ -95,7 +94,7 @@ type InventoryPayload struct {
 // Inventory writes the space's signed package inventory, for a source space
 // to leave out of its next transfer file what this space already has.
 func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermDeploy, "", "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -157,7 +156,7 @@ type Export struct {
 // their chunks it lacks, known from an inventory file it exported and from
 // the package lists its deployment receipts carry. It signs the result.
 func (s *Service) PlanExport(ctx context.Context, space string, req ExportRequest) (*Export, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermPromote, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermPromote, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -488,7 +487,7 @@ func HeaderSize(br *bufio.Reader) (int64, error) {
 // SHA-256 — before any package enters the feed. Chunks are stored as they
 // arrive (content-addressed, they are inert until a manifest names them).
 func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 	if err != nil {
 		return ImportResult{}, err
 	}

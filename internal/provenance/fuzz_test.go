@@ -4,27 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
-	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // world is the production service set on a real SQLite file with four
@@ -34,66 +29,42 @@ import (
 // knows whose certificate says it is "Prod". The fuzz tests sign documents
 // as any of them, with hostile content, and check what they could change.
 type world struct {
-	ctx  context.Context
-	st   store.Store
-	set  services.Set
-	keys map[string]*identity.Identity
-	sp   map[string]domain.Space
-	good bundle.Payload // the genuine bundle of Shop 1.0.0 for Prod
+	ctx   context.Context
+	st    store.Store
+	set   services.Set
+	gates *deploy.Progress
+	rules *provenance.Rules
+	keys  map[string]*identity.Identity
+	sp    map[string]domain.Space
+	good  bundle.Payload // the genuine bundle of Shop 1.0.0 for Prod
 	// digest is Shop 1.0.0's snapshot digest in Dev.
 	digest string
 }
 
-func newWorld(t testing.TB, dir string) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	set, err := services.New(st, packages.FoldersIn(dir), now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{ctx: ctx, st: st, set: set, keys: map[string]*identity.Identity{}, sp: map[string]domain.Space{}}
-	certs := map[string]string{}
+	env := servicetest.New(t)
+	ctx, set := env.Ctx, env.Set
+	w := &world{ctx: ctx, st: env.Store, set: set, gates: env.Progress(), rules: provenance.New(env.Store.RemoteSpaces(), env.Store.Projects(), env.Store.Bundles()), keys: map[string]*identity.Identity{}, sp: map[string]domain.Space{}}
 	for _, name := range []string{"Dev", "Prod", "QA"} {
-		sp, err := set.Catalog.CreateSpace(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sp := env.CreateSpace(name)
 		w.sp[name] = sp
+		var err error
 		if w.keys[name], err = set.Trust.Identity(ctx, sp.ID); err != nil {
 			t.Fatal(err)
 		}
-		certs[name] = string(w.keys[name].CertPEM)
 	}
-	if w.keys["Evil"], err = identity.Generate("Prod", now()); err != nil {
+	var err error
+	if w.keys["Evil"], err = identity.Generate("Prod", time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []struct{ in, name, trust string }{
 		{"Dev", "Prod", "promote,receipts"}, {"Dev", "QA", "receipts"},
 		{"Prod", "Dev", "releases"}, {"Prod", "QA", "releases"},
 	} {
-		if _, _, err := set.Trust.Add(ctx, a.in, trust.AddRequest{Name: a.name, Certificate: certs[a.name], Trust: a.trust}); err != nil {
-			t.Fatal(err)
-		}
+		env.Trust(a.in, a.name, a.trust)
 	}
-	apply := func(space, yaml string) {
-		doc, err := config.Parse([]byte(yaml))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := set.Catalog.Apply(ctx, space, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	apply("Dev", `environments: [{name: Final}]
+	env.Apply("Dev", `environments: [{name: Final}]
 remoteEnvironments: ["Prod: Production", "QA: Staging"]
 lifecycles: [{name: Main, phases: [{name: Prod, environments: ["Prod: Production"]}, {name: Final, environments: [Final]}]}]
 projects:
@@ -106,7 +77,7 @@ projects:
       - {name: Run, type: script, script: "echo shop"}
       - {name: QA only, type: script, environments: ["QA: Staging"], script: "echo qa"}
 `)
-	apply("Prod", `environments: [{name: Production}]
+	env.Apply("Prod", `environments: [{name: Production}]
 lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 `)
 	for _, v := range []string{"1.0.0", "2.0.0"} {
@@ -131,16 +102,7 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 	return w
 }
 
-var (
-	fuzzOnce  sync.Once
-	fuzzWorld *world
-)
-
-func theWorld(f *testing.F) *world {
-	dir := f.TempDir()
-	fuzzOnce.Do(func() { fuzzWorld = newWorld(f, dir) })
-	return fuzzWorld
-}
+func theWorld(f *testing.F) *world { return newWorld(f) }
 
 func fp(id *identity.Identity) string { return identity.Fingerprint(id.Cert.Raw) }
 
@@ -234,7 +196,7 @@ func (w *world) checkReceipts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		done, err := deploy.Progress(w.ctx, w.st, w.sp["Dev"], p, rel)
+		done, err := w.gates.Of(w.ctx, w.sp["Dev"], p, rel)
 		if err != nil {
 			t.Fatal(err)
 		}

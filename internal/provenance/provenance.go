@@ -20,17 +20,31 @@ import (
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
+// Rules applies the provenance rules to what this space knows: its remote
+// spaces, its projects and their deliverers, and the bundles it promoted.
+// It only reads.
+type Rules struct {
+	remotes  store.RemoteSpaces
+	projects store.Projects
+	bundles  store.Bundles
+}
+
+// New returns the rules over the remote spaces, projects and bundles tables.
+func New(remotes store.RemoteSpaces, projects store.Projects, bundles store.Bundles) *Rules {
+	return &Rules{remotes: remotes, projects: projects, bundles: bundles}
+}
+
 // Deliverable refuses an imported release that came from a revoked space:
 // delivered by one, or originating in one this space knows. Revocation
 // means everything signed by that space is refused from then on, and that
 // includes releases already imported (docs/trust.md). Local releases
 // always pass.
-func Deliverable(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) error {
+func (rs *Rules) Deliverable(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) error {
 	if !p.IsRemote() {
 		return nil
 	}
 	if pv := rel.Provenance; pv != nil {
-		r, err := remote(ctx, st, sp.ID, pv.SourceFingerprint, pv.SourceSpace)
+		r, err := rs.remote(ctx, sp.ID, pv.SourceFingerprint, pv.SourceSpace)
 		if err != nil {
 			return err
 		}
@@ -40,7 +54,7 @@ func Deliverable(ctx context.Context, st store.Store, sp domain.Space, p domain.
 				rel.Version, p.Name, r.Name, r.Fingerprint, r.RevocationText())
 		}
 	}
-	r, err := remote(ctx, st, sp.ID, p.Origin.Fingerprint, "")
+	r, err := rs.remote(ctx, sp.ID, p.Origin.Fingerprint, "")
 	if err != nil {
 		return err
 	}
@@ -54,10 +68,10 @@ func Deliverable(ctx context.Context, st store.Store, sp domain.Space, p domain.
 
 // remote finds a remote space by fingerprint, else (a certificate rotated
 // since) by name; nil when neither is known.
-func remote(ctx context.Context, st store.Store, spaceID int64, fingerprint, name string) (*domain.RemoteSpace, error) {
-	r, err := st.RemoteSpaces().GetByFingerprint(ctx, spaceID, fingerprint)
+func (rs *Rules) remote(ctx context.Context, spaceID int64, fingerprint, name string) (*domain.RemoteSpace, error) {
+	r, err := rs.remotes.GetByFingerprint(ctx, spaceID, fingerprint)
 	if errors.Is(err, domain.ErrNotFound) && name != "" {
-		r, err = st.RemoteSpaces().Get(ctx, spaceID, name)
+		r, err = rs.remotes.Get(ctx, spaceID, name)
 	}
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
@@ -100,7 +114,7 @@ type Binding struct {
 //     (bundle-deliverer).
 //
 // A project's first delivery binds it to its signer.
-func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer domain.RemoteSpace) (Binding, error) {
+func (rs *Rules) Bind(ctx context.Context, sp domain.Space, o Origin, signer domain.RemoteSpace) (Binding, error) {
 	var b Binding
 	if fp, err := trust.ParseFingerprint(o.Fingerprint); err != nil || fp != o.Fingerprint {
 		return b, domain.Refuse(domain.KindInvalid, domain.RuleBundleOrigin, "the bundle's origin fingerprint %q is not a certificate fingerprint as ferry writes them", o.Fingerprint)
@@ -109,7 +123,7 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOrigin,
 			"the bundle says its release was made in space %q itself (fingerprint %s); a space imports only other spaces' releases", sp.Name, sp.Fingerprint)
 	}
-	known, err := remote(ctx, st, sp.ID, o.Fingerprint, "")
+	known, err := rs.remote(ctx, sp.ID, o.Fingerprint, "")
 	if err != nil {
 		return b, err
 	}
@@ -117,7 +131,7 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOrigin,
 			"the release originates in remote space %q (fingerprint %s), which %s", known.Name, known.Fingerprint, known.RevocationText())
 	}
-	if named, err := st.RemoteSpaces().Get(ctx, sp.ID, o.Space); err == nil && named.Fingerprint != o.Fingerprint {
+	if named, err := rs.remotes.Get(ctx, sp.ID, o.Space); err == nil && named.Fingerprint != o.Fingerprint {
 		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
 			"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but the remote space %q known here has fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
 			signer.Name, o.Space, o.Fingerprint, named.Name, named.Fingerprint, signer.Name)
@@ -127,7 +141,7 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 	// One origin, one name: the same origin's projects all go by the name
 	// they first came with, so no bundle opens a second "<name>: <project>"
 	// for an origin this space already holds under another name.
-	projects, err := st.Projects().Summaries(ctx, sp.ID)
+	projects, err := rs.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return b, err
 	}
@@ -138,7 +152,7 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 		}
 	}
 	name := domain.RemoteName(o.Space, o.Project)
-	p, err := st.Projects().Get(ctx, sp.ID, name)
+	p, err := rs.projects.Get(ctx, sp.ID, name)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		b.NewDeliverer = signer.Fingerprint != o.Fingerprint
@@ -156,7 +170,7 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 	if signer.Fingerprint == o.Fingerprint {
 		return b, nil
 	}
-	ds, err := st.Projects().Deliverers(ctx, p.ID)
+	ds, err := rs.projects.Deliverers(ctx, p.ID)
 	if err != nil {
 		return b, err
 	}
@@ -182,7 +196,7 @@ func quote(s string) string { return `"` + s + `"` }
 // satisfy, checked against what this space knows now. Build one per
 // release with ForRelease; it reads what it needs once.
 type Receipts struct {
-	st      store.Store
+	remotes store.RemoteSpaces
 	sp      domain.Space
 	p       domain.Project
 	rel     domain.Release
@@ -192,12 +206,12 @@ type Receipts struct {
 }
 
 // ForRelease returns the receipt rules for one release of a project here.
-func ForRelease(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) (*Receipts, error) {
-	out, err := st.Bundles().Promoted(ctx, sp.ID, p.Name, rel.Version)
+func (rs *Rules) ForRelease(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (*Receipts, error) {
+	out, err := rs.bundles.Promoted(ctx, sp.ID, p.Name, rel.Version)
 	if err != nil {
 		return nil, err
 	}
-	return &Receipts{st: st, sp: sp, p: p, rel: rel, targets: out,
+	return &Receipts{remotes: rs.remotes, sp: sp, p: p, rel: rel, targets: out,
 		byFP: map[string]*domain.RemoteSpace{}, byName: map[string]*domain.RemoteSpace{}}, nil
 }
 
@@ -275,7 +289,7 @@ func (rr *Receipts) byFingerprint(ctx context.Context, fp string) (*domain.Remot
 	if r, ok := rr.byFP[fp]; ok {
 		return r, nil
 	}
-	r, err := rr.st.RemoteSpaces().GetByFingerprint(ctx, rr.sp.ID, fp)
+	r, err := rr.remotes.GetByFingerprint(ctx, rr.sp.ID, fp)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		rr.byFP[fp] = nil
@@ -291,7 +305,7 @@ func (rr *Receipts) named(ctx context.Context, name string) (*domain.RemoteSpace
 	if r, ok := rr.byName[name]; ok {
 		return r, nil
 	}
-	r, err := rr.st.RemoteSpaces().Get(ctx, rr.sp.ID, name)
+	r, err := rr.remotes.Get(ctx, rr.sp.ID, name)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		rr.byName[name] = nil

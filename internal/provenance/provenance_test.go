@@ -6,10 +6,8 @@ import (
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
-	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -46,7 +44,7 @@ func (w *world) progress(t *testing.T, version string) func(string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := deploy.Progress(w.ctx, w.st, w.sp["Dev"], p, rel)
+	done, err := w.gates.Of(w.ctx, w.sp["Dev"], p, rel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +56,7 @@ func (w *world) progress(t *testing.T, version string) func(string) bool {
 // never promoted there or with a false digest open no gate; a genuine one
 // does, until its signer is revoked.
 func TestProgressCountsOnlyReceiptsThatHoldNow(t *testing.T) {
-	w := newWorld(t, t.TempDir())
+	w := newWorld(t)
 	zero := "sha256:" + strings.Repeat("0", 64)
 	w.storeReceipt(t, "1.0.0", "Final", "Final", w.good.SnapshotDigest)
 	w.storeReceipt(t, "2.0.0", "Prod: Production", "Production", w.digest) // never promoted
@@ -89,7 +87,7 @@ func TestProgressCountsOnlyReceiptsThatHoldNow(t *testing.T) {
 // TestDeliverable: a release delivered by a revoked space, or originating
 // in one, is refused, naming the rule, the space, when and by whom.
 func TestDeliverable(t *testing.T) {
-	w := newWorld(t, t.TempDir())
+	w := newWorld(t)
 	prod := w.sp["Prod"]
 	shop, err := w.st.Projects().Get(w.ctx, prod.ID, "Dev: Shop")
 	if err != nil {
@@ -118,18 +116,18 @@ func TestDeliverable(t *testing.T) {
 		return r
 	}
 	for _, v := range []string{"1.0.0", "1.0.5"} {
-		if err := provenance.Deliverable(w.ctx, w.st, prod, shop, rel(v)); err != nil {
+		if err := w.rules.Deliverable(w.ctx, prod, shop, rel(v)); err != nil {
 			t.Fatalf("%s: %v", v, err)
 		}
 	}
 	if _, err := w.set.Trust.Revoke(w.ctx, "Prod", "Dev"); err != nil {
 		t.Fatal(err)
 	}
-	err = provenance.Deliverable(w.ctx, w.st, prod, shop, rel("1.0.0"))
+	err = w.rules.Deliverable(w.ctx, prod, shop, rel("1.0.0"))
 	if err == nil || !strings.Contains(err.Error(), "[release-revoked]") || !strings.Contains(err.Error(), `delivered by remote space "Dev"`) || !strings.Contains(err.Error(), "by system") {
 		t.Errorf("delivered by a revoked space: %v", err)
 	}
-	err = provenance.Deliverable(w.ctx, w.st, prod, shop, rel("1.0.5"))
+	err = w.rules.Deliverable(w.ctx, prod, shop, rel("1.0.5"))
 	if err == nil || !strings.Contains(err.Error(), `originates in remote space "Dev"`) {
 		t.Errorf("originating in a revoked space, delivered by a trusted one: %v", err)
 	}

@@ -28,13 +28,13 @@ func (s *Service) queueBack(ctx context.Context, sp domain.Space, receipts []dom
 		if r.OriginFingerprint == sp.Fingerprint {
 			continue
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
+		p, err := s.projects.Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
 		if errors.Is(err, domain.ErrNotFound) {
 			continue
 		} else if err != nil {
 			return err
 		}
-		rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+		rel, err := s.releases.Get(ctx, p.ID, r.Version)
 		if errors.Is(err, domain.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -43,7 +43,7 @@ func (s *Service) queueBack(ctx context.Context, sp domain.Space, receipts []dom
 		if rel.Provenance == nil {
 			continue
 		}
-		dest, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
+		dest, err := s.remotes.GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
 		if errors.Is(err, domain.ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -53,7 +53,7 @@ func (s *Service) queueBack(ctx context.Context, sp domain.Space, receipts []dom
 			continue
 		}
 		queued[dest.ID] = true
-		if _, err := s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+		if _, err := s.outbox.Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: dest.ID, Kind: domain.OutboxReceipts, Summary: "deployment receipts",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		}); err != nil {
@@ -70,7 +70,7 @@ func (s *Service) queueBack(ctx context.Context, sp domain.Space, receipts []dom
 // receipt_sends record file exports use, so the two never send a receipt
 // twice. ids is empty when nothing is due.
 func (s *Service) Outgoing(ctx context.Context, sp domain.Space, dest domain.RemoteSpace) (data []byte, ids []int64, err error) {
-	list, err := s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
+	list, err := s.receipts.Unsent(ctx, sp.ID, dest.ID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
@@ -37,75 +36,34 @@ func Open(data []byte) (*envelope.Opened, error) {
 // receipt that breaks a rule is refused whole, naming the rule.
 func (s *Service) Import(ctx context.Context, space string, data []byte) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
-	o, err := Open(data)
+	o, body, err := openFile(data)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var body FileBody
-	if err := envelope.Strict(o.Body, &body); err != nil {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the receipt file's contents are malformed or not exactly what ferry writes: %v", err)
-	}
-	if err := o.CheckExact(); err != nil {
-		return ImportResult{}, err
-	}
 	var res ImportResult
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
-		exporter, err := s.trust.Verify(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Signature)
+		exporter, err := s.verifyFile(ctx, sp, o, body)
 		if err != nil {
 			return err
 		}
-		if body.Kind != FileKind || body.SchemaVersion != o.Envelope.SchemaVersion {
-			return domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "the signed document is a %q (schema %d), not a receipt file of schema %d", body.Kind, body.SchemaVersion, o.Envelope.SchemaVersion)
-		}
-		if body.Destination.Fingerprint != sp.Fingerprint {
-			return domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "this receipt file is for space %q (fingerprint %s), not for space %q", body.Destination.Space, body.Destination.Fingerprint, sp.Name)
-		}
-		if body.Exporter.Fingerprint != exporter.Fingerprint {
-			return domain.Refuse(domain.KindUntrusted, domain.RuleReceiptFile, "the file says it comes from %q but is signed by remote space %q", body.Exporter.Space, exporter.Name)
-		}
-		var receipts []domain.Receipt
-		signers := map[int64]domain.RemoteSpace{}
-		versions := map[int64]int{}
-		for i, sg := range body.Receipts {
-			pl, signer, env, err := s.check(ctx, sp, exporter, sg, body.SchemaVersion)
-			if err != nil {
-				return fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
-			}
-			r := toReceipt(sp.ID, pl, sg, exporter.Name, s.now())
-			r.DeployingSpace, r.Environment = signer.Name, env
-			receipts = append(receipts, r)
-			signers[signer.ID], versions[signer.ID] = signer, max(versions[signer.ID], pl.SchemaVersion)
-		}
-		res.From = exporter.Name
-		var fresh []domain.Receipt
-		for i := range receipts {
-			created, err := s.store.Receipts().Create(ctx, &receipts[i])
-			if err != nil {
-				return err
-			}
-			if created {
-				res.Imported++
-				fresh = append(fresh, receipts[i])
-			} else {
-				res.Duplicates++
-			}
-		}
-		if err := s.queueBack(ctx, sp, fresh); err != nil {
+		receipts, read, err := s.checkAll(ctx, sp, exporter, body)
+		if err != nil {
 			return err
 		}
-		// What each signer signed shows what it reads.
-		if err := compat.Learn(ctx, s.store.RemoteSpaces(), exporter, body.SchemaVersion); err != nil {
+		if res, err = s.storeNew(ctx, sp, exporter, receipts); err != nil {
 			return err
 		}
-		for id, signer := range signers {
-			if err := compat.Learn(ctx, s.store.RemoteSpaces(), signer, versions[id]); err != nil {
+		// What each signer signed shows what it reads (versions only rise).
+		read[exporter.ID] = signerRead{exporter, max(read[exporter.ID].version, body.SchemaVersion)}
+		for _, r := range read {
+			if err := compat.Learn(ctx, s.remotes, r.signer, r.version); err != nil {
 				return err
 			}
 		}
@@ -115,6 +73,87 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	})
 	s.queued(err)
 	return res, err
+}
+
+// openFile opens a receipt file and decodes its body exactly.
+func openFile(data []byte) (*envelope.Opened, FileBody, error) {
+	var body FileBody
+	o, err := Open(data)
+	if err != nil {
+		return nil, body, err
+	}
+	if err := envelope.Strict(o.Body, &body); err != nil {
+		return nil, body, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the receipt file's contents are malformed or not exactly what ferry writes: %v", err)
+	}
+	if err := o.CheckExact(); err != nil {
+		return nil, body, err
+	}
+	return o, body, nil
+}
+
+// verifyFile checks the file as a whole: signed by a remote space trusted
+// for receipts, a receipt file, for this space, from the space that
+// signed it. It returns that space.
+func (s *Service) verifyFile(ctx context.Context, sp domain.Space, o *envelope.Opened, body FileBody) (domain.RemoteSpace, error) {
+	exporter, err := s.trust.Verify(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	if err != nil {
+		return exporter, err
+	}
+	if body.Kind != FileKind || body.SchemaVersion != o.Envelope.SchemaVersion {
+		return exporter, domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "the signed document is a %q (schema %d), not a receipt file of schema %d", body.Kind, body.SchemaVersion, o.Envelope.SchemaVersion)
+	}
+	if body.Destination.Fingerprint != sp.Fingerprint {
+		return exporter, domain.Refuse(domain.KindInvalid, domain.RuleReceiptFile, "this receipt file is for space %q (fingerprint %s), not for space %q", body.Destination.Space, body.Destination.Fingerprint, sp.Name)
+	}
+	if body.Exporter.Fingerprint != exporter.Fingerprint {
+		return exporter, domain.Refuse(domain.KindUntrusted, domain.RuleReceiptFile, "the file says it comes from %q but is signed by remote space %q", body.Exporter.Space, exporter.Name)
+	}
+	return exporter, nil
+}
+
+// signerRead is the newest schema version a remote space was seen to sign.
+type signerRead struct {
+	signer  domain.RemoteSpace
+	version int
+}
+
+// checkAll checks every receipt of the file (check) and returns them as
+// this space stores them, with the newest schema version each signer
+// signed. One receipt that breaks a rule refuses the file.
+func (s *Service) checkAll(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, body FileBody) ([]domain.Receipt, map[int64]signerRead, error) {
+	var receipts []domain.Receipt
+	read := map[int64]signerRead{}
+	for i, sg := range body.Receipts {
+		pl, signer, env, err := s.check(ctx, sp, exporter, sg, body.SchemaVersion)
+		if err != nil {
+			return nil, nil, fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
+		}
+		r := toReceipt(sp.ID, pl, sg, exporter.Name, s.now())
+		r.DeployingSpace, r.Environment = signer.Name, env
+		receipts = append(receipts, r)
+		read[signer.ID] = signerRead{signer, max(read[signer.ID].version, pl.SchemaVersion)}
+	}
+	return receipts, read, nil
+}
+
+// storeNew stores the receipts this space does not hold yet and queues
+// them back toward the spaces the releases came from.
+func (s *Service) storeNew(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, receipts []domain.Receipt) (ImportResult, error) {
+	res := ImportResult{From: exporter.Name}
+	var fresh []domain.Receipt
+	for i := range receipts {
+		created, err := s.receipts.Create(ctx, &receipts[i])
+		if err != nil {
+			return res, err
+		}
+		if created {
+			res.Imported++
+			fresh = append(fresh, receipts[i])
+		} else {
+			res.Duplicates++
+		}
+	}
+	return res, s.queueBack(ctx, sp, fresh)
 }
 
 // check verifies one receipt of a file of schema version fileVersion: it is
@@ -141,7 +180,7 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 	// A signer known here by fingerprint is checked against this space's
 	// stored certificate first; an unknown one is refused by the rules
 	// below, naming the rule.
-	known, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, pl.Deploying.Fingerprint)
+	known, err := s.remotes.GetByFingerprint(ctx, sp.ID, pl.Deploying.Fingerprint)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case err != nil:
@@ -159,7 +198,7 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 	if err != nil {
 		return pl, signer, "", err
 	}
-	rules, err := provenance.ForRelease(ctx, s.store, sp, p, rel)
+	rules, err := s.provenance.ForRelease(ctx, sp, p, rel)
 	if err != nil {
 		return pl, signer, "", err
 	}
@@ -191,12 +230,12 @@ func (s *Service) release(ctx context.Context, sp domain.Space, pl Payload) (dom
 		name = domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
 	}
 	var rel domain.Release
-	p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	p, err := s.projects.Get(ctx, sp.ID, name)
 	if err == nil {
 		if p.IsRemote() != (pl.Origin.Fingerprint != sp.Fingerprint) || (p.IsRemote() && p.Origin.Fingerprint != pl.Origin.Fingerprint) {
 			err = domain.ErrNotFound
 		} else {
-			rel, err = s.store.Releases().Get(ctx, p.ID, pl.Version)
+			rel, err = s.releases.Get(ctx, p.ID, pl.Version)
 		}
 	}
 	if errors.Is(err, domain.ErrNotFound) {

@@ -18,9 +18,10 @@ import (
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Formats and limits. A server reads receipt files and receipts of its
@@ -92,44 +93,76 @@ type Signed struct {
 
 // Service records, exports and imports receipts.
 type Service struct {
-	store store.Store
-	trust *trust.Service
-	audit *audit.Log
-	now   func() time.Time
-
-	// Queued, if set, is called after receipts may have been queued for
-	// delivery to a connected space, once the transaction has committed.
-	Queued func()
-	// Holding, if set, lists the package versions a space holds of the
-	// given package ids; receipts carry it.
-	Holding func(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error)
+	tx          store.Transactor
+	spaces      store.Spaces
+	projects    store.Projects
+	releases    store.Releases
+	tasks       store.Tasks
+	deployments store.Deployments
+	receipts    store.Receipts
+	remotes     store.RemoteSpaces
+	outbox      store.Outbox
+	access      access.Guard
+	provenance  *provenance.Rules
+	trust       Trust
+	packages    Holdings
+	audit       *audit.Log
+	now         func() time.Time
+	delivery    Waker
 }
 
-// New returns a receipt service.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, trust: tr, audit: log, now: now}
+// Trust is what receipts need of the trust capability (trust.Service): the
+// remote spaces, this space's own identity, and the signature check.
+type Trust interface {
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// Holdings lists the package versions a space holds of the given package
+// ids (packages.Service); receipts carry it, so the space a release came
+// from sends no package twice.
+type Holdings interface {
+	Holding(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error)
+}
+
+// Waker is told, after a transaction that may have queued receipts for a
+// connected space committed, that the delivery loop has work
+// (outbox.Signal).
+type Waker interface{ Wake() }
+
+// New returns a receipt service. It writes receipts, what was sent where
+// and sweeps in the outbox; it reads the finished task, its deployment,
+// project, release and space to sign a receipt, and remote spaces to know
+// where receipts go and who signed them.
+func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, tasks store.Tasks, deployments store.Deployments,
+	receipts store.Receipts, remotes store.RemoteSpaces, outbox store.Outbox,
+	guard access.Guard, rules *provenance.Rules, tr Trust, packages Holdings, log *audit.Log, now func() time.Time, delivery Waker) *Service {
+	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, tasks: tasks, deployments: deployments,
+		receipts: receipts, remotes: remotes, outbox: outbox,
+		access: guard, provenance: rules, trust: tr, packages: packages, audit: log, now: now, delivery: delivery}
 }
 
 // Record signs and stores a receipt for a finished deployment task, if it
 // deployed a remote project. Local deployments need none.
 func (s *Service) Record(ctx context.Context, taskID int64) error {
-	t, err := s.store.Tasks().Get(ctx, taskID)
+	t, err := s.tasks.Get(ctx, taskID)
 	if err != nil || t.Kind != domain.TaskDeploy || !t.State.Done() {
 		return err
 	}
-	d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
 	if err != nil {
 		return err
 	}
-	p, err := s.store.Projects().GetByID(ctx, d.ProjectID)
+	p, err := s.projects.GetByID(ctx, d.ProjectID)
 	if err != nil || !p.IsRemote() {
 		return err
 	}
-	rel, err := s.store.Releases().GetByID(ctx, d.ReleaseID)
+	rel, err := s.releases.GetByID(ctx, d.ReleaseID)
 	if err != nil {
 		return err
 	}
-	sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
 	if err != nil {
 		return err
 	}
@@ -163,12 +196,12 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	if version >= 2 && rel.Provenance != nil {
 		pl.Bundle = rel.Provenance.BundleDigest
 	}
-	if s.Holding != nil && len(rel.Snapshot.Packages) > 0 {
+	if len(rel.Snapshot.Packages) > 0 {
 		var ids []string
 		for _, p := range rel.Snapshot.Packages {
 			ids = append(ids, p.ID)
 		}
-		if pl.Packages, err = s.Holding(ctx, sp.ID, ids); err != nil {
+		if pl.Packages, err = s.packages.Holding(ctx, sp.ID, ids); err != nil {
 			return err
 		}
 	}
@@ -181,8 +214,8 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		return err
 	}
 	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.Receipts().Create(ctx, &r); err != nil {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if _, err := s.receipts.Create(ctx, &r); err != nil {
 			return err
 		}
 		return s.queueBack(ctx, sp, []domain.Receipt{r})
@@ -199,7 +232,7 @@ func (s *Service) versionFor(ctx context.Context, sp domain.Space, rel domain.Re
 	if rel.Provenance == nil {
 		return compat.Current, nil
 	}
-	src, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
+	src, err := s.remotes.GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
 	if errors.Is(err, domain.ErrNotFound) {
 		return compat.Previous, nil
 	} else if err != nil {
@@ -211,8 +244,8 @@ func (s *Service) versionFor(ctx context.Context, sp domain.Space, rel domain.Re
 // queued tells the delivery loop, after a transaction that may have queued
 // receipts committed.
 func (s *Service) queued(err error) {
-	if err == nil && s.Queued != nil {
-		s.Queued()
+	if err == nil {
+		s.delivery.Wake()
 	}
 }
 
@@ -254,8 +287,8 @@ type ExportResult struct {
 func (s *Service) Export(ctx context.Context, space string, req ExportRequest) ([]byte, ExportResult, error) {
 	var data []byte
 	var res ExportResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermDeploy, "", "")
 		if err != nil {
 			return err
 		}
@@ -268,9 +301,9 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		}
 		var list []domain.Receipt
 		if req.All {
-			list, err = s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
+			list, err = s.receipts.List(ctx, sp.ID, store.ReceiptFilter{})
 		} else {
-			list, err = s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
+			list, err = s.receipts.Unsent(ctx, sp.ID, dest.ID)
 		}
 		if err != nil {
 			return err
@@ -279,7 +312,7 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		if err != nil {
 			return err
 		}
-		if err := s.store.Receipts().MarkSent(ctx, dest.ID, f.ids, s.now()); err != nil {
+		if err := s.receipts.MarkSent(ctx, dest.ID, f.ids, s.now()); err != nil {
 			return err
 		}
 		data = f.data
@@ -299,13 +332,13 @@ func (s *Service) headsTo(ctx context.Context, sp domain.Space, r domain.Receipt
 	if r.OriginFingerprint == dest.Fingerprint {
 		return true, nil
 	}
-	p, err := s.store.Projects().Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
+	p, err := s.projects.Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+	rel, err := s.releases.Get(ctx, p.ID, r.Version)
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, nil
 	} else if err != nil {

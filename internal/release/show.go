@@ -58,7 +58,7 @@ func (s *Service) Show(ctx context.Context, space, project, version string) (Det
 	if err != nil {
 		return Detail{}, err
 	}
-	r, err := s.store.Releases().Get(ctx, p.ID, version)
+	r, err := s.releases.Get(ctx, p.ID, version)
 	if err != nil {
 		return Detail{}, err
 	}
@@ -109,7 +109,7 @@ func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Di
 		return Diff{}, domain.Invalidf("a diff needs two versions (from and to); %q means the project's current state", Current)
 	}
 	var d Diff
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		p, err := s.project(ctx, space, project)
 		if err != nil {
 			return err
@@ -118,7 +118,7 @@ func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Di
 			if version == Current {
 				return Freeze(p), nil
 			}
-			r, err := s.store.Releases().Get(ctx, p.ID, version)
+			r, err := s.releases.Get(ctx, p.ID, version)
 			return r.Snapshot, err
 		}
 		old, err := snapshot(from)

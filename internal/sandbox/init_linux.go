@@ -173,82 +173,22 @@ func lookPath(file string, env []string) (string, error) {
 // under, binds the exposed folders back, mounts a fresh /proc for the new
 // PID namespace, and enters the working folder.
 func isolate(sp spec) error {
-	// Nothing mounted here may show outside (events from outside still
-	// arrive, and land under the covers).
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return fmt.Errorf("make the sandbox's mounts its own: %w", err)
-	}
-	f, err := os.Open("/proc/self/mountinfo")
+	targets, err := hiddenTargets(sp.Hide)
 	if err != nil {
 		return err
 	}
-	mounts, err := parseMountInfo(f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	var targets []string
-	for _, h := range sp.Hide {
-		targets = append(targets, h)
-		targets = append(targets, aliases(h, mounts)...)
-	}
-	targets = outermost(targets)
-
 	// Open the exposed folders before they are covered; bind them back
 	// through their descriptors afterwards.
-	type exposure struct {
-		path string
-		fd   int
+	exps, err := openExposed(sp.Expose, targets)
+	if err != nil {
+		return err
 	}
-	var exps []exposure
-	for _, e := range sp.Expose {
-		if !slices.ContainsFunc(targets, func(t string) bool { return within(e, t) }) {
-			continue // not covered: nothing to do
-		}
-		fd, err := unix.Open(e, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", e, err)
-		}
-		exps = append(exps, exposure{e, fd})
+	folders, files, err := splitTargets(targets, sp.Hide)
+	if err != nil {
+		return err
 	}
-
-	var folders, files []string
-	for _, t := range targets {
-		var st unix.Stat_t
-		if err := unix.Stat(t, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) && !slices.Contains(sp.Hide, t) {
-				continue // an alias the mount table still lists but that is covered or gone
-			}
-			return fmt.Errorf("hide %s: %w", t, err)
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			folders = append(folders, t)
-		} else {
-			files = append(files, t)
-		}
-	}
-	// A hidden file is covered by an empty read-only file. It lives on a
-	// small tmpfs mounted on the first hidden folder and then covered by
-	// that folder's own cover, so no path leads to it.
-	if len(files) > 0 {
-		empty := "/dev/null" // only when no folder is hidden: reads as empty, writes go nowhere
-		if len(folders) > 0 {
-			if err := unix.Mount("ferry-hidden", folders[0], "tmpfs", hiddenFlags, "mode=0700,size=4k,nr_inodes=16"); err != nil {
-				return fmt.Errorf("hide %s: %w", folders[0], err)
-			}
-			empty = filepath.Join(folders[0], "empty")
-			if err := os.WriteFile(empty, nil, 0o444); err != nil {
-				return fmt.Errorf("hide files: %w", err)
-			}
-		}
-		for _, t := range files {
-			if err := unix.Mount(empty, t, "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("hide %s: %w", t, err)
-			}
-			if err := remountReadOnly(t); err != nil {
-				return fmt.Errorf("hide %s: %w", t, err)
-			}
-		}
+	if err := coverFiles(files, folders); err != nil {
+		return err
 	}
 	for _, t := range folders {
 		if err := unix.Mount("ferry-hidden", t, "tmpfs", hiddenFlags, "mode=0755,size=64k,nr_inodes=1024"); err != nil {
@@ -274,6 +214,103 @@ func isolate(sp spec) error {
 	}
 	if err := unix.Chdir(sp.Run.Dir); err != nil {
 		return fmt.Errorf("enter the working folder %s: %w", sp.Run.Dir, err)
+	}
+	return nil
+}
+
+// hiddenTargets makes the sandbox's mounts its own and returns every path
+// a hidden path shows under: itself and, by the mount table, its aliases
+// (bind mounts), outermost only.
+func hiddenTargets(hide []string) ([]string, error) {
+	// Nothing mounted here may show outside (events from outside still
+	// arrive, and land under the covers).
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return nil, fmt.Errorf("make the sandbox's mounts its own: %w", err)
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := parseMountInfo(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	var targets []string
+	for _, h := range hide {
+		targets = append(targets, h)
+		targets = append(targets, aliases(h, mounts)...)
+	}
+	return outermost(targets), nil
+}
+
+// exposure is an exposed folder under a hidden one, opened before it was
+// covered.
+type exposure struct {
+	path string
+	fd   int
+}
+
+// openExposed opens the exposed folders that a target covers.
+func openExposed(expose, targets []string) ([]exposure, error) {
+	var exps []exposure
+	for _, e := range expose {
+		if !slices.ContainsFunc(targets, func(t string) bool { return within(e, t) }) {
+			continue // not covered: nothing to do
+		}
+		fd, err := unix.Open(e, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", e, err)
+		}
+		exps = append(exps, exposure{e, fd})
+	}
+	return exps, nil
+}
+
+// splitTargets sorts the targets into folders and files. An alias that is
+// gone is skipped; a hidden path itself must exist.
+func splitTargets(targets, hide []string) (folders, files []string, err error) {
+	for _, t := range targets {
+		var st unix.Stat_t
+		if err := unix.Stat(t, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) && !slices.Contains(hide, t) {
+				continue // an alias the mount table still lists but that is covered or gone
+			}
+			return nil, nil, fmt.Errorf("hide %s: %w", t, err)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			folders = append(folders, t)
+		} else {
+			files = append(files, t)
+		}
+	}
+	return folders, files, nil
+}
+
+// coverFiles covers each hidden file with an empty read-only file. It
+// lives on a small tmpfs mounted on the first hidden folder and then
+// covered by that folder's own cover, so no path leads to it.
+func coverFiles(files, folders []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	empty := "/dev/null" // only when no folder is hidden: reads as empty, writes go nowhere
+	if len(folders) > 0 {
+		if err := unix.Mount("ferry-hidden", folders[0], "tmpfs", hiddenFlags, "mode=0700,size=4k,nr_inodes=16"); err != nil {
+			return fmt.Errorf("hide %s: %w", folders[0], err)
+		}
+		empty = filepath.Join(folders[0], "empty")
+		if err := os.WriteFile(empty, nil, 0o444); err != nil {
+			return fmt.Errorf("hide files: %w", err)
+		}
+	}
+	for _, t := range files {
+		if err := unix.Mount(empty, t, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("hide %s: %w", t, err)
+		}
+		if err := remountReadOnly(t); err != nil {
+			return fmt.Errorf("hide %s: %w", t, err)
+		}
 	}
 	return nil
 }

@@ -147,7 +147,7 @@ func TestExclusiveSQLite(t *testing.T) {
 		close(done)
 	}()
 	waitFor(t, "the loop to run", func() bool { return len(r.who()) == 1 })
-	h := n.health(t.Context()).(map[string]any)
+	h := n.Health(t.Context()).(map[string]any)
 	if h["status"] != "ok" || h["store"] != "sqlite" || len(h["exclusive"].([]string)) != 1 {
 		t.Errorf("health = %v", h)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/web"
 )
 
@@ -77,14 +78,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := absolutePaths(&cfg); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data folder: %w", err)
-	}
-	box, err := secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, masterKeyFile))
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, box)
+	st, err := openData(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -107,24 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sb.Close()
 	nd.sandbox = status
-	runner := deploy.NewRunner(deploy.Runner{
-		Store:   st,
-		Log:     log.With("component", "runner"),
-		Node:    cfg.Node,
-		WorkDir: filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "work"),
-		Sandbox: sb,
-		Now:     now,
-	})
-	svc, err := services.New(st, packages.Folders{
-		Chunks:    filepath.Join(cfg.DataDir, chunksDir),
-		ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
-		Uploads:   filepath.Join(claim.Dir(filepath.Join(cfg.DataDir, tmpDir)), "uploads"),
-	}, now, runner)
-	if err != nil {
-		return err
-	}
-	svc.Health = nd.health
-	deliverer, err := connectSpaces(cfg, st, &svc, svc.Receipts, log, now)
+	svc, err := newServices(cfg, st, sb, nd, claim, now)
 	if err != nil {
 		return err
 	}
@@ -133,12 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	addr := ln.Addr().String()
-	ln, scheme, err := serveTLS(cfg, ln, log)
+	ln, addr, scheme, err := listen(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -155,14 +127,71 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}
+	return serve(ctx, srv, ln, svc, nd, log)
+}
 
+// openData makes the data folder and opens the store with the master key
+// kept there.
+func openData(ctx context.Context, cfg Config) (store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	box, err := secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, masterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, box)
+}
+
+// newServices builds the service set of this process: its feed and steps
+// keep temporary files in the process's claimed folders.
+func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, claim *scratch.Claim, now func() time.Time) (services.Set, error) {
+	settings, err := deliverySettings(cfg.Delivery)
+	if err != nil {
+		return services.Set{}, err
+	}
+	tmp := claim.Dir(filepath.Join(cfg.DataDir, tmpDir))
+	return services.New(st, sb, nd, services.Config{
+		Folders: packages.Folders{
+			Chunks:    filepath.Join(cfg.DataDir, chunksDir),
+			ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
+			Uploads:   filepath.Join(tmp, "uploads"),
+		},
+		Runner:   deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(tmp, "work")},
+		Delivery: settings,
+		Limits:   transport.DefaultLimits,
+		Log:      cfg.Log,
+		Now:      now,
+	})
+}
+
+// listen opens the listening socket, with TLS when cfg asks for it, and
+// returns its address and the scheme of the server's URL.
+func listen(cfg Config, log *slog.Logger) (net.Listener, string, string, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	ln, scheme, err := serveTLS(cfg, ln, log)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return ln, addr, scheme, nil
+}
+
+// serve runs the task runner, the node's loops (heartbeat, task
+// notifications, the delivery loop on one node at a time) and srv on ln
+// until ctx ends or serving fails; then it stops them in order: requests
+// first, then tasks, which are recorded as cancelled.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, svc services.Set, nd *node, log *slog.Logger) error {
 	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var runErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := runner.Run(runCtx); err != nil {
+		if err := svc.Runner.Run(runCtx); err != nil {
 			runErr = err
 			log.Error("task runner stopped", "err", err)
 		}
@@ -170,9 +199,9 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nd.run(runCtx, runner.Wake)
+		nd.run(runCtx, svc.Runner.Wake)
 	}()
-	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, deliverer.Run) })
+	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

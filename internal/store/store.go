@@ -10,13 +10,25 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
+// Transactor runs a function in one transaction. The transaction travels
+// in the context fn receives, so every sub-store of the same Store called
+// with that context joins it: a service takes a Transactor and the few
+// sub-stores it uses, never the whole Store.
+type Transactor interface {
+	// WithTx runs fn in one transaction: all of fn's writes land, or none.
+	// Inside another WithTx, fn joins the outer transaction.
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 // Store is a database of ferry's state. Every method takes a context; when
 // the context carries a transaction started by WithTx, the method runs inside
 // it. Lookups of missing rows return an error that matches domain.ErrNotFound;
 // unique-name clashes return one that matches domain.ErrConflict.
+//
+// Only the wiring (internal/services, internal/server) and the store's own
+// tests see a Store; services receive its parts.
 type Store interface {
-	// WithTx runs fn in one transaction: all of fn's writes land, or none.
-	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Transactor
 
 	Spaces() Spaces
 	Users() Users

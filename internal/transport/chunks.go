@@ -72,7 +72,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return ChunkAnswer{}, err
 	}
-	signer, err := r.Trust.Verify(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	signer, err := r.trust.Verify(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
 	if err != nil {
 		return ChunkAnswer{}, err
 	}
@@ -84,7 +84,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	case q.Target.Fingerprint != a.Space.Fingerprint:
 		return ChunkAnswer{}, domain.Invalidf("refused: the query is for space %q (fingerprint %s), not %q", q.Target.Space, q.Target.Fingerprint, a.Space.Name)
 	}
-	missing, err := r.Packages.Missing(ctx, a.Space.ID, q.Chunks)
+	missing, err := r.packages.Missing(ctx, a.Space.ID, q.Chunks)
 	if err != nil {
 		return ChunkAnswer{}, fmt.Errorf("find missing chunks: %w", err)
 	}
@@ -108,5 +108,5 @@ func (r *Receiver) ReceivePackages(ctx context.Context, a Admission, body io.Rea
 	if err := a.lease.Grow(size); err != nil {
 		return packages.ImportResult{}, err
 	}
-	return r.Packages.Import(actingFor(ctx, a), a.Space.Name, br)
+	return r.packages.Import(actingFor(ctx, a), a.Space.Name, br)
 }

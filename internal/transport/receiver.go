@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
+	"io"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -18,14 +19,45 @@ import (
 // whether to read a request at all, then passes the payload to the bundle
 // or receipt service, which verify it exactly as they verify a file.
 type Receiver struct {
-	Store    store.Store
-	Trust    *trust.Service
-	Bundles  *bundle.Service
-	Receipts *receipt.Service
-	Packages *packages.Service
+	spaces   store.Spaces
+	remotes  store.RemoteSpaces
+	trust    Verifier
+	bundles  Bundles
+	receipts Receipts
+	packages Packages
 	// Limiter bounds what requests hold before their signatures are
-	// checked (Enter).
+	// checked (Enter); the endpoints pace bodies by its limits.
 	Limiter *Limiter
+}
+
+// Verifier checks a signature against a remote space's stored certificate
+// and the trust given to it (trust.Service).
+type Verifier interface {
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// Bundles receives a bundle (bundle.Service).
+type Bundles interface {
+	Receive(ctx context.Context, space string, data []byte) (bundle.ReceiveResult, error)
+}
+
+// Receipts imports a receipt file (receipt.Service).
+type Receipts interface {
+	Import(ctx context.Context, space string, data []byte) (receipt.ImportResult, error)
+}
+
+// Packages answers chunk queries and imports package transfers
+// (packages.Service).
+type Packages interface {
+	Missing(ctx context.Context, spaceID int64, hashes []packages.Hash) ([]packages.Hash, error)
+	Import(ctx context.Context, space string, r io.Reader) (packages.ImportResult, error)
+}
+
+// NewReceiver returns the receiver of what connected spaces send. It reads
+// spaces and remote spaces to admit a request; limiter bounds what
+// requests hold before their signatures are checked (Enter).
+func NewReceiver(spaces store.Spaces, remotes store.RemoteSpaces, tr Verifier, bundles Bundles, receipts Receipts, packages Packages, limiter *Limiter) *Receiver {
+	return &Receiver{spaces: spaces, remotes: remotes, trust: tr, bundles: bundles, receipts: receipts, packages: packages, Limiter: limiter}
 }
 
 // Admission is a request the receiver agreed to read: for which local space,
@@ -58,7 +90,7 @@ func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, targe
 	if err := errors.Join(err1, err2); err != nil {
 		return a, domain.Invalidf("refused: the %s and %s headers must be SHA-256 certificate fingerprints", HeaderSender, HeaderTarget)
 	}
-	spaces, err := r.Store.Spaces().List(ctx)
+	spaces, err := r.spaces.List(ctx)
 	if err != nil {
 		return a, err
 	}
@@ -71,7 +103,7 @@ func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, targe
 	if !found {
 		return a, domain.NotFoundf("refused: no space on this server has certificate fingerprint %s; check the remote space's certificate and URL", targetFP)
 	}
-	a.Sender, err = r.Store.RemoteSpaces().GetByFingerprint(ctx, a.Space.ID, senderFP)
+	a.Sender, err = r.remotes.GetByFingerprint(ctx, a.Space.ID, senderFP)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return a, domain.Errorf(domain.KindUntrusted, "refused: space %q does not know the sending space (fingerprint %s); add it there with `ferry remote-space add NAME --cert FILE --trust %s`", a.Space.Name, senderFP, direction)
@@ -97,7 +129,7 @@ func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) 
 	if err := sameSigner(a, p.Envelope.Signer); err != nil {
 		return bundle.ReceiveResult{}, err
 	}
-	return r.Bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
+	return r.bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
 }
 
 // ReceiveReceipts receives a receipt file for an admitted request: it must be
@@ -111,7 +143,7 @@ func (r *Receiver) ReceiveReceipts(ctx context.Context, a Admission, data []byte
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return receipt.ImportResult{}, err
 	}
-	return r.Receipts.Import(actingFor(ctx, a), a.Space.Name, data)
+	return r.receipts.Import(actingFor(ctx, a), a.Space.Name, data)
 }
 
 // sameSigner refuses a payload signed by another space than the sender the

@@ -278,150 +278,195 @@ func formatDate(d dateVal, f string) (string, bool) {
 	return customDate(d, f), true
 }
 
+// customDate formats d with a .NET custom date and time format: runs of
+// one letter are fields, quotes and backslashes escape, anything else is
+// copied.
 func customDate(d dateVal, f string) string {
-	t := d.t
-	var b strings.Builder
+	w := &dateWriter{d: d}
 	for k := 0; k < len(f); {
 		c := f[k]
 		n := 1
 		for k+n < len(f) && f[k+n] == c {
 			n++
 		}
-		pad := func(v, width int) {
-			s := strconv.Itoa(v)
-			for len(s) < width {
-				s = "0" + s
-			}
-			b.WriteString(s)
-		}
 		switch c {
-		case 'd':
-			switch {
-			case n == 1:
-				pad(t.Day(), 1)
-			case n == 2:
-				pad(t.Day(), 2)
-			case n == 3:
-				b.WriteString(dayNames[t.Weekday()][:3])
-			default:
-				b.WriteString(dayNames[t.Weekday()])
-			}
-		case 'M':
-			switch {
-			case n <= 2:
-				pad(int(t.Month()), n)
-			case n == 3:
-				b.WriteString(monthNames[t.Month()-1][:3])
-			default:
-				b.WriteString(monthNames[t.Month()-1])
-			}
-		case 'y':
-			switch {
-			case n == 1:
-				pad(t.Year()%100, 1)
-			case n == 2:
-				pad(t.Year()%100, 2)
-			default:
-				pad(t.Year(), n)
-			}
-		case 'h':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			pad(h, min(n, 2))
-		case 'H':
-			pad(t.Hour(), min(n, 2))
-		case 'm':
-			pad(t.Minute(), min(n, 2))
-		case 's':
-			pad(t.Second(), min(n, 2))
-		case 'f', 'F':
-			digits := strconv.Itoa(t.Nanosecond()/100 + 10000000)[1:]
-			if n > 7 {
-				n = 7
-			}
-			part := digits[:n]
-			if c == 'F' {
-				part = strings.TrimRight(part, "0")
-				if part == "" && b.Len() > 0 && strings.HasSuffix(b.String(), ".") {
-					s := b.String()
-					b.Reset()
-					b.WriteString(s[:len(s)-1])
-				}
-			}
-			b.WriteString(part)
-		case 't':
-			ampm := "AM"
-			if t.Hour() >= 12 {
-				ampm = "PM"
-			}
-			if n == 1 {
-				ampm = ampm[:1]
-			}
-			b.WriteString(ampm)
-		case 'g':
-			b.WriteString("A.D.")
-		case 'z':
-			off := dateOffset(d)
-			sign := "+"
-			if off < 0 {
-				sign, off = "-", -off
-			}
-			hours, mins := off/3600, off%3600/60
-			switch n {
-			case 1:
-				b.WriteString(sign + strconv.Itoa(hours))
-			case 2:
-				b.WriteString(sign)
-				pad(hours, 2)
-			default:
-				b.WriteString(sign)
-				pad(hours, 2)
-				b.WriteByte(':')
-				pad(mins, 2)
-			}
-		case 'K':
-			switch d.kind {
-			case kindUTC:
-				b.WriteString("Z")
-			case kindLocal, kindOffset:
-				off := dateOffset(d)
-				sign := "+"
-				if off < 0 {
-					sign, off = "-", -off
-				}
-				b.WriteString(sign)
-				pad(off/3600, 2)
-				b.WriteByte(':')
-				pad(off%3600/60, 2)
-			}
-			n = 1
-		case ':', '/':
-			b.WriteString(strings.Repeat(string(c), n))
 		case '\'', '"':
 			end := strings.IndexByte(f[k+1:], c)
 			if end < 0 {
-				b.WriteString(f[k+1:])
-				return b.String()
+				w.b.WriteString(f[k+1:])
+				return w.b.String()
 			}
-			b.WriteString(f[k+1 : k+1+end])
+			w.b.WriteString(f[k+1 : k+1+end])
 			k += end + 2
 			continue
 		case '\\', '%':
 			if c == '\\' && k+1 < len(f) {
-				b.WriteByte(f[k+1])
+				w.b.WriteByte(f[k+1])
 				k += 2
 				continue
 			}
 			k++
 			continue
-		default:
-			b.WriteString(f[k : k+n])
 		}
-		k += n
+		k += w.field(c, n, f[k:k+n])
 	}
-	return b.String()
+	return w.b.String()
+}
+
+// dateWriter writes the fields of a custom format for one date.
+type dateWriter struct {
+	d dateVal
+	b strings.Builder
+}
+
+// pad writes v with at least width digits.
+func (w *dateWriter) pad(v, width int) {
+	s := strconv.Itoa(v)
+	for len(s) < width {
+		s = "0" + s
+	}
+	w.b.WriteString(s)
+}
+
+// field writes the field that n repeats of c name (text is those
+// characters) and returns how many of them it used.
+func (w *dateWriter) field(c byte, n int, text string) int {
+	t := w.d.t
+	switch c {
+	case 'd', 'M', 'y':
+		w.calendar(c, n)
+	case 'h':
+		h := t.Hour() % 12
+		if h == 0 {
+			h = 12
+		}
+		w.pad(h, min(n, 2))
+	case 'H':
+		w.pad(t.Hour(), min(n, 2))
+	case 'm':
+		w.pad(t.Minute(), min(n, 2))
+	case 's':
+		w.pad(t.Second(), min(n, 2))
+	case 'f', 'F':
+		w.fraction(c, n)
+	case 't':
+		ampm := "AM"
+		if t.Hour() >= 12 {
+			ampm = "PM"
+		}
+		if n == 1 {
+			ampm = ampm[:1]
+		}
+		w.b.WriteString(ampm)
+	case 'g':
+		w.b.WriteString("A.D.")
+	case 'z':
+		w.offset(n)
+	case 'K':
+		w.kind()
+		return 1
+	case ':', '/':
+		w.b.WriteString(strings.Repeat(string(c), n))
+	default:
+		w.b.WriteString(text)
+	}
+	return n
+}
+
+// calendar writes a day (d), month (M) or year (y) field.
+func (w *dateWriter) calendar(c byte, n int) {
+	t := w.d.t
+	switch c {
+	case 'd':
+		switch {
+		case n == 1:
+			w.pad(t.Day(), 1)
+		case n == 2:
+			w.pad(t.Day(), 2)
+		case n == 3:
+			w.b.WriteString(dayNames[t.Weekday()][:3])
+		default:
+			w.b.WriteString(dayNames[t.Weekday()])
+		}
+	case 'M':
+		switch {
+		case n <= 2:
+			w.pad(int(t.Month()), n)
+		case n == 3:
+			w.b.WriteString(monthNames[t.Month()-1][:3])
+		default:
+			w.b.WriteString(monthNames[t.Month()-1])
+		}
+	case 'y':
+		switch {
+		case n == 1:
+			w.pad(t.Year()%100, 1)
+		case n == 2:
+			w.pad(t.Year()%100, 2)
+		default:
+			w.pad(t.Year(), n)
+		}
+	}
+}
+
+// fraction writes n digits of the second's fraction; F drops trailing
+// zeros, and the dot before them when none are left.
+func (w *dateWriter) fraction(c byte, n int) {
+	digits := strconv.Itoa(w.d.t.Nanosecond()/100 + 10000000)[1:]
+	if n > 7 {
+		n = 7
+	}
+	part := digits[:n]
+	if c == 'F' {
+		part = strings.TrimRight(part, "0")
+		if part == "" && w.b.Len() > 0 && strings.HasSuffix(w.b.String(), ".") {
+			s := w.b.String()
+			w.b.Reset()
+			w.b.WriteString(s[:len(s)-1])
+		}
+	}
+	w.b.WriteString(part)
+}
+
+// offset writes the UTC offset: z hours, zz padded hours, zzz hours:minutes.
+func (w *dateWriter) offset(n int) {
+	off := dateOffset(w.d)
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	hours, mins := off/3600, off%3600/60
+	switch n {
+	case 1:
+		w.b.WriteString(sign + strconv.Itoa(hours))
+	case 2:
+		w.b.WriteString(sign)
+		w.pad(hours, 2)
+	default:
+		w.b.WriteString(sign)
+		w.pad(hours, 2)
+		w.b.WriteByte(':')
+		w.pad(mins, 2)
+	}
+}
+
+// kind writes K: Z for UTC, the offset for a local or offset value,
+// nothing for one of no kind.
+func (w *dateWriter) kind() {
+	switch w.d.kind {
+	case kindUTC:
+		w.b.WriteString("Z")
+	case kindLocal, kindOffset:
+		off := dateOffset(w.d)
+		sign := "+"
+		if off < 0 {
+			sign, off = "-", -off
+		}
+		w.b.WriteString(sign)
+		w.pad(off/3600, 2)
+		w.b.WriteByte(':')
+		w.pad(off%3600/60, 2)
+	}
 }
 
 // dateOffset is the UTC offset in seconds 'z' and 'K' print: the value's

@@ -327,12 +327,7 @@ func standardNumber(d decNum, kind numKind, f float64, spec byte, prec int) (str
 		}
 		return prec
 	}
-	sign := func(s string, isZero bool) string {
-		if d.neg && !isZero {
-			return "-" + s
-		}
-		return s
-	}
+	sign := d.signed
 	switch spec | 0x20 {
 	case 'c':
 		i, fr := d.fixed(orDefault(2), true)
@@ -364,83 +359,109 @@ func standardNumber(d decNum, kind numKind, f float64, spec byte, prec int) (str
 		if kind != kindInt {
 			return "", false
 		}
-		i, _ := d.fixed(0, false)
-		n, _ := strconv.ParseInt(i, 10, 64)
-		if d.neg {
-			n = -n
-		}
-		s := strconv.FormatUint(uint64(uint32(int32(n))), 16)
-		if spec == 'X' {
-			s = strings.ToUpper(s)
-		}
-		if len(s) < prec {
-			s = strings.Repeat("0", prec-len(s)) + s
-		}
-		return s, true
+		return hexNumber(d, spec, prec), true
 	case 'e':
-		p := orDefault(6)
-		r := d.roundSig(p + 1)
-		digits := r.digits + strings.Repeat("0", max(0, p+1-len(r.digits)))
-		exp := r.exp - 1
-		if r.isZero() {
-			digits, exp = strings.Repeat("0", p+1), 0
-		}
-		m := digits[:1]
-		if p > 0 {
-			m += "." + digits[1:p+1]
-		}
-		es := "+"
-		if exp < 0 {
-			es, exp = "-", -exp
-		}
-		e := strconv.Itoa(exp)
-		for len(e) < 3 {
-			e = "0" + e
-		}
-		return sign(m+string(spec&^0x20|spec&0x20)+es+e, r.isZero()), true
+		return exponential(d, spec, orDefault(6)), true
 	case 'r':
 		if kind == kindDecimal {
 			return "", false
 		}
 		fallthrough
 	case 'g':
-		if kind == kindDouble && prec <= 0 {
-			return formatDouble(f), true
-		}
-		r := d
-		if prec > 0 {
-			r = d.roundSig(prec)
-		}
-		if r.isZero() {
-			return "0", true
-		}
-		limit := prec
-		if limit <= 0 {
-			limit = 29
-		}
-		if r.exp-1 >= limit || r.exp-1 < -5 {
-			m := r.digits[:1]
-			if len(r.digits) > 1 {
-				m += "." + r.digits[1:]
-			}
-			es := "+"
-			e := r.exp - 1
-			if e < 0 {
-				es, e = "-", -e
-			}
-			ex := strconv.Itoa(e)
-			if len(ex) < 2 {
-				ex = "0" + ex
-			}
-			return sign(m+"E"+es+ex, false), true
-		}
-		if kind == kindDecimal && prec <= 0 {
-			i, fr := d.fixed(d.scale, false)
-			return sign(joinPoint(i, fr), false), true
-		}
-		return sign(placePoint(r.digits, r.exp), false), true
+		return generalNumber(d, kind, f, prec), true
 	}
 	return "", false
+}
+
+// signed puts a minus before s when d is negative and s does not show
+// zero (.NET prints no "-0").
+func (d decNum) signed(s string, isZero bool) string {
+	if d.neg && !isZero {
+		return "-" + s
+	}
+	return s
+}
+
+// hexNumber is X or x: an integer's two's complement in 32 bits, padded to
+// prec digits.
+func hexNumber(d decNum, spec byte, prec int) string {
+	i, _ := d.fixed(0, false)
+	n, _ := strconv.ParseInt(i, 10, 64)
+	if d.neg {
+		n = -n
+	}
+	s := strconv.FormatUint(uint64(uint32(int32(n))), 16)
+	if spec == 'X' {
+		s = strings.ToUpper(s)
+	}
+	if len(s) < prec {
+		s = strings.Repeat("0", prec-len(s)) + s
+	}
+	return s
+}
+
+// exponential is E or e: one digit, p decimals, and a signed exponent of at
+// least three digits.
+func exponential(d decNum, spec byte, p int) string {
+	r := d.roundSig(p + 1)
+	digits := r.digits + strings.Repeat("0", max(0, p+1-len(r.digits)))
+	exp := r.exp - 1
+	if r.isZero() {
+		digits, exp = strings.Repeat("0", p+1), 0
+	}
+	m := digits[:1]
+	if p > 0 {
+		m += "." + digits[1:p+1]
+	}
+	es := "+"
+	if exp < 0 {
+		es, exp = "-", -exp
+	}
+	e := strconv.Itoa(exp)
+	for len(e) < 3 {
+		e = "0" + e
+	}
+	return d.signed(m+string(spec&^0x20|spec&0x20)+es+e, r.isZero())
+}
+
+// generalNumber is G (and R): the shorter of fixed and scientific notation,
+// to prec significant digits (a double's shortest round trip without one).
+func generalNumber(d decNum, kind numKind, f float64, prec int) string {
+	if kind == kindDouble && prec <= 0 {
+		return formatDouble(f)
+	}
+	r := d
+	if prec > 0 {
+		r = d.roundSig(prec)
+	}
+	if r.isZero() {
+		return "0"
+	}
+	limit := prec
+	if limit <= 0 {
+		limit = 29
+	}
+	if r.exp-1 >= limit || r.exp-1 < -5 {
+		m := r.digits[:1]
+		if len(r.digits) > 1 {
+			m += "." + r.digits[1:]
+		}
+		es := "+"
+		e := r.exp - 1
+		if e < 0 {
+			es, e = "-", -e
+		}
+		ex := strconv.Itoa(e)
+		if len(ex) < 2 {
+			ex = "0" + ex
+		}
+		return d.signed(m+"E"+es+ex, false)
+	}
+	if kind == kindDecimal && prec <= 0 {
+		i, fr := d.fixed(d.scale, false)
+		return d.signed(joinPoint(i, fr), false)
+	}
+	return d.signed(placePoint(r.digits, r.exp), false)
 }
 
 func joinPoint(i, fr string) string {

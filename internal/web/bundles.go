@@ -224,14 +224,12 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	deliveries := map[string]domain.DeliverySummary{}
-	if h.s.Outbox != nil {
-		st, err := h.s.Outbox.RemoteSpaces(ctx, space)
-		if err != nil {
-			return err
-		}
-		for _, rs := range st {
-			deliveries[rs.Name] = rs.Delivery
-		}
+	st, err := h.s.Outbox.RemoteSpaces(ctx, space)
+	if err != nil {
+		return err
+	}
+	for _, rs := range st {
+		deliveries[rs.Name] = rs.Delivery
 	}
 	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}
 	for _, rs := range list {

@@ -178,6 +178,20 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if len(dash.Projects) > 0 {
 		cells = dash.Projects[0].Cells
 	}
+	pg.phases(lcs, envs, cells)
+	for _, rel := range rels {
+		pg.Releases = append(pg.Releases, releaseRow{Release: rel, Deployed: deployedAt(rel, deps, cells)})
+		pg.Versions = append(pg.Versions, rel.Version)
+	}
+	pg.Targets, pg.Connected = h.targets(remotes)
+	h.render(w, r, http.StatusOK, "project", pg)
+	return nil
+}
+
+// phases fills in the project's lifecycle phases with the dashboard's
+// cells in them, and the local environments it may be deployed to (all of
+// them when it has no lifecycle here).
+func (pg *projectPage) phases(lcs []domain.Lifecycle, envs []domain.Environment, cells []dashboard.Cell) {
 	local := map[string]bool{}
 	for _, e := range envs {
 		if !e.IsRemote() {
@@ -185,7 +199,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 			pg.LocalEnvs = append(pg.LocalEnvs, e.Name)
 		}
 	}
-	if i := slices.IndexFunc(lcs, func(l domain.Lifecycle) bool { return l.Name == p.Lifecycle }); i >= 0 {
+	if i := slices.IndexFunc(lcs, func(l domain.Lifecycle) bool { return l.Name == pg.Project.Lifecycle }); i >= 0 {
 		pg.HasLifecycle = true
 		for _, ph := range lcs[i].Phases {
 			pv := phaseView{Name: ph.Name}
@@ -205,31 +219,31 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if !pg.HasLifecycle {
 		pg.DeployEnvs = pg.LocalEnvs
 	}
-	for _, rel := range rels {
-		row := releaseRow{Release: rel}
-		seen := map[string]bool{}
-		for _, d := range deps { // newest first: the first per environment is the latest attempt
-			if d.Version == rel.Version && !seen[d.Environment] {
-				seen[d.Environment] = true
-				at := d.FinishedAt
-				if at == nil {
-					at = &d.CreatedAt
-				}
-				row.Deployed = append(row.Deployed, dashboard.Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at})
+}
+
+// deployedAt is where rel went: the latest attempt per environment here
+// (deps are newest first), then other spaces' environments whose latest
+// is rel (remote cells of the dashboard).
+func deployedAt(rel domain.Release, deps []domain.Deployment, cells []dashboard.Cell) []dashboard.Cell {
+	var out []dashboard.Cell
+	seen := map[string]bool{}
+	for _, d := range deps {
+		if d.Version == rel.Version && !seen[d.Environment] {
+			seen[d.Environment] = true
+			at := d.FinishedAt
+			if at == nil {
+				at = &d.CreatedAt
 			}
+			out = append(out, dashboard.Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at})
 		}
-		for _, c := range cells {
-			if c.Remote && c.Version == rel.Version && !seen[c.Environment] {
-				seen[c.Environment] = true
-				row.Deployed = append(row.Deployed, c)
-			}
-		}
-		pg.Releases = append(pg.Releases, row)
-		pg.Versions = append(pg.Versions, rel.Version)
 	}
-	pg.Targets, pg.Connected = h.targets(remotes)
-	h.render(w, r, http.StatusOK, "project", pg)
-	return nil
+	for _, c := range cells {
+		if c.Remote && c.Version == rel.Version && !seen[c.Environment] {
+			seen[c.Environment] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // targets lists the remote spaces a release may be promoted to, and
@@ -240,7 +254,7 @@ func (h *Handler) targets(remotes []domain.RemoteSpace) ([]string, bool) {
 	for _, rs := range remotes {
 		if rs.Trusts(domain.TrustPromote) {
 			names = append(names, rs.Name)
-			connected = connected || (rs.URL != "" && h.s.Outbox != nil)
+			connected = connected || rs.URL != ""
 		}
 	}
 	return names, connected
@@ -276,7 +290,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
 	req := bundle.PromoteRequest{Project: r.PathValue("project"), Version: r.PostFormValue("version"), To: r.PostFormValue("to")}
-	if r.PostFormValue("how") == "send" && h.s.Outbox != nil {
+	if r.PostFormValue("how") == "send" {
 		p, err := h.s.Outbox.Promote(r.Context(), space, req)
 		if err != nil {
 			return err

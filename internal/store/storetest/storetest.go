@@ -674,6 +674,16 @@ func testTaskLog(t *testing.T, s store.Store) {
 
 func testDeployments(t *testing.T, s store.Store) {
 	f := newFixture(t, s, "One")
+	dev := deploymentFollowsItsTask(t, s, f)
+	test, dev2 := checkDeploymentFilters(t, s, f, dev)
+	checkTaskFilters(t, s, f, dev, test, dev2)
+	_, err := s.Deployments().Get(t.Context(), 9999)
+	wantKind(t, err, domain.KindNotFound, "deployment 9999")
+}
+
+// deploymentFollowsItsTask deploys f's release to Development and checks
+// the deployment takes its state and times from its task.
+func deploymentFollowsItsTask(t *testing.T, s store.Store, f fixture) domain.Deployment {
 	dev := f.deploy(t, s, "Development")
 	if dev.ID == 0 || dev.CreatedAt.IsZero() {
 		t.Fatalf("Create did not set ID and CreatedAt: %+v", dev)
@@ -705,13 +715,20 @@ func testDeployments(t *testing.T, s store.Store) {
 	started, finished := at(1).Truncate(time.Microsecond), at(2).Truncate(time.Microsecond)
 	want.StartedAt, want.FinishedAt = &started, &finished
 	wantEqual(t, "finished deployment", got, want)
+	return dev
+}
 
+// checkDeploymentFilters deploys more (f's release to Test, a second
+// release to Development, and in another space) and checks every filter
+// of Deployments().List. It returns the deployments to Test and the
+// second one to Development.
+func checkDeploymentFilters(t *testing.T, s store.Store, f fixture, dev domain.Deployment) (test, dev2 domain.Deployment) {
 	second := domain.Release{ProjectID: f.project.ID, Version: "1.1.0"}
 	must(t, s.Releases().Create(t.Context(), &second))
 	f2 := f
 	f2.release = second
-	test := f.deploy(t, s, "Test")
-	dev2 := f2.deploy(t, s, "Development")
+	test = f.deploy(t, s, "Test")
+	dev2 = f2.deploy(t, s, "Development")
 	other := newFixture(t, s, "Two")
 	otherDev := other.deploy(t, s, "Development")
 
@@ -735,9 +752,13 @@ func testDeployments(t *testing.T, s store.Store) {
 	wantEqual(t, "viewable projects", ids(store.DeploymentFilter{SpaceID: f.space.ID, Projects: []string{"Nope", f.project.Name}}), []int64{dev2.ID, test.ID, dev.ID})
 	wantEqual(t, "another project only", ids(store.DeploymentFilter{SpaceID: f.space.ID, Projects: []string{"Nope"}}), []int64{})
 
-	// A task knows the project it deploys; a project filter keeps the
-	// tasks of no project.
-	task, err = s.Tasks().Get(t.Context(), test.TaskID)
+	return test, dev2
+}
+
+// checkTaskFilters: a task knows the project it deploys; a project filter
+// keeps the tasks of no project.
+func checkTaskFilters(t *testing.T, s store.Store, f fixture, dev, test, dev2 domain.Deployment) {
+	task, err := s.Tasks().Get(t.Context(), test.TaskID)
 	must(t, err)
 	if task.Project != f.project.Name {
 		t.Errorf("task of a deployment of %q: Project %q", f.project.Name, task.Project)
@@ -758,8 +779,6 @@ func testDeployments(t *testing.T, s store.Store) {
 	wantEqual(t, "tasks, viewable project", taskIDs(store.TaskFilter{SpaceID: f.space.ID, Projects: []string{f.project.Name}}), []int64{loose.ID, dev2.TaskID, test.TaskID, dev.TaskID})
 	wantEqual(t, "tasks, every project", taskIDs(store.TaskFilter{SpaceID: f.space.ID}), []int64{loose.ID, dev2.TaskID, test.TaskID, dev.TaskID})
 
-	_, err = s.Deployments().Get(t.Context(), 9999)
-	wantKind(t, err, domain.KindNotFound, "deployment 9999")
 }
 
 func testAudit(t *testing.T, s store.Store) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the API calls: the same set the web pages call.
@@ -115,6 +116,7 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 		if rec, ok := w.(*recorder); ok {
 			rec.actor = actor.Name
 		}
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
 		r = r.WithContext(domain.WithActor(r.Context(), actor))
 		out, err := fn(w, r)
 		if err != nil {
@@ -239,6 +241,10 @@ func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection: read deadlines
+// (transport.Paced) are set through it.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {

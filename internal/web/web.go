@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the pages call: the same set the API calls.
@@ -139,6 +140,7 @@ func (h *Handler) authenticated(fn pageFunc) http.Handler {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
 		ctx := domain.WithActor(r.Context(), v.actor)
 		ctx = context.WithValue(ctx, visitorKey{}, v)
 		r = r.WithContext(ctx)

@@ -1,4 +1,4 @@
-package api
+package transport
 
 import (
 	"io"
@@ -9,19 +9,18 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // TestPacedBody: a transfer body that stops arriving, or arrives too slowly
 // as a whole, ends the request with 503 instead of holding it open.
 func TestPacedBody(t *testing.T) {
-	lim := transport.Limits{Idle: 200 * time.Millisecond, MinRate: 64 << 10}
+	lim := Limits{Idle: 200 * time.Millisecond, MinRate: 64 << 10}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		whole := int64(0)
 		if r.URL.Path == "/whole" {
 			whole = r.ContentLength
 		}
-		_, err := io.ReadAll(paced(w, r, lim, whole))
+		_, err := io.ReadAll(Paced(w, r, lim, whole))
 		if domain.KindOf(err) == domain.KindUnavailable {
 			w.Header().Set("Connection", "close")
 			w.WriteHeader(http.StatusServiceUnavailable)

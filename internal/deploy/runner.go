@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
@@ -201,6 +202,11 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	}
 	sp, err := r.Store.Spaces().GetByID(ctx, t.SpaceID)
 	if err != nil {
+		return err
+	}
+	// Checked when it was queued, and again now: a space revoked while the
+	// deployment waited for a worker delivers nothing that runs.
+	if err := provenance.Deliverable(ctx, r.Store, sp, p, rel); err != nil {
 		return err
 	}
 	vars := deploymentVariables(sp, p, rel, d, t)

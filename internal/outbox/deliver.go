@@ -14,6 +14,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
@@ -185,6 +186,13 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 	var receiptIDs []int64
 	switch it.Kind {
 	case domain.OutboxBundle:
+		if err := d.deliverable(ctx, sp, it); err != nil {
+			if domain.KindOf(err) == domain.KindInternal {
+				return d.retry(ctx, log, it, err)
+			}
+			d.fail(log, it, domain.Message(err))
+			return true
+		}
 		var answer []byte
 		if answer, err = d.Client.Send(ctx, remote, transport.PathBundles, sp.Fingerprint, it.Body); err == nil {
 			result = summarise(it.Kind, answer)
@@ -220,6 +228,27 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 		return true
 	}
 	return d.retry(ctx, log, it, err)
+}
+
+// deliverable refuses to send on a bundle of a release imported from a
+// space revoked since the promotion was queued (provenance.Deliverable):
+// what a revoked space delivered goes nowhere, however long it waited.
+func (d *Deliverer) deliverable(ctx context.Context, sp domain.Space, it domain.OutboxItem) error {
+	rec, err := d.Store.Bundles().Get(ctx, sp.ID, domain.BundleOut, it.Ref)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil // nothing recorded to check it against
+	} else if err != nil {
+		return err
+	}
+	p, err := d.Store.Projects().Get(ctx, sp.ID, rec.Project)
+	if err != nil {
+		return err
+	}
+	rel, err := d.Store.Releases().Get(ctx, p.ID, rec.Version)
+	if err != nil {
+		return err
+	}
+	return provenance.Deliverable(ctx, d.Store, sp, p, rel)
 }
 
 // succeed marks an item delivered — once, even if another loop raced this

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -445,6 +446,70 @@ projects:
 		contains(t, r.Out(), "holds this server's data or keys")
 		if now, _ := os.ReadFile(filepath.Join(srv.Data, "master.key")); !bytes.Equal(now, masterKey) {
 			t.Fatalf("destination %s: the master key changed", dest)
+		}
+	}
+}
+
+// TestPackageDestinationSwappedDuringDeployment: while deploy-package
+// steps write a package, another step keeps swapping a folder of their
+// destination's path for a symlink to the data folder and back. Whenever
+// the swap lands, the server writes either where it checked — the real
+// folder — or nowhere (a refusal); never into the data folder. (A race:
+// before the server wrote through a descriptor of the folder it checked,
+// this failed only when the swap landed between the check and the write.)
+func TestPackageDestinationSwappedDuringDeployment(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("env", "create", "Dev")
+	root := t.TempDir()
+	zipFile := filepath.Join(root, "web.zip")
+	writeZip(t, zipFile, map[string][]byte{"index.html": []byte("hi")})
+	srv.Must("package", "push", zipFile, "--id", "web", "--version", "1.0.0")
+	masterKey, _ := os.ReadFile(filepath.Join(srv.Data, "master.key"))
+	before := filesUnder(t, srv.Data)
+	dataInfo, err := os.Stat(srv.Data) // its time changes when anything is created in it, even briefly
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, real, stop := filepath.Join(root, "site"), filepath.Join(root, "real"), filepath.Join(root, "stop")
+	if err := os.Mkdir(site, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "p.yaml", fmt.Sprintf(`lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Swapper
+    lifecycle: L
+    process:
+      - name: Swap
+        type: script
+        script: |
+          while [ ! -e %[4]q ]; do
+            mv -T %[1]q %[2]q 2>/dev/null; ln -s %[3]q %[1]q 2>/dev/null
+            rm -f %[1]q; mv -T %[2]q %[1]q 2>/dev/null
+          done
+          true
+  - name: Web
+    lifecycle: L
+    process:
+      - {name: Install, type: deploy-package, package: web, destination: %[5]q}
+`, site, real, srv.Data, stop, filepath.Join(site, "master.key"))))
+	srv.Must("release", "create", "Swapper", "--version", "1")
+	srv.Must("release", "create", "Web", "--version", "1", "--package", "web:1.0.0")
+	srv.Must("deploy", "Swapper", "1", "--to", "Dev")
+	for range 30 {
+		srv.Run("deploy", "Web", "1", "--to", "Dev", "--wait")
+		if now, _ := os.ReadFile(filepath.Join(srv.Data, "master.key")); !bytes.Equal(now, masterKey) {
+			t.Fatal("the master key changed: the server wrote a package into its data folder")
+		}
+	}
+	os.WriteFile(stop, nil, 0o644)
+	if now, err := os.Stat(srv.Data); err != nil || !now.ModTime().Equal(dataInfo.ModTime()) {
+		t.Errorf("something was created in or removed from the data folder itself (%v)", err)
+	}
+	for _, f := range filesUnder(t, srv.Data) {
+		rel, _ := filepath.Rel(srv.Data, f)
+		if !slices.Contains(before, f) && !strings.HasPrefix(rel, "ferry.db") && !strings.HasPrefix(rel, "tmp"+string(filepath.Separator)) {
+			t.Errorf("the data folder gained %s", rel)
 		}
 	}
 }

@@ -46,7 +46,9 @@ func (s *Service) delivery(ctx context.Context, sp domain.Space, project string)
 func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote string) (Delivery, error) {
 	var out Delivery
 	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+		// Who delivers a project decides whose code it runs: only those who
+		// administer that project may change it.
+		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, project, "")
 		if err != nil {
 			return err
 		}

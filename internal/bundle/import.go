@@ -131,6 +131,10 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 		if err != nil {
 			return err
 		}
+		// A space admin limited to some projects imports only into those.
+		if err := access.Require(ctx, s.store, sp, domain.PermAdminSpace, domain.RemoteName(parsed.Payload.Origin.Space, parsed.Payload.Origin.Project), ""); err != nil {
+			return err
+		}
 		res, err = s.write(ctx, v, lifecycle)
 		return err
 	})

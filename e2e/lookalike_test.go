@@ -102,3 +102,28 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 		}
 	}
 }
+
+// TestOriginNamedLikeThisSpaceWhenKnown: two servers whose spaces are both
+// called "Default". The receiving one knows the other by its certificate,
+// under a name of its own; releases from it keep coming as "Default: ...".
+func TestOriginNamedLikeThisSpaceWhenKnown(t *testing.T) {
+	bin := ferrytest.Build(t)
+	a, b := bin.StartServer(t), bin.StartServer(t)
+	dir := t.TempDir()
+	aPEM, bPEM := filepath.Join(dir, "a.pem"), filepath.Join(dir, "b.pem")
+	a.Must("space", "cert", "Default", "--out", aPEM)
+	b.Must("space", "cert", "Default", "--out", bPEM)
+	a.Must("remote-space", "add", "Ops", "--cert", bPEM, "--trust", "promote")
+	b.Must("remote-space", "add", "Dev", "--cert", aPEM, "--trust", "releases")
+	a.Must("apply", "-f", ferrytest.WriteFile(t, "a.yaml", `remoteEnvironments: ["Ops: Live"]
+lifecycles: [{name: Main, phases: [{name: Live, environments: ["Ops: Live"]}]}]
+projects: [{name: Shop, lifecycle: Main, process: [{name: s, type: script, script: echo shop}]}]
+`))
+	b.Must("apply", "-f", ferrytest.WriteFile(t, "b.yaml", `environments: [{name: Live}]
+lifecycles: [{name: Main, phases: [{name: Live, environments: [Live]}]}]
+`))
+	a.Must("release", "create", "Shop", "--version", "1.0.0")
+	file := filepath.Join(dir, "shop.bundle")
+	a.Must("promote", "Shop", "1.0.0", "--to", "Ops", "--out", file)
+	contains(t, b.Must("bundle", "import", file).Stdout, "Imported Default: Shop 1.0.0")
+}

@@ -179,9 +179,9 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 // — with another fingerprint, however the name is spelt (domain.NameKey:
 // case, width, spaces, invisible characters), so that no space passes for
 // one this space knows (bundle-origin-name); and an origin whose projects
-// came here under another name (one origin goes by one name). This space's
-// own name is taken by an origin only when a person added that origin as a
-// remote space of exactly that name.
+// came here under another name (one origin goes by one name). An origin
+// may share this space's own name only when a person added it as a remote
+// space (two servers whose spaces are both called "Default", say).
 func checkOriginName(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer domain.RemoteSpace, projects []store.ProjectSummary) error {
 	remotes, err := st.RemoteSpaces().List(ctx, sp.ID)
 	if err != nil {
@@ -189,7 +189,7 @@ func checkOriginName(ctx context.Context, st store.Store, sp domain.Space, o Ori
 	}
 	key := domain.NameKey(o.Space)
 	if domain.NameKey(sp.Name) == key && !slices.ContainsFunc(remotes, func(r domain.RemoteSpace) bool {
-		return r.Name == o.Space && r.Fingerprint == o.Fingerprint
+		return r.Fingerprint == o.Fingerprint
 	}) {
 		return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
 			"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, a name that reads as this space's own (%q, fingerprint %s): it is not this space. Nothing was imported; ask %q's owners what they sent",

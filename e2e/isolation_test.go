@@ -513,3 +513,40 @@ projects:
 		}
 	}
 }
+
+// TestInheritedDescriptorsStayOutOfSteps: the server is started by a
+// wrapper that holds a descriptor of the data folder open (a supervisor's
+// lock, a shell's `exec 7<folder`), which the server inherits. A step must
+// not inherit it: through /proc/self/fd a descriptor reaches the folder
+// whatever covers its path.
+func TestInheritedDescriptorsStayOutOfSteps(t *testing.T) {
+	bin := ferrytest.Build(t)
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv := bin.StartServers(t, ferrytest.ServerConfig{Data: data,
+		Wrap: []string{"bash", "-c", `exec 7<"$1" 8<"$1"/.; shift; exec "$@"`, "wrapper", data}})[0]
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "fd.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Fds
+    lifecycle: L
+    process:
+      - name: Look
+        type: script
+        script: |
+          ls -l /proc/$$/fd
+          for n in $(seq 3 254); do
+            if [ -e /proc/$$/fd/$n ]; then
+              echo "inherited descriptor $n"
+              cat /proc/$$/fd/$n/admin.key /proc/$$/fd/$n/master.key 2>/dev/null || true
+            fi
+          done
+          echo looked
+`))
+	srv.Must("release", "create", "Fds", "--version", "1")
+	out := srv.Must("deploy", "Fds", "1", "--to", "Dev", "--wait").Stdout
+	contains(t, out, "looked")
+	notContains(t, out, "inherited descriptor", srv.Key, "-> "+data+"\n")
+}

@@ -51,6 +51,7 @@ func Main() {
 // supervises it. Whatever goes wrong before the program runs is written to
 // the report descriptor, which the server reads.
 func runInit() int {
+	closeInherited()
 	unix.CloseOnExec(fdReport)
 	unix.CloseOnExec(fdLifeline)
 	report := func(format string, args ...any) {
@@ -333,6 +334,29 @@ func dropCapabilities() error {
 		data[i].Inheritable &^= bit
 	}
 	return unix.Capset(&hdr, &data[0])
+}
+
+// closeInherited keeps every descriptor but standard input, output and
+// error from the program: the server may have inherited some from whatever
+// started it (a supervisor's lock file, a shell's `exec 7<folder`), and a
+// descriptor reaches the file or folder it names through /proc/self/fd
+// whatever covers its path. (The init's own — spec, lifeline, report — are
+// close-on-exec as well.)
+func closeInherited() {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	// Before Linux 5.11: one by one.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // watchLifeline kills everything in the sandbox once the lifeline's other

@@ -550,3 +550,44 @@ projects:
 	contains(t, out, "looked")
 	notContains(t, out, "inherited descriptor", srv.Key, "-> "+data+"\n")
 }
+
+// TestStepsHaveNoTerminal: the server runs in a terminal, as the README's
+// first command runs it. A step may not reach that terminal through
+// /dev/tty — to print control sequences past the task log's neutralising,
+// to read what the operator types, or to push keystrokes into the shell
+// the server was started from (TIOCSTI).
+func TestStepsHaveNoTerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("needs script(1) to give the server a terminal")
+	}
+	bin := ferrytest.Build(t)
+	typescript := filepath.Join(t.TempDir(), "terminal.log")
+	srv := bin.StartServers(t, ferrytest.ServerConfig{
+		// The server's standard error still reaches the test (through
+		// descriptor 3); its terminal is a pseudo-terminal script records.
+		Wrap: []string{"bash", "-c", `exec 3>&2; exec script -q -e -f -c "$(printf '%q ' "$@") 2>&3" "$0"`, typescript},
+	})[0]
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "tty.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Tty
+    lifecycle: L
+    process:
+      - name: Reach
+        type: script
+        script: |
+          if printf 'TTY-REACHED \033]0;pwned\007\n' > /dev/tty; then echo "terminal reachable"; else echo "no terminal"; fi
+          python3 -c 'import fcntl, termios; fd = open("/dev/tty", "wb"); fcntl.ioctl(fd, termios.TIOCSTI, b"X"); print("pushed a keystroke")' 2>/dev/null || true
+          for p in /dev/pts/[0-9]*; do
+            if [ -e "$p" ] && printf 'TTY-REACHED\n' > "$p"; then echo "terminal reachable at $p"; fi
+          done 2>/dev/null
+`))
+	srv.Must("release", "create", "Tty", "--version", "1")
+	out := srv.Must("deploy", "Tty", "1", "--to", "Dev", "--wait").Stdout
+	contains(t, out, "no terminal")
+	notContains(t, out, "terminal reachable", "pushed a keystroke")
+	srv.Stop()
+	if b, _ := os.ReadFile(typescript); strings.Contains(string(b), "TTY-REACHED") {
+		t.Errorf("a step wrote to the server's terminal:\n%q", b)
+	}
+}

@@ -129,8 +129,9 @@ func Bind(ctx context.Context, st store.Store, sp domain.Space, o Origin, signer
 		return b, err
 	}
 	name := domain.RemoteName(o.Space, o.Project)
+	exists := slices.ContainsFunc(projects, func(p store.ProjectSummary) bool { return p.Name == name })
 	for _, p := range projects {
-		if p.Name != name && domain.NameKey(p.Name) == domain.NameKey(name) {
+		if !exists && domain.NameKey(p.Name) == domain.NameKey(name) {
 			return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleProject,
 				"the bundle (signed by %q) would import project %q, which reads like project %q of this space: it is not that project. Nothing was imported; ask %q's owners what they sent",
 				signer.Name, name, p.Name, signer.Name)
@@ -187,6 +188,28 @@ func checkOriginName(ctx context.Context, st store.Store, sp domain.Space, o Ori
 	if err != nil {
 		return err
 	}
+	for _, p := range projects {
+		if p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space != o.Space {
+			// One origin, one name: the same origin's projects all go by
+			// the name they first came with.
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) names its origin %q, but releases of that origin (fingerprint %s) came here as %q (project %q)", signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name)
+		}
+	}
+	for _, r := range remotes {
+		if r.Name == o.Space && r.Fingerprint != o.Fingerprint {
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but the remote space %q known here has fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
+				signer.Name, o.Space, o.Fingerprint, r.Name, r.Fingerprint, signer.Name)
+		}
+	}
+	if slices.ContainsFunc(projects, func(p store.ProjectSummary) bool {
+		return p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space == o.Space
+	}) {
+		// An origin whose releases came here under this name before (an
+		// earlier version of ferry compared names exactly) keeps it.
+		return nil
+	}
 	key := domain.NameKey(o.Space)
 	if domain.NameKey(sp.Name) == key && !slices.ContainsFunc(remotes, func(r domain.RemoteSpace) bool {
 		return r.Fingerprint == o.Fingerprint
@@ -203,14 +226,7 @@ func checkOriginName(ctx context.Context, st store.Store, sp domain.Space, o Ori
 		}
 	}
 	for _, p := range projects {
-		switch {
-		case p.Origin == nil:
-		case p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space != o.Space:
-			// One origin, one name: the same origin's projects all go by
-			// the name they first came with.
-			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
-				"the bundle (signed by %q) names its origin %q, but releases of that origin (fingerprint %s) came here as %q (project %q)", signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name)
-		case p.Origin.Fingerprint != o.Fingerprint && domain.NameKey(p.Origin.Space) == key:
+		if p.Origin != nil && p.Origin.Fingerprint != o.Fingerprint && domain.NameKey(p.Origin.Space) == key {
 			// One name, one origin.
 			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
 				"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but releases of %q (project %q) came here from fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",

@@ -57,7 +57,9 @@ func TestReceiptExportFollowsViews(t *testing.T) {
 	s.Must("space", "cert", "Default", "--out", defPEM)
 	s.Must("space", "cert", "Ops Space", "--out", opsPEM)
 	s.Must("remote-space", "add", "Ops Space", "--cert", opsPEM, "--trust", "promote,receipts")
-	ops := func(args ...string) ferrytest.Result { return s.Must(append([]string{"--space", "Ops Space"}, args...)...) }
+	ops := func(args ...string) ferrytest.Result {
+		return s.Must(append([]string{"--space", "Ops Space"}, args...)...)
+	}
 	ops("remote-space", "add", "Default", "--cert", defPEM, "--trust", "releases")
 	s.Must("apply", "-f", ferrytest.WriteFile(t, "views.yaml", viewsYAML))
 	ops("apply", "-f", ferrytest.WriteFile(t, "ops.yaml", `environments: [{name: Live}]

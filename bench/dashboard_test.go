@@ -57,7 +57,7 @@ const dashDataVersion = "dashboard-v1"
 //
 // The database (1.67 million deployments and tasks, 100,000 releases, 30,000
 // receipts) takes a minute or more to build, so it is built once and kept in
-// $TMPDIR/ferry-bench-dashboard-v1/ for later runs; delete that folder to
+// $XDG_CACHE_HOME/ferry-bench/dashboard-v1/ (~/.cache/...) for later runs; delete that folder to
 // build it again.
 //
 //	go test -run x -bench Dashboard -benchtime 50x ./bench/
@@ -209,15 +209,26 @@ func checkDashboard(b *testing.B, d dashboard.Dashboard, offset, n int) {
 
 // dashboardData returns the folder holding the benchmark's database
 // (ferry.db), its master key and the administrator's API key, building them
-// first unless an earlier run did.
+// first unless an earlier run did. The cache lives in the user's own cache
+// folder, not under a fixed name in the shared temporary folder, where any
+// other user could have put a database and key of their choosing.
 func dashboardData(b *testing.B) string {
-	dir := filepath.Join(os.TempDir(), "ferry-bench-"+dashDataVersion)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Logf("no cache folder (%v): building the data set in a temporary folder", err)
+		cache = b.TempDir()
+	}
+	parent := filepath.Join(cache, "ferry-bench")
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(parent, dashDataVersion)
 	if _, err := os.Stat(filepath.Join(dir, "ferry.db")); err == nil {
 		return dir
 	}
 	// Build beside the cache and rename, so an interrupted build leaves
 	// nothing that looks finished.
-	tmp, err := os.MkdirTemp(os.TempDir(), "ferry-bench-building-")
+	tmp, err := os.MkdirTemp(parent, "building-")
 	if err != nil {
 		b.Fatal(err)
 	}

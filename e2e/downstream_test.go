@@ -3,8 +3,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -209,20 +207,7 @@ lifecycles: [{name: DR, phases: [{name: DR, environments: [Recovery]}]}]
 		t.Errorf("release show -o json lacks DR's deployment: %+v", shown.Deployments)
 	}
 	// The deployments API and the release page.
-	get := func(path string) string {
-		req, _ := http.NewRequest(http.MethodGet, p.a.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+p.a.Key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %s %s", path, resp.Status, b)
-		}
-		return string(b)
-	}
+	get := func(path string) string { return apiGet(t, p.a, path) }
 	space := "/spaces/" + url.PathEscape("DevTest Space")
 	contains(t, get("/api"+space+"/deployments"), `"environment": "DR Space: Recovery"`, `"receivedFrom": "Prod Space"`)
 	contains(t, get("/api"+space+"/deployments?project=Api&version=1.0.0"), `"environment": "DR Space: Recovery"`)

@@ -124,25 +124,7 @@ func digestOf(t *testing.T, run func(...string) string, project, version string)
 // snapshot it carries, as a source computes it: a forger signs a
 // consistent bundle.
 func retargeted(pl bundle.Payload) bundle.Payload {
-	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates}
-	for _, p := range pl.Packages {
-		snap.Packages = append(snap.Packages, domain.PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
-	}
-	for _, v := range pl.Variables {
-		value := v.Value
-		if v.Sensitive {
-			value = "set"
-		}
-		snap.Variables = append(snap.Variables, domain.Variable{Name: v.Name, Value: value, Sensitive: v.Sensitive, Environments: v.Environments})
-	}
-	if d := pl.Downstream; d != nil {
-		for _, s := range d.Spaces {
-			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: s.Space, Fingerprint: s.Fingerprint})
-		}
-		for _, v := range d.Sealed {
-			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
-		}
-	}
+	snap, _ := pl.Snapshot(nil)
 	pl.TargetSnapshotDigest = release.Digest(snap)
 	return pl
 }

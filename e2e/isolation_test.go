@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,147 @@ projects:
 		if now, _ := os.ReadFile(filepath.Join(srv.Data, "master.key")); !bytes.Equal(now, masterKey) {
 			t.Fatalf("destination %s: the master key changed", dest)
 		}
+	}
+}
+
+// TestPackageDestinationSwappedDuringDeployment: while deploy-package
+// steps write a package, another step keeps swapping a folder of their
+// destination's path for a symlink to the data folder and back. Whenever
+// the swap lands, the server writes either where it checked — the real
+// folder — or nowhere (a refusal); never into the data folder. (A race:
+// before the server wrote through a descriptor of the folder it checked,
+// this failed only when the swap landed between the check and the write.)
+func TestPackageDestinationSwappedDuringDeployment(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("env", "create", "Dev")
+	root := t.TempDir()
+	zipFile := filepath.Join(root, "web.zip")
+	writeZip(t, zipFile, map[string][]byte{"index.html": []byte("hi")})
+	srv.Must("package", "push", zipFile, "--id", "web", "--version", "1.0.0")
+	masterKey, _ := os.ReadFile(filepath.Join(srv.Data, "master.key"))
+	before := filesUnder(t, srv.Data)
+	dataInfo, err := os.Stat(srv.Data) // its time changes when anything is created in it, even briefly
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, real, stop := filepath.Join(root, "site"), filepath.Join(root, "real"), filepath.Join(root, "stop")
+	if err := os.Mkdir(site, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "p.yaml", fmt.Sprintf(`lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Swapper
+    lifecycle: L
+    process:
+      - name: Swap
+        type: script
+        script: |
+          while [ ! -e %[4]q ]; do
+            mv -T %[1]q %[2]q 2>/dev/null; ln -s %[3]q %[1]q 2>/dev/null
+            rm -f %[1]q; mv -T %[2]q %[1]q 2>/dev/null
+          done
+          true
+  - name: Web
+    lifecycle: L
+    process:
+      - {name: Install, type: deploy-package, package: web, destination: %[5]q}
+`, site, real, srv.Data, stop, filepath.Join(site, "master.key"))))
+	srv.Must("release", "create", "Swapper", "--version", "1")
+	srv.Must("release", "create", "Web", "--version", "1", "--package", "web:1.0.0")
+	srv.Must("deploy", "Swapper", "1", "--to", "Dev")
+	for range 30 {
+		srv.Run("deploy", "Web", "1", "--to", "Dev", "--wait")
+		if now, _ := os.ReadFile(filepath.Join(srv.Data, "master.key")); !bytes.Equal(now, masterKey) {
+			t.Fatal("the master key changed: the server wrote a package into its data folder")
+		}
+	}
+	os.WriteFile(stop, nil, 0o644)
+	if now, err := os.Stat(srv.Data); err != nil || !now.ModTime().Equal(dataInfo.ModTime()) {
+		t.Errorf("something was created in or removed from the data folder itself (%v)", err)
+	}
+	for _, f := range filesUnder(t, srv.Data) {
+		rel, _ := filepath.Rel(srv.Data, f)
+		if !slices.Contains(before, f) && !strings.HasPrefix(rel, "ferry.db") && !strings.HasPrefix(rel, "tmp"+string(filepath.Separator)) {
+			t.Errorf("the data folder gained %s", rel)
+		}
+	}
+}
+
+// TestInheritedDescriptorsStayOutOfSteps: the server is started by a
+// wrapper that holds a descriptor of the data folder open (a supervisor's
+// lock, a shell's `exec 7<folder`), which the server inherits. A step must
+// not inherit it: through /proc/self/fd a descriptor reaches the folder
+// whatever covers its path.
+func TestInheritedDescriptorsStayOutOfSteps(t *testing.T) {
+	bin := ferrytest.Build(t)
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv := bin.StartServers(t, ferrytest.ServerConfig{Data: data,
+		Wrap: []string{"bash", "-c", `exec 7<"$1" 8<"$1"/.; shift; exec "$@"`, "wrapper", data}})[0]
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "fd.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Fds
+    lifecycle: L
+    process:
+      - name: Look
+        type: script
+        script: |
+          ls -l /proc/$$/fd
+          for n in $(seq 3 254); do
+            if [ -e /proc/$$/fd/$n ]; then
+              echo "inherited descriptor $n"
+              cat /proc/$$/fd/$n/admin.key /proc/$$/fd/$n/master.key 2>/dev/null || true
+            fi
+          done
+          echo looked
+`))
+	srv.Must("release", "create", "Fds", "--version", "1")
+	out := srv.Must("deploy", "Fds", "1", "--to", "Dev", "--wait").Stdout
+	contains(t, out, "looked")
+	notContains(t, out, "inherited descriptor", srv.Key, "-> "+data+"\n")
+}
+
+// TestStepsHaveNoTerminal: the server runs in a terminal, as the README's
+// first command runs it. A step may not reach that terminal through
+// /dev/tty — to print control sequences past the task log's neutralising,
+// to read what the operator types, or to push keystrokes into the shell
+// the server was started from (TIOCSTI).
+func TestStepsHaveNoTerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("needs script(1) to give the server a terminal")
+	}
+	bin := ferrytest.Build(t)
+	typescript := filepath.Join(t.TempDir(), "terminal.log")
+	srv := bin.StartServers(t, ferrytest.ServerConfig{
+		// The server's standard error still reaches the test (through
+		// descriptor 3); its terminal is a pseudo-terminal script records.
+		Wrap: []string{"bash", "-c", `exec 3>&2; exec script -q -e -f -c "$(printf '%q ' "$@") 2>&3" "$0"`, typescript},
+	})[0]
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "tty.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Tty
+    lifecycle: L
+    process:
+      - name: Reach
+        type: script
+        script: |
+          if printf 'TTY-REACHED \033]0;pwned\007\n' > /dev/tty; then echo "terminal reachable"; else echo "no terminal"; fi
+          python3 -c 'import fcntl, termios; fd = open("/dev/tty", "wb"); fcntl.ioctl(fd, termios.TIOCSTI, b"X"); print("pushed a keystroke")' 2>/dev/null || true
+          for p in /dev/pts/[0-9]*; do
+            if [ -e "$p" ] && printf 'TTY-REACHED\n' > "$p"; then echo "terminal reachable at $p"; fi
+          done 2>/dev/null
+`))
+	srv.Must("release", "create", "Tty", "--version", "1")
+	out := srv.Must("deploy", "Tty", "1", "--to", "Dev", "--wait").Stdout
+	contains(t, out, "no terminal")
+	notContains(t, out, "terminal reachable", "pushed a keystroke")
+	srv.Stop()
+	if b, _ := os.ReadFile(typescript); strings.Contains(string(b), "TTY-REACHED") {
+		t.Errorf("a step wrote to the server's terminal:\n%q", b)
 	}
 }

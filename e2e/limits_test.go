@@ -3,7 +3,9 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
 )
@@ -104,4 +107,78 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc/PID/status")
 	return 0
+}
+
+// TestBodiesBeforeAuthenticationEnd: a caller nobody knows sends a request
+// to an endpoint that needs no key (sign-in, health, a page, a transfer)
+// or to one that refuses it, and then its body a byte at a time. The server
+// ends every such connection once FERRY_BODY_TIMEOUT has passed, instead of
+// holding it open for as long as the bytes trickle. An authenticated upload
+// that keeps arriving, and an authenticated request that runs long, are not
+// cut off by it.
+func TestBodiesBeforeAuthenticationEnd(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t, "FERRY_BODY_TIMEOUT=2s")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	paths := []string{"/signin", "/api/health", "/api/spaces/Default/apply", "/spaces/Default/apply", "/api/v1/transfer/bundles", "/api/v1/transfer/schema", "/static/app.css"}
+	var wg sync.WaitGroup
+	for _, path := range paths {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nuser=", path, addr)
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() { // one byte every 100 ms: never idle for long
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+						if _, err := c.Write([]byte("a")); err != nil {
+							return
+						}
+					}
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(90 * time.Second))
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				t.Errorf("POST %s trickling its body: the server still held the connection after 90s (%v)", path, err)
+			}
+		})
+	}
+	wg.Wait()
+
+	// Authenticated, a body may take longer, as long as it keeps coming.
+	yaml := strings.Repeat("# slowly\n", 40) + "environments: [{name: Slow}]\n"
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < len(yaml); i += len(yaml) / 40 {
+			time.Sleep(100 * time.Millisecond)
+			pw.Write([]byte(yaml[i:min(i+len(yaml)/40, len(yaml))]))
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/spaces/Default/apply", pr)
+	req.ContentLength = int64(len(yaml))
+	req.Header.Set("Authorization", "Bearer "+srv.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("an authenticated body that kept arriving for 4s: %d %s", resp.StatusCode, body)
+	}
+	// ...and a request may run longer (deploy --wait follows the log).
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "slow.yaml", `lifecycles: [{name: Main, phases: [{name: Slow, environments: [Slow]}]}]
+projects: [{name: Sleepy, lifecycle: Main, process: [{name: Nap, type: script, script: "sleep 4; echo rested"}]}]
+`))
+	srv.Must("release", "create", "Sleepy", "--version", "1")
+	contains(t, srv.Must("deploy", "Sleepy", "1", "--to", "Slow", "--wait").Stdout, "rested", "Success")
 }

@@ -153,7 +153,7 @@ lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development, Stagi
 // database holds it nowhere, the log shows it masked, and deployments still
 // get it.
 func TestUpgradeSealsTemplateValues(t *testing.T) {
-	old := ferrytest.BuildCommit(t, "4a93486")
+	old := ferrytest.BuildAt(t, previousRelease)
 	bin := ferrytest.Build(t)
 	srv := old.StartServer(t)
 	const dev = "Server=dev;Password=0ld-plain-S3cret"

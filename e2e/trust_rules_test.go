@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -357,4 +358,56 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 		f := receiptFile(t, prodKey, "Prod Space", devSpace, receipt.Signed{Payload: body, Signature: sig, Signer: sg.Signer})
 		contains(t, p.dev.Fail("--space", "DevTest Space", "receipt", "import", f).Stderr, "refused [exact-encoding]")
 	}
+}
+
+// TestRevocationStopsQueuedDeployments: a deployment of an imported release
+// that was queued — allowed then — but had not started when its source was
+// revoked does not run: the task fails naming the rule, and no step of the
+// release runs.
+func TestRevocationStopsQueuedDeployments(t *testing.T) {
+	p := newPair(t)
+	p.release(t)
+	file := p.promote(t)
+	prod := func(args ...string) string {
+		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...).Stdout
+	}
+	gate := filepath.Join(t.TempDir(), "open")
+	prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Production}]
+lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]}]}]
+projects:
+  - name: Busy
+    lifecycle: Production
+    process: [{name: Wait, type: script, script: "while [ ! -e '`+gate+`' ]; do sleep 0.1; done"}]
+`))
+	prod("bundle", "import", file)
+	prod("var", "set", "DevTest Space: My Project", "ConnectionString", "Server=prod-db", "--env", "Production")
+	prod("release", "create", "Busy", "--version", "1")
+	for range 4 { // every worker busy
+		prod("deploy", "Busy", "1", "--to", "Production")
+	}
+	var queued struct {
+		TaskID int64 `json:"taskId"`
+	}
+	decodeJSON(t, prod("deploy", "DevTest Space: My Project", "1.0.0", "--to", "Production", "-o", "json"), &queued)
+	prod("remote-space", "revoke", "DevTest Space")
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprint(queued.TaskID)
+	var task haTask
+	ferrytest.WaitFor(t, time.Minute, "the queued deployment to end", func() bool {
+		var tasks []haTask
+		decodeJSON(t, prod("task", "list", "-o", "json"), &tasks)
+		for _, tk := range tasks {
+			if tk.ID == queued.TaskID {
+				task = tk
+			}
+		}
+		return task.State == "Success" || task.State == "Failed" || task.State == "Cancelled"
+	})
+	log := p.prod.Run("--space", "Prod Space", "task", "log", id).Out()
+	if task.State != "Failed" || !strings.Contains(task.Error+log, "release-revoked") {
+		t.Errorf("a deployment queued before its source was revoked ended %s (%s):\n%s", task.State, task.Error, log)
+	}
+	notContains(t, log, "Step 1/")
 }

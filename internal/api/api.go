@@ -23,6 +23,7 @@ import (
 	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the API calls: the same set the web pages call.
@@ -67,6 +68,7 @@ func (h *handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		if rec, ok := w.(*recorder); ok {
 			rec.actor = actor.Name
 		}
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
 		next(w, r.WithContext(domain.WithActor(r.Context(), actor)))
 	}
 }
@@ -136,15 +138,15 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection: read deadlines
+// (transport.Paced) are set through it.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
-
-// Unwrap lets http.ResponseController reach the connection (read
-// deadlines of transfer bodies).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (h *handler) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

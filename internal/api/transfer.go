@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"reflect"
 	"strconv"
-	"time"
 
 	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/bundle"
@@ -106,7 +104,7 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 				rec.actor = "remote:" + a.Sender.Name
 			}
 			read = true
-			r.Body = paced(w, r, h.s.Transfer.Limiter.Limits(), held)
+			r.Body = transport.Paced(w, r, h.s.Transfer.Limiter.Limits(), held)
 			return receive(r.Context(), a, w, r)
 		}()
 		if err != nil {
@@ -132,37 +130,4 @@ func peer(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// paced wraps a request body so that it must keep arriving: each read may
-// wait at most l.Idle, and a body of known size (whole > 0) must be in by
-// l.Idle plus its size at l.MinRate. A body that is late ends the request
-// (503: the sender retries later) and frees what it held.
-func paced(w http.ResponseWriter, r *http.Request, l transport.Limits, whole int64) io.ReadCloser {
-	b := &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), l: l}
-	if whole > 0 && l.MinRate > 0 {
-		b.end = time.Now().Add(l.Idle + time.Duration(whole/l.MinRate)*time.Second)
-	}
-	return b
-}
-
-type pacedBody struct {
-	io.ReadCloser
-	rc  *http.ResponseController
-	l   transport.Limits
-	end time.Time
-}
-
-func (b *pacedBody) Read(p []byte) (int, error) {
-	d := time.Now().Add(b.l.Idle)
-	if !b.end.IsZero() && b.end.Before(d) {
-		d = b.end
-	}
-	b.rc.SetReadDeadline(d) // an error means the connection cannot: nothing to enforce
-	n, err := b.ReadCloser.Read(p)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return n, domain.Errorf(domain.KindUnavailable, "refused: the request body stopped arriving (nothing for %s, or slower than %d KiB/s on average)", b.l.Idle, b.l.MinRate>>10)
-	}
-	return n, err
 }

@@ -262,3 +262,38 @@ func TestExtractNotAnArchive(t *testing.T) {
 		t.Fatal("extracted a text file")
 	}
 }
+
+// TestExtractToStaysInItsFolder: once the folder is open, replacing its
+// path — moving it away and putting a symlink to somewhere else in its
+// place, as a process racing the extraction could — changes nothing about
+// where entries land: in the folder that was opened, never behind the link.
+func TestExtractToStaysInItsFolder(t *testing.T) {
+	file := writeTar(t, false, entry{name: "app/config.json", body: "{}"}, entry{name: "top.txt", body: "top"})
+	dir := t.TempDir()
+	dest, moved, elsewhere := filepath.Join(dir, "dest"), filepath.Join(dir, "moved"), filepath.Join(dir, "elsewhere")
+	for _, d := range []string{dest, elsewhere} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := os.Rename(dest, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExtractTo(file, root, DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("entries landed behind the symlink: %v", entries)
+	}
+	if b, err := os.ReadFile(filepath.Join(moved, "app", "config.json")); err != nil || string(b) != "{}" {
+		t.Errorf("the opened folder lacks the entries: %q %v", b, err)
+	}
+}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -45,7 +46,9 @@ func (s *Service) delivery(ctx context.Context, sp domain.Space, project string)
 func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote string) (Delivery, error) {
 	var out Delivery
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		// Who delivers a project decides whose code it runs: only those who
+		// administer that project may change it.
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, project, "")
 		if err != nil {
 			return err
 		}
@@ -76,4 +79,26 @@ func (s *Service) AllowDeliverer(ctx context.Context, space, project, remote str
 		return err
 	})
 	return out, err
+}
+
+// Sendable refuses to send on the bundle with this digest, promoted from
+// sp, when its release came from a space revoked since it was promoted
+// (provenance.Rules.Deliverable): what a revoked space delivered goes
+// nowhere, however long it waited in the outbox.
+func (s *Service) Sendable(ctx context.Context, sp domain.Space, digest string) error {
+	rec, err := s.bundles.Get(ctx, sp.ID, domain.BundleOut, digest)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil // nothing recorded to check it against
+	} else if err != nil {
+		return err
+	}
+	p, err := s.projects.Get(ctx, sp.ID, rec.Project)
+	if err != nil {
+		return err
+	}
+	rel, err := s.releases.Get(ctx, p.ID, rec.Version)
+	if err != nil {
+		return err
+	}
+	return s.provenance.Deliverable(ctx, sp, p, rel)
 }

@@ -125,6 +125,37 @@ type Package struct {
 	Size    int64  `json:"size"`
 }
 
+// Snapshot is what the payload rebuilds into on its target: the release's
+// snapshot there, whose digest the source signed (TargetSnapshotDigest).
+// open gives each sensitive value in clear; without it (nil) a sensitive
+// value is only marked as set, which is all its digest depends on.
+func (p *Payload) Snapshot(open func(Variable) (string, error)) (domain.Snapshot, error) {
+	snap := domain.Snapshot{Process: p.Process, Templates: p.Templates, Packages: fromBundlePackages(p.Packages)}
+	if d := p.Downstream; d != nil {
+		for _, ref := range d.Spaces {
+			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: ref.Space, Fingerprint: ref.Fingerprint})
+		}
+		for _, v := range d.Sealed {
+			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
+		}
+	}
+	for _, v := range p.Variables {
+		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+		if v.Sensitive {
+			dv.Value = "set"
+			if open != nil {
+				plain, err := open(v)
+				if err != nil {
+					return domain.Snapshot{}, err
+				}
+				dv.Value = plain
+			}
+		}
+		snap.Variables = append(snap.Variables, dv)
+	}
+	return snap, nil
+}
+
 // Encode builds the envelope for payload, signed by sign, as file bytes.
 func Encode(p *Payload, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]byte, error) {
 	body, err := json.Marshal(p)

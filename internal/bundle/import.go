@@ -52,25 +52,15 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if err := validateScopes(&pl, sp.Fingerprint); err != nil {
 		return nil, err
 	}
-	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates, Packages: fromBundlePackages(pl.Packages)}
-	if d := pl.Downstream; d != nil {
-		for _, ref := range d.Spaces {
-			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: ref.Space, Fingerprint: ref.Fingerprint})
+	snap, err := pl.Snapshot(func(v Variable) (string, error) {
+		plain, err := seal.Open(id.Age, v.Sealed)
+		if err != nil {
+			return "", domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
 		}
-		for _, v := range d.Sealed {
-			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
-		}
-	}
-	for _, v := range pl.Variables {
-		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
-		if v.Sensitive {
-			plain, err := seal.Open(id.Age, v.Sealed)
-			if err != nil {
-				return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
-			}
-			dv.Value = string(plain)
-		}
-		snap.Variables = append(snap.Variables, dv)
+		return string(plain), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleSnapshot, "the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
@@ -139,6 +129,10 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 		}
 		v, err := s.verify(ctx, sp, parsed)
 		if err != nil {
+			return err
+		}
+		// A space admin limited to some projects imports only into those.
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, domain.RemoteName(parsed.Payload.Origin.Space, parsed.Payload.Origin.Project), ""); err != nil {
 			return err
 		}
 		res, err = s.write(ctx, v, lifecycle)

@@ -43,6 +43,11 @@ items, FERRY_DELIVERY_RETRY_MIN (1s) doubling up to FERRY_DELIVERY_RETRY_MAX
 (5m) between retries while a remote server cannot be reached, with jitter,
 and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.
 
+Limits before authentication: a request's body must arrive within
+FERRY_BODY_TIMEOUT (default 30s) until its caller is known (an API key, a
+session, an admitted transfer); then it may take longer, but never stall for
+more than 30s.
+
 Script isolation: every step runs in new user, mount and PID namespaces where
 the data folder, the TLS files, the database client's credential files and
 every --sandbox-hide path are invisible (by any path), and /proc shows only

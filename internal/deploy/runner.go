@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
@@ -25,6 +26,7 @@ type Runner struct {
 	releases    store.Releases
 	projects    store.Projects
 	spaces      store.Spaces
+	rules       *provenance.Rules
 	sandbox     *sandbox.Sandbox
 	packages    PackageSource
 	receipts    Receipts
@@ -59,7 +61,7 @@ type Receipts interface {
 // destinations there), fetches packages for deploy-package steps from
 // packages, and has receipts sign each finished task.
 func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
-	sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
+	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
 	}
@@ -67,7 +69,7 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks s
 		cfg.Workers = 4
 	}
 	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
-		sandbox: sb, packages: packages, receipts: receipts,
+		rules: rules, sandbox: sb, packages: packages, receipts: receipts,
 		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
 }
@@ -216,6 +218,11 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	}
 	sp, err := r.spaces.GetByID(ctx, t.SpaceID)
 	if err != nil {
+		return err
+	}
+	// Checked when it was queued, and again now: a space revoked while the
+	// deployment waited for a worker delivers nothing that runs.
+	if err := r.rules.Deliverable(ctx, sp, p, rel); err != nil {
 		return err
 	}
 	vars := deploymentVariables(sp, p, rel, d, t)

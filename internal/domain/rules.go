@@ -21,9 +21,9 @@ const (
 	RuleBundleSource     = "bundle-source"      // the payload's source is its signer
 	RuleBundleTarget     = "bundle-target"      // the payload's target is this space
 	RuleBundleOrigin     = "bundle-origin"      // the origin is not this space, not revoked, and the one the project is bound to
-	RuleBundleOriginName = "bundle-origin-name" // the origin's name is not a known remote space's with another fingerprint
+	RuleBundleOriginName = "bundle-origin-name" // the origin's name does not read as a known space's with another fingerprint
 	RuleBundleDeliverer  = "bundle-deliverer"   // the signer is the origin or a space allowed to deliver the project
-	RuleBundleProject    = "bundle-project"     // the project and release are well formed and no local project has its name
+	RuleBundleProject    = "bundle-project"     // the project and release are well formed; no project here has or looks like its name
 	RuleBundleScopes     = "bundle-scopes"      // scopes name this space's environments or the listed downstream spaces
 	RuleBundleSecrets    = "bundle-secrets"     // every secret for this space decrypts with its key; none is in plaintext
 	RuleBundleSnapshot   = "bundle-snapshot"    // the snapshot rebuilt here has the digest the signer signed

@@ -4,11 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ValidateName checks a name of a thing (what says which kind, for the
-// message). Local names may not contain ':' because "<space>: <name>" is how
-// ferry names things that belong to another space.
+// message). Local names may not contain ':' — nor a character that reads as
+// one, such as a full-width colon — because "<space>: <name>" is how ferry
+// names things that belong to another space. Nor may a name hold what a
+// person cannot see: control and format characters (zero-width spaces and
+// joiners, direction marks and overrides, byte order marks) and spaces
+// other than the plain one, so two names that look the same are the same.
 func ValidateName(what, name string) error {
 	switch {
 	case name == "":
@@ -17,15 +24,47 @@ func ValidateName(what, name string) error {
 		return Invalidf("%s name %q is longer than 100 characters", what, name)
 	case strings.TrimSpace(name) != name:
 		return Invalidf("%s name %q has leading or trailing spaces", what, name)
-	case strings.Contains(name, ":"):
+	case strings.Contains(norm.NFKC.String(name), ":"):
 		return Invalidf("%s name %q contains ':', which is reserved for remote names like \"Prod Space: Production\"", what, name)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return Invalidf("%s name %q contains a control character", what, name)
+		case unicode.Is(unicode.Cf, r):
+			return Invalidf("%s name %q contains an invisible formatting character (%U)", what, name, r)
+		case unicode.IsSpace(r) && r != ' ':
+			return Invalidf("%s name %q contains a space character other than the plain space (%U)", what, name, r)
 		}
 	}
 	return nil
+}
+
+// NameKey is what two names share when a person would read them as the same
+// name: compatibility forms (full-width letters, ligatures) normalised, case
+// folded, characters that show nothing dropped, and every run of spaces one
+// plain space. Names that come from other spaces are compared with it, so a
+// space cannot pass for one this space knows by spelling its name slightly
+// differently ("prod space", "Prod  Space", "Prod Space\u200b").
+func NameKey(name string) string {
+	s := cases.Fold().String(norm.NFKC.String(name))
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cf, r) || unicode.IsControl(r) && !unicode.IsSpace(r):
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // ValidateSafeName checks a name that a deployer (not a project

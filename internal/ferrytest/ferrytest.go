@@ -276,40 +276,6 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// BuildCommit compiles ./cmd/ferry as it was at commit, from this
-// checkout's git history, for tests that upgrade a data folder written by
-// an earlier version. It skips the test when git or the commit is not
-// available (a shallow clone, an exported tree).
-func BuildCommit(t testing.TB, commit string) Binary {
-	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("git", "-C", root, "cat-file", "-e", commit+"^{commit}").CombinedOutput(); err != nil {
-		t.Skipf("commit %s is not available here (%v: %s)", commit, err, out)
-	}
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tarball := filepath.Join(dir, "src.tar")
-	if out, err := exec.Command("git", "-C", root, "archive", "--format=tar", "-o", tarball, commit).CombinedOutput(); err != nil {
-		t.Fatalf("git archive %s: %v\n%s", commit, err, out)
-	}
-	if out, err := exec.Command("tar", "-x", "-f", tarball, "-C", src).CombinedOutput(); err != nil {
-		t.Fatalf("unpack %s: %v\n%s", commit, err, out)
-	}
-	bin := filepath.Join(dir, "ferry-"+commit)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
-	cmd.Dir = src
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build ferry at %s: %v\n%s", commit, err, out)
-	}
-	return Binary{Path: bin}
-}
-
 // Upgrade stops the server and starts bin in its place, on the same data
 // folder and address, as an operator upgrading the binary would.
 func (s *Server) Upgrade(bin Binary) {

@@ -46,6 +46,7 @@ type Deliverer struct {
 	outbox   store.Outbox
 	sent     store.Receipts
 	receipts Receipts
+	bundles  Sendable
 	packages Packages
 	trust    Identities
 	client   *transport.Client
@@ -59,6 +60,12 @@ type Deliverer struct {
 // file of the receipts not yet sent to a remote space, and their ids.
 type Receipts interface {
 	Outgoing(ctx context.Context, sp domain.Space, dest domain.RemoteSpace) (data []byte, ids []int64, err error)
+}
+
+// Sendable is what sending a bundle needs (bundle.Service): whether the
+// promoted release may still be sent on (provenance.Rules.Deliverable).
+type Sendable interface {
+	Sendable(ctx context.Context, sp domain.Space, digest string) error
 }
 
 // Packages is what a packages sweep needs (packages.Service): a transfer
@@ -78,9 +85,9 @@ type Identities interface {
 // to address items, asks receipts and packages what a sweep carries, sends
 // with client, and runs early whenever wake is woken.
 func NewDeliverer(settings Settings, tx store.Transactor, spaces store.Spaces, remotes store.RemoteSpaces, outbox store.Outbox, sent store.Receipts,
-	receipts Receipts, packages Packages, tr Identities, client *transport.Client, wake *Signal, log *slog.Logger, now func() time.Time) *Deliverer {
+	receipts Receipts, bundles Sendable, packages Packages, tr Identities, client *transport.Client, wake *Signal, log *slog.Logger, now func() time.Time) *Deliverer {
 	return &Deliverer{tx: tx, spaces: spaces, remotes: remotes, outbox: outbox, sent: sent,
-		receipts: receipts, packages: packages, trust: tr, client: client, wake: wake, log: log, now: now, settings: settings.WithDefaults()}
+		receipts: receipts, bundles: bundles, packages: packages, trust: tr, client: client, wake: wake, log: log, now: now, settings: settings.WithDefaults()}
 }
 
 // WithDefaults fills the unset fields of s from DefaultSettings.
@@ -217,6 +224,15 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 	var receiptIDs []int64
 	switch it.Kind {
 	case domain.OutboxBundle:
+		// A bundle of a release imported from a space revoked since the
+		// promotion was queued goes nowhere, however long it waited.
+		if err := d.bundles.Sendable(ctx, sp, it.Ref); err != nil {
+			if domain.KindOf(err) == domain.KindInternal {
+				return d.retry(ctx, log, it, err)
+			}
+			d.fail(log, it, domain.Message(err))
+			return true
+		}
 		var answer []byte
 		if answer, err = d.client.Send(ctx, remote, transport.PathBundles, sp.Fingerprint, it.Body); err == nil {
 			result = summarise(it.Kind, answer)

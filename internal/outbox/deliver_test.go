@@ -167,3 +167,47 @@ func TestDeliverHoldsBackARemoteThatIsAway(t *testing.T) {
 		waitState(t, st, it.ID, domain.DeliveryDelivered)
 	}
 }
+
+// A promotion onward of a release imported from a space that was revoked
+// while the bundle waited in the outbox is not sent: it fails, naming the
+// rule, and the remote server never hears of it.
+func TestDeliverRefusesWhatARevokedSpaceDelivered(t *testing.T) {
+	var calls atomic.Int32
+	env, st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, `{"state":"imported"}`)
+	})
+	ctx := t.Context()
+	now := time.Now()
+	origin := domain.RemoteSpace{SpaceID: r.SpaceID, Name: "Origin", CertPEM: "PEM2", Fingerprint: "0R:16", Trust: domain.Trust{domain.TrustReleases}}
+	if err := st.RemoteSpaces().Create(ctx, &origin); err != nil {
+		t.Fatal(err)
+	}
+	p := domain.Project{SpaceID: r.SpaceID, Name: "Origin: Api", Lifecycle: "Live", CreatedAt: now, UpdatedAt: now,
+		Origin: &domain.ProjectOrigin{Space: "Origin", Project: "Api", Fingerprint: origin.Fingerprint}}
+	if err := st.Projects().Put(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	rel := domain.Release{ProjectID: p.ID, Project: p.Name, Version: "1.0.0", CreatedAt: now,
+		Provenance: &domain.Provenance{SourceSpace: "Origin", SourceFingerprint: origin.Fingerprint, ImportedAt: now}}
+	if err := st.Releases().Create(ctx, &rel); err != nil {
+		t.Fatal(err)
+	}
+	rec := domain.BundleRecord{SpaceID: r.SpaceID, Direction: domain.BundleOut, Digest: "sha256:d4", SourceSpace: "Dev", TargetSpace: r.Name,
+		Project: p.Name, Version: rel.Version, State: "written", CreatedAt: now, CreatedBy: "admin"}
+	if err := st.Bundles().Create(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	revoked := now
+	origin.RevokedAt, origin.RevokedBy = &revoked, "admin"
+	if err := st.RemoteSpaces().Update(ctx, &origin); err != nil {
+		t.Fatal(err)
+	}
+	it := queue(t, st, r, "sha256:d4")
+	_, stop := run(t, env)
+	got := waitState(t, st, it.ID, domain.DeliveryFailed)
+	stop()
+	if calls.Load() != 0 || !strings.Contains(got.LastError, "release-revoked") {
+		t.Errorf("after %d calls: %+v", calls.Load(), got)
+	}
+}

@@ -413,8 +413,11 @@ func (s *Service) readInventory(ctx context.Context, sp domain.Space, target dom
 		return nil, err
 	}
 	var pl InventoryPayload
-	if err := envelope.Strict(o.Body, &pl); err != nil || pl.Kind != InventoryKind {
-		return nil, domain.Invalidf("refused: the package inventory's payload is malformed")
+	if err := envelope.Strict(o.Body, &pl); err != nil {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the package inventory's payload is malformed or not exactly what ferry writes: %v", err)
+	}
+	if pl.Kind != InventoryKind || pl.SchemaVersion != o.Envelope.SchemaVersion {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package inventory of schema %d", pl.Kind, pl.SchemaVersion, o.Envelope.SchemaVersion)
 	}
 	if err := o.CheckExact(); err != nil {
 		return nil, err
@@ -509,10 +512,10 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	}
 	var pl TransferPayload
 	if err := envelope.Strict(o.Body, &pl); err != nil {
-		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload is malformed: %v", err)
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
 	}
 	if pl.Kind != TransferKind || pl.SchemaVersion != SchemaVersion {
-		return ImportResult{}, domain.Invalidf("refused: the signed document is a %q, not a package transfer", pl.Kind)
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, SchemaVersion)
 	}
 	if err := o.CheckExact(); err != nil {
 		return ImportResult{}, err

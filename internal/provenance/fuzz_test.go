@@ -256,17 +256,7 @@ func FuzzBundleImport(f *testing.F) {
 
 // retarget recomputes a payload's target snapshot digest, as a signer does.
 func retarget(pl bundle.Payload) bundle.Payload {
-	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates}
-	for _, p := range pl.Packages {
-		snap.Packages = append(snap.Packages, domain.PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
-	}
-	for _, v := range pl.Variables {
-		value := v.Value
-		if v.Sensitive {
-			value = "set"
-		}
-		snap.Variables = append(snap.Variables, domain.Variable{Name: v.Name, Value: value, Sensitive: v.Sensitive, Environments: v.Environments})
-	}
+	snap, _ := pl.Snapshot(nil)
 	pl.TargetSnapshotDigest = release.Digest(snap)
 	return pl
 }

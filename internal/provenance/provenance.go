@@ -105,9 +105,13 @@ type Binding struct {
 //
 //   - the origin is not this space, and not a remote space revoked here
 //     (bundle-origin);
-//   - no remote space known here under the origin's name has another
-//     fingerprint (bundle-origin-name): a space cannot pass itself off as
-//     one this space knows;
+//   - no space this space knows — itself, a remote space, the origin of a
+//     remote project — goes by the origin's name, however spelt, with
+//     another fingerprint, and the origin's projects came here under that
+//     name (bundle-origin-name): a space cannot pass itself off as one this
+//     space knows;
+//   - the project's name does not read like another project's here
+//     (bundle-project);
 //   - the remote project "<origin>: <project>", if it exists, is a remote
 //     project of that same origin (bundle-project, bundle-origin), and the
 //     signer is its origin or a space allowed to deliver it
@@ -131,27 +135,22 @@ func (rs *Rules) Bind(ctx context.Context, sp domain.Space, o Origin, signer dom
 		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOrigin,
 			"the release originates in remote space %q (fingerprint %s), which %s", known.Name, known.Fingerprint, known.RevocationText())
 	}
-	if named, err := rs.remotes.Get(ctx, sp.ID, o.Space); err == nil && named.Fingerprint != o.Fingerprint {
-		return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
-			"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but the remote space %q known here has fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
-			signer.Name, o.Space, o.Fingerprint, named.Name, named.Fingerprint, signer.Name)
-	} else if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return b, err
-	}
-	// One origin, one name: the same origin's projects all go by the name
-	// they first came with, so no bundle opens a second "<name>: <project>"
-	// for an origin this space already holds under another name.
 	projects, err := rs.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return b, err
 	}
-	for _, p := range projects {
-		if p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space != o.Space {
-			return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
-				"the bundle (signed by %q) names its origin %q, but releases of that origin (fingerprint %s) came here as %q (project %q)", signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name)
-		}
+	if err := rs.checkOriginName(ctx, sp, o, signer, projects); err != nil {
+		return b, err
 	}
 	name := domain.RemoteName(o.Space, o.Project)
+	exists := slices.ContainsFunc(projects, func(p store.ProjectSummary) bool { return p.Name == name })
+	for _, p := range projects {
+		if !exists && domain.NameKey(p.Name) == domain.NameKey(name) {
+			return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleProject,
+				"the bundle (signed by %q) would import project %q, which reads like project %q of this space: it is not that project. Nothing was imported; ask %q's owners what they sent",
+				signer.Name, name, p.Name, signer.Name)
+		}
+	}
 	p, err := rs.projects.Get(ctx, sp.ID, name)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
@@ -188,6 +187,67 @@ func (rs *Rules) Bind(ctx context.Context, sp domain.Space, o Origin, signer dom
 	return b, domain.Refuse(domain.KindUntrusted, domain.RuleBundleDeliverer,
 		"remote project %q is delivered here by %s (fingerprint %s); this bundle is signed by remote space %q (fingerprint %s), which may not deliver it. If %q should deliver %q from now on, allow it: `ferry project deliverers %q --add %q`",
 		name, from, o.Fingerprint, signer.Name, signer.Fingerprint, signer.Name, name, name, signer.Name)
+}
+
+// checkOriginName refuses an origin that goes by the name of a space this
+// space knows — itself, a remote space, the origin of a remote project here
+// — with another fingerprint, however the name is spelt (domain.NameKey:
+// case, width, spaces, invisible characters), so that no space passes for
+// one this space knows (bundle-origin-name); and an origin whose projects
+// came here under another name (one origin goes by one name). An origin
+// may share this space's own name only when a person added it as a remote
+// space (two servers whose spaces are both called "Default", say).
+func (rs *Rules) checkOriginName(ctx context.Context, sp domain.Space, o Origin, signer domain.RemoteSpace, projects []store.ProjectSummary) error {
+	remotes, err := rs.remotes.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		if p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space != o.Space {
+			// One origin, one name: the same origin's projects all go by
+			// the name they first came with.
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) names its origin %q, but releases of that origin (fingerprint %s) came here as %q (project %q)", signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name)
+		}
+	}
+	for _, r := range remotes {
+		if r.Name == o.Space && r.Fingerprint != o.Fingerprint {
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but the remote space %q known here has fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
+				signer.Name, o.Space, o.Fingerprint, r.Name, r.Fingerprint, signer.Name)
+		}
+	}
+	if slices.ContainsFunc(projects, func(p store.ProjectSummary) bool {
+		return p.Origin != nil && p.Origin.Fingerprint == o.Fingerprint && p.Origin.Space == o.Space
+	}) {
+		// An origin whose releases came here under this name before (an
+		// earlier version of ferry compared names exactly) keeps it.
+		return nil
+	}
+	key := domain.NameKey(o.Space)
+	if domain.NameKey(sp.Name) == key && !slices.ContainsFunc(remotes, func(r domain.RemoteSpace) bool {
+		return r.Fingerprint == o.Fingerprint
+	}) {
+		return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+			"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, a name that reads as this space's own (%q, fingerprint %s): it is not this space. Nothing was imported; ask %q's owners what they sent",
+			signer.Name, o.Space, o.Fingerprint, sp.Name, sp.Fingerprint, signer.Name)
+	}
+	for _, r := range remotes {
+		if domain.NameKey(r.Name) == key && r.Fingerprint != o.Fingerprint {
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but the remote space %q known here has fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
+				signer.Name, o.Space, o.Fingerprint, r.Name, r.Fingerprint, signer.Name)
+		}
+	}
+	for _, p := range projects {
+		if p.Origin != nil && p.Origin.Fingerprint != o.Fingerprint && domain.NameKey(p.Origin.Space) == key {
+			// One name, one origin.
+			return domain.Refuse(domain.KindUntrusted, domain.RuleBundleOriginName,
+				"the bundle (signed by %q) says its release was made in space %q with fingerprint %s, but releases of %q (project %q) came here from fingerprint %s: it is not that space. Nothing was imported; ask %q's owners what they sent",
+				signer.Name, o.Space, o.Fingerprint, p.Origin.Space, p.Name, p.Origin.Fingerprint, signer.Name)
+		}
+	}
+	return nil
 }
 
 func quote(s string) string { return `"` + s + `"` }

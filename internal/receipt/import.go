@@ -225,10 +225,7 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 // origin) or one it imported from the receipt's origin (and so may relay
 // further).
 func (s *Service) release(ctx context.Context, sp domain.Space, pl Payload) (domain.Project, domain.Release, error) {
-	name := pl.Origin.Project
-	if pl.Origin.Fingerprint != sp.Fingerprint {
-		name = domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
-	}
+	name := projectName(sp, pl.Origin.Fingerprint, pl.Origin.Space, pl.Origin.Project)
 	var rel domain.Release
 	p, err := s.projects.Get(ctx, sp.ID, name)
 	if err == nil {

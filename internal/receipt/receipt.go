@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -308,6 +309,13 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		if err != nil {
 			return err
 		}
+		// Only receipts of projects the caller may view: the file shows
+		// what they say, and the rest stay unsent for someone who may.
+		v, err := s.access.Viewable(ctx, sp)
+		if err != nil {
+			return err
+		}
+		list = slices.DeleteFunc(list, func(r domain.Receipt) bool { return !v.Has(projectOf(sp, r)) })
 		f, err := s.file(ctx, sp, dest, list, req.SchemaVersion, 0)
 		if err != nil {
 			return err
@@ -324,6 +332,19 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})
 	})
 	return data, res, err
+}
+
+// projectOf is the project here that a receipt is for: the space's own
+// (it is the origin), or the remote project "<origin>: <project>".
+func projectOf(sp domain.Space, r domain.Receipt) string {
+	return projectName(sp, r.OriginFingerprint, r.OriginSpace, r.OriginProject)
+}
+
+func projectName(sp domain.Space, originFingerprint, originSpace, project string) string {
+	if originFingerprint == sp.Fingerprint {
+		return project
+	}
+	return domain.RemoteName(originSpace, project)
 }
 
 // headsTo reports whether receipt r belongs on its way to dest: dest is the

@@ -51,6 +51,7 @@ func Main() {
 // supervises it. Whatever goes wrong before the program runs is written to
 // the report descriptor, which the server reads.
 func runInit() int {
+	closeInherited()
 	unix.CloseOnExec(fdReport)
 	unix.CloseOnExec(fdLifeline)
 	report := func(format string, args ...any) {
@@ -117,7 +118,8 @@ func startProgram(path string, rs runSpec) (int, error) {
 			done <- result{err: fmt.Errorf("give up the capabilities to mount and trace: %w", err)}
 			return
 		}
-		pid, err := syscall.ForkExec(path, rs.Args, &syscall.ProcAttr{Env: rs.Env, Files: []uintptr{0, 1, 2}})
+		pid, err := syscall.ForkExec(path, rs.Args, &syscall.ProcAttr{Env: rs.Env, Files: []uintptr{0, 1, 2},
+			Sys: &syscall.SysProcAttr{Setsid: true}}) // no controlling terminal: see ownTerminals
 		if err != nil {
 			err = fmt.Errorf("start %s: %w", rs.Path, err)
 		}
@@ -211,6 +213,9 @@ func isolate(sp spec) error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount a /proc of the sandbox's own: %w", err)
+	}
+	if err := ownTerminals(); err != nil {
+		return fmt.Errorf("give the sandbox terminals of its own: %w", err)
 	}
 	if err := unix.Chdir(sp.Run.Dir); err != nil {
 		return fmt.Errorf("enter the working folder %s: %w", sp.Run.Dir, err)
@@ -317,6 +322,29 @@ func coverFiles(files, folders []string) error {
 
 const hiddenFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
+// ownTerminals puts a pseudo-terminal instance of the sandbox's own on
+// /dev/pts (and /dev/ptmx), so the program cannot open the terminal the
+// server runs in — the operator's — by its /dev/pts path, to print control
+// sequences past the task log, read what is typed or push keystrokes into
+// the shell that started the server. (The program also starts in a session
+// of its own, without a controlling terminal: /dev/tty leads nowhere.)
+// Where devpts cannot be mounted, /dev/pts is covered instead.
+func ownTerminals() error {
+	if _, err := os.Stat("/dev/pts"); err != nil {
+		return nil // no terminals to hide
+	}
+	err := unix.Mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+	if err != nil {
+		return unix.Mount("ferry-hidden", "/dev/pts", "tmpfs", hiddenFlags|unix.MS_RDONLY, "mode=0755,size=4k,nr_inodes=16")
+	}
+	if _, err := os.Stat("/dev/ptmx"); err == nil {
+		// Where this fails, opening /dev/ptmx makes a terminal the program
+		// cannot open the other end of: nothing of the server's shows.
+		unix.Mount("/dev/pts/ptmx", "/dev/ptmx", "", unix.MS_BIND, "")
+	}
+	return nil
+}
+
 // remountReadOnly makes a bind mount read-only, keeping the flags of the
 // mount it came from (a user namespace may not clear them).
 func remountReadOnly(path string) error {
@@ -370,6 +398,29 @@ func dropCapabilities() error {
 		data[i].Inheritable &^= bit
 	}
 	return unix.Capset(&hdr, &data[0])
+}
+
+// closeInherited keeps every descriptor but standard input, output and
+// error from the program: the server may have inherited some from whatever
+// started it (a supervisor's lock file, a shell's `exec 7<folder`), and a
+// descriptor reaches the file or folder it names through /proc/self/fd
+// whatever covers its path. (The init's own — spec, lifeline, report — are
+// close-on-exec as well.)
+func closeInherited() {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	// Before Linux 5.11: one by one.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var fd int
+		if _, err := fmt.Sscan(e.Name(), &fd); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // watchLifeline kills everything in the sandbox once the lifeline's other

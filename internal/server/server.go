@@ -114,10 +114,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	bodyTimeout, err := durationEnv(bodyTimeoutEnv, transport.DefaultLimits.Idle)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler: handler(svc, log),
-		// Bodies have their own pace (the transfer endpoints set read
-		// deadlines as a body arrives): a package may take minutes.
+		Handler: bodyDeadline(handler(svc, log), bodyTimeout),
+		// Bodies have their own pace once the caller is known (see
+		// bodyDeadline): a package may take minutes.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -231,6 +235,21 @@ func handler(svc api.Services, log *slog.Logger) http.Handler {
 	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
 	mux.Handle("/", web.New(svc, log.With("component", "web")))
 	return mux
+}
+
+// bodyTimeoutEnv is how long a request's body may take to arrive before
+// its caller is authenticated (default 30s).
+const bodyTimeoutEnv = "FERRY_BODY_TIMEOUT"
+
+// bodyDeadline gives every request d to send its whole body, so that nobody
+// unknown can hold connections open by sending a body (or the rest of one
+// the handler does not read) a byte at a time. Handlers that know their
+// caller lift it (transport.Authenticated, transport.Paced).
+func bodyDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // openStore opens PostgreSQL when cfg.DatabaseURL is a postgres:// URL, and

@@ -109,7 +109,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), sb, feed, receipts)
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
 		st.Tasks(), st.Deployments(), st.Packages(), guard, rules, progress, events, now, runner)
 
@@ -117,7 +117,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	settings := cfg.Delivery.WithDefaults()
 	client := transport.NewClient(settings.Timeout)
 	deliverer := outbox.NewDeliverer(settings, st, st.Spaces(), st.RemoteSpaces(), st.Outbox(), st.Receipts(),
-		receipts, feed, tr, client, delivery, cfg.Log.With("component", "outbox"), now)
+		receipts, bundles, feed, tr, client, delivery, cfg.Log.With("component", "outbox"), now)
 	out := outbox.New(st, st.Spaces(), st.RemoteSpaces(), st.Outbox(), st.Bundles(), guard, bundles, tr, client, now, delivery)
 	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
 

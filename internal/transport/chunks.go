@@ -64,7 +64,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	}
 	var q ChunkQuery
 	if err := envelope.Strict(o.Body, &q); err != nil {
-		return ChunkAnswer{}, domain.Invalidf("refused: the chunk query is malformed: %v", err)
+		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the chunk query is malformed or not exactly what ferry writes: %v", err)
 	}
 	if err := o.CheckExact(); err != nil {
 		return ChunkAnswer{}, err
@@ -78,7 +78,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	}
 	switch {
 	case q.Kind != ChunkQueryKind:
-		return ChunkAnswer{}, domain.Invalidf("refused: the signed document is a %q, not a chunk query", q.Kind)
+		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q, not a chunk query", q.Kind)
 	case q.Source.Fingerprint != signer.Fingerprint:
 		return ChunkAnswer{}, domain.Errorf(domain.KindUntrusted, "refused: the query says it comes from %q but is signed by %q", q.Source.Space, signer.Name)
 	case q.Target.Fingerprint != a.Space.Fingerprint:

@@ -22,6 +22,7 @@ import (
 	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the pages call: the same set the API calls.
@@ -140,6 +141,7 @@ func (h *Handler) authenticated(fn pageFunc) http.Handler {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
 		ctx := domain.WithActor(r.Context(), v.actor)
 		ctx = context.WithValue(ctx, visitorKey{}, v)
 		r = r.WithContext(ctx)

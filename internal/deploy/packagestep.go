@@ -74,19 +74,8 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	if !ok {
 		return fmt.Errorf("the release selects no version of package %q", step.Package)
 	}
-	dest, err := substitute(step.Destination, vars, variables.Strict, "destination", tl)
+	dest, err := r.destination(step, vars, tl)
 	if err != nil {
-		return fmt.Errorf("substitute variables in destination: %w", err)
-	}
-	dest = strings.TrimSpace(dest)
-	if !filepath.IsAbs(dest) {
-		return fmt.Errorf("destination %q must be an absolute folder", dest)
-	}
-	dest = filepath.Clean(dest)
-	if dest == "/" || filepath.Dir(dest) == "/" {
-		return fmt.Errorf("destination %q is too close to the root of the file system", dest)
-	}
-	if err := r.checkDestination(dest); err != nil {
 		return err
 	}
 	file := filepath.Join(work, "package")
@@ -129,7 +118,32 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 	}
 	os.Remove(file)
 	tl.info(fmt.Sprintf("Extracted %d files, %d folders, %d links (%d bytes)", st.Files, st.Dirs, st.Links, st.Bytes))
+	return r.install(ctx, step, ref, vars, dest, parent, into, work, tl)
+}
 
+// destination is the step's destination folder, substituted and checked:
+// absolute, not the root or a folder right under it, and clear of what
+// scripts may not reach.
+func (r *Runner) destination(step domain.Step, vars *variables.Set, tl *taskLog) (string, error) {
+	dest, err := substitute(step.Destination, vars, variables.Strict, "destination", tl)
+	if err != nil {
+		return "", fmt.Errorf("substitute variables in destination: %w", err)
+	}
+	dest = strings.TrimSpace(dest)
+	if !filepath.IsAbs(dest) {
+		return "", fmt.Errorf("destination %q must be an absolute folder", dest)
+	}
+	dest = filepath.Clean(dest)
+	if dest == "/" || filepath.Dir(dest) == "/" {
+		return "", fmt.Errorf("destination %q is too close to the root of the file system", dest)
+	}
+	return dest, r.checkDestination(dest)
+}
+
+// install finishes a package extracted into the staging folder (into,
+// under parent): it substitutes the listed files, runs preDeploy there,
+// swaps the staging folder into place and runs postDeploy in dest.
+func (r *Runner) install(ctx context.Context, step domain.Step, ref domain.PackageRef, vars *variables.Set, dest string, parent, into *os.Root, work string, tl *taskLog) error {
 	for _, name := range step.Substitute {
 		if err := substituteFile(into, name, vars, tl); err != nil {
 			return err
@@ -145,7 +159,8 @@ func (r *Runner) deployPackage(ctx context.Context, sp domain.Space, rel domain.
 			return fmt.Errorf("preDeploy: %w", err)
 		}
 	}
-	if err := activate(parent, staging, base); err != nil {
+	base := filepath.Base(dest)
+	if err := activate(parent, base+".ferry-new", base); err != nil {
 		return err
 	}
 	tl.info("Deployed package " + ref.ID + " " + ref.Version + " to " + dest)

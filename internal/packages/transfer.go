@@ -490,7 +490,7 @@ func HeaderSize(br *bufio.Reader) (int64, error) {
 // SHA-256 — before any package enters the feed. Chunks are stored as they
 // arrive (content-addressed, they are inert until a manifest names them).
 func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
-	sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+	sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return ImportResult{}, err
 	}

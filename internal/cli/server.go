@@ -46,7 +46,9 @@ and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.
 Limits before authentication: a request's body must arrive within
 FERRY_BODY_TIMEOUT (default 30s) until its caller is known (an API key, a
 session, an admitted transfer); then it may take longer, but never stall for
-more than 30s.
+more than 30s. One remote address may hold at most FERRY_MAX_CONNS_PER_ADDR
+(default 256) connections at once; behind a reverse proxy every client shares
+the proxy's address: raise it, or bound connections at the proxy and set 0.
 
 Script isolation: every step runs in new user, mount and PID namespaces where
 the data folder, the TLS files, the database client's credential files and

@@ -3,17 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/secrets"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 )
 
 // spaceYAML builds a space with n projects, each with 5 steps, 10 variables
@@ -52,23 +47,9 @@ func spaceYAML(n int) []byte {
 
 func newCatalog(b *testing.B) (*catalog.Service, context.Context) {
 	b.Helper()
-	dir := b.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	cat := catalog.New(st, audit.New(st.Audit(), now), now)
-	if _, err := cat.CreateSpace(ctx, "Default"); err != nil {
-		b.Fatal(err)
-	}
-	return cat, ctx
+	env := servicetest.New(b)
+	env.CreateSpace("Default")
+	return env.Set.Catalog, env.Ctx
 }
 
 // BenchmarkApply500Projects applies a 500-project space to an empty space

@@ -9,17 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/signing"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // The release the bundle benchmarks promote: the size the bundle issue asks
@@ -100,54 +95,17 @@ type bundleWorld struct {
 
 func newBundleWorld(b *testing.B) *bundleWorld {
 	b.Helper()
-	dir := b.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	log := audit.New(st.Audit(), now)
-	tr := trust.New(st, log, now)
-	cat := catalog.New(st, log, now)
-	cat.OnSpaceCreated(tr.CreateIdentity)
-	cat.RemoteSpaces = tr.RemoteNames
-
+	env := servicetest.New(b)
 	for _, name := range []string{sourceSpace, targetSpace, "Other Space"} {
-		if _, err := cat.CreateSpace(ctx, name); err != nil {
-			b.Fatal(err)
-		}
+		env.CreateSpace(name)
 	}
-	know := func(space, remote, trustFor string) {
-		_, cert, err := tr.Certificate(ctx, remote)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := tr.Add(ctx, space, trust.AddRequest{Name: remote, Certificate: string(cert), Trust: trustFor}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	know(sourceSpace, targetSpace, domain.TrustPromote)
-	know(sourceSpace, "Other Space", domain.TrustPromote)
-	know(targetSpace, sourceSpace, domain.TrustReleases)
-
-	apply := func(space string, yaml []byte) {
-		doc, err := config.Parse(yaml)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := cat.Apply(ctx, space, doc); err != nil {
-			b.Fatal(err)
-		}
-	}
+	env.Trust(sourceSpace, targetSpace, domain.TrustPromote)
+	env.Trust(sourceSpace, "Other Space", domain.TrustPromote)
+	env.Trust(targetSpace, sourceSpace, domain.TrustReleases)
+	apply := func(space string, yaml []byte) { env.Apply(space, string(yaml)) }
 	apply(sourceSpace, sourceYAML())
 	apply(targetSpace, []byte(targetYAML))
-	return &bundleWorld{ctx: ctx, releases: release.New(st, log, now), bundles: bundle.New(st, tr, log, now)}
+	return &bundleWorld{ctx: env.Ctx, releases: env.Set.Releases, bundles: env.Set.Bundles}
 }
 
 // promoted creates release version of the big project and promotes it to
@@ -157,11 +115,11 @@ func (w *bundleWorld) promoted(b *testing.B, version string) []byte {
 	if _, err := w.releases.Create(w.ctx, sourceSpace, project, release.CreateRequest{Version: version}); err != nil {
 		b.Fatal(err)
 	}
-	data, _, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: version, To: targetSpace})
+	pr, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: version, To: targetSpace})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return data
+	return pr.Data
 }
 
 // BenchmarkBundlePromote writes the bundle of a release with 10,000
@@ -174,11 +132,11 @@ func BenchmarkBundlePromote(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		var err error
-		data, _, err = w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: "1.0.0", To: targetSpace})
+		pr, err := w.bundles.Promote(w.ctx, sourceSpace, bundle.PromoteRequest{Project: project, Version: "1.0.0", To: targetSpace})
 		if err != nil {
 			b.Fatal(err)
 		}
+		data = pr.Data
 	}
 	b.ReportMetric(float64(len(data)), "bundle-bytes")
 }

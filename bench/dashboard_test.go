@@ -22,6 +22,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
@@ -56,24 +57,15 @@ const dashDataVersion = "dashboard-v1"
 //
 // The database (1.67 million deployments and tasks, 100,000 releases, 30,000
 // receipts) takes a minute or more to build, so it is built once and kept in
-// $TMPDIR/ferry-bench-dashboard-v1/ for later runs; delete that folder to
+// $XDG_CACHE_HOME/ferry-bench/dashboard-v1/ (~/.cache/...) for later runs; delete that folder to
 // build it again.
 //
 //	go test -run x -bench Dashboard -benchtime 50x ./bench/
 func BenchmarkDashboard(b *testing.B) {
 	ctx := domain.WithActor(context.Background(), domain.System)
 	dir := dashboardData(b)
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	svc := dashboard.New(st, now)
+	env := servicetest.New(b, servicetest.Data(dir))
+	st, svc := env.Store, env.Set.Dashboard
 	all := func() (dashboard.Dashboard, error) {
 		var d dashboard.Dashboard
 		for {
@@ -147,8 +139,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := api.Handler(api.Services{Auth: auth.New(st, audit.New(st.Audit(), now), now), Dashboard: svc},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		h := api.Handler(env.Set, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		srv := httptest.NewServer(h)
 		b.Cleanup(srv.Close)
 		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/spaces/"+url.PathEscape(dashSpace)+"/dashboard?limit=100", nil)
@@ -218,15 +209,26 @@ func checkDashboard(b *testing.B, d dashboard.Dashboard, offset, n int) {
 
 // dashboardData returns the folder holding the benchmark's database
 // (ferry.db), its master key and the administrator's API key, building them
-// first unless an earlier run did.
+// first unless an earlier run did. The cache lives in the user's own cache
+// folder, not under a fixed name in the shared temporary folder, where any
+// other user could have put a database and key of their choosing.
 func dashboardData(b *testing.B) string {
-	dir := filepath.Join(os.TempDir(), "ferry-bench-"+dashDataVersion)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Logf("no cache folder (%v): building the data set in a temporary folder", err)
+		cache = b.TempDir()
+	}
+	parent := filepath.Join(cache, "ferry-bench")
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	dir := filepath.Join(parent, dashDataVersion)
 	if _, err := os.Stat(filepath.Join(dir, "ferry.db")); err == nil {
 		return dir
 	}
 	// Build beside the cache and rename, so an interrupted build leaves
 	// nothing that looks finished.
-	tmp, err := os.MkdirTemp(os.TempDir(), "ferry-bench-building-")
+	tmp, err := os.MkdirTemp(parent, "building-")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -290,7 +292,7 @@ func buildDashboardData(dir string) error {
 	}
 	defer st.Close()
 	now := func() time.Time { return time.Now().UTC() }
-	if _, err := auth.New(st, audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+	if _, err := auth.New(st, st.Users(), audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		return err
 	}
 

@@ -12,17 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/client"
-	"github.com/ferrydeploy/ferry/internal/deploy"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/server"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 )
 
 // TestMain shares one throwaway PostgreSQL cluster between the PostgreSQL
 // benchmarks, started only if one of them runs.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain also serves as the sandbox's init: the servers these benchmarks
+// run in this process start steps in sandboxes.
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	pgtest.Main(m)
+}
 
 const deployYAML = `environments:
   - name: Development
@@ -47,25 +51,28 @@ projects:
 // has finished. Each node runs the default 4 tasks at a time.
 //
 //	go test -run x -bench Deployments -benchtime 200x ./bench/
+//
+// Steps run in the sandbox, as on a real server; "sqlite/1-node/sandbox-off"
+// is the same run without isolation, the baseline for what it costs.
 func BenchmarkDeployments(b *testing.B) {
-	b.Run("sqlite/1-node", func(b *testing.B) { benchDeployments(b, "", 1) })
-	b.Run("postgres/1-node", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 1) })
-	b.Run("postgres/2-nodes", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 2) })
+	b.Run("sqlite/1-node/sandbox-off", func(b *testing.B) { benchDeployments(b, "", 1, sandbox.Off) })
+	b.Run("sqlite/1-node", func(b *testing.B) { benchDeployments(b, "", 1, sandbox.Isolate) })
+	b.Run("postgres/1-node", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 1, sandbox.Isolate) })
+	b.Run("postgres/2-nodes", func(b *testing.B) { benchDeployments(b, pgtest.NewDatabase(b), 2, sandbox.Isolate) })
 }
 
-func benchDeployments(b *testing.B, dbURL string, nodes int) {
+func benchDeployments(b *testing.B, dbURL string, nodes int, mode sandbox.Mode) {
 	data := filepath.Join(b.TempDir(), "data")
 	var clients []*client.Client
 	for i := range nodes {
-		clients = append(clients, startNode(b, data, dbURL, fmt.Sprintf("bench-%d", i+1)))
+		clients = append(clients, startNode(b, data, dbURL, fmt.Sprintf("bench-%d", i+1), mode))
 	}
 	ctx := context.Background()
 	c := clients[0]
-	if err := c.Do(ctx, "POST", client.SpacePath("Default", "apply"), []byte(deployYAML), nil); err != nil {
+	if _, err := c.Apply(ctx, "Default", []byte(deployYAML), api.ApplyOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	if err := c.Do(ctx, "POST", client.SpacePath("Default", "projects", "Web", "releases"),
-		release.CreateRequest{Version: "1.0.0"}, nil); err != nil {
+	if _, err := c.CreateRelease(ctx, "Default", "Web", api.CreateReleaseRequest{Version: "1.0.0"}); err != nil {
 		b.Fatal(err)
 	}
 
@@ -76,8 +83,8 @@ func benchDeployments(b *testing.B, dbURL string, nodes int) {
 	for w := range 8 {
 		wg.Go(func() {
 			for range next {
-				req := deploy.Request{Project: "Web", Version: "1.0.0", Environment: "Development"}
-				if err := clients[w%nodes].Do(ctx, "POST", client.SpacePath("Default", "deployments"), req, nil); err != nil {
+				req := api.DeployRequest{Project: "Web", Version: "1.0.0", Environment: "Development"}
+				if _, err := clients[w%nodes].Deploy(ctx, "Default", req); err != nil {
 					b.Error(err)
 				}
 			}
@@ -89,13 +96,11 @@ func benchDeployments(b *testing.B, dbURL string, nodes int) {
 	close(next)
 	wg.Wait()
 	for {
-		var h struct {
-			Queue struct{ Queued, Executing int }
-		}
-		if err := c.Do(ctx, "GET", "/api/health", nil, &h); err != nil {
+		h, err := c.Health(ctx)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if h.Queue.Queued+h.Queue.Executing == 0 {
+		if h.Queue != nil && h.Queue.Queued+h.Queue.Executing == 0 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond) // coarse enough not to load the server
@@ -104,16 +109,15 @@ func benchDeployments(b *testing.B, dbURL string, nodes int) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Minutes(), "deploys/min")
 
-	var tasks []domain.Task
-	if err := c.Do(ctx, "GET", fmt.Sprintf("%s?limit=%d", client.SpacePath("Default", "tasks"), b.N), nil, &tasks); err != nil {
+	tasks, err := c.ListTasks(ctx, "Default", b.N)
+	if err != nil {
 		b.Fatal(err)
 	}
 	perNode := map[string]int{}
 	for _, t := range tasks {
-		if t.State != domain.TaskSuccess {
-			var log struct{ Lines []domain.LogLine }
-			c.Do(ctx, "GET", client.SpacePath("Default", "tasks", fmt.Sprint(t.ID), "log"), nil, &log)
-			b.Fatalf("task %d: %s %s\n%+v", t.ID, t.State, t.Error, log)
+		if t.State != api.TaskSuccess {
+			log, _ := c.TaskLog(ctx, "Default", t.ID, 0)
+			b.Fatalf("task %d: %s %s\n%+v", t.ID, t.State, t.Error, log.Lines)
 		}
 		perNode[t.Node]++
 	}
@@ -127,14 +131,14 @@ func benchDeployments(b *testing.B, dbURL string, nodes int) {
 
 // startNode runs a server in this process and returns an API client for it;
 // it stops when the benchmark ends.
-func startNode(b *testing.B, data, dbURL, node string) *client.Client {
+func startNode(b *testing.B, data, dbURL, node string, mode sandbox.Mode) *client.Client {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			DataDir: data, Listen: "127.0.0.1:0", DatabaseURL: dbURL, Node: node,
+			DataDir: data, Listen: "127.0.0.1:0", DatabaseURL: dbURL, Node: node, Sandbox: mode,
 			Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Ready: func(addr string) { ready <- addr },
 		})

@@ -64,7 +64,13 @@ type pair struct {
 // exchanges certificates (SPEC §2 steps 1–2).
 func newPair(t *testing.T) *pair {
 	bin := ferrytest.Build(t)
-	p := &pair{dev: bin.StartServer(t), prod: bin.StartServer(t)}
+	return newPairOn(t, bin, bin)
+}
+
+// newPairOn is newPair with DevTest's and Prod's servers running the given
+// binaries (one may be the previous release's).
+func newPairOn(t *testing.T, devBin, prodBin ferrytest.Binary) *pair {
+	p := &pair{dev: devBin.StartServer(t), prod: prodBin.StartServer(t)}
 	p.dev.Must("space", "create", "DevTest Space")
 	p.prod.Must("space", "create", "Prod Space")
 	dir := t.TempDir()

@@ -125,12 +125,19 @@ func TestConnectedPromotion(t *testing.T) {
 	dev("deploy", "My Project", "1.0.1", "--to", "Test", "--wait")
 	r = dev("promote", "My Project", "1.0.1", "--to", "Prod Space")
 	contains(t, r.Stdout, "queued", "bundle list")
+	// The item moves between queued and in flight while it retries, so each
+	// view is polled until it shows the queued state between two attempts.
 	ferrytest.WaitFor(t, 20*time.Second, "a failed attempt to be recorded", func() bool {
 		d := remotes(t, p.dev, "DevTest Space")["Prod Space"].Delivery
 		return d.Queued == 1 && strings.Contains(d.LastError, "cannot reach")
 	})
-	contains(t, dev("remote-space", "list").Stdout, "1 queued", "last error", "cannot reach")
-	contains(t, dev("bundle", "list").Stdout, "My Project 1.0.1 to Prod Space: queued, retrying")
+	ferrytest.WaitFor(t, 20*time.Second, "remote-space list to show the queued retry", func() bool {
+		out := dev("remote-space", "list").Stdout
+		return strings.Contains(out, "1 queued") && strings.Contains(out, "last error") && strings.Contains(out, "cannot reach")
+	})
+	ferrytest.WaitFor(t, 20*time.Second, "bundle list to show the queued retry", func() bool {
+		return strings.Contains(dev("bundle", "list").Stdout, "My Project 1.0.1 to Prod Space: queued, retrying")
+	})
 
 	p.prod.Restart()
 	ferrytest.WaitFor(t, 20*time.Second, "delivery after Prod restarted", func() bool {

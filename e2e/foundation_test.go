@@ -67,10 +67,11 @@ projects:
 
 // TestFoundation walks one space end to end: apply, release, deploy through
 // the lifecycle, scoped steps and variables, frozen snapshots, failures,
-// masking, export/apply round trip and restart.
+// masking, export/apply round trip and restart. The server runs as the
+// README starts it: `ferry server`, with the default (relative) data folder.
 func TestFoundation(t *testing.T) {
 	bin := ferrytest.Build(t)
-	srv := bin.StartServer(t)
+	srv := bin.StartServers(t, ferrytest.ServerConfig{DefaultData: true})[0]
 
 	// Apply, and apply again: idempotent.
 	file := ferrytest.WriteFile(t, "space.yaml", shopYAML)

@@ -218,7 +218,7 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 		t.Fatalf("schema 1 export: %s", r.Stdout)
 	}
 	contains(t, prod("package", "import", t3).Stdout, fmt.Sprintf("Imported %d package(s)", len(v1)))
-	contains(t, p.dev.Fail("--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--schema-version", "7", "--out", t3).Stderr, "schema versions 1 and 2")
+	contains(t, p.dev.Fail("--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--schema-version", "7", "--out", t3).Stderr, "writes 1 and 2")
 }
 
 // TestConnectedPackageDelta: once Prod's receipt says it holds version 1,
@@ -243,7 +243,11 @@ func TestConnectedPackageDelta(t *testing.T) {
 	}
 	dev("apply", "-f", ferrytest.WriteFile(t, "dev.yaml", `remoteEnvironments: ["Prod Space: Production"]
 lifecycles: [{name: Main, phases: [{name: Prod, environments: ["Prod Space: Production"]}]}]
-projects: [{name: Shop, lifecycle: Main, process: [{name: Say, type: script, script: "echo deployed"}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process:
+      - {name: Install, type: deploy-package, package: shop, destination: "`+filepath.Join(dir, "srv", "shop")+`"}
 `))
 	deliveredPackages := func() []string {
 		var list []struct{ Kind, State, Result string }

@@ -123,7 +123,7 @@ func TestReleaseShowAndDiff(t *testing.T) {
 	contains(t, d.Stdout, "Shop: 1.0.0 → 1.0.1", "No differences")
 
 	// Change the project; 1.0.0 keeps its snapshot and digest.
-	srv.Must("apply", "-f", ferrytest.WriteFile(t, "changed.yaml", changedYAML))
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "changed.yaml", changedYAML), "--prune")
 	var again shown
 	decodeJSON(t, srv.Must("release", "show", "Shop", "1.0.0", "-o", "json").Stdout, &again)
 	if again.SnapshotDigest != r100.SnapshotDigest || len(again.Snapshot.Process) != 3 ||
@@ -181,7 +181,7 @@ func TestReleaseShowAndDiff(t *testing.T) {
 		"      - name: Notify\n        type: script\n        script: echo notify\n      - name: Finish\n        type: script\n        script: echo done\n",
 		"      - name: Finish\n        type: script\n        script: echo done\n      - name: Notify\n        type: script\n        script: echo notify\n", 1)))
 	contains(t, srv.Must("release", "diff", "Shop", "1.1.0", "current").Stdout, "↕ Notify (moved from step 2 to 3)")
-	srv.Must("apply", "-f", ferrytest.WriteFile(t, "changed.yaml", changedYAML))
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "changed.yaml", changedYAML), "--prune")
 
 	// A secret changes: the diff says so without showing either value, and
 	// the digest (which leaves secret values out) stays the same.

@@ -17,11 +17,23 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
+// Guard answers who may do what, from the spaces and teams tables. Every
+// service holds one and asks it before acting.
+type Guard struct {
+	spaces store.Spaces
+	teams  store.Teams
+}
+
+// NewGuard returns a Guard reading spaces and teams.
+func NewGuard(spaces store.Spaces, teams store.Teams) Guard {
+	return Guard{spaces: spaces, teams: teams}
+}
+
 // Require returns nil when the actor in ctx may do perm in space sp — for
 // project and env when they are not "" — and a Forbidden error naming the
 // missing permission and its scope otherwise. System administrators may do
 // everything.
-func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.Permission, project, env string) error {
+func (g Guard) Require(ctx context.Context, sp domain.Space, perm domain.Permission, project, env string) error {
 	a, ok := domain.ActorFrom(ctx)
 	if !ok {
 		return domain.Errorf(domain.KindUnauthorized, "not signed in")
@@ -29,7 +41,7 @@ func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.P
 	if a.IsAdmin {
 		return nil
 	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
 	if err != nil {
 		return err
 	}
@@ -45,6 +57,40 @@ func Require(ctx context.Context, st store.Store, sp domain.Space, perm domain.P
 		a.Name, perm, scopeText(project, env), sp.Name, strings.Join(rolesWith(perm), ", "))
 }
 
+// RequireSpaceWide returns nil when the actor in ctx may do perm across the
+// whole of space sp: a team grants it without a limit to projects or
+// environments (or the actor is a system administrator). Changes that
+// reach every project — environments, lifecycles, trust in other spaces,
+// receipts that open lifecycle gates, the package feed — need it, so a
+// space admin limited to some projects cannot act beyond them.
+func (g Guard) RequireSpaceWide(ctx context.Context, sp domain.Space, perm domain.Permission) error {
+	if err := g.Require(ctx, sp, perm, "", ""); err != nil {
+		return err
+	}
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(perm, "", "") && !t.Limited() }) {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q has permission %q in space %q only for some projects or environments; this changes the whole space, so it needs a team whose grant is not limited (ask one of the space's administrators)",
+		a.Name, perm, sp.Name)
+}
+
+// SpaceWide finds space name and checks RequireSpaceWide.
+func (g Guard) SpaceWide(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
+	sp, err := g.spaces.Get(ctx, name)
+	if err != nil {
+		return sp, err
+	}
+	return sp, g.RequireSpaceWide(ctx, sp, perm)
+}
+
 // Admin returns nil when the actor is a system administrator.
 func Admin(ctx context.Context, what string) error {
 	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {
@@ -54,27 +100,76 @@ func Admin(ctx context.Context, what string) error {
 }
 
 // Visible filters names (projects) down to those the actor may view in sp.
-func Visible(ctx context.Context, st store.Store, sp domain.Space, names []string) ([]string, error) {
-	a, _ := domain.ActorFrom(ctx)
-	if a.IsAdmin {
-		return names, nil
-	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, sp.ID)
+func (g Guard) Visible(ctx context.Context, sp domain.Space, names []string) ([]string, error) {
+	v, err := g.Viewable(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
-		return !slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(domain.PermView, n, "") })
-	}), nil
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !v.Has(n) }), nil
+}
+
+// Viewable is the set of a space's projects an actor may view. Whatever
+// belongs to a project — its releases, deployments, tasks and their logs,
+// bundles, deliveries, audit events — is shown to those who may view the
+// project and to nobody else: lists leave it out, and reading it is refused
+// as reading the project is.
+type Viewable struct {
+	all   bool
+	names map[string]bool
+}
+
+// Viewable returns the projects of sp that the actor in ctx may view. It
+// does not check that the actor may view the space.
+func (g Guard) Viewable(ctx context.Context, sp domain.Space) (Viewable, error) {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return Viewable{all: true}, nil
+	}
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return Viewable{}, err
+	}
+	v := Viewable{names: map[string]bool{}}
+	for _, t := range teams {
+		if !t.Allows(domain.PermView, "", "") {
+			continue
+		}
+		if len(t.Projects) == 0 {
+			return Viewable{all: true}, nil
+		}
+		for _, p := range t.Projects {
+			v.names[p] = true
+		}
+	}
+	return v, nil
+}
+
+// Has reports whether the actor may view project; "" (something of no
+// project, such as a space-wide event) is always viewable.
+func (v Viewable) Has(project string) bool { return project == "" || v.all || v.names[project] }
+
+// Names returns nil when every project is viewable, and otherwise the
+// viewable projects' names, sorted (empty but not nil when there are
+// none): the form the store's filters take.
+func (v Viewable) Names() []string {
+	if v.all {
+		return nil
+	}
+	names := make([]string, 0, len(v.names))
+	for n := range v.names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Spaces filters spaces down to those the actor has a role in.
-func Spaces(ctx context.Context, st store.Store, spaces []domain.Space) ([]domain.Space, error) {
+func (g Guard) Spaces(ctx context.Context, spaces []domain.Space) ([]domain.Space, error) {
 	a, _ := domain.ActorFrom(ctx)
 	if a.IsAdmin {
 		return spaces, nil
 	}
-	teams, err := st.Teams().OfUser(ctx, a.UserID, 0)
+	teams, err := g.teams.OfUser(ctx, a.UserID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -109,14 +204,22 @@ func rolesWith(perm domain.Permission) []string {
 
 // Service manages teams.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
+	tx           store.Transactor
+	spaces       store.Spaces
+	teams        store.Teams
+	projects     store.Projects
+	environments store.Environments
+	users        store.Users
+	access       Guard
+	audit        *audit.Log
+	now          func() time.Time
 }
 
-// New returns a team service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// New returns a team service. It reads projects, environments and users
+// only to check that a team names ones that exist.
+func New(tx store.Transactor, spaces store.Spaces, teams store.Teams, projects store.Projects, environments store.Environments, users store.Users,
+	guard Guard, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, spaces: spaces, teams: teams, projects: projects, environments: environments, users: users, access: guard, audit: log, now: now}
 }
 
 // TeamRequest creates or changes a team. On update, nil fields stay.
@@ -131,15 +234,15 @@ type TeamRequest struct {
 // Put creates a team (create=true, refusing an existing name) or updates one.
 func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create bool) (domain.Team, error) {
 	var t domain.Team
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
-		if err := Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
 			return err
 		}
-		old, err := s.store.Teams().Get(ctx, sp.ID, req.Name)
+		old, err := s.teams.Get(ctx, sp.ID, req.Name)
 		switch {
 		case err == nil && create:
 			return domain.Conflictf("team %q already exists in space %q; change it with `ferry team update`", req.Name, space)
@@ -174,8 +277,19 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		if err := s.checkScope(ctx, sp, t); err != nil {
 			return err
 		}
+		// Nobody grants more than they administer: a space admin limited
+		// to project Shop may manage teams of Shop, not give anyone (or
+		// themselves) project Secret or the whole space.
+		if err := covers(ctx, s.teams, sp, t); err != nil {
+			return err
+		}
+		if !create { // nor take away what they do not administer
+			if err := covers(ctx, s.teams, sp, old); err != nil {
+				return err
+			}
+		}
 		t.UpdatedAt = s.now()
-		if err := s.store.Teams().Put(ctx, &t); err != nil {
+		if err := s.teams.Put(ctx, &t); err != nil {
 			return err
 		}
 		action := "team.update"
@@ -193,52 +307,115 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 }
 
 func (s *Service) get(ctx context.Context, space, name string) (domain.Team, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return domain.Team{}, err
 	}
-	return s.store.Teams().Get(ctx, sp.ID, name)
+	return s.teams.Get(ctx, sp.ID, name)
+}
+
+// covers refuses a team whose grant reaches beyond what the actor
+// administers: every project and environment the team covers (all of them
+// when it lists none) must be covered by one of the actor's own
+// administer-space grants.
+func covers(ctx context.Context, teams store.Teams, sp domain.Space, t domain.Team) error {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	mine, err := teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	projects, envs := t.Projects, t.Environments
+	if len(projects) == 0 {
+		projects = []string{""}
+	}
+	if len(envs) == 0 {
+		envs = []string{""}
+	}
+	within := func(limit []string, x string) bool { return len(limit) == 0 || (x != "" && slices.Contains(limit, x)) }
+	for _, p := range projects {
+		for _, e := range envs {
+			if !slices.ContainsFunc(mine, func(m domain.Team) bool {
+				return slices.Contains(domain.Roles[m.Role], domain.PermAdminSpace) && within(m.Projects, p) && within(m.Environments, e)
+			}) {
+				what := "every project"
+				if p != "" {
+					what = fmt.Sprintf("project %q", p)
+				}
+				if e != "" {
+					what += fmt.Sprintf(" in environment %q", e)
+				} else {
+					what += " in every environment"
+				}
+				return domain.Errorf(domain.KindForbidden, "user %q may not manage team %q: it grants %s, beyond what %q administers in space %q", a.Name, t.Name, what, a.Name, sp.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // checkScope refuses projects and environments the space does not have, and
 // users that do not exist.
 func (s *Service) checkScope(ctx context.Context, sp domain.Space, t domain.Team) error {
 	for _, p := range t.Projects {
-		if _, err := s.store.Projects().Get(ctx, sp.ID, p); err != nil {
+		if _, err := s.projects.Get(ctx, sp.ID, p); err != nil {
 			return err
 		}
 	}
 	for _, e := range t.Environments {
-		if _, err := s.store.Environments().Get(ctx, sp.ID, e); err != nil {
+		if _, err := s.environments.Get(ctx, sp.ID, e); err != nil {
 			return err
 		}
 	}
 	for _, u := range t.Members {
-		if _, err := s.store.Users().Get(ctx, u); err != nil {
+		if _, err := s.users.Get(ctx, u); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// List returns a space's teams.
+// List returns a space's teams. Someone limited to some projects sees the
+// teams that are not limited to projects, and of the others those that
+// grant a project they may view, naming only the projects they may view.
 func (s *Service) List(ctx context.Context, space string) ([]domain.Team, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return nil, err
 	}
-	if err := Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return nil, err
 	}
-	return s.store.Teams().List(ctx, sp.ID)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.teams.List(ctx, sp.ID)
+	if err != nil || v.all {
+		return teams, err
+	}
+	out := teams[:0]
+	for _, t := range teams {
+		if len(t.Projects) == 0 {
+			out = append(out, t)
+			continue
+		}
+		t.Projects = slices.DeleteFunc(t.Projects, func(p string) bool { return !v.Has(p) })
+		if len(t.Projects) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // Space finds a space by name and checks that the actor may do perm in it
 // (for project and env when not ""): the first lines of most service calls.
-func Space(ctx context.Context, st store.Store, name string, perm domain.Permission, project, env string) (domain.Space, error) {
-	sp, err := st.Spaces().Get(ctx, name)
+func (g Guard) Space(ctx context.Context, name string, perm domain.Permission, project, env string) (domain.Space, error) {
+	sp, err := g.spaces.Get(ctx, name)
 	if err != nil {
 		return sp, err
 	}
-	return sp, Require(ctx, st, sp, perm, project, env)
+	return sp, g.Require(ctx, sp, perm, project, env)
 }

@@ -1,7 +1,13 @@
-// Package api serves ferry's HTTP JSON API under /api. Handlers are small:
-// parse the request, call a service, render the result. Business rules and
-// permission checks live in the services; errors become HTTP responses in
-// exactly one place (writeError).
+// Package api serves ferry's HTTP JSON API under /api. Every route is
+// declared once, in the public package github.com/ferrydeploy/ferry/api
+// (method, path, permission, request and response types); this package
+// binds a handler to each declaration, and serves the same declaration as
+// an OpenAPI 3 document at /api/openapi.json.
+//
+// Handlers are small: parse the request, call a service, render the
+// result. Business rules and permission checks live in the services;
+// errors become HTTP responses in exactly one place (writeError), with
+// the status of their kind from wire.Kind.Status.
 package api
 
 import (
@@ -14,8 +20,10 @@ import (
 	"strings"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the API calls: the same set the web pages call.
@@ -27,81 +35,26 @@ const maxBody = 16 << 20
 // Handler returns the API's HTTP handler.
 func Handler(s Services, log *slog.Logger) http.Handler {
 	h := &handler{s: s, log: log}
-	mux, _ := h.routes()
-	return h.logged(mux)
-}
-
-// routes registers every route and returns the mux and the patterns of the
-// authenticated routes (the permission test walks them all).
-func (h *handler) routes() (*http.ServeMux, []string) {
-	mux := http.NewServeMux()
-	var patterns []string
-	var route routeFunc = func(pattern string, fn func(w http.ResponseWriter, r *http.Request) (any, error)) {
-		patterns = append(patterns, pattern)
-		mux.Handle(pattern, h.authenticated(fn))
+	rt := h.routes()
+	doc, err := openAPI(rt.bound)
+	if err != nil {
+		// The document is built from declarations fixed at compile time;
+		// the tests build it too, so this cannot happen in a release.
+		panic("build the OpenAPI document: " + err.Error())
 	}
-	mux.HandleFunc("GET /api/health", h.health)
-	h.transferRoutes(mux) // authorised by signatures, not API keys
-
-	route("GET /api/spaces", h.listSpaces)
-	route("POST /api/spaces", h.createSpace)
-	route("GET /api/spaces/{space}", h.getSpace)
-	route("GET /api/audit", h.listAllAudit)
-
-	route("GET /api/spaces/{space}/environments", h.listEnvironments)
-	route("POST /api/spaces/{space}/environments", h.createEnvironment)
-	route("GET /api/spaces/{space}/lifecycles", h.listLifecycles)
-	route("POST /api/spaces/{space}/apply", h.apply)
-	route("GET /api/spaces/{space}/export", h.export)
-
-	route("GET /api/spaces/{space}/projects", h.listProjects)
-	route("GET /api/spaces/{space}/projects/{project}", h.getProject)
-	route("GET /api/spaces/{space}/projects/{project}/variables", h.listVariables)
-	route("POST /api/spaces/{space}/projects/{project}/variables", h.setVariable)
-	route("GET /api/spaces/{space}/projects/{project}/releases", h.listReleases)
-	route("POST /api/spaces/{space}/projects/{project}/releases", h.createRelease)
-	route("GET /api/spaces/{space}/projects/{project}/releases/{version}", h.getRelease)
-	h.releaseRoutes(route)
-
-	route("POST /api/spaces/{space}/deployments", h.deploy)
-	route("GET /api/spaces/{space}/deployments", h.listDeployments)
-	route("GET /api/spaces/{space}/tasks", h.listTasks)
-	route("GET /api/spaces/{space}/tasks/{id}", h.getTask)
-	route("GET /api/spaces/{space}/tasks/{id}/log", h.taskLog)
-	route("POST /api/spaces/{space}/tasks/{id}/cancel", h.cancelTask)
-	route("GET /api/spaces/{space}/audit", h.listAudit)
-	h.trustRoutes(route)
-	h.bundleRoutes(route)
-	h.deliveryRoutes(route)
-	h.receiptRoutes(route)
-	h.dashboardRoutes(route)
-	h.packageRoutes(route)
-	h.userRoutes(route)
-
-	mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) (any, error) {
-		return nil, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path)
-	}))
-	return mux, patterns
+	h.doc = doc
+	return h.logged(rt.mux)
 }
 
 type handler struct {
 	s   Services
 	log *slog.Logger
+	doc []byte // the OpenAPI document, JSON
 }
 
-// created marks a response to a request that created something (201).
-type created struct{ v any }
-
-// raw is a response that is not JSON.
-type raw struct {
-	contentType string
-	body        []byte
-}
-
-// authenticated resolves the bearer key to an actor, runs fn and renders
-// its result or error.
-func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// authenticated resolves the bearer key to an actor and runs next as it.
+func (h *handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			h.writeError(w, r, domain.Errorf(domain.KindUnauthorized, "missing API key: send `Authorization: Bearer <key>` (the CLI takes --api-key or FERRY_API_KEY)"))
@@ -115,53 +68,27 @@ func (h *handler) authenticated(fn func(w http.ResponseWriter, r *http.Request) 
 		if rec, ok := w.(*recorder); ok {
 			rec.actor = actor.Name
 		}
-		r = r.WithContext(domain.WithActor(r.Context(), actor))
-		out, err := fn(w, r)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		status := http.StatusOK
-		if c, ok := out.(created); ok {
-			status, out = http.StatusCreated, c.v
-		}
-		if st, ok := out.(stream); ok {
-			h.writeStream(w, r, status, st)
-			return
-		}
-		if rw, ok := out.(raw); ok {
-			w.Header().Set("Content-Type", rw.contentType)
-			w.WriteHeader(status)
-			w.Write(rw.body)
-			return
-		}
-		writeJSON(w, status, out)
-	})
-}
-
-var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:      http.StatusBadRequest,
-	domain.KindNotFound:     http.StatusNotFound,
-	domain.KindConflict:     http.StatusConflict,
-	domain.KindForbidden:    http.StatusForbidden,
-	domain.KindUnauthorized: http.StatusUnauthorized,
-	domain.KindUntrusted:    http.StatusForbidden,
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
+		next(w, r.WithContext(domain.WithActor(r.Context(), actor)))
+	}
 }
 
 // writeError is the one place errors become responses. Clients get the
-// kind and a safe message; the log gets the cause of internal errors.
+// kind and a safe message as wire.ErrorBody; the log gets the cause of
+// internal errors.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	kind := domain.KindOf(err)
+	kind := wire.Kind(domain.KindOf(err))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		kind, err = domain.KindInvalid, domain.Invalidf("the request body is larger than %d bytes", mbe.Limit)
+		kind, err = wire.KindInvalid, domain.Invalidf("the request body is larger than %d bytes", mbe.Limit)
 	}
-	status, ok := statusOf[kind]
-	if !ok {
-		status = http.StatusInternalServerError
+	if kind == wire.KindUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if kind == wire.KindInternal {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, map[string]string{"error": domain.Message(err), "kind": string(kind)})
+	writeJSON(w, kind.Status(), wire.ErrorBody{Error: domain.Message(err), Kind: kind})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -199,18 +126,6 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-func queryInt(r *http.Request, name string) (int64, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, domain.Invalidf("query parameter %s=%q is not a number", name, v)
-	}
-	return n, nil
-}
-
 // recorder remembers the status and actor of a response for the access log.
 type recorder struct {
 	http.ResponseWriter
@@ -222,6 +137,10 @@ func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection: read deadlines
+// (transport.Paced) are set through it.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
@@ -237,12 +156,4 @@ func (h *handler) logged(next http.Handler) http.Handler {
 		h.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"actor", rec.actor, "ms", time.Since(start).Milliseconds())
 	})
-}
-
-func (h *handler) health(w http.ResponseWriter, r *http.Request) {
-	var out any = map[string]string{"status": "ok"}
-	if h.s.Health != nil {
-		out = h.s.Health(r.Context())
-	}
-	writeJSON(w, http.StatusOK, out)
 }

@@ -5,39 +5,21 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
 )
 
-func (h *handler) packageRoutes(route routeFunc) {
-	route("POST /api/spaces/{space}/packages", h.pushPackage)
-	route("GET /api/spaces/{space}/packages", h.listPackages)
-	route("GET /api/spaces/{space}/packages/{id}/{version}", h.showPackage)
-	route("GET /api/spaces/{space}/packages/{id}/{version}/file", h.downloadPackage)
-	route("POST /api/spaces/{space}/packages/inventory", h.packageInventory)
-	route("POST /api/spaces/{space}/packages/export", h.exportPackages)
-	route("POST /api/spaces/{space}/packages/import", h.importPackages)
-}
-
-// stream is a response written by a function, for bodies too large to
-// hold in memory. Headers set before it runs are sent; an error after the
-// first byte can only be logged (the client sees a truncated body, which
-// every ferry file format detects, and the connection is broken off).
-type stream struct {
-	contentType string
-	write       func(w io.Writer) error
-}
-
-func (h *handler) writeStream(w http.ResponseWriter, r *http.Request, status int, st stream) {
-	w.Header().Set("Content-Type", st.contentType)
-	w.WriteHeader(status)
-	if err := st.write(w); err != nil {
-		h.log.Error("streamed response failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		// Break the connection so the client sees an error, not a
-		// complete-looking response that ends early.
-		panic(http.ErrAbortHandler)
-	}
+func (h *handler) packageRoutes(rt *router, r wire.RouteSet) {
+	handle(rt, r.PushPackage, h.pushPackage)
+	handle(rt, r.ListPackages, h.listPackages)
+	handle(rt, r.ShowPackage, h.showPackage)
+	handle(rt, r.DownloadPackage, h.downloadPackage)
+	handle(rt, r.PackageInventory, h.packageInventory)
+	handle(rt, r.ExportPackages, h.exportPackages)
+	handle(rt, r.ImportPackages, h.importPackages)
 }
 
 // bodyLimit wraps a streamed upload with a size limit whose error reads
@@ -61,74 +43,62 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 }
 
 // pushPackage takes the package file itself as the body, streamed; id and
-// version are query parameters.
-func (h *handler) pushPackage(w http.ResponseWriter, r *http.Request) (any, error) {
-	q := r.URL.Query()
-	res, err := h.s.Packages.Push(r.Context(), r.PathValue("space"), q.Get("id"), q.Get("version"), bodyLimit(w, r, packages.MaxPackageSize+1))
-	if err != nil {
-		return nil, err
-	}
+// version are query parameters. A package already in the feed answers 200.
+func (h *handler) pushPackage(w http.ResponseWriter, r *http.Request, q wire.PushQuery) (reply[packages.PushResult], error) {
+	res, err := h.s.Packages.Push(r.Context(), r.PathValue("space"), q.ID, q.Version, bodyLimit(w, r, packages.MaxPackageSize+1))
+	out := reply[packages.PushResult]{v: res}
 	if res.AlreadyInFeed {
-		return res, nil
+		out.status = http.StatusOK
 	}
-	return created{res}, nil
+	return out, err
 }
 
-func (h *handler) listPackages(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Packages.List(r.Context(), r.PathValue("space"), r.URL.Query().Get("id"))
+func (h *handler) listPackages(w http.ResponseWriter, r *http.Request, q wire.PackageQuery) ([]domain.Package, error) {
+	return h.s.Packages.List(r.Context(), r.PathValue("space"), q.ID)
 }
 
-func (h *handler) showPackage(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Packages.Show(r.Context(), r.PathValue("space"), r.PathValue("id"), r.PathValue("version"))
+func (h *handler) showPackage(w http.ResponseWriter, r *http.Request, _ wire.None) (packages.Detail, error) {
+	return h.s.Packages.Show(r.Context(), r.PathValue("space"), r.PathValue("package"), r.PathValue("version"))
 }
 
-func (h *handler) downloadPackage(w http.ResponseWriter, r *http.Request) (any, error) {
-	space, id, version := r.PathValue("space"), r.PathValue("id"), r.PathValue("version")
+func (h *handler) downloadPackage(w http.ResponseWriter, r *http.Request, _ wire.None) (file, error) {
+	space, id, version := r.PathValue("space"), r.PathValue("package"), r.PathValue("version")
 	if _, err := h.s.Packages.Show(r.Context(), space, id, version); err != nil {
-		return nil, err
+		return file{}, err
 	}
-	return stream{contentType: "application/octet-stream", write: func(w io.Writer) error {
+	return file{write: func(w io.Writer) error {
 		return h.s.Packages.Download(r.Context(), space, id, version, w)
 	}}, nil
 }
 
-func (h *handler) packageInventory(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) packageInventory(w http.ResponseWriter, r *http.Request, _ wire.None) (file, error) {
 	data, n, err := h.s.Packages.Inventory(r.Context(), r.PathValue("space"))
 	if err != nil {
-		return nil, err
+		return file{}, err
 	}
-	w.Header().Set("X-Ferry-Packages", itoa(n))
-	return raw{contentType: "application/json", body: data}, nil
+	w.Header().Set(wire.HeaderPackages, strconv.Itoa(n))
+	return file{body: data}, nil
 }
 
 // exportPackages answers with the transfer file, streamed; what it carries
 // is summarised as JSON in the X-Ferry-Transfer header.
-func (h *handler) exportPackages(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req packages.ExportRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
+func (h *handler) exportPackages(w http.ResponseWriter, r *http.Request, req packages.ExportRequest) (file, error) {
 	exp, err := h.s.Packages.PlanExport(r.Context(), r.PathValue("space"), req)
 	if err != nil {
-		return nil, err
+		return file{}, err
 	}
 	sum, err := json.Marshal(exp.Summary)
 	if err != nil {
-		return nil, err
+		return file{}, err
 	}
-	w.Header().Set("X-Ferry-Transfer", string(sum))
-	return stream{contentType: "application/x-tar", write: func(w io.Writer) error {
+	w.Header().Set(wire.HeaderTransfer, string(sum))
+	return file{write: func(w io.Writer) error {
 		defer exp.Close()
 		_, err := exp.WriteTo(w)
 		return err
 	}}, nil
 }
 
-func (h *handler) importPackages(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) importPackages(w http.ResponseWriter, r *http.Request, _ wire.None) (packages.ImportResult, error) {
 	return h.s.Packages.Import(r.Context(), r.PathValue("space"), bodyLimit(w, r, packages.MaxTransferSize))
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,97 +9,33 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/access"
-	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/secrets"
-	"github.com/ferrydeploy/ferry/internal/services"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
+	"github.com/ferrydeploy/ferry/internal/store"
 )
 
-// requirement says who may call a route: a permission in the Default
-// space, "admin" (system administrators), "user" (anyone signed in, such as
-// for their own spaces list), or "self" (the user named in the path, or an
-// administrator — the test names another user, so only admins pass).
-//
-// Every authenticated route must be listed: a new route without an entry
-// here fails TestEveryRouteChecksPermissions, and so does a route whose
-// service forgets its check.
-var requirement = map[string]string{
-	"GET /api/spaces":                                                      "user",
-	"POST /api/spaces":                                                     "admin",
-	"GET /api/spaces/{space}":                                              "view",
-	"GET /api/audit":                                                       "admin",
-	"GET /api/spaces/{space}/environments":                                 "view",
-	"POST /api/spaces/{space}/environments":                                "administer-space",
-	"GET /api/spaces/{space}/lifecycles":                                   "view",
-	"POST /api/spaces/{space}/apply":                                       "view", // more by content: see catalog.mayApply
-	"GET /api/spaces/{space}/export":                                       "administer-space",
-	"GET /api/spaces/{space}/projects":                                     "view",
-	"GET /api/spaces/{space}/projects/{project}":                           "view",
-	"GET /api/spaces/{space}/projects/{project}/variables":                 "view",
-	"POST /api/spaces/{space}/projects/{project}/variables":                "edit-project",
-	"GET /api/spaces/{space}/projects/{project}/releases":                  "view",
-	"POST /api/spaces/{space}/projects/{project}/releases":                 "create-release",
-	"GET /api/spaces/{space}/projects/{project}/releases/{version}":        "view",
-	"GET /api/spaces/{space}/projects/{project}/releases/{version}/detail": "view",
-	"GET /api/spaces/{space}/projects/{project}/diff":                      "view",
-	"POST /api/spaces/{space}/deployments":                                 "deploy",
-	"GET /api/spaces/{space}/deployments":                                  "view",
-	"GET /api/spaces/{space}/tasks":                                        "view",
-	"GET /api/spaces/{space}/tasks/{id}":                                   "view",
-	"GET /api/spaces/{space}/tasks/{id}/log":                               "view",
-	"POST /api/spaces/{space}/tasks/{id}/cancel":                           "deploy",
-	"GET /api/spaces/{space}/audit":                                        "administer-space",
-	"GET /api/spaces/{space}/certificate":                                  "view",
-	"GET /api/spaces/{space}/remote-spaces":                                "view",
-	"POST /api/spaces/{space}/remote-spaces":                               "administer-space",
-	"PATCH /api/spaces/{space}/remote-spaces/{name}":                       "administer-space",
-	"POST /api/spaces/{space}/remote-spaces/{name}/revoke":                 "administer-space",
-	"POST /api/spaces/{space}/promotions":                                  "promote",
-	"GET /api/spaces/{space}/deliveries":                                   "view",
-	"GET /api/spaces/{space}/deliveries/{id}":                              "view",
-	"POST /api/spaces/{space}/remote-spaces/{name}/retry":                  "promote",
-	"GET /api/spaces/{space}/bundles":                                      "view",
-	"POST /api/spaces/{space}/bundles/inspect":                             "view",
-	"POST /api/spaces/{space}/bundles/import":                              "administer-space",
-	"GET /api/spaces/{space}/age-key":                                      "admin",
-	"POST /api/spaces/{space}/receipts/export":                             "deploy",
-	"POST /api/spaces/{space}/receipts/import":                             "administer-space",
-	"GET /api/spaces/{space}/dashboard":                                    "view",
-	"POST /api/spaces/{space}/packages":                                    "create-release",
-	"GET /api/spaces/{space}/packages":                                     "view",
-	"GET /api/spaces/{space}/packages/{id}/{version}":                      "view",
-	"GET /api/spaces/{space}/packages/{id}/{version}/file":                 "view",
-	"POST /api/spaces/{space}/packages/inventory":                          "deploy",
-	"POST /api/spaces/{space}/packages/export":                             "promote",
-	"POST /api/spaces/{space}/packages/import":                             "administer-space",
-	"GET /api/users":                                                       "admin",
-	"POST /api/users":                                                      "admin",
-	"POST /api/users/{name}/password":                                      "self",
-	"GET /api/users/{name}/keys":                                           "self",
-	"POST /api/users/{name}/keys":                                          "self",
-	"POST /api/users/{name}/keys/{id}/revoke":                              "self",
-	"GET /api/spaces/{space}/teams":                                        "view",
-	"POST /api/spaces/{space}/teams":                                       "administer-space",
-	"PATCH /api/spaces/{space}/teams/{name}":                               "administer-space",
-}
+// Who may call each route is part of its declaration (wire.Op.Permission):
+// a permission in the Default space, "admin" (system administrators),
+// "user" (anyone signed in, such as for their own spaces list), or "self"
+// (the user named in the path, or an administrator — the test names
+// another user, so only admins pass). TestEveryRouteChecksPermissions
+// calls every authenticated route as every role and fails when a service
+// forgets the check the declaration promises.
 
 // callers are one user per role in the Default space, plus an outsider
 // with no role and a system administrator.
 var callers = []string{"outsider", "viewer", "deployer", "project-contributor", "space-admin", "sysadmin"}
 
-func allowed(caller, req string) bool {
+func allowed(caller string, req wire.Permission) bool {
 	switch {
 	case caller == "sysadmin":
 		return true
-	case req == "user":
+	case req == wire.PermUser:
 		return true
-	case req == "admin" || req == "self":
+	case req == wire.PermAdmin || req == wire.PermSelf:
 		return false
 	case caller == "outsider":
 		return false
@@ -110,16 +45,15 @@ func allowed(caller, req string) bool {
 
 func TestEveryRouteChecksPermissions(t *testing.T) {
 	srv, keys := newTestAPI(t)
-	_, patterns := (&handler{}).routes()
-	for _, p := range patterns {
-		req, ok := requirement[p]
-		if !ok {
-			t.Errorf("route %q has no entry in the permission table; add one (and a check in its service)", p)
+	for _, b := range (&handler{}).routes().bound {
+		req := b.op.Permission
+		if !req.Authenticated() {
 			continue
 		}
+		p := b.op.Pattern()
 		method, path, _ := strings.Cut(p, " ")
 		path = strings.NewReplacer("{space}", "Default", "{project}", "Shop", "{version}", "1.0.0",
-			"{id}", "1", "{name}", "nobody-else").Replace(path)
+			"{id}", "1", "{package}", "web", "{name}", "nobody-else").Replace(path)
 		if strings.Contains(p, "/users/{name}") {
 			path = strings.Replace(path, "nobody-else", "admin", 1)
 		}
@@ -134,11 +68,6 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 			case !want && status != http.StatusForbidden:
 				t.Errorf("%s as %s: answered %d, but role table requires %q", p, caller, status, req)
 			}
-		}
-	}
-	for p := range requirement {
-		if !slices.Contains(patterns, p) {
-			t.Errorf("permission table lists %q, which is not a route", p)
 		}
 	}
 }
@@ -164,25 +93,19 @@ func call(t *testing.T, base, method, path, key string) int {
 // one user per role.
 func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	t.Helper()
-	dir := t.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	s, err := services.New(st, dir, now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Outbox = outbox.New(st, s.Bundles, s.Trust, now, nil)
-	cat := s.Catalog
-	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+	s, _, keys := newTestServices(t)
+	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(srv.Close)
+	return srv, keys
+}
+
+// newTestServices is the service set newTestAPI serves (the production set
+// of servicetest, with opts), its store, and API keys of its users by role.
+func newTestServices(t *testing.T, opts ...servicetest.Option) (Services, store.Store, map[string]string) {
+	t.Helper()
+	env := servicetest.New(t, opts...)
+	s, ctx := env.Set, env.Ctx
+	if _, err := s.Auth.Bootstrap(ctx, filepath.Join(env.Dir, "admin.key"), ""); err != nil {
 		t.Fatal(err)
 	}
 	must := func(_ any, err error) {
@@ -191,16 +114,12 @@ func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 			t.Fatal(err)
 		}
 	}
-	must(cat.CreateSpace(ctx, "Default"))
-	doc, err := config.Parse([]byte(`environments: [{name: Dev}]
+	env.CreateSpace("Default")
+	env.Apply("Default", `environments: [{name: Dev}]
 lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
 projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: "true"}]}]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(cat.Apply(ctx, "Default", doc))
-	must(s.Releases.Create(ctx, "Default", "Shop", release.CreateRequest{Version: "1.0.0"}))
+`)
+	env.Release("Default", "Shop", "1.0.0")
 	keys := map[string]string{}
 	for _, c := range callers {
 		must(s.Auth.CreateUser(ctx, c, c == "sysadmin"))
@@ -214,7 +133,5 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 		}
 		keys[c] = key
 	}
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
-	return srv, keys
+	return s, env.Store, keys
 }

@@ -3,90 +3,135 @@ package api
 import (
 	"net/http"
 
+	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
+	"github.com/ferrydeploy/ferry/internal/dashboard"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
+// routes binds a handler to every declared route (wire.Routes); a route
+// without one, or one bound twice, fails TestContract.
+func (h *handler) routes() *router {
+	rt := &router{h: h, mux: http.NewServeMux()}
+	r := wire.Routes()
+	handle(rt, r.Health, h.health)
+	handle(rt, r.OpenAPI, h.openAPI)
+	h.transferRoutes(rt, r) // authorised by signatures, not API keys
+
+	handle(rt, r.ListSpaces, h.listSpaces)
+	handle(rt, r.CreateSpace, h.createSpace)
+	handle(rt, r.GetSpace, h.getSpace)
+	handle(rt, r.ListAllAudit, h.listAllAudit)
+	handle(rt, r.ListAudit, h.listAudit)
+	handle(rt, r.Dashboard, h.dashboard)
+	handle(rt, r.Apply, h.apply)
+	handle(rt, r.Export, h.export)
+	handle(rt, r.ListLifecycles, h.listLifecycles)
+	handle(rt, r.ListEnvironments, h.listEnvironments)
+	handle(rt, r.CreateEnvironment, h.createEnvironment)
+
+	handle(rt, r.ListProjects, h.listProjects)
+	handle(rt, r.GetProject, h.getProject)
+	handle(rt, r.ListVariables, h.listVariables)
+	handle(rt, r.SetVariable, h.setVariable)
+	handle(rt, r.ListReleases, h.listReleases)
+	handle(rt, r.CreateRelease, h.createRelease)
+	handle(rt, r.GetRelease, h.getRelease)
+	handle(rt, r.ShowRelease, h.showRelease)
+	handle(rt, r.DiffReleases, h.diffReleases)
+
+	handle(rt, r.Deploy, h.deploy)
+	handle(rt, r.ListDeployments, h.listDeployments)
+	handle(rt, r.ListTasks, h.listTasks)
+	handle(rt, r.GetTask, h.getTask)
+	handle(rt, r.TaskLog, h.taskLog)
+	handle(rt, r.CancelTask, h.cancelTask)
+
+	h.trustRoutes(rt, r)
+	h.bundleRoutes(rt, r)
+	h.packageRoutes(rt, r)
+	h.userRoutes(rt, r)
+
+	rt.mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path))
+	}))
+	return rt
+}
+
+// health is /api/health: this node and its store (wire.Health).
+func (h *handler) health(w http.ResponseWriter, r *http.Request, _ wire.None) (any, error) {
+	return h.s.Health(r.Context()), nil
+}
+
+// openAPI serves the declaration of every route as an OpenAPI 3
+// document. It needs no API key: it says what the API is, never what a
+// server holds.
+func (h *handler) openAPI(w http.ResponseWriter, r *http.Request, _ wire.None) (file, error) {
+	return file{body: h.doc}, nil
+}
+
+func (h *handler) listSpaces(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Space, error) {
+	return h.s.Catalog.Spaces(r.Context())
+}
+
+func (h *handler) getSpace(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Space, error) {
+	return h.s.Catalog.Space(r.Context(), r.PathValue("space"))
+}
+
 type nameRequest struct {
 	Name string `json:"name"`
 }
 
-func (h *handler) listSpaces(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Catalog.Spaces(r.Context())
+func (h *handler) createSpace(w http.ResponseWriter, r *http.Request, req nameRequest) (domain.Space, error) {
+	return h.s.Catalog.CreateSpace(r.Context(), req.Name)
 }
 
-func (h *handler) getSpace(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Catalog.Space(r.Context(), r.PathValue("space"))
-}
-
-func (h *handler) createSpace(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Catalog.CreateSpace(r.Context(), req.Name))
-}
-
-func (h *handler) listEnvironments(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) listEnvironments(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Environment, error) {
 	return h.s.Catalog.Environments(r.Context(), r.PathValue("space"))
 }
 
-func (h *handler) createEnvironment(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Catalog.CreateEnvironment(r.Context(), r.PathValue("space"), req.Name))
+func (h *handler) createEnvironment(w http.ResponseWriter, r *http.Request, req nameRequest) (domain.Environment, error) {
+	return h.s.Catalog.CreateEnvironment(r.Context(), r.PathValue("space"), req.Name)
 }
 
-func (h *handler) listLifecycles(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) listLifecycles(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Lifecycle, error) {
 	return h.s.Catalog.Lifecycles(r.Context(), r.PathValue("space"))
 }
 
 // apply takes the YAML document itself as the body, so that errors can name
 // lines of the user's file.
-func (h *handler) apply(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) apply(w http.ResponseWriter, r *http.Request, q wire.ApplyOptions) (catalog.ApplyResult, error) {
 	body, err := readBody(w, r)
 	if err != nil {
-		return nil, err
+		return catalog.ApplyResult{}, err
 	}
 	doc, err := config.Parse(body)
 	if err != nil {
-		return nil, err
+		return catalog.ApplyResult{}, err
 	}
-	return h.s.Catalog.Apply(r.Context(), r.PathValue("space"), doc)
+	return h.s.Catalog.ApplyWith(r.Context(), r.PathValue("space"), doc, catalog.ApplyOptions{DryRun: q.DryRun, Prune: q.Prune})
 }
 
-func (h *handler) export(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) export(w http.ResponseWriter, r *http.Request, _ wire.None) (file, error) {
 	doc, err := h.s.Catalog.Export(r.Context(), r.PathValue("space"))
 	if err != nil {
-		return nil, err
+		return file{}, err
 	}
 	out, err := doc.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return raw{contentType: "application/yaml", body: out}, nil
+	return file{body: out}, err
 }
 
-func (h *handler) listProjects(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) listProjects(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Project, error) {
 	return h.s.Catalog.Projects(r.Context(), r.PathValue("space"))
 }
 
-func (h *handler) getProject(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) getProject(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Project, error) {
 	return h.s.Catalog.Project(r.Context(), r.PathValue("space"), r.PathValue("project"))
-}
-
-func (h *handler) listVariables(w http.ResponseWriter, r *http.Request) (any, error) {
-	p, err := h.s.Catalog.Project(r.Context(), r.PathValue("space"), r.PathValue("project"))
-	if err != nil {
-		return nil, err
-	}
-	return variableList{Variables: p.Variables, Templates: p.Templates}, nil
 }
 
 type variableList struct {
@@ -94,127 +139,135 @@ type variableList struct {
 	Templates []domain.Template `json:"templates"`
 }
 
-func (h *handler) setVariable(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req catalog.VariableChange
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	p, err := h.s.Catalog.SetVariable(r.Context(), r.PathValue("space"), r.PathValue("project"), req)
-	if err != nil {
-		return nil, err
-	}
-	return variableList{Variables: p.Variables, Templates: p.Templates}, nil
+func (h *handler) listVariables(w http.ResponseWriter, r *http.Request, _ wire.None) (variableList, error) {
+	p, err := h.s.Catalog.Project(r.Context(), r.PathValue("space"), r.PathValue("project"))
+	return variableList{Variables: p.Variables, Templates: p.Templates}, err
 }
 
-func (h *handler) listReleases(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) setVariable(w http.ResponseWriter, r *http.Request, req catalog.VariableChange) (variableList, error) {
+	p, err := h.s.Catalog.SetVariable(r.Context(), r.PathValue("space"), r.PathValue("project"), req)
+	return variableList{Variables: p.Variables, Templates: p.Templates}, err
+}
+
+func (h *handler) listReleases(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Release, error) {
 	return h.s.Releases.List(r.Context(), r.PathValue("space"), r.PathValue("project"))
 }
 
-func (h *handler) createRelease(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req release.CreateRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Releases.Create(r.Context(), r.PathValue("space"), r.PathValue("project"), req))
+func (h *handler) createRelease(w http.ResponseWriter, r *http.Request, req release.CreateRequest) (domain.Release, error) {
+	return h.s.Releases.Create(r.Context(), r.PathValue("space"), r.PathValue("project"), req)
 }
 
-func (h *handler) getRelease(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) getRelease(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Release, error) {
 	return h.s.Releases.Get(r.Context(), r.PathValue("space"), r.PathValue("project"), r.PathValue("version"))
 }
 
-func (h *handler) deploy(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req deploy.Request
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), req))
+// showRelease is a release with its snapshot digest and packages.
+func (h *handler) showRelease(w http.ResponseWriter, r *http.Request, _ wire.None) (release.Detail, error) {
+	return h.s.Releases.Show(r.Context(), r.PathValue("space"), r.PathValue("project"), r.PathValue("version"))
 }
 
-func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return nil, err
-	}
-	f := store.DeploymentFilter{Environment: r.URL.Query().Get("environment"), Limit: int(limit)}
-	if name := r.URL.Query().Get("project"); name != "" {
-		p, err := h.s.Catalog.Project(r.Context(), r.PathValue("space"), name)
+// diffReleases compares From with To; either may be "current", the
+// project's unreleased state.
+func (h *handler) diffReleases(w http.ResponseWriter, r *http.Request, q wire.DiffQuery) (release.Diff, error) {
+	return h.s.Releases.Diff(r.Context(), r.PathValue("space"), r.PathValue("project"), q.From, q.To)
+}
+
+func (h *handler) deploy(w http.ResponseWriter, r *http.Request, req deploy.Request) (domain.Deployment, error) {
+	return h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), req)
+}
+
+func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request, q wire.DeploymentQuery) ([]domain.Deployment, error) {
+	space := r.PathValue("space")
+	f := store.DeploymentFilter{Environment: q.Environment, Limit: q.Limit}
+	if q.Project != "" {
+		p, err := h.s.Catalog.Project(r.Context(), space, q.Project)
 		if err != nil {
 			return nil, err
 		}
 		f.ProjectID = p.ID
+		if q.Version != "" {
+			rel, err := h.s.Releases.Get(r.Context(), space, q.Project, q.Version)
+			if err != nil {
+				return nil, err
+			}
+			f.ReleaseID = rel.ID
+		}
+	} else if q.Version != "" {
+		return nil, domain.Invalidf("a version names a release of a project: give project too")
 	}
-	return h.s.Deploy.Deployments(r.Context(), r.PathValue("space"), f)
-}
-
-func (h *handler) listTasks(w http.ResponseWriter, r *http.Request) (any, error) {
-	limit, err := queryInt(r, "limit")
+	here, err := h.s.Deploy.Deployments(r.Context(), space, f)
+	if err != nil || q.Where == "here" {
+		return here, err
+	}
+	// Deployments in other spaces, from the receipts this space holds.
+	away, err := h.s.Dashboard.Elsewhere(r.Context(), space, dashboard.Query{Project: q.Project, Version: q.Version, Environment: f.Environment, Limit: q.Limit})
 	if err != nil {
 		return nil, err
 	}
-	return h.s.Deploy.Tasks(r.Context(), r.PathValue("space"), int(limit))
+	return dashboard.Merge(here, away, q.Limit), nil
 }
 
-func (h *handler) getTask(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) listTasks(w http.ResponseWriter, r *http.Request, q wire.Limit) ([]domain.Task, error) {
+	return h.s.Deploy.Tasks(r.Context(), r.PathValue("space"), q.Limit)
+}
+
+func (h *handler) getTask(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Task, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return nil, err
+		return domain.Task{}, err
 	}
 	return h.s.Deploy.Task(r.Context(), r.PathValue("space"), id)
 }
 
-// TaskLog is a task and a page of its log.
-type TaskLog struct {
+// taskLog is a task and a page of its log.
+type taskLog struct {
 	Task  domain.Task      `json:"task"`
 	Lines []domain.LogLine `json:"lines"`
 }
 
-func (h *handler) taskLog(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) taskLog(w http.ResponseWriter, r *http.Request, q wire.LogQuery) (taskLog, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return nil, err
+		return taskLog{}, err
 	}
-	after, err := queryInt(r, "after")
-	if err != nil {
-		return nil, err
-	}
-	t, lines, err := h.s.Deploy.Log(r.Context(), r.PathValue("space"), id, after)
-	if err != nil {
-		return nil, err
-	}
+	t, lines, err := h.s.Deploy.Log(r.Context(), r.PathValue("space"), id, q.After)
 	if lines == nil {
 		lines = []domain.LogLine{}
 	}
-	return TaskLog{Task: t, Lines: lines}, nil
+	return taskLog{Task: t, Lines: lines}, err
 }
 
-func (h *handler) cancelTask(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) cancelTask(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Task, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return nil, err
+		return domain.Task{}, err
 	}
 	return h.s.Deploy.Cancel(r.Context(), r.PathValue("space"), id)
 }
 
-func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) (any, error) {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return nil, err
-	}
-	return h.s.Catalog.Audit(r.Context(), r.PathValue("space"), int(limit))
+func (h *handler) listAudit(w http.ResponseWriter, r *http.Request, q wire.Limit) ([]domain.AuditEvent, error) {
+	return h.s.Catalog.Audit(r.Context(), r.PathValue("space"), q.Limit)
 }
 
-func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request) (any, error) {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return nil, err
-	}
-	return h.s.Audit.List(r.Context(), 0, int(limit))
+func (h *handler) listAllAudit(w http.ResponseWriter, r *http.Request, q wire.Limit) ([]domain.AuditEvent, error) {
+	return h.s.Audit.List(r.Context(), store.AuditFilter{Limit: q.Limit})
 }
 
-// asCreated marks a successful result as created.
-func asCreated[T any](v T, err error) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	return created{v}, nil
+// dashboard serves one page of projects (limit 0: dashboard.DefaultLimit,
+// at most dashboard.MaxLimit).
+func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, q wire.DashboardQuery) (dashboard.Dashboard, error) {
+	return h.s.Dashboard.Get(r.Context(), r.PathValue("space"), q.Project, dashboard.Page{Offset: q.Offset, Limit: q.Limit})
+}
+
+func (h *handler) listTeams(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.Team, error) {
+	return h.s.Teams.List(r.Context(), r.PathValue("space"))
+}
+
+func (h *handler) createTeam(w http.ResponseWriter, r *http.Request, req access.TeamRequest) (domain.Team, error) {
+	return h.s.Teams.Put(r.Context(), r.PathValue("space"), req, true)
+}
+
+func (h *handler) updateTeam(w http.ResponseWriter, r *http.Request, req access.TeamRequest) (domain.Team, error) {
+	req.Name = r.PathValue("name")
+	return h.s.Teams.Put(r.Context(), r.PathValue("space"), req, false)
 }

@@ -3,9 +3,14 @@ package api
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"reflect"
+	"strconv"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -15,42 +20,65 @@ import (
 // transferRoutes are the endpoints connected spaces deliver to. They take
 // no API key: the sender is named in headers, admitted only if the target
 // space trusts it, and the payload must carry its valid signature.
-func (h *handler) transferRoutes(mux *http.ServeMux) {
+func (h *handler) transferRoutes(rt *router, r wire.RouteSet) {
 	t := h.s.Transfer
-	mux.Handle("POST "+transport.PathBundles, h.transfer(domain.TrustReleases, bundle.MaxSize, "release bundle", false, whole(t.ReceiveBundle)))
-	mux.Handle("POST "+transport.PathReceipts, h.transfer(domain.TrustReceipts, receipt.MaxFileSize, "receipt file", false, whole(t.ReceiveReceipts)))
-	mux.Handle("POST "+transport.PathChunksMissing, h.transfer(domain.TrustReleases, transport.MaxChunkQuery, "chunk query", false, whole(t.MissingChunks)))
-	mux.Handle("POST "+transport.PathPackages, h.transfer(domain.TrustReleases, packages.MaxTransferSize, "package transfer", true, streamed(t.ReceivePackages)))
+	transfer(rt, r.TransferBundle, domain.TrustReleases, bundle.MaxSize, "release bundle", whole(t.ReceiveBundle))
+	transfer(rt, r.TransferReceipts, domain.TrustReceipts, receipt.MaxFileSize, "receipt file", whole(t.ReceiveReceipts))
+	transfer(rt, r.TransferChunks, domain.TrustReleases, transport.MaxChunkQuery, "chunk query", whole(t.MissingChunks))
+	transfer(rt, r.TransferPackages, domain.TrustReleases, packages.MaxTransferSize, "package transfer", streamed(t.ReceivePackages))
+	// The connected handshake: which schema versions this server reads.
+	handle(rt, r.TransferSchema, func(w http.ResponseWriter, r *http.Request, _ wire.None) (compat.Handshake, error) {
+		w.Header().Set(compat.Header, strconv.Itoa(compat.Current))
+		return compat.Reads(), nil
+	})
 }
 
-// streamed adapts a receiver that reads the body as a stream, which may come
-// without a declared length (the sender writes it as it reads its chunks);
-// the limit is enforced as it is read.
-func streamed[T any](fn func(ctx context.Context, a transport.Admission, body io.Reader) (T, error)) receiveFunc {
-	return func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
+// receiver takes the body of an admitted transfer; stream says it reads
+// the body as a stream, which may come without a declared length (the
+// sender writes it as it reads its chunks), the limit enforced as it is
+// read.
+type receiver[T any] struct {
+	stream  bool
+	receive func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (T, error)
+}
+
+// streamed adapts a receiver that reads the body as a stream.
+func streamed[T any](fn func(ctx context.Context, a transport.Admission, body io.Reader) (T, error)) receiver[T] {
+	return receiver[T]{stream: true, receive: func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (T, error) {
 		return fn(ctx, a, http.MaxBytesReader(w, r.Body, limit))
-	}
+	}}
 }
-
-// receiveFunc takes the body of an admitted transfer.
-type receiveFunc func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error)
 
 // whole adapts a receiver that takes the body in one piece.
-func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byte) (T, error)) receiveFunc {
-	return func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (any, error) {
+func whole[T any](fn func(ctx context.Context, a transport.Admission, data []byte) (T, error)) receiver[T] {
+	return receiver[T]{receive: func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request, limit int64, what string) (T, error) {
 		data, err := readLimited(w, r, limit, what)
 		if err != nil {
-			return nil, err
+			var zero T
+			return zero, err
 		}
 		return fn(ctx, a, data)
-	}
+	}}
+}
+
+// transfer binds a transfer endpoint to route.
+func transfer[T any](rt *router, route wire.Endpoint, direction string, limit int64, what string, rc receiver[T]) {
+	op := route.Operation()
+	rt.bound = append(rt.bound, binding{op: op, in: reflect.TypeFor[wire.None](), out: reflect.TypeFor[T]()})
+	rt.mux.Handle(op.Pattern(), rt.h.transfer(direction, limit, what, rc.stream, func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request) (any, error) {
+		return rc.receive(ctx, a, w, r, limit, what)
+	}))
 }
 
 // transfer refuses cheaply first — no declared length (unless the body is
-// streamed), too large, unknown target, sender unknown or untrusted for
-// direction — and only then lets receive read the body.
-func (h *handler) transfer(direction string, limit int64, what string, stream bool, receive receiveFunc) http.Handler {
+// streamed), too large, over the limits of what may be held before a
+// signature is checked (transport.Limiter), unknown target, sender unknown
+// or untrusted for direction — and only then lets receive read the body,
+// which must keep arriving (transport.Limits: Idle, MinRate).
+func (h *handler) transfer(direction string, limit int64, what string, stream bool, receive func(ctx context.Context, a transport.Admission, w http.ResponseWriter, r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every answer says which schema the sender may write here.
+		w.Header().Set(compat.Header, strconv.Itoa(compat.Current))
 		read := false
 		out, err := func() (any, error) {
 			switch {
@@ -59,7 +87,16 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 			case r.ContentLength > limit:
 				return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, r.ContentLength, limit)
 			}
-			a, err := h.s.Transfer.Admit(r.Context(), direction, r.Header.Get(transport.HeaderSender), r.Header.Get(transport.HeaderTarget))
+			held := r.ContentLength // a whole body is held in memory until it is verified
+			if stream {
+				held = 0 // a stream holds its header only: ReceivePackages adds it
+			}
+			lease, err := h.s.Transfer.Enter(peer(r), held)
+			if err != nil {
+				return nil, err
+			}
+			defer lease.Leave()
+			a, err := h.s.Transfer.Admit(r.Context(), lease, direction, r.Header.Get(transport.HeaderSender), r.Header.Get(transport.HeaderTarget))
 			if err != nil {
 				return nil, err
 			}
@@ -67,7 +104,8 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 				rec.actor = "remote:" + a.Sender.Name
 			}
 			read = true
-			return receive(r.Context(), a, w, r, limit, what)
+			r.Body = transport.Paced(w, r, h.s.Transfer.Limiter.Limits(), held)
+			return receive(r.Context(), a, w, r)
 		}()
 		if err != nil {
 			if !read {
@@ -85,28 +123,11 @@ func (h *handler) transfer(direction string, limit int64, what string, stream bo
 	})
 }
 
-func (h *handler) deliveryRoutes(route routeFunc) {
-	route("GET /api/spaces/{space}/deliveries", h.listDeliveries)
-	route("GET /api/spaces/{space}/deliveries/{id}", h.getDelivery)
-	route("POST /api/spaces/{space}/remote-spaces/{name}/retry", h.retryDeliveries)
-}
-
-func (h *handler) listDeliveries(w http.ResponseWriter, r *http.Request) (any, error) {
-	limit, err := queryInt(r, "limit")
+// peer is the remote address of a request, without its port.
+func peer(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return nil, err
+		return r.RemoteAddr
 	}
-	return h.s.Outbox.Deliveries(r.Context(), r.PathValue("space"), r.URL.Query().Get("remote"), int(limit))
-}
-
-func (h *handler) getDelivery(w http.ResponseWriter, r *http.Request) (any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return nil, err
-	}
-	return h.s.Outbox.Delivery(r.Context(), r.PathValue("space"), id)
-}
-
-func (h *handler) retryDeliveries(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Outbox.Retry(r.Context(), r.PathValue("space"), r.PathValue("name"))
+	return host
 }

@@ -3,22 +3,23 @@ package api
 import (
 	"net/http"
 
-	"github.com/ferrydeploy/ferry/internal/access"
+	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
-func (h *handler) userRoutes(route routeFunc) {
-	route("GET /api/users", h.listUsers)
-	route("POST /api/users", h.createUser)
-	route("POST /api/users/{name}/password", h.setPassword)
-	route("GET /api/users/{name}/keys", h.listKeys)
-	route("POST /api/users/{name}/keys", h.createKey)
-	route("POST /api/users/{name}/keys/{id}/revoke", h.revokeKey)
-	route("GET /api/spaces/{space}/teams", h.listTeams)
-	route("POST /api/spaces/{space}/teams", h.createTeam)
-	route("PATCH /api/spaces/{space}/teams/{name}", h.updateTeam)
+func (h *handler) userRoutes(rt *router, r wire.RouteSet) {
+	handle(rt, r.ListUsers, h.listUsers)
+	handle(rt, r.CreateUser, h.createUser)
+	handle(rt, r.SetPassword, h.setPassword)
+	handle(rt, r.ListKeys, h.listKeys)
+	handle(rt, r.CreateKey, h.createKey)
+	handle(rt, r.RevokeKey, h.revokeKey)
+	handle(rt, r.ListTeams, h.listTeams)
+	handle(rt, r.CreateTeam, h.createTeam)
+	handle(rt, r.UpdateTeam, h.updateTeam)
 }
 
-func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) (any, error) {
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.User, error) {
 	return h.s.Auth.Users(r.Context())
 }
 
@@ -27,73 +28,52 @@ type createUserRequest struct {
 	Admin bool   `json:"admin,omitempty"`
 }
 
-func (h *handler) createUser(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req createUserRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Auth.CreateUser(r.Context(), req.Name, req.Admin))
+func (h *handler) createUser(w http.ResponseWriter, r *http.Request, req createUserRequest) (domain.User, error) {
+	return h.s.Auth.CreateUser(r.Context(), req.Name, req.Admin)
 }
 
-func (h *handler) setPassword(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req struct {
-		Password string `json:"password"`
-	}
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	if err := h.s.Auth.SetPassword(r.Context(), r.PathValue("name"), req.Password); err != nil {
-		return nil, err
-	}
-	return map[string]string{"user": r.PathValue("name"), "password": "set"}, nil
+type passwordRequest struct {
+	Password string `json:"password"`
 }
 
-func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) (any, error) {
+type passwordSet struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+func (h *handler) setPassword(w http.ResponseWriter, r *http.Request, req passwordRequest) (passwordSet, error) {
+	err := h.s.Auth.SetPassword(r.Context(), r.PathValue("name"), req.Password)
+	return passwordSet{User: r.PathValue("name"), Password: "set"}, err
+}
+
+func (h *handler) listKeys(w http.ResponseWriter, r *http.Request, _ wire.None) ([]domain.APIKey, error) {
 	return h.s.Auth.APIKeys(r.Context(), r.PathValue("name"))
 }
 
-func (h *handler) createKey(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	key, err := h.s.Auth.NewAPIKey(r.Context(), r.PathValue("name"), req.Name)
-	if err != nil {
-		return nil, err
-	}
-	return created{map[string]string{"user": r.PathValue("name"), "name": req.Name, "key": key}}, nil
+type keyRequest struct {
+	Name string `json:"name"`
 }
 
-func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) (any, error) {
+type newKey struct {
+	User string `json:"user"`
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request, req keyRequest) (newKey, error) {
+	key, err := h.s.Auth.NewAPIKey(r.Context(), r.PathValue("name"), req.Name)
+	return newKey{User: r.PathValue("name"), Name: req.Name, Key: key}, err
+}
+
+type revokedKey struct {
+	User    string `json:"user"`
+	Revoked int64  `json:"revoked"`
+}
+
+func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, _ wire.None) (revokedKey, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return nil, err
+		return revokedKey{}, err
 	}
-	if err := h.s.Auth.RevokeAPIKey(r.Context(), r.PathValue("name"), id); err != nil {
-		return nil, err
-	}
-	return map[string]any{"user": r.PathValue("name"), "revoked": id}, nil
-}
-
-func (h *handler) listTeams(w http.ResponseWriter, r *http.Request) (any, error) {
-	return h.s.Teams.List(r.Context(), r.PathValue("space"))
-}
-
-func (h *handler) createTeam(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req access.TeamRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	return asCreated(h.s.Teams.Put(r.Context(), r.PathValue("space"), req, true))
-}
-
-func (h *handler) updateTeam(w http.ResponseWriter, r *http.Request) (any, error) {
-	var req access.TeamRequest
-	if err := decode(w, r, &req); err != nil {
-		return nil, err
-	}
-	req.Name = r.PathValue("name")
-	return h.s.Teams.Put(r.Context(), r.PathValue("space"), req, false)
+	return revokedKey{User: r.PathValue("name"), Revoked: id}, h.s.Auth.RevokeAPIKey(r.Context(), r.PathValue("name"), id)
 }

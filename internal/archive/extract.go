@@ -84,6 +84,23 @@ func Detect(head []byte) string {
 // yet or be an empty folder. On error, dest may hold part of the archive; the
 // caller removes it.
 func ExtractFile(file, dest string, lim Limits) (Stats, error) {
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return Stats{}, err
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer root.Close()
+	return ExtractTo(file, root, lim)
+}
+
+// ExtractTo extracts the archive at file into the folder root, which must
+// be empty. Every entry is written through root, so nothing lands outside
+// that folder even if a path above it is replaced meanwhile (a symbolic
+// link swapped in by someone racing the extraction). On error, the folder
+// may hold part of the archive; the caller removes it.
+func ExtractTo(file string, root *os.Root, lim Limits) (Stats, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return Stats{}, err
@@ -95,7 +112,7 @@ func ExtractFile(file, dest string, lim Limits) (Stats, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return Stats{}, err
 	}
-	x, err := newExtractor(dest, lim)
+	x, err := newExtractor(root, lim)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -123,26 +140,24 @@ func ExtractFile(file, dest string, lim Limits) (Stats, error) {
 }
 
 type extractor struct {
-	root  string
+	root  *os.Root
 	lim   Limits
 	stats Stats
 	seen  map[string]byte // cleaned name → 'f' file, 'd' dir, 'l' link
 }
 
-func newExtractor(dest string, lim Limits) (*extractor, error) {
-	if err := os.MkdirAll(dest, 0o755); err != nil {
+func newExtractor(root *os.Root, lim Limits) (*extractor, error) {
+	d, err := root.Open(".")
+	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(dest)
-	if err != nil {
+	defer d.Close()
+	entries, err := d.ReadDir(1)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	if len(entries) > 0 {
-		return nil, fmt.Errorf("extract into %s: the folder is not empty", dest)
-	}
-	root, err := filepath.EvalSymlinks(dest)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("extract into %s: the folder is not empty", root.Name())
 	}
 	return &extractor{root: root, lim: lim, seen: map[string]byte{}}, nil
 }
@@ -187,15 +202,14 @@ func (x *extractor) count(name string) error {
 func (x *extractor) prepare(entry, name string, kind byte) (string, error) {
 	if prev, dup := x.seen[name]; dup {
 		if kind == 'd' && prev == 'd' {
-			return filepath.Join(x.root, filepath.FromSlash(name)), nil
+			return filepath.FromSlash(name), nil
 		}
 		return "", refuse(entry, "duplicate name")
 	}
-	dir := x.root
 	parts := strings.Split(name, "/")
-	for i, part := range parts[:len(parts)-1] {
+	for i := range parts[:len(parts)-1] {
 		sub := strings.Join(parts[:i+1], "/")
-		dir = filepath.Join(dir, part)
+		dir := filepath.FromSlash(sub)
 		switch x.seen[sub] {
 		case 'd':
 			continue
@@ -205,14 +219,14 @@ func (x *extractor) prepare(entry, name string, kind byte) (string, error) {
 		if err := x.count(entry); err != nil {
 			return "", err
 		}
-		if err := os.Mkdir(dir, 0o755); err != nil {
+		if err := x.root.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
 		x.seen[sub] = 'd'
 		x.stats.Dirs++
 	}
 	x.seen[name] = kind
-	return filepath.Join(x.root, filepath.FromSlash(name)), nil
+	return filepath.FromSlash(name), nil
 }
 
 func (x *extractor) dir(entry string) error {
@@ -230,7 +244,7 @@ func (x *extractor) dir(entry string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Mkdir(full, 0o755); err != nil {
+	if err := x.root.Mkdir(full, 0o755); err != nil {
 		return err
 	}
 	x.stats.Dirs++
@@ -264,7 +278,7 @@ func (x *extractor) file(entry string, mode fs.FileMode, size int64, r io.Reader
 	if mode&0o111 != 0 {
 		perm = 0o755
 	}
-	f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, perm)
+	f, err := x.root.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, perm)
 	if err != nil {
 		return err
 	}
@@ -320,7 +334,7 @@ func (x *extractor) symlink(entry, target string) error {
 		return err
 	}
 	x.stats.Links++
-	return os.Symlink(target, full)
+	return x.root.Symlink(target, full)
 }
 
 func (x *extractor) linkTarget(entry, name, target string) error {
@@ -344,7 +358,7 @@ func (x *extractor) hardlink(entry, target string) error {
 	if x.seen[src] != 'f' {
 		return refuse(entry, "hard link target %q is not a file extracted before it", target)
 	}
-	f, err := os.OpenFile(filepath.Join(x.root, filepath.FromSlash(src)), os.O_RDONLY|noFollow, 0)
+	f, err := x.root.OpenFile(filepath.FromSlash(src), os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return err
 	}

@@ -140,11 +140,13 @@ func TestExtractGood(t *testing.T) {
 }
 
 func TestExtractRefusesHostileArchives(t *testing.T) {
-	outside := func(t *testing.T) string { return filepath.Join(t.TempDir(), "victim") }
+	// An absolute entry name aims at a file of this test's own, so that no
+	// other process's file in the shared temporary folder can fail the test.
+	evil := filepath.Join(t.TempDir(), "ferry-evil")
 	cases := map[string][]entry{
 		"dot-dot":              {{name: "../evil", body: "x"}},
 		"dot-dot inside":       {{name: "a/../../evil", body: "x"}},
-		"absolute":             {{name: "/tmp/ferry-evil", body: "x"}},
+		"absolute":             {{name: evil, body: "x"}},
 		"backslash":            {{name: "..\\evil", body: "x"}},
 		"symlink out":          {{name: "l", typ: tar.TypeSymlink, link: "../../etc"}},
 		"symlink absolute":     {{name: "l", typ: tar.TypeSymlink, link: "/etc"}},
@@ -170,7 +172,6 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 				continue
 			}
 			t.Run(kind+"/"+name, func(t *testing.T) {
-				_ = outside
 				var file string
 				if kind == "zip" {
 					file = writeZip(t, entries...)
@@ -184,8 +185,8 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 					t.Fatalf("want a refusal, got %v", err)
 				}
 				check()
-				if _, err := os.Lstat("/tmp/ferry-evil"); err == nil {
-					t.Fatal("wrote /tmp/ferry-evil")
+				if _, err := os.Lstat(evil); err == nil {
+					t.Fatalf("wrote %s", evil)
 				}
 			})
 		}
@@ -259,5 +260,40 @@ func TestExtractNotAnArchive(t *testing.T) {
 	dest, _ := sandbox(t)
 	if _, err := ExtractFile(p, dest, DefaultLimits); err == nil {
 		t.Fatal("extracted a text file")
+	}
+}
+
+// TestExtractToStaysInItsFolder: once the folder is open, replacing its
+// path — moving it away and putting a symlink to somewhere else in its
+// place, as a process racing the extraction could — changes nothing about
+// where entries land: in the folder that was opened, never behind the link.
+func TestExtractToStaysInItsFolder(t *testing.T) {
+	file := writeTar(t, false, entry{name: "app/config.json", body: "{}"}, entry{name: "top.txt", body: "top"})
+	dir := t.TempDir()
+	dest, moved, elsewhere := filepath.Join(dir, "dest"), filepath.Join(dir, "moved"), filepath.Join(dir, "elsewhere")
+	for _, d := range []string{dest, elsewhere} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := os.Rename(dest, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExtractTo(file, root, DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("entries landed behind the symlink: %v", entries)
+	}
+	if b, err := os.ReadFile(filepath.Join(moved, "app", "config.json")); err != nil || string(b) != "{}" {
+		t.Errorf("the opened folder lacks the entries: %q %v", b, err)
 	}
 }

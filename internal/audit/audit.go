@@ -24,7 +24,9 @@ func New(events store.Audit, now func() time.Time) *Log {
 }
 
 // Record appends an event for the actor in ctx. Call it inside the same
-// transaction as the change it records, so both land or neither does.
+// transaction as the change it records, so both land or neither does. An
+// event about a project says so with the detail "project": only those who
+// may view the project see the event.
 func (l *Log) Record(ctx context.Context, spaceID int64, action, subject string, details map[string]string) error {
 	e := &domain.AuditEvent{
 		SpaceID: spaceID,
@@ -32,6 +34,7 @@ func (l *Log) Record(ctx context.Context, spaceID int64, action, subject string,
 		Actor:   domain.ActorName(ctx),
 		Action:  action,
 		Subject: subject,
+		Project: details["project"],
 		Details: details,
 	}
 	if err := l.events.Append(ctx, e); err != nil {
@@ -40,13 +43,15 @@ func (l *Log) Record(ctx context.Context, spaceID int64, action, subject string,
 	return nil
 }
 
-// List returns a space's events (spaceID 0: all events), newest first.
-func (l *Log) List(ctx context.Context, spaceID int64, limit int) ([]domain.AuditEvent, error) {
-	if a, _ := domain.ActorFrom(ctx); spaceID == 0 && !a.IsAdmin {
+// List returns the events f matches (SpaceID 0: all events, which only
+// administrators may read), newest first; the caller limits f.Projects to
+// what the actor may view. A limit outside 1–10000 means 200.
+func (l *Log) List(ctx context.Context, f store.AuditFilter) ([]domain.AuditEvent, error) {
+	if a, _ := domain.ActorFrom(ctx); f.SpaceID == 0 && !a.IsAdmin {
 		return nil, domain.Errorf(domain.KindForbidden, "only an administrator may read the server-wide audit log")
 	}
-	if limit <= 0 || limit > 10000 {
-		limit = 200
+	if f.Limit <= 0 || f.Limit > 10000 {
+		f.Limit = 200
 	}
-	return l.events.List(ctx, spaceID, limit)
+	return l.events.List(ctx, f)
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/audit"
@@ -25,14 +26,27 @@ const keyPrefix = "ferry_"
 
 // Service authenticates callers and manages users and keys.
 type Service struct {
-	store store.Store
+	tx    store.Transactor
+	users store.Users
 	audit *audit.Log
 	now   func() time.Time
+	// throttle slows password guessing; deviceKey keys device cookies
+	// (signin.go). Both live as long as the process.
+	throttle  *Throttle
+	deviceKey []byte
+	decoy     struct {
+		once sync.Once
+		hash string
+	}
 }
 
-// New returns an auth service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// New returns an auth service over the users table (users and their keys).
+func New(tx store.Transactor, users store.Users, log *audit.Log, now func() time.Time) *Service {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("auth: no randomness: " + err.Error())
+	}
+	return &Service{tx: tx, users: users, audit: log, now: now, throttle: NewThrottle(now), deviceKey: key}
 }
 
 // Authenticate returns the actor a bearer API key belongs to. Unknown,
@@ -41,7 +55,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (domain.Actor, e
 	if !strings.HasPrefix(key, keyPrefix) || len(key) > 200 {
 		return domain.Actor{}, errUnauthorized
 	}
-	k, u, err := s.store.Users().KeyByHash(ctx, hashKey(key))
+	k, u, err := s.users.KeyByHash(ctx, hashKey(key))
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Actor{}, errUnauthorized
 	}
@@ -51,7 +65,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (domain.Actor, e
 	// Last-used is informational; recording it must not fail the request,
 	// and once a minute is precise enough.
 	if k.LastUsed == nil || s.now().Sub(*k.LastUsed) > time.Minute {
-		_ = s.store.Users().TouchKey(ctx, k.ID, s.now())
+		_ = s.users.TouchKey(ctx, k.ID, s.now())
 	}
 	return domain.Actor{UserID: u.ID, Name: u.Name, IsAdmin: u.IsAdmin}, nil
 }
@@ -66,7 +80,7 @@ func (s *Service) Bootstrap(ctx context.Context, keyFile, password string) (bool
 	if password != "" && len(password) < minPassword {
 		return false, fmt.Errorf("FERRY_ADMIN_PASSWORD is shorter than %d characters", minPassword)
 	}
-	n, err := s.store.Users().Count(ctx)
+	n, err := s.users.Count(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -74,9 +88,9 @@ func (s *Service) Bootstrap(ctx context.Context, keyFile, password string) (bool
 		return false, nil
 	}
 	var secret string
-	err = s.store.WithTx(domain.WithActor(ctx, domain.System), func(ctx context.Context) error {
+	err = s.tx.WithTx(domain.WithActor(ctx, domain.System), func(ctx context.Context) error {
 		u := domain.User{Name: "admin", IsAdmin: true, CreatedAt: s.now()}
-		if err := s.store.Users().Create(ctx, &u); err != nil {
+		if err := s.users.Create(ctx, &u); err != nil {
 			return err
 		}
 		secret, err = s.issueKey(ctx, u.ID, "bootstrap")
@@ -89,7 +103,7 @@ func (s *Service) Bootstrap(ctx context.Context, keyFile, password string) (bool
 			return err
 		}
 		if password != "" {
-			if err := s.store.Users().SetPassword(ctx, u.ID, hashPassword(password)); err != nil {
+			if err := s.users.SetPassword(ctx, u.ID, hashPassword(password)); err != nil {
 				return err
 			}
 		}
@@ -106,7 +120,7 @@ func (s *Service) issueKey(ctx context.Context, userID int64, name string) (stri
 		return "", err
 	}
 	k := domain.APIKey{UserID: userID, Name: name, Hash: hashKey(secret), CreatedAt: s.now()}
-	if err := s.store.Users().CreateKey(ctx, &k); err != nil {
+	if err := s.users.CreateKey(ctx, &k); err != nil {
 		return "", err
 	}
 	return secret, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -24,8 +23,8 @@ func (s *Service) CreateUser(ctx context.Context, name string, admin bool) (doma
 		return domain.User{}, err
 	}
 	u := domain.User{Name: name, IsAdmin: admin, CreatedAt: s.now()}
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Users().Create(ctx, &u); err != nil {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.users.Create(ctx, &u); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, 0, "user.create", name, map[string]string{"admin": fmt.Sprint(admin)})
@@ -38,7 +37,7 @@ func (s *Service) Users(ctx context.Context) ([]domain.User, error) {
 	if err := access.Admin(ctx, "list users"); err != nil {
 		return nil, err
 	}
-	return s.store.Users().List(ctx)
+	return s.users.List(ctx)
 }
 
 // self returns the named user when the actor is that user or an administrator.
@@ -49,7 +48,7 @@ func (s *Service) self(ctx context.Context, name, what string) (domain.User, err
 			return domain.User{}, err
 		}
 	}
-	return s.store.Users().Get(ctx, name)
+	return s.users.Get(ctx, name)
 }
 
 // minPassword is the shortest password accepted.
@@ -64,25 +63,12 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 	if len(password) < minPassword {
 		return domain.Invalidf("the password is shorter than %d characters", minPassword)
 	}
-	return s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Users().SetPassword(ctx, u.ID, hashPassword(password)); err != nil {
+	return s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.users.SetPassword(ctx, u.ID, hashPassword(password)); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, 0, "user.password", name, nil)
 	})
-}
-
-// CheckPassword signs a user in. Unknown users and wrong passwords get the
-// same answer.
-func (s *Service) CheckPassword(ctx context.Context, name, password string) (domain.Actor, error) {
-	u, hash, err := s.store.Users().PasswordHash(ctx, name)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && !checkPassword(hash, password)) {
-		return domain.Actor{}, domain.Errorf(domain.KindUnauthorized, "wrong user name or password")
-	}
-	if err != nil {
-		return domain.Actor{}, err
-	}
-	return domain.Actor{UserID: u.ID, Name: u.Name, IsAdmin: u.IsAdmin}, nil
 }
 
 // NewAPIKey issues a named key for a user (the user or an administrator) and
@@ -96,7 +82,7 @@ func (s *Service) NewAPIKey(ctx context.Context, name, keyName string) (string, 
 		keyName = "key"
 	}
 	var secret string
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
 		if secret, err = s.issueKey(ctx, u.ID, keyName); err != nil {
 			return err
 		}
@@ -111,7 +97,7 @@ func (s *Service) APIKeys(ctx context.Context, name string) ([]domain.APIKey, er
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Users().ListKeys(ctx, u.ID)
+	return s.users.ListKeys(ctx, u.ID)
 }
 
 // RevokeAPIKey revokes one of a user's keys; requests with it get 401 from then on.
@@ -120,8 +106,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, name string, keyID int64) er
 	if err != nil {
 		return err
 	}
-	return s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Users().RevokeKey(ctx, u.ID, keyID, s.now()); err != nil {
+	return s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.users.RevokeKey(ctx, u.ID, keyID, s.now()); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, 0, "user.apikey.revoke", name, map[string]string{"key": fmt.Sprint(keyID)})

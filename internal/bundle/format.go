@@ -9,16 +9,18 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 )
 
-// Format names a release bundle file; SchemaVersion is the only version this
-// server reads and writes. A bundle of another version is refused with both
-// versions named.
+// Format names a release bundle file; SchemaVersion is the version this
+// server writes by default. It reads that and the previous one, and writes
+// for each target the newest it is known to read (internal/compat); a
+// bundle of another version is refused with the versions named.
 const (
 	Format        = "ferry-release-bundle"
-	SchemaVersion = 1
+	SchemaVersion = compat.Current
 	// MaxSize bounds a bundle file. Bundles carry no package bytes, so even
 	// a release with ten thousand variables is a few megabytes.
 	MaxSize = 64 << 20
@@ -52,6 +54,30 @@ type Payload struct {
 	// stores it (sliced and renamed for the target); import checks it.
 	SnapshotDigest       string `json:"snapshotDigest"`
 	TargetSnapshotDigest string `json:"targetSnapshotDigest"`
+
+	// Downstream (schema 2) is what the spaces the release may travel on
+	// to from the target need; nil when there are none.
+	Downstream *Downstream `json:"downstream,omitempty"`
+}
+
+// Downstream describes the spaces after the target on the release's path.
+type Downstream struct {
+	// Spaces are the spaces that scopes "<space>: <environment>" in this
+	// bundle name, with their fingerprints: names are each space's own, so
+	// the target knows them by fingerprint.
+	Spaces []SpaceRef `json:"spaces"`
+	// Sealed are sensitive values scoped to those spaces' environments,
+	// each age-encrypted to its space: the target cannot read them, stores
+	// them, and passes them on unchanged.
+	Sealed []SealedValue `json:"sealed"`
+}
+
+// SealedValue is a sensitive value for a space after the target.
+type SealedValue struct {
+	Name         string   `json:"name"`
+	For          string   `json:"for"` // the fingerprint of the space it is sealed to
+	Environments []string `json:"environments"`
+	Sealed       string   `json:"sealed"`
 }
 
 // PayloadKind is Payload.Kind; it keeps a signature over a bundle from being
@@ -99,6 +125,37 @@ type Package struct {
 	Size    int64  `json:"size"`
 }
 
+// Snapshot is what the payload rebuilds into on its target: the release's
+// snapshot there, whose digest the source signed (TargetSnapshotDigest).
+// open gives each sensitive value in clear; without it (nil) a sensitive
+// value is only marked as set, which is all its digest depends on.
+func (p *Payload) Snapshot(open func(Variable) (string, error)) (domain.Snapshot, error) {
+	snap := domain.Snapshot{Process: p.Process, Templates: p.Templates, Packages: fromBundlePackages(p.Packages)}
+	if d := p.Downstream; d != nil {
+		for _, ref := range d.Spaces {
+			snap.Spaces = append(snap.Spaces, domain.SpaceRef{Space: ref.Space, Fingerprint: ref.Fingerprint})
+		}
+		for _, v := range d.Sealed {
+			snap.Forward = append(snap.Forward, domain.ForwardValue{Name: v.Name, For: v.For, Environments: v.Environments, Sealed: v.Sealed})
+		}
+	}
+	for _, v := range p.Variables {
+		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+		if v.Sensitive {
+			dv.Value = "set"
+			if open != nil {
+				plain, err := open(v)
+				if err != nil {
+					return domain.Snapshot{}, err
+				}
+				dv.Value = plain
+			}
+		}
+		snap.Variables = append(snap.Variables, dv)
+	}
+	return snap, nil
+}
+
 // Encode builds the envelope for payload, signed by sign, as file bytes.
 func Encode(p *Payload, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]byte, error) {
 	body, err := json.Marshal(p)
@@ -124,15 +181,15 @@ type Parsed struct {
 // format, schema version, that the digest matches the payload, and that the
 // payload is well formed. It never trusts what it reads; Verify does that.
 func Parse(data []byte) (*Parsed, error) {
-	o, err := envelope.Open(data, Format, SchemaVersion, MaxSize, "release bundle")
+	o, err := envelope.OpenVersions(data, Format, compat.Previous, compat.Current, MaxSize, "release bundle")
 	if err != nil {
 		return nil, err
 	}
 	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature}
 	if err := envelope.Strict(o.Body, &p.Payload); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's payload is malformed: %v", err)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
 	}
-	if err := p.Payload.check(); err != nil {
+	if err := p.Payload.check(o.Envelope.SchemaVersion); err != nil {
 		return nil, err
 	}
 	if err := o.CheckExact(); err != nil {
@@ -142,23 +199,35 @@ func Parse(data []byte) (*Parsed, error) {
 }
 
 // check validates the payload's own structure.
-func (p *Payload) check() error {
+func (p *Payload) check(envelopeVersion int) error {
 	switch {
 	case p.Kind != PayloadKind:
-		return domain.Invalidf("refused: the signed document is a %q, not a release bundle", p.Kind)
-	case p.SchemaVersion != SchemaVersion:
-		return domain.Invalidf("refused: the bundle's payload has schema version %d but its envelope says %d", p.SchemaVersion, SchemaVersion)
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleKind, "the signed document is a %q, not a release bundle", p.Kind)
+	case p.SchemaVersion != envelopeVersion:
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleKind, "the bundle's payload has schema version %d but its envelope says %d", p.SchemaVersion, envelopeVersion)
+	case p.SchemaVersion < 2 && p.Downstream != nil:
+		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "a bundle of schema version %d carries %q, which that version does not have", p.SchemaVersion, "downstream")
 	case p.Source.Fingerprint == "" || p.Target.Fingerprint == "" || p.Origin.Fingerprint == "":
-		return domain.Invalidf("refused: the bundle does not name its source, target and origin spaces")
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleKind, "the bundle does not name its source, target and origin spaces")
 	case p.Origin.Project == "" || p.Release.Version == "":
-		return domain.Invalidf("refused: the bundle names no project or release version")
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle names no project or release version")
+	}
+	for _, pk := range p.Packages {
+		// A size a standard JSON tool would round (past 2^53) shows a
+		// person another number than ferry reads.
+		if pk.Size < 0 || pk.Size > 1<<53 {
+			return domain.Refuse(domain.KindInvalid, domain.RuleExact, "package %s %s has size %d, which no JSON tool reads exactly", pk.ID, pk.Version, pk.Size)
+		}
 	}
 	for _, v := range p.Variables {
 		if v.Sensitive && v.Value != "" {
-			return domain.Invalidf("refused: the bundle carries sensitive variable %q in plaintext; refusing it", v.Name)
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the bundle carries sensitive variable %q in plaintext; refusing it", v.Name)
 		}
 		if v.Sensitive && v.Sealed == "" {
-			return domain.Invalidf("refused: sensitive variable %q carries no encrypted value", v.Name)
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "sensitive variable %q carries no encrypted value", v.Name)
+		}
+		if !v.Sensitive && v.Sealed != "" {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "variable %q carries an encrypted value but is not marked sensitive", v.Name)
 		}
 	}
 	return nil

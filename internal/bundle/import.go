@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/seal"
 	"github.com/ferrydeploy/ferry/internal/variables"
@@ -22,6 +24,7 @@ type verified struct {
 	space    domain.Space
 	signer   domain.RemoteSpace
 	snapshot domain.Snapshot
+	binding  provenance.Binding
 }
 
 // verify runs every check an import needs, writing nothing: signature and
@@ -35,43 +38,51 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	}
 	pl := p.Payload
 	if pl.Source.Fingerprint != signer.Fingerprint {
-		return nil, domain.Errorf(domain.KindUntrusted, "refused: the bundle says it comes from %q (fingerprint %s) but is signed by remote space %q (fingerprint %s)",
+		return nil, domain.Refuse(domain.KindUntrusted, domain.RuleBundleSource, "the bundle says it comes from %q (fingerprint %s) but is signed by remote space %q (fingerprint %s)",
 			pl.Source.Space, pl.Source.Fingerprint, signer.Name, signer.Fingerprint)
 	}
 	if pl.Target.Fingerprint != sp.Fingerprint {
-		return nil, domain.Errorf(domain.KindInvalid, "refused: this bundle is for space %q (fingerprint %s), not for space %q (fingerprint %s)",
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleTarget, "this bundle is for space %q (fingerprint %s), not for space %q (fingerprint %s)",
 			pl.Target.Space, pl.Target.Fingerprint, sp.Name, sp.Fingerprint)
 	}
 	id, err := s.trust.Identity(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
-	snap := domain.Snapshot{Process: pl.Process, Templates: pl.Templates, Packages: fromBundlePackages(pl.Packages)}
-	for _, v := range pl.Variables {
-		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
-		if v.Sensitive {
-			plain, err := seal.Open(id.Age, v.Sealed)
-			if err != nil {
-				return nil, domain.Invalidf("refused: the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
-			}
-			dv.Value = string(plain)
+	if err := validateScopes(&pl, sp.Fingerprint); err != nil {
+		return nil, err
+	}
+	snap, err := pl.Snapshot(func(v Variable) (string, error) {
+		plain, err := seal.Open(id.Age, v.Sealed)
+		if err != nil {
+			return "", domain.Refuse(domain.KindInvalid, domain.RuleBundleSecrets, "the secret %q in the bundle does not decrypt with space %q's key: %v", v.Name, sp.Name, err)
 		}
-		snap.Variables = append(snap.Variables, dv)
+		return string(plain), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if got := release.Digest(snap); got != pl.TargetSnapshotDigest {
-		return nil, domain.Invalidf("refused: the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleSnapshot, "the bundle's snapshot does not match the digest its source signed (%s, computed %s)", pl.TargetSnapshotDigest, got)
 	}
+	// A value of a sensitive template is sensitive here even if the source
+	// sent it plain (an older version did); the store seals it.
+	domain.MarkSensitive(snap.Variables, snap.Templates)
 	check := domain.Project{Name: "bundle", Lifecycle: "-", Process: snap.Process, Variables: snap.Variables, Templates: snap.Templates}
 	if err := check.Validate(func(string) bool { return true }); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's release is not valid here: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's release is not valid here: %s", domain.Message(err))
 	}
 	if err := domain.ValidateName("space", pl.Origin.Space); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's origin space name is not usable: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleOrigin, "the bundle's origin space name is not usable: %s", domain.Message(err))
 	}
 	if err := domain.ValidateName("project", pl.Origin.Project); err != nil {
-		return nil, domain.Invalidf("refused: the bundle's project name is not usable: %s", domain.Message(err))
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "the bundle's project name is not usable: %s", domain.Message(err))
 	}
-	return &verified{parsed: p, space: sp, signer: signer, snapshot: snap}, nil
+	binding, err := s.provenance.Bind(ctx, sp, provenance.Origin{Space: pl.Origin.Space, Fingerprint: pl.Origin.Fingerprint, Project: pl.Origin.Project}, signer)
+	if err != nil {
+		return nil, err
+	}
+	return &verified{parsed: p, space: sp, signer: signer, snapshot: snap, binding: binding}, nil
 }
 
 // ImportResult says what an import did and what is still needed to deploy.
@@ -93,6 +104,9 @@ type ImportResult struct {
 type MissingValues struct {
 	Environment string   `json:"environment"`
 	Variables   []string `json:"variables"`
+	// Commands set them, one per variable (sensitive ones read from
+	// standard input, with --sensitive).
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Import verifies a bundle completely and then, in one transaction, creates
@@ -100,7 +114,7 @@ type MissingValues struct {
 // with its frozen snapshot. Importing the same bundle again changes nothing.
 func (s *Service) Import(ctx context.Context, space string, data []byte, lifecycle string) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
 		return ImportResult{}, err
 	}
 	parsed, err := Parse(data)
@@ -108,13 +122,17 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 		return ImportResult{}, err
 	}
 	var res ImportResult
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
 			return err
 		}
 		v, err := s.verify(ctx, sp, parsed)
 		if err != nil {
+			return err
+		}
+		// A space admin limited to some projects imports only into those.
+		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, domain.RemoteName(parsed.Payload.Origin.Space, parsed.Payload.Origin.Project), ""); err != nil {
 			return err
 		}
 		res, err = s.write(ctx, v, lifecycle)
@@ -123,13 +141,17 @@ func (s *Service) Import(ctx context.Context, space string, data []byte, lifecyc
 	return res, err
 }
 
+// write stores a verified bundle in the caller's transaction — the
+// remote project, its release, the bundle record and an audit event — and
+// says what is still needed to deploy the release. A bundle imported
+// before changes nothing.
 func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (ImportResult, error) {
 	pl, sp := v.parsed.Payload, v.space
 	name := domain.RemoteName(pl.Origin.Space, pl.Origin.Project)
 	res := ImportResult{Project: name, Version: pl.Release.Version, Source: v.signer.Name, Fingerprint: v.signer.Fingerprint}
 
-	if prev, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
-		p, err := s.store.Projects().Get(ctx, sp.ID, name)
+	if prev, err := s.bundles.Get(ctx, sp.ID, domain.BundleIn, v.parsed.Envelope.Digest); err == nil && prev.State == domain.BundleImported {
+		p, err := s.projects.Get(ctx, sp.ID, name)
 		if err != nil {
 			return res, err
 		}
@@ -139,59 +161,17 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 
-	p, err := s.store.Projects().Get(ctx, sp.ID, name)
-	exists := err == nil
-	if err != nil && !errors.Is(err, domain.ErrNotFound) {
-		return res, err
-	}
-	if exists && (p.Origin == nil || p.Origin.Fingerprint != pl.Origin.Fingerprint) {
-		return res, domain.Conflictf("refused: project %q already exists here but comes from a different origin space", name)
-	}
-	if lifecycle != "" || !exists {
-		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
-			return res, err
-		}
-	} else {
-		lifecycle = p.Lifecycle
-	}
-	res.Lifecycle = lifecycle
-
 	now := s.now()
-	if !exists {
-		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
-	}
-	p.Lifecycle = lifecycle
-	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
-	// A remote project shows the process and templates of its latest
-	// import; its own variables are this space's and stay as they are.
-	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
-	if err := s.store.Projects().Put(ctx, &p); err != nil {
+	p, err := s.writeProject(ctx, v, name, lifecycle, now)
+	if err != nil {
 		return res, err
 	}
-
-	rel, err := s.store.Releases().Get(ctx, p.ID, pl.Release.Version)
-	switch {
-	case err == nil:
-		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != pl.TargetSnapshotDigest {
-			return res, domain.Conflictf("refused: release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, name)
-		}
-		res.AlreadyImported = true
-	case errors.Is(err, domain.ErrNotFound):
-		rel = domain.Release{
-			ProjectID: p.ID, Project: name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
-			Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
-			Provenance: &domain.Provenance{
-				BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
-				ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
-			},
-		}
-		if err := s.store.Releases().Create(ctx, &rel); err != nil {
-			return res, err
-		}
-	default:
+	res.Lifecycle = p.Lifecycle
+	rel, existed, err := s.writeRelease(ctx, v, p, now)
+	if err != nil {
 		return res, err
 	}
-
+	res.AlreadyImported = existed
 	rec := domain.BundleRecord{
 		SpaceID: sp.ID, Direction: domain.BundleIn, Digest: v.parsed.Envelope.Digest,
 		SourceSpace: v.signer.Name, TargetSpace: sp.Name, Project: name, Version: rel.Version,
@@ -201,7 +181,7 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 		return res, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "bundle.import", name+" "+rel.Version, map[string]string{
-		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": lifecycle,
+		"project": name, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": rec.Digest, "lifecycle": p.Lifecycle,
 	}); err != nil {
 		return res, err
 	}
@@ -212,10 +192,77 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	return res, err
 }
 
+// writeProject creates or updates the remote project "<origin>: <project>"
+// of a verified bundle: in lifecycle (when given or new; else it keeps
+// its own), bound to its origin, showing the bundle's process and
+// templates (its own variables are this space's and stay). The first space
+// other than the origin to deliver it is recorded as its deliverer, and
+// what the signer signed shows what it reads.
+func (s *Service) writeProject(ctx context.Context, v *verified, name, lifecycle string, now time.Time) (domain.Project, error) {
+	pl, sp := v.parsed.Payload, v.space
+	var p domain.Project
+	exists := v.binding.Project != nil
+	if exists {
+		p = *v.binding.Project
+	}
+	if lifecycle != "" || !exists {
+		var err error
+		if lifecycle, err = s.chooseLifecycle(ctx, sp, lifecycle); err != nil {
+			return p, err
+		}
+	} else {
+		lifecycle = p.Lifecycle
+	}
+	if !exists {
+		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
+	}
+	p.Lifecycle = lifecycle
+	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
+	p.Process, p.Templates, p.UpdatedAt = v.snapshot.Process, v.snapshot.Templates, now
+	if err := s.projects.Put(ctx, &p); err != nil {
+		return p, err
+	}
+	if v.binding.NewDeliverer {
+		// The first space to deliver a remote project (other than its
+		// origin) is the one allowed to deliver it from now on.
+		if err := s.projects.AddDeliverer(ctx, p.ID, domain.Deliverer{
+			Fingerprint: v.signer.Fingerprint, Space: v.signer.Name, AddedAt: now, AddedBy: domain.ActorName(ctx),
+		}); err != nil {
+			return p, err
+		}
+	}
+	return p, compat.Learn(ctx, s.remotes, v.signer, v.parsed.Envelope.SchemaVersion)
+}
+
+// writeRelease creates the bundle's release of p, with its provenance; a
+// release of that version already here must be the same one (existed).
+func (s *Service) writeRelease(ctx context.Context, v *verified, p domain.Project, now time.Time) (rel domain.Release, existed bool, err error) {
+	pl := v.parsed.Payload
+	rel, err = s.releases.Get(ctx, p.ID, pl.Release.Version)
+	switch {
+	case err == nil:
+		if rel.SnapshotDigest != pl.SnapshotDigest || release.Digest(rel.Snapshot) != release.Digest(v.snapshot) {
+			return rel, true, domain.Refuse(domain.KindConflict, domain.RuleReleaseImmutable, "release %s of %q was already imported with different contents; releases never change. Promote a new version instead", pl.Release.Version, p.Name)
+		}
+		return rel, true, nil
+	case !errors.Is(err, domain.ErrNotFound):
+		return rel, false, err
+	}
+	rel = domain.Release{
+		ProjectID: p.ID, Project: p.Name, Version: pl.Release.Version, Notes: pl.Release.Notes, Channel: pl.Release.Channel,
+		Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
+		Provenance: &domain.Provenance{
+			BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
+			ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
+		},
+	}
+	return rel, false, s.releases.Create(ctx, &rel)
+}
+
 // chooseLifecycle picks the remote project's lifecycle: the one asked for,
 // or the space's only one.
 func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked string) (string, error) {
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return "", err
 	}
@@ -240,11 +287,11 @@ func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked st
 // template values still missing, and warns about scopes naming environments
 // this space does not have.
 func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return nil, nil, err
 	}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,14 +309,14 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 				continue
 			}
 			if names := deploy.MissingTemplates(rel.Snapshot.Templates, cands, variables.Context{Environment: e}); len(names) > 0 {
-				missing = append(missing, MissingValues{Environment: e, Variables: names})
+				missing = append(missing, MissingValues{Environment: e, Variables: names, Commands: deploy.SetCommands(p.Name, e, names, rel.Snapshot.Templates)})
 			}
 		}
 	}
 	var warnings []string
 	for _, st := range rel.Snapshot.Process {
 		for _, e := range st.Environments {
-			if !local[e] {
+			if !local[e] && !strings.Contains(e, ": ") { // another space's: it travels on
 				warnings = append(warnings, fmt.Sprintf("step %q runs only in environment %q, which space %q does not have", st.Name, e, sp.Name))
 			}
 		}
@@ -277,13 +324,18 @@ func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, 
 	return missing, warnings, nil
 }
 
-// List lists a space's bundles, newest first.
+// List lists a space's bundles of projects the caller may view, newest first.
 func (s *Service) List(ctx context.Context, space string) ([]domain.BundleRecord, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Bundles().List(ctx, sp.ID, 500)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.bundles.List(ctx, sp.ID, 500)
+	return slices.DeleteFunc(list, func(b domain.BundleRecord) bool { return !v.Has(b.Project) }), err
 }
 
 func listOrNone(names []string) string {

@@ -3,7 +3,6 @@ package bundle
 import (
 	"context"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
 )
@@ -25,11 +24,27 @@ type Inspection struct {
 	Packages       []Package                  `json:"packages"`
 	History        []domain.DeploymentSummary `json:"history"`
 	SnapshotDigest string                     `json:"snapshotDigest"`
-	CreatedAt      string                     `json:"createdAt"`
-	CreatedBy      string                     `json:"createdBy"`
-	Verified       bool                       `json:"verified"`
-	Problem        string                     `json:"problem,omitempty"`
-	ProblemKind    domain.Kind                `json:"problemKind,omitempty"`
+	// TargetSnapshotDigest is the digest of what this space would store,
+	// which import recomputes; SnapshotDigest is the origin's, as the
+	// signer claims it.
+	TargetSnapshotDigest string `json:"targetSnapshotDigest"`
+	// Downstream are the spaces after this one the bundle carries things
+	// for, and the values sealed to them (names only).
+	Downstream  []DownstreamSpace `json:"downstream,omitempty"`
+	CreatedAt   string            `json:"createdAt"`
+	CreatedBy   string            `json:"createdBy"`
+	Verified    bool              `json:"verified"`
+	Problem     string            `json:"problem,omitempty"`
+	ProblemKind domain.Kind       `json:"problemKind,omitempty"`
+}
+
+// DownstreamSpace is a space after the target that a bundle carries
+// values for, sealed to it: this space cannot read them and passes them on.
+type DownstreamSpace struct {
+	Space       string   `json:"space"`
+	Fingerprint string   `json:"fingerprint"`
+	KnownAs     string   `json:"knownAs,omitempty"`
+	Sealed      []string `json:"sealed,omitempty"` // names of the values sealed to it
 }
 
 // SignerInfo describes the certificate that signed the bundle.
@@ -53,7 +68,7 @@ type InspectedVariable struct {
 // writing anything. A bundle that is structurally broken is an error; one
 // that fails verification is reported with Verified false and the reason.
 func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspection, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return Inspection{}, err
 	}
@@ -75,8 +90,23 @@ func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspe
 	for _, v := range pl.Variables {
 		in.Variables = append(in.Variables, InspectedVariable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Encrypted: v.Sealed != "", Environments: v.Environments})
 	}
-	if r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
+	if r, err := s.remotes.GetByFingerprint(ctx, sp.ID, in.Signer.Fingerprint); err == nil {
 		in.Signer.KnownAs = r.Name
+	}
+	in.TargetSnapshotDigest = pl.TargetSnapshotDigest
+	if d := pl.Downstream; d != nil {
+		for _, ref := range d.Spaces {
+			ds := DownstreamSpace{Space: ref.Space, Fingerprint: ref.Fingerprint}
+			if r, err := s.remotes.GetByFingerprint(ctx, sp.ID, ref.Fingerprint); err == nil {
+				ds.KnownAs = r.Name
+			}
+			for _, v := range d.Sealed {
+				if v.For == ref.Fingerprint {
+					ds.Sealed = append(ds.Sealed, v.Name)
+				}
+			}
+			in.Downstream = append(in.Downstream, ds)
+		}
 	}
 	if _, err := s.verify(ctx, sp, p); err != nil {
 		in.Problem, in.ProblemKind = domain.Message(err), domain.KindOf(err)

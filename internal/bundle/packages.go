@@ -28,7 +28,7 @@ func fromBundlePackages(ps []Package) []domain.PackageRef {
 func (s *Service) missingPackages(ctx context.Context, sp domain.Space, rel domain.Release) ([]domain.PackageRef, error) {
 	var out []domain.PackageRef
 	for _, ref := range rel.Snapshot.Packages {
-		p, err := s.store.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
+		p, err := s.packages.Get(ctx, sp.ID, ref.ID, ref.Version)
 		if errors.Is(err, domain.ErrNotFound) || (err == nil && p.SHA256 != ref.SHA256) {
 			out = append(out, ref)
 		} else if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
@@ -39,10 +38,10 @@ func (s *Service) Receive(ctx context.Context, space string, data []byte) (Recei
 	}
 	pl := parsed.Payload
 	res := ReceiveResult{Digest: parsed.Envelope.Digest, Project: domain.RemoteName(pl.Origin.Space, pl.Origin.Project), Version: pl.Release.Version}
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
 		// No user acts here: what authorises the import is the signature of
 		// a space trusted for releases, checked by verify.
-		sp, err := s.store.Spaces().Get(ctx, space)
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
@@ -50,7 +49,7 @@ func (s *Service) Receive(ctx context.Context, space string, data []byte) (Recei
 		if err != nil {
 			return err
 		}
-		prev, err := s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, res.Digest)
+		prev, err := s.bundles.Get(ctx, sp.ID, domain.BundleIn, res.Digest)
 		switch {
 		case err == nil:
 			res.State, res.AlreadyReceived = prev.State, true
@@ -59,7 +58,7 @@ func (s *Service) Receive(ctx context.Context, space string, data []byte) (Recei
 			return err
 		}
 		lifecycle := ""
-		if _, err := s.store.Projects().Get(ctx, sp.ID, res.Project); errors.Is(err, domain.ErrNotFound) {
+		if _, err := s.projects.Get(ctx, sp.ID, res.Project); errors.Is(err, domain.ErrNotFound) {
 			lifecycle, err = s.chooseLifecycle(ctx, sp, "")
 			if domain.KindOf(err) == domain.KindInvalid {
 				return s.keepPending(ctx, v, data, domain.Message(err), &res)
@@ -87,27 +86,27 @@ func (s *Service) keepPending(ctx context.Context, v *verified, data []byte, why
 		SourceSpace: v.signer.Name, TargetSpace: v.space.Name, Project: res.Project, Version: res.Version,
 		State: domain.BundlePending, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx), Data: data,
 	}
-	if err := s.store.Bundles().Create(ctx, &rec); err != nil {
+	if err := s.bundles.Create(ctx, &rec); err != nil {
 		return err
 	}
 	res.State, res.Reason = domain.BundlePending, why
 	return s.audit.Record(ctx, v.space.ID, "bundle.receive", res.Project+" "+res.Version, map[string]string{
-		"from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": res.Digest, "state": domain.BundlePending, "reason": why,
+		"project": res.Project, "from": v.signer.Name, "fingerprint": v.signer.Fingerprint, "bundle": res.Digest, "state": domain.BundlePending, "reason": why,
 	})
 }
 
 // record stores the record of an imported bundle, or moves the pending
 // record of the same bundle to imported.
 func (s *Service) record(ctx context.Context, rec *domain.BundleRecord) error {
-	prev, err := s.store.Bundles().Get(ctx, rec.SpaceID, domain.BundleIn, rec.Digest)
+	prev, err := s.bundles.Get(ctx, rec.SpaceID, domain.BundleIn, rec.Digest)
 	switch {
 	case err == nil && prev.State == domain.BundlePending:
 		rec.ID = prev.ID
-		return s.store.Bundles().MarkImported(ctx, prev.ID, s.now(), rec.CreatedBy)
+		return s.bundles.MarkImported(ctx, prev.ID, s.now(), rec.CreatedBy)
 	case err != nil && !errors.Is(err, domain.ErrNotFound):
 		return err
 	}
-	return s.store.Bundles().Create(ctx, rec)
+	return s.bundles.Create(ctx, rec)
 }
 
 // ImportPending imports a bundle that a connected space delivered and that
@@ -115,7 +114,7 @@ func (s *Service) record(ctx context.Context, rec *domain.BundleRecord) error {
 // shortened to any unique prefix, as `ferry bundle list` shows it. The
 // bundle is verified again, since trust may have changed since it arrived.
 func (s *Service) ImportPending(ctx context.Context, space, digest, lifecycle string) (ImportResult, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -138,7 +137,7 @@ func (s *Service) pending(ctx context.Context, sp domain.Space, digest string) (
 	if !strings.HasPrefix(want, "sha256:") {
 		want = "sha256:" + want
 	}
-	list, err := s.store.Bundles().List(ctx, sp.ID, 0)
+	list, err := s.bundles.List(ctx, sp.ID, 0)
 	if err != nil {
 		return domain.BundleRecord{}, err
 	}
@@ -158,7 +157,7 @@ func (s *Service) pending(ctx context.Context, sp domain.Space, digest string) (
 	if found[0].State != domain.BundlePending {
 		return found[0], nil
 	}
-	return s.store.Bundles().Get(ctx, sp.ID, domain.BundleIn, found[0].Digest)
+	return s.bundles.Get(ctx, sp.ID, domain.BundleIn, found[0].Digest)
 }
 
 // PendingHint is the command that imports a pending bundle.

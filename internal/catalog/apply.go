@@ -2,17 +2,69 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
-// ApplyResult says what an apply changed.
+// ApplyOptions change what Apply does.
+type ApplyOptions struct {
+	// DryRun works out every change and reports it without making any.
+	DryRun bool
+	// Prune removes, from each project the document lists, the steps,
+	// templates and variable values the document does not list. Without it
+	// they are kept (and reported as kept). Environments, lifecycles and
+	// projects the document does not list are never removed by apply.
+	Prune bool
+}
+
+// Change is one change an apply makes, or with DryRun would make.
+type Change struct {
+	Action  string `json:"action"` // "remove", "create", "update"; "keep" in ApplyResult.Kept
+	Kind    string `json:"kind"`   // environment, remote environment, lifecycle, project, step, template, variable
+	Name    string `json:"name"`   // a variable's name and scope: "Banner [Test]", "Banner (unscoped)"
+	Project string `json:"project,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// String describes the change for people, e.g. `remove variable Banner
+// [Test] of project "Shop"`.
+func (c Change) String() string {
+	s := c.Action + " " + c.Kind + " " + c.Name
+	if c.Project != "" {
+		s += fmt.Sprintf(" of project %q", c.Project)
+	}
+	if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// Change actions.
+const (
+	ActionRemove = "remove"
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionKeep   = "keep"
+)
+
+// ApplyResult says what an apply changed (or would change, DryRun).
 type ApplyResult struct {
+	DryRun bool `json:"dryRun,omitempty"`
+	// Changes lists every change, removals first, then in the document's
+	// order.
+	Changes []Change `json:"changes"`
+	// Kept lists what the listed projects hold that the document does not
+	// list, left as it is; --prune would remove it.
+	Kept []Change `json:"kept,omitempty"`
+	// Created and Updated name the environments, lifecycles and projects
+	// created and changed.
 	Created   []string `json:"created"`
 	Updated   []string `json:"updated"`
 	Unchanged int      `json:"unchanged"`
@@ -22,14 +74,20 @@ type ApplyResult struct {
 // maxApplyErrors bounds how many problems one apply reports at once.
 const maxApplyErrors = 20
 
-// Apply makes a space match doc: it creates what is missing and replaces
-// what differs; things the document does not mention are left alone. Every
-// problem in the document is found before anything is written, and all
-// writes happen in one transaction.
+// Apply makes a space match doc: it creates what is missing and changes
+// what differs, and removes nothing the document does not mention (see
+// ApplyWith for --prune and --dry-run).
 func (s *Service) Apply(ctx context.Context, space string, doc *config.Document) (ApplyResult, error) {
+	return s.ApplyWith(ctx, space, doc, ApplyOptions{})
+}
+
+// ApplyWith is Apply with options. Every problem in the document is found
+// before anything is written, and all writes happen in one transaction;
+// with DryRun none do.
+func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Document, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
@@ -40,9 +98,13 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 		if err != nil {
 			return err
 		}
-		plan, err := st.plan(doc)
+		plan, err := st.plan(doc, opts.Prune)
 		if err != nil {
 			return err
+		}
+		if opts.DryRun {
+			res = st.preview(plan)
+			return nil
 		}
 		res, err = s.write(ctx, sp, st, plan)
 		return err
@@ -53,16 +115,16 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 // mayApply: environments and lifecycles are the space's administrators'
 // business; projects are their contributors'.
 func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Document) error {
-	if err := access.Require(ctx, s.store, sp, domain.PermView, "", ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
 	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
-		if err := access.Require(ctx, s.store, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.RequireSpaceWide(ctx, sp, domain.PermAdminSpace); err != nil {
 			return err
 		}
 	}
 	for _, p := range doc.Projects {
-		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, p.Name, ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermEditProject, p.Name, ""); err != nil {
 			return err
 		}
 	}
@@ -84,28 +146,26 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		st.lifecycles[l.Name] = l
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
 		st.projects[p.Name] = p
 	}
-	if s.RemoteSpaces != nil {
-		names, err := s.RemoteSpaces(ctx, sp.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			st.remoteSpaces[n] = true
-		}
+	names, err := s.trust.RemoteNames(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		st.remoteSpaces[n] = true
 	}
 	return st, nil
 }
@@ -116,6 +176,9 @@ type applyPlan struct {
 	lifecycles []domain.Lifecycle
 	projects   []domain.Project
 	warnings   []string
+	// kept lists what listed projects hold that the document does not
+	// list, and the plan keeps (without --prune).
+	kept []Change
 }
 
 // problems collects every error in a document, each with its line.
@@ -140,14 +203,28 @@ func (p *problems) err() error {
 	return domain.Invalidf("%d problems; nothing was changed:\n  %s", len(p.msgs), strings.Join(p.msgs, "\n  "))
 }
 
-func (st *applyState) plan(doc *config.Document) (*applyPlan, error) {
+// plan validates the whole document against the space — environments,
+// then lifecycles (which name environments), then projects (which name
+// lifecycles and environments) — collecting every problem with its line.
+func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error) {
 	probs := &problems{doc: doc}
 	plan := &applyPlan{}
+	known := st.planEnvironments(doc, plan, probs)
+	lcNames := st.planLifecycles(doc, plan, probs, known)
+	st.planProjects(doc, prune, plan, probs, known, lcNames)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// planEnvironments adds the document's local and remote environments to
+// the plan and returns the names of every environment known after it.
+func (st *applyState) planEnvironments(doc *config.Document, plan *applyPlan, probs *problems) map[string]bool {
 	known := map[string]bool{}
 	for name := range st.envs {
 		known[name] = true
 	}
-
 	seen := map[string]bool{}
 	for i, e := range doc.Environments {
 		path := fmt.Sprintf("environments[%d]", i)
@@ -182,14 +259,18 @@ func (st *applyState) plan(doc *config.Document) (*applyPlan, error) {
 		known[name] = true
 		plan.envs = append(plan.envs, domain.Environment{SpaceID: st.space.ID, Name: remote + ": " + env, RemoteSpace: remote})
 	}
-	knownEnv := func(e string) bool { return known[e] }
-	envList := func() string { return describe(sortedKeys(known)) }
+	return known
+}
 
+// planLifecycles adds the document's lifecycles to the plan, each phase
+// naming known environments (or whole remote spaces), and returns the
+// names of every lifecycle known after it.
+func (st *applyState) planLifecycles(doc *config.Document, plan *applyPlan, probs *problems, known map[string]bool) map[string]bool {
 	lcNames := map[string]bool{}
 	for name := range st.lifecycles {
 		lcNames[name] = true
 	}
-	seen = map[string]bool{}
+	seen := map[string]bool{}
 	for i, l := range doc.Lifecycles {
 		path := fmt.Sprintf("lifecycles[%d]", i)
 		lc := domain.Lifecycle{SpaceID: st.space.ID, Name: l.Name, Phases: l.Phases}
@@ -206,25 +287,32 @@ func (st *applyState) plan(doc *config.Document) (*applyPlan, error) {
 		for j, ph := range lc.Phases {
 			for _, e := range ph.Environments {
 				// A phase may also name a whole remote space.
-				if !knownEnv(e) && !st.remoteSpaces[e] {
-					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, envList()))
+				if !known[e] && !st.remoteSpaces[e] {
+					probs.add(fmt.Sprintf("%s.phases[%d]", path, j), domain.NotFoundf("lifecycle %q, phase %q: unknown environment %q (known: %s)", l.Name, ph.Name, e, describe(sortedKeys(known))))
 				}
 			}
 		}
 		plan.lifecycles = append(plan.lifecycles, lc)
 	}
+	return lcNames
+}
 
-	seen = map[string]bool{}
+// planProjects adds the document's projects to the plan, merged with what
+// they hold here (project), each in a known lifecycle and naming known
+// environments.
+func (st *applyState) planProjects(doc *config.Document, prune bool, plan *applyPlan, probs *problems, known, lcNames map[string]bool) {
+	knownEnv := func(e string) bool { return known[e] }
+	seen := map[string]bool{}
 	for i, cp := range doc.Projects {
 		path := fmt.Sprintf("projects[%d]", i)
-		p, warns, err := st.project(cp)
+		p, warns, kept, err := st.project(cp, prune)
 		if err == nil && !lcNames[p.Lifecycle] {
 			err = domain.NotFoundf("project %q: unknown lifecycle %q (known: %s)", p.Name, p.Lifecycle, describe(sortedKeys(lcNames)))
 		}
 		if err == nil {
 			err = p.Validate(knownEnv)
 			if err != nil && strings.Contains(err.Error(), "unknown environment") {
-				err = fmt.Errorf("%w (known: %s)", err, envList())
+				err = fmt.Errorf("%w (known: %s)", err, describe(sortedKeys(known)))
 			}
 		}
 		if err == nil && seen[p.Name] {
@@ -237,11 +325,8 @@ func (st *applyState) plan(doc *config.Document) (*applyPlan, error) {
 		seen[p.Name] = true
 		plan.projects = append(plan.projects, p)
 		plan.warnings = append(plan.warnings, warns...)
+		plan.kept = append(plan.kept, kept...)
 	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return plan, nil
 }
 
 // parseRemote splits "<space>: <environment>" and checks the space is known.
@@ -263,15 +348,17 @@ func (st *applyState) parseRemote(name string) (space, env string, err error) {
 }
 
 // project converts a document project, keeping stored sensitive values where
-// the document says `keep: true`.
-func (st *applyState) project(cp config.Project) (domain.Project, []string, error) {
-	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: cp.Process, Templates: cp.Templates}
+// the document says `keep: true`. An existing project's steps, templates and
+// variable values that the document does not list are kept, where they
+// were, and returned as kept — unless prune.
+func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []string, []Change, error) {
+	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: slices.Clone(cp.Process), Templates: slices.Clone(cp.Templates)}
 	if err := domain.ValidateName("project", cp.Name); err != nil {
-		return p, nil, err
+		return p, nil, nil, err
 	}
 	old, exists := st.projects[cp.Name]
 	if exists {
-		p.ID, p.CreatedAt = old.ID, old.CreatedAt
+		p.ID, p.CreatedAt, p.Origin = old.ID, old.CreatedAt, old.Origin
 	}
 	for i := range p.Templates {
 		if p.Templates[i].Type == "" {
@@ -283,22 +370,81 @@ func (st *applyState) project(cp config.Project) (domain.Project, []string, erro
 		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
 		if v.KeepExisting {
 			if !v.Sensitive {
-				return p, nil, domain.Invalidf("project %q: variable %q has `keep: true`, which only sensitive variables may have", cp.Name, v.Name)
+				return p, nil, nil, domain.Invalidf("project %q: variable %q has `keep: true`, which only sensitive variables may have", cp.Name, v.Name)
 			}
 			if v.Value != "" {
-				return p, nil, domain.Invalidf("project %q: variable %q has both a value and `keep: true`; remove one", cp.Name, v.Name)
+				return p, nil, nil, domain.Invalidf("project %q: variable %q has both a value and `keep: true`; remove one", cp.Name, v.Name)
 			}
 			prev, found := findVariable(old.Variables, v.Name, v.Environments)
 			if found && prev.Sensitive {
 				dv.Value = prev.Value
-			} else {
-				warns = append(warns, fmt.Sprintf("project %q: sensitive variable %q (%s) has no value in this space; set it with `ferry var set %q %s VALUE --sensitive`", cp.Name, v.Name, scopeText(v.Environments), cp.Name, v.Name))
+			}
+			if dv.Value == "" {
+				// Kept as a value that is not set: releases and
+				// deployments that need it are refused, naming it.
+				warns = append(warns, fmt.Sprintf("project %q: sensitive variable %q (%s) has no value in this space; releases are refused until you set it: `%s`", cp.Name, v.Name, scopeText(v.Environments), domain.VarSetCommand(cp.Name, v.Name, v.Environments, true)))
 			}
 		}
 		p.Variables = append(p.Variables, dv)
 	}
+	var kept []Change
+	if exists && !prune {
+		keep := func(kind, name string) {
+			kept = append(kept, Change{Action: ActionKeep, Kind: kind, Name: name, Project: p.Name, Detail: "not in the file; --prune removes it"})
+		}
+		p.Process = mergeKept(old.Process, p.Process, func(s domain.Step) string { return s.Name }, func(s domain.Step) { keep("step", s.Name) })
+		p.Templates = mergeKept(old.Templates, p.Templates, func(t domain.Template) string { return t.Name }, func(t domain.Template) { keep("template", t.Name) })
+		p.Variables = mergeKept(old.Variables, p.Variables, variableKey, func(v domain.Variable) { keep("variable", variableName(v)) })
+		// Without --prune the space's secrets stay secrets: a plain value
+		// the file gives for a name that has sensitive values is sealed.
+		names := domain.SensitiveNames(old.Variables, nil)
+		for i := range p.Variables {
+			if names[strings.ToLower(p.Variables[i].Name)] {
+				p.Variables[i].Sensitive = true
+			}
+		}
+	}
+	domain.MarkSensitive(p.Variables, p.Templates)
 	normalize(&p)
-	return p, warns, nil
+	return p, warns, kept, nil
+}
+
+// mergeKept returns listed with every item of old whose key listed lacks
+// put back after the item that came before it in old (first, if none), and
+// calls kept for each.
+func mergeKept[T any](old, listed []T, key func(T) string, kept func(T)) []T {
+	in := map[string]bool{}
+	for _, x := range listed {
+		in[key(x)] = true
+	}
+	out := slices.Clone(listed)
+	at := 0 // where the next kept item goes
+	for _, x := range old {
+		k := key(x)
+		if in[k] {
+			at = slices.IndexFunc(out, func(y T) bool { return key(y) == k }) + 1
+			continue
+		}
+		out = slices.Insert(out, at, x)
+		at++
+		kept(x)
+	}
+	return out
+}
+
+// variableKey identifies a variable value: its name and its scope, as a set.
+func variableKey(v domain.Variable) string {
+	scope := slices.Clone(v.Environments)
+	slices.Sort(scope)
+	return v.Name + "\x00" + strings.Join(scope, "\x00")
+}
+
+// variableName names a value for people: "Banner [Test]", "Banner (unscoped)".
+func variableName(v domain.Variable) string {
+	if len(v.Environments) == 0 {
+		return v.Name + " (unscoped)"
+	}
+	return v.Name + " [" + strings.Join(v.Environments, ", ") + "]"
 }
 
 func findVariable(vars []domain.Variable, name string, scope []string) (domain.Variable, bool) {
@@ -310,53 +456,240 @@ func findVariable(vars []domain.Variable, name string, scope []string) (domain.V
 	return domain.Variable{}, false
 }
 
-func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, plan *applyPlan) (ApplyResult, error) {
-	res := ApplyResult{Warnings: plan.warnings}
-	record := func(action, kind, name string, created bool) error {
-		if created {
-			res.Created = append(res.Created, kind+" "+name)
-		} else {
-			res.Updated = append(res.Updated, kind+" "+name)
+// preview works out what writing plan changes, without writing.
+func (st *applyState) preview(plan *applyPlan) ApplyResult {
+	res := ApplyResult{DryRun: true, Warnings: plan.warnings, Kept: plan.kept, Changes: []Change{}}
+	var removals, others []Change
+	add := func(cs ...Change) {
+		for _, c := range cs {
+			if c.Action == ActionRemove {
+				removals = append(removals, c)
+			} else {
+				others = append(others, c)
+			}
 		}
-		return s.audit.Record(ctx, sp.ID, action, name, map[string]string{"via": "apply"})
 	}
 	for _, e := range plan.envs {
 		if _, ok := st.envs[e.Name]; ok {
 			res.Unchanged++
 			continue
 		}
+		kind := "environment"
+		if e.IsRemote() {
+			kind = "remote environment"
+		}
+		res.Created = append(res.Created, kind+" "+e.Name)
+		add(Change{Action: ActionCreate, Kind: kind, Name: e.Name})
+	}
+	for _, l := range plan.lifecycles {
+		old, exists := st.lifecycles[l.Name]
+		switch {
+		case !exists:
+			res.Created = append(res.Created, "lifecycle "+l.Name)
+			add(Change{Action: ActionCreate, Kind: "lifecycle", Name: l.Name, Detail: PhaseText(l)})
+		case reflect.DeepEqual(old.Phases, l.Phases):
+			res.Unchanged++
+		default:
+			res.Updated = append(res.Updated, "lifecycle "+l.Name)
+			add(Change{Action: ActionUpdate, Kind: "lifecycle", Name: l.Name, Detail: PhaseText(old) + " → " + PhaseText(l)})
+		}
+	}
+	for _, p := range plan.projects {
+		old, exists := st.projects[p.Name]
+		switch {
+		case !exists:
+			res.Created = append(res.Created, "project "+p.Name)
+			add(Change{Action: ActionCreate, Kind: "project", Name: p.Name})
+		case sameProject(old, p):
+			res.Unchanged++
+		default:
+			res.Updated = append(res.Updated, "project "+p.Name)
+			detail := ""
+			if old.Lifecycle != p.Lifecycle {
+				detail = "lifecycle " + old.Lifecycle + " → " + p.Lifecycle
+			}
+			add(Change{Action: ActionUpdate, Kind: "project", Name: p.Name, Detail: detail})
+			add(projectChanges(old, p)...)
+		}
+	}
+	res.Changes = append(append(res.Changes, removals...), others...)
+	return res
+}
+
+// PhaseText describes a lifecycle's phases: "Dev [Development] → Test [Test]".
+func PhaseText(l domain.Lifecycle) string {
+	var parts []string
+	for _, ph := range l.Phases {
+		parts = append(parts, ph.Name+" ["+strings.Join(ph.Environments, ", ")+"]")
+	}
+	return strings.Join(parts, " → ")
+}
+
+// projectChanges lists the steps, templates and variable values that differ
+// between two states of a project.
+func projectChanges(old, p domain.Project) []Change {
+	var out []Change
+	out = append(out, listChanges(old.Process, p.Process, "step", p.Name,
+		func(s domain.Step) string { return s.Name }, func(s domain.Step) string { return s.Name },
+		func(a, b domain.Step) string {
+			if reflect.DeepEqual(a, b) {
+				return ""
+			}
+			return "changed: " + strings.Join(changedFields(a, b), ", ")
+		})...)
+	out = append(out, listChanges(old.Templates, p.Templates, "template", p.Name,
+		func(t domain.Template) string { return t.Name }, func(t domain.Template) string { return t.Name },
+		func(a, b domain.Template) string {
+			if reflect.DeepEqual(a, b) {
+				return ""
+			}
+			return "changed: " + strings.Join(changedFields(a, b), ", ")
+		})...)
+	out = append(out, listChanges(old.Variables, p.Variables, "variable", p.Name, variableKey, variableName,
+		func(a, b domain.Variable) string {
+			switch {
+			case a.Sensitive && b.Sensitive && a.Value == b.Value:
+				return ""
+			case a.Sensitive && b.Sensitive:
+				return "sensitive value changed"
+			case b.Sensitive:
+				return "now sensitive"
+			case a.Sensitive:
+				return "no longer sensitive"
+			case a.Value != b.Value:
+				return strconv.Quote(oneLine(a.Value)) + " → " + strconv.Quote(oneLine(b.Value))
+			}
+			return ""
+		})...)
+	return out
+}
+
+// listChanges compares two lists of things by key: removed, added, changed
+// (diff says how, "" when not) and, for steps, moved among the steps both
+// lists have.
+func listChanges[T any](old, now []T, kind, project string, key, name func(T) string, diff func(a, b T) string) []Change {
+	index := func(list []T) map[string]int {
+		m := make(map[string]int, len(list))
+		for i, x := range list {
+			m[key(x)] = i
+		}
+		return m
+	}
+	before, after := index(old), index(now)
+	// Positions among the things both lists have, to tell a move from a
+	// shift caused by something added or removed before it.
+	rank := func(list []T, other map[string]int) map[string]int {
+		m := map[string]int{}
+		for _, x := range list {
+			if _, ok := other[key(x)]; ok {
+				m[key(x)] = len(m)
+			}
+		}
+		return m
+	}
+	oldRank, newRank := rank(old, after), rank(now, before)
+	var out []Change
+	for _, x := range old {
+		if _, ok := after[key(x)]; !ok {
+			out = append(out, Change{Action: ActionRemove, Kind: kind, Name: name(x), Project: project})
+		}
+	}
+	for _, x := range now {
+		k := key(x)
+		j, existed := before[k]
+		if !existed {
+			out = append(out, Change{Action: ActionCreate, Kind: kind, Name: name(x), Project: project})
+			continue
+		}
+		detail := diff(old[j], x)
+		if kind == "step" && oldRank[k] != newRank[k] {
+			detail = strings.Join(slices.DeleteFunc([]string{detail, "moved"}, func(s string) bool { return s == "" }), ", ")
+		}
+		if detail != "" {
+			out = append(out, Change{Action: ActionUpdate, Kind: kind, Name: name(x), Project: project, Detail: detail})
+		}
+	}
+	return out
+}
+
+// changedFields names the JSON fields in which two values differ.
+func changedFields(a, b any) []string {
+	var ma, mb map[string]any
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	var out []string
+	for k := range ma {
+		if !reflect.DeepEqual(ma[k], mb[k]) {
+			out = append(out, k)
+		}
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// write makes the changes plan holds, recording each environment,
+// lifecycle and project changed in the audit log.
+func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, plan *applyPlan) (ApplyResult, error) {
+	res := st.preview(plan)
+	res.DryRun = false
+	record := func(action, kind, name string) error {
+		details := map[string]string{"via": "apply"}
+		if kind == "project" {
+			details["project"] = name
+		}
+		return s.audit.Record(ctx, sp.ID, action, name, details)
+	}
+	for _, e := range plan.envs {
+		if _, ok := st.envs[e.Name]; ok {
+			continue
+		}
 		kind, action := "environment", "environment.create"
 		if e.IsRemote() {
 			kind, action = "remote environment", "remote-environment.create"
 		}
-		if err := s.store.Environments().Create(ctx, &e); err != nil {
+		if err := s.environments.Create(ctx, &e); err != nil {
 			return res, err
 		}
-		if err := record(action, kind, e.Name, true); err != nil {
+		if err := record(action, kind, e.Name); err != nil {
 			return res, err
 		}
 	}
 	for _, l := range plan.lifecycles {
 		old, exists := st.lifecycles[l.Name]
 		if exists && reflect.DeepEqual(old.Phases, l.Phases) {
-			res.Unchanged++
 			continue
 		}
-		if err := s.store.Lifecycles().Put(ctx, &l); err != nil {
+		if err := s.lifecycles.Put(ctx, &l); err != nil {
 			return res, err
 		}
 		action := "lifecycle.create"
 		if exists {
 			action = "lifecycle.update"
 		}
-		if err := record(action, "lifecycle", l.Name, !exists); err != nil {
+		if err := record(action, "lifecycle", l.Name); err != nil {
 			return res, err
 		}
 	}
 	for _, p := range plan.projects {
 		old, exists := st.projects[p.Name]
 		if exists && sameProject(old, p) {
-			res.Unchanged++
 			continue
 		}
 		now := s.now()
@@ -364,14 +697,14 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 			p.CreatedAt = now
 		}
 		p.UpdatedAt = now
-		if err := s.store.Projects().Put(ctx, &p); err != nil {
+		if err := s.projects.Put(ctx, &p); err != nil {
 			return res, err
 		}
 		action := "project.create"
 		if exists {
 			action = "project.update"
 		}
-		if err := record(action, "project", p.Name, !exists); err != nil {
+		if err := record(action, "project", p.Name); err != nil {
 			return res, err
 		}
 	}
@@ -417,14 +750,19 @@ func normalize(p *domain.Project) {
 }
 
 // Export returns the space's configuration as a document that Apply accepts.
-// Sensitive values are written as `keep: true`, never in plaintext.
+// Sensitive values are written as `keep: true`, never in plaintext. A space
+// admin limited to some projects gets those projects only.
 func (s *Service) Export(ctx context.Context, space string) (*config.Document, error) {
 	sp, err := s.space(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return nil, err
 	}
+	viewable, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
 	doc := &config.Document{}
-	envs, err := s.store.Environments().List(ctx, sp.ID)
+	envs, err := s.environments.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -435,19 +773,19 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 			doc.Environments = append(doc.Environments, config.Environment{Name: e.Name})
 		}
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range lcs {
 		doc.Lifecycles = append(doc.Lifecycles, config.Lifecycle{Name: l.Name, Phases: l.Phases})
 	}
-	ps, err := s.store.Projects().List(ctx, sp.ID)
+	ps, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
-		if p.IsRemote() {
+		if p.IsRemote() || !viewable.Has(p.Name) {
 			continue // remote projects come from bundles, not from YAML
 		}
 		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process}

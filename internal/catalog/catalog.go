@@ -17,26 +17,31 @@ import (
 
 // Service is the catalog's API, shared by the HTTP API and the web pages.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
-	// spaceCreated runs inside the transaction that creates a space, so that
-	// other capabilities (identity) can add what a space needs.
-	spaceCreated []func(ctx context.Context, s *domain.Space) error
-
-	// RemoteSpaces names the remote spaces a space knows (set by the trust
-	// capability); remote environments may only name one of these.
-	RemoteSpaces func(ctx context.Context, spaceID int64) ([]string, error)
+	tx           store.Transactor
+	spaces       store.Spaces
+	environments store.Environments
+	lifecycles   store.Lifecycles
+	projects     store.Projects
+	access       access.Guard
+	trust        Trust
+	audit        *audit.Log
+	now          func() time.Time
 }
 
-// New returns a catalog service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// Trust is what the catalog needs of the trust capability (trust.Service):
+// a new space's identity, made in the transaction that creates the space,
+// and the remote spaces a space knows, which remote environments must name.
+type Trust interface {
+	CreateIdentity(ctx context.Context, sp *domain.Space) error
+	RemoteNames(ctx context.Context, spaceID int64) ([]string, error)
 }
 
-// OnSpaceCreated registers fn to run in the transaction that creates a space.
-func (s *Service) OnSpaceCreated(fn func(ctx context.Context, sp *domain.Space) error) {
-	s.spaceCreated = append(s.spaceCreated, fn)
+// New returns a catalog service over the spaces, environments, lifecycles
+// and projects tables.
+func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects,
+	guard access.Guard, tr Trust, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects,
+		access: guard, trust: tr, audit: log, now: now}
 }
 
 // CreateSpace creates a space. Only administrators may.
@@ -48,14 +53,12 @@ func (s *Service) CreateSpace(ctx context.Context, name string) (domain.Space, e
 		return domain.Space{}, err
 	}
 	sp := domain.Space{Name: name}
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Spaces().Create(ctx, &sp); err != nil {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.spaces.Create(ctx, &sp); err != nil {
 			return err
 		}
-		for _, fn := range s.spaceCreated {
-			if err := fn(ctx, &sp); err != nil {
-				return err
-			}
+		if err := s.trust.CreateIdentity(ctx, &sp); err != nil {
+			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "space.create", name, nil)
 	})
@@ -65,11 +68,11 @@ func (s *Service) CreateSpace(ctx context.Context, name string) (domain.Space, e
 // Spaces lists the spaces the caller has a role in (every space for
 // administrators).
 func (s *Service) Spaces(ctx context.Context) ([]domain.Space, error) {
-	list, err := s.store.Spaces().List(ctx)
+	list, err := s.spaces.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return access.Spaces(ctx, s.store, list)
+	return s.access.Spaces(ctx, list)
 }
 
 // Space finds a space by name.
@@ -79,18 +82,18 @@ func (s *Service) Space(ctx context.Context, name string) (domain.Space, error) 
 
 // space finds a space and checks the caller may do perm in it.
 func (s *Service) space(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
-	sp, err := s.store.Spaces().Get(ctx, name)
+	sp, err := s.spaces.Get(ctx, name)
 	if err != nil {
 		return sp, err
 	}
-	return sp, access.Require(ctx, s.store, sp, perm, "", "")
+	return sp, s.access.Require(ctx, sp, perm, "", "")
 }
 
 // CreateEnvironment creates a local environment in a space.
 func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (domain.Environment, error) {
 	var env domain.Environment
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.space(ctx, space, domain.PermAdminSpace)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -98,7 +101,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (do
 			return err
 		}
 		env = domain.Environment{SpaceID: sp.ID, Name: name}
-		if err := s.store.Environments().Create(ctx, &env); err != nil {
+		if err := s.environments.Create(ctx, &env); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "environment.create", name, nil)
@@ -112,7 +115,7 @@ func (s *Service) Environments(ctx context.Context, space string) ([]domain.Envi
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Environments().List(ctx, sp.ID)
+	return s.environments.List(ctx, sp.ID)
 }
 
 // Lifecycles lists a space's lifecycles.
@@ -121,7 +124,7 @@ func (s *Service) Lifecycles(ctx context.Context, space string) ([]domain.Lifecy
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Lifecycles().List(ctx, sp.ID)
+	return s.lifecycles.List(ctx, sp.ID)
 }
 
 // Projects lists the space's projects the caller may see.
@@ -130,7 +133,7 @@ func (s *Service) Projects(ctx context.Context, space string) ([]domain.Project,
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.Projects().List(ctx, sp.ID)
+	list, err := s.projects.List(ctx, sp.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +141,7 @@ func (s *Service) Projects(ctx context.Context, space string) ([]domain.Project,
 	for i, p := range list {
 		names[i] = p.Name
 	}
-	visible, err := access.Visible(ctx, s.store, sp, names)
+	visible, err := s.access.Visible(ctx, sp, names)
 	if err != nil {
 		return nil, err
 	}
@@ -147,23 +150,39 @@ func (s *Service) Projects(ctx context.Context, space string) ([]domain.Project,
 
 // Project finds a project of a space by name.
 func (s *Service) Project(ctx context.Context, space, name string) (domain.Project, error) {
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return domain.Project{}, err
 	}
-	if err := access.Require(ctx, s.store, sp, domain.PermView, name, ""); err != nil {
+	if err := s.access.Require(ctx, sp, domain.PermView, name, ""); err != nil {
 		return domain.Project{}, err
 	}
-	return s.store.Projects().Get(ctx, sp.ID, name)
+	return s.projects.Get(ctx, sp.ID, name)
 }
 
-// Audit lists a space's audit events; its administrators may read it.
+// Audit lists a space's audit events; its administrators may read it,
+// except events about projects they may not view.
 func (s *Service) Audit(ctx context.Context, space string, limit int) ([]domain.AuditEvent, error) {
 	sp, err := s.space(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return nil, err
 	}
-	return s.audit.List(ctx, sp.ID, limit)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.audit.List(ctx, store.AuditFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(events, func(e domain.AuditEvent) bool {
+		if !v.Has(e.Project) {
+			return true
+		}
+		// A team limited to projects is about them: seen by those who may
+		// view one of them.
+		if granted := e.Details["projects"]; strings.HasPrefix(e.Action, "team.") && granted != "" {
+			return !slices.ContainsFunc(strings.Split(granted, ","), v.Has)
+		}
+		return false
+	}), err
 }
 
 // VariableChange sets one value of a project variable.
@@ -175,21 +194,24 @@ type VariableChange struct {
 }
 
 // SetVariable sets the value of a project variable for exactly the given
-// scope, replacing a value with the same name and scope or adding one.
+// scope, replacing a value with the same name and scope or adding one. The
+// value is sensitive when the change says so, and also when the name is a
+// sensitive template's or already has sensitive values: leaving out
+// --sensitive never turns a secret into plain text.
 func (s *Service) SetVariable(ctx context.Context, space, project string, c VariableChange) (domain.Project, error) {
 	var p domain.Project
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.store.Spaces().Get(ctx, space)
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
 			return err
 		}
-		if err := access.Require(ctx, s.store, sp, domain.PermEditProject, project, ""); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermEditProject, project, ""); err != nil {
 			return err
 		}
 		if err := domain.ValidateVariableName(c.Name); err != nil {
 			return err
 		}
-		p, err = s.store.Projects().Get(ctx, sp.ID, project)
+		p, err = s.projects.Get(ctx, sp.ID, project)
 		if err != nil {
 			return err
 		}
@@ -205,6 +227,15 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 		scope := slices.Clone(c.Environments)
 		slices.Sort(scope)
 		v := domain.Variable{Name: c.Name, Value: c.Value, Sensitive: c.Sensitive, Environments: scope}
+		// A secret is never turned into plain text by leaving out
+		// --sensitive: a value of a sensitive template, or of a name that
+		// has sensitive values, is sensitive (domain.MarkSensitive).
+		if domain.SensitiveReason(c.Name, p.Variables, p.Templates) != "" {
+			v.Sensitive = true
+		}
+		if v.Sensitive && v.Value == "" {
+			return domain.Invalidf("the value of sensitive variable %q is empty; a secret is never empty (give the value, or - to read it from standard input)", c.Name)
+		}
 		action := "variable.add"
 		replaced := false
 		for i, old := range p.Variables {
@@ -218,11 +249,11 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 			p.Variables = append(p.Variables, v)
 		}
 		p.UpdatedAt = s.now()
-		if err := s.store.Projects().Put(ctx, &p); err != nil {
+		if err := s.projects.Put(ctx, &p); err != nil {
 			return err
 		}
 		details := map[string]string{"project": project, "scope": scopeText(scope)}
-		if c.Sensitive {
+		if v.Sensitive {
 			details["sensitive"] = "true"
 		}
 		return s.audit.Record(ctx, sp.ID, action, c.Name, details)
@@ -232,7 +263,7 @@ func (s *Service) SetVariable(ctx context.Context, space, project string, c Vari
 
 // envIndex maps the names of a space's environments to themselves.
 func (s *Service) envIndex(ctx context.Context, spaceID int64) (map[string]domain.Environment, error) {
-	list, err := s.store.Environments().List(ctx, spaceID)
+	list, err := s.environments.List(ctx, spaceID)
 	if err != nil {
 		return nil, err
 	}

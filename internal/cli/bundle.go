@@ -1,18 +1,16 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/client"
-	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 // writePrivateFile writes a file only its owner can read: bundles hold no
@@ -26,49 +24,38 @@ func writePrivateFile(path string, data []byte) error {
 }
 
 func (a *app) bundleCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "bundle", Short: "Inspect, verify and import release bundles"}
-	inspect := &cobra.Command{
-		Use:   "inspect FILE",
-		Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := a.inspect(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			return a.render(in, func(w io.Writer) { printInspection(w, in) })
-		},
-	}
-	verify := &cobra.Command{
+	inspect := show(a, &cobra.Command{Use: "inspect FILE", Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)", Args: cobra.ExactArgs(1)},
+		a.inspect, printInspection)
+	verify := do(a, &cobra.Command{
 		Use:   "verify FILE",
 		Short: "Verify a bundle's signature, trust, target and contents (imports nothing)",
 		Long: `Verify a bundle as an import would, without importing: the digest matches the
 contents, the signer is a remote space this space trusts for releases and has
 not revoked, the signature verifies against this space's stored copy of its
 certificate, the bundle is for this space, every secret decrypts with this
-space's key, and the schema version is supported. Exits non-zero if not.`,
+space's key, and the schema version is supported. Exits non-zero if not: with
+the exit code of the problem's kind (7 untrusted, 3 invalid, ...).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := a.inspect(cmd, args[0])
-			if err != nil {
-				return err
+	}, func(x call) error {
+		in, err := a.inspect(x)
+		if err != nil {
+			return err
+		}
+		if err := a.render(in, func(w io.Writer) {
+			if in.Verified {
+				fmt.Fprintf(w, "Verified: %s %s, signed by %q (fingerprint %s), for space %q, schema version %d, digest %s\n",
+					in.Project, in.Release.Version, in.Signer.KnownAs, in.Signer.Fingerprint, in.Target.Space, in.SchemaVersion, in.Digest)
 			}
-			if err := a.render(in, func(w io.Writer) {
-				if in.Verified {
-					fmt.Fprintf(w, "Verified: %s %s, signed by %q (fingerprint %s), for space %q, schema version %d, digest %s\n",
-						in.Project, in.Release.Version, in.Signer.KnownAs, in.Signer.Fingerprint, in.Target.Space, in.SchemaVersion, in.Digest)
-				}
-			}); err != nil {
-				return err
-			}
-			if !in.Verified {
-				return exitError{code: 1, msg: in.Problem}
-			}
-			return nil
-		},
-	}
-	var lifecycle, pending string
-	imp := &cobra.Command{
+		}); err != nil {
+			return err
+		}
+		if !in.Verified {
+			return failed(in.ProblemKind, "%s", in.Problem)
+		}
+		return nil
+	})
+	var q api.BundleImportQuery
+	imp := show(a, &cobra.Command{
 		Use:   "import FILE | --pending DIGEST [--lifecycle L]",
 		Short: "Import a release bundle as a release of a remote project",
 		Long: `Import a release bundle. Everything is verified first (see 'ferry bundle
@@ -87,100 +74,60 @@ bundle list'. Import it with --pending DIGEST (the digest or its start).`,
   ferry bundle import shop-1.0.0.bundle --lifecycle Production
   ferry bundle import --pending sha256:6bf7141a --lifecycle Production`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var data []byte
-			q := url.Values{}
-			switch {
-			case len(args) == 1 && pending == "":
-				var err error
-				if data, err = a.readInput(args[0]); err != nil {
-					return err
-				}
-			case len(args) == 0 && pending != "":
-				q.Set("pending", pending)
-				data = []byte{}
-			default:
-				return fmt.Errorf("give a bundle FILE, or --pending DIGEST for a bundle a connected space delivered")
+	}, func(x call) (api.BundleImport, error) {
+		var data []byte
+		switch {
+		case len(x.args) == 1 && q.Pending == "":
+			var err error
+			if data, err = a.readInput(x.args[0]); err != nil {
+				return api.BundleImport{}, err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if lifecycle != "" {
-				q.Set("lifecycle", lifecycle)
-			}
-			path := a.sp("bundles", "import")
-			if len(q) > 0 {
-				path += "?" + q.Encode()
-			}
-			var res bundle.ImportResult
-			if err := c.Do(cmd.Context(), "POST", path, data, &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) { printImport(w, res) })
-		},
-	}
-	imp.Flags().StringVar(&lifecycle, "lifecycle", "", "lifecycle for the remote project (needed when the space has several)")
-	imp.Flags().StringVar(&pending, "pending", "", "import the pending bundle with this digest (or its start) instead of a file")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []outbox.BundleStatus
-			if err := c.Do(cmd.Context(), "GET", a.sp("bundles"), nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				var notes []string
-				for _, b := range list {
-					dir := "from " + b.SourceSpace
-					if b.Direction == domain.BundleOut {
-						dir = "to " + b.TargetSpace
-					}
-					delivery := "-"
-					if d := b.Delivery; d != nil {
-						delivery = d.State
-						if d.State != domain.DeliveryDelivered && d.LastError != "" {
-							notes = append(notes, fmt.Sprintf("%s %s to %s: %s", b.Project, b.Version, b.TargetSpace, deliveryText(*d)))
-						}
-					}
-					if b.State == domain.BundlePending {
-						notes = append(notes, fmt.Sprintf("%s %s from %s waits for you: ferry bundle import --pending %s --lifecycle LIFECYCLE", b.Project, b.Version, b.SourceSpace, shortDigest(b.Digest)))
-					}
-					rows = append(rows, []string{b.CreatedAt.Local().Format("2006-01-02 15:04"), b.State, dir, b.Project, b.Version, shortDigest(b.Digest), delivery})
-				}
-				table(w, "WHEN\tSTATE\tDIRECTION\tPROJECT\tVERSION\tDIGEST\tDELIVERY", rows)
-				for _, n := range notes {
-					fmt.Fprintln(w, n)
-				}
-			})
-		},
-	}
-	cmd.AddCommand(inspect, verify, imp, list)
-	return cmd
+		case len(x.args) == 0 && q.Pending != "":
+		default:
+			return api.BundleImport{}, usagef("give a bundle FILE, or --pending DIGEST for a bundle a connected space delivered")
+		}
+		return x.ImportBundle(x, x.space, data, q)
+	}, printImport)
+	imp.Flags().StringVar(&q.Lifecycle, "lifecycle", "", "lifecycle for the remote project (needed when the space has several)")
+	imp.Flags().StringVar(&q.Pending, "pending", "", "import the pending bundle with this digest (or its start) instead of a file")
+	list := show(a, &cobra.Command{Use: "list", Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports", Args: cobra.NoArgs},
+		func(x call) ([]api.BundleStatus, error) { return x.ListBundles(x, x.space) }, printBundles)
+	return group("bundle", "Inspect, verify and import release bundles", inspect, verify, imp, list)
 }
 
-func (a *app) inspect(cmd *cobra.Command, file string) (bundle.Inspection, error) {
-	var in bundle.Inspection
-	data, err := a.readInput(file)
-	if err != nil {
-		return in, err
+func printBundles(w io.Writer, list []api.BundleStatus) {
+	var notes []string
+	rows("WHEN\tSTATE\tDIRECTION\tPROJECT\tVERSION\tDIGEST\tDELIVERY", func(b api.BundleStatus) []string {
+		dir := "from " + b.SourceSpace
+		if b.Direction == api.BundleOut {
+			dir = "to " + b.TargetSpace
+		}
+		delivery := "-"
+		if d := b.Delivery; d != nil {
+			delivery = d.State
+			if d.State != api.DeliveryDelivered && d.LastError != "" {
+				notes = append(notes, fmt.Sprintf("%s %s to %s: %s", b.Project, b.Version, b.TargetSpace, deliveryText(*d)))
+			}
+		}
+		if b.State == api.BundlePending {
+			notes = append(notes, fmt.Sprintf("%s %s from %s waits for you: ferry bundle import --pending %s --lifecycle LIFECYCLE", b.Project, b.Version, b.SourceSpace, shortDigest(b.Digest)))
+		}
+		return []string{when(b.CreatedAt), b.State, dir, b.Project, b.Version, shortDigest(b.Digest), delivery}
+	})(w, list)
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
 	}
-	c, err := a.client()
-	if err != nil {
-		return in, err
-	}
-	err = c.Do(cmd.Context(), "POST", a.sp("bundles", "inspect"), data, &in)
-	return in, err
 }
 
-func printInspection(w io.Writer, in bundle.Inspection) {
+func (a *app) inspect(x call) (api.BundleInspection, error) {
+	data, err := a.readInput(x.args[0])
+	if err != nil {
+		return api.BundleInspection{}, err
+	}
+	return x.InspectBundle(x, x.space, data)
+}
+
+func printInspection(w io.Writer, in api.BundleInspection) {
 	fmt.Fprintf(w, "Release bundle (schema version %d)\n", in.SchemaVersion)
 	fmt.Fprintf(w, "  project   %s %s (from %q in space %q)\n", in.Project, in.Release.Version, in.Origin.Project, in.Origin.Space)
 	known := "NOT KNOWN in this space"
@@ -190,7 +137,7 @@ func printInspection(w io.Writer, in bundle.Inspection) {
 	fmt.Fprintf(w, "  signed by %q, fingerprint %s (%s)\n", in.Signer.Space, in.Signer.Fingerprint, known)
 	fmt.Fprintf(w, "  for       %q, fingerprint %s\n", in.Target.Space, in.Target.Fingerprint)
 	fmt.Fprintf(w, "  created   %s by %s\n", in.CreatedAt, in.CreatedBy)
-	fmt.Fprintf(w, "  digest    %s\n  snapshot  %s\n", in.Digest, in.SnapshotDigest)
+	fmt.Fprintf(w, "  digest    %s\n  snapshot  %s (as this space would store it)\n  origin's  %s (as the signer states it)\n", in.Digest, in.TargetSnapshotDigest, in.SnapshotDigest)
 	if in.Release.Notes != "" {
 		fmt.Fprintf(w, "  notes     %s\n", in.Release.Notes)
 	}
@@ -218,15 +165,19 @@ func printInspection(w io.Writer, in bundle.Inspection) {
 	table(w, "NAME\tVALUE\tSCOPE", rows)
 	if len(in.Templates) > 0 {
 		fmt.Fprintf(w, "\nTemplates (values each environment must supply)\n")
+		templateRows("NAME")(w, in.Templates)
+	}
+	if len(in.Downstream) > 0 {
+		fmt.Fprintf(w, "\nFor spaces after this one (passed on unchanged; their secrets are sealed to them)\n")
 		var rows [][]string
-		for _, t := range in.Templates {
-			req := "optional"
-			if t.Required {
-				req = "required"
+		for _, d := range in.Downstream {
+			known := "not known here"
+			if d.KnownAs != "" {
+				known = "known here as " + strconv.Quote(d.KnownAs)
 			}
-			rows = append(rows, []string{t.Name, t.Type, req, dash(t.Default), t.Label})
+			rows = append(rows, []string{d.Space, d.Fingerprint, known, dash(strings.Join(d.Sealed, ", "))})
 		}
-		table(w, "NAME\tTYPE\tREQUIRED\tDEFAULT\tLABEL", rows)
+		table(w, "SPACE\tFINGERPRINT\tHERE\tSEALED TO IT", rows)
 	}
 	fmt.Fprintf(w, "\nPackages (%d)\n", len(in.Packages))
 	for _, p := range in.Packages {
@@ -242,7 +193,7 @@ func printInspection(w io.Writer, in bundle.Inspection) {
 	}
 }
 
-func printImport(w io.Writer, res bundle.ImportResult) {
+func printImport(w io.Writer, res api.BundleImport) {
 	if res.AlreadyImported {
 		fmt.Fprintf(w, "Already imported: %s %s is here; nothing changed\n", res.Project, res.Version)
 	} else {
@@ -250,8 +201,8 @@ func printImport(w io.Writer, res bundle.ImportResult) {
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(w, "Before deploying to %s, set: %s\n", m.Environment, strings.Join(m.Variables, ", "))
-		for _, v := range m.Variables {
-			fmt.Fprintf(w, "  ferry var set %q %s VALUE --env %q\n", res.Project, v, m.Environment)
+		for _, c := range m.Commands {
+			fmt.Fprintf(w, "  %s\n", c)
 		}
 	}
 	for _, warn := range res.Warnings {
@@ -270,34 +221,68 @@ func shortDigest(d string) string {
 }
 
 func (a *app) spaceKeyCommand() *cobra.Command {
-	var out string
-	cmd := &cobra.Command{
+	return save(a, &cobra.Command{
 		Use:   "key NAME --out FILE",
 		Short: "Write a space's age secret key, to decrypt a bundle's secret by hand (administrators)",
 		Long: `Write the space's age secret key (AGE-SECRET-KEY-1...) to a file readable only
-by you. With it, any secret in a bundle for this space can be decrypted with
-the standard age tool (see docs/bundle-format.md). The export is audited. Keep
-the file safe and delete it when done.`,
+by you (the key is never printed). With it, any secret in a bundle for this
+space can be decrypted with the standard age tool (see docs/bundle-format.md).
+The export is audited. Keep the file safe and delete it when done.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return fmt.Errorf("give --out FILE: the key is never printed")
-			}
-			c, err := a.client()
+	}, output{private: true}, func(x call) ([]byte, error) { return x.AgeKey(x, x.args[0]) },
+		func(x call, out string) {
+			fmt.Fprintf(a.stdout, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
+		})
+}
+
+func (a *app) receiptCommand() *cobra.Command {
+	var req api.ExportReceiptsRequest
+	export := save(a, &cobra.Command{
+		Use:   "export --to SPACE --out FILE",
+		Short: "Write the receipts a remote space has not been sent yet",
+		Long: `Write one signed file with the receipts that remote space has not been sent
+yet, for releases it made or passed on to this space (including receipts this
+space received from spaces further along, with their original signatures).
+--all writes every such receipt again; importing twice is harmless.
+
+The file is written in the newest schema version that space is known to
+read (--schema-version chooses by hand); receipts of a newer version than
+that wait until it reads it.`,
+		Example: `  ferry receipt export --to "DevTest Space" --out receipts.json`,
+		Args:    cobra.NoArgs,
+	}, output{private: true}, func(x call) ([]byte, error) {
+		if req.To == "" {
+			return nil, usagef("give the destination with --to SPACE")
+		}
+		f, err := x.ExportReceipts(x, x.space, req)
+		return f.Data, err
+	}, func(x call, out string) {
+		var env struct {
+			SchemaVersion int `json:"schemaVersion"`
+		}
+		if data, err := os.ReadFile(out); err == nil {
+			json.Unmarshal(data, &env)
+		}
+		fmt.Fprintf(a.stdout, "Wrote receipts for %q to %s (schema version %d)\nImport them there with: ferry receipt import %s\n", req.To, out, env.SchemaVersion, out)
+	})
+	export.Flags().StringVar(&req.To, "to", "", "remote space the receipts go to")
+	export.Flags().BoolVar(&req.All, "all", false, "include receipts already sent")
+	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest that space is known to read)")
+	imp := show(a, &cobra.Command{Use: "import FILE", Short: "Import a receipt file (verified first; receipts already held are skipped)", Args: cobra.ExactArgs(1)},
+		func(x call) (api.ReceiptImport, error) {
+			data, err := a.readInput(x.args[0])
 			if err != nil {
-				return err
+				return api.ReceiptImport{}, err
 			}
-			var key []byte
-			if err := c.Do(cmd.Context(), "GET", client.SpacePath(args[0], "age-key"), nil, &key); err != nil {
-				return err
-			}
-			if err := writePrivateFile(out, key); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "Wrote the age key of space %q to %s (mode 0600)\n", args[0], out)
-			return nil
+			return x.ImportReceipts(x, x.space, data)
 		},
-	}
-	cmd.Flags().StringVar(&out, "out", "", "file to write (mode 0600)")
+		func(w io.Writer, res api.ReceiptImport) {
+			fmt.Fprintf(w, "Imported %d receipt(s) from %q (%d already here)\n", res.Imported, res.From, res.Duplicates)
+		})
+	cmd := group("receipt", "Carry deployment receipts back to the spaces releases came from", export, imp)
+	cmd.Long = `Every deployment of a remote project leaves a receipt signed by this space.
+Receipts travel back along the path a release came by, so the space that made
+the release sees the whole pipeline on its dashboard. Across an air gap, carry
+them as a file: 'receipt export' here, 'receipt import' there.`
 	return cmd
 }

@@ -3,21 +3,19 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/dashboard"
-	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
 func (a *app) dashboardCommand() *cobra.Command {
-	var limit, offset int
-	cmd := &cobra.Command{
+	var q api.DashboardQuery
+	cmd := do(a, &cobra.Command{
 		Use:   "dashboard [PROJECT]",
 		Short: "Projects × environments — local and other spaces' — with the latest release and state",
 		Long: `Show, for each project, the latest release and its state in every environment
@@ -27,63 +25,55 @@ of its lifecycle, in lifecycle order. Other spaces' environments
 Projects come by name, a page at a time: --limit and --offset show one page;
 without them every page is fetched and shown.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
+	}, func(x call) error {
+		if len(x.args) == 1 {
+			q.Project = x.args[0]
+		}
+		if x.cmd.Flags().Changed("limit") || x.cmd.Flags().Changed("offset") {
+			d, err := x.Dashboard(x, x.space, q)
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if len(args) == 1 {
-				q.Set("project", args[0])
-			}
-			get := func(offset, limit int) (dashboard.Dashboard, error) {
-				q.Set("offset", strconv.Itoa(offset))
-				q.Set("limit", strconv.Itoa(limit))
-				var d dashboard.Dashboard
-				err := c.Do(cmd.Context(), "GET", a.sp("dashboard")+"?"+q.Encode(), nil, &d)
-				return d, err
-			}
-			if cmd.Flags().Changed("limit") || cmd.Flags().Changed("offset") {
-				d, err := get(offset, limit)
-				if err != nil {
-					return err
+			return a.render(d, func(w io.Writer) {
+				printDashboard(w, d)
+				if len(d.Projects) < d.Total {
+					fmt.Fprintf(w, "\nProjects %d–%d of %d.\n", d.Offset+1, d.Offset+len(d.Projects), d.Total)
 				}
-				return a.render(d, func(w io.Writer) {
-					printDashboard(w, d)
-					if len(d.Projects) < d.Total {
-						fmt.Fprintf(w, "\nProjects %d–%d of %d.\n", d.Offset+1, d.Offset+len(d.Projects), d.Total)
-					}
-				})
-			}
-			all, err := get(0, dashboard.MaxLimit)
-			if err != nil {
-				return err
-			}
-			for len(all.Projects) < all.Total {
-				d, err := get(len(all.Projects), dashboard.MaxLimit)
-				if err != nil {
-					return err
-				}
-				if len(d.Projects) == 0 { // projects deleted meanwhile
-					break
-				}
-				all.Projects = append(all.Projects, d.Projects...)
-				for _, e := range d.Environments {
-					if !slices.Contains(all.Environments, e) {
-						all.Environments = append(all.Environments, e)
-					}
-				}
-			}
-			all.Limit = len(all.Projects)
-			return a.render(all, func(w io.Writer) { printDashboard(w, all) })
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("show one page of at most this many projects (0: %d, at most %d)", dashboard.DefaultLimit, dashboard.MaxLimit))
-	cmd.Flags().IntVar(&offset, "offset", 0, "show one page, starting after this many projects")
+			})
+		}
+		all, err := wholeDashboard(x, q)
+		if err != nil {
+			return err
+		}
+		return a.render(all, func(w io.Writer) { printDashboard(w, all) })
+	})
+	cmd.Flags().IntVar(&q.Limit, "limit", 0, fmt.Sprintf("show one page of at most this many projects (0: %d, at most %d)", dashboard.DefaultLimit, dashboard.MaxLimit))
+	cmd.Flags().IntVar(&q.Offset, "offset", 0, "show one page, starting after this many projects")
 	return cmd
 }
 
-func printDashboard(w io.Writer, d dashboard.Dashboard) {
+// wholeDashboard fetches every page of the dashboard.
+func wholeDashboard(x call, q api.DashboardQuery) (api.Dashboard, error) {
+	q.Offset, q.Limit = 0, dashboard.MaxLimit
+	all, err := x.Dashboard(x, x.space, q)
+	for err == nil && len(all.Projects) < all.Total {
+		q.Offset = len(all.Projects)
+		var d api.Dashboard
+		if d, err = x.Dashboard(x, x.space, q); err != nil || len(d.Projects) == 0 { // projects deleted meanwhile
+			break
+		}
+		all.Projects = append(all.Projects, d.Projects...)
+		for _, e := range d.Environments {
+			if !slices.Contains(all.Environments, e) {
+				all.Environments = append(all.Environments, e)
+			}
+		}
+	}
+	all.Limit = len(all.Projects)
+	return all, err
+}
+
+func printDashboard(w io.Writer, d api.Dashboard) {
 	if len(d.Projects) == 0 {
 		fmt.Fprintf(w, "Space %q has no projects yet.\n", d.Space)
 		return
@@ -106,15 +96,15 @@ func printDashboard(w io.Writer, d dashboard.Dashboard) {
 }
 
 // stateMark pairs a state with a symbol so it reads without colour.
-func stateMark(s domain.TaskState) string {
+func stateMark(s api.TaskState) string {
 	switch s {
-	case domain.TaskSuccess:
+	case api.TaskSuccess:
 		return "✓ " + string(s)
-	case domain.TaskFailed:
+	case api.TaskFailed:
 		return "✗ " + string(s)
-	case domain.TaskCancelled:
+	case api.TaskCancelled:
 		return "⊘ " + string(s)
-	case domain.TaskExecuting, domain.TaskQueued:
+	case api.TaskExecuting, api.TaskQueued:
 		return "… " + string(s)
 	}
 	return string(s)
@@ -134,32 +124,25 @@ func age(seconds int64) string {
 }
 
 func (a *app) lifecycleShowCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show NAME",
-		Short: "Draw a lifecycle's pipeline across spaces",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []domain.Lifecycle
-			if err := c.Do(cmd.Context(), "GET", a.sp("lifecycles"), nil, &list); err != nil {
-				return err
-			}
+	return show(a, &cobra.Command{Use: "show NAME", Short: "Draw a lifecycle's pipeline across spaces", Args: cobra.ExactArgs(1)},
+		func(x call) (api.Lifecycle, error) {
+			list, err := x.ListLifecycles(x, x.space)
 			for _, l := range list {
-				if l.Name == args[0] {
-					return a.render(l, func(w io.Writer) { drawLifecycle(w, a.space, l) })
+				if l.Name == x.args[0] {
+					return l, nil
 				}
 			}
-			return fmt.Errorf("lifecycle %q not found in space %q", args[0], a.space)
+			if err == nil {
+				err = exitError{kind: api.KindNotFound, msg: fmt.Sprintf("lifecycle %q not found in space %q", x.args[0], a.space)}
+			}
+			return api.Lifecycle{}, err
 		},
-	}
+		func(w io.Writer, l api.Lifecycle) { drawLifecycle(w, a.space, l) })
 }
 
 // drawLifecycle prints phases top to bottom, grouping each phase's entries
 // by the space that owns them.
-func drawLifecycle(w io.Writer, space string, l domain.Lifecycle) {
+func drawLifecycle(w io.Writer, space string, l api.Lifecycle) {
 	fmt.Fprintf(w, "Lifecycle %s (space %s)\n", l.Name, space)
 	for i, ph := range l.Phases {
 		if i > 0 {

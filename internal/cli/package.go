@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/client"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 func (a *app) packageCommand() *cobra.Command {
@@ -39,7 +34,7 @@ the chunks the target space lacks: 'package export' in the source space,
 
 func (a *app) packagePush() *cobra.Command {
 	var id, version string
-	push := &cobra.Command{
+	push := show(a, &cobra.Command{
 		Use:   "push FILE --id ID --version V",
 		Short: "Upload a package file to the space's feed",
 		Long: `Upload a package file (zip, nupkg, tar, tar.gz or any file) to the space's
@@ -49,32 +44,24 @@ standard error. Pushing the same file again is harmless; a version's content
 never changes.`,
 		Example: `  ferry package push shop-web-1.2.0.zip --id shop-web --version 1.2.0`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if id == "" || version == "" {
-				return fmt.Errorf("give the package's id with --id and its version with --version")
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var res packages.PushResult
-			q := url.Values{"id": {id}, "version": {version}}
-			if err := a.upload(cmd.Context(), c, args[0], a.sp("packages")+"?"+q.Encode(), &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) {
-				if res.AlreadyInFeed {
-					fmt.Fprintf(w, "%s %s is already in the feed with this content (sha256:%s)\n", res.ID, res.Version, res.SHA256)
-					return
-				}
-				fmt.Fprintf(w, "Pushed %s %s: %s, sha256:%s\n", res.ID, res.Version, byteSize(res.Size), res.SHA256)
-				fmt.Fprintf(w, "  %s, %d chunks, %d new (%s stored)\n", res.Format, res.Chunks, res.NewChunks, byteSize(res.NewBytes))
-				if res.Note != "" {
-					fmt.Fprintf(w, "  note: %s\n", res.Note)
-				}
-			})
-		},
-	}
+	}, func(x call) (api.PushResult, error) {
+		if id == "" || version == "" {
+			return api.PushResult{}, usagef("give the package's id with --id and its version with --version")
+		}
+		return upload(a, x.args[0], func(body io.Reader, size int64) (api.PushResult, error) {
+			return x.PushPackage(x, x.space, api.PushQuery{ID: id, Version: version}, body, size)
+		})
+	}, func(w io.Writer, res api.PushResult) {
+		if res.AlreadyInFeed {
+			fmt.Fprintf(w, "%s %s is already in the feed with this content (sha256:%s)\n", res.ID, res.Version, res.SHA256)
+			return
+		}
+		fmt.Fprintf(w, "Pushed %s %s: %s, sha256:%s\n", res.ID, res.Version, byteSize(res.Size), res.SHA256)
+		fmt.Fprintf(w, "  %s, %d chunks, %d new (%s stored)\n", res.Format, res.Chunks, res.NewChunks, byteSize(res.NewBytes))
+		if res.Note != "" {
+			fmt.Fprintf(w, "  note: %s\n", res.Note)
+		}
+	})
 	push.Flags().StringVar(&id, "id", "", "package id, e.g. shop-web")
 	push.Flags().StringVar(&version, "version", "", "package version, e.g. 1.2.0")
 	return push
@@ -82,93 +69,50 @@ never changes.`,
 
 func (a *app) packageList() *cobra.Command {
 	var id string
-	list := &cobra.Command{
-		Use:   "list [--id ID]",
-		Short: "List the feed's packages, newest version first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
+	list := show(a, &cobra.Command{Use: "list [--id ID]", Short: "List the feed's packages, newest version first", Args: cobra.NoArgs},
+		func(x call) ([]api.Package, error) { return x.ListPackages(x, x.space, id) },
+		func(w io.Writer, list []api.Package) {
+			if len(list) == 0 {
+				fmt.Fprintln(w, "No packages. Push one with: ferry package push FILE --id ID --version V")
+				return
 			}
-			path := a.sp("packages")
-			if id != "" {
-				path += "?" + url.Values{"id": {id}}.Encode()
-			}
-			var list []domain.Package
-			if err := c.Do(cmd.Context(), "GET", path, nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "No packages. Push one with: ferry package push FILE --id ID --version V")
-					return
-				}
-				var rows [][]string
-				for _, p := range list {
-					rows = append(rows, []string{p.ID, p.Version, byteSize(p.Size), p.Format, p.SHA256[:16] + "…", p.Source, p.CreatedAt.Local().Format("2006-01-02 15:04")})
-				}
-				table(w, "ID\tVERSION\tSIZE\tFORMAT\tSHA-256\tSOURCE\tADDED", rows)
-			})
-		},
-	}
+			rows("ID\tVERSION\tSIZE\tFORMAT\tSHA-256\tSOURCE\tADDED", func(p api.Package) []string {
+				return []string{p.ID, p.Version, byteSize(p.Size), p.Format, p.SHA256[:16] + "…", p.Source, when(p.CreatedAt)}
+			})(w, list)
+		})
 	list.Flags().StringVar(&id, "id", "", "only this package")
 	return list
 }
 
 func (a *app) packageShow() *cobra.Command {
-	return &cobra.Command{
-		Use:   "show ID VERSION",
-		Short: "Show a package version: hash, size, how it is stored",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var d packages.Detail
-			if err := c.Do(cmd.Context(), "GET", a.sp("packages", args[0], args[1]), nil, &d); err != nil {
-				return err
-			}
-			return a.render(d, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s\n", d.ID, d.Version)
-				fmt.Fprintf(w, "  sha256   %s\n", d.SHA256)
-				fmt.Fprintf(w, "  size     %s (%d bytes)\n", byteSize(d.Size), d.Size)
-				fmt.Fprintf(w, "  format   %s\n", d.Format)
-				fmt.Fprintf(w, "  stored   %s\n", d.Rebuild)
-				fmt.Fprintf(w, "  chunks   %d (%s, %s), %d shared with other versions (%s)\n", d.Chunks, byteSize(d.StoredBytes), d.Chunker, d.SharedChunks, byteSize(d.SharedBytes))
-				fmt.Fprintf(w, "  source   %s, %s by %s\n", d.Source, d.CreatedAt.Local().Format("2006-01-02 15:04"), d.CreatedBy)
-			})
-		},
-	}
+	return show(a, &cobra.Command{Use: "show ID VERSION", Short: "Show a package version: hash, size, how it is stored", Args: cobra.ExactArgs(2)},
+		func(x call) (api.PackageDetail, error) { return x.ShowPackage(x, x.space, x.args[0], x.args[1]) },
+		func(w io.Writer, d api.PackageDetail) {
+			fmt.Fprintf(w, "%s %s\n", d.ID, d.Version)
+			fmt.Fprintf(w, "  sha256   %s\n", d.SHA256)
+			fmt.Fprintf(w, "  size     %s (%d bytes)\n", byteSize(d.Size), d.Size)
+			fmt.Fprintf(w, "  format   %s\n", d.Format)
+			fmt.Fprintf(w, "  stored   %s\n", d.Rebuild)
+			fmt.Fprintf(w, "  chunks   %d (%s, %s), %d shared with other versions (%s)\n", d.Chunks, byteSize(d.StoredBytes), d.Chunker, d.SharedChunks, byteSize(d.SharedBytes))
+			fmt.Fprintf(w, "  source   %s, %s by %s\n", d.Source, when(d.CreatedAt), d.CreatedBy)
+		})
 }
 
 func (a *app) packageDownload() *cobra.Command {
 	var out string
-	dl := &cobra.Command{
-		Use:   "download ID VERSION --out FILE",
-		Short: "Write a package version from the feed to a file (verified)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	dl := do(a, &cobra.Command{Use: "download ID VERSION --out FILE", Short: "Write a package version from the feed to a file (verified)", Args: cobra.ExactArgs(2)},
+		func(x call) error {
 			if out == "" {
-				return fmt.Errorf("give the file to write with --out FILE")
+				return usagef("give the file to write with --out FILE")
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			return a.downloadTo(out, func(w io.Writer) (map[string][]string, error) {
-				return c.Download(cmd.Context(), "GET", a.sp("packages", args[0], args[1], "file"), nil, w)
-			})
-		},
-	}
+			return a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) })
+		})
 	dl.Flags().StringVar(&out, "out", "", "file to write")
 	return dl
 }
 
 func (a *app) packageInventory() *cobra.Command {
-	var out string
-	inv := &cobra.Command{
+	return save(a, &cobra.Command{
 		Use:   "inventory --out FILE",
 		Short: "Write this space's signed package inventory for a source space",
 		Long: `Write a signed list of the package versions this space holds. Give it to a
@@ -178,34 +122,16 @@ carry the same information for the packages of each deployed release, so
 an inventory is only needed when no receipt has gone back yet.`,
 		Example: `  ferry package inventory --out prod-inventory.json`,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return fmt.Errorf("give the file to write with --out FILE")
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var data []byte
-			if err := c.Do(cmd.Context(), "POST", a.sp("packages", "inventory"), map[string]any{}, &data); err != nil {
-				return err
-			}
-			if err := a.writeOutput(out, data); err != nil {
-				return err
-			}
+	}, output{}, func(x call) ([]byte, error) { return x.PackageInventory(x, x.space) },
+		func(x call, out string) {
 			fmt.Fprintf(a.stdout, "Wrote the package inventory of %q to %s\n", a.space, out)
-			return nil
-		},
-	}
-	inv.Flags().StringVar(&out, "out", "", "file to write")
-	return inv
+		})
 }
 
 func (a *app) packageExport() *cobra.Command {
-	var to, out, inventory string
-	var full bool
-	var schema int
-	export := &cobra.Command{
+	var req api.ExportPackagesRequest
+	var out, inventory string
+	export := show(a, &cobra.Command{
 		Use:   "export --to SPACE --out FILE",
 		Short: "Write a transfer file with the package content a remote space lacks",
 		Long: `Write a signed transfer file for a remote space with the packages of every
@@ -227,71 +153,59 @@ schema 1 by hand (chunks only, no deltas).`,
   ferry package export --to "Prod Space" --inventory prod-inventory.json --out packages.ferry
   ferry package export --to "Old Space" --schema-version 1 --out packages.ferry   # for a server before deltas`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if to == "" || out == "" {
-				return fmt.Errorf("give the remote space with --to SPACE and the file with --out FILE")
+	}, func(x call) (api.TransferSummary, error) {
+		var sum api.TransferSummary
+		if req.To == "" || out == "" {
+			return sum, usagef("give the remote space with --to SPACE and the file with --out FILE")
+		}
+		if inventory != "" {
+			var err error
+			if req.Inventory, err = a.readInput(inventory); err != nil {
+				return sum, err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			req := packages.ExportRequest{To: to, Full: full, SchemaVersion: schema}
-			if inventory != "" {
-				if req.Inventory, err = a.readInput(inventory); err != nil {
-					return err
-				}
-			}
-			var sum packages.ExportSummary
-			var written int64
-			err = a.downloadTo(out, func(w io.Writer) (map[string][]string, error) {
-				cw := &countingWriter{w: w}
-				h, err := c.Download(cmd.Context(), "POST", a.sp("packages", "export"), req, cw)
-				written = cw.n
-				if h != nil {
-					json.Unmarshal([]byte(httpHeader(h, "X-Ferry-Transfer")), &sum)
-				}
-				return h, err
-			})
-			if err != nil {
-				return err
-			}
-			sum.FileBytes = written
-			return a.render(sum, func(w io.Writer) {
-				fmt.Fprintf(w, "Wrote %s (%s) for %q\n", out, byteSize(written), sum.To)
-				for _, p := range sum.Packages {
-					fmt.Fprintf(w, "  package %s %s (%s)\n", p.ID, p.Version, byteSize(p.Size))
-				}
-				pct := 0.0
-				if sum.PackageBytes > 0 {
-					pct = 100 * float64(written) / float64(sum.PackageBytes)
-				}
-				if sum.Deltas > 0 {
-					fmt.Fprintf(w, "  %d package(s) as deltas from versions %q holds (%s)\n", sum.Deltas, sum.To, byteSize(sum.DeltaBytes))
-				}
-				fmt.Fprintf(w, "  %d of %d chunks carried (%s of content); the file is %.2f%% of the packages' size (schema %d)\n", sum.Chunks, sum.TotalChunks, byteSize(sum.ChunkBytes), pct, sum.SchemaVersion)
-				if len(sum.Assumed) > 0 {
-					var have []string
-					for _, p := range sum.Assumed {
-						have = append(have, p.ID+" "+p.Version)
-					}
-					fmt.Fprintf(w, "  left out: what %q holds (%s), known from %s\n", sum.To, strings.Join(have, ", "), sum.Basis)
-				} else {
-					fmt.Fprintf(w, "  %s\n", sum.Basis)
-				}
-				fmt.Fprintf(w, "Import it there with: ferry package import %s\n", filepath.Base(out))
-			})
-		},
-	}
-	export.Flags().StringVar(&to, "to", "", "remote space the packages go to")
+		}
+		err := a.downloadTo(out, func(w io.Writer) error {
+			var err error
+			sum, err = x.ExportPackages(x, x.space, req, w)
+			return err
+		})
+		return sum, err
+	}, func(w io.Writer, sum api.TransferSummary) { printTransfer(w, out, sum) })
+	export.Flags().StringVar(&req.To, "to", "", "remote space the packages go to")
 	export.Flags().StringVar(&out, "out", "", "file to write")
 	export.Flags().StringVar(&inventory, "inventory", "", "inventory file the remote space wrote (package inventory)")
-	export.Flags().BoolVar(&full, "full", false, "carry every chunk, whatever the target holds")
-	export.Flags().IntVar(&schema, "schema-version", 0, "transfer file schema to write: 2, or 1 for a server that reads only 1 (default: what the remote space is known to read)")
+	export.Flags().BoolVar(&req.Full, "full", false, "carry every chunk, whatever the target holds")
+	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "transfer file schema to write: 2, or 1 for a server that reads only 1 (default: what the remote space is known to read)")
 	return export
 }
 
+func printTransfer(w io.Writer, out string, sum api.TransferSummary) {
+	fmt.Fprintf(w, "Wrote %s (%s) for %q\n", out, byteSize(sum.FileBytes), sum.To)
+	for _, p := range sum.Packages {
+		fmt.Fprintf(w, "  package %s %s (%s)\n", p.ID, p.Version, byteSize(p.Size))
+	}
+	pct := 0.0
+	if sum.PackageBytes > 0 {
+		pct = 100 * float64(sum.FileBytes) / float64(sum.PackageBytes)
+	}
+	if sum.Deltas > 0 {
+		fmt.Fprintf(w, "  %d package(s) as deltas from versions %q holds (%s)\n", sum.Deltas, sum.To, byteSize(sum.DeltaBytes))
+	}
+	fmt.Fprintf(w, "  %d of %d chunks carried (%s of content); the file is %.2f%% of the packages' size (schema %d)\n", sum.Chunks, sum.TotalChunks, byteSize(sum.ChunkBytes), pct, sum.SchemaVersion)
+	if len(sum.Assumed) > 0 {
+		var have []string
+		for _, p := range sum.Assumed {
+			have = append(have, p.ID+" "+p.Version)
+		}
+		fmt.Fprintf(w, "  left out: what %q holds (%s), known from %s\n", sum.To, strings.Join(have, ", "), sum.Basis)
+	} else {
+		fmt.Fprintf(w, "  %s\n", sum.Basis)
+	}
+	fmt.Fprintf(w, "Import it there with: ferry package import %s\n", filepath.Base(out))
+}
+
 func (a *app) packageImport() *cobra.Command {
-	return &cobra.Command{
+	return show(a, &cobra.Command{
 		Use:   "import FILE",
 		Short: "Import a package transfer file (everything verified before use)",
 		Long: `Import a transfer file written by 'package export' in another space. The
@@ -299,41 +213,34 @@ file's signature (a remote space trusted for releases), every chunk's hash and
 every rebuilt package's SHA-256 are checked before any package enters the
 feed; a file altered in any way is refused.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var res packages.ImportResult
-			if err := a.upload(cmd.Context(), c, args[0], a.sp("packages", "import"), &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) {
-				fmt.Fprintf(w, "Imported %d package(s) from %q (%d chunks carried, %d new, %s", len(res.Imported), res.From, res.Chunks, res.NewChunks, byteSize(res.Bytes))
-				if res.Deltas > 0 {
-					fmt.Fprintf(w, "; %d rebuilt from deltas, %s", res.Deltas, byteSize(res.DeltaBytes))
-				}
-				fmt.Fprintln(w, ")")
-				for _, p := range res.Imported {
-					fmt.Fprintf(w, "  %s %s  sha256:%s\n", p.ID, p.Version, p.SHA256)
-				}
-				for _, p := range res.AlreadyInFeed {
-					fmt.Fprintf(w, "  %s %s was already here\n", p.ID, p.Version)
-				}
-			})
-		},
-	}
+	}, func(x call) (api.PackageImport, error) {
+		return upload(a, x.args[0], func(body io.Reader, size int64) (api.PackageImport, error) {
+			return x.ImportPackages(x, x.space, body, size)
+		})
+	}, func(w io.Writer, res api.PackageImport) {
+		fmt.Fprintf(w, "Imported %d package(s) from %q (%d chunks carried, %d new, %s", len(res.Imported), res.From, res.Chunks, res.NewChunks, byteSize(res.Bytes))
+		if res.Deltas > 0 {
+			fmt.Fprintf(w, "; %d rebuilt from deltas, %s", res.Deltas, byteSize(res.DeltaBytes))
+		}
+		fmt.Fprintln(w, ")")
+		for _, p := range res.Imported {
+			fmt.Fprintf(w, "  %s %s  sha256:%s\n", p.ID, p.Version, p.SHA256)
+		}
+		for _, p := range res.AlreadyInFeed {
+			fmt.Fprintf(w, "  %s %s was already here\n", p.ID, p.Version)
+		}
+	})
 }
 
 // downloadTo writes what fetch streams to path through a temporary file,
 // renamed into place only when the whole answer arrived.
-func (a *app) downloadTo(path string, fetch func(w io.Writer) (map[string][]string, error)) error {
+func (a *app) downloadTo(path string, fetch func(w io.Writer) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	_, err = fetch(f)
+	err = fetch(f)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write %s: %w", path, cerr)
 	}
@@ -342,24 +249,6 @@ func (a *app) downloadTo(path string, fetch func(w io.Writer) (map[string][]stri
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-func httpHeader(h map[string][]string, name string) string {
-	if v := h[name]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // byteSize is a size for people: 1.2 MB (powers of 1000, like rsync and ls -h --si).
@@ -436,25 +325,26 @@ func (r *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// upload streams a file to the server as the body of a POST to path,
-// showing progress on a terminal, and decodes the answer into out.
-func (a *app) upload(ctx context.Context, c *client.Client, file, path string, out any) error {
+// upload streams a file to the server with send, showing progress on a
+// terminal.
+func upload[T any](a *app, file string, send func(body io.Reader, size int64) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(file)
 	if err != nil {
-		return err
+		return zero, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return zero, err
 	}
 	var body io.Reader = f
 	var prog *progress
-	if isTerminal(a.stderr) {
-		prog = newProgress(a.stderr, "Uploading "+filepath.Base(file), fi.Size())
+	if isTerminal(a.rawStderr) {
+		prog = newProgress(a.rawStderr, "Uploading "+filepath.Base(file), fi.Size())
 		body = prog.reader(f)
 	}
-	err = c.Upload(ctx, "POST", path, body, fi.Size(), out)
+	res, err := send(body, fi.Size())
 	prog.done()
-	return err
+	return res, err
 }

@@ -1,28 +1,24 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/client"
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/bundle"
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
 )
 
 func (a *app) promoteCommand() *cobra.Command {
-	var req bundle.PromoteRequest
+	var req api.PromoteRequest
 	var out string
 	var wait bool
 	var timeout time.Duration
-	cmd := &cobra.Command{
+	cmd := do(a, &cobra.Command{
 		Use:   "promote PROJECT VERSION --to SPACE [--out FILE | --wait]",
 		Short: "Promote a release to another space: send it when connected, or write a bundle file",
 		Long: `Promote a release to a remote space. The release bundle holds everything the
@@ -39,115 +35,158 @@ Connected (the remote space has a URL): the bundle is queued in this server's
 outbox and the command returns at once with its delivery state; a background
 loop sends it, retrying with backoff while the other server is away, and the
 other space imports it on arrival (or keeps it pending when it must choose a
-lifecycle). --wait waits until it is delivered or refused. 'ferry bundle list'
-and 'ferry remote-space list' show deliveries and why one failed.
+lifecycle). --wait waits until it is delivered or refused (exit code 7 when
+refused, 9 when not delivered in time). 'ferry bundle list' and 'ferry
+remote-space list' show deliveries and why one failed.
 
 Disconnected: --out FILE writes the bundle; carry it to the other space and
-run 'ferry bundle import FILE' there.`,
+run 'ferry bundle import FILE' there.
+
+The bundle is written in a schema version the other space reads: the newest
+it is known to read (learnt from what it signed and, when connected, from
+its server); while nothing is known of it, the previous version unless the
+bundle needs the current one (it carries values for spaces after the
+target). A remote space added before this server was upgraded is taken to
+read the previous version until it shows otherwise; --schema-version
+chooses by hand. Schema 1 cannot seal secrets to spaces after the target, so
+those stay behind (the output says so).`,
 		Example: `  ferry promote Shop 1.0.0 --to "Prod Space" --wait
   ferry promote Shop 1.0.0 --to "Prod Space" --out shop-1.0.0.bundle`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if req.To == "" {
-				return fmt.Errorf("say which space to promote to with --to SPACE")
-			}
-			if out != "" && wait {
-				return fmt.Errorf("--wait waits for a delivery to a connected space; with --out nothing is delivered")
-			}
-			req.Project, req.Version = args[0], args[1]
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				return a.promoteToFile(cmd.Context(), c, req, out)
-			}
-			req.Deliver = true
-			var p outbox.Promotion
-			if err := c.Do(cmd.Context(), "POST", a.sp("promotions"), req, &p); err != nil {
-				return err
-			}
-			show := func(w io.Writer) {
-				fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest))
-				fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
-				if p.Packages != nil {
-					fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
-				}
-			}
-			if !wait {
-				return a.render(p, func(w io.Writer) {
-					show(w)
-					fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space deliveries' (or promote with --wait).")
-				})
-			}
-			deadline := time.Now().Add(timeout)
-			if p.Delivery, err = a.waitDelivery(cmd.Context(), c, p.Delivery.ID, deadline); err != nil {
-				return err
-			}
-			if p.Packages != nil && p.Delivery.State == domain.DeliveryDelivered {
-				d, err := a.waitDelivery(cmd.Context(), c, p.Packages.ID, deadline)
-				if err != nil {
-					return err
-				}
-				p.Packages = &d
-			}
-			if err := a.render(p, show); err != nil {
-				return err
-			}
-			for _, d := range []*domain.OutboxItem{&p.Delivery, p.Packages} {
-				switch {
-				case d == nil || d.State == domain.DeliveryDelivered:
-				case d.State == domain.DeliveryFailed:
-					return exitError{code: 1, msg: "delivery refused: " + d.LastError}
-				default:
-					return exitError{code: 1, msg: fmt.Sprintf("not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))}
-				}
-			}
-			return nil
-		},
-	}
+	}, func(x call) error {
+		if req.To == "" {
+			return usagef("say which space to promote to with --to SPACE")
+		}
+		if out != "" && wait {
+			return usagef("--wait waits for a delivery to a connected space; with --out nothing is delivered")
+		}
+		req.Project, req.Version = x.args[0], x.args[1]
+		if out != "" {
+			return a.promoteToFile(x, req, out)
+		}
+		p, err := x.Promote(x, x.space, req)
+		if err != nil {
+			return err
+		}
+		if !wait {
+			return a.render(p, func(w io.Writer) {
+				printPromotion(w, req, p)
+				fmt.Fprintln(w, "Follow it with 'ferry bundle list' or 'ferry remote-space deliveries' (or promote with --wait).")
+			})
+		}
+		if err := awaitPromotion(x, &p, timeout); err != nil {
+			return err
+		}
+		if err := a.render(p, func(w io.Writer) { printPromotion(w, req, p) }); err != nil {
+			return err
+		}
+		return delivered(p, timeout)
+	})
 	cmd.Flags().StringVar(&req.To, "to", "", "remote space to promote to (required)")
 	cmd.Flags().StringVar(&out, "out", "", "write the bundle to this file instead of sending it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle (and its packages) are delivered or refused (exit 1 if not delivered)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the bundle (and its packages) are delivered or refused (non-zero exit if not delivered)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --wait waits")
+	cmd.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest the other space is known to read)")
 	return cmd
 }
 
+func printPromotion(w io.Writer, req api.PromoteRequest, p api.Promotion) {
+	fmt.Fprintf(w, "Promoted %s %s to %q: bundle %s (schema version %d)\n", req.Project, req.Version, p.Bundle.TargetSpace, shortDigest(p.Bundle.Digest), p.SchemaVersion)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	fmt.Fprintf(w, "  delivery %d to %s: %s\n", p.Delivery.ID, p.URL, deliveryText(p.Delivery))
+	if p.Packages != nil {
+		fmt.Fprintf(w, "  packages, delivery %d: %s\n", p.Packages.ID, deliveryText(*p.Packages))
+	}
+}
+
+// awaitPromotion waits until the promotion's bundle (and then its
+// packages) is delivered or refused, or until timeout, keeping the last
+// states in p.
+func awaitPromotion(x call, p *api.Promotion, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	if p.Delivery, err = waitDelivery(x, p.Delivery.ID, deadline); err != nil {
+		return err
+	}
+	if p.Packages != nil && p.Delivery.State == api.DeliveryDelivered {
+		d, err := waitDelivery(x, p.Packages.ID, deadline)
+		if err != nil {
+			return err
+		}
+		p.Packages = &d
+	}
+	return nil
+}
+
+// delivered fails unless the promotion's bundle and packages were
+// delivered: refused is untrusted (exit code 7), not yet delivered is
+// unavailable (9).
+func delivered(p api.Promotion, timeout time.Duration) error {
+	for _, d := range []*api.Delivery{&p.Delivery, p.Packages} {
+		switch {
+		case d == nil || d.State == api.DeliveryDelivered:
+		case d.State == api.DeliveryFailed:
+			return failed(api.KindUntrusted, "delivery refused: %s", d.LastError)
+		default:
+			return failed(api.KindUnavailable, "not delivered within %s; it stays queued and is retried (last error: %s)", timeout, dash(d.LastError))
+		}
+	}
+	return nil
+}
+
+// promotedFile is what promote --out says about the bundle it wrote.
+type promotedFile struct {
+	File          string       `json:"file"`
+	Digest        string       `json:"digest"`
+	Target        api.SpaceRef `json:"target"`
+	Project       string       `json:"project"`
+	Version       string       `json:"version"`
+	Bytes         int          `json:"bytes"`
+	SchemaVersion int          `json:"schemaVersion"`
+	Notes         []string     `json:"notes"`
+}
+
 // promoteToFile writes the bundle for a disconnected space.
-func (a *app) promoteToFile(ctx context.Context, c *client.Client, req bundle.PromoteRequest, out string) error {
-	var data []byte
-	if err := c.Do(ctx, "POST", a.sp("promotions"), req, &data); err != nil {
-		return err
-	}
-	if err := writePrivateFile(out, data); err != nil {
-		return err
-	}
-	p, err := bundle.Parse(data)
+func (a *app) promoteToFile(x call, req api.PromoteRequest, out string) error {
+	b, err := x.PromoteToFile(x, x.space, req)
 	if err != nil {
 		return err
 	}
-	info := map[string]any{"file": out, "digest": p.Envelope.Digest, "target": p.Payload.Target, "project": req.Project, "version": req.Version, "bytes": len(data)}
+	if err := writePrivateFile(out, b.Data); err != nil {
+		return err
+	}
+	p, err := bundle.Parse(b.Data)
+	if err != nil {
+		return err
+	}
+	info := promotedFile{File: out, Digest: p.Envelope.Digest, Target: api.SpaceRef(p.Payload.Target), Project: req.Project, Version: req.Version,
+		Bytes: len(b.Data), SchemaVersion: p.Envelope.SchemaVersion, Notes: b.Notes}
 	return a.render(info, func(w io.Writer) {
-		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, len(data), req.Project, req.Version, p.Payload.Target.Space, p.Payload.Target.Fingerprint, p.Envelope.Digest)
-		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, p.Payload.Target.Space)
+		fmt.Fprintf(w, "Wrote release bundle %s (%d bytes, schema version %d)\n  %s %s → %s (fingerprint %s)\n  digest %s\n", out, info.Bytes, info.SchemaVersion, req.Project, req.Version, info.Target.Space, info.Target.Fingerprint, info.Digest)
+		for _, n := range info.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, info.Target.Space)
 	})
 }
 
 // waitDelivery polls a delivery until it is delivered or failed, or until
 // the deadline; it returns the last state seen.
-func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, deadline time.Time) (domain.OutboxItem, error) {
+func waitDelivery(x call, id int64, deadline time.Time) (api.Delivery, error) {
 	delay := 20 * time.Millisecond
 	for {
-		var d domain.OutboxItem
-		if err := c.Do(ctx, "GET", a.sp("deliveries", strconv.FormatInt(id, 10)), nil, &d); err != nil {
+		d, err := x.GetDelivery(x, x.space, id)
+		if err != nil {
 			return d, err
 		}
-		if d.State == domain.DeliveryDelivered || d.State == domain.DeliveryFailed || time.Now().After(deadline) {
+		if d.State == api.DeliveryDelivered || d.State == api.DeliveryFailed || time.Now().After(deadline) {
 			return d, nil
 		}
 		select {
-		case <-ctx.Done():
-			return d, ctx.Err()
+		case <-x.Done():
+			return d, x.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 250*time.Millisecond)
@@ -155,13 +194,13 @@ func (a *app) waitDelivery(ctx context.Context, c *client.Client, id int64, dead
 }
 
 // deliveryText is one delivery's state for people.
-func deliveryText(d domain.OutboxItem) string {
+func deliveryText(d api.Delivery) string {
 	switch d.State {
-	case domain.DeliveryDelivered:
+	case api.DeliveryDelivered:
 		return "delivered (" + d.Result + ")"
-	case domain.DeliveryFailed:
+	case api.DeliveryFailed:
 		return "FAILED: " + d.LastError + " (fix it, then 'ferry remote-space retry " + quoteIfSpaced(d.RemoteSpace) + "')"
-	case domain.DeliveryInFlight:
+	case api.DeliveryInFlight:
 		return fmt.Sprintf("in flight (attempt %d)", d.Attempts)
 	}
 	if d.Attempts == 0 {
@@ -171,7 +210,7 @@ func deliveryText(d domain.OutboxItem) string {
 }
 
 // deliveryCounts is a remote space's delivery summary in a table cell.
-func deliveryCounts(s domain.DeliverySummary) string {
+func deliveryCounts(s api.DeliverySummary) string {
 	var parts []string
 	for _, c := range []struct {
 		n    int
@@ -197,33 +236,19 @@ func quoteIfSpaced(s string) string {
 // deliveriesCommand lists what this space delivered, or is delivering, to
 // connected spaces.
 func (a *app) deliveriesCommand() *cobra.Command {
-	var limit int
-	cmd := &cobra.Command{
+	var q api.DeliveryQuery
+	cmd := show(a, &cobra.Command{
 		Use:   "deliveries [NAME]",
 		Short: "List deliveries to connected spaces (bundles, packages, receipts): state, attempts, answer or error",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if len(args) == 1 {
-				q.Set("remote", args[0])
-			}
-			var list []domain.OutboxItem
-			if err := c.Do(cmd.Context(), "GET", a.sp("deliveries")+"?"+q.Encode(), nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				for _, d := range list {
-					rows = append(rows, []string{strconv.FormatInt(d.ID, 10), d.CreatedAt.Local().Format("2006-01-02 15:04:05"), d.RemoteSpace, d.Kind, dash(d.Summary), deliveryText(d)})
-				}
-				table(w, "ID\tQUEUED\tTO\tKIND\tWHAT\tSTATE", rows)
-			})
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", 50, "show at most this many, newest first")
+	}, func(x call) ([]api.Delivery, error) {
+		if len(x.args) == 1 {
+			q.Remote = x.args[0]
+		}
+		return x.ListDeliveries(x, x.space, q)
+	}, rows("ID\tQUEUED\tTO\tKIND\tWHAT\tSTATE", func(d api.Delivery) []string {
+		return []string{strconv.FormatInt(d.ID, 10), d.CreatedAt.Local().Format("2006-01-02 15:04:05"), d.RemoteSpace, d.Kind, dash(d.Summary), deliveryText(d)}
+	}))
+	cmd.Flags().IntVar(&q.Limit, "limit", 50, "show at most this many, newest first")
 	return cmd
 }

@@ -3,21 +3,18 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 func (a *app) releaseCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "release", Short: "Create and inspect releases"}
-	var req release.CreateRequest
-	create := &cobra.Command{
+	var req api.CreateReleaseRequest
+	create := show(a, &cobra.Command{
 		Use:   "create PROJECT --version V",
 		Short: "Create a release: freeze the project's process and variables",
 		Long: `Create a release of a project. The release freezes the deployment process,
@@ -27,79 +24,24 @@ exactly this snapshot.`,
 		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"
   ferry release create Shop --version 1.1.0 --package shop-web:1.1.0`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
+	}, func(x call) (api.Release, error) { return x.CreateRelease(x, x.space, x.args[0], req) },
+		func(w io.Writer, r api.Release) {
+			fmt.Fprintf(w, "Created release %s of %q (%d steps, %d variables frozen)\n", r.Version, r.Project, len(r.Snapshot.Process), len(r.Snapshot.Variables))
+			for _, p := range r.Snapshot.Packages {
+				fmt.Fprintf(w, "  package %s %s  sha256:%s  %s\n", p.ID, p.Version, p.SHA256, byteSize(p.Size))
 			}
-			var r domain.Release
-			if err := c.Do(cmd.Context(), "POST", a.sp("projects", args[0], "releases"), req, &r); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) {
-				fmt.Fprintf(w, "Created release %s of %q (%d steps, %d variables frozen)\n", r.Version, r.Project, len(r.Snapshot.Process), len(r.Snapshot.Variables))
-				for _, p := range r.Snapshot.Packages {
-					fmt.Fprintf(w, "  package %s %s  sha256:%s  %s\n", p.ID, p.Version, p.SHA256, byteSize(p.Size))
-				}
-			})
-		},
-	}
+		})
 	create.Flags().StringVar(&req.Version, "version", "", "release version (required)")
 	create.Flags().StringVar(&req.Notes, "notes", "", "release notes")
 	create.Flags().StringVar(&req.Channel, "channel", "", "channel")
 	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
-	list := &cobra.Command{
-		Use:   "list PROJECT",
-		Short: "List a project's releases, newest first",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []domain.Release
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases"), nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				for _, r := range list {
-					rows = append(rows, []string{r.Version, r.CreatedAt.Local().Format("2006-01-02 15:04"), r.CreatedBy, oneLine(r.Notes)})
-				}
-				table(w, "VERSION\tCREATED\tBY\tNOTES", rows)
-			})
-		},
-	}
-	show := &cobra.Command{
-		Use:   "show PROJECT VERSION",
-		Short: "Show a release: its frozen process, variables, templates and snapshot digest (secrets never shown)",
-		Long: `Show a release and everything it deploys with: the frozen process (every
-step, its scope and script), the frozen variables (sensitive ones only as
-set or not set), the variable templates, the packages, and the snapshot
-digest.
-
-The snapshot digest is a SHA-256 over a canonical form of the snapshot
-(docs/snapshots.md). Two releases with the same digest have the same process,
-templates and plain values, and the same secrets by name and scope; a release
-imported into another space shows its source release's digest. Secret values
-are left out of the digest, so it cannot be used to guess them.`,
-		Example: `  ferry release show Shop 1.0.0
-  ferry release show Shop 1.0.0 -o json`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var r release.Detail
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "releases", args[1], "detail"), nil, &r); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) { printRelease(w, a.painter(), r) })
-		},
-	}
-	diff := &cobra.Command{
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Args: cobra.ExactArgs(1)},
+		func(x call) ([]api.Release, error) { return x.ListReleases(x, x.space, x.args[0]) },
+		rows("VERSION\tCREATED\tBY\tNOTES", func(r api.Release) []string {
+			return []string{r.Version, when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
+		}))
+	diff := show(a, &cobra.Command{
 		Use:   "diff PROJECT V1 V2",
 		Short: "Show what changed between two releases, or between a release and the project now",
 		Long: `Show what changed in a project from release V1 to release V2: steps added,
@@ -117,25 +59,59 @@ turn colour off.`,
   ferry release diff Shop 1.1.0 current
   ferry release diff Shop 1.0.0 1.1.0 -o json`,
 		Args: cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{"from": {args[1]}, "to": {args[2]}}
-			var d release.Diff
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "diff")+"?"+q.Encode(), nil, &d); err != nil {
-				return err
-			}
-			return a.render(d, func(w io.Writer) { printDiff(w, a.painter(), d) })
-		},
-	}
-	cmd.AddCommand(create, list, show, diff)
-	return cmd
+	}, func(x call) (api.ReleaseDiff, error) {
+		return x.DiffReleases(x, x.space, x.args[0], x.args[1], x.args[2])
+	},
+		func(w io.Writer, d api.ReleaseDiff) { printDiff(w, a.painter(), d) })
+	return group("release", "Create and inspect releases", create, list, a.releaseShow(), diff)
 }
 
-func printRelease(w io.Writer, p painter, r release.Detail) {
-	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("Release %s of %s", r.Version, r.Project)))
+func (a *app) releaseShow() *cobra.Command {
+	return show(a, &cobra.Command{
+		Use:   "show PROJECT VERSION",
+		Short: "Show a release: its frozen process, variables, templates and snapshot digest (secrets never shown)",
+		Long: `Show a release and everything it deploys with: the frozen process (every
+step, its scope and script), the frozen variables (sensitive ones only as
+set or not set), the variable templates, the packages, and the snapshot
+digest.
+
+The snapshot digest is a SHA-256 over a canonical form of the snapshot
+(docs/snapshots.md). Two releases with the same digest have the same process,
+templates and plain values, and the same secrets by name and scope; a release
+imported into another space shows its source release's digest. Secret values
+are left out of the digest, so it cannot be used to guess them.
+
+An imported release shows its origin's digest when the origin itself signed
+the bundle, and otherwise the digest computed here, with the origin's
+digest marked as the relaying space's unverified claim.
+
+"Where it went" lists its deployments here and, from the receipts this
+space holds, in other spaces — those a third space relayed back included.`,
+		Example: `  ferry release show Shop 1.0.0
+  ferry release show Shop 1.0.0 -o json`,
+		Args: cobra.ExactArgs(2),
+	}, func(x call) (releaseWhere, error) {
+		var r releaseWhere
+		var err error
+		if r.ReleaseDetail, err = x.ShowRelease(x, x.space, x.args[0], x.args[1]); err != nil {
+			return r, err
+		}
+		r.Deployments, err = x.ListDeployments(x, x.space, api.DeploymentQuery{Project: x.args[0], Version: x.args[1], Limit: 200})
+		return r, err
+	}, func(w io.Writer, r releaseWhere) {
+		printRelease(w, a.painter(), r.ReleaseDetail)
+		printWhere(w, a.painter(), r.Deployments)
+	})
+}
+
+// releaseWhere is a release and where it was deployed (release show).
+type releaseWhere struct {
+	api.ReleaseDetail
+	Deployments []api.Deployment `json:"deployments"`
+}
+
+func printRelease(w io.Writer, p painter, r api.ReleaseDetail) {
+	p.line(w, bold, fmt.Sprintf("Release %s of %s", r.Version, r.Project))
 	fmt.Fprintf(w, "Created  %s by %s\n", r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.CreatedBy)
 	if r.Channel != "" {
 		fmt.Fprintf(w, "Channel  %s\n", r.Channel)
@@ -144,14 +120,24 @@ func printRelease(w io.Writer, p painter, r release.Detail) {
 		fmt.Fprintf(w, "Notes    %s\n", r.Notes)
 	}
 	fmt.Fprintf(w, "Snapshot %s\n", r.SnapshotDigest)
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process))))
+	if o := r.OriginDigest; o != nil {
+		if o.ByOrigin {
+			fmt.Fprintf(w, "         (the origin's digest, signed by %s; computed here: %s)\n", o.SignedBy, r.DigestHere)
+		} else {
+			fmt.Fprintf(w, "         (computed here; the origin's digest %s is claimed by %s, which relayed it: not verified here)\n", o.Digest, o.SignedBy)
+		}
+	}
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process)))
 	for i, s := range r.Snapshot.Process {
 		fmt.Fprintf(w, "  %d. %s [%s] runs in: %s\n", i+1, s.Name, s.Type, scopeText(s.Environments))
 		printScript(w, s.Script)
 	}
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables))))
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables)))
 	printVariables(w, r.Snapshot.Variables, r.Snapshot.Templates)
-	fmt.Fprintf(w, "\n%s\n", p.bold(fmt.Sprintf("Packages (%d)", len(r.Packages))))
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Packages (%d)", len(r.Packages)))
 	if len(r.Packages) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
@@ -166,8 +152,8 @@ func printScript(w io.Writer, script string) {
 	}
 }
 
-func printDiff(w io.Writer, p painter, d release.Diff) {
-	fmt.Fprintf(w, "%s\n", p.bold(fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version)))
+func printDiff(w io.Writer, p painter, d api.ReleaseDiff) {
+	p.line(w, bold, fmt.Sprintf("%s: %s → %s", d.Project, d.From.Version, d.To.Version))
 	if d.Identical {
 		fmt.Fprintf(w, "No differences (snapshot %s)\n", d.To.SnapshotDigest)
 		return
@@ -177,23 +163,24 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		fmt.Fprintln(w, "  (equal digests: only secret values differ, which digests leave out)")
 	}
 	if len(d.Steps) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Steps"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Steps")
 	}
 	for _, s := range d.Steps {
 		switch s.Change {
-		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments))))
+		case api.Added:
+			p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
 			printScript(w, s.Step.Script)
-		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition)))
-		case release.Moved:
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition)))
+		case api.Removed:
+			p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
+		case api.Moved:
+			p.line(w, yellow, fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition))
 		default:
 			where := ""
 			if s.Moved {
 				where = fmt.Sprintf(", moved from step %d to %d", s.OldPosition, s.NewPosition)
 			}
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s (changed%s)", s.Name, where)))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s (changed%s)", s.Name, where))
 			for _, f := range s.Fields {
 				fmt.Fprintf(w, "      %s\n", fieldText(f))
 			}
@@ -204,7 +191,8 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 		}
 	}
 	if len(d.Variables) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Variables"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Variables")
 	}
 	for _, v := range d.Variables {
 		name := v.Name + " (unscoped)"
@@ -212,20 +200,21 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 			name = fmt.Sprintf("%s [%s]", v.Name, strings.Join(v.Environments, ", "))
 		}
 		switch v.Change {
-		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive))))
-		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive))))
+		case api.Added:
+			p.line(w, green, fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive)))
+		case api.Removed:
+			p.line(w, red, fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive)))
 		default:
 			if v.OldSensitive && v.NewSensitive {
-				fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: sensitive value changed", name)))
+				p.line(w, yellow, fmt.Sprintf("  ~ %s: sensitive value changed", name))
 				continue
 			}
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive))))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive)))
 		}
 	}
 	if len(d.Templates) > 0 {
-		fmt.Fprintf(w, "\n%s\n", p.bold("Templates"))
+		fmt.Fprintln(w)
+		p.line(w, bold, "Templates")
 	}
 	for _, t := range d.Templates {
 		req := "optional"
@@ -233,12 +222,12 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 			req = "required"
 		}
 		switch t.Change {
-		case release.Added:
-			fmt.Fprintf(w, "%s\n", p.green(fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req)))
-		case release.Removed:
-			fmt.Fprintf(w, "%s\n", p.red(fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req)))
+		case api.Added:
+			p.line(w, green, fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req))
+		case api.Removed:
+			p.line(w, red, fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req))
 		default:
-			fmt.Fprintf(w, "%s\n", p.yellow(fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req)))
+			p.line(w, yellow, fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req))
 			for _, f := range t.Fields {
 				fmt.Fprintf(w, "      %s\n", fieldText(f))
 			}
@@ -249,20 +238,20 @@ func printDiff(w io.Writer, p painter, d release.Diff) {
 // printLineDiff indents a unified diff and colours its lines.
 func printLineDiff(w io.Writer, p painter, diff string) {
 	for _, line := range strings.Split(strings.TrimSuffix(diff, "\n"), "\n") {
-		text := "        " + line
+		colour := ""
 		switch {
 		case strings.HasPrefix(line, "@@"):
-			text = p.cyan(text)
+			colour = cyan
 		case strings.HasPrefix(line, "+"):
-			text = p.green(text)
+			colour = green
 		case strings.HasPrefix(line, "-"):
-			text = p.red(text)
+			colour = red
 		}
-		fmt.Fprintln(w, text)
+		p.line(w, colour, "        "+line)
 	}
 }
 
-func fieldText(f release.FieldChange) string {
+func fieldText(f api.FieldChange) string {
 	if f.Hidden {
 		return f.Field + ": sensitive value changed"
 	}
@@ -299,8 +288,20 @@ func valueText(v *string, sensitive bool) string {
 	return strconv.Quote(*v)
 }
 
-// painter colours text for a terminal, or leaves it alone.
+// painter colours whole lines for a terminal, or leaves them alone. Its
+// escape sequences go around the termWriter, which would show them as text;
+// the text between them goes through it, so colour never lets a script's
+// text reach the terminal as control sequences.
 type painter struct{ on bool }
+
+// SGR codes of the colours painter uses.
+const (
+	bold   = "1"
+	red    = "31"
+	green  = "32"
+	yellow = "33"
+	cyan   = "36"
+)
 
 // painter colours when text goes to a terminal and NO_COLOR
 // (https://no-color.org) is not set; JSON output is never coloured.
@@ -308,7 +309,7 @@ func (a *app) painter() painter {
 	if a.output != "text" || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return painter{}
 	}
-	return painter{on: isTerminal(a.stdout)}
+	return painter{on: isTerminal(a.rawStdout)}
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
@@ -321,15 +322,46 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func (p painter) paint(code, s string) string {
-	if !p.on {
-		return s
+// line writes text and a newline, in colour (an SGR code; "" for none)
+// when the painter is on and w is a termWriter.
+func (p painter) line(w io.Writer, colour, text string) {
+	tw, ok := w.(*termWriter)
+	if !p.on || !ok || colour == "" {
+		fmt.Fprintln(w, text)
+		return
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	tw.escape("\x1b[" + colour + "m")
+	io.WriteString(tw, text)
+	tw.escape("\x1b[0m")
+	fmt.Fprintln(tw)
 }
 
-func (p painter) bold(s string) string   { return p.paint("1", s) }
-func (p painter) red(s string) string    { return p.paint("31", s) }
-func (p painter) green(s string) string  { return p.paint("32", s) }
-func (p painter) yellow(s string) string { return p.paint("33", s) }
-func (p painter) cyan(s string) string   { return p.paint("36", s) }
+// printWhere lists a release's deployments here and in other spaces.
+func printWhere(w io.Writer, p painter, list []api.Deployment) {
+	fmt.Fprintln(w)
+	p.line(w, bold, fmt.Sprintf("Where it went (%d)", len(list)))
+	if len(list) == 0 {
+		fmt.Fprintln(w, "  not deployed yet")
+		return
+	}
+	var rows [][]string
+	for _, d := range list {
+		from := fmt.Sprintf("task %d", d.TaskID)
+		if d.Space != "" {
+			from = "receipt from " + d.Space
+			if d.ReceivedFrom != "" && d.ReceivedFrom != d.Space {
+				from += ", relayed by " + d.ReceivedFrom
+			}
+		}
+		at := d.CreatedAt
+		if d.FinishedAt != nil {
+			at = *d.FinishedAt
+		}
+		env := d.Environment
+		if d.Tenant != "" {
+			env += " (" + d.Tenant + ")"
+		}
+		rows = append(rows, []string{"  " + env, string(d.State), when(at), dash(d.CreatedBy), from})
+	}
+	table(w, "  ENVIRONMENT\tSTATE\tWHEN\tBY\tFROM", rows)
+}

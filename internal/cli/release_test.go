@@ -29,12 +29,20 @@ func TestPainter(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("NO_COLOR", c.noColor)
 			t.Setenv("TERM", "xterm")
-			p := (&app{output: c.output, stdout: c.out}).painter()
+			a := newApp(nil, c.out, io.Discard)
+			a.output = c.output
+			p := a.painter()
 			if p.on != c.want {
 				t.Errorf("colour %v, want %v", p.on, c.want)
 			}
-			if got := p.red("x"); (got != "x") != c.want {
-				t.Errorf("red(x) = %q", got)
+			var b bytes.Buffer
+			p.line(newTermWriter(&b), red, "x\x1b[2J")
+			want := "x^[[2J\n"
+			if c.want {
+				want = "\x1b[31m" + want[:len(want)-1] + "\x1b[0m\n"
+			}
+			if b.String() != want {
+				t.Errorf("line = %q, want %q", b.String(), want)
 			}
 		})
 	}

@@ -3,9 +3,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/client"
 )
 
@@ -25,40 +26,56 @@ type app struct {
 	pin    string // the server's pinned TLS certificate fingerprint
 	space  string
 	output string
-	stdout io.Writer
-	stderr io.Writer
-	stdin  io.Reader
+	// stdout and stderr take text for people: they show control characters
+	// as visible text (termsafe.go). rawStdout and rawStderr take data —
+	// files written to standard output, JSON, progress bars — unchanged.
+	stdout    *termWriter
+	stderr    *termWriter
+	rawStdout io.Writer
+	rawStderr io.Writer
+	stdin     io.Reader
+	askedJSON bool // -o json is in the arguments
 }
 
-// Execute runs the ferry command line and returns the process exit code.
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	return &app{stdout: newTermWriter(stdout), stderr: newTermWriter(stderr), rawStdout: stdout, rawStderr: stderr, stdin: stdin}
+}
+
+// Execute runs the ferry command line and returns the process exit code
+// (exitCodes).
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, stdin: stdin}
+	a := newApp(stdin, stdout, stderr)
+	a.askedJSON = askedJSON(args)
+	defer a.stdout.Flush()
+	defer a.stderr.Flush()
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		var ex exitError
-		if errors.As(err, &ex) {
-			if ex.msg != "" {
-				fmt.Fprintln(stderr, "error:", ex.msg)
-			}
-			return ex.code
-		}
-		fmt.Fprintln(stderr, "error:", err)
-		return 1
+		return a.report(err)
 	}
 	return 0
 }
 
-// exitError ends the program with a specific code.
-type exitError struct {
-	code int
-	msg  string
+// askedJSON reports whether args ask for -o json, for errors that come
+// before the flags are read (an unknown flag).
+func askedJSON(args []string) bool {
+	for i, arg := range args {
+		switch arg {
+		case "-ojson", "-o=json", "--output=json":
+			return true
+		case "-o", "--output":
+			if i+1 < len(args) && args[i+1] == "json" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
-func (e exitError) Error() string { return e.msg }
+func (a *app) jsonOutput() bool { return a.output == "json" || a.askedJSON }
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -71,9 +88,17 @@ air gaps, with signed bundles and encrypted secrets.
 Start a server with 'ferry server'; every other command talks to a server
 (--server, default http://127.0.0.1:8080) as the user whose API key you give
 (--api-key or FERRY_API_KEY; when neither is set, the admin key in
-./ferry-data/admin.key or $FERRY_DATA/admin.key is used if readable).`,
+./ferry-data/admin.key or $FERRY_DATA/admin.key is used if readable).
+
+` + exitCodeHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.output != "text" && a.output != "json" {
+				return usagef("unknown output format %q: use -o text or -o json", a.output)
+			}
+			return nil
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "server URL (env FERRY_SERVER)")
@@ -91,6 +116,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.applyCommand(),
 		a.exportCommand(),
 		a.varCommand(),
+		a.varsCommand(),
 		a.releaseCommand(),
 		a.deployCommand(),
 		a.promoteCommand(),
@@ -103,7 +129,33 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.taskCommand(),
 		a.auditCommand(),
 	)
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes every error of the command line itself — an unknown
+// command or flag, a wrong number of arguments — a usage error (exit
+// code 2), and every command that only holds others fail on an unknown
+// one.
+func usageErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%v (see '%s --help')", err, c.CommandPath())
+	})
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usagef("%v (see '%s --help')", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
+	if cmd.HasSubCommands() && cmd.RunE == nil && cmd.Run == nil {
+		g := group(cmd.Use, cmd.Short)
+		cmd.Args, cmd.RunE = g.Args, g.RunE
+	}
+	for _, sub := range cmd.Commands() {
+		usageErrors(sub)
+	}
 }
 
 func envOr(name, def string) string {
@@ -115,17 +167,12 @@ func envOr(name, def string) string {
 
 // client returns an API client for the global flags.
 func (a *app) client() (*client.Client, error) {
-	switch a.output {
-	case "text", "json":
-	default:
-		return nil, fmt.Errorf("unknown output format %q: use -o text or -o json", a.output)
-	}
 	key := a.apiKey
 	if key == "" {
 		key = a.localAdminKey()
 	}
 	if key == "" {
-		return nil, fmt.Errorf("no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)")
+		return nil, exitError{kind: api.KindUnauthorized, msg: "no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)"}
 	}
 	c := client.New(a.server, key)
 	if a.pin != "" {
@@ -150,20 +197,21 @@ func (a *app) localAdminKey() string {
 	return ""
 }
 
-// sp returns the path of segments within the current space.
-func (a *app) sp(segments ...string) string {
-	return client.SpacePath(a.space, segments...)
-}
-
-// render prints v as JSON with -o json, or calls text otherwise.
+// render prints v as JSON with -o json, or calls text otherwise. Either way
+// no character that a terminal obeys reaches standard output (termsafe.go).
 func (a *app) render(v any, text func(w io.Writer)) error {
 	if a.output == "json" {
-		enc := json.NewEncoder(a.stdout)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, err := a.rawStdout.Write(jsonSafe(b.Bytes()))
+		return err
 	}
 	text(a.stdout)
-	return nil
+	return a.stdout.Flush()
 }
 
 // table prints rows under a header, aligned.
@@ -191,7 +239,7 @@ func (a *app) readInput(path string) ([]byte, error) {
 // writeOutput writes data to path (mode 0644), or to stdout when path is "" or "-".
 func (a *app) writeOutput(path string, data []byte) error {
 	if path == "" || path == "-" {
-		_, err := a.stdout.Write(data)
+		_, err := a.rawStdout.Write(data)
 		return err
 	}
 	tmp := path + ".tmp"

@@ -3,16 +3,18 @@ package cli
 import (
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/server"
 )
 
 func (a *app) serverCommand() *cobra.Command {
 	cfg := server.Config{}
-	var logLevel, logFormat string
+	var logLevel, logFormat, sandboxMode string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a ferry server",
@@ -39,10 +41,27 @@ send back, go through an outbox delivered by a background loop (one node at
 a time). Timing: FERRY_DELIVERY_POLL (default 2s) between looks for due
 items, FERRY_DELIVERY_RETRY_MIN (1s) doubling up to FERRY_DELIVERY_RETRY_MAX
 (5m) between retries while a remote server cannot be reached, with jitter,
-and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.`,
+and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.
+
+Limits before authentication: a request's body must arrive within
+FERRY_BODY_TIMEOUT (default 30s) until its caller is known (an API key, a
+session, an admitted transfer); then it may take longer, but never stall for
+more than 30s. One remote address may hold at most FERRY_MAX_CONNS_PER_ADDR
+(default 256) connections at once; behind a reverse proxy every client shares
+the proxy's address: raise it, or bound connections at the proxy and set 0.
+
+Script isolation: every step runs in new user, mount and PID namespaces where
+the data folder, the TLS files, the database client's credential files and
+every --sandbox-hide path are invisible (by any path), and /proc shows only
+the step's own processes; a step and everything it started end with it, and
+with the server. The start-up log says whether this host can isolate; if it
+cannot, steps fail, saying why and how to enable it. --sandbox off runs steps
+without isolation (they can then read the data folder and keys): only for
+hosts without namespaces, knowingly. See docs/operations.md.`,
 		Example: `  ferry server
   ferry server --data /var/lib/ferry --listen 0.0.0.0:8080
-  ferry server --listen 0.0.0.0:8443 --tls-generate`,
+  ferry server --listen 0.0.0.0:8443 --tls-generate
+  ferry server --sandbox-hide /etc/ferry/env --sandbox-hide /srv/secrets`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -50,11 +69,16 @@ and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.`,
 				return err
 			}
 			opts := &slog.HandlerOptions{Level: level}
-			var h slog.Handler = slog.NewTextHandler(a.stderr, opts)
+			var h slog.Handler = slog.NewTextHandler(a.rawStderr, opts)
 			if strings.EqualFold(logFormat, "json") {
-				h = slog.NewJSONHandler(a.stderr, opts)
+				h = slog.NewJSONHandler(a.rawStderr, opts)
 			}
 			cfg.Log = slog.New(h)
+			mode, err := sandbox.ParseMode(sandboxMode)
+			if err != nil {
+				return err
+			}
+			cfg.Sandbox = mode
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
@@ -68,6 +92,10 @@ and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.`,
 	f.StringVar(&cfg.TLS.KeyFile, "tls-key", os.Getenv("FERRY_TLS_KEY"), "the certificate's private key (PEM; env FERRY_TLS_KEY)")
 	f.BoolVar(&cfg.TLS.Generate, "tls-generate", os.Getenv("FERRY_TLS_GENERATE") == "true",
 		"serve HTTPS with a self-signed certificate made once in DATA; logs its fingerprint (env FERRY_TLS_GENERATE=true)")
+	f.StringVar(&sandboxMode, "sandbox", envOr("FERRY_SANDBOX", "namespaces"),
+		"how steps run: namespaces (isolated from the data folder and keys) or off (not isolated; env FERRY_SANDBOX)")
+	f.StringArrayVar(&cfg.Hide, "sandbox-hide", filepath.SplitList(os.Getenv("FERRY_SANDBOX_HIDE")),
+		"another file or folder steps must not reach, such as a file of secrets this server's environment is loaded from (repeatable; env FERRY_SANDBOX_HIDE, ':'-separated)")
 	cfg.DatabaseURL = os.Getenv("FERRY_DATABASE_URL")
 	cfg.AdminPassword = os.Getenv("FERRY_ADMIN_PASSWORD")
 	return cmd

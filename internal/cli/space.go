@@ -2,61 +2,35 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/client"
-	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 func (a *app) spaceCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "space", Short: "Manage spaces (isolated tenants of a server)"}
-	cmd.AddCommand(&cobra.Command{
-		Use:     "create NAME",
-		Short:   "Create a space (administrators only)",
-		Example: `  ferry space create "DevTest Space"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var sp domain.Space
-			if err := c.Do(cmd.Context(), "POST", client.Path("spaces"), map[string]string{"name": args[0]}, &sp); err != nil {
-				return err
-			}
-			return a.render(sp, func(w io.Writer) { fmt.Fprintf(w, "Created space %q\n", sp.Name) })
-		},
-	}, &cobra.Command{
-		Use:   "list",
-		Short: "List spaces",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []domain.Space
-			if err := c.Do(cmd.Context(), "GET", client.Path("spaces"), nil, &list); err != nil {
-				return err
-			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				for _, s := range list {
-					rows = append(rows, []string{s.Name, dash(s.Fingerprint), s.CreatedAt.Format("2006-01-02 15:04")})
-				}
-				table(w, "NAME\tFINGERPRINT (SHA-256)\tCREATED", rows)
-			})
-		},
-	}, a.spaceCertCommand(), a.spaceKeyCommand())
-	return cmd
+	create := show(a, &cobra.Command{Use: "create NAME", Short: "Create a space (administrators only)", Example: `  ferry space create "DevTest Space"`, Args: cobra.ExactArgs(1)},
+		func(x call) (api.Space, error) { return x.CreateSpace(x, x.args[0]) },
+		line("Created space %q", func(sp api.Space) []any { return []any{sp.Name} }))
+	list := show(a, &cobra.Command{Use: "list", Short: "List spaces", Args: cobra.NoArgs},
+		func(x call) ([]api.Space, error) { return x.ListSpaces(x) },
+		rows("NAME\tFINGERPRINT (SHA-256)\tCREATED", func(s api.Space) []string {
+			return []string{s.Name, dash(s.Fingerprint), s.CreatedAt.Format("2006-01-02 15:04")}
+		}))
+	return group("space", "Manage spaces (isolated tenants of a server)", create, list, a.spaceCertCommand(), a.spaceKeyCommand())
+}
+
+// spaceCert is what space cert -o json prints.
+type spaceCert struct {
+	Certificate string `json:"certificate"`
+	Fingerprint string `json:"fingerprint"`
+	Space       string `json:"space"`
 }
 
 func (a *app) spaceCertCommand() *cobra.Command {
 	var out string
-	cmd := &cobra.Command{
+	cmd := do(a, &cobra.Command{
 		Use:   "cert NAME [--out FILE]",
 		Short: "Write a space's certificate (PEM) to give to another space",
 		Long: `Write the space's X.509 certificate in PEM. Give the file to the owners of the
@@ -66,36 +40,31 @@ trust (phone, in person), the way you compare SSH host keys.`,
 		Example: `  ferry space cert "DevTest Space" --out devtest.pem
   openssl x509 -in devtest.pem -noout -fingerprint -sha256`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var pemBytes []byte
-			if err := c.Do(cmd.Context(), "GET", client.SpacePath(args[0], "certificate"), nil, &pemBytes); err != nil {
-				return err
-			}
-			var sp domain.Space
-			if err := c.Do(cmd.Context(), "GET", client.SpacePath(args[0]), nil, &sp); err != nil {
-				return err
-			}
-			if a.output == "json" {
-				if out != "" {
-					if err := a.writeOutput(out, pemBytes); err != nil {
-						return err
-					}
+	}, func(x call) error {
+		pem, err := x.Certificate(x, x.args[0])
+		if err != nil {
+			return err
+		}
+		sp, err := x.GetSpace(x, x.args[0])
+		if err != nil {
+			return err
+		}
+		if a.output == "json" {
+			if out != "" {
+				if err := a.writeOutput(out, pem); err != nil {
+					return err
 				}
-				return a.render(map[string]string{"space": sp.Name, "fingerprint": sp.Fingerprint, "certificate": string(pemBytes)}, nil)
 			}
-			if err := a.writeOutput(out, pemBytes); err != nil {
-				return err
-			}
-			if out != "" && out != "-" {
-				fmt.Fprintf(a.stdout, "Wrote the certificate of space %q to %s\nSHA-256 fingerprint: %s\n", sp.Name, out, sp.Fingerprint)
-			}
-			return nil
-		},
-	}
+			return a.render(spaceCert{Space: sp.Name, Fingerprint: sp.Fingerprint, Certificate: string(pem)}, nil)
+		}
+		if err := a.writeOutput(out, pem); err != nil {
+			return err
+		}
+		if out != "" && out != "-" {
+			fmt.Fprintf(a.stdout, "Wrote the certificate of space %q to %s\nSHA-256 fingerprint: %s\n", sp.Name, out, sp.Fingerprint)
+		}
+		return nil
+	})
 	cmd.Flags().StringVar(&out, "out", "", "file to write (default: standard output)")
 	return cmd
 }

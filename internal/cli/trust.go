@@ -7,26 +7,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/trust"
+	"github.com/ferrydeploy/ferry/api"
 )
 
 func (a *app) remoteSpaceCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "remote-space",
-		Short: "Manage trust with other spaces (on this or another server)",
-		Long: `A remote space is another space this space knows by its certificate. Trust
+	cmd := group("remote-space", "Manage trust with other spaces (on this or another server)",
+		a.remoteSpaceAdd(), a.remoteSpaceList(), a.remoteSpaceUpdate(), a.remoteSpaceRevoke(), a.remoteSpaceRetry(), a.deliveriesCommand())
+	cmd.Long = `A remote space is another space this space knows by its certificate. Trust
 directions say what this space accepts from it or does with it:
 
   releases   accept release bundles signed by it
   receipts   accept deployment receipts signed by it
   promote    promote releases to it
 
-Every change is in 'ferry audit list', with fingerprints before and after.`,
-	}
+Every change is in 'ferry audit list', with fingerprints before and after.`
+	return cmd
+}
+
+func (a *app) remoteSpaceAdd() *cobra.Command {
 	var certFile, url, trustList, tlsPin string
-	add := &cobra.Command{
+	add := show(a, &cobra.Command{
 		Use:   "add NAME --cert FILE [--url URL] [--trust LIST]",
 		Short: "Add another space by its certificate",
 		Long: `Add another space by the certificate its owners gave you ('ferry space cert' on
@@ -35,129 +35,71 @@ one they read from their 'ferry space list', over a channel you trust.`,
 		Example: `  ferry remote-space add "Prod Space" --cert prod.pem --trust promote,receipts
   ferry remote-space add "DevTest Space" --cert devtest.pem --trust releases --url https://devtest.example.com`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if certFile == "" {
-				return fmt.Errorf("give the other space's certificate with --cert FILE")
-			}
-			pemBytes, err := a.readInput(certFile)
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var res struct {
-				Created     bool               `json:"created"`
-				RemoteSpace domain.RemoteSpace `json:"remoteSpace"`
-			}
-			req := trust.AddRequest{Name: args[0], Certificate: string(pemBytes), URL: url, Trust: trustList, TLSFingerprint: tlsPin}
-			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces"), req, &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) {
-				r := res.RemoteSpace
-				if res.Created {
-					fmt.Fprintf(w, "Added remote space %q\n", r.Name)
-				} else {
-					fmt.Fprintf(w, "Remote space %q is already known with this certificate; nothing changed\n", r.Name)
-				}
-				fmt.Fprintf(w, "  SHA-256 fingerprint: %s\n  trust: %s\n", r.Fingerprint, r.Trust)
-				fmt.Fprintln(w, "Compare the fingerprint with the other space's owners before relying on it.")
-			})
-		},
-	}
+	}, func(x call) (api.AddedRemoteSpace, error) {
+		pemBytes, err := a.required(certFile, "give the other space's certificate with --cert FILE")
+		if err != nil {
+			return api.AddedRemoteSpace{}, err
+		}
+		return x.AddRemoteSpace(x, x.space, api.AddRemoteSpaceRequest{Name: x.args[0], Certificate: string(pemBytes), URL: url, Trust: trustList, TLSFingerprint: tlsPin})
+	}, func(w io.Writer, res api.AddedRemoteSpace) {
+		r := res.RemoteSpace
+		if res.Created {
+			fmt.Fprintf(w, "Added remote space %q\n", r.Name)
+		} else {
+			fmt.Fprintf(w, "Remote space %q is already known with this certificate; nothing changed\n", r.Name)
+		}
+		fmt.Fprintf(w, "  SHA-256 fingerprint: %s\n  trust: %s\n", r.Fingerprint, trustText(r.Trust))
+		fmt.Fprintln(w, "Compare the fingerprint with the other space's owners before relying on it.")
+	})
 	add.Flags().StringVar(&certFile, "cert", "", "the other space's certificate (PEM)")
 	add.Flags().StringVar(&url, "url", "", "its server URL, when connected (https, or http on loopback)")
 	add.Flags().StringVar(&trustList, "trust", "", "directions: releases,receipts,promote (default none)")
 	add.Flags().StringVar(&tlsPin, "tls-fingerprint", "", "SHA-256 fingerprint of its server's TLS certificate, checked instead of a CA (for a self-signed one)")
+	return add
+}
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List remote spaces with fingerprints, trust, and what is delivered to them",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var list []outbox.RemoteSpaceStatus
-			if err := c.Do(cmd.Context(), "GET", a.sp("remote-spaces"), nil, &list); err != nil {
-				return err
-			}
+func (a *app) remoteSpaceList() *cobra.Command {
+	return show(a, &cobra.Command{Use: "list", Short: "List remote spaces with fingerprints, trust, and what is delivered to them", Args: cobra.NoArgs},
+		func(x call) ([]api.RemoteSpaceStatus, error) {
+			list, err := x.ListRemoteSpaces(x, x.space)
 			for i := range list {
-				list[i].CertPEM = strings.TrimSpace(list[i].CertPEM) + "\n"
+				list[i].Certificate = strings.TrimSpace(list[i].Certificate) + "\n"
 			}
-			return a.render(list, func(w io.Writer) {
-				var rows [][]string
-				var errs []string
-				for _, r := range list {
-					state, trustText := "active", r.Trust.String()
-					if r.Revoked() {
-						state, trustText = "REVOKED "+r.RevokedAt.Local().Format("2006-01-02 15:04"), "none"
-					}
-					where := dash(r.URL)
-					if r.TLSFingerprint != "" {
-						where += " (TLS pinned)"
-					}
-					rows = append(rows, []string{r.Name, r.Fingerprint, trustText, where, state, deliveryCounts(r.Delivery)})
-					if d := r.Delivery; d.LastError != "" && (d.Queued > 0 || d.InFlight > 0 || d.Failed > 0) {
-						errs = append(errs, fmt.Sprintf("%s: last error %s: %s", r.Name, d.LastErrorAt.Local().Format("2006-01-02 15:04:05"), d.LastError))
-					}
-				}
-				table(w, "NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE\tDELIVERIES", rows)
-				for _, e := range errs {
-					fmt.Fprintln(w, e)
-				}
-			})
-		},
-	}
+			return list, err
+		}, printRemoteSpaces)
+}
 
+func (a *app) remoteSpaceUpdate() *cobra.Command {
 	var newCert, newURL, newTrust, newPin string
-	update := &cobra.Command{
+	update := show(a, &cobra.Command{
 		Use:   "update NAME [--url URL] [--trust LIST] [--cert FILE]",
 		Short: "Change a remote space's URL or trust, or rotate its certificate",
 		Example: `  ferry remote-space update "Prod Space" --trust promote,receipts
   ferry remote-space update "Prod Space" --cert prod-2027.pem     # rotation, audited`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var req trust.UpdateRequest
-			if cmd.Flags().Changed("url") {
-				req.URL = &newURL
-			}
-			if cmd.Flags().Changed("trust") {
-				req.Trust = &newTrust
-			}
-			if cmd.Flags().Changed("tls-fingerprint") {
-				req.TLSFingerprint = &newPin
-			}
-			if newCert != "" {
-				b, err := a.readInput(newCert)
-				if err != nil {
-					return err
-				}
-				s := string(b)
-				req.Certificate = &s
-			}
-			c, err := a.client()
+	}, func(x call) (api.RemoteSpace, error) {
+		req := api.UpdateRemoteSpaceRequest{URL: changed(x, "url", &newURL), Trust: changed(x, "trust", &newTrust), TLSFingerprint: changed(x, "tls-fingerprint", &newPin)}
+		if newCert != "" {
+			b, err := a.readInput(newCert)
 			if err != nil {
-				return err
+				return api.RemoteSpace{}, err
 			}
-			var r domain.RemoteSpace
-			if err := c.Do(cmd.Context(), "PATCH", a.sp("remote-spaces", args[0]), req, &r); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) {
-				fmt.Fprintf(w, "Updated remote space %q\n  SHA-256 fingerprint: %s\n  trust: %s\n  url: %s\n  TLS pin: %s\n", r.Name, r.Fingerprint, r.Trust, dash(r.URL), dash(r.TLSFingerprint))
-			})
-		},
-	}
+			s := string(b)
+			req.Certificate = &s
+		}
+		return x.UpdateRemoteSpace(x, x.space, x.args[0], req)
+	}, line("Updated remote space %q\n  SHA-256 fingerprint: %s\n  trust: %s\n  url: %s\n  TLS pin: %s", func(r api.RemoteSpace) []any {
+		return []any{r.Name, r.Fingerprint, trustText(r.Trust), dash(r.URL), dash(r.TLSFingerprint)}
+	}))
 	update.Flags().StringVar(&newURL, "url", "", "new server URL (empty to disconnect)")
 	update.Flags().StringVar(&newTrust, "trust", "", "new trust directions, replacing the old (releases,receipts,promote or none)")
 	update.Flags().StringVar(&newCert, "cert", "", "a new certificate for the space (rotation)")
 	update.Flags().StringVar(&newPin, "tls-fingerprint", "", "pin its server's TLS certificate by SHA-256 fingerprint (empty to unpin)")
+	return update
+}
 
-	retry := &cobra.Command{
+func (a *app) remoteSpaceRetry() *cobra.Command {
+	return show(a, &cobra.Command{
 		Use:   "retry NAME",
 		Short: "Send again the deliveries a remote space refused, and any receipts it has not had",
 		Long: `A delivery the remote server refused (untrusted, unknown space, bad TLS pin...)
@@ -166,43 +108,54 @@ the cause is fixed, retry sends them again at once, along with any receipts
 not yet sent there. Deliveries that only could not reach the server are retried
 by themselves.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
+	}, func(x call) (api.RetryResult, error) { return x.RetryDeliveries(x, x.space, x.args[0]) },
+		func(w io.Writer, res api.RetryResult) {
+			fmt.Fprintf(w, "Queued %d failed delivery(ies) to %q again", res.Requeued, res.RemoteSpace)
+			if res.Receipts {
+				fmt.Fprint(w, ", and a send of receipts it has not had")
 			}
-			var res outbox.RetryResult
-			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces", args[0], "retry"), map[string]string{}, &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) {
-				fmt.Fprintf(w, "Queued %d failed delivery(ies) to %q again", res.Requeued, res.RemoteSpace)
-				if res.Receipts {
-					fmt.Fprint(w, ", and a send of receipts it has not had")
-				}
-				fmt.Fprintln(w)
-			})
-		},
-	}
+			fmt.Fprintln(w)
+		})
+}
 
-	revoke := &cobra.Command{
-		Use:   "revoke NAME",
-		Short: "Revoke a remote space: refuse everything signed by it from now on",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var r domain.RemoteSpace
-			if err := c.Do(cmd.Context(), "POST", a.sp("remote-spaces", args[0], "revoke"), map[string]string{}, &r); err != nil {
-				return err
-			}
-			return a.render(r, func(w io.Writer) {
-				fmt.Fprintf(w, "Revoked remote space %q (fingerprint %s); anything signed by it is refused from now on\n", r.Name, r.Fingerprint)
-			})
-		},
+func (a *app) remoteSpaceRevoke() *cobra.Command {
+	return show(a, &cobra.Command{Use: "revoke NAME", Short: "Revoke a remote space: refuse everything signed by it from now on", Args: cobra.ExactArgs(1)},
+		func(x call) (api.RemoteSpace, error) { return x.RevokeRemoteSpace(x, x.space, x.args[0]) },
+		line("Revoked remote space %q (fingerprint %s); anything signed by it is refused from now on", func(r api.RemoteSpace) []any { return []any{r.Name, r.Fingerprint} }))
+}
+
+// trustText is a remote space's trust directions, or "none".
+func trustText(t []string) string {
+	if len(t) == 0 {
+		return "none"
 	}
-	cmd.AddCommand(add, list, update, revoke, retry, a.deliveriesCommand())
-	return cmd
+	return strings.Join(t, ",")
+}
+
+func printRemoteSpaces(w io.Writer, list []api.RemoteSpaceStatus) {
+	var errs []string
+	rows("NAME\tFINGERPRINT (SHA-256)\tTRUST\tURL\tSTATE\tSCHEMA\tDELIVERIES", func(r api.RemoteSpaceStatus) []string {
+		state, trust := "active", trustText(r.Trust)
+		if r.Revoked() {
+			state, trust = "REVOKED "+when(*r.RevokedAt), "none"
+			if r.RevokedBy != "" {
+				state += " by " + r.RevokedBy
+			}
+		}
+		reads := "?"
+		if r.SchemaVersion > 0 {
+			reads = fmt.Sprint(r.SchemaVersion)
+		}
+		where := dash(r.URL)
+		if r.TLSFingerprint != "" {
+			where += " (TLS pinned)"
+		}
+		if d := r.Delivery; d.LastError != "" && (d.Queued > 0 || d.InFlight > 0 || d.Failed > 0) {
+			errs = append(errs, fmt.Sprintf("%s: last error %s: %s", r.Name, d.LastErrorAt.Local().Format("2006-01-02 15:04:05"), d.LastError))
+		}
+		return []string{r.Name, r.Fingerprint, trust, where, state, reads, deliveryCounts(r.Delivery)}
+	})(w, list)
+	for _, e := range errs {
+		fmt.Fprintln(w, e)
+	}
 }

@@ -8,20 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/api"
 )
 
-type variableList struct {
-	Variables []domain.Variable `json:"variables"`
-	Templates []domain.Template `json:"templates"`
-}
-
 func (a *app) varCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "var", Short: "Set and list project variables and template values"}
 	var envs []string
 	var sensitive bool
-	set := &cobra.Command{
+	var project, name string
+	set := show(a, &cobra.Command{
 		Use:   "set PROJECT NAME VALUE",
 		Short: "Set a variable's value for a scope (or a template value for an environment)",
 		Long: `Set the value of a project variable for exactly the given scope: a value with
@@ -30,57 +24,58 @@ When deploying, the most specific value wins (scoped beats unscoped).
 
 Give VALUE as - to read it from standard input, which keeps secrets out of
 your shell history and the process list. Sensitive values are encrypted at
-rest and never shown again.`,
+rest and never shown again.
+
+A value is sensitive with --sensitive, and also without it when the name is
+a template of type sensitive or already has sensitive values: a secret never
+becomes plain text because a flag was left out.`,
 		Example: `  ferry var set Shop Banner "Hello"
   ferry var set Shop Banner "Hello, Test" --env Test
   ferry var set Shop ConnectionString - --env Production --sensitive < conn.txt`,
 		Args: cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			value := args[2]
-			if value == "-" {
-				b, err := io.ReadAll(a.stdin)
-				if err != nil {
-					return err
-				}
-				value = strings.TrimRight(string(b), "\r\n")
-			}
-			c, err := a.client()
+	}, func(x call) (api.VariableList, error) {
+		project, name = x.args[0], x.args[1]
+		value := x.args[2]
+		if value == "-" {
+			b, err := io.ReadAll(a.stdin)
 			if err != nil {
-				return err
+				return api.VariableList{}, err
 			}
-			var res variableList
-			req := catalog.VariableChange{Name: args[1], Value: value, Sensitive: sensitive, Environments: envs}
-			if err := c.Do(cmd.Context(), "POST", a.sp("projects", args[0], "variables"), req, &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) {
-				fmt.Fprintf(w, "Set %s of %q for %s\n", args[1], args[0], scopeText(envs))
-			})
-		},
-	}
+			value = strings.TrimRight(string(b), "\r\n")
+		}
+		return x.SetVariable(x, x.space, x.args[0], api.SetVariableRequest{Name: x.args[1], Value: value, Sensitive: sensitive, Environments: envs})
+	}, func(w io.Writer, res api.VariableList) {
+		note := ""
+		if why := sensitiveReason(name, res); !sensitive && why != "" {
+			note = fmt.Sprintf(" as a sensitive value (%s: it is encrypted and never shown)", why)
+		}
+		fmt.Fprintf(w, "Set %s of %q for %s%s\n", name, project, scopeText(envs), note)
+	})
 	set.Flags().StringArrayVar(&envs, "env", nil, "scope the value to this environment (repeatable)")
 	set.Flags().BoolVar(&sensitive, "sensitive", false, "the value is a secret: encrypted at rest, masked in logs, never shown")
-	list := &cobra.Command{
-		Use:   "list PROJECT",
-		Short: "List a project's variables and templates (secrets are never shown)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			var res variableList
-			if err := c.Do(cmd.Context(), "GET", a.sp("projects", args[0], "variables"), nil, &res); err != nil {
-				return err
-			}
-			return a.render(res, func(w io.Writer) { printVariables(w, res.Variables, res.Templates) })
-		},
-	}
-	cmd.AddCommand(set, list)
-	return cmd
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's variables and templates (secrets are never shown)", Args: cobra.ExactArgs(1)},
+		func(x call) (api.VariableList, error) { return x.ListVariables(x, x.space, x.args[0]) },
+		func(w io.Writer, res api.VariableList) { printVariables(w, res.Variables, res.Templates) })
+	return group("var", "Set and list project variables and template values", set, list)
 }
 
-func printVariables(w io.Writer, vars []domain.Variable, templates []domain.Template) {
+// sensitiveReason says why the server keeps name's value sensitive (as
+// domain.SensitiveReason does), or "" when it does not.
+func sensitiveReason(name string, res api.VariableList) string {
+	for _, t := range res.Templates {
+		if t.Type == "sensitive" && strings.EqualFold(t.Name, name) {
+			return name + " is a template of type sensitive"
+		}
+	}
+	for _, v := range res.Variables {
+		if v.Sensitive && strings.EqualFold(v.Name, name) {
+			return name + " already has sensitive values"
+		}
+	}
+	return ""
+}
+
+func printVariables(w io.Writer, vars []api.Variable, templates []api.Template) {
 	var rows [][]string
 	for _, v := range vars {
 		value := v.Value
@@ -95,16 +90,19 @@ func printVariables(w io.Writer, vars []domain.Variable, templates []domain.Temp
 	table(w, "NAME\tVALUE\tSCOPE", rows)
 	if len(templates) > 0 {
 		fmt.Fprintln(w)
-		var rows [][]string
-		for _, t := range templates {
-			req := "optional"
-			if t.Required {
-				req = "required"
-			}
-			rows = append(rows, []string{t.Name, t.Type, req, dash(t.Default), t.Label})
-		}
-		table(w, "TEMPLATE\tTYPE\tREQUIRED\tDEFAULT\tLABEL", rows)
+		templateRows("TEMPLATE")(w, templates)
 	}
+}
+
+// templateRows is a table of templates whose first column is headed first.
+func templateRows(first string) func(io.Writer, []api.Template) {
+	return rows(first+"\tTYPE\tREQUIRED\tDEFAULT\tLABEL", func(t api.Template) []string {
+		req := "optional"
+		if t.Required {
+			req = "required"
+		}
+		return []string{t.Name, t.Type, req, dash(t.Default), t.Label}
+	})
 }
 
 func scopeText(envs []string) string {

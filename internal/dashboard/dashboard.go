@@ -11,17 +11,31 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 // Service builds dashboards.
 type Service struct {
-	store store.Store
-	now   func() time.Time
+	projects    store.Projects
+	lifecycles  store.Lifecycles
+	releases    store.Releases
+	deployments store.Deployments
+	receipts    store.Receipts
+	remotes     store.RemoteSpaces
+	access      access.Guard
+	provenance  *provenance.Rules
+	now         func() time.Time
 }
 
-// New returns a dashboard service.
-func New(st store.Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+// New returns a dashboard service. It only reads: projects, lifecycles,
+// releases, deployments, receipts and remote spaces, and counts only the
+// receipts the provenance rules accept.
+func New(projects store.Projects, lifecycles store.Lifecycles, releases store.Releases, deployments store.Deployments, receipts store.Receipts, remotes store.RemoteSpaces,
+	guard access.Guard, rules *provenance.Rules, now func() time.Time) *Service {
+	return &Service{projects: projects, lifecycles: lifecycles, releases: releases, deployments: deployments, receipts: receipts, remotes: remotes,
+		access: guard, provenance: rules, now: now}
+}
 
 // Dashboard is projects × environments, one page of projects at a time.
 type Dashboard struct {
@@ -88,11 +102,11 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if err != nil {
 		return Dashboard{}, err
 	}
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects, err := s.store.Projects().Summaries(ctx, sp.ID)
+	projects, err := s.projects.Summaries(ctx, sp.ID)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -103,7 +117,7 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	for i, p := range projects {
 		names[i] = p.Name
 	}
-	visible, err := access.Visible(ctx, s.store, sp, names)
+	visible, err := s.access.Visible(ctx, sp, names)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -124,7 +138,7 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if len(projects) == 0 {
 		return d, nil
 	}
-	lcs, err := s.store.Lifecycles().List(ctx, sp.ID)
+	lcs, err := s.lifecycles.List(ctx, sp.ID)
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -167,7 +181,22 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 // columns lists a project's environments in lifecycle order; a phase entry
 // naming a whole remote space expands to the environments that receipts
 // report for it (known holds the project's environments with a cell).
+// Other spaces' environments that receipts report but the lifecycle does
+// not name — a space further along that a receipt was relayed from — come
+// last, by name, so every receipt shows somewhere.
 func columns(lc domain.Lifecycle, known []string) []string {
+	out := lifecycleColumns(lc, known)
+	var extra []string
+	for _, k := range known {
+		if strings.Contains(k, ": ") && !slices.Contains(out, k) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 	var out []string
 	for _, ph := range lc.Phases {
 		for _, e := range ph.Environments {
@@ -210,7 +239,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		origins = append(origins, o)
 	}
 	out := map[cellKey]Cell{}
-	latest, err := s.store.Deployments().LatestOf(ctx, sp.ID, ids)
+	latest, err := s.deployments.LatestOf(ctx, sp.ID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -228,13 +257,17 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		}
 		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment"}
 	}
-	receipts, err := s.store.Receipts().LatestOf(ctx, sp.ID, origins)
+	receipts, err := s.receipts.LatestOf(ctx, sp.ID, origins)
+	if err != nil {
+		return nil, err
+	}
+	signers, err := s.signers(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range receipts {
 		name, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
-		if !ok {
+		if !ok || !signers.speaksFor(r) {
 			continue
 		}
 		at := r.FinishedAt
@@ -244,4 +277,32 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		out[cellKey{name, r.Environment}] = Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy, From: "receipt from " + r.DeployingSpace}
 	}
 	return out, nil
+}
+
+// signerSet is what the dashboard needs of the remote spaces to show only
+// receipts that speak for their signer: the unrevoked ones, by fingerprint.
+type signerSet map[string]string // fingerprint → name
+
+func (s *Service) signers(ctx context.Context, sp domain.Space) (signerSet, error) {
+	list, err := s.remotes.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := signerSet{}
+	for _, r := range list {
+		if !r.Revoked() {
+			out[r.Fingerprint] = r.Name
+		}
+	}
+	return out, nil
+}
+
+// speaksFor reports whether a stored receipt names an environment of its
+// own signer, as this space calls it, and comes from a signer this space
+// still trusts to say so. Receipts are checked in full when imported
+// (internal/provenance); this keeps receipts stored by earlier versions, or
+// signed by a space revoked since, off the dashboard.
+func (ss signerSet) speaksFor(r domain.Receipt) bool {
+	name, ok := ss[r.SignerFingerprint]
+	return ok && strings.HasPrefix(r.Environment, name+": ")
 }

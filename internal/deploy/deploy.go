@@ -6,30 +6,49 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
 
 // Service queues deployments and answers questions about tasks.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
-	wake  func() // tells runners there is new work; may be nil
+	tx           store.Transactor
+	spaces       store.Spaces
+	projects     store.Projects
+	releases     store.Releases
+	environments store.Environments
+	lifecycles   store.Lifecycles
+	tasks        store.Tasks
+	deployments  store.Deployments
+	packages     store.Packages
+	access       access.Guard
+	provenance   *provenance.Rules
+	progress     *Progress
+	audit        *audit.Log
+	now          func() time.Time
+	runner       Waker
 }
 
-// New returns a deploy service; wake is called after a task is queued.
-func New(st store.Store, log *audit.Log, now func() time.Time, wake func()) *Service {
-	if wake == nil {
-		wake = func() {}
-	}
-	return &Service{store: st, audit: log, now: now, wake: wake}
+// Waker is told that a task was queued (Runner.Wake).
+type Waker interface{ Wake() }
+
+// New returns a deploy service. It writes tasks and deployments, reads
+// spaces, projects, releases, environments, lifecycles and the package
+// feed to check a deployment before queuing it, and wakes runner after.
+func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages,
+	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
+	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
+		tasks: tasks, deployments: deployments, packages: packages,
+		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
 // Request asks for a release to be deployed to an environment.
@@ -45,21 +64,29 @@ type Request struct {
 // a task for it. Nothing is queued when a check fails.
 func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain.Deployment, error) {
 	var d domain.Deployment
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, req.Project, req.Environment)
+	if req.Tenant != "" {
+		if err := domain.ValidateSafeName("tenant", req.Tenant); err != nil {
+			return d, err
+		}
+	}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermDeploy, req.Project, req.Environment)
 		if err != nil {
 			return err
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, req.Project)
+		p, err := s.projects.Get(ctx, sp.ID, req.Project)
 		if err != nil {
 			return err
 		}
-		rel, err := s.store.Releases().Get(ctx, p.ID, req.Version)
+		rel, err := s.releases.Get(ctx, p.ID, req.Version)
 		if err != nil {
 			return err
 		}
-		env, err := s.store.Environments().Get(ctx, sp.ID, req.Environment)
+		env, err := s.environments.Get(ctx, sp.ID, req.Environment)
 		if err != nil {
+			return err
+		}
+		if err := s.provenance.Deliverable(ctx, sp, p, rel); err != nil {
 			return err
 		}
 		if env.IsRemote() {
@@ -69,10 +96,13 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return err
 		}
 		if missing := MissingTemplates(rel.Snapshot.Templates, Candidates(rel, p), variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(missing) > 0 {
-			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set each with `ferry var set %q NAME VALUE --env %q`",
-				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), p.Name, env.Name)
+			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set them with:\n  %s",
+				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), strings.Join(SetCommands(p.Name, env.Name, missing, rel.Snapshot.Templates), "\n  "))
 		}
-		if err := checkPackages(ctx, s.store, sp, p, rel, env.Name); err != nil {
+		if unset := UnsetSecrets(rel, p, variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(unset) > 0 {
+			return unsetError(p, rel, env.Name, unset)
+		}
+		if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -83,7 +113,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			State:       domain.TaskQueued,
 			QueuedAt:    now,
 		}
-		if err := s.store.Tasks().Create(ctx, &t); err != nil {
+		if err := s.tasks.Create(ctx, &t); err != nil {
 			return err
 		}
 		d = domain.Deployment{
@@ -91,16 +121,16 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
 			CreatedAt: now, CreatedBy: domain.ActorName(ctx),
 		}
-		if err := s.store.Deployments().Create(ctx, &d); err != nil {
+		if err := s.deployments.Create(ctx, &d); err != nil {
 			return err
 		}
-		if err := s.store.Tasks().SetDeployment(ctx, t.ID, d.ID); err != nil {
+		if err := s.tasks.SetDeployment(ctx, t.ID, d.ID); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID)})
+		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID), "project": p.Name})
 	})
 	if err == nil {
-		s.wake()
+		s.runner.Wake()
 	}
 	return d, err
 }
@@ -108,7 +138,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 // checkLifecycle refuses a deployment to an environment whose phase comes
 // after a phase that has no successful deployment of the release.
 func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
-	lc, err := s.store.Lifecycles().Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -119,7 +149,7 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	if idx == 0 {
 		return nil
 	}
-	succeeded, err := Progress(ctx, s.store, sp, p, rel)
+	succeeded, err := s.progress.Of(ctx, sp, p, rel)
 	if err != nil {
 		return err
 	}
@@ -130,12 +160,30 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 	return nil
 }
 
-// Progress reports which lifecycle entries a release has succeeded in: its
+// Progress is the one place that decides which lifecycle entries a release
+// has succeeded in, for deployments here and promotions onward.
+type Progress struct {
+	deployments store.Deployments
+	receipts    store.Receipts
+	provenance  *provenance.Rules
+}
+
+// NewProgress reads deployments and receipts, and counts only the receipts
+// rules accept.
+func NewProgress(deployments store.Deployments, receipts store.Receipts, rules *provenance.Rules) *Progress {
+	return &Progress{deployments: deployments, receipts: receipts, provenance: rules}
+}
+
+// Of reports which lifecycle entries a release has succeeded in: its
 // successful deployments in this space, and the environments of other spaces
-// that trusted receipts say it succeeded in. An entry may also be a whole
-// remote space, which has succeeded when any of its environments has.
-func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
-	done, err := st.Deployments().List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
+// that receipts say it succeeded in — only receipts that satisfy the receipt
+// rules now (internal/provenance: a signer known here and not revoked, for
+// its own environments, of a release promoted toward it, with its digest),
+// so no stored receipt from an earlier version or a since-revoked space
+// opens a gate. An entry may also be a whole remote space, which has
+// succeeded when any of its environments has.
+func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
+	done, err := pg.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +197,15 @@ func Progress(ctx context.Context, st store.Store, sp domain.Space, p domain.Pro
 	if p.IsRemote() {
 		f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
 	}
-	receipts, err := st.Receipts().List(ctx, sp.ID, f)
+	receipts, err := pg.receipts.List(ctx, sp.ID, f)
 	if err != nil {
+		return nil, err
+	}
+	rules, err := pg.provenance.ForRelease(ctx, sp, p, rel)
+	if err != nil {
+		return nil, err
+	}
+	if receipts, err = rules.Counting(ctx, receipts); err != nil {
 		return nil, err
 	}
 	for _, r := range receipts {
@@ -201,6 +256,71 @@ func Candidates(rel domain.Release, current domain.Project) []variables.Candidat
 	return cands
 }
 
+// UnsetSecrets names the sensitive variables a deployment of rel in dc would
+// get as "": values kept as not set because this space never had them
+// (domain.UnsetSecrets) that win in dc. A secret is never given to a script
+// as an empty string.
+func UnsetSecrets(rel domain.Release, current domain.Project, dc variables.Context) []string {
+	set := variables.Resolve(Candidates(rel, current), dc)
+	var out []string
+	for _, name := range set.Names() {
+		if v, _ := set.Get(name); v == "" && set.IsSensitive(name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// unsetError refuses a deployment that would give scripts empty secrets,
+// saying how to set them: template values and a remote project's own values
+// are read when deploying; other values of a local project were frozen by
+// the release, which then needs a new release.
+func unsetError(p domain.Project, rel domain.Release, env string, unset []string) error {
+	templated := map[string]bool{}
+	for _, t := range rel.Snapshot.Templates {
+		templated[strings.ToLower(t.Name)] = true
+	}
+	var cmds []string
+	frozen := false
+	for _, n := range unset {
+		isFrozen := !p.IsRemote() && !templated[strings.ToLower(n)]
+		frozen = frozen || isFrozen
+		where := p.Variables
+		if isFrozen {
+			where = rel.Snapshot.Variables
+		}
+		scope := []string{env}
+		for _, v := range domain.UnsetSecrets(where, nil) {
+			if strings.EqualFold(v.Name, n) && (len(v.Environments) == 0 || slices.Contains(v.Environments, env)) {
+				scope = v.Environments
+				break
+			}
+		}
+		cmds = append(cmds, domain.VarSetCommand(p.Name, n, scope, true))
+	}
+	then := ""
+	if frozen {
+		then = fmt.Sprintf("\nthen create a new release (release %s froze them without a value)", rel.Version)
+	}
+	return domain.Invalidf("cannot deploy %s %s to %s: sensitive value(s) not set in this space: %s. An export never carries secrets (it writes `keep: true`); set each here:\n  %s%s",
+		p.Name, rel.Version, env, strings.Join(unset, ", "), strings.Join(cmds, "\n  "), then)
+}
+
+// SetCommands are the commands that set each of names for env: sensitive
+// templates' values read from standard input with --sensitive.
+func SetCommands(project, env string, names []string, templates []domain.Template) []string {
+	var out []string
+	for _, n := range names {
+		sensitive := domain.SensitiveReason(n, nil, templates) != ""
+		cmd := domain.VarSetCommand(project, n, []string{env}, sensitive)
+		if sensitive {
+			cmd += "  # reads the secret from standard input"
+		}
+		out = append(out, cmd)
+	}
+	return out
+}
+
 // MissingTemplates names the required templates that have no value (and no
 // default) in the deployment context.
 func MissingTemplates(templates []domain.Template, cands []variables.Candidate, dc variables.Context) []string {
@@ -217,30 +337,42 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 	return missing
 }
 
-// Tasks lists a space's tasks, newest first.
+// Tasks lists a space's tasks that the caller may view (those deploying a
+// project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return s.store.Tasks().List(ctx, sp.ID, limit)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
+	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
 }
 
-// Task returns a task of a space.
+// Task returns a task of a space; a task deploying a project the caller may
+// not view is refused as the project is.
 func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return domain.Task{}, err
 	}
-	t, err := s.store.Tasks().Get(ctx, id)
+	t, err := s.tasks.Get(ctx, id)
 	if err != nil {
 		return domain.Task{}, err
 	}
 	if t.SpaceID != sp.ID {
 		return domain.Task{}, domain.NotFoundf("task %d not found in space %q", id, space)
+	}
+	if t.Project != "" {
+		if err := s.access.Require(ctx, sp, domain.PermView, t.Project, ""); err != nil {
+			return domain.Task{}, err
+		}
 	}
 	return t, nil
 }
@@ -251,13 +383,13 @@ func (s *Service) Log(ctx context.Context, space string, id, after int64) (domai
 	if err != nil {
 		return t, nil, err
 	}
-	lines, err := s.store.Tasks().Log(ctx, id, after, 5000)
+	lines, err := s.tasks.Log(ctx, id, after, 5000)
 	return t, lines, err
 }
 
 // Cancel stops a task: a queued one at once, a running one at its next check.
 func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
-	if _, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", ""); err != nil {
+	if _, err := s.access.Space(ctx, space, domain.PermDeploy, "", ""); err != nil {
 		return domain.Task{}, err
 	}
 	t, err := s.Task(ctx, space, id)
@@ -265,44 +397,54 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 		return t, err
 	}
 	if t.DeploymentID != 0 {
-		d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+		d, err := s.deployments.Get(ctx, t.DeploymentID)
 		if err != nil {
 			return t, err
 		}
-		sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+		sp, err := s.spaces.GetByID(ctx, t.SpaceID)
 		if err != nil {
 			return t, err
 		}
-		if err := access.Require(ctx, s.store, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
+		if err := s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
 			return t, err
 		}
 	}
 	if t.State.Done() {
 		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
 	}
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		if err := s.store.Tasks().RequestCancel(ctx, id); err != nil {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.tasks.RequestCancel(ctx, id); err != nil {
 			return err
 		}
 		if t.State == domain.TaskQueued {
-			if err := s.store.Tasks().Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
+			if err := s.tasks.Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
 				return err
 			}
 		}
-		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, map[string]string{"task": fmt.Sprint(id)})
+		details := map[string]string{"task": fmt.Sprint(id)}
+		if t.Project != "" {
+			details["project"] = t.Project
+		}
+		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, details)
 	})
 	if err != nil {
 		return t, err
 	}
-	return s.store.Tasks().Get(ctx, id)
+	return s.tasks.Get(ctx, id)
 }
 
-// Deployments lists a space's deployments, newest first.
+// Deployments lists a space's deployments of projects the caller may
+// view, newest first.
 func (s *Service) Deployments(ctx context.Context, space string, f store.DeploymentFilter) ([]domain.Deployment, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	f.SpaceID = sp.ID
-	return s.store.Deployments().List(ctx, f)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	f.SpaceID, f.Projects = sp.ID, v.Names()
+	list, err := s.deployments.List(ctx, f)
+	return slices.DeleteFunc(list, func(d domain.Deployment) bool { return !v.Has(d.Project) }), err
 }

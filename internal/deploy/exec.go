@@ -1,28 +1,30 @@
 package deploy
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
 
 // runStep substitutes the step's script and runs it with bash in the task's
-// working folder. The process gets its own process group so that a timeout
-// or a cancel stops everything the script started.
+// working folder, in the runner's sandbox: the server's data folder and key
+// files are invisible to it, and it and everything it starts end when it
+// ends, when it is cancelled or times out, and when the server dies.
 func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.Set, work string, tl *taskLog) error {
-	script, err := variables.Substitute(step.Script, vars)
+	script, err := substitute(step.Script, vars, variables.Strict, "script", tl)
 	if err != nil {
 		return fmt.Errorf("substitute variables in script: %w", err)
 	}
@@ -32,36 +34,31 @@ func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.
 	}
 	defer os.Remove(path)
 
-	timeout := r.Timeout
+	timeout := r.timeout
 	if step.TimeoutSeconds > 0 {
 		timeout = time.Duration(step.TimeoutSeconds) * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-eo", "pipefail", path)
-	cmd.Dir = work
-	cmd.Env = scriptEnv(work)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	stdout, err := cmd.StdoutPipe()
+	stdout, stderr := &lineWriter{emit: tl.info}, &lineWriter{emit: tl.error}
+	p, err := r.sandbox.Start(ctx, sandbox.Cmd{
+		Path: "bash", Args: []string{"bash", "--noprofile", "--norc", "-eo", "pipefail", path},
+		Dir: work, Env: scriptEnv(work), Stdout: stdout, Stderr: stderr, Expose: []string{work},
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("start the script: %w", err)
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return err
+	// Beside the working folder, out of the script's reach: the next start
+	// stops the script from this record if it outlived a crash.
+	record := work + recordSuffix
+	if b, err := json.Marshal(p.Record()); err == nil {
+		os.WriteFile(record, b, 0o600)
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start bash: %w", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); pump(stdout, tl.info) }()
-	go func() { defer wg.Done(); pump(stderr, tl.error) }()
-	wg.Wait()
-	err = cmd.Wait()
+	defer os.Remove(record)
+	err = p.Wait()
+	stdout.flush()
+	stderr.flush()
 	switch {
 	case err == nil:
 		return nil
@@ -77,6 +74,32 @@ func (r *Runner) runStep(ctx context.Context, step domain.Step, vars *variables.
 	return fmt.Errorf("run script: %w", err)
 }
 
+// recordSuffix names the file beside a task's working folder that records
+// its running script (sandbox.Record, JSON).
+const recordSuffix = ".proc"
+
+// StopLeftovers stops the scripts recorded in workDir, the working folders
+// of a server process that is gone: if a crash let one outlive its server
+// (which the sandbox prevents, but a record costs nothing), it must not go
+// on unsupervised while its task is marked failed.
+func StopLeftovers(workDir string, log *slog.Logger) {
+	records, _ := filepath.Glob(filepath.Join(workDir, "*"+recordSuffix))
+	for _, f := range records {
+		b, err := os.ReadFile(f)
+		var rec sandbox.Record
+		if err != nil || json.Unmarshal(b, &rec) != nil {
+			continue
+		}
+		killed, err := sandbox.StopRecorded(rec)
+		switch {
+		case err != nil:
+			log.Warn("stop a script left running by a stopped server process", "record", f, "err", err)
+		case killed:
+			log.Warn("stopped a script left running by a stopped server process", "record", f, "pid", rec.Pid)
+		}
+	}
+}
+
 // scriptEnv is the environment a script sees: a known PATH and the working
 // folder as HOME, not the server's own environment (which may hold secrets
 // such as a database URL).
@@ -88,16 +111,41 @@ func scriptEnv(work string) []string {
 	return []string{"PATH=" + path, "HOME=" + work, "LANG=C.UTF-8", "TMPDIR=" + work}
 }
 
-// pump sends each line of r to emit; very long lines are split, not lost.
-func pump(r io.Reader, emit func(string)) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// maxLine bounds a log line: longer ones are split, not lost.
+const maxLine = 64 << 10
+
+// lineWriter turns a script's output into log lines.
+type lineWriter struct {
+	emit func(string)
+	buf  []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			emit(strings.TrimRight(line, "\r\n"))
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
 		}
-		if err != nil {
-			return
+		w.emit(strings.TrimRight(string(w.buf[:i]), "\r"))
+		w.buf = w.buf[i+1:]
+	}
+	for len(w.buf) >= maxLine {
+		n := maxLine
+		for n > maxLine-utf8.UTFMax && !utf8.RuneStart(w.buf[n]) {
+			n--
 		}
+		w.emit(string(w.buf[:n]))
+		w.buf = w.buf[n:]
+	}
+	w.buf = append([]byte(nil), w.buf...) // let the consumed part go
+	return len(p), nil
+}
+
+// flush emits a last line that did not end in a newline.
+func (w *lineWriter) flush() {
+	if len(w.buf) > 0 {
+		w.emit(strings.TrimRight(string(w.buf), "\r"))
+		w.buf = nil
 	}
 }

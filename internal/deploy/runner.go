@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/provenance"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
@@ -19,35 +21,57 @@ import (
 // Runner claims queued tasks and executes them. Several runners (one per
 // server node) may share one store: Claim hands each task to one of them.
 type Runner struct {
-	Store   store.Store
-	Log     *slog.Logger
-	Node    string        // this node's name, recorded on the tasks it runs
-	WorkDir string        // parent of each task's fresh working folder
-	Timeout time.Duration // default step timeout
-	Workers int           // tasks run at once
-	Now     func() time.Time
-	// Finished, if set, runs after a task reaches its final state (to sign
-	// a deployment receipt, for example). Its error is logged.
-	Finished func(ctx context.Context, taskID int64) error
-	// Packages fetches packages for deploy-package steps.
-	Packages PackageSource
+	tasks       store.Tasks
+	deployments store.Deployments
+	releases    store.Releases
+	projects    store.Projects
+	spaces      store.Spaces
+	rules       *provenance.Rules
+	sandbox     *sandbox.Sandbox
+	packages    PackageSource
+	receipts    Receipts
 
-	wake chan struct{}
+	log     *slog.Logger
+	node    string
+	workDir string
+	timeout time.Duration
+	workers int
+	now     func() time.Time
+	wake    chan struct{}
 }
 
-// NewRunner returns a runner with sensible defaults for unset fields.
-func NewRunner(r Runner) *Runner {
-	if r.Timeout == 0 {
-		r.Timeout = time.Hour
+// RunnerConfig says where and how a runner runs tasks.
+type RunnerConfig struct {
+	Node    string        // this node's name, recorded on the tasks it runs
+	WorkDir string        // parent of each task's fresh working folder (absolute)
+	Timeout time.Duration // default step timeout; 0: one hour
+	Workers int           // tasks run at once; 0: four
+}
+
+// Receipts sign what a finished task did (receipt.Service). Record runs
+// after a task reaches its final state; its error is logged.
+type Receipts interface {
+	Record(ctx context.Context, taskID int64) error
+}
+
+// NewRunner returns a runner that claims tasks and records their logs and
+// outcomes (tasks), reads what they deploy (deployments, releases,
+// projects, spaces), runs their scripts in sb (which hides the server's
+// data folder and key files from them; sandbox.Off only refuses package
+// destinations there), fetches packages for deploy-package steps from
+// packages, and has receipts sign each finished task.
+func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
+	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Hour
 	}
-	if r.Workers == 0 {
-		r.Workers = 4
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
 	}
-	if r.Now == nil {
-		r.Now = time.Now
-	}
-	r.wake = make(chan struct{}, 1)
-	return &r
+	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
+		rules: rules, sandbox: sb, packages: packages, receipts: receipts,
+		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
+		wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the runner a task was queued, so it need not wait for its poll.
@@ -66,14 +90,14 @@ const pollInterval = time.Second
 // Tasks this node left Executing when it last stopped are marked failed
 // first: their processes are gone and their outcome is unknown.
 func (r *Runner) Run(ctx context.Context) error {
-	n, err := r.Store.Tasks().FailExecuting(ctx, r.Node, "the server stopped while this task was running; deploy again", r.Now())
+	n, err := r.tasks.FailExecuting(ctx, r.node, "the server stopped while this task was running; deploy again", r.now())
 	if err != nil {
 		return fmt.Errorf("recover interrupted tasks: %w", err)
 	}
 	if n > 0 {
-		r.Log.Warn("marked interrupted tasks failed", "count", n)
+		r.log.Warn("marked interrupted tasks failed", "count", n)
 	}
-	slots := make(chan struct{}, r.Workers)
+	slots := make(chan struct{}, r.workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)
@@ -91,11 +115,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			}
-			t, err := r.Store.Tasks().Claim(ctx, r.Node, r.Now())
+			t, err := r.tasks.Claim(ctx, r.node, r.now())
 			if err != nil {
 				<-slots
 				if !errors.Is(err, domain.ErrNotFound) && ctx.Err() == nil {
-					r.Log.Error("claim task", "err", err)
+					r.log.Error("claim task", "err", err)
 				}
 				break
 			}
@@ -113,8 +137,8 @@ func (r *Runner) Run(ctx context.Context) error {
 // execute runs one claimed task to a final state. When the server is
 // shutting down (ctx ends) the task is cancelled, not left Executing.
 func (r *Runner) execute(ctx context.Context, t domain.Task) {
-	log := r.Log.With("task", t.ID)
-	tl := newTaskLog(r.Store, t.ID, r.Now, log)
+	log := r.log.With("task", t.ID)
+	tl := newTaskLog(r.tasks, t.ID, r.now, log)
 	defer tl.close()
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -141,14 +165,12 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 	// leaves a task Executing.
 	fin, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
-	if err := r.Store.Tasks().Finish(fin, t.ID, state, msg, r.Now()); err != nil {
+	if err := r.tasks.Finish(fin, t.ID, state, msg, r.now()); err != nil {
 		log.Error("finish task", "err", err)
 	}
 	log.Info("task finished", "state", state)
-	if r.Finished != nil {
-		if err := r.Finished(fin, t.ID); err != nil {
-			log.Error("after task", "err", err)
-		}
+	if err := r.receipts.Record(fin, t.ID); err != nil {
+		log.Error("after task", "err", err)
 	}
 }
 
@@ -164,7 +186,7 @@ func (r *Runner) watchCancel(ctx context.Context, id int64, cancel context.Cance
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			t, err := r.Store.Tasks().Get(ctx, id)
+			t, err := r.tasks.Get(ctx, id)
 			if err == nil && t.CancelRequested {
 				cancel(errCancelled)
 				return
@@ -177,27 +199,40 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	if t.Kind != domain.TaskDeploy {
 		return fmt.Errorf("unknown task kind %q", t.Kind)
 	}
-	d, err := r.Store.Deployments().Get(ctx, t.DeploymentID)
+	d, err := r.deployments.Get(ctx, t.DeploymentID)
 	if err != nil {
 		return err
 	}
-	rel, err := r.Store.Releases().GetByID(ctx, d.ReleaseID)
+	if d.Tenant != "" { // queued before names were checked (an upgrade): data, never code
+		if err := domain.ValidateSafeName("tenant", d.Tenant); err != nil {
+			return err
+		}
+	}
+	rel, err := r.releases.GetByID(ctx, d.ReleaseID)
 	if err != nil {
 		return err
 	}
-	p, err := r.Store.Projects().GetByID(ctx, d.ProjectID)
+	p, err := r.projects.GetByID(ctx, d.ProjectID)
 	if err != nil {
 		return err
 	}
-	sp, err := r.Store.Spaces().GetByID(ctx, t.SpaceID)
+	sp, err := r.spaces.GetByID(ctx, t.SpaceID)
 	if err != nil {
+		return err
+	}
+	// Checked when it was queued, and again now: a space revoked while the
+	// deployment waited for a worker delivers nothing that runs.
+	if err := r.rules.Deliverable(ctx, sp, p, rel); err != nil {
 		return err
 	}
 	vars := deploymentVariables(sp, p, rel, d, t)
 	tl.setMasker(vars.Masker())
 	tl.info(fmt.Sprintf("Deploying %s %s to %s (space %q, by %s)", p.Name, rel.Version, d.Environment, sp.Name, d.CreatedBy))
+	if r.sandbox.Mode() == sandbox.Off {
+		tl.error("Warning: this server runs scripts without isolation (--sandbox off): they can read its data folder and keys.")
+	}
 
-	work := filepath.Join(r.WorkDir, "task-"+strconv.FormatInt(t.ID, 10))
+	work := filepath.Join(r.workDir, "task-"+strconv.FormatInt(t.ID, 10))
 	if err := os.RemoveAll(work); err != nil {
 		return fmt.Errorf("clean working folder: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 // batches, so a chatty script costs few transactions yet readers see output
 // within a fraction of a second. Every line is masked before it is kept.
 type taskLog struct {
-	store  store.Store
+	tasks  store.Tasks
 	id     int64
 	now    func() time.Time
 	log    *slog.Logger
@@ -29,8 +29,8 @@ type taskLog struct {
 
 const flushEvery = 200 * time.Millisecond
 
-func newTaskLog(st store.Store, id int64, now func() time.Time, log *slog.Logger) *taskLog {
-	tl := &taskLog{store: st, id: id, now: now, log: log, done: make(chan struct{})}
+func newTaskLog(tasks store.Tasks, id int64, now func() time.Time, log *slog.Logger) *taskLog {
+	tl := &taskLog{tasks: tasks, id: id, now: now, log: log, done: make(chan struct{})}
 	tl.wg.Add(1)
 	go tl.flushLoop()
 	return tl
@@ -39,6 +39,17 @@ func newTaskLog(st store.Store, id int64, now func() time.Time, log *slog.Logger
 func (tl *taskLog) setMasker(m *variables.Masker) {
 	tl.mu.Lock()
 	tl.masker = m
+	tl.mu.Unlock()
+}
+
+// addSecrets masks values from now on as well (values a substitution
+// derived from sensitive ones).
+func (tl *taskLog) addSecrets(values []string) {
+	if len(values) == 0 {
+		return
+	}
+	tl.mu.Lock()
+	tl.masker = tl.masker.With(values...)
 	tl.mu.Unlock()
 }
 
@@ -89,7 +100,7 @@ func (tl *taskLog) flush() {
 	// Written even while the server shuts down, so the log explains the end.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := tl.store.Tasks().AppendLog(ctx, tl.id, lines); err != nil {
+	if err := tl.tasks.AppendLog(ctx, tl.id, lines); err != nil {
 		tl.log.Error("write task log", "err", err, "lines", len(lines))
 	}
 }

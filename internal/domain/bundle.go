@@ -14,6 +14,18 @@ type ProjectOrigin struct {
 // "<origin space>: <project>".
 func RemoteName(originSpace, project string) string { return originSpace + ": " + project }
 
+// Deliverer is a space allowed to deliver releases of a remote project,
+// besides its origin (which always may): the space that delivered its first
+// release, and any a person allowed since. A bundle of the project from any
+// other space is refused, so a space trusted for releases cannot put its
+// code into another origin's project.
+type Deliverer struct {
+	Fingerprint string    `json:"fingerprint"`
+	Space       string    `json:"space"` // its name here when it was added
+	AddedAt     time.Time `json:"addedAt"`
+	AddedBy     string    `json:"addedBy,omitempty"`
+}
+
 // Provenance says where an imported release came from.
 type Provenance struct {
 	BundleDigest      string `json:"bundleDigest"`

@@ -11,13 +11,15 @@ import (
 type Kind string
 
 const (
-	KindInvalid      Kind = "invalid"      // the request is malformed or breaks a rule
-	KindNotFound     Kind = "not_found"    // a named thing does not exist
-	KindConflict     Kind = "conflict"     // the thing exists already or changed underneath
-	KindForbidden    Kind = "forbidden"    // the caller may not do this
-	KindUnauthorized Kind = "unauthorized" // the caller is not known
-	KindUntrusted    Kind = "untrusted"    // a signed document comes from a space we do not trust
-	KindInternal     Kind = "internal"     // a bug or an outage; details go to the log only
+	KindInvalid         Kind = "invalid"           // the request is malformed or breaks a rule
+	KindNotFound        Kind = "not_found"         // a named thing does not exist
+	KindConflict        Kind = "conflict"          // the thing exists already or changed underneath
+	KindForbidden       Kind = "forbidden"         // the caller may not do this
+	KindUnauthorized    Kind = "unauthorized"      // the caller is not known
+	KindUntrusted       Kind = "untrusted"         // a signed document comes from a space we do not trust
+	KindTooManyRequests Kind = "too_many_requests" // the caller must wait before trying again
+	KindUnavailable     Kind = "unavailable"       // busy or too slow for now; the caller may try again later
+	KindInternal        Kind = "internal"          // a bug or an outage; details go to the log only
 )
 
 // Error is an error with a kind and a message that is safe to show to the

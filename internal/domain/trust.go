@@ -66,10 +66,29 @@ type RemoteSpace struct {
 	CreatedAt      time.Time  `json:"createdAt"`
 	UpdatedAt      time.Time  `json:"updatedAt"`
 	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
+	// RevokedBy names who revoked it ("" if unknown).
+	RevokedBy string `json:"revokedBy,omitempty"`
+	// SchemaVersion is the newest schema version of ferry's signed files
+	// the remote space is known to read; 0 when nothing is known yet (see
+	// internal/compat).
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 }
 
 // Revoked reports whether the remote space has been revoked.
 func (r RemoteSpace) Revoked() bool { return r.RevokedAt != nil }
+
+// RevocationText says, for refusals, when and by whom the remote space was
+// revoked: "was revoked on 2026-01-02 15:04 UTC by alice".
+func (r RemoteSpace) RevocationText() string {
+	if r.RevokedAt == nil {
+		return "is not revoked"
+	}
+	s := "was revoked on " + r.RevokedAt.UTC().Format("2006-01-02 15:04 MST")
+	if r.RevokedBy != "" {
+		s += " by " + r.RevokedBy
+	}
+	return s
+}
 
 // Trusts reports whether the remote space is trusted, now, for direction.
 func (r RemoteSpace) Trusts(direction string) bool { return !r.Revoked() && r.Trust.Has(direction) }

@@ -182,6 +182,31 @@ type Snapshot struct {
 	// Packages are the package versions the release deploys, chosen when
 	// it is created (release create --package ID:VERSION).
 	Packages []PackageRef `json:"packages,omitempty"`
+
+	// Spaces says, in a release imported from a bundle, which space each
+	// "<space>: <environment>" scope names (by fingerprint, since names are
+	// each space's own): the spaces the release may travel on to. Empty
+	// for a space's own releases, whose scopes use its remote spaces' names.
+	Spaces []SpaceRef `json:"spaces,omitempty"`
+	// Forward are sensitive values for those spaces, sealed to each by the
+	// space that promoted the release: this space cannot read them, and
+	// passes them on unchanged.
+	Forward []ForwardValue `json:"forward,omitempty"`
+}
+
+// SpaceRef names a space and pins its certificate's fingerprint.
+type SpaceRef struct {
+	Space       string `json:"space"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// ForwardValue is a sensitive value a release carries for a space further
+// along its path, age-encrypted to that space (For, a fingerprint).
+type ForwardValue struct {
+	Name         string   `json:"name"`
+	For          string   `json:"for"`
+	Environments []string `json:"environments"`
+	Sealed       string   `json:"sealed"`
 }
 
 // Release is an immutable version of a project.
@@ -220,14 +245,16 @@ func (s TaskState) Done() bool {
 
 // Task is a unit of background work with a log; deployments run as tasks.
 type Task struct {
-	ID              int64      `json:"id"`
-	SpaceID         int64      `json:"-"`
-	Space           string     `json:"space"`
-	Kind            string     `json:"kind"`
-	Description     string     `json:"description"`
-	State           TaskState  `json:"state"`
-	Error           string     `json:"error,omitempty"`
-	DeploymentID    int64      `json:"deploymentId,omitempty"`
+	ID           int64     `json:"id"`
+	SpaceID      int64     `json:"-"`
+	Space        string    `json:"space"`
+	Kind         string    `json:"kind"`
+	Description  string    `json:"description"`
+	State        TaskState `json:"state"`
+	Error        string    `json:"error,omitempty"`
+	DeploymentID int64     `json:"deploymentId,omitempty"`
+	// Project is the project a deployment task deploys ("" for other tasks).
+	Project         string     `json:"project,omitempty"`
 	CancelRequested bool       `json:"cancelRequested,omitempty"`
 	QueuedAt        time.Time  `json:"queuedAt"`
 	StartedAt       *time.Time `json:"startedAt,omitempty"`
@@ -262,6 +289,12 @@ type Deployment struct {
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
+	// Space is set on a deployment in another space, which this space
+	// knows from a receipt: that space, as this space names it (Environment
+	// is then "<Space>: <its environment>"). ReceivedFrom names the space
+	// that handed the receipt over (the same one, or a relay).
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // User is a person or a script that calls the API.
@@ -285,13 +318,16 @@ type APIKey struct {
 
 // AuditEvent records who changed what, when.
 type AuditEvent struct {
-	ID      int64             `json:"id"`
-	SpaceID int64             `json:"-"`
-	Space   string            `json:"space,omitempty"`
-	At      time.Time         `json:"at"`
-	Actor   string            `json:"actor"`
-	Action  string            `json:"action"`
-	Subject string            `json:"subject"`
+	ID      int64     `json:"id"`
+	SpaceID int64     `json:"-"`
+	Space   string    `json:"space,omitempty"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	// Project is the project the event is about, "" for space-wide and
+	// system-wide events: only those who may view it see the event.
+	Project string            `json:"project,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
 }
 

@@ -4,11 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ValidateName checks a name of a thing (what says which kind, for the
-// message). Local names may not contain ':' because "<space>: <name>" is how
-// ferry names things that belong to another space.
+// message). Local names may not contain ':' — nor a character that reads as
+// one, such as a full-width colon — because "<space>: <name>" is how ferry
+// names things that belong to another space. Nor may a name hold what a
+// person cannot see: control and format characters (zero-width spaces and
+// joiners, direction marks and overrides, byte order marks) and spaces
+// other than the plain one, so two names that look the same are the same.
 func ValidateName(what, name string) error {
 	switch {
 	case name == "":
@@ -17,28 +24,92 @@ func ValidateName(what, name string) error {
 		return Invalidf("%s name %q is longer than 100 characters", what, name)
 	case strings.TrimSpace(name) != name:
 		return Invalidf("%s name %q has leading or trailing spaces", what, name)
-	case strings.Contains(name, ":"):
+	case strings.Contains(norm.NFKC.String(name), ":"):
 		return Invalidf("%s name %q contains ':', which is reserved for remote names like \"Prod Space: Production\"", what, name)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return Invalidf("%s name %q contains a control character", what, name)
+		case unicode.Is(unicode.Cf, r):
+			return Invalidf("%s name %q contains an invisible formatting character (%U)", what, name, r)
+		case unicode.IsSpace(r) && r != ' ':
+			return Invalidf("%s name %q contains a space character other than the plain space (%U)", what, name, r)
 		}
 	}
 	return nil
 }
 
-// ValidateVariableName checks a variable name: letters, digits and . _ - [ ].
+// NameKey is what two names share when a person would read them as the same
+// name: compatibility forms (full-width letters, ligatures) normalised, case
+// folded, characters that show nothing dropped, and every run of spaces one
+// plain space. Names that come from other spaces are compared with it, so a
+// space cannot pass for one this space knows by spelling its name slightly
+// differently ("prod space", "Prod  Space", "Prod Space\u200b").
+func NameKey(name string) string {
+	s := cases.Fold().String(norm.NFKC.String(name))
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cf, r) || unicode.IsControl(r) && !unicode.IsSpace(r):
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ValidateSafeName checks a name that a deployer (not a project
+// contributor) supplies and that reaches scripts through a system variable
+// — a tenant's now, a target's later. What a deployer types is data: since
+// `#{Ferry.Tenant.Name}` is pasted into a script as it is, the name must be
+// one plain word there, quoted or not: it starts with a letter or digit
+// (no option like "-rf", no "..") and holds only letters, digits and . _ -
+// (no space, quote, $, backquote, ;, &, |, <, >, glob, newline), at most
+// 100 characters.
+func ValidateSafeName(what, name string) error {
+	ok := name != "" && len(name) <= 100
+	for i, r := range name {
+		letter := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if !letter && (i == 0 || !strings.ContainsRune("._-", r)) {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return Invalidf("%s %q is not a valid name: it may contain only letters, digits and . _ - and must start with a letter or digit (at most 100 characters), because scripts receive it as #{Ferry.%s.Name}",
+			what, name, strings.ToUpper(what[:1])+what[1:])
+	}
+	return nil
+}
+
+// ValidateVariableName checks a variable name: letters, digits and . _ - [ ],
+// and spaces inside [...] (as in Octopus.Action[Step A].Name).
 func ValidateVariableName(name string) error {
 	if name == "" {
 		return Invalidf("variable name is empty")
 	}
+	depth := 0
 	for _, r := range name {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-[]", r)) {
-			return Invalidf("variable name %q may contain only letters, digits and . _ - [ ]", name)
+		switch r {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		}
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-[]", r) || r == ' ' && depth > 0) {
+			return Invalidf("variable name %q may contain only letters, digits and . _ - [ ] (and spaces inside [...])", name)
 		}
 	}
-	if strings.HasPrefix(name, "Ferry.") {
+	if len(name) >= 6 && strings.EqualFold(name[:6], "Ferry.") {
 		return Invalidf("variable name %q: names starting with \"Ferry.\" are reserved for system variables", name)
 	}
 	return nil

@@ -12,7 +12,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -54,7 +59,7 @@ func (o *Opened) CheckExact() error {
 	// spare bits of the last base64 character: compare its canonical form.
 	block, _ := pem.Decode([]byte(o.Envelope.Signer))
 	if block == nil || string(pem.EncodeToMemory(block)) != o.Envelope.Signer {
-		return domain.Invalidf("refused: the %s was altered: its signer certificate is not in canonical PEM form", o.what)
+		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the %s was altered: its signer certificate is not in canonical PEM form", o.what)
 	}
 	canon, err := encode(Envelope{
 		Format:        o.Envelope.Format,
@@ -65,7 +70,7 @@ func (o *Opened) CheckExact() error {
 		Signer:        o.Envelope.Signer,
 	})
 	if err != nil || !bytes.Equal(canon, o.raw) {
-		return domain.Invalidf("refused: the %s was altered: it is not byte for byte what ferry wrote", o.what)
+		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the %s was altered: it is not byte for byte what ferry wrote", o.what)
 	}
 	return nil
 }
@@ -110,47 +115,83 @@ func encode(env Envelope) ([]byte, error) {
 // and a payload that does not match its digest. what names the document in
 // messages ("release bundle", "receipt file").
 func Open(data []byte, format string, schemaVersion, maxSize int, what string) (*Opened, error) {
+	return OpenVersions(data, format, schemaVersion, schemaVersion, maxSize, what)
+}
+
+// OpenVersions is Open for a format of which this server reads every
+// schema version from oldest to newest (its own and the previous one, see
+// internal/compat).
+func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what string) (*Opened, error) {
 	if len(data) > maxSize {
-		return nil, domain.Invalidf("refused: the %s is %d bytes; the limit is %d", what, len(data), maxSize)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSize, "the %s is %d bytes; the limit is %d", what, len(data), maxSize)
 	}
 	var env Envelope
 	if err := Strict(data, &env); err != nil {
-		return nil, domain.Invalidf("refused: not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
 	}
 	if env.Format != format {
-		return nil, domain.Invalidf("refused: not a ferry %s: format is %q, expected %q", what, env.Format, format)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a ferry %s: format is %q, expected %q", what, env.Format, format)
 	}
-	if env.SchemaVersion != schemaVersion {
+	if env.SchemaVersion < oldest || env.SchemaVersion > newest {
 		advice := "Send it again from an up-to-date server."
-		if env.SchemaVersion > schemaVersion {
-			advice = "Upgrade ferry on this server to read it."
+		if env.SchemaVersion > newest {
+			advice = "Upgrade ferry on this server to read it, or write it again for this server (--schema-version " + fmt.Sprint(newest) + ")."
 		}
-		return nil, domain.Invalidf("refused: the %s has schema version %d; this server reads schema version %d only. %s",
-			what, env.SchemaVersion, schemaVersion, advice)
+		reads := fmt.Sprintf("schema version %d only", newest)
+		if oldest < newest {
+			reads = fmt.Sprintf("schema versions %d to %d", oldest, newest)
+		}
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSchema, "the %s has schema version %d; this server reads %s. %s",
+			what, env.SchemaVersion, reads, advice)
 	}
 	body, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
 	if err != nil {
-		return nil, domain.Invalidf("refused: the %s's payload is damaged (bad base64): the file was altered or truncated", what)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's payload is damaged (bad base64): the file was altered or truncated", what)
 	}
 	if got := Digest(body); got != env.Digest {
-		return nil, domain.Invalidf("refused: the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
 	if err != nil || len(sig) == 0 {
-		return nil, domain.Invalidf("refused: the %s's signature is damaged or missing", what)
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSignature, "the %s's signature is damaged or missing", what)
 	}
 	return &Opened{Envelope: env, Body: body, Signature: sig, raw: data, what: what}, nil
 }
 
-// Strict decodes one JSON value, refusing unknown fields and trailing data.
+// Strict decodes one JSON document exactly: it refuses anything a standard
+// JSON tool (jq, a browser) could read differently from ferry — a name that
+// appears twice in one object (at any depth; which one wins differs between
+// tools), a name that matches a field only when case is ignored, a name
+// ferry does not know, invalid UTF-8, and anything after the document. So
+// what a person sees in a signed payload is exactly what ferry imports.
+//
+// It uses github.com/go-json-experiment/json (the JSON v2 proposal), whose
+// defaults are exactly these, and which decodes faster than encoding/json.
 func Strict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
+	return explain(jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)))
+}
+
+// explain turns the decoder's errors into messages that say what was wrong
+// and where, in the words people use for JSON.
+func explain(err error) error {
+	var sem *jsonv2.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &sem) && sem.Err == jsonv2.ErrUnknownName:
+		return fmt.Errorf("unknown field %q%s (field names are matched exactly, case included)", sem.JSONPointer.LastToken(), at(sem.JSONPointer.Parent()))
+	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):
+		return fmt.Errorf("duplicate field %q%s: tools disagree about which one counts", syn.JSONPointer.LastToken(), at(syn.JSONPointer.Parent()))
+	case errors.As(err, &syn) && strings.Contains(syn.Err.Error(), "after top-level value"):
+		return fmt.Errorf("trailing data after the JSON document (offset %d)", syn.ByteOffset)
 	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the JSON document")
+	return err
+}
+
+func at(p jsontext.Pointer) string {
+	if p == "" {
+		return ""
 	}
-	return nil
+	return " in " + string(p)
 }

@@ -40,6 +40,7 @@ func Build(t testing.TB) Binary {
 			buildErr = err
 			return
 		}
+		os.Chmod(dir, 0o755) // tests may run it as another user
 		out := filepath.Join(dir, "ferry")
 		root, err := moduleRoot()
 		if err != nil {
@@ -75,7 +76,9 @@ type Server struct {
 	URL    string
 	Addr   string
 	Data   string
-	Key    string // the admin's API key
+	cwd    string   // the working folder it runs in, when not the test's
+	wrap   []string // a command it runs through (ServerConfig.Wrap)
+	Key    string   // the admin's API key
 	Env    []string
 	cmd    *exec.Cmd
 	log    *syncBuffer
@@ -147,6 +150,9 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	s.start(s.Addr)
 }
+
+// Pid is the server process's id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Log returns what the server has logged so far.
 func (s *Server) Log() string { return s.log.String() }
@@ -268,4 +274,13 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Upgrade stops the server and starts bin in its place, on the same data
+// folder and address, as an operator upgrading the binary would.
+func (s *Server) Upgrade(bin Binary) {
+	s.t.Helper()
+	s.Stop()
+	s.bin = bin
+	s.start(s.Addr)
 }

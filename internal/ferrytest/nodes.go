@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,14 @@ type ServerConfig struct {
 	// Env is added to the server's environment: FERRY_DATABASE_URL,
 	// FERRY_NODE, FERRY_HEARTBEAT_INTERVAL and so on.
 	Env []string
+	// DefaultData starts the server without --data, in a fresh working
+	// folder, as the README's first command does: it then uses its default
+	// data folder, the relative ./ferry-data. Data must be empty.
+	DefaultData bool
+	// Wrap runs the server through a command (its arguments come after
+	// Wrap's): setpriv to run it as another user, unshare to change what
+	// the kernel allows it.
+	Wrap []string
 }
 
 // StartServers starts one server per config, all at once: every process is
@@ -30,8 +39,12 @@ func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
 	servers := make([]*Server, len(cfgs))
 	addrs := make([]chan string, len(cfgs))
 	for i, cfg := range cfgs {
-		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env}
-		if s.Data == "" {
+		s := &Server{t: t, bin: b, Data: cfg.Data, Env: cfg.Env, wrap: cfg.Wrap}
+		switch {
+		case cfg.DefaultData:
+			s.cwd = t.TempDir()
+			s.Data = filepath.Join(s.cwd, "ferry-data")
+		case s.Data == "":
 			s.Data = filepath.Join(t.TempDir(), "data")
 		}
 		t.Cleanup(func() {
@@ -55,8 +68,18 @@ func (b Binary) StartServers(t testing.TB, cfgs ...ServerConfig) []*Server {
 func (s *Server) launch(listen string) chan string {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	cmd := exec.Command(s.bin.Path, "server", "--data", s.Data, "--listen", listen, "--log-level", "debug")
-	cmd.Env = append(os.Environ(), s.Env...)
+	args := []string{"server", "--data", s.Data, "--listen", listen, "--log-level", "debug"}
+	if s.cwd != "" {
+		args = slices.Delete(args, 1, 3) // the default data folder, relative to cwd
+	}
+	args = append([]string{s.bin.Path}, args...)
+	if len(s.wrap) > 0 {
+		args = append(slices.Clone(s.wrap), args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = s.cwd
+	cmd.Env = append(os.Environ(), "FERRY_DATA=")
+	cmd.Env = append(cmd.Env, s.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = s.log
 	cmd.Stderr = io.MultiWriter(s.log, pw)

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Settings time the delivery loop.
@@ -39,47 +40,86 @@ var DefaultSettings = Settings{Poll: 2 * time.Second, RetryMin: time.Second, Ret
 // Deliverer is the delivery loop. Several server nodes may each have one,
 // but only one may run at a time (the server runs it under a store lock).
 type Deliverer struct {
-	Store    store.Store
-	Receipts *receipt.Service
-	Packages *packages.Service
-	Trust    *trust.Service
-	Client   *transport.Client
-	Log      *slog.Logger
-	Now      func() time.Time
-	Settings Settings
-
-	wake chan struct{}
+	tx       store.Transactor
+	spaces   store.Spaces
+	remotes  store.RemoteSpaces
+	outbox   store.Outbox
+	sent     store.Receipts
+	receipts Receipts
+	bundles  Sendable
+	packages Packages
+	trust    Identities
+	client   *transport.Client
+	wake     *Signal
+	log      *slog.Logger
+	now      func() time.Time
+	settings Settings
 }
 
-// NewDeliverer returns a delivery loop with defaults for unset settings.
-func NewDeliverer(d Deliverer) *Deliverer {
+// Receipts is what a receipts sweep needs (receipt.Service): the signed
+// file of the receipts not yet sent to a remote space, and their ids.
+type Receipts interface {
+	Outgoing(ctx context.Context, sp domain.Space, dest domain.RemoteSpace) (data []byte, ids []int64, err error)
+}
+
+// Sendable is what sending a bundle needs (bundle.Service): whether the
+// promoted release may still be sent on (provenance.Rules.Deliverable).
+type Sendable interface {
+	Sendable(ctx context.Context, sp domain.Space, digest string) error
+}
+
+// Packages is what a packages sweep needs (packages.Service): a transfer
+// of what a remote space lacks.
+type Packages interface {
+	PlanExport(ctx context.Context, space string, req packages.ExportRequest) (*packages.Export, error)
+}
+
+// Identities give a space's identity, to sign chunk queries (trust.Service).
+type Identities interface {
+	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
+}
+
+// NewDeliverer returns a delivery loop, with defaults for unset settings.
+// It moves outbox items through their states and marks delivered receipts
+// sent (sent) in the same transaction; it reads spaces and remote spaces
+// to address items, asks receipts and packages what a sweep carries, sends
+// with client, and runs early whenever wake is woken.
+func NewDeliverer(settings Settings, tx store.Transactor, spaces store.Spaces, remotes store.RemoteSpaces, outbox store.Outbox, sent store.Receipts,
+	receipts Receipts, bundles Sendable, packages Packages, tr Identities, client *transport.Client, wake *Signal, log *slog.Logger, now func() time.Time) *Deliverer {
+	return &Deliverer{tx: tx, spaces: spaces, remotes: remotes, outbox: outbox, sent: sent,
+		receipts: receipts, bundles: bundles, packages: packages, trust: tr, client: client, wake: wake, log: log, now: now, settings: settings.WithDefaults()}
+}
+
+// WithDefaults fills the unset fields of s from DefaultSettings.
+func (s Settings) WithDefaults() Settings {
 	def := DefaultSettings
-	if d.Settings.Poll <= 0 {
-		d.Settings.Poll = def.Poll
+	if s.Poll <= 0 {
+		s.Poll = def.Poll
 	}
-	if d.Settings.RetryMin <= 0 {
-		d.Settings.RetryMin = def.RetryMin
+	if s.RetryMin <= 0 {
+		s.RetryMin = def.RetryMin
 	}
-	if d.Settings.RetryMax < d.Settings.RetryMin {
-		d.Settings.RetryMax = max(def.RetryMax, d.Settings.RetryMin)
+	if s.RetryMax < s.RetryMin {
+		s.RetryMax = max(def.RetryMax, s.RetryMin)
 	}
-	if d.Settings.Timeout <= 0 {
-		d.Settings.Timeout = def.Timeout
+	if s.Timeout <= 0 {
+		s.Timeout = def.Timeout
 	}
-	if d.Client == nil {
-		d.Client = transport.NewClient(d.Settings.Timeout)
-	}
-	if d.Now == nil {
-		d.Now = func() time.Time { return time.Now().UTC() }
-	}
-	d.wake = make(chan struct{}, 1)
-	return &d
+	return s
 }
 
-// Wake tells the loop an item was queued, so it need not wait for its poll.
-func (d *Deliverer) Wake() {
+// Signal tells the delivery loop that an item was queued, so it need not
+// wait for its poll. What queues items (Service, receipt.Service) holds
+// it; the Deliverer waits on it.
+type Signal struct{ c chan struct{} }
+
+// NewSignal returns a Signal no one has woken yet.
+func NewSignal() *Signal { return &Signal{c: make(chan struct{}, 1)} }
+
+// Wake wakes the loop, or does nothing when it is already to wake.
+func (s *Signal) Wake() {
 	select {
-	case d.wake <- struct{}{}:
+	case s.c <- struct{}{}:
 	default:
 	}
 }
@@ -93,12 +133,12 @@ const dueBatch = 500
 // is safe, and losing one is not. Each remote space is served by its own
 // goroutine, so a slow or absent server delays only its own items.
 func (d *Deliverer) Run(ctx context.Context) error {
-	n, err := d.Store.Outbox().ResetInFlight(ctx, d.Now())
+	n, err := d.outbox.ResetInFlight(ctx, d.now())
 	if err != nil {
 		return fmt.Errorf("requeue deliveries left in flight: %w", err)
 	}
 	if n > 0 {
-		d.Log.Info("queued again deliveries left in flight by a stopped delivery loop", "count", n)
+		d.log.Info("queued again deliveries left in flight by a stopped delivery loop", "count", n)
 	}
 	var mu sync.Mutex
 	busy := map[int64]bool{}
@@ -110,12 +150,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-d.wake:
+		case <-d.wake.c:
 		case <-timer.C:
 		}
-		due, err := d.Store.Outbox().Due(ctx, d.Now(), dueBatch)
+		due, err := d.outbox.Due(ctx, d.now(), dueBatch)
 		if err != nil && ctx.Err() == nil {
-			d.Log.Warn("read due deliveries", "err", err)
+			d.log.Warn("read due deliveries", "err", err)
 		}
 		var order []int64
 		byRemote := map[int64][]domain.OutboxItem{}
@@ -139,10 +179,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				mu.Lock()
 				delete(busy, remote)
 				mu.Unlock()
-				d.Wake() // more may have come due meanwhile
+				d.wake.Wake() // more may have come due meanwhile
 			})
 		}
-		timer.Reset(d.Settings.Poll)
+		timer.Reset(d.settings.Poll)
 	}
 }
 
@@ -159,20 +199,20 @@ func (d *Deliverer) deliverAll(ctx context.Context, items []domain.OutboxItem) {
 // deliver makes one attempt at one item and records its outcome. It
 // reports false when the remote space could not be reached.
 func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
-	started, err := d.Store.Outbox().Start(ctx, it.ID, d.Now())
+	started, err := d.outbox.Start(ctx, it.ID, d.now())
 	if err != nil || !started {
 		if err != nil && ctx.Err() == nil {
-			d.Log.Warn("start delivery", "delivery", it.ID, "err", err)
+			d.log.Warn("start delivery", "delivery", it.ID, "err", err)
 		}
 		return err == nil
 	}
 	it.Attempts++
-	log := d.Log.With("delivery", it.ID, "kind", it.Kind, "to", it.RemoteSpace, "what", it.Summary, "attempt", it.Attempts)
-	sp, err := d.Store.Spaces().GetByID(ctx, it.SpaceID)
+	log := d.log.With("delivery", it.ID, "kind", it.Kind, "to", it.RemoteSpace, "what", it.Summary, "attempt", it.Attempts)
+	sp, err := d.spaces.GetByID(ctx, it.SpaceID)
 	if err != nil {
 		return d.retry(ctx, log, it, err)
 	}
-	remote, err := d.Store.RemoteSpaces().Get(ctx, sp.ID, it.RemoteSpace)
+	remote, err := d.remotes.Get(ctx, sp.ID, it.RemoteSpace)
 	if err != nil {
 		return d.retry(ctx, log, it, err)
 	}
@@ -184,20 +224,29 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 	var receiptIDs []int64
 	switch it.Kind {
 	case domain.OutboxBundle:
+		// A bundle of a release imported from a space revoked since the
+		// promotion was queued goes nowhere, however long it waited.
+		if err := d.bundles.Sendable(ctx, sp, it.Ref); err != nil {
+			if domain.KindOf(err) == domain.KindInternal {
+				return d.retry(ctx, log, it, err)
+			}
+			d.fail(log, it, domain.Message(err))
+			return true
+		}
 		var answer []byte
-		if answer, err = d.Client.Send(ctx, remote, transport.PathBundles, sp.Fingerprint, it.Body); err == nil {
+		if answer, err = d.client.Send(ctx, remote, transport.PathBundles, sp.Fingerprint, it.Body); err == nil {
 			result = summarise(it.Kind, answer)
 		}
 	case domain.OutboxReceipts:
 		var body, answer []byte
-		if body, receiptIDs, err = d.Receipts.Outgoing(ctx, sp, remote); err != nil {
+		if body, receiptIDs, err = d.receipts.Outgoing(ctx, sp, remote); err != nil {
 			return d.retry(ctx, log, it, err)
 		}
 		if len(receiptIDs) == 0 {
 			d.succeed(log, it, remote, "nothing left to send", nil)
 			return true
 		}
-		if answer, err = d.Client.Send(ctx, remote, transport.PathReceipts, sp.Fingerprint, body); err == nil {
+		if answer, err = d.client.Send(ctx, remote, transport.PathReceipts, sp.Fingerprint, body); err == nil {
 			result = summarise(it.Kind, answer)
 		}
 	case domain.OutboxPackages:
@@ -226,17 +275,22 @@ func (d *Deliverer) deliver(ctx context.Context, it domain.OutboxItem) bool {
 func (d *Deliverer) succeed(log *slog.Logger, it domain.OutboxItem, remote domain.RemoteSpace, result string, receiptIDs []int64) {
 	ctx, cancel := detached()
 	defer cancel()
-	now := d.Now()
-	err := d.Store.WithTx(ctx, func(ctx context.Context) error {
-		ok, err := d.Store.Outbox().Delivered(ctx, it.ID, result, now)
+	now := d.now()
+	err := d.tx.WithTx(ctx, func(ctx context.Context) error {
+		ok, err := d.outbox.Delivered(ctx, it.ID, result, now)
 		if err != nil || !ok {
 			return err
 		}
-		return d.Store.Receipts().MarkSent(ctx, remote.ID, receiptIDs, now)
+		return d.sent.MarkSent(ctx, remote.ID, receiptIDs, now)
 	})
 	if err != nil {
 		log.Error("record a delivery; it will be sent again, which the receiver ignores", "err", err)
 		return
+	}
+	if v, ok := d.client.Told(remote); ok {
+		if err := compat.Told(ctx, d.remotes, remote, v); err != nil {
+			log.Warn("record the schema version a remote space reads", "err", err)
+		}
 	}
 	log.Info("delivered", "result", result)
 }
@@ -251,12 +305,12 @@ func (d *Deliverer) retry(ctx context.Context, log *slog.Logger, it domain.Outbo
 	}
 	dctx, cancel := detached()
 	defer cancel()
-	now := d.Now()
+	now := d.now()
 	next := now.Add(wait)
-	if err := d.Store.Outbox().Retry(dctx, it.ID, cause.Error(), next, now); err != nil {
+	if err := d.outbox.Retry(dctx, it.ID, cause.Error(), next, now); err != nil {
 		log.Error("requeue a delivery", "err", err)
 	}
-	if err := d.Store.Outbox().Postpone(dctx, it.RemoteSpaceID, next); err != nil {
+	if err := d.outbox.Postpone(dctx, it.RemoteSpaceID, next); err != nil {
 		log.Error("postpone deliveries", "err", err)
 	}
 	if ctx.Err() == nil {
@@ -270,16 +324,16 @@ func (d *Deliverer) retry(ctx context.Context, log *slog.Logger, it domain.Outbo
 func (d *Deliverer) fail(log *slog.Logger, it domain.OutboxItem, why string) {
 	ctx, cancel := detached()
 	defer cancel()
-	if err := d.Store.Outbox().Fail(ctx, it.ID, why, d.Now()); err != nil {
+	if err := d.outbox.Fail(ctx, it.ID, why, d.now()); err != nil {
 		log.Error("record a refused delivery", "err", err)
 	}
 	log.Warn("delivery refused; it waits for `ferry remote-space retry`", "why", why)
 }
 
 func (d *Deliverer) requeueSweep(ctx context.Context, log *slog.Logger, it domain.OutboxItem) {
-	if _, err := d.Store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+	if _, err := d.outbox.Enqueue(ctx, &domain.OutboxItem{
 		SpaceID: it.SpaceID, RemoteSpaceID: it.RemoteSpaceID, Kind: it.Kind, Summary: it.Summary,
-		CreatedAt: d.Now(), CreatedBy: it.CreatedBy,
+		CreatedAt: d.now(), CreatedBy: it.CreatedBy,
 	}); err != nil {
 		log.Error("queue the next batch", "err", err)
 	}
@@ -288,11 +342,11 @@ func (d *Deliverer) requeueSweep(ctx context.Context, log *slog.Logger, it domai
 // backoff is the wait before attempt n+1: RetryMin·2^(n-1), at most
 // RetryMax, drawn from the upper half of that.
 func (d *Deliverer) backoff(attempts int) time.Duration {
-	w := d.Settings.RetryMin
-	for i := 1; i < attempts && w < d.Settings.RetryMax; i++ {
+	w := d.settings.RetryMin
+	for i := 1; i < attempts && w < d.settings.RetryMax; i++ {
 		w *= 2
 	}
-	w = min(w, d.Settings.RetryMax)
+	w = min(w, d.settings.RetryMax)
 	return w/2 + rand.N(w/2+1)
 }
 

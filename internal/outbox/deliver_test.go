@@ -1,12 +1,10 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,39 +12,18 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/outbox"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
-func TestBackoffGrowsWithJitterWithinBounds(t *testing.T) {
-	d := NewDeliverer(Deliverer{Settings: Settings{RetryMin: 100 * time.Millisecond, RetryMax: 2 * time.Second}})
-	for attempts := 1; attempts <= 30; attempts++ {
-		ceiling := min(100*time.Millisecond<<min(attempts-1, 20), 2*time.Second)
-		for range 50 {
-			w := d.backoff(attempts)
-			if w < ceiling/2 || w > ceiling {
-				t.Fatalf("attempt %d: waited %s, want between %s and %s", attempts, w, ceiling/2, ceiling)
-			}
-		}
-	}
-}
-
 // fixture is a store with a space that delivers to one remote space served
 // by handler.
-func fixture(t *testing.T, handler http.HandlerFunc) (store.Store, domain.RemoteSpace) {
+func fixture(t *testing.T, handler http.HandlerFunc) (*servicetest.Env, store.Store, domain.RemoteSpace) {
 	t.Helper()
-	dir := t.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	env := servicetest.New(t, servicetest.Delivery(outbox.Settings{Poll: 20 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond, Timeout: 5 * time.Second}))
+	st := env.Store
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	sp := domain.Space{Name: "Dev", Fingerprint: "DE:V0"}
@@ -57,7 +34,7 @@ func fixture(t *testing.T, handler http.HandlerFunc) (store.Store, domain.Remote
 	if err := st.RemoteSpaces().Create(t.Context(), &r); err != nil {
 		t.Fatal(err)
 	}
-	return st, r
+	return env, st, r
 }
 
 func queue(t *testing.T, st store.Store, r domain.RemoteSpace, ref string) domain.OutboxItem {
@@ -70,19 +47,10 @@ func queue(t *testing.T, st store.Store, r domain.RemoteSpace, ref string) domai
 	return it
 }
 
-func run(t *testing.T, st store.Store) (*Deliverer, func()) {
+// run runs the delivery loop until the returned stop is called.
+func run(t *testing.T, env *servicetest.Env) (*outbox.Deliverer, func()) {
 	t.Helper()
-	d := NewDeliverer(Deliverer{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Settings: Settings{Poll: 20 * time.Millisecond, RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond, Timeout: 5 * time.Second}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	return d, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
+	return env.Set.Deliverer, env.Start(env.Set.Deliverer.Run)
 }
 
 func waitState(t *testing.T, st store.Store, id int64, state string) domain.OutboxItem {
@@ -107,7 +75,7 @@ func TestDeliverRetriesUntilAcknowledged(t *testing.T) {
 	var calls atomic.Int32
 	var mu sync.Mutex
 	var bodies []string
-	st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
+	env, st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != transport.PathBundles || req.Header.Get(transport.HeaderSender) != "DE:V0" || req.Header.Get(transport.HeaderTarget) != "PR:0D" {
 			t.Errorf("request %s with headers %v", req.URL.Path, req.Header)
 		}
@@ -122,7 +90,7 @@ func TestDeliverRetriesUntilAcknowledged(t *testing.T) {
 		io.WriteString(w, `{"state":"imported","project":"Dev: Api","version":"1.0.0","lifecycle":"Live"}`)
 	})
 	it := queue(t, st, r, "sha256:a1")
-	_, stop := run(t, st)
+	_, stop := run(t, env)
 	defer stop()
 	got := waitState(t, st, it.ID, domain.DeliveryDelivered)
 	if got.Attempts != 3 || got.Result != "imported as Dev: Api 1.0.0 (lifecycle Live)" || got.LastError != "" || got.DeliveredAt == nil {
@@ -139,13 +107,13 @@ func TestDeliverRetriesUntilAcknowledged(t *testing.T) {
 
 func TestDeliverStopsAtARefusal(t *testing.T) {
 	var calls atomic.Int32
-	st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
+	env, st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
 		calls.Add(1)
 		w.WriteHeader(http.StatusForbidden)
 		io.WriteString(w, `{"error":"refused: space \"Prod\" does not trust remote space \"Dev\" for releases","kind":"untrusted"}`)
 	})
 	it := queue(t, st, r, "sha256:b2")
-	_, stop := run(t, st)
+	_, stop := run(t, env)
 	got := waitState(t, st, it.ID, domain.DeliveryFailed)
 	time.Sleep(100 * time.Millisecond) // several polls: a failed item is not sent again
 	stop()
@@ -163,7 +131,7 @@ func TestDeliverStopsAtARefusal(t *testing.T) {
 func TestDeliverHoldsBackARemoteThatIsAway(t *testing.T) {
 	var up atomic.Bool
 	var calls atomic.Int32
-	st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
+	env, st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
 		calls.Add(1)
 		if !up.Load() {
 			http.Error(w, "down", http.StatusBadGateway)
@@ -175,7 +143,7 @@ func TestDeliverHoldsBackARemoteThatIsAway(t *testing.T) {
 	for _, ref := range []string{"sha256:c1", "sha256:c2", "sha256:c3"} {
 		items = append(items, queue(t, st, r, ref))
 	}
-	_, stop := run(t, st)
+	_, stop := run(t, env)
 	defer stop()
 	waitAttempts := func() {
 		deadline := time.Now().Add(5 * time.Second)
@@ -197,5 +165,49 @@ func TestDeliverHoldsBackARemoteThatIsAway(t *testing.T) {
 	up.Store(true)
 	for _, it := range items {
 		waitState(t, st, it.ID, domain.DeliveryDelivered)
+	}
+}
+
+// A promotion onward of a release imported from a space that was revoked
+// while the bundle waited in the outbox is not sent: it fails, naming the
+// rule, and the remote server never hears of it.
+func TestDeliverRefusesWhatARevokedSpaceDelivered(t *testing.T) {
+	var calls atomic.Int32
+	env, st, r := fixture(t, func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, `{"state":"imported"}`)
+	})
+	ctx := t.Context()
+	now := time.Now()
+	origin := domain.RemoteSpace{SpaceID: r.SpaceID, Name: "Origin", CertPEM: "PEM2", Fingerprint: "0R:16", Trust: domain.Trust{domain.TrustReleases}}
+	if err := st.RemoteSpaces().Create(ctx, &origin); err != nil {
+		t.Fatal(err)
+	}
+	p := domain.Project{SpaceID: r.SpaceID, Name: "Origin: Api", Lifecycle: "Live", CreatedAt: now, UpdatedAt: now,
+		Origin: &domain.ProjectOrigin{Space: "Origin", Project: "Api", Fingerprint: origin.Fingerprint}}
+	if err := st.Projects().Put(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	rel := domain.Release{ProjectID: p.ID, Project: p.Name, Version: "1.0.0", CreatedAt: now,
+		Provenance: &domain.Provenance{SourceSpace: "Origin", SourceFingerprint: origin.Fingerprint, ImportedAt: now}}
+	if err := st.Releases().Create(ctx, &rel); err != nil {
+		t.Fatal(err)
+	}
+	rec := domain.BundleRecord{SpaceID: r.SpaceID, Direction: domain.BundleOut, Digest: "sha256:d4", SourceSpace: "Dev", TargetSpace: r.Name,
+		Project: p.Name, Version: rel.Version, State: "written", CreatedAt: now, CreatedBy: "admin"}
+	if err := st.Bundles().Create(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	revoked := now
+	origin.RevokedAt, origin.RevokedBy = &revoked, "admin"
+	if err := st.RemoteSpaces().Update(ctx, &origin); err != nil {
+		t.Fatal(err)
+	}
+	it := queue(t, st, r, "sha256:d4")
+	_, stop := run(t, env)
+	got := waitState(t, st, it.ID, domain.DeliveryFailed)
+	stop()
+	if calls.Load() != 0 || !strings.Contains(got.LastError, "release-revoked") {
+		t.Errorf("after %d calls: %+v", calls.Load(), got)
 	}
 }

@@ -11,31 +11,84 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // Service queues promotions for delivery and reports on deliveries.
 type Service struct {
-	store   store.Store
-	bundles *bundle.Service
-	trust   *trust.Service
-	now     func() time.Time
-	wake    func()
+	tx        store.Transactor
+	spaces    store.Spaces
+	remotes   store.RemoteSpaces
+	outbox    store.Outbox
+	records   store.Bundles
+	access    access.Guard
+	bundles   Bundles
+	trust     Trust
+	handshake Handshaker
+	now       func() time.Time
+	delivery  *Signal
 }
 
-// New returns an outbox service; wake tells the delivery loop that an item
-// was queued.
-func New(st store.Store, bundles *bundle.Service, tr *trust.Service, now func() time.Time, wake func()) *Service {
-	if wake == nil {
-		wake = func() {}
+// Bundles is what the outbox needs of the bundle capability
+// (bundle.Service): a promotion, every check included, and the list of
+// bundles for delivery states.
+type Bundles interface {
+	Promote(ctx context.Context, space string, req bundle.PromoteRequest) (bundle.Promoted, error)
+	List(ctx context.Context, space string) ([]domain.BundleRecord, error)
+}
+
+// Trust is what the outbox needs of the trust capability (trust.Service).
+type Trust interface {
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	List(ctx context.Context, space string) ([]domain.RemoteSpace, error)
+}
+
+// Handshaker asks a remote space's server which schema version it reads
+// (transport.Client).
+type Handshaker interface {
+	Handshake(ctx context.Context, remote domain.RemoteSpace) (int, error)
+}
+
+// New returns an outbox service. It queues items (outbox) and reads bundle
+// records, spaces and remote spaces to report on them; bundles promotes,
+// hs asks a connected space what it reads before the first bundle is
+// written for it, and delivery wakes the delivery loop after an item was
+// queued.
+func New(tx store.Transactor, spaces store.Spaces, remotes store.RemoteSpaces, outbox store.Outbox, records store.Bundles,
+	guard access.Guard, bundles Bundles, tr Trust, hs Handshaker, now func() time.Time, delivery *Signal) *Service {
+	return &Service{tx: tx, spaces: spaces, remotes: remotes, outbox: outbox, records: records,
+		access: guard, bundles: bundles, trust: tr, handshake: hs, now: now, delivery: delivery}
+}
+
+// schemaFor returns the schema version to ask for when promoting to a
+// connected space: 0 (let compat choose) once what it reads is known;
+// otherwise its server is asked (the handshake), and when it cannot be
+// reached, the previous version, which every server of the last two
+// releases reads.
+func (s *Service) schemaFor(ctx context.Context, space, to string) int {
+	sp, err := s.spaces.Get(ctx, space)
+	if err != nil {
+		return 0
 	}
-	return &Service{store: st, bundles: bundles, trust: tr, now: now, wake: wake}
+	r, err := s.trust.Get(ctx, sp.ID, to)
+	if err != nil || r.URL == "" || r.Revoked() || r.SchemaVersion != 0 {
+		return 0
+	}
+	v, err := s.handshake.Handshake(ctx, r)
+	if err != nil {
+		return compat.Previous
+	}
+	if err := compat.Told(ctx, s.remotes, r, v); err != nil {
+		return compat.Previous
+	}
+	return 0
 }
 
 // Promotion is a release promoted to a connected space: the bundle record
@@ -47,6 +100,10 @@ type Promotion struct {
 	// it has any: a sweep, which may carry other releases' packages too.
 	Packages *domain.OutboxItem `json:"packages,omitempty"`
 	URL      string             `json:"url"`
+	// SchemaVersion is the bundle's; Notes say what people should know
+	// about it (see bundle.Promoted).
+	SchemaVersion int      `json:"schemaVersion"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 // Promote promotes a release to a connected remote space: the signed bundle
@@ -55,9 +112,15 @@ type Promotion struct {
 // starts queued. Every check of bundle.Service.Promote applies.
 func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteRequest) (Promotion, error) {
 	req.Deliver = true
+	if _, err := s.access.Space(ctx, space, domain.PermPromote, req.Project, ""); err != nil {
+		return Promotion{}, err
+	}
+	if req.SchemaVersion == 0 {
+		req.SchemaVersion = s.schemaFor(ctx, space, req.To)
+	}
 	var out Promotion
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, req.Project, "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermPromote, req.Project, "")
 		if err != nil {
 			return err
 		}
@@ -68,31 +131,32 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 		if target.URL == "" && !target.Revoked() {
 			return domain.Invalidf("remote space %q is not connected (it has no URL): write the bundle to a file with --out FILE and carry it, or connect it with `ferry remote-space update %q --url https://HOST:PORT`", target.Name, target.Name)
 		}
-		data, rec, err := s.bundles.Promote(ctx, space, req)
+		pr, err := s.bundles.Promote(ctx, space, req)
 		if err != nil {
 			return err
 		}
+		data, rec := pr.Data, pr.Record
 		it := domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: target.ID, RemoteSpace: target.Name, Kind: domain.OutboxBundle, Ref: rec.Digest,
 			Summary: rec.Project + " " + rec.Version, Body: data, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		}
-		if _, err := s.store.Outbox().Enqueue(ctx, &it); err != nil {
+		if _, err := s.outbox.Enqueue(ctx, &it); err != nil {
 			return err
 		}
-		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL}
+		out = Promotion{Bundle: rec, Delivery: it, URL: target.URL, SchemaVersion: pr.SchemaVersion, Notes: pr.Notes}
 		if p, err := bundle.Parse(data); err != nil || len(p.Payload.Packages) == 0 {
 			return err
 		}
 		// The packages follow the bundle, as a sweep: what the target lacks
 		// is worked out when they are sent. A sweep already queued will
 		// carry them.
-		if _, err := s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+		if _, err := s.outbox.Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Summary: "packages of promoted releases",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		}); err != nil {
 			return err
 		}
-		sweeps, err := s.store.Outbox().List(ctx, sp.ID, store.OutboxFilter{RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Limit: 1})
+		sweeps, err := s.outbox.List(ctx, sp.ID, store.OutboxFilter{RemoteSpaceID: target.ID, Kind: domain.OutboxPackages, Limit: 1})
 		if err == nil && len(sweeps) == 1 {
 			out.Packages = &sweeps[0]
 		}
@@ -101,28 +165,48 @@ func (s *Service) Promote(ctx context.Context, space string, req bundle.PromoteR
 	if err != nil {
 		return Promotion{}, err
 	}
-	s.wake()
+	s.delivery.Wake()
 	return out, nil
 }
 
 // Delivery returns one outbox item of a space.
 func (s *Service) Delivery(ctx context.Context, space string, id int64) (domain.OutboxItem, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return domain.OutboxItem{}, err
 	}
-	it, err := s.store.Outbox().Get(ctx, id)
+	it, err := s.outbox.Get(ctx, id)
 	if err != nil || it.SpaceID != sp.ID {
 		return domain.OutboxItem{}, domain.NotFoundf("delivery %d not found in space %q", id, space)
 	}
 	it.Body = nil
+	if project, err := s.projectOf(ctx, sp, it); err != nil {
+		return domain.OutboxItem{}, err
+	} else if project != "" {
+		if err := s.access.Require(ctx, sp, domain.PermView, project, ""); err != nil {
+			return domain.OutboxItem{}, err
+		}
+	}
 	return it, nil
+}
+
+// projectOf names the project whose release a bundle delivery carries, ""
+// for other deliveries.
+func (s *Service) projectOf(ctx context.Context, sp domain.Space, it domain.OutboxItem) (string, error) {
+	if it.Kind != domain.OutboxBundle {
+		return "", nil
+	}
+	b, err := s.records.Get(ctx, sp.ID, domain.BundleOut, it.Ref)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", nil
+	}
+	return b.Project, err
 }
 
 // Deliveries lists a space's outbox items, newest first, optionally for one
 // remote space.
 func (s *Service) Deliveries(ctx context.Context, space, remote string, limit int) ([]domain.OutboxItem, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +221,25 @@ func (s *Service) Deliveries(ctx context.Context, space, remote string, limit in
 		}
 		f.RemoteSpaceID = r.ID
 	}
-	return s.store.Outbox().List(ctx, sp.ID, f)
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.outbox.List(ctx, sp.ID, f)
+	if err != nil || v.Names() == nil {
+		return list, err
+	}
+	out := list[:0]
+	for _, it := range list {
+		project, err := s.projectOf(ctx, sp, it)
+		if err != nil {
+			return nil, err
+		}
+		if v.Has(project) {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 // RetryResult says what Retry queued again.
@@ -157,8 +259,8 @@ type RetryResult struct {
 // it had no URL, for instance.
 func (s *Service) Retry(ctx context.Context, space, remote string) (RetryResult, error) {
 	var res RetryResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermPromote, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermPromote, "", "")
 		if err != nil {
 			return err
 		}
@@ -173,24 +275,24 @@ func (s *Service) Retry(ctx context.Context, space, remote string) (RetryResult,
 			return domain.Invalidf("remote space %q has no URL; connect it first with `ferry remote-space update %q --url https://HOST:PORT`", r.Name, r.Name)
 		}
 		res.RemoteSpace = r.Name
-		if res.Requeued, err = s.store.Outbox().Requeue(ctx, r.ID, s.now()); err != nil {
+		if res.Requeued, err = s.outbox.Requeue(ctx, r.ID, s.now()); err != nil {
 			return err
 		}
-		res.Receipts, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+		res.Receipts, err = s.outbox.Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: r.ID, Kind: domain.OutboxReceipts, Summary: "deployment receipts",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		})
 		if err != nil || !r.Trust.Has(domain.TrustPromote) {
 			return err
 		}
-		res.Packages, err = s.store.Outbox().Enqueue(ctx, &domain.OutboxItem{
+		res.Packages, err = s.outbox.Enqueue(ctx, &domain.OutboxItem{
 			SpaceID: sp.ID, RemoteSpaceID: r.ID, Kind: domain.OutboxPackages, Summary: "packages of promoted releases",
 			CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		})
 		return err
 	})
 	if err == nil {
-		s.wake()
+		s.delivery.Wake()
 	}
 	return res, err
 }
@@ -209,11 +311,11 @@ func (s *Service) Bundles(ctx context.Context, space string) ([]BundleStatus, er
 	if err != nil {
 		return nil, err
 	}
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return nil, err
 	}
-	items, err := s.store.Outbox().List(ctx, sp.ID, store.OutboxFilter{Kind: domain.OutboxBundle, Limit: 2 * len(list)})
+	items, err := s.outbox.List(ctx, sp.ID, store.OutboxFilter{Kind: domain.OutboxBundle, Limit: 2 * len(list)})
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +351,7 @@ func (s *Service) RemoteSpaces(ctx context.Context, space string) ([]RemoteSpace
 	if len(list) == 0 {
 		return []RemoteSpaceStatus{}, nil
 	}
-	sums, err := s.store.Outbox().Summaries(ctx, list[0].SpaceID)
+	sums, err := s.outbox.Summaries(ctx, list[0].SpaceID)
 	if err != nil {
 		return nil, err
 	}

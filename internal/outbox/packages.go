@@ -19,47 +19,30 @@ import (
 // recorded as received on the target, so the next attempt's query leaves
 // them out: the transfer resumes rather than restarts.
 func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote domain.RemoteSpace) (string, error) {
-	if d.Packages == nil || d.Trust == nil {
-		return "", &transport.Refused{Message: "this server has no package feed to send from"}
-	}
-	id, err := d.Trust.Identity(ctx, sp.ID)
+	id, err := d.trust.Identity(ctx, sp.ID)
 	if err != nil {
 		return "", err
-	}
-	ask := func(ctx context.Context, chunks []packages.Hash) (transport.ChunkAnswer, error) {
-		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.Now())
-		if err != nil {
-			return transport.ChunkAnswer{}, err
-		}
-		answer, err := d.Client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
-		if err != nil {
-			return transport.ChunkAnswer{}, err
-		}
-		var a transport.ChunkAnswer
-		if err := json.Unmarshal(answer, &a); err != nil {
-			return transport.ChunkAnswer{}, fmt.Errorf("read %s's answer to a chunk query: %w", remote.Name, err)
-		}
-		return a, nil
 	}
 	lacks := func(ctx context.Context, chunks []packages.Hash) ([]packages.Hash, error) {
 		if len(chunks) == 0 {
 			return nil, nil
 		}
-		a, err := ask(ctx, chunks)
-		return a.Missing, err
-	}
-	// An empty query first: the answer says which transfer schema the
-	// target reads (a server from before schema 2 does not say: 1).
-	hello, err := ask(ctx, []packages.Hash{})
-	if err != nil {
-		return "", err
-	}
-	schema := packages.OldTransferSchema
-	if hello.TransferSchema >= packages.TransferSchema {
-		schema = packages.TransferSchema
+		query, err := transport.SealChunkQuery(sp, id, remote, chunks, d.now())
+		if err != nil {
+			return nil, err
+		}
+		answer, err := d.client.Send(ctx, remote, transport.PathChunksMissing, sp.Fingerprint, query)
+		if err != nil {
+			return nil, err
+		}
+		var a transport.ChunkAnswer
+		if err := json.Unmarshal(answer, &a); err != nil {
+			return nil, fmt.Errorf("read %s's answer to a chunk query: %w", remote.Name, err)
+		}
+		return a.Missing, nil
 	}
 	// The loop acts for the space that promoted, with the server's authority.
-	exp, err := d.Packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks, SchemaVersion: schema})
+	exp, err := d.packages.PlanExport(domain.WithActor(ctx, domain.System), sp.Name, packages.ExportRequest{To: remote.Name, Lacks: lacks})
 	if packages.NothingToSend(err) {
 		return "nothing to send: " + domain.Message(err), nil
 	}
@@ -79,7 +62,7 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	}()
 	// The timeout grows with the work: a delta is small, but the target
 	// rebuilds the whole package from it.
-	answer, err := d.Client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes+exp.Summary.PackageBytes)
+	answer, err := d.client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes+exp.Summary.PackageBytes)
 	pr.CloseWithError(errors.New("the request ended")) // unblocks the writer if the request ended early
 	if werr := <-written; err == nil && werr != nil {
 		err = werr

@@ -41,14 +41,19 @@ func ParseHash(s string) (Hash, error) {
 // use is decided by its package manifests, never by what is on disk.
 type Chunks struct {
 	dir string
+	tmp string // chunks being written, on the same file system
 }
 
-// OpenChunks opens (creating) a chunk folder.
-func OpenChunks(dir string) (*Chunks, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+// OpenChunks opens (creating) a chunk folder; chunks are written in tmp
+// (on the same file system; empty: dir/tmp) and renamed into place.
+func OpenChunks(dir, tmp string) (*Chunks, error) {
+	if tmp == "" {
+		tmp = filepath.Join(dir, "tmp")
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create chunk store: %w", err)
 	}
-	return &Chunks{dir: dir}, nil
+	return &Chunks{dir: dir, tmp: tmp}, nil
 }
 
 func (c *Chunks) path(h Hash) string {
@@ -76,7 +81,7 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
-	tmp := filepath.Join(c.dir, "tmp", h.String()+"."+hex.EncodeToString(rnd[:]))
+	tmp := filepath.Join(c.tmp, h.String()+"."+hex.EncodeToString(rnd[:]))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("store chunk: %w", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/packages/delta"
@@ -46,7 +47,8 @@ func newDeltaFixture(t *testing.T) *deltaFixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return time.Now().UTC() }
-	s, err := New(st, nil, audit.New(st.Audit(), now), now, dir, NothingKnown{})
+	s, err := New(st, st.Packages(), st.ReceivedChunks(), st.Bundles(), st.Projects(), st.Releases(), st.Receipts(),
+		access.NewGuard(st.Spaces(), st.Teams()), nil, audit.New(st.Audit(), now), now, FoldersIn(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
 // MaxPackageSize bounds one pushed package; the API's body limit for pushes
@@ -29,28 +29,77 @@ const MaxPackageSize = 4 << 30
 // Service is the built-in feed of every space and the transfer of packages
 // between spaces.
 type Service struct {
-	store  store.Store
-	trust  *trust.Service
+	store  tables
+	access access.Guard
+	trust  Trust
 	audit  *audit.Log
 	now    func() time.Time
 	chunks *Chunks
 	tmp    string
-	// schemas says which transfer schema a remote space reads.
-	schemas SchemaKnowledge
 }
 
-// New returns the package service keeping chunks under dataDir/chunks;
-// schemas says which transfer file schema each remote space reads.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time, dataDir string, schemas SchemaKnowledge) (*Service, error) {
-	cs, err := OpenChunks(filepath.Join(dataDir, "chunks"))
+// Folders are where the feed keeps its files.
+type Folders struct {
+	Chunks string // the chunk store
+	// ChunkTemp holds chunks being written; it must be on the chunk
+	// store's file system (they are renamed into place).
+	ChunkTemp string
+	// Uploads holds pushed packages while they are received.
+	Uploads string
+}
+
+// FoldersIn is the layout of a data folder whose temporary files are not
+// claimed by one process (tests and tools). A server passes the folders of
+// its own scratch.Claim, so that a crash leaves nothing behind.
+func FoldersIn(dataDir string) Folders {
+	return Folders{
+		Chunks:    filepath.Join(dataDir, "chunks"),
+		ChunkTemp: filepath.Join(dataDir, "chunks", "tmp"),
+		Uploads:   filepath.Join(dataDir, "tmp", "packages"),
+	}
+}
+
+// Trust is what the feed needs of the trust capability (trust.Service):
+// the remote spaces, this space's own identity, and the signature check.
+type Trust interface {
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// tables are the stores the package service reads and writes, as the
+// methods its code asks for them.
+type tables struct {
+	store.Transactor
+	packages store.Packages
+	received store.ReceivedChunks
+	bundles  store.Bundles
+	projects store.Projects
+	releases store.Releases
+	receipts store.Receipts
+}
+
+func (t tables) Packages() store.Packages             { return t.packages }
+func (t tables) ReceivedChunks() store.ReceivedChunks { return t.received }
+func (t tables) Bundles() store.Bundles               { return t.bundles }
+func (t tables) Projects() store.Projects             { return t.projects }
+func (t tables) Releases() store.Releases             { return t.releases }
+func (t tables) Receipts() store.Receipts             { return t.receipts }
+
+// New returns the package service keeping its files in f. It writes the
+// feed (packages) and the chunks a space received; it reads bundles,
+// projects, releases and receipts to work out what a remote space lacks.
+func New(tx store.Transactor, feed store.Packages, received store.ReceivedChunks, bundles store.Bundles, projects store.Projects, releases store.Releases, receipts store.Receipts,
+	guard access.Guard, tr Trust, log *audit.Log, now func() time.Time, f Folders) (*Service, error) {
+	cs, err := OpenChunks(f.Chunks, f.ChunkTemp)
 	if err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(dataDir, "tmp", "packages")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
+	if err := os.MkdirAll(f.Uploads, 0o700); err != nil {
 		return nil, fmt.Errorf("create package upload folder: %w", err)
 	}
-	return &Service{store: st, trust: tr, audit: log, now: now, chunks: cs, tmp: tmp, schemas: schemas}, nil
+	st := tables{Transactor: tx, packages: feed, received: received, bundles: bundles, projects: projects, releases: releases, receipts: receipts}
+	return &Service{store: st, access: guard, trust: tr, audit: log, now: now, chunks: cs, tmp: f.Uploads}, nil
 }
 
 // PushResult says what a push stored.
@@ -66,7 +115,7 @@ type PushResult struct {
 // spooled to disk, never held in memory, then cut into chunks; only chunks
 // the server does not have yet are written.
 func (s *Service) Push(ctx context.Context, space, id, version string, body io.Reader) (PushResult, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermCreateRelease, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermCreateRelease, "", "")
 	if err != nil {
 		return PushResult{}, err
 	}
@@ -164,7 +213,7 @@ func (s *Service) spool(body io.Reader) (path string, size int64, sum string, er
 
 // List returns the space's packages (one id, or all), newest version first.
 func (s *Service) List(ctx context.Context, space, id string) ([]domain.Package, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +234,7 @@ type Detail struct {
 
 // Show returns one package version with its storage details.
 func (s *Service) Show(ctx context.Context, space, id, version string) (Detail, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return Detail{}, err
 	}
@@ -286,7 +335,7 @@ func (s *Service) Fetch(ctx context.Context, spaceID int64, ref domain.PackageRe
 
 // Download writes a package version's file to w, verified.
 func (s *Service) Download(ctx context.Context, space, id, version string, w io.Writer) error {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return err
 	}

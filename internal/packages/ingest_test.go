@@ -93,7 +93,7 @@ func roundTrip(t *testing.T, cs *Chunks, name string, data []byte) *Manifest {
 }
 
 func newStore(t *testing.T) *Chunks {
-	cs, err := OpenChunks(filepath.Join(t.TempDir(), "chunks"))
+	cs, err := OpenChunks(filepath.Join(t.TempDir(), "chunks"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/packages/delta"
@@ -36,8 +36,8 @@ const (
 	// TransferSchema is the transfer file schema this server writes unless
 	// the target is known to read only the one before (OldTransferSchema,
 	// which it still reads and writes): version 2 adds deltas.
-	TransferSchema    = 2
-	OldTransferSchema = 1
+	TransferSchema    = compat.Current
+	OldTransferSchema = compat.Previous
 	InventorySchema   = 1
 	transferManifest  = "ferry-transfer.json"
 	// MaxTransferHeader bounds the signed part of a transfer file (package
@@ -126,7 +126,7 @@ type InventoryPayload struct {
 // Inventory writes the space's signed package inventory, for a source space
 // to leave out of its next transfer file what this space already has.
 func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermDeploy, "", "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -205,7 +205,7 @@ func (e *Export) Close() {
 // their chunks it lacks, known from an inventory file it exported and from
 // the package lists its deployment receipts carry. It signs the result.
 func (s *Service) PlanExport(ctx context.Context, space string, req ExportRequest) (*Export, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermPromote, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermPromote, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,7 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			haveChunk[c.Hash] = true
 		}
 	}
-	schema, err := s.schemaFor(ctx, sp, target, req.SchemaVersion)
+	schema, err := s.schemaFor(target, req.SchemaVersion, assumed)
 	if err != nil {
 		return nil, err
 	}
@@ -395,24 +395,17 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	return exp, nil
 }
 
-// schemaFor decides the transfer file's schema version: the one asked
-// for, else the newest the target is known to read (SPEC §4).
-func (s *Service) schemaFor(ctx context.Context, sp domain.Space, target domain.RemoteSpace, asked int) (int, error) {
-	switch asked {
-	case OldTransferSchema, TransferSchema:
-		return asked, nil
-	case 0:
-	default:
-		return 0, domain.Invalidf("this server writes transfer file schema versions %d and %d, not %d", OldTransferSchema, TransferSchema, asked)
+// schemaFor decides the transfer file's schema version (SPEC §4): the
+// one asked for, else the newest the target is known to read
+// (compat.Choose). When nothing is known, the previous version is written
+// unless the target holds an earlier version of a package (assumed), which
+// a delta of the current version would carry in a fraction of the bytes.
+func (s *Service) schemaFor(target domain.RemoteSpace, asked int, assumed []domain.PackageRef) (int, error) {
+	needed := compat.Previous
+	if len(assumed) > 0 {
+		needed = compat.Current
 	}
-	known, err := s.schemas.TransferSchema(ctx, sp.ID, target)
-	if err != nil {
-		return 0, err
-	}
-	if known == OldTransferSchema {
-		return OldTransferSchema, nil
-	}
-	return TransferSchema, nil
+	return compat.Choose(target, asked, needed)
 }
 
 // deltaFor computes a delta for the package m from the newest version of
@@ -590,8 +583,11 @@ func (s *Service) readInventory(ctx context.Context, sp domain.Space, target dom
 		return nil, err
 	}
 	var pl InventoryPayload
-	if err := envelope.Strict(o.Body, &pl); err != nil || pl.Kind != InventoryKind {
-		return nil, domain.Invalidf("refused: the package inventory's payload is malformed")
+	if err := envelope.Strict(o.Body, &pl); err != nil {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the package inventory's payload is malformed or not exactly what ferry writes: %v", err)
+	}
+	if pl.Kind != InventoryKind || pl.SchemaVersion != o.Envelope.SchemaVersion {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package inventory of schema %d", pl.Kind, pl.SchemaVersion, o.Envelope.SchemaVersion)
 	}
 	if err := o.CheckExact(); err != nil {
 		return nil, err
@@ -672,13 +668,33 @@ func checkDeltas(pl *TransferPayload) error {
 	return nil
 }
 
+// HeaderSize reads, without consuming it, the first tar header of a
+// transfer file: the size of its signed header, which Import reads whole
+// before verifying it, so that a receiver can decide whether it may hold
+// that much. It refuses what is no transfer file, or a header over
+// MaxTransferHeader.
+func HeaderSize(br *bufio.Reader) (int64, error) {
+	b, err := br.Peek(4096)
+	if err != nil && len(b) == 0 {
+		return 0, domain.Invalidf("refused: the package transfer is empty or cut off: %v", err)
+	}
+	h, err := tar.NewReader(bytes.NewReader(b)).Next()
+	if err != nil || h.Name != transferManifest {
+		return 0, domain.Invalidf("refused: not a ferry package transfer file (it must start with %s)", transferManifest)
+	}
+	if h.Size < 0 || h.Size > MaxTransferHeader {
+		return 0, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
+	}
+	return h.Size, nil
+}
+
 // Import reads a transfer file as a stream and verifies all of it — the
 // envelope, the signer (trusted for releases), that it is addressed to this
 // space, every chunk against its hash, and every package rebuilt against its
 // SHA-256 — before any package enters the feed. Chunks are stored as they
 // arrive (content-addressed, they are inert until a manifest names them).
 func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -690,9 +706,8 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if h.Size > MaxTransferHeader {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
 	}
-	head := make([]byte, h.Size) // sized once: the header of a gigabyte is megabytes
-	_, err = io.ReadFull(tr, head)
-	if err != nil {
+	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
+	if _, err := io.ReadFull(tr, head); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
 	}
 	// This server reads its own schema and the one before (SPEC §4).
@@ -719,13 +734,10 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	runtime.GC()
 	var pl TransferPayload
 	if err := envelope.Strict(body, &pl); err != nil {
-		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload is malformed: %v", err)
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
 	}
-	if pl.Kind != TransferKind {
-		return ImportResult{}, domain.Invalidf("refused: the signed document is a %q, not a package transfer", pl.Kind)
-	}
-	if pl.SchemaVersion != version {
-		return ImportResult{}, domain.Invalidf("refused: the transfer file's payload has schema version %d but its envelope %d: the file was altered", pl.SchemaVersion, version)
+	if pl.Kind != TransferKind || pl.SchemaVersion != version {
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, version)
 	}
 	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
 	if err != nil {

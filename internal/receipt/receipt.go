@@ -11,21 +11,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/audit"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
-// Formats and limits.
+// Formats and limits. A server reads receipt files and receipts of its
+// schema version and the previous one, and writes the version the remote
+// space it writes for is known to read (internal/compat).
 const (
 	FileFormat    = "ferry-receipts"
-	SchemaVersion = 1
+	SchemaVersion = compat.Current
 	ReceiptKind   = "ferry.deployment-receipt"
 	FileKind      = "ferry.receipt-file"
 	MaxFileSize   = 64 << 20
@@ -51,6 +56,9 @@ type Payload struct {
 	// the release deploys (every version it holds of each), so the origin
 	// can leave their chunks out of the next transfer file.
 	Packages []domain.PackageRef `json:"packages,omitempty"`
+	// Bundle (schema 2) is the digest of the bundle the deploying space
+	// imported the release from: which promotion this deployment used.
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // SpaceRef names a space and pins its certificate.
@@ -86,44 +94,76 @@ type Signed struct {
 
 // Service records, exports and imports receipts.
 type Service struct {
-	store store.Store
-	trust *trust.Service
-	audit *audit.Log
-	now   func() time.Time
-
-	// Queued, if set, is called after receipts may have been queued for
-	// delivery to a connected space, once the transaction has committed.
-	Queued func()
-	// Holding, if set, lists the package versions a space holds of the
-	// given package ids; receipts carry it.
-	Holding func(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error)
+	tx          store.Transactor
+	spaces      store.Spaces
+	projects    store.Projects
+	releases    store.Releases
+	tasks       store.Tasks
+	deployments store.Deployments
+	receipts    store.Receipts
+	remotes     store.RemoteSpaces
+	outbox      store.Outbox
+	access      access.Guard
+	provenance  *provenance.Rules
+	trust       Trust
+	packages    Holdings
+	audit       *audit.Log
+	now         func() time.Time
+	delivery    Waker
 }
 
-// New returns a receipt service.
-func New(st store.Store, tr *trust.Service, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, trust: tr, audit: log, now: now}
+// Trust is what receipts need of the trust capability (trust.Service): the
+// remote spaces, this space's own identity, and the signature check.
+type Trust interface {
+	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
+	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// Holdings lists the package versions a space holds of the given package
+// ids (packages.Service); receipts carry it, so the space a release came
+// from sends no package twice.
+type Holdings interface {
+	Holding(ctx context.Context, spaceID int64, ids []string) ([]domain.PackageRef, error)
+}
+
+// Waker is told, after a transaction that may have queued receipts for a
+// connected space committed, that the delivery loop has work
+// (outbox.Signal).
+type Waker interface{ Wake() }
+
+// New returns a receipt service. It writes receipts, what was sent where
+// and sweeps in the outbox; it reads the finished task, its deployment,
+// project, release and space to sign a receipt, and remote spaces to know
+// where receipts go and who signed them.
+func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, tasks store.Tasks, deployments store.Deployments,
+	receipts store.Receipts, remotes store.RemoteSpaces, outbox store.Outbox,
+	guard access.Guard, rules *provenance.Rules, tr Trust, packages Holdings, log *audit.Log, now func() time.Time, delivery Waker) *Service {
+	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, tasks: tasks, deployments: deployments,
+		receipts: receipts, remotes: remotes, outbox: outbox,
+		access: guard, provenance: rules, trust: tr, packages: packages, audit: log, now: now, delivery: delivery}
 }
 
 // Record signs and stores a receipt for a finished deployment task, if it
 // deployed a remote project. Local deployments need none.
 func (s *Service) Record(ctx context.Context, taskID int64) error {
-	t, err := s.store.Tasks().Get(ctx, taskID)
+	t, err := s.tasks.Get(ctx, taskID)
 	if err != nil || t.Kind != domain.TaskDeploy || !t.State.Done() {
 		return err
 	}
-	d, err := s.store.Deployments().Get(ctx, t.DeploymentID)
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
 	if err != nil {
 		return err
 	}
-	p, err := s.store.Projects().GetByID(ctx, d.ProjectID)
+	p, err := s.projects.GetByID(ctx, d.ProjectID)
 	if err != nil || !p.IsRemote() {
 		return err
 	}
-	rel, err := s.store.Releases().GetByID(ctx, d.ReleaseID)
+	rel, err := s.releases.GetByID(ctx, d.ReleaseID)
 	if err != nil {
 		return err
 	}
-	sp, err := s.store.Spaces().GetByID(ctx, t.SpaceID)
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
 	if err != nil {
 		return err
 	}
@@ -135,8 +175,12 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	if rel.Provenance != nil && rel.Provenance.TargetName != "" {
 		name = rel.Provenance.TargetName
 	}
+	version, err := s.versionFor(ctx, sp, rel)
+	if err != nil {
+		return err
+	}
 	pl := Payload{
-		Kind: ReceiptKind, SchemaVersion: SchemaVersion,
+		Kind: ReceiptKind, SchemaVersion: version,
 		Deploying:      SpaceRef{Space: name, Fingerprint: sp.Fingerprint},
 		Origin:         OriginRef{Space: p.Origin.Space, Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project},
 		Version:        rel.Version,
@@ -150,12 +194,15 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		DeployedBy:     d.CreatedBy,
 		DeploymentID:   d.ID,
 	}
-	if s.Holding != nil && len(rel.Snapshot.Packages) > 0 {
+	if version >= 2 && rel.Provenance != nil {
+		pl.Bundle = rel.Provenance.BundleDigest
+	}
+	if len(rel.Snapshot.Packages) > 0 {
 		var ids []string
 		for _, p := range rel.Snapshot.Packages {
 			ids = append(ids, p.ID)
 		}
-		if pl.Packages, err = s.Holding(ctx, sp.ID, ids); err != nil {
+		if pl.Packages, err = s.packages.Holding(ctx, sp.ID, ids); err != nil {
 			return err
 		}
 	}
@@ -168,8 +215,8 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		return err
 	}
 	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
-	err = s.store.WithTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.Receipts().Create(ctx, &r); err != nil {
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if _, err := s.receipts.Create(ctx, &r); err != nil {
 			return err
 		}
 		return s.queueBack(ctx, sp, []domain.Receipt{r})
@@ -178,11 +225,28 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	return err
 }
 
+// versionFor is the schema version of a receipt of rel: the one the space
+// the release came from reads, since the receipt travels back through it
+// unchanged (and a space that relays it on writes no newer files for its
+// own source than that one reads; see Export).
+func (s *Service) versionFor(ctx context.Context, sp domain.Space, rel domain.Release) (int, error) {
+	if rel.Provenance == nil {
+		return compat.Current, nil
+	}
+	src, err := s.remotes.GetByFingerprint(ctx, sp.ID, rel.Provenance.SourceFingerprint)
+	if errors.Is(err, domain.ErrNotFound) {
+		return compat.Previous, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return compat.Choose(src, 0, compat.Previous)
+}
+
 // queued tells the delivery loop, after a transaction that may have queued
 // receipts committed.
 func (s *Service) queued(err error) {
-	if err == nil && s.Queued != nil {
-		s.Queued()
+	if err == nil {
+		s.delivery.Wake()
 	}
 }
 
@@ -197,24 +261,39 @@ func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time)
 	}
 }
 
+// ExportRequest asks for a receipt file for a remote space.
+type ExportRequest struct {
+	To string `json:"to"`
+	// All includes receipts already sent to it.
+	All bool `json:"all,omitempty"`
+	// SchemaVersion chooses the file's schema version by hand; 0 writes the
+	// newest the destination is known to read (internal/compat).
+	SchemaVersion int `json:"schemaVersion,omitempty"`
+}
+
 // ExportResult describes a receipt file written for a remote space.
 type ExportResult struct {
-	Count int    `json:"count"`
-	To    string `json:"to"`
+	Count         int    `json:"count"`
+	To            string `json:"to"`
+	SchemaVersion int    `json:"schemaVersion"`
+	// Waiting counts receipts left out because they are of a newer schema
+	// version than the destination reads; they go once it reads it.
+	Waiting int    `json:"waiting,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Export writes a signed file with every receipt the remote space has not
-// been sent yet (all of them with all=true) for releases it originated or
-// passed on to this space.
-func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byte, ExportResult, error) {
+// been sent yet (all of them with req.All) for releases it originated or
+// passed on to this space, in the schema version it reads.
+func (s *Service) Export(ctx context.Context, space string, req ExportRequest) ([]byte, ExportResult, error) {
 	var data []byte
 	var res ExportResult
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermDeploy, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermDeploy, "", "")
 		if err != nil {
 			return err
 		}
-		dest, err := s.trust.Get(ctx, sp.ID, to)
+		dest, err := s.trust.Get(ctx, sp.ID, req.To)
 		if err != nil {
 			return err
 		}
@@ -222,25 +301,50 @@ func (s *Service) Export(ctx context.Context, space, to string, all bool) ([]byt
 			return domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", dest.Name)
 		}
 		var list []domain.Receipt
-		if all {
-			list, err = s.store.Receipts().List(ctx, sp.ID, store.ReceiptFilter{})
+		if req.All {
+			list, err = s.receipts.List(ctx, sp.ID, store.ReceiptFilter{})
 		} else {
-			list, err = s.store.Receipts().Unsent(ctx, sp.ID, dest.ID)
+			list, err = s.receipts.Unsent(ctx, sp.ID, dest.ID)
 		}
 		if err != nil {
 			return err
 		}
-		var ids []int64
-		if data, ids, err = s.file(ctx, sp, dest, list, 0); err != nil {
+		// Only receipts of projects the caller may view: the file shows
+		// what they say, and the rest stay unsent for someone who may.
+		v, err := s.access.Viewable(ctx, sp)
+		if err != nil {
 			return err
 		}
-		if err := s.store.Receipts().MarkSent(ctx, dest.ID, ids, s.now()); err != nil {
+		list = slices.DeleteFunc(list, func(r domain.Receipt) bool { return !v.Has(projectOf(sp, r)) })
+		f, err := s.file(ctx, sp, dest, list, req.SchemaVersion, 0)
+		if err != nil {
 			return err
 		}
-		res = ExportResult{Count: len(ids), To: dest.Name}
-		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{"receipts": fmt.Sprint(len(ids)), "fingerprint": dest.Fingerprint})
+		if err := s.receipts.MarkSent(ctx, dest.ID, f.ids, s.now()); err != nil {
+			return err
+		}
+		data = f.data
+		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: f.version, Waiting: f.waiting}
+		if f.waiting > 0 {
+			res.Note = compat.Note(dest, f.version)
+		}
+		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{
+			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})
 	})
 	return data, res, err
+}
+
+// projectOf is the project here that a receipt is for: the space's own
+// (it is the origin), or the remote project "<origin>: <project>".
+func projectOf(sp domain.Space, r domain.Receipt) string {
+	return projectName(sp, r.OriginFingerprint, r.OriginSpace, r.OriginProject)
+}
+
+func projectName(sp domain.Space, originFingerprint, originSpace, project string) string {
+	if originFingerprint == sp.Fingerprint {
+		return project
+	}
+	return domain.RemoteName(originSpace, project)
 }
 
 // headsTo reports whether receipt r belongs on its way to dest: dest is the
@@ -249,13 +353,13 @@ func (s *Service) headsTo(ctx context.Context, sp domain.Space, r domain.Receipt
 	if r.OriginFingerprint == dest.Fingerprint {
 		return true, nil
 	}
-	p, err := s.store.Projects().Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
+	p, err := s.projects.Get(ctx, sp.ID, domain.RemoteName(r.OriginSpace, r.OriginProject))
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	rel, err := s.store.Releases().Get(ctx, p.ID, r.Version)
+	rel, err := s.releases.Get(ctx, p.ID, r.Version)
 	if errors.Is(err, domain.ErrNotFound) {
 		return false, nil
 	} else if err != nil {

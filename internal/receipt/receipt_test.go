@@ -1,21 +1,18 @@
-package receipt
+package receipt_test
 
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/audit"
-	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
-	"github.com/ferrydeploy/ferry/internal/secrets"
+	"github.com/ferrydeploy/ferry/internal/receipt"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -25,45 +22,23 @@ type fixture struct {
 	ctx       context.Context
 	st        store.Store
 	tr        *trust.Service
-	svc       *Service
+	svc       *receipt.Service
 	dev, prod domain.Space
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := domain.WithActor(context.Background(), domain.System)
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	log := audit.New(st.Audit(), now)
-	tr := trust.New(st, log, now)
-	cat := catalog.New(st, log, now)
-	cat.OnSpaceCreated(tr.CreateIdentity)
-	f := &fixture{ctx: ctx, st: st, tr: tr, svc: New(st, tr, log, now)}
-	if f.dev, err = cat.CreateSpace(ctx, "Dev"); err != nil {
-		t.Fatal(err)
-	}
-	if f.prod, err = cat.CreateSpace(ctx, "Prod"); err != nil {
-		t.Fatal(err)
-	}
-	_, prodCert, _ := tr.Certificate(ctx, "Prod")
-	if _, _, err := tr.Add(ctx, "Dev", trust.AddRequest{Name: "Prod", Certificate: string(prodCert), Trust: "receipts"}); err != nil {
-		t.Fatal(err)
-	}
+	env := servicetest.New(t)
+	f := &fixture{ctx: env.Ctx, st: env.Store, tr: env.Set.Trust, svc: env.Set.Receipts}
+	f.dev = env.CreateSpace("Dev")
+	f.prod = env.CreateSpace("Prod")
+	env.Trust("Dev", "Prod", "receipts")
 	return f
 }
 
 // file builds a receipt file from Prod to Dev holding one receipt; edit may
 // change the receipt's bytes after it was signed.
-func (f *fixture) file(t *testing.T, pl Payload, edit func([]byte) []byte) []byte {
+func (f *fixture) file(t *testing.T, pl receipt.Payload, edit func([]byte) []byte) []byte {
 	t.Helper()
 	id, err := f.tr.Identity(f.ctx, f.prod.ID)
 	if err != nil {
@@ -77,22 +52,22 @@ func (f *fixture) file(t *testing.T, pl Payload, edit func([]byte) []byte) []byt
 	if edit != nil {
 		body = edit(body)
 	}
-	fb := FileBody{Kind: FileKind, SchemaVersion: SchemaVersion, CreatedAt: time.Now().UTC(),
-		Exporter:    SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
-		Destination: SpaceRef{Space: "Dev", Fingerprint: f.dev.Fingerprint},
-		Receipts:    []Signed{{Payload: body, Signature: sig, Signer: string(id.CertPEM)}}}
+	fb := receipt.FileBody{Kind: receipt.FileKind, SchemaVersion: receipt.SchemaVersion, CreatedAt: time.Now().UTC(),
+		Exporter:    receipt.SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
+		Destination: receipt.SpaceRef{Space: "Dev", Fingerprint: f.dev.Fingerprint},
+		Receipts:    []receipt.Signed{{Payload: body, Signature: sig, Signer: string(id.CertPEM)}}}
 	raw, _ := json.Marshal(fb)
-	data, err := envelope.Seal(FileFormat, SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	data, err := envelope.Seal(receipt.FileFormat, receipt.SchemaVersion, raw, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return data
 }
 
-func (f *fixture) payload() Payload {
-	return Payload{Kind: ReceiptKind, SchemaVersion: SchemaVersion,
-		Deploying: SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
-		Origin:    OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
+func (f *fixture) payload() receipt.Payload {
+	return receipt.Payload{Kind: receipt.ReceiptKind, SchemaVersion: receipt.SchemaVersion,
+		Deploying: receipt.SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
+		Origin:    receipt.OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
 		Version:   "9.9.9", Environment: "Prod: Production", LocalEnv: "Production",
 		State: domain.TaskSuccess, DeployedBy: "someone"}
 }

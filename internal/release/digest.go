@@ -23,6 +23,12 @@ const CanonicalFormat = "ferry-snapshot/1"
 // change when packages arrived.
 const CanonicalFormatPackages = "ferry-snapshot/2"
 
+// CanonicalFormatDownstream is the form of a snapshot imported from a bundle
+// that carries what spaces further along need: the /2 form plus the spaces
+// its remote scopes name and the values sealed to them (see
+// docs/snapshots.md). Other snapshots keep their form.
+const CanonicalFormatDownstream = "ferry-snapshot/3"
+
 // Digest returns the snapshot's digest: "sha256:" and the lowercase hex
 // SHA-256 of Canonical(snap).
 //
@@ -58,11 +64,20 @@ func Digest(snap domain.Snapshot) string {
 // are sorted by name, then by environment list (element by element, a
 // prefix first), then by their encoding; templates by name, then encoding.
 func Canonical(snap domain.Snapshot) []byte {
-	v2 := usesPackages(snap)
+	v3 := len(snap.Spaces) > 0 || len(snap.Forward) > 0
+	v2 := v3 || usesPackages(snap)
 	var b bytes.Buffer
 	b.WriteString(`{"format":`)
+	if v3 {
+		writeString(&b, CanonicalFormatDownstream)
+		b.WriteString(`,"forward":[`)
+		writeSorted(&b, snap.Forward, canonicalForward, compareForward)
+		b.WriteString(`]`)
+	}
 	if v2 {
-		writeString(&b, CanonicalFormatPackages)
+		if !v3 {
+			writeString(&b, CanonicalFormatPackages)
+		}
 		b.WriteString(`,"packages":[`)
 		writeSorted(&b, snap.Packages, canonicalPackage, comparePackages)
 		b.WriteString(`]`)
@@ -80,7 +95,13 @@ func Canonical(snap domain.Snapshot) []byte {
 			b.Write(canonicalStep(s))
 		}
 	}
-	b.WriteString(`],"templates":[`)
+	b.WriteString(`]`)
+	if v3 {
+		b.WriteString(`,"spaces":[`)
+		writeSorted(&b, snap.Spaces, canonicalSpace, func(x, y domain.SpaceRef) int { return cmp.Compare(x.Space, y.Space) })
+		b.WriteString(`]`)
+	}
+	b.WriteString(`,"templates":[`)
 	writeSorted(&b, snap.Templates, canonicalTemplate, func(x, y domain.Template) int {
 		return cmp.Compare(x.Name, y.Name)
 	})

@@ -75,3 +75,37 @@ func canonicalPackageStep(s domain.Step) []byte {
 	b.WriteByte('}')
 	return b.Bytes()
 }
+
+// canonicalForward is {"environments":[...],"for":s,"name":s,"sealed":s}:
+// the ciphertext is stored and passed on, so the digest covers it.
+func canonicalForward(f domain.ForwardValue) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"environments":`)
+	writeStrings(&b, scopeSet(f.Environments))
+	b.WriteString(`,"for":`)
+	writeString(&b, f.For)
+	b.WriteString(`,"name":`)
+	writeString(&b, f.Name)
+	b.WriteString(`,"sealed":`)
+	writeString(&b, f.Sealed)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func compareForward(x, y domain.ForwardValue) int {
+	if c := cmp.Compare(x.Name, y.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.For, y.For)
+}
+
+// canonicalSpace is {"fingerprint":s,"space":s}.
+func canonicalSpace(r domain.SpaceRef) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"fingerprint":`)
+	writeString(&b, r.Fingerprint)
+	b.WriteString(`,"space":`)
+	writeString(&b, r.Space)
+	b.WriteByte('}')
+	return b.Bytes()
+}

@@ -12,7 +12,7 @@ import (
 // selectPackages resolves "ID:VERSION" selections against the space's feed
 // and checks that every deploy-package step of the process has its package
 // selected, so a release never lacks what it deploys.
-func selectPackages(ctx context.Context, st store.Store, spaceID int64, process []domain.Step, specs []string) ([]domain.PackageRef, error) {
+func selectPackages(ctx context.Context, feed store.Packages, spaceID int64, process []domain.Step, specs []string) ([]domain.PackageRef, error) {
 	var refs []domain.PackageRef
 	for _, spec := range specs {
 		id, version, ok := strings.Cut(spec, ":")
@@ -22,7 +22,7 @@ func selectPackages(ctx context.Context, st store.Store, spaceID int64, process 
 		if slices.ContainsFunc(refs, func(r domain.PackageRef) bool { return r.ID == id }) {
 			return nil, domain.Invalidf("package %q is selected twice; a release deploys one version of each package", id)
 		}
-		p, err := st.Packages().Get(ctx, spaceID, id, version)
+		p, err := feed.Get(ctx, spaceID, id, version)
 		if err != nil {
 			if domain.KindOf(err) == domain.KindNotFound {
 				return nil, domain.NotFoundf("package %s %s is not in this space's feed; push it first with `ferry package push FILE --id %s --version %s`", id, version, id, version)

@@ -4,6 +4,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -17,14 +18,19 @@ import (
 
 // Service creates and reads releases.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
+	tx       store.Transactor
+	projects store.Projects
+	releases store.Releases
+	packages store.Packages
+	access   access.Guard
+	audit    *audit.Log
+	now      func() time.Time
 }
 
-// New returns a release service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// New returns a release service over the projects and releases tables; it
+// reads the packages table to pin the packages a release selects.
+func New(tx store.Transactor, projects store.Projects, releases store.Releases, packages store.Packages, guard access.Guard, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, projects: projects, releases: releases, packages: packages, access: guard, audit: log, now: now}
 }
 
 // CreateRequest describes a new release.
@@ -41,20 +47,23 @@ type CreateRequest struct {
 // into a new release.
 func (s *Service) Create(ctx context.Context, space, project string, req CreateRequest) (domain.Release, error) {
 	var r domain.Release
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermCreateRelease, project, "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.Space(ctx, space, domain.PermCreateRelease, project, "")
 		if err != nil {
 			return err
 		}
 		if err := validateVersion(req.Version); err != nil {
 			return err
 		}
-		p, err := s.store.Projects().Get(ctx, sp.ID, project)
+		p, err := s.projects.Get(ctx, sp.ID, project)
 		if err != nil {
 			return err
 		}
 		if p.IsRemote() {
 			return domain.Invalidf("%q is a remote project imported from space %q: its releases come only from bundles. Create the release in %q and promote it here", p.Name, p.Origin.Space, p.Origin.Space)
+		}
+		if unset := domain.UnsetSecrets(p.Variables, p.Templates); len(unset) > 0 {
+			return unsetError(fmt.Sprintf("cannot create release %s of %q", req.Version, p.Name), p.Name, unset)
 		}
 		r = domain.Release{
 			ProjectID: p.ID,
@@ -66,16 +75,32 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 			CreatedAt: s.now(),
 			CreatedBy: domain.ActorName(ctx),
 		}
-		if r.Snapshot.Packages, err = selectPackages(ctx, s.store, sp.ID, r.Snapshot.Process, req.Packages); err != nil {
+		if r.Snapshot.Packages, err = selectPackages(ctx, s.packages, sp.ID, r.Snapshot.Process, req.Packages); err != nil {
 			return err
 		}
 		r.SnapshotDigest = Digest(r.Snapshot)
-		if err := s.store.Releases().Create(ctx, &r); err != nil {
+		if err := s.releases.Create(ctx, &r); err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, nil)
+		return s.audit.Record(ctx, sp.ID, "release.create", p.Name+" "+r.Version, map[string]string{"project": p.Name})
 	})
 	return r, err
+}
+
+// unsetError refuses what needs secrets the space does not have, naming
+// each and the command that sets it.
+func unsetError(what, project string, unset []domain.Variable) error {
+	var names, cmds []string
+	for _, v := range unset {
+		scope := "unscoped"
+		if len(v.Environments) > 0 {
+			scope = strings.Join(v.Environments, ", ")
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", v.Name, scope))
+		cmds = append(cmds, domain.VarSetCommand(project, v.Name, v.Environments, true))
+	}
+	return domain.Invalidf("%s: sensitive value(s) not set in this space: %s. An export never carries secrets (it writes `keep: true`), so set each here first:\n  %s",
+		what, strings.Join(names, ", "), strings.Join(cmds, "\n  "))
 }
 
 // Freeze copies what a release keeps of a project, sharing no memory with it.
@@ -103,7 +128,7 @@ func (s *Service) List(ctx context.Context, space, project string) ([]domain.Rel
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Releases().List(ctx, p.ID)
+	return s.releases.List(ctx, p.ID)
 }
 
 // Get returns one release of a project.
@@ -112,15 +137,15 @@ func (s *Service) Get(ctx context.Context, space, project, version string) (doma
 	if err != nil {
 		return domain.Release{}, err
 	}
-	return s.store.Releases().Get(ctx, p.ID, version)
+	return s.releases.Get(ctx, p.ID, version)
 }
 
 func (s *Service) project(ctx context.Context, space, project string) (domain.Project, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, project, "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, project, "")
 	if err != nil {
 		return domain.Project{}, err
 	}
-	return s.store.Projects().Get(ctx, sp.ID, project)
+	return s.projects.Get(ctx, sp.ID, project)
 }
 
 // validateVersion accepts SemVer-like versions and anything else without

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -12,10 +13,35 @@ const Current = "current"
 
 // Detail is a release with what people check before approving it: the
 // digest of its snapshot and its packages.
+//
+// A digest is shown only as verified as it is. DigestHere is always
+// computed here, from the snapshot this space stores and deploys. For an
+// imported release, SnapshotDigest is the origin's digest when the origin
+// itself signed the bundle (so both spaces show the same digest), and
+// DigestHere otherwise; Origin then says whose claim the origin's digest
+// is, since this space cannot recompute it (the bundle carried the
+// snapshot sliced for this space).
 type Detail struct {
 	domain.Release
 	// Packages is the release's package selection.
 	Packages []PackageRef `json:"packages"`
+	// DigestHere is the digest of the snapshot as stored here.
+	DigestHere string `json:"digestHere"`
+	// Origin is set for an imported release.
+	Origin *OriginDigest `json:"originDigest,omitempty"`
+}
+
+// OriginDigest is the digest an imported release has in its origin space,
+// and who says so.
+type OriginDigest struct {
+	Digest string `json:"digest"`
+	// SignedBy names the space whose signature covers it: the origin
+	// itself, or a space that relayed the release.
+	SignedBy string `json:"signedBy"`
+	// ByOrigin is true when the origin signed it; otherwise it is a
+	// relay's claim, not verified here.
+	ByOrigin bool   `json:"byOrigin"`
+	Note     string `json:"note"`
 }
 
 // PackageRef is a package a release deploys, pinned by content.
@@ -26,18 +52,30 @@ type PackageRef struct {
 	Size    int64  `json:"size"`
 }
 
-// Show returns a release with its snapshot digest.
+// Show returns a release with its snapshot digests.
 func (s *Service) Show(ctx context.Context, space, project, version string) (Detail, error) {
-	r, err := s.Get(ctx, space, project, version)
+	p, err := s.project(ctx, space, project)
 	if err != nil {
 		return Detail{}, err
 	}
-	// An imported release keeps its origin's digest, which covers the
-	// snapshot before it was sliced for this space.
-	if r.SnapshotDigest == "" {
-		r.SnapshotDigest = Digest(r.Snapshot)
+	r, err := s.releases.Get(ctx, p.ID, version)
+	if err != nil {
+		return Detail{}, err
 	}
-	d := Detail{Release: r, Packages: []PackageRef{}}
+	d := Detail{Release: r, Packages: []PackageRef{}, DigestHere: Digest(r.Snapshot)}
+	switch {
+	case r.Provenance != nil && p.Origin != nil:
+		o := &OriginDigest{Digest: r.SnapshotDigest, SignedBy: r.Provenance.SourceSpace, ByOrigin: r.Provenance.SourceFingerprint == p.Origin.Fingerprint}
+		if o.ByOrigin {
+			o.Note = fmt.Sprintf("signed by %s, the release's origin; this space cannot recompute it (it holds the snapshot sliced for it, whose digest is digestHere)", o.SignedBy)
+		} else {
+			o.Note = fmt.Sprintf("claimed by %s, which relayed the release; not verified here", o.SignedBy)
+			d.SnapshotDigest = d.DigestHere
+		}
+		d.Origin = o
+	case r.SnapshotDigest == "":
+		d.SnapshotDigest = d.DigestHere
+	}
 	for _, p := range r.Snapshot.Packages {
 		d.Packages = append(d.Packages, PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
 	}
@@ -71,7 +109,7 @@ func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Di
 		return Diff{}, domain.Invalidf("a diff needs two versions (from and to); %q means the project's current state", Current)
 	}
 	var d Diff
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		p, err := s.project(ctx, space, project)
 		if err != nil {
 			return err
@@ -80,7 +118,7 @@ func (s *Service) Diff(ctx context.Context, space, project, from, to string) (Di
 			if version == Current {
 				return Freeze(p), nil
 			}
-			r, err := s.store.Releases().Get(ctx, p.ID, version)
+			r, err := s.releases.Get(ctx, p.ID, version)
 			return r.Snapshot, err
 		}
 		old, err := snapshot(from)

@@ -17,12 +17,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ferrydeploy/ferry/internal/api"
 	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/outbox"
-	"github.com/ferrydeploy/ferry/internal/receipt"
-	"github.com/ferrydeploy/ferry/internal/store"
-	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // TLSConfig says how a server serves HTTPS: with a certificate and key
@@ -76,24 +72,6 @@ func deliverySettings(s outbox.Settings) (outbox.Settings, error) {
 		return s, fmt.Errorf("%s (%s) must not be shorter than %s (%s)", deliveryRetryMaxEnv, s.RetryMax, deliveryRetryMinEnv, s.RetryMin)
 	}
 	return s, nil
-}
-
-// connectSpaces adds to svc what connected spaces need — the outbox
-// service and the transfer receiver — and returns the delivery loop, which
-// the caller runs on one node at a time.
-func connectSpaces(cfg Config, st store.Store, svc *api.Services, receipts *receipt.Service, log *slog.Logger, now func() time.Time) (*outbox.Deliverer, error) {
-	settings, err := deliverySettings(cfg.Delivery)
-	if err != nil {
-		return nil, err
-	}
-	d := outbox.NewDeliverer(outbox.Deliverer{
-		Store: st, Receipts: receipts, Packages: svc.Packages, Trust: svc.Trust,
-		Log: log.With("component", "outbox"), Now: now, Settings: settings,
-	})
-	receipts.Queued = d.Wake
-	svc.Outbox = outbox.New(st, svc.Bundles, svc.Trust, now, d.Wake)
-	svc.Transfer = &transport.Receiver{Store: st, Trust: svc.Trust, Bundles: svc.Bundles, Receipts: receipts, Packages: svc.Packages}
-	return d, nil
 }
 
 // serveTLS wraps ln in TLS when cfg asks for it and returns the scheme of

@@ -41,6 +41,8 @@ type node struct {
 	now       func() time.Time
 	heartbeat time.Duration
 	timeout   time.Duration
+	others    []string // the other nodes alive when this one joined
+	sandbox   string   // how this node runs steps, for health (newSandbox)
 
 	mu   sync.Mutex
 	held map[string]bool // exclusive loops running here, for health
@@ -65,10 +67,9 @@ func joinCluster(ctx context.Context, name string, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	others := 0
 	for _, other := range alive {
 		if other.Name != name {
-			others++
+			n.others = append(n.others, other.Name)
 		} else {
 			log.Warn("a node with this name heartbeat recently: if it is another server, not this one restarting, give each node its own --node",
 				"node", name, "seen", now().Sub(other.SeenAt).Round(time.Millisecond))
@@ -78,7 +79,7 @@ func joinCluster(ctx context.Context, name string, st store.Store, log *slog.Log
 		return nil, err
 	}
 	log.Info("joined", "node", name, "store", st.Kind(), "heartbeat", n.heartbeat, "timeout", n.timeout,
-		"other nodes alive", others)
+		"other nodes alive", len(n.others))
 	return n, nil
 }
 
@@ -257,10 +258,10 @@ func (n *node) withLock(ctx context.Context, name string, fn func() error) error
 	}
 }
 
-// health is /api/health: this node, its store, the queue across all nodes
+// Health is /api/health: this node, its store, the queue across all nodes
 // and the nodes alive. A store that does not answer makes it "degraded".
-func (n *node) health(ctx context.Context) any {
-	out := map[string]any{"status": "ok", "node": n.name, "store": n.store.Kind()}
+func (n *node) Health(ctx context.Context) any {
+	out := map[string]any{"status": "ok", "node": n.name, "store": n.store.Kind(), "sandbox": n.sandbox}
 	n.mu.Lock()
 	held := make([]string, 0, len(n.held))
 	for name := range n.held {

@@ -9,13 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	sandbox.Main()
+	pgtest.Main(m)
+}
 
 func testNode(t *testing.T, name string, st store.Store) *node {
 	t.Helper()
@@ -143,7 +147,7 @@ func TestExclusiveSQLite(t *testing.T) {
 		close(done)
 	}()
 	waitFor(t, "the loop to run", func() bool { return len(r.who()) == 1 })
-	h := n.health(t.Context()).(map[string]any)
+	h := n.Health(t.Context()).(map[string]any)
 	if h["status"] != "ok" || h["store"] != "sqlite" || len(h["exclusive"].([]string)) != 1 {
 		t.Errorf("health = %v", h)
 	}

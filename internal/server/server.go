@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,16 +21,20 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/outbox"
+	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
+	"github.com/ferrydeploy/ferry/internal/scratch"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/web"
 )
 
 // Config is everything a server needs to start.
 type Config struct {
-	DataDir     string // holds the SQLite file, master key, admin key, work folders
+	DataDir     string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
 	Listen      string // host:port; port 0 picks a free one
 	DatabaseURL string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
@@ -41,15 +46,25 @@ type Config struct {
 	// this server's spaces send to connected spaces (see connected.go).
 	TLS      TLSConfig
 	Delivery outbox.Settings
+	// Sandbox says how steps run: sandbox.Isolate (the default) hides the
+	// data folder and key files from them; sandbox.Off does not, for hosts
+	// without namespaces whose operator accepts that.
+	Sandbox sandbox.Mode
+	// Hide lists more files and folders steps must not reach, besides the
+	// data folder, the TLS files and the database client's credentials.
+	Hide []string
 	// Ready, if set, receives the address the server listens on.
 	Ready func(addr string)
 }
 
-// Files in the data folder.
+// Files and folders in the data folder.
 const (
 	masterKeyFile = "master.key"
 	adminKeyFile  = "admin.key"
 	sqliteFile    = "ferry.db"
+	chunksDir     = "chunks"
+	tmpDir        = "tmp"  // DATA/tmp and DATA/chunks/tmp hold one claimed folder per server process
+	legacyWorkDir = "work" // where versions before scratch claims ran steps
 )
 
 // Run starts the server and blocks until ctx ends, then shuts down cleanly:
@@ -60,14 +75,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Node == "" {
 		cfg.Node, _ = os.Hostname()
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data folder: %w", err)
-	}
-	box, err := secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, masterKeyFile))
-	if err != nil {
+	if err := absolutePaths(&cfg); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, box)
+	st, err := openData(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -79,19 +90,18 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer nd.leave()
-	runner := deploy.NewRunner(deploy.Runner{
-		Store:   st,
-		Log:     log.With("component", "runner"),
-		Node:    cfg.Node,
-		WorkDir: filepath.Join(cfg.DataDir, "work"),
-		Now:     now,
-	})
-	svc, err := services.New(st, cfg.DataDir, now, runner)
+	claim, err := claimScratch(cfg, nd.others, log)
 	if err != nil {
 		return err
 	}
-	svc.Health = nd.health
-	deliverer, err := connectSpaces(cfg, st, &svc, svc.Receipts, log, now)
+	defer claim.Close()
+	sb, status, err := newSandbox(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	nd.sandbox = status
+	svc, err := newServices(cfg, st, sb, nd, claim, now)
 	if err != nil {
 		return err
 	}
@@ -100,32 +110,99 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, addr, scheme, err := listen(cfg, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	addr := ln.Addr().String()
-	ln, scheme, err := serveTLS(cfg, ln, log)
+	bodyTimeout, err := durationEnv(bodyTimeoutEnv, transport.DefaultLimits.Idle)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler(svc, log),
+		Handler: bodyDeadline(handler(svc, log), bodyTimeout),
+		// Bodies have their own pace once the caller is known (see
+		// bodyDeadline): a package may take minutes.
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("ferry server started", "url", scheme+"://"+addr, "data", cfg.DataDir, "store", st.Kind(), "node", cfg.Node)
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}
+	return serve(ctx, srv, ln, svc, nd, log)
+}
 
+// openData makes the data folder and opens the store with the master key
+// kept there.
+func openData(ctx context.Context, cfg Config) (store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	box, err := secrets.LoadOrCreateKey(filepath.Join(cfg.DataDir, masterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, box)
+}
+
+// newServices builds the service set of this process: its feed and steps
+// keep temporary files in the process's claimed folders.
+func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, claim *scratch.Claim, now func() time.Time) (services.Set, error) {
+	settings, err := deliverySettings(cfg.Delivery)
+	if err != nil {
+		return services.Set{}, err
+	}
+	tmp := claim.Dir(filepath.Join(cfg.DataDir, tmpDir))
+	return services.New(st, sb, nd, services.Config{
+		Folders: packages.Folders{
+			Chunks:    filepath.Join(cfg.DataDir, chunksDir),
+			ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
+			Uploads:   filepath.Join(tmp, "uploads"),
+		},
+		Runner:   deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(tmp, "work")},
+		Delivery: settings,
+		Limits:   transport.DefaultLimits,
+		Log:      cfg.Log,
+		Now:      now,
+	})
+}
+
+// listen opens the listening socket, with TLS when cfg asks for it, and
+// returns its address and the scheme of the server's URL.
+func listen(cfg Config, log *slog.Logger) (net.Listener, string, string, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	max, err := connsPerAddr()
+	if err != nil {
+		ln.Close()
+		return nil, "", "", err
+	}
+	// Counted before TLS, so a handshake left hanging holds a place too.
+	ln = limitPerAddr(ln, max, log)
+	ln, scheme, err := serveTLS(cfg, ln, log)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return ln, addr, scheme, nil
+}
+
+// serve runs the task runner, the node's loops (heartbeat, task
+// notifications, the delivery loop on one node at a time) and srv on ln
+// until ctx ends or serving fails; then it stops them in order: requests
+// first, then tasks, which are recorded as cancelled.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, svc services.Set, nd *node, log *slog.Logger) error {
 	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var runErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := runner.Run(runCtx); err != nil {
+		if err := svc.Runner.Run(runCtx); err != nil {
 			runErr = err
 			log.Error("task runner stopped", "err", err)
 		}
@@ -133,9 +210,9 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nd.run(runCtx, runner.Wake)
+		nd.run(runCtx, svc.Runner.Wake)
 	}()
-	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, deliverer.Run) })
+	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -165,6 +242,21 @@ func handler(svc api.Services, log *slog.Logger) http.Handler {
 	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
 	mux.Handle("/", web.New(svc, log.With("component", "web")))
 	return mux
+}
+
+// bodyTimeoutEnv is how long a request's body may take to arrive before
+// its caller is authenticated (default 30s).
+const bodyTimeoutEnv = "FERRY_BODY_TIMEOUT"
+
+// bodyDeadline gives every request d to send its whole body, so that nobody
+// unknown can hold connections open by sending a body (or the rest of one
+// the handler does not read) a byte at a time. Handlers that know their
+// caller lift it (transport.Authenticated, transport.Paced).
+func bodyDeadline(next http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // openStore opens PostgreSQL when cfg.DatabaseURL is a postgres:// URL, and
@@ -209,4 +301,108 @@ func bootstrap(ctx context.Context, cfg Config, svc api.Services, log *slog.Logg
 		log.Info("created space " + domain.DefaultSpace)
 	}
 	return svc.Trust.EnsureIdentities(ctx)
+}
+
+// absolutePaths makes every path of cfg absolute, from the folder the
+// server starts in, once: nothing later may resolve a relative path from
+// another folder (a step's working folder, say).
+func absolutePaths(cfg *Config) error {
+	paths := []*string{&cfg.DataDir, &cfg.TLS.CertFile, &cfg.TLS.KeyFile}
+	for i := range cfg.Hide {
+		paths = append(paths, &cfg.Hide[i])
+	}
+	for _, p := range paths {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *p, err)
+		}
+		*p = abs
+	}
+	if cfg.DataDir == "" {
+		return errors.New("no data folder given (--data)")
+	}
+	return nil
+}
+
+// claimScratch claims this process's folders for temporary files: step
+// work folders and uploads under DATA/tmp, chunks being written under
+// DATA/chunks/tmp. It first removes those of server processes that are
+// gone, stopping any script one of them left running; others is the list
+// of other nodes alive, whose folders stay.
+func claimScratch(cfg Config, others []string, log *slog.Logger) (*scratch.Claim, error) {
+	tmp, chunkTmp := filepath.Join(cfg.DataDir, tmpDir), filepath.Join(cfg.DataDir, chunksDir, tmpDir)
+	return scratch.New([]string{tmp, chunkTmp}, scratch.Options{
+		Node:   cfg.Node,
+		Alive:  others,
+		Dead:   func(dir string) { deploy.StopLeftovers(filepath.Join(dir, "work"), log) },
+		Legacy: []string{tmp, chunkTmp, filepath.Join(cfg.DataDir, legacyWorkDir)},
+		Log:    log.With("component", "scratch"),
+	})
+}
+
+// newSandbox builds the sandbox steps run in. It hides the data folder,
+// the TLS files, the database client's credential files, and cfg.Hide,
+// and checks at once whether this host can isolate, so that an operator
+// learns it from the start-up log rather than from a failed deployment.
+// The status is for /api/health: "namespaces", "off" or "unavailable".
+func newSandbox(ctx context.Context, cfg Config, log *slog.Logger) (*sandbox.Sandbox, string, error) {
+	hide := append([]string{cfg.DataDir}, existing(secretFiles(cfg))...)
+	hide = append(hide, cfg.Hide...)
+	sb, err := sandbox.New(sandbox.Policy{Hide: hide}, cfg.Sandbox)
+	if err != nil {
+		return nil, "", fmt.Errorf("what steps must not reach (--sandbox-hide): %w", err)
+	}
+	if sb.Mode() == sandbox.Off {
+		log.Warn("steps run WITHOUT isolation (--sandbox off): a script can read the data folder and key files, and may outlive a crash of the server")
+		return sb, string(sandbox.Off), nil
+	}
+	if err := sb.Check(ctx); err != nil {
+		log.Error("steps cannot run isolated on this host; every step will fail until this is fixed", "err", err)
+		return sb, "unavailable", nil
+	}
+	log.Info("steps run isolated (user, mount and PID namespaces)", "hidden", sb.Hidden())
+	return sb, string(sandbox.Isolate), nil
+}
+
+// secretFiles are files outside the data folder this server was
+// configured with whose contents are secret or identify it: the TLS
+// certificate and key, and the PostgreSQL client's password file and key.
+func secretFiles(cfg Config) []string {
+	files := []string{cfg.TLS.CertFile, cfg.TLS.KeyFile}
+	if cfg.DatabaseURL == "" {
+		return files
+	}
+	home, _ := os.UserHomeDir()
+	if f := os.Getenv("PGPASSFILE"); f != "" {
+		files = append(files, f)
+	} else if home != "" {
+		files = append(files, filepath.Join(home, ".pgpass"))
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".postgresql", "postgresql.key"))
+	}
+	files = append(files, os.Getenv("PGSSLKEY"))
+	if u, err := url.Parse(cfg.DatabaseURL); err == nil {
+		for _, k := range []string{"sslkey", "sslcert", "passfile"} {
+			files = append(files, u.Query().Get(k))
+		}
+	}
+	return files
+}
+
+// existing keeps the absolute paths that exist.
+func existing(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if p == "" || !filepath.IsAbs(p) {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -1,10 +1,19 @@
-// Package services bundles the capability services that ferry's front ends
-// — the JSON API and the web pages — call. main builds one Set and hands the
-// same Set to both, so they share every rule and permission check.
+// Package services builds ferry's service set in one place: every
+// capability service, the task runner, the outbox and its delivery loop,
+// the receiver of what connected spaces send, and the health report. The
+// front ends — the JSON API and the web pages — call the same Set, so they
+// share every rule and permission check; the server runs its loops.
+//
+// Each service takes a transactor and only the parts of the store it uses,
+// and the other services it needs as small interfaces it declares, so its
+// constructor says what it touches. New is the one place where they meet:
+// the order of its statements is the dependency order
+// (docs/architecture.md draws it).
 package services
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -16,14 +25,16 @@ import (
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/outbox"
 	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
-// Set is every service a front end may call.
+// Set is every service a front end may call, and the loops the server runs.
 type Set struct {
 	Auth      *auth.Service
 	Catalog   *catalog.Service
@@ -43,46 +54,89 @@ type Set struct {
 	Packages *packages.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
+
+	// Runner runs queued tasks, and Deliverer sends what the outbox holds:
+	// the server runs both (Run(ctx) error), the deliverer on one node at
+	// a time.
+	Runner    *deploy.Runner
+	Deliverer *outbox.Deliverer
 }
 
-// New builds the services over st, wired to each other: spaces get
-// identities when created, remote environments need known remote spaces,
-// finished deployments of remote projects leave receipts, and deployments
-// fetch packages from the feed in dataDir. runner, when not nil, is the
-// task runner the services queue work for. Health, Outbox and Transfer are
-// the caller's to add (they depend on how the server runs).
-func New(st store.Store, dataDir string, now func() time.Time, runner *deploy.Runner) (Set, error) {
-	log := audit.New(st.Audit(), now)
-	tr := trust.New(st, log, now)
-	cat := catalog.New(st, log, now)
-	cat.OnSpaceCreated(tr.CreateIdentity)
-	cat.RemoteSpaces = tr.RemoteNames
-	rec := receipt.New(st, tr, log, now)
-	// Which transfer schema a remote space reads is not recorded yet: every
-	// target gets the newest unless asked (--schema-version) or a
-	// connected target answers otherwise.
-	pkgs, err := packages.New(st, tr, log, now, dataDir, packages.NothingKnown{})
+// Node is the server process the set runs in, as far as the services
+// know it: /api/health reports its state.
+type Node interface {
+	Health(ctx context.Context) any
+}
+
+// Config is where the services keep files and how their loops run.
+type Config struct {
+	Folders  packages.Folders    // the package feed's chunks and temporary files
+	Runner   deploy.RunnerConfig // node name, work folder, timeout, workers
+	Delivery outbox.Settings     // zero fields: outbox.DefaultSettings
+	Limits   transport.Limits    // what the transfer endpoints hold before checking signatures
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// New builds the complete set over st. Scripts run in sb; node reports
+// health. It fails only when the package feed's folders cannot be made.
+func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error) {
+	now := cfg.Now
+
+	// What every service asks: who may do what, what was done, and where
+	// things from other spaces come from.
+	events := audit.New(st.Audit(), now)
+	guard := access.NewGuard(st.Spaces(), st.Teams())
+	rules := provenance.New(st.RemoteSpaces(), st.Projects(), st.Bundles())
+	progress := deploy.NewProgress(st.Deployments(), st.Receipts(), rules)
+
+	// Core: one space's own things.
+	tr := trust.New(st, st.Spaces(), st.RemoteSpaces(), guard, events, now)
+	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), guard, tr, events, now)
+	releases := release.New(st, st.Projects(), st.Releases(), st.Packages(), guard, events, now)
+
+	// Cross-space: what travels between spaces.
+	feed, err := packages.New(st, st.Packages(), st.ReceivedChunks(), st.Bundles(), st.Projects(), st.Releases(), st.Receipts(),
+		guard, tr, events, now, cfg.Folders)
 	if err != nil {
 		return Set{}, err
 	}
-	rec.Holding = pkgs.Holding
-	var wake func()
-	if runner != nil {
-		runner.Finished = rec.Record
-		runner.Packages = pkgs
-		wake = runner.Wake
-	}
+	delivery := outbox.NewSignal()
+	receipts := receipt.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Tasks(), st.Deployments(),
+		st.Receipts(), st.RemoteSpaces(), st.Outbox(), guard, rules, tr, feed, events, now, delivery)
+	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
+		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, events, now)
+
+	// Deployments: the runner signs a receipt when a task ends, and is woken
+	// when one is queued.
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, receipts)
+	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
+		st.Tasks(), st.Deployments(), st.Packages(), guard, rules, progress, events, now, runner)
+
+	// Delivery: the outbox, the loop that empties it, and the receiver.
+	settings := cfg.Delivery.WithDefaults()
+	client := transport.NewClient(settings.Timeout)
+	deliverer := outbox.NewDeliverer(settings, st, st.Spaces(), st.RemoteSpaces(), st.Outbox(), st.Receipts(),
+		receipts, bundles, feed, tr, client, delivery, cfg.Log.With("component", "outbox"), now)
+	out := outbox.New(st, st.Spaces(), st.RemoteSpaces(), st.Outbox(), st.Bundles(), guard, bundles, tr, client, now, delivery)
+	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
+
 	return Set{
-		Auth:      auth.New(st, log, now),
+		Auth:      auth.New(st, st.Users(), events, now),
 		Catalog:   cat,
-		Releases:  release.New(st, log, now),
-		Deploy:    deploy.New(st, log, now, wake),
-		Audit:     log,
+		Releases:  releases,
+		Deploy:    deployments,
+		Audit:     events,
 		Trust:     tr,
-		Bundles:   bundle.New(st, tr, log, now),
-		Receipts:  rec,
-		Dashboard: dashboard.New(st, now),
-		Packages:  pkgs,
-		Teams:     access.New(st, log, now),
+		Bundles:   bundles,
+		Receipts:  receipts,
+		Dashboard: dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), guard, rules, now),
+		Teams:     access.New(st, st.Spaces(), st.Teams(), st.Projects(), st.Environments(), st.Users(), guard, events, now),
+		Outbox:    out,
+		Transfer:  receiver,
+		Packages:  feed,
+		Health:    node.Health,
+		Runner:    runner,
+		Deliverer: deliverer,
 	}, nil
 }

@@ -10,13 +10,25 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
+// Transactor runs a function in one transaction. The transaction travels
+// in the context fn receives, so every sub-store of the same Store called
+// with that context joins it: a service takes a Transactor and the few
+// sub-stores it uses, never the whole Store.
+type Transactor interface {
+	// WithTx runs fn in one transaction: all of fn's writes land, or none.
+	// Inside another WithTx, fn joins the outer transaction.
+	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 // Store is a database of ferry's state. Every method takes a context; when
 // the context carries a transaction started by WithTx, the method runs inside
 // it. Lookups of missing rows return an error that matches domain.ErrNotFound;
 // unique-name clashes return one that matches domain.ErrConflict.
+//
+// Only the wiring (internal/services, internal/server) and the store's own
+// tests see a Store; services receive its parts.
 type Store interface {
-	// WithTx runs fn in one transaction: all of fn's writes land, or none.
-	WithTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Transactor
 
 	Spaces() Spaces
 	Users() Users
@@ -72,6 +84,9 @@ type RemoteSpaces interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	GetByFingerprint(ctx context.Context, spaceID int64, fingerprint string) (domain.RemoteSpace, error)
 	List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) // by name
+	// SetSchemaVersion records the newest schema version the remote space
+	// reads; with raise, only a higher version than the one recorded.
+	SetSchemaVersion(ctx context.Context, id int64, version int, raise bool) error
 }
 
 // Users and their API keys.
@@ -126,6 +141,12 @@ type Projects interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.Project, error)
 	GetByID(ctx context.Context, id int64) (domain.Project, error)
 	List(ctx context.Context, spaceID int64) ([]domain.Project, error) // by name
+	// Deliverers lists the spaces besides its origin that may deliver
+	// releases of a remote project, oldest first.
+	Deliverers(ctx context.Context, projectID int64) ([]domain.Deliverer, error)
+	// AddDeliverer allows a space to deliver releases of a remote project;
+	// one already allowed is left as it is.
+	AddDeliverer(ctx context.Context, projectID int64, d domain.Deliverer) error
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
@@ -156,7 +177,28 @@ type DeploymentFilter struct {
 	ProjectID   int64
 	ReleaseID   int64
 	Environment string
-	Limit       int
+	// Projects, when not nil, keeps only deployments of projects so named
+	// (none when empty): what the caller may view (access.Viewable.Names).
+	Projects []string
+	Limit    int
+}
+
+// TaskFilter narrows Tasks.List; zero fields match everything.
+type TaskFilter struct {
+	SpaceID int64 // 0: every space
+	// Projects, when not nil, keeps only tasks of no project and tasks
+	// deploying projects so named.
+	Projects []string
+	Limit    int // 0: all
+}
+
+// AuditFilter narrows Audit.List; zero fields match everything.
+type AuditFilter struct {
+	SpaceID int64 // 0: every space and system-wide events
+	// Projects, when not nil, keeps only events of no project and events
+	// of projects so named.
+	Projects []string
+	Limit    int // 0: all
 }
 
 // Deployments record which release went where; their state is their task's.
@@ -174,7 +216,7 @@ type Deployments interface {
 type Tasks interface {
 	Create(ctx context.Context, t *domain.Task) error
 	Get(ctx context.Context, id int64) (domain.Task, error)
-	List(ctx context.Context, spaceID int64, limit int) ([]domain.Task, error) // newest first
+	List(ctx context.Context, f TaskFilter) ([]domain.Task, error) // newest first
 	// SetDeployment links a task to the deployment it runs.
 	SetDeployment(ctx context.Context, taskID, deploymentID int64) error
 	// Claim moves the oldest queued task to Executing on node and returns it;
@@ -240,8 +282,8 @@ type Lock interface {
 // Audit is the append-only record of who did what.
 type Audit interface {
 	Append(ctx context.Context, e *domain.AuditEvent) error
-	// List returns events of a space (0: system-wide events too), newest first.
-	List(ctx context.Context, spaceID int64, limit int) ([]domain.AuditEvent, error)
+	// List returns the events f matches, newest first.
+	List(ctx context.Context, f AuditFilter) ([]domain.AuditEvent, error)
 }
 
 // Bundles record the release bundles a space received or produced; a
@@ -253,6 +295,9 @@ type Bundles interface {
 	// MarkImported moves a pending bundle to imported and drops its Data.
 	MarkImported(ctx context.Context, id int64, at time.Time, by string) error
 	List(ctx context.Context, spaceID int64, limit int) ([]domain.BundleRecord, error) // newest first; limit 0: all
+	// Promoted lists the bundles the space wrote or sent of one release of
+	// one of its projects (by the project's name here), oldest first.
+	Promoted(ctx context.Context, spaceID int64, project, version string) ([]domain.BundleRecord, error)
 }
 
 // ReceiptFilter narrows Receipts.List; zero fields match everything.

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,12 +37,11 @@ type ChunkQuery struct {
 	Chunks        []packages.Hash   `json:"chunks"`
 }
 
-// ChunkAnswer is the target's answer: the queried chunks it lacks, and
-// the newest package transfer schema it reads (absent from servers that
-// read only schema 1).
+// ChunkAnswer is the target's answer: the queried chunks it lacks. (The
+// schema versions it reads travel in every transfer answer's
+// X-Ferry-Schema header: internal/compat.)
 type ChunkAnswer struct {
-	Missing        []packages.Hash `json:"missing"`
-	TransferSchema int             `json:"transferSchema,omitempty"`
+	Missing []packages.Hash `json:"missing"`
 }
 
 // SealChunkQuery signs a query for chunks from the space whose identity id
@@ -66,7 +66,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	}
 	var q ChunkQuery
 	if err := envelope.Strict(o.Body, &q); err != nil {
-		return ChunkAnswer{}, domain.Invalidf("refused: the chunk query is malformed: %v", err)
+		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the chunk query is malformed or not exactly what ferry writes: %v", err)
 	}
 	if err := o.CheckExact(); err != nil {
 		return ChunkAnswer{}, err
@@ -74,29 +74,41 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return ChunkAnswer{}, err
 	}
-	signer, err := r.Trust.Verify(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	signer, err := r.trust.Verify(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
 	if err != nil {
 		return ChunkAnswer{}, err
 	}
 	switch {
 	case q.Kind != ChunkQueryKind:
-		return ChunkAnswer{}, domain.Invalidf("refused: the signed document is a %q, not a chunk query", q.Kind)
+		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q, not a chunk query", q.Kind)
 	case q.Source.Fingerprint != signer.Fingerprint:
 		return ChunkAnswer{}, domain.Errorf(domain.KindUntrusted, "refused: the query says it comes from %q but is signed by %q", q.Source.Space, signer.Name)
 	case q.Target.Fingerprint != a.Space.Fingerprint:
 		return ChunkAnswer{}, domain.Invalidf("refused: the query is for space %q (fingerprint %s), not %q", q.Target.Space, q.Target.Fingerprint, a.Space.Name)
 	}
-	missing, err := r.Packages.Missing(ctx, a.Space.ID, q.Chunks)
+	missing, err := r.packages.Missing(ctx, a.Space.ID, q.Chunks)
 	if err != nil {
 		return ChunkAnswer{}, fmt.Errorf("find missing chunks: %w", err)
 	}
-	return ChunkAnswer{Missing: missing, TransferSchema: packages.TransferSchema}, nil
+	return ChunkAnswer{Missing: missing}, nil
 }
 
 // ReceivePackages takes a package transfer (the transfer file format of
 // `ferry package export`) from an admitted sender, as a stream: the feed
 // verifies its signature, trust and every chunk before storing anything
 // it names, and records chunks as received as they arrive.
+//
+// The transfer's signed header is read whole before it is verified, so its
+// size (from the first tar header) is added to the request's share of the
+// limits first.
 func (r *Receiver) ReceivePackages(ctx context.Context, a Admission, body io.Reader) (packages.ImportResult, error) {
-	return r.Packages.Import(actingFor(ctx, a), a.Space.Name, body)
+	br := bufio.NewReaderSize(body, 1<<20)
+	size, err := packages.HeaderSize(br)
+	if err != nil {
+		return packages.ImportResult{}, err
+	}
+	if err := a.lease.Grow(size); err != nil {
+		return packages.ImportResult{}, err
+	}
+	return r.packages.Import(actingFor(ctx, a), a.Space.Name, br)
 }

@@ -11,10 +11,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/identity"
 )
@@ -28,16 +32,70 @@ type Client struct {
 
 	mu    sync.Mutex
 	pools map[string]*http.Client // by pinned fingerprint; "" trusts the system's CAs
+	told  map[string]int          // by URL: the schema version its server last said it reads
 }
 
 // NewClient returns a client whose deliveries time out after timeout.
 func NewClient(timeout time.Duration) *Client {
-	return &Client{Timeout: timeout, pools: map[string]*http.Client{}}
+	return &Client{Timeout: timeout, pools: map[string]*http.Client{}, told: map[string]int{}}
 }
 
-// Refused is a remote server's considered refusal (a 4xx answer other than
-// timeouts and rate limits): sending the same item again will not change
-// it until someone changes trust or configuration.
+// Told returns the newest schema version the remote space's server said,
+// in its last answer, that it reads (compat.Header); ok is false when it
+// said nothing (a server from before the header existed).
+func (c *Client) Told(remote domain.RemoteSpace) (version int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	version, ok = c.told[remote.URL]
+	return version, ok
+}
+
+func (c *Client) remember(remote domain.RemoteSpace, h http.Header) {
+	v, err := strconv.Atoi(h.Get(compat.Header))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && v > 0 {
+		c.told[remote.URL] = v
+	} else {
+		delete(c.told, remote.URL)
+	}
+}
+
+// Handshake asks the remote space's server which schema versions it reads
+// (compat.Path) and returns the newest. A server that has no handshake
+// answers 404 and reads compat.Previous. It takes at most a few seconds.
+func (c *Client) Handshake(ctx context.Context, remote domain.RemoteSpace) (int, error) {
+	if remote.URL == "" {
+		return 0, fmt.Errorf("remote space %q has no URL", remote.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(remote.URL, "/")+compat.Path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.pool(remote.TLSFingerprint).Do(req)
+	if err != nil {
+		return 0, describe(remote, err)
+	}
+	defer resp.Body.Close()
+	var h compat.Handshake
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return compat.Previous, nil
+	case resp.StatusCode != http.StatusOK:
+		return 0, fmt.Errorf("%s answered the handshake with %s", remote.URL, resp.Status)
+	case json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&h) != nil || len(h.Reads) == 0:
+		return 0, fmt.Errorf("%s answered the handshake with something that is not one", remote.URL)
+	}
+	return slices.Max(h.Reads), nil
+}
+
+const handshakeTimeout = 5 * time.Second
+
+// Refused is a remote server's considered refusal (an answer whose kind is
+// not wire.Kind.Temporary): sending the same item again will not change it
+// until someone changes trust or configuration.
 type Refused struct {
 	Status  int
 	Kind    string
@@ -84,6 +142,7 @@ func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, send
 		return nil, describe(remote, err)
 	}
 	defer resp.Body.Close()
+	c.remember(remote, resp.Header)
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return nil, fmt.Errorf("read the answer of %s: %w", remote.URL, err)
@@ -91,21 +150,19 @@ func (c *Client) send(ctx context.Context, remote domain.RemoteSpace, path, send
 	if resp.StatusCode/100 == 2 {
 		return answer, nil
 	}
-	var e struct {
-		Error string `json:"error"`
-		Kind  string `json:"kind"`
-	}
+	var e wire.ErrorBody
 	if json.Unmarshal(answer, &e) != nil || e.Error == "" {
 		e.Error = fmt.Sprintf("%s answered %s", remote.URL, resp.Status)
 	}
+	kind := wire.KindOfAnswer(resp.StatusCode, e.Kind)
 	switch {
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+	case kind.Temporary():
 		return nil, fmt.Errorf("%s answered %s: %s", remote.URL, resp.Status, e.Error)
 	case resp.StatusCode == http.StatusNotFound && e.Kind == "":
 		// Not a ferry answer: a proxy, or a server too old to receive.
 		return nil, &Refused{Status: resp.StatusCode, Message: fmt.Sprintf("%s has no ferry transfer endpoint (%s): is the URL right, and is that server recent enough?", remote.URL, resp.Status)}
 	}
-	return nil, &Refused{Status: resp.StatusCode, Kind: e.Kind, Message: fmt.Sprintf("%s answered: %s", remote.Name, e.Error)}
+	return nil, &Refused{Status: resp.StatusCode, Kind: string(kind), Message: fmt.Sprintf("%s answered: %s", remote.Name, e.Error)}
 }
 
 const (

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
+	"io"
 
 	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -19,18 +19,60 @@ import (
 // whether to read a request at all, then passes the payload to the bundle
 // or receipt service, which verify it exactly as they verify a file.
 type Receiver struct {
-	Store    store.Store
-	Trust    *trust.Service
-	Bundles  *bundle.Service
-	Receipts *receipt.Service
-	Packages *packages.Service
+	spaces   store.Spaces
+	remotes  store.RemoteSpaces
+	trust    Verifier
+	bundles  Bundles
+	receipts Receipts
+	packages Packages
+	// Limiter bounds what requests hold before their signatures are
+	// checked (Enter); the endpoints pace bodies by its limits.
+	Limiter *Limiter
+}
+
+// Verifier checks a signature against a remote space's stored certificate
+// and the trust given to it (trust.Service).
+type Verifier interface {
+	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+}
+
+// Bundles receives a bundle (bundle.Service).
+type Bundles interface {
+	Receive(ctx context.Context, space string, data []byte) (bundle.ReceiveResult, error)
+}
+
+// Receipts imports a receipt file (receipt.Service).
+type Receipts interface {
+	Import(ctx context.Context, space string, data []byte) (receipt.ImportResult, error)
+}
+
+// Packages answers chunk queries and imports package transfers
+// (packages.Service).
+type Packages interface {
+	Missing(ctx context.Context, spaceID int64, hashes []packages.Hash) ([]packages.Hash, error)
+	Import(ctx context.Context, space string, r io.Reader) (packages.ImportResult, error)
+}
+
+// NewReceiver returns the receiver of what connected spaces send. It reads
+// spaces and remote spaces to admit a request; limiter bounds what
+// requests hold before their signatures are checked (Enter).
+func NewReceiver(spaces store.Spaces, remotes store.RemoteSpaces, tr Verifier, bundles Bundles, receipts Receipts, packages Packages, limiter *Limiter) *Receiver {
+	return &Receiver{spaces: spaces, remotes: remotes, trust: tr, bundles: bundles, receipts: receipts, packages: packages, Limiter: limiter}
 }
 
 // Admission is a request the receiver agreed to read: for which local space,
-// from which remote space.
+// from which remote space, within which share of the limits.
 type Admission struct {
 	Space  domain.Space
 	Sender domain.RemoteSpace
+	lease  *Lease
+}
+
+// Enter admits a request from peer (its remote address) that will hold
+// size bytes in memory, before anything else is looked at, or refuses it
+// for now (domain.KindUnavailable). Leave the lease when the request ends.
+func (r *Receiver) Enter(peer string, size int64) (*Lease, error) {
+	return r.Limiter.Enter(peer, size)
 }
 
 // Admit decides, from the sender and target fingerprints alone and before
@@ -38,8 +80,8 @@ type Admission struct {
 // of this server, and the sender is a remote space of it that is not
 // revoked and is trusted for direction (releases for bundles, receipts for
 // receipt files). Everything it refuses costs one or two indexed lookups.
-func (r *Receiver) Admit(ctx context.Context, direction, sender, target string) (Admission, error) {
-	var a Admission
+func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, target string) (Admission, error) {
+	a := Admission{lease: l}
 	if sender == "" || target == "" {
 		return a, domain.Invalidf("refused: a transfer must name its sender and target spaces' certificate fingerprints in the %s and %s headers", HeaderSender, HeaderTarget)
 	}
@@ -48,7 +90,7 @@ func (r *Receiver) Admit(ctx context.Context, direction, sender, target string) 
 	if err := errors.Join(err1, err2); err != nil {
 		return a, domain.Invalidf("refused: the %s and %s headers must be SHA-256 certificate fingerprints", HeaderSender, HeaderTarget)
 	}
-	spaces, err := r.Store.Spaces().List(ctx)
+	spaces, err := r.spaces.List(ctx)
 	if err != nil {
 		return a, err
 	}
@@ -61,7 +103,7 @@ func (r *Receiver) Admit(ctx context.Context, direction, sender, target string) 
 	if !found {
 		return a, domain.NotFoundf("refused: no space on this server has certificate fingerprint %s; check the remote space's certificate and URL", targetFP)
 	}
-	a.Sender, err = r.Store.RemoteSpaces().GetByFingerprint(ctx, a.Space.ID, senderFP)
+	a.Sender, err = r.remotes.GetByFingerprint(ctx, a.Space.ID, senderFP)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return a, domain.Errorf(domain.KindUntrusted, "refused: space %q does not know the sending space (fingerprint %s); add it there with `ferry remote-space add NAME --cert FILE --trust %s`", a.Space.Name, senderFP, direction)
@@ -87,21 +129,21 @@ func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) 
 	if err := sameSigner(a, p.Envelope.Signer); err != nil {
 		return bundle.ReceiveResult{}, err
 	}
-	return r.Bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
+	return r.bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
 }
 
 // ReceiveReceipts receives a receipt file for an admitted request: it must be
 // signed by the sender named in the headers, and is then verified and
 // imported by receipt.Service.Import; receipts already held are skipped.
 func (r *Receiver) ReceiveReceipts(ctx context.Context, a Admission, data []byte) (receipt.ImportResult, error) {
-	o, err := envelope.Open(data, receipt.FileFormat, receipt.SchemaVersion, receipt.MaxFileSize, "receipt file")
+	o, err := receipt.Open(data)
 	if err != nil {
 		return receipt.ImportResult{}, err
 	}
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return receipt.ImportResult{}, err
 	}
-	return r.Receipts.Import(actingFor(ctx, a), a.Space.Name, data)
+	return r.receipts.Import(actingFor(ctx, a), a.Space.Name, data)
 }
 
 // sameSigner refuses a payload signed by another space than the sender the

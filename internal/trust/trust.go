@@ -24,14 +24,18 @@ import (
 
 // Service manages identities and trust.
 type Service struct {
-	store store.Store
-	audit *audit.Log
-	now   func() time.Time
+	tx      store.Transactor
+	spaces  store.Spaces
+	remotes store.RemoteSpaces
+	access  access.Guard
+	audit   *audit.Log
+	now     func() time.Time
 }
 
-// New returns a trust service.
-func New(st store.Store, log *audit.Log, now func() time.Time) *Service {
-	return &Service{store: st, audit: log, now: now}
+// New returns a trust service over the spaces (their identities) and
+// remote spaces tables.
+func New(tx store.Transactor, spaces store.Spaces, remotes store.RemoteSpaces, guard access.Guard, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, spaces: spaces, remotes: remotes, access: guard, audit: log, now: now}
 }
 
 // CreateIdentity gives a new space its key pair and certificate. It runs in
@@ -46,12 +50,12 @@ func (s *Service) CreateIdentity(ctx context.Context, sp *domain.Space) error {
 		return err
 	}
 	sp.Fingerprint = identity.Fingerprint(id.Cert.Raw)
-	return s.store.Spaces().SetIdentity(ctx, sp.ID, id.CertPEM, sp.Fingerprint, private)
+	return s.spaces.SetIdentity(ctx, sp.ID, id.CertPEM, sp.Fingerprint, private)
 }
 
 // EnsureIdentities gives an identity to every space that lacks one.
 func (s *Service) EnsureIdentities(ctx context.Context) error {
-	spaces, err := s.store.Spaces().List(ctx)
+	spaces, err := s.spaces.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,7 +63,7 @@ func (s *Service) EnsureIdentities(ctx context.Context) error {
 		if sp.Fingerprint != "" {
 			continue
 		}
-		if err := s.store.WithTx(ctx, func(ctx context.Context) error { return s.CreateIdentity(ctx, &sp) }); err != nil {
+		if err := s.tx.WithTx(ctx, func(ctx context.Context) error { return s.CreateIdentity(ctx, &sp) }); err != nil {
 			return err
 		}
 	}
@@ -68,18 +72,18 @@ func (s *Service) EnsureIdentities(ctx context.Context) error {
 
 // Certificate returns a space's certificate as PEM.
 func (s *Service) Certificate(ctx context.Context, space string) (domain.Space, []byte, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return sp, nil, err
 	}
-	cert, _, err := s.store.Spaces().Identity(ctx, sp.ID)
+	cert, _, err := s.spaces.Identity(ctx, sp.ID)
 	return sp, cert, err
 }
 
 // Identity returns a space's full identity, private keys included, for
 // signing and decrypting. It never leaves the server.
 func (s *Service) Identity(ctx context.Context, spaceID int64) (*identity.Identity, error) {
-	cert, private, err := s.store.Spaces().Identity(ctx, spaceID)
+	cert, private, err := s.spaces.Identity(ctx, spaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +93,7 @@ func (s *Service) Identity(ctx context.Context, spaceID int64) (*identity.Identi
 // RemoteNames lists the unrevoked remote spaces of a space; remote
 // environments may only belong to one of them.
 func (s *Service) RemoteNames(ctx context.Context, spaceID int64) ([]string, error) {
-	list, err := s.store.RemoteSpaces().List(ctx, spaceID)
+	list, err := s.remotes.List(ctx, spaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +123,8 @@ type AddRequest struct {
 func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain.RemoteSpace, bool, error) {
 	var r domain.RemoteSpace
 	created := false
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -145,7 +149,7 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 		if cert.Fingerprint == sp.Fingerprint {
 			return domain.Invalidf("that is the certificate of space %q itself; add the other space's certificate (`ferry space cert NAME` on its server)", space)
 		}
-		old, err := s.store.RemoteSpaces().Get(ctx, sp.ID, req.Name)
+		old, err := s.remotes.Get(ctx, sp.ID, req.Name)
 		if err == nil {
 			if old.Fingerprint == cert.Fingerprint {
 				r = old
@@ -156,11 +160,11 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 		if !errors.Is(err, domain.ErrNotFound) {
 			return err
 		}
-		if other, err := s.store.RemoteSpaces().GetByFingerprint(ctx, sp.ID, cert.Fingerprint); err == nil {
+		if other, err := s.remotes.GetByFingerprint(ctx, sp.ID, cert.Fingerprint); err == nil {
 			return domain.Conflictf("this certificate (fingerprint %s) is already known as remote space %q", cert.Fingerprint, other.Name)
 		}
 		r = domain.RemoteSpace{SpaceID: sp.ID, Name: req.Name, CertPEM: string(cert.PEM), Fingerprint: cert.Fingerprint, URL: req.URL, TLSFingerprint: pin, Trust: trust}
-		if err := s.store.RemoteSpaces().Create(ctx, &r); err != nil {
+		if err := s.remotes.Create(ctx, &r); err != nil {
 			return err
 		}
 		created = true
@@ -183,12 +187,12 @@ type UpdateRequest struct {
 // Update changes a remote space's URL, trust or certificate.
 func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequest) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
-		if r, err = s.store.RemoteSpaces().Get(ctx, sp.ID, name); err != nil {
+		if r, err = s.remotes.Get(ctx, sp.ID, name); err != nil {
 			return err
 		}
 		if r.Revoked() {
@@ -234,7 +238,7 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 			return domain.Invalidf("nothing to change: give --url, --tls-fingerprint, --trust or --cert")
 		}
 		r.UpdatedAt = s.now()
-		if err := s.store.RemoteSpaces().Update(ctx, &r); err != nil {
+		if err := s.remotes.Update(ctx, &r); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "remote-space.update", name, details)
@@ -246,20 +250,20 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 // refused from now on. It stays listed, as revoked.
 func (s *Service) Revoke(ctx context.Context, space, name string) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
-	err := s.store.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := access.Space(ctx, s.store, space, domain.PermAdminSpace, "", "")
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
-		if r, err = s.store.RemoteSpaces().Get(ctx, sp.ID, name); err != nil {
+		if r, err = s.remotes.Get(ctx, sp.ID, name); err != nil {
 			return err
 		}
 		if r.Revoked() {
 			return nil
 		}
 		now := s.now()
-		r.RevokedAt, r.UpdatedAt = &now, now
-		if err := s.store.RemoteSpaces().Update(ctx, &r); err != nil {
+		r.RevokedAt, r.UpdatedAt, r.RevokedBy = &now, now, domain.ActorName(ctx)
+		if err := s.remotes.Update(ctx, &r); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "remote-space.revoke", name, map[string]string{"fingerprint": r.Fingerprint, "trust": r.Trust.String() + " → none (revoked)"})
@@ -269,16 +273,16 @@ func (s *Service) Revoke(ctx context.Context, space, name string) (domain.Remote
 
 // List returns a space's remote spaces.
 func (s *Service) List(ctx context.Context, space string) ([]domain.RemoteSpace, error) {
-	sp, err := access.Space(ctx, s.store, space, domain.PermView, "", "")
+	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
 	}
-	return s.store.RemoteSpaces().List(ctx, sp.ID)
+	return s.remotes.List(ctx, sp.ID)
 }
 
 // Get returns one remote space of a space.
 func (s *Service) Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error) {
-	return s.store.RemoteSpaces().Get(ctx, spaceID, name)
+	return s.remotes.Get(ctx, spaceID, name)
 }
 
 // Verify checks that payload was signed (sig) by the space whose certificate
@@ -290,31 +294,31 @@ func (s *Service) Verify(ctx context.Context, spaceID int64, direction string, s
 	if err != nil {
 		return domain.RemoteSpace{}, err
 	}
-	r, err := s.store.RemoteSpaces().GetByFingerprint(ctx, spaceID, fp)
+	r, err := s.remotes.GetByFingerprint(ctx, spaceID, fp)
 	if errors.Is(err, domain.ErrNotFound) {
-		return r, untrusted("it is signed by a space this space does not know (certificate fingerprint %s). If you expect it, compare that fingerprint with the sending space's owners and add it with `ferry remote-space add NAME --cert FILE --trust %s`", fp, direction)
+		return r, untrusted(domain.RuleSignerKnown, "it is signed by a space this space does not know (certificate fingerprint %s). If you expect it, compare that fingerprint with the sending space's owners and add it with `ferry remote-space add NAME --cert FILE --trust %s`", fp, direction)
 	}
 	if err != nil {
 		return r, err
 	}
 	if r.Revoked() {
-		return r, untrusted("it is signed by remote space %q (fingerprint %s), which was revoked on %s", r.Name, fp, r.RevokedAt.Format(time.RFC3339))
+		return r, untrusted(domain.RuleSignerRevoked, "it is signed by remote space %q (fingerprint %s), which %s", r.Name, fp, r.RevocationText())
 	}
 	if !r.Trust.Has(direction) {
-		return r, untrusted("remote space %q is not trusted for %s here (its trust: %s). To accept %s from it: `ferry remote-space update %q --trust %s`", r.Name, direction, r.Trust.String(), direction, r.Name, domain.Trust(append(r.Trust, direction)).String())
+		return r, untrusted(domain.RuleSignerTrusted, "remote space %q is not trusted for %s here (its trust: %s). To accept %s from it: `ferry remote-space update %q --trust %s`", r.Name, direction, r.Trust.String(), direction, r.Name, domain.Trust(append(r.Trust, direction)).String())
 	}
 	cert, err := identity.ParseCertificate([]byte(r.CertPEM), s.now())
 	if err != nil {
-		return r, untrusted("the stored certificate of remote space %q is no longer valid (%v); ask its owners for a new one and rotate it with `ferry remote-space update %q --cert FILE`", r.Name, err, r.Name)
+		return r, untrusted(domain.RuleSignature, "the stored certificate of remote space %q is no longer valid (%v); ask its owners for a new one and rotate it with `ferry remote-space update %q --cert FILE`", r.Name, err, r.Name)
 	}
 	if err := signing.Verify(cert.X509, payload, sig); err != nil {
-		return r, untrusted("the signature of remote space %q does not match the contents: the file was altered or damaged after it was signed", r.Name)
+		return r, untrusted(domain.RuleSignature, "the signature of remote space %q does not match the contents: the file was altered or damaged after it was signed", r.Name)
 	}
 	return r, nil
 }
 
-func untrusted(format string, args ...any) error {
-	return domain.Errorf(domain.KindUntrusted, "refused: "+format, args...)
+func untrusted(rule, format string, args ...any) error {
+	return domain.Refuse(domain.KindUntrusted, rule, format, args...)
 }
 
 // fingerprintOf fingerprints the certificate a document says signed it. Only
@@ -323,7 +327,7 @@ func untrusted(format string, args ...any) error {
 func fingerprintOf(certPEM []byte) (string, error) {
 	block, _ := pem.Decode(certPEM)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return "", untrusted("the document does not carry its signer's certificate")
+		return "", untrusted(domain.RuleSignerKnown, "the document does not carry its signer's certificate")
 	}
 	return identity.Fingerprint(block.Bytes), nil
 }
@@ -368,7 +372,7 @@ func (s *Service) AgeKey(ctx context.Context, space string) (string, error) {
 	if err := access.Admin(ctx, "read a space's private key"); err != nil {
 		return "", err
 	}
-	sp, err := s.store.Spaces().Get(ctx, space)
+	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
 		return "", err
 	}

@@ -5,33 +5,26 @@
 // Resolve picks one value per variable name from a list of scoped candidates:
 // the candidate whose scope matches the deployment in the most dimensions
 // (environment, tenant) wins, and ties go to the candidate listed first.
-// Names are case-sensitive.
+// Names are case-insensitive.
 //
-// # Template language
+// # Substitution
 //
-// Substitute understands an Octopus-compatible subset:
+// Render evaluates the #{...} language of Octopus as Octostache, Octopus's
+// templating library, does: names with indexes (Octopus.Action[Step A].Name),
+// values that contain expressions, JSON values, #{if}/#{elseif}/#{else}/
+// #{unless}, #{each}, #{calc} and Octostache's filters. docs/variables.md
+// describes the language; the tests pin Octostache's behaviour case by case.
 //
-//	#{Name}                          value of Name (undefined → *UndefinedError)
-//	#{Name | ToUpper | Trim}         filters, applied left to right
-//	#{Name | Replace "a" "b"}        filters with arguments ("..." or bare words)
-//	#{if Name}…#{else}…#{/if}        true unless undefined or "", "0", "false", "False", "FALSE", "no"
-//	#{if Name == "v"}…#{/if}         also !=; an undefined Name equals nothing
-//	#{unless Name}…#{/unless}        the negation of if (may also have #{else})
-//	#{each x in List}…#{/each}       List split on commas; sets x and Ferry.Template.Each.*
-//	#{Url[#{Env}]}                   inner expressions are expanded before the lookup
-//	##{Name}                         the literal text #{Name}
+// The pieces: parse.go turns text into tokens with Octostache's grammar
+// (including how it recovers from malformed text); binding.go builds the
+// tree of names a Set describes; eval.go evaluates tokens against it;
+// json.go, filters.go, numbers.go, dates.go, uri.go and version.go are the
+// value readers and filters. mask.go hides sensitive values in logs.
 //
-// Values may reference other variables; they are expanded recursively (each
-// in the global scope, so loop variables are not visible inside them) with
-// cycle detection. Filters: ToUpper, ToLower, Trim, HtmlEscape, XmlEscape,
-// JsonEscape (no surrounding quotes), UriEscape (url.QueryEscape, so a space
-// becomes "+"), Base64Encode, Base64Decode, Replace OLD NEW (literal, not a
-// regular expression), Truncate N (N characters, then "..." when shortened,
-// as Octopus does), Substring START [LENGTH] (in characters). Filter names are
-// matched case-insensitively. Inside "..." arguments only \" and \\ are escapes.
-//
-// The whole text is parsed before anything is evaluated, so malformed
-// templates fail with a *SyntaxError carrying a 1-based line and column
-// (counted in characters). Expansion is bounded (output size, nesting depth,
-// evaluation steps) and exceeding a bound fails with an error wrapping ErrLimit.
+// Render is Strict (every problem is an error: scripts) or Lenient (left as
+// it is, as Octostache leaves it, and reported as a warning: package files).
+// Every evaluated value carries whether it derives from a sensitive value;
+// Result.Derived lists those that reached the output, for Masker.With.
+// Evaluation is bounded (output size, steps, nesting, time in regular
+// expressions); exceeding a bound is an error wrapping ErrLimit.
 package variables

@@ -5,122 +5,150 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// Names of the variables an #{each} block defines besides its loop variable.
+// Bounds that keep a hostile template from exhausting memory or time.
 const (
-	eachIndex = "Ferry.Template.Each.Index"
-	eachFirst = "Ferry.Template.Each.First"
-	eachLast  = "Ferry.Template.Each.Last"
+	maxDepth    = 64              // variable values expanding other values
+	maxOutput   = 64 << 20        // bytes produced by one expansion or filter
+	maxSteps    = 8 << 20         // tokens evaluated and loop iterations run by one render
+	regexBudget = 1 * time.Second // time spent in regular expressions by one render
 )
 
-// Substitute expands every expression in text using s. Values may themselves
-// contain expressions (nested references), which are expanded recursively
-// with cycle detection. Text without "#{" is returned unchanged.
-//
-// Errors are a *SyntaxError for malformed text, or a positioned error
-// wrapping *UndefinedError, *CycleError, *SyntaxError (in a value) or
-// ErrLimit; use errors.As / errors.Is.
-func Substitute(text string, s *Set) (string, error) {
-	return substitute(text, s, limits{output: maxOutput, steps: maxSteps})
-}
-
-// limits bounds the work of one Substitute call. It is a parameter rather
-// than constants so tests can reach the bounds cheaply.
+// limits bounds the work of one render. It is a value rather than constants
+// so tests can reach the bounds cheaply; now is the clock of the date
+// filters (time.Now when nil).
 type limits struct {
-	output int // bytes in any one expansion
-	steps  int // nodes evaluated plus loop iterations
-}
-
-func substitute(text string, s *Set, lim limits) (string, error) {
-	if !strings.Contains(text, "#{") {
-		return text, nil
-	}
-	nodes, err := parse(text)
-	if err != nil {
-		return "", err
-	}
-	e := &evaluator{set: s, lim: lim, cache: make(map[string]string)}
-	out := e.newOutput()
-	out.b.Grow(len(text))
-	if err := e.eval(nodes, nil, out); err != nil {
-		var ne *nodeError
-		if errors.As(err, &ne) {
-			line, col := lineCol(text, ne.off)
-			return "", fmt.Errorf("line %d, col %d: %w", line, col, ne.err)
-		}
-		return "", err
-	}
-	return out.b.String(), nil
-}
-
-// nodeError records which node of the text being evaluated failed, so the
-// caller that owns that text can turn the offset into a line and column.
-type nodeError struct {
-	off int
-	err error
-}
-
-func (e *nodeError) Error() string { return e.err.Error() }
-func (e *nodeError) Unwrap() error { return e.err }
-
-// at attaches the offset of n to err unless a deeper node already did.
-func at(n node, err error) error {
-	if _, ok := err.(*nodeError); ok {
-		return err
-	}
-	return &nodeError{off: n.offset(), err: err}
-}
-
-// evaluator holds the state of one Substitute call.
-type evaluator struct {
-	set    *Set
-	lim    limits
-	cache  map[string]string // fully expanded values by name
-	active []string          // names being expanded, outermost first
+	output int
 	steps  int
+	now    func() time.Time
 }
 
-// frame holds the variables one #{each} iteration defines; inner frames
-// shadow outer ones and all of them shadow the set. The Each.* values are
-// computed on lookup, which keeps an iteration allocation-free.
-type frame struct {
-	item, value  string
-	index, count int
-	parent       *frame
+// val is an evaluated string and whether it derives from a sensitive value.
+type val struct {
+	s    string
+	sens bool
 }
 
-// get returns the value of name if this frame defines it.
-func (f *frame) get(name string) (string, bool) {
-	switch name {
-	case f.item:
-		return f.value, true
-	case eachIndex:
-		return strconv.Itoa(f.index), true
-	case eachFirst:
-		return boolText(f.index == 0), true
-	case eachLast:
-		return boolText(f.index == f.count-1), true
+// ctx is an evaluation scope: the set's tree at the root, an #{each}
+// iteration's variables in a child. Names not found in a scope are looked up
+// in its parent.
+type ctx struct {
+	root   *node
+	parent *ctx
+}
+
+// fatal carries an error that stops the whole render (a limit, a cycle).
+type fatal struct{ err error }
+
+type cacheEntry struct {
+	v     val
+	inner []error
+}
+
+// evaluator holds the state of one render.
+type evaluator struct {
+	mode  Mode
+	lim   limits
+	steps int
+
+	expanding []*node              // values being expanded, outermost first
+	frames    []*[]error           // problems met by each expansion in progress
+	cache     map[*node]cacheEntry // expansions of values found at the root
+	parsed    map[string]*template // values parsed as templates (nil: not a template)
+	jsonCache map[string]*jsonVal  // values read as JSON (nil: not JSON)
+	caught    bool                 // a cycle was caught while reading JSON: do not cache
+
+	pos      int // offset of the top-level token being evaluated
+	problems []Problem
+	notes    []Problem // never fail a render
+	seen     map[string]bool
+	src      string
+
+	derived     []string
+	derivedSeen map[string]bool
+	null        bool
+	regexLeft   time.Duration
+}
+
+func (e *evaluator) fail(err error) { panic(fatal{err}) }
+
+func (e *evaluator) clock() time.Time {
+	if e.lim.now != nil {
+		return e.lim.now()
 	}
-	return "", false
+	return time.Now()
+}
+
+// step counts one unit of work against the step limit.
+func (e *evaluator) step() {
+	if e.steps++; e.steps > e.lim.steps {
+		e.fail(fmt.Errorf("%w: more than %d evaluation steps", ErrLimit, e.lim.steps))
+	}
+}
+
+// problem records a place that could not be substituted.
+func (e *evaluator) problem(err error) {
+	if n := len(e.expanding); n > 0 && e.expanding[n-1].name != "" {
+		err = fmt.Errorf("in the value of %q: %w", e.expanding[n-1].name, err)
+	}
+	for _, f := range e.frames {
+		*f = append(*f, err)
+	}
+	e.addProblem(e.pos, err)
+}
+
+func (e *evaluator) addProblem(pos int, err error) {
+	key := strconv.Itoa(pos) + err.Error()
+	if e.seen[key] {
+		return
+	}
+	if e.seen == nil {
+		e.seen = make(map[string]bool)
+	}
+	e.seen[key] = true
+	line, col := lineCol(e.src, pos)
+	e.problems = append(e.problems, Problem{Line: line, Col: col, Err: err})
 }
 
 // output accumulates expanded text up to max bytes.
 type output struct {
-	b   strings.Builder
-	max int
+	b       strings.Builder
+	max     int
+	tainted bool
+	top     bool // the render's own output: tainted values are reported
 }
 
-func (e *evaluator) newOutput() *output {
-	return &output{max: e.lim.output}
-}
+func (e *evaluator) newOutput() *output { return &output{max: e.lim.output} }
 
-func (o *output) write(s string) error {
-	if o.b.Len()+len(s) > o.max {
-		return fmt.Errorf("%w: output would exceed %s", ErrLimit, sizeText(o.max))
+func (e *evaluator) write(o *output, v val) {
+	if o.b.Len()+len(v.s) > o.max {
+		e.fail(fmt.Errorf("%w: output would exceed %s", ErrLimit, sizeText(o.max)))
 	}
-	o.b.WriteString(s)
-	return nil
+	o.b.WriteString(v.s)
+	if v.sens && v.s != "" {
+		o.tainted = true
+		if o.top {
+			e.addDerived(v.s)
+		}
+	}
+}
+
+// addDerived remembers a value computed from a sensitive one, for masking.
+// A bare true or false (the answer of a comparison filter) carries one bit
+// and would mask every boolean in a log, so it is not kept.
+func (e *evaluator) addDerived(s string) {
+	if strings.EqualFold(s, "true") || strings.EqualFold(s, "false") || strings.TrimSpace(s) == "" {
+		return
+	}
+	if e.derivedSeen == nil {
+		e.derivedSeen = make(map[string]bool)
+	}
+	if !e.derivedSeen[s] {
+		e.derivedSeen[s] = true
+		e.derived = append(e.derived, s)
+	}
 }
 
 func sizeText(n int) string {
@@ -130,228 +158,518 @@ func sizeText(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// step counts one unit of work against the step limit.
-func (e *evaluator) step() error {
-	if e.steps++; e.steps > e.lim.steps {
-		return fmt.Errorf("%w: more than %d evaluation steps", ErrLimit, e.lim.steps)
-	}
-	return nil
-}
-
-func (e *evaluator) eval(nodes []node, f *frame, out *output) error {
-	for _, n := range nodes {
-		if err := e.step(); err != nil {
-			return at(n, err)
-		}
-		var err error
-		switch n := n.(type) {
-		case *textNode:
-			err = out.write(n.text)
-		case *refNode:
-			err = e.evalRef(n, f, out)
-		case *ifNode:
-			err = e.evalIf(n, f, out)
-		case *eachNode:
-			err = e.evalEach(n, f, out)
-		}
-		if err != nil {
-			return at(n, err)
+// evalTokens evaluates tokens into o.
+func (e *evaluator) evalTokens(toks []token, c *ctx, o *output) {
+	for _, t := range toks {
+		e.step()
+		switch t := t.(type) {
+		case *textTok:
+			e.write(o, val{s: t.text})
+		case *substTok:
+			e.at(t.pos)
+			e.evalSubst(t, c, o)
+		case *condTok:
+			e.at(t.pos)
+			e.evalCond(t, c, o)
+		case *repTok:
+			e.at(t.pos)
+			e.evalEach(t, c, o)
+		case *calcTok:
+			e.at(t.pos)
+			e.evalCalc(t, c, o)
 		}
 	}
-	return nil
 }
 
-func (e *evaluator) evalRef(n *refNode, f *frame, out *output) error {
-	v, err := e.ref(n, f)
-	if err != nil {
-		return err
+// at notes the position of a token of the rendered text itself (tokens of
+// variable values report at the reference that led to them).
+func (e *evaluator) at(pos int) {
+	if len(e.expanding) == 0 {
+		e.pos = pos
 	}
-	return out.write(v)
 }
 
-// ref returns the filtered value of an expression.
-func (e *evaluator) ref(n *refNode, f *frame) (string, error) {
-	name, err := e.name(n.name, f)
-	if err != nil {
-		return "", err
+func (e *evaluator) evalSubst(t *substTok, c *ctx, o *output) {
+	v, ok, why := e.calc(t.expr, c)
+	if ok {
+		e.write(o, v)
+		return
 	}
-	v, ok, err := e.lookup(name, f)
-	if err != nil {
-		return "", err
+	if call, isCall := t.expr.(*callExpr); isCall && call.fn == "null" {
+		e.null = true
+		if e.mode == Strict {
+			e.problem(&FilterError{Filter: "null", Expr: canonString(t), Reason: "it makes the whole text null"})
+		}
+	} else {
+		e.problem(blockHint(t, why))
 	}
+	e.write(o, val{s: canonString(t)})
+}
+
+// blockHint explains "#{if X}" that was read as a variable named "if X":
+// Octostache reads a block that does not parse (say, its #{/if} is
+// missing) as a plain expression.
+func blockHint(t *substTok, why error) error {
+	s, ok := t.expr.(*symbolExpr)
 	if !ok {
-		return "", &UndefinedError{Name: name}
+		return why
 	}
-	for _, fc := range n.filters {
-		if v, err = fc.fn(v); err != nil {
-			return "", fmt.Errorf("filter %s on %q: %w", fc.name, name, err)
+	first := strings.ToLower(s.stepList()[0].text)
+	for _, kw := range []string{"if", "unless", "each", "elseif", "calc", "else"} {
+		if first == kw || strings.HasPrefix(first, kw+" ") || strings.HasPrefix(first, kw+"\t") {
+			return fmt.Errorf("%q is not a complete #{%s}: check its syntax and that its closing tag follows (%w)", canonString(t), kw, why)
 		}
 	}
-	return v, nil
+	return why
 }
 
-// name evaluates a name, expanding inner expressions such as Url[#{Env}].
-func (e *evaluator) name(ne nameExpr, f *frame) (string, error) {
-	if ne.parts == nil {
-		return ne.lit, nil
+// calc evaluates an expression. ok is false when it has no value (an
+// undefined variable, or a filter that gives none); why then says which.
+func (e *evaluator) calc(x expr, c *ctx) (val, bool, error) {
+	switch x := x.(type) {
+	case *symbolExpr:
+		v, ok := e.lookup(x, c)
+		if !ok {
+			return val{}, false, &UndefinedError{Name: x.name()}
+		}
+		return v, true, nil
+	case *callExpr:
+		var arg val
+		argOK, hasArg := false, x.arg != nil
+		var why error
+		if hasArg {
+			arg, argOK, why = e.calc(x.arg, c)
+		}
+		opts := make([]string, len(x.opts))
+		sens := arg.sens
+		for i, o := range x.opts {
+			ov := e.option(o, c)
+			opts[i], sens = ov.s, sens || ov.sens
+		}
+		out, ok, reason := e.callFilter(x.fn, arg.s, argOK, opts)
+		if !ok {
+			if why == nil || !hasArg {
+				why = &FilterError{Filter: x.fn, Expr: "#{" + canonString(x) + "}", Reason: reason}
+			}
+			return val{}, false, why
+		}
+		if len(out) > maxOutput {
+			e.fail(fmt.Errorf("%w: filter %s would produce more than %s", ErrLimit, x.fn, sizeText(maxOutput)))
+		}
+		if why != nil {
+			// Octostache lets "#{Undefined | Append x}" give "x"; ferry
+			// still names the undefined variable.
+			e.problem(why)
+		}
+		return val{s: out, sens: sens}, true, nil
 	}
-	var b strings.Builder
-	for _, part := range ne.parts {
-		if part.ref == nil {
-			b.WriteString(part.lit)
+	return val{}, false, errors.New("empty expression")
+}
+
+// option evaluates a filter option: literal text, or a tag evaluated into a
+// string (an undefined variable there is echoed, as Octostache does).
+func (e *evaluator) option(t token, c *ctx) val {
+	if tt, ok := t.(*textTok); ok {
+		return val{s: tt.text}
+	}
+	o := e.newOutput()
+	e.evalTokens([]token{t}, c, o)
+	return val{s: o.b.String(), sens: o.tainted}
+}
+
+// lookup finds a symbol and returns its evaluated value.
+func (e *evaluator) lookup(s *symbolExpr, c *ctx) (val, bool) {
+	n, found, sens := e.resolve(s, c)
+	if n == nil {
+		return val{}, false
+	}
+	v, ok := e.final(n, found)
+	v.sens = v.sens || sens
+	return v, ok
+}
+
+// resolve finds the node a symbol names: indexers computed from other
+// symbols are evaluated first, then the path is walked in the innermost
+// scope, then in each enclosing one. Octopus.* and Ferry.* are one root.
+// It returns the scope the node was found in, and whether a computed
+// index was sensitive.
+func (e *evaluator) resolve(s *symbolExpr, c *ctx) (*node, *ctx, bool) {
+	if s.dotted != "" {
+		for cc := c; cc != nil; cc = cc.parent {
+			if n, ok := e.walkDotted(cc.root, s.dotted, cc); ok {
+				return n, cc, false
+			}
+			first, rest, _ := strings.Cut(s.dotted, ".")
+			if alias, ok := aliasRoot(strings.ToLower(first)); ok {
+				if rest != "" {
+					alias += "." + rest
+				}
+				if n, ok := e.walkDotted(cc.root, alias, cc); ok {
+					return n, cc, false
+				}
+			}
+		}
+		return nil, nil, false
+	}
+	steps, sens, ok := e.literalSteps(s, c)
+	if !ok {
+		return nil, nil, false
+	}
+	for cc := c; cc != nil; cc = cc.parent {
+		if n, ok := e.walk(cc.root, steps, cc); ok {
+			return n, cc, sens
+		}
+		if alias, ok := aliasRoot(strings.ToLower(steps[0].text)); ok {
+			aliased := append([]step{{text: alias}}, steps[1:]...)
+			if n, ok := e.walk(cc.root, aliased, cc); ok {
+				return n, cc, sens
+			}
+		}
+	}
+	return nil, nil, false
+}
+
+// literalSteps replaces [#{Symbol}] indexers by the symbol's value.
+func (e *evaluator) literalSteps(s *symbolExpr, c *ctx) ([]step, bool, bool) {
+	steps := s.steps
+	sens, copied := false, false
+	for i, st := range s.steps {
+		if st.sym == nil {
 			continue
 		}
-		v, err := e.ref(part.ref, f)
-		if err != nil {
-			return "", err
+		if !copied {
+			steps, copied = append([]step(nil), s.steps...), true
 		}
-		b.WriteString(v)
+		v, ok := e.lookup(st.sym, c)
+		if !ok {
+			return nil, false, false
+		}
+		steps[i] = step{text: v.s, index: true}
+		sens = sens || v.sens
 	}
-	return b.String(), nil
+	return steps, sens, true
 }
 
-// lookup finds name in the loop frames, then in the set, and returns its
-// fully expanded value.
-func (e *evaluator) lookup(name string, f *frame) (string, bool, error) {
-	for ; f != nil; f = f.parent {
-		if v, ok := f.get(name); ok {
-			return v, true, nil // loop values come from expanded lists
+// walk follows steps from n. A step that names no child may still be a
+// property of a JSON value.
+func (e *evaluator) walk(n *node, steps []step, c *ctx) (*node, bool) {
+	for _, st := range steps {
+		if st.index && st.text == "*" && len(n.order) > 0 {
+			n = n.order[0]
+			continue
+		}
+		if ch := n.get(st.text, st.index); ch != nil {
+			n = ch
+			continue
+		}
+		sub, ok := e.jsonProperty(n, st.text, c)
+		if !ok {
+			return nil, false
+		}
+		n = sub
+	}
+	return n, true
+}
+
+// walkDotted walks a plain dotted name segment by segment.
+func (e *evaluator) walkDotted(n *node, path string, c *ctx) (*node, bool) {
+	for path != "" {
+		seg := path
+		if dot := strings.IndexByte(path, '.'); dot >= 0 {
+			seg, path = path[:dot], path[dot+1:]
+		} else {
+			path = ""
+		}
+		if ch := n.get(seg, false); ch != nil {
+			n = ch
+			continue
+		}
+		sub, ok := e.jsonProperty(n, seg, c)
+		if !ok {
+			return nil, false
+		}
+		n = sub
+	}
+	return n, true
+}
+
+// final evaluates the value of the node a symbol named, in the scope it
+// was found in. A node without a value has none (nil is undefined).
+func (e *evaluator) final(n *node, c *ctx) (val, bool) {
+	if !n.hasItem {
+		return val{}, false
+	}
+	if !strings.Contains(n.item, "#{") {
+		return val{s: n.item, sens: n.sens}, true
+	}
+	v, cycle := e.expand(n, c)
+	if cycle {
+		e.fail(e.cycleError(n))
+	}
+	return v, true
+}
+
+func (e *evaluator) cycleError(n *node) error {
+	var path []string
+	start := 0
+	for i, x := range e.expanding {
+		if x == n {
+			start = i
+			break
 		}
 	}
-	raw, ok := e.set.Get(name)
+	for _, x := range e.expanding[start:] {
+		path = append(path, x.name)
+	}
+	return &CycleError{Path: append(path, n.name)}
+}
+
+// expand evaluates a value that holds expressions, in scope c. cycle is
+// true when the value is already being expanded (it refers to itself).
+func (e *evaluator) expand(n *node, c *ctx) (val, bool) {
+	root := c.parent == nil
+	if root {
+		if ce, ok := e.cache[n]; ok {
+			for _, err := range ce.inner {
+				e.problem(err)
+			}
+			return ce.v, false
+		}
+	}
+	for _, x := range e.expanding {
+		// Nodes made while rendering (JSON properties) are new each time
+		// they are read, so they are known by their text.
+		if x == n || x.made && n.made && x.item == n.item {
+			return val{}, true
+		}
+	}
+	if len(e.expanding) >= maxDepth {
+		e.fail(fmt.Errorf("%w: variable values nested deeper than %d levels", ErrLimit, maxDepth))
+	}
+	tpl := e.parseValue(n.item)
+	if tpl == nil {
+		// Octostache uses a value that is not a valid template as it is
+		// (a password may well contain "#{"): a note, never a failure.
+		if n.name != "" {
+			line, col := lineCol(e.src, e.pos)
+			e.notes = append(e.notes, Problem{Line: line, Col: col,
+				Err: fmt.Errorf("the value of %q is not a valid template; it is used as it is", n.name)})
+		}
+		return val{s: n.item, sens: n.sens}, false
+	}
+	var inner []error
+	e.expanding = append(e.expanding, n)
+	e.frames = append(e.frames, &inner)
+	caught := e.caught
+	e.caught = false
+	o := e.newOutput()
+	e.evalTokens(tpl.toks, c, o)
+	e.expanding = e.expanding[:len(e.expanding)-1]
+	e.frames = e.frames[:len(e.frames)-1]
+	v := val{s: o.b.String(), sens: n.sens || o.tainted}
+	if root && !e.caught {
+		if e.cache == nil {
+			e.cache = make(map[*node]cacheEntry)
+		}
+		e.cache[n] = cacheEntry{v: v, inner: inner}
+	}
+	e.caught = e.caught || caught
+	return v, false
+}
+
+// parseValue parses a variable's value as a template, the all-or-nothing
+// way Octostache parses values; nil when it does not parse.
+func (e *evaluator) parseValue(s string) *template {
+	if t, ok := e.parsed[s]; ok {
+		return t
+	}
+	t, err := parseStrict(s)
+	if err != nil {
+		t = nil
+	}
+	if e.parsed == nil {
+		e.parsed = make(map[string]*template)
+	}
+	e.parsed[s] = t
+	return t
+}
+
+// jsonProperty reads property (or array index) prop of n's value as JSON.
+func (e *evaluator) jsonProperty(n *node, prop string, c *ctx) (*node, bool) {
+	if !n.hasItem || n.item == "" || prop == "" {
+		return nil, false
+	}
+	text, sens := n.item, n.sens
+	if strings.Contains(text, "#{") {
+		v, cycle := e.expand(n, c)
+		if cycle {
+			e.caught = true
+			return nil, false
+		}
+		text, sens = v.s, v.sens
+	}
+	jv := e.json(text)
+	if jv == nil {
+		return nil, false
+	}
+	name := n.name + "." + prop
+	switch jv.kind {
+	case jsonArray:
+		i, ok := parseIntDotNet(prop)
+		if !ok || i < 0 {
+			return nil, false
+		}
+		if i >= len(jv.arr) {
+			return &node{hasItem: true, sens: sens, made: true, name: name}, true
+		}
+		return jsonNode(jv.arr[i], sens, name), true
+	case jsonObject:
+		return jsonNode(jv.vals[prop], sens, name), true
+	}
+	s, ok := jv.scalar()
+	return &node{item: s, hasItem: ok, sens: sens, made: true, name: name}, true
+}
+
+func jsonNode(v *jsonVal, sens bool, name string) *node {
+	return &node{item: v.text(), hasItem: true, sens: sens, made: true, name: name}
+}
+
+func (e *evaluator) json(text string) *jsonVal {
+	if v, ok := e.jsonCache[text]; ok {
+		return v
+	}
+	e.steps += len(text) >> 6 // reading JSON is work too
+	v, ok := parseJSON(text)
 	if !ok {
-		return "", false, nil
+		v = nil
 	}
-	v, err := e.expand(name, raw)
-	return v, err == nil, err
+	if e.jsonCache == nil {
+		e.jsonCache = make(map[string]*jsonVal)
+	}
+	e.jsonCache[text] = v
+	return v
 }
 
-// expand substitutes the expressions inside the value of name. Values are
-// expanded in the global scope (no loop variables), which makes the result
-// cacheable for the rest of the call.
-func (e *evaluator) expand(name, raw string) (string, error) {
-	if !strings.Contains(raw, "#{") {
-		return raw, nil
+func (e *evaluator) evalCond(t *condTok, c *ctx, o *output) {
+	left, ok := e.condSide(t.cond.left, c)
+	if !ok {
+		e.write(o, val{s: canonString(t)})
+		return
 	}
-	if v, ok := e.cache[name]; ok {
-		return v, nil
-	}
-	for i, a := range e.active {
-		if a == name {
-			path := append(append([]string(nil), e.active[i:]...), name)
-			return "", &CycleError{Path: path}
+	var result bool
+	switch {
+	case t.cond.op == opTruthy:
+		result = truthy(left)
+	case t.cond.rightStr != nil:
+		result = (left == *t.cond.rightStr) == (t.cond.op == opEq)
+	default:
+		right, ok := e.condSide(t.cond.right, c)
+		if !ok {
+			e.write(o, val{s: canonString(t)})
+			return
 		}
+		result = (left == right) == (t.cond.op == opEq)
 	}
-	if len(e.active) >= maxDepth {
-		return "", fmt.Errorf("%w: variable references nested deeper than %d levels", ErrLimit, maxDepth)
+	if result {
+		e.evalTokens(t.then, c, o)
+	} else {
+		e.evalTokens(t.els, c, o)
 	}
-	e.active = append(e.active, name)
-	defer func() { e.active = e.active[:len(e.active)-1] }()
-
-	v, err := e.expandNodes(raw)
-	if err != nil {
-		var cycle *CycleError
-		if errors.As(err, &cycle) {
-			return "", cycle // the path already names every variable involved
-		}
-		return "", fmt.Errorf("in variable %q: %w", name, err)
-	}
-	e.cache[name] = v
-	return v, nil
 }
 
-func (e *evaluator) expandNodes(raw string) (string, error) {
-	nodes, err := parse(raw)
-	if err != nil {
-		return "", err
+// condSide evaluates one side of a condition: an undefined variable is the
+// empty string there (that is how #{if Name} tests for a value); a filter
+// that gives no value makes the whole condition unusable.
+func (e *evaluator) condSide(x expr, c *ctx) (string, bool) {
+	if s, ok := x.(*symbolExpr); ok {
+		v, _ := e.lookup(s, c)
+		return v.s, true
 	}
-	out := e.newOutput()
-	if err := e.eval(nodes, nil, out); err != nil {
-		if ne, ok := err.(*nodeError); ok {
-			err = ne.err // the offset is within the value, not the caller's text
-		}
-		return "", err
+	v, ok, why := e.calc(x, c)
+	if !ok {
+		e.problem(why)
+		return "", false
 	}
-	return out.b.String(), nil
+	return v.s, true
 }
 
-func (e *evaluator) evalIf(n *ifNode, f *frame, out *output) error {
-	ok, err := e.test(n.cond, f)
-	if err != nil {
-		return err
-	}
-	if ok != n.negate {
-		return e.eval(n.then, f, out)
-	}
-	return e.eval(n.els, f, out)
-}
-
-// test evaluates a condition. An undefined name is not an error: it is
-// false, and it equals no string (so != is true).
-func (e *evaluator) test(c condition, f *frame) (bool, error) {
-	name, err := e.name(c.name, f)
-	if err != nil {
-		return false, err
-	}
-	v, defined, err := e.lookup(name, f)
-	if err != nil {
-		return false, err
-	}
-	switch c.op {
-	case "==":
-		return defined && v == c.operand, nil
-	case "!=":
-		return !defined || v != c.operand, nil
-	}
-	return defined && truthy(v), nil
-}
-
+// truthy is Octostache's test: anything but "", "0", "no" and "false"
+// (case-insensitive, ignoring surrounding white space for the words).
 func truthy(v string) bool {
-	switch v {
-	case "", "0", "false", "False", "FALSE", "no":
+	if v == "" || v == "0" {
 		return false
 	}
-	return true
+	t := strings.TrimFunc(v, isWS)
+	return !strings.EqualFold(t, "no") && !strings.EqualFold(t, "false")
 }
 
-func (e *evaluator) evalEach(n *eachNode, f *frame, out *output) error {
-	listName, err := e.name(n.list, f)
-	if err != nil {
-		return err
-	}
-	list, ok, err := e.lookup(listName, f)
-	if err != nil {
-		return err
-	}
+func (e *evaluator) evalEach(t *repTok, c *ctx, o *output) {
+	items, ok := e.items(t.coll, c)
 	if !ok {
-		return &UndefinedError{Name: listName}
+		e.problem(&UndefinedError{Name: t.coll.name()})
+		return
 	}
-	items := splitList(list)
-	// One frame serves every iteration: nothing keeps a reference to it.
-	inner := &frame{item: n.item, count: len(items), parent: f}
+	itemKey := strings.ToLower(t.item)
 	for i, item := range items {
-		// Count iterations too, or loops with empty bodies would run unbounded.
-		if err := e.step(); err != nil {
-			return err
-		}
-		inner.value, inner.index = item, i
-		if err := e.eval(n.body, inner, out); err != nil {
-			return err
-		}
+		e.step()
+		locals := eachLocals(i, len(items))
+		locals.setChild(itemKey, item)
+		e.evalTokens(t.body, &ctx{root: locals, parent: c}, o)
 	}
-	return nil
 }
 
-// splitList splits a comma-separated value, trimming elements and skipping
-// empty ones.
-func splitList(v string) []string {
-	var items []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			items = append(items, item)
-		}
+// items returns the elements #{each} visits: the indexed children of a
+// name (Octopus.Action[...]), else the elements of a JSON array or the
+// properties of a JSON object (each with .Key and .Value), else the
+// comma-separated parts of the value, exactly as split.
+func (e *evaluator) items(s *symbolExpr, c *ctx) ([]*node, bool) {
+	n, found, sens := e.resolve(s, c)
+	if n == nil {
+		return nil, false
 	}
-	return items
+	if !n.hasItem {
+		return n.order, true
+	}
+	v, _ := e.final(n, found)
+	sens = sens || v.sens
+	if jv := e.json(v.s); jv != nil && (jv.kind == jsonArray || jv.kind == jsonObject) {
+		var items []*node
+		if jv.kind == jsonArray {
+			for i, el := range jv.arr {
+				items = append(items, jsonNode(el, sens, fmt.Sprintf("%s[%d]", n.name, i)))
+			}
+			return items, true
+		}
+		for _, k := range jv.keys {
+			it := &node{item: k, hasItem: true, sens: sens, made: true}
+			it.setChild("key", &node{item: k, hasItem: true, sens: sens, made: true})
+			it.setChild("value", jsonNode(jv.vals[k], sens, n.name+"."+k))
+			items = append(items, it)
+		}
+		return items, true
+	}
+	parts := strings.Split(v.s, ",")
+	items := make([]*node, len(parts))
+	for i, p := range parts {
+		items[i] = &node{item: p, hasItem: true, sens: sens, made: true}
+	}
+	return items, true
+}
+
+// eachLocals builds Octopus.Template.Each.{Index,First,Last} for one
+// iteration (Ferry.Template.Each.* reaches them through the alias).
+func eachLocals(i, count int) *node {
+	each := &node{}
+	each.setChild("index", &node{item: strconv.Itoa(i), hasItem: true})
+	each.setChild("first", &node{item: boolText(i == 0), hasItem: true})
+	each.setChild("last", &node{item: boolText(i == count-1), hasItem: true})
+	tpl := &node{}
+	tpl.setChild("each", each)
+	oct := &node{}
+	oct.setChild("template", tpl)
+	locals := &node{}
+	locals.setChild("octopus", oct)
+	return locals
 }
 
 func boolText(b bool) string {
@@ -359,4 +677,63 @@ func boolText(b bool) string {
 		return "True"
 	}
 	return "False"
+}
+
+func (e *evaluator) evalCalc(t *calcTok, c *ctx, o *output) {
+	f, sens, why := e.calcNum(t.expr, c)
+	if why != nil {
+		e.problem(why)
+		e.write(o, val{s: canonString(t)})
+		return
+	}
+	e.write(o, val{s: formatDouble(f), sens: sens})
+}
+
+func (e *evaluator) calcNum(n calcNode, c *ctx) (float64, bool, error) {
+	switch n := n.(type) {
+	case *calcConst:
+		return n.v, false, nil
+	case *calcVar:
+		v, ok := e.lookup(n.sym, c)
+		if !ok {
+			return 0, false, &UndefinedError{Name: n.sym.name()}
+		}
+		f, ok := parseDoubleDotNet(v.s)
+		if !ok {
+			return 0, false, fmt.Errorf("#{calc}: the value of %q is not a number", n.sym.name())
+		}
+		return f, v.sens, nil
+	case *calcOp:
+		l, ls, err := e.calcNum(n.left, c)
+		if err != nil {
+			return 0, false, err
+		}
+		r, rs, err := e.calcNum(n.right, c)
+		if err != nil {
+			return 0, false, err
+		}
+		switch n.op {
+		case '+':
+			l += r
+		case '-':
+			l -= r
+		case '*':
+			l *= r
+		case '/':
+			l /= r
+		}
+		return l, ls || rs, nil
+	}
+	return 0, false, errors.New("empty calculation")
+}
+
+// lineCol converts a byte offset into a 1-based line and character column.
+func lineCol(src string, off int) (line, col int) {
+	if off > len(src) {
+		off = len(src)
+	}
+	before := src[:off]
+	line = 1 + strings.Count(before, "\n")
+	lineStart := strings.LastIndexByte(before, '\n') + 1
+	return line, 1 + len([]rune(before[lineStart:]))
 }

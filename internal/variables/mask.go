@@ -21,34 +21,48 @@ type Masker struct {
 
 // Masker builds a Masker for every sensitive value of s, both as stored and
 // after its own substitution (a secret built from other variables is logged
-// in its expanded form). Each line of a multi-line secret is also masked on
-// its own, because log output arrives one line at a time.
+// in its expanded form), with the values derived from it there. Each line
+// of a multi-line secret is also masked on its own, because log output
+// arrives one line at a time.
 func (s *Set) Masker() *Masker {
-	seen := make(map[string]bool)
-	add := func(v string) {
-		if v != "" {
-			seen[v] = true
-		}
-	}
+	var values []string
 	for _, name := range s.Names() {
 		if !s.IsSensitive(name) {
 			continue
 		}
 		raw, _ := s.Get(name)
-		forms := []string{raw}
-		if expanded, err := Substitute(raw, s); err == nil && expanded != raw {
-			forms = append(forms, expanded)
+		values = append(values, raw)
+		if r, err := Render(raw, s, Lenient); err == nil {
+			values = append(values, r.Text)
+			values = append(values, r.Derived...)
 		}
-		for _, v := range forms {
-			add(v)
-			if !strings.ContainsAny(v, "\r\n") {
-				continue
-			}
-			for _, line := range strings.Split(v, "\n") {
-				for _, l := range []string{strings.TrimRight(line, "\r"), strings.TrimSpace(line)} {
-					if utf8.RuneCountInString(l) >= minLineSecret {
-						add(l)
-					}
+	}
+	return (*Masker)(nil).With(values...)
+}
+
+// With returns a Masker that also hides values (for example a render's
+// Result.Derived). m itself is unchanged; a nil m hides nothing before.
+func (m *Masker) With(values ...string) *Masker {
+	seen := make(map[string]bool)
+	if m != nil {
+		for _, v := range m.secrets {
+			seen[v] = true
+		}
+	}
+	add := func(v string) {
+		if v != "" {
+			seen[v] = true
+		}
+	}
+	for _, v := range values {
+		add(v)
+		if !strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		for _, line := range strings.Split(v, "\n") {
+			for _, l := range []string{strings.TrimRight(line, "\r"), strings.TrimSpace(line)} {
+				if utf8.RuneCountInString(l) >= minLineSecret {
+					add(l)
 				}
 			}
 		}

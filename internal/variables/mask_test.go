@@ -1,6 +1,7 @@
 package variables
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,7 +58,7 @@ func TestMaskLeavesNoSecret(t *testing.T) {
 	secrets := []string{"tok", "token", "token-123", "123-abc", "abc", "c-x", "xyz"}
 	s := NewSet()
 	for i, v := range secrets {
-		s.Set(name("S", i), v, true)
+		s.Set("S"+strconv.Itoa(i), v, true)
 	}
 	m := s.Masker()
 	lines := []string{

@@ -1,583 +1,1001 @@
 package variables
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Bounds that keep a hostile template from exhausting memory or time.
+// The grammar below is Octostache's (its TemplateParser, a Sprache parser
+// combinator grammar), written as a recursive-descent parser that keeps the
+// combinators' behaviour: ordered alternatives with backtracking, "many"
+// loops that stop at the first item that does not parse, and — on failure —
+// the furthest position any alternative reached, which is how far lenient
+// parsing skips when it recovers. See docs/variables.md for the language.
+
+// maxParseDepth bounds nesting (blocks in blocks, expressions in filter
+// options and indexers). Deeper input is refused, not parsed differently.
+const maxParseDepth = 100
+
+// parser parses one template.
+type parser struct {
+	src     string
+	depth   int
+	tooDeep bool
+	// memo holds conditional and repetition results by position: a block
+	// that fails is retried as a plain substitution, and without the memo
+	// nested failing blocks would make parsing exponential.
+	memo map[memoKey]memoVal
+
+	// Allocation in chunks: a large file has tens of thousands of tokens.
+	chunk   int // tokens per chunk, from the number of tags in the text
+	symbols []symbolExpr
+	substs  []substTok
+	texts   []textTok
+}
+
+func (p *parser) chunkSize() int {
+	if p.chunk == 0 {
+		p.chunk = min(256, max(4, strings.Count(p.src, "#{")+1))
+	}
+	return p.chunk
+}
+
+func (p *parser) newSymbol() *symbolExpr {
+	if len(p.symbols) == 0 {
+		p.symbols = make([]symbolExpr, p.chunkSize())
+	}
+	s := &p.symbols[0]
+	p.symbols = p.symbols[1:]
+	return s
+}
+
+func (p *parser) newSubst(pos int, e expr) *substTok {
+	if len(p.substs) == 0 {
+		p.substs = make([]substTok, p.chunkSize())
+	}
+	t := &p.substs[0]
+	p.substs = p.substs[1:]
+	t.pos, t.expr = pos, e
+	return t
+}
+
+func (p *parser) newText(text string) *textTok {
+	if len(p.texts) == 0 {
+		p.texts = make([]textTok, p.chunkSize())
+	}
+	t := &p.texts[0]
+	p.texts = p.texts[1:]
+	t.text = text
+	return t
+}
+
+type memoKey struct {
+	pos  int
+	kind byte
+}
+
+type memoVal struct {
+	tok token
+	end int
+	ok  bool
+}
+
+// template is a parsed text.
+type template struct {
+	toks []token
+	// skipped lists, in lenient parsing, the places passed over as text
+	// because nothing parsed there: start and end byte offsets.
+	skipped [][2]int
+}
+
+// parseStrict parses a whole template; any part that does not parse fails
+// it, as Octostache's default (halt on error) parsing does, with a
+// *SyntaxError at the token that did not parse (or an error wrapping
+// ErrLimit for nesting past maxParseDepth).
+func parseStrict(src string) (*template, error) {
+	p := &parser{src: src}
+	toks, end := p.tokensInto(make([]token, 0, 2*strings.Count(src, "#{")+1), 0, bodyFull)
+	if p.tooDeep {
+		return nil, tooDeepError()
+	}
+	if end == len(src) {
+		return &template{toks: toks}, nil
+	}
+	_, far, _ := p.token(end)
+	return nil, syntaxError(src, end, far)
+}
+
+func tooDeepError() error {
+	return wrapLimit("expressions nested deeper than %d levels", maxParseDepth)
+}
+
+// parseLenient parses a template the way Octostache does when it continues
+// on errors: where no token parses, the text up to the furthest position the
+// parser reached is kept as literal text and parsing goes on after it.
+func parseLenient(src string) (*template, error) {
+	p := &parser{src: src}
+	t := &template{toks: make([]token, 0, 2*strings.Count(src, "#{")+1)}
+	for pos := 0; pos < len(src); {
+		tok, end, ok := p.token(pos)
+		if ok && end > pos {
+			t.toks = append(t.toks, tok)
+			pos = end
+			continue
+		}
+		if end <= pos { // cannot happen: at "#{" the text rule reaches pos+1
+			end = pos + 1
+		}
+		t.toks = append(t.toks, &textTok{text: src[pos:end]})
+		t.skipped = append(t.skipped, [2]int{pos, end})
+		pos = end
+	}
+	if p.tooDeep {
+		return nil, tooDeepError()
+	}
+	return t, nil
+}
+
+// Body kinds: what ends a list of tokens besides a token that does not parse.
 const (
-	maxDepth  = 32       // nested blocks, inner expressions and value references
-	maxOutput = 64 << 20 // bytes produced by one expansion
-	maxSteps  = 8 << 20  // nodes evaluated and loop iterations run by one Substitute call
+	bodyFull   = iota // a whole template or an #{else} branch
+	bodyIf            // stops at #{else} and #{elseif
+	bodyUnless        // stops at #{else}
 )
 
-// node is one piece of a parsed template. Offsets are byte offsets into the
-// parsed text and are only used to report errors.
-type node interface {
-	offset() int
+// tokens parses tokens until one does not parse (Token.Many()).
+func (p *parser) tokens(i, kind int) ([]token, int) {
+	return p.tokensInto(nil, i, kind)
 }
 
-// textNode is literal output.
-type textNode struct {
-	off  int
-	text string
-}
-
-// refNode is #{Name | Filter ...}.
-type refNode struct {
-	off     int
-	name    nameExpr
-	filters []filterCall
-}
-
-// nameExpr is a variable name, possibly built from inner expressions such as
-// Url[#{Env}]. When parts is nil the name is the constant lit.
-type nameExpr struct {
-	lit   string
-	parts []namePart
-}
-
-// namePart is either literal name text or an inner expression.
-type namePart struct {
-	lit string
-	ref *refNode
-}
-
-// condition is the test of an if or unless block.
-type condition struct {
-	name    nameExpr
-	op      string // "", "==" or "!="
-	operand string
-}
-
-// ifNode is #{if}/#{unless} with an optional #{else}.
-type ifNode struct {
-	off    int
-	negate bool // unless
-	cond   condition
-	then   []node
-	els    []node
-}
-
-// eachNode is #{each item in List}.
-type eachNode struct {
-	off  int
-	item string
-	list nameExpr
-	body []node
-}
-
-func (n *textNode) offset() int { return n.off }
-func (n *refNode) offset() int  { return n.off }
-func (n *ifNode) offset() int   { return n.off }
-func (n *eachNode) offset() int { return n.off }
-
-// block is an open #{if}, #{unless} or #{each} awaiting its closing tag.
-type block struct {
-	kind   string // "if", "unless" or "each"
-	tag    string // opening tag text, for messages
-	off    int
-	ifn    *ifNode
-	each   *eachNode
-	inElse bool
-}
-
-// parser turns template text into a node tree. It reports the first error
-// with its position in src.
-type parser struct {
-	src   string
-	root  []node
-	stack []*block
-}
-
-// parse parses a whole template. Nothing is evaluated, so a malformed
-// template is rejected before any output exists.
-func parse(src string) ([]node, error) {
-	p := &parser{src: src}
-	i := 0
-	for i < len(src) {
-		j := strings.Index(src[i:], "#{")
-		if j < 0 {
+func (p *parser) tokensInto(toks []token, i, kind int) ([]token, int) {
+	for i < len(p.src) {
+		if kind != bodyFull && strings.HasPrefix(p.src[i:], "#{else}") {
 			break
 		}
-		j += i
-		if j > i && src[j-1] == '#' {
-			// ##{ is an escape for the literal text #{.
-			p.addText(i, src[i:j-1])
-			p.addText(j-1, "#{")
-			i = j + 2
+		if kind == bodyIf && p.elseIfDelim(i) {
+			break
+		}
+		t, end, ok := p.token(i)
+		if !ok || end == i {
+			break
+		}
+		toks = append(toks, t)
+		i = end
+	}
+	return toks, i
+}
+
+// elseIfDelim reports whether "#{elseif" and one white-space character
+// start at i.
+func (p *parser) elseIfDelim(i int) bool {
+	if !strings.HasPrefix(p.src[i:], "#{elseif") {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(p.src[i+8:])
+	return i+8 < len(p.src) && isWS(r)
+}
+
+// token parses one token at i: a tag, or text.
+func (p *parser) token(i int) (token, int, bool) {
+	if !strings.HasPrefix(p.src[i:], "#{") {
+		return p.text(i)
+	}
+	t, end, ok := p.tag(i)
+	if ok {
+		return t, end, true
+	}
+	// The text rule fails one character in at "#{".
+	return nil, max(end, i+1), false
+}
+
+// tag parses a conditional, calculation, repetition or substitution at i.
+// On failure it returns the furthest position reached.
+func (p *parser) tag(i int) (token, int, bool) {
+	if t, end, ok := p.simpleSubst(i); ok {
+		return t, end, true
+	}
+	far := i
+	if t, end, ok := p.block(i, 'c', p.conditional); ok {
+		return t, end, true
+	} else {
+		far = max(far, end)
+	}
+	if t, end, ok := p.calculation(i); ok {
+		return t, end, true
+	} else {
+		far = max(far, end)
+	}
+	if t, end, ok := p.block(i, 'r', p.repetition); ok {
+		return t, end, true
+	} else {
+		far = max(far, end)
+	}
+	if t, end, ok := p.substitution(i); ok {
+		return t, end, true
+	} else {
+		far = max(far, end)
+	}
+	return nil, far, false
+}
+
+// simpleSubst is a fast path for the common #{Name.Other-Name_2}: ASCII
+// identifier characters in dot-separated segments, then "}". No other
+// rule can read such a tag differently (blocks and calc need white space).
+func (p *parser) simpleSubst(i int) (token, int, bool) {
+	src := p.src
+	segStart := i + 2
+	for j := segStart; j < len(src); j++ {
+		c := src[j]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' {
 			continue
 		}
-		p.addText(i, src[i:j])
-		end, err := p.tagEnd(j)
-		if err != nil {
-			return nil, err
+		if c != '.' && c != '}' || j == segStart {
+			return nil, 0, false
 		}
-		if err := p.tag(j, end); err != nil {
-			return nil, err
+		if c == '}' {
+			s := p.newSymbol()
+			s.dotted = src[i+2 : j]
+			return p.newSubst(i, s), j + 1, true
 		}
-		i = end + 1
+		segStart = j + 1
 	}
-	p.addText(i, src[i:])
-	if len(p.stack) > 0 {
-		b := p.stack[len(p.stack)-1]
-		return nil, p.errf(b.off, "unclosed %q (missing \"#{/%s}\")", b.tag, b.kind)
-	}
-	return p.root, nil
+	return nil, 0, false
 }
 
-// errf builds a SyntaxError at byte offset off of src.
-func (p *parser) errf(off int, format string, args ...any) error {
-	line, col := lineCol(p.src, off)
-	return &SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
-}
-
-// lineCol converts a byte offset into a 1-based line and character column.
-func lineCol(src string, off int) (line, col int) {
-	if off > len(src) {
-		off = len(src)
+// block parses a conditional ('c') or repetition ('r') at i, remembering
+// the result of every attempt that gets past the keyword.
+func (p *parser) block(i int, kind byte, f func(int) (token, int, bool)) (token, int, bool) {
+	// Most tags are plain expressions: fail them without the memo.
+	j, ok := p.ldelim(i)
+	if !ok {
+		return nil, j, false
 	}
-	before := src[:off]
-	line = 1 + strings.Count(before, "\n")
-	lineStart := strings.LastIndexByte(before, '\n') + 1
-	return line, 1 + utf8.RuneCountInString(before[lineStart:])
-}
-
-// add appends n where the innermost open block is collecting nodes.
-func (p *parser) add(n node) {
-	if len(p.stack) == 0 {
-		p.root = append(p.root, n)
-		return
-	}
-	b := p.stack[len(p.stack)-1]
-	switch {
-	case b.each != nil:
-		b.each.body = append(b.each.body, n)
-	case b.inElse:
-		b.ifn.els = append(b.ifn.els, n)
-	default:
-		b.ifn.then = append(b.ifn.then, n)
-	}
-}
-
-func (p *parser) addText(off int, text string) {
-	if text != "" {
-		p.add(&textNode{off: off, text: text})
-	}
-}
-
-// tagEnd returns the offset of the "}" closing the tag that starts with "#{"
-// at start. Inner "#{...}" pairs and "..." strings are skipped. Tags do not
-// span lines, so a forgotten "}" is reported where it was forgotten.
-func (p *parser) tagEnd(start int) (int, error) {
-	depth := 0
-	inQuote := false
-	for i := start + 2; i < len(p.src); i++ {
-		c := p.src[i]
-		switch {
-		case c == '\n':
-			i = len(p.src) // a tag never continues on the next line
-		case inQuote && c == '\\':
-			i++
-		case c == '"':
-			inQuote = !inQuote
-		case inQuote:
-		case c == '#' && i+1 < len(p.src) && p.src[i+1] == '{':
-			depth++
-			i++
-		case c == '}':
-			if depth == 0 {
-				return i, nil
-			}
-			depth--
+	j = p.ws(j)
+	if kind == 'r' {
+		if e, ok := p.keyword(j, "each"); !ok {
+			return nil, e, false
 		}
-	}
-	if inQuote {
-		return 0, p.errf(start, "unterminated string in %q", p.snippet(start))
-	}
-	return 0, p.errf(start, "unterminated %q (missing \"}\")", p.snippet(start))
-}
-
-// snippet returns the start of the tag at off, up to the end of its line,
-// shortened for messages.
-func (p *parser) snippet(off int) string {
-	s := p.src[off:]
-	if nl := strings.IndexByte(s, '\n'); nl >= 0 {
-		s = s[:nl]
-	}
-	if len(s) > 40 {
-		s = s[:40] + "..."
-	}
-	return s
-}
-
-// tag handles one "#{...}" spanning src[start:end+1].
-func (p *parser) tag(start, end int) error {
-	tagText := p.src[start : end+1]
-	c := &cursor{p: p, i: start + 2, end: end}
-	c.skipSpace()
-	body := strings.TrimRightFunc(p.src[c.i:end], unicode.IsSpace)
-	switch {
-	case body == "":
-		return p.errf(start, "empty expression %q", tagText)
-	case body == "else":
-		return p.elseTag(start, tagText)
-	case body == "/if" || body == "/unless" || body == "/each":
-		return p.closeTag(start, tagText, body[1:])
-	}
-	for _, kw := range []string{"if", "unless", "each"} {
-		rest, ok := keyword(body, kw)
+	} else {
+		e, ok := p.keyword(j, "if")
 		if !ok {
+			e2, ok2 := p.keyword(j, "unless")
+			if !ok2 {
+				return nil, max(e, e2), false
+			}
+		}
+	}
+	k := memoKey{i, kind}
+	if v, ok := p.memo[k]; ok {
+		return v.tok, v.end, v.ok
+	}
+	t, end, ok := f(i)
+	if p.memo == nil {
+		p.memo = make(map[memoKey]memoVal)
+	}
+	p.memo[k] = memoVal{t, end, ok}
+	return t, end, ok
+}
+
+// enter counts one level of nesting; it fails past maxParseDepth.
+func (p *parser) enter() bool {
+	if p.depth >= maxParseDepth {
+		p.tooDeep = true
+		return false
+	}
+	p.depth++
+	return true
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// text parses literal text at i, with Octostache's hash rules: "##{" is the
+// literal "#{", "###{x}" is "#" followed by the expression, and any other
+// "#" is itself. It stops before "#{".
+func (p *parser) text(i int) (token, int, bool) {
+	src := p.src
+	n := len(src)
+	k, seg := i, i
+	var b *strings.Builder
+	emit := func(to int, lit string) {
+		if b == nil {
+			b = &strings.Builder{}
+		}
+		b.WriteString(src[seg:to])
+		b.WriteString(lit)
+	}
+	for k < n {
+		j := strings.IndexByte(src[k:], '#')
+		if j < 0 {
+			k = n
+			break
+		}
+		k += j
+		if k+1 == n {
+			k++
+			break
+		}
+		switch src[k+1] {
+		case '#':
+			if p.followedBy(k+2, "#{") {
+				emit(k, "#")
+				k += 2
+				seg = k
+				continue
+			}
+			if k+2 < n && src[k+2] == '{' {
+				emit(k, "#{")
+				k += 3
+				seg = k
+				continue
+			}
+			k += 2
+			continue
+		case '{':
+		default:
+			_, size := utf8.DecodeRuneInString(src[k+1:])
+			k += 1 + size
 			continue
 		}
-		if strings.TrimSpace(rest) == "" {
-			return p.errf(start, "%q needs %s", tagText, blockArgs(kw))
+		break // "#{" starts a tag
+	}
+	if k == i {
+		return nil, i + 1, false
+	}
+	if b == nil {
+		return p.newText(src[i:k]), k, true
+	}
+	b.WriteString(src[seg:k])
+	return p.newText(b.String()), k, true
+}
+
+// followedBy is Octostache's look-ahead: s at pos, with at least one more
+// character after it (the original compares against the end that way).
+func (p *parser) followedBy(pos int, s string) bool {
+	return pos < len(p.src)-len(s) && p.src[pos:pos+len(s)] == s
+}
+
+// lit matches s exactly at i; on failure it returns the first offset that
+// differs.
+func (p *parser) lit(i int, s string) (int, bool) {
+	for k := 0; k < len(s); k++ {
+		if i+k >= len(p.src) || p.src[i+k] != s[k] {
+			return i + k, false
 		}
-		c.i += len(kw)
-		if kw == "each" {
-			return p.openEach(start, tagText, c)
+	}
+	return i + len(s), true
+}
+
+// keyword matches s case-insensitively (s is lower-case ASCII).
+func (p *parser) keyword(i int, s string) (int, bool) {
+	for k := 0; k < len(s); k++ {
+		if i+k >= len(p.src) || lowerASCII(p.src[i+k]) != s[k] {
+			return i + k, false
 		}
-		return p.openIf(start, tagText, kw, c)
 	}
-	ref, err := p.parseRef(start, end, 0)
-	if err != nil {
-		return err
-	}
-	p.add(ref)
-	return nil
+	return i + len(s), true
 }
 
-// blockArgs describes what a block keyword must be followed by.
-func blockArgs(kw string) string {
-	if kw == "each" {
-		return `"ITEM in LIST"`
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
 	}
-	return "a condition"
+	return c
 }
 
-// keyword reports whether s is kw alone or kw followed by white space, and
-// returns what follows it.
-func keyword(s, kw string) (string, bool) {
-	if !strings.HasPrefix(s, kw) {
-		return "", false
-	}
-	rest := s[len(kw):]
-	if rest == "" {
-		return "", true
-	}
-	if r, _ := utf8.DecodeRuneInString(rest); unicode.IsSpace(r) {
-		return rest, true
-	}
-	return "", false
-}
+func isWS(r rune) bool { return unicode.IsSpace(r) }
 
-func (p *parser) push(b *block) error {
-	if len(p.stack) >= maxDepth {
-		return p.errf(b.off, "blocks nested deeper than %d levels", maxDepth)
-	}
-	p.stack = append(p.stack, b)
-	return nil
-}
-
-func (p *parser) openIf(start int, tagText, kind string, c *cursor) error {
-	cond, err := c.condition()
-	if err != nil {
-		return err
-	}
-	n := &ifNode{off: start, negate: kind == "unless", cond: cond}
-	p.add(n)
-	return p.push(&block{kind: kind, tag: tagText, off: start, ifn: n})
-}
-
-func (p *parser) openEach(start int, tagText string, c *cursor) error {
-	c.skipSpace()
-	itemStart := c.i
-	item, err := c.name(0)
-	if err != nil {
-		return err
-	}
-	if item.parts != nil {
-		return p.errf(itemStart, "loop variable in %q cannot contain an expression", tagText)
-	}
-	c.skipSpace()
-	if rest, ok := keyword(p.src[c.i:c.end], "in"); !ok || strings.TrimSpace(rest) == "" {
-		return p.errf(c.i, "expected \"in LIST\" after %q in %q", item.lit, tagText)
-	}
-	c.i += len("in")
-	c.skipSpace()
-	list, err := c.name(0)
-	if err != nil {
-		return err
-	}
-	if err := c.expectEnd("after the list name"); err != nil {
-		return err
-	}
-	n := &eachNode{off: start, item: item.lit, list: list}
-	p.add(n)
-	return p.push(&block{kind: "each", tag: tagText, off: start, each: n})
-}
-
-func (p *parser) elseTag(start int, tagText string) error {
-	if len(p.stack) == 0 || p.stack[len(p.stack)-1].ifn == nil {
-		return p.errf(start, "%q outside \"#{if}\"", tagText)
-	}
-	b := p.stack[len(p.stack)-1]
-	if b.inElse {
-		return p.errf(start, "second \"#{else}\" in %q", b.tag)
-	}
-	b.inElse = true
-	return nil
-}
-
-func (p *parser) closeTag(start int, tagText, kind string) error {
-	if len(p.stack) == 0 {
-		return p.errf(start, "stray %q (no open \"#{%s}\")", tagText, kind)
-	}
-	b := p.stack[len(p.stack)-1]
-	if b.kind != kind {
-		line, col := lineCol(p.src, b.off)
-		return p.errf(start, "unexpected %q: %q at line %d, col %d is still open (missing \"#{/%s}\")",
-			tagText, b.tag, line, col, b.kind)
-	}
-	p.stack = p.stack[:len(p.stack)-1]
-	return nil
-}
-
-// parseRef parses the expression "#{Name | Filter ...}" spanning
-// src[start:end+1]; depth counts enclosing expressions.
-func (p *parser) parseRef(start, end, depth int) (*refNode, error) {
-	if depth >= maxDepth {
-		return nil, p.errf(start, "expressions nested deeper than %d levels", maxDepth)
-	}
-	c := &cursor{p: p, i: start + 2, end: end}
-	c.skipSpace()
-	if c.eof() {
-		return nil, p.errf(start, "empty expression %q", p.src[start:end+1])
-	}
-	name, err := c.name(depth)
-	if err != nil {
-		return nil, err
-	}
-	n := &refNode{off: start, name: name}
-	for {
-		c.skipSpace()
-		if c.eof() {
-			return n, nil
-		}
-		if c.peek() != '|' {
-			word := c.word()
-			if name.parts == nil && word != "" {
-				return nil, p.errf(c.i, "unexpected %q after variable name %q (names cannot contain spaces)", word, name.lit)
+// ws skips white space.
+func (p *parser) ws(i int) int {
+	for i < len(p.src) {
+		c := p.src[i]
+		if c < utf8.RuneSelf {
+			if c != ' ' && (c < '\t' || c > '\r') {
+				return i
 			}
-			return nil, p.errf(c.i, "unexpected %q in expression (expected \"|\" or \"}\")", c.rest())
+			i++
+			continue
 		}
-		c.i++
-		f, err := c.filter()
-		if err != nil {
-			return nil, err
+		r, size := utf8.DecodeRuneInString(p.src[i:])
+		if !isWS(r) {
+			return i
 		}
-		n.filters = append(n.filters, f)
+		i += size
 	}
+	return i
 }
 
-// cursor scans the inside of one tag, src[i:end].
-type cursor struct {
-	p      *parser
-	i, end int
-}
-
-func (c *cursor) eof() bool  { return c.i >= c.end }
-func (c *cursor) peek() byte { return c.p.src[c.i] }
-
-func (c *cursor) rest() string { return c.p.src[c.i:c.end] }
-
-func (c *cursor) skipSpace() {
-	for !c.eof() {
-		r, size := utf8.DecodeRuneInString(c.p.src[c.i:c.end])
-		if !unicode.IsSpace(r) {
-			return
-		}
-		c.i += size
+// wsOne requires at least one white-space character.
+func (p *parser) wsOne(i int) (int, bool) {
+	if i >= len(p.src) {
+		return i, false
 	}
-}
-
-// word returns (without consuming) the run of non-space text at the cursor.
-func (c *cursor) word() string {
-	s := c.rest()
-	if k := strings.IndexFunc(s, unicode.IsSpace); k >= 0 {
-		s = s[:k]
+	r, _ := utf8.DecodeRuneInString(p.src[i:])
+	if !isWS(r) {
+		return i, false
 	}
-	return s
+	return p.ws(i), true
 }
 
-func (c *cursor) expectEnd(where string) error {
-	c.skipSpace()
-	if c.eof() {
-		return nil
+// ldelim matches "#{" that does not start "#{/".
+func (p *parser) ldelim(i int) (int, bool) {
+	if strings.HasPrefix(p.src[i:], "#{/") {
+		return i, false
 	}
-	return c.p.errf(c.i, "unexpected %q %s", c.rest(), where)
+	return p.lit(i, "#{")
 }
 
-// isNameRune reports whether r may appear in a variable name.
-func isNameRune(r rune) bool {
+// identRune reports whether r may appear in an identifier.
+func identRune(r rune, allowWS bool) bool {
 	switch r {
-	case '.', '_', '-', '[', ']':
+	case '_', '-', ':', '/', '~', '(', ')', '@':
 		return true
 	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
+			allowWS && (r == ' ' || '\t' <= r && r <= '\r')
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || allowWS && isWS(r)
 }
 
-// name reads a variable name, including inner "#{...}" expressions.
-func (c *cursor) name(depth int) (nameExpr, error) {
-	start := c.i
-	var parts []namePart
-	litStart := c.i
-	for !c.eof() {
-		if strings.HasPrefix(c.p.src[c.i:c.end], "#{") {
-			parts = appendLit(parts, c.p.src[litStart:c.i])
-			innerEnd, err := c.p.tagEnd(c.i)
-			if err != nil {
-				return nameExpr{}, err
-			}
-			inner, err := c.p.parseRef(c.i, innerEnd, depth+1)
-			if err != nil {
-				return nameExpr{}, err
-			}
-			parts = append(parts, namePart{ref: inner})
-			c.i = innerEnd + 1
-			litStart = c.i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(c.p.src[c.i:c.end])
-		if !isNameRune(r) {
+// identifier parses a name segment; with allowWS it may contain white space
+// except before "|", "}" or a keyword (in, ==, !=). The text is trimmed.
+func (p *parser) identifier(i int, allowWS bool) (string, int, bool) {
+	k := i
+	for k < len(p.src) {
+		r, size := utf8.DecodeRuneInString(p.src[k:])
+		if !identRune(r, allowWS) {
 			break
 		}
-		c.i += size
-	}
-	if parts == nil {
-		// The common case: a plain name, kept without a parts slice.
-		if c.i > start {
-			return nameExpr{lit: c.p.src[start:c.i]}, nil
-		}
-		return nameExpr{}, c.noName()
-	}
-	return nameExpr{parts: appendLit(parts, c.p.src[litStart:c.i])}, nil
-}
-
-func appendLit(parts []namePart, lit string) []namePart {
-	if lit == "" {
-		return parts
-	}
-	return append(parts, namePart{lit: lit})
-}
-
-// noName reports that a variable name was expected at the cursor.
-func (c *cursor) noName() error {
-	if c.eof() {
-		return c.p.errf(c.i, "expected a variable name")
-	}
-	r, _ := utf8.DecodeRuneInString(c.rest())
-	return c.p.errf(c.i, "expected a variable name, found %q", r)
-}
-
-// condition parses "Name", "Name == \"v\"" or "Name != \"v\"".
-func (c *cursor) condition() (condition, error) {
-	c.skipSpace()
-	name, err := c.name(0)
-	if err != nil {
-		return condition{}, err
-	}
-	cond := condition{name: name}
-	c.skipSpace()
-	if c.eof() {
-		return cond, nil
-	}
-	rest := c.rest()
-	if !strings.HasPrefix(rest, "==") && !strings.HasPrefix(rest, "!=") {
-		return condition{}, c.p.errf(c.i, "unexpected %q in condition (expected \"==\", \"!=\" or \"}\")", rest)
-	}
-	cond.op = rest[:2]
-	c.i += 2
-	c.skipSpace()
-	if c.eof() || c.peek() != '"' {
-		return condition{}, c.p.errf(c.i, "expected a quoted string after %q", cond.op)
-	}
-	if cond.operand, err = c.quoted(); err != nil {
-		return condition{}, err
-	}
-	return cond, c.expectEnd("after the condition")
-}
-
-// quoted reads a "..." string in which only \" and \\ are escapes, so that
-// Windows paths survive unchanged.
-func (c *cursor) quoted() (string, error) {
-	start := c.i
-	var b strings.Builder
-	for c.i++; c.i < c.end; c.i++ {
-		ch := c.p.src[c.i]
-		switch {
-		case ch == '"':
-			c.i++
-			return b.String(), nil
-		case ch == '\\' && c.i+1 < c.end && (c.p.src[c.i+1] == '"' || c.p.src[c.i+1] == '\\'):
-			c.i++
-			b.WriteByte(c.p.src[c.i])
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	return "", c.p.errf(start, "unterminated string")
-}
-
-// filter parses "Name arg ..." after a "|".
-func (c *cursor) filter() (filterCall, error) {
-	c.skipSpace()
-	start := c.i
-	for !c.eof() {
-		r, size := utf8.DecodeRuneInString(c.rest())
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			break
-		}
-		c.i += size
-	}
-	name := c.p.src[start:c.i]
-	if name == "" {
-		return filterCall{}, c.p.errf(start, "expected a filter name after \"|\"")
-	}
-	var args []string
-	for {
-		c.skipSpace()
-		if c.eof() || c.peek() == '|' {
-			break
-		}
-		argStart := c.i
-		if c.peek() == '"' {
-			arg, err := c.quoted()
-			if err != nil {
-				return filterCall{}, err
-			}
-			args = append(args, arg)
-			continue
-		}
-		for !c.eof() {
-			r, size := utf8.DecodeRuneInString(c.rest())
-			if unicode.IsSpace(r) || r == '|' || r == '"' {
+		if allowWS && isWS(r) {
+			if p.followedBy(k+size, "|") || p.followedBy(k+size, "}") {
 				break
 			}
-			c.i += size
+			if p.beforeKeyword(k + size) {
+				if k == i {
+					return "", k + size, false
+				}
+				break
+			}
 		}
-		arg := c.p.src[argStart:c.i]
-		if strings.Contains(arg, "#{") {
-			return filterCall{}, c.p.errf(argStart, "filter arguments cannot contain expressions")
-		}
-		args = append(args, arg)
+		k += size
 	}
-	fn, err := buildFilter(name, args)
+	if k == i {
+		return "", i, false
+	}
+	return strings.TrimFunc(p.src[i:k], isWS), k, true
+}
+
+// beforeKeyword reports whether "in", "==" or "!=" and white space follow pos.
+func (p *parser) beforeKeyword(pos int) bool {
+	if len(p.src) <= pos+2 {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(p.src[pos+2:])
+	if !isWS(r) {
+		return false
+	}
+	kw := p.src[pos : pos+2]
+	return kw == "in" || kw == "==" || kw == "!="
+}
+
+// symbol parses Name(.Name | [index])*.
+func (p *parser) symbol(i int) (*symbolExpr, int, bool) {
+	id, end, ok := p.identifier(i, true)
+	if !ok {
+		return nil, end, false
+	}
+	s := p.newSymbol()
+	s.steps = append(make([]step, 0, 4), step{text: id})
+	k := end
+	for k < len(p.src) {
+		switch p.src[k] {
+		case '.':
+			id, e, ok := p.identifier(k+1, true)
+			if !ok {
+				return s, k, true
+			}
+			s.steps = append(s.steps, step{text: id})
+			k = e
+			continue
+		case '[':
+			st, e, ok := p.indexer(k)
+			if !ok {
+				return s, k, true
+			}
+			s.steps = append(s.steps, st)
+			k = e
+			continue
+		}
+		break
+	}
+	return s, k, true
+}
+
+// indexer parses [#{Symbol}] or a literal [index] (which may hold nested
+// brackets: [containers[0].name]).
+func (p *parser) indexer(k int) (step, int, bool) {
+	if !p.enter() {
+		return step{}, k, false
+	}
+	defer p.leave()
+	m := p.ws(k + 1)
+	if strings.HasPrefix(p.src[m:], "#{") {
+		if t, e, ok := p.substitution(m); ok {
+			if sym, isSym := t.(*substTok).expr.(*symbolExpr); isSym {
+				e = p.ws(e)
+				if e < len(p.src) && p.src[e] == ']' {
+					return step{index: true, sym: sym}, e + 1, true
+				}
+			}
+		}
+	}
+	idx, e, ok := p.stringIndex(k)
+	if !ok {
+		return step{}, e, false
+	}
+	return step{text: idx, index: true}, e, true
+}
+
+// stringIndex parses a literal [index]; leading white space is dropped.
+func (p *parser) stringIndex(k int) (string, int, bool) {
+	if k >= len(p.src) || p.src[k] != '[' {
+		return "", k, false
+	}
+	m := p.ws(k + 1)
+	start := m
+	var b *strings.Builder
+	for m < len(p.src) {
+		c := p.src[m]
+		if c == ']' {
+			break
+		}
+		if c == '[' {
+			if !p.enter() {
+				return "", m, false
+			}
+			sub, e, ok := p.stringIndex(m)
+			p.leave()
+			if !ok {
+				break
+			}
+			if b == nil {
+				b = &strings.Builder{}
+			}
+			b.WriteString(p.src[start:m])
+			b.WriteString("[" + sub + "]")
+			m, start = e, e
+			continue
+		}
+		m++
+	}
+	if m >= len(p.src) || p.src[m] != ']' {
+		return "", m, false
+	}
+	if b == nil {
+		return p.src[start:m], m + 1, true
+	}
+	b.WriteString(p.src[start:m])
+	return b.String(), m + 1, true
+}
+
+// substitution parses #{expression}.
+func (p *parser) substitution(i int) (token, int, bool) {
+	j, ok := p.ldelim(i)
+	if !ok {
+		return nil, j, false
+	}
+	if !p.enter() {
+		return nil, j, false
+	}
+	defer p.leave()
+	e, end, ok := p.expression(p.ws(j))
+	if !ok {
+		return nil, end, false
+	}
+	end = p.ws(end)
+	if end >= len(p.src) || p.src[end] != '}' {
+		return nil, end, false
+	}
+	return p.newSubst(i, e), end + 1, true
+}
+
+// expression parses a filter chain, else a symbol.
+func (p *parser) expression(i int) (expr, int, bool) {
+	c, cend, ok, sym, symEnd := p.filterChain(i)
+	if ok {
+		return c, cend, true
+	}
+	if sym != nil && p.ws(i) == i {
+		return sym, symEnd, true // what symbol(i) would parse again
+	}
+	s, send, ok := p.symbol(i)
+	if ok {
+		return s, send, true
+	}
+	return nil, max(cend, send), false
+}
+
+// filterChain parses [symbol] | Fn options... (| Fn options...)*.
+// When there is no "|", it also returns the symbol it parsed and its end.
+func (p *parser) filterChain(i int) (expr, int, bool, *symbolExpr, int) {
+	var arg expr
+	var sym *symbolExpr
+	k, symEnd := i, i
+	if s, e, ok := p.symbol(p.ws(i)); ok {
+		arg, sym, k, symEnd = s, s, p.ws(e), e
+	}
+	first := true
+	for {
+		if k >= len(p.src) || p.src[k] != '|' {
+			if first {
+				return nil, k, false, sym, symEnd
+			}
+			return arg, k, true, nil, 0
+		}
+		m := p.ws(k + 1)
+		fn, e, ok := p.identifier(m, false)
+		if !ok {
+			if first {
+				return nil, e, false, nil, 0
+			}
+			return arg, k, true, nil, 0
+		}
+		m = p.ws(e)
+		opts, m := p.options(m)
+		arg = &callExpr{fn: fn, arg: arg, opts: opts}
+		k, first = m, false
+	}
+}
+
+// options parses filter options: tags, bare words and quoted text.
+func (p *parser) options(m int) ([]token, int) {
+	var opts []token
+	for m < len(p.src) {
+		o, e, ok := p.option(m)
+		if !ok || e == m {
+			break
+		}
+		opts = append(opts, o)
+		m = e
+	}
+	return opts, m
+}
+
+func (p *parser) option(m int) (token, int, bool) {
+	if strings.HasPrefix(p.src[m:], "#{") {
+		if t, e, ok := p.tag(m); ok {
+			return t, e, true
+		}
+	}
+	k := p.ws(m)
+	if id, e, ok := p.identifier(k, false); ok {
+		return &textTok{text: id}, p.ws(e), true
+	}
+	if s, e, ok := p.quoted(m); ok {
+		return &textTok{text: s}, e, true
+	}
+	return nil, m, false
+}
+
+// quoted parses "text" (no '#' inside, no escapes) or \"text\" (anything
+// up to the next \"), with white space around either.
+func (p *parser) quoted(i int) (string, int, bool) {
+	j := p.ws(i)
+	far := j
+	if j < len(p.src) && p.src[j] == '"' {
+		k := j + 1
+		for k < len(p.src) && p.src[k] != '"' && p.src[k] != '#' {
+			k++
+		}
+		if k < len(p.src) && p.src[k] == '"' {
+			return p.src[j+1 : k], p.ws(k + 1), true
+		}
+		far = k
+	}
+	e, ok := p.lit(j, `\"`)
+	if !ok {
+		return "", max(far, e), false
+	}
+	idx := strings.Index(p.src[e:], `\"`)
+	if idx < 0 {
+		return "", len(p.src), false
+	}
+	return p.src[e : e+idx], p.ws(e + idx + 2), true
+}
+
+// conditional parses #{if cond}...[#{elseif cond}...]*[#{else}...]#{/if}
+// and #{unless cond}...[#{else}...]#{/unless}.
+func (p *parser) conditional(i int) (token, int, bool) {
+	j, ok := p.ldelim(i)
+	if !ok {
+		return nil, j, false
+	}
+	j = p.ws(j)
+	kw := "if"
+	e, ok := p.keyword(j, "if")
+	if !ok {
+		e2, ok2 := p.keyword(j, "unless")
+		if !ok2 {
+			return nil, max(e, e2), false
+		}
+		kw, e = "unless", e2
+	}
+	j, ok = p.wsOne(e)
+	if !ok {
+		return nil, j, false
+	}
+	if !p.enter() {
+		return nil, j, false
+	}
+	defer p.leave()
+	cond, j, ok := p.condition(j)
+	if !ok {
+		return nil, j, false
+	}
+	j = p.ws(j)
+	if j >= len(p.src) || p.src[j] != '}' {
+		return nil, j, false
+	}
+	kind := bodyIf
+	if kw == "unless" {
+		kind = bodyUnless
+	}
+	body, j := p.tokens(j+1, kind)
+	type clause struct {
+		cond condition
+		body []token
+		pos  int
+	}
+	var elseifs []clause
+	for kw == "if" && p.elseIfDelim(j) {
+		c, e, ok := p.condition(j + 8)
+		if !ok {
+			break
+		}
+		e = p.ws(e)
+		if e >= len(p.src) || p.src[e] != '}' {
+			break
+		}
+		b, e := p.tokens(e+1, bodyIf)
+		elseifs = append(elseifs, clause{c, b, j})
+		j = e
+	}
+	var els []token
+	if strings.HasPrefix(p.src[j:], "#{else}") {
+		els, j = p.tokens(j+7, bodyFull)
+	}
+	end, ok := p.lit(j, "#{/"+kw+"}")
+	if !ok {
+		return nil, end, false
+	}
+	for k := len(elseifs) - 1; k >= 0; k-- {
+		els = []token{&condTok{pos: elseifs[k].pos, cond: elseifs[k].cond, then: elseifs[k].body, els: els}}
+	}
+	t := &condTok{pos: i, cond: cond, then: body, els: els}
+	if kw == "unless" {
+		t.then, t.els = els, body
+	}
+	return t, end, true
+}
+
+// condition parses one of: A == B, "x" == A, A == "x", A (with != too).
+func (p *parser) condition(i int) (condition, int, bool) {
+	far := i
+	// A == B
+	l, e, ok := p.expression(p.ws(i))
+	if ok {
+		if op, e2, ok := p.compare(p.ws(e)); ok {
+			if r, e3, ok := p.expression(p.ws(e2)); ok {
+				return condition{left: l, op: op, right: r}, p.ws(e3), true
+			} else {
+				far = max(far, e3)
+			}
+		} else {
+			far = max(far, e2)
+		}
+	} else {
+		far = max(far, e)
+	}
+	// "x" == A
+	if s, e, ok := p.quoted(i); ok {
+		if op, e2, ok := p.compare(e); ok {
+			if r, e3, ok := p.expression(p.ws(e2)); ok {
+				return condition{left: r, op: op, rightStr: &s}, p.ws(e3), true
+			} else {
+				far = max(far, e3)
+			}
+		} else {
+			far = max(far, e2)
+		}
+	} else {
+		far = max(far, e)
+	}
+	// A == "x", A
+	if l != nil {
+		if op, e2, ok := p.compare(p.ws(e)); ok {
+			if s, e3, ok := p.quoted(e2); ok {
+				return condition{left: l, op: op, rightStr: &s}, p.ws(e3), true
+			} else {
+				far = max(far, e3)
+			}
+		}
+		return condition{left: l}, p.ws(e), true
+	}
+	return condition{}, far, false
+}
+
+// compare parses == or != with white space around.
+func (p *parser) compare(i int) (int, int, bool) {
+	if e, ok := p.lit(i, "=="); ok {
+		return opEq, p.ws(e), true
+	}
+	if e, ok := p.lit(i, "!="); ok {
+		return opNe, p.ws(e), true
+	}
+	return 0, i + 1, false
+}
+
+// repetition parses #{each item in Collection}...#{/each}.
+func (p *parser) repetition(i int) (token, int, bool) {
+	j, ok := p.ldelim(i)
+	if !ok {
+		return nil, j, false
+	}
+	j, ok = p.keyword(p.ws(j), "each")
+	if !ok {
+		return nil, j, false
+	}
+	if j, ok = p.wsOne(j); !ok {
+		return nil, j, false
+	}
+	item, j, ok := p.identifier(p.ws(j), true)
+	if !ok {
+		return nil, j, false
+	}
+	if j, ok = p.keyword(p.ws(j), "in"); !ok {
+		return nil, j, false
+	}
+	coll, j, ok := p.symbol(p.ws(j))
+	if !ok {
+		return nil, j, false
+	}
+	j = p.ws(j)
+	if j >= len(p.src) || p.src[j] != '}' {
+		return nil, j, false
+	}
+	if !p.enter() {
+		return nil, j, false
+	}
+	defer p.leave()
+	body, j := p.tokens(j+1, bodyFull)
+	end, ok := p.lit(j, "#{/each}")
+	if !ok {
+		return nil, end, false
+	}
+	return &repTok{pos: i, item: item, coll: coll, body: body}, end, true
+}
+
+// calculation parses #{calc expression} with + - * / and parentheses.
+func (p *parser) calculation(i int) (token, int, bool) {
+	j, ok := p.ldelim(i)
+	if !ok {
+		return nil, j, false
+	}
+	j, ok = p.keyword(p.ws(j), "calc")
+	if !ok {
+		return nil, j, false
+	}
+	if j, ok = p.wsOne(j); !ok {
+		return nil, j, false
+	}
+	if !p.enter() {
+		return nil, j, false
+	}
+	defer p.leave()
+	c, j, ok := p.calcChain(j, "+-")
+	if !ok {
+		return nil, j, false
+	}
+	j = p.ws(j)
+	if j >= len(p.src) || p.src[j] != '}' {
+		return nil, j, false
+	}
+	return &calcTok{pos: i, expr: c}, j + 1, true
+}
+
+// calcChain parses operands joined by left-associative operators: "+-"
+// over terms, "*/" over factors.
+func (p *parser) calcChain(i int, ops string) (calcNode, int, bool) {
+	operand := p.calcTerm
+	if ops == "*/" {
+		operand = p.calcFactor
+	}
+	left, k, ok := operand(i)
+	if !ok {
+		return nil, k, false
+	}
+	for {
+		m := p.ws(k)
+		if m >= len(p.src) || strings.IndexByte(ops, p.src[m]) < 0 {
+			return left, k, true
+		}
+		right, e, ok := operand(p.ws(m + 1))
+		if !ok {
+			return left, k, true
+		}
+		left = &calcOp{op: p.src[m], left: left, right: right}
+		k = e
+	}
+}
+
+func (p *parser) calcTerm(i int) (calcNode, int, bool) { return p.calcChain(i, "*/") }
+
+func (p *parser) calcFactor(i int) (calcNode, int, bool) {
+	if i < len(p.src) && p.src[i] == '(' {
+		if !p.enter() {
+			return nil, i, false
+		}
+		defer p.leave()
+		c, e, ok := p.calcChain(i+1, "+-")
+		if !ok {
+			return nil, e, false
+		}
+		if e >= len(p.src) || p.src[e] != ')' {
+			return nil, e, false
+		}
+		return c, e + 1, true
+	}
+	// A number, {Symbol} or Symbol.
+	if i < len(p.src) && (p.src[i] >= '0' && p.src[i] <= '9' || p.src[i] == '.') {
+		return p.calcNumber(i)
+	}
+	if i < len(p.src) && p.src[i] == '{' {
+		s, e, ok := p.symbol(p.ws(i + 1))
+		if !ok {
+			return nil, e, false
+		}
+		e = p.ws(e)
+		if e >= len(p.src) || p.src[e] != '}' {
+			return nil, e, false
+		}
+		return &calcVar{sym: s}, e + 1, true
+	}
+	s, e, ok := p.symbol(p.ws(i))
+	if !ok {
+		return nil, e, false
+	}
+	return &calcVar{sym: s}, p.ws(e), true
+}
+
+// calcNumber parses digits[.digits] or .digits.
+func (p *parser) calcNumber(i int) (calcNode, int, bool) {
+	k := i
+	for k < len(p.src) && p.src[k] >= '0' && p.src[k] <= '9' {
+		k++
+	}
+	if k < len(p.src) && p.src[k] == '.' {
+		f := k + 1
+		for f < len(p.src) && p.src[f] >= '0' && p.src[f] <= '9' {
+			f++
+		}
+		if f == k+1 {
+			return nil, f, false
+		}
+		k = f
+	}
+	v, err := parseFloatInvariant(p.src[i:k])
 	if err != nil {
-		return filterCall{}, c.p.errf(start, "%s", err)
+		return nil, k, false
 	}
-	return filterCall{name: name, fn: fn}, nil
+	return &calcConst{v: v}, k, true
+}
+
+// parseName parses a variable name as a symbol, accepting the longest
+// prefix that parses (as Octostache binds names). ok is false for names
+// that do not start with an identifier.
+func parseName(name string) (*symbolExpr, bool) {
+	p := &parser{src: name}
+	s, _, ok := p.symbol(0)
+	return s, ok && !p.tooDeep
 }

@@ -1,5 +1,7 @@
 package variables
 
+import "strings"
+
 // Scope limits where a variable value applies. Empty slice = unscoped in that dimension.
 type Scope struct {
 	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
@@ -35,10 +37,11 @@ func Resolve(cands []Candidate, ctx Context) *Set {
 		if !ok {
 			continue
 		}
-		if best, seen := ranks[c.Name]; seen && rank <= best {
+		key := strings.ToLower(c.Name)
+		if best, seen := ranks[key]; seen && rank <= best {
 			continue // an earlier candidate of equal or higher rank wins
 		}
-		ranks[c.Name] = rank
+		ranks[key] = rank
 		set.Set(c.Name, c.Value, c.Sensitive)
 	}
 	return set

@@ -19,7 +19,7 @@ func TestResolve(t *testing.T) {
 		{Name: "TieMixed", Value: "env", Scope: env("Live")},
 		{Name: "TieMixed", Value: "tenant", Scope: Scope{Tenants: []string{"acme"}}},
 		{Name: "Token", Value: "s3cret", Sensitive: true},
-		{Name: "token", Value: "lower"},
+		{Name: "token", Value: "lower"}, // the same variable: names are case-insensitive
 	}
 	tests := []struct {
 		name string
@@ -27,19 +27,19 @@ func TestResolve(t *testing.T) {
 		want map[string]string
 	}{
 		{"no scope matches: unscoped only", Context{Environment: "Dev"},
-			map[string]string{"Banner": "plain", "OnlyDev": "dev", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "plain", "OnlyDev": "dev", "Token": "s3cret"}},
 		{"env beats unscoped", Context{Environment: "Staging"},
-			map[string]string{"Banner": "staging", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "staging", "Token": "s3cret"}},
 		{"any listed env matches", Context{Environment: "DR"},
-			map[string]string{"Banner": "live", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "live", "Token": "s3cret"}},
 		{"ties go to the earlier candidate", Context{Environment: "Live"},
-			map[string]string{"Banner": "live", "Tie": "first", "TieMixed": "env", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "live", "Tie": "first", "TieMixed": "env", "Token": "s3cret"}},
 		{"env+tenant beats env", Context{Environment: "Live", Tenant: "acme"},
-			map[string]string{"Banner": "live-acme", "Tenant": "acme-any-env", "Tie": "first", "TieMixed": "env", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "live-acme", "Tenant": "acme-any-env", "Tie": "first", "TieMixed": "env", "Token": "s3cret"}},
 		{"other tenant excluded", Context{Environment: "Live", Tenant: "globex"},
-			map[string]string{"Banner": "live", "Tie": "first", "TieMixed": "env", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "live", "Tie": "first", "TieMixed": "env", "Token": "s3cret"}},
 		{"scoped candidates need a context value", Context{},
-			map[string]string{"Banner": "plain", "Token": "s3cret", "token": "lower"}},
+			map[string]string{"Banner": "plain", "Token": "s3cret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,8 +51,9 @@ func TestResolve(t *testing.T) {
 			if !reflect.DeepEqual(values, tt.want) {
 				t.Errorf("Resolve(%+v) = %v, want %v", tt.ctx, values, tt.want)
 			}
-			if !got.IsSensitive("Token") || got.IsSensitive("token") {
-				t.Errorf("sensitivity: Token=%v token=%v", got.IsSensitive("Token"), got.IsSensitive("token"))
+			// "token" is "Token", whose earlier unscoped candidate wins.
+			if !got.IsSensitive("Token") || !got.IsSensitive("TOKEN") {
+				t.Errorf("sensitivity: Token=%v TOKEN=%v", got.IsSensitive("Token"), got.IsSensitive("TOKEN"))
 			}
 		})
 	}

@@ -1,29 +1,53 @@
 package variables
 
-import "sort"
+import (
+	"sort"
+	"strings"
+	"sync"
+)
 
-// Set is a resolved variable set: one value per name, each possibly sensitive.
-// A Set is not safe for concurrent mutation; concurrent reads are fine.
+// Set is a resolved variable set: one value per name, each possibly
+// sensitive. Names are case-insensitive, as in Octopus: "DbUrl" and "dburl"
+// are one variable, which keeps the spelling it was first set with. The
+// order in which names were first set is kept: it is the order in which
+// #{each} visits an indexed collection such as Octopus.Action[...].
+//
+// A Set is not safe for concurrent mutation; concurrent reads (including
+// Render) are fine.
 type Set struct {
-	vars map[string]entry
+	index map[string]int // lower-cased name → position in list
+	list  []entry
+
+	mu   sync.Mutex
+	tree *node // binding tree, built on first use after a change
 }
 
 type entry struct {
+	name      string
 	value     string
 	sensitive bool
 }
 
 // NewSet returns an empty set.
 func NewSet() *Set {
-	return &Set{vars: make(map[string]entry)}
+	return &Set{index: make(map[string]int)}
 }
 
 // Set stores value under name, replacing any earlier value and sensitivity.
 func (s *Set) Set(name, value string, sensitive bool) {
-	if s.vars == nil {
-		s.vars = make(map[string]entry)
+	if s.index == nil {
+		s.index = make(map[string]int)
 	}
-	s.vars[name] = entry{value: value, sensitive: sensitive}
+	key := strings.ToLower(name)
+	if i, ok := s.index[key]; ok {
+		s.list[i].value, s.list[i].sensitive = value, sensitive
+	} else {
+		s.index[key] = len(s.list)
+		s.list = append(s.list, entry{name: name, value: value, sensitive: sensitive})
+	}
+	s.mu.Lock()
+	s.tree = nil
+	s.mu.Unlock()
 }
 
 // Get returns the raw (unsubstituted) value of name. A nil set is empty.
@@ -31,8 +55,11 @@ func (s *Set) Get(name string) (value string, ok bool) {
 	if s == nil {
 		return "", false
 	}
-	e, ok := s.vars[name]
-	return e.value, ok
+	i, ok := s.index[strings.ToLower(name)]
+	if !ok {
+		return "", false
+	}
+	return s.list[i].value, true
 }
 
 // Names returns every name in the set, sorted.
@@ -40,9 +67,9 @@ func (s *Set) Names() []string {
 	if s == nil {
 		return nil
 	}
-	names := make([]string, 0, len(s.vars))
-	for name := range s.vars {
-		names = append(names, name)
+	names := make([]string, 0, len(s.list))
+	for _, e := range s.list {
+		names = append(names, e.name)
 	}
 	sort.Strings(names)
 	return names
@@ -53,5 +80,19 @@ func (s *Set) IsSensitive(name string) bool {
 	if s == nil {
 		return false
 	}
-	return s.vars[name].sensitive
+	i, ok := s.index[strings.ToLower(name)]
+	return ok && s.list[i].sensitive
+}
+
+// binding returns the set's binding tree, building it if needed.
+func (s *Set) binding() *node {
+	if s == nil {
+		return &node{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tree == nil {
+		s.tree = buildTree(s.list)
+	}
+	return s.tree
 }

@@ -224,14 +224,12 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	deliveries := map[string]domain.DeliverySummary{}
-	if h.s.Outbox != nil {
-		st, err := h.s.Outbox.RemoteSpaces(ctx, space)
-		if err != nil {
-			return err
-		}
-		for _, rs := range st {
-			deliveries[rs.Name] = rs.Delivery
-		}
+	st, err := h.s.Outbox.RemoteSpaces(ctx, space)
+	if err != nil {
+		return err
+	}
+	for _, rs := range st {
+		deliveries[rs.Name] = rs.Delivery
 	}
 	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}
 	for _, rs := range list {
@@ -292,7 +290,7 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request) error {
 // exportReceipts answers with a receipt file for a remote space.
 func (h *Handler) exportReceipts(w http.ResponseWriter, r *http.Request) error {
 	to := r.PostFormValue("to")
-	data, _, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), to, r.PostFormValue("all") == "on")
+	data, _, err := h.s.Receipts.Export(r.Context(), r.PathValue("space"), receipt.ExportRequest{To: to, All: r.PostFormValue("all") == "on"})
 	if err != nil {
 		return err
 	}

@@ -178,6 +178,20 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if len(dash.Projects) > 0 {
 		cells = dash.Projects[0].Cells
 	}
+	pg.phases(lcs, envs, cells)
+	for _, rel := range rels {
+		pg.Releases = append(pg.Releases, releaseRow{Release: rel, Deployed: deployedAt(rel, deps, cells)})
+		pg.Versions = append(pg.Versions, rel.Version)
+	}
+	pg.Targets, pg.Connected = h.targets(remotes)
+	h.render(w, r, http.StatusOK, "project", pg)
+	return nil
+}
+
+// phases fills in the project's lifecycle phases with the dashboard's
+// cells in them, and the local environments it may be deployed to (all of
+// them when it has no lifecycle here).
+func (pg *projectPage) phases(lcs []domain.Lifecycle, envs []domain.Environment, cells []dashboard.Cell) {
 	local := map[string]bool{}
 	for _, e := range envs {
 		if !e.IsRemote() {
@@ -185,7 +199,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 			pg.LocalEnvs = append(pg.LocalEnvs, e.Name)
 		}
 	}
-	if i := slices.IndexFunc(lcs, func(l domain.Lifecycle) bool { return l.Name == p.Lifecycle }); i >= 0 {
+	if i := slices.IndexFunc(lcs, func(l domain.Lifecycle) bool { return l.Name == pg.Project.Lifecycle }); i >= 0 {
 		pg.HasLifecycle = true
 		for _, ph := range lcs[i].Phases {
 			pv := phaseView{Name: ph.Name}
@@ -205,31 +219,31 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if !pg.HasLifecycle {
 		pg.DeployEnvs = pg.LocalEnvs
 	}
-	for _, rel := range rels {
-		row := releaseRow{Release: rel}
-		seen := map[string]bool{}
-		for _, d := range deps { // newest first: the first per environment is the latest attempt
-			if d.Version == rel.Version && !seen[d.Environment] {
-				seen[d.Environment] = true
-				at := d.FinishedAt
-				if at == nil {
-					at = &d.CreatedAt
-				}
-				row.Deployed = append(row.Deployed, dashboard.Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at})
+}
+
+// deployedAt is where rel went: the latest attempt per environment here
+// (deps are newest first), then other spaces' environments whose latest
+// is rel (remote cells of the dashboard).
+func deployedAt(rel domain.Release, deps []domain.Deployment, cells []dashboard.Cell) []dashboard.Cell {
+	var out []dashboard.Cell
+	seen := map[string]bool{}
+	for _, d := range deps {
+		if d.Version == rel.Version && !seen[d.Environment] {
+			seen[d.Environment] = true
+			at := d.FinishedAt
+			if at == nil {
+				at = &d.CreatedAt
 			}
+			out = append(out, dashboard.Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at})
 		}
-		for _, c := range cells {
-			if c.Remote && c.Version == rel.Version && !seen[c.Environment] {
-				seen[c.Environment] = true
-				row.Deployed = append(row.Deployed, c)
-			}
-		}
-		pg.Releases = append(pg.Releases, row)
-		pg.Versions = append(pg.Versions, rel.Version)
 	}
-	pg.Targets, pg.Connected = h.targets(remotes)
-	h.render(w, r, http.StatusOK, "project", pg)
-	return nil
+	for _, c := range cells {
+		if c.Remote && c.Version == rel.Version && !seen[c.Environment] {
+			seen[c.Environment] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // targets lists the remote spaces a release may be promoted to, and
@@ -240,7 +254,7 @@ func (h *Handler) targets(remotes []domain.RemoteSpace) ([]string, bool) {
 	for _, rs := range remotes {
 		if rs.Trusts(domain.TrustPromote) {
 			names = append(names, rs.Name)
-			connected = connected || (rs.URL != "" && h.s.Outbox != nil)
+			connected = connected || rs.URL != ""
 		}
 	}
 	return names, connected
@@ -276,18 +290,18 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
 	req := bundle.PromoteRequest{Project: r.PathValue("project"), Version: r.PostFormValue("version"), To: r.PostFormValue("to")}
-	if r.PostFormValue("how") == "send" && h.s.Outbox != nil {
+	if r.PostFormValue("how") == "send" {
 		p, err := h.s.Outbox.Promote(r.Context(), space, req)
 		if err != nil {
 			return err
 		}
 		return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Promoted %s %s to %s: the bundle is queued for delivery to %s.", req.Project, req.Version, req.To, p.URL))
 	}
-	data, _, err := h.s.Bundles.Promote(r.Context(), space, req)
+	pr, err := h.s.Bundles.Promote(r.Context(), space, req)
 	if err != nil {
 		return err
 	}
-	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", data)
+	download(w, fileName(req.Project+"-"+req.Version, ".bundle"), "application/json", pr.Data)
 	return nil
 }
 
@@ -373,7 +387,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dash, err := h.s.Dashboard.Get(ctx, space, project, dashboard.Page{})
+	away, err := h.s.Dashboard.Elsewhere(ctx, space, dashboard.Query{Project: project, Version: version, Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -399,12 +413,16 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	if !pg.Remote {
 		pg.Others = append(pg.Others, release.Current)
 	}
-	if len(dash.Projects) > 0 {
-		for _, c := range dash.Projects[0].Cells {
-			if c.Remote && c.Version == version {
-				pg.Receipts = append(pg.Receipts, c)
-			}
+	for _, d := range away {
+		at := d.FinishedAt
+		if at == nil {
+			at = d.StartedAt
 		}
+		from := "receipt from " + d.Space
+		if d.ReceivedFrom != "" && d.ReceivedFrom != d.Space {
+			from += ", relayed by " + d.ReceivedFrom
+		}
+		pg.Receipts = append(pg.Receipts, dashboard.Cell{Environment: d.Environment, Remote: true, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: from})
 	}
 	for _, e := range envs {
 		if !e.IsRemote() {
@@ -483,7 +501,8 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.s.Catalog.Apply(r.Context(), space, doc)
+	opts := catalog.ApplyOptions{DryRun: r.PostFormValue("dry-run") != "", Prune: r.PostFormValue("prune") != ""}
+	res, err := h.s.Catalog.ApplyWith(r.Context(), space, doc, opts)
 	if err != nil {
 		return err
 	}

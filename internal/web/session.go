@@ -8,11 +8,19 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
+	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
@@ -22,16 +30,21 @@ import (
 // sessionIdle without a request, or sessionMax after sign-in; a restart
 // ends them all. The id is never stored, so a memory dump of the map cannot
 // be replayed as a cookie.
+//
+// Every request also asks auth.Service.Resume whether the session still
+// holds: a password change or the user's removal ends it at once.
 const (
 	sessionCookie = "ferry_session"
 	signInCookie  = "ferry_signin" // the sign-in form's CSRF token (double submit)
+	deviceCookie  = "ferry_device" // this browser signed in before (auth.Throttle)
 	sessionIdle   = 8 * time.Hour
 	sessionMax    = 24 * time.Hour
+	deviceMax     = 365 * 24 * time.Hour
 	csrfField     = "csrf"
 )
 
 type session struct {
-	actor   domain.Actor
+	auth    auth.Session
 	csrf    string
 	created time.Time
 	seen    time.Time
@@ -69,8 +82,8 @@ func hashID(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// start creates a session for a and returns its id, for the cookie.
-func (s *sessions) start(a domain.Actor) string {
+// start creates a session for a sign-in and returns its id, for the cookie.
+func (s *sessions) start(a auth.Session) string {
 	id := randomToken()
 	now := s.now()
 	s.mu.Lock()
@@ -80,7 +93,7 @@ func (s *sessions) start(a domain.Actor) string {
 			delete(s.m, k)
 		}
 	}
-	s.m[hashID(id)] = &session{actor: a, csrf: randomToken(), created: now, seen: now}
+	s.m[hashID(id)] = &session{auth: a, csrf: randomToken(), created: now, seen: now}
 	return id
 }
 
@@ -107,6 +120,15 @@ func (s *sessions) get(id string) *session {
 	}
 	se.seen = now
 	return se
+}
+
+// refresh records the session's actor as it is now (an administrator
+// flag may have changed) and returns it.
+func (s *sessions) refresh(se *session, a domain.Actor) domain.Actor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se.auth.Actor = a
+	return a
 }
 
 func (s *sessions) end(id string) {
@@ -160,7 +182,18 @@ func (h *Handler) visitor(r *http.Request) (*visitor, error) {
 	if se == nil {
 		return nil, nil
 	}
-	return &visitor{actor: se.actor, csrf: se.csrf, session: se}, nil
+	h.sessions.mu.Lock()
+	held := se.auth
+	h.sessions.mu.Unlock()
+	a, err := h.s.Auth.Resume(r.Context(), held)
+	if domain.KindOf(err) == domain.KindUnauthorized {
+		h.sessions.end(c.Value)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &visitor{actor: h.sessions.refresh(se, a), csrf: se.csrf, session: se}, nil
 }
 
 var crossOrigin = http.NewCrossOriginProtection()
@@ -200,10 +233,40 @@ type signInPage struct {
 
 func (signInPage) title() string { return "Sign in" }
 
-// localPath keeps a post-sign-in destination on this site.
+// localPath returns p when it is a path on this site to go to after signing
+// in, and "/" otherwise. Browsers are lenient in ways that turn innocent
+// looking text into another site: they drop tabs and newlines ("/\t/evil"),
+// read a backslash as a slash ("/\\evil"), and take "//evil" as a host. So p
+// must be printable ASCII without spaces or backslashes, parse as a bare
+// path (no scheme, host, user or fragment), and its decoded path must be
+// clean (no "//", "." or ".." segments: "/%2F%2Fevil", "/..//evil") and
+// hold no backslash or control character ("/%5Cevil", "/%09/evil").
+// Anything else, and the sign-in page itself, leads home.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.HasPrefix(p, "/signin") {
+	if p == "" || len(p) > 2048 || p[0] != '/' || strings.HasPrefix(p, "//") {
 		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || u.Fragment != "" {
+		return "/"
+	}
+	decoded := u.Path
+	clean := path.Clean(decoded)
+	if strings.HasSuffix(decoded, "/") && clean != "/" {
+		clean += "/"
+	}
+	if decoded != clean || strings.HasPrefix(clean, "/signin") {
+		return "/" // "//", "/./", "/../" and the like: no page of ours has them
+	}
+	for _, r := range decoded {
+		if r == '\\' || unicode.IsControl(r) {
+			return "/"
+		}
 	}
 	return p
 }
@@ -237,25 +300,60 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("user"))
+	client := auth.Client{Address: clientAddress(r)}
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		client.Device = c.Value
+	}
 	h.sessions.passwords <- struct{}{}
-	a, err := h.s.Auth.CheckPassword(r.Context(), name, r.PostFormValue("password"))
+	in, err := h.s.Auth.SignIn(r.Context(), name, r.PostFormValue("password"), client)
 	<-h.sessions.passwords
 	if err != nil {
-		status, msg := http.StatusUnauthorized, domain.Message(err)
-		if domain.KindOf(err) == domain.KindInternal {
+		var throttled *auth.Throttled
+		status, msg := wire.Kind(domain.KindOf(err)).Status(), domain.Message(err)
+		switch {
+		case errors.As(err, &throttled):
+			w.Header().Set("Retry-After", fmt.Sprint(int(throttled.Wait.Seconds())+1))
+			h.log.Warn("sign-in throttled", "user", name, "address", client.Address, "wait", throttled.Wait)
+		case domain.KindOf(err) == domain.KindInternal:
 			h.log.Error("sign in", "err", err)
-			status = http.StatusInternalServerError
+		default:
+			h.log.Warn("sign-in failed", "user", name, "address", client.Address)
 		}
 		h.showSignIn(w, r, status, signInPage{Next: next, User: name, Problem: msg})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: h.sessions.start(a), Path: "/", MaxAge: int(sessionMax.Seconds()),
+		Name: sessionCookie, Value: h.sessions.start(in.Session), Path: "/", MaxAge: int(sessionMax.Seconds()),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
+	http.SetCookie(w, &http.Cookie{
+		Name: deviceCookie, Value: in.Device, Path: "/signin", MaxAge: int(deviceMax.Seconds()),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
 	http.SetCookie(w, &http.Cookie{Name: signInCookie, Path: "/signin", MaxAge: -1})
-	h.log.Info("signed in", "user", a.Name)
+	h.log.Info("signed in", "user", in.Session.Actor.Name, "address", client.Address)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// clientAddress is the address a request came from, as the throttle counts
+// it: an IPv4 address, or the /64 network of an IPv6 address (one machine
+// commonly holds a whole /64). Forwarding headers are not believed: anyone
+// can send them.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 type tasksPage struct {
@@ -127,7 +128,7 @@ func (h *Handler) spaceAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) serverAudit(w http.ResponseWriter, r *http.Request) error {
-	events, err := h.s.Audit.List(r.Context(), 0, 500)
+	events, err := h.s.Audit.List(r.Context(), store.AuditFilter{Limit: 500})
 	if err != nil {
 		return err
 	}

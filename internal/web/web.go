@@ -19,8 +19,10 @@ import (
 	"strings"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/transport"
 )
 
 // Services are what the pages call: the same set the API calls.
@@ -139,6 +141,7 @@ func (h *Handler) authenticated(fn pageFunc) http.Handler {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		transport.Authenticated(w, r, transport.DefaultLimits.Idle)
 		ctx := domain.WithActor(r.Context(), v.actor)
 		ctx = context.WithValue(ctx, visitorKey{}, v)
 		r = r.WithContext(ctx)
@@ -171,22 +174,17 @@ func visitorFrom(ctx context.Context) *visitor {
 	return v
 }
 
-var statusOf = map[domain.Kind]int{
-	domain.KindInvalid:      http.StatusBadRequest,
-	domain.KindNotFound:     http.StatusNotFound,
-	domain.KindConflict:     http.StatusConflict,
-	domain.KindForbidden:    http.StatusForbidden,
-	domain.KindUnauthorized: http.StatusUnauthorized,
-	domain.KindUntrusted:    http.StatusForbidden,
-}
-
+// titleOf heads the error page of each kind; its status comes from the
+// one table (wire.Kind.Status), as the API's does.
 var titleOf = map[domain.Kind]string{
-	domain.KindInvalid:      "That did not work",
-	domain.KindNotFound:     "Not found",
-	domain.KindConflict:     "That clashes with what is there",
-	domain.KindForbidden:    "You may not do that",
-	domain.KindUnauthorized: "Sign in again",
-	domain.KindUntrusted:    "Not trusted",
+	domain.KindInvalid:         "That did not work",
+	domain.KindNotFound:        "Not found",
+	domain.KindConflict:        "That clashes with what is there",
+	domain.KindForbidden:       "You may not do that",
+	domain.KindUnauthorized:    "Sign in again",
+	domain.KindUntrusted:       "Not trusted",
+	domain.KindTooManyRequests: "Too many attempts",
+	domain.KindUnavailable:     "Busy: try again in a moment",
 }
 
 // renderError is the one place errors become pages. People get the kind's
@@ -198,10 +196,12 @@ func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error)
 	if errors.As(err, &mbe) {
 		kind, err = domain.KindInvalid, domain.Invalidf("the upload is larger than %d bytes", mbe.Limit)
 	}
-	status, ok := statusOf[kind]
-	title := titleOf[kind]
-	if !ok {
-		status, title = http.StatusInternalServerError, "Something went wrong"
+	status, title := wire.Kind(kind).Status(), titleOf[kind]
+	if kind == domain.KindUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if title == "" {
+		title = "Something went wrong"
 		h.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.render(w, r, status, "error", errorPage{Title: title, Status: status, Kind: string(kind), Message: domain.Message(err)})

@@ -14,18 +14,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/catalog"
-	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
-	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
-	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -82,6 +81,27 @@ type fixture struct {
 	key     string // the admin's API key
 	catalog *catalog.Service
 	auth    *auth.Service
+	s       services.Set
+
+	mu     sync.Mutex
+	frozen time.Time // when set, the services' clock stands still
+}
+
+// now is the services' clock.
+func (f *fixture) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.frozen.IsZero() {
+		return f.frozen
+	}
+	return time.Now().UTC()
+}
+
+// freeze stops the services' clock, so that waits never pass.
+func (f *fixture) freeze() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frozen = time.Now().UTC()
 }
 
 // newFixture runs the pages over a real SQLite store with the real
@@ -89,50 +109,29 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	box, err := secrets.LoadOrCreateKey(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := func() time.Time { return time.Now().UTC() }
-	s, err := services.New(st, dir, now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fixture{}
+	env := servicetest.New(t, servicetest.Clock(f.now))
+	s, dir := env.Set, env.Dir
 	cat, tr, rel := s.Catalog, s.Trust, s.Releases
-	f := &fixture{catalog: cat, auth: s.Auth}
+	f.catalog, f.auth, f.s = cat, s.Auth, s
 	keyFile := filepath.Join(dir, "admin.key")
 	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
 		t.Fatal(err)
 	}
 	key, _ := os.ReadFile(keyFile)
 	f.key = strings.TrimSpace(string(key))
-	admin := domain.WithActor(ctx, domain.System)
-	must(t, func() error { _, err := cat.CreateSpace(admin, domain.DefaultSpace); return err }())
-	must(t, func() error { _, err := cat.CreateSpace(admin, "Prod"); return err }())
+	admin := env.Ctx
+	env.CreateSpace(domain.DefaultSpace)
+	env.CreateSpace("Prod")
+	env.Trust(domain.DefaultSpace, "Prod", "promote,receipts")
 	_, defCert, err := tr.Certificate(admin, domain.DefaultSpace)
-	must(t, err)
-	_, prodCert, err := tr.Certificate(admin, "Prod")
-	must(t, err)
-	_, _, err = tr.Add(admin, domain.DefaultSpace, trust.AddRequest{Name: "Prod", Certificate: string(prodCert), Trust: "promote,receipts"})
 	must(t, err)
 	_, _, err = tr.Add(admin, "Prod", trust.AddRequest{Name: "Dev", Certificate: string(defCert), Trust: "releases"})
 	must(t, err)
-	for space, text := range map[string]string{domain.DefaultSpace: spaceYAML, "Prod": prodYAML} {
-		doc, err := config.Parse([]byte(text))
-		must(t, err)
-		_, err = cat.Apply(admin, space, doc)
-		must(t, err)
-	}
-	_, err = rel.Create(admin, domain.DefaultSpace, "Api", release.CreateRequest{Version: "2.0.0"})
-	must(t, err)
-	_, err = rel.Create(admin, domain.DefaultSpace, "Shop", release.CreateRequest{Version: "1.0.0"})
-	must(t, err)
+	env.Apply(domain.DefaultSpace, spaceYAML)
+	env.Apply("Prod", prodYAML)
+	env.Release(domain.DefaultSpace, "Api", "2.0.0")
+	env.Release(domain.DefaultSpace, "Shop", "1.0.0")
 	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "Token", Value: secret2, Sensitive: true})
 	must(t, err)
 	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "Greeting", Value: "hi there"})
@@ -141,8 +140,7 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 	_, err = cat.SetVariable(admin, domain.DefaultSpace, "Shop", catalog.VariableChange{Name: "DbPassword", Value: "db-S3CRET-dev", Sensitive: true, Environments: []string{"Development"}})
 	must(t, err)
-	_, err = f.auth.CreateUser(admin, "vera", false)
-	must(t, err)
+	env.User("vera", false)
 	_, err = s.Teams.Put(admin, domain.DefaultSpace, access.TeamRequest{Name: "Viewers", Role: ptr("viewer"), Members: &[]string{"vera"}}, true)
 	must(t, err)
 

@@ -84,3 +84,13 @@ func (s *bundles) List(ctx context.Context, spaceID int64, limit int) ([]domain.
 	list, err := collect(rows, scanBundle)
 	return list, wrap(err, "list bundles")
 }
+
+func (s *bundles) Promoted(ctx context.Context, spaceID int64, project, version string) ([]domain.BundleRecord, error) {
+	rows, err := s.db.query(ctx, `SELECT `+bundleColumns+` FROM bundles
+		WHERE space_id = ? AND direction = ? AND project = ? AND version = ? ORDER BY id`, spaceID, domain.BundleOut, project, version)
+	if err != nil {
+		return nil, wrap(err, "list promotions of %s %s", project, version)
+	}
+	list, err := collect(rows, scanBundle)
+	return list, wrap(err, "list promotions of %s %s", project, version)
+}

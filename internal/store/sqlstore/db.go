@@ -38,7 +38,7 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // open connects with dialect d, checks the connection and brings the schema
-// up to date.
+// and then the data (datamigrate.go) up to date.
 func open(ctx context.Context, d dialect, dsn string, sealer Sealer) (*DB, error) {
 	if sealer == nil {
 		return nil, errors.New("no sealer for sensitive values")
@@ -57,6 +57,10 @@ func open(ctx context.Context, d dialect, dsn string, sealer Sealer) (*DB, error
 	}
 	db := &DB{sql: sqlDB, d: d, sealer: sealer, dsn: dsn}
 	db.locks = d.locks(db)
+	if err := db.migrateData(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -75,6 +75,14 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 	if f.Environment != "" {
 		add("d.environment = ?", f.Environment)
 	}
+	if f.Projects != nil {
+		if len(f.Projects) == 0 {
+			where = append(where, "FALSE")
+		} else {
+			cond, names := namedOrNone("p.name", f.Projects)
+			where, args = append(where, cond), append(args, names...)
+		}
+	}
 	q := deploymentSelect
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

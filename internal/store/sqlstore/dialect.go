@@ -52,6 +52,11 @@ type dialect struct {
 	// cleanText makes free text (a script's output) storable.
 	cleanText func(string) string
 
+	// compact, when set, runs (outside a transaction) after a data
+	// migration sealed values, so that no copy of their plaintext stays in
+	// the database's free space.
+	compact []string
+
 	// locks makes the Locks of db; listenTasks implements ListenTasks.
 	locks       func(db *DB) store.Locks
 	listenTasks func(ctx context.Context, db *DB, wake func()) error

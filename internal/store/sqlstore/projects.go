@@ -43,8 +43,9 @@ func (s *projects) scan(sc scanner) (domain.Project, error) {
 }
 
 // Put creates the project or replaces the one with its name, keeping that
-// one's ID and CreatedAt. UpdatedAt becomes now. Sensitive variable values
-// are sealed before they are written.
+// one's ID and CreatedAt. UpdatedAt becomes now. Values that must be
+// sensitive are marked so in p (domain.MarkSensitive), and sensitive
+// values are sealed before they are written.
 func (s *projects) Put(ctx context.Context, p *domain.Project) error {
 	if err := s.put(ctx, p); err != nil {
 		return wrap(err, "put project %q", p.Name)
@@ -53,6 +54,7 @@ func (s *projects) Put(ctx context.Context, p *domain.Project) error {
 }
 
 func (s *projects) put(ctx context.Context, p *domain.Project) error {
+	domain.MarkSensitive(p.Variables, p.Templates)
 	process, err := encodeJSON(p.Process)
 	if err != nil {
 		return err
@@ -140,4 +142,27 @@ func (s *projects) Summaries(ctx context.Context, spaceID int64) ([]store.Projec
 		return p, nil
 	})
 	return list, wrap(err, "list projects")
+}
+
+func (s *projects) Deliverers(ctx context.Context, projectID int64) ([]domain.Deliverer, error) {
+	rows, err := s.db.query(ctx, `SELECT fingerprint, space, added_at, added_by FROM project_deliverers
+		WHERE project_id = ? ORDER BY added_at, fingerprint`, projectID)
+	if err != nil {
+		return nil, wrap(err, "list deliverers of project %d", projectID)
+	}
+	list, err := collect(rows, func(sc scanner) (domain.Deliverer, error) {
+		var d domain.Deliverer
+		var added int64
+		err := sc.Scan(&d.Fingerprint, &d.Space, &added, &d.AddedBy)
+		d.AddedAt = fromMicros(added)
+		return d, err
+	})
+	return list, wrap(err, "list deliverers of project %d", projectID)
+}
+
+func (s *projects) AddDeliverer(ctx context.Context, projectID int64, d domain.Deliverer) error {
+	_, err := s.db.exec(ctx, `INSERT INTO project_deliverers (project_id, fingerprint, space, added_at, added_by)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, fingerprint) DO NOTHING`,
+		projectID, d.Fingerprint, d.Space, micros(stamp(d.AddedAt)), d.AddedBy)
+	return wrap(err, "allow %s to deliver project %d", d.Fingerprint, projectID)
 }

@@ -41,13 +41,15 @@ func (s *releases) scan(sc scanner) (domain.Release, error) {
 
 // Create stores a new release and fills in its ID, CreatedAt and Project.
 // A release of the same version of the project is a conflict: releases are
-// never replaced.
+// never replaced. Snapshot values that must be sensitive are marked so
+// (domain.MarkSensitive) and sealed.
 func (s *releases) Create(ctx context.Context, r *domain.Release) error {
 	project, err := (&projects{s.db}).name(ctx, r.ProjectID)
 	if err != nil {
 		return wrap(err, "create release %q", r.Version)
 	}
 	r.Project = project
+	domain.MarkSensitive(r.Snapshot.Variables, r.Snapshot.Templates)
 	snapshot, err := s.db.encodeSnapshot(r.Snapshot)
 	if err != nil {
 		return wrap(err, "create release %q of project %q", r.Version, project)

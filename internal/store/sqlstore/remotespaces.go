@@ -16,14 +16,14 @@ var _ store.RemoteSpaces = (*remoteSpaces)(nil)
 // RemoteSpaces returns the remote spaces resource.
 func (db *DB) RemoteSpaces() store.RemoteSpaces { return &remoteSpaces{db} }
 
-const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint`
+const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint, revoked_by, schema_version`
 
 func scanRemoteSpace(s scanner) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
 	var trust string
 	var created, updated int64
 	var revoked sql.NullInt64
-	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked, &r.TLSFingerprint)
+	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked, &r.TLSFingerprint, &r.RevokedBy, &r.SchemaVersion)
 	r.CreatedAt, r.UpdatedAt, r.RevokedAt = fromMicros(created), fromMicros(updated), timePtr(revoked)
 	r.Trust = domain.Trust{}
 	if trust != "" {
@@ -37,9 +37,10 @@ func trustText(t domain.Trust) string { return strings.Join(t, ",") }
 func (s *remoteSpaces) Create(ctx context.Context, r *domain.RemoteSpace) error {
 	r.CreatedAt = stamp(r.CreatedAt)
 	r.UpdatedAt = r.CreatedAt
-	err := s.db.queryRow(ctx, `INSERT INTO remote_spaces (space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.SpaceID, r.Name, r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint).Scan(&r.ID)
+	err := s.db.queryRow(ctx, `INSERT INTO remote_spaces (space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint, revoked_by, schema_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.SpaceID, r.Name, r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint,
+		r.RevokedBy, r.SchemaVersion).Scan(&r.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("remote space %q, or one with fingerprint %s, already exists in this space", r.Name, r.Fingerprint)
 	}
@@ -49,8 +50,8 @@ func (s *remoteSpaces) Create(ctx context.Context, r *domain.RemoteSpace) error 
 func (s *remoteSpaces) Update(ctx context.Context, r *domain.RemoteSpace) error {
 	r.UpdatedAt = stamp(r.UpdatedAt)
 	err := s.db.execOne(ctx, domain.NotFoundf("remote space %q not found", r.Name),
-		`UPDATE remote_spaces SET cert_pem = ?, fingerprint = ?, url = ?, trust = ?, updated_at = ?, revoked_at = ?, tls_fingerprint = ? WHERE id = ?`,
-		r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint, r.ID)
+		`UPDATE remote_spaces SET cert_pem = ?, fingerprint = ?, url = ?, trust = ?, updated_at = ?, revoked_at = ?, tls_fingerprint = ?, revoked_by = ? WHERE id = ?`,
+		r.CertPEM, r.Fingerprint, r.URL, trustText(r.Trust), micros(r.UpdatedAt), nullMicros(r.RevokedAt), r.TLSFingerprint, r.RevokedBy, r.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("another remote space of this space has fingerprint %s", r.Fingerprint)
 	}
@@ -76,4 +77,13 @@ func (s *remoteSpaces) List(ctx context.Context, spaceID int64) ([]domain.Remote
 	}
 	list, err := collect(rows, scanRemoteSpace)
 	return list, wrap(err, "list remote spaces")
+}
+
+func (s *remoteSpaces) SetSchemaVersion(ctx context.Context, id int64, version int, raise bool) error {
+	q, args := `UPDATE remote_spaces SET schema_version = ? WHERE id = ?`, []any{version, id}
+	if raise {
+		q, args = q+` AND schema_version < ?`, append(args, version)
+	}
+	_, err := s.db.exec(ctx, q, args...)
+	return wrap(err, "record the schema version of remote space %d", id)
 }

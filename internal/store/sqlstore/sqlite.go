@@ -28,7 +28,10 @@ func sqliteDialect() dialect {
 			RETURNING id`,
 		// One process opens the file, so one node: locks are the
 		// process's own, and there is no other node to wake.
-		cleanText:   func(s string) string { return s },
+		cleanText: func(s string) string { return s },
+		// Rebuild the file without its free pages, then fold the
+		// write-ahead log into it and empty the log.
+		compact:     []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`},
 		locks:       func(*DB) store.Locks { return newLocalLocks() },
 		listenTasks: waitForEnd,
 	}
@@ -59,14 +62,17 @@ func OpenSQLite(ctx context.Context, path string, sealer Sealer) (*DB, error) {
 // sqliteDSN is a file: URI for path with the connection settings every
 // connection of the pool gets: wait up to 10s for a lock rather than fail,
 // write-ahead logging so readers never block the writer, enforced foreign
-// keys, and BEGIN IMMEDIATE so a transaction takes the write lock when it
-// starts instead of failing when it upgrades from reading to writing.
+// keys, deleted content overwritten with zeros (an old row version must not
+// keep a secret's former plaintext in the file), and BEGIN IMMEDIATE so a
+// transaction takes the write lock when it starts instead of failing when
+// it upgrades from reading to writing.
 func sqliteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") {

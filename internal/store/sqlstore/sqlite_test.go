@@ -190,7 +190,7 @@ func TestOpenWithoutSealer(t *testing.T) {
 // tests see ciphertext in the database and a wrong key fails to open.
 type testSealer struct{ aead cipher.AEAD }
 
-func newTestSealer(t *testing.T) *testSealer {
+func newTestSealer(t testing.TB) *testSealer {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -15,20 +16,22 @@ type tasks struct{ db *DB }
 var _ store.Tasks = (*tasks)(nil)
 
 const taskSelect = `SELECT t.id, t.space_id, s.name, t.kind, t.description, t.state, t.error, t.deployment_id,
-		t.cancel_requested, t.queued_at, t.started_at, t.finished_at, t.node
-	FROM tasks t LEFT JOIN spaces s ON s.id = t.space_id`
+		p.name, t.cancel_requested, t.queued_at, t.started_at, t.finished_at, t.node
+	FROM tasks t LEFT JOIN spaces s ON s.id = t.space_id
+	LEFT JOIN deployments d ON d.id = t.deployment_id
+	LEFT JOIN projects p ON p.id = d.project_id`
 
 func scanTask(s scanner) (domain.Task, error) {
 	var t domain.Task
 	var spaceID, deploymentID, started, finished sql.NullInt64
-	var space sql.NullString
+	var space, project sql.NullString
 	var queued int64
 	err := s.Scan(&t.ID, &spaceID, &space, &t.Kind, &t.Description, &t.State, &t.Error, &deploymentID,
-		&t.CancelRequested, &queued, &started, &finished, &t.Node)
+		&project, &t.CancelRequested, &queued, &started, &finished, &t.Node)
 	if err != nil {
 		return domain.Task{}, err
 	}
-	t.SpaceID, t.Space, t.DeploymentID = spaceID.Int64, space.String, deploymentID.Int64
+	t.SpaceID, t.Space, t.DeploymentID, t.Project = spaceID.Int64, space.String, deploymentID.Int64, project.String
 	t.QueuedAt, t.StartedAt, t.FinishedAt = fromMicros(queued), timePtr(started), timePtr(finished)
 	return t, nil
 }
@@ -70,18 +73,25 @@ func (s *tasks) Get(ctx context.Context, id int64) (domain.Task, error) {
 	return t, wrap(err, "get task %d", id)
 }
 
-// List returns the space's tasks (spaceID 0: every task), newest first, at
-// most limit of them (0: all).
-func (s *tasks) List(ctx context.Context, spaceID int64, limit int) ([]domain.Task, error) {
-	q, args := taskSelect, []any{}
-	if spaceID != 0 {
-		q += ` WHERE t.space_id = ?`
-		args = append(args, spaceID)
+// List returns the tasks f matches, newest first.
+func (s *tasks) List(ctx context.Context, f store.TaskFilter) ([]domain.Task, error) {
+	var where []string
+	var args []any
+	if f.SpaceID != 0 {
+		where, args = append(where, `t.space_id = ?`), append(args, f.SpaceID)
+	}
+	if f.Projects != nil {
+		cond, names := namedOrNone("p.name", f.Projects)
+		where, args = append(where, cond), append(args, names...)
+	}
+	q := taskSelect
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY t.id DESC`
-	if limit > 0 {
+	if f.Limit > 0 {
 		q += ` LIMIT ?`
-		args = append(args, limit)
+		args = append(args, f.Limit)
 	}
 	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
@@ -257,4 +267,17 @@ func (s *tasks) Pending(ctx context.Context) (queued, executing int, err error) 
 		}
 	}
 	return queued, executing, wrap(rows.Err(), "count pending tasks")
+}
+
+// namedOrNone is a condition that col is NULL or one of names, with its
+// arguments: rows of no project, or of one of the projects named.
+func namedOrNone(col string, names []string) (string, []any) {
+	if len(names) == 0 {
+		return col + ` IS NULL`, nil
+	}
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	return `(` + col + ` IS NULL OR ` + col + ` IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + `))`, args
 }

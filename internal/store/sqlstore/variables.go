@@ -26,6 +26,9 @@ type storedSnapshot struct {
 	Variables []storedVariable    `json:"variables"`
 	Templates []domain.Template   `json:"templates"`
 	Packages  []domain.PackageRef `json:"packages,omitempty"`
+	// Forward values are sealed to other spaces already.
+	Spaces  []domain.SpaceRef     `json:"spaces,omitempty"`
+	Forward []domain.ForwardValue `json:"forward,omitempty"`
 }
 
 func (db *DB) sealVariables(vars []domain.Variable) ([]storedVariable, error) {
@@ -90,7 +93,7 @@ func (db *DB) encodeSnapshot(s domain.Snapshot) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return encodeJSON(storedSnapshot{Process: s.Process, Variables: vars, Templates: s.Templates, Packages: s.Packages})
+	return encodeJSON(storedSnapshot{Process: s.Process, Variables: vars, Templates: s.Templates, Packages: s.Packages, Spaces: s.Spaces, Forward: s.Forward})
 }
 
 func (db *DB) decodeSnapshot(s string) (domain.Snapshot, error) {
@@ -102,5 +105,5 @@ func (db *DB) decodeSnapshot(s string) (domain.Snapshot, error) {
 	if err != nil {
 		return domain.Snapshot{}, err
 	}
-	return domain.Snapshot{Process: stored.Process, Variables: vars, Templates: stored.Templates, Packages: stored.Packages}, nil
+	return domain.Snapshot{Process: stored.Process, Variables: vars, Templates: stored.Templates, Packages: stored.Packages, Spaces: stored.Spaces, Forward: stored.Forward}, nil
 }

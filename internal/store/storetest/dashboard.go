@@ -46,16 +46,39 @@ func testProjectSummaries(t *testing.T, s store.Store) {
 // spaces, projects without deployments, and environment names that differ
 // only in case or are empty.
 func testLatestOf(t *testing.T, s store.Store) {
-	envs := []string{"Development", "development", "Test", "", "Prod Space: Production", "Zeta"}
-	type space struct {
-		sp       domain.Space
-		projects []domain.Project
+	spaces := latestData(t, s)
+	for _, sp := range spaces {
+		all, err := s.Deployments().List(t.Context(), store.DeploymentFilter{SpaceID: sp.sp.ID})
+		must(t, err)
+		allReceipts, err := s.Receipts().List(t.Context(), sp.sp.ID, store.ReceiptFilter{})
+		must(t, err)
+		pages := [][]domain.Project{sp.projects, sp.projects[1:2], sp.projects[2:], {}}
+		for _, page := range pages {
+			got := checkLatestDeployments(t, s, sp.sp, page, all)
+			gotR := checkLatestReceipts(t, s, sp.sp, page, allReceipts)
+			if len(page) == len(sp.projects) && (len(got) < 10 || len(gotR) < 10) {
+				t.Errorf("%s: only %d deployments and %d receipts: the test data is too thin", sp.sp.Name, len(got), len(gotR))
+			}
+		}
 	}
-	var spaces []space
+}
+
+// latestSpace is a space of testLatestOf's data and its projects.
+type latestSpace struct {
+	sp       domain.Space
+	projects []domain.Project
+}
+
+// latestData makes three spaces of four projects, and four rounds of
+// releases deployed to some of the environments, each with receipts from
+// the space itself and from elsewhere.
+func latestData(t *testing.T, s store.Store) []latestSpace {
+	envs := []string{"Development", "development", "Test", "", "Prod Space: Production", "Zeta"}
+	var spaces []latestSpace
 	for i := range 3 {
 		sp := domain.Space{Name: fmt.Sprintf("Latest %d", i), Fingerprint: fmt.Sprintf("sha256:space-%d", i)}
 		must(t, s.Spaces().Create(t.Context(), &sp))
-		spaces = append(spaces, space{sp: sp})
+		spaces = append(spaces, latestSpace{sp: sp})
 	}
 	// Spaces take turns, so each one's deployments and receipts are
 	// interleaved with the others' ids.
@@ -78,90 +101,96 @@ func testLatestOf(t *testing.T, s store.Store) {
 					if (n+p+e)%3 == 0 { // not every release reaches every environment
 						continue
 					}
-					d := domain.Deployment{SpaceID: sp.sp.ID, ProjectID: pr.ID, ReleaseID: rel.ID, Environment: env, CreatedBy: "admin"}
-					if n%2 == 0 {
-						task := domain.Task{SpaceID: sp.sp.ID, Kind: domain.TaskDeploy, Description: "Deploy"}
-						must(t, s.Tasks().Create(t.Context(), &task))
-						d.TaskID = task.ID
-					}
-					must(t, s.Deployments().Create(t.Context(), &d))
-					for _, fp := range []string{sp.sp.Fingerprint, "sha256:elsewhere"} {
-						r := domain.Receipt{SpaceID: sp.sp.ID, Digest: fmt.Sprintf("sha256:r%d-%s", n, fp),
-							DeployingSpace: "Prod Space", OriginFingerprint: fp, OriginProject: pr.Name,
-							Version: rel.Version, Environment: env, State: domain.TaskSuccess,
-							ReceivedAt: at(n % 60), Payload: []byte("signed"), Signature: []byte("sig"), SignerPEM: "PEM"}
-						_, err := s.Receipts().Create(t.Context(), &r)
-						must(t, err)
-					}
+					latestDeployment(t, s, sp.sp, pr, rel, env, n)
 				}
 			}
 		}
 	}
+	return spaces
+}
 
-	byID := func(a, b int64) int { return cmp.Compare(a, b) }
-	for _, sp := range spaces {
-		all, err := s.Deployments().List(t.Context(), store.DeploymentFilter{SpaceID: sp.sp.ID})
+// latestDeployment records the n-th deployment (with a task every other
+// time) and its two receipts.
+func latestDeployment(t *testing.T, s store.Store, sp domain.Space, pr domain.Project, rel domain.Release, env string, n int) {
+	d := domain.Deployment{SpaceID: sp.ID, ProjectID: pr.ID, ReleaseID: rel.ID, Environment: env, CreatedBy: "admin"}
+	if n%2 == 0 {
+		task := domain.Task{SpaceID: sp.ID, Kind: domain.TaskDeploy, Description: "Deploy"}
+		must(t, s.Tasks().Create(t.Context(), &task))
+		d.TaskID = task.ID
+	}
+	must(t, s.Deployments().Create(t.Context(), &d))
+	for _, fp := range []string{sp.Fingerprint, "sha256:elsewhere"} {
+		r := domain.Receipt{SpaceID: sp.ID, Digest: fmt.Sprintf("sha256:r%d-%s", n, fp),
+			DeployingSpace: "Prod Space", OriginFingerprint: fp, OriginProject: pr.Name,
+			Version: rel.Version, Environment: env, State: domain.TaskSuccess,
+			ReceivedAt: at(n % 60), Payload: []byte("signed"), Signature: []byte("sig"), SignerPEM: "PEM"}
+		_, err := s.Receipts().Create(t.Context(), &r)
 		must(t, err)
-		allReceipts, err := s.Receipts().List(t.Context(), sp.sp.ID, store.ReceiptFilter{})
-		must(t, err)
-		pages := [][]domain.Project{sp.projects, sp.projects[1:2], sp.projects[2:], {}}
-		for _, page := range pages {
-			// Brute force: the highest id of each group.
-			newest := map[[2]any]domain.Deployment{}
-			ids := []int64{}
-			for _, p := range page {
-				ids = append(ids, p.ID)
-			}
-			for _, d := range all {
-				k := [2]any{d.ProjectID, d.Environment}
-				if slices.Contains(ids, d.ProjectID) && d.ID > newest[k].ID {
-					newest[k] = d
-				}
-			}
-			want := []domain.Deployment{}
-			for _, d := range newest {
-				want = append(want, d)
-			}
-			got, err := s.Deployments().LatestOf(t.Context(), sp.sp.ID, ids)
-			must(t, err)
-			slices.SortFunc(want, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
-			slices.SortFunc(got, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
-			wantEqual(t, fmt.Sprintf("%s: latest deployments of %d projects", sp.sp.Name, len(ids)), got, want)
+	}
+}
 
-			origins := []store.OriginProject{}
-			for _, p := range page {
-				origins = append(origins, store.OriginProject{Fingerprint: sp.sp.Fingerprint, Project: p.Name})
-			}
-			if len(page) > 1 {
-				origins = append(origins, store.OriginProject{Fingerprint: "sha256:elsewhere", Project: page[1].Name},
-					store.OriginProject{Fingerprint: "sha256:nobody", Project: page[0].Name})
-			}
-			latest := map[[3]string]domain.Receipt{}
-			for _, r := range allReceipts {
-				k := [3]string{r.OriginFingerprint, r.OriginProject, r.Environment}
-				if slices.Contains(origins, store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}) && r.ID > latest[k].ID {
-					r.Payload, r.Signature, r.SignerPEM = nil, nil, ""
-					latest[k] = r
-				}
-			}
-			wantR := []domain.Receipt{}
-			for _, r := range latest {
-				wantR = append(wantR, r)
-			}
-			gotR, err := s.Receipts().LatestOf(t.Context(), sp.sp.ID, origins)
-			must(t, err)
-			for i := range gotR {
-				if len(gotR[i].Payload)+len(gotR[i].Signature)+len(gotR[i].SignerPEM) > 0 {
-					t.Errorf("receipt %d comes with its signed bytes", gotR[i].ID)
-				}
-				gotR[i].Payload, gotR[i].Signature = nil, nil
-			}
-			slices.SortFunc(wantR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
-			slices.SortFunc(gotR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
-			wantEqual(t, fmt.Sprintf("%s: latest receipts of %d origin projects", sp.sp.Name, len(origins)), gotR, wantR)
-			if len(page) == len(sp.projects) && (len(got) < 10 || len(gotR) < 10) {
-				t.Errorf("%s: only %d deployments and %d receipts: the test data is too thin", sp.sp.Name, len(got), len(gotR))
-			}
+func byID(a, b int64) int { return cmp.Compare(a, b) }
+
+// checkLatestDeployments compares Deployments().LatestOf for the page's
+// projects with a brute force over all: the highest id of each group.
+func checkLatestDeployments(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, all []domain.Deployment) []domain.Deployment {
+	newest := map[[2]any]domain.Deployment{}
+	ids := []int64{}
+	for _, p := range page {
+		ids = append(ids, p.ID)
+	}
+	for _, d := range all {
+		k := [2]any{d.ProjectID, d.Environment}
+		if slices.Contains(ids, d.ProjectID) && d.ID > newest[k].ID {
+			newest[k] = d
 		}
 	}
+	want := []domain.Deployment{}
+	for _, d := range newest {
+		want = append(want, d)
+	}
+	got, err := s.Deployments().LatestOf(t.Context(), sp.ID, ids)
+	must(t, err)
+	slices.SortFunc(want, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
+	slices.SortFunc(got, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
+	wantEqual(t, fmt.Sprintf("%s: latest deployments of %d projects", sp.Name, len(ids)), got, want)
+	return got
+}
+
+// checkLatestReceipts compares Receipts().LatestOf for the page's projects
+// (and, with two or more, one from elsewhere and one from nobody) with a
+// brute force over all, and checks it leaves out the signed bytes.
+func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, allReceipts []domain.Receipt) []domain.Receipt {
+	origins := []store.OriginProject{}
+	for _, p := range page {
+		origins = append(origins, store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name})
+	}
+	if len(page) > 1 {
+		origins = append(origins, store.OriginProject{Fingerprint: "sha256:elsewhere", Project: page[1].Name},
+			store.OriginProject{Fingerprint: "sha256:nobody", Project: page[0].Name})
+	}
+	latest := map[[3]string]domain.Receipt{}
+	for _, r := range allReceipts {
+		k := [3]string{r.OriginFingerprint, r.OriginProject, r.Environment}
+		if slices.Contains(origins, store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}) && r.ID > latest[k].ID {
+			r.Payload, r.Signature, r.SignerPEM = nil, nil, ""
+			latest[k] = r
+		}
+	}
+	wantR := []domain.Receipt{}
+	for _, r := range latest {
+		wantR = append(wantR, r)
+	}
+	gotR, err := s.Receipts().LatestOf(t.Context(), sp.ID, origins)
+	must(t, err)
+	for i := range gotR {
+		if len(gotR[i].Payload)+len(gotR[i].Signature)+len(gotR[i].SignerPEM) > 0 {
+			t.Errorf("receipt %d comes with its signed bytes", gotR[i].ID)
+		}
+		gotR[i].Payload, gotR[i].Signature = nil, nil
+	}
+	slices.SortFunc(wantR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
+	slices.SortFunc(gotR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
+	wantEqual(t, fmt.Sprintf("%s: latest receipts of %d origin projects", sp.Name, len(origins)), gotR, wantR)
+	return gotR
 }

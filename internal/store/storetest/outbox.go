@@ -9,48 +9,77 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
+// outboxScene is a sending space with two connected remote spaces, Prod
+// and QA, and a bundle queued for Prod, taken through every state.
+type outboxScene struct {
+	t        *testing.T
+	s        store.Store
+	sp       domain.Space
+	prod, qa domain.RemoteSpace
+	b        domain.OutboxItem
+	body     []byte
+}
+
 func testOutbox(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	sp := domain.Space{Name: "Sender"}
-	must(t, s.Spaces().Create(ctx, &sp))
-	prod := domain.RemoteSpace{SpaceID: sp.ID, Name: "Prod Space", CertPEM: "PEM", Fingerprint: "01", URL: "https://prod", TLSFingerprint: "AB:CD"}
-	must(t, s.RemoteSpaces().Create(ctx, &prod))
-	got, err := s.RemoteSpaces().Get(ctx, sp.ID, "Prod Space")
+	o := &outboxScene{t: t, s: s}
+	o.spaces()
+	o.enqueue()
+	o.retryThenDeliver()
+	o.sweepInFlight()
+	o.refuseThenRequeue()
+}
+
+func (o *outboxScene) spaces() {
+	t, s, ctx := o.t, o.s, o.t.Context()
+	o.sp = domain.Space{Name: "Sender"}
+	must(t, s.Spaces().Create(ctx, &o.sp))
+	o.prod = domain.RemoteSpace{SpaceID: o.sp.ID, Name: "Prod Space", CertPEM: "PEM", Fingerprint: "01", URL: "https://prod", TLSFingerprint: "AB:CD"}
+	must(t, s.RemoteSpaces().Create(ctx, &o.prod))
+	got, err := s.RemoteSpaces().Get(ctx, o.sp.ID, "Prod Space")
 	must(t, err)
 	wantEqual(t, "TLS pin", got.TLSFingerprint, "AB:CD")
-	qa := domain.RemoteSpace{SpaceID: sp.ID, Name: "QA Space", CertPEM: "PEM", Fingerprint: "02", URL: "https://qa"}
-	must(t, s.RemoteSpaces().Create(ctx, &qa))
+	o.qa = domain.RemoteSpace{SpaceID: o.sp.ID, Name: "QA Space", CertPEM: "PEM", Fingerprint: "02", URL: "https://qa"}
+	must(t, s.RemoteSpaces().Create(ctx, &o.qa))
+}
 
-	body := []byte("{\"bundle\": true}\x00\xff") // any bytes survive
-	b := domain.OutboxItem{SpaceID: sp.ID, RemoteSpaceID: prod.ID, Kind: domain.OutboxBundle, Ref: "sha256:aa", Summary: "Shop 1.0.0",
-		Body: body, CreatedAt: at(0), CreatedBy: "admin"}
-	ok, err := s.Outbox().Enqueue(ctx, &b)
+// sweep queues a receipts sweep to remote and reports whether it was stored.
+func (o *outboxScene) sweep(remote int64) bool {
+	it := domain.OutboxItem{SpaceID: o.sp.ID, RemoteSpaceID: remote, Kind: domain.OutboxReceipts, CreatedAt: at(1), CreatedBy: "system"}
+	ok, err := o.s.Outbox().Enqueue(o.t.Context(), &it)
+	must(o.t, err)
+	return ok
+}
+
+func (o *outboxScene) enqueue() {
+	t, s, ctx := o.t, o.s, o.t.Context()
+	o.body = []byte("{\"bundle\": true}\x00\xff") // any bytes survive
+	o.b = domain.OutboxItem{SpaceID: o.sp.ID, RemoteSpaceID: o.prod.ID, Kind: domain.OutboxBundle, Ref: "sha256:aa", Summary: "Shop 1.0.0",
+		Body: o.body, CreatedAt: at(0), CreatedBy: "admin"}
+	ok, err := s.Outbox().Enqueue(ctx, &o.b)
 	must(t, err)
-	if !ok || b.ID == 0 || b.State != domain.DeliveryQueued {
-		t.Fatalf("Enqueue: ok %v, %+v", ok, b)
+	if !ok || o.b.ID == 0 || o.b.State != domain.DeliveryQueued {
+		t.Fatalf("Enqueue: ok %v, %+v", ok, o.b)
 	}
 	// Sweeps coalesce while queued.
-	sweep := func(remote int64) bool {
-		it := domain.OutboxItem{SpaceID: sp.ID, RemoteSpaceID: remote, Kind: domain.OutboxReceipts, CreatedAt: at(1), CreatedBy: "system"}
-		ok, err := s.Outbox().Enqueue(ctx, &it)
-		must(t, err)
-		return ok
-	}
-	wantEqual(t, "first sweep", sweep(prod.ID), true)
-	wantEqual(t, "second sweep while one is queued", sweep(prod.ID), false)
-	wantEqual(t, "sweep to another space", sweep(qa.ID), true)
+	wantEqual(t, "first sweep", o.sweep(o.prod.ID), true)
+	wantEqual(t, "second sweep while one is queued", o.sweep(o.prod.ID), false)
+	wantEqual(t, "sweep to another space", o.sweep(o.qa.ID), true)
 
 	due, err := s.Outbox().Due(ctx, at(0), 10)
 	must(t, err)
 	wantEqual(t, "due at minute 0", len(due), 1)
-	wantEqual(t, "body", due[0].Body, body)
+	wantEqual(t, "body", due[0].Body, o.body)
 	wantEqual(t, "remote name", due[0].RemoteSpace, "Prod Space")
 	due, err = s.Outbox().Due(ctx, at(5), 10)
 	must(t, err)
 	wantEqual(t, "due at minute 5", len(due), 3)
+}
 
-	// queued → in flight → queued later → in flight → delivered, once.
-	ok, err = s.Outbox().Start(ctx, b.ID, at(2))
+// retryThenDeliver: queued → in flight → queued later → in flight →
+// delivered, once.
+func (o *outboxScene) retryThenDeliver() {
+	t, s, ctx, b, prod := o.t, o.s, o.t.Context(), o.b, o.prod
+	ok, err := s.Outbox().Start(ctx, b.ID, at(2))
 	must(t, err)
 	wantEqual(t, "start", ok, true)
 	ok, err = s.Outbox().Start(ctx, b.ID, at(2))
@@ -63,10 +92,10 @@ func testOutbox(t *testing.T, s store.Store) {
 		t.Errorf("after retry: %+v", it)
 	}
 	must(t, s.Outbox().Postpone(ctx, prod.ID, at(20)))
-	due, err = s.Outbox().Due(ctx, at(15), 10)
+	due, err := s.Outbox().Due(ctx, at(15), 10)
 	must(t, err)
 	wantEqual(t, "due at 15 after postponing Prod", len(due), 1) // QA's sweep
-	sums, err := s.Outbox().Summaries(ctx, sp.ID)
+	sums, err := s.Outbox().Summaries(ctx, o.sp.ID)
 	must(t, err)
 	wantEqual(t, "Prod summary", sums[prod.ID], domain.DeliverySummary{Queued: 2, LastError: "connection refused", LastErrorAt: ptr(stamp(at(2)))})
 
@@ -84,38 +113,48 @@ func testOutbox(t *testing.T, s store.Store) {
 	if it.State != domain.DeliveryDelivered || it.Attempts != 2 || len(it.Body) != 0 || it.Result != "imported" || it.DeliveredAt == nil {
 		t.Errorf("after delivery: %+v", it)
 	}
+}
 
-	// A sweep in flight lets another be queued; a reset folds it back.
-	sw, err := s.Outbox().List(ctx, sp.ID, store.OutboxFilter{RemoteSpaceID: prod.ID, Kind: domain.OutboxReceipts})
+// sweepInFlight: a sweep in flight lets another be queued; a reset folds
+// it back.
+func (o *outboxScene) sweepInFlight() {
+	t, s, ctx, prod := o.t, o.s, o.t.Context(), o.prod
+	sw, err := s.Outbox().List(ctx, o.sp.ID, store.OutboxFilter{RemoteSpaceID: prod.ID, Kind: domain.OutboxReceipts})
 	must(t, err)
 	wantEqual(t, "sweeps", len(sw), 1)
-	ok, err = s.Outbox().Start(ctx, sw[0].ID, at(30))
+	ok, err := s.Outbox().Start(ctx, sw[0].ID, at(30))
 	must(t, err)
 	wantEqual(t, "start sweep", ok, true)
-	wantEqual(t, "sweep while one is in flight", sweep(prod.ID), true)
+	wantEqual(t, "sweep while one is in flight", o.sweep(prod.ID), true)
 	n, err := s.Outbox().ResetInFlight(ctx, at(31))
 	must(t, err)
 	wantEqual(t, "reset in flight", n, 0) // the in-flight sweep was covered by the queued one
-	sw, err = s.Outbox().List(ctx, sp.ID, store.OutboxFilter{RemoteSpaceID: prod.ID, Kind: domain.OutboxReceipts})
+	sw, err = s.Outbox().List(ctx, o.sp.ID, store.OutboxFilter{RemoteSpaceID: prod.ID, Kind: domain.OutboxReceipts})
 	must(t, err)
 	wantEqual(t, "sweeps after reset", len(sw), 1)
+}
 
-	// Refused: failed, then requeued by a person.
-	ok, err = s.Outbox().Start(ctx, sw[0].ID, at(32))
+// refuseThenRequeue: refused, failed, then requeued by a person; then
+// lists and lookups.
+func (o *outboxScene) refuseThenRequeue() {
+	t, s, ctx, prod := o.t, o.s, o.t.Context(), o.prod
+	sw, err := s.Outbox().List(ctx, o.sp.ID, store.OutboxFilter{RemoteSpaceID: prod.ID, Kind: domain.OutboxReceipts})
+	must(t, err)
+	ok, err := s.Outbox().Start(ctx, sw[0].ID, at(32))
 	must(t, err)
 	wantEqual(t, "start sweep again", ok, true)
 	must(t, s.Outbox().Fail(ctx, sw[0].ID, "refused: not trusted for receipts", at(32)))
-	sums, err = s.Outbox().Summaries(ctx, sp.ID)
+	sums, err := s.Outbox().Summaries(ctx, o.sp.ID)
 	must(t, err)
 	wantEqual(t, "Prod summary after failure", sums[prod.ID], domain.DeliverySummary{Delivered: 1, Failed: 1,
 		LastError: "refused: not trusted for receipts", LastErrorAt: ptr(stamp(at(32)))})
-	n, err = s.Outbox().Requeue(ctx, prod.ID, at(33))
+	n, err := s.Outbox().Requeue(ctx, prod.ID, at(33))
 	must(t, err)
 	wantEqual(t, "requeued", n, 1)
 
-	list, err := s.Outbox().List(ctx, sp.ID, store.OutboxFilter{Ref: "sha256:aa"})
+	list, err := s.Outbox().List(ctx, o.sp.ID, store.OutboxFilter{Ref: "sha256:aa"})
 	must(t, err)
-	if len(list) != 1 || list[0].ID != b.ID || list[0].Body != nil {
+	if len(list) != 1 || list[0].ID != o.b.ID || list[0].Body != nil {
 		t.Errorf("list by ref: %+v", list)
 	}
 	_, err = s.Outbox().Get(ctx, 9999)

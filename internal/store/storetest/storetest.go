@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SpaceIdentity", testSpaceIdentity},
 		{"RemoteSpaces", testRemoteSpaces},
+		{"SchemaVersions", testSchemaVersions},
+		{"Deliverers", testDeliverers},
 		{"Packages", testPackages},
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
@@ -478,11 +480,11 @@ func testTasks(t *testing.T, s store.Store) {
 	must(t, err)
 	wantEqual(t, "Get system task", got, system)
 
-	list, err := s.Tasks().List(t.Context(), one.ID, 0)
+	list, err := s.Tasks().List(t.Context(), store.TaskFilter{SpaceID: one.ID})
 	must(t, err)
 	third.Space = "One"
 	wantEqual(t, "List of a space (newest first)", list, []domain.Task{third, first})
-	list, err = s.Tasks().List(t.Context(), 0, 2)
+	list, err = s.Tasks().List(t.Context(), store.TaskFilter{Limit: 2})
 	must(t, err)
 	wantEqual(t, "List all, limit 2", list, []domain.Task{third, system})
 
@@ -672,6 +674,16 @@ func testTaskLog(t *testing.T, s store.Store) {
 
 func testDeployments(t *testing.T, s store.Store) {
 	f := newFixture(t, s, "One")
+	dev := deploymentFollowsItsTask(t, s, f)
+	test, dev2 := checkDeploymentFilters(t, s, f, dev)
+	checkTaskFilters(t, s, f, dev, test, dev2)
+	_, err := s.Deployments().Get(t.Context(), 9999)
+	wantKind(t, err, domain.KindNotFound, "deployment 9999")
+}
+
+// deploymentFollowsItsTask deploys f's release to Development and checks
+// the deployment takes its state and times from its task.
+func deploymentFollowsItsTask(t *testing.T, s store.Store, f fixture) domain.Deployment {
 	dev := f.deploy(t, s, "Development")
 	if dev.ID == 0 || dev.CreatedAt.IsZero() {
 		t.Fatalf("Create did not set ID and CreatedAt: %+v", dev)
@@ -703,13 +715,20 @@ func testDeployments(t *testing.T, s store.Store) {
 	started, finished := at(1).Truncate(time.Microsecond), at(2).Truncate(time.Microsecond)
 	want.StartedAt, want.FinishedAt = &started, &finished
 	wantEqual(t, "finished deployment", got, want)
+	return dev
+}
 
+// checkDeploymentFilters deploys more (f's release to Test, a second
+// release to Development, and in another space) and checks every filter
+// of Deployments().List. It returns the deployments to Test and the
+// second one to Development.
+func checkDeploymentFilters(t *testing.T, s store.Store, f fixture, dev domain.Deployment) (test, dev2 domain.Deployment) {
 	second := domain.Release{ProjectID: f.project.ID, Version: "1.1.0"}
 	must(t, s.Releases().Create(t.Context(), &second))
 	f2 := f
 	f2.release = second
-	test := f.deploy(t, s, "Test")
-	dev2 := f2.deploy(t, s, "Development")
+	test = f.deploy(t, s, "Test")
+	dev2 = f2.deploy(t, s, "Development")
 	other := newFixture(t, s, "Two")
 	otherDev := other.deploy(t, s, "Development")
 
@@ -729,9 +748,37 @@ func testDeployments(t *testing.T, s store.Store) {
 	wantEqual(t, "release", ids(store.DeploymentFilter{ReleaseID: f.release.ID}), []int64{test.ID, dev.ID})
 	wantEqual(t, "limit", ids(store.DeploymentFilter{SpaceID: f.space.ID, Limit: 1}), []int64{dev2.ID})
 	wantEqual(t, "no match", ids(store.DeploymentFilter{Environment: "Production"}), []int64{})
+	wantEqual(t, "no viewable project", ids(store.DeploymentFilter{SpaceID: f.space.ID, Projects: []string{}}), []int64{})
+	wantEqual(t, "viewable projects", ids(store.DeploymentFilter{SpaceID: f.space.ID, Projects: []string{"Nope", f.project.Name}}), []int64{dev2.ID, test.ID, dev.ID})
+	wantEqual(t, "another project only", ids(store.DeploymentFilter{SpaceID: f.space.ID, Projects: []string{"Nope"}}), []int64{})
 
-	_, err = s.Deployments().Get(t.Context(), 9999)
-	wantKind(t, err, domain.KindNotFound, "deployment 9999")
+	return test, dev2
+}
+
+// checkTaskFilters: a task knows the project it deploys; a project filter
+// keeps the tasks of no project.
+func checkTaskFilters(t *testing.T, s store.Store, f fixture, dev, test, dev2 domain.Deployment) {
+	task, err := s.Tasks().Get(t.Context(), test.TaskID)
+	must(t, err)
+	if task.Project != f.project.Name {
+		t.Errorf("task of a deployment of %q: Project %q", f.project.Name, task.Project)
+	}
+	loose := domain.Task{SpaceID: f.space.ID, Kind: "other", Description: "not a deployment"}
+	must(t, s.Tasks().Create(t.Context(), &loose))
+	taskIDs := func(f store.TaskFilter) []int64 {
+		t.Helper()
+		list, err := s.Tasks().List(t.Context(), f)
+		must(t, err)
+		out := []int64{}
+		for _, tk := range list {
+			out = append(out, tk.ID)
+		}
+		return out
+	}
+	wantEqual(t, "tasks, no viewable project", taskIDs(store.TaskFilter{SpaceID: f.space.ID, Projects: []string{}}), []int64{loose.ID})
+	wantEqual(t, "tasks, viewable project", taskIDs(store.TaskFilter{SpaceID: f.space.ID, Projects: []string{f.project.Name}}), []int64{loose.ID, dev2.TaskID, test.TaskID, dev.TaskID})
+	wantEqual(t, "tasks, every project", taskIDs(store.TaskFilter{SpaceID: f.space.ID}), []int64{loose.ID, dev2.TaskID, test.TaskID, dev.TaskID})
+
 }
 
 func testAudit(t *testing.T, s store.Store) {
@@ -752,18 +799,31 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	events[0].Space, events[2].Space, events[3].Space = "One", "Two", "One"
 
-	list, err := s.Audit().List(t.Context(), one.ID, 0)
+	list, err := s.Audit().List(t.Context(), store.AuditFilter{SpaceID: one.ID})
 	must(t, err)
 	wantEqual(t, "space One, newest first", list, []domain.AuditEvent{events[3], events[0]})
-	list, err = s.Audit().List(t.Context(), 0, 0)
+	list, err = s.Audit().List(t.Context(), store.AuditFilter{})
 	must(t, err)
 	wantEqual(t, "all events", list, []domain.AuditEvent{events[3], events[2], events[1], events[0]})
-	list, err = s.Audit().List(t.Context(), 0, 2)
+	list, err = s.Audit().List(t.Context(), store.AuditFilter{Limit: 2})
 	must(t, err)
 	wantEqual(t, "limit 2", list, []domain.AuditEvent{events[3], events[2]})
-	list, err = s.Audit().List(t.Context(), 9999, 0)
+	list, err = s.Audit().List(t.Context(), store.AuditFilter{SpaceID: 9999})
 	must(t, err)
 	if len(list) != 0 {
 		t.Errorf("events of an unknown space: %+v", list)
 	}
+
+	// Events name their project; a project filter keeps events of none.
+	secret := domain.AuditEvent{SpaceID: one.ID, Actor: "admin", Action: "release.create", Subject: "Secret 1", Project: "Secret"}
+	shop := domain.AuditEvent{SpaceID: one.ID, Actor: "admin", Action: "release.create", Subject: "Shop 2", Project: "Shop"}
+	must(t, s.Audit().Append(t.Context(), &secret))
+	must(t, s.Audit().Append(t.Context(), &shop))
+	secret.Space, shop.Space = "One", "One"
+	list, err = s.Audit().List(t.Context(), store.AuditFilter{SpaceID: one.ID, Projects: []string{"Shop"}})
+	must(t, err)
+	wantEqual(t, "events of Shop and of no project", list, []domain.AuditEvent{shop, events[3], events[0]})
+	list, err = s.Audit().List(t.Context(), store.AuditFilter{SpaceID: one.ID, Projects: []string{}})
+	must(t, err)
+	wantEqual(t, "events of no project", list, []domain.AuditEvent{events[3], events[0]})
 }

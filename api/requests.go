@@ -1,0 +1,208 @@
+package api
+
+// NameRequest creates something that needs only a name.
+type NameRequest struct {
+	Name string `json:"name"`
+}
+
+// SetVariableRequest sets a project variable's value for exactly the
+// scope Environments (none: unscoped), replacing the value of the same
+// name and scope. A value becomes sensitive with Sensitive, and also when
+// the name is a sensitive template or already has sensitive values.
+type SetVariableRequest struct {
+	Name         string   `json:"name"`
+	Value        string   `json:"value"`
+	Sensitive    bool     `json:"sensitive"`
+	Environments []string `json:"environments"`
+}
+
+// CreateReleaseRequest creates a release; Packages are "ID:VERSION" of
+// packages in the feed, pinned by their SHA-256.
+type CreateReleaseRequest struct {
+	Version  string   `json:"version"`
+	Notes    string   `json:"notes,omitempty"`
+	Channel  string   `json:"channel,omitempty"`
+	Packages []string `json:"packages,omitempty"`
+}
+
+// DeployRequest deploys a release of a project to an environment.
+type DeployRequest struct {
+	Project     string `json:"project"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	Tenant      string `json:"tenant,omitempty"`
+}
+
+// AddRemoteSpaceRequest adds another space by its certificate (PEM).
+// Trust is a comma-separated list of directions (TrustReleases, ...);
+// URL makes it connected; TLSFingerprint pins its server's certificate.
+type AddRemoteSpaceRequest struct {
+	Name           string `json:"name"`
+	Certificate    string `json:"certificate"`
+	URL            string `json:"url,omitempty"`
+	Trust          string `json:"trust,omitempty"`
+	TLSFingerprint string `json:"tlsFingerprint,omitempty"`
+}
+
+// UpdateRemoteSpaceRequest changes what it sets (nil: unchanged; "" clears
+// the URL or the TLS pin). A new Certificate rotates the space's key.
+type UpdateRemoteSpaceRequest struct {
+	URL            *string `json:"url,omitempty"`
+	Trust          *string `json:"trust,omitempty"`
+	Certificate    *string `json:"certificate,omitempty"`
+	TLSFingerprint *string `json:"tlsFingerprint,omitempty"`
+}
+
+// PromoteRequest promotes a release to the remote space To. With Deliver
+// it is queued for a connected space (the answer is a Promotion);
+// without, the answer is the signed bundle file. SchemaVersion 0 writes
+// the newest the target is known to read.
+type PromoteRequest struct {
+	Project       string `json:"project"`
+	Version       string `json:"version"`
+	To            string `json:"to"`
+	Deliver       bool   `json:"deliver,omitempty"`
+	SchemaVersion int    `json:"schemaVersion,omitempty"`
+}
+
+// AddDelivererRequest allows the remote space Space to deliver a remote
+// project too.
+type AddDelivererRequest struct {
+	Space string `json:"space"`
+}
+
+// ExportReceiptsRequest writes the receipts the remote space To has not
+// been sent (All: every one again).
+type ExportReceiptsRequest struct {
+	To            string `json:"to"`
+	All           bool   `json:"all,omitempty"`
+	SchemaVersion int    `json:"schemaVersion,omitempty"`
+}
+
+// ExportPackagesRequest writes a package transfer file for the remote
+// space To, leaving out what it holds: known from its receipts and from
+// Inventory (the signed inventory file it wrote; base64 in JSON). Full
+// carries everything.
+type ExportPackagesRequest struct {
+	To        string `json:"to"`
+	Inventory []byte `json:"inventory,omitempty"`
+	Full      bool   `json:"full,omitempty"`
+	// SchemaVersion chooses the transfer file's schema (1 or 2); 0 writes
+	// what the remote space is known to read.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
+}
+
+// CreateUserRequest creates a user; Admin makes a system administrator.
+type CreateUserRequest struct {
+	Name  string `json:"name"`
+	Admin bool   `json:"admin,omitempty"`
+}
+
+// SetPasswordRequest sets a user's sign-in password (12 characters or more).
+type SetPasswordRequest struct {
+	Password string `json:"password"`
+}
+
+// PasswordSet answers SetPassword.
+type PasswordSet struct {
+	User     string `json:"user"`
+	Password string `json:"password"` // "set"
+}
+
+// CreateKeyRequest creates a named API key.
+type CreateKeyRequest struct {
+	Name string `json:"name"`
+}
+
+// NewAPIKey answers CreateKey with the key itself, shown this once.
+type NewAPIKey struct {
+	User string `json:"user"`
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// RevokedKey answers RevokeKey: the id of the key revoked.
+type RevokedKey struct {
+	User    string `json:"user"`
+	Revoked int64  `json:"revoked"`
+}
+
+// TeamRequest creates or changes a team; each field given (non-nil)
+// replaces that part. Role is viewer, deployer, project-contributor or
+// space-admin.
+type TeamRequest struct {
+	Name         string    `json:"name"`
+	Role         *string   `json:"role,omitempty"`
+	Members      *[]string `json:"members,omitempty"`
+	Projects     *[]string `json:"projects,omitempty"`
+	Environments *[]string `json:"environments,omitempty"`
+}
+
+// Query parameters.
+
+// Limit asks for at most Limit items (0: the server's default).
+type Limit struct {
+	Limit int `query:"limit"`
+}
+
+// ApplyOptions are Apply's options: list every change and make none, and
+// remove what the document does not list.
+type ApplyOptions struct {
+	DryRun bool `query:"dry-run"`
+	Prune  bool `query:"prune"`
+}
+
+// DiffQuery compares From with To: release versions, or "current".
+type DiffQuery struct {
+	From string `query:"from"`
+	To   string `query:"to"`
+}
+
+// DeploymentQuery filters deployments: of a project (and a release of
+// it), in an environment, at most Limit. Where "here" leaves out other
+// spaces' deployments, known from their receipts.
+type DeploymentQuery struct {
+	Project     string `query:"project"`
+	Version     string `query:"version"`
+	Environment string `query:"environment"`
+	Where       string `query:"where"`
+	Limit       int    `query:"limit"`
+}
+
+// LogQuery asks for the log lines after sequence number After.
+type LogQuery struct {
+	After int64 `query:"after"`
+}
+
+// DeliveryQuery filters deliveries: to the remote space Remote, at most
+// Limit, newest first.
+type DeliveryQuery struct {
+	Remote string `query:"remote"`
+	Limit  int    `query:"limit"`
+}
+
+// BundleImportQuery imports a bundle: the uploaded file, or the pending
+// bundle whose digest starts with Pending (then nothing is uploaded).
+// Lifecycle is the remote project's, at its first import.
+type BundleImportQuery struct {
+	Pending   string `query:"pending"`
+	Lifecycle string `query:"lifecycle"`
+}
+
+// DashboardQuery asks for one page of the dashboard, or one project.
+type DashboardQuery struct {
+	Project string `query:"project"`
+	Offset  int    `query:"offset"`
+	Limit   int    `query:"limit"`
+}
+
+// PushQuery names the package an upload is.
+type PushQuery struct {
+	ID      string `query:"id"`
+	Version string `query:"version"`
+}
+
+// PackageQuery filters the feed to one package id.
+type PackageQuery struct {
+	ID string `query:"id"`
+}

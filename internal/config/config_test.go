@@ -1,0 +1,103 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ferrydeploy/ferry/internal/config"
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+const doc = `environments:
+  - name: Dev
+  - name: Test
+lifecycles:
+  - name: Main
+    phases:
+      - {name: Dev, environments: [Dev]}
+projects:
+  - name: Shop
+    lifecycle: Main
+    variables:
+      - {name: A, value: "1"}
+      - {name: Secret, sensitive: true, keep: true}
+    process:
+      - {name: Hello, type: script, script: "echo hi"}
+`
+
+func TestParseRemembersLines(t *testing.T) {
+	d, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, line := range map[string]int{
+		"environments[1]":          3,
+		"lifecycles[0]":            5,
+		"projects[0]":              9,
+		"projects[0].variables[1]": 13,
+		"projects[0].process[0]":   15,
+		"projects[0].lifecycle":    10,
+		"projects[7]":              0,
+	} {
+		if got := d.Line(path); got != line {
+			t.Errorf("line of %s: %d, want %d", path, got, line)
+		}
+	}
+	if got := d.At("projects[0].variables[1]", "bad"); got != "line 13: bad" {
+		t.Errorf("At: %q", got)
+	}
+	if got := d.At("nowhere", "bad"); got != "bad" {
+		t.Errorf("At of an unknown path: %q", got)
+	}
+	if v := d.Projects[0].Variables[1]; !v.Sensitive || !v.KeepExisting || v.Value != "" {
+		t.Errorf("a kept secret: %+v", v)
+	}
+}
+
+func TestParseRefusesWhatItDoesNotKnow(t *testing.T) {
+	for name, text := range map[string]string{
+		"an unknown field":    "environments: [{name: Dev, colour: red}]\n",
+		"an unknown section":  "servers: []\n",
+		"two documents":       "environments: []\n---\nprojects: []\n",
+		"malformed YAML":      "environments: [\n",
+		"a list for a string": "projects: [{name: [a, b]}]\n",
+		"a map for a string":  "projects: [{name: \"a\", lifecycle: {x: 1}}]\n",
+	} {
+		_, err := config.Parse([]byte(text))
+		if domain.KindOf(err) != domain.KindInvalid {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "yaml: ") {
+			t.Errorf("%s: the library's prefix shows: %v", name, err)
+		}
+	}
+	if _, err := config.Parse([]byte(strings.Repeat("#", config.MaxSize+1))); domain.KindOf(err) != domain.KindInvalid {
+		t.Errorf("an oversized file: %v", err)
+	}
+	empty, err := config.Parse(nil)
+	if err != nil || len(empty.Projects) != 0 {
+		t.Errorf("an empty file: %+v %v", empty, err)
+	}
+}
+
+func TestMarshalReadsBack(t *testing.T) {
+	d, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := config.Parse(out)
+	if err != nil {
+		t.Fatalf("what Marshal wrote does not parse: %v\n%s", err, out)
+	}
+	back, _ := again.Marshal()
+	if string(back) != string(out) {
+		t.Errorf("marshal is not stable:\n%s\n---\n%s", out, back)
+	}
+	if strings.Contains(string(out), "keep: false") || !strings.Contains(string(out), "keep: true") {
+		t.Errorf("marshalled:\n%s", out)
+	}
+}

@@ -1,0 +1,58 @@
+package domain
+
+import "testing"
+
+func TestValidateSafeName(t *testing.T) {
+	for _, ok := range []string{"Acme", "acme-eu.2", "x_1", "9lives", "Ünïcode", "東京", "a"} {
+		if err := ValidateSafeName("tenant", ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"", "$(id>x)", "`id`", "a;id", "a&&id", "a|id", "a>x", "a<x", "a\nid", "a\tb", "a b", " a",
+		`a"b`, "a'b", `a\b`, "*", "a?", "[a]", "{a,b}", "~root", "-rf", "--help", ".", "..", ".hidden",
+		"a/b", "a:b", "a=b", "a#b", "a!b", "a%b", "a\x00b", "a\u00a0b", "a\u202eb",
+		string(make([]byte, 101)),
+	} {
+		if err := ValidateSafeName("tenant", bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestValidateNameRefusesWhatCannotBeSeen(t *testing.T) {
+	for _, ok := range []string{"Prod Space", "Café", "東京 Space", "Prod  Space", "a-b_c.d (e)"} {
+		if err := ValidateName("space", ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"", " Prod", "Prod ", "Prod:Space", "Prod：Space", "Prod﹕Space", "a\x00b", "a\x1bb", "a\u0085b",
+		"Prod\u200bSpace", "Prod\u200dSpace", "\u202eecapS", "Prod\u200fSpace", "\ufeffProd", "Pro\u00adduction",
+		"Prod\u00a0Space", "Prod\u2009Space", "Prod\u3000Space", "Prod\u2028Space",
+	} {
+		if err := ValidateName("space", bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestNameKey(t *testing.T) {
+	same := [][]string{
+		{"Prod Space", "prod space", "PROD SPACE", "Prod  Space", "Prod\u00a0Space", "Ｐｒｏｄ Space", "Prod Space\u200b", " Prod\tSpace "},
+		{"Straße", "STRASSE", "strasse"},
+		{"ﬁnance", "finance"},
+	}
+	for _, group := range same {
+		for _, n := range group[1:] {
+			if NameKey(n) != NameKey(group[0]) {
+				t.Errorf("NameKey(%q) = %q, NameKey(%q) = %q", n, NameKey(n), group[0], NameKey(group[0]))
+			}
+		}
+	}
+	for _, pair := range [][2]string{{"Prod Space", "Prod Spaces"}, {"Prod Space", "ProdSpace"}, {"Test", "Test 2"}} {
+		if NameKey(pair[0]) == NameKey(pair[1]) {
+			t.Errorf("%q and %q share a key", pair[0], pair[1])
+		}
+	}
+}

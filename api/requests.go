@@ -87,6 +87,9 @@ type ExportPackagesRequest struct {
 	To        string `json:"to"`
 	Inventory []byte `json:"inventory,omitempty"`
 	Full      bool   `json:"full,omitempty"`
+	// SchemaVersion chooses the transfer file's schema (1 or 2); 0 writes
+	// what the remote space is known to read.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 }
 
 // CreateUserRequest creates a user; Admin makes a system administrator.

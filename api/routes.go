@@ -129,6 +129,7 @@ func Routes() RouteSet {
 	r.packageRoutes()
 	r.people()
 	r.transfer()
+	r.named()
 	return r
 }
 

@@ -43,12 +43,18 @@ func exitCodeHelp() string {
 	var b strings.Builder
 	b.WriteString("Exit codes (with -o json, an error is {\"error\": \"...\", \"kind\": \"...\"} on standard error):\n")
 	fmt.Fprintf(&b, "  %-3d %s\n", 0, "success")
-	for _, e := range exitCodes {
+	names := make([]string, len(exitCodes))
+	width := 0
+	for i, e := range exitCodes {
 		kinds := make([]string, len(e.kinds))
-		for i, k := range e.kinds {
-			kinds[i] = string(k)
+		for j, k := range e.kinds {
+			kinds[j] = string(k)
 		}
-		fmt.Fprintf(&b, "  %-3d %-26s %s\n", e.code, strings.Join(kinds, ", "), e.means)
+		names[i] = strings.Join(kinds, ", ")
+		width = max(width, len(names[i]))
+	}
+	for i, e := range exitCodes {
+		fmt.Fprintf(&b, "  %-3d %-*s  %s\n", e.code, width, names[i], e.means)
 	}
 	return b.String()
 }

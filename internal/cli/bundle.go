@@ -230,14 +230,26 @@ space can be decrypted with the standard age tool (see docs/bundle-format.md).
 The export is audited. Keep the file safe and delete it when done.`,
 		Args: cobra.ExactArgs(1),
 	}, output{private: true}, func(x call) ([]byte, error) { return x.AgeKey(x, x.args[0]) },
-		func(x call, out string) {
-			fmt.Fprintf(a.stdout, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
+		func(w io.Writer, x call, out string) {
+			fmt.Fprintf(w, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
 		})
+}
+
+// receiptFile is what receipt export says about the file it wrote.
+type receiptFile struct {
+	File          string `json:"file"`
+	Bytes         int    `json:"bytes"`
+	To            string `json:"to"`
+	Receipts      int    `json:"receipts"`
+	Waiting       int    `json:"waiting,omitempty"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Note          string `json:"note,omitempty"`
 }
 
 func (a *app) receiptCommand() *cobra.Command {
 	var req api.ExportReceiptsRequest
-	export := save(a, &cobra.Command{
+	var out string
+	export := show(a, &cobra.Command{
 		Use:   "export --to SPACE --out FILE",
 		Short: "Write the receipts a remote space has not been sent yet",
 		Long: `Write one signed file with the receipts that remote space has not been sent
@@ -248,23 +260,30 @@ space received from spaces further along, with their original signatures).
 The file is written in the newest schema version that space is known to
 read (--schema-version chooses by hand); receipts of a newer version than
 that wait until it reads it.`,
-		Example: `  ferry receipt export --to "DevTest Space" --out receipts.json`,
-		Args:    cobra.NoArgs,
-	}, output{private: true}, func(x call) ([]byte, error) {
-		if req.To == "" {
-			return nil, usagef("give the destination with --to SPACE")
+		Example: `  ferry receipt export --to "DevTest Space" --out receipts.json
+  ferry receipt export --to "DevTest Space" --all --out all-receipts.json`,
+		Args: cobra.NoArgs,
+	}, func(x call) (receiptFile, error) {
+		if req.To == "" || out == "" {
+			return receiptFile{}, usagef("give the destination with --to SPACE and the file with --out FILE")
 		}
 		f, err := x.ExportReceipts(x, x.space, req)
-		return f.Data, err
-	}, func(x call, out string) {
+		if err == nil {
+			err = writePrivateFile(out, f.Data)
+		}
 		var env struct {
 			SchemaVersion int `json:"schemaVersion"`
 		}
-		if data, err := os.ReadFile(out); err == nil {
-			json.Unmarshal(data, &env)
+		json.Unmarshal(f.Data, &env)
+		return receiptFile{File: out, Bytes: len(f.Data), To: req.To, Receipts: f.Receipts, Waiting: f.Waiting, SchemaVersion: env.SchemaVersion, Note: f.Note}, err
+	}, func(w io.Writer, f receiptFile) {
+		fmt.Fprintf(w, "Wrote %d receipt(s) for %q to %s (schema version %d)\n", f.Receipts, f.To, f.File, f.SchemaVersion)
+		if f.Note != "" {
+			fmt.Fprintln(w, f.Note)
 		}
-		fmt.Fprintf(a.stdout, "Wrote receipts for %q to %s (schema version %d)\nImport them there with: ferry receipt import %s\n", req.To, out, env.SchemaVersion, out)
+		fmt.Fprintf(w, "Import them there with: ferry receipt import %s\n", f.File)
 	})
+	export.Flags().StringVar(&out, "out", "", "file to write")
 	export.Flags().StringVar(&req.To, "to", "", "remote space the receipts go to")
 	export.Flags().BoolVar(&req.All, "all", false, "include receipts already sent")
 	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest that space is known to read)")

@@ -105,7 +105,14 @@ func (a *app) packageDownload() *cobra.Command {
 			if out == "" {
 				return usagef("give the file to write with --out FILE")
 			}
-			return a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) })
+			if err := a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) }); err != nil {
+				return err
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			return a.render(savedFile{File: out, Bytes: int(fi.Size())}, func(w io.Writer) {})
 		})
 	dl.Flags().StringVar(&out, "out", "", "file to write")
 	return dl
@@ -123,8 +130,8 @@ an inventory is only needed when no receipt has gone back yet.`,
 		Example: `  ferry package inventory --out prod-inventory.json`,
 		Args:    cobra.NoArgs,
 	}, output{}, func(x call) ([]byte, error) { return x.PackageInventory(x, x.space) },
-		func(x call, out string) {
-			fmt.Fprintf(a.stdout, "Wrote the package inventory of %q to %s\n", a.space, out)
+		func(w io.Writer, x call, out string) {
+			fmt.Fprintf(w, "Wrote the package inventory of %q to %s\n", a.space, out)
 		})
 }
 

@@ -26,6 +26,8 @@ type spaceCert struct {
 	Certificate string `json:"certificate"`
 	Fingerprint string `json:"fingerprint"`
 	Space       string `json:"space"`
+	File        string `json:"file,omitempty"` // with --out: the file written, and its size
+	Bytes       int    `json:"bytes,omitempty"`
 }
 
 func (a *app) spaceCertCommand() *cobra.Command {
@@ -50,12 +52,14 @@ trust (phone, in person), the way you compare SSH host keys.`,
 			return err
 		}
 		if a.output == "json" {
-			if out != "" {
+			said := spaceCert{Space: sp.Name, Fingerprint: sp.Fingerprint, Certificate: string(pem)}
+			if out != "" && out != "-" {
 				if err := a.writeOutput(out, pem); err != nil {
 					return err
 				}
+				said.File, said.Bytes = out, len(pem)
 			}
-			return a.render(spaceCert{Space: sp.Name, Fingerprint: sp.Fingerprint, Certificate: string(pem)}, nil)
+			return a.render(said, nil)
 		}
 		if err := a.writeOutput(out, pem); err != nil {
 			return err

@@ -24,7 +24,8 @@ func writePrivateFile(path string, data []byte) error {
 }
 
 func (a *app) bundleCommand() *cobra.Command {
-	inspect := show(a, &cobra.Command{Use: "inspect FILE", Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)", Args: cobra.ExactArgs(1)},
+	inspect := show(a, &cobra.Command{Use: "inspect FILE", Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)", Example: `  ferry bundle inspect shop-1.0.0.bundle --space "Prod Space"
+  ferry bundle inspect shop-1.0.0.bundle -o json | jq .verified`, Args: cobra.ExactArgs(1)},
 		a.inspect, printInspection)
 	verify := do(a, &cobra.Command{
 		Use:   "verify FILE",
@@ -35,7 +36,7 @@ not revoked, the signature verifies against this space's stored copy of its
 certificate, the bundle is for this space, every secret decrypts with this
 space's key, and the schema version is supported. Exits non-zero if not: with
 the exit code of the problem's kind (7 untrusted, 3 invalid, ...).`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry bundle verify shop-1.0.0.bundle --space "Prod Space" && ferry bundle import shop-1.0.0.bundle --space "Prod Space"`, Args: cobra.ExactArgs(1),
 	}, func(x call) error {
 		in, err := a.inspect(x)
 		if err != nil {
@@ -90,7 +91,8 @@ bundle list'. Import it with --pending DIGEST (the digest or its start).`,
 	}, printImport)
 	imp.Flags().StringVar(&q.Lifecycle, "lifecycle", "", "lifecycle for the remote project (needed when the space has several)")
 	imp.Flags().StringVar(&q.Pending, "pending", "", "import the pending bundle with this digest (or its start) instead of a file")
-	list := show(a, &cobra.Command{Use: "list", Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports", Example: `  ferry bundle list --space "Prod Space"
+  ferry bundle list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.BundleStatus, error) { return x.ListBundles(x, x.space) }, printBundles)
 	return group("bundle", "Inspect, verify and import release bundles", inspect, verify, imp, list)
 }
@@ -228,7 +230,8 @@ func (a *app) spaceKeyCommand() *cobra.Command {
 by you (the key is never printed). With it, any secret in a bundle for this
 space can be decrypted with the standard age tool (see docs/bundle-format.md).
 The export is audited. Keep the file safe and delete it when done.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry space key "Prod Space" --out prod.agekey
+  jq -r '.variables[] | select(.name=="Token") | .sealed' payload.json | age -d -i prod.agekey   # docs/bundle-format.md`, Args: cobra.ExactArgs(1),
 	}, output{private: true}, func(x call) ([]byte, error) { return x.AgeKey(x, x.args[0]) },
 		func(w io.Writer, x call, out string) {
 			fmt.Fprintf(w, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
@@ -287,7 +290,7 @@ that wait until it reads it.`,
 	export.Flags().StringVar(&req.To, "to", "", "remote space the receipts go to")
 	export.Flags().BoolVar(&req.All, "all", false, "include receipts already sent")
 	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest that space is known to read)")
-	imp := show(a, &cobra.Command{Use: "import FILE", Short: "Import a receipt file (verified first; receipts already held are skipped)", Args: cobra.ExactArgs(1)},
+	imp := show(a, &cobra.Command{Use: "import FILE", Short: "Import a receipt file (verified first; receipts already held are skipped)", Example: `  ferry receipt import receipts.json --space "DevTest Space"`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.ReceiptImport, error) {
 			data, err := a.readInput(x.args[0])
 			if err != nil {

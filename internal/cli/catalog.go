@@ -18,7 +18,8 @@ func (a *app) envCommand() *cobra.Command {
 		show(a, &cobra.Command{Use: "create NAME", Short: "Create an environment in the space", Example: `  ferry env create Development`, Args: cobra.ExactArgs(1)},
 			func(x call) (api.Environment, error) { return x.CreateEnvironment(x, x.space, x.args[0]) },
 			line("Created environment %q in space %q", func(e api.Environment) []any { return []any{e.Name, a.space} })),
-		show(a, &cobra.Command{Use: "list", Short: "List the space's environments, local and remote", Args: cobra.NoArgs},
+		show(a, &cobra.Command{Use: "list", Short: "List the space's environments, local and remote", Example: `  ferry env list
+  ferry env list --space "Prod Space" -o json`, Args: cobra.NoArgs},
 			func(x call) ([]api.Environment, error) { return x.ListEnvironments(x, x.space) },
 			rows("NAME\tKIND", func(e api.Environment) []string {
 				if e.IsRemote() {
@@ -29,7 +30,8 @@ func (a *app) envCommand() *cobra.Command {
 }
 
 func (a *app) lifecycleCommand() *cobra.Command {
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's lifecycles and their phases", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's lifecycles and their phases", Example: `  ferry lifecycle list
+  ferry lifecycle list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Lifecycle, error) { return x.ListLifecycles(x, x.space) },
 		func(w io.Writer, list []api.Lifecycle) {
 			for _, l := range list {
@@ -44,7 +46,8 @@ func (a *app) lifecycleCommand() *cobra.Command {
 }
 
 func (a *app) projectCommand() *cobra.Command {
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's projects", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's projects", Example: `  ferry project list
+  ferry project list --space "Prod Space" -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Project, error) { return x.ListProjects(x, x.space) },
 		rows("NAME\tLIFECYCLE\tSTEPS\tVARIABLES", func(p api.Project) []string {
 			return []string{p.Name, p.Lifecycle, fmt.Sprint(len(p.Process)), fmt.Sprint(len(p.Variables))}
@@ -175,7 +178,9 @@ written as JSON (keys in the same order), which 'ferry apply' reads as well.`,
 func (a *app) auditCommand() *cobra.Command {
 	var all bool
 	var limit int
-	list := show(a, &cobra.Command{Use: "list", Short: "List who changed what, and when (newest first)", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List who changed what, and when (newest first)", Example: `  ferry audit list
+  ferry audit list --limit 20 -o json
+  ferry audit list --all            # every space and the server (administrators)`, Args: cobra.NoArgs},
 		func(x call) ([]api.AuditEvent, error) {
 			if all {
 				return x.ListAllAudit(x, limit)

@@ -120,14 +120,16 @@ func taskID(arg string) (int64, error) {
 
 func (a *app) taskCommand() *cobra.Command {
 	var limit int
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's tasks, newest first", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's tasks, newest first", Example: `  ferry task list
+  ferry task list --limit 10 -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Task, error) { return x.ListTasks(x, x.space, limit) },
 		rows("ID\tSTATE\tDESCRIPTION\tQUEUED\tDURATION", func(t api.Task) []string {
 			return []string{strconv.FormatInt(t.ID, 10), string(t.State), t.Description, t.QueuedAt.Local().Format("2006-01-02 15:04:05"), taskDuration(t)}
 		}))
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many tasks")
 	var followFlag bool
-	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Args: cobra.ExactArgs(1)},
+	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Example: `  ferry task log 42
+  ferry task log 42 --follow`, Args: cobra.ExactArgs(1)},
 		func(x call) error {
 			id, err := taskID(x.args[0])
 			if err != nil {
@@ -148,7 +150,7 @@ func (a *app) taskCommand() *cobra.Command {
 			})
 		})
 	logCmd.Flags().BoolVarP(&followFlag, "follow", "f", false, "stream the log until the task ends")
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Args: cobra.ExactArgs(1)},
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Task, error) {
 			id, err := taskID(x.args[0])
 			if err != nil {

@@ -36,7 +36,8 @@ exactly this snapshot.`,
 	create.Flags().StringVar(&req.Channel, "channel", "", "channel")
 	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
-	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Args: cobra.ExactArgs(1)},
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Example: `  ferry release list Shop
+  ferry release list "DevTest Space: Shop" --space "Prod Space" -o json`, Args: cobra.ExactArgs(1)},
 		func(x call) ([]api.Release, error) { return x.ListReleases(x, x.space, x.args[0]) },
 		rows("VERSION\tCREATED\tBY\tNOTES", func(r api.Release) []string {
 			return []string{r.Version, when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}

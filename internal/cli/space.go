@@ -13,7 +13,8 @@ func (a *app) spaceCommand() *cobra.Command {
 	create := show(a, &cobra.Command{Use: "create NAME", Short: "Create a space (administrators only)", Example: `  ferry space create "DevTest Space"`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Space, error) { return x.CreateSpace(x, x.args[0]) },
 		line("Created space %q", func(sp api.Space) []any { return []any{sp.Name} }))
-	list := show(a, &cobra.Command{Use: "list", Short: "List spaces", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List spaces", Example: `  ferry space list
+  ferry space list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Space, error) { return x.ListSpaces(x) },
 		rows("NAME\tFINGERPRINT (SHA-256)\tCREATED", func(s api.Space) []string {
 			return []string{s.Name, dash(s.Fingerprint), s.CreatedAt.Format("2006-01-02 15:04")}

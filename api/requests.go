@@ -167,9 +167,10 @@ type DeploymentQuery struct {
 	Limit       int    `query:"limit" doc:"at most this many deployments"`
 }
 
-// LogQuery asks for the log lines after sequence number After.
+// LogQuery asks for the log lines after sequence number After. An answer
+// holds at most 5000 lines: ask again after the last one for more.
 type LogQuery struct {
-	After int64 `query:"after" doc:"only the log lines after this sequence number (0: from the start)"`
+	After int64 `query:"after" doc:"only the log lines after this sequence number (0: from the start); an answer holds at most 5000 lines, ask again after its last for more"`
 }
 
 // DeliveryQuery filters deliveries: to the remote space Remote, at most

@@ -54,37 +54,16 @@ deployment fails or is cancelled.`,
 // follow streams a task's log until the task ends, then reports its result:
 // an error (exit code 1) unless it succeeded.
 func (a *app) follow(x call, id int64) error {
-	var after int64
-	var t api.Task
 	var all []api.LogLine
-	delay := 100 * time.Millisecond
-	for {
-		page, err := x.TaskLog(x, x.space, id, after)
-		if err != nil {
-			return err
+	t, err := x.FollowTask(x, x.space, id, func(l api.LogLine) {
+		if a.output == "json" {
+			all = append(all, l)
+			return
 		}
-		t = page.Task
-		for _, l := range page.Lines {
-			after = l.Seq
-			if a.output == "json" {
-				all = append(all, l)
-				continue
-			}
-			printLogLine(a.stdout, a.stderr, l)
-		}
-		if t.State.Done() && len(page.Lines) == 0 {
-			break
-		}
-		if len(page.Lines) == 0 {
-			select {
-			case <-x.Done():
-				return x.Err()
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, time.Second)
-		} else {
-			delay = 100 * time.Millisecond
-		}
+		printLogLine(a.stdout, a.stderr, l)
+	})
+	if err != nil {
+		return err
 	}
 	if a.output == "json" {
 		a.render(api.TaskLog{Task: t, Lines: all}, nil)
@@ -99,6 +78,23 @@ func (a *app) follow(x call, id int64) error {
 		return failed("", "%s", msg)
 	}
 	return nil
+}
+
+// logSoFar reads a task and every line of its log written so far: an
+// answer holds at most a page of lines, so it asks for more until none
+// come.
+func logSoFar(x call, id int64) (api.TaskLog, error) {
+	var all api.TaskLog
+	var after int64
+	for {
+		page, err := x.TaskLog(x, x.space, id, after)
+		if err != nil || len(page.Lines) == 0 {
+			all.Task = page.Task
+			return all, err
+		}
+		all.Lines = append(all.Lines, page.Lines...)
+		after = page.Lines[len(page.Lines)-1].Seq
+	}
 }
 
 func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
@@ -138,7 +134,7 @@ func (a *app) taskCommand() *cobra.Command {
 			if followFlag {
 				return a.follow(x, id)
 			}
-			page, err := x.TaskLog(x, x.space, id, 0)
+			page, err := logSoFar(x, id)
 			if err != nil {
 				return err
 			}

@@ -109,7 +109,7 @@ func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
 func taskID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usagef("task ID %q is not a number", arg)
+		return 0, usagef("task ID %q is not a positive whole number (see 'ferry task list')", arg)
 	}
 	return id, nil
 }

@@ -126,3 +126,17 @@ func TestUnknownNamesAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskIDs: a task ID that is not a positive whole number is a usage
+// error that says so (0 and -1 were called "not a number").
+func TestTaskIDs(t *testing.T) {
+	for _, arg := range []string{"0", "-1", "abc", "1.5", ""} {
+		_, err := taskID(arg)
+		if kind, code, msg := classify(err); kind != kindUsage || code != 2 || !strings.Contains(msg, "positive whole number") {
+			t.Errorf("task ID %q: %v (exit %d)", arg, err, code)
+		}
+	}
+	if id, err := taskID("42"); id != 42 || err != nil {
+		t.Errorf("task ID 42: %d %v", id, err)
+	}
+}

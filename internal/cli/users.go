@@ -79,7 +79,7 @@ The key is stored hashed and never shown again; revoke it with 'ferry user revok
 		func(x call) (api.RevokedKey, error) {
 			id, err := strconv.ParseInt(x.args[1], 10, 64)
 			if err != nil || id <= 0 {
-				return api.RevokedKey{}, usagef("key ID %q is not a number (see 'ferry user keys %s')", x.args[1], x.args[0])
+				return api.RevokedKey{}, usagef("key ID %q is not a positive whole number (see 'ferry user keys %s')", x.args[1], x.args[0])
 			}
 			return x.RevokeKey(x, x.args[0], id)
 		},

@@ -22,24 +22,26 @@ projects:
     process: [{name: Count, type: script, script: "seq 1 6000; echo last line"}]
 `))
 	srv.Must("release", "create", "Chatty", "--version", "1")
-	var d struct {
-		TaskID int64 `json:"taskId"`
+	var followed struct {
+		Task struct {
+			ID int64 `json:"id"`
+		} `json:"task"`
+		Lines []logText `json:"lines"`
 	}
-	if err := json.Unmarshal([]byte(srv.Must("-o", "json", "deploy", "Chatty", "1", "--to", "Dev").Stdout), &d); err != nil {
+	if err := json.Unmarshal([]byte(srv.Must("-o", "json", "deploy", "Chatty", "1", "--to", "Dev", "--wait").Stdout), &followed); err != nil {
 		t.Fatal(err)
 	}
-	id := strconv.FormatInt(d.TaskID, 10)
-	followed := srv.Must("task", "log", id, "--follow").Stdout
+	id := strconv.FormatInt(followed.Task.ID, 10)
 	text := srv.Must("task", "log", id).Stdout
-	if !strings.Contains(text, "  6000\n") || !strings.Contains(text, "last line") || strings.Count(text, "\n") != strings.Count(followed, "\n") {
-		t.Errorf("task log shows %d lines (--follow %d), without the end:\n%s", strings.Count(text, "\n"), strings.Count(followed, "\n"), text[len(text)-200:])
+	if !strings.Contains(text, "  6000\n") || !strings.Contains(text, "last line") || strings.Count(text, "\n") != len(followed.Lines)+1 {
+		t.Errorf("task log shows %d lines (--wait %d), without the end:\n%s", strings.Count(text, "\n"), len(followed.Lines), text[len(text)-200:])
 	}
 	var page struct {
 		Lines []logText `json:"lines"`
 	}
 	err := json.Unmarshal([]byte(srv.Must("-o", "json", "task", "log", id).Stdout), &page)
-	if err != nil || !slices.Contains(page.Lines, logText{"last line"}) {
-		t.Errorf("task log -o json: %d lines, without the last (%v)", len(page.Lines), err)
+	if err != nil || len(page.Lines) != len(followed.Lines) || !slices.Contains(page.Lines, logText{"last line"}) {
+		t.Errorf("task log -o json: %d lines of %d, without the last (%v)", len(page.Lines), len(followed.Lines), err)
 	}
 }
 

@@ -262,7 +262,9 @@ func ZipEntries(r io.ReaderAt, size int64) ([]ZipEntry, error) {
 		cdSize = int64(binary.LittleEndian.Uint64(z[40:]))
 		cdOff = int64(binary.LittleEndian.Uint64(z[48:]))
 	}
-	if cdOff < 0 || cdSize < 0 || cdOff+cdSize > size || count > cdSize/46 {
+	// Every field is untrusted: zip64 fields may be past int64's range
+	// (negative here) or sum past it, so each is checked on its own.
+	if cdOff < 0 || cdSize < 0 || count < 0 || cdOff > size || cdSize > size-cdOff || count > cdSize/46 {
 		return nil, errors.New("central directory out of range")
 	}
 	cd := bufio.NewReaderSize(io.NewSectionReader(r, cdOff, cdSize), 256<<10)
@@ -308,7 +310,7 @@ func ZipEntries(r io.ReaderAt, size int64) ([]ZipEntry, error) {
 			x = x[4+n:]
 		}
 		var lh [30]byte
-		if local < 0 || local+30 > size {
+		if local < 0 || local > size-30 || csize < 0 || csize > size {
 			return nil, errors.New("local header out of range")
 		}
 		if _, err := r.ReadAt(lh[:], local); err != nil || binary.LittleEndian.Uint32(lh[:]) != 0x04034b50 {

@@ -235,7 +235,7 @@ var blocks = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b
 
 func (h *huffer) predictedBlock(lit, dist *encoder) error {
 	pooled := blocks.Get().(*[]byte)
-	b := heldBlock{h: h, tokens: (*pooled)[:0]}
+	b := heldBlock{tokens: (*pooled)[:0]}
 	defer func() {
 		if cap(b.tokens) <= maxBlock+maxLitRun+8 {
 			*pooled = b.tokens[:0]
@@ -243,7 +243,7 @@ func (h *huffer) predictedBlock(lit, dist *encoder) error {
 		}
 	}()
 	for {
-		end, err := b.token()
+		end, err := b.token(h)
 		if err != nil {
 			return err
 		}
@@ -256,20 +256,19 @@ func (h *huffer) predictedBlock(lit, dist *encoder) error {
 // heldBlock is a dynamic block's tokens read ahead of its header, and
 // their symbols' frequencies.
 type heldBlock struct {
-	h        *huffer
 	tokens   []byte
 	litFreq  [lCodes]uint32
 	distFreq [dCodes]uint32
 }
 
-// take reads the next n bytes of the token stream into the block.
-func (b *heldBlock) take(n int) ([]byte, error) {
+// take reads the next n bytes of h's token stream into the block.
+func (b *heldBlock) take(h *huffer, n int) ([]byte, error) {
 	if len(b.tokens)+n > maxBlock+maxLitRun+8 {
 		return nil, formatErr("block too long to predict its header")
 	}
 	start := len(b.tokens)
 	for i := 0; i < n; i++ {
-		c, err := b.h.byte()
+		c, err := h.byte()
 		if err != nil {
 			return nil, err
 		}
@@ -278,16 +277,16 @@ func (b *heldBlock) take(n int) ([]byte, error) {
 	return b.tokens[start:], nil
 }
 
-// token reads one token into the block and counts its symbols; it reports
-// whether it was the end of the block.
-func (b *heldBlock) token() (bool, error) {
-	op, err := b.take(1)
+// token reads one token of h's stream into the block and counts its
+// symbols; it reports whether it was the end of the block.
+func (b *heldBlock) token(h *huffer) (bool, error) {
+	op, err := b.take(h, 1)
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case op[0] < opLongRun:
-		lits, err := b.take(int(op[0]) + 1)
+		lits, err := b.take(h, int(op[0])+1)
 		if err != nil {
 			return false, err
 		}
@@ -295,13 +294,13 @@ func (b *heldBlock) token() (bool, error) {
 			b.litFreq[c]++
 		}
 	case op[0] == opLongRun:
-		v, err := binary.ReadUvarint(b.h.r)
+		v, err := binary.ReadUvarint(h.r)
 		if err != nil || v <= maxShort || v > maxLitRun {
 			return false, formatErr("bad literal run")
 		}
 		var vb [binary.MaxVarintLen32]byte
 		b.tokens = append(b.tokens, vb[:binary.PutUvarint(vb[:], v)]...)
-		lits, err := b.take(int(v))
+		lits, err := b.take(h, int(v))
 		if err != nil {
 			return false, err
 		}
@@ -309,7 +308,7 @@ func (b *heldBlock) token() (bool, error) {
 			b.litFreq[c]++
 		}
 	case op[0] == opMatch, op[0] == opMatch284:
-		m, err := b.take(3)
+		m, err := b.take(h, 3)
 		if err != nil {
 			return false, err
 		}

@@ -50,7 +50,7 @@ func chunkRuns(chunks []ChunkRef, bases []*Manifest) []ChunkRun {
 // the manifests this space holds for the assumed packages. Runs are
 // untrusted: a few bytes name a whole base, so the list is refused as soon
 // as it holds more bytes than the manifest declares (the decompressed size
-// for a gzip recipe) or more chunks than those bytes make (each chunk but
+// for a gzip recipe, at most maxExpanded) or more chunks than those bytes make (each chunk but
 // the last of a stretch is at least MinChunk), and every chunk is 1 to
 // MaxChunk bytes.
 func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPayload, p *TransferPackage) error {
@@ -60,9 +60,12 @@ func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPay
 	if len(p.Manifest.Chunks) > 0 {
 		return domain.Invalidf("refused: package %s %s has both a chunk list and runs", p.ID, p.Version)
 	}
+	if p.Manifest.Size < 0 || p.Manifest.Size > MaxPackageSize {
+		return domain.Invalidf("refused: package %s %s claims %d bytes; a package is at most %d", p.ID, p.Version, p.Manifest.Size, int64(MaxPackageSize))
+	}
 	maxBytes := p.Manifest.Size
 	if p.Manifest.Gzip != nil {
-		maxBytes = p.Manifest.Gzip.Expanded
+		maxBytes = min(p.Manifest.Gzip.Expanded, maxExpanded(p.Manifest.Size))
 	}
 	maxChunks := maxBytes/MinChunk + int64(len(p.Runs)) + 1
 	var bytes int64

@@ -25,16 +25,24 @@ func TestExpandRunsBounded(t *testing.T) {
 		return out
 	}
 	for name, runs := range map[string][]ChunkRun{
-		"the base a million times":  repeat(ChunkRun{Base: 1, From: 0, Count: base}, 1_000_000),
-		"the file's chunks, often":  repeat(ChunkRun{File: true, From: 0, Count: 2}, 1_000_000),
-		"From+Count overflows":      {{Base: 1, From: 1 << 62, Count: 1 << 62}},
-		"negative From":             {{Base: 1, From: -1, Count: 2}},
-		"a literal chunk of size 0": {{Chunks: []ChunkRef{{Hash: Hash{3}, Size: 0}}}},
+		"the base a million times":           repeat(ChunkRun{Base: 1, From: 0, Count: base}, 1_000_000),
+		"the file's chunks, often":           repeat(ChunkRun{File: true, From: 0, Count: 2}, 1_000_000),
+		"From+Count overflows":               {{Base: 1, From: 1 << 62, Count: 1 << 62}},
+		"negative From":                      {{Base: 1, From: -1, Count: 2}},
+		"a literal chunk of size 0":          {{Chunks: []ChunkRef{{Hash: Hash{3}, Size: 0}}}},
+		"a gzip recipe expanding 2^60 bytes": repeat(ChunkRun{Base: 1, From: 0, Count: base}, 1_000_000),
+		"a package of 2^60 bytes":            repeat(ChunkRun{Base: 1, From: 0, Count: base}, 1_000_000),
 	} {
 		pl := f.pl
 		pl.Chunks = fileChunks
 		p := TransferPackage{ID: "app", Version: "3", Runs: runs,
 			Manifest: Manifest{Chunker: ChunkerVersion, Format: "zip", Size: f.pkg.Manifest.Size, SHA256: f.pkg.Manifest.SHA256}}
+		switch name {
+		case "a gzip recipe expanding 2^60 bytes":
+			p.Manifest.Gzip = &GzipRecipe{Level: 6, Expanded: 1 << 60}
+		case "a package of 2^60 bytes":
+			p.Manifest.Size = 1 << 60
+		}
 		err := f.s.expandRuns(context.Background(), f.spaceID, &pl, &p)
 		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("%s: %v (%d chunks)", name, err, len(p.Manifest.Chunks))

@@ -162,7 +162,16 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 		if pct > 2 {
 			t.Errorf("%s: the transfer file is %.2f%% of the package; the goal is at most 2%%", kind, pct)
 		}
-		prod("package", "import", out)
+		if kind == kinds[0] {
+			// On a terminal, both commands say what they are doing.
+			again := filepath.Join(dir, "again.ferry")
+			shown := onTerminal(t, p.dev, "--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--inventory", inv, "--out", again)
+			contains(t, shown, "Planning the transfer file", "Writing again.ferry: ", "Wrote "+again)
+			shown = onTerminal(t, p.prod, "--space", "Prod Space", "package", "import", out)
+			contains(t, shown, "Uploading "+kind+".ferry: ", "(100%)", "Imported 1 package(s)")
+		} else {
+			prod("package", "import", out)
+		}
 		got := filepath.Join(dir, "got-"+kind)
 		prod("package", "download", id(kind), "2.0.0", "--out", got)
 		a, _ := os.ReadFile(v2[kind])
@@ -171,4 +180,25 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 			t.Errorf("%s: version 2 did not arrive byte for byte", kind)
 		}
 	}
+}
+
+// onTerminal runs a CLI command against s as admin on a pseudo-terminal
+// (util-linux script) and returns what it showed; it skips the test where
+// script is missing.
+func onTerminal(t *testing.T, s *ferrytest.Server, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is needed to run the CLI on a terminal")
+	}
+	words := append([]string{ferrytest.Build(t).Path, "--server", s.URL, "--api-key", s.Key}, args...)
+	for i, w := range words {
+		words[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+	}
+	cmd := exec.Command("script", "-qec", strings.Join(words, " "), "/dev/null")
+	cmd.Env = append(os.Environ(), "FERRY_API_KEY=", "FERRY_SERVER=", "FERRY_SPACE=")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ferry %v on a terminal: %v\n%s", args, err, b)
+	}
+	return string(b)
 }

@@ -18,7 +18,7 @@ func (a *app) packageCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "The space's built-in package feed, and package transfer files",
-		Long: `Every space has a built-in package feed. Packages (zip, nupkg, tar, tar.gz)
+		Long: `Every space has a built-in package feed. Packages (zip, jar, nupkg, tar, tar.gz)
 are stored once, as content-defined chunks, so versions share what did not
 change. Releases pin package versions by SHA-256 (release create --package),
 and deploy-package steps deploy them from the feed.

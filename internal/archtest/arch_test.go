@@ -320,13 +320,8 @@ func TestPackageDocs(t *testing.T) {
 // past it, a function is split into named stages that read like the flow.
 const maxFuncLines = 80
 
-// longFuncAreas are packages whose long functions are being rewritten
-// elsewhere (package transfer by its rewrite); empty this list as they land.
-var longFuncAreas = []string{"internal/packages",
-	"internal/packages/delta", "internal/packages/expand", "internal/packages/puff"}
-
 // TestFunctionLength lists every hand-written function over maxFuncLines
-// lines outside longFuncAreas. Tests (_test.go) read as scenarios and are
+// lines. Tests (_test.go) read as scenarios and are
 // not counted; test helper packages are.
 func TestFunctionLength(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -335,9 +330,6 @@ func TestFunctionLength(t *testing.T) {
 	}
 	fset := token.NewFileSet()
 	for _, p := range listPackages(t) {
-		if slices.Contains(longFuncAreas, relative(p.ImportPath)) {
-			continue
-		}
 		for _, name := range p.GoFiles {
 			path := filepath.Join(p.Dir, name)
 			f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)

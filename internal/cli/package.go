@@ -18,7 +18,7 @@ func (a *app) packageCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "The space's built-in package feed, and package transfer files",
-		Long: `Every space has a built-in package feed. Packages (zip, nupkg, tar, tar.gz)
+		Long: `Every space has a built-in package feed. Packages (zip, jar, nupkg, tar, tar.gz)
 are stored once, as content-defined chunks, so versions share what did not
 change. Releases pin package versions by SHA-256 (release create --package),
 and deploy-package steps deploy them from the feed.
@@ -172,11 +172,22 @@ schema 1 by hand (chunks only, no deltas).`,
 				return sum, err
 			}
 		}
+		// The server plans the file before it sends a byte (a delta of a
+		// large package takes minutes): say so, then count what arrives.
+		var prog *progress
+		if isTerminal(a.rawStderr) {
+			fmt.Fprintf(a.rawStderr, "Planning the transfer file for %q (packages it holds an earlier version of are compared with it; large ones take minutes)\n", req.To)
+			prog = newProgress(a.rawStderr, "Writing "+filepath.Base(out), 0)
+		}
 		err := a.downloadTo(out, func(w io.Writer) error {
+			if prog != nil {
+				w = &progressWriter{w: w, p: prog}
+			}
 			var err error
 			sum, err = x.ExportPackages(x, x.space, req, w)
 			return err
 		})
+		prog.done()
 		return sum, err
 	}, func(w io.Writer, sum api.TransferSummary) { printTransfer(w, out, sum) })
 	export.Flags().StringVar(&req.To, "to", "", "remote space the packages go to")
@@ -273,8 +284,9 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
-// progress shows an upload's bytes and percentage on a terminal, redrawn at
-// most five times a second.
+// progress shows an upload's or a download's bytes (and percentage, when
+// the total is known: total > 0) on a terminal, redrawn at most five times
+// a second.
 type progress struct {
 	w     io.Writer
 	label string
@@ -283,6 +295,8 @@ type progress struct {
 	n     int64
 	last  time.Time
 	start time.Time
+	// finished: the server answered (done was called)
+	finished bool
 }
 
 func newProgress(w io.Writer, label string, total int64) *progress {
@@ -295,7 +309,7 @@ func (p *progress) add(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n += int64(n)
-	if time.Since(p.last) < 200*time.Millisecond && p.n < p.total {
+	if time.Since(p.last) < 200*time.Millisecond && (p.total <= 0 || p.n < p.total) {
 		return
 	}
 	p.last = time.Now()
@@ -303,12 +317,18 @@ func (p *progress) add(n int) {
 }
 
 func (p *progress) draw() {
-	pct := 100.0
-	if p.total > 0 {
-		pct = 100 * float64(p.n) / float64(p.total)
-	}
 	rate := float64(p.n) / max(time.Since(p.start).Seconds(), 0.001)
-	fmt.Fprintf(p.w, "\r%s: %s of %s (%3.0f%%) %s/s   ", p.label, byteSize(p.n), byteSize(p.total), pct, byteSize(int64(rate)))
+	switch {
+	case p.total <= 0:
+		fmt.Fprintf(p.w, "\r%s: %s, %s/s   ", p.label, byteSize(p.n), byteSize(int64(rate)))
+	case p.n >= p.total && !p.finished:
+		// The server checks (and for a transfer file rebuilds) what it
+		// received before it answers: say why nothing moves.
+		fmt.Fprintf(p.w, "\r%s: %s (100%%), %s/s; the server is checking it   ", p.label, byteSize(p.n), byteSize(int64(rate)))
+	default:
+		pct := 100 * float64(p.n) / float64(p.total)
+		fmt.Fprintf(p.w, "\r%s: %s of %s (%3.0f%%) %s/s   ", p.label, byteSize(p.n), byteSize(p.total), pct, byteSize(int64(rate)))
+	}
 }
 
 // done ends the progress line; it is a no-op on a nil progress.
@@ -318,6 +338,7 @@ func (p *progress) done() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.finished = true
 	p.draw()
 	fmt.Fprintln(p.w)
 }
@@ -330,6 +351,17 @@ type progressReader struct {
 func (r *progressReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	r.p.add(n)
+	return n, err
+}
+
+type progressWriter struct {
+	w io.Writer
+	p *progress
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	w.p.add(n)
 	return n, err
 }
 

@@ -255,47 +255,19 @@ func mapFile(path string) ([]byte, func(), error) {
 // says, and ingests it into the chunk store. It returns the package's
 // manifest as this space cut it. Nothing here touches the feed.
 func (s *Service) applyDelta(ctx context.Context, spaceID int64, pl *TransferPayload, p *TransferPackage, r io.Reader) (*Manifest, error) {
-	d := p.Delta
 	name := p.ID + " " + p.Version
-	if d.Base < 1 || d.Base > len(pl.Assumed) {
-		return nil, domain.Invalidf("refused: package %s refers to base package %d, which the file does not name", name, d.Base)
-	}
-	ref := pl.Assumed[d.Base-1]
-	have, err := s.store.Packages().BySHA256(ctx, spaceID, ref.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	if len(have) == 0 {
-		return nil, domain.Invalidf("refused: the transfer file has package %s as a delta from %s %s (SHA-256 %s), which this space does not hold. Export a full transfer file (package export --full)", name, ref.ID, ref.Version, ref.SHA256)
-	}
-	bm, err := decodeManifest(have[0])
-	if err != nil {
-		return nil, err
-	}
 	var tmp []string
 	defer func() {
 		for _, p := range tmp {
 			os.Remove(p)
 		}
 	}()
-	baseFile, err := s.rebuildTo(bm)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild base %s %s: %w", ref.ID, ref.Version, err)
+	bx, bb, err := s.expandedBase(ctx, spaceID, pl, p)
+	if bx != "" {
+		tmp = append(tmp, bx)
 	}
-	tmp = append(tmp, baseFile)
-	bx, bb, err := s.expandTo(baseFile)
 	if err != nil {
 		return nil, err
-	}
-	tmp = append(tmp, bx)
-	os.Remove(baseFile)
-	// Each stage (expand, apply, ingest) streams with buffers of its own;
-	// collecting between them keeps the next one's GC goal at what it
-	// needs, so a gigabyte's import stays within 64 MB.
-	debug.FreeOSMemory()
-	if bb != d.BaseExpanded {
-		return nil, domain.Invalidf("refused: package %s: the base %s %s expands here to %d bytes (SHA-256 %s), not the %d bytes (%s) the delta was made from; the two servers expand packages differently. Export a full transfer file (package export --full)",
-			name, ref.ID, ref.Version, bb.Size, bb.SHA256, d.BaseExpanded.Size, d.BaseExpanded.SHA256)
 	}
 	base, err := os.Open(bx)
 	if err != nil {
@@ -312,6 +284,73 @@ func (s *Service) applyDelta(ctx context.Context, spaceID int64, pl *TransferPay
 		return nil, err
 	}
 	defer f.Close()
+	if err := rebuildFromDelta(base, bb, p, r, f); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	debug.FreeOSMemory()
+	m, _, err := Ingest(out, s.chunks)
+	if err != nil {
+		return nil, fmt.Errorf("store package %s: %w", name, err)
+	}
+	if m.SHA256 != p.Manifest.SHA256 {
+		return nil, fmt.Errorf("package %s changed on disk while it was stored", name)
+	}
+	return m, nil
+}
+
+// expandedBase finds the package p's delta is from in this space,
+// rebuilds and expands it into a temporary file, and checks the expanded
+// form is the one the delta was made from. It returns the file's path
+// (also on error, once it exists: the caller removes it) and its size and
+// SHA-256.
+func (s *Service) expandedBase(ctx context.Context, spaceID int64, pl *TransferPayload, p *TransferPackage) (string, Blob, error) {
+	d := p.Delta
+	name := p.ID + " " + p.Version
+	if d.Base < 1 || d.Base > len(pl.Assumed) {
+		return "", Blob{}, domain.Invalidf("refused: package %s refers to base package %d, which the file does not name", name, d.Base)
+	}
+	ref := pl.Assumed[d.Base-1]
+	have, err := s.store.Packages().BySHA256(ctx, spaceID, ref.SHA256)
+	if err != nil {
+		return "", Blob{}, err
+	}
+	if len(have) == 0 {
+		return "", Blob{}, domain.Invalidf("refused: the transfer file has package %s as a delta from %s %s (SHA-256 %s), which this space does not hold. Export a full transfer file (package export --full)", name, ref.ID, ref.Version, ref.SHA256)
+	}
+	bm, err := decodeManifest(have[0])
+	if err != nil {
+		return "", Blob{}, err
+	}
+	baseFile, err := s.rebuildTo(bm)
+	if err != nil {
+		return "", Blob{}, fmt.Errorf("rebuild base %s %s: %w", ref.ID, ref.Version, err)
+	}
+	bx, bb, err := s.expandTo(baseFile)
+	os.Remove(baseFile)
+	if err != nil {
+		return "", Blob{}, err
+	}
+	// Each stage (expand, apply, ingest) streams with buffers of its own;
+	// collecting between them keeps the next one's GC goal at what it
+	// needs, so a gigabyte's import stays within 64 MB.
+	debug.FreeOSMemory()
+	if bb != d.BaseExpanded {
+		return bx, bb, domain.Invalidf("refused: package %s: the base %s %s expands here to %d bytes (SHA-256 %s), not the %d bytes (%s) the delta was made from; the two servers expand packages differently. Export a full transfer file (package export --full)",
+			name, ref.ID, ref.Version, bb.Size, bb.SHA256, d.BaseExpanded.Size, d.BaseExpanded.SHA256)
+	}
+	return bx, bb, nil
+}
+
+// rebuildFromDelta applies the delta in r to the expanded base (bb its
+// size and SHA-256), restores the package from the expanded form it
+// rebuilds, and writes it to f. The delta, the expanded form and the
+// package must each match their size and SHA-256 in p's signed recipe.
+func rebuildFromDelta(base *os.File, bb Blob, p *TransferPackage, r io.Reader, f *os.File) error {
+	d := p.Delta
+	name := p.ID + " " + p.Version
 	fileSum := sha256.New()
 	fileOut := &countWriter{w: io.MultiWriter(f, fileSum)}
 	pr, pw := io.Pipe()
@@ -339,30 +378,19 @@ func (s *Service) applyDelta(ctx context.Context, spaceID int64, pl *TransferPay
 	}
 	if err != nil {
 		if errors.Is(err, delta.ErrFormat) || errors.Is(err, expand.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, puff.ErrFormat) {
-			return nil, domain.Invalidf("refused: the delta for package %s is damaged or altered: %v", name, err)
+			return domain.Invalidf("refused: the delta for package %s is damaged or altered: %v", name, err)
 		}
-		return nil, fmt.Errorf("package %s: %w", name, err)
+		return fmt.Errorf("package %s: %w", name, err)
 	}
 	var got Hash
 	if deltaSum.Sum(got[:0]); got != d.Delta.SHA256 || deltaIn.n != d.Delta.Size {
-		return nil, domain.Invalidf("refused: the delta for package %s does not match its signed SHA-256: the file was altered or damaged", name)
+		return domain.Invalidf("refused: the delta for package %s does not match its signed SHA-256: the file was altered or damaged", name)
 	}
 	if expSum.Sum(got[:0]); got != d.Expanded.SHA256 || n != d.Expanded.Size {
-		return nil, domain.Invalidf("refused: package %s: the delta does not rebuild the signed expanded form", name)
+		return domain.Invalidf("refused: package %s: the delta does not rebuild the signed expanded form", name)
 	}
 	if fileSum.Sum(got[:0]); got != p.Manifest.SHA256 || fileOut.n != p.Manifest.Size {
-		return nil, domain.Invalidf("refused: package %s rebuilt to SHA-256 %s (%d bytes), not the signed %s (%d bytes)", name, got, fileOut.n, p.Manifest.SHA256, p.Manifest.Size)
+		return domain.Invalidf("refused: package %s rebuilt to SHA-256 %s (%d bytes), not the signed %s (%d bytes)", name, got, fileOut.n, p.Manifest.SHA256, p.Manifest.Size)
 	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	debug.FreeOSMemory()
-	m, _, err := Ingest(out, s.chunks)
-	if err != nil {
-		return nil, fmt.Errorf("store package %s: %w", name, err)
-	}
-	if m.SHA256 != p.Manifest.SHA256 {
-		return nil, fmt.Errorf("package %s changed on disk while it was stored", name)
-	}
-	return m, nil
+	return nil
 }

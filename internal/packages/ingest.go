@@ -228,7 +228,7 @@ func ingestGzip(f *os.File, size int64, m *Manifest, cs *Chunks, st *IngestStats
 	// A gzip file that expands enormously (a bomb) is stored as it is
 	// once it passes 64 times its size: decompressing it would cost time
 	// and disk out of proportion to the file.
-	limit := max(64*size, 64<<20)
+	limit := maxExpanded(size)
 	expanded := &countReader{r: io.TeeReader(&boundedReader{r: fr, left: limit}, io.MultiWriter(check, crc))}
 	refs, s, err := chunkStream(expanded, nil, cs)
 	*st = s

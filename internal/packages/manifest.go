@@ -43,6 +43,11 @@ type GzipRecipe struct {
 	Expanded int64  `json:"expanded"` // decompressed size
 }
 
+// maxExpanded bounds a gzip package's decompressed content (a gzip recipe's
+// Expanded) for a file of size bytes: past it, push stores the file as it
+// is, so a transfer file may declare no more.
+func maxExpanded(size int64) int64 { return max(64*size, 64<<20) }
+
 // Stored is the total size of the manifest's chunks (the decompressed
 // size for a gzip recipe).
 func (m *Manifest) Stored() int64 {

@@ -47,7 +47,12 @@ func chunkRuns(chunks []ChunkRef, bases []*Manifest) []ChunkRun {
 }
 
 // expandRuns rebuilds a transferred package's chunk list from its runs and
-// the manifests this space holds for the assumed packages.
+// the manifests this space holds for the assumed packages. Runs are
+// untrusted: a few bytes name a whole base, so the list is refused as soon
+// as it holds more bytes than the manifest declares (the decompressed size
+// for a gzip recipe, at most maxExpanded) or more chunks than those bytes make (each chunk but
+// the last of a stretch is at least MinChunk), and every chunk is 1 to
+// MaxChunk bytes.
 func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPayload, p *TransferPackage) error {
 	if p.Runs == nil {
 		return nil
@@ -55,18 +60,46 @@ func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPay
 	if len(p.Manifest.Chunks) > 0 {
 		return domain.Invalidf("refused: package %s %s has both a chunk list and runs", p.ID, p.Version)
 	}
+	if p.Manifest.Size < 0 || p.Manifest.Size > MaxPackageSize {
+		return domain.Invalidf("refused: package %s %s claims %d bytes; a package is at most %d", p.ID, p.Version, p.Manifest.Size, int64(MaxPackageSize))
+	}
+	maxBytes := p.Manifest.Size
+	if p.Manifest.Gzip != nil {
+		maxBytes = min(p.Manifest.Gzip.Expanded, maxExpanded(p.Manifest.Size))
+	}
+	maxChunks := maxBytes/MinChunk + int64(len(p.Runs)) + 1
+	var bytes int64
 	cache := map[int][]ChunkRef{}
 	var out []ChunkRef
+	add := func(chunks []ChunkRef) error {
+		if int64(len(out))+int64(len(chunks)) > maxChunks {
+			return domain.Invalidf("refused: package %s %s: its runs name more chunks than %d bytes make", p.ID, p.Version, maxBytes)
+		}
+		for _, c := range chunks {
+			if c.Size <= 0 || c.Size > MaxChunk {
+				return domain.Invalidf("refused: package %s %s: chunk %s claims %d bytes", p.ID, p.Version, c.Hash, c.Size)
+			}
+			if bytes += c.Size; bytes > maxBytes {
+				return domain.Invalidf("refused: package %s %s: its runs name more than the %d bytes it declares", p.ID, p.Version, maxBytes)
+			}
+		}
+		out = append(out, chunks...)
+		return nil
+	}
 	for _, r := range p.Runs {
 		if r.File {
 			if pl.SchemaVersion < 2 || r.Base != 0 || len(r.Chunks) > 0 || r.From < 0 || r.Count <= 0 || r.From > len(pl.Chunks)-r.Count {
 				return domain.Invalidf("refused: package %s %s refers to chunks %d-%d of the file's %d", p.ID, p.Version, r.From, r.From+r.Count, len(pl.Chunks))
 			}
-			out = append(out, pl.Chunks[r.From:r.From+r.Count]...)
+			if err := add(pl.Chunks[r.From : r.From+r.Count]); err != nil {
+				return err
+			}
 			continue
 		}
 		if r.Base == 0 {
-			out = append(out, r.Chunks...)
+			if err := add(r.Chunks); err != nil {
+				return err
+			}
 			continue
 		}
 		if r.Base < 0 || r.Base > len(pl.Assumed) {
@@ -88,10 +121,12 @@ func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPay
 			}
 			base, cache[r.Base] = m.Chunks, m.Chunks
 		}
-		if r.From < 0 || r.Count <= 0 || r.From+r.Count > len(base) {
+		if r.From < 0 || r.Count <= 0 || r.From > len(base)-r.Count {
 			return domain.Invalidf("refused: package %s %s refers to chunks %d-%d of a base package with %d", p.ID, p.Version, r.From, r.From+r.Count, len(base))
 		}
-		out = append(out, base[r.From:r.From+r.Count]...)
+		if err := add(base[r.From : r.From+r.Count]); err != nil {
+			return err
+		}
 	}
 	p.Manifest.Chunks, p.Runs = out, nil
 	return nil

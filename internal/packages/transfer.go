@@ -205,19 +205,9 @@ func (e *Export) Close() {
 // their chunks it lacks, known from an inventory file it exported and from
 // the package lists its deployment receipts carry. It signs the result.
 func (s *Service) PlanExport(ctx context.Context, space string, req ExportRequest) (*Export, error) {
-	sp, err := s.access.Space(ctx, space, domain.PermPromote, "", "")
+	sp, target, err := s.exportTarget(ctx, space, req.To)
 	if err != nil {
 		return nil, err
-	}
-	target, err := s.trust.Get(ctx, sp.ID, req.To)
-	if err != nil {
-		return nil, err
-	}
-	if target.Revoked() {
-		return nil, domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", target.Name)
-	}
-	if !target.Trust.Has(domain.TrustPromote) {
-		return nil, domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion, so no packages go to it (its trust: %s)", sp.Name, target.Name, target.Trust)
 	}
 	wanted, err := s.promotedPackages(ctx, sp, target.Name)
 	if err != nil {
@@ -229,21 +219,8 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	var known []domain.PackageRef
 	var basis []string
 	if !req.Full {
-		if len(req.Inventory) > 0 {
-			inv, err := s.readInventory(ctx, sp, target, req.Inventory)
-			if err != nil {
-				return nil, err
-			}
-			known = append(known, inv...)
-			basis = append(basis, "inventory of "+inv0(req.Inventory))
-		}
-		fromReceipts, err := s.receiptInventory(ctx, sp, target)
-		if err != nil {
+		if known, basis, err = s.knownHeld(ctx, sp, target, req.Inventory); err != nil {
 			return nil, err
-		}
-		if len(fromReceipts) > 0 {
-			known = append(known, fromReceipts...)
-			basis = append(basis, "deployment receipts")
 		}
 	}
 	has := map[string]bool{}
@@ -259,15 +236,116 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	if len(send) == 0 {
 		return nil, domain.Invalidf("%q already holds every package of the releases promoted to it (%s); nothing to transfer. Use --full to send them anyway", target.Name, strings.Join(basis, ", "))
 	}
-	// Chunks the target has: those of our own manifests of what it holds.
-	haveChunk := map[Hash]bool{}
-	var assumed []domain.PackageRef
-	var bases []*Manifest
+	plan := &exportPlan{haveChunk: map[Hash]bool{}, lists: map[int][]ChunkRef{}, exp: &Export{svc: s}}
+	if err := s.assumeBases(ctx, sp.ID, known, plan); err != nil {
+		return nil, err
+	}
+	schema, err := s.schemaFor(target, req.SchemaVersion, plan.assumed)
+	if err != nil {
+		return nil, err
+	}
+	plan.pl = TransferPayload{Kind: TransferKind, SchemaVersion: schema, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+		Source: SpaceRef{sp.Name, sp.Fingerprint}, Target: SpaceRef{target.Name, target.Fingerprint},
+		Assumed: nonNilRefs(plan.assumed), Basis: strings.Join(basis, ", "), Packages: []TransferPackage{}, Chunks: []ChunkRef{}}
+	if plan.pl.Basis == "" {
+		plan.pl.Basis = "nothing known: every chunk is carried"
+	}
+	plan.sum = ExportSummary{To: target.Name, Packages: send, Assumed: plan.pl.Assumed, Basis: plan.pl.Basis, SchemaVersion: schema}
+	exp := plan.exp
+	planned := false
+	defer func() {
+		if !planned {
+			exp.Close()
+		}
+	}()
+	for _, ref := range send {
+		if err := s.planPackage(ctx, sp.ID, ref, plan); err != nil {
+			return nil, err
+		}
+	}
+	if req.Lacks != nil {
+		if err := narrow(ctx, req.Lacks, &plan.pl, &plan.sum); err != nil {
+			return nil, err
+		}
+	}
+	plan.chunkListRuns()
+	header, err := s.sealExport(ctx, sp, target, &plan.pl, send, plan.sum)
+	if err != nil {
+		return nil, err
+	}
+	exp.Summary, exp.header, exp.chunks = plan.sum, header, plan.pl.Chunks
+	planned = true
+	return exp, nil
+}
+
+// exportTarget finds the remote space a transfer file goes to and checks
+// this space may send it packages.
+func (s *Service) exportTarget(ctx context.Context, space, to string) (domain.Space, domain.RemoteSpace, error) {
+	sp, err := s.access.Space(ctx, space, domain.PermPromote, "", "")
+	if err != nil {
+		return sp, domain.RemoteSpace{}, err
+	}
+	target, err := s.trust.Get(ctx, sp.ID, to)
+	if err != nil {
+		return sp, target, err
+	}
+	if target.Revoked() {
+		return sp, target, domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing is sent to it", target.Name)
+	}
+	if !target.Trust.Has(domain.TrustPromote) {
+		return sp, target, domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion, so no packages go to it (its trust: %s)", sp.Name, target.Name, target.Trust)
+	}
+	return sp, target, nil
+}
+
+// knownHeld lists the packages the target is known to hold, from its
+// inventory file (when given) and its deployment receipts, and names
+// where that knowledge came from.
+func (s *Service) knownHeld(ctx context.Context, sp domain.Space, target domain.RemoteSpace, inventory []byte) ([]domain.PackageRef, []string, error) {
+	var known []domain.PackageRef
+	var basis []string
+	if len(inventory) > 0 {
+		inv, err := s.readInventory(ctx, sp, target, inventory)
+		if err != nil {
+			return nil, nil, err
+		}
+		known = append(known, inv...)
+		basis = append(basis, "inventory of "+inv0(inventory))
+	}
+	fromReceipts, err := s.receiptInventory(ctx, sp, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(fromReceipts) > 0 {
+		known = append(known, fromReceipts...)
+		basis = append(basis, "deployment receipts")
+	}
+	return known, basis, nil
+}
+
+// exportPlan is a transfer file being planned: its payload and summary,
+// the deltas computed so far, and what the target is assumed to hold.
+type exportPlan struct {
+	pl  TransferPayload
+	sum ExportSummary
+	exp *Export
+	// lists holds, by package position, the chunk lists of packages sent
+	// whole in schema 2, made runs once the file's chunks are known.
+	lists     map[int][]ChunkRef
+	haveChunk map[Hash]bool // chunks the target has or the file carries
+	assumed   []domain.PackageRef
+	bases     []*Manifest // this space's manifests of assumed, in order
+}
+
+// assumeBases records, of the packages the target is known to hold, those
+// this space has a manifest of (chunked alike): the file assumes them, and
+// the target has their chunks.
+func (s *Service) assumeBases(ctx context.Context, spaceID int64, known []domain.PackageRef, plan *exportPlan) error {
 	seenAssumed := map[string]bool{}
 	for _, k := range known {
-		ps, err := s.store.Packages().BySHA256(ctx, sp.ID, k.SHA256)
+		ps, err := s.store.Packages().BySHA256(ctx, spaceID, k.SHA256)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(ps) == 0 || seenAssumed[k.SHA256] {
 			continue
@@ -275,95 +353,83 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 		seenAssumed[k.SHA256] = true
 		m, err := decodeManifest(ps[0])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if m.Chunker != ChunkerVersion {
 			continue
 		}
-		assumed = append(assumed, k)
-		bases = append(bases, m)
+		plan.assumed = append(plan.assumed, k)
+		plan.bases = append(plan.bases, m)
 		for _, c := range m.Chunks {
-			haveChunk[c.Hash] = true
+			plan.haveChunk[c.Hash] = true
 		}
 	}
-	schema, err := s.schemaFor(target, req.SchemaVersion, assumed)
+	return nil
+}
+
+// planPackage adds the package ref to the plan: as a delta from a version
+// the target holds when that is smaller (schema 2), else as its chunks,
+// carrying those the target lacks.
+func (s *Service) planPackage(ctx context.Context, spaceID int64, ref domain.PackageRef, plan *exportPlan) error {
+	pl, sum, exp := &plan.pl, &plan.sum, plan.exp
+	p, err := s.store.Packages().Get(ctx, spaceID, ref.ID, ref.Version)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pl := TransferPayload{Kind: TransferKind, SchemaVersion: schema, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
-		Source: SpaceRef{sp.Name, sp.Fingerprint}, Target: SpaceRef{target.Name, target.Fingerprint},
-		Assumed: nonNilRefs(assumed), Basis: strings.Join(basis, ", "), Packages: []TransferPackage{}, Chunks: []ChunkRef{}}
-	if pl.Basis == "" {
-		pl.Basis = "nothing known: every chunk is carried"
+	if p.SHA256 != ref.SHA256 {
+		return domain.Conflictf("package %s in this feed (SHA-256 %s) is not the one the release pinned (%s)", ref, p.SHA256, ref.SHA256)
 	}
-	sum := ExportSummary{To: target.Name, Packages: send, Assumed: pl.Assumed, Basis: pl.Basis, SchemaVersion: schema}
-	exp := &Export{svc: s}
-	planned := false
-	defer func() {
-		if !planned {
-			exp.Close()
-		}
-	}()
-	lists := map[int][]ChunkRef{}
-	for _, ref := range send {
-		p, err := s.store.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
+	m, err := decodeManifest(p)
+	if err != nil {
+		return err
+	}
+	tp := TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m}
+	sum.TotalChunks += len(m.Chunks)
+	if pl.SchemaVersion >= 2 {
+		d, err := s.deltaFor(ctx, spaceID, m, ref.ID, plan.assumed, plan.bases, plan.haveChunk)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("package %s: %w", ref, err)
 		}
-		if p.SHA256 != ref.SHA256 {
-			return nil, domain.Conflictf("package %s in this feed (SHA-256 %s) is not the one the release pinned (%s)", ref, p.SHA256, ref.SHA256)
-		}
-		m, err := decodeManifest(p)
-		if err != nil {
-			return nil, err
-		}
-		tp := TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m}
-		sum.TotalChunks += len(m.Chunks)
-		if schema >= 2 {
-			d, err := s.deltaFor(ctx, sp.ID, m, ref.ID, assumed, bases, haveChunk)
-			if err != nil {
-				return nil, fmt.Errorf("package %s: %w", ref, err)
-			}
-			if d != nil {
-				d.recipe.Entry = fmt.Sprintf("deltas/%06d", len(exp.deltas))
-				exp.deltas = append(exp.deltas, d)
-				tp.Delta = &d.recipe
-				tp.Manifest = Manifest{Chunker: m.Chunker, Format: m.Format, Size: m.Size, SHA256: m.SHA256}
-				pl.Packages = append(pl.Packages, tp)
-				sum.PackageBytes += p.Size
-				sum.Deltas++
-				sum.DeltaBytes += d.recipe.Delta.Size
-				continue
-			}
-		}
-		if schema >= 2 {
-			lists[len(pl.Packages)] = m.Chunks // runs once the file's chunks are known
-		} else if runs := chunkRuns(m.Chunks, bases); runs != nil {
-			tp.Runs, tp.Manifest.Chunks = runs, nil
-		}
-		pl.Packages = append(pl.Packages, tp)
-		sum.PackageBytes += p.Size
-		for _, c := range m.Chunks {
-			if haveChunk[c.Hash] {
-				continue
-			}
-			haveChunk[c.Hash] = true
-			pl.Chunks = append(pl.Chunks, c)
-			sum.Chunks++
-			sum.ChunkBytes += c.Size
+		if d != nil {
+			d.recipe.Entry = fmt.Sprintf("deltas/%06d", len(exp.deltas))
+			exp.deltas = append(exp.deltas, d)
+			tp.Delta = &d.recipe
+			tp.Manifest = Manifest{Chunker: m.Chunker, Format: m.Format, Size: m.Size, SHA256: m.SHA256}
+			pl.Packages = append(pl.Packages, tp)
+			sum.PackageBytes += p.Size
+			sum.Deltas++
+			sum.DeltaBytes += d.recipe.Delta.Size
+			return nil
 		}
 	}
-	if req.Lacks != nil {
-		if err := narrow(ctx, req.Lacks, &pl, &sum); err != nil {
-			return nil, err
-		}
+	if pl.SchemaVersion >= 2 {
+		plan.lists[len(pl.Packages)] = m.Chunks // runs once the file's chunks are known
+	} else if runs := chunkRuns(m.Chunks, plan.bases); runs != nil {
+		tp.Runs, tp.Manifest.Chunks = runs, nil
 	}
-	// Schema 2: a chunk list is runs of the target's manifests and of the
-	// file's own chunk list, so a package sent whole does not list its
-	// chunks twice (a gigabyte is some 60,000 chunks: 2 MiB of header).
-	for i, list := range lists {
-		tp := &pl.Packages[i]
-		if runs := chunkRuns(list, append(bases[:len(bases):len(bases)], &Manifest{Chunks: pl.Chunks})); runs != nil {
+	pl.Packages = append(pl.Packages, tp)
+	sum.PackageBytes += p.Size
+	for _, c := range m.Chunks {
+		if plan.haveChunk[c.Hash] {
+			continue
+		}
+		plan.haveChunk[c.Hash] = true
+		pl.Chunks = append(pl.Chunks, c)
+		sum.Chunks++
+		sum.ChunkBytes += c.Size
+	}
+	return nil
+}
+
+// chunkListRuns writes, in schema 2, each whole package's chunk list as
+// runs of the target's manifests and of the file's own chunk list, so a
+// package sent whole does not list its chunks twice (a gigabyte is some
+// 60,000 chunks: 2 MiB of header).
+func (plan *exportPlan) chunkListRuns() {
+	bases := plan.bases
+	for i, list := range plan.lists {
+		tp := &plan.pl.Packages[i]
+		if runs := chunkRuns(list, append(bases[:len(bases):len(bases)], &Manifest{Chunks: plan.pl.Chunks})); runs != nil {
 			for j := range runs {
 				if runs[j].Base == len(bases)+1 {
 					runs[j].Base, runs[j].File = 0, true
@@ -372,6 +438,11 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			tp.Runs, tp.Manifest.Chunks = runs, nil
 		}
 	}
+}
+
+// sealExport signs the transfer file's payload with this space's
+// identity and records the export in the audit log.
+func (s *Service) sealExport(ctx context.Context, sp domain.Space, target domain.RemoteSpace, pl *TransferPayload, send []domain.PackageRef, sum ExportSummary) ([]byte, error) {
 	body, err := json.Marshal(pl)
 	if err != nil {
 		return nil, err
@@ -380,19 +451,17 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	if err != nil {
 		return nil, err
 	}
-	header, err := envelope.Seal(TransferFormat, schema, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	header, err := envelope.Seal(TransferFormat, pl.SchemaVersion, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
 	if err != nil {
 		return nil, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "package.export", target.Name, map[string]string{
 		"packages": refList(send), "chunks": fmt.Sprint(sum.Chunks), "basis": pl.Basis, "fingerprint": target.Fingerprint,
-		"schemaVersion": fmt.Sprint(schema), "deltas": fmt.Sprint(sum.Deltas),
+		"schemaVersion": fmt.Sprint(pl.SchemaVersion), "deltas": fmt.Sprint(sum.Deltas),
 	}); err != nil {
 		return nil, err
 	}
-	exp.Summary, exp.header, exp.chunks = sum, header, pl.Chunks
-	planned = true
-	return exp, nil
+	return header, nil
 }
 
 // schemaFor decides the transfer file's schema version (SPEC §4): the
@@ -699,223 +768,29 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		return ImportResult{}, err
 	}
 	tr := tar.NewReader(bufio.NewReaderSize(r, 1<<20))
-	h, err := tr.Next()
-	if err != nil || h.Name != transferManifest {
-		return ImportResult{}, domain.Invalidf("refused: not a ferry package transfer file (it must start with %s)", transferManifest)
-	}
-	if h.Size > MaxTransferHeader {
-		return ImportResult{}, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
-	}
-	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
-	if _, err := io.ReadFull(tr, head); err != nil {
-		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
-	}
-	// This server reads its own schema and the one before (SPEC §4).
-	var peek struct {
-		SchemaVersion int `json:"schemaVersion"`
-	}
-	version := TransferSchema
-	if json.Unmarshal(head, &peek) == nil && peek.SchemaVersion == OldTransferSchema {
-		version = OldTransferSchema
-	}
-	o, err := envelope.Open(head, TransferFormat, version, MaxTransferHeader, "package transfer file")
+	pl, signer, err := s.readTransferHeader(ctx, sp, tr)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	// The file must be byte for byte what ferry wrote; checked before the
-	// payload is decoded, so the raw header, its base64 and the
-	// re-encoding are garbage, and collected, before decoding adds its
-	// own: a gigabyte's header is megabytes, and its import has 64 MB.
-	if err := o.CheckExact(); err != nil {
-		return ImportResult{}, err
-	}
-	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
-	head, o = nil, nil
-	runtime.GC()
-	var pl TransferPayload
-	if err := envelope.Strict(body, &pl); err != nil {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
-	}
-	if pl.Kind != TransferKind || pl.SchemaVersion != version {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, version)
-	}
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
-	if err != nil {
-		return ImportResult{}, err
-	}
-	if pl.Source.Fingerprint != signer.Fingerprint {
-		return ImportResult{}, domain.Errorf(domain.KindUntrusted, "refused: the transfer file says it comes from %q but is signed by %q", pl.Source.Space, signer.Name)
-	}
-	if pl.Target.Fingerprint != sp.Fingerprint {
-		return ImportResult{}, domain.Invalidf("refused: this transfer file is for space %q (fingerprint %s), not for %q", pl.Target.Space, pl.Target.Fingerprint, sp.Name)
-	}
-	for _, p := range pl.Packages {
-		if err := domain.ValidatePackageID(p.ID); err != nil {
-			return ImportResult{}, domain.Invalidf("refused: %s", domain.Message(err))
-		}
-		if err := domain.ValidatePackageVersion(p.Version); err != nil {
-			return ImportResult{}, domain.Invalidf("refused: %s", domain.Message(err))
-		}
-		if p.Manifest.Chunker != ChunkerVersion {
-			return ImportResult{}, domain.Invalidf("refused: package %s %s was chunked with %q; this server knows %q", p.ID, p.Version, p.Manifest.Chunker, ChunkerVersion)
-		}
-	}
-	if err := checkDeltas(&pl); err != nil {
-		return ImportResult{}, err
-	}
-	body = nil // the verified payload is all that is needed from here on
-	// Reading a large header leaves megabytes of garbage and, worse, a GC
-	// goal set while it was all live; collect now, so the rest of the
-	// import runs against the small heap it needs (docs/performance.md).
-	debug.FreeOSMemory()
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
 	for i := range pl.Packages {
 		if pl.Packages[i].Delta != nil {
 			continue
 		}
-		if err := s.expandRuns(ctx, sp.ID, &pl, &pl.Packages[i]); err != nil {
+		if err := s.expandRuns(ctx, sp.ID, pl, &pl.Packages[i]); err != nil {
 			return res, err
 		}
 	}
-
-	// The deltas, in package order: each rebuilds its package, which is
-	// checked against its signed SHA-256 and stored as chunks (inert until
-	// the feed names them, below).
-	rebuilt := map[int]*Manifest{}
-	for i := range pl.Packages {
-		p := &pl.Packages[i]
-		if p.Delta == nil {
-			continue
-		}
-		h, err := tr.Next()
-		if err != nil {
-			return res, domain.Invalidf("refused: the transfer file is truncated: the delta for package %s %s is missing (%v)", p.ID, p.Version, err)
-		}
-		if h.Name != p.Delta.Entry || h.Size != p.Delta.Delta.Size {
-			return res, domain.Invalidf("refused: the transfer file was altered: entry %q (%d bytes) is not the signed delta %q (%d bytes)", h.Name, h.Size, p.Delta.Entry, p.Delta.Delta.Size)
-		}
-		m, err := s.applyDelta(ctx, sp.ID, &pl, p, tr)
-		if err != nil {
-			return res, err
-		}
-		rebuilt[i] = m
-		res.Deltas++
-		res.DeltaBytes += h.Size
-	}
-
-	// The chunks, in the signed order, each checked before it is stored
-	// and recorded as received, so that a transfer cut off resumes.
-	received := &receivedLog{s: s, spaceID: sp.ID}
-	defer received.flush(ctx)
-	buf := make([]byte, 0, MaxChunk)
-	for next := 0; next < len(pl.Chunks); {
-		h, err := tr.Next()
-		if err != nil {
-			return res, domain.Invalidf("refused: the transfer file is truncated: chunk %d of %d is missing (%v)", next+1, len(pl.Chunks), err)
-		}
-		var first, count int
-		name := strings.TrimSuffix(h.Name, ".gz")
-		if _, err := fmt.Sscanf(name, "chunks/%06d-%06d", &first, &count); err != nil || name != fmt.Sprintf("chunks/%06d-%06d", first, count) ||
-			first != next || count < 1 || first+count > len(pl.Chunks) {
-			return res, domain.Invalidf("refused: the transfer file was altered: entry %q is not the next pack of chunks (chunk %d)", h.Name, next+1)
-		}
-		var src io.Reader = tr
-		if strings.HasSuffix(h.Name, ".gz") {
-			zr, err := gzip.NewReader(tr)
-			if err != nil {
-				return res, domain.Invalidf("refused: the transfer file is damaged: %s: %v", h.Name, err)
-			}
-			zr.Multistream(false)
-			src = zr
-		}
-		for _, c := range pl.Chunks[first : first+count] {
-			if c.Size > MaxChunk || c.Size < 0 {
-				return res, domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
-			}
-			buf = buf[:c.Size]
-			if _, err := io.ReadFull(src, buf); err != nil || sha256.Sum256(buf) != c.Hash {
-				return res, domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
-			}
-			isNew, err := s.chunks.Put(c.Hash, buf)
-			if err != nil {
-				return res, err
-			}
-			if err := received.add(ctx, c.Hash); err != nil {
-				return res, err
-			}
-			res.Chunks++
-			res.Bytes += c.Size
-			if isNew {
-				res.NewChunks++
-			}
-		}
-		if n, err := src.Read(make([]byte, 1)); n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
-			return res, domain.Invalidf("refused: the transfer file was altered: %s holds more than its chunks", h.Name)
-		}
-		next = first + count
-	}
-	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
-		return res, domain.Invalidf("refused: the transfer file has entries after its last signed chunk")
-	}
-	if err := received.flush(ctx); err != nil {
+	rebuilt, err := s.importDeltas(ctx, sp.ID, pl, tr, &res)
+	if err != nil {
 		return res, err
 	}
-
-	// Every package must rebuild from the file's chunks and chunks this
-	// space already holds, to exactly its SHA-256. Only the chunks the
-	// file lacks are looked up, so memory follows the file, not the feed.
-	inFile := make(map[Hash]bool, len(pl.Chunks))
-	for _, c := range pl.Chunks {
-		inFile[c.Hash] = true
-	}
-	mine := map[Hash]bool{}
-	for i, p := range pl.Packages {
-		if _, ok := rebuilt[i]; ok {
-			continue
-		}
-		for _, c := range p.Manifest.Chunks {
-			if !inFile[c.Hash] {
-				mine[c.Hash] = false
-			}
-		}
-	}
-	if err := s.markHeld(ctx, sp.ID, mine); err != nil {
+	if err := s.importChunks(ctx, sp.ID, pl, tr, &res); err != nil {
 		return res, err
 	}
-	type verified struct {
-		p    TransferPackage
-		have bool
-	}
-	var ok []verified
-	for i, p := range pl.Packages {
-		existing, err := s.store.Packages().Get(ctx, sp.ID, p.ID, p.Version)
-		if err == nil {
-			if existing.SHA256 != p.Manifest.SHA256.String() {
-				return res, domain.Conflictf("refused: package %s %s is already in this feed with different content (SHA-256 %s, the file has %s)", p.ID, p.Version, existing.SHA256, p.Manifest.SHA256)
-			}
-			ok = append(ok, verified{p, true})
-			continue
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return res, err
-		}
-		if m, ok2 := rebuilt[i]; ok2 { // verified when it was rebuilt
-			p.Manifest = *m
-			ok = append(ok, verified{p, false})
-			continue
-		}
-		for _, c := range p.Manifest.Chunks {
-			if !inFile[c.Hash] && !mine[c.Hash] {
-				return res, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
-			}
-		}
-		m := p.Manifest
-		if err := Rebuild(&m, s.chunks, io.Discard); err != nil {
-			if errors.Is(err, ErrMissingChunk) {
-				return res, domain.Invalidf("refused: package %s %s: %v. Export a full transfer file (package export --full)", p.ID, p.Version, err)
-			}
-			return res, domain.Invalidf("refused: package %s %s: %v", p.ID, p.Version, err)
-		}
-		ok = append(ok, verified{p, false})
+	ok, err := s.verifyImported(ctx, sp.ID, pl, rebuilt)
+	if err != nil {
+		return res, err
 	}
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		for _, v := range ok {
@@ -942,6 +817,243 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		})
 	})
 	return res, err
+}
+
+// readTransferHeader reads a transfer file's signed header from tr and
+// verifies it: the envelope, byte for byte what ferry writes, signed by a
+// remote space trusted for releases, addressed to sp, its packages' names
+// and chunker, and what it says of deltas. It returns the payload and
+// its signer.
+func (s *Service) readTransferHeader(ctx context.Context, sp domain.Space, tr *tar.Reader) (*TransferPayload, domain.RemoteSpace, error) {
+	var none domain.RemoteSpace
+	h, err := tr.Next()
+	if err != nil || h.Name != transferManifest {
+		return nil, none, domain.Invalidf("refused: not a ferry package transfer file (it must start with %s)", transferManifest)
+	}
+	if h.Size > MaxTransferHeader {
+		return nil, none, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
+	}
+	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
+	if _, err := io.ReadFull(tr, head); err != nil {
+		return nil, none, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
+	}
+	// This server reads its own schema and the one before (SPEC §4).
+	var peek struct {
+		SchemaVersion int `json:"schemaVersion"`
+	}
+	version := TransferSchema
+	if json.Unmarshal(head, &peek) == nil && peek.SchemaVersion == OldTransferSchema {
+		version = OldTransferSchema
+	}
+	o, err := envelope.Open(head, TransferFormat, version, MaxTransferHeader, "package transfer file")
+	if err != nil {
+		return nil, none, err
+	}
+	// The file must be byte for byte what ferry wrote; checked before the
+	// payload is decoded, so the raw header, its base64 and the
+	// re-encoding are garbage, and collected, before decoding adds its
+	// own: a gigabyte's header is megabytes, and its import has 64 MB.
+	if err := o.CheckExact(); err != nil {
+		return nil, none, err
+	}
+	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
+	head, o = nil, nil
+	runtime.GC()
+	var pl TransferPayload
+	if err := envelope.Strict(body, &pl); err != nil {
+		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
+	}
+	if pl.Kind != TransferKind || pl.SchemaVersion != version {
+		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, version)
+	}
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
+	if err != nil {
+		return nil, none, err
+	}
+	if pl.Source.Fingerprint != signer.Fingerprint {
+		return nil, none, domain.Errorf(domain.KindUntrusted, "refused: the transfer file says it comes from %q but is signed by %q", pl.Source.Space, signer.Name)
+	}
+	if pl.Target.Fingerprint != sp.Fingerprint {
+		return nil, none, domain.Invalidf("refused: this transfer file is for space %q (fingerprint %s), not for %q", pl.Target.Space, pl.Target.Fingerprint, sp.Name)
+	}
+	if err := checkPackages(&pl); err != nil {
+		return nil, none, err
+	}
+	body = nil // the verified payload is all that is needed from here on
+	// Reading a large header leaves megabytes of garbage and, worse, a GC
+	// goal set while it was all live; collect now, so the rest of the
+	// import runs against the small heap it needs (docs/performance.md).
+	debug.FreeOSMemory()
+	return &pl, signer, nil
+}
+
+// checkPackages checks the names, chunker and deltas of a verified
+// header's packages.
+func checkPackages(pl *TransferPayload) error {
+	for _, p := range pl.Packages {
+		if err := domain.ValidatePackageID(p.ID); err != nil {
+			return domain.Invalidf("refused: %s", domain.Message(err))
+		}
+		if err := domain.ValidatePackageVersion(p.Version); err != nil {
+			return domain.Invalidf("refused: %s", domain.Message(err))
+		}
+		if p.Manifest.Chunker != ChunkerVersion {
+			return domain.Invalidf("refused: package %s %s was chunked with %q; this server knows %q", p.ID, p.Version, p.Manifest.Chunker, ChunkerVersion)
+		}
+	}
+	return checkDeltas(pl)
+}
+
+// importDeltas reads the deltas, in package order: each rebuilds its
+// package, which is checked against its signed SHA-256 and stored as
+// chunks (inert until the feed names them). It returns the rebuilt
+// packages' manifests by package position.
+func (s *Service) importDeltas(ctx context.Context, spaceID int64, pl *TransferPayload, tr *tar.Reader, res *ImportResult) (map[int]*Manifest, error) {
+	rebuilt := map[int]*Manifest{}
+	for i := range pl.Packages {
+		p := &pl.Packages[i]
+		if p.Delta == nil {
+			continue
+		}
+		h, err := tr.Next()
+		if err != nil {
+			return nil, domain.Invalidf("refused: the transfer file is truncated: the delta for package %s %s is missing (%v)", p.ID, p.Version, err)
+		}
+		if h.Name != p.Delta.Entry || h.Size != p.Delta.Delta.Size {
+			return nil, domain.Invalidf("refused: the transfer file was altered: entry %q (%d bytes) is not the signed delta %q (%d bytes)", h.Name, h.Size, p.Delta.Entry, p.Delta.Delta.Size)
+		}
+		m, err := s.applyDelta(ctx, spaceID, pl, p, tr)
+		if err != nil {
+			return nil, err
+		}
+		rebuilt[i] = m
+		res.Deltas++
+		res.DeltaBytes += h.Size
+	}
+	return rebuilt, nil
+}
+
+// importChunks reads the chunks, in the signed order, each checked before
+// it is stored and recorded as received, so that a transfer cut off
+// resumes; nothing may follow the last.
+func (s *Service) importChunks(ctx context.Context, spaceID int64, pl *TransferPayload, tr *tar.Reader, res *ImportResult) error {
+	received := &receivedLog{s: s, spaceID: spaceID}
+	defer received.flush(ctx)
+	buf := make([]byte, 0, MaxChunk)
+	for next := 0; next < len(pl.Chunks); {
+		h, err := tr.Next()
+		if err != nil {
+			return domain.Invalidf("refused: the transfer file is truncated: chunk %d of %d is missing (%v)", next+1, len(pl.Chunks), err)
+		}
+		var first, count int
+		name := strings.TrimSuffix(h.Name, ".gz")
+		if _, err := fmt.Sscanf(name, "chunks/%06d-%06d", &first, &count); err != nil || name != fmt.Sprintf("chunks/%06d-%06d", first, count) ||
+			first != next || count < 1 || first+count > len(pl.Chunks) {
+			return domain.Invalidf("refused: the transfer file was altered: entry %q is not the next pack of chunks (chunk %d)", h.Name, next+1)
+		}
+		var src io.Reader = tr
+		if strings.HasSuffix(h.Name, ".gz") {
+			zr, err := gzip.NewReader(tr)
+			if err != nil {
+				return domain.Invalidf("refused: the transfer file is damaged: %s: %v", h.Name, err)
+			}
+			zr.Multistream(false)
+			src = zr
+		}
+		for _, c := range pl.Chunks[first : first+count] {
+			if c.Size > MaxChunk || c.Size < 0 {
+				return domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
+			}
+			buf = buf[:c.Size]
+			if _, err := io.ReadFull(src, buf); err != nil || sha256.Sum256(buf) != c.Hash {
+				return domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
+			}
+			isNew, err := s.chunks.Put(c.Hash, buf)
+			if err != nil {
+				return err
+			}
+			if err := received.add(ctx, c.Hash); err != nil {
+				return err
+			}
+			res.Chunks++
+			res.Bytes += c.Size
+			if isNew {
+				res.NewChunks++
+			}
+		}
+		if n, err := src.Read(make([]byte, 1)); n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return domain.Invalidf("refused: the transfer file was altered: %s holds more than its chunks", h.Name)
+		}
+		next = first + count
+	}
+	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
+		return domain.Invalidf("refused: the transfer file has entries after its last signed chunk")
+	}
+	return received.flush(ctx)
+}
+
+// importedPackage is a transferred package verified to rebuild; have says
+// the feed holds it already.
+type importedPackage struct {
+	p    TransferPackage
+	have bool
+}
+
+// verifyImported checks that every package rebuilds from the file's
+// chunks and chunks this space already holds, to exactly its SHA-256.
+// Only the chunks the file lacks are looked up, so memory follows the
+// file, not the feed.
+func (s *Service) verifyImported(ctx context.Context, spaceID int64, pl *TransferPayload, rebuilt map[int]*Manifest) ([]importedPackage, error) {
+	inFile := make(map[Hash]bool, len(pl.Chunks))
+	for _, c := range pl.Chunks {
+		inFile[c.Hash] = true
+	}
+	mine := map[Hash]bool{}
+	for i, p := range pl.Packages {
+		if _, ok := rebuilt[i]; ok {
+			continue
+		}
+		for _, c := range p.Manifest.Chunks {
+			if !inFile[c.Hash] {
+				mine[c.Hash] = false
+			}
+		}
+	}
+	if err := s.markHeld(ctx, spaceID, mine); err != nil {
+		return nil, err
+	}
+	var ok []importedPackage
+	for i, p := range pl.Packages {
+		existing, err := s.store.Packages().Get(ctx, spaceID, p.ID, p.Version)
+		if err == nil {
+			if existing.SHA256 != p.Manifest.SHA256.String() {
+				return nil, domain.Conflictf("refused: package %s %s is already in this feed with different content (SHA-256 %s, the file has %s)", p.ID, p.Version, existing.SHA256, p.Manifest.SHA256)
+			}
+			ok = append(ok, importedPackage{p, true})
+			continue
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return nil, err
+		}
+		if m, ok2 := rebuilt[i]; ok2 { // verified when it was rebuilt
+			p.Manifest = *m
+			ok = append(ok, importedPackage{p, false})
+			continue
+		}
+		for _, c := range p.Manifest.Chunks {
+			if !inFile[c.Hash] && !mine[c.Hash] {
+				return nil, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
+			}
+		}
+		m := p.Manifest
+		if err := Rebuild(&m, s.chunks, io.Discard); err != nil {
+			if errors.Is(err, ErrMissingChunk) {
+				return nil, domain.Invalidf("refused: package %s %s: %v. Export a full transfer file (package export --full)", p.ID, p.Version, err)
+			}
+			return nil, domain.Invalidf("refused: package %s %s: %v", p.ID, p.Version, err)
+		}
+		ok = append(ok, importedPackage{p, false})
+	}
+	return ok, nil
 }
 
 // markHeld sets want[h] for each chunk h of want that the space's own

@@ -72,82 +72,113 @@ func Apply(base io.ReaderAt, baseSize int64, d io.Reader, w io.Writer, limit int
 		return 0, err
 	}
 	defer zr.Close()
-	r := bufio.NewReaderSize(zr, 64<<10)
-	var m [3]byte
-	if _, err := io.ReadFull(r, m[:]); err != nil || string(m[:]) != magic {
-		return 0, formatErr("not a %s delta", Format)
+	a := &applier{r: bufio.NewReaderSize(zr, 64<<10), base: base, baseSize: baseSize, w: w}
+	if err := a.readHeader(limit); err != nil {
+		return 0, err
 	}
-	size, err := binary.ReadUvarint(r)
-	if err != nil || size > uint64(limit) {
-		return 0, formatErr("it rebuilds %d bytes, more than the %d expected", size, limit)
-	}
-	buf := make([]byte, 256<<10)
-	var out, bpos int64
+	a.buf = make([]byte, 256<<10)
 	for {
-		op, err := r.ReadByte()
+		op, err := a.r.ReadByte()
 		if err != nil {
-			return out, formatErr("truncated (%v)", err)
+			return a.out, formatErr("truncated (%v)", err)
 		}
 		if op == opEnd {
 			break
 		}
-		if op > opDiff {
-			return out, formatErr("unknown operation %d", op)
+		if err := a.apply(op); err != nil {
+			return a.out, err
+		}
+	}
+	if uint64(a.out) != a.size {
+		return a.out, formatErr("rebuilt %d bytes of %d", a.out, a.size)
+	}
+	if _, err := a.r.ReadByte(); err != io.EOF {
+		return a.out, formatErr("data after the end")
+	}
+	return a.out, nil
+}
+
+// applier is Apply's state: the decompressed delta, the base, and how far
+// both have been read and the target written.
+type applier struct {
+	r        *bufio.Reader
+	base     io.ReaderAt
+	baseSize int64
+	w        io.Writer
+	buf      []byte
+	size     uint64 // of the target, as the delta declares
+	out      int64  // target bytes written
+	bpos     int64  // base position after the last COPY or DIFF
+}
+
+// readHeader reads the magic and the target's size, at most limit.
+func (a *applier) readHeader(limit int64) error {
+	var m [3]byte
+	if _, err := io.ReadFull(a.r, m[:]); err != nil || string(m[:]) != magic {
+		return formatErr("not a %s delta", Format)
+	}
+	size, err := binary.ReadUvarint(a.r)
+	if err != nil || size > uint64(limit) {
+		return formatErr("it rebuilds %d bytes, more than the %d expected", size, limit)
+	}
+	a.size = size
+	return nil
+}
+
+// apply reads the operands of one operation (op, not opEnd), checks them
+// against the base and the declared size, and writes what it rebuilds.
+func (a *applier) apply(op byte) error {
+	r := a.r
+	if op > opDiff {
+		return formatErr("unknown operation %d", op)
+	}
+	if op != opAdd {
+		seek, err := binary.ReadVarint(r)
+		if err != nil {
+			return formatErr("bad seek")
+		}
+		a.bpos += seek
+	}
+	n64, err := binary.ReadUvarint(r)
+	if err != nil || n64 == 0 || n64 > a.size-uint64(a.out) {
+		return formatErr("an operation of %d bytes at %d of %d", n64, a.out, a.size)
+	}
+	n := int64(n64)
+	if op != opAdd && (a.bpos < 0 || a.bpos > a.baseSize-n) {
+		return formatErr("reads %d bytes at %d of a %d-byte base", n, a.bpos, a.baseSize)
+	}
+	for left := n; left > 0; {
+		k := min(left, int64(len(a.buf)))
+		b := a.buf[:k]
+		switch op {
+		case opAdd:
+			if _, err := io.ReadFull(r, b); err != nil {
+				return formatErr("truncated new bytes")
+			}
+		case opCopy:
+			if _, err := a.base.ReadAt(b, a.bpos); err != nil {
+				return fmt.Errorf("read base: %w", err)
+			}
+		case opDiff:
+			if _, err := a.base.ReadAt(b, a.bpos); err != nil {
+				return fmt.Errorf("read base: %w", err)
+			}
+			for i := range b {
+				c, err := r.ReadByte()
+				if err != nil {
+					return formatErr("truncated differences")
+				}
+				b[i] += c
+			}
 		}
 		if op != opAdd {
-			seek, err := binary.ReadVarint(r)
-			if err != nil {
-				return out, formatErr("bad seek")
-			}
-			bpos += seek
+			a.bpos += k
 		}
-		n64, err := binary.ReadUvarint(r)
-		if err != nil || n64 == 0 || n64 > size-uint64(out) {
-			return out, formatErr("an operation of %d bytes at %d of %d", n64, out, size)
+		if _, err := a.w.Write(b); err != nil {
+			return err
 		}
-		n := int64(n64)
-		if op != opAdd && (bpos < 0 || bpos > baseSize-n) {
-			return out, formatErr("reads %d bytes at %d of a %d-byte base", n, bpos, baseSize)
-		}
-		for left := n; left > 0; {
-			k := min(left, int64(len(buf)))
-			b := buf[:k]
-			switch op {
-			case opAdd:
-				if _, err := io.ReadFull(r, b); err != nil {
-					return out, formatErr("truncated new bytes")
-				}
-			case opCopy:
-				if _, err := base.ReadAt(b, bpos); err != nil {
-					return out, fmt.Errorf("read base: %w", err)
-				}
-			case opDiff:
-				if _, err := base.ReadAt(b, bpos); err != nil {
-					return out, fmt.Errorf("read base: %w", err)
-				}
-				for i := range b {
-					c, err := r.ReadByte()
-					if err != nil {
-						return out, formatErr("truncated differences")
-					}
-					b[i] += c
-				}
-			}
-			if op != opAdd {
-				bpos += k
-			}
-			if _, err := w.Write(b); err != nil {
-				return out, err
-			}
-			out += k
-			left -= k
-		}
+		a.out += k
+		left -= k
 	}
-	if uint64(out) != size {
-		return out, formatErr("rebuilt %d bytes of %d", out, size)
-	}
-	if _, err := r.ReadByte(); err != io.EOF {
-		return out, formatErr("data after the end")
-	}
-	return out, nil
+	return nil
 }

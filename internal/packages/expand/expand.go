@@ -234,10 +234,31 @@ type ZipEntry struct {
 // library's reader keeps some hundreds, which for 100,000 entries is tens
 // of megabytes).
 func ZipEntries(r io.ReaderAt, size int64) ([]ZipEntry, error) {
+	count, cdSize, cdOff, err := zipDirectory(r, size)
+	if err != nil {
+		return nil, err
+	}
+	cd := bufio.NewReaderSize(io.NewSectionReader(r, cdOff, cdSize), 256<<10)
+	out := make([]ZipEntry, 0, count)
+	for i := int64(0); i < count; i++ {
+		en, err := zipEntry(cd, r, size)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, en)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Data < out[j].Data })
+	return out, nil
+}
+
+// zipDirectory finds the end of central directory record (zip64's too) in
+// the last 64 KiB of the file and returns the directory's entry count,
+// size and offset, each checked against the file's size.
+func zipDirectory(r io.ReaderAt, size int64) (count, cdSize, cdOff int64, err error) {
 	tail := min(size, 65535+22)
 	buf := make([]byte, tail)
 	if _, err := r.ReadAt(buf, size-tail); err != nil {
-		return nil, err
+		return 0, 0, 0, err
 	}
 	eocd := -1
 	for i := len(buf) - 22; i >= 0; i-- {
@@ -247,78 +268,85 @@ func ZipEntries(r io.ReaderAt, size int64) ([]ZipEntry, error) {
 		}
 	}
 	if eocd < 0 {
-		return nil, errors.New("no end of central directory")
+		return 0, 0, 0, errors.New("no end of central directory")
 	}
-	count := int64(binary.LittleEndian.Uint16(buf[eocd+10:]))
-	cdSize := int64(binary.LittleEndian.Uint32(buf[eocd+12:]))
-	cdOff := int64(binary.LittleEndian.Uint32(buf[eocd+16:]))
+	count = int64(binary.LittleEndian.Uint16(buf[eocd+10:]))
+	cdSize = int64(binary.LittleEndian.Uint32(buf[eocd+12:]))
+	cdOff = int64(binary.LittleEndian.Uint32(buf[eocd+16:]))
 	if eocd >= 20 && binary.LittleEndian.Uint32(buf[eocd-20:]) == 0x07064b50 { // zip64 locator
 		off := int64(binary.LittleEndian.Uint64(buf[eocd-20+8:]))
 		var z [56]byte
 		if _, err := r.ReadAt(z[:], off); err != nil || binary.LittleEndian.Uint32(z[:]) != 0x06064b50 {
-			return nil, errors.New("bad zip64 end of central directory")
+			return 0, 0, 0, errors.New("bad zip64 end of central directory")
 		}
 		count = int64(binary.LittleEndian.Uint64(z[32:]))
 		cdSize = int64(binary.LittleEndian.Uint64(z[40:]))
 		cdOff = int64(binary.LittleEndian.Uint64(z[48:]))
 	}
-	if cdOff < 0 || cdSize < 0 || cdOff+cdSize > size || count > cdSize/46 {
-		return nil, errors.New("central directory out of range")
+	// Every field is untrusted: zip64 fields may be past int64's range
+	// (negative here) or sum past it, so each is checked on its own.
+	if cdOff < 0 || cdSize < 0 || count < 0 || cdOff > size || cdSize > size-cdOff || count > cdSize/46 {
+		return 0, 0, 0, errors.New("central directory out of range")
 	}
-	cd := bufio.NewReaderSize(io.NewSectionReader(r, cdOff, cdSize), 256<<10)
-	out := make([]ZipEntry, 0, count)
+	return count, cdSize, cdOff, nil
+}
+
+// zipEntry reads the next central directory entry from cd and that
+// entry's local header from r (size bytes) to find where its data lies.
+func zipEntry(cd *bufio.Reader, r io.ReaderAt, size int64) (ZipEntry, error) {
 	var h [46]byte
-	for i := int64(0); i < count; i++ {
-		if _, err := io.ReadFull(cd, h[:]); err != nil || binary.LittleEndian.Uint32(h[:]) != 0x02014b50 {
-			return nil, errors.New("bad central directory entry")
-		}
-		method := binary.LittleEndian.Uint16(h[10:])
-		csize := int64(binary.LittleEndian.Uint32(h[20:]))
-		usize := int64(binary.LittleEndian.Uint32(h[24:]))
-		nameLen, extraLen, commentLen := int(binary.LittleEndian.Uint16(h[28:])), int(binary.LittleEndian.Uint16(h[30:])), int(binary.LittleEndian.Uint16(h[32:]))
-		local := int64(binary.LittleEndian.Uint32(h[42:]))
-		if _, err := cd.Discard(nameLen); err != nil {
-			return nil, err
-		}
-		extra := make([]byte, extraLen)
-		if _, err := io.ReadFull(cd, extra); err != nil {
-			return nil, err
-		}
-		if _, err := cd.Discard(commentLen); err != nil {
-			return nil, err
-		}
-		// zip64 extended information: the fields that are 0xFFFFFFFF, in order.
-		for x := extra; len(x) >= 4; {
-			id, n := binary.LittleEndian.Uint16(x), int(binary.LittleEndian.Uint16(x[2:]))
-			if 4+n > len(x) {
-				break
-			}
-			if id == 1 {
-				f := x[4 : 4+n]
-				take := func(v *int64) {
-					if *v == 0xFFFFFFFF && len(f) >= 8 {
-						*v = int64(binary.LittleEndian.Uint64(f))
-						f = f[8:]
-					}
-				}
-				take(&usize)
-				take(&csize)
-				take(&local)
-			}
-			x = x[4+n:]
-		}
-		var lh [30]byte
-		if local < 0 || local+30 > size {
-			return nil, errors.New("local header out of range")
-		}
-		if _, err := r.ReadAt(lh[:], local); err != nil || binary.LittleEndian.Uint32(lh[:]) != 0x04034b50 {
-			return nil, errors.New("bad local header")
-		}
-		data := local + 30 + int64(binary.LittleEndian.Uint16(lh[26:])) + int64(binary.LittleEndian.Uint16(lh[28:]))
-		out = append(out, ZipEntry{Data: data, Size: csize, Method: method})
+	if _, err := io.ReadFull(cd, h[:]); err != nil || binary.LittleEndian.Uint32(h[:]) != 0x02014b50 {
+		return ZipEntry{}, errors.New("bad central directory entry")
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Data < out[j].Data })
-	return out, nil
+	method := binary.LittleEndian.Uint16(h[10:])
+	csize := int64(binary.LittleEndian.Uint32(h[20:]))
+	usize := int64(binary.LittleEndian.Uint32(h[24:]))
+	nameLen, extraLen, commentLen := int(binary.LittleEndian.Uint16(h[28:])), int(binary.LittleEndian.Uint16(h[30:])), int(binary.LittleEndian.Uint16(h[32:]))
+	local := int64(binary.LittleEndian.Uint32(h[42:]))
+	if _, err := cd.Discard(nameLen); err != nil {
+		return ZipEntry{}, err
+	}
+	extra := make([]byte, extraLen)
+	if _, err := io.ReadFull(cd, extra); err != nil {
+		return ZipEntry{}, err
+	}
+	if _, err := cd.Discard(commentLen); err != nil {
+		return ZipEntry{}, err
+	}
+	zip64Sizes(extra, &usize, &csize, &local)
+	var lh [30]byte
+	if local < 0 || local > size-30 || csize < 0 || csize > size {
+		return ZipEntry{}, errors.New("local header out of range")
+	}
+	if _, err := r.ReadAt(lh[:], local); err != nil || binary.LittleEndian.Uint32(lh[:]) != 0x04034b50 {
+		return ZipEntry{}, errors.New("bad local header")
+	}
+	data := local + 30 + int64(binary.LittleEndian.Uint16(lh[26:])) + int64(binary.LittleEndian.Uint16(lh[28:]))
+	return ZipEntry{Data: data, Size: csize, Method: method}, nil
+}
+
+// zip64Sizes reads the zip64 extended information of a central directory
+// entry's extra field: the fields that are 0xFFFFFFFF, in order.
+func zip64Sizes(extra []byte, usize, csize, local *int64) {
+	for x := extra; len(x) >= 4; {
+		id, n := binary.LittleEndian.Uint16(x), int(binary.LittleEndian.Uint16(x[2:]))
+		if 4+n > len(x) {
+			break
+		}
+		if id == 1 {
+			f := x[4 : 4+n]
+			take := func(v *int64) {
+				if *v == 0xFFFFFFFF && len(f) >= 8 {
+					*v = int64(binary.LittleEndian.Uint64(f))
+					f = f[8:]
+				}
+			}
+			take(usize)
+			take(csize)
+			take(local)
+		}
+		x = x[4+n:]
+	}
 }
 
 // ErrFormat is returned by Restore for input that is not an expanded form.

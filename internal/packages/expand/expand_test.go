@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand"
@@ -191,4 +192,53 @@ func FuzzRestore(f *testing.F) {
 			t.Fatalf("wrote %d bytes past the limit", out.Len())
 		}
 	})
+}
+
+// zip64Tail is a file that starts like a zip and ends with a zip64 end of
+// central directory record (count entries, cdSize bytes at cdOff), its
+// locator and an end record.
+func zip64Tail(count, cdSize, cdOff uint64) []byte {
+	var b bytes.Buffer
+	b.WriteString("PK\x03\x04")
+	b.Write(make([]byte, 100))
+	rec := b.Len()
+	z := make([]byte, 56)
+	binary.LittleEndian.PutUint32(z, 0x06064b50)
+	binary.LittleEndian.PutUint64(z[32:], count)
+	binary.LittleEndian.PutUint64(z[40:], cdSize)
+	binary.LittleEndian.PutUint64(z[48:], cdOff)
+	b.Write(z)
+	l := make([]byte, 20)
+	binary.LittleEndian.PutUint32(l, 0x07064b50)
+	binary.LittleEndian.PutUint64(l[8:], uint64(rec))
+	b.Write(l)
+	e := make([]byte, 22)
+	binary.LittleEndian.PutUint32(e, 0x06054b50)
+	b.Write(e)
+	return b.Bytes()
+}
+
+// TestZipEntriesHostileDirectory: a zip64 end record's fields are 64-bit
+// and untrusted. A 200-byte file whose directory offset and size sum past
+// int64 used to pass the range check and ask for 2^56 entries' memory
+// (the runtime's fatal out-of-memory, which no recover catches: one
+// `package push` stopped the server).
+func TestZipEntriesHostileDirectory(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"offset+size overflow": zip64Tail(1<<40, 1<<62, 1<<62),
+		"negative count":       zip64Tail(1<<63, 46, 0),
+		"negative size":        zip64Tail(1, 1<<63, 0),
+		"negative offset":      zip64Tail(1, 46, 1<<63),
+		"size past the file":   zip64Tail(1, 1<<20, 0),
+	} {
+		if _, err := ZipEntries(bytes.NewReader(data), int64(len(data))); err == nil {
+			t.Errorf("%s: read a directory", name)
+		}
+		dir := t.TempDir()
+		p := filepath.Join(dir, "hostile.zip")
+		os.WriteFile(p, data, 0o644)
+		if st := roundTrip(t, p); st.Streams != 0 {
+			t.Errorf("%s: expanded %d streams", name, st.Streams)
+		}
+	}
 }

@@ -166,7 +166,19 @@ func (h *huffer) dynamic(lit, dist *encoder) error {
 	}
 	nlit, ndist := int(hlit)+257, int(hdist)+1
 	var lengths [320]uint8
-	for i := 0; i < nlit+ndist; {
+	if err := h.codeLengths(&clc, lengths[:nlit+ndist]); err != nil {
+		return err
+	}
+	if !lit.build(lengths[:nlit]) || !dist.build(lengths[nlit:nlit+ndist]) {
+		return formatErr("over-subscribed Huffman code")
+	}
+	return nil
+}
+
+// codeLengths reads and writes, coded with clc, the code-length symbols
+// of a dynamic block's header until lengths is filled.
+func (h *huffer) codeLengths(clc *encoder, lengths []uint8) error {
+	for i := 0; i < len(lengths); {
 		sym, err := h.byte()
 		if err != nil {
 			return err
@@ -204,16 +216,13 @@ func (h *huffer) dynamic(lit, dist *encoder) error {
 			}
 			rep = 11 + int(x)
 		}
-		if i+rep > nlit+ndist {
+		if i+rep > len(lengths) {
 			return formatErr("code lengths overflow")
 		}
 		for ; rep > 0; rep-- {
 			lengths[i] = val
 			i++
 		}
-	}
-	if !lit.build(lengths[:nlit]) || !dist.build(lengths[nlit:nlit+ndist]) {
-		return formatErr("over-subscribed Huffman code")
 	}
 	return nil
 }
@@ -226,98 +235,125 @@ var blocks = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b
 
 func (h *huffer) predictedBlock(lit, dist *encoder) error {
 	pooled := blocks.Get().(*[]byte)
-	tokens := (*pooled)[:0]
+	b := heldBlock{tokens: (*pooled)[:0]}
 	defer func() {
-		if cap(tokens) <= maxBlock+maxLitRun+8 {
-			*pooled = tokens[:0]
+		if cap(b.tokens) <= maxBlock+maxLitRun+8 {
+			*pooled = b.tokens[:0]
 			blocks.Put(pooled)
 		}
 	}()
-	var litFreq [lCodes]uint32
-	var distFreq [dCodes]uint32
-	take := func(n int) ([]byte, error) {
-		if len(tokens)+n > maxBlock+maxLitRun+8 {
-			return nil, formatErr("block too long to predict its header")
-		}
-		start := len(tokens)
-		for i := 0; i < n; i++ {
-			b, err := h.byte()
-			if err != nil {
-				return nil, err
-			}
-			tokens = append(tokens, b)
-		}
-		return tokens[start:], nil
-	}
 	for {
-		op, err := take(1)
+		end, err := b.token(h)
 		if err != nil {
 			return err
 		}
-		switch {
-		case op[0] < opLongRun:
-			b, err := take(int(op[0]) + 1)
-			if err != nil {
-				return err
-			}
-			for _, c := range b {
-				litFreq[c]++
-			}
-		case op[0] == opLongRun:
-			v, err := binary.ReadUvarint(h.r)
-			if err != nil || v <= maxShort || v > maxLitRun {
-				return formatErr("bad literal run")
-			}
-			var vb [binary.MaxVarintLen32]byte
-			tokens = append(tokens, vb[:binary.PutUvarint(vb[:], v)]...)
-			b, err := take(int(v))
-			if err != nil {
-				return err
-			}
-			for _, c := range b {
-				litFreq[c]++
-			}
-		case op[0] == opMatch, op[0] == opMatch284:
-			m, err := take(3)
-			if err != nil {
-				return err
-			}
-			length, d := int(m[0])+3, int(m[1])<<8|int(m[2])+1
-			if d > 32768 || op[0] == opMatch284 && length != 258 {
-				return formatErr("bad match")
-			}
-			ls := int(lenSym[length])
-			if op[0] == opMatch284 {
-				ls = 27
-			}
-			litFreq[257+ls]++
-			distFreq[distSym[d]]++
-		case op[0] == opEnd:
-			litFreq[256]++
-			var buf [400]byte
-			r := h.r
-			hr := bytes.NewReader(predictHeader(&litFreq, &distFreq, buf[:0]))
-			h.r = hr
-			err := h.dynamic(lit, dist)
-			if err == nil && hr.Len() != 0 {
-				err = formatErr("predicted header not used up")
-			}
-			if err != nil {
-				h.r = r
-				return err
-			}
-			tr := bytes.NewReader(tokens)
-			h.r = tr
-			err = h.data(lit, dist)
-			h.r = r
-			if err == nil && tr.Len() != 0 {
-				err = formatErr("tokens after the end of a block")
-			}
-			return err
-		default:
-			return formatErr("unknown token")
+		if end {
+			return h.writePredicted(&b, lit, dist)
 		}
 	}
+}
+
+// heldBlock is a dynamic block's tokens read ahead of its header, and
+// their symbols' frequencies.
+type heldBlock struct {
+	tokens   []byte
+	litFreq  [lCodes]uint32
+	distFreq [dCodes]uint32
+}
+
+// take reads the next n bytes of h's token stream into the block.
+func (b *heldBlock) take(h *huffer, n int) ([]byte, error) {
+	if len(b.tokens)+n > maxBlock+maxLitRun+8 {
+		return nil, formatErr("block too long to predict its header")
+	}
+	start := len(b.tokens)
+	for i := 0; i < n; i++ {
+		c, err := h.byte()
+		if err != nil {
+			return nil, err
+		}
+		b.tokens = append(b.tokens, c)
+	}
+	return b.tokens[start:], nil
+}
+
+// token reads one token of h's stream into the block and counts its
+// symbols; it reports whether it was the end of the block.
+func (b *heldBlock) token(h *huffer) (bool, error) {
+	op, err := b.take(h, 1)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case op[0] < opLongRun:
+		lits, err := b.take(h, int(op[0])+1)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range lits {
+			b.litFreq[c]++
+		}
+	case op[0] == opLongRun:
+		v, err := binary.ReadUvarint(h.r)
+		if err != nil || v <= maxShort || v > maxLitRun {
+			return false, formatErr("bad literal run")
+		}
+		var vb [binary.MaxVarintLen32]byte
+		b.tokens = append(b.tokens, vb[:binary.PutUvarint(vb[:], v)]...)
+		lits, err := b.take(h, int(v))
+		if err != nil {
+			return false, err
+		}
+		for _, c := range lits {
+			b.litFreq[c]++
+		}
+	case op[0] == opMatch, op[0] == opMatch284:
+		m, err := b.take(h, 3)
+		if err != nil {
+			return false, err
+		}
+		length, d := int(m[0])+3, int(m[1])<<8|int(m[2])+1
+		if d > 32768 || op[0] == opMatch284 && length != 258 {
+			return false, formatErr("bad match")
+		}
+		ls := int(lenSym[length])
+		if op[0] == opMatch284 {
+			ls = 27
+		}
+		b.litFreq[257+ls]++
+		b.distFreq[distSym[d]]++
+	case op[0] == opEnd:
+		b.litFreq[256]++
+		return true, nil
+	default:
+		return false, formatErr("unknown token")
+	}
+	return false, nil
+}
+
+// writePredicted writes the header trees.c builds for the block's
+// symbols, then the block's tokens.
+func (h *huffer) writePredicted(b *heldBlock, lit, dist *encoder) error {
+	var buf [400]byte
+	r := h.r
+	hr := bytes.NewReader(predictHeader(&b.litFreq, &b.distFreq, buf[:0]))
+	h.r = hr
+	err := h.dynamic(lit, dist)
+	if err == nil && hr.Len() != 0 {
+		err = formatErr("predicted header not used up")
+	}
+	if err != nil {
+		h.r = r
+		return err
+	}
+	tr := bytes.NewReader(b.tokens)
+	h.r = tr
+	err = h.data(lit, dist)
+	h.r = r
+	if err == nil && tr.Len() != 0 {
+		err = formatErr("tokens after the end of a block")
+	}
+	return err
 }
 
 func (h *huffer) extra(bits uint) (byte, error) {

@@ -30,130 +30,158 @@ type treeNode struct {
 // gen_bitlen) into lens and returns max_code, the largest symbol with a
 // nonzero frequency (or forced to have a code).
 func buildTree(freq []uint32, maxLength int, lens []uint8) int {
-	elems := len(freq)
-	var tree [heapSize]treeNode
-	var depth [heapSize]uint8
-	var heap [heapSize]int
-	for i := 0; i < elems; i++ {
-		tree[i].freq = freq[i]
+	var b treeBuilder
+	maxCode := b.seed(freq)
+	b.combine(len(freq))
+	b.genBitlen(maxCode, maxLength)
+	for i := range freq {
+		lens[i] = b.tree[i].len
 	}
-	heapLen, heapMax := 0, heapSize
+	return maxCode
+}
+
+// treeBuilder is build_tree's state: the tree's nodes, their depths, and
+// the heap (heap[1..heapLen] ordered by frequency then depth; the nodes
+// taken from it stored from heapMax up).
+type treeBuilder struct {
+	tree    [heapSize]treeNode
+	depth   [heapSize]uint8
+	heap    [heapSize]int
+	heapLen int
+	heapMax int
+}
+
+// seed puts the symbols of nonzero frequency (at least two) in the heap,
+// orders it, and returns max_code.
+func (b *treeBuilder) seed(freq []uint32) int {
+	for i := range freq {
+		b.tree[i].freq = freq[i]
+	}
+	b.heapLen, b.heapMax = 0, heapSize
 	maxCode := -1
-	for n := 0; n < elems; n++ {
-		if tree[n].freq != 0 {
-			heapLen++
-			heap[heapLen] = n
+	for n := range freq {
+		if b.tree[n].freq != 0 {
+			b.heapLen++
+			b.heap[b.heapLen] = n
 			maxCode = n
-			depth[n] = 0
+			b.depth[n] = 0
 		} else {
-			tree[n].len = 0
+			b.tree[n].len = 0
 		}
 	}
 	// At least two codes of nonzero frequency, as the format wants.
-	for heapLen < 2 {
+	for b.heapLen < 2 {
 		node := 0
 		if maxCode < 2 {
 			maxCode++
 			node = maxCode
 		}
-		heapLen++
-		heap[heapLen] = node
-		tree[node].freq = 1
-		depth[node] = 0
+		b.heapLen++
+		b.heap[b.heapLen] = node
+		b.tree[node].freq = 1
+		b.depth[node] = 0
 	}
-	smaller := func(n, m int) bool {
-		return tree[n].freq < tree[m].freq || (tree[n].freq == tree[m].freq && depth[n] <= depth[m])
+	for n := b.heapLen / 2; n >= 1; n-- {
+		b.down(n)
 	}
-	down := func(k int) {
-		v := heap[k]
-		j := k << 1
-		for j <= heapLen {
-			if j < heapLen && smaller(heap[j+1], heap[j]) {
-				j++
-			}
-			if smaller(v, heap[j]) {
-				break
-			}
-			heap[k] = heap[j]
-			k = j
-			j <<= 1
+	return maxCode
+}
+
+func (b *treeBuilder) smaller(n, m int) bool {
+	return b.tree[n].freq < b.tree[m].freq || (b.tree[n].freq == b.tree[m].freq && b.depth[n] <= b.depth[m])
+}
+
+// down restores the heap order from k down (zlib's pqdownheap).
+func (b *treeBuilder) down(k int) {
+	v := b.heap[k]
+	j := k << 1
+	for j <= b.heapLen {
+		if j < b.heapLen && b.smaller(b.heap[j+1], b.heap[j]) {
+			j++
 		}
-		heap[k] = v
+		if b.smaller(v, b.heap[j]) {
+			break
+		}
+		b.heap[k] = b.heap[j]
+		k = j
+		j <<= 1
 	}
-	for n := heapLen / 2; n >= 1; n-- {
-		down(n)
-	}
+	b.heap[k] = v
+}
+
+// combine joins the two least frequent nodes into a new one (numbered
+// from elems) until one is left: the root.
+func (b *treeBuilder) combine(elems int) {
 	node := elems
 	for {
-		n := heap[1]
-		heap[1] = heap[heapLen]
-		heapLen--
-		down(1)
-		m := heap[1]
-		heapMax--
-		heap[heapMax] = n
-		heapMax--
-		heap[heapMax] = m
-		tree[node].freq = tree[n].freq + tree[m].freq
-		depth[node] = max(depth[n], depth[m]) + 1
-		tree[n].dad, tree[m].dad = node, node
-		heap[1] = node
+		n := b.heap[1]
+		b.heap[1] = b.heap[b.heapLen]
+		b.heapLen--
+		b.down(1)
+		m := b.heap[1]
+		b.heapMax--
+		b.heap[b.heapMax] = n
+		b.heapMax--
+		b.heap[b.heapMax] = m
+		b.tree[node].freq = b.tree[n].freq + b.tree[m].freq
+		b.depth[node] = max(b.depth[n], b.depth[m]) + 1
+		b.tree[n].dad, b.tree[m].dad = node, node
+		b.heap[1] = node
 		node++
-		down(1)
-		if heapLen < 2 {
+		b.down(1)
+		if b.heapLen < 2 {
 			break
 		}
 	}
-	heapMax--
-	heap[heapMax] = heap[1]
+	b.heapMax--
+	b.heap[b.heapMax] = b.heap[1]
+}
 
-	// gen_bitlen
+// genBitlen gives every node its depth, limited to maxLength by zlib's
+// overflow fix-up (gen_bitlen).
+func (b *treeBuilder) genBitlen(maxCode, maxLength int) {
 	var blCount [16]int
-	tree[heap[heapMax]].len = 0
+	b.tree[b.heap[b.heapMax]].len = 0
 	overflow := 0
-	h := heapMax + 1
-	for ; h < heapSize; h++ {
-		n := heap[h]
-		bits := int(tree[tree[n].dad].len) + 1
+	for h := b.heapMax + 1; h < heapSize; h++ {
+		n := b.heap[h]
+		bits := int(b.tree[b.tree[n].dad].len) + 1
 		if bits > maxLength {
 			bits = maxLength
 			overflow++
 		}
-		tree[n].len = uint8(bits)
+		b.tree[n].len = uint8(bits)
 		if n > maxCode {
 			continue
 		}
 		blCount[bits]++
 	}
-	if overflow > 0 {
-		for overflow > 0 {
-			bits := maxLength - 1
-			for blCount[bits] == 0 {
-				bits--
-			}
-			blCount[bits]--
-			blCount[bits+1] += 2
-			blCount[maxLength]--
-			overflow -= 2
+	if overflow == 0 {
+		return
+	}
+	for overflow > 0 {
+		bits := maxLength - 1
+		for blCount[bits] == 0 {
+			bits--
 		}
-		h = heapSize
-		for bits := maxLength; bits != 0; bits-- {
-			n := blCount[bits]
-			for n != 0 {
-				h--
-				m := heap[h]
-				if m > maxCode {
-					continue
-				}
-				tree[m].len = uint8(bits)
-				n--
+		blCount[bits]--
+		blCount[bits+1] += 2
+		blCount[maxLength]--
+		overflow -= 2
+	}
+	h := heapSize
+	for bits := maxLength; bits != 0; bits-- {
+		n := blCount[bits]
+		for n != 0 {
+			h--
+			m := b.heap[h]
+			if m > maxCode {
+				continue
 			}
+			b.tree[m].len = uint8(bits)
+			n--
 		}
 	}
-	for i := 0; i < elems; i++ {
-		lens[i] = tree[i].len
-	}
-	return maxCode
 }
 
 // rle calls emit for the code-length symbols (with their extra values)

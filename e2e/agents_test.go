@@ -133,7 +133,7 @@ func (m *machines) apply(yaml string) {
 	m.srv.Must("apply", "-f", ferrytest.WriteFile(m.t, "ferry.yaml", yaml))
 }
 
-const shopYAML = `
+const agentShopYAML = `
 lifecycles:
   - name: Main
     phases:
@@ -200,7 +200,7 @@ func TestAgents(t *testing.T) {
 	pkg := filepath.Join(t.TempDir(), "shop-web.1.0.0.zip")
 	writeZip(t, pkg, map[string][]byte{"config/app.json": []byte(`{"greeting": "#{Greeting}"}` + "\n"), "bin/run.sh": []byte("echo run\n")})
 	m.srv.Must("package", "push", pkg, "--id", "shop-web", "--version", "1.0.0")
-	m.apply(shopYAML)
+	m.apply(agentShopYAML)
 	m.srv.Must("release", "create", "Shop", "--version", "1.0.0", "--package", "shop-web:1.0.0")
 
 	t.Run("role-scoped steps, outputs across machines, a package on targets", func(t *testing.T) {

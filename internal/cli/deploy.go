@@ -30,7 +30,7 @@ roles; --target limits the deployment to some targets, --exclude-target leaves
 some out (either, repeatable).`,
 		Example: `  ferry deploy Shop 1.0.0 --to Development --wait
   ferry deploy Shop 1.0.0 --to Production --target web-1 --wait`,
-		Args:    cobra.ExactArgs(2),
+		Args: cobra.ExactArgs(2),
 	}, func(x call) error {
 		if req.Environment == "" {
 			return usagef("say where to deploy with --to ENV")

@@ -179,7 +179,9 @@ Between the two, check that every target is Healthy ('ferry target list'): an
 agent that was offline meanwhile refuses the server afterwards, naming both
 fingerprints, until it is given --trust NEW. See docs/trust.md.`,
 		Args: cobra.NoArgs,
-	}, func(x call) (api.AgentTrust, error) { return x.RotateIdentity(x, api.RotateRequest{Activate: activate}) },
+	}, func(x call) (api.AgentTrust, error) {
+		return x.RotateIdentity(x, api.RotateRequest{Activate: activate})
+	},
 		func(w io.Writer, t api.AgentTrust) {
 			if activate {
 				fmt.Fprintf(w, "The server's agent identity is now %s\n", t.Fingerprint)

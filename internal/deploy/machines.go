@@ -211,7 +211,9 @@ type taskOutputs struct {
 	values map[string]map[string][]step.Output
 }
 
-func newTaskOutputs() *taskOutputs { return &taskOutputs{values: map[string]map[string][]step.Output{}} }
+func newTaskOutputs() *taskOutputs {
+	return &taskOutputs{values: map[string]map[string][]step.Output{}}
+}
 
 func (o *taskOutputs) add(stepName, machine string, outs []step.Output) {
 	if len(outs) == 0 {

@@ -18,12 +18,12 @@ const functionsFile = ".ferry-functions.sh"
 // (attributes base64, so any value fits on one line), which the step's
 // output reader takes out of the log.
 const bashFunctions = `# ferry's functions for step scripts (docs/agents.md, "Output variables").
-__ferry_b64() { printf '%s' "$1" | base64 | tr -d '\n'; }
+__ferry_b64() { printf '%s' "$1" | base64 -w0; }
 set_ferryvariable() {
   if [ $# -lt 2 ]; then echo "usage: set_ferryvariable NAME VALUE [--sensitive]" >&2; return 2; fi
-  local sensitive=False
-  case "${3:-}" in --sensitive|-sensitive|True|true) sensitive=True ;; esac
-  echo "##ferry[setVariable name='$(__ferry_b64 "$1")' value='$(__ferry_b64 "$2")' sensitive='$(__ferry_b64 "$sensitive")']"
+  local sensitive=RmFsc2U= # base64 of False
+  case "${3:-}" in --sensitive|-sensitive|True|true) sensitive=VHJ1ZQ== ;; esac
+  echo "##ferry[setVariable name='$(__ferry_b64 "$1")' value='$(__ferry_b64 "$2")' sensitive='$sensitive']"
 }
 set_octopusvariable() { set_ferryvariable "$@"; }
 fail_step() {

@@ -31,6 +31,10 @@ type DeployRequest struct {
 	Version     string `json:"version"`
 	Environment string `json:"environment"`
 	Tenant      string `json:"tenant,omitempty"`
+	// Targets limits the deployment to these targets; ExcludeTargets
+	// leaves these out (at most one of the two).
+	Targets        []string `json:"targets,omitempty"`
+	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 }
 
 // AddRemoteSpaceRequest adds another space by its certificate (PEM).

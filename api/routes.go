@@ -90,6 +90,16 @@ type RouteSet struct {
 	ExportPackages   Route[ExportPackagesRequest, File]
 	ImportPackages   Route[None, PackageImport]
 
+	ListTargets    Route[None, []Target]
+	AddTarget      Route[AddTargetRequest, AddedTarget]
+	GetTarget      Route[None, Target]
+	CheckTarget    Route[None, TargetCheck]
+	DisableTarget  Route[None, Target]
+	EnableTarget   Route[None, Target]
+	DeleteTarget   Route[None, Target]
+	AgentTrust     Route[None, AgentTrust]
+	RotateIdentity Route[RotateRequest, AgentTrust]
+
 	ListUsers   Route[None, []User]
 	CreateUser  Route[CreateUserRequest, User]
 	SetPassword Route[SetPasswordRequest, PasswordSet]
@@ -127,6 +137,7 @@ func Routes() RouteSet {
 	r.deployments()
 	r.crossSpace()
 	r.packageRoutes()
+	r.targetRoutes()
 	r.people()
 	r.transfer()
 	r.named()
@@ -213,6 +224,22 @@ func (r *RouteSet) packageRoutes() {
 	r.ExportPackages = Route[ExportPackagesRequest, File]{Op{Method: post, Path: sp + "/packages/export", Permission: PermPromote, Download: MediaTar, Summary: "A package transfer file with what a remote space lacks (streamed)",
 		Headers: []Header{{HeaderTransfer, "what the file carries: a TransferSummary as JSON"}}}}
 	r.ImportPackages = Route[None, PackageImport]{Op{Method: post, Path: sp + "/packages/import", Permission: PermAdministerSpace, Upload: MediaTar, Summary: "Import a package transfer file (streamed, verified before use)"}}
+}
+
+// targetRoutes declares the routes of deployment targets and the server's
+// identity towards their agents.
+func (r *RouteSet) targetRoutes() {
+	tg := sp + "/targets/{name}"
+	r.ListTargets = Route[None, []Target]{Op{Method: get, Path: sp + "/targets", Permission: PermView, Summary: "Deployment targets with their roles, mode and health"}}
+	r.AddTarget = Route[AddTargetRequest, AddedTarget]{Op{Method: post, Path: sp + "/targets", Permission: PermAdministerSpace, Status: made, Summary: "Register a deployment target by its agent's fingerprint (checked in the background)",
+		Also: []Answer{{http.StatusOK, MediaJSON, "already registered alike; nothing changed", false}}}}
+	r.GetTarget = Route[None, Target]{Op{Method: get, Path: tg, Permission: PermView, Summary: "Show a deployment target"}}
+	r.CheckTarget = Route[None, TargetCheck]{Op{Method: post, Path: tg + "/check", Permission: PermDeploy, Summary: "Check a target's health now"}}
+	r.DisableTarget = Route[None, Target]{Op{Method: post, Path: tg + "/disable", Permission: PermAdministerSpace, Summary: "Disable a target: steps no longer choose it"}}
+	r.EnableTarget = Route[None, Target]{Op{Method: post, Path: tg + "/enable", Permission: PermAdministerSpace, Summary: "Enable a target again (and check it)"}}
+	r.DeleteTarget = Route[None, Target]{Op{Method: http.MethodDelete, Path: tg, Permission: PermAdministerSpace, Summary: "Delete a target: its agent's certificate is refused from then on"}}
+	r.AgentTrust = Route[None, AgentTrust]{Op{Method: get, Path: "/api/agent-identity", Permission: PermUser, Summary: "The fingerprint agents trust this server by, and where polling agents connect"}}
+	r.RotateIdentity = Route[RotateRequest, AgentTrust]{Op{Method: post, Path: "/api/agent-identity/rotate", Permission: PermAdmin, Summary: "Stage a new agent identity (agents learn it when checked), or activate the staged one"}}
 }
 
 // people declares the routes of users, their keys, and teams.

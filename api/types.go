@@ -52,6 +52,12 @@ type Step struct {
 	Script       string   `json:"script,omitempty"`
 	// TimeoutSeconds bounds the step's run time; 0 means the server's default.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// Roles choose the deployment targets the step runs on (none: the
+	// server's built-in worker), at most MaxParallelism at once (0: all);
+	// SkipUnavailableTargets skips an offline target instead of failing.
+	Roles                  []string `json:"roles,omitempty"`
+	MaxParallelism         int      `json:"maxParallelism,omitempty"`
+	SkipUnavailableTargets bool     `json:"skipUnavailableTargets,omitempty"`
 	// A deploy-package step's package id, the folder it is extracted to,
 	// the files whose #{...} are substituted, and scripts run before and
 	// after it is put in place.
@@ -277,8 +283,13 @@ type Deployment struct {
 	StartedAt    *time.Time `json:"startedAt,omitempty"`
 	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy    string     `json:"createdBy"`
-	Space        string     `json:"space,omitempty"`
-	ReceivedFrom string     `json:"receivedFrom,omitempty"`
+	// Targets and ExcludeTargets limit the deployment to some targets;
+	// Machines counts the targets that ran a step of it.
+	Targets        []string `json:"targets,omitempty"`
+	ExcludeTargets []string `json:"excludeTargets,omitempty"`
+	Machines       int      `json:"machines,omitempty"`
+	Space          string   `json:"space,omitempty"`
+	ReceivedFrom   string   `json:"receivedFrom,omitempty"`
 }
 
 // AuditEvent records who changed what, when.

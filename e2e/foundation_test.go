@@ -256,8 +256,8 @@ func assertNotInFiles(t *testing.T, dir, secret string) {
 			return err
 		}
 		b, err := os.ReadFile(path)
-		if err == nil && strings.Contains(string(b), secret) {
-			t.Errorf("%s contains a secret in plaintext", path)
+		if i := strings.Index(string(b), secret); err == nil && i >= 0 {
+			t.Errorf("%s contains a secret in plaintext: …%q…", path, b[max(0, i-80):min(len(b), i+len(secret)+40)])
 		}
 		return nil
 	})

@@ -55,6 +55,7 @@ func (h *handler) routes() *router {
 	h.trustRoutes(rt, r)
 	h.bundleRoutes(rt, r)
 	h.packageRoutes(rt, r)
+	h.targetRoutes(rt, r)
 	h.userRoutes(rt, r)
 
 	rt.mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) {

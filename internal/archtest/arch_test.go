@@ -90,9 +90,9 @@ var tiers = []tier{
 	// Primitives import no service and no store: each does one thing
 	// (often a security-sensitive one) and is tested on its own.
 	{"primitives", []string{
-		"internal/archive", "internal/compat", "internal/config", "internal/envelope", "internal/identity",
+		"internal/agentproto", "internal/archive", "internal/compat", "internal/config", "internal/envelope", "internal/identity",
 		"internal/packages/delta", "internal/packages/expand", "internal/packages/puff",
-		"internal/sandbox", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/variables",
+		"internal/sandbox", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/step", "internal/variables",
 	}},
 	// Core services: one space's own things.
 	{"core", []string{
@@ -102,7 +102,9 @@ var tiers = []tier{
 	// Cross-space services: what travels between spaces, as files.
 	{"cross-space", []string{"internal/bundle", "internal/packages", "internal/receipt"}},
 	// Delivery: the same, over the network.
-	{"delivery", []string{"internal/outbox", "internal/transport"}},
+	// Delivery: the same, over the network; and deployment targets, their
+	// agents and the protocol between them.
+	{"delivery", []string{"internal/agent", "internal/outbox", "internal/targets", "internal/transport"}},
 	{"wiring", []string{"internal/services"}},
 	{"front ends", []string{"internal/api", "internal/web"}},
 	{"server", []string{"internal/server"}},
@@ -112,6 +114,8 @@ var tiers = []tier{
 
 // sameTier lists the imports allowed between packages of one tier.
 var sameTier = map[string][]string{
+	"internal/agentproto":      {"internal/identity"},
+	"internal/step":            {"internal/archive", "internal/sandbox", "internal/variables"},
 	"internal/signing":         {"internal/identity"},
 	"internal/packages/expand": {"internal/packages/puff"},
 	"internal/access":          {"internal/audit"},

@@ -86,6 +86,7 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 // with DryRun none do.
 func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Document, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
+	var written []domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
@@ -98,7 +99,7 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 		if err != nil {
 			return err
 		}
-		plan, err := st.plan(doc, opts.Prune)
+		plan, err := st.plan(doc, opts.Prune, s.targets)
 		if err != nil {
 			return err
 		}
@@ -107,8 +108,12 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 			return nil
 		}
 		res, err = s.write(ctx, sp, st, plan)
+		written = plan.targetsWritten
 		return err
 	})
+	if err == nil {
+		s.targets.CheckSoon(ctx, written)
+	}
 	return res, err
 }
 
@@ -118,7 +123,7 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
-	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
+	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles)+len(doc.Targets) > 0 {
 		if err := s.access.RequireSpaceWide(ctx, sp, domain.PermAdminSpace); err != nil {
 			return err
 		}
@@ -138,10 +143,11 @@ type applyState struct {
 	lifecycles   map[string]domain.Lifecycle
 	projects     map[string]domain.Project
 	remoteSpaces map[string]bool
+	targets      map[string]domain.Target
 }
 
 func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, error) {
-	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, remoteSpaces: map[string]bool{}}
+	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
 	var err error
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
@@ -167,6 +173,13 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	for _, n := range names {
 		st.remoteSpaces[n] = true
 	}
+	tgs, err := s.targets.InSpace(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tgs {
+		st.targets[t.Name] = t
+	}
 	return st, nil
 }
 
@@ -175,7 +188,11 @@ type applyPlan struct {
 	envs       []domain.Environment
 	lifecycles []domain.Lifecycle
 	projects   []domain.Project
-	warnings   []string
+	// targets are the document's targets, checked; targetsWritten those
+	// write created or changed.
+	targets        []domain.Target
+	targetsWritten []domain.Target
+	warnings       []string
 	// kept lists what listed projects hold that the document does not
 	// list, and the plan keeps (without --prune).
 	kept []Change
@@ -206,12 +223,13 @@ func (p *problems) err() error {
 // plan validates the whole document against the space — environments,
 // then lifecycles (which name environments), then projects (which name
 // lifecycles and environments) — collecting every problem with its line.
-func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error) {
+func (st *applyState) plan(doc *config.Document, prune bool, tg Targets) (*applyPlan, error) {
 	probs := &problems{doc: doc}
 	plan := &applyPlan{}
 	known := st.planEnvironments(doc, plan, probs)
 	lcNames := st.planLifecycles(doc, plan, probs, known)
 	st.planProjects(doc, prune, plan, probs, known, lcNames)
+	st.planTargets(doc, plan, probs, known, tg)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
@@ -512,6 +530,7 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 			add(projectChanges(old, p)...)
 		}
 	}
+	add(st.previewTargets(plan, &res)...)
 	res.Changes = append(append(res.Changes, removals...), others...)
 	return res
 }
@@ -708,7 +727,7 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 			return res, err
 		}
 	}
-	return res, nil
+	return res, s.writeTargets(ctx, st, plan)
 }
 
 func sameProject(a, b domain.Project) bool {
@@ -798,5 +817,5 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		}
 		doc.Projects = append(doc.Projects, cp)
 	}
-	return doc, nil
+	return doc, s.exportTargets(ctx, sp, doc)
 }

@@ -23,9 +23,14 @@ no successful deployment of the release) or a required template value is
 missing for the environment.
 
 With --wait, the task's log is streamed and the command exits non-zero if the
-deployment fails or is cancelled.`,
-		Example: `  ferry deploy Shop 1.0.0 --to Development --wait`,
-		Args:    cobra.ExactArgs(2),
+deployment fails or is cancelled.
+
+Steps with roles run on the deployment targets of the environment with those
+roles; --target limits the deployment to some targets, --exclude-target leaves
+some out (either, repeatable).`,
+		Example: `  ferry deploy Shop 1.0.0 --to Development --wait
+  ferry deploy Shop 1.0.0 --to Production --target web-1 --wait`,
+		Args: cobra.ExactArgs(2),
 	}, func(x call) error {
 		if req.Environment == "" {
 			return usagef("say where to deploy with --to ENV")
@@ -48,6 +53,8 @@ deployment fails or is cancelled.`,
 	cmd.Flags().StringVar(&req.Environment, "to", "", "environment to deploy to (required)")
 	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "tenant to deploy for")
 	cmd.Flags().BoolVar(&wait, "wait", false, "stream the log and wait for the result")
+	cmd.Flags().StringArrayVar(&req.Targets, "target", nil, "deploy only to this target (repeatable)")
+	cmd.Flags().StringArrayVar(&req.ExcludeTargets, "exclude-target", nil, "leave this target out (repeatable)")
 	return cmd
 }
 

@@ -128,6 +128,8 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.teamCommand(),
 		a.taskCommand(),
 		a.auditCommand(),
+		a.agentCommand(),
+		a.targetCommand(),
 	)
 	usageErrors(root)
 	return root

@@ -46,6 +46,8 @@ func (a *app) serverCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data", envOr("FERRY_DATA", "ferry-data"), "data folder (env FERRY_DATA)")
 	f.StringVar(&cfg.Listen, "listen", envOr("FERRY_LISTEN", "127.0.0.1:8080"), "address to listen on (env FERRY_LISTEN)")
+	f.StringVar(&cfg.AgentListen, "agent-listen", envOr("FERRY_AGENT_LISTEN", "127.0.0.1:10943"),
+		"address polling agents connect to, mutual TLS (env FERRY_AGENT_LISTEN; empty: accept none)")
 	f.StringVar(&cfg.Node, "node", os.Getenv("FERRY_NODE"), "this node's name (env FERRY_NODE; default: host name)")
 	f.StringVar(&logLevel, "log-level", envOr("FERRY_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", envOr("FERRY_LOG_FORMAT", "text"), "log format: text or json")
@@ -93,6 +95,12 @@ session, an admitted transfer); then it may take longer, but never stall for
 more than 30s. One remote address may hold at most FERRY_MAX_CONNS_PER_ADDR
 (default 256) connections at once; behind a reverse proxy every client shares
 the proxy's address: raise it, or bound connections at the proxy and set 0.
+
+Deployment targets: agents pin this server by its agent identity, made on
+first start and kept (sealed) in the store; its fingerprint is logged at
+start-up and printed by 'ferry target trust-info'. Polling agents connect to
+--agent-listen (default 127.0.0.1:10943; 0.0.0.0:10943 to accept them from
+other machines). See docs/agents.md.
 
 Script isolation: every step runs in new user, mount and PID namespaces where
 the data folder, the TLS files, the database client's credential files and

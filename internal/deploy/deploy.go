@@ -29,6 +29,7 @@ type Service struct {
 	tasks        store.Tasks
 	deployments  store.Deployments
 	packages     store.Packages
+	targets      store.Targets
 	access       access.Guard
 	provenance   *provenance.Rules
 	progress     *Progress
@@ -41,13 +42,14 @@ type Service struct {
 type Waker interface{ Wake() }
 
 // New returns a deploy service. It writes tasks and deployments, reads
-// spaces, projects, releases, environments, lifecycles and the package
-// feed to check a deployment before queuing it, and wakes runner after.
+// spaces, projects, releases, environments, lifecycles, the package feed
+// and targets to check a deployment before queuing it, and wakes runner
+// after.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
-	tasks store.Tasks, deployments store.Deployments, packages store.Packages,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets,
 	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
-		tasks: tasks, deployments: deployments, packages: packages,
+		tasks: tasks, deployments: deployments, packages: packages, targets: targets,
 		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
@@ -57,6 +59,10 @@ type Request struct {
 	Version     string `json:"version"`
 	Environment string `json:"environment"`
 	Tenant      string `json:"tenant,omitempty"`
+	// Targets limits the deployment to these targets; ExcludeTargets
+	// leaves these out (SPEC §5: deploy --target, --exclude-target).
+	Targets        []string `json:"targets,omitempty"`
+	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 }
 
 // Deploy checks that the release may go to the environment now — the
@@ -105,6 +111,9 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
 			return err
 		}
+		if err := s.checkTargets(ctx, sp, req); err != nil {
+			return err
+		}
 		now := s.now()
 		t := domain.Task{
 			SpaceID:     sp.ID,
@@ -119,7 +128,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		d = domain.Deployment{
 			SpaceID: sp.ID, ProjectID: p.ID, Project: p.Name, ReleaseID: rel.ID, Version: rel.Version,
 			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
-			CreatedAt: now, CreatedBy: domain.ActorName(ctx),
+			CreatedAt: now, CreatedBy: domain.ActorName(ctx), Targets: req.Targets, ExcludeTargets: req.ExcludeTargets,
 		}
 		if err := s.deployments.Create(ctx, &d); err != nil {
 			return err
@@ -133,6 +142,22 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		s.runner.Wake()
 	}
 	return d, err
+}
+
+// checkTargets refuses --target and --exclude-target together, and names
+// that are no target of the space.
+func (s *Service) checkTargets(ctx context.Context, sp domain.Space, req Request) error {
+	if len(req.Targets) == 0 && len(req.ExcludeTargets) == 0 {
+		return nil
+	}
+	if len(req.Targets) > 0 && len(req.ExcludeTargets) > 0 {
+		return domain.Invalidf("give the targets to deploy to (--target) or those to leave out (--exclude-target), not both")
+	}
+	list, err := s.targets.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	return domain.UnknownTargets(append(slices.Clone(req.Targets), req.ExcludeTargets...), list)
 }
 
 // checkLifecycle refuses a deployment to an environment whose phase comes

@@ -14,6 +14,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
+	"github.com/ferrydeploy/ferry/internal/step"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
@@ -27,8 +28,9 @@ type Runner struct {
 	projects    store.Projects
 	spaces      store.Spaces
 	rules       *provenance.Rules
-	sandbox     *sandbox.Sandbox
+	steps       *step.Runner
 	packages    PackageSource
+	machines    Machines
 	receipts    Receipts
 
 	log     *slog.Logger
@@ -56,12 +58,13 @@ type Receipts interface {
 
 // NewRunner returns a runner that claims tasks and records their logs and
 // outcomes (tasks), reads what they deploy (deployments, releases,
-// projects, spaces), runs their scripts in sb (which hides the server's
-// data folder and key files from them; sandbox.Off only refuses package
-// destinations there), fetches packages for deploy-package steps from
-// packages, and has receipts sign each finished task.
+// projects, spaces), runs the steps of the built-in worker in sb (which
+// hides the server's data folder and key files from them; sandbox.Off only
+// refuses package destinations there) with packages from packages, runs
+// steps with roles on deployment targets through machines, and has
+// receipts sign each finished task.
 func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
-	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
+	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, machines Machines, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
 	}
@@ -69,7 +72,7 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks s
 		cfg.Workers = 4
 	}
 	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
-		rules: rules, sandbox: sb, packages: packages, receipts: receipts,
+		rules: rules, steps: step.NewRunner(sb, "server", cfg.Timeout), packages: packages, machines: machines, receipts: receipts,
 		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
 }
@@ -196,62 +199,34 @@ func (r *Runner) watchCancel(ctx context.Context, id int64, cancel context.Cance
 }
 
 func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
-	if t.Kind != domain.TaskDeploy {
-		return fmt.Errorf("unknown task kind %q", t.Kind)
-	}
-	d, err := r.deployments.Get(ctx, t.DeploymentID)
+	x, err := r.load(ctx, t, tl)
 	if err != nil {
 		return err
 	}
-	if d.Tenant != "" { // queued before names were checked (an upgrade): data, never code
-		if err := domain.ValidateSafeName("tenant", d.Tenant); err != nil {
-			return err
-		}
-	}
-	rel, err := r.releases.GetByID(ctx, d.ReleaseID)
-	if err != nil {
-		return err
-	}
-	p, err := r.projects.GetByID(ctx, d.ProjectID)
-	if err != nil {
-		return err
-	}
-	sp, err := r.spaces.GetByID(ctx, t.SpaceID)
-	if err != nil {
-		return err
-	}
-	// Checked when it was queued, and again now: a space revoked while the
-	// deployment waited for a worker delivers nothing that runs.
-	if err := r.rules.Deliverable(ctx, sp, p, rel); err != nil {
-		return err
-	}
-	vars := deploymentVariables(sp, p, rel, d, t)
-	tl.setMasker(vars.Masker())
-	tl.info(fmt.Sprintf("Deploying %s %s to %s (space %q, by %s)", p.Name, rel.Version, d.Environment, sp.Name, d.CreatedBy))
-	if r.sandbox.Mode() == sandbox.Off {
+	d, rel := x.deployment, x.release
+	tl.setMasker(x.vars.Masker())
+	tl.info(fmt.Sprintf("Deploying %s %s to %s (space %q, by %s)", d.Project, rel.Version, d.Environment, x.space.Name, d.CreatedBy))
+	if r.steps.Sandbox().Mode() == sandbox.Off {
 		tl.error("Warning: this server runs scripts without isolation (--sandbox off): they can read its data folder and keys.")
 	}
-
-	work := filepath.Join(r.workDir, "task-"+strconv.FormatInt(t.ID, 10))
-	if err := os.RemoveAll(work); err != nil {
+	if err := os.RemoveAll(x.work); err != nil {
 		return fmt.Errorf("clean working folder: %w", err)
 	}
-	if err := os.MkdirAll(work, 0o700); err != nil {
+	if err := os.MkdirAll(x.work, 0o700); err != nil {
 		return fmt.Errorf("create working folder: %w", err)
 	}
 	// Scripts hold substituted secrets: never leave them on disk.
-	defer os.RemoveAll(work)
+	defer os.RemoveAll(x.work)
 
 	ran := 0
-	for i, step := range rel.Snapshot.Process {
-		if !step.AppliesTo(d.Environment) {
-			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, len(rel.Snapshot.Process), step.Name, step.Environments))
+	for i, st := range rel.Snapshot.Process {
+		if !st.AppliesTo(d.Environment) {
+			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, len(rel.Snapshot.Process), st.Name, st.Environments))
 			continue
 		}
-		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), step.Name))
-		vars.Set("Ferry.Step.Name", step.Name, false)
-		if err := r.execStep(ctx, sp, rel, step, vars, work, tl); err != nil {
-			return fmt.Errorf("step %q: %w", step.Name, err)
+		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), st.Name))
+		if err := r.runStep(ctx, x, st); err != nil {
+			return fmt.Errorf("step %q: %w", st.Name, err)
 		}
 		ran++
 	}
@@ -259,6 +234,56 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 		tl.info("No steps apply to " + d.Environment + ".")
 	}
 	return nil
+}
+
+// load reads what a task deploys and checks it may still deploy.
+func (r *Runner) load(ctx context.Context, t domain.Task, tl *taskLog) (*execution, error) {
+	if t.Kind != domain.TaskDeploy {
+		return nil, fmt.Errorf("unknown task kind %q", t.Kind)
+	}
+	d, err := r.deployments.Get(ctx, t.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	if d.Tenant != "" { // queued before names were checked (an upgrade): data, never code
+		if err := domain.ValidateSafeName("tenant", d.Tenant); err != nil {
+			return nil, err
+		}
+	}
+	rel, err := r.releases.GetByID(ctx, d.ReleaseID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.projects.GetByID(ctx, d.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := r.spaces.GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return nil, err
+	}
+	// Checked when it was queued, and again now: a space revoked while the
+	// deployment waited for a worker delivers nothing that runs.
+	if err := r.rules.Deliverable(ctx, sp, p, rel); err != nil {
+		return nil, err
+	}
+	d.Project = p.Name
+	return &execution{task: t, deployment: d, space: sp, release: rel, vars: deploymentVariables(sp, p, rel, d, t),
+		work: filepath.Join(r.workDir, "task-"+strconv.FormatInt(t.ID, 10)), log: tl, outputs: newTaskOutputs(), ran: map[string]bool{}}, nil
+}
+
+// runStep runs one step where it runs: on the targets of its roles, or on
+// the built-in worker.
+func (r *Runner) runStep(ctx context.Context, x *execution, st domain.Step) error {
+	if len(st.Roles) == 0 {
+		return r.onServer(ctx, x, st)
+	}
+	before := len(x.ran)
+	err := r.onTargets(ctx, x, st)
+	if len(x.ran) > before {
+		r.countMachines(ctx, x.deployment, len(x.ran))
+	}
+	return err
 }
 
 // deploymentVariables resolves the variable set of one deployment: the most

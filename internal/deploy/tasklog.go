@@ -110,3 +110,9 @@ func (tl *taskLog) close() {
 	tl.once.Do(func() { close(tl.done) })
 	tl.wg.Wait()
 }
+
+// Info, Error and Secrets make a task's log the log of its steps
+// (step.Log).
+func (tl *taskLog) Info(text string)         { tl.info(text) }
+func (tl *taskLog) Error(text string)        { tl.error(text) }
+func (tl *taskLog) Secrets(values ...string) { tl.addSecrets(values) }

@@ -71,6 +71,14 @@ type Step struct {
 	// TimeoutSeconds bounds the step's run time; 0 means the server default.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
 
+	// Roles choose the deployment targets the step runs on (SPEC §5): every
+	// enabled target of the environment with one of them, at most
+	// MaxParallelism at once (0: all); none runs it on the built-in worker.
+	// SkipUnavailableTargets skips an offline target instead of failing.
+	Roles                  []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+	MaxParallelism         int      `json:"maxParallelism,omitempty" yaml:"maxParallelism,omitempty"`
+	SkipUnavailableTargets bool     `json:"skipUnavailableTargets,omitempty" yaml:"skipUnavailableTargets,omitempty"`
+
 	// A deploy-package step fetches Package (an id; the release pins its
 	// version) from the space's feed, extracts it to Destination
 	// (substituted), substitutes variables in the Substitute files, and runs
@@ -289,6 +297,12 @@ type Deployment struct {
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
+	// Targets and ExcludeTargets limit the deployment to some targets
+	// (deploy --target, --exclude-target); Machines counts the targets
+	// that ran a step of it.
+	Targets        []string `json:"targets,omitempty"`
+	ExcludeTargets []string `json:"excludeTargets,omitempty"`
+	Machines       int      `json:"machines,omitempty"`
 	// Space is set on a deployment in another space, which this space
 	// knows from a receipt: that space, as this space names it (Environment
 	// is then "<Space>: <its environment>"). ReceivedFrom names the space

@@ -78,7 +78,9 @@ func (s *Server) launch(listen string) chan string {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = s.cwd
-	cmd.Env = append(os.Environ(), "FERRY_DATA=")
+	// A free port for polling agents unless the test chose one: servers of
+	// one test, and tests run at once, must not share the default.
+	cmd.Env = append(os.Environ(), "FERRY_DATA=", "FERRY_AGENT_LISTEN=127.0.0.1:0")
 	cmd.Env = append(cmd.Env, s.Env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = s.log

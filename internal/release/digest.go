@@ -115,16 +115,50 @@ func canonicalStep(s domain.Step) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"environments":`)
 	writeStrings(&b, scopeSet(s.Environments))
+	writeParallelism(&b, s)
 	b.WriteString(`,"name":`)
 	writeString(&b, s.Name)
+	writeRoles(&b, s)
 	b.WriteString(`,"script":`)
 	writeString(&b, s.Script)
+	writeSkip(&b, s)
 	b.WriteString(`,"timeoutSeconds":`)
 	b.WriteString(strconv.Itoa(s.TimeoutSeconds))
 	b.WriteString(`,"type":`)
 	writeString(&b, s.Type)
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// A step that runs on deployment targets adds its target members —
+// "maxParallelism":n, "roles":[...] (a set) and "skipUnavailableTargets":b
+// — in their sorted places; a step without roles has none of them, so
+// every snapshot from before targets keeps its digest, and no such
+// snapshot encodes like one with them.
+
+func usesTargets(s domain.Step) bool {
+	return len(s.Roles) > 0 || s.MaxParallelism != 0 || s.SkipUnavailableTargets
+}
+
+func writeParallelism(b *bytes.Buffer, s domain.Step) {
+	if usesTargets(s) {
+		b.WriteString(`,"maxParallelism":`)
+		b.WriteString(strconv.Itoa(s.MaxParallelism))
+	}
+}
+
+func writeRoles(b *bytes.Buffer, s domain.Step) {
+	if usesTargets(s) {
+		b.WriteString(`,"roles":`)
+		writeStrings(b, scopeSet(s.Roles))
+	}
+}
+
+func writeSkip(b *bytes.Buffer, s domain.Step) {
+	if usesTargets(s) {
+		b.WriteString(`,"skipUnavailableTargets":`)
+		b.WriteString(strconv.FormatBool(s.SkipUnavailableTargets))
+	}
 }
 
 func canonicalVariable(v domain.Variable) []byte {

@@ -26,6 +26,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/scratch"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
+	"github.com/ferrydeploy/ferry/internal/step"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/transport"
@@ -34,8 +35,11 @@ import (
 
 // Config is everything a server needs to start.
 type Config struct {
-	DataDir     string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
-	Listen      string // host:port; port 0 picks a free one
+	DataDir string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
+	Listen  string // host:port; port 0 picks a free one
+	// AgentListen is where polling agents connect (mutually authenticated
+	// TLS); "" accepts none.
+	AgentListen string
 	DatabaseURL string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
 	// password on first start (FERRY_ADMIN_PASSWORD).
@@ -101,12 +105,24 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sb.Close()
 	nd.sandbox = status
+	agents, err := listenAgents(cfg)
+	if err != nil {
+		return err
+	}
+	if agents != nil {
+		defer agents.Close()
+		cfg.AgentListen = agents.Addr().String()
+	}
 	svc, err := newServices(cfg, st, sb, nd, claim, now)
 	if err != nil {
 		return err
 	}
 	// Nodes starting together on an empty store must not both create it.
 	if err := nd.withLock(ctx, bootstrapLock, func() error { return bootstrap(ctx, cfg, svc, log) }); err != nil {
+		return err
+	}
+	logAgentTrust(ctx, svc, cfg, log)
+	if err := svc.Hub.Recover(ctx); err != nil {
 		return err
 	}
 
@@ -131,7 +147,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Ready != nil {
 		cfg.Ready(addr)
 	}
-	return serve(ctx, srv, ln, svc, nd, log)
+	return serve(ctx, srv, ln, agents, svc, nd, log)
 }
 
 // openData makes the data folder and opens the store with the master key
@@ -161,11 +177,12 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 			ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
 			Uploads:   filepath.Join(tmp, "uploads"),
 		},
-		Runner:   deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(tmp, "work")},
-		Delivery: settings,
-		Limits:   transport.DefaultLimits,
-		Log:      cfg.Log,
-		Now:      now,
+		Runner:      deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(tmp, "work")},
+		AgentListen: cfg.AgentListen,
+		Delivery:    settings,
+		Limits:      transport.DefaultLimits,
+		Log:         cfg.Log,
+		Now:         now,
 	})
 }
 
@@ -195,7 +212,7 @@ func listen(cfg Config, log *slog.Logger) (net.Listener, string, string, error) 
 // notifications, the delivery loop on one node at a time) and srv on ln
 // until ctx ends or serving fails; then it stops them in order: requests
 // first, then tasks, which are recorded as cancelled.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, svc services.Set, nd *node, log *slog.Logger) error {
+func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc services.Set, nd *node, log *slog.Logger) error {
 	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var runErr error
@@ -213,6 +230,7 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, svc services.
 		nd.run(runCtx, svc.Runner.Wake)
 	}()
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
+	runAgents(runCtx, &wg, agents, svc, nd, log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -300,7 +318,10 @@ func bootstrap(ctx context.Context, cfg Config, svc api.Services, log *slog.Logg
 		}
 		log.Info("created space " + domain.DefaultSpace)
 	}
-	return svc.Trust.EnsureIdentities(ctx)
+	if err := svc.Trust.EnsureIdentities(ctx); err != nil {
+		return err
+	}
+	return svc.Targets.EnsureIdentity(ctx)
 }
 
 // absolutePaths makes every path of cfg absolute, from the folder the
@@ -337,7 +358,7 @@ func claimScratch(cfg Config, others []string, log *slog.Logger) (*scratch.Claim
 	return scratch.New([]string{tmp, chunkTmp}, scratch.Options{
 		Node:   cfg.Node,
 		Alive:  others,
-		Dead:   func(dir string) { deploy.StopLeftovers(filepath.Join(dir, "work"), log) },
+		Dead:   func(dir string) { step.StopLeftovers(filepath.Join(dir, "work"), log) },
 		Legacy: []string{tmp, chunkTmp, filepath.Join(cfg.DataDir, legacyWorkDir)},
 		Log:    log.With("component", "scratch"),
 	})

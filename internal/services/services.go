@@ -30,6 +30,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/targets"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -52,6 +53,13 @@ type Set struct {
 	Transfer *transport.Receiver
 	// Packages is the built-in feed and package transfer files.
 	Packages *packages.Service
+	// Targets registers and checks deployment targets; Hub is this node's
+	// connections to their agents (it runs the jobs it can deliver and
+	// accepts polling agents); TargetHealth checks every target, on one
+	// node at a time.
+	Targets      *targets.Service
+	Hub          *targets.Hub
+	TargetHealth *targets.Health
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 
@@ -74,8 +82,12 @@ type Config struct {
 	Runner   deploy.RunnerConfig // node name, work folder, timeout, workers
 	Delivery outbox.Settings     // zero fields: outbox.DefaultSettings
 	Limits   transport.Limits    // what the transfer endpoints hold before checking signatures
-	Log      *slog.Logger
-	Now      func() time.Time
+	// AgentListen is where this node accepts polling agents (for `target
+	// trust-info`); TargetHealth how often targets are checked (0: 30 s).
+	AgentListen  string
+	TargetHealth time.Duration
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // New builds the complete set over st. Scripts run in sb; node reports
@@ -92,7 +104,6 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Core: one space's own things.
 	tr := trust.New(st, st.Spaces(), st.RemoteSpaces(), guard, events, now)
-	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), guard, tr, events, now)
 	releases := release.New(st, st.Projects(), st.Releases(), st.Packages(), guard, events, now)
 
 	// Cross-space: what travels between spaces.
@@ -107,11 +118,20 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
 		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, events, now)
 
+	// Targets: this node's hub runs steps on agents for the runner, from
+	// durable jobs, with packages' chunks from the feed.
+	keys := targets.NewKeys(st.AgentIdentities(), now)
+	hub := targets.NewHub(cfg.Runner.Node, keys, st.Targets(), st.AgentJobs(), st.Tasks(), feed, cfg.Log.With("component", "agents"), now)
+	machines := targets.NewMachines(hub, st.Targets(), st.AgentJobs(), now)
+	tgs := targets.New(st, st.Targets(), st.Environments(), st.AgentIdentities(), keys, hub, guard, events, now, cfg.AgentListen, cfg.Log.With("component", "targets"))
+	// The catalog applies and exports targets as config as code.
+	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), guard, tr, tgs, events, now)
+
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, receipts)
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, machines, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), guard, rules, progress, events, now, runner)
+		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), guard, rules, progress, events, now, runner)
 
 	// Delivery: the outbox, the loop that empties it, and the receiver.
 	settings := cfg.Delivery.WithDefaults()
@@ -122,21 +142,24 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
 
 	return Set{
-		Auth:      auth.New(st, st.Users(), events, now),
-		Catalog:   cat,
-		Releases:  releases,
-		Deploy:    deployments,
-		Audit:     events,
-		Trust:     tr,
-		Bundles:   bundles,
-		Receipts:  receipts,
-		Dashboard: dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), guard, rules, now),
-		Teams:     access.New(st, st.Spaces(), st.Teams(), st.Projects(), st.Environments(), st.Users(), guard, events, now),
-		Outbox:    out,
-		Transfer:  receiver,
-		Packages:  feed,
-		Health:    node.Health,
-		Runner:    runner,
-		Deliverer: deliverer,
+		Auth:         auth.New(st, st.Users(), events, now),
+		Catalog:      cat,
+		Releases:     releases,
+		Deploy:       deployments,
+		Audit:        events,
+		Trust:        tr,
+		Bundles:      bundles,
+		Receipts:     receipts,
+		Dashboard:    dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), guard, rules, now),
+		Teams:        access.New(st, st.Spaces(), st.Teams(), st.Projects(), st.Environments(), st.Users(), guard, events, now),
+		Outbox:       out,
+		Transfer:     receiver,
+		Packages:     feed,
+		Targets:      tgs,
+		Hub:          hub,
+		TargetHealth: targets.NewHealth(tgs, cfg.TargetHealth),
+		Health:       node.Health,
+		Runner:       runner,
+		Deliverer:    deliverer,
 	}, nil
 }

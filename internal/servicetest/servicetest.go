@@ -138,9 +138,13 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := set.Targets.EnsureIdentity(ctx); err != nil {
+		t.Fatal(err)
+	}
 	e := &Env{Set: set, Store: st, Dir: dir, Ctx: ctx, t: t, roles: map[string]bool{}}
 	if o.runTasks {
 		e.Start(set.Runner.Run)
+		e.Start(set.Hub.Run)
 	}
 	if o.deliver {
 		e.Start(set.Deliverer.Run)

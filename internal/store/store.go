@@ -46,6 +46,9 @@ type Store interface {
 	Outbox() Outbox
 	ReceivedChunks() ReceivedChunks
 	Teams() Teams
+	Targets() Targets
+	AgentIdentities() AgentIdentities
+	AgentJobs() AgentJobs
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -210,6 +213,8 @@ type Deployments interface {
 	// each environment; its cost follows the number of those projects'
 	// environments, not the length of their history.
 	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
+	// SetMachines records how many targets ran a deployment.
+	SetMachines(ctx context.Context, id int64, n int) error
 }
 
 // Tasks are the server's queue of background work.
@@ -397,4 +402,79 @@ type Packages interface {
 	List(ctx context.Context, spaceID int64, id string) ([]domain.Package, error)
 	// BySHA256 returns the space's packages with that content, with manifests.
 	BySHA256(ctx context.Context, spaceID int64, sha256 string) ([]domain.Package, error)
+}
+
+// Targets are the machines spaces deploy to (SPEC §5).
+type Targets interface {
+	// Create stores a target (sets ID, CreatedAt); conflict when its space
+	// has a target of that name or thumbprint.
+	Create(ctx context.Context, t *domain.Target) error
+	// Update stores the registration of t (found by ID): environments,
+	// roles, mode, URL, thumbprint, disabled, and its health fields.
+	Update(ctx context.Context, t *domain.Target) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Target, error)
+	GetByID(ctx context.Context, id int64) (domain.Target, error)
+	// List returns a space's targets by name; spaceID 0 lists every
+	// space's.
+	List(ctx context.Context, spaceID int64) ([]domain.Target, error)
+	// ByThumbprint returns the targets of every space registered with an
+	// agent's fingerprint.
+	ByThumbprint(ctx context.Context, thumbprint string) ([]domain.Target, error)
+	Delete(ctx context.Context, id int64) error
+	// SetHealth records a check of a target.
+	SetHealth(ctx context.Context, id int64, h TargetHealth) error
+	// Seen records that the polling agent with thumbprint is connected to
+	// node and answered at at (every target registered with it).
+	Seen(ctx context.Context, thumbprint, node string, at time.Time, version string) error
+	// Left records that the polling agent left node, if it was there.
+	Left(ctx context.Context, thumbprint, node string) error
+}
+
+// TargetHealth is what one check of a target found.
+type TargetHealth struct {
+	Health    domain.Health
+	Reason    string
+	CheckedAt time.Time
+	// Answered says the agent answered (LastSeen becomes CheckedAt, and
+	// Version its version).
+	Answered bool
+	Version  string
+}
+
+// AgentIdentities hold the server's identity towards agents: one current,
+// and while it rotates one next. Keys are sealed at rest.
+type AgentIdentities interface {
+	// Create stores an identity; conflict when one in its state exists.
+	Create(ctx context.Context, id *domain.AgentIdentity) error
+	// List returns the identities that are not retired, keys opened.
+	List(ctx context.Context) ([]domain.AgentIdentity, error)
+	// Activate retires the current identity and makes the next one
+	// current; NotFound when there is no next one.
+	Activate(ctx context.Context, at time.Time) error
+}
+
+// AgentJobs are the durable work for targets: a step for one target,
+// queued by a node's runner and run by a node that reaches the agent.
+// Payload and Result are sealed at rest.
+type AgentJobs interface {
+	// Create queues a job (sets ID, CreatedAt, State queued).
+	Create(ctx context.Context, j *domain.AgentJob) error
+	// Get returns a job, payload and result opened.
+	Get(ctx context.Context, id int64) (domain.AgentJob, error)
+	// Claim moves queued jobs node may run to running on node and returns
+	// them: those of listening targets that node queued, and those of
+	// the polling agents in thumbprints (connected to it). Two nodes never
+	// claim one job.
+	Claim(ctx context.Context, node string, thumbprints []string, now time.Time, limit int) ([]domain.AgentJob, error)
+	// Beat records node's heartbeat on its running jobs, and returns
+	// those to stop: their cancel was requested or their task has ended.
+	Beat(ctx context.Context, node string, now time.Time) (stop []int64, err error)
+	// Finish moves a job that is not final to state with result or
+	// errMsg; it reports false when the job had already ended.
+	Finish(ctx context.Context, id int64, state domain.JobState, result []byte, errMsg string, now time.Time) (bool, error)
+	RequestCancel(ctx context.Context, id int64) error
+	Delete(ctx context.Context, id int64) error
+	// FailNode fails the unfinished jobs node queued or ran, with reason:
+	// it stopped, and with it their streams and tasks.
+	FailNode(ctx context.Context, node, reason string, now time.Time) (int, error)
 }

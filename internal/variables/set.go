@@ -75,6 +75,37 @@ func (s *Set) Names() []string {
 	return names
 }
 
+// Clone returns a copy of the set that changes independently.
+func (s *Set) Clone() *Set {
+	c := NewSet()
+	if s != nil {
+		for _, e := range s.list {
+			c.Set(e.name, e.value, e.sensitive)
+		}
+	}
+	return c
+}
+
+// Entry is one variable of a set.
+type Entry struct {
+	Name      string
+	Value     string
+	Sensitive bool
+}
+
+// Entries returns every variable in the order names were first set (the
+// order Clone and a set rebuilt with Set keep).
+func (s *Set) Entries() []Entry {
+	if s == nil {
+		return nil
+	}
+	out := make([]Entry, len(s.list))
+	for i, e := range s.list {
+		out[i] = Entry{Name: e.name, Value: e.value, Sensitive: e.sensitive}
+	}
+	return out
+}
+
 // IsSensitive reports whether name is defined and marked sensitive.
 func (s *Set) IsSensitive(name string) bool {
 	if s == nil {

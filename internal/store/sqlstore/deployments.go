@@ -16,7 +16,8 @@ var _ store.Deployments = (*deployments)(nil)
 // A deployment's project and version names come from joins, and its state
 // and times from its task, so nothing is stored twice.
 const deploymentSelect = `SELECT d.id, d.space_id, d.project_id, p.name, d.release_id, r.version,
-		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by
+		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by,
+		d.targets, d.exclude_targets, d.machines
 	FROM deployments d
 	JOIN releases r ON r.id = d.release_id
 	JOIN projects p ON p.id = d.project_id
@@ -27,9 +28,17 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 	var taskID, started, finished sql.NullInt64
 	var state sql.NullString
 	var created int64
+	var only, except string
 	err := s.Scan(&d.ID, &d.SpaceID, &d.ProjectID, &d.Project, &d.ReleaseID, &d.Version,
-		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy)
+		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy,
+		&only, &except, &d.Machines)
 	if err != nil {
+		return domain.Deployment{}, err
+	}
+	if d.Targets, err = nameList(only); err != nil {
+		return domain.Deployment{}, err
+	}
+	if d.ExcludeTargets, err = nameList(except); err != nil {
 		return domain.Deployment{}, err
 	}
 	d.TaskID, d.State = taskID.Int64, domain.TaskState(state.String)
@@ -41,12 +50,43 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 // is read from its task, so State and the times are not stored.
 func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 	d.CreatedAt = stamp(d.CreatedAt)
-	err := s.db.queryRow(ctx, `INSERT INTO deployments
-			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	only, err := namesText(d.Targets)
+	if err != nil {
+		return err
+	}
+	except, err := namesText(d.ExcludeTargets)
+	if err != nil {
+		return err
+	}
+	err = s.db.queryRow(ctx, `INSERT INTO deployments
+			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, targets, exclude_targets)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
-		micros(d.CreatedAt), d.CreatedBy).Scan(&d.ID)
+		micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
 	return wrap(err, "create deployment to %q", d.Environment)
+}
+
+// SetMachines records how many targets ran the deployment.
+func (s *deployments) SetMachines(ctx context.Context, id int64, n int) error {
+	err := s.db.execOne(ctx, domain.NotFoundf("deployment %d not found", id), `UPDATE deployments SET machines = ? WHERE id = ?`, n, id)
+	return wrap(err, "count the targets of deployment %d", id)
+}
+
+// namesText stores a list of names as JSON ("" for none).
+func namesText(names []string) (string, error) {
+	if len(names) == 0 {
+		return "", nil
+	}
+	return encodeJSON(names)
+}
+
+// nameList reads what namesText stored.
+func nameList(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var names []string
+	return names, decodeJSON(s, &names)
 }
 
 func (s *deployments) Get(ctx context.Context, id int64) (domain.Deployment, error) {

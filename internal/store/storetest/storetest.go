@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PendingBundles", testPendingBundles},
 		{"ReceivedChunks", testReceivedChunks},
 	}
+	tests = append(tests, targetTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -40,6 +40,15 @@ type Lifecycle struct {
 type Phase struct {
 	Name         string   `json:"name"`
 	Environments []string `json:"environments"`
+	// Retention, when set, keeps only the newest KeepReleases releases
+	// deployed to the phase (never one current in an environment, or with
+	// a task that has not finished).
+	Retention *Retention `json:"retention,omitempty"`
+}
+
+// Retention is a phase's release retention policy.
+type Retention struct {
+	KeepReleases int `json:"keepReleases"`
 }
 
 // Step is one action of a deployment process (type "script" or

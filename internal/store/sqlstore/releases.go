@@ -67,6 +67,9 @@ func (s *releases) Create(ctx context.Context, r *domain.Release) error {
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("release %q of project %q already exists", r.Version, project)
 	}
+	if err == nil {
+		err = s.db.pinPackages(ctx, r.ID, r.ProjectID, r.Snapshot.Packages)
+	}
 	return wrap(err, "create release %q of project %q", r.Version, project)
 }
 

@@ -272,6 +272,14 @@ func (s *Service) applyDelta(ctx context.Context, spaceID int64, pl *TransferPay
 	if err != nil {
 		return nil, err
 	}
+	// The base's chunks are this import's until it ends: touched under
+	// its hold, so that retention deleting the base meanwhile and chunk
+	// collection leave them alone (collect.go).
+	for _, c := range bm.Chunks {
+		if err := s.chunks.Touch(c.Hash); err != nil {
+			return nil, fmt.Errorf("rebuild base %s %s: %w", ref.ID, ref.Version, err)
+		}
+	}
 	var tmp []string
 	defer func() {
 		for _, p := range tmp {

@@ -69,7 +69,8 @@ never changes.`,
 
 func (a *app) packageList() *cobra.Command {
 	var id string
-	list := show(a, &cobra.Command{Use: "list [--id ID]", Short: "List the feed's packages, newest version first", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list [--id ID]", Short: "List the feed's packages, newest version first", Example: `  ferry package list
+  ferry package list --id shop-web -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Package, error) { return x.ListPackages(x, x.space, id) },
 		func(w io.Writer, list []api.Package) {
 			if len(list) == 0 {
@@ -85,7 +86,7 @@ func (a *app) packageList() *cobra.Command {
 }
 
 func (a *app) packageShow() *cobra.Command {
-	return show(a, &cobra.Command{Use: "show ID VERSION", Short: "Show a package version: hash, size, how it is stored", Args: cobra.ExactArgs(2)},
+	return show(a, &cobra.Command{Use: "show ID VERSION", Short: "Show a package version: hash, size, how it is stored", Example: `  ferry package show shop-web 1.0.0`, Args: cobra.ExactArgs(2)},
 		func(x call) (api.PackageDetail, error) { return x.ShowPackage(x, x.space, x.args[0], x.args[1]) },
 		func(w io.Writer, d api.PackageDetail) {
 			fmt.Fprintf(w, "%s %s\n", d.ID, d.Version)
@@ -100,12 +101,19 @@ func (a *app) packageShow() *cobra.Command {
 
 func (a *app) packageDownload() *cobra.Command {
 	var out string
-	dl := do(a, &cobra.Command{Use: "download ID VERSION --out FILE", Short: "Write a package version from the feed to a file (verified)", Args: cobra.ExactArgs(2)},
+	dl := do(a, &cobra.Command{Use: "download ID VERSION --out FILE", Short: "Write a package version from the feed to a file (verified)", Example: `  ferry package download shop-web 1.0.0 --out shop-web-1.0.0.zip`, Args: cobra.ExactArgs(2)},
 		func(x call) error {
 			if out == "" {
 				return usagef("give the file to write with --out FILE")
 			}
-			return a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) })
+			if err := a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) }); err != nil {
+				return err
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			return a.render(savedFile{File: out, Bytes: int(fi.Size())}, func(w io.Writer) {})
 		})
 	dl.Flags().StringVar(&out, "out", "", "file to write")
 	return dl
@@ -123,8 +131,8 @@ an inventory is only needed when no receipt has gone back yet.`,
 		Example: `  ferry package inventory --out prod-inventory.json`,
 		Args:    cobra.NoArgs,
 	}, output{}, func(x call) ([]byte, error) { return x.PackageInventory(x, x.space) },
-		func(x call, out string) {
-			fmt.Fprintf(a.stdout, "Wrote the package inventory of %q to %s\n", a.space, out)
+		func(w io.Writer, x call, out string) {
+			fmt.Fprintf(w, "Wrote the package inventory of %q to %s\n", a.space, out)
 		})
 }
 
@@ -212,7 +220,7 @@ func (a *app) packageImport() *cobra.Command {
 file's signature (a remote space trusted for releases), every chunk's hash and
 every rebuilt package's SHA-256 are checked before any package enters the
 feed; a file altered in any way is refused.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry package import packages.ferry --space "Prod Space"`, Args: cobra.ExactArgs(1),
 	}, func(x call) (api.PackageImport, error) {
 		return upload(a, x.args[0], func(body io.Reader, size int64) (api.PackageImport, error) {
 			return x.ImportPackages(x, x.space, body, size)

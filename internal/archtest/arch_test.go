@@ -103,6 +103,7 @@ var tiers = []tier{
 	{"cross-space", []string{"internal/bundle", "internal/packages", "internal/receipt"}},
 	// Delivery: the same, over the network.
 	{"delivery", []string{"internal/outbox", "internal/transport"}},
+	{"upkeep", []string{"internal/retention"}},
 	{"wiring", []string{"internal/services"}},
 	{"front ends", []string{"internal/api", "internal/web"}},
 	{"server", []string{"internal/server"}},

@@ -128,6 +128,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.teamCommand(),
 		a.taskCommand(),
 		a.auditCommand(),
+		a.retentionCommand(),
 	)
 	usageErrors(root)
 	return root

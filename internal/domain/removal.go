@@ -53,6 +53,7 @@ type Removed struct {
 	Receipts     int   `json:"receipts,omitempty"`
 	Environments int   `json:"environments,omitempty"`
 	Packages     int   `json:"packages,omitempty"`
+	Variables    int   `json:"variables,omitempty"`  // variable values
 	Deliveries   int   `json:"deliveries,omitempty"` // outbox items dropped
 	Chunks       int   `json:"chunks,omitempty"`
 	ChunkBytes   int64 `json:"chunkBytes,omitempty"`
@@ -68,6 +69,7 @@ func (r *Removed) Add(o Removed) {
 	r.Receipts += o.Receipts
 	r.Environments += o.Environments
 	r.Packages += o.Packages
+	r.Variables += o.Variables
 	r.Deliveries += o.Deliveries
 	r.Chunks += o.Chunks
 	r.ChunkBytes += o.ChunkBytes
@@ -93,6 +95,7 @@ func (r Removed) String() string {
 	add(r.Receipts, "receipt", "receipts")
 	add(r.Environments, "environment", "environments")
 	add(r.Packages, "package version", "package versions")
+	add(r.Variables, "variable value", "variable values")
 	add(r.Deliveries, "queued delivery", "queued deliveries")
 	if r.Chunks > 0 {
 		parts = append(parts, fmt.Sprintf("%d chunks (%s)", r.Chunks, Bytes(r.ChunkBytes)))

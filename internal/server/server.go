@@ -154,6 +154,10 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 	if err != nil {
 		return services.Set{}, err
 	}
+	retain, err := retentionSettings()
+	if err != nil {
+		return services.Set{}, err
+	}
 	tmp := claim.Dir(filepath.Join(cfg.DataDir, tmpDir))
 	return services.New(st, sb, nd, services.Config{
 		Folders: packages.Folders{
@@ -164,6 +168,7 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 		Runner:   deploy.RunnerConfig{Node: cfg.Node, WorkDir: filepath.Join(tmp, "work")},
 		Delivery: settings,
 		Limits:   transport.DefaultLimits,
+		Retain:   retain,
 		Log:      cfg.Log,
 		Now:      now,
 	})
@@ -213,6 +218,7 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, svc services.
 		nd.run(runCtx, svc.Runner.Wake)
 	}()
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
+	wg.Go(func() { nd.exclusive(runCtx, retentionLock, svc.Retention.Loop) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -270,3 +270,36 @@ func readFile(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// TestDeleteRemoteSpace: deleting a remote space revokes it first; the
+// release it delivered stays readable and never deploys again, its name
+// and certificate cannot be added back, and in the source space deleting
+// the remote space whose environments a lifecycle uses is refused.
+func TestDeleteRemoteSpace(t *testing.T) {
+	p := newPair(t)
+	p.release(t)
+	file := p.promote(t)
+	prod := func(args ...string) []string { return append([]string{"--space", "Prod Space"}, args...) }
+	p.prod.Must(prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Production}]
+lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]}]}]
+`))...)
+	p.prod.Must(prod("bundle", "import", file)...)
+	p.prod.Must(prod("var", "set", "DevTest Space: My Project", "ConnectionString", "Server=prod-db", "--env", "Production")...)
+
+	// In DevTest, lifecycle Main uses "Prod Space: Production".
+	r := p.dev.Fail("--space", "DevTest Space", "remote-space", "delete", "Prod Space")
+	exitCode(t, r, 6, "remote-space delete")
+	contains(t, r.Stderr, `lifecycle "Main"`, "Prod Space: Production", "revoked now")
+
+	contains(t, p.prod.Must(prod("remote-space", "delete", "DevTest Space")...).Stdout, `Deleted remote-space "DevTest Space"`)
+	notContains(t, p.prod.Must(prod("remote-space", "list")...).Stdout, "DevTest Space")
+	contains(t, p.prod.Must(prod("release", "show", "DevTest Space: My Project", "1.0.0")...).Stdout, "1.0.0")
+	r = p.prod.Fail(prod("deploy", "DevTest Space: My Project", "1.0.0", "--to", "Production")...)
+	contains(t, r.Stderr, "revoked")
+	exitCode(t, p.prod.Run(prod("bundle", "import", file)...), 7, "bundle import")
+	r = p.prod.Fail(prod("remote-space", "add", "DevTest Space", "--cert", p.devPEM, "--trust", "releases")...)
+	contains(t, r.Stderr, "was deleted")
+	r = p.prod.Fail(prod("remote-space", "add", "DevTest Again", "--cert", p.devPEM, "--trust", "releases")...)
+	contains(t, r.Stderr, "deleted")
+	contains(t, p.prod.Must(prod("audit", "list")...).Stdout, "remote-space.revoke", "remote-space.delete")
+}

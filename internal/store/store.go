@@ -171,6 +171,9 @@ type Releases interface {
 	Get(ctx context.Context, projectID int64, version string) (domain.Release, error)
 	GetByID(ctx context.Context, id int64) (domain.Release, error)
 	List(ctx context.Context, projectID int64) ([]domain.Release, error) // newest first
+	// WasDeleted reports whether a release of the project with that
+	// version existed and was deleted (Removal.DeleteReleases).
+	WasDeleted(ctx context.Context, projectID int64, version string) (bool, error)
 }
 
 // DeploymentFilter narrows Deployments.List; zero fields match everything.

@@ -107,3 +107,9 @@ func (s *releases) List(ctx context.Context, projectID int64) ([]domain.Release,
 	list, err := collect(rows, s.scan)
 	return list, wrap(err, "list releases")
 }
+
+func (s *releases) WasDeleted(ctx context.Context, projectID int64, version string) (bool, error) {
+	var n int
+	err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM deleted_releases WHERE project_id = ? AND version = ?`, projectID, version).Scan(&n)
+	return n > 0, wrap(err, "look up deleted release %q", version)
+}

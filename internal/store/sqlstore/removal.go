@@ -272,6 +272,12 @@ func (s *removal) deleteTasks(ctx context.Context, r *domain.Removed, ids []int6
 func (s *removal) DeleteReleases(ctx context.Context, ids []int64) (domain.Removed, error) {
 	var total domain.Removed
 	err := chunked(ids, func(part []int64) error {
+		_, err := s.db.exec(ctx, `INSERT INTO deleted_releases (project_id, version, deleted_at)
+			SELECT project_id, version, ? FROM releases WHERE id IN `+in(len(part))+` ON CONFLICT DO NOTHING`,
+			append([]any{micros(time.Now())}, anys(part)...)...)
+		if err != nil {
+			return err
+		}
 		r, err := s.deleteDeployments(ctx, `release_id IN `+in(len(part)), anys(part)...)
 		if err != nil {
 			return err

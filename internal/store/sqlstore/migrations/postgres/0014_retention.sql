@@ -22,3 +22,14 @@ CREATE TABLE release_packages (
 CREATE INDEX release_packages_package ON release_packages (space_id, package_id, version);
 
 ALTER TABLE remote_spaces ADD COLUMN deleted_at BIGINT;
+
+-- deleted_releases remembers the versions of a project that were deleted
+-- (by hand or by retention): receipts other spaces send back about them
+-- are skipped, not refused, so a receipt file that also holds newer
+-- receipts still lands.
+CREATE TABLE deleted_releases (
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    version    TEXT COLLATE "C" NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    PRIMARY KEY (project_id, version)
+);

@@ -1,8 +1,8 @@
 package receipt
 
 import (
-	"context"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"strings"

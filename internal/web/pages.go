@@ -134,7 +134,7 @@ func (p projectPage) title() string { return p.Project.Name }
 type phaseView struct {
 	Name      string
 	Retention string // "keep 3 releases"; "" without a policy
-	Cells []dashboard.Cell
+	Cells     []dashboard.Cell
 }
 
 type releaseRow struct {

@@ -11,8 +11,16 @@ import (
 // testRemoval deletes what deleting and retention delete, and asks what
 // they ask, in both databases.
 func testRemoval(t *testing.T, s store.Store) {
+	sp, p, rels := removalScene(t, s)
+	unpinned := removalQuestions(t, s, sp, p)
+	removalDeletes(t, s, sp, p, rels, unpinned)
+}
+
+// removalScene is a space with a lifecycle that keeps one release, and a
+// project with two releases pinning a package: one deployed, one whose
+// task still runs; and a package version no release pins.
+func removalScene(t *testing.T, s store.Store) (domain.Space, domain.Project, []domain.Release) {
 	ctx := t.Context()
-	rm := s.Removal()
 	sp := domain.Space{Name: "Gone"}
 	must(t, s.Spaces().Create(ctx, &sp))
 	must(t, s.Environments().Create(ctx, &domain.Environment{SpaceID: sp.ID, Name: "Dev"}))
@@ -45,7 +53,12 @@ func testRemoval(t *testing.T, s store.Store) {
 		must(t, s.Tasks().AppendLog(ctx, task.ID, []domain.LogLine{{At: at(i), Level: "info", Text: "hi"}}))
 		rels = append(rels, r)
 	}
+	return sp, p, rels
+}
 
+// removalQuestions asks what deletes ask; it returns the unpinned package.
+func removalQuestions(t *testing.T, s store.Store, sp domain.Space, p domain.Project) []domain.PackageRef {
+	ctx, rm := t.Context(), s.Removal()
 	active, err := rm.ActiveTasks(ctx, store.ActiveFilter{Environment: "Dev", SpaceID: sp.ID})
 	must(t, err)
 	if len(active) != 1 || active[0].Version != "1.0.1" || active[0].Project != "Shop" {
@@ -65,7 +78,13 @@ func testRemoval(t *testing.T, s store.Store) {
 		len(uses[1].Current) != 1 || uses[1].Current[0] != "Dev" || len(uses[0].Environments) != 1 {
 		t.Fatalf("Uses: %+v", uses)
 	}
+	return unpinned
+}
 
+// removalDeletes deletes a release, the unpinned package, the
+// environment, lifecycle, project and space.
+func removalDeletes(t *testing.T, s store.Store, sp domain.Space, p domain.Project, rels []domain.Release, unpinned []domain.PackageRef) {
+	ctx, rm := t.Context(), s.Removal()
 	removed, err := rm.DeleteReleases(ctx, []int64{rels[0].ID})
 	must(t, err)
 	if removed.Releases != 1 || removed.Deployments != 1 || removed.Tasks != 1 || removed.LogLines != 1 {

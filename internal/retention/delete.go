@@ -401,9 +401,8 @@ func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) 
 	return s.finish(ctx, d, err)
 }
 
-// DeleteTeam deletes a team of a space. The space's last team that
-// administers it without limits cannot be deleted, unless system
-// administrators are left to administer it.
+// DeleteTeam deletes a team of a space; its members lose the role it
+// granted. Nothing refers to a team by name, so nothing refuses it.
 func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "team", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -417,9 +416,8 @@ func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, 
 		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
 			return err
 		}
-		// A space admin limited to nothing who deletes their own team
-		// would lock themselves out; that is their choice, and system
-		// administrators can always put things right.
+		// A space admin who deletes their own team locks themselves
+		// out; system administrators can always put that right.
 		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
 	})
 	return s.finish(ctx, d, err)

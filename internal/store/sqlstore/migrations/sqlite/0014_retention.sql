@@ -33,3 +33,7 @@ CREATE TABLE deleted_releases (
     deleted_at BIGINT NOT NULL,
     PRIMARY KEY (project_id, version)
 );
+
+-- Deleting tasks checks that no deployment still names them: without this
+-- index every deleted task is a scan of every deployment.
+CREATE INDEX deployments_task ON deployments (task_id);

@@ -349,14 +349,14 @@ func (s *Service) packageReferrers(ctx context.Context, spaceID int64, id, versi
 // versions returns the stored versions a delete of id (version) removes,
 // or NotFound.
 func (s *Service) versions(ctx context.Context, spaceID int64, id, version string) ([]domain.PackageRef, error) {
-	all, err := s.st.Removal.Unpinned(ctx, spaceID, s.now().AddDate(100, 0, 0))
+	all, err := s.st.Packages.List(ctx, spaceID, id)
 	if err != nil {
 		return nil, err
 	}
 	var out []domain.PackageRef
 	for _, p := range all {
 		if p.ID == id && (version == "" || p.Version == version) {
-			out = append(out, p)
+			out = append(out, domain.PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
 		}
 	}
 	if len(out) == 0 {

@@ -212,3 +212,15 @@ type PushQuery struct {
 type PackageQuery struct {
 	ID string `query:"id" doc:"only the versions of this package id"`
 }
+
+// DeleteVariableRequest chooses the values of a variable to delete: the
+// one scoped to exactly Environments, or every value when none are given.
+type DeleteVariableRequest struct {
+	Environments []string `json:"environments,omitempty"`
+}
+
+// RetentionRequest runs retention now; with DryRun it lists what it would
+// remove and removes nothing.
+type RetentionRequest struct {
+	DryRun bool `json:"dryRun"`
+}

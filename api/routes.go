@@ -117,12 +117,28 @@ type RouteSet struct {
 	TransferChunks   Route[None, MissingChunks]
 	TransferPackages Route[None, PackageImport]
 	TransferSchema   Route[None, Handshake]
+
+	// Deleting things (SPEC §7): each is refused, naming every referrer,
+	// while something still uses the thing.
+	DeleteSpace          Route[None, Deleted]
+	DeleteEnvironment    Route[None, Deleted]
+	DeleteLifecycle      Route[None, Deleted]
+	DeleteProject        Route[None, Deleted]
+	DeleteVariable       Route[DeleteVariableRequest, Deleted]
+	DeleteRelease        Route[None, Deleted]
+	DeletePackage        Route[None, Deleted]
+	DeletePackageVersion Route[None, Deleted]
+	DeleteUser           Route[None, Deleted]
+	DeleteTeam           Route[None, Deleted]
+	DeleteRemoteSpace    Route[None, Deleted]
+	RunRetention         Route[RetentionRequest, RetentionReport]
 }
 
 const (
 	get   = http.MethodGet
 	post  = http.MethodPost
 	patch = http.MethodPatch
+	del   = http.MethodDelete
 	made  = http.StatusCreated
 
 	sp = "/api/spaces/{space}"
@@ -140,6 +156,7 @@ func Routes() RouteSet {
 	r.targetRoutes()
 	r.people()
 	r.transfer()
+	r.deletes()
 	r.named()
 	return r
 }
@@ -273,4 +290,21 @@ func (r *RouteSet) transfer() {
 	r.TransferPackages = Route[None, PackageImport]{Op{Method: post, Path: "/api/v1/transfer/packages", Permission: PermSignature, Upload: MediaTar, Summary: "A connected space delivers a package transfer file (streamed; Content-Length may be absent)",
 		RequestHeaders: transferHeaders, Headers: schemaHeader}}
 	r.TransferSchema = Route[None, Handshake]{Op{Method: get, Path: "/api/v1/transfer/schema", Permission: PermAnyone, Summary: "The connected handshake: the schema versions this server reads", Headers: schemaHeader}}
+}
+
+// deletes declares the routes that delete things, and retention.
+func (r *RouteSet) deletes() {
+	const refused = "; refused (409, rule in-use) naming every referrer while something uses it"
+	r.DeleteSpace = Route[None, Deleted]{Op{Method: del, Path: sp, Permission: PermAdmin, Summary: "Delete a space and everything in it (its audit events stay, as the server's)" + refused}}
+	r.DeleteEnvironment = Route[None, Deleted]{Op{Method: del, Path: sp + "/environments/{name}", Permission: PermAdministerSpace, Summary: "Delete an environment with its deployments and their task logs" + refused}}
+	r.DeleteLifecycle = Route[None, Deleted]{Op{Method: del, Path: sp + "/lifecycles/{name}", Permission: PermAdministerSpace, Summary: "Delete a lifecycle" + refused}}
+	r.DeleteProject = Route[None, Deleted]{Op{Method: del, Path: pj, Permission: PermAdministerSpace, Summary: "Delete a project with its releases, deployments and task logs" + refused}}
+	r.DeleteVariable = Route[DeleteVariableRequest, Deleted]{Op{Method: del, Path: pj + "/variables/{name}", Permission: PermEditProject, Summary: "Delete a variable's value for one scope, or all its values"}}
+	r.DeleteRelease = Route[None, Deleted]{Op{Method: del, Path: pj + "/releases/{version}", Permission: PermAdministerSpace, Summary: "Delete a release with its deployments and task logs" + refused}}
+	r.DeletePackage = Route[None, Deleted]{Op{Method: del, Path: sp + "/packages/{package}", Permission: PermAdministerSpace, Summary: "Delete every version of a package from the feed" + refused}}
+	r.DeletePackageVersion = Route[None, Deleted]{Op{Method: del, Path: sp + "/packages/{package}/{version}", Permission: PermAdministerSpace, Summary: "Delete a package version from the feed" + refused}}
+	r.DeleteUser = Route[None, Deleted]{Op{Method: del, Path: "/api/users/{name}", Permission: PermAdmin, Summary: "Delete a user with their API keys; never the last administrator"}}
+	r.DeleteTeam = Route[None, Deleted]{Op{Method: del, Path: sp + "/teams/{name}", Permission: PermAdministerSpace, Summary: "Delete a team"}}
+	r.DeleteRemoteSpace = Route[None, Deleted]{Op{Method: del, Path: sp + "/remote-spaces/{name}", Permission: PermAdministerSpace, Summary: "Revoke a remote space, then delete it: its imports stay readable and never deploy again" + refused}}
+	r.RunRetention = Route[RetentionRequest, RetentionReport]{Op{Method: post, Path: "/api/retention", Permission: PermAdmin, Summary: "Run retention now: releases, task logs, package versions and chunks the policies let go"}}
 }

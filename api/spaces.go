@@ -246,6 +246,9 @@ type ReceiptImport struct {
 	From       string `json:"from"`
 	Imported   int    `json:"imported"`
 	Duplicates int    `json:"duplicates"`
+	// OfDeleted counts receipts about releases this space deleted:
+	// verified, then skipped.
+	OfDeleted int `json:"ofDeleted,omitempty"`
 }
 
 // BundleReceived answers a connected space's bundle delivery: imported,

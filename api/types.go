@@ -40,6 +40,15 @@ type Lifecycle struct {
 type Phase struct {
 	Name         string   `json:"name"`
 	Environments []string `json:"environments"`
+	// Retention, when set, keeps only the newest KeepReleases releases
+	// deployed to the phase (never one current in an environment, or with
+	// a task that has not finished).
+	Retention *Retention `json:"retention,omitempty"`
+}
+
+// Retention is a phase's release retention policy.
+type Retention struct {
+	KeepReleases int `json:"keepReleases"`
 }
 
 // Step is one action of a deployment process (type "script" or
@@ -332,4 +341,54 @@ type Team struct {
 	Members      []string  `json:"members"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// Deleted is the answer of a delete: the thing and what went with it.
+type Deleted struct {
+	Kind    string  `json:"kind"` // environment, lifecycle, project, release, package, variable, user, team, space, remote-space
+	Name    string  `json:"name"`
+	Removed Removal `json:"removed"`
+}
+
+// Removal counts what a delete or a retention run removed; zero counts
+// are left out.
+type Removal struct {
+	Projects     int   `json:"projects,omitempty"`
+	Releases     int   `json:"releases,omitempty"`
+	Deployments  int   `json:"deployments,omitempty"`
+	Tasks        int   `json:"tasks,omitempty"`
+	LogLines     int   `json:"logLines,omitempty"`
+	Receipts     int   `json:"receipts,omitempty"`
+	Environments int   `json:"environments,omitempty"`
+	Packages     int   `json:"packages,omitempty"`   // package versions
+	Variables    int   `json:"variables,omitempty"`  // variable values
+	Deliveries   int   `json:"deliveries,omitempty"` // queued deliveries dropped
+	Chunks       int   `json:"chunks,omitempty"`
+	ChunkBytes   int64 `json:"chunkBytes,omitempty"`
+}
+
+// RetentionReport is what a retention run removed (with DryRun, would
+// remove; chunks are counted only when removed).
+type RetentionReport struct {
+	DryRun   bool             `json:"dryRun"`
+	Releases []RemovedRelease `json:"releases"`
+	Packages []RemovedPackage `json:"packages"`
+	Removed  Removal          `json:"removed"`
+	// Kept counts releases a policy lets go that stay: current in an
+	// environment, with a task not finished, or on their way to a space.
+	Kept int `json:"kept"`
+}
+
+// RemovedRelease is a release a retention run removed.
+type RemovedRelease struct {
+	Space   string `json:"space"`
+	Project string `json:"project"`
+	Version string `json:"version"`
+}
+
+// RemovedPackage is a package version a retention run removed.
+type RemovedPackage struct {
+	Space   string `json:"space"`
+	ID      string `json:"id"`
+	Version string `json:"version"`
 }

@@ -89,6 +89,14 @@ projects:
 		{"team", "update", "devs", "--role", "deployer"},
 		{"team", "list"},
 		{"remote-space", "revoke", "B"},
+		{"var", "delete", "Shop", "Greeting"},
+		{"team", "delete", "devs"},
+		{"user", "delete", "dora"},
+		{"env", "delete", "QA"},
+		{"package", "delete", "web", "1.0.0"},
+		{"retention", "run", "--dry-run"},
+		{"retention", "run"},
+		{"--space", "B", "remote-space", "delete", "Default"},
 	}
 	for _, args := range steps {
 		r := srv.Must(append([]string{"-o", "json"}, args...)...)

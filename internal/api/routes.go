@@ -57,6 +57,7 @@ func (h *handler) routes() *router {
 	h.packageRoutes(rt, r)
 	h.targetRoutes(rt, r)
 	h.userRoutes(rt, r)
+	h.deleteRoutes(rt, r)
 
 	rt.mux.Handle("/api/", h.authenticated(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, domain.NotFoundf("no API route %s %s", r.Method, r.URL.Path))

@@ -105,6 +105,7 @@ var tiers = []tier{
 	// Delivery: the same, over the network; and deployment targets, their
 	// agents and the protocol between them.
 	{"delivery", []string{"internal/agent", "internal/outbox", "internal/targets", "internal/transport"}},
+	{"upkeep", []string{"internal/retention"}},
 	{"wiring", []string{"internal/services"}},
 	{"front ends", []string{"internal/api", "internal/web"}},
 	{"server", []string{"internal/server"}},

@@ -539,7 +539,11 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 func PhaseText(l domain.Lifecycle) string {
 	var parts []string
 	for _, ph := range l.Phases {
-		parts = append(parts, ph.Name+" ["+strings.Join(ph.Environments, ", ")+"]")
+		text := ph.Name + " [" + strings.Join(ph.Environments, ", ") + "]"
+		if ph.Retention != nil {
+			text += " (" + ph.Retention.String() + ")"
+		}
+		parts = append(parts, text)
 	}
 	return strings.Join(parts, " → ")
 }

@@ -6,6 +6,7 @@ package catalog
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -318,4 +319,45 @@ func describe(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// DeleteVariable removes the values of a project variable: the one whose
+// scope is exactly environments, or, with none given, every value of the
+// name. It reports how many values went; none is NotFound. Templates stay
+// (they are removed with apply --prune).
+func (s *Service) DeleteVariable(ctx context.Context, space, project, name string, environments []string) (int, error) {
+	removed := 0
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaces.Get(ctx, space)
+		if err != nil {
+			return err
+		}
+		if err := s.access.Require(ctx, sp, domain.PermEditProject, project, ""); err != nil {
+			return err
+		}
+		p, err := s.projects.Get(ctx, sp.ID, project)
+		if err != nil {
+			return err
+		}
+		kept := p.Variables[:0:0]
+		for _, v := range p.Variables {
+			if v.Name == name && (len(environments) == 0 || sameSet(v.Environments, environments)) {
+				removed++
+				continue
+			}
+			kept = append(kept, v)
+		}
+		if removed == 0 {
+			if len(environments) > 0 {
+				return domain.NotFoundf("project %q has no value of variable %q scoped to %s", project, name, scopeText(environments))
+			}
+			return domain.NotFoundf("project %q has no variable %q", project, name)
+		}
+		p.Variables, p.UpdatedAt = kept, s.now()
+		if err := s.projects.Put(ctx, &p); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "variable.delete", name, map[string]string{"project": project, "scope": scopeText(environments), "values": strconv.Itoa(removed)})
+	})
+	return removed, err
 }

@@ -300,6 +300,9 @@ that wait until it reads it.`,
 		},
 		func(w io.Writer, res api.ReceiptImport) {
 			fmt.Fprintf(w, "Imported %d receipt(s) from %q (%d already here)\n", res.Imported, res.From, res.Duplicates)
+			if res.OfDeleted > 0 {
+				fmt.Fprintf(w, "Skipped %d receipt(s) about releases deleted here\n", res.OfDeleted)
+			}
 		})
 	cmd := group("receipt", "Carry deployment receipts back to the spaces releases came from", export, imp)
 	cmd.Long = `Every deployment of a remote project leaves a receipt signed by this space.

@@ -26,7 +26,8 @@ func (a *app) envCommand() *cobra.Command {
 					return []string{e.Name, "remote (space " + e.RemoteSpace + ")"}
 				}
 				return []string{e.Name, "local"}
-			})))
+			})),
+		a.envDelete())
 }
 
 func (a *app) lifecycleCommand() *cobra.Command {
@@ -37,12 +38,16 @@ func (a *app) lifecycleCommand() *cobra.Command {
 			for _, l := range list {
 				var phases []string
 				for _, p := range l.Phases {
-					phases = append(phases, fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", ")))
+					phase := fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", "))
+					if p.Retention != nil {
+						phase += fmt.Sprintf(" (keep %d releases)", p.Retention.KeepReleases)
+					}
+					phases = append(phases, phase)
 				}
 				fmt.Fprintf(w, "%s: %s\n", l.Name, strings.Join(phases, " → "))
 			}
 		})
-	return group("lifecycle", "Show lifecycles (define them with 'ferry apply')", list, a.lifecycleShowCommand())
+	return group("lifecycle", "Show lifecycles (define them with 'ferry apply')", list, a.lifecycleShowCommand(), a.lifecycleDelete())
 }
 
 func (a *app) projectCommand() *cobra.Command {
@@ -75,7 +80,7 @@ DevTest Space used to deliver directly — allow the new space with --add
 		return x.Deliverers(x, x.space, x.args[0])
 	}, printDeliverers)
 	deliverers.Flags().StringVar(&add, "add", "", "allow this remote space to deliver the project too")
-	return group("project", "Show projects (define them with 'ferry apply')", list, deliverers)
+	return group("project", "Show projects (define them with 'ferry apply')", list, deliverers, a.projectDelete())
 }
 
 func printDeliverers(w io.Writer, d api.ProjectDeliverers) {

@@ -31,7 +31,7 @@ var exitCodes = []struct {
 	{3, []api.Kind{api.KindInvalid}, "the server refused the input: it breaks a rule, or a file is damaged or altered (the message names the rule)"},
 	{4, []api.Kind{api.KindNotFound}, "something named does not exist (a local file included)"},
 	{5, []api.Kind{api.KindForbidden, api.KindUnauthorized}, "no permission (forbidden), or no or a wrong API key (unauthorized)"},
-	{6, []api.Kind{api.KindConflict}, "it exists already, or changed underneath"},
+	{6, []api.Kind{api.KindConflict}, "it exists already, changed underneath, or is still in use (a refused delete names what uses it)"},
 	{7, []api.Kind{api.KindUntrusted}, "signed by a space not known or trusted for it, or revoked, or its signature does not verify"},
 	{8, []api.Kind{api.KindUnreachable}, "no answer from the server (its address, TLS, or its pinned certificate)"},
 	{9, []api.Kind{api.KindUnavailable, api.KindTooManyRequests}, "the server is busy or throttling; try again later"},

@@ -28,7 +28,7 @@ the chunks the target space lacks: 'package export' in the source space,
 'package import' in the target.`,
 	}
 	cmd.AddCommand(a.packagePush(), a.packageList(), a.packageShow(), a.packageDownload(),
-		a.packageInventory(), a.packageExport(), a.packageImport())
+		a.packageInventory(), a.packageExport(), a.packageImport(), a.packageDelete())
 	return cmd
 }
 

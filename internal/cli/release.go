@@ -64,7 +64,7 @@ turn colour off.`,
 		return x.DiffReleases(x, x.space, x.args[0], x.args[1], x.args[2])
 	},
 		func(w io.Writer, d api.ReleaseDiff) { printDiff(w, a.painter(), d) })
-	return group("release", "Create and inspect releases", create, list, a.releaseShow(), diff)
+	return group("release", "Create and inspect releases", create, list, a.releaseShow(), diff, a.releaseDelete())
 }
 
 func (a *app) releaseShow() *cobra.Command {

@@ -19,7 +19,7 @@ func (a *app) spaceCommand() *cobra.Command {
 		rows("NAME\tFINGERPRINT (SHA-256)\tCREATED", func(s api.Space) []string {
 			return []string{s.Name, dash(s.Fingerprint), s.CreatedAt.Format("2006-01-02 15:04")}
 		}))
-	return group("space", "Manage spaces (isolated tenants of a server)", create, list, a.spaceCertCommand(), a.spaceKeyCommand())
+	return group("space", "Manage spaces (isolated tenants of a server)", create, list, a.spaceCertCommand(), a.spaceKeyCommand(), a.spaceDelete())
 }
 
 // spaceCert is what space cert -o json prints.

@@ -12,7 +12,7 @@ import (
 
 func (a *app) remoteSpaceCommand() *cobra.Command {
 	cmd := group("remote-space", "Manage trust with other spaces (on this or another server)",
-		a.remoteSpaceAdd(), a.remoteSpaceList(), a.remoteSpaceUpdate(), a.remoteSpaceRevoke(), a.remoteSpaceRetry(), a.deliveriesCommand())
+		a.remoteSpaceAdd(), a.remoteSpaceList(), a.remoteSpaceUpdate(), a.remoteSpaceRevoke(), a.remoteSpaceRetry(), a.deliveriesCommand(), a.remoteSpaceDelete())
 	cmd.Long = `A remote space is another space this space knows by its certificate. Trust
 directions say what this space accepts from it or does with it:
 

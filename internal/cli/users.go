@@ -84,7 +84,7 @@ The key is stored hashed and never shown again; revoke it with 'ferry user revok
 			return x.RevokeKey(x, x.args[0], id)
 		},
 		line("Revoked key %d of %q", func(r api.RevokedKey) []any { return []any{r.Revoked, r.User} }))
-	return group("user", "Manage users, passwords and API keys", create, list, passwd, apikey, keys, revoke)
+	return group("user", "Manage users, passwords and API keys", create, list, passwd, apikey, keys, revoke, a.userDelete())
 }
 
 func timeOrNever(t *time.Time) string {
@@ -126,7 +126,7 @@ func (a *app) teamCommand() *cobra.Command {
 		rows("TEAM\tROLE\tMEMBERS\tPROJECTS\tENVIRONMENTS", func(t api.Team) []string {
 			return []string{t.Name, t.Role, listOrAll(t.Members, "none"), listOrAll(t.Projects, "all"), listOrAll(t.Environments, "all")}
 		}))
-	cmd := group("team", "Grant roles in a space to users", create, update, list)
+	cmd := group("team", "Grant roles in a space to users", create, update, list, a.teamDelete())
 	cmd.Long = `A team grants one role in one space to its members, optionally limited to some
 projects (remote projects included) and environments.
 

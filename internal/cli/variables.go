@@ -57,7 +57,7 @@ becomes plain text because a flag was left out.`,
   ferry var list "DevTest Space: Shop" --space "Prod Space" -o json`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.VariableList, error) { return x.ListVariables(x, x.space, x.args[0]) },
 		func(w io.Writer, res api.VariableList) { printVariables(w, res.Variables, res.Templates) })
-	return group("var", "Set and list project variables and template values", set, list)
+	return group("var", "Set and list project variables and template values", set, list, a.varDelete())
 }
 
 // sensitiveReason says why the server keeps name's value sensitive (as

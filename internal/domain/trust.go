@@ -72,6 +72,10 @@ type RemoteSpace struct {
 	// the remote space is known to read; 0 when nothing is known yet (see
 	// internal/compat).
 	SchemaVersion int `json:"schemaVersion,omitempty"`
+	// DeletedAt is set on a remote space that was deleted: it stays in
+	// the store, revoked, so that what it delivered is never deployed
+	// again, but no list shows it.
+	DeletedAt *time.Time `json:"-"`
 }
 
 // Revoked reports whether the remote space has been revoked.

@@ -42,6 +42,9 @@ type Lifecycle struct {
 type Phase struct {
 	Name         string   `json:"name" yaml:"name"`
 	Environments []string `json:"environments" yaml:"environments"`
+	// Retention, when set, limits how many releases deployed to the
+	// phase are kept (internal/retention).
+	Retention *Retention `json:"retention,omitempty" yaml:"retention,omitempty"`
 }
 
 // PhaseOf returns the index of the phase that holds env, or -1.

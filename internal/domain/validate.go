@@ -132,6 +132,9 @@ func (l Lifecycle) Validate() error {
 		if len(p.Environments) == 0 {
 			return Invalidf("lifecycle %q: phase %q lists no environments", l.Name, p.Name)
 		}
+		if err := p.Retention.Validate(l.Name, p.Name); err != nil {
+			return err
+		}
 		for _, e := range p.Environments {
 			if prev, dup := seen[e]; dup {
 				return Invalidf("lifecycle %q: environment %q is in phase %q and phase %q; an environment may be in one phase only", l.Name, e, prev, p.Name)

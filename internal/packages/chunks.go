@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Hash is a chunk's or a package's SHA-256.
@@ -69,12 +70,19 @@ func (c *Chunks) Has(h Hash) bool {
 
 // Put stores data under its hash h, which the caller computed. The write is
 // atomic (a temporary file renamed into place), so a crash never leaves a
-// partial chunk under a real name; storing a chunk that exists is a no-op.
-// It reports whether the chunk was new.
+// partial chunk under a real name; storing a chunk that exists only
+// freshens its modification time, which tells chunk collection it is in
+// use (Collect). It reports whether the chunk was new. Call it while
+// holding a Hold.
 func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 	p := c.path(h)
-	if _, err := os.Stat(p); err == nil {
+	now := time.Now()
+	err := os.Chtimes(p, now, now)
+	if err == nil {
 		return false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("store chunk %s: %w", h, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return false, fmt.Errorf("store chunk: %w", err)
@@ -92,6 +100,11 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// The time Collect compares is this process's clock, as for a
+		// freshened chunk (the file system's may lag or be coarser).
+		err = os.Chtimes(tmp, now, now)
 	}
 	if err == nil {
 		err = os.Rename(tmp, p)
@@ -113,6 +126,10 @@ func (c *Chunks) Get(h Hash, size int64, buf []byte) ([]byte, error) {
 		return nil, fmt.Errorf("chunk %s: a chunk is at most %d bytes, not %d", h, MaxChunk, size)
 	}
 	f, err := os.Open(c.path(h))
+	if errors.Is(err, os.ErrNotExist) {
+		// Chunk collection may be deciding it this instant (collect.go).
+		f, err = os.Open(filepath.Join(c.dir, trashDir, h.String()))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrMissingChunk, h)
 	}

@@ -324,6 +324,14 @@ func (s *Service) expandedBase(ctx context.Context, spaceID int64, pl *TransferP
 	if err != nil {
 		return "", Blob{}, err
 	}
+	// The base's chunks are this import's until it ends: touched under
+	// its hold, so that retention deleting the base meanwhile and chunk
+	// collection leave them alone (collect.go).
+	for _, c := range bm.Chunks {
+		if err := s.chunks.Touch(c.Hash); err != nil {
+			return "", Blob{}, fmt.Errorf("rebuild base %s %s: %w", ref.ID, ref.Version, err)
+		}
+	}
 	baseFile, err := s.rebuildTo(bm)
 	if err != nil {
 		return "", Blob{}, fmt.Errorf("rebuild base %s %s: %w", ref.ID, ref.Version, err)

@@ -145,6 +145,13 @@ func (s *Service) Push(ctx context.Context, space, id, version string, body io.R
 		}
 		return PushResult{}, domain.Conflictf("package %s %s is already in the feed with different content (SHA-256 %s); package versions never change: push a new version", id, version, existing.SHA256)
 	}
+	// Chunk collection leaves what this push writes alone until its
+	// manifest is committed (collect.go).
+	hold, err := s.chunks.Hold()
+	if err != nil {
+		return PushResult{}, err
+	}
+	defer hold.Release()
 	m, st, err := Ingest(file, s.chunks)
 	if err != nil {
 		return PushResult{}, fmt.Errorf("store package %s %s: %w", id, version, err)

@@ -772,6 +772,13 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
+	// Chunk collection leaves the chunks this import writes or relies on
+	// alone until its manifests are committed (collect.go).
+	hold, err := s.chunks.Hold()
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer hold.Release()
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
 	for i := range pl.Packages {
 		if pl.Packages[i].Delta != nil {
@@ -1040,7 +1047,17 @@ func (s *Service) verifyImported(ctx context.Context, spaceID int64, pl *Transfe
 			continue
 		}
 		for _, c := range p.Manifest.Chunks {
-			if !inFile[c.Hash] && !mine[c.Hash] {
+			missing := !inFile[c.Hash] && !mine[c.Hash]
+			if !missing && !inFile[c.Hash] {
+				// A chunk this space holds becomes this package's too:
+				// touched, so chunk collection keeps it (collect.go).
+				err := s.chunks.Touch(c.Hash)
+				if err != nil && !errors.Is(err, ErrMissingChunk) {
+					return nil, err
+				}
+				missing = err != nil
+			}
+			if missing {
 				return nil, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
 			}
 		}

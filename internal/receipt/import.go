@@ -1,6 +1,7 @@
 package receipt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type ImportResult struct {
 	From       string `json:"from"`
 	Imported   int    `json:"imported"`
 	Duplicates int    `json:"duplicates"`
+	// OfDeleted counts receipts about releases this space deleted: they
+	// are verified, then skipped.
+	OfDeleted int `json:"ofDeleted,omitempty"`
 }
 
 // Open reads a receipt file's envelope: size, format, a schema version this
@@ -53,13 +57,14 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 		if err != nil {
 			return err
 		}
-		receipts, read, err := s.checkAll(ctx, sp, exporter, body)
+		receipts, read, ofDeleted, err := s.checkAll(ctx, sp, exporter, body)
 		if err != nil {
 			return err
 		}
 		if res, err = s.storeNew(ctx, sp, exporter, receipts); err != nil {
 			return err
 		}
+		res.OfDeleted = ofDeleted
 		// What each signer signed shows what it reads (versions only rise).
 		read[exporter.ID] = signerRead{exporter, max(read[exporter.ID].version, body.SchemaVersion)}
 		for _, r := range read {
@@ -69,6 +74,7 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 		}
 		return s.audit.Record(ctx, sp.ID, "receipt.import", exporter.Name, map[string]string{
 			"imported": fmt.Sprint(res.Imported), "duplicates": fmt.Sprint(res.Duplicates), "fingerprint": exporter.Fingerprint,
+			"of deleted releases": fmt.Sprint(res.OfDeleted),
 		})
 	})
 	s.queued(err)
@@ -119,22 +125,30 @@ type signerRead struct {
 
 // checkAll checks every receipt of the file (check) and returns them as
 // this space stores them, with the newest schema version each signer
-// signed. One receipt that breaks a rule refuses the file.
-func (s *Service) checkAll(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, body FileBody) ([]domain.Receipt, map[int64]signerRead, error) {
-	var receipts []domain.Receipt
-	read := map[int64]signerRead{}
+// signed. One receipt that breaks a rule refuses the file; one about a
+// release this space deleted is skipped (counted in ofDeleted).
+func (s *Service) checkAll(ctx context.Context, sp domain.Space, exporter domain.RemoteSpace, body FileBody) (receipts []domain.Receipt, read map[int64]signerRead, ofDeleted int, err error) {
+	read = map[int64]signerRead{}
 	for i, sg := range body.Receipts {
 		pl, signer, env, err := s.check(ctx, sp, exporter, sg, body.SchemaVersion)
+		if errors.Is(err, errDeletedRelease) {
+			ofDeleted++
+			continue
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
+			return nil, nil, 0, fmt.Errorf("receipt %d of %d: %w", i+1, len(body.Receipts), err)
 		}
 		r := toReceipt(sp.ID, pl, sg, exporter.Name, s.now())
 		r.DeployingSpace, r.Environment = signer.Name, env
 		receipts = append(receipts, r)
 		read[signer.ID] = signerRead{signer, max(read[signer.ID].version, pl.SchemaVersion)}
 	}
-	return receipts, read, nil
+	return receipts, read, ofDeleted, nil
 }
+
+// errDeletedRelease is what check says of a correctly signed receipt
+// about a release this space deleted.
+var errDeletedRelease = errors.New("a receipt about a deleted release")
 
 // storeNew stores the receipts this space does not hold yet and queues
 // them back toward the spaces the releases came from.
@@ -233,6 +247,11 @@ func (s *Service) release(ctx context.Context, sp domain.Space, pl Payload) (dom
 			err = domain.ErrNotFound
 		} else {
 			rel, err = s.releases.Get(ctx, p.ID, pl.Version)
+			if errors.Is(err, domain.ErrNotFound) {
+				if gone, werr := s.releases.WasDeleted(ctx, p.ID, pl.Version); werr != nil || gone {
+					return p, rel, cmp.Or(werr, errDeletedRelease)
+				}
+			}
 		}
 	}
 	if errors.Is(err, domain.ErrNotFound) {

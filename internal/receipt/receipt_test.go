@@ -24,12 +24,13 @@ type fixture struct {
 	tr        *trust.Service
 	svc       *receipt.Service
 	dev, prod domain.Space
+	env       *servicetest.Env
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := servicetest.New(t)
-	f := &fixture{ctx: env.Ctx, st: env.Store, tr: env.Set.Trust, svc: env.Set.Receipts}
+	f := &fixture{ctx: env.Ctx, st: env.Store, tr: env.Set.Trust, svc: env.Set.Receipts, env: env}
 	f.dev = env.CreateSpace("Dev")
 	f.prod = env.CreateSpace("Prod")
 	env.Trust("Dev", "Prod", "receipts")
@@ -118,3 +119,35 @@ func TestImportRefusesUntrustedExporter(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestImportSkipsReceiptOfDeletedRelease: a correctly signed receipt about
+// a release this space deleted is skipped, so the file's other receipts
+// still land; one about a version that never existed still refuses the
+// file.
+func TestImportSkipsReceiptOfDeletedRelease(t *testing.T) {
+	f := newFixture(t)
+	f.env.Apply("Dev", "environments: [{name: Dev}]\nlifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]\nprojects: [{name: Shop, lifecycle: L}]\n")
+	p, err := f.st.Projects().Get(f.ctx, f.dev.ID, "Shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := &domain.Release{ProjectID: p.ID, Project: "Shop", Version: "9.9.9", CreatedBy: "test"}
+	if err := f.st.Releases().Create(f.ctx, rel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Removal().DeleteReleases(f.ctx, []int64{rel.ID}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.Import(f.ctx, "Dev", f.file(t, f.payload(), nil))
+	if err != nil || res.OfDeleted != 1 || res.Imported != 0 {
+		t.Fatalf("import of a receipt about a deleted release: %+v, %v", res, err)
+	}
+	if n := f.receipts(t); n != 0 {
+		t.Errorf("%d receipts stored of a deleted release", n)
+	}
+	other := f.payload()
+	other.Version = "9.9.10"
+	if _, err := f.svc.Import(f.ctx, "Dev", f.file(t, other, nil)); err == nil || !strings.Contains(err.Error(), "does not have") {
+		t.Fatalf("import of a receipt about a release that never existed: %v", err)
+	}
+}

@@ -170,6 +170,10 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 	if err != nil {
 		return services.Set{}, err
 	}
+	retain, err := retentionSettings()
+	if err != nil {
+		return services.Set{}, err
+	}
 	tmp := claim.Dir(filepath.Join(cfg.DataDir, tmpDir))
 	return services.New(st, sb, nd, services.Config{
 		Folders: packages.Folders{
@@ -181,6 +185,7 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 		AgentListen: cfg.AgentListen,
 		Delivery:    settings,
 		Limits:      transport.DefaultLimits,
+		Retain:      retain,
 		Log:         cfg.Log,
 		Now:         now,
 	})
@@ -231,6 +236,7 @@ func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc s
 	}()
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	runAgents(runCtx, &wg, agents, svc, nd, log)
+	wg.Go(func() { nd.exclusive(runCtx, retentionLock, svc.Retention.Loop) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -28,6 +28,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/retention"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/targets"
@@ -60,6 +61,9 @@ type Set struct {
 	Targets      *targets.Service
 	Hub          *targets.Hub
 	TargetHealth *targets.Health
+	// Retention deletes things and runs retention; the server runs its
+	// loop (Loop) on one node at a time.
+	Retention *retention.Service
 	// Health reports node and store state for /api/health.
 	Health func(ctx context.Context) any
 
@@ -86,6 +90,7 @@ type Config struct {
 	// trust-info`); TargetHealth how often targets are checked (0: 30 s).
 	AgentListen  string
 	TargetHealth time.Duration
+	Retain       retention.Settings // zero fields: retention.DefaultSettings
 	Log          *slog.Logger
 	Now          func() time.Time
 }
@@ -141,6 +146,12 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	out := outbox.New(st, st.Spaces(), st.RemoteSpaces(), st.Outbox(), st.Bundles(), guard, bundles, tr, client, now, delivery)
 	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
 
+	// Upkeep: deleting things, and retention.
+	retain := retention.New(st, retention.Stores{Removal: st.Removal(), Spaces: st.Spaces(), Environments: st.Environments(),
+		Lifecycles: st.Lifecycles(), Projects: st.Projects(), Releases: st.Releases(), RemoteSpaces: st.RemoteSpaces(),
+		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages()},
+		guard, tr, feed, events, now, cfg.Log.With("component", "retention"), cfg.Retain)
+
 	return Set{
 		Auth:         auth.New(st, st.Users(), events, now),
 		Catalog:      cat,
@@ -158,6 +169,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Targets:      tgs,
 		Hub:          hub,
 		TargetHealth: targets.NewHealth(tgs, cfg.TargetHealth),
+		Retention:    retain,
 		Health:       node.Health,
 		Runner:       runner,
 		Deliverer:    deliverer,

@@ -32,6 +32,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/packages"
 	"github.com/ferrydeploy/ferry/internal/provenance"
 	"github.com/ferrydeploy/ferry/internal/release"
+	"github.com/ferrydeploy/ferry/internal/retention"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/secrets"
 	"github.com/ferrydeploy/ferry/internal/services"
@@ -65,6 +66,7 @@ type options struct {
 	log      *slog.Logger
 	dir      string
 	limits   transport.Limits
+	retain   retention.Settings
 }
 
 // An Option changes how New builds the environment.
@@ -94,6 +96,9 @@ func Data(dir string) Option { return func(o *options) { o.dir = dir } }
 // Limits sets what the transfer endpoints hold before a signature is
 // checked (default: transport.DefaultLimits).
 func Limits(l transport.Limits) Option { return func(o *options) { o.limits = l } }
+
+// Retain sets how retention runs (default: retention.DefaultSettings).
+func Retain(r retention.Settings) Option { return func(o *options) { o.retain = r } }
 
 // Log sends the services' log to l (default: discarded).
 func Log(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -132,6 +137,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		Runner:   deploy.RunnerConfig{Node: "test", WorkDir: filepath.Join(dir, "tmp", "work")},
 		Delivery: o.delivery,
 		Limits:   o.limits,
+		Retain:   o.retain,
 		Log:      o.log,
 		Now:      o.now,
 	})

@@ -49,6 +49,8 @@ type Store interface {
 	Targets() Targets
 	AgentIdentities() AgentIdentities
 	AgentJobs() AgentJobs
+	// Removal deletes things and answers what deleting and retention ask.
+	Removal() Removal
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -86,7 +88,7 @@ type RemoteSpaces interface {
 	Update(ctx context.Context, r *domain.RemoteSpace) error
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	GetByFingerprint(ctx context.Context, spaceID int64, fingerprint string) (domain.RemoteSpace, error)
-	List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) // by name
+	List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) // by name, without deleted ones
 	// SetSchemaVersion records the newest schema version the remote space
 	// reads; with raise, only a higher version than the one recorded.
 	SetSchemaVersion(ctx context.Context, id int64, version int, raise bool) error
@@ -172,6 +174,9 @@ type Releases interface {
 	Get(ctx context.Context, projectID int64, version string) (domain.Release, error)
 	GetByID(ctx context.Context, id int64) (domain.Release, error)
 	List(ctx context.Context, projectID int64) ([]domain.Release, error) // newest first
+	// WasDeleted reports whether a release of the project with that
+	// version existed and was deleted (Removal.DeleteReleases).
+	WasDeleted(ctx context.Context, projectID int64, version string) (bool, error)
 }
 
 // DeploymentFilter narrows Deployments.List; zero fields match everything.
@@ -477,4 +482,126 @@ type AgentJobs interface {
 	// FailNode fails the unfinished jobs node queued or ran, with reason:
 	// it stopped, and with it their streams and tasks.
 	FailNode(ctx context.Context, node, reason string, now time.Time) (int, error)
+}
+
+// Removal deletes what people delete and retention removes, and answers
+// the questions deleting asks: what still uses a thing, and which releases
+// must stay. Every Delete* runs in the caller's transaction and removes
+// what belongs to the thing with it (a release's deployments, their tasks
+// and task logs); it reports what it removed.
+type Removal interface {
+	// ActiveTasks lists the tasks of f that have not finished (queued,
+	// executing, waiting: any state that is not final), oldest first.
+	ActiveTasks(ctx context.Context, f ActiveFilter) ([]ActiveTask, error)
+	// Pins lists the releases of a space that pin package id (any version
+	// when version is ""), by project and version.
+	Pins(ctx context.Context, spaceID int64, id, version string) ([]PackagePin, error)
+	// Uses returns every release of a project, newest first, with where it
+	// was deployed and whether it must stay (current somewhere, a task not
+	// finished).
+	Uses(ctx context.Context, projectID int64) ([]ReleaseUse, error)
+	// RemoteUses returns what receipts say of a project's releases in
+	// other spaces, by the project's origin (fingerprint and name there).
+	RemoteUses(ctx context.Context, spaceID int64, originFingerprint, originProject string) ([]RemoteUse, error)
+	// Undelivered lists the bundles of a project's releases whose delivery
+	// to a connected space is queued or in flight.
+	Undelivered(ctx context.Context, spaceID int64, project string) ([]Undelivered, error)
+	// Unpinned lists the package versions of a space that no release pins,
+	// pushed or received before before, oldest first.
+	Unpinned(ctx context.Context, spaceID int64, before time.Time) ([]domain.PackageRef, error)
+
+	// DeleteReleases removes releases with their deployments, tasks and
+	// task logs.
+	DeleteReleases(ctx context.Context, ids []int64) (domain.Removed, error)
+	// DeleteReceipts removes the receipts a space holds of an origin
+	// project's versions (every version when versions is nil).
+	DeleteReceipts(ctx context.Context, spaceID int64, originFingerprint, originProject string, versions []string) (int, error)
+	// DeleteProject removes a project with its releases (as
+	// DeleteReleases) and deliverers.
+	DeleteProject(ctx context.Context, id int64) (domain.Removed, error)
+	// DeleteEnvironment removes an environment with its deployments,
+	// their tasks and task logs.
+	DeleteEnvironment(ctx context.Context, spaceID int64, name string) (domain.Removed, error)
+	DeleteLifecycle(ctx context.Context, spaceID int64, name string) error
+	// DeletePackages removes package versions of a space's feed (the
+	// chunks stay until chunk collection finds them unused).
+	DeletePackages(ctx context.Context, spaceID int64, refs []domain.PackageRef) (int, error)
+	DeleteUser(ctx context.Context, id int64) error
+	DeleteTeam(ctx context.Context, spaceID int64, name string) error
+	// DeleteSpace removes a space and everything in it; its audit events
+	// stay, as events of the server whose subject names the space.
+	DeleteSpace(ctx context.Context, id int64) (domain.Removed, error)
+	// DeleteRemoteSpace marks a (revoked) remote space deleted, drops the
+	// items queued to it and removes its remote environments; the row
+	// stays so that its revocation goes on counting.
+	DeleteRemoteSpace(ctx context.Context, r domain.RemoteSpace, at time.Time) (domain.Removed, error)
+	// ExpireReceived forgets chunks spaces received before before: a
+	// transfer cut off earlier than that is not resumed.
+	ExpireReceived(ctx context.Context, before time.Time) (int, error)
+	// ChunkUses calls fn with the manifest of every package version of
+	// every space, then with every chunk a space received (hex SHA-256):
+	// all the chunks the server must keep.
+	ChunkUses(ctx context.Context, manifest func([]byte) error, received func(string) error) error
+	// Forget makes what was deleted unrecoverable from the database's own
+	// files where the database allows it (SQLite: deleted content is
+	// overwritten, and the write-ahead log, which may still hold it, is
+	// folded into the file and emptied).
+	Forget(ctx context.Context) error
+}
+
+// ActiveFilter chooses the tasks ActiveTasks lists; zero fields match
+// everything, and at least one must be set.
+type ActiveFilter struct {
+	SpaceID     int64
+	ProjectID   int64
+	ReleaseID   int64
+	Environment string
+}
+
+// ActiveTask is a task that has not finished, with what it deploys.
+type ActiveTask struct {
+	ID          int64
+	State       domain.TaskState
+	Project     string // "" for a task that deploys nothing
+	Version     string
+	Environment string
+}
+
+// PackagePin is a release that pins a package version.
+type PackagePin struct {
+	Project string
+	Version string // the release's
+	Package domain.PackageRef
+}
+
+// ReleaseUse is a release as retention sees it.
+type ReleaseUse struct {
+	ID        int64
+	Version   string
+	CreatedAt time.Time
+	// Environments it was deployed to here (any outcome).
+	Environments []string
+	// Current names the environments (and tenants: "Production (tenant
+	// Acme)") where it is the latest deployment or the latest successful
+	// one.
+	Current []string
+	// Active is set when one of its tasks has not finished.
+	Active bool
+}
+
+// RemoteUse is what a receipt says of a release in another space.
+type RemoteUse struct {
+	Version     string
+	Environment string // "<space>: <environment>", as lifecycles name it
+	Tenant      string
+	State       domain.TaskState
+	ID          int64 // newer receipts have higher ids
+}
+
+// Undelivered is a promotion still on its way.
+type Undelivered struct {
+	Version     string
+	RemoteSpace string
+	State       string
+	DeliveryID  int64
 }

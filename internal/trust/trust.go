@@ -150,6 +150,9 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 			return domain.Invalidf("that is the certificate of space %q itself; add the other space's certificate (`ferry space cert NAME` on its server)", space)
 		}
 		old, err := s.remotes.Get(ctx, sp.ID, req.Name)
+		if err == nil && old.DeletedAt != nil {
+			return domain.Conflictf("remote space %q was deleted on %s; its name and certificate stay reserved, revoked, so that what it delivered never deploys again. Add the space under a new name with a new certificate if you trust it again", req.Name, old.DeletedAt.Format(time.RFC3339))
+		}
 		if err == nil {
 			if old.Fingerprint == cert.Fingerprint {
 				r = old
@@ -161,6 +164,9 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 			return err
 		}
 		if other, err := s.remotes.GetByFingerprint(ctx, sp.ID, cert.Fingerprint); err == nil {
+			if other.DeletedAt != nil {
+				return domain.Conflictf("this certificate (fingerprint %s) is that of remote space %q, which was deleted; a deleted space's certificate is never trusted again", cert.Fingerprint, other.Name)
+			}
 			return domain.Conflictf("this certificate (fingerprint %s) is already known as remote space %q", cert.Fingerprint, other.Name)
 		}
 		r = domain.RemoteSpace{SpaceID: sp.ID, Name: req.Name, CertPEM: string(cert.PEM), Fingerprint: cert.Fingerprint, URL: req.URL, TLSFingerprint: pin, Trust: trust}

@@ -132,8 +132,9 @@ type projectPage struct {
 func (p projectPage) title() string { return p.Project.Name }
 
 type phaseView struct {
-	Name  string
-	Cells []dashboard.Cell
+	Name      string
+	Retention string // "keep 3 releases"; "" without a policy
+	Cells     []dashboard.Cell
 }
 
 type releaseRow struct {
@@ -203,6 +204,9 @@ func (pg *projectPage) phases(lcs []domain.Lifecycle, envs []domain.Environment,
 		pg.HasLifecycle = true
 		for _, ph := range lcs[i].Phases {
 			pv := phaseView{Name: ph.Name}
+			if ph.Retention != nil {
+				pv.Retention = ph.Retention.String()
+			}
 			for _, c := range cells {
 				if slices.Contains(ph.Environments, c.Environment) || slices.ContainsFunc(ph.Environments, func(e string) bool { return strings.HasPrefix(c.Environment, e+": ") }) {
 					pv.Cells = append(pv.Cells, c)

@@ -151,3 +151,24 @@ func (h *Handler) serverAudit(w http.ResponseWriter, r *http.Request) error {
 	h.render(w, r, http.StatusOK, "audit", auditPage{Events: events})
 	return nil
 }
+
+// deleteProject deletes a project (its form is on the project page); a
+// refusal is shown as the error page, naming what uses it.
+func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	space, project := r.PathValue("space"), r.PathValue("project")
+	d, err := h.s.Retention.DeleteProject(r.Context(), space, project)
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, spacePath(space), fmt.Sprintf("Deleted project %s, with %s.", project, d.Removed))
+}
+
+// deleteRelease deletes a release (its form is on the release page).
+func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request) error {
+	space, project, version := r.PathValue("space"), r.PathValue("project"), r.PathValue("version")
+	d, err := h.s.Retention.DeleteRelease(r.Context(), space, project, version)
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, projectPath(space, project), fmt.Sprintf("Deleted release %s, with %s.", version, d.Removed))
+}

@@ -82,6 +82,8 @@ func (h *Handler) routes() *http.ServeMux {
 	page("POST /spaces/{space}/projects/{project}/values", h.setValues)
 	page("GET /spaces/{space}/projects/{project}/releases/{version}", h.release)
 	page("GET /spaces/{space}/projects/{project}/compare", h.compare)
+	page("POST /spaces/{space}/projects/{project}/delete", h.deleteProject)
+	page("POST /spaces/{space}/projects/{project}/releases/{version}/delete", h.deleteRelease)
 	page("GET /spaces/{space}/tasks", h.tasks)
 	page("GET /spaces/{space}/tasks/{id}", h.task)
 	page("GET /spaces/{space}/tasks/{id}/log", h.taskLog)

@@ -565,3 +565,32 @@ func TestTaskPageShowsTheWholeLog(t *testing.T) {
 		t.Errorf("task page: %d, line 6000 shown: %v", code, strings.Contains(page, ">line 6000<"))
 	}
 }
+
+// TestDeleteThroughPages deletes a release and a project with the forms on
+// their pages; without the CSRF token nothing is deleted.
+func TestDeleteThroughPages(t *testing.T) {
+	f := newFixture(t)
+	c, token := f.signIn(t)
+	_, page, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0")
+	if !strings.Contains(page, "/spaces/Default/projects/Shop/releases/1.1.0/delete") {
+		t.Fatal("the release page has no delete form")
+	}
+	code, _, hdr := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0/delete", url.Values{"csrf": {token}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/spaces/Default/projects/Shop" {
+		t.Fatalf("delete release: %d to %q", code, hdr.Get("Location"))
+	}
+	if code, _, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0"); code != http.StatusNotFound {
+		t.Fatalf("the deleted release answers %d", code)
+	}
+	// Without the CSRF token nothing happens.
+	if code, _, _ := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{}); code == http.StatusSeeOther {
+		t.Fatal("a delete without the CSRF token was done")
+	}
+	code, _, hdr = post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{"csrf": {token}})
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/spaces/Default" {
+		t.Fatalf("delete project: %d to %q", code, hdr.Get("Location"))
+	}
+	if code, _, _ := get(t, c, f.srv.URL+"/spaces/Default/projects/Shop"); code != http.StatusNotFound {
+		t.Fatalf("the deleted project answers %d", code)
+	}
+}

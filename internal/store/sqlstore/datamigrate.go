@@ -29,6 +29,7 @@ type dataMigration struct {
 // dataMigrations run in this order; names are never reused.
 var dataMigrations = []dataMigration{
 	{"0013-seal-sensitive-template-values", sealPlainSecrets},
+	{"release-packages", pinReleasePackages},
 }
 
 // migrateData runs the data migrations the database has not recorded, and
@@ -286,4 +287,44 @@ func (db *DB) ids(ctx context.Context, query string, args ...any) ([]int64, erro
 		var id int64
 		return id, sc.Scan(&id)
 	})
+}
+
+// pinPackages records the package versions a release pins
+// (release_packages), which deleting and retention look up.
+func (db *DB) pinPackages(ctx context.Context, releaseID, projectID int64, refs []domain.PackageRef) error {
+	for _, p := range refs {
+		_, err := db.exec(ctx, `INSERT INTO release_packages (release_id, space_id, package_id, version)
+			SELECT ?, space_id, ?, ? FROM projects WHERE id = ? ON CONFLICT DO NOTHING`, releaseID, p.ID, p.Version, projectID)
+		if err != nil {
+			return fmt.Errorf("record the packages of release %d: %w", releaseID, err)
+		}
+	}
+	return nil
+}
+
+// pinReleasePackages fills release_packages for the releases made before
+// it existed, from their snapshots (only the packages are read; nothing is
+// unsealed).
+func pinReleasePackages(ctx context.Context, db *DB) (bool, error) {
+	ids, err := db.ids(ctx, `SELECT id FROM releases ORDER BY id`)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		var project int64
+		var snapshot string
+		if err := db.queryRow(ctx, `SELECT project_id, snapshot FROM releases WHERE id = ?`, id).Scan(&project, &snapshot); err != nil {
+			return false, err
+		}
+		var s struct {
+			Packages []domain.PackageRef `json:"packages"`
+		}
+		if err := json.Unmarshal([]byte(snapshot), &s); err != nil {
+			return false, fmt.Errorf("release %d: %w", id, err)
+		}
+		if err := db.pinPackages(ctx, id, project, s.Packages); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }

@@ -57,6 +57,11 @@ type dialect struct {
 	// the database's free space.
 	compact []string
 
+	// forget, when set, runs (outside a transaction) after a delete, so
+	// that deleted rows leave no copy in the database's own files
+	// (Removal.Forget).
+	forget string
+
 	// locks makes the Locks of db; listenTasks implements ListenTasks.
 	locks       func(db *DB) store.Locks
 	listenTasks func(ctx context.Context, db *DB, wake func()) error

@@ -67,6 +67,9 @@ func (s *releases) Create(ctx context.Context, r *domain.Release) error {
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("release %q of project %q already exists", r.Version, project)
 	}
+	if err == nil {
+		err = s.db.pinPackages(ctx, r.ID, r.ProjectID, r.Snapshot.Packages)
+	}
 	return wrap(err, "create release %q of project %q", r.Version, project)
 }
 
@@ -103,4 +106,10 @@ func (s *releases) List(ctx context.Context, projectID int64) ([]domain.Release,
 	}
 	list, err := collect(rows, s.scan)
 	return list, wrap(err, "list releases")
+}
+
+func (s *releases) WasDeleted(ctx context.Context, projectID int64, version string) (bool, error) {
+	var n int
+	err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM deleted_releases WHERE project_id = ? AND version = ?`, projectID, version).Scan(&n)
+	return n > 0, wrap(err, "look up deleted release %q", version)
 }

@@ -16,15 +16,15 @@ var _ store.RemoteSpaces = (*remoteSpaces)(nil)
 // RemoteSpaces returns the remote spaces resource.
 func (db *DB) RemoteSpaces() store.RemoteSpaces { return &remoteSpaces{db} }
 
-const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint, revoked_by, schema_version`
+const remoteSpaceColumns = `id, space_id, name, cert_pem, fingerprint, url, trust, created_at, updated_at, revoked_at, tls_fingerprint, revoked_by, schema_version, deleted_at`
 
 func scanRemoteSpace(s scanner) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
 	var trust string
 	var created, updated int64
-	var revoked sql.NullInt64
-	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked, &r.TLSFingerprint, &r.RevokedBy, &r.SchemaVersion)
-	r.CreatedAt, r.UpdatedAt, r.RevokedAt = fromMicros(created), fromMicros(updated), timePtr(revoked)
+	var revoked, deleted sql.NullInt64
+	err := s.Scan(&r.ID, &r.SpaceID, &r.Name, &r.CertPEM, &r.Fingerprint, &r.URL, &trust, &created, &updated, &revoked, &r.TLSFingerprint, &r.RevokedBy, &r.SchemaVersion, &deleted)
+	r.CreatedAt, r.UpdatedAt, r.RevokedAt, r.DeletedAt = fromMicros(created), fromMicros(updated), timePtr(revoked), timePtr(deleted)
 	r.Trust = domain.Trust{}
 	if trust != "" {
 		r.Trust = strings.Split(trust, ",")
@@ -71,7 +71,7 @@ func (s *remoteSpaces) GetByFingerprint(ctx context.Context, spaceID int64, fing
 }
 
 func (s *remoteSpaces) List(ctx context.Context, spaceID int64) ([]domain.RemoteSpace, error) {
-	rows, err := s.db.query(ctx, `SELECT `+remoteSpaceColumns+` FROM remote_spaces WHERE space_id = ? ORDER BY name`, spaceID)
+	rows, err := s.db.query(ctx, `SELECT `+remoteSpaceColumns+` FROM remote_spaces WHERE space_id = ? AND deleted_at IS NULL ORDER BY name`, spaceID)
 	if err != nil {
 		return nil, wrap(err, "list remote spaces")
 	}

@@ -31,7 +31,11 @@ func sqliteDialect() dialect {
 		cleanText: func(s string) string { return s },
 		// Rebuild the file without its free pages, then fold the
 		// write-ahead log into it and empty the log.
-		compact:     []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`},
+		compact: []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`},
+		// Deleted content is already overwritten in the file
+		// (secure_delete); fold the log, which may hold earlier copies of
+		// the pages, into the file and empty it.
+		forget:      `PRAGMA wal_checkpoint(TRUNCATE)`,
 		locks:       func(*DB) store.Locks { return newLocalLocks() },
 		listenTasks: waitForEnd,
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
 		{"ReceivedChunks", testReceivedChunks},
+		{"Removal", testRemoval},
 	}
 	tests = append(tests, targetTests...)
 	for _, tt := range tests {

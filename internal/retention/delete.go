@@ -1,0 +1,514 @@
+package retention
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+)
+
+// Deleted says what a delete removed: the thing (Kind, Name) and what
+// went with it.
+type Deleted struct {
+	Kind    string         `json:"kind"` // environment, lifecycle, project, release, package, variable, user, team, space, remote-space
+	Name    string         `json:"name"`
+	Removed domain.Removed `json:"removed"`
+}
+
+// referrers collects what refers to a thing a delete would remove.
+type referrers []domain.Referrer
+
+func (r *referrers) add(kind, name, detail string) {
+	*r = append(*r, domain.Referrer{Kind: kind, Name: name, Detail: detail})
+}
+
+// refuse is nil when nothing refers to the thing, the refusal naming
+// every referrer otherwise.
+func (r referrers) refuse(what, next string) error {
+	if len(r) == 0 {
+		return nil
+	}
+	return domain.Refusal(what, r, next)
+}
+
+// activeTasks adds the tasks f selects that have not finished.
+func (s *Service) activeTasks(ctx context.Context, refs *referrers, f store.ActiveFilter) error {
+	tasks, err := s.st.Removal.ActiveTasks(ctx, f)
+	for _, t := range tasks {
+		detail := strings.ToLower(string(t.State))
+		if t.Project != "" {
+			detail += fmt.Sprintf(", deploying %s %s to %s", t.Project, t.Version, t.Environment)
+		}
+		refs.add("task", fmt.Sprint(t.ID), detail)
+	}
+	return err
+}
+
+// finish records the delete and makes what it removed unrecoverable from
+// the database's files (store.Removal.Forget), after the transaction.
+func (s *Service) finish(ctx context.Context, d Deleted, err error) (Deleted, error) {
+	if err != nil {
+		return Deleted{}, err
+	}
+	if ferr := s.st.Removal.Forget(ctx); ferr != nil {
+		s.log.Warn("deleted rows may linger in the database's log until the next delete", "err", ferr)
+	}
+	return d, nil
+}
+
+// details are the audit details of a delete: what went with the thing.
+func details(r domain.Removed, extra ...string) map[string]string {
+	m := map[string]string{"removed": r.String()}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+// DeleteEnvironment deletes an environment of a space with its
+// deployments, their tasks and task logs. It is refused while a
+// lifecycle, a team's grant, a step or a variable's scope names it, or a
+// task deploying to it has not finished.
+func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (Deleted, error) {
+	d := Deleted{Kind: "environment", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+		if err != nil {
+			return err
+		}
+		env, err := s.st.Environments.Get(ctx, sp.ID, name)
+		if err != nil {
+			return err
+		}
+		if env.IsRemote() {
+			return domain.Invalidf("environment %q belongs to remote space %q; it goes when that remote space is deleted ('ferry remote-space delete %s')", name, env.RemoteSpace, env.RemoteSpace)
+		}
+		refs, err := s.envReferrers(ctx, sp, name)
+		if err != nil {
+			return err
+		}
+		if err := refs.refuse(fmt.Sprintf("environment %q", name), "Remove it from them first (ferry apply), or wait for the tasks to finish"); err != nil {
+			return err
+		}
+		if d.Removed, err = s.st.Removal.DeleteEnvironment(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "environment.delete", name, details(d.Removed))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// envReferrers lists what names environment env of sp.
+func (s *Service) envReferrers(ctx context.Context, sp domain.Space, env string) (referrers, error) {
+	var refs referrers
+	lifecycles, err := s.st.Lifecycles.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lifecycles {
+		if i := l.PhaseOf(env); i >= 0 {
+			refs.add("lifecycle", l.Name, "phase "+l.Phases[i].Name)
+		}
+	}
+	teams, err := s.st.Teams.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range teams {
+		if slices.Contains(t.Environments, env) {
+			refs.add("team", t.Name, "its grant is limited to it")
+		}
+	}
+	projects, err := s.st.Projects.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range projects {
+		for _, st := range p.Process {
+			if slices.Contains(st.Environments, env) {
+				refs.add("step", p.Name+": "+st.Name, "runs only there")
+			}
+		}
+		for _, v := range p.Variables {
+			if slices.Contains(v.Environments, env) {
+				refs.add("variable", p.Name+": "+v.Name, "scoped to it")
+			}
+		}
+	}
+	return refs, s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID, Environment: env})
+}
+
+// DeleteLifecycle deletes a lifecycle no project uses.
+func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Deleted, error) {
+	d := Deleted{Kind: "lifecycle", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+		if err != nil {
+			return err
+		}
+		if _, err := s.st.Lifecycles.Get(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		projects, err := s.st.Projects.List(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		var refs referrers
+		for _, p := range projects {
+			if p.Lifecycle == name {
+				refs.add("project", p.Name, "")
+			}
+		}
+		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), "Give those projects another lifecycle first (ferry apply)"); err != nil {
+			return err
+		}
+		if err := s.st.Removal.DeleteLifecycle(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "lifecycle.delete", name, nil)
+	})
+	return s.finish(ctx, d, err)
+}
+
+// DeleteProject deletes a project with its releases, their deployments,
+// tasks and task logs. It is refused while a task of the project has not
+// finished, a promotion of it is on its way, or a team's grant names it.
+func (s *Service) DeleteProject(ctx context.Context, space, name string) (Deleted, error) {
+	d := Deleted{Kind: "project", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaceFor(ctx, space, name)
+		if err != nil {
+			return err
+		}
+		p, err := s.st.Projects.Get(ctx, sp.ID, name)
+		if err != nil {
+			return err
+		}
+		var refs referrers
+		teams, err := s.st.Teams.List(ctx, sp.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range teams {
+			if slices.Contains(t.Projects, name) {
+				refs.add("team", t.Name, "its grant is limited to it")
+			}
+		}
+		if err := s.undelivered(ctx, &refs, sp.ID, name, ""); err != nil {
+			return err
+		}
+		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ProjectID: p.ID}); err != nil {
+			return err
+		}
+		if err := refs.refuse(fmt.Sprintf("project %q", name), "Wait for the tasks and deliveries to finish (or cancel them), and change the teams first"); err != nil {
+			return err
+		}
+		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "project.delete", name, details(d.Removed))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// spaceFor finds a space and checks that the actor administers project
+// in it.
+func (s *Service) spaceFor(ctx context.Context, space, project string) (domain.Space, error) {
+	sp, err := s.st.Spaces.Get(ctx, space)
+	if err != nil {
+		return sp, err
+	}
+	return sp, s.access.Require(ctx, sp, domain.PermAdminSpace, project, "")
+}
+
+// undelivered adds the promotions of a project (of version, when not "")
+// still on their way to a connected space.
+func (s *Service) undelivered(ctx context.Context, refs *referrers, spaceID int64, project, version string) error {
+	list, err := s.st.Removal.Undelivered(ctx, spaceID, project)
+	for _, u := range list {
+		if version == "" || u.Version == version {
+			refs.add("delivery", fmt.Sprint(u.DeliveryID), fmt.Sprintf("%s %s to %s, %s", project, u.Version, u.RemoteSpace, u.State))
+		}
+	}
+	return err
+}
+
+// DeleteRelease deletes a release with its deployments, tasks and task
+// logs. It is refused while one of its tasks has not finished, it is
+// current in an environment (what runs there would have no release), or
+// a promotion of it is on its way. Bundles of it other spaces imported
+// stay theirs; receipts they send back about it are still accepted, as
+// for any version this space no longer holds.
+func (s *Service) DeleteRelease(ctx context.Context, space, project, version string) (Deleted, error) {
+	d := Deleted{Kind: "release", Name: project + " " + version}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.spaceFor(ctx, space, project)
+		if err != nil {
+			return err
+		}
+		p, err := s.st.Projects.Get(ctx, sp.ID, project)
+		if err != nil {
+			return err
+		}
+		rel, err := s.st.Releases.Get(ctx, p.ID, version)
+		if err != nil {
+			return err
+		}
+		uses, err := s.st.Removal.Uses(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		var refs referrers
+		for _, u := range uses {
+			if u.ID == rel.ID {
+				for _, env := range u.Current {
+					refs.add("environment", env, "it is the release deployed there")
+				}
+			}
+		}
+		if err := s.undelivered(ctx, &refs, sp.ID, project, version); err != nil {
+			return err
+		}
+		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ReleaseID: rel.ID}); err != nil {
+			return err
+		}
+		if err := refs.refuse(fmt.Sprintf("release %s %s", project, version), "Deploy another release there first, and wait for its tasks and deliveries to finish"); err != nil {
+			return err
+		}
+		if d.Removed, err = s.st.Removal.DeleteReleases(ctx, []int64{rel.ID}); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "release.delete", project+" "+version, details(d.Removed, "project", project))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// DeletePackage deletes a package version from a space's feed, or every
+// version of it when version is "". It is refused while a release pins
+// one (and, for every version, while a step deploys the package). Its
+// chunks are freed by the next retention run when no other package uses
+// them.
+func (s *Service) DeletePackage(ctx context.Context, space, id, version string) (Deleted, error) {
+	d := Deleted{Kind: "package", Name: strings.TrimSpace(id + " " + version)}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+		if err != nil {
+			return err
+		}
+		refs, err := s.packageReferrers(ctx, sp.ID, id, version)
+		if err != nil {
+			return err
+		}
+		if err := refs.refuse("package "+d.Name, "Delete those releases first (or let retention remove them)"); err != nil {
+			return err
+		}
+		refsToGo, err := s.versions(ctx, sp.ID, id, version)
+		if err != nil {
+			return err
+		}
+		if d.Removed.Packages, err = s.st.Removal.DeletePackages(ctx, sp.ID, refsToGo); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "package.delete", d.Name, details(d.Removed))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// packageReferrers lists the releases that pin package id (version), and
+// for every version the steps that deploy it.
+func (s *Service) packageReferrers(ctx context.Context, spaceID int64, id, version string) (referrers, error) {
+	var refs referrers
+	pins, err := s.st.Removal.Pins(ctx, spaceID, id, version)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pins {
+		refs.add("release", p.Project+" "+p.Version, "pins "+p.Package.ID+" "+p.Package.Version)
+	}
+	if version != "" {
+		return refs, nil
+	}
+	projects, err := s.st.Projects.List(ctx, spaceID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range projects {
+		for _, st := range p.Process {
+			if st.Package == id {
+				refs.add("step", p.Name+": "+st.Name, "deploys it")
+			}
+		}
+	}
+	return refs, nil
+}
+
+// versions returns the stored versions a delete of id (version) removes,
+// or NotFound.
+func (s *Service) versions(ctx context.Context, spaceID int64, id, version string) ([]domain.PackageRef, error) {
+	all, err := s.st.Packages.List(ctx, spaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.PackageRef
+	for _, p := range all {
+		if p.ID == id && (version == "" || p.Version == version) {
+			out = append(out, domain.PackageRef{ID: p.ID, Version: p.Version, SHA256: p.SHA256, Size: p.Size})
+		}
+	}
+	if len(out) == 0 {
+		if version == "" {
+			return nil, domain.NotFoundf("package %q is not in the feed", id)
+		}
+		return nil, domain.NotFoundf("package %s %s is not in the feed", id, version)
+	}
+	return out, nil
+}
+
+// DeleteUser deletes a user with their API keys and team memberships. The
+// last system administrator, and the caller themselves, cannot be
+// deleted.
+func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) {
+	d := Deleted{Kind: "user", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := access.Admin(ctx, "delete users"); err != nil {
+			return err
+		}
+		u, err := s.st.Users.Get(ctx, name)
+		if err != nil {
+			return err
+		}
+		if a, _ := domain.ActorFrom(ctx); a.UserID == u.ID {
+			return domain.Refuse(domain.KindConflict, domain.RuleInUse, "you cannot delete yourself (%q); ask another administrator", name)
+		}
+		if u.IsAdmin {
+			users, err := s.st.Users.List(ctx)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(users, func(o domain.User) bool { return o.IsAdmin && o.ID != u.ID }) {
+				return domain.Refuse(domain.KindConflict, domain.RuleInUse, "cannot delete %q: it is the last system administrator; make another user an administrator first", name)
+			}
+		}
+		if err := s.st.Removal.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, 0, "user.delete", name, nil)
+	})
+	return s.finish(ctx, d, err)
+}
+
+// DeleteTeam deletes a team of a space; its members lose the role it
+// granted. Nothing refers to a team by name, so nothing refuses it.
+func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
+	d := Deleted{Kind: "team", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+		if err != nil {
+			return err
+		}
+		if _, err := s.st.Teams.Get(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		// A space admin who deletes their own team locks themselves
+		// out; system administrators can always put that right.
+		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
+	})
+	return s.finish(ctx, d, err)
+}
+
+// DeleteSpace deletes a space and everything in it (system
+// administrators). It is refused while a task of the space has not
+// finished. Its audit events stay, as the server's.
+func (s *Service) DeleteSpace(ctx context.Context, name string) (Deleted, error) {
+	d := Deleted{Kind: "space", Name: name}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := access.Admin(ctx, "delete spaces"); err != nil {
+			return err
+		}
+		sp, err := s.st.Spaces.Get(ctx, name)
+		if err != nil {
+			return err
+		}
+		var refs referrers
+		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID}); err != nil {
+			return err
+		}
+		if err := refs.refuse(fmt.Sprintf("space %q", name), "Wait for the tasks to finish, or cancel them"); err != nil {
+			return err
+		}
+		if d.Removed, err = s.st.Removal.DeleteSpace(ctx, sp.ID); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, 0, "space.delete", name, details(d.Removed, "fingerprint", sp.Fingerprint))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// DeleteRemoteSpace revokes a remote space, then deletes it: what is
+// queued for it is dropped and its remote environments go. The releases
+// it delivered stay readable and can never be deployed again (it stays
+// revoked, out of every list). It is refused while a lifecycle uses one
+// of its environments.
+func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (Deleted, error) {
+	d := Deleted{Kind: "remote-space", Name: name}
+	if _, err := s.revoker.Revoke(ctx, space, name); err != nil {
+		return d, err
+	}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+		if err != nil {
+			return err
+		}
+		rs, err := s.st.RemoteSpaces.Get(ctx, sp.ID, name)
+		if err != nil {
+			return err
+		}
+		if rs.DeletedAt != nil {
+			return domain.NotFoundf("remote space %q not found", name)
+		}
+		refs, err := s.remoteReferrers(ctx, sp, name)
+		if err != nil {
+			return err
+		}
+		if err := refs.refuse(fmt.Sprintf("remote space %q (it is revoked now)", name), "Remove its environments from those lifecycles first (ferry apply)"); err != nil {
+			return err
+		}
+		if d.Removed, err = s.st.Removal.DeleteRemoteSpace(ctx, rs, s.now()); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, sp.ID, "remote-space.delete", name, details(d.Removed, "fingerprint", rs.Fingerprint))
+	})
+	return s.finish(ctx, d, err)
+}
+
+// remoteReferrers lists the lifecycles that use an environment of remote
+// space name.
+func (s *Service) remoteReferrers(ctx context.Context, sp domain.Space, name string) (referrers, error) {
+	envs, err := s.st.Environments.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	lifecycles, err := s.st.Lifecycles.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	var refs referrers
+	for _, e := range envs {
+		if e.RemoteSpace != name {
+			continue
+		}
+		for _, l := range lifecycles {
+			if i := l.PhaseOf(e.Name); i >= 0 {
+				refs.add("lifecycle", l.Name, fmt.Sprintf("phase %s uses %s", l.Phases[i].Name, e.Name))
+			}
+		}
+	}
+	return refs, nil
+}

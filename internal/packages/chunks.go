@@ -71,9 +71,16 @@ func (c *Chunks) Has(h Hash) bool {
 // atomic (a temporary file renamed into place), so a crash never leaves a
 // partial chunk under a real name; storing a chunk that exists is a no-op.
 // It reports whether the chunk was new.
+//
+// Put does not sync: call Sync before anything records the chunk (a
+// received-chunk row, a package manifest), so one sync covers a batch of
+// chunks instead of one fsync each. A process that dies loses nothing the
+// kernel has; a power cut before Sync can leave a renamed chunk short or
+// empty, so a stored chunk whose size is not len(data) is written again
+// (and Get refuses any chunk whose bytes do not match its hash).
 func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 	p := c.path(h)
-	if _, err := os.Stat(p); err == nil {
+	if fi, err := os.Stat(p); err == nil && fi.Size() == int64(len(data)) {
 		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -87,9 +94,6 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 		return false, fmt.Errorf("store chunk: %w", err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -101,6 +105,15 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 		return false, fmt.Errorf("store chunk %s (is the disk full?): %w", h, err)
 	}
 	return true, nil
+}
+
+// Sync makes every chunk Put so far durable, names included, with one sync
+// of the file system that holds the chunk folder.
+func (c *Chunks) Sync() error {
+	if err := syncFS(c.dir); err != nil {
+		return fmt.Errorf("sync chunk store: %w", err)
+	}
+	return nil
 }
 
 // ErrMissingChunk is returned for a chunk that is not stored.

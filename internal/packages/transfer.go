@@ -840,7 +840,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			if err != nil {
 				return res, err
 			}
-			if err := received.add(ctx, c.Hash); err != nil {
+			if err := received.add(ctx, c.Hash, c.Size); err != nil {
 				return res, err
 			}
 			res.Chunks++
@@ -916,6 +916,9 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			return res, domain.Invalidf("refused: package %s %s: %v", p.ID, p.Version, err)
 		}
 		ok = append(ok, verified{p, false})
+	}
+	if err := s.chunks.Sync(); err != nil { // the rebuilt deltas' chunks, durable before the feed points at them
+		return res, err
 	}
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		for _, v := range ok {

@@ -41,11 +41,23 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 // is read from its task, so State and the times are not stored.
 func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 	d.CreatedAt = stamp(d.CreatedAt)
-	err := s.db.queryRow(ctx, `INSERT INTO deployments
-			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
-		micros(d.CreatedAt), d.CreatedBy).Scan(&d.ID)
+	err := s.db.WithTx(ctx, func(ctx context.Context) error {
+		err := s.db.queryRow(ctx, `INSERT INTO deployments
+				(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
+			micros(d.CreatedAt), d.CreatedBy).Scan(&d.ID)
+		if err != nil {
+			return err
+		}
+		// The dashboard's cell (migration dashboard_cells): the higher id
+		// wins, whichever transaction commits first.
+		_, err = s.db.exec(ctx, `INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = CASE
+				WHEN excluded.deployment_id > deployment_cells.deployment_id THEN excluded.deployment_id
+				ELSE deployment_cells.deployment_id END`, d.SpaceID, d.ProjectID, d.Environment, d.ID)
+		return err
+	})
 	return wrap(err, "create deployment to %q", d.Environment)
 }
 
@@ -101,31 +113,21 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 }
 
 // LatestOf returns the newest deployment of each of the projects in each
-// environment: the dashboard's cells for a page of projects. A grouped
-// MAX(id) would read every deployment those projects ever made; instead the
-// query walks the (space_id, project_id, environment, id) index backwards,
-// one seek per cell: for each project, from the newest row of its last
-// environment to the newest row of the environment before, and so on.
+// environment: the dashboard's cells for a page of projects. They are
+// deployment_cells' rows for those projects (one range of its key per
+// project; triggers keep the table in step with deployments), each joined
+// to its deployment.
 func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error) {
 	if len(projectIDs) == 0 {
 		return []domain.Deployment{}, nil
 	}
-	args := make([]any, 0, len(projectIDs)+3)
+	args := make([]any, 0, len(projectIDs)+1)
+	args = append(args, spaceID)
 	for _, id := range projectIDs {
 		args = append(args, id)
 	}
-	args = append(args, spaceID, spaceID)
-	rows, err := s.db.query(ctx, `WITH RECURSIVE page (project_id) AS (VALUES `+valueRows("CAST(? AS BIGINT)", len(projectIDs))+`),
-		latest (id, project_id, environment) AS (
-			SELECT f.id, f.project_id, f.environment FROM page JOIN deployments f ON f.id = (
-				SELECT x.id FROM deployments x WHERE x.space_id = ? AND x.project_id = page.project_id
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1)
-			UNION ALL
-			SELECT n.id, n.project_id, n.environment FROM latest l JOIN deployments n ON n.id = (
-				SELECT x.id FROM deployments x
-				WHERE x.space_id = ? AND x.project_id = l.project_id AND x.environment < l.environment
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1))
-		`+deploymentSelect+` WHERE d.id IN (SELECT id FROM latest)
+	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (SELECT c.deployment_id FROM deployment_cells c
+		WHERE c.space_id = ? AND c.project_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(projectIDs)), ", ")+`))
 		ORDER BY d.id DESC`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")

@@ -6,7 +6,8 @@
 # this tree's), RUNS times, interleaved (a, b, a, b, ...): two fresh servers,
 # push on the source, full transfer file, import on the target while its
 # resident memory is sampled every 0.2 s; prints the target's VmHWM (peak
-# RSS) and the Go heap's peak from GODEBUG=gctrace=1.
+# RSS) and the Go heap's peak from GODEBUG=gctrace=1. PACKAGE=FILE uses
+# that file instead of making one.
 #
 #	sh bench/import_memory.sh
 #	BINS="main=/tmp/ferry-main branch=/tmp/ferry" RUNS=3 sh bench/import_memory.sh
@@ -29,10 +30,14 @@ if [ -z "$bins" ]; then
 	go build -o "$dir/ferry" ./cmd/ferry
 	bins="this=$dir/ferry"
 fi
-go run ./bench/mkpackages -out "$dir/pk" -mb "$size_mb" >/dev/null
-(cd "$dir/pk/v1" && zip -q -r -6 ../app.zip app)
-rm -rf "$dir/pk/v1" "$dir/pk/v2"
-echo "package: $(wc -c <"$dir/pk/app.zip") bytes (zip -r -6)"
+pkg=${PACKAGE:-}
+if [ -z "$pkg" ]; then
+	go run ./bench/mkpackages -out "$dir/pk" -mb "$size_mb" >/dev/null
+	(cd "$dir/pk/v1" && zip -q -r -6 ../app.zip app)
+	rm -rf "$dir/pk/v1" "$dir/pk/v2" "$dir"/pk/blob-*
+	pkg=$dir/pk/app.zip
+fi
+echo "package: $(wc -c <"$pkg") bytes"
 
 # server BIN NAME: starts a server, sets $url and $pid.
 server() {
@@ -65,7 +70,21 @@ run() {
 	$B space cert Target --out "$dir/target.pem" >/dev/null
 	$A --space Source remote-space add Target --cert "$dir/target.pem" --trust promote >/dev/null
 	$B --space Target remote-space add Source --cert "$dir/source.pem" --trust releases >/dev/null
-	$A --space Source package push "$dir/pk/app.zip" --id app --version 1 >/dev/null
+	cat >"$dir/a.yaml" <<-YAML
+		remoteEnvironments: ["Target: Live"]
+		lifecycles: [{name: L, phases: [{name: Live, environments: ["Target: Live"]}]}]
+		projects: [{name: Bench, lifecycle: L, process: [{name: S, type: script, script: "true"}]}]
+	YAML
+	cat >"$dir/b.yaml" <<-YAML
+		environments: [{name: Live}]
+		lifecycles: [{name: L, phases: [{name: Live, environments: [Live]}]}]
+	YAML
+	$A --space Source apply -f "$dir/a.yaml" >/dev/null
+	$B --space Target apply -f "$dir/b.yaml" >/dev/null
+	$A --space Source package push "$pkg" --id app --version 1 >/dev/null
+	$A --space Source release create Bench --version 1.0.0 --package app:1 >/dev/null
+	$A --space Source promote Bench 1.0.0 --to Target --out "$dir/b.bundle" >/dev/null
+	$B --space Target bundle import "$dir/b.bundle" >/dev/null
 	$A --space Source package export --to Target --full --out "$dir/t.ferry" >/dev/null
 	: >"$dir/b.log"
 	echo 5 >"/proc/$pidB/clear_refs"

@@ -88,6 +88,7 @@ run() {
 	$A --space Source package export --to Target --full --out "$dir/t.ferry" >/dev/null
 	: >"$dir/b.log"
 	echo 5 >"/proc/$pidB/clear_refs"
+	before=$(awk '/VmRSS/ {print $2}' "/proc/$pidB/status")
 	t0=$(date +%s%N)
 	$B --space Target package import "$dir/t.ferry" >/dev/null &
 	imp=$!
@@ -101,8 +102,8 @@ run() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pidB/status")
 	heap=$(awk '/^gc / { split($11, a, "->"); for (i in a) { v = a[i] + 0; if (v > m) m = v } } END { print m + 0 }' "$dir/b.log")
-	printf '%-8s import %6d ms  peak RSS (VmHWM) %5.1f MB  sampled %5.1f MB  Go heap peak %s MB  load %s\n' \
-		"$name" "$ms" "$(echo "$hwm" | awk '{print $1/1024}')" "$(echo "$max" | awk '{print $1/1024}')" "$heap" "$(cut -d' ' -f1 /proc/loadavg)"
+	printf '%-8s import %6d ms  RSS before %5.1f MB  peak RSS (VmHWM) %5.1f MB  sampled %5.1f MB  Go heap peak %s MB  load %s\n' \
+		"$name" "$ms" "$(echo "$before" | awk '{print $1/1024}')" "$(echo "$hwm" | awk '{print $1/1024}')" "$(echo "$max" | awk '{print $1/1024}')" "$heap" "$(cut -d' ' -f1 /proc/loadavg)"
 	kill "$pidA" "$pidB"
 	wait "$pidA" "$pidB" 2>/dev/null || true
 }

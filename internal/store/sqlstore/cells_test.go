@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -31,7 +32,7 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 		}
 		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
 		for _, m := range ms {
-			if m.name == "0014_dashboard_cells.sql" {
+			if strings.HasSuffix(m.name, "_dashboard_cells.sql") {
 				break
 			}
 			must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
@@ -97,6 +98,18 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 				ELSE deployment_cells.deployment_id END`))
 		must(t, err)
 		check(t, db, map[string]int64{"Dev": d.ID, "Test": 5, "Prod: Dev": 4, "Prod: Test": r.ID})
+		// Deleting rows (retention) and refilling: each cell falls back to
+		// the newest row left, or goes when none is.
+		for _, del := range []struct {
+			q    string
+			args []any
+		}{{`DELETE FROM deployments WHERE id IN (?, 4)`, []any{d.ID}}, {`DELETE FROM deployments WHERE id = 5 OR id = 2`, nil},
+			{`DELETE FROM receipts WHERE id IN (?, 5, 2)`, []any{r.ID}}} {
+			_, err = db.sql.ExecContext(ctx, db.d.rebind(del.q), del.args...)
+			must(t, err)
+		}
+		must(t, db.refillCells(ctx, 1))
+		check(t, db, map[string]int64{"Dev": 3, "Prod: Dev": 4})
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()

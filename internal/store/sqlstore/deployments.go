@@ -136,6 +136,37 @@ func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []
 	return list, wrap(err, "latest deployments")
 }
 
+// refillCells puts deployment_cells and receipt_cells right after rows of
+// deployments or receipts were deleted in spaceID: a cell that names a
+// deleted row is dropped, and each (project, environment) left without a
+// cell gets the newest row that remains. Every statement that deletes
+// deployments or receipts runs it in its transaction. Cost: the space's
+// cells and a grouped read of the space's rows that have no cell.
+func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
+	for _, q := range []string{
+		`DELETE FROM deployment_cells WHERE space_id = ?
+			AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = deployment_cells.deployment_id)`,
+		`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id)
+			SELECT d.space_id, d.project_id, d.environment, MAX(d.id) FROM deployments d
+			WHERE d.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
+				WHERE c.space_id = d.space_id AND c.project_id = d.project_id AND c.environment = d.environment)
+			GROUP BY d.space_id, d.project_id, d.environment`,
+		`DELETE FROM receipt_cells WHERE space_id = ?
+			AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.id = receipt_cells.receipt_id)`,
+		`INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
+			SELECT r.space_id, r.origin_fingerprint, r.origin_project, r.environment, MAX(r.id) FROM receipts r
+			WHERE r.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
+				WHERE c.space_id = r.space_id AND c.origin_fingerprint = r.origin_fingerprint
+					AND c.origin_project = r.origin_project AND c.environment = r.environment)
+			GROUP BY r.space_id, r.origin_fingerprint, r.origin_project, r.environment`,
+	} {
+		if _, err := db.exec(ctx, q, spaceID); err != nil {
+			return wrap(err, "refill dashboard cells")
+		}
+	}
+	return nil
+}
+
 // valueRows is n rows of one value each for a VALUES list: "(v), (v), ...".
 func valueRows(v string, n int) string {
 	return strings.TrimSuffix(strings.Repeat("("+v+"), ", n), ", ")

@@ -33,6 +33,10 @@ work=$(mktemp -d /tmp/ferry-netem-XXXXXX)
 pids=()
 
 cleanup() {
+	# start runs in $(...), a subshell: its servers' pids are in files.
+	for f in "$work"/*.pid; do
+		[ -f "$f" ] && pids+=("$(cat "$f")")
+	done
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -90,7 +94,7 @@ echo "link: $link"
 # The servers.
 start() { # NS NAME IP
 	ip netns exec "$1" "$work/ferry" server --data "$work/$2" --listen "$3:8443" --tls-generate --log-level "${LOG_LEVEL:-info}" >"$work/$2.log" 2>&1 &
-	pids+=($!)
+	echo $! >"$work/$2.pid"
 	for _ in $(seq 100); do grep -q 'ferry server started' "$work/$2.log" 2>/dev/null && break; sleep 0.1; done
 	grep -o '"tls fingerprint"=[0-9A-F:]*' "$work/$2.log" | head -1 | cut -d= -f2
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
+
+	_ "modernc.org/sqlite"
 )
 
 // fastDelivery makes a server's delivery loop retry quickly, so that tests
@@ -623,6 +626,7 @@ projects:
 		t.Fatal("the package transfer never got two thirds of the way")
 	}
 	p.prod.Kill()
+	receivedOnDisk(t, p.prod.Data)
 	proxy.release()
 	p.prod.Restart()
 
@@ -658,4 +662,37 @@ projects:
 	if copy, _ := os.ReadFile(filepath.Join(dir, "copy.zip")); !bytes.Equal(copy, zipped) {
 		t.Fatal("the package in Prod's feed is not byte-identical to the one pushed in DevTest")
 	}
+}
+
+// receivedOnDisk checks, in the data folder of a killed server, that every
+// chunk its database records as received is on disk with the bytes its
+// hash names: chunks are synced a batch at a time, and recorded only after.
+func receivedOnDisk(t *testing.T, data string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT hash FROM received_chunks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(data, "chunks", h[:2], h))
+		if sum := sha256.Sum256(b); err != nil || hex.EncodeToString(sum[:]) != h {
+			t.Fatalf("chunk %s is recorded as received but is not on disk intact (%v)", h, err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d received chunks recorded, each on disk", n)
 }

@@ -2,7 +2,11 @@ package envelope
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,6 +94,62 @@ func TestCheckExactRefusesAnyChange(t *testing.T) {
 		}
 		if domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "["+domain.RuleExact+"]") {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestCheckExactAgreesWithRewriting checks CheckExact, which compares the
+// file in place, against its definition: a file passes when it is byte for
+// byte the canonical envelope of what it decodes to. Edits are the ones
+// JSON and base64 decoding forgive (escapes, whitespace, wrapping) and
+// random byte edits, insertions and deletions everywhere in the file.
+func TestCheckExactAgreesWithRewriting(t *testing.T) {
+	good := sealed(t, `{"a":"a payload long enough to wrap /+/+ when base64 is written in lines"}`)
+	var cases [][]byte
+	for _, r := range [][2]string{
+		{`"payload": "ey`, `"payload": "\u0065y`},
+		{`"signature": "c2`, `"signature": "\u00632`},
+		{`"format": "ferry-test"`, `"format": "ferry\u002dtest"`},
+		{`"format": "ferry-test"`, `"format":"ferry-test"`},
+		{`"schemaVersion": 1`, `"schemaVersion": 1.0`},
+		{`"schemaVersion": 1`, `"schemaVersion": 01`},
+		{"-----\\n\"\n}", "-----\\n\"\n}\n"},
+		{"-----\\n\"\n}", "-----\\n\" \n}"},
+		{`"signer": "-----BEGIN`, `"signer": "\u002d----BEGIN`},
+		{"{\n", "{\r\n"},
+		{"/", `\/`},
+	} {
+		cases = append(cases, bytes.Replace(good, []byte(r[0]), []byte(r[1]), 1))
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 3000 {
+		c := bytes.Clone(good)
+		at := r.IntN(len(c))
+		switch r.IntN(3) {
+		case 0:
+			c[at] = " \n\\\"=/+Aa0{}:,"[r.IntN(14)]
+		case 1:
+			c = slices.Insert(c, at, " \n\\\"=/+Aa0{}:,"[r.IntN(14)])
+		default:
+			c = slices.Delete(c, at, at+1)
+		}
+		cases = append(cases, c)
+	}
+	cases = append(cases, good)
+	for _, data := range cases {
+		o, err := Open(data, "ferry-test", 1, 1<<20, "test file")
+		if err != nil {
+			continue
+		}
+		canon, err := encode(Envelope{Format: o.Envelope.Format, SchemaVersion: o.Envelope.SchemaVersion, Digest: o.Envelope.Digest,
+			Payload: base64.StdEncoding.EncodeToString(o.Body), Signature: base64.StdEncoding.EncodeToString(o.Signature), Signer: o.Envelope.Signer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode([]byte(o.Envelope.Signer))
+		want := bytes.Equal(canon, data) && block != nil && string(pem.EncodeToMemory(block)) == o.Envelope.Signer
+		if got := o.CheckExact() == nil; got != want {
+			t.Errorf("CheckExact passes %v, rewriting says %v, for:\n%s", got, want, data)
 		}
 	}
 }

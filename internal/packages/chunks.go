@@ -74,14 +74,24 @@ func (c *Chunks) Has(h Hash) bool {
 // freshens its modification time, which tells chunk collection it is in
 // use (Collect). It reports whether the chunk was new. Call it while
 // holding a Hold.
+//
+// Put does not sync: call Sync before anything records the chunk (a
+// received-chunk row, a package manifest), so one sync covers a batch of
+// chunks instead of one fsync each. A process that dies loses nothing the
+// kernel has; a power cut before Sync can leave a renamed chunk short or
+// empty, so a stored chunk whose size is not len(data) is written again
+// (and Get refuses any chunk whose bytes do not match its hash).
 func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 	p := c.path(h)
 	now := time.Now()
-	err := os.Chtimes(p, now, now)
-	if err == nil {
+	fi, err := os.Stat(p)
+	if err == nil && fi.Size() == int64(len(data)) {
+		if err := os.Chtimes(p, now, now); err != nil {
+			return false, fmt.Errorf("store chunk %s: %w", h, err)
+		}
 		return false, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("store chunk %s: %w", h, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -95,9 +105,6 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 		return false, fmt.Errorf("store chunk: %w", err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -114,6 +121,15 @@ func (c *Chunks) Put(h Hash, data []byte) (bool, error) {
 		return false, fmt.Errorf("store chunk %s (is the disk full?): %w", h, err)
 	}
 	return true, nil
+}
+
+// Sync makes every chunk Put so far durable, names included, with one sync
+// of the file system that holds the chunk folder.
+func (c *Chunks) Sync() error {
+	if err := syncFS(c.dir); err != nil {
+		return fmt.Errorf("sync chunk store: %w", err)
+	}
+	return nil
 }
 
 // ErrMissingChunk is returned for a chunk that is not stored.

@@ -66,20 +66,23 @@ func narrow(ctx context.Context, lacks func(context.Context, []Hash) ([]Hash, er
 	return nil
 }
 
-// receivedLog records chunks as received by a space, a batch at a time.
+// receivedLog records chunks as received by a space, a batch at a time,
+// each batch only once its chunks are synced to disk.
 type receivedLog struct {
 	s       *Service
 	spaceID int64
 	pending []string
+	bytes   int64
 }
 
-// receivedEvery bounds how many verified chunks a cut-off transfer may have
-// stored without recording them (they are sent again).
-const receivedEvery = 16
+// receivedEvery bounds the bytes of verified chunks a cut-off transfer may
+// have stored without recording them (they are sent again); it is also
+// how often the chunk store syncs while a transfer is received.
+const receivedEvery = 4 << 20
 
-func (r *receivedLog) add(ctx context.Context, h Hash) error {
+func (r *receivedLog) add(ctx context.Context, h Hash, size int64) error {
 	r.pending = append(r.pending, h.String())
-	if len(r.pending) < receivedEvery {
+	if r.bytes += size; r.bytes < receivedEvery {
 		return nil
 	}
 	return r.flush(ctx)
@@ -89,8 +92,11 @@ func (r *receivedLog) flush(ctx context.Context) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
+	if err := r.s.chunks.Sync(); err != nil {
+		return err
+	}
 	err := r.s.store.ReceivedChunks().Add(context.WithoutCancel(ctx), r.spaceID, r.pending, r.s.now())
-	r.pending = r.pending[:0]
+	r.pending, r.bytes = r.pending[:0], 0
 	return err
 }
 

@@ -159,7 +159,9 @@ func (s *Service) Push(ctx context.Context, space, id, version string, body io.R
 	if m.SHA256.String() != sum {
 		return PushResult{}, fmt.Errorf("the uploaded file changed while it was stored")
 	}
-	syscall.Sync() // chunks are renamed into place unsynced; make them durable before the feed points at them
+	if err := s.chunks.Sync(); err != nil { // durable before the feed points at them
+		return PushResult{}, err
+	}
 	p, err := s.record(ctx, sp, id, version, m, "push")
 	if err != nil {
 		return PushResult{}, err

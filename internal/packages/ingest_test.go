@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"fmt"
 	"math/rand"
 	"os"
@@ -265,5 +266,38 @@ func TestZipBoundsAsArchiveZip(t *testing.T) {
 			t.Errorf("%s: bounds differ from archive/zip's", filepath.Base(p))
 		}
 		f.Close()
+	}
+}
+
+// TestPutRewritesShortChunk: a power cut before Sync can leave a chunk
+// renamed into place but short or empty; putting it again writes it again,
+// and until then Get refuses it.
+func TestPutRewritesShortChunk(t *testing.T) {
+	cs, err := OpenChunks(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("chunk "), 1000)
+	h := Hash(sha256.Sum256(data))
+	if isNew, err := cs.Put(h, data); err != nil || !isNew {
+		t.Fatalf("first put: new %v, %v", isNew, err)
+	}
+	if err := cs.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cs.path(h), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Get(h, int64(len(data)), nil); err == nil {
+		t.Fatal("Get served an empty chunk")
+	}
+	if isNew, err := cs.Put(h, data); err != nil || !isNew {
+		t.Fatalf("put over an empty chunk: new %v, %v", isNew, err)
+	}
+	if got, err := cs.Get(h, int64(len(data)), nil); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after rewriting: %v", err)
+	}
+	if isNew, err := cs.Put(h, data); err != nil || isNew {
+		t.Fatalf("put of a stored chunk: new %v, %v", isNew, err)
 	}
 }

@@ -533,7 +533,8 @@ const packSize = 4 << 20
 // WriteTo writes the transfer file: a tar stream with the signed header
 // first, then the chunks in their signed order, packed into entries
 // "chunks/FIRST-COUNT" of up to 4 MiB, each gzip-compressed (".gz") when
-// that makes it smaller.
+// that makes it smaller. The next pack is read and compressed while the
+// last one is written, so a slow link and the CPU work overlap.
 func (e *Export) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tar.NewWriter(cw)
@@ -546,44 +547,112 @@ func (e *Export) WriteTo(w io.Writer) (int64, error) {
 			return cw.n, err
 		}
 	}
-	var pack, z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	buf := make([]byte, 0, MaxChunk)
-	first := 0
-	flush := func(next int) error {
-		if next == first {
-			return nil
-		}
-		z.Reset()
-		zw.Reset(&z)
-		zw.Write(pack.Bytes())
-		zw.Close()
-		name, data := fmt.Sprintf("chunks/%06d-%06d", first, next-first), pack.Bytes()
-		if z.Len() < pack.Len()*19/20 {
-			name, data = name+".gz", z.Bytes()
-		}
-		pack.Reset()
-		first = next
-		return writeEntry(tw, name, data)
+	packs, free := make(chan *chunkPack, 1), make(chan *chunkPack, 3)
+	for range cap(free) {
+		free <- &chunkPack{}
 	}
-	for i, c := range e.chunks {
-		var err error
-		if buf, err = e.svc.chunks.Get(c.Hash, c.Size, buf[:0]); err != nil {
+	done := make(chan struct{})
+	defer close(done)
+	go e.packChunks(packs, free, done)
+	for p := range packs {
+		if p.err != nil {
+			return cw.n, p.err
+		}
+		if err := writeEntry(tw, p.name, p.data); err != nil {
 			return cw.n, err
 		}
-		if pack.Len()+len(buf) > packSize {
-			if err := flush(i); err != nil {
-				return cw.n, err
-			}
-		}
-		pack.Write(buf)
-	}
-	if err := flush(len(e.chunks)); err != nil {
-		return cw.n, err
+		free <- p
 	}
 	err := tw.Close()
 	e.Summary.FileBytes = cw.n
 	return cw.n, err
+}
+
+// chunkPack is one "chunks/…" entry of a transfer file, with its buffers.
+type chunkPack struct {
+	name    string
+	data    []byte // raw or z
+	raw, z  bytes.Buffer
+	err     error
+	zw      *gzip.Writer
+	scratch bytes.Buffer
+}
+
+// packChunks reads the export's chunks into packs (taken from free) and
+// sends them on packs, which it closes; it stops early when done closes.
+func (e *Export) packChunks(packs, free chan *chunkPack, done chan struct{}) {
+	defer close(packs)
+	buf := make([]byte, 0, MaxChunk)
+	first := 0
+	var p *chunkPack
+	send := func(next int) bool {
+		if p == nil || next == first {
+			return true
+		}
+		p.name, p.data = fmt.Sprintf("chunks/%06d-%06d", first, next-first), p.raw.Bytes()
+		if z := p.compress(); z != nil {
+			p.name, p.data = p.name+".gz", z
+		}
+		first = next
+		select {
+		case packs <- p:
+			p = nil
+			return true
+		case <-done:
+			return false
+		}
+	}
+	for i, c := range e.chunks {
+		var err error
+		if buf, err = e.svc.chunks.Get(c.Hash, c.Size, buf[:0]); err != nil {
+			select {
+			case packs <- &chunkPack{err: err}:
+			case <-done:
+			}
+			return
+		}
+		if p != nil && p.raw.Len()+len(buf) > packSize && !send(i) {
+			return
+		}
+		if p == nil {
+			select {
+			case p = <-free:
+				p.raw.Reset()
+			case <-done:
+				return
+			}
+		}
+		p.raw.Write(buf)
+	}
+	send(len(e.chunks))
+}
+
+// compress returns the pack gzip-compressed when that saves 5% or more,
+// else nil. Most package bytes are compressed already (zip entries, jars,
+// images), and compressing 4 MiB that will not shrink is CPU the transfer
+// waits for: a 64 KiB sample must shrink first.
+func (p *chunkPack) compress() []byte {
+	raw := p.raw.Bytes()
+	if p.zw == nil {
+		p.zw, _ = gzip.NewWriterLevel(&p.z, gzip.BestSpeed)
+	}
+	if sample := raw[:min(len(raw), 64<<10)]; len(sample) < len(raw) {
+		p.scratch.Reset()
+		p.zw.Reset(&p.scratch)
+		p.zw.Write(sample)
+		p.zw.Close()
+		if p.scratch.Len() >= len(sample)*19/20 {
+			return nil
+		}
+	}
+	p.z.Reset()
+	p.zw.Reset(&p.z)
+	p.zw.Write(raw)
+	p.zw.Close()
+	if p.z.Len() < len(raw)*19/20 {
+		return p.z.Bytes()
+	}
+	return nil
 }
 
 func writeFileEntry(tw *tar.Writer, name, path string, size int64) error {
@@ -799,6 +868,9 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return res, err
 	}
+	if err := s.chunks.Sync(); err != nil { // the rebuilt deltas' chunks, durable before the feed points at them
+		return res, err
+	}
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		for _, v := range ok {
 			ref := domain.PackageRef{ID: v.p.ID, Version: v.p.Version, SHA256: v.p.Manifest.SHA256.String(), Size: v.p.Manifest.Size}
@@ -979,7 +1051,7 @@ func (s *Service) importChunks(ctx context.Context, spaceID int64, pl *TransferP
 			if err != nil {
 				return err
 			}
-			if err := received.add(ctx, c.Hash); err != nil {
+			if err := received.add(ctx, c.Hash, c.Size); err != nil {
 				return err
 			}
 			res.Chunks++

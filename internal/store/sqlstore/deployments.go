@@ -58,11 +58,23 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.queryRow(ctx, `INSERT INTO deployments
-			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, targets, exclude_targets)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
-		micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
+	err = s.db.WithTx(ctx, func(ctx context.Context) error {
+		err := s.db.queryRow(ctx, `INSERT INTO deployments
+				(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, targets, exclude_targets)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
+			micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
+		if err != nil {
+			return err
+		}
+		// The dashboard's cell (migration dashboard_cells): the higher id
+		// wins, whichever transaction commits first.
+		_, err = s.db.exec(ctx, `INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = CASE
+				WHEN excluded.deployment_id > deployment_cells.deployment_id THEN excluded.deployment_id
+				ELSE deployment_cells.deployment_id END`, d.SpaceID, d.ProjectID, d.Environment, d.ID)
+		return err
+	})
 	return wrap(err, "create deployment to %q", d.Environment)
 }
 
@@ -141,37 +153,58 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 }
 
 // LatestOf returns the newest deployment of each of the projects in each
-// environment: the dashboard's cells for a page of projects. A grouped
-// MAX(id) would read every deployment those projects ever made; instead the
-// query walks the (space_id, project_id, environment, id) index backwards,
-// one seek per cell: for each project, from the newest row of its last
-// environment to the newest row of the environment before, and so on.
+// environment: the dashboard's cells for a page of projects. They are
+// deployment_cells' rows for those projects (one range of its key per
+// project; triggers keep the table in step with deployments), each joined
+// to its deployment.
 func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error) {
 	if len(projectIDs) == 0 {
 		return []domain.Deployment{}, nil
 	}
-	args := make([]any, 0, len(projectIDs)+3)
+	args := make([]any, 0, len(projectIDs)+1)
+	args = append(args, spaceID)
 	for _, id := range projectIDs {
 		args = append(args, id)
 	}
-	args = append(args, spaceID, spaceID)
-	rows, err := s.db.query(ctx, `WITH RECURSIVE page (project_id) AS (VALUES `+valueRows("CAST(? AS BIGINT)", len(projectIDs))+`),
-		latest (id, project_id, environment) AS (
-			SELECT f.id, f.project_id, f.environment FROM page JOIN deployments f ON f.id = (
-				SELECT x.id FROM deployments x WHERE x.space_id = ? AND x.project_id = page.project_id
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1)
-			UNION ALL
-			SELECT n.id, n.project_id, n.environment FROM latest l JOIN deployments n ON n.id = (
-				SELECT x.id FROM deployments x
-				WHERE x.space_id = ? AND x.project_id = l.project_id AND x.environment < l.environment
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1))
-		`+deploymentSelect+` WHERE d.id IN (SELECT id FROM latest)
+	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (SELECT c.deployment_id FROM deployment_cells c
+		WHERE c.space_id = ? AND c.project_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(projectIDs)), ", ")+`))
 		ORDER BY d.id DESC`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")
 	}
 	list, err := collect(rows, scanDeployment)
 	return list, wrap(err, "latest deployments")
+}
+
+// refillCells puts deployment_cells and receipt_cells right after rows of
+// deployments or receipts were deleted in spaceID: a cell that names a
+// deleted row is dropped, and each (project, environment) left without a
+// cell gets the newest row that remains. Every statement that deletes
+// deployments or receipts runs it in its transaction. Cost: the space's
+// cells and a grouped read of the space's rows that have no cell.
+func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
+	for _, q := range []string{
+		`DELETE FROM deployment_cells WHERE space_id = ?
+			AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = deployment_cells.deployment_id)`,
+		`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id)
+			SELECT d.space_id, d.project_id, d.environment, MAX(d.id) FROM deployments d
+			WHERE d.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
+				WHERE c.space_id = d.space_id AND c.project_id = d.project_id AND c.environment = d.environment)
+			GROUP BY d.space_id, d.project_id, d.environment`,
+		`DELETE FROM receipt_cells WHERE space_id = ?
+			AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.id = receipt_cells.receipt_id)`,
+		`INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
+			SELECT r.space_id, r.origin_fingerprint, r.origin_project, r.environment, MAX(r.id) FROM receipts r
+			WHERE r.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
+				WHERE c.space_id = r.space_id AND c.origin_fingerprint = r.origin_fingerprint
+					AND c.origin_project = r.origin_project AND c.environment = r.environment)
+			GROUP BY r.space_id, r.origin_fingerprint, r.origin_project, r.environment`,
+	} {
+		if _, err := db.exec(ctx, q, spaceID); err != nil {
+			return wrap(err, "refill dashboard cells")
+		}
+	}
+	return nil
 }
 
 // valueRows is n rows of one value each for a VALUES list: "(v), (v), ...".

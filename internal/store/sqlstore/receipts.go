@@ -51,7 +51,17 @@ func (s *receipts) Create(ctx context.Context, r *domain.Receipt) (bool, error) 
 		return false, wrap(err, "check receipt %s", r.Digest)
 	}
 	r.ReceivedAt = stamp(r.ReceivedAt)
-	err = s.db.queryRow(ctx, `INSERT INTO receipts (space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
+	err = s.db.WithTx(ctx, func(ctx context.Context) error { return s.insert(ctx, r) })
+	if err != nil {
+		return false, wrap(err, "store receipt %s", r.Digest)
+	}
+	return true, nil
+}
+
+// insert writes r and its dashboard cell (migration dashboard_cells): the
+// higher id wins, whichever transaction commits first.
+func (s *receipts) insert(ctx context.Context, r *domain.Receipt) error {
+	err := s.db.queryRow(ctx, `INSERT INTO receipts (space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
 			origin_project, version, snapshot_digest, environment, tenant, state, started_at, finished_at, deployed_by,
 			received_from, received_at, payload, signature, signer_pem)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -60,9 +70,14 @@ func (s *receipts) Create(ctx context.Context, r *domain.Receipt) (bool, error) 
 		nullMicros(r.StartedAt), nullMicros(r.FinishedAt), r.DeployedBy, r.ReceivedFrom, micros(r.ReceivedAt),
 		base64.StdEncoding.EncodeToString(r.Payload), base64.StdEncoding.EncodeToString(r.Signature), r.SignerPEM).Scan(&r.ID)
 	if err != nil {
-		return false, wrap(err, "store receipt %s", r.Digest)
+		return err
 	}
-	return true, nil
+	_, err = s.db.exec(ctx, `INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (space_id, origin_fingerprint, origin_project, environment) DO UPDATE SET receipt_id = CASE
+			WHEN excluded.receipt_id > receipt_cells.receipt_id THEN excluded.receipt_id ELSE receipt_cells.receipt_id END`,
+		r.SpaceID, r.OriginFingerprint, r.OriginProject, r.Environment, r.ID)
+	return err
 }
 
 func (s *receipts) List(ctx context.Context, spaceID int64, f store.ReceiptFilter) ([]domain.Receipt, error) {
@@ -110,32 +125,22 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 }
 
 // LatestOf returns the newest receipt of each of the origin projects in each
-// environment. Like deployments' LatestOf, it walks the (space_id,
-// origin_fingerprint, origin_project, environment, id) index backwards one
-// environment at a time for each project rather than reading every receipt.
+// environment: receipt_cells' rows for those projects (triggers keep the
+// table in step with receipts), each joined to its receipt.
 func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]domain.Receipt, error) {
 	if len(projects) == 0 {
 		return []domain.Receipt{}, nil
 	}
-	args := make([]any, 0, 2*len(projects)+2)
+	args := make([]any, 0, 2*len(projects)+1)
 	for _, p := range projects {
 		args = append(args, p.Fingerprint, p.Project)
 	}
-	args = append(args, spaceID, spaceID)
-	rows, err := s.db.query(ctx, `WITH RECURSIVE page (fingerprint, project) AS (
-			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`),
-		latest (id, fingerprint, project, environment) AS (
-			SELECT f.id, f.origin_fingerprint, f.origin_project, f.environment FROM page JOIN receipts f ON f.id = (
-				SELECT x.id FROM receipts x
-				WHERE x.space_id = ? AND x.origin_fingerprint = page.fingerprint AND x.origin_project = page.project
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1)
-			UNION ALL
-			SELECT n.id, n.origin_fingerprint, n.origin_project, n.environment FROM latest l JOIN receipts n ON n.id = (
-				SELECT x.id FROM receipts x
-				WHERE x.space_id = ? AND x.origin_fingerprint = l.fingerprint AND x.origin_project = l.project
-					AND x.environment < l.environment
-				ORDER BY x.environment DESC, x.id DESC LIMIT 1))
-		SELECT `+receiptSummaryColumns+` FROM receipts r WHERE r.id IN (SELECT id FROM latest)
+	args = append(args, spaceID)
+	rows, err := s.db.query(ctx, `WITH page (fingerprint, project) AS (
+			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`)
+		SELECT `+receiptSummaryColumns+` FROM receipts r WHERE r.id IN (
+			SELECT c.receipt_id FROM page JOIN receipt_cells c ON c.space_id = ?
+				AND c.origin_fingerprint = page.fingerprint AND c.origin_project = page.project)
 		ORDER BY r.id`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")

@@ -253,8 +253,17 @@ func (s *removal) deleteDeployments(ctx context.Context, cond string, args ...an
 	if err != nil {
 		return r, err
 	}
+	spaces, err := s.db.ids(ctx, `SELECT DISTINCT space_id FROM deployments WHERE `+cond, args...)
+	if err != nil {
+		return r, err
+	}
 	if err := s.count(ctx, &r.Deployments, `DELETE FROM deployments WHERE `+cond, args...); err != nil {
 		return r, err
+	}
+	for _, id := range spaces { // the dashboard's cells name what is left
+		if err := s.db.refillCells(ctx, id); err != nil {
+			return r, err
+		}
 	}
 	return r, s.deleteTasks(ctx, &r, tasks)
 }
@@ -294,12 +303,17 @@ func (s *removal) DeleteReleases(ctx context.Context, ids []int64) (domain.Remov
 func (s *removal) DeleteReceipts(ctx context.Context, spaceID int64, fingerprint, project string, versions []string) (int, error) {
 	var n int
 	const q = `DELETE FROM receipts WHERE space_id = ? AND origin_fingerprint = ? AND origin_project = ?`
+	var err error
 	if versions == nil {
-		return n, wrap(s.count(ctx, &n, q, spaceID, fingerprint, project), "delete receipts")
+		err = s.count(ctx, &n, q, spaceID, fingerprint, project)
+	} else {
+		err = chunked(versions, func(part []string) error {
+			return s.count(ctx, &n, q+` AND version IN `+in(len(part)), append([]any{spaceID, fingerprint, project}, anys(part)...)...)
+		})
 	}
-	err := chunked(versions, func(part []string) error {
-		return s.count(ctx, &n, q+` AND version IN `+in(len(part)), append([]any{spaceID, fingerprint, project}, anys(part)...)...)
-	})
+	if err == nil && n > 0 { // the dashboard's cells name what is left
+		err = s.db.refillCells(ctx, spaceID)
+	}
 	return n, wrap(err, "delete receipts")
 }
 

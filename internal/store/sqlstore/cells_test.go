@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/store/pgtest"
+)
+
+// TestUpgradeFillsDashboardCells upgrades a database written before the
+// dashboard_cells migration, with several deployments and receipts per
+// cell: the migration fills each cell with its newest row, and new rows
+// move the cells on (and an older row written later does not).
+func TestUpgradeFillsDashboardCells(t *testing.T) {
+	before := func(t *testing.T, d dialect, dsn string) {
+		ctx := context.Background()
+		raw, err := sql.Open(d.driver, dsn)
+		must(t, err)
+		defer raw.Close()
+		ms, err := loadMigrations(d.migrations)
+		must(t, err)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		for _, m := range ms {
+			if strings.HasSuffix(m.name, "_dashboard_cells.sql") {
+				break
+			}
+			must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
+		}
+		exec(`INSERT INTO spaces (id, name, created_at) VALUES (1, 'Default', 1)`)
+		exec(`INSERT INTO projects (id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
+			VALUES (1, 1, 'Web', 'Main', '[]', '[]', '[]', 1, 1)`)
+		exec(`INSERT INTO releases (id, project_id, version, snapshot, created_at, snapshot_digest) VALUES (1, 1, '1.0.0', '{}', 1, 'sha256:a')`)
+		exec(`INSERT INTO releases (id, project_id, version, snapshot, created_at, snapshot_digest) VALUES (2, 1, '2.0.0', '{}', 2, 'sha256:b')`)
+		// Ids out of environment order, and the newest of a cell not last.
+		for _, r := range []struct {
+			id      int
+			env     string
+			release int
+		}{{5, "Test", 2}, {1, "Dev", 1}, {2, "Test", 1}, {4, "Dev", 2}, {3, "Dev", 1}} {
+			exec(`INSERT INTO deployments (id, space_id, project_id, release_id, environment, created_at) VALUES (?, 1, 1, ?, ?, 1)`, r.id, r.release, r.env)
+			exec(`INSERT INTO receipts (id, space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
+				origin_project, version, snapshot_digest, environment, state, deployed_by, received_at, payload, signature, signer_pem)
+				VALUES (?, 1, ?, 'Prod', 'fp', 'Default', 'me', 'Web', ?, 'sha256:a', ?, 'Success', 'ops', 1, '', '', '')`,
+				r.id, "sha256:r"+r.env+string(rune('0'+r.id)), []string{"", "1.0.0", "2.0.0"}[r.release], "Prod: "+r.env)
+		}
+		if d.driver != "sqlite" { // identity columns do not see explicit ids
+			exec(`SELECT setval(pg_get_serial_sequence('deployments', 'id'), 10), setval(pg_get_serial_sequence('receipts', 'id'), 10)`)
+		}
+	}
+	check := func(t *testing.T, db *DB, want map[string]int64) {
+		t.Helper()
+		ctx := context.Background()
+		deps, err := db.Deployments().LatestOf(ctx, 1, []int64{1})
+		must(t, err)
+		receipts, err := db.Receipts().LatestOf(ctx, 1, []store.OriginProject{{Fingerprint: "me", Project: "Web"}})
+		must(t, err)
+		got := map[string]int64{}
+		for _, d := range deps {
+			got[d.Environment] = d.ID
+		}
+		for _, r := range receipts {
+			got[r.Environment] = r.ID
+		}
+		if len(got) != len(want) || len(deps)+len(receipts) != len(want) {
+			t.Fatalf("cells %v, want %v", got, want)
+		}
+		for env, id := range want {
+			if got[env] != id {
+				t.Errorf("cell %s: %d, want %d (all: %v)", env, got[env], id, got)
+			}
+		}
+	}
+	then := func(t *testing.T, db *DB) {
+		check(t, db, map[string]int64{"Dev": 4, "Test": 5, "Prod: Dev": 4, "Prod: Test": 5})
+		ctx := domain.WithActor(context.Background(), domain.System)
+		d := domain.Deployment{SpaceID: 1, ProjectID: 1, ReleaseID: 2, Environment: "Dev"}
+		must(t, db.Deployments().Create(ctx, &d))
+		r := domain.Receipt{SpaceID: 1, Digest: "sha256:new", OriginFingerprint: "me", OriginProject: "Web", Environment: "Prod: Test", State: domain.TaskSuccess}
+		_, err := db.Receipts().Create(ctx, &r)
+		must(t, err)
+		check(t, db, map[string]int64{"Dev": d.ID, "Test": 5, "Prod: Dev": 4, "Prod: Test": r.ID})
+		// A row with a lower id written after a higher one (two
+		// transactions committing out of order) leaves the cell alone.
+		_, err = db.sql.ExecContext(ctx, db.d.rebind(`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id) VALUES (1, 1, 'Dev', 3)
+			ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = CASE
+				WHEN excluded.deployment_id > deployment_cells.deployment_id THEN excluded.deployment_id
+				ELSE deployment_cells.deployment_id END`))
+		must(t, err)
+		check(t, db, map[string]int64{"Dev": d.ID, "Test": 5, "Prod: Dev": 4, "Prod: Test": r.ID})
+		// Deleting rows (retention) and refilling: each cell falls back to
+		// the newest row left, or goes when none is.
+		for _, del := range []struct {
+			q    string
+			args []any
+		}{{`DELETE FROM deployments WHERE id IN (?, 4)`, []any{d.ID}}, {`DELETE FROM deployments WHERE id = 5 OR id = 2`, nil},
+			{`DELETE FROM receipts WHERE id IN (?, 5, 2)`, []any{r.ID}}} {
+			_, err = db.sql.ExecContext(ctx, db.d.rebind(del.q), del.args...)
+			must(t, err)
+		}
+		must(t, db.refillCells(ctx, 1))
+		check(t, db, map[string]int64{"Dev": 3, "Prod: Dev": 4})
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path, sealer := filepath.Join(t.TempDir(), "ferry.db"), newTestSealer(t)
+		before(t, sqliteDialect(), sqliteDSN(path))
+		db := openTemp(t, path, sealer)
+		defer db.Close()
+		then(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		url, sealer := pgtest.NewDatabase(t), newTestSealer(t)
+		before(t, postgresDialect(), url)
+		db := openPostgres(t, url, sealer)
+		defer db.Close()
+		then(t, db)
+	})
+}

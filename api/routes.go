@@ -140,6 +140,7 @@ func Routes() RouteSet {
 	r.targetRoutes()
 	r.people()
 	r.transfer()
+	r.named()
 	return r
 }
 
@@ -184,7 +185,7 @@ func (r *RouteSet) deployments() {
 	r.ListDeployments = Route[DeploymentQuery, []Deployment]{Op{Method: get, Path: sp + "/deployments", Permission: PermView, Summary: "Deployments here and, from receipts, in other spaces"}}
 	r.ListTasks = Route[Limit, []Task]{Op{Method: get, Path: sp + "/tasks", Permission: PermView, Summary: "List tasks, newest first"}}
 	r.GetTask = Route[None, Task]{Op{Method: get, Path: sp + "/tasks/{id}", Permission: PermView, Summary: "Show a task"}}
-	r.TaskLog = Route[LogQuery, TaskLog]{Op{Method: get, Path: sp + "/tasks/{id}/log", Permission: PermView, Summary: "A task and its log lines after a sequence number (poll to follow)"}}
+	r.TaskLog = Route[LogQuery, TaskLog]{Op{Method: get, Path: sp + "/tasks/{id}/log", Permission: PermView, Summary: "A task and its log lines after a sequence number, at most 5000 (ask again after the last; poll to follow)"}}
 	r.CancelTask = Route[None, Task]{Op{Method: post, Path: sp + "/tasks/{id}/cancel", Permission: PermDeploy, Summary: "Cancel a queued or running task"}}
 }
 

@@ -30,7 +30,7 @@ roles; --target limits the deployment to some targets, --exclude-target leaves
 some out (either, repeatable).`,
 		Example: `  ferry deploy Shop 1.0.0 --to Development --wait
   ferry deploy Shop 1.0.0 --to Production --target web-1 --wait`,
-		Args:    cobra.ExactArgs(2),
+		Args: cobra.ExactArgs(2),
 	}, func(x call) error {
 		if req.Environment == "" {
 			return usagef("say where to deploy with --to ENV")
@@ -61,37 +61,16 @@ some out (either, repeatable).`,
 // follow streams a task's log until the task ends, then reports its result:
 // an error (exit code 1) unless it succeeded.
 func (a *app) follow(x call, id int64) error {
-	var after int64
-	var t api.Task
 	var all []api.LogLine
-	delay := 100 * time.Millisecond
-	for {
-		page, err := x.TaskLog(x, x.space, id, after)
-		if err != nil {
-			return err
+	t, err := x.FollowTask(x, x.space, id, func(l api.LogLine) {
+		if a.output == "json" {
+			all = append(all, l)
+			return
 		}
-		t = page.Task
-		for _, l := range page.Lines {
-			after = l.Seq
-			if a.output == "json" {
-				all = append(all, l)
-				continue
-			}
-			printLogLine(a.stdout, a.stderr, l)
-		}
-		if t.State.Done() && len(page.Lines) == 0 {
-			break
-		}
-		if len(page.Lines) == 0 {
-			select {
-			case <-x.Done():
-				return x.Err()
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, time.Second)
-		} else {
-			delay = 100 * time.Millisecond
-		}
+		printLogLine(a.stdout, a.stderr, l)
+	})
+	if err != nil {
+		return err
 	}
 	if a.output == "json" {
 		a.render(api.TaskLog{Task: t, Lines: all}, nil)
@@ -108,6 +87,23 @@ func (a *app) follow(x call, id int64) error {
 	return nil
 }
 
+// logSoFar reads a task and every line of its log written so far: an
+// answer holds at most a page of lines, so it asks for more until none
+// come.
+func logSoFar(x call, id int64) (api.TaskLog, error) {
+	var all api.TaskLog
+	var after int64
+	for {
+		page, err := x.TaskLog(x, x.space, id, after)
+		if err != nil || len(page.Lines) == 0 {
+			all.Task = page.Task
+			return all, err
+		}
+		all.Lines = append(all.Lines, page.Lines...)
+		after = page.Lines[len(page.Lines)-1].Seq
+	}
+}
+
 func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
 	w := stdout
 	if l.Level == "error" {
@@ -120,21 +116,23 @@ func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
 func taskID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usagef("task ID %q is not a number", arg)
+		return 0, usagef("task ID %q is not a positive whole number (see 'ferry task list')", arg)
 	}
 	return id, nil
 }
 
 func (a *app) taskCommand() *cobra.Command {
 	var limit int
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's tasks, newest first", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's tasks, newest first", Example: `  ferry task list
+  ferry task list --limit 10 -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Task, error) { return x.ListTasks(x, x.space, limit) },
 		rows("ID\tSTATE\tDESCRIPTION\tQUEUED\tDURATION", func(t api.Task) []string {
 			return []string{strconv.FormatInt(t.ID, 10), string(t.State), t.Description, t.QueuedAt.Local().Format("2006-01-02 15:04:05"), taskDuration(t)}
 		}))
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many tasks")
 	var followFlag bool
-	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Args: cobra.ExactArgs(1)},
+	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Example: `  ferry task log 42
+  ferry task log 42 --follow`, Args: cobra.ExactArgs(1)},
 		func(x call) error {
 			id, err := taskID(x.args[0])
 			if err != nil {
@@ -143,7 +141,7 @@ func (a *app) taskCommand() *cobra.Command {
 			if followFlag {
 				return a.follow(x, id)
 			}
-			page, err := x.TaskLog(x, x.space, id, 0)
+			page, err := logSoFar(x, id)
 			if err != nil {
 				return err
 			}
@@ -155,7 +153,7 @@ func (a *app) taskCommand() *cobra.Command {
 			})
 		})
 	logCmd.Flags().BoolVarP(&followFlag, "follow", "f", false, "stream the log until the task ends")
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Args: cobra.ExactArgs(1)},
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Task, error) {
 			id, err := taskID(x.args[0])
 			if err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -21,6 +22,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/services"
@@ -82,6 +84,7 @@ type fixture struct {
 	catalog *catalog.Service
 	auth    *auth.Service
 	s       services.Set
+	env     *servicetest.Env
 
 	mu     sync.Mutex
 	frozen time.Time // when set, the services' clock stands still
@@ -113,7 +116,7 @@ func newFixture(t *testing.T) *fixture {
 	env := servicetest.New(t, servicetest.Clock(f.now))
 	s, dir := env.Set, env.Dir
 	cat, tr, rel := s.Catalog, s.Trust, s.Releases
-	f.catalog, f.auth, f.s = cat, s.Auth, s
+	f.catalog, f.auth, f.s, f.env = cat, s.Auth, s, env
 	keyFile := filepath.Join(dir, "admin.key")
 	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
 		t.Fatal(err)
@@ -543,5 +546,22 @@ func TestNoSecretInAnyPage(t *testing.T) {
 		if !strings.Contains(cmp, want) {
 			t.Errorf("compare page lacks %q", want)
 		}
+	}
+}
+
+// TestTaskPageShowsTheWholeLog: a task's page holds every line of its log,
+// not the first page the service answers (5000 lines).
+func TestTaskPageShowsTheWholeLog(t *testing.T) {
+	f := newFixture(t)
+	d, err := f.s.Deploy.Deploy(f.env.Ctx, domain.DefaultSpace, deploy.Request{Project: "Shop", Version: "1.0.0", Environment: "Development"})
+	must(t, err)
+	lines := make([]domain.LogLine, 6000)
+	for i := range lines {
+		lines[i] = domain.LogLine{At: time.Now(), Level: "info", Text: fmt.Sprintf("line %d", i+1)}
+	}
+	must(t, f.env.Store.Tasks().AppendLog(f.env.Ctx, d.TaskID, lines))
+	code, page, _ := get(t, f.browser(t), fmt.Sprintf("%s/spaces/Default/tasks/%d", f.srv.URL, d.TaskID), "Authorization", "Bearer "+f.key)
+	if code != 200 || !strings.Contains(page, ">line 1<") || !strings.Contains(page, ">line 6000<") {
+		t.Errorf("task page: %d, line 6000 shown: %v", code, strings.Contains(page, ">line 6000<"))
 	}
 }

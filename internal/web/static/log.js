@@ -1,5 +1,6 @@
 // Follows a task's log: polls for new lines and the task's state until the
-// task has finished. Without JavaScript the page shows the log as it was.
+// task has finished and every line has come (an answer holds a page of
+// lines). Without JavaScript the page shows the log as it was.
 (function () {
   "use strict";
   var log = document.getElementById("log");
@@ -36,7 +37,7 @@
         st.textContent = u.label;
         stateEl.replaceChildren(st);
         if (u.error) { errEl.textContent = u.error; errEl.hidden = false; }
-        if (u.done) {
+        if (u.done && !u.lines.length) {
           statusEl.textContent = "The task has finished.";
           if (cancel) cancel.remove();
           return;

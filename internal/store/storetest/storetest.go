@@ -52,6 +52,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReceivedChunks", testReceivedChunks},
 	}
 	tests = append(tests, targetTests...)
+	tests = append(tests, struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{"Tenants", testTenants})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -98,7 +98,9 @@ type Step struct {
 func (s Step) AppliesTo(env string) bool { return scopeMatches(s.Environments, env) }
 
 // TenantScope is the step's scope of tenants.
-func (s Step) TenantScope() TenantScope { return TenantScope{Tenants: s.Tenants, TenantTags: s.TenantTags} }
+func (s Step) TenantScope() TenantScope {
+	return TenantScope{Tenants: s.Tenants, TenantTags: s.TenantTags}
+}
 
 // TenantScoped reports whether the variable is limited to tenants by name
 // (such values stay behind when a release is promoted).

@@ -31,6 +31,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/targets"
+	"github.com/ferrydeploy/ferry/internal/tenants"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -57,7 +58,9 @@ type Set struct {
 	// connections to their agents (it runs the jobs it can deliver and
 	// accepts polling agents); TargetHealth checks every target, on one
 	// node at a time.
-	Targets      *targets.Service
+	Targets *targets.Service
+	// Tenants are the customers a space deploys to (SPEC §6).
+	Tenants      *tenants.Service
 	Hub          *targets.Hub
 	TargetHealth *targets.Health
 	// Health reports node and store state for /api/health.
@@ -128,9 +131,9 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, machines, receipts)
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), st.Tenants(), rules, sb, feed, machines, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), guard, rules, progress, events, now, runner)
+		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), guard, rules, progress, events, now, runner)
 
 	// Delivery: the outbox, the loop that empties it, and the receiver.
 	settings := cfg.Delivery.WithDefaults()
@@ -155,6 +158,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Transfer:     receiver,
 		Packages:     feed,
 		Targets:      tgs,
+		Tenants:      tenants.New(st, st.Tenants(), st.Projects(), st.Environments(), guard, events, now),
 		Hub:          hub,
 		TargetHealth: targets.NewHealth(tgs, cfg.TargetHealth),
 		Health:       node.Health,

@@ -151,7 +151,7 @@ func (s *targets) Left(ctx context.Context, thumbprint, node string) error {
 	return wrap(err, "record that an agent left")
 }
 
-// optionalJSON is a list column that is '' when the list is empty (the
+// optionalJSON is a list column that is empty text when the list is empty (the
 // default of columns added to existing tables).
 func optionalJSON(list []string) string {
 	if len(list) == 0 {

@@ -152,7 +152,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Trust:        tr,
 		Bundles:      bundles,
 		Receipts:     receipts,
-		Dashboard:    dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), guard, rules, now),
+		Dashboard:    dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), st.Tenants(), guard, rules, now),
 		Teams:        access.New(st, st.Spaces(), st.Teams(), st.Projects(), st.Environments(), st.Users(), guard, events, now),
 		Outbox:       out,
 		Transfer:     receiver,

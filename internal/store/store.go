@@ -214,6 +214,9 @@ type Deployments interface {
 	// each environment; its cost follows the number of those projects'
 	// environments, not the length of their history.
 	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
+	// LatestByTenant returns the newest deployment of a project in each
+	// environment for each tenant ("" for untenanted ones).
+	LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error)
 	// SetMachines records how many targets ran a deployment.
 	SetMachines(ctx context.Context, id int64, n int) error
 }

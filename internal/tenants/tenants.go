@@ -46,12 +46,12 @@ type CreateRequest struct {
 // Create creates a tenant (space administrators).
 func (s *Service) Create(ctx context.Context, space string, req CreateRequest) (domain.Tenant, error) {
 	t := domain.Tenant{Name: req.Name, Tags: slices.Clone(req.Tags)}
-	if err := t.Validate(); err != nil {
-		return t, err
-	}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
 		if err != nil {
+			return err
+		}
+		if err := t.Validate(); err != nil {
 			return err
 		}
 		t.SpaceID, t.CreatedAt = sp.ID, s.now()
@@ -143,13 +143,13 @@ type ConnectRequest struct {
 // another space is refused: tenants do not cross space boundaries.
 func (s *Service) Connect(ctx context.Context, space, name string, req ConnectRequest) (domain.Tenant, error) {
 	var t domain.Tenant
-	if len(req.Environments) == 0 {
-		return t, domain.Invalidf("give the environments to connect tenant %q to project %q in (--env ENV, repeatable)", name, req.Project)
-	}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.access.Space(ctx, space, domain.PermEditProject, req.Project, "")
 		if err != nil {
 			return err
+		}
+		if len(req.Environments) == 0 {
+			return domain.Invalidf("give the environments to connect tenant %q to project %q in (--env ENV, repeatable)", name, req.Project)
 		}
 		if t, err = s.tenants.Get(ctx, sp.ID, name); err != nil {
 			return err

@@ -130,6 +130,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.auditCommand(),
 		a.agentCommand(),
 		a.targetCommand(),
+		a.tenantCommand(),
 	)
 	usageErrors(root)
 	return root

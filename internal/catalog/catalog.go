@@ -22,6 +22,7 @@ type Service struct {
 	environments store.Environments
 	lifecycles   store.Lifecycles
 	projects     store.Projects
+	tenants      store.Tenants
 	access       access.Guard
 	trust        Trust
 	audit        *audit.Log
@@ -36,11 +37,11 @@ type Trust interface {
 	RemoteNames(ctx context.Context, spaceID int64) ([]string, error)
 }
 
-// New returns a catalog service over the spaces, environments, lifecycles
-// and projects tables.
-func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects,
+// New returns a catalog service over the spaces, environments, lifecycles,
+// projects and (for apply and export) tenants tables.
+func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects, tenants store.Tenants,
 	guard access.Guard, tr Trust, log *audit.Log, now func() time.Time) *Service {
-	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects,
+	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects, tenants: tenants,
 		access: guard, trust: tr, audit: log, now: now}
 }
 

@@ -107,7 +107,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Core: one space's own things.
 	tr := trust.New(st, st.Spaces(), st.RemoteSpaces(), guard, events, now)
-	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), guard, tr, events, now)
+	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), st.Tenants(), guard, tr, events, now)
 	releases := release.New(st, st.Projects(), st.Releases(), st.Packages(), guard, events, now)
 
 	// Cross-space: what travels between spaces.

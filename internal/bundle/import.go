@@ -214,7 +214,7 @@ func (s *Service) writeProject(ctx context.Context, v *verified, name, lifecycle
 		lifecycle = p.Lifecycle
 	}
 	if !exists {
-		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
+		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now, TenantedDeployments: pl.TenantedDeployments}
 	}
 	p.Lifecycle = lifecycle
 	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}

@@ -271,6 +271,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		SnapshotDigest:       digest,
 		TargetSnapshotDigest: release.Digest(c.snap),
 		Downstream:           down,
+		TenantedDeployments:  p.TenantedDeployments,
 	}
 	return out, nil
 }
@@ -344,7 +345,7 @@ func (c *cut) steps(snap domain.Snapshot) {
 	used := map[string]bool{}
 	for _, st := range snap.Process {
 		scope, ok := c.slice.scope(st.Environments)
-		if !ok {
+		if !ok || !travels(&st.Tenants, st.TenantTags) {
 			continue
 		}
 		st.Environments = scope
@@ -365,20 +366,20 @@ func (c *cut) steps(snap domain.Snapshot) {
 func (c *cut) variables(snap domain.Snapshot) error {
 	for _, v := range snap.Variables {
 		scope, ok := c.slice.scope(v.Environments)
-		if !ok {
+		if !ok || !travels(&v.Tenants, v.TenantTags) {
 			continue
 		}
 		if !v.Sensitive {
 			v.Environments = scope
 			c.snap.Variables = append(c.snap.Variables, v)
-			c.vars = append(c.vars, Variable{Name: v.Name, Value: v.Value, Environments: scope})
+			c.vars = append(c.vars, Variable{Name: v.Name, Value: v.Value, Environments: scope, TenantTags: v.TenantTags})
 			continue
 		}
 		if c.slice.forTarget(scope) {
 			// The target needs it; it passes it on (sealed again) itself.
 			v.Environments = scope
 			c.snap.Variables = append(c.snap.Variables, v)
-			bv := Variable{Name: v.Name, Sensitive: true, Environments: scope}
+			bv := Variable{Name: v.Name, Sensitive: true, Environments: scope, TenantTags: v.TenantTags}
 			var err error
 			if bv.Sealed, err = seal.Seal(c.cert.AgeRecipient, []byte(v.Value)); err != nil {
 				return fmt.Errorf("encrypt %q for %q: %w", v.Name, c.target.Name, err)
@@ -494,4 +495,16 @@ func randomID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// travels decides what a tenant scope leaves of a step or value in a
+// bundle (SPEC §6: tenants never cross spaces): scoped to tenants by name
+// only, it stays behind; scoped to tags too, it travels with its tags and
+// without the names (cleared in tenants).
+func travels(tenants *[]string, tags []string) bool {
+	if len(*tenants) == 0 {
+		return true
+	}
+	*tenants = nil
+	return len(tags) > 0
 }

@@ -181,9 +181,21 @@ func validateScopes(pl *Payload, self string) error {
 		if err := check(fmt.Sprintf("step %q", st.Name), st.Environments); err != nil {
 			return err
 		}
+		if len(st.Tenants) > 0 {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "step %q is scoped to tenants by name (%s): tenants belong to the space that deploys and never travel in a bundle", st.Name, strings.Join(st.Tenants, ", "))
+		}
+		if err := validTags(fmt.Sprintf("step %q", st.Name), st.TenantTags); err != nil {
+			return err
+		}
+	}
+	if err := domain.ValidateTenantedDeployments(pl.TenantedDeployments); err != nil {
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "%s", domain.Message(err))
 	}
 	for _, v := range pl.Variables {
 		if err := check(fmt.Sprintf("variable %q", v.Name), v.Environments); err != nil {
+			return err
+		}
+		if err := validTags(fmt.Sprintf("variable %q", v.Name), v.TenantTags); err != nil {
 			return err
 		}
 	}
@@ -202,6 +214,16 @@ func validateScopes(pl *Payload, self string) error {
 			if !ok || names[name] != v.For || domain.ValidateName("environment", env) != nil {
 				return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "the value %q, sealed for one space, is scoped to %q, an environment of another", v.Name, e)
 			}
+		}
+	}
+	return nil
+}
+
+// validTags refuses a tag scope that is not SET/TAG.
+func validTags(what string, tags []string) error {
+	for _, t := range tags {
+		if err := domain.ValidateTag(t); err != nil {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "%s: %s", what, domain.Message(err))
 		}
 	}
 	return nil

@@ -465,7 +465,7 @@ func (c *cut) downstreamTable() *Downstream {
 func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Release) ([]domain.DeploymentSummary, error) {
 	var out []domain.DeploymentSummary
 	if rel.Provenance != nil {
-		out = append(out, rel.Provenance.History...)
+		out = append(out, untenanted(rel.Provenance.History)...)
 	}
 	ds, err := s.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
@@ -474,7 +474,7 @@ func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Relea
 	for i := len(ds) - 1; i >= 0; i-- { // oldest first
 		d := ds[i]
 		out = append(out, domain.DeploymentSummary{
-			Space: sp.Name, Environment: d.Environment, Version: d.Version, Tenant: d.Tenant,
+			Space: sp.Name, Environment: d.Environment, Version: d.Version, // never the tenant (SPEC §6)
 			State: d.State, StartedAt: d.StartedAt, FinishedAt: d.FinishedAt, DeployedBy: d.CreatedBy,
 		})
 	}
@@ -507,4 +507,16 @@ func travels(tenants *[]string, tags []string) bool {
 	}
 	*tenants = nil
 	return len(tags) > 0
+}
+
+// untenanted is history without tenants' names: tenants never cross spaces,
+// so a bundle neither carries nor keeps them (those an older source sent
+// are dropped on import).
+func untenanted(history []domain.DeploymentSummary) []domain.DeploymentSummary {
+	out := make([]domain.DeploymentSummary, len(history))
+	for i, h := range history {
+		h.Tenant = ""
+		out[i] = h
+	}
+	return out
 }

@@ -181,21 +181,9 @@ func validateScopes(pl *Payload, self string) error {
 		if err := check(fmt.Sprintf("step %q", st.Name), st.Environments); err != nil {
 			return err
 		}
-		if len(st.Tenants) > 0 {
-			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "step %q is scoped to tenants by name (%s): tenants belong to the space that deploys and never travel in a bundle", st.Name, strings.Join(st.Tenants, ", "))
-		}
-		if err := validTags(fmt.Sprintf("step %q", st.Name), st.TenantTags); err != nil {
-			return err
-		}
-	}
-	if err := domain.ValidateTenantedDeployments(pl.TenantedDeployments); err != nil {
-		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "%s", domain.Message(err))
 	}
 	for _, v := range pl.Variables {
 		if err := check(fmt.Sprintf("variable %q", v.Name), v.Environments); err != nil {
-			return err
-		}
-		if err := validTags(fmt.Sprintf("variable %q", v.Name), v.TenantTags); err != nil {
 			return err
 		}
 	}
@@ -215,6 +203,30 @@ func validateScopes(pl *Payload, self string) error {
 				return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "the value %q, sealed for one space, is scoped to %q, an environment of another", v.Name, e)
 			}
 		}
+	}
+	return nil
+}
+
+// validateTenants checks, on import, that a bundle carries no tenant (SPEC
+// §6: tenants belong to the space that deploys): no step scoped to
+// tenants by name, tag scopes that are SET/TAG, a known tenantedDeployments.
+// Anything else a payload says about tenants is not read at all.
+func validateTenants(pl *Payload) error {
+	for _, st := range pl.Process {
+		if len(st.Tenants) > 0 {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "step %q is scoped to tenants by name (%s): tenants belong to the space that deploys and never travel in a bundle", st.Name, strings.Join(st.Tenants, ", "))
+		}
+		if err := validTags(fmt.Sprintf("step %q", st.Name), st.TenantTags); err != nil {
+			return err
+		}
+	}
+	for _, v := range pl.Variables {
+		if err := validTags(fmt.Sprintf("variable %q", v.Name), v.TenantTags); err != nil {
+			return err
+		}
+	}
+	if err := domain.ValidateTenantedDeployments(pl.TenantedDeployments); err != nil {
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "%s", domain.Message(err))
 	}
 	return nil
 }

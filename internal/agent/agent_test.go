@@ -198,7 +198,8 @@ func TestAgentRefusesBadRequests(t *testing.T) {
 
 	// A package whose manifest is not of the SHA-256 the release pinned
 	// fails before anything is extracted.
-	job := agentproto.Job{Task: 2, Machine: "m", Step: domain.Step{Name: "P", Type: domain.StepDeployPackage, Package: "app"},
+	dest := filepath.Join(t.TempDir(), "app")
+	job := agentproto.Job{Task: 2, Machine: "m", Step: domain.Step{Name: "P", Type: domain.StepDeployPackage, Package: "app", Destination: dest},
 		Package: &agentproto.Package{Ref: domain.PackageRef{ID: "app", Version: "1.0.0", SHA256: strings.Repeat("ab", 32)}, Manifest: json.RawMessage(`{"sha256":"` + strings.Repeat("cd", 32) + `","size":1,"chunks":[]}`)}}
 	b, _ := json.Marshal(job)
 	_, stream := call(t, c, "POST", base+agentproto.PathSteps, bytes.NewReader(b))
@@ -211,5 +212,8 @@ func TestAgentRefusesBadRequests(t *testing.T) {
 	})
 	if (err != nil && !errors.Is(err, io.EOF)) || !strings.Contains(end.Error, "the release pins") {
 		t.Errorf("a package whose manifest does not match the release: %v %+v\n%s", err, end, stream)
+	}
+	if entries, _ := os.ReadDir(dest); len(entries) > 0 {
+		t.Errorf("something was extracted: %v", entries)
 	}
 }

@@ -200,7 +200,7 @@ func TestAgentRefusesBadRequests(t *testing.T) {
 	// fails before anything is extracted.
 	dest := filepath.Join(t.TempDir(), "app")
 	job := agentproto.Job{Task: 2, Machine: "m", Step: domain.Step{Name: "P", Type: domain.StepDeployPackage, Package: "app", Destination: dest},
-		Package: &agentproto.Package{Ref: domain.PackageRef{ID: "app", Version: "1.0.0", SHA256: strings.Repeat("ab", 32)}, Manifest: json.RawMessage(`{"sha256":"` + strings.Repeat("cd", 32) + `","size":1,"chunks":[]}`)}}
+		Package: &agentproto.Package{Ref: domain.PackageRef{ID: "app", Version: "1.0.0", SHA256: strings.Repeat("ab", 32)}, Manifest: json.RawMessage(`{"chunker":"x","format":"file","sha256":"` + strings.Repeat("cd", 32) + `","size":0,"chunks":""}`)}}
 	b, _ := json.Marshal(job)
 	_, stream := call(t, c, "POST", base+agentproto.PathSteps, bytes.NewReader(b))
 	var end agentproto.Event

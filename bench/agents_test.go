@@ -116,7 +116,7 @@ func BenchmarkAgentFanOut(b *testing.B) {
 			if n == 0 {
 				roles = ""
 			}
-			f.env.Apply("Default", "projects:\n  - name: Hello\n    lifecycle: Main\n    process:\n      - {name: Hi, type: script, "+roles+"script: 'echo hello from #{Ferry.Machine.Name}'}\n")
+			f.env.Apply("Default", "projects:\n  - name: Hello\n    lifecycle: Main\n    process:\n      - {name: Hi, type: script, "+roles+"script: 'echo hello from task #{Ferry.Task.Id}'}\n")
 			f.env.Release("Default", "Hello", "1")
 			f.deploy(b, "Hello", "1") // warm: connections made
 			b.ResetTimer()

@@ -174,3 +174,24 @@ func (w *lineWriter) flush() {
 		w.buf = nil
 	}
 }
+
+// Keep applies the rules a step's own outputs obey — names of letters,
+// digits and . _ -; at most maxOutputs, of maxOutputBytes in all — to the
+// outputs another machine reports (an agent's step), so that an agent
+// cannot give the server what set_ferryvariable would refuse. It returns
+// those kept, and a warning for each one dropped.
+func Keep(list []Output) (kept []Output, warnings []string) {
+	total := 0
+	for _, o := range list {
+		switch {
+		case !outputNameRE.MatchString(o.Name):
+			warnings = append(warnings, fmt.Sprintf("Warning: output variable name %q was ignored: use letters, digits and . _ -", o.Name))
+		case len(kept) >= maxOutputs || total+len(o.Value) > maxOutputBytes:
+			warnings = append(warnings, fmt.Sprintf("Warning: output variable %q was ignored: a step may set at most %d output variables of %d bytes in all", o.Name, maxOutputs, maxOutputBytes))
+		default:
+			total += len(o.Value)
+			kept = append(kept, o)
+		}
+	}
+	return kept, warnings
+}

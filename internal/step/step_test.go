@@ -172,3 +172,26 @@ func TestScriptFilesRemoved(t *testing.T) {
 		t.Errorf("log: %s", log.text())
 	}
 }
+
+// Outputs an agent reports obey the rules of the server's own: a hostile
+// agent's names that could look like another machine's, and floods, are
+// dropped with a warning.
+func TestKeepOutputsFromAnotherMachine(t *testing.T) {
+	in := []Output{{"Color", "blue", false}, {"x].Output[web-2].Color", "spoof", false}, {"", "empty", false},
+		{"#{Secret}", "v", false}, {"a b", "v", false}, {"Big", strings.Repeat("x", maxOutputBytes), false}}
+	for i := range maxOutputs + 5 {
+		in = append(in, Output{fmt.Sprintf("V%d", i), "1", false})
+	}
+	kept, warnings := Keep(in)
+	if len(kept) != maxOutputs || kept[0].Name != "Color" {
+		t.Errorf("kept %d, first %+v", len(kept), kept[0])
+	}
+	for _, o := range kept {
+		if strings.ContainsAny(o.Name, "[]# ") || o.Name == "" || o.Name == "Big" {
+			t.Errorf("kept %q", o.Name)
+		}
+	}
+	if len(warnings) != len(in)-maxOutputs {
+		t.Errorf("%d warnings for %d dropped", len(warnings), len(in)-maxOutputs)
+	}
+}

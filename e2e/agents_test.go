@@ -344,6 +344,69 @@ projects:
 		}
 	})
 
+	t.Run("cancel, timeout and maxParallelism reach every target", func(t *testing.T) {
+		m.apply(`
+projects:
+  - name: Rolling
+    lifecycle: Main
+    process:
+      - name: One at a time
+        type: script
+        roles: [web]
+        maxParallelism: 1
+        script: |
+          mkdir 'OUT/rolling-lock' || echo "OVERLAP on #{Ferry.Machine.Name}"
+          sleep 1
+          rmdir 'OUT/rolling-lock'
+  - name: Hang
+    lifecycle: Main
+    process:
+      - name: Wait
+        type: script
+        roles: [web]
+        script: |
+          echo "waiting on #{Ferry.Machine.Name}"
+          sleep 3603
+  - name: Bounded
+    lifecycle: Main
+    process:
+      - name: Wait
+        type: script
+        roles: [web]
+        timeoutSeconds: 2
+        script: |
+          echo "bounded on #{Ferry.Machine.Name}"
+          sleep 3604
+`)
+		m.srv.Must("release", "create", "Rolling", "--version", "1")
+		d := m.deploy("Rolling", "1", "--to", "Production")
+		task, log := m.waitTask(d.TaskID, time.Minute)
+		if task.State != api.TaskSuccess || strings.Contains(log, "OVERLAP") {
+			t.Errorf("maxParallelism 1: %s %q\n%s", task.State, task.Error, log)
+		}
+
+		m.srv.Must("release", "create", "Hang", "--version", "1")
+		d = m.deploy("Hang", "1", "--to", "Production")
+		ferrytest.WaitFor(t, time.Minute, "the step to start on both web targets", func() bool {
+			l := m.logText(d.TaskID)
+			return strings.Contains(l, "[web-1] waiting on web-1") && strings.Contains(l, "[web-2] waiting on web-2")
+		})
+		m.srv.Must("task", "cancel", fmt.Sprint(d.TaskID))
+		task, log = m.waitTask(d.TaskID, time.Minute)
+		if task.State != api.TaskCancelled {
+			t.Errorf("a cancelled task on targets: %s %q\n%s", task.State, task.Error, log)
+		}
+		ferrytest.WaitFor(t, 30*time.Second, "the cancelled step's processes on every target to end", func() bool { return !processRunning("sleep 3603") })
+
+		m.srv.Must("release", "create", "Bounded", "--version", "1")
+		d = m.deploy("Bounded", "1", "--to", "Production")
+		task, log = m.waitTask(d.TaskID, time.Minute)
+		if task.State != api.TaskFailed || !strings.Contains(log, "[web-1] bounded") || !strings.Contains(log, "[web-2] bounded") {
+			t.Errorf("a step that times out on targets: %s %q\n%s", task.State, task.Error, log)
+		}
+		ferrytest.WaitFor(t, 30*time.Second, "the timed-out step's processes on every target to end", func() bool { return !processRunning("sleep 3604") })
+	})
+
 	t.Run("a killed agent fails its step; then it is named offline", func(t *testing.T) {
 		m.apply(`
 projects:

@@ -93,10 +93,10 @@ func Fingerprint(dir string) (string, error) {
 // pinned connection (the server's next identity, while it rotates), kept
 // in the data folder.
 type trustList struct {
-	mu      sync.Mutex
-	given   []string
-	learnt  []string
-	file    string
+	mu     sync.Mutex
+	given  []string
+	learnt []string
+	file   string
 }
 
 func loadTrust(dir string, given []string) (*trustList, error) {

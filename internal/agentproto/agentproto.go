@@ -41,10 +41,10 @@ const HeaderAgentVersion = "X-Ferry-Agent-Version"
 
 // Info is what an agent says of itself (health checks).
 type Info struct {
-	Version     string   `json:"version"`
-	Protocol    int      `json:"protocol"`
-	Fingerprint string   `json:"fingerprint"`
-	Hostname    string   `json:"hostname"`
+	Version     string `json:"version"`
+	Protocol    int    `json:"protocol"`
+	Fingerprint string `json:"fingerprint"`
+	Hostname    string `json:"hostname"`
 	// Sandbox is how steps run: "namespaces", "off", or "unavailable: why".
 	Sandbox string `json:"sandbox"`
 	// Trusted are the server fingerprints the agent accepts.

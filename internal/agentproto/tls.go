@@ -134,9 +134,9 @@ func AcceptTLS(id func() Identity, protos ...string) *tls.Config {
 			c := id().Cert
 			return &c, nil
 		},
-		MinVersion:   tls.VersionTLS13,
-		ClientAuth:   tls.RequireAnyClientCert,
-		NextProtos:   protos,
+		MinVersion: tls.VersionTLS13,
+		ClientAuth: tls.RequireAnyClientCert,
+		NextProtos: protos,
 	}
 }
 

@@ -86,6 +86,7 @@ func (s *Service) Apply(ctx context.Context, space string, doc *config.Document)
 // with DryRun none do.
 func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Document, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
+	var written []domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		sp, err := s.spaces.Get(ctx, space)
 		if err != nil {
@@ -98,7 +99,7 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 		if err != nil {
 			return err
 		}
-		plan, err := st.plan(doc, opts.Prune)
+		plan, err := st.plan(doc, opts.Prune, s.targets)
 		if err != nil {
 			return err
 		}
@@ -107,8 +108,12 @@ func (s *Service) ApplyWith(ctx context.Context, space string, doc *config.Docum
 			return nil
 		}
 		res, err = s.write(ctx, sp, st, plan)
+		written = plan.targetsWritten
 		return err
 	})
+	if err == nil {
+		s.targets.CheckSoon(ctx, written)
+	}
 	return res, err
 }
 
@@ -118,7 +123,7 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
-	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles)+len(doc.Tenants) > 0 {
+	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles)+len(doc.Tenants)+len(doc.Targets) > 0 {
 		if err := s.access.RequireSpaceWide(ctx, sp, domain.PermAdminSpace); err != nil {
 			return err
 		}
@@ -139,10 +144,11 @@ type applyState struct {
 	projects     map[string]domain.Project
 	tenants      map[string]domain.Tenant
 	remoteSpaces map[string]bool
+	targets      map[string]domain.Target
 }
 
 func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, error) {
-	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, tenants: map[string]domain.Tenant{}, remoteSpaces: map[string]bool{}}
+	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, tenants: map[string]domain.Tenant{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
 	var err error
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
@@ -175,6 +181,13 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	for _, n := range names {
 		st.remoteSpaces[n] = true
 	}
+	tgs, err := s.targets.InSpace(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tgs {
+		st.targets[t.Name] = t
+	}
 	return st, nil
 }
 
@@ -184,7 +197,11 @@ type applyPlan struct {
 	lifecycles []domain.Lifecycle
 	projects   []domain.Project
 	tenants    []domain.Tenant
-	warnings   []string
+	// targets are the document's targets, checked; targetsWritten those
+	// write created or changed.
+	targets        []domain.Target
+	targetsWritten []domain.Target
+	warnings       []string
 	// kept lists what listed projects hold that the document does not
 	// list, and the plan keeps (without --prune).
 	kept []Change
@@ -215,13 +232,14 @@ func (p *problems) err() error {
 // plan validates the whole document against the space — environments,
 // then lifecycles (which name environments), then projects (which name
 // lifecycles and environments) — collecting every problem with its line.
-func (st *applyState) plan(doc *config.Document, prune bool) (*applyPlan, error) {
+func (st *applyState) plan(doc *config.Document, prune bool, tg Targets) (*applyPlan, error) {
 	probs := &problems{doc: doc}
 	plan := &applyPlan{}
 	known := st.planEnvironments(doc, plan, probs)
 	lcNames := st.planLifecycles(doc, plan, probs, known)
 	st.planProjects(doc, prune, plan, probs, known, lcNames)
 	st.planTenants(doc, prune, plan, probs)
+	st.planTargets(doc, plan, probs, known, tg)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
@@ -533,6 +551,7 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 		}
 	}
 	st.previewTenants(plan, &res, add)
+	add(st.previewTargets(plan, &res)...)
 	res.Changes = append(append(res.Changes, removals...), others...)
 	return res
 }
@@ -711,7 +730,10 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 	if err := s.writeProjects(ctx, st, plan, record); err != nil {
 		return res, err
 	}
-	return res, s.writeTenants(ctx, sp, st, plan)
+	if err := s.writeTenants(ctx, sp, st, plan); err != nil {
+		return res, err
+	}
+	return res, s.writeTargets(ctx, st, plan)
 }
 
 // writeProjects writes the plan's projects that changed.
@@ -834,5 +856,5 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 	if doc.Tenants, err = s.exportTenants(ctx, sp, viewable); err != nil {
 		return nil, err
 	}
-	return doc, nil
+	return doc, s.exportTargets(ctx, sp, doc)
 }

@@ -25,6 +25,7 @@ type Service struct {
 	tenants      store.Tenants
 	access       access.Guard
 	trust        Trust
+	targets      Targets
 	audit        *audit.Log
 	now          func() time.Time
 }
@@ -37,12 +38,23 @@ type Trust interface {
 	RemoteNames(ctx context.Context, spaceID int64) ([]string, error)
 }
 
+// Targets is what apply and export need of the targets capability
+// (targets.Service): a space's targets, a declared target checked as
+// `target add` checks one (environments aside), storing one, and checking
+// those written once the transaction committed.
+type Targets interface {
+	InSpace(ctx context.Context, spaceID int64) ([]domain.Target, error)
+	Declared(t domain.Target) (domain.Target, error)
+	Put(ctx context.Context, t *domain.Target) error
+	CheckSoon(ctx context.Context, list []domain.Target)
+}
+
 // New returns a catalog service over the spaces, environments, lifecycles,
-// projects and (for apply and export) tenants tables.
+// projects and (for apply and export) tenants tables, and targets.
 func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects, tenants store.Tenants,
-	guard access.Guard, tr Trust, log *audit.Log, now func() time.Time) *Service {
+	guard access.Guard, tr Trust, tg Targets, log *audit.Log, now func() time.Time) *Service {
 	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects, tenants: tenants,
-		access: guard, trust: tr, audit: log, now: now}
+		access: guard, trust: tr, targets: tg, audit: log, now: now}
 }
 
 // CreateSpace creates a space. Only administrators may.

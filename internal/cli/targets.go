@@ -52,7 +52,8 @@ digits and . _ -.`,
 
 func (a *app) targetList() *cobra.Command {
 	return show(a, &cobra.Command{Use: "list", Short: "List targets: environments, roles, mode, health, last seen, agent version", Args: cobra.NoArgs,
-		Example: "  ferry target list\n  ferry target list -o json"},
+		Example: `  ferry target list
+  ferry target list -o json | jq -r '.[] | select(.health != "Healthy") | .name'`},
 		func(x call) ([]api.Target, error) { return x.ListTargets(x, x.space) },
 		rows("NAME\tENVIRONMENTS\tROLES\tMODE\tHEALTH\tLAST SEEN\tAGENT", func(t api.Target) []string {
 			health := t.Health
@@ -94,16 +95,18 @@ func printTarget(w io.Writer, t api.Target) {
 
 func (a *app) targetShow() *cobra.Command {
 	return show(a, &cobra.Command{Use: "show NAME", Short: "Show a target", Args: cobra.ExactArgs(1),
-		Example: "  ferry target show web-1\n  ferry target show web-1 -o json"},
+		Example: `  ferry target show web-1
+  ferry target show web-1 -o json`},
 		func(x call) (api.Target, error) { return x.GetTarget(x, x.space, x.args[0]) }, printTarget)
 }
 
 func (a *app) targetCheck() *cobra.Command {
 	return do(a, &cobra.Command{
-		Use:     "check NAME",
-		Short:   "Check a target's health now; exits non-zero unless it is Healthy, saying why",
-		Example: "  ferry target check web-1",
-		Args:    cobra.ExactArgs(1),
+		Use:   "check NAME",
+		Short: "Check a target's health now; exits non-zero unless it is Healthy, saying why",
+		Example: `  ferry target check web-1
+  ferry target check web-1 -o json`,
+		Args: cobra.ExactArgs(1),
 	}, func(x call) error {
 		c, err := x.CheckTarget(x, x.space, x.args[0])
 		if err != nil {
@@ -125,10 +128,12 @@ func (a *app) targetCheck() *cobra.Command {
 
 func (a *app) targetSetDisabled(disable bool) *cobra.Command {
 	use, short, verb := "enable NAME", "Enable a target again (it is checked at once)", "Enabled"
+	example := "  ferry target enable web-1\n  ferry target enable web-1 -o json"
 	if disable {
-		use, short, verb = "disable NAME", "Disable a target: steps no longer choose it", "Disabled"
+		use, short, verb = "disable NAME", "Disable a target: steps no longer choose it, and its agent is refused", "Disabled"
+		example = "  ferry target disable web-1\n  ferry target disable web-1 -o json"
 	}
-	return show(a, &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1), Example: "  ferry target " + strings.Fields(use)[0] + " web-1"},
+	return show(a, &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Target, error) {
 			if disable {
 				return x.DisableTarget(x, x.space, x.args[0])
@@ -139,10 +144,11 @@ func (a *app) targetSetDisabled(disable bool) *cobra.Command {
 
 func (a *app) targetDelete() *cobra.Command {
 	return show(a, &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Delete a target: its agent's certificate is refused from then on",
-		Example: "  ferry target delete web-1",
-		Args:    cobra.ExactArgs(1),
+		Use:   "delete NAME",
+		Short: "Delete a target: its agent's certificate is refused from then on",
+		Example: `  ferry target delete web-1
+  ferry target delete web-1 -o json`,
+		Args: cobra.ExactArgs(1),
 	}, func(x call) (api.Target, error) { return x.DeleteTarget(x, x.space, x.args[0]) },
 		line("Deleted target %s (thumbprint %s)", func(t api.Target) []any { return []any{t.Name, t.Thumbprint} }))
 }
@@ -154,8 +160,11 @@ func (a *app) targetTrustInfo() *cobra.Command {
 		Long: `Print the SHA-256 fingerprint of this server's agent identity, which every agent
 pins ('ferry agent run --trust FP'), and the address polling agents dial (the
 server's --agent-listen). With -o json: {"fingerprint", "agentListen", ...}.`,
-		Example: "  ferry target trust-info\n  ferry target trust-info -o json",
-		Args:    cobra.NoArgs,
+		Example: `  ferry target trust-info
+  ferry target trust-info -o json
+  ferry agent run --data /var/lib/ferry-agent --poll https://ferry.example.com:10943 \
+      --trust "$(ferry target trust-info -o json | jq -r .fingerprint)"`,
+		Args: cobra.NoArgs,
 	}, func(x call) (api.AgentTrust, error) { return x.AgentTrust(x) },
 		func(w io.Writer, t api.AgentTrust) {
 			fmt.Fprintf(w, "Server agent fingerprint: %s\n", t.Fingerprint)
@@ -183,8 +192,10 @@ administrators only):
 Between the two, check that every target is Healthy ('ferry target list'): an
 agent that was offline meanwhile refuses the server afterwards, naming both
 fingerprints, until it is given --trust NEW. See docs/trust.md.`,
-		Example: "  ferry target rotate-identity\n  ferry target rotate-identity --activate",
-		Args:    cobra.NoArgs,
+		Example: `  ferry target rotate-identity
+  ferry target list            # wait until every target is Healthy (it learned the new identity)
+  ferry target rotate-identity --activate`,
+		Args: cobra.NoArgs,
 	}, func(x call) (api.AgentTrust, error) {
 		return x.RotateIdentity(x, api.RotateRequest{Activate: activate})
 	},

@@ -28,6 +28,9 @@ type Document struct {
 	// and environments each is connected to. Their values are set with
 	// `ferry tenant var set`, never in a file.
 	Tenants []Tenant `yaml:"tenants,omitempty"`
+	// Targets are deployment targets known by their agent's thumbprint
+	// (SPEC §5): config as code for `ferry target add`.
+	Targets []Target `yaml:"targets,omitempty"`
 
 	// lines maps a path such as "projects[2].process[0]" to its line in the
 	// source file; empty for documents not parsed from text.
@@ -37,6 +40,21 @@ type Document struct {
 // Environment is an environment of this space.
 type Environment struct {
 	Name string `yaml:"name"`
+}
+
+// Target is a deployment target: a listening agent (URL) or a polling one
+// (Polling), as `ferry target add` takes it. Tenants and TenantTags are
+// read so that a document written for a server with tenants (SPEC §6)
+// is refused with a clear message rather than a parse error.
+type Target struct {
+	Name         string   `yaml:"name"`
+	Environments []string `yaml:"environments"`
+	Roles        []string `yaml:"roles"`
+	Tenants      []string `yaml:"tenants,omitempty"`
+	TenantTags   []string `yaml:"tenantTags,omitempty"`
+	Thumbprint   string   `yaml:"thumbprint"`
+	URL          string   `yaml:"url,omitempty"`
+	Polling      bool     `yaml:"polling,omitempty"`
 }
 
 // Lifecycle is a lifecycle and its phases.

@@ -188,6 +188,11 @@ func (r *Runner) onTarget(ctx context.Context, x *execution, st domain.Step, t d
 			x.log.Secrets(o.Value)
 		}
 	}
+	// The agent checked them; the server does not take its word for it.
+	outs, warnings := step.Keep(outs)
+	for _, w := range warnings {
+		x.log.info("[" + t.Name + "] " + w)
+	}
 	x.outputs.add(st.Name, t.Name, outs)
 	if err != nil {
 		return err

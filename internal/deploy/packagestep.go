@@ -50,4 +50,3 @@ func checkPackages(ctx context.Context, feed store.Packages, sp domain.Space, p 
 	}
 	return nil
 }
-

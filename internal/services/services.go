@@ -107,7 +107,6 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 
 	// Core: one space's own things.
 	tr := trust.New(st, st.Spaces(), st.RemoteSpaces(), guard, events, now)
-	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), st.Tenants(), guard, tr, events, now)
 	releases := release.New(st, st.Projects(), st.Releases(), st.Packages(), guard, events, now)
 
 	// Cross-space: what travels between spaces.
@@ -128,6 +127,8 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	hub := targets.NewHub(cfg.Runner.Node, keys, st.Targets(), st.AgentJobs(), st.Tasks(), feed, cfg.Log.With("component", "agents"), now)
 	machines := targets.NewMachines(hub, st.Targets(), st.AgentJobs(), now)
 	tgs := targets.New(st, st.Targets(), st.Environments(), st.AgentIdentities(), keys, hub, guard, events, now, cfg.AgentListen, cfg.Log.With("component", "targets"))
+	// The catalog applies and exports targets as config as code.
+	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), st.Tenants(), guard, tr, tgs, events, now)
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.

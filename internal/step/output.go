@@ -18,12 +18,12 @@ const functionsFile = ".ferry-functions.sh"
 // (attributes base64, so any value fits on one line), which the step's
 // output reader takes out of the log.
 const bashFunctions = `# ferry's functions for step scripts (docs/agents.md, "Output variables").
-__ferry_b64() { printf '%s' "$1" | base64 | tr -d '\n'; }
+__ferry_b64() { printf '%s' "$1" | base64 -w0; }
 set_ferryvariable() {
   if [ $# -lt 2 ]; then echo "usage: set_ferryvariable NAME VALUE [--sensitive]" >&2; return 2; fi
-  local sensitive=False
-  case "${3:-}" in --sensitive|-sensitive|True|true) sensitive=True ;; esac
-  echo "##ferry[setVariable name='$(__ferry_b64 "$1")' value='$(__ferry_b64 "$2")' sensitive='$(__ferry_b64 "$sensitive")']"
+  local sensitive=RmFsc2U= # base64 of False
+  case "${3:-}" in --sensitive|-sensitive|True|true) sensitive=VHJ1ZQ== ;; esac
+  echo "##ferry[setVariable name='$(__ferry_b64 "$1")' value='$(__ferry_b64 "$2")' sensitive='$sensitive']"
 }
 set_octopusvariable() { set_ferryvariable "$@"; }
 fail_step() {
@@ -173,4 +173,25 @@ func (w *lineWriter) flush() {
 		w.emit(strings.TrimRight(string(w.buf), "\r"))
 		w.buf = nil
 	}
+}
+
+// Keep applies the rules a step's own outputs obey — names of letters,
+// digits and . _ -; at most maxOutputs, of maxOutputBytes in all — to the
+// outputs another machine reports (an agent's step), so that an agent
+// cannot give the server what set_ferryvariable would refuse. It returns
+// those kept, and a warning for each one dropped.
+func Keep(list []Output) (kept []Output, warnings []string) {
+	total := 0
+	for _, o := range list {
+		switch {
+		case !outputNameRE.MatchString(o.Name):
+			warnings = append(warnings, fmt.Sprintf("Warning: output variable name %q was ignored: use letters, digits and . _ -", o.Name))
+		case len(kept) >= maxOutputs || total+len(o.Value) > maxOutputBytes:
+			warnings = append(warnings, fmt.Sprintf("Warning: output variable %q was ignored: a step may set at most %d output variables of %d bytes in all", o.Name, maxOutputs, maxOutputBytes))
+		default:
+			total += len(o.Value)
+			kept = append(kept, o)
+		}
+	}
+	return kept, warnings
 }

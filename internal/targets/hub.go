@@ -36,7 +36,7 @@ type Hub struct {
 	now     func() time.Time
 
 	mu         sync.Mutex
-	tunnels    map[string]*tunnel        // polling agents connected here, by thumbprint
+	tunnels    map[string]*tunnel          // polling agents connected here, by thumbprint
 	transports map[string]*http2.Transport // listening agents, by URL and thumbprint
 	keysSeen   int
 	running    map[int64]context.CancelFunc // jobs this node runs

@@ -280,3 +280,54 @@ func (s *Service) Rotate(ctx context.Context, activate bool) (TrustInfo, error) 
 	}
 	return s.TrustInfo(ctx)
 }
+
+// Declared checks a target written in an apply document as `target add`
+// checks one — a machine name, safe roles, the agent's fingerprint (not
+// this server's), how the server reaches it — except that its
+// environments are the caller's to check (the document may create them).
+// It returns the target with its thumbprint in ferry's form.
+func (s *Service) Declared(t domain.Target) (domain.Target, error) {
+	fp, err := trust.ParseFingerprint(t.Thumbprint)
+	if err != nil {
+		return t, err
+	}
+	t.Thumbprint = fp
+	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	if fp == s.keys.Current().Fingerprint {
+		return t, domain.Invalidf("thumbprint %s is this server's own agent identity; give the agent's (`ferry agent init` prints it)", fp)
+	}
+	return t, nil
+}
+
+// InSpace returns a space's targets by name (apply and export; the
+// caller checked access).
+func (s *Service) InSpace(ctx context.Context, spaceID int64) ([]domain.Target, error) {
+	return s.targets.List(ctx, spaceID)
+}
+
+// Put stores a target apply declared: a new one, or a new registration
+// (environments, roles, mode, URL, thumbprint) of one known by name,
+// which keeps whether it is disabled and is checked anew.
+func (s *Service) Put(ctx context.Context, t *domain.Target) error {
+	old, err := s.targets.Get(ctx, t.SpaceID, t.Name)
+	if errors.Is(err, domain.ErrNotFound) {
+		return s.targets.Create(ctx, t)
+	}
+	if err != nil {
+		return err
+	}
+	t.ID, t.CreatedAt, t.Disabled = old.ID, old.CreatedAt, old.Disabled
+	t.Health, t.HealthReason = domain.HealthUnknown, ""
+	return s.targets.Update(ctx, t)
+}
+
+// CheckSoon checks targets in the background (after apply wrote them).
+func (s *Service) CheckSoon(ctx context.Context, list []domain.Target) {
+	for _, t := range list {
+		if !t.Disabled {
+			s.checkSoon(ctx, t)
+		}
+	}
+}

@@ -41,6 +41,7 @@ func (h *Handler) funcs() template.FuncMap {
 		},
 		"age":           func(t any) string { return age(h.now(), t) },
 		"when":          when,
+		"healthClass":   healthClass,
 		"state":         stateOf,
 		"short":         short,
 		"join":          func(ss []string) string { return strings.Join(ss, ", ") },

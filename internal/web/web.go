@@ -96,6 +96,9 @@ func (h *Handler) routes() *http.ServeMux {
 	page("POST /spaces/{space}/receipts/import", h.importReceipts)
 	page("GET /spaces/{space}/certificate", h.certificate)
 	page("GET /spaces/{space}/audit", h.spaceAudit)
+	page("GET /spaces/{space}/infrastructure", h.infrastructure)
+	page("POST /spaces/{space}/targets", h.addTarget)
+	page("POST /spaces/{space}/targets/{target}/{action}", h.targetAction)
 	page("/", func(w http.ResponseWriter, r *http.Request) error {
 		return domain.NotFoundf("there is no page at %s", r.URL.Path)
 	})

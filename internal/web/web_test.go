@@ -536,7 +536,7 @@ func TestNoSecretInAnyPage(t *testing.T) {
 	}
 	for _, want := range []string{"/spaces/Default", "/spaces/Default/projects/Shop", "/spaces/Default/projects/Shop/releases/1.0.0",
 		"/spaces/Default/projects/Shop/compare?from=1.0.0&amp;to=1.1.0", "/spaces/Default/tasks", "/spaces/Default/bundles",
-		"/spaces/Default/remote-spaces", "/spaces/Default/audit", "/spaces/Default/certificate"} {
+		"/spaces/Default/remote-spaces", "/spaces/Default/audit", "/spaces/Default/certificate", "/spaces/Default/infrastructure"} {
 		if !seen[want] {
 			t.Errorf("no link reaches %s from /", want)
 		}

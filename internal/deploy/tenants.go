@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,13 +49,9 @@ func (s *Service) chooseTenants(ctx context.Context, sp domain.Space, p domain.P
 	if mode == domain.TenantedUntenanted {
 		return nil, domain.Invalidf("project %q is not deployed to tenants (tenantedDeployments: untenanted); set tenantedDeployments: tenanted or both in its YAML to deploy it to tenants", p.Name)
 	}
-	all, err := s.tenants.List(ctx, sp.ID)
+	all, byName, err := s.loadTenants(ctx, sp, req)
 	if err != nil {
 		return nil, err
-	}
-	byName := make(map[string]*domain.Tenant, len(all))
-	for i := range all {
-		byName[all[i].Name] = &all[i]
 	}
 	var chosen []*domain.Tenant
 	var problems []string
@@ -92,6 +89,35 @@ func (s *Service) chooseTenants(ctx context.Context, sp domain.Space, p domain.P
 		return nil, domain.Invalidf("cannot deploy %s %s to %s; nothing was queued:\n  - %s", p.Name, req.Version, env, strings.Join(problems, "\n  - "))
 	}
 	return chosen, nil
+}
+
+// loadTenants reads the tenants a request may name: every tenant of the
+// space when it gives tags, else only those it names (so deploying for one
+// tenant does not read all of them).
+func (s *Service) loadTenants(ctx context.Context, sp domain.Space, req Request) ([]domain.Tenant, map[string]*domain.Tenant, error) {
+	var all []domain.Tenant
+	if len(req.TenantTags) > 0 {
+		var err error
+		if all, err = s.tenants.List(ctx, sp.ID); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for _, name := range req.Tenants {
+			t, err := s.tenants.Get(ctx, sp.ID, name)
+			if errors.Is(err, domain.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			all = append(all, t)
+		}
+	}
+	byName := make(map[string]*domain.Tenant, len(all))
+	for i := range all {
+		byName[all[i].Name] = &all[i]
+	}
+	return all, byName, nil
 }
 
 // Context is where a deployment for tenant t (nil: untenanted) in env runs.

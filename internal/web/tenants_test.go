@@ -35,8 +35,8 @@ tenants:
 	}
 	base := f.srv.URL + "/spaces/Default"
 	for path, wants := range map[string][]string{
-		"/tenants":               {"acme", "globex", "Tier/Gold", "Store"},
-		"/tenants/acme":          {"Tenant acme", "Tier/Gold", "Key", "sensitive"},
+		"/tenants":                {"acme", "globex", "Tier/Gold", "Store"},
+		"/tenants/acme":           {"Tenant acme", "Tier/Gold", "Key", "sensitive"},
 		"/projects/Store/tenants": {"by tenant", "acme", "globex", "1.0.0", "Not deployed"},
 	} {
 		code, page, _ := get(t, c, base+path)

@@ -100,6 +100,15 @@ type RouteSet struct {
 	AgentTrust     Route[None, AgentTrust]
 	RotateIdentity Route[RotateRequest, AgentTrust]
 
+	ListTenants     Route[None, []Tenant]
+	CreateTenant    Route[CreateTenantRequest, Tenant]
+	GetTenant       Route[None, Tenant]
+	DeleteTenant    Route[None, Tenant]
+	ConnectTenant   Route[ConnectTenantRequest, Tenant]
+	SetTenantValue  Route[TenantValueRequest, Tenant]
+	DeployTenants   Route[DeployTenantsRequest, []Deployment]
+	TenantDashboard Route[TenantDashboardQuery, TenantDashboard]
+
 	ListUsers   Route[None, []User]
 	CreateUser  Route[CreateUserRequest, User]
 	SetPassword Route[SetPasswordRequest, PasswordSet]
@@ -154,6 +163,7 @@ func Routes() RouteSet {
 	r.crossSpace()
 	r.packageRoutes()
 	r.targetRoutes()
+	r.tenantRoutes()
 	r.people()
 	r.transfer()
 	r.deletes()
@@ -257,6 +267,19 @@ func (r *RouteSet) targetRoutes() {
 	r.DeleteTarget = Route[None, Target]{Op{Method: http.MethodDelete, Path: tg, Permission: PermAdministerSpace, Summary: "Delete a target: its agent's certificate is refused from then on"}}
 	r.AgentTrust = Route[None, AgentTrust]{Op{Method: get, Path: "/api/agent-identity", Permission: PermUser, Summary: "The fingerprint agents trust this server by, and where polling agents connect"}}
 	r.RotateIdentity = Route[RotateRequest, AgentTrust]{Op{Method: post, Path: "/api/agent-identity/rotate", Permission: PermAdmin, Summary: "Stage a new agent identity (agents learn it when checked), or activate the staged one"}}
+}
+
+// tenantRoutes declares the routes of tenants (SPEC §6).
+func (r *RouteSet) tenantRoutes() {
+	tn := sp + "/tenants/{name}"
+	r.ListTenants = Route[None, []Tenant]{Op{Method: get, Path: sp + "/tenants", Permission: PermView, Summary: "The space's tenants with their tags, projects and values (secrets never)"}}
+	r.CreateTenant = Route[CreateTenantRequest, Tenant]{Op{Method: post, Path: sp + "/tenants", Permission: PermAdministerSpace, Status: made, Summary: "Create a tenant with tags (SET/TAG)"}}
+	r.GetTenant = Route[None, Tenant]{Op{Method: get, Path: tn, Permission: PermView, Summary: "Show a tenant"}}
+	r.DeleteTenant = Route[None, Tenant]{Op{Method: http.MethodDelete, Path: tn, Permission: PermAdministerSpace, Summary: "Delete a tenant and its values"}}
+	r.ConnectTenant = Route[ConnectTenantRequest, Tenant]{Op{Method: post, Path: tn + "/projects", Permission: PermEditProject, Summary: "Connect a tenant to a project (local or remote) in environments of this space"}}
+	r.SetTenantValue = Route[TenantValueRequest, Tenant]{Op{Method: post, Path: tn + "/values", Permission: PermEditProject, Summary: "Set a project template's value for a tenant in one environment"}}
+	r.DeployTenants = Route[DeployTenantsRequest, []Deployment]{Op{Method: post, Path: sp + "/deployments/tenants", Permission: PermDeploy, Status: made, Summary: "Deploy a release for tenants: one task each, nothing queued unless every check passes"}}
+	r.TenantDashboard = Route[TenantDashboardQuery, TenantDashboard]{Op{Method: get, Path: sp + "/dashboard/tenants", Permission: PermView, Summary: "One project's tenants × environments, other spaces' tenants from receipts"}}
 }
 
 // people declares the routes of users, their keys, and teams.

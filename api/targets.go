@@ -25,6 +25,9 @@ type Target struct {
 	URL          string   `json:"url,omitempty"`
 	Thumbprint   string   `json:"thumbprint"`
 	Disabled     bool     `json:"disabled,omitempty"`
+	// Tenants and TenantTags limit the target to some tenants' deployments.
+	Tenants    []string `json:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty"`
 	// Health is Healthy, Unhealthy, Offline or Unknown, as the last check
 	// (CheckedAt) found it, HealthReason why.
 	Health       string     `json:"health"`

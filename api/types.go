@@ -58,7 +58,10 @@ type Step struct {
 	Name         string   `json:"name"`
 	Type         string   `json:"type"`
 	Environments []string `json:"environments,omitempty"`
-	Script       string   `json:"script,omitempty"`
+	// Tenants and TenantTags ("SET/TAG") limit the step to some tenants.
+	Tenants    []string `json:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty"`
+	Script     string   `json:"script,omitempty"`
 	// TimeoutSeconds bounds the step's run time; 0 means the server's default.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
 	// Roles choose the deployment targets the step runs on (none: the
@@ -86,6 +89,9 @@ type Variable struct {
 	Sensitive    bool     `json:"sensitive,omitempty"`
 	IsSet        bool     `json:"isSet,omitempty"`
 	Environments []string `json:"environments,omitempty"`
+	// Tenants and TenantTags ("SET/TAG") limit the value to some tenants.
+	Tenants    []string `json:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty"`
 }
 
 // MarshalJSON writes a variable as a server does: a plain one with its
@@ -96,14 +102,18 @@ func (v Variable) MarshalJSON() ([]byte, error) {
 			Name         string   `json:"name"`
 			Value        string   `json:"value"`
 			Environments []string `json:"environments,omitempty"`
-		}{v.Name, v.Value, v.Environments})
+			Tenants      []string `json:"tenants,omitempty"`
+			TenantTags   []string `json:"tenantTags,omitempty"`
+		}{v.Name, v.Value, v.Environments, v.Tenants, v.TenantTags})
 	}
 	return json.Marshal(struct {
 		Name         string   `json:"name"`
 		Sensitive    bool     `json:"sensitive"`
 		IsSet        bool     `json:"isSet"`
 		Environments []string `json:"environments,omitempty"`
-	}{v.Name, true, v.IsSet, v.Environments})
+		Tenants      []string `json:"tenants,omitempty"`
+		TenantTags   []string `json:"tenantTags,omitempty"`
+	}{v.Name, true, v.IsSet, v.Environments, v.Tenants, v.TenantTags})
 }
 
 // HasValue reports whether the variable has a value, shown or not.
@@ -125,15 +135,18 @@ type Template struct {
 // lifecycle its releases follow. A remote project (imported from another
 // space's bundle, named "<origin space>: <project>") has an Origin.
 type Project struct {
-	ID        int64          `json:"id"`
-	Name      string         `json:"name"`
-	Lifecycle string         `json:"lifecycle"`
-	Process   []Step         `json:"process"`
-	Variables []Variable     `json:"variables"`
-	Templates []Template     `json:"templates"`
-	Origin    *ProjectOrigin `json:"origin,omitempty"`
-	CreatedAt time.Time      `json:"createdAt"`
-	UpdatedAt time.Time      `json:"updatedAt"`
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Lifecycle string     `json:"lifecycle"`
+	Process   []Step     `json:"process"`
+	Variables []Variable `json:"variables"`
+	Templates []Template `json:"templates"`
+	// TenantedDeployments is untenanted, tenanted or both ("": not set,
+	// which deploys untenanted or for tenants).
+	TenantedDeployments string         `json:"tenantedDeployments,omitempty"`
+	Origin              *ProjectOrigin `json:"origin,omitempty"`
+	CreatedAt           time.Time      `json:"createdAt"`
+	UpdatedAt           time.Time      `json:"updatedAt"`
 }
 
 // ProjectOrigin is where a remote project comes from.
@@ -281,17 +294,17 @@ type TaskLog struct {
 // space, as this one names it) and ReceivedFrom (who handed the receipt
 // over).
 type Deployment struct {
-	ID           int64      `json:"id"`
-	Project      string     `json:"project"`
-	Version      string     `json:"version"`
-	Environment  string     `json:"environment"`
-	Tenant       string     `json:"tenant,omitempty"`
-	TaskID       int64      `json:"taskId"`
-	State        TaskState  `json:"state"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	StartedAt    *time.Time `json:"startedAt,omitempty"`
-	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
-	CreatedBy    string     `json:"createdBy"`
+	ID          int64      `json:"id"`
+	Project     string     `json:"project"`
+	Version     string     `json:"version"`
+	Environment string     `json:"environment"`
+	Tenant      string     `json:"tenant,omitempty"`
+	TaskID      int64      `json:"taskId"`
+	State       TaskState  `json:"state"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	CreatedBy   string     `json:"createdBy"`
 	// Targets and ExcludeTargets limit the deployment to some targets;
 	// Machines counts the targets that ran a step of it.
 	Targets        []string `json:"targets,omitempty"`

@@ -137,7 +137,7 @@ func BenchmarkDashboardPostgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("built the dashboard data set in %s", time.Since(start).Round(time.Second))
-	svc := dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(),
+	svc := dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), st.Tenants(),
 		access.NewGuard(st.Spaces(), st.Teams()), provenance.New(st.RemoteSpaces(), st.Projects(), st.Bundles()), func() time.Time { return time.Now().UTC() })
 	benchDashboard(b, st, svc)
 }

@@ -380,6 +380,8 @@ projects:
           echo tenant: #{Ferry.Tenant.Name}
           echo "quoted: #{Ferry.Tenant.Name}"
           mkdir -p "$HOME/#{Ferry.Tenant.Name}"
+tenants:
+  - {name: Acme-EU.2, projects: {Shop: [Dev]}}
 `))
 	srv.Must("release", "create", "Shop", "--version", "1")
 	for _, tenant := range []string{
@@ -396,6 +398,9 @@ projects:
 		"acme corp",
 	} {
 		r := srv.Fail("deploy", "Shop", "1", "--to", "Dev", "--tenant", tenant, "--wait")
+		contains(t, r.Stderr, "tenant", "letters, digits")
+		// Nor can such a tenant be created to deploy for.
+		r = srv.Fail("tenant", "create", "--", tenant)
 		contains(t, r.Stderr, "tenant", "letters, digits")
 	}
 	var tasks []struct{ ID int64 }

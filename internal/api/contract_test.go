@@ -113,8 +113,9 @@ func jsonShape(t *testing.T, typ reflect.Type) []string {
 	// Types that encode themselves are described by the public type that
 	// mirrors their encoding.
 	encodedAs := map[reflect.Type]reflect.Type{
-		reflect.TypeFor[domain.Variable](): reflect.TypeFor[wire.Variable](),
-		reflect.TypeFor[packages.Hash]():   reflect.TypeFor[string](),
+		reflect.TypeFor[domain.Variable]():    reflect.TypeFor[wire.Variable](),
+		reflect.TypeFor[domain.TenantValue](): reflect.TypeFor[wire.TenantValue](),
+		reflect.TypeFor[packages.Hash]():      reflect.TypeFor[string](),
 	}
 	var gen *openapi3gen.Generator
 	gen = openapi3gen.NewGenerator(openapi3gen.SchemaCustomizer(func(name string, ft reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {

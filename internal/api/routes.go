@@ -56,6 +56,7 @@ func (h *handler) routes() *router {
 	h.bundleRoutes(rt, r)
 	h.packageRoutes(rt, r)
 	h.targetRoutes(rt, r)
+	h.tenantRoutes(rt, r)
 	h.userRoutes(rt, r)
 	h.deleteRoutes(rt, r)
 
@@ -174,8 +175,9 @@ func (h *handler) diffReleases(w http.ResponseWriter, r *http.Request, q wire.Di
 	return h.s.Releases.Diff(r.Context(), r.PathValue("space"), r.PathValue("project"), q.From, q.To)
 }
 
-func (h *handler) deploy(w http.ResponseWriter, r *http.Request, req deploy.Request) (domain.Deployment, error) {
-	return h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), req)
+func (h *handler) deploy(w http.ResponseWriter, r *http.Request, req wire.DeployRequest) (domain.Deployment, error) {
+	return h.s.Deploy.Deploy(r.Context(), r.PathValue("space"), deploy.Request{Project: req.Project, Version: req.Version, Environment: req.Environment,
+		Tenant: req.Tenant, Targets: req.Targets, ExcludeTargets: req.ExcludeTargets})
 }
 
 func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request, q wire.DeploymentQuery) ([]domain.Deployment, error) {

@@ -97,7 +97,7 @@ var tiers = []tier{
 	// Core services: one space's own things.
 	{"core", []string{
 		"internal/access", "internal/audit", "internal/auth", "internal/catalog", "internal/dashboard",
-		"internal/deploy", "internal/provenance", "internal/release", "internal/trust",
+		"internal/deploy", "internal/provenance", "internal/release", "internal/tenants", "internal/trust",
 	}},
 	// Cross-space services: what travels between spaces, as files.
 	{"cross-space", []string{"internal/bundle", "internal/packages", "internal/receipt"}},
@@ -126,6 +126,7 @@ var sameTier = map[string][]string{
 	"internal/deploy":          {"internal/access", "internal/audit", "internal/provenance"},
 	"internal/provenance":      {"internal/release", "internal/trust"},
 	"internal/release":         {"internal/access", "internal/audit"},
+	"internal/tenants":         {"internal/access", "internal/audit"},
 	"internal/trust":           {"internal/access", "internal/audit"},
 	"internal/outbox":          {"internal/transport"},
 }

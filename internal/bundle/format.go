@@ -58,6 +58,11 @@ type Payload struct {
 	// Downstream (schema 2) is what the spaces the release may travel on
 	// to from the target need; nil when there are none.
 	Downstream *Downstream `json:"downstream,omitempty"`
+
+	// TenantedDeployments is the project's (untenanted, tenanted, both;
+	// "" not set): a new remote project starts with it, and the target
+	// space may change it.
+	TenantedDeployments string `json:"tenantedDeployments,omitempty"`
 }
 
 // Downstream describes the spaces after the target on the release's path.
@@ -115,6 +120,9 @@ type Variable struct {
 	Sensitive    bool     `json:"sensitive,omitempty"`
 	Sealed       string   `json:"sealed,omitempty"`
 	Environments []string `json:"environments,omitempty"`
+	// TenantTags ("SET/TAG") travel: a tag the target lacks matches
+	// nothing there. Tenants never travel (SPEC §6).
+	TenantTags []string `json:"tenantTags,omitempty"`
 }
 
 // Package is a package the release deploys: identity and hash, not bytes.
@@ -140,7 +148,7 @@ func (p *Payload) Snapshot(open func(Variable) (string, error)) (domain.Snapshot
 		}
 	}
 	for _, v := range p.Variables {
-		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments, TenantTags: v.TenantTags}
 		if v.Sensitive {
 			dv.Value = "set"
 			if open != nil {

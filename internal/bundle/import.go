@@ -52,6 +52,9 @@ func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*veri
 	if err := validateScopes(&pl, sp.Fingerprint); err != nil {
 		return nil, err
 	}
+	if err := validateTenants(&pl); err != nil {
+		return nil, err
+	}
 	snap, err := pl.Snapshot(func(v Variable) (string, error) {
 		plain, err := seal.Open(id.Age, v.Sealed)
 		if err != nil {
@@ -214,7 +217,7 @@ func (s *Service) writeProject(ctx context.Context, v *verified, name, lifecycle
 		lifecycle = p.Lifecycle
 	}
 	if !exists {
-		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now}
+		p = domain.Project{SpaceID: sp.ID, Name: name, CreatedAt: now, TenantedDeployments: pl.TenantedDeployments}
 	}
 	p.Lifecycle = lifecycle
 	p.Origin = &domain.ProjectOrigin{Space: pl.Origin.Space, Project: pl.Origin.Project, Fingerprint: pl.Origin.Fingerprint}
@@ -253,7 +256,7 @@ func (s *Service) writeRelease(ctx context.Context, v *verified, p domain.Projec
 		Snapshot: v.snapshot, SnapshotDigest: pl.SnapshotDigest, CreatedAt: now, CreatedBy: pl.Release.CreatedBy,
 		Provenance: &domain.Provenance{
 			BundleDigest: v.parsed.Envelope.Digest, SourceSpace: v.signer.Name, SourceFingerprint: v.signer.Fingerprint, TargetName: pl.Target.Space,
-			ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: pl.History,
+			ImportedAt: now, ImportedBy: domain.ActorName(ctx), History: untenanted(pl.History),
 		},
 	}
 	return rel, false, s.releases.Create(ctx, &rel)

@@ -271,6 +271,7 @@ func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project
 		SnapshotDigest:       digest,
 		TargetSnapshotDigest: release.Digest(c.snap),
 		Downstream:           down,
+		TenantedDeployments:  p.TenantedDeployments,
 	}
 	return out, nil
 }
@@ -344,7 +345,7 @@ func (c *cut) steps(snap domain.Snapshot) {
 	used := map[string]bool{}
 	for _, st := range snap.Process {
 		scope, ok := c.slice.scope(st.Environments)
-		if !ok {
+		if !ok || !travels(&st.Tenants, st.TenantTags) {
 			continue
 		}
 		st.Environments = scope
@@ -365,20 +366,20 @@ func (c *cut) steps(snap domain.Snapshot) {
 func (c *cut) variables(snap domain.Snapshot) error {
 	for _, v := range snap.Variables {
 		scope, ok := c.slice.scope(v.Environments)
-		if !ok {
+		if !ok || !travels(&v.Tenants, v.TenantTags) {
 			continue
 		}
 		if !v.Sensitive {
 			v.Environments = scope
 			c.snap.Variables = append(c.snap.Variables, v)
-			c.vars = append(c.vars, Variable{Name: v.Name, Value: v.Value, Environments: scope})
+			c.vars = append(c.vars, Variable{Name: v.Name, Value: v.Value, Environments: scope, TenantTags: v.TenantTags})
 			continue
 		}
 		if c.slice.forTarget(scope) {
 			// The target needs it; it passes it on (sealed again) itself.
 			v.Environments = scope
 			c.snap.Variables = append(c.snap.Variables, v)
-			bv := Variable{Name: v.Name, Sensitive: true, Environments: scope}
+			bv := Variable{Name: v.Name, Sensitive: true, Environments: scope, TenantTags: v.TenantTags}
 			var err error
 			if bv.Sealed, err = seal.Seal(c.cert.AgeRecipient, []byte(v.Value)); err != nil {
 				return fmt.Errorf("encrypt %q for %q: %w", v.Name, c.target.Name, err)
@@ -464,7 +465,7 @@ func (c *cut) downstreamTable() *Downstream {
 func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Release) ([]domain.DeploymentSummary, error) {
 	var out []domain.DeploymentSummary
 	if rel.Provenance != nil {
-		out = append(out, rel.Provenance.History...)
+		out = append(out, untenanted(rel.Provenance.History)...)
 	}
 	ds, err := s.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
@@ -473,7 +474,7 @@ func (s *Service) history(ctx context.Context, sp domain.Space, rel domain.Relea
 	for i := len(ds) - 1; i >= 0; i-- { // oldest first
 		d := ds[i]
 		out = append(out, domain.DeploymentSummary{
-			Space: sp.Name, Environment: d.Environment, Version: d.Version, Tenant: d.Tenant,
+			Space: sp.Name, Environment: d.Environment, Version: d.Version, // never the tenant (SPEC §6)
 			State: d.State, StartedAt: d.StartedAt, FinishedAt: d.FinishedAt, DeployedBy: d.CreatedBy,
 		})
 	}
@@ -494,4 +495,28 @@ func randomID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// travels decides what a tenant scope leaves of a step or value in a
+// bundle (SPEC §6: tenants never cross spaces): scoped to tenants by name
+// only, it stays behind; scoped to tags too, it travels with its tags and
+// without the names (cleared in tenants).
+func travels(tenants *[]string, tags []string) bool {
+	if len(*tenants) == 0 {
+		return true
+	}
+	*tenants = nil
+	return len(tags) > 0
+}
+
+// untenanted is history without tenants' names: tenants never cross spaces,
+// so a bundle neither carries nor keeps them (those an older source sent
+// are dropped on import).
+func untenanted(history []domain.DeploymentSummary) []domain.DeploymentSummary {
+	out := make([]domain.DeploymentSummary, len(history))
+	for i, h := range history {
+		h.Tenant = ""
+		out[i] = h
+	}
+	return out
 }

@@ -206,3 +206,37 @@ func validateScopes(pl *Payload, self string) error {
 	}
 	return nil
 }
+
+// validateTenants checks, on import, that a bundle carries no tenant (SPEC
+// §6: tenants belong to the space that deploys): no step scoped to
+// tenants by name, tag scopes that are SET/TAG, a known tenantedDeployments.
+// Anything else a payload says about tenants is not read at all.
+func validateTenants(pl *Payload) error {
+	for _, st := range pl.Process {
+		if len(st.Tenants) > 0 {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "step %q is scoped to tenants by name (%s): tenants belong to the space that deploys and never travel in a bundle", st.Name, strings.Join(st.Tenants, ", "))
+		}
+		if err := validTags(fmt.Sprintf("step %q", st.Name), st.TenantTags); err != nil {
+			return err
+		}
+	}
+	for _, v := range pl.Variables {
+		if err := validTags(fmt.Sprintf("variable %q", v.Name), v.TenantTags); err != nil {
+			return err
+		}
+	}
+	if err := domain.ValidateTenantedDeployments(pl.TenantedDeployments); err != nil {
+		return domain.Refuse(domain.KindInvalid, domain.RuleBundleProject, "%s", domain.Message(err))
+	}
+	return nil
+}
+
+// validTags refuses a tag scope that is not SET/TAG.
+func validTags(what string, tags []string) error {
+	for _, t := range tags {
+		if err := domain.ValidateTag(t); err != nil {
+			return domain.Refuse(domain.KindInvalid, domain.RuleBundleScopes, "%s: %s", what, domain.Message(err))
+		}
+	}
+	return nil
+}

@@ -123,7 +123,7 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 	if err := s.access.Require(ctx, sp, domain.PermView, "", ""); err != nil {
 		return err
 	}
-	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles)+len(doc.Targets) > 0 {
+	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles)+len(doc.Tenants)+len(doc.Targets) > 0 {
 		if err := s.access.RequireSpaceWide(ctx, sp, domain.PermAdminSpace); err != nil {
 			return err
 		}
@@ -142,12 +142,13 @@ type applyState struct {
 	envs         map[string]domain.Environment
 	lifecycles   map[string]domain.Lifecycle
 	projects     map[string]domain.Project
+	tenants      map[string]domain.Tenant
 	remoteSpaces map[string]bool
 	targets      map[string]domain.Target
 }
 
 func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, error) {
-	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
+	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, tenants: map[string]domain.Tenant{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
 	var err error
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
@@ -165,6 +166,13 @@ func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, 
 	}
 	for _, p := range ps {
 		st.projects[p.Name] = p
+	}
+	ts, err := s.tenants.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		st.tenants[t.Name] = t
 	}
 	names, err := s.trust.RemoteNames(ctx, sp.ID)
 	if err != nil {
@@ -188,6 +196,7 @@ type applyPlan struct {
 	envs       []domain.Environment
 	lifecycles []domain.Lifecycle
 	projects   []domain.Project
+	tenants    []domain.Tenant
 	// targets are the document's targets, checked; targetsWritten those
 	// write created or changed.
 	targets        []domain.Target
@@ -229,6 +238,7 @@ func (st *applyState) plan(doc *config.Document, prune bool, tg Targets) (*apply
 	known := st.planEnvironments(doc, plan, probs)
 	lcNames := st.planLifecycles(doc, plan, probs, known)
 	st.planProjects(doc, prune, plan, probs, known, lcNames)
+	st.planTenants(doc, prune, plan, probs)
 	st.planTargets(doc, plan, probs, known, tg)
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -370,13 +380,20 @@ func (st *applyState) parseRemote(name string) (space, env string, err error) {
 // variable values that the document does not list are kept, where they
 // were, and returned as kept — unless prune.
 func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []string, []Change, error) {
-	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: slices.Clone(cp.Process), Templates: slices.Clone(cp.Templates)}
+	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: slices.Clone(cp.Process), Templates: slices.Clone(cp.Templates),
+		TenantedDeployments: cp.TenantedDeployments}
 	if err := domain.ValidateName("project", cp.Name); err != nil {
+		return p, nil, nil, err
+	}
+	if err := domain.ValidateTenantedDeployments(cp.TenantedDeployments); err != nil {
 		return p, nil, nil, err
 	}
 	old, exists := st.projects[cp.Name]
 	if exists {
 		p.ID, p.CreatedAt, p.Origin = old.ID, old.CreatedAt, old.Origin
+		if p.TenantedDeployments == "" && !prune {
+			p.TenantedDeployments = old.TenantedDeployments
+		}
 	}
 	for i := range p.Templates {
 		if p.Templates[i].Type == "" {
@@ -385,7 +402,7 @@ func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []
 	}
 	var warns []string
 	for _, v := range cp.Variables {
-		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+		dv := domain.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments, Tenants: v.Tenants, TenantTags: v.TenantTags}
 		if v.KeepExisting {
 			if !v.Sensitive {
 				return p, nil, nil, domain.Invalidf("project %q: variable %q has `keep: true`, which only sensitive variables may have", cp.Name, v.Name)
@@ -421,6 +438,9 @@ func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []
 				p.Variables[i].Sensitive = true
 			}
 		}
+	}
+	if err := validTenantScopes(p); err != nil {
+		return p, nil, nil, err
 	}
 	domain.MarkSensitive(p.Variables, p.Templates)
 	normalize(&p)
@@ -530,6 +550,7 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 			add(projectChanges(old, p)...)
 		}
 	}
+	st.previewTenants(plan, &res, add)
 	add(st.previewTargets(plan, &res)...)
 	res.Changes = append(append(res.Changes, removals...), others...)
 	return res
@@ -710,6 +731,17 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 			return res, err
 		}
 	}
+	if err := s.writeProjects(ctx, st, plan, record); err != nil {
+		return res, err
+	}
+	if err := s.writeTenants(ctx, sp, st, plan); err != nil {
+		return res, err
+	}
+	return res, s.writeTargets(ctx, st, plan)
+}
+
+// writeProjects writes the plan's projects that changed.
+func (s *Service) writeProjects(ctx context.Context, st *applyState, plan *applyPlan, record func(action, kind, name string) error) error {
 	for _, p := range plan.projects {
 		old, exists := st.projects[p.Name]
 		if exists && sameProject(old, p) {
@@ -721,23 +753,23 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		}
 		p.UpdatedAt = now
 		if err := s.projects.Put(ctx, &p); err != nil {
-			return res, err
+			return err
 		}
 		action := "project.create"
 		if exists {
 			action = "project.update"
 		}
 		if err := record(action, "project", p.Name); err != nil {
-			return res, err
+			return err
 		}
 	}
-	return res, s.writeTargets(ctx, st, plan)
+	return nil
 }
 
 func sameProject(a, b domain.Project) bool {
 	normalize(&a)
 	normalize(&b)
-	return a.Lifecycle == b.Lifecycle &&
+	return a.Lifecycle == b.Lifecycle && a.TenantedDeployments == b.TenantedDeployments &&
 		reflect.DeepEqual(a.Process, b.Process) &&
 		reflect.DeepEqual(a.Variables, b.Variables) &&
 		reflect.DeepEqual(a.Templates, b.Templates)
@@ -757,12 +789,16 @@ func normalize(p *domain.Project) {
 	}
 	for i := range p.Process {
 		p.Process[i].Environments = nilIfEmpty(p.Process[i].Environments)
+		p.Process[i].Tenants = nilIfEmpty(p.Process[i].Tenants)
+		p.Process[i].TenantTags = nilIfEmpty(p.Process[i].TenantTags)
 	}
 	if len(p.Variables) == 0 {
 		p.Variables = nil
 	}
 	for i := range p.Variables {
 		p.Variables[i].Environments = nilIfEmpty(p.Variables[i].Environments)
+		p.Variables[i].Tenants = nilIfEmpty(p.Variables[i].Tenants)
+		p.Variables[i].TenantTags = nilIfEmpty(p.Variables[i].TenantTags)
 	}
 	if len(p.Templates) == 0 {
 		p.Templates = nil
@@ -811,15 +847,18 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		if p.IsRemote() || !viewable.Has(p.Name) {
 			continue // remote projects come from bundles, not from YAML
 		}
-		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process}
+		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process, TenantedDeployments: p.TenantedDeployments}
 		for _, v := range p.Variables {
-			cv := config.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments}
+			cv := config.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments, Tenants: v.Tenants, TenantTags: v.TenantTags}
 			if v.Sensitive {
 				cv.Value, cv.KeepExisting = "", true
 			}
 			cp.Variables = append(cp.Variables, cv)
 		}
 		doc.Projects = append(doc.Projects, cp)
+	}
+	if doc.Tenants, err = s.exportTenants(ctx, sp, viewable); err != nil {
+		return nil, err
 	}
 	return doc, s.exportTargets(ctx, sp, doc)
 }

@@ -23,6 +23,7 @@ type Service struct {
 	environments store.Environments
 	lifecycles   store.Lifecycles
 	projects     store.Projects
+	tenants      store.Tenants
 	access       access.Guard
 	trust        Trust
 	targets      Targets
@@ -49,11 +50,11 @@ type Targets interface {
 	CheckSoon(ctx context.Context, list []domain.Target)
 }
 
-// New returns a catalog service over the spaces, environments, lifecycles
-// and projects tables.
-func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects,
+// New returns a catalog service over the spaces, environments, lifecycles,
+// projects and (for apply and export) tenants tables, and targets.
+func New(tx store.Transactor, spaces store.Spaces, environments store.Environments, lifecycles store.Lifecycles, projects store.Projects, tenants store.Tenants,
 	guard access.Guard, tr Trust, tg Targets, log *audit.Log, now func() time.Time) *Service {
-	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects,
+	return &Service{tx: tx, spaces: spaces, environments: environments, lifecycles: lifecycles, projects: projects, tenants: tenants,
 		access: guard, trust: tr, targets: tg, audit: log, now: now}
 }
 

@@ -16,12 +16,12 @@ func (st *applyState) planTargets(doc *config.Document, plan *applyPlan, probs *
 	names, prints := map[string]bool{}, map[string]string{}
 	for i, ct := range doc.Targets {
 		path := fmt.Sprintf("targets[%d]", i)
-		if len(ct.Tenants)+len(ct.TenantTags) > 0 {
-			probs.add(path, domain.Invalidf("target %q: tenants and tenantTags need tenants, which this server does not have yet; remove them", ct.Name))
+		t := domain.Target{SpaceID: st.space.ID, Name: ct.Name, Environments: slices.Clone(ct.Environments), Roles: slices.Clone(ct.Roles),
+			URL: ct.URL, Thumbprint: ct.Thumbprint, Mode: domain.ModeListening, Tenants: slices.Clone(ct.Tenants), TenantTags: slices.Clone(ct.TenantTags)}
+		if err := validTargetTenants(t); err != nil {
+			probs.add(path, err)
 			continue
 		}
-		t := domain.Target{SpaceID: st.space.ID, Name: ct.Name, Environments: slices.Clone(ct.Environments), Roles: slices.Clone(ct.Roles),
-			URL: ct.URL, Thumbprint: ct.Thumbprint, Mode: domain.ModeListening}
 		if ct.Polling {
 			t.Mode = domain.ModePolling
 		} else if ct.URL == "" {
@@ -55,7 +55,23 @@ func (st *applyState) planTargets(doc *config.Document, plan *applyPlan, probs *
 // sameTarget reports whether a stored target is registered as declared.
 func sameTarget(a, b domain.Target) bool {
 	return a.Mode == b.Mode && a.URL == b.URL && a.Thumbprint == b.Thumbprint &&
-		slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Roles, b.Roles)
+		slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Roles, b.Roles) &&
+		slices.Equal(a.Tenants, b.Tenants) && slices.Equal(a.TenantTags, b.TenantTags)
+}
+
+// validTargetTenants checks a target's tenants: and tenantTags: scope.
+func validTargetTenants(t domain.Target) error {
+	for _, n := range t.Tenants {
+		if err := domain.ValidateSafeName("tenant", n); err != nil {
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+	}
+	for _, tag := range t.TenantTags {
+		if err := domain.ValidateTag(tag); err != nil {
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+	}
+	return nil
 }
 
 // previewTargets counts the plan's targets into res and returns their
@@ -115,7 +131,7 @@ func (s *Service) exportTargets(ctx context.Context, sp domain.Space, doc *confi
 	}
 	for _, t := range list {
 		doc.Targets = append(doc.Targets, config.Target{Name: t.Name, Environments: t.Environments, Roles: t.Roles,
-			Thumbprint: t.Thumbprint, URL: t.URL, Polling: t.Mode == domain.ModePolling})
+			Thumbprint: t.Thumbprint, URL: t.URL, Polling: t.Mode == domain.ModePolling, Tenants: t.Tenants, TenantTags: t.TenantTags})
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func TestApplyTargetsRefused(t *testing.T) {
 		{`{name: "../w", environments: [Dev], roles: [web], thumbprint: "` + fpA + `", polling: true}`, "machine"},
 		{`{name: w, environments: [Dev], roles: ["a;rm -rf /"], thumbprint: "` + fpA + `", polling: true}`, "role"},
 		{`{name: w, environments: [Dev], roles: [web], thumbprint: "` + trust.Fingerprint + `", polling: true}`, "own agent identity"},
-		{`{name: w, environments: [Dev], roles: [web], tenants: [Acme], thumbprint: "` + fpA + `", polling: true}`, "tenants"},
+		{`{name: w, environments: [Dev], roles: [web], tenants: ["Acme Corp"], thumbprint: "` + fpA + `", polling: true}`, "not a valid name"},
 	} {
 		yaml := "environments: [{name: Dev}]\ntargets:\n  - " + c.target + "\n"
 		_, err := apply(env, yaml, catalog.ApplyOptions{})

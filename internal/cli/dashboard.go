@@ -15,6 +15,7 @@ import (
 
 func (a *app) dashboardCommand() *cobra.Command {
 	var q api.DashboardQuery
+	var byTenant bool
 	cmd := do(a, &cobra.Command{
 		Use:   "dashboard [PROJECT]",
 		Short: "Projects × environments — local and other spaces' — with the latest release and state",
@@ -23,11 +24,26 @@ of its lifecycle, in lifecycle order. Other spaces' environments
 ("Prod Space: Production") come from the deployment receipts they sent back.
 
 Projects come by name, a page at a time: --limit and --offset show one page;
-without them every page is fetched and shown.`,
+without them every page is fetched and shown.
+
+--by-tenant shows one project's tenants × environments: this space's tenants
+connected to it, then other spaces' tenants as their receipts name them
+("acme (Prod Space)"), then untenanted deployments.`,
 		Example: `  ferry dashboard
   ferry dashboard Shop
-  ferry dashboard --offset 100 --limit 100 -o json`, Args: cobra.MaximumNArgs(1),
+  ferry dashboard --offset 100 --limit 100 -o json
+  ferry dashboard Shop --by-tenant`, Args: cobra.MaximumNArgs(1),
 	}, func(x call) error {
+		if byTenant {
+			if len(x.args) == 0 {
+				return usagef("--by-tenant shows one project: ferry dashboard PROJECT --by-tenant")
+			}
+			d, err := x.TenantDashboard(x, x.space, x.args[0])
+			if err != nil {
+				return err
+			}
+			return a.render(d, func(w io.Writer) { printTenantDashboard(w, d) })
+		}
 		if len(x.args) == 1 {
 			q.Project = x.args[0]
 		}
@@ -51,6 +67,7 @@ without them every page is fetched and shown.`,
 	})
 	cmd.Flags().IntVar(&q.Limit, "limit", 0, fmt.Sprintf("show one page of at most this many projects (0: %d, at most %d)", dashboard.DefaultLimit, dashboard.MaxLimit))
 	cmd.Flags().IntVar(&q.Offset, "offset", 0, "show one page, starting after this many projects")
+	cmd.Flags().BoolVar(&byTenant, "by-tenant", false, "one project's tenants × environments")
 	return cmd
 }
 
@@ -160,4 +177,36 @@ func drawLifecycle(w io.Writer, space string, l api.Lifecycle) {
 			fmt.Fprintf(w, "     ├─ %-24s [%s]\n", e, where)
 		}
 	}
+}
+
+func printTenantDashboard(w io.Writer, d api.TenantDashboard) {
+	if len(d.Tenants) == 0 {
+		fmt.Fprintf(w, "Project %q has no tenants and no deployments yet (ferry tenant connect TENANT %q --env ENV).\n", d.Project, d.Project)
+		return
+	}
+	fmt.Fprintf(w, "%s by tenant\n", d.Project)
+	header := "TENANT"
+	for _, e := range d.Environments {
+		header += "\t" + e
+	}
+	var cells [][]string
+	for _, row := range d.Tenants {
+		name := row.Tenant
+		switch {
+		case name == "":
+			name = "(untenanted)"
+		case row.Space != "":
+			name += " (" + row.Space + ")"
+		}
+		line := []string{name}
+		for _, c := range row.Cells {
+			if c.Version == "" {
+				line = append(line, "-")
+				continue
+			}
+			line = append(line, c.Version+" "+stateMark(c.State))
+		}
+		cells = append(cells, line)
+	}
+	table(w, header, cells)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 
 func (a *app) deployCommand() *cobra.Command {
 	var req api.DeployRequest
+	var tenants, tags []string
 	var wait bool
 	cmd := do(a, &cobra.Command{
 		Use:   "deploy PROJECT VERSION --to ENV",
@@ -27,15 +29,30 @@ deployment fails or is cancelled.
 
 Steps with roles run on the deployment targets of the environment with those
 roles; --target limits the deployment to some targets, --exclude-target leaves
-some out (either, repeatable).`,
+some out (either, repeatable).
+
+Tenants: --tenant T (repeatable) and --tenant-tag SET/TAG deploy once per
+tenant, one task each. Every check — unknown tenants, tenants not connected
+to the project in that environment, missing tenant values, the lifecycle for
+each tenant — runs before anything is queued, and a refusal names all that
+is missing at once.`,
 		Example: `  ferry deploy Shop 1.0.0 --to Development --wait
-  ferry deploy Shop 1.0.0 --to Production --target web-1 --wait`,
+  ferry deploy Shop 1.0.0 --to Production --target web-1 --wait
+  ferry deploy Shop 1.0.0 --to Production --tenant acme --tenant globex --wait
+  ferry deploy Shop 1.0.0 --to Production --tenant-tag Region/Europe -o json`,
 		Args: cobra.ExactArgs(2),
 	}, func(x call) error {
 		if req.Environment == "" {
 			return usagef("say where to deploy with --to ENV")
 		}
 		req.Project, req.Version = x.args[0], x.args[1]
+		if len(tenants) > 1 || len(tags) > 0 {
+			return a.deployTenants(x, api.DeployTenantsRequest{Project: req.Project, Version: req.Version, Environment: req.Environment,
+				Tenants: tenants, TenantTags: tags, Targets: req.Targets, ExcludeTargets: req.ExcludeTargets}, wait)
+		}
+		if len(tenants) == 1 {
+			req.Tenant = tenants[0]
+		}
 		d, err := x.Deploy(x, x.space, req)
 		if err != nil {
 			return err
@@ -51,11 +68,54 @@ some out (either, repeatable).`,
 		return a.follow(x, d.TaskID)
 	})
 	cmd.Flags().StringVar(&req.Environment, "to", "", "environment to deploy to (required)")
-	cmd.Flags().StringVar(&req.Tenant, "tenant", "", "tenant to deploy for")
+	cmd.Flags().StringArrayVar(&tenants, "tenant", nil, "deploy for this tenant (repeatable: one task per tenant)")
+	cmd.Flags().StringArrayVar(&tags, "tenant-tag", nil, "deploy for every tenant with this tag SET/TAG connected to the project there (repeatable)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "stream the log and wait for the result")
 	cmd.Flags().StringArrayVar(&req.Targets, "target", nil, "deploy only to this target (repeatable)")
 	cmd.Flags().StringArrayVar(&req.ExcludeTargets, "exclude-target", nil, "leave this target out (repeatable)")
 	return cmd
+}
+
+// deployTenants queues one deployment per tenant and, with wait, follows
+// each in turn: it fails if any of them did not succeed.
+func (a *app) deployTenants(x call, req api.DeployTenantsRequest, wait bool) error {
+	list, err := x.DeployTenants(x, x.space, req)
+	if err != nil {
+		return err
+	}
+	if !wait || a.output == "json" {
+		if err := a.render(list, func(w io.Writer) {
+			for _, d := range list {
+				fmt.Fprintf(w, "Queued deployment of %s %s to %s for %s as task %d\n", d.Project, d.Version, d.Environment, d.Tenant, d.TaskID)
+			}
+		}); err != nil || !wait {
+			return err
+		}
+	}
+	var failures []string
+	for _, d := range list {
+		if a.output != "json" {
+			fmt.Fprintf(a.stdout, "Deploying %s %s to %s for %s (task %d)\n", d.Project, d.Version, d.Environment, d.Tenant, d.TaskID)
+		}
+		t, err := x.FollowTask(x, x.space, d.TaskID, func(l api.LogLine) {
+			if a.output != "json" {
+				printLogLine(a.stdout, a.stderr, l)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if a.output != "json" {
+			fmt.Fprintf(a.stdout, "Task %d (%s): %s\n", t.ID, d.Tenant, t.State)
+		}
+		if t.State != api.TaskSuccess {
+			failures = append(failures, fmt.Sprintf("%s (task %d %s)", d.Tenant, t.ID, t.State))
+		}
+	}
+	if len(failures) > 0 {
+		return failed("", "%d of %d tenant deployments did not succeed: %s", len(failures), len(list), strings.Join(failures, ", "))
+	}
+	return nil
 }
 
 // follow streams a task's log until the task ends, then reports its result:

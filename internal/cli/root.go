@@ -131,6 +131,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.agentCommand(),
 		a.targetCommand(),
 		a.retentionCommand(),
+		a.tenantCommand(),
 	)
 	usageErrors(root)
 	return root

@@ -24,6 +24,10 @@ type Document struct {
 	RemoteEnvironments []string      `yaml:"remoteEnvironments,omitempty"`
 	Lifecycles         []Lifecycle   `yaml:"lifecycles,omitempty"`
 	Projects           []Project     `yaml:"projects,omitempty"`
+	// Tenants are the space's tenants (SPEC §6): tags, and the projects
+	// and environments each is connected to. Their values are set with
+	// `ferry tenant var set`, never in a file.
+	Tenants []Tenant `yaml:"tenants,omitempty"`
 	// Targets are deployment targets known by their agent's thumbprint
 	// (SPEC §5): config as code for `ferry target add`.
 	Targets []Target `yaml:"targets,omitempty"`
@@ -66,6 +70,17 @@ type Project struct {
 	Templates []domain.Template `yaml:"templates,omitempty"`
 	Variables []Variable        `yaml:"variables,omitempty"`
 	Process   []domain.Step     `yaml:"process,omitempty"`
+	// TenantedDeployments: untenanted, tenanted or both (omitted: as it
+	// is; a new project deploys untenanted or for tenants).
+	TenantedDeployments string `yaml:"tenantedDeployments,omitempty"`
+}
+
+// Tenant is a tenant with its tags ("SET/TAG") and, per project, the
+// environments it is connected to.
+type Tenant struct {
+	Name     string              `yaml:"name"`
+	Tags     []string            `yaml:"tags,omitempty"`
+	Projects map[string][]string `yaml:"projects,omitempty"`
 }
 
 // Variable is a project variable. A sensitive value is never exported: export
@@ -76,6 +91,8 @@ type Variable struct {
 	Value        string   `yaml:"value"`
 	Sensitive    bool     `yaml:"sensitive,omitempty"`
 	Environments []string `yaml:"environments,omitempty"`
+	Tenants      []string `yaml:"tenants,omitempty"`
+	TenantTags   []string `yaml:"tenantTags,omitempty"`
 	// KeepExisting marks an exported sensitive value: "keep what the target
 	// space has". Written as `keep: true`.
 	KeepExisting bool `yaml:"keep,omitempty"`

@@ -23,17 +23,18 @@ type Service struct {
 	deployments store.Deployments
 	receipts    store.Receipts
 	remotes     store.RemoteSpaces
+	tenants     store.Tenants
 	access      access.Guard
 	provenance  *provenance.Rules
 	now         func() time.Time
 }
 
 // New returns a dashboard service. It only reads: projects, lifecycles,
-// releases, deployments, receipts and remote spaces, and counts only the
-// receipts the provenance rules accept.
+// releases, deployments, receipts, remote spaces and tenants, and counts
+// only the receipts the provenance rules accept.
 func New(projects store.Projects, lifecycles store.Lifecycles, releases store.Releases, deployments store.Deployments, receipts store.Receipts, remotes store.RemoteSpaces,
-	guard access.Guard, rules *provenance.Rules, now func() time.Time) *Service {
-	return &Service{projects: projects, lifecycles: lifecycles, releases: releases, deployments: deployments, receipts: receipts, remotes: remotes,
+	tenants store.Tenants, guard access.Guard, rules *provenance.Rules, now func() time.Time) *Service {
+	return &Service{projects: projects, lifecycles: lifecycles, releases: releases, deployments: deployments, receipts: receipts, remotes: remotes, tenants: tenants,
 		access: guard, provenance: rules, now: now}
 }
 

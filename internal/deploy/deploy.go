@@ -30,6 +30,7 @@ type Service struct {
 	deployments  store.Deployments
 	packages     store.Packages
 	targets      store.Targets
+	tenants      store.Tenants
 	access       access.Guard
 	provenance   *provenance.Rules
 	progress     *Progress
@@ -42,23 +43,27 @@ type Service struct {
 type Waker interface{ Wake() }
 
 // New returns a deploy service. It writes tasks and deployments, reads
-// spaces, projects, releases, environments, lifecycles, the package feed
-// and targets to check a deployment before queuing it, and wakes runner
+// spaces, projects, releases, environments, lifecycles, the package feed,
+// targets and tenants to check a deployment before queuing it, and wakes runner
 // after.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
-	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets, tenants store.Tenants,
 	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
-		tasks: tasks, deployments: deployments, packages: packages, targets: targets,
+		tasks: tasks, deployments: deployments, packages: packages, targets: targets, tenants: tenants,
 		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
-// Request asks for a release to be deployed to an environment.
+// Request asks for a release to be deployed to an environment, untenanted
+// or for tenants: Tenant (one), Tenants (several) and TenantTags ("SET/TAG":
+// every tenant with the tag connected to the project there) add up.
 type Request struct {
-	Project     string `json:"project"`
-	Version     string `json:"version"`
-	Environment string `json:"environment"`
-	Tenant      string `json:"tenant,omitempty"`
+	Project     string   `json:"project"`
+	Version     string   `json:"version"`
+	Environment string   `json:"environment"`
+	Tenant      string   `json:"tenant,omitempty"`
+	Tenants     []string `json:"tenants,omitempty"`
+	TenantTags  []string `json:"tenantTags,omitempty"`
 	// Targets limits the deployment to these targets; ExcludeTargets
 	// leaves these out (SPEC §5: deploy --target, --exclude-target).
 	Targets        []string `json:"targets,omitempty"`
@@ -67,81 +72,188 @@ type Request struct {
 
 // Deploy checks that the release may go to the environment now — the
 // lifecycle allows it and every required template value is set — and queues
-// a task for it. Nothing is queued when a check fails.
+// a task for it. Nothing is queued when a check fails. It deploys for at
+// most one tenant; DeployTenants deploys for several.
 func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain.Deployment, error) {
-	var d domain.Deployment
-	if req.Tenant != "" {
-		if err := domain.ValidateSafeName("tenant", req.Tenant); err != nil {
-			return d, err
-		}
+	if len(req.Tenants) > 0 || len(req.TenantTags) > 0 {
+		return domain.Deployment{}, domain.Invalidf("this request deploys for one tenant at most; deploy for several with POST .../deployments/tenants (ferry deploy --tenant T --tenant U, --tenant-tag SET/TAG)")
 	}
+	list, err := s.DeployTenants(ctx, space, req)
+	if err != nil {
+		return domain.Deployment{}, err
+	}
+	return list[0], nil
+}
+
+// DeployTenants checks a deployment for every tenant it names (or an
+// untenanted one when it names none) and queues one task per tenant — or,
+// when any check fails for any tenant, nothing, naming every problem.
+func (s *Service) DeployTenants(ctx context.Context, space string, req Request) ([]domain.Deployment, error) {
+	if err := validTenantRequest(&req); err != nil {
+		return nil, err
+	}
+	var out []domain.Deployment
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermDeploy, req.Project, req.Environment)
+		pl, err := s.plan(ctx, space, req)
 		if err != nil {
-			return err
-		}
-		p, err := s.projects.Get(ctx, sp.ID, req.Project)
-		if err != nil {
-			return err
-		}
-		rel, err := s.releases.Get(ctx, p.ID, req.Version)
-		if err != nil {
-			return err
-		}
-		env, err := s.environments.Get(ctx, sp.ID, req.Environment)
-		if err != nil {
-			return err
-		}
-		if err := s.provenance.Deliverable(ctx, sp, p, rel); err != nil {
-			return err
-		}
-		if env.IsRemote() {
-			return domain.Invalidf("%q is an environment of space %q; deploy there, or promote the release with `ferry promote %q %s --to %q`", env.Name, env.RemoteSpace, p.Name, rel.Version, env.RemoteSpace)
-		}
-		if err := s.checkLifecycle(ctx, sp, p, rel, env.Name); err != nil {
-			return err
-		}
-		if missing := MissingTemplates(rel.Snapshot.Templates, Candidates(rel, p), variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(missing) > 0 {
-			return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set them with:\n  %s",
-				p.Name, rel.Version, env.Name, env.Name, strings.Join(missing, ", "), strings.Join(SetCommands(p.Name, env.Name, missing, rel.Snapshot.Templates), "\n  "))
-		}
-		if unset := UnsetSecrets(rel, p, variables.Context{Environment: env.Name, Tenant: req.Tenant}); len(unset) > 0 {
-			return unsetError(p, rel, env.Name, unset)
-		}
-		if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
-			return err
-		}
-		if err := s.checkTargets(ctx, sp, req); err != nil {
 			return err
 		}
 		now := s.now()
-		t := domain.Task{
-			SpaceID:     sp.ID,
-			Kind:        domain.TaskDeploy,
-			Description: fmt.Sprintf("Deploy %s %s to %s", p.Name, rel.Version, env.Name),
-			State:       domain.TaskQueued,
-			QueuedAt:    now,
+		for _, t := range pl.tenants {
+			d, err := s.queue(ctx, pl, t, req, now)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
 		}
-		if err := s.tasks.Create(ctx, &t); err != nil {
-			return err
-		}
-		d = domain.Deployment{
-			SpaceID: sp.ID, ProjectID: p.ID, Project: p.Name, ReleaseID: rel.ID, Version: rel.Version,
-			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
-			CreatedAt: now, CreatedBy: domain.ActorName(ctx), Targets: req.Targets, ExcludeTargets: req.ExcludeTargets,
-		}
-		if err := s.deployments.Create(ctx, &d); err != nil {
-			return err
-		}
-		if err := s.tasks.SetDeployment(ctx, t.ID, d.ID); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, sp.ID, "deployment.create", t.Description, map[string]string{"task": fmt.Sprint(t.ID), "project": p.Name})
+		return nil
 	})
 	if err == nil {
 		s.runner.Wake()
 	}
-	return d, err
+	return out, err
+}
+
+// plan is a deployment checked and ready to queue, for each of its tenants
+// (nil: untenanted).
+type plan struct {
+	sp      domain.Space
+	p       domain.Project
+	rel     domain.Release
+	env     domain.Environment
+	tenants []*domain.Tenant
+}
+
+// plan runs every check of a deployment before anything is queued.
+func (s *Service) plan(ctx context.Context, space string, req Request) (plan, error) {
+	var pl plan
+	sp, err := s.access.Space(ctx, space, domain.PermDeploy, req.Project, req.Environment)
+	if err != nil {
+		return pl, err
+	}
+	p, err := s.projects.Get(ctx, sp.ID, req.Project)
+	if err != nil {
+		return pl, err
+	}
+	rel, err := s.releases.Get(ctx, p.ID, req.Version)
+	if err != nil {
+		return pl, err
+	}
+	env, err := s.environments.Get(ctx, sp.ID, req.Environment)
+	if err != nil {
+		return pl, err
+	}
+	pl = plan{sp: sp, p: p, rel: rel, env: env}
+	if err := s.provenance.Deliverable(ctx, sp, p, rel); err != nil {
+		return pl, err
+	}
+	if env.IsRemote() {
+		return pl, domain.Invalidf("%q is an environment of space %q; deploy there, or promote the release with `ferry promote %q %s --to %q`", env.Name, env.RemoteSpace, p.Name, rel.Version, env.RemoteSpace)
+	}
+	if pl.tenants, err = s.chooseTenants(ctx, sp, p, env.Name, req); err != nil {
+		return pl, err
+	}
+	if err := s.checkEach(ctx, pl); err != nil {
+		return pl, err
+	}
+	if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
+		return pl, err
+	}
+	return pl, s.checkTargets(ctx, sp, req)
+}
+
+// checkEach checks the lifecycle and the values for each tenant of pl.
+// Untenanted, it returns the first refusal as it is; for tenants, it names
+// every problem of every tenant at once.
+func (s *Service) checkEach(ctx context.Context, pl plan) error {
+	lc, idx, err := s.phase(ctx, pl.sp, pl.p, pl.env.Name)
+	if err != nil {
+		return err
+	}
+	var succeeded func(tenant string) func(string) bool
+	if idx > 0 {
+		if succeeded, err = s.progress.PerTenant(ctx, pl.sp, pl.p, pl.rel); err != nil {
+			return err
+		}
+	}
+	var problems []string
+	for _, t := range pl.tenants {
+		for _, err := range s.checkOne(pl, lc, idx, t, succeeded) {
+			if t == nil {
+				return err
+			}
+			problems = append(problems, fmt.Sprintf("tenant %s: %v", t.Name, err))
+		}
+	}
+	if len(problems) > 0 {
+		return domain.Invalidf("cannot deploy %s %s to %s; nothing was queued:\n  - %s", pl.p.Name, pl.rel.Version, pl.env.Name, strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+// checkOne checks the lifecycle, the required templates and the secrets
+// of one deployment (t nil: untenanted).
+func (s *Service) checkOne(pl plan, lc domain.Lifecycle, idx int, t *domain.Tenant, succeeded func(string) func(string) bool) []error {
+	var errs []error
+	p, rel, env := pl.p, pl.rel, pl.env.Name
+	if idx > 0 {
+		name := ""
+		if t != nil {
+			name = t.Name
+		}
+		if err := blocked(p, rel, lc, idx, env, succeeded(name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cands, dc := TenantCandidates(t, p.Name, env, Candidates(rel, p)), Context(env, t)
+	if missing := MissingTemplates(rel.Snapshot.Templates, cands, dc); len(missing) > 0 {
+		errs = append(errs, missingError(p, rel, env, t, missing))
+	}
+	if unset := unsetIn(cands, dc); len(unset) > 0 {
+		errs = append(errs, unsetError(p, rel, env, unset))
+	}
+	return errs
+}
+
+// missingError names the required values missing for env, and how to set
+// them: for a tenant, its own values.
+func missingError(p domain.Project, rel domain.Release, env string, t *domain.Tenant, missing []string) error {
+	if t != nil {
+		return domain.Invalidf("required value(s) missing for environment %q: %s. Set them with:\n      %s",
+			env, strings.Join(missing, ", "), strings.Join(TenantSetCommands(t.Name, p.Name, env, missing, rel.Snapshot.Templates), "\n      "))
+	}
+	return domain.Invalidf("cannot deploy %s %s to %s: required value(s) missing for environment %q: %s. Set them with:\n  %s",
+		p.Name, rel.Version, env, env, strings.Join(missing, ", "), strings.Join(SetCommands(p.Name, env, missing, rel.Snapshot.Templates), "\n  "))
+}
+
+// queue creates the task and the deployment of one tenant (nil: untenanted).
+func (s *Service) queue(ctx context.Context, pl plan, tenant *domain.Tenant, req Request, now time.Time) (domain.Deployment, error) {
+	desc := fmt.Sprintf("Deploy %s %s to %s", pl.p.Name, pl.rel.Version, pl.env.Name)
+	name := ""
+	if tenant != nil {
+		name = tenant.Name
+		desc += " for " + name
+	}
+	t := domain.Task{SpaceID: pl.sp.ID, Kind: domain.TaskDeploy, Description: desc, State: domain.TaskQueued, QueuedAt: now}
+	if err := s.tasks.Create(ctx, &t); err != nil {
+		return domain.Deployment{}, err
+	}
+	d := domain.Deployment{
+		SpaceID: pl.sp.ID, ProjectID: pl.p.ID, Project: pl.p.Name, ReleaseID: pl.rel.ID, Version: pl.rel.Version,
+		Environment: pl.env.Name, Tenant: name, TaskID: t.ID, State: t.State,
+		CreatedAt: now, CreatedBy: domain.ActorName(ctx), Targets: req.Targets, ExcludeTargets: req.ExcludeTargets,
+	}
+	if err := s.deployments.Create(ctx, &d); err != nil {
+		return d, err
+	}
+	if err := s.tasks.SetDeployment(ctx, t.ID, d.ID); err != nil {
+		return d, err
+	}
+	details := map[string]string{"task": fmt.Sprint(t.ID), "project": pl.p.Name}
+	if name != "" {
+		details["tenant"] = name
+	}
+	return d, s.audit.Record(ctx, pl.sp.ID, "deployment.create", t.Description, details)
 }
 
 // checkTargets refuses --target and --exclude-target together, and names
@@ -160,24 +272,22 @@ func (s *Service) checkTargets(ctx context.Context, sp domain.Space, req Request
 	return domain.UnknownTargets(append(slices.Clone(req.Targets), req.ExcludeTargets...), list)
 }
 
-// checkLifecycle refuses a deployment to an environment whose phase comes
-// after a phase that has no successful deployment of the release.
-func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
+// phase finds the phase of env in the project's lifecycle.
+func (s *Service) phase(ctx context.Context, sp domain.Space, p domain.Project, env string) (domain.Lifecycle, int, error) {
 	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
 	if err != nil {
-		return err
+		return lc, 0, err
 	}
 	idx := lc.PhaseOf(env)
 	if idx < 0 {
-		return domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, PhaseList(lc))
+		return lc, idx, domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, PhaseList(lc))
 	}
-	if idx == 0 {
-		return nil
-	}
-	succeeded, err := s.progress.Of(ctx, sp, p, rel)
-	if err != nil {
-		return err
-	}
+	return lc, idx, nil
+}
+
+// blocked refuses a deployment to an environment whose phase comes after a
+// phase that has no successful deployment of the release.
+func blocked(p domain.Project, rel domain.Release, lc domain.Lifecycle, idx int, env string, succeeded func(string) bool) error {
 	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
 		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
 			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
@@ -262,7 +372,8 @@ func PhaseList(lc domain.Lifecycle) string {
 func Candidates(rel domain.Release, current domain.Project) []variables.Candidate {
 	var cands []variables.Candidate
 	add := func(v domain.Variable) {
-		cands = append(cands, variables.Candidate{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Scope: variables.Scope{Environments: v.Environments}})
+		cands = append(cands, variables.Candidate{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive,
+			Scope: variables.Scope{Environments: v.Environments, Tenants: v.Tenants, TenantTags: v.TenantTags}})
 	}
 	templated := map[string]bool{}
 	for _, t := range rel.Snapshot.Templates {
@@ -281,12 +392,9 @@ func Candidates(rel domain.Release, current domain.Project) []variables.Candidat
 	return cands
 }
 
-// UnsetSecrets names the sensitive variables a deployment of rel in dc would
-// get as "": values kept as not set because this space never had them
-// (domain.UnsetSecrets) that win in dc. A secret is never given to a script
-// as an empty string.
-func UnsetSecrets(rel domain.Release, current domain.Project, dc variables.Context) []string {
-	set := variables.Resolve(Candidates(rel, current), dc)
+// unsetIn names the sensitive values of cands that resolve to "" in dc.
+func unsetIn(cands []variables.Candidate, dc variables.Context) []string {
+	set := variables.Resolve(cands, dc)
 	var out []string
 	for _, name := range set.Names() {
 		if v, _ := set.Get(name); v == "" && set.IsSensitive(name) {

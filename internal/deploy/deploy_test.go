@@ -169,6 +169,7 @@ func TestDeployTenantIsAPlainWord(t *testing.T) {
 		_, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Api", Version: "1.0.0", Environment: "Dev", Tenant: tenant})
 		wantRefused(t, err, domain.KindInvalid, "tenant")
 	}
+	mustTenant(t, env, "Acme-1", "Api", "Dev")
 	if _, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Api", Version: "1.0.0", Environment: "Dev", Tenant: "Acme-1"}); err != nil {
 		t.Fatal(err)
 	}

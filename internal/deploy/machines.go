@@ -36,6 +36,7 @@ type execution struct {
 	deployment domain.Deployment
 	space      domain.Space
 	release    domain.Release
+	tenant     *domain.Tenant // nil: untenanted
 	vars       *variables.Set // the deployment's variables, before any step
 	work       string
 	log        *taskLog
@@ -128,6 +129,7 @@ func (r *Runner) readyTargets(ctx context.Context, x *execution, st domain.Step)
 	if err != nil {
 		return nil, err
 	}
+	targets = tenantTargets(targets, x.tenant)
 	if len(targets) == 0 {
 		if excluded > 0 {
 			x.log.info(fmt.Sprintf("Skipped: this deployment leaves out every target with role %s", domain.RolesText(st.Roles)))

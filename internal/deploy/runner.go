@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type Runner struct {
 	releases    store.Releases
 	projects    store.Projects
 	spaces      store.Spaces
+	tenants     store.Tenants
 	rules       *provenance.Rules
 	steps       *step.Runner
 	packages    PackageSource
@@ -63,7 +65,7 @@ type Receipts interface {
 // refuses package destinations there) with packages from packages, runs
 // steps with roles on deployment targets through machines, and has
 // receipts sign each finished task.
-func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
+func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces, tenants store.Tenants,
 	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, machines Machines, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
@@ -71,7 +73,7 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks s
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
-	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
+	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces, tenants: tenants,
 		rules: rules, steps: step.NewRunner(sb, "server", cfg.Timeout), packages: packages, machines: machines, receipts: receipts,
 		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
@@ -224,6 +226,10 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, len(rel.Snapshot.Process), st.Name, st.Environments))
 			continue
 		}
+		if !st.TenantScope().Matches(x.tenant) {
+			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only for tenants %v", i+1, len(rel.Snapshot.Process), st.Name, append(slices.Clone(st.Tenants), st.TenantTags...)))
+			continue
+		}
 		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), st.Name))
 		if err := r.runStep(ctx, x, st); err != nil {
 			return fmt.Errorf("step %q: %w", st.Name, err)
@@ -267,8 +273,16 @@ func (r *Runner) load(ctx context.Context, t domain.Task, tl *taskLog) (*executi
 	if err := r.rules.Deliverable(ctx, sp, p, rel); err != nil {
 		return nil, err
 	}
+	var tenant *domain.Tenant
+	if d.Tenant != "" {
+		tn, err := r.tenants.Get(ctx, sp.ID, d.Tenant)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", d.Tenant, err)
+		}
+		tenant = &tn
+	}
 	d.Project = p.Name
-	return &execution{task: t, deployment: d, space: sp, release: rel, vars: deploymentVariables(sp, p, rel, d, t),
+	return &execution{task: t, deployment: d, space: sp, release: rel, tenant: tenant, vars: deploymentVariables(sp, p, rel, d, t, tenant),
 		work: filepath.Join(r.workDir, "task-"+strconv.FormatInt(t.ID, 10)), log: tl, outputs: newTaskOutputs(), ran: map[string]bool{}}, nil
 }
 
@@ -288,9 +302,8 @@ func (r *Runner) runStep(ctx context.Context, x *execution, st domain.Step) erro
 
 // deploymentVariables resolves the variable set of one deployment: the most
 // specific value of each variable for its environment, plus system variables.
-func deploymentVariables(sp domain.Space, p domain.Project, rel domain.Release, d domain.Deployment, t domain.Task) *variables.Set {
-	dc := variables.Context{Environment: d.Environment, Tenant: d.Tenant}
-	set := variables.Resolve(Candidates(rel, p), dc)
+func deploymentVariables(sp domain.Space, p domain.Project, rel domain.Release, d domain.Deployment, t domain.Task, tenant *domain.Tenant) *variables.Set {
+	set := variables.Resolve(TenantCandidates(tenant, p.Name, d.Environment, Candidates(rel, p)), Context(d.Environment, tenant))
 	for _, tpl := range rel.Snapshot.Templates {
 		if _, ok := set.Get(tpl.Name); !ok && tpl.Default != "" {
 			set.Set(tpl.Name, tpl.Default, tpl.Type == domain.TemplateSensitive)

@@ -38,6 +38,10 @@ type Target struct {
 	URL          string   `json:"url,omitempty"` // https://HOST:PORT of a listening agent
 	Thumbprint   string   `json:"thumbprint"`
 	Disabled     bool     `json:"disabled,omitempty"`
+	// Tenants and TenantTags limit the target to some tenants' deployments
+	// (SPEC §6); a target with neither serves every deployment.
+	Tenants    []string `json:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty"`
 
 	Health       Health     `json:"health"`
 	HealthReason string     `json:"healthReason,omitempty"`

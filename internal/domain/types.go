@@ -70,7 +70,11 @@ type Step struct {
 	Name         string   `json:"name" yaml:"name"`
 	Type         string   `json:"type" yaml:"type"`
 	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
-	Script       string   `json:"script,omitempty" yaml:"script,omitempty"`
+	// Tenants and TenantTags ("SET/TAG") limit the step to some tenants'
+	// deployments (SPEC §6); a step scoped so never runs untenanted.
+	Tenants    []string `json:"tenants,omitempty" yaml:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty" yaml:"tenantTags,omitempty"`
+	Script     string   `json:"script,omitempty" yaml:"script,omitempty"`
 	// TimeoutSeconds bounds the step's run time; 0 means the server default.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
 
@@ -96,6 +100,15 @@ type Step struct {
 // AppliesTo reports whether the step runs in env (unscoped steps run everywhere).
 func (s Step) AppliesTo(env string) bool { return scopeMatches(s.Environments, env) }
 
+// TenantScope is the step's scope of tenants.
+func (s Step) TenantScope() TenantScope {
+	return TenantScope{Tenants: s.Tenants, TenantTags: s.TenantTags}
+}
+
+// TenantScoped reports whether the variable is limited to tenants by name
+// (such values stay behind when a release is promoted).
+func (v Variable) TenantScoped() bool { return len(v.Tenants) > 0 }
+
 // Variable is one value of a project variable. Sensitive values are held in
 // plaintext only in memory: the store seals them, and JSON encoding leaves
 // them out (see MarshalJSON), so no API response can carry one.
@@ -104,6 +117,10 @@ type Variable struct {
 	Value        string   `json:"value" yaml:"value"`
 	Sensitive    bool     `json:"sensitive,omitempty" yaml:"sensitive,omitempty"`
 	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
+	// Tenants and TenantTags ("SET/TAG") limit the value to some tenants'
+	// deployments (SPEC §6): one dimension, as in Octopus.
+	Tenants    []string `json:"tenants,omitempty" yaml:"tenants,omitempty"`
+	TenantTags []string `json:"tenantTags,omitempty" yaml:"tenantTags,omitempty"`
 
 	// hiddenSet records, for a sensitive variable decoded from JSON, that the
 	// writer had a value it did not send.
@@ -127,7 +144,9 @@ func (v Variable) MarshalJSON() ([]byte, error) {
 		Sensitive    bool     `json:"sensitive"`
 		IsSet        bool     `json:"isSet"`
 		Environments []string `json:"environments,omitempty"`
-	}{v.Name, true, v.HasValue(), v.Environments})
+		Tenants      []string `json:"tenants,omitempty"`
+		TenantTags   []string `json:"tenantTags,omitempty"`
+	}{v.Name, true, v.HasValue(), v.Environments, v.Tenants, v.TenantTags})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -175,6 +194,9 @@ type Project struct {
 	Process   []Step     `json:"process"`
 	Variables []Variable `json:"variables"`
 	Templates []Template `json:"templates"`
+	// TenantedDeployments says whether the project deploys untenanted
+	// (""/untenanted, as before tenants), only for tenants, or both.
+	TenantedDeployments string `json:"tenantedDeployments,omitempty"`
 	// Origin is set on remote projects, created by importing a bundle.
 	Origin    *ProjectOrigin `json:"origin,omitempty"`
 	CreatedAt time.Time      `json:"createdAt"`

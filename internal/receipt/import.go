@@ -232,6 +232,12 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 		return pl, signer, env, domain.Refuse(domain.KindUntrusted, domain.RuleReceiptEnvironment,
 			"a receipt signed by %q reports environment %q; a space may report only its own environments, which this space calls %q", signer.Name, pl.Environment, env)
 	}
+	// A tenant's name is the deploying space's, shown here as it is: it
+	// must be the plain word that space could have deployed for.
+	if pl.Tenant != "" && domain.ValidateSafeName("tenant", pl.Tenant) != nil {
+		return pl, signer, env, domain.Refuse(domain.KindInvalid, domain.RuleReceiptEnvironment,
+			"a receipt signed by %q names tenant %q, which is not a tenant name (letters, digits and . _ -)", signer.Name, pl.Tenant)
+	}
 	return pl, signer, env, nil
 }
 

@@ -122,6 +122,7 @@ func canonicalStep(s domain.Step) []byte {
 	b.WriteString(`,"script":`)
 	writeString(&b, s.Script)
 	writeSkip(&b, s)
+	writeTenantScope(&b, s.Tenants, s.TenantTags)
 	b.WriteString(`,"timeoutSeconds":`)
 	b.WriteString(strconv.Itoa(s.TimeoutSeconds))
 	b.WriteString(`,"type":`)
@@ -170,12 +171,29 @@ func canonicalVariable(v domain.Variable) []byte {
 	if v.Sensitive {
 		b.WriteString(`,"sensitive":true,"set":`)
 		b.WriteString(strconv.FormatBool(v.HasValue()))
+		writeTenantScope(&b, v.Tenants, v.TenantTags)
 	} else {
-		b.WriteString(`,"sensitive":false,"value":`)
+		b.WriteString(`,"sensitive":false`)
+		writeTenantScope(&b, v.Tenants, v.TenantTags)
+		b.WriteString(`,"value":`)
 		writeString(&b, v.Value)
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// A step or variable scoped to tenants adds "tenantTags":[...] and
+// "tenants":[...] (sets) in their sorted places; one without a tenant
+// scope has neither, so every snapshot from before tenants keeps its
+// digest.
+func writeTenantScope(b *bytes.Buffer, tenants, tags []string) {
+	if len(tenants) == 0 && len(tags) == 0 {
+		return
+	}
+	b.WriteString(`,"tenantTags":`)
+	writeStrings(b, scopeSet(tags))
+	b.WriteString(`,"tenants":`)
+	writeStrings(b, scopeSet(tenants))
 }
 
 func canonicalTemplate(t domain.Template) []byte {

@@ -32,6 +32,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/targets"
+	"github.com/ferrydeploy/ferry/internal/tenants"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -58,7 +59,9 @@ type Set struct {
 	// connections to their agents (it runs the jobs it can deliver and
 	// accepts polling agents); TargetHealth checks every target, on one
 	// node at a time.
-	Targets      *targets.Service
+	Targets *targets.Service
+	// Tenants are the customers a space deploys to (SPEC §6).
+	Tenants      *tenants.Service
 	Hub          *targets.Hub
 	TargetHealth *targets.Health
 	// Retention deletes things and runs retention; the server runs its
@@ -130,13 +133,13 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	machines := targets.NewMachines(hub, st.Targets(), st.AgentJobs(), now)
 	tgs := targets.New(st, st.Targets(), st.Environments(), st.AgentIdentities(), keys, hub, guard, events, now, cfg.AgentListen, cfg.Log.With("component", "targets"))
 	// The catalog applies and exports targets as config as code.
-	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), guard, tr, tgs, events, now)
+	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), st.Tenants(), guard, tr, tgs, events, now)
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
 	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, machines, receipts)
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), st.Tenants(), rules, sb, feed, machines, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), guard, rules, progress, events, now, runner)
+		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), guard, rules, progress, events, now, runner)
 
 	// Delivery: the outbox, the loop that empties it, and the receiver.
 	settings := cfg.Delivery.WithDefaults()
@@ -161,12 +164,13 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Trust:        tr,
 		Bundles:      bundles,
 		Receipts:     receipts,
-		Dashboard:    dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), guard, rules, now),
+		Dashboard:    dashboard.New(st.Projects(), st.Lifecycles(), st.Releases(), st.Deployments(), st.Receipts(), st.RemoteSpaces(), st.Tenants(), guard, rules, now),
 		Teams:        access.New(st, st.Spaces(), st.Teams(), st.Projects(), st.Environments(), st.Users(), guard, events, now),
 		Outbox:       out,
 		Transfer:     receiver,
 		Packages:     feed,
 		Targets:      tgs,
+		Tenants:      tenants.New(st, st.Tenants(), st.Projects(), st.Environments(), guard, events, now),
 		Hub:          hub,
 		TargetHealth: targets.NewHealth(tgs, cfg.TargetHealth),
 		Retention:    retain,

@@ -47,6 +47,7 @@ type Store interface {
 	ReceivedChunks() ReceivedChunks
 	Teams() Teams
 	Targets() Targets
+	Tenants() Tenants
 	AgentIdentities() AgentIdentities
 	AgentJobs() AgentJobs
 	// Removal deletes things and answers what deleting and retention ask.
@@ -218,6 +219,9 @@ type Deployments interface {
 	// each environment; its cost follows the number of those projects'
 	// environments, not the length of their history.
 	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
+	// LatestByTenant returns the newest deployment of a project in each
+	// environment for each tenant ("" for untenanted ones).
+	LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error)
 	// SetMachines records how many targets ran a deployment.
 	SetMachines(ctx context.Context, id int64, n int) error
 }
@@ -433,6 +437,21 @@ type Targets interface {
 	Seen(ctx context.Context, thumbprint, node string, at time.Time, version string) error
 	// Left records that the polling agent left node, if it was there.
 	Left(ctx context.Context, thumbprint, node string) error
+}
+
+// Tenants are the customers a space deploys to (SPEC §6), with their tags,
+// the projects and environments they are connected to, and their template
+// values (sensitive ones sealed at rest).
+type Tenants interface {
+	// Create stores a new tenant (sets ID, CreatedAt, UpdatedAt); conflict
+	// when its space has a tenant of that name.
+	Create(ctx context.Context, t *domain.Tenant) error
+	// Update stores t's tags, projects and values (found by ID).
+	Update(ctx context.Context, t *domain.Tenant) error
+	Get(ctx context.Context, spaceID int64, name string) (domain.Tenant, error)
+	// List returns a space's tenants by name.
+	List(ctx context.Context, spaceID int64) ([]domain.Tenant, error)
+	Delete(ctx context.Context, id int64) error
 }
 
 // TargetHealth is what one check of a target found.

@@ -6,6 +6,10 @@ import "strings"
 type Scope struct {
 	Environments []string `json:"environments,omitempty" yaml:"environments,omitempty"`
 	Tenants      []string `json:"tenants,omitempty" yaml:"tenants,omitempty"`
+	// TenantTags ("SET/TAG") are the same dimension as Tenants (as in
+	// Octopus): the scope applies to a tenant it names or that has one of
+	// its tags.
+	TenantTags []string `json:"tenantTags,omitempty" yaml:"tenantTags,omitempty"`
 }
 
 // Candidate is one stored value of a variable.
@@ -20,6 +24,7 @@ type Candidate struct {
 type Context struct {
 	Environment string
 	Tenant      string
+	TenantTags  []string // the tenant's tags, "SET/TAG"
 }
 
 // Resolve picks, for every name, the most specific candidate that applies in ctx.
@@ -57,8 +62,8 @@ func (s Scope) rank(ctx Context) (int, bool) {
 		}
 		rank++
 	}
-	if len(s.Tenants) > 0 {
-		if !contains(s.Tenants, ctx.Tenant) {
+	if len(s.Tenants) > 0 || len(s.TenantTags) > 0 {
+		if ctx.Tenant == "" || !contains(s.Tenants, ctx.Tenant) && !anyFold(s.TenantTags, ctx.TenantTags) {
 			return 0, false
 		}
 		rank++
@@ -70,6 +75,18 @@ func contains(list []string, v string) bool {
 	for _, item := range list {
 		if item == v {
 			return true
+		}
+	}
+	return false
+}
+
+// anyFold reports whether a and b share an element, ignoring case.
+func anyFold(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if strings.EqualFold(x, y) {
+				return true
+			}
 		}
 	}
 	return false

@@ -99,6 +99,9 @@ func (h *Handler) routes() *http.ServeMux {
 	page("GET /spaces/{space}/certificate", h.certificate)
 	page("GET /spaces/{space}/audit", h.spaceAudit)
 	page("GET /spaces/{space}/infrastructure", h.infrastructure)
+	page("GET /spaces/{space}/tenants", h.tenants)
+	page("GET /spaces/{space}/tenants/{tenant}", h.tenant)
+	page("GET /spaces/{space}/projects/{project}/tenants", h.tenantDashboard)
 	page("POST /spaces/{space}/targets", h.addTarget)
 	page("POST /spaces/{space}/targets/{target}/{action}", h.targetAction)
 	page("/", func(w http.ResponseWriter, r *http.Request) error {

@@ -211,3 +211,14 @@ func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
 func valueRows(v string, n int) string {
 	return strings.TrimSuffix(strings.Repeat("("+v+"), ", n), ", ")
 }
+
+func (s *deployments) LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error) {
+	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (
+			SELECT MAX(x.id) FROM deployments x WHERE x.project_id = ? GROUP BY x.environment, x.tenant)
+		ORDER BY d.id DESC`, projectID)
+	if err != nil {
+		return nil, wrap(err, "latest deployments by tenant")
+	}
+	list, err := collect(rows, scanDeployment)
+	return list, wrap(err, "latest deployments by tenant")
+}

@@ -13,13 +13,13 @@ type projects struct{ db *DB }
 
 var _ store.Projects = (*projects)(nil)
 
-const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at`
+const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments`
 
 func (s *projects) scan(sc scanner) (domain.Project, error) {
 	var p domain.Project
 	var process, variables, templates, origin string
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated)
+	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated, &p.TenantedDeployments)
 	if err != nil {
 		return domain.Project{}, err
 	}
@@ -76,14 +76,15 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	now := stamp(time.Time{})
 	var created int64
 	err = s.db.queryRow(ctx, `INSERT INTO projects
-			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (space_id, name) DO UPDATE SET
 			lifecycle = excluded.lifecycle, process = excluded.process, variables = excluded.variables,
-			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at
+			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at,
+			tenanted_deployments = excluded.tenanted_deployments
 		RETURNING id, created_at`,
 		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates, origin,
-		micros(stamp(p.CreatedAt)), micros(now)).Scan(&p.ID, &created)
+		micros(stamp(p.CreatedAt)), micros(now), p.TenantedDeployments).Scan(&p.ID, &created)
 	if err != nil {
 		return err
 	}

@@ -17,20 +17,26 @@ var _ store.Targets = (*targets)(nil)
 func (db *DB) Targets() store.Targets { return &targets{db} }
 
 const targetColumns = `id, space_id, name, environments, roles, mode, url, thumbprint, disabled,
-	health, health_reason, checked_at, last_seen, agent_version, node, created_at`
+	health, health_reason, checked_at, last_seen, agent_version, node, created_at, tenants, tenant_tags`
 
 func scanTarget(s scanner) (domain.Target, error) {
 	var t domain.Target
-	var envs, roles, health string
+	var envs, roles, health, tenants, tags string
 	var checked, seen sql.NullInt64
 	var created int64
 	err := s.Scan(&t.ID, &t.SpaceID, &t.Name, &envs, &roles, &t.Mode, &t.URL, &t.Thumbprint, &t.Disabled,
-		&health, &t.HealthReason, &checked, &seen, &t.AgentVersion, &t.Node, &created)
+		&health, &t.HealthReason, &checked, &seen, &t.AgentVersion, &t.Node, &created, &tenants, &tags)
 	if err != nil {
 		return t, err
 	}
 	t.Health, t.CheckedAt, t.LastSeen, t.CreatedAt = domain.Health(health), timePtr(checked), timePtr(seen), fromMicros(created)
 	if err := decodeJSON(envs, &t.Environments); err != nil {
+		return t, err
+	}
+	if err := decodeOptionalJSON(tenants, &t.Tenants); err != nil {
+		return t, err
+	}
+	if err := decodeOptionalJSON(tags, &t.TenantTags); err != nil {
 		return t, err
 	}
 	return t, decodeJSON(roles, &t.Roles)
@@ -46,10 +52,10 @@ func (s *targets) Create(ctx context.Context, t *domain.Target) error {
 		return err
 	}
 	err = s.db.queryRow(ctx, `INSERT INTO targets (space_id, name, environments, roles, mode, url, thumbprint, disabled,
-			health, health_reason, checked_at, last_seen, agent_version, node, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			health, health_reason, checked_at, last_seen, agent_version, node, created_at, tenants, tenant_tags)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.SpaceID, t.Name, envs, roles, t.Mode, t.URL, t.Thumbprint, t.Disabled,
-		string(t.Health), t.HealthReason, nullMicros(t.CheckedAt), nullMicros(t.LastSeen), t.AgentVersion, t.Node, micros(t.CreatedAt)).Scan(&t.ID)
+		string(t.Health), t.HealthReason, nullMicros(t.CheckedAt), nullMicros(t.LastSeen), t.AgentVersion, t.Node, micros(t.CreatedAt), optionalJSON(t.Tenants), optionalJSON(t.TenantTags)).Scan(&t.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("this space already has a target named %q, or one with thumbprint %s", t.Name, t.Thumbprint)
 	}
@@ -72,9 +78,10 @@ func (s *targets) Update(ctx context.Context, t *domain.Target) error {
 	}
 	err = s.db.execOne(ctx, domain.NotFoundf("target %q not found", t.Name),
 		`UPDATE targets SET environments = ?, roles = ?, mode = ?, url = ?, thumbprint = ?, disabled = ?,
-			health = ?, health_reason = ?, checked_at = ?, last_seen = ?, agent_version = ?, node = ? WHERE id = ?`,
+			health = ?, health_reason = ?, checked_at = ?, last_seen = ?, agent_version = ?, node = ?, tenants = ?, tenant_tags = ? WHERE id = ?`,
 		envs, roles, t.Mode, t.URL, t.Thumbprint, t.Disabled,
-		string(t.Health), t.HealthReason, nullMicros(t.CheckedAt), nullMicros(t.LastSeen), t.AgentVersion, t.Node, t.ID)
+		string(t.Health), t.HealthReason, nullMicros(t.CheckedAt), nullMicros(t.LastSeen), t.AgentVersion, t.Node,
+		optionalJSON(t.Tenants), optionalJSON(t.TenantTags), t.ID)
 	if s.db.d.isUnique(err) {
 		return domain.Conflictf("another target of this space has thumbprint %s", t.Thumbprint)
 	}
@@ -142,4 +149,22 @@ func (s *targets) Left(ctx context.Context, thumbprint, node string) error {
 	_, err := s.db.exec(ctx, `UPDATE targets SET node = '' WHERE thumbprint = ? AND mode = ? AND node = ?`,
 		thumbprint, domain.ModePolling, node)
 	return wrap(err, "record that an agent left")
+}
+
+// optionalJSON is a list column that is empty text when the list is empty (the
+// default of columns added to existing tables).
+func optionalJSON(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	s, _ := encodeJSON(list)
+	return s
+}
+
+// decodeOptionalJSON reads what optionalJSON wrote.
+func decodeOptionalJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return decodeJSON(s, v)
 }

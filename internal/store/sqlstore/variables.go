@@ -18,6 +18,8 @@ type storedVariable struct {
 	Sealed       string   `json:"sealed,omitempty"`
 	Sensitive    bool     `json:"sensitive,omitempty"`
 	Environments []string `json:"environments"`
+	Tenants      []string `json:"tenants,omitempty"`
+	TenantTags   []string `json:"tenantTags,omitempty"`
 }
 
 // storedSnapshot is a domain.Snapshot with its variables sealed.
@@ -37,7 +39,7 @@ func (db *DB) sealVariables(vars []domain.Variable) ([]storedVariable, error) {
 	}
 	out := make([]storedVariable, len(vars))
 	for i, v := range vars {
-		sv := storedVariable{Name: v.Name, Sensitive: v.Sensitive, Environments: v.Environments}
+		sv := storedVariable{Name: v.Name, Sensitive: v.Sensitive, Environments: v.Environments, Tenants: v.Tenants, TenantTags: v.TenantTags}
 		if v.Sensitive {
 			sealed, err := db.sealer.Seal([]byte(v.Value), variableAAD+v.Name)
 			if err != nil {
@@ -58,7 +60,7 @@ func (db *DB) openVariables(stored []storedVariable) ([]domain.Variable, error) 
 	}
 	out := make([]domain.Variable, len(stored))
 	for i, sv := range stored {
-		v := domain.Variable{Name: sv.Name, Value: sv.Value, Sensitive: sv.Sensitive, Environments: sv.Environments}
+		v := domain.Variable{Name: sv.Name, Value: sv.Value, Sensitive: sv.Sensitive, Environments: sv.Environments, Tenants: sv.Tenants, TenantTags: sv.TenantTags}
 		if sv.Sensitive {
 			plain, err := db.sealer.Open(sv.Sealed, variableAAD+sv.Name)
 			if err != nil {

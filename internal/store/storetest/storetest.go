@@ -53,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Removal", testRemoval},
 	}
 	tests = append(tests, targetTests...)
+	tests = append(tests, struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{"Tenants", testTenants})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

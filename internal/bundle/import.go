@@ -287,7 +287,7 @@ func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked st
 // template values still missing, and warns about scopes naming environments
 // this space does not have.
 func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.LifecycleOf(rel.Channel))
 	if err != nil {
 		return nil, nil, err
 	}

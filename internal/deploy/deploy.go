@@ -135,29 +135,54 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 	return d, err
 }
 
-// checkLifecycle refuses a deployment to an environment whose phase comes
-// after a phase that has no successful deployment of the release.
+// checkLifecycle refuses a deployment to an environment the release's
+// lifecycle (its channel's, else the project's) does not open yet.
 func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.LifecycleOf(rel.Channel))
 	if err != nil {
 		return err
 	}
-	idx := lc.PhaseOf(env)
-	if idx < 0 {
-		return domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, PhaseList(lc))
-	}
-	if idx == 0 {
-		return nil
-	}
-	succeeded, err := s.progress.Of(ctx, sp, p, rel)
-	if err != nil {
+	g, err := s.progress.Gate(ctx, sp, p, rel, lc, env, lc.PhaseOf(env))
+	switch {
+	case err != nil || g.Open:
 		return err
+	case g.Blocker.Name == "":
+		return domain.Invalidf("environment %q is not in lifecycle %q of %s %s (its phases: %s)", env, lc.Name, p.Name, rel.Version, PhaseList(lc))
 	}
-	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
-		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
-			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
+	return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q to succeed first: %s. Deploy it there: `ferry deploy %q %s --to %q`",
+		rel.Version, p.Name, env, lc.Name, g.Blocker.Name, g.Need(), p.Name, rel.Version, g.Pending[0])
+}
+
+// Gate is whether a release may go to one lifecycle entry now, and if not,
+// which phase keeps it out and which of that phase's entries it still
+// lacks.
+type Gate struct {
+	Open bool
+	// Redeploy: the release already succeeded in the entry, which is then
+	// open whatever the lifecycle says now.
+	Redeploy bool
+	// Blocker is the phase that keeps it out; its Name is "" when the
+	// entry is in no phase of the lifecycle.
+	Blocker domain.Phase
+	Pending []string
+}
+
+// Need says what the blocking phase needs, for messages: "all 2 of its
+// environments (still to go: Dev B)".
+func (g Gate) Need() string {
+	ph := g.Blocker
+	n := len(ph.Environments)
+	what := fmt.Sprintf("all %d of its environments", n)
+	switch {
+	case n == 1:
+		what = "its environment " + ph.Environments[0]
+	case ph.Required() < n:
+		what = fmt.Sprintf("%d of its %d environments (minimumEnvironmentsBeforePromotion)", ph.Required(), n)
 	}
-	return nil
+	if n == 1 {
+		return what
+	}
+	return what + " (not yet: " + strings.Join(g.Pending, ", ") + ")"
 }
 
 // Progress is the one place that decides which lifecycle entries a release
@@ -219,11 +244,44 @@ func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, r
 	return func(entry string) bool { return succeeded[entry] }, nil
 }
 
+// Gate decides whether rel may go to entry — an environment deployed to,
+// or a remote space promoted to — whose phase in lc is idx (-1: none). It
+// is open when rel already succeeded in entry (a redeploy, which Octopus
+// allows even after phases were inserted before it), and otherwise when
+// entry is in the lifecycle and no earlier phase blocks it
+// (domain.Lifecycle.Blocker: all of a phase's entries by default, a
+// minimum when set, optional phases skipped). Deployments and promotions
+// both ask it.
+func (pg *Progress) Gate(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, lc domain.Lifecycle, entry string, idx int) (Gate, error) {
+	succeeded, err := pg.Of(ctx, sp, p, rel)
+	if err != nil {
+		return Gate{}, err
+	}
+	if succeeded(entry) {
+		return Gate{Open: true, Redeploy: true}, nil
+	}
+	if idx < 0 {
+		return Gate{}, nil
+	}
+	ph, blocked := lc.Blocker(idx, succeeded)
+	if !blocked {
+		return Gate{Open: true}, nil
+	}
+	return Gate{Blocker: ph, Pending: ph.Pending(succeeded)}, nil
+}
+
 // PhaseList describes a lifecycle's phases for messages.
 func PhaseList(lc domain.Lifecycle) string {
 	var parts []string
 	for _, ph := range lc.Phases {
-		parts = append(parts, fmt.Sprintf("%s: %s", ph.Name, strings.Join(ph.Environments, ", ")))
+		rule := ""
+		switch {
+		case ph.Optional:
+			rule = " (optional)"
+		case ph.Required() < len(ph.Environments):
+			rule = fmt.Sprintf(" (%d needed)", ph.Required())
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s%s", ph.Name, strings.Join(ph.Environments, ", "), rule))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -104,13 +104,17 @@ func TestDeployFollowsTheLifecycle(t *testing.T) {
 	if _, err := deployTo(env, env.Ctx, "Shop", "Test"); err != nil {
 		t.Fatalf("after Dev succeeded: %v", err)
 	}
-	// A phase is done when any of its environments is: Test is, so Prod may
-	// follow once it succeeded, without QA Space's Staging.
+	// As in Octopus, a phase is done when every one of its environments
+	// is: Test succeeding leaves QA Space's Staging (a receipt) to come.
 	_, err = deployTo(env, env.Ctx, "Shop", "Prod")
 	wantRefused(t, err, domain.KindInvalid, `requires phase "Test"`)
 	succeed(t, env)
+	_, err = deployTo(env, env.Ctx, "Shop", "Prod")
+	wantRefused(t, err, domain.KindInvalid, `requires phase "Test"`, "all 2 of its environments", "not yet: QA Space: Staging")
+	// A minimum of one lets Prod follow Test alone.
+	env.Apply("Dev", strings.Replace(shopYAML, `"QA Space: Staging"]}`, `"QA Space: Staging"], minimumEnvironmentsBeforePromotion: 1}`, 1))
 	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
-		t.Fatalf("after Test succeeded: %v", err)
+		t.Fatalf("after Test succeeded, with a minimum of one: %v", err)
 	}
 }
 

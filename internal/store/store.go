@@ -46,6 +46,8 @@ type Store interface {
 	Outbox() Outbox
 	ReceivedChunks() ReceivedChunks
 	Teams() Teams
+	Interventions() Interventions
+	TriggerStates() TriggerStates
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -185,7 +187,8 @@ type DeploymentFilter struct {
 
 // TaskFilter narrows Tasks.List; zero fields match everything.
 type TaskFilter struct {
-	SpaceID int64 // 0: every space
+	SpaceID int64            // 0: every space
+	State   domain.TaskState // "": every state
 	// Projects, when not nil, keeps only tasks of no project and tasks
 	// deploying projects so named.
 	Projects []string
@@ -397,4 +400,43 @@ type Packages interface {
 	List(ctx context.Context, spaceID int64, id string) ([]domain.Package, error)
 	// BySHA256 returns the space's packages with that content, with manifests.
 	BySHA256(ctx context.Context, spaceID int64, sha256 string) ([]domain.Package, error)
+}
+
+// Interventions are the manual-intervention steps deployments reached.
+// While one is undecided its task is Waiting, and no worker holds it.
+type Interventions interface {
+	// Open records iv (sets ID) and moves its task from Executing to
+	// Waiting, in one transaction; Conflict when the task is not Executing.
+	Open(ctx context.Context, iv *domain.Intervention) error
+	// List returns a task's interventions in step order.
+	List(ctx context.Context, taskID int64) ([]domain.Intervention, error)
+	// Pending returns the task's undecided intervention; NotFound if none.
+	Pending(ctx context.Context, taskID int64) (domain.Intervention, error)
+	// Decide records a decision on an undecided intervention and moves its
+	// task from Waiting back to Queued (waking every node's runner), in one
+	// transaction. ok is false, and nothing changes, when it was decided
+	// already.
+	Decide(ctx context.Context, id int64, decision, by, note string, at time.Time) (ok bool, err error)
+	// Expired lists undecided interventions whose timeout is at or before now.
+	Expired(ctx context.Context, now time.Time) ([]domain.Intervention, error)
+}
+
+// TriggerState is what a space remembers of one trigger of a project: the
+// last due time it handled (schedule triggers) and its last firing.
+type TriggerState struct {
+	Name    string
+	LastDue time.Time // zero: none yet
+	Last    *domain.TriggerFiring
+}
+
+// TriggerStates remember what triggers did.
+type TriggerStates interface {
+	// Claim makes due the trigger's last due time if it is later than the
+	// one recorded (or none is). ok is false when it is not: another node
+	// fired for that due time already.
+	Claim(ctx context.Context, projectID int64, name string, due time.Time) (ok bool, err error)
+	// Record stores a trigger's last firing.
+	Record(ctx context.Context, projectID int64, name string, f domain.TriggerFiring) error
+	// List returns the states of a project's triggers, by name.
+	List(ctx context.Context, projectID int64) ([]TriggerState, error)
 }

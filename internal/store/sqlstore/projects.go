@@ -13,15 +13,21 @@ type projects struct{ db *DB }
 
 var _ store.Projects = (*projects)(nil)
 
-const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at`
+const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, channels, triggers`
 
 func (s *projects) scan(sc scanner) (domain.Project, error) {
 	var p domain.Project
-	var process, variables, templates, origin string
+	var process, variables, templates, origin, channels, triggers string
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated)
+	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated, &channels, &triggers)
 	if err != nil {
 		return domain.Project{}, err
+	}
+	if err := decodeJSON(channels, &p.Channels); err != nil {
+		return domain.Project{}, fmt.Errorf("channels: %w", err)
+	}
+	if err := decodeJSON(triggers, &p.Triggers); err != nil {
+		return domain.Project{}, fmt.Errorf("triggers: %w", err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	if err := decodeJSON(process, &p.Process); err != nil {
@@ -67,6 +73,14 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	if err != nil {
 		return err
 	}
+	channels, err := encodeJSON(p.Channels)
+	if err != nil {
+		return err
+	}
+	triggers, err := encodeJSON(p.Triggers)
+	if err != nil {
+		return err
+	}
 	origin := ""
 	if p.Origin != nil {
 		if origin, err = encodeJSON(p.Origin); err != nil {
@@ -76,14 +90,15 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	now := stamp(time.Time{})
 	var created int64
 	err = s.db.queryRow(ctx, `INSERT INTO projects
-			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, channels, triggers)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (space_id, name) DO UPDATE SET
 			lifecycle = excluded.lifecycle, process = excluded.process, variables = excluded.variables,
-			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at
+			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at,
+			channels = excluded.channels, triggers = excluded.triggers
 		RETURNING id, created_at`,
 		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates, origin,
-		micros(stamp(p.CreatedAt)), micros(now)).Scan(&p.ID, &created)
+		micros(stamp(p.CreatedAt)), micros(now), channels, triggers).Scan(&p.ID, &created)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
 		{"ReceivedChunks", testReceivedChunks},
+		{"ProjectChannelsTriggers", testProjectSettings},
+		{"Interventions", testInterventions},
+		{"TriggerStates", testTriggerStates},
+		{"TriggerClaimConcurrent", testTriggerClaimConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,6 +166,19 @@ type DeploymentQuery struct {
 	Limit       int    `query:"limit"`
 }
 
+// TaskQuery lists at most Limit tasks, newest first.
+type TaskQuery struct {
+	Limit int `query:"limit"`
+	// Waiting lists only the tasks waiting for a manual intervention.
+	Waiting bool `query:"waiting"`
+}
+
+// DecisionRequest approves or aborts a manual intervention, with a note
+// for the task log and the audit log.
+type DecisionRequest struct {
+	Note string `json:"note,omitempty"`
+}
+
 // LogQuery asks for the log lines after sequence number After.
 type LogQuery struct {
 	After int64 `query:"after"`

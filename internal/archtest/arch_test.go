@@ -91,12 +91,13 @@ var tiers = []tier{
 	// (often a security-sensitive one) and is tested on its own.
 	{"primitives", []string{
 		"internal/archive", "internal/compat", "internal/config", "internal/envelope", "internal/identity",
-		"internal/sandbox", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/variables",
+		"internal/sandbox", "internal/schedule", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/variables",
+		"internal/versions",
 	}},
 	// Core services: one space's own things.
 	{"core", []string{
 		"internal/access", "internal/audit", "internal/auth", "internal/catalog", "internal/dashboard",
-		"internal/deploy", "internal/provenance", "internal/release", "internal/trust",
+		"internal/deploy", "internal/provenance", "internal/release", "internal/trigger", "internal/trust",
 	}},
 	// Cross-space services: what travels between spaces, as files.
 	{"cross-space", []string{"internal/bundle", "internal/packages", "internal/receipt"}},
@@ -119,6 +120,7 @@ var sameTier = map[string][]string{
 	"internal/deploy":     {"internal/access", "internal/audit", "internal/provenance"},
 	"internal/provenance": {"internal/release", "internal/trust"},
 	"internal/release":    {"internal/access", "internal/audit"},
+	"internal/trigger":    {"internal/access", "internal/audit", "internal/deploy"},
 	"internal/trust":      {"internal/access", "internal/audit"},
 	"internal/outbox":     {"internal/transport"},
 }

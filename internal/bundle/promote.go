@@ -36,6 +36,7 @@ type Service struct {
 	provenance   *provenance.Rules
 	progress     *deploy.Progress
 	trust        Trust
+	arrivals     Arrivals
 	audit        *audit.Log
 	now          func() time.Time
 }
@@ -48,16 +49,24 @@ type Trust interface {
 	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
 }
 
+// Arrivals is told, in the transaction that imports it, of each release
+// that arrives (trigger.Service fires the remote project's on-arrival
+// triggers).
+type Arrivals interface {
+	Arrived(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) error
+}
+
 // New returns a bundle service. It writes bundle records, remote projects
 // (and their deliverers), their releases and what remote spaces read; it
 // reads spaces, environments, lifecycles, the package feed and
-// deployments to check and describe what it promotes and imports.
+// deployments to check and describe what it promotes and imports, and
+// tells arrivals of each release imported.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
 	bundles store.Bundles, remotes store.RemoteSpaces, packages store.Packages, deployments store.Deployments,
-	guard access.Guard, rules *provenance.Rules, progress *deploy.Progress, tr Trust, log *audit.Log, now func() time.Time) *Service {
+	guard access.Guard, rules *provenance.Rules, progress *deploy.Progress, tr Trust, arrivals Arrivals, log *audit.Log, now func() time.Time) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
 		bundles: bundles, remotes: remotes, packages: packages, deployments: deployments,
-		access: guard, provenance: rules, progress: progress, trust: tr, audit: log, now: now}
+		access: guard, provenance: rules, progress: progress, trust: tr, arrivals: arrivals, audit: log, now: now}
 }
 
 // PromoteRequest asks for a release to be promoted to a remote space.

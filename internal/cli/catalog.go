@@ -32,7 +32,14 @@ func (a *app) lifecycleCommand() *cobra.Command {
 			for _, l := range list {
 				var phases []string
 				for _, p := range l.Phases {
-					phases = append(phases, fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", ")))
+					rule := ""
+					switch {
+					case p.Optional:
+						rule = " optional"
+					case p.MinimumEnvironmentsBeforePromotion > 0 && p.MinimumEnvironmentsBeforePromotion < len(p.Environments):
+						rule = fmt.Sprintf(" %d of %d", p.MinimumEnvironmentsBeforePromotion, len(p.Environments))
+					}
+					phases = append(phases, fmt.Sprintf("%s [%s]%s", p.Name, strings.Join(p.Environments, ", "), rule))
 				}
 				fmt.Fprintf(w, "%s: %s\n", l.Name, strings.Join(phases, " → "))
 			}

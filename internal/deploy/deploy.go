@@ -20,21 +20,23 @@ import (
 
 // Service queues deployments and answers questions about tasks.
 type Service struct {
-	tx           store.Transactor
-	spaces       store.Spaces
-	projects     store.Projects
-	releases     store.Releases
-	environments store.Environments
-	lifecycles   store.Lifecycles
-	tasks        store.Tasks
-	deployments  store.Deployments
-	packages     store.Packages
-	access       access.Guard
-	provenance   *provenance.Rules
-	progress     *Progress
-	audit        *audit.Log
-	now          func() time.Time
-	runner       Waker
+	tx            store.Transactor
+	spaces        store.Spaces
+	projects      store.Projects
+	releases      store.Releases
+	environments  store.Environments
+	lifecycles    store.Lifecycles
+	tasks         store.Tasks
+	deployments   store.Deployments
+	packages      store.Packages
+	teams         store.Teams
+	interventions store.Interventions
+	access        access.Guard
+	provenance    *provenance.Rules
+	progress      *Progress
+	audit         *audit.Log
+	now           func() time.Time
+	runner        Waker
 }
 
 // Waker is told that a task was queued (Runner.Wake).
@@ -43,11 +45,13 @@ type Waker interface{ Wake() }
 // New returns a deploy service. It writes tasks and deployments, reads
 // spaces, projects, releases, environments, lifecycles and the package
 // feed to check a deployment before queuing it, and wakes runner after.
+// It reads teams and decides manual interventions (interventions) for
+// the people who answer them.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
-	tasks store.Tasks, deployments store.Deployments, packages store.Packages,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages, teams store.Teams, interventions store.Interventions,
 	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
-		tasks: tasks, deployments: deployments, packages: packages,
+		tasks: tasks, deployments: deployments, packages: packages, teams: teams, interventions: interventions,
 		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
@@ -103,6 +107,9 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 			return unsetError(p, rel, env.Name, unset)
 		}
 		if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
+			return err
+		}
+		if err := s.checkTeams(ctx, sp, p, rel, env.Name); err != nil {
 			return err
 		}
 		now := s.now()
@@ -398,6 +405,16 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 // Tasks lists a space's tasks that the caller may view (those deploying a
 // project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
+	return s.tasksIn(ctx, space, limit, "")
+}
+
+// Waiting lists the space's tasks waiting for a manual intervention that
+// the caller may view, newest first, each with what it waits for.
+func (s *Service) Waiting(ctx context.Context, space string, limit int) ([]domain.Task, error) {
+	return s.tasksIn(ctx, space, limit, domain.TaskWaiting)
+}
+
+func (s *Service) tasksIn(ctx context.Context, space string, limit int, state domain.TaskState) ([]domain.Task, error) {
 	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
@@ -409,8 +426,17 @@ func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
-	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
+	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit, State: state})
+	if err != nil {
+		return nil, err
+	}
+	list = slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) })
+	for i := range list {
+		if err := s.withIntervention(ctx, &list[i]); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // Task returns a task of a space; a task deploying a project the caller may
@@ -432,7 +458,7 @@ func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task
 			return domain.Task{}, err
 		}
 	}
-	return t, nil
+	return t, s.withIntervention(ctx, &t)
 }
 
 // Log returns a task's log lines after seq (for streaming: pass the last seq seen).
@@ -479,6 +505,12 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 				return err
 			}
 		}
+		if t.State == domain.TaskWaiting && t.Intervention != nil {
+			// Queued again: the runner ends it as cancelled, as any task.
+			if _, err := s.interventions.Decide(ctx, t.Intervention.ID, domain.DecisionCancelled, domain.ActorName(ctx), "", s.now()); err != nil {
+				return err
+			}
+		}
 		details := map[string]string{"task": fmt.Sprint(id)}
 		if t.Project != "" {
 			details["project"] = t.Project
@@ -488,6 +520,7 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if err != nil {
 		return t, err
 	}
+	s.runner.Wake()
 	return s.tasks.Get(ctx, id)
 }
 

@@ -26,6 +26,7 @@ type Runner struct {
 	releases    store.Releases
 	projects    store.Projects
 	spaces      store.Spaces
+	waits       store.Interventions
 	rules       *provenance.Rules
 	sandbox     *sandbox.Sandbox
 	packages    PackageSource
@@ -59,9 +60,11 @@ type Receipts interface {
 // projects, spaces), runs their scripts in sb (which hides the server's
 // data folder and key files from them; sandbox.Off only refuses package
 // destinations there), fetches packages for deploy-package steps from
-// packages, and has receipts sign each finished task.
+// packages, and has receipts sign each finished task. A manual
+// intervention is a wait recorded in waits, during which no worker holds
+// the task.
 func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces,
-	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
+	waits store.Interventions, rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
 	}
@@ -69,7 +72,7 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks s
 		cfg.Workers = 4
 	}
 	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces,
-		rules: rules, sandbox: sb, packages: packages, receipts: receipts,
+		waits: waits, rules: rules, sandbox: sb, packages: packages, receipts: receipts,
 		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
 }
@@ -146,11 +149,15 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 	go r.watchCancel(runCtx, t.ID, cancel)
 
 	err := r.run(runCtx, t, tl)
+	if errors.Is(err, errWaiting) {
+		log.Info("task waits for a manual intervention")
+		return // no worker holds it; a decision queues it again
+	}
 	state, msg := domain.TaskSuccess, ""
 	switch {
 	case err == nil:
 		tl.info("Deployment succeeded.")
-	case errors.Is(context.Cause(runCtx), errCancelled):
+	case errors.Is(err, errCancelled) || errors.Is(context.Cause(runCtx), errCancelled):
 		state, msg = domain.TaskCancelled, "cancelled"
 		tl.error("Cancelled.")
 	case ctx.Err() != nil:
@@ -175,6 +182,74 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 }
 
 var errCancelled = errors.New("task cancelled")
+
+// errWaiting: the task reached a manual intervention and waits.
+var errWaiting = errors.New("waiting for a manual intervention")
+
+// resumeAt is the index of the step a claimed task starts from: after the
+// last manual intervention it passed. A wait that was aborted, timed out
+// or cancelled ends the task there, and so does a cancel request made
+// while it was queued.
+func (r *Runner) resumeAt(ctx context.Context, t domain.Task, tl *taskLog) (int, error) {
+	if t.CancelRequested {
+		return 0, errCancelled
+	}
+	waits, err := r.waits.List(ctx, t.ID)
+	if err != nil {
+		return 0, err
+	}
+	start := 0
+	for _, iv := range waits {
+		switch iv.Decision {
+		case domain.DecisionApproved:
+			start = iv.StepIndex + 1
+		case domain.DecisionCancelled:
+			return 0, errCancelled
+		case domain.DecisionAborted:
+			return 0, fmt.Errorf("manual intervention %q aborted by %s%s", iv.Step, iv.DecidedBy, notePart(iv.Note))
+		case domain.DecisionTimedOut:
+			return 0, fmt.Errorf("manual intervention %q timed out: nobody decided within %s", iv.Step, iv.TimeoutAt.Sub(iv.Since))
+		default:
+			return 0, fmt.Errorf("manual intervention %q is still waiting for a decision", iv.Step)
+		}
+	}
+	if start > 0 {
+		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved).", start, waits[len(waits)-1].Step))
+	}
+	return start, nil
+}
+
+func notePart(note string) string {
+	if note == "" {
+		return ""
+	}
+	return ": " + note
+}
+
+// wait records that the task waits at step i for a person, and says in
+// the log what it waits for and who may answer.
+func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i int, step domain.Step, tl *taskLog) error {
+	now := r.now()
+	iv := domain.Intervention{TaskID: t.ID, StepIndex: i, Step: step.Name, Instructions: step.Instructions,
+		ResponsibleTeams: step.ResponsibleTeams, PreventSelfApproval: step.PreventSelfApproval, Deployer: d.CreatedBy, Since: now}
+	who := "a member of " + teamList(step.ResponsibleTeams) + " or a space admin"
+	if len(step.ResponsibleTeams) == 0 {
+		who = "anyone who may deploy it here"
+	}
+	tl.info("Instructions: " + step.Instructions)
+	tl.info(fmt.Sprintf("Waiting for %s to approve or abort: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
+	if step.PreventSelfApproval {
+		tl.info(fmt.Sprintf("%s started this deployment and may not approve it.", d.CreatedBy))
+	}
+	if step.TimeoutMinutes > 0 {
+		until := now.Add(time.Duration(step.TimeoutMinutes) * time.Minute)
+		iv.TimeoutAt = &until
+		tl.info(fmt.Sprintf("Without a decision by %s the deployment is aborted.", until.Format(time.RFC3339)))
+	}
+	// The lines above are written before the task shows as Waiting.
+	tl.close()
+	return r.waits.Open(ctx, &iv)
+}
 
 // watchCancel polls the store for a cancel request, since it may arrive
 // through any node.
@@ -242,20 +317,40 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	// Scripts hold substituted secrets: never leave them on disk.
 	defer os.RemoveAll(work)
 
-	ran := 0
+	return r.steps(ctx, t, sp, rel, d, vars, work, tl)
+}
+
+// steps runs the release's steps that apply to the deployment's
+// environment, from where a manual intervention left off; it returns
+// errWaiting when it reaches one (the task then waits in the store).
+func (r *Runner) steps(ctx context.Context, t domain.Task, sp domain.Space, rel domain.Release, d domain.Deployment, vars *variables.Set, work string, tl *taskLog) error {
+	start, err := r.resumeAt(ctx, t, tl)
+	if err != nil {
+		return err
+	}
+	n, ran := len(rel.Snapshot.Process), 0
 	for i, step := range rel.Snapshot.Process {
-		if !step.AppliesTo(d.Environment) {
-			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, len(rel.Snapshot.Process), step.Name, step.Environments))
+		switch {
+		case i < start:
 			continue
+		case !step.AppliesTo(d.Environment):
+			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, n, step.Name, step.Environments))
+			continue
+		case step.Type == domain.StepManualIntervention:
+			tl.info(fmt.Sprintf("Step %d/%d %q: manual intervention", i+1, n, step.Name))
+			if err := r.wait(ctx, t, d, i, step, tl); err != nil {
+				return fmt.Errorf("step %q: %w", step.Name, err)
+			}
+			return errWaiting
 		}
-		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), step.Name))
+		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, n, step.Name))
 		vars.Set("Ferry.Step.Name", step.Name, false)
 		if err := r.execStep(ctx, sp, rel, step, vars, work, tl); err != nil {
 			return fmt.Errorf("step %q: %w", step.Name, err)
 		}
 		ran++
 	}
-	if ran == 0 {
+	if ran == 0 && start == 0 {
 		tl.info("No steps apply to " + d.Environment + ".")
 	}
 	return nil

@@ -174,26 +174,8 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			return where("two steps are named %q", s.Name)
 		}
 		steps[s.Name] = true
-		switch s.Type {
-		case StepScript:
-			if strings.TrimSpace(s.Script) == "" {
-				return where("step %q has an empty script", s.Name)
-			}
-		case StepDeployPackage:
-			if err := s.validatePackageStep(); err != nil {
-				return where("%s", Message(err))
-			}
-		case StepManualIntervention:
-			if err := s.validateIntervention(); err != nil {
-				return where("%s", Message(err))
-			}
-		case "":
-			return where("step %q has no type (use \"script\", \"deploy-package\" or \"manual-intervention\")", s.Name)
-		default:
-			return where("step %q has unknown type %q (known: script, deploy-package, manual-intervention)", s.Name, s.Type)
-		}
-		if s.Type != StepManualIntervention && (s.Instructions != "" || len(s.ResponsibleTeams) > 0 || s.PreventSelfApproval || s.TimeoutMinutes != 0) {
-			return where("step %q is a %s step: instructions, responsibleTeams, preventSelfApproval and timeoutMinutes belong to manual-intervention steps", s.Name, s.Type)
+		if err := s.validateKind(); err != nil {
+			return where("%s", Message(err))
 		}
 		if s.TimeoutSeconds < 0 {
 			return where("step %q has a negative timeout", s.Name)
@@ -202,13 +184,8 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			return err
 		}
 	}
-	for _, v := range p.Variables {
-		if err := ValidateVariableName(v.Name); err != nil {
-			return where("%s", Message(err))
-		}
-		if err := checkScope(fmt.Sprintf("variable %q", v.Name), v.Environments); err != nil {
-			return err
-		}
+	if err := p.ValidateVariables(knownEnv); err != nil {
+		return err
 	}
 	templates := map[string]bool{}
 	for _, t := range p.Templates {
@@ -231,6 +208,47 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 		default:
 			return where("template %q has unknown type %q (known: text, sensitive, bool, select, multiline)", t.Name, t.Type)
 		}
+	}
+	return nil
+}
+
+// ValidateVariables checks the names and scopes of a project's variable
+// values (a remote project's own values are checked this way alone: its
+// process comes from bundles).
+func (p Project) ValidateVariables(knownEnv func(string) bool) error {
+	for _, v := range p.Variables {
+		if err := ValidateVariableName(v.Name); err != nil {
+			return Invalidf("project %q: %s", p.Name, Message(err))
+		}
+		for _, e := range v.Environments {
+			if !knownEnv(e) {
+				return Invalidf("project %q: variable %q is scoped to unknown environment %q", p.Name, v.Name, e)
+			}
+		}
+	}
+	return nil
+}
+
+// validateKind checks what a step of its type needs.
+func (s Step) validateKind() error {
+	switch s.Type {
+	case StepScript:
+		if strings.TrimSpace(s.Script) == "" {
+			return Invalidf("step %q has an empty script", s.Name)
+		}
+	case StepDeployPackage:
+		if err := s.validatePackageStep(); err != nil {
+			return err
+		}
+	case StepManualIntervention:
+		return s.validateIntervention()
+	case "":
+		return Invalidf("step %q has no type (use \"script\", \"deploy-package\" or \"manual-intervention\")", s.Name)
+	default:
+		return Invalidf("step %q has unknown type %q (known: script, deploy-package, manual-intervention)", s.Name, s.Type)
+	}
+	if s.Instructions != "" || len(s.ResponsibleTeams) > 0 || s.PreventSelfApproval || s.TimeoutMinutes != 0 {
+		return Invalidf("step %q is a %s step: instructions, responsibleTeams, preventSelfApproval and timeoutMinutes belong to manual-intervention steps", s.Name, s.Type)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/sandbox"
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/transport"
+	"github.com/ferrydeploy/ferry/internal/trigger"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -60,6 +61,9 @@ type Set struct {
 	// a time.
 	Runner    *deploy.Runner
 	Deliverer *outbox.Deliverer
+	// Triggers fires triggers and reports them; the server runs its
+	// scheduler loop (Run) on one node at a time.
+	Triggers *trigger.Service
 }
 
 // Node is the server process the set runs in, as far as the services
@@ -74,8 +78,11 @@ type Config struct {
 	Runner   deploy.RunnerConfig // node name, work folder, timeout, workers
 	Delivery outbox.Settings     // zero fields: outbox.DefaultSettings
 	Limits   transport.Limits    // what the transfer endpoints hold before checking signatures
-	Log      *slog.Logger
-	Now      func() time.Time
+	// SchedulerPoll is how often schedule triggers and manual-intervention
+	// timeouts are checked (0: trigger.DefaultPoll).
+	SchedulerPoll time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // New builds the complete set over st. Scripts run in sb; node reports
@@ -104,14 +111,18 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	delivery := outbox.NewSignal()
 	receipts := receipt.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Tasks(), st.Deployments(),
 		st.Receipts(), st.RemoteSpaces(), st.Outbox(), guard, rules, tr, feed, events, now, delivery)
-	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, events, now)
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
-	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), rules, sb, feed, receipts)
+	// when one is queued; triggers deploy on their own, among them when a
+	// bundle arrives.
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(),
+		st.Interventions(), rules, sb, feed, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), guard, rules, progress, events, now, runner)
+		st.Tasks(), st.Deployments(), st.Packages(), st.Teams(), st.Interventions(), guard, rules, progress, events, now, runner)
+	triggers := trigger.New(st, st.Spaces(), st.Projects(), st.Deployments(), st.Tasks(), st.TriggerStates(), guard, deployments, events,
+		cfg.Log.With("component", "scheduler"), now, cfg.SchedulerPoll)
+	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
+		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, triggers, events, now)
 
 	// Delivery: the outbox, the loop that empties it, and the receiver.
 	settings := cfg.Delivery.WithDefaults()
@@ -138,5 +149,6 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Health:    node.Health,
 		Runner:    runner,
 		Deliverer: deliverer,
+		Triggers:  triggers,
 	}, nil
 }

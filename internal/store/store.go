@@ -152,6 +152,17 @@ type Projects interface {
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
+	// Triggered lists the projects of every space that have triggers,
+	// without their process, variables and templates.
+	Triggered(ctx context.Context) ([]TriggeredProject, error)
+}
+
+// TriggeredProject is what the scheduler needs of a project with triggers.
+type TriggeredProject struct {
+	ID, SpaceID int64
+	Name        string
+	UpdatedAt   time.Time
+	Triggers    []domain.Trigger
 }
 
 // ProjectSummary is what lists of projects (the dashboard) need of one.

@@ -181,3 +181,23 @@ func (s *projects) AddDeliverer(ctx context.Context, projectID int64, d domain.D
 		projectID, d.Fingerprint, d.Space, micros(stamp(d.AddedAt)), d.AddedBy)
 	return wrap(err, "allow %s to deliver project %d", d.Fingerprint, projectID)
 }
+
+// Triggered reads only the projects whose triggers column holds some.
+func (s *projects) Triggered(ctx context.Context) ([]store.TriggeredProject, error) {
+	rows, err := s.db.query(ctx, `SELECT id, space_id, name, updated_at, triggers FROM projects
+		WHERE triggers NOT IN ('[]', 'null', '') ORDER BY id`)
+	if err != nil {
+		return nil, wrap(err, "list projects with triggers")
+	}
+	list, err := collect(rows, func(sc scanner) (store.TriggeredProject, error) {
+		var p store.TriggeredProject
+		var updated int64
+		var triggers string
+		if err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &updated, &triggers); err != nil {
+			return p, err
+		}
+		p.UpdatedAt = fromMicros(updated)
+		return p, decodeJSON(triggers, &p.Triggers)
+	})
+	return list, wrap(err, "list projects with triggers")
+}

@@ -26,6 +26,11 @@ func testProjectSettings(t *testing.T, s store.Store) {
 	must(t, err)
 	wantEqual(t, "channels", got.Channels, f.project.Channels)
 	wantEqual(t, "triggers", got.Triggers, f.project.Triggers)
+	triggered, err := s.Projects().Triggered(t.Context())
+	must(t, err)
+	if len(triggered) != 1 || triggered[0].ID != f.project.ID || len(triggered[0].Triggers) != 2 {
+		t.Errorf("Triggered = %+v", triggered)
+	}
 	if got.LifecycleOf("Hotfix") != "Fast" || got.LifecycleOf("Stable") != "Main" || got.LifecycleOf("") != "Main" {
 		t.Errorf("LifecycleOf: %q %q %q", got.LifecycleOf("Hotfix"), got.LifecycleOf("Stable"), got.LifecycleOf(""))
 	}

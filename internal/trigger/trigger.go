@@ -180,11 +180,18 @@ func (s *Service) tickProject(ctx context.Context, p store.TriggeredProject, now
 			s.log.Warn("schedule trigger not readable", "project", p.Name, "trigger", tr.Name, "err", err)
 			continue
 		}
-		since, seen := last[tr.Name]
-		if !seen || since.IsZero() {
-			// Never fired: due times count from the project's last
-			// change, which is when the trigger was set at the latest.
+		since := last[tr.Name]
+		if since.IsZero() {
+			// First seen: due times count from the project's last change,
+			// when the trigger was set at the latest (now, if that is
+			// later by the clocks' disagreement), remembered from now on.
 			since = p.UpdatedAt
+			if now.Before(since) {
+				since = now
+			}
+			if _, err := s.states.Claim(ctx, p.ID, tr.Name, since); err != nil {
+				return err
+			}
 		}
 		due := sched.Latest(since, now)
 		if due.IsZero() {

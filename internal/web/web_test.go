@@ -82,6 +82,7 @@ type fixture struct {
 	catalog *catalog.Service
 	auth    *auth.Service
 	s       services.Set
+	env     *servicetest.Env
 
 	mu     sync.Mutex
 	frozen time.Time // when set, the services' clock stands still
@@ -113,7 +114,7 @@ func newFixture(t *testing.T) *fixture {
 	env := servicetest.New(t, servicetest.Clock(f.now))
 	s, dir := env.Set, env.Dir
 	cat, tr, rel := s.Catalog, s.Trust, s.Releases
-	f.catalog, f.auth, f.s = cat, s.Auth, s
+	f.catalog, f.auth, f.s, f.env = cat, s.Auth, s, env
 	keyFile := filepath.Join(dir, "admin.key")
 	if _, err := f.auth.Bootstrap(ctx, keyFile, password); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
+	"github.com/ferrydeploy/ferry/internal/store/pgtest"
 )
 
 // Issue 19: channels, manual intervention, triggers and lifecycle phases as
@@ -494,4 +495,47 @@ func TestPhaseRules(t *testing.T) {
 	if len(lcs) != 1 || len(lcs[0].Phases) != 5 || !lcs[0].Phases[2].Optional || lcs[0].Phases[1].MinimumEnvironmentsBeforePromotion != 1 {
 		t.Errorf("lifecycle list = %+v", lcs)
 	}
+}
+
+// TestHAManualIntervention: with two nodes on PostgreSQL, a deployment
+// waits at a manual intervention without holding either node; the node
+// that ran it dies; the approval, given through the other node, lets that
+// node go on with it.
+func TestHAManualIntervention(t *testing.T) {
+	bin := ferrytest.Build(t)
+	cluster := pgtest.Start(t)
+	dbURL := cluster.NewDatabase(t)
+	data := filepath.Join(t.TempDir(), "data")
+	cfg := func(node string) ferrytest.ServerConfig {
+		return ferrytest.ServerConfig{Data: data, Env: []string{
+			"FERRY_DATABASE_URL=" + dbURL, "FERRY_NODE=" + node,
+			"FERRY_HEARTBEAT_INTERVAL=200ms", "FERRY_NODE_TIMEOUT=1s",
+		}}
+	}
+	nodes := bin.StartServers(t, cfg("node-a"), cfg("node-b"))
+	a, b := nodes[0], nodes[1]
+	a.Must("apply", "-f", ferrytest.WriteFile(t, "gate.yaml", strings.Replace(interventionYAML, "        responsibleTeams: [Approvers]\n        preventSelfApproval: true\n", "", 1)))
+	a.Must("release", "create", "Shop", "--version", "1.0.0")
+	var d struct{ TaskID int64 }
+	decodeJSON(t, a.Must("deploy", "Shop", "1.0.0", "--to", "Production", "-o", "json").Stdout, &d)
+	id := strconv.FormatInt(d.TaskID, 10)
+	state := func(s *ferrytest.Server, want string) {
+		t.Helper()
+		ferrytest.WaitFor(t, 60*time.Second, "task "+id+" "+want, func() bool {
+			var tk waitingTask
+			decodeJSON(t, s.Must("task", "show", id, "-o", "json").Stdout, &tk)
+			return tk.State == want
+		})
+	}
+	state(b, "Waiting")
+	for _, s := range nodes {
+		if h := health(t, s); h.Queue.Executing != 0 {
+			t.Errorf("%s: %d tasks executing while the only one waits", h.Node, h.Queue.Executing)
+		}
+	}
+	a.Kill()
+	b.Must("task", "approve", id, "--note", "approved through node-b")
+	state(b, "Success")
+	log := b.Must("task", "log", id).Stdout
+	contains(t, log, "after-the-wait", "approved by admin", "approved through node-b")
 }

@@ -215,64 +215,87 @@ func NewProgress(deployments store.Deployments, receipts store.Receipts, rules *
 // opens a gate. An entry may also be a whole remote space, which has
 // succeeded when any of its environments has.
 func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
+	counted, _, err := pg.of(ctx, sp, p, rel)
+	return counted, err
+}
+
+// of is Of, and also what the release would have succeeded in if every
+// stored receipt still counted (claimed): the difference is what receipts
+// of since-revoked or otherwise no longer trusted spaces said.
+func (pg *Progress) of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (counted, claimed func(entry string) bool, err error) {
 	done, err := pg.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	succeeded := map[string]bool{}
+	succeeded, stored := map[string]bool{}, map[string]bool{}
 	for _, d := range done {
 		if d.State == domain.TaskSuccess {
-			succeeded[d.Environment] = true
+			succeeded[d.Environment], stored[d.Environment] = true, true
 		}
 	}
 	f := store.ReceiptFilter{OriginFingerprint: sp.Fingerprint, OriginProject: p.Name, Version: rel.Version}
 	if p.IsRemote() {
 		f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
 	}
-	receipts, err := pg.receipts.List(ctx, sp.ID, f)
+	all, err := pg.receipts.List(ctx, sp.ID, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rules, err := pg.provenance.ForRelease(ctx, sp, p, rel)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if receipts, err = rules.Counting(ctx, receipts); err != nil {
-		return nil, err
+	receipts, err := rules.Counting(ctx, all)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, r := range receipts {
-		if r.State == domain.TaskSuccess {
-			succeeded[r.Environment] = true
-			if space, _, ok := strings.Cut(r.Environment, ": "); ok {
-				succeeded[space] = true
+	mark := func(in map[string]bool, list []domain.Receipt) {
+		for _, r := range list {
+			if r.State == domain.TaskSuccess {
+				in[r.Environment] = true
+				if space, _, ok := strings.Cut(r.Environment, ": "); ok {
+					in[space] = true
+				}
 			}
 		}
 	}
-	return func(entry string) bool { return succeeded[entry] }, nil
+	mark(succeeded, receipts)
+	mark(stored, all)
+	return func(entry string) bool { return succeeded[entry] }, func(entry string) bool { return stored[entry] }, nil
 }
 
 // Gate decides whether rel may go to entry — an environment deployed to,
 // or a remote space promoted to — whose phase in lc is idx (-1: none). It
-// is open when rel already succeeded in entry (a redeploy, which Octopus
-// allows even after phases were inserted before it), and otherwise when
-// entry is in the lifecycle and no earlier phase blocks it
+// is open when entry is in the lifecycle and no earlier phase blocks it
 // (domain.Lifecycle.Blocker: all of a phase's entries by default, a
-// minimum when set, optional phases skipped). Deployments and promotions
-// both ask it.
+// minimum when set, optional phases skipped), and also when rel already
+// succeeded in entry (a redeploy, which Octopus allows even after phases
+// were inserted before it or the entry left the lifecycle) — unless what
+// blocks it now is only that receipts which once opened the way no longer
+// count (their signer was revoked). Deployments and promotions both ask it.
 func (pg *Progress) Gate(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, lc domain.Lifecycle, entry string, idx int) (Gate, error) {
-	succeeded, err := pg.Of(ctx, sp, p, rel)
+	succeeded, claimed, err := pg.of(ctx, sp, p, rel)
 	if err != nil {
 		return Gate{}, err
 	}
+	var ph domain.Phase
+	blocked := idx < 0
+	if idx >= 0 {
+		ph, blocked = lc.Blocker(idx, succeeded)
+	}
+	if !blocked {
+		return Gate{Open: true}, nil
+	}
 	if succeeded(entry) {
-		return Gate{Open: true, Redeploy: true}, nil
+		// A redeploy is allowed past a lifecycle that changed, but not
+		// past a gate that only receipts which no longer count (their
+		// signer was revoked) had opened: withdrawn trust stays withdrawn.
+		if _, stillBlocked := lc.Blocker(max(idx, 0), claimed); idx < 0 || stillBlocked {
+			return Gate{Open: true, Redeploy: true}, nil
+		}
 	}
 	if idx < 0 {
 		return Gate{}, nil
-	}
-	ph, blocked := lc.Blocker(idx, succeeded)
-	if !blocked {
-		return Gate{Open: true}, nil
 	}
 	return Gate{Blocker: ph, Pending: ph.Pending(succeeded)}, nil
 }

@@ -539,3 +539,63 @@ func TestHAManualIntervention(t *testing.T) {
 	log := b.Must("task", "log", id).Stdout
 	contains(t, log, "after-the-wait", "approved by admin", "approved through node-b")
 }
+
+// TestChannelAcrossSpaces: a bundle carries its release's channel name;
+// in the target space a channel of that name on the remote project (set
+// with apply, a lifecycle and no rules) chooses the lifecycle the release
+// follows there.
+func TestChannelAcrossSpaces(t *testing.T) {
+	p := newPair(t)
+	d := func(args ...string) ferrytest.Result {
+		return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
+	yaml := strings.Replace(devTestYAML, "projects:\n", `  - name: Hotfix
+    phases:
+      - {name: Prod, environments: ["Prod Space: Production"]}
+projects:
+`, 1) + `    channels:
+      - {name: Stable, default: true}
+      - {name: Hotfix, lifecycle: Hotfix}
+`
+	d("apply", "-f", ferrytest.WriteFile(t, "devtest.yaml", yaml))
+	d("release", "create", "My Project", "--version", "1.0.0")
+	d("release", "create", "My Project", "--version", "1.0.1-hotfix", "--channel", "Hotfix")
+	// The hotfix goes straight to Prod Space; the stable release may not.
+	r := p.dev.Fail("--space", "DevTest Space", "promote", "My Project", "1.0.0", "--to", "Prod Space", "--out", filepath.Join(t.TempDir(), "x"))
+	contains(t, r.Stderr, `lifecycle "Main"`)
+	file := filepath.Join(t.TempDir(), "hotfix.bundle")
+	d("promote", "My Project", "1.0.1-hotfix", "--to", "Prod Space", "--out", file)
+
+	prod := func(args ...string) ferrytest.Result {
+		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...)
+	}
+	prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Staging}, {name: Production}]
+lifecycles:
+  - {name: Production, phases: [{name: Staging, environments: [Staging]}, {name: Live, environments: [Production]}]}
+  - {name: Straight, phases: [{name: Live, environments: [Production]}]}
+`))
+	remote := "DevTest Space: My Project"
+	prod("bundle", "import", file, "--lifecycle", "Production")
+	prod("var", "set", remote, "ConnectionString", "Server=prod-db", "--env", "Production")
+	var rel struct{ Channel string }
+	decodeJSON(t, prod("release", "show", remote, "1.0.1-hotfix", "-o", "json").Stdout, &rel)
+	if rel.Channel != "Hotfix" {
+		t.Errorf("the imported release's channel is %q, want Hotfix", rel.Channel)
+	}
+	// No Hotfix channel here yet: the remote project's lifecycle applies.
+	r = p.prod.Fail("--space", "Prod Space", "deploy", remote, "1.0.1-hotfix", "--to", "Production")
+	contains(t, r.Stderr, `lifecycle "Production"`, `phase "Staging"`)
+	r = p.prod.Fail("--space", "Prod Space", "apply", "-f", ferrytest.WriteFile(t, "rules.yaml", `projects:
+  - name: "`+remote+`"
+    channels: [{name: Hotfix, lifecycle: Straight, default: true, rules: [{package: x, tag: "^$"}]}]
+`))
+	contains(t, r.Stderr, "version rules", "DevTest Space")
+	prod("apply", "-f", ferrytest.WriteFile(t, "channels.yaml", `projects:
+  - name: "`+remote+`"
+    channels:
+      - {name: Stable, default: true}
+      - {name: Hotfix, lifecycle: Straight}
+`))
+	prod("deploy", remote, "1.0.1-hotfix", "--to", "Production", "--wait")
+	contains(t, prod("export").Stdout, remote, "lifecycle: Straight")
+}

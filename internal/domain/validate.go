@@ -253,6 +253,9 @@ func (s Step) validateKind() error {
 	return nil
 }
 
+// maxWaitMinutes bounds a manual intervention's timeout: a year.
+const maxWaitMinutes = 366 * 24 * 60
+
 // validateIntervention checks a manual-intervention step: it asks a person
 // something, so it has instructions, and runs nothing.
 func (s Step) validateIntervention() error {
@@ -261,8 +264,8 @@ func (s Step) validateIntervention() error {
 		return Invalidf("manual-intervention step %q has no instructions: say what the person approving should check", s.Name)
 	case s.Script != "" || s.Package != "" || s.Destination != "" || s.PreDeploy != "" || s.PostDeploy != "" || len(s.Substitute) > 0:
 		return Invalidf("manual-intervention step %q runs nothing: it takes instructions, responsibleTeams, preventSelfApproval and timeoutMinutes, not a script or a package", s.Name)
-	case s.TimeoutMinutes < 0:
-		return Invalidf("manual-intervention step %q has a negative timeoutMinutes", s.Name)
+	case s.TimeoutMinutes < 0 || s.TimeoutMinutes > maxWaitMinutes:
+		return Invalidf("manual-intervention step %q has timeoutMinutes %d; give 1 to %d (a year), or leave it out to wait until someone decides", s.Name, s.TimeoutMinutes, maxWaitMinutes)
 	}
 	for _, t := range s.ResponsibleTeams {
 		if err := ValidateName("team", t); err != nil {

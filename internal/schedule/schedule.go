@@ -30,6 +30,9 @@ var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron
 // Parse reads expr in the time zone tz ("" is UTC).
 func Parse(expr, tz string) (Schedule, error) {
 	expr = strings.TrimSpace(expr)
+	if len(expr) > 200 {
+		return Schedule{}, fmt.Errorf("cron expression is %d characters; at most 200", len(expr))
+	}
 	if strings.Contains(expr, "TZ=") {
 		return Schedule{}, fmt.Errorf("cron %q: give the time zone as timezone, not inside the expression", expr)
 	}

@@ -127,6 +127,13 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 		if err := s.access.Require(ctx, sp, domain.PermEditProject, p.Name, ""); err != nil {
 			return err
 		}
+		// A trigger deploys with the server's authority: only someone who
+		// may deploy the project there may set one.
+		for _, tr := range p.Triggers {
+			if err := s.access.Require(ctx, sp, domain.PermDeploy, p.Name, tr.Environment); err != nil {
+				return domain.Errorf(domain.KindForbidden, "trigger %q of project %q deploys to %q, which you may not deploy to: %s", tr.Name, p.Name, tr.Environment, domain.Message(err))
+			}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/servicetest"
 )
 
@@ -108,5 +109,34 @@ func TestSettingsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q → %q: %v, want an error naming %q", c.from, c.to, err, c.want)
 		}
+	}
+}
+
+// TestTriggerNeedsDeploy: a trigger deploys with the server's authority,
+// so setting one needs permission to deploy the project where it deploys;
+// a project contributor cannot deploy to Production through a trigger.
+func TestTriggerNeedsDeploy(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	env.Apply("Dev", settingsYAML)
+	contributor := env.AsRole("Dev", "project-contributor")
+	doc := `projects:
+  - name: Shop
+    lifecycle: Main
+    triggers: [{name: Sneaky, type: schedule, cron: "* * * * *", sourceEnvironment: Dev, environment: Prod}]
+`
+	parsed, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Set.Catalog.Apply(contributor, "Dev", parsed)
+	if err == nil || !strings.Contains(err.Error(), `permission "deploy"`) || !strings.Contains(err.Error(), "Sneaky") {
+		t.Fatalf("a project contributor set a trigger: %v", err)
+	}
+	env.User("dora", false)
+	env.Grant("Dev", "dora", "project-contributor", nil, nil)
+	env.Grant("Dev", "dora", "deployer", []string{"Shop"}, []string{"Prod"})
+	if _, err := env.Set.Catalog.Apply(env.As("dora"), "Dev", parsed); err != nil {
+		t.Errorf("a contributor who may deploy Shop to Prod: %v", err)
 	}
 }

@@ -484,6 +484,7 @@ func TestPhaseRules(t *testing.T) {
 	deploy("1.1.0", "Production")
 
 	// The lifecycle shows its rules.
+	contains(t, srv.Must("lifecycle", "show", "Main").Stdout, "Dev  (all must succeed)", "Test  (1 of 2 must succeed)", "Staging  (optional: may be skipped)")
 	var lcs []struct {
 		Phases []struct {
 			Name                               string

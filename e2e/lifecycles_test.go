@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -351,8 +352,10 @@ lifecycles:
 			t.Errorf("trigger %q last firing = %+v", s.Name, s.Last)
 		}
 	}
-	// Triggers never travel: DevTest's export and the bundle know nothing of them.
-	notContains(t, prod("export").Stdout, "Sneak")
+	// What apply set on the remote project is exported; its process is not.
+	exported := prod("export").Stdout
+	contains(t, exported, remote, "Deploy on arrival")
+	notContains(t, exported, "Sneak", "Announce")
 }
 
 // TestScheduleTrigger: a schedule trigger (6-field cron with seconds, as
@@ -557,6 +560,8 @@ projects:
 `, 1) + `    channels:
       - {name: Stable, default: true}
       - {name: Hotfix, lifecycle: Hotfix}
+    triggers:
+      - {name: NightlyDevToTest, type: schedule, cron: "0 2 * * *", sourceEnvironment: Development, environment: Test}
 `
 	d("apply", "-f", ferrytest.WriteFile(t, "devtest.yaml", yaml))
 	d("release", "create", "My Project", "--version", "1.0.0")
@@ -566,6 +571,13 @@ projects:
 	contains(t, r.Stderr, `lifecycle "Main"`)
 	file := filepath.Join(t.TempDir(), "hotfix.bundle")
 	d("promote", "My Project", "1.0.1-hotfix", "--to", "Prod Space", "--out", file)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := decodedPayload(t, data)
+	contains(t, payload, `"channel":"Hotfix"`)
+	notContains(t, payload, "NightlyDevToTest", "trigger")
 
 	prod := func(args ...string) ferrytest.Result {
 		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...)

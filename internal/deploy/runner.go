@@ -248,7 +248,13 @@ func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i
 	}
 	// The lines above are written before the task shows as Waiting.
 	tl.close()
-	return r.waits.Open(ctx, &iv)
+	err := r.waits.Open(ctx, &iv)
+	if domain.KindOf(err) == domain.KindConflict {
+		if cur, gerr := r.tasks.Get(ctx, t.ID); gerr == nil && cur.CancelRequested {
+			return errCancelled // asked for just before the wait began
+		}
+	}
+	return err
 }
 
 // watchCancel polls the store for a cancel request, since it may arrive

@@ -417,7 +417,8 @@ type Packages interface {
 // While one is undecided its task is Waiting, and no worker holds it.
 type Interventions interface {
 	// Open records iv (sets ID) and moves its task from Executing to
-	// Waiting, in one transaction; Conflict when the task is not Executing.
+	// Waiting, in one transaction; Conflict when the task is not Executing
+	// or its cancellation was asked for.
 	Open(ctx context.Context, iv *domain.Intervention) error
 	// List returns a task's interventions in step order.
 	List(ctx context.Context, taskID int64) ([]domain.Intervention, error)

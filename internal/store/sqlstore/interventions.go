@@ -40,7 +40,8 @@ func scanIntervention(sc scanner) (domain.Intervention, error) {
 }
 
 // Open inserts the intervention and moves its task to Waiting, clearing
-// the node that ran it: any node may resume it.
+// the node that ran it: any node may resume it. A task whose cancellation
+// was asked for does not start waiting.
 func (s *interventions) Open(ctx context.Context, iv *domain.Intervention) error {
 	teams, err := encodeJSON(nonNilStrings(iv.ResponsibleTeams))
 	if err != nil {
@@ -48,9 +49,9 @@ func (s *interventions) Open(ctx context.Context, iv *domain.Intervention) error
 	}
 	iv.Since, iv.TimeoutAt = stamp(iv.Since), stampPtr(iv.TimeoutAt)
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
-		err := s.db.execOne(ctx, domain.Conflictf("task %d is not running; it cannot wait", iv.TaskID),
-			`UPDATE tasks SET state = ?, node = '' WHERE id = ? AND state = ?`,
-			string(domain.TaskWaiting), iv.TaskID, string(domain.TaskExecuting))
+		err := s.db.execOne(ctx, domain.Conflictf("task %d is not running, or its cancellation was asked for; it cannot wait", iv.TaskID),
+			`UPDATE tasks SET state = ?, node = '' WHERE id = ? AND state = ? AND cancel_requested = ?`,
+			string(domain.TaskWaiting), iv.TaskID, string(domain.TaskExecuting), false)
 		if err != nil {
 			return err
 		}

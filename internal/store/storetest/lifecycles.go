@@ -145,3 +145,15 @@ func testTriggerClaimConcurrent(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testInterventionAfterCancel: a task whose cancellation was asked for
+// while it ran does not start waiting.
+func testInterventionAfterCancel(t *testing.T, s store.Store) {
+	f := newFixture(t, s, "One")
+	f.deploy(t, s, "Development")
+	task, err := s.Tasks().Claim(t.Context(), "node-a", at(0))
+	must(t, err)
+	must(t, s.Tasks().RequestCancel(t.Context(), task.ID))
+	iv := &domain.Intervention{TaskID: task.ID, Step: "Sign-off", Instructions: "Check it", Deployer: "alice", Since: at(1)}
+	wantKind(t, s.Interventions().Open(t.Context(), iv), domain.KindConflict, "cancellation")
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReceivedChunks", testReceivedChunks},
 		{"ProjectChannelsTriggers", testProjectSettings},
 		{"Interventions", testInterventions},
+		{"InterventionAfterCancel", testInterventionAfterCancel},
 		{"TriggerStates", testTriggerStates},
 		{"TriggerClaimConcurrent", testTriggerClaimConcurrent},
 	}

@@ -219,6 +219,8 @@ type PackageImport struct {
 	Chunks        int          `json:"chunks"`
 	NewChunks     int          `json:"newChunks"`
 	Bytes         int64        `json:"bytes"`
+	Deltas        int          `json:"deltas"`     // packages rebuilt from deltas
+	DeltaBytes    int64        `json:"deltaBytes"` // bytes of deltas carried
 }
 
 // TransferSummary says what a package transfer file carries (the
@@ -235,6 +237,11 @@ type TransferSummary struct {
 	Basis        string       `json:"basis"`
 	// FileBytes is the size of the file written; a client fills it in.
 	FileBytes int64 `json:"fileBytes,omitempty"`
+	// SchemaVersion is the file's schema; Deltas counts the packages
+	// carried as deltas, DeltaBytes their size.
+	SchemaVersion int   `json:"schemaVersion"`
+	Deltas        int   `json:"deltas"`
+	DeltaBytes    int64 `json:"deltaBytes"`
 }
 
 // Health is a node's state: "ok", or "degraded" when its store does not

@@ -87,6 +87,9 @@ type ExportPackagesRequest struct {
 	To        string `json:"to"`
 	Inventory []byte `json:"inventory,omitempty"`
 	Full      bool   `json:"full,omitempty"`
+	// SchemaVersion chooses the transfer file's schema (1 or 2); 0 writes
+	// what the remote space is known to read.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 }
 
 // CreateUserRequest creates a user; Admin makes a system administrator.
@@ -135,42 +138,43 @@ type TeamRequest struct {
 	Environments *[]string `json:"environments,omitempty"`
 }
 
-// Query parameters.
+// Query parameters: each field's query tag is its name, its doc tag its
+// description in the OpenAPI document.
 
 // Limit asks for at most Limit items (0: the server's default).
 type Limit struct {
-	Limit int `query:"limit"`
+	Limit int `query:"limit" doc:"at most this many items (0 or none: the server's default)"`
 }
 
 // ApplyOptions are Apply's options: list every change and make none, and
 // remove what the document does not list.
 type ApplyOptions struct {
-	DryRun bool `query:"dry-run"`
-	Prune  bool `query:"prune"`
+	DryRun bool `query:"dry-run" doc:"list every change Apply would make, and make none"`
+	Prune  bool `query:"prune" doc:"also remove what the listed projects hold beyond the document"`
 }
 
 // DiffQuery compares From with To: release versions, or "current".
 type DiffQuery struct {
-	From string `query:"from"`
-	To   string `query:"to"`
+	From string `query:"from" doc:"a release version, or current (the project as it is now)"`
+	To   string `query:"to" doc:"a release version, or current (the project as it is now)"`
 }
 
 // DeploymentQuery filters deployments: of a project (and a release of
 // it), in an environment, at most Limit. Where "here" leaves out other
 // spaces' deployments, known from their receipts.
 type DeploymentQuery struct {
-	Project     string `query:"project"`
-	Version     string `query:"version"`
-	Environment string `query:"environment"`
-	Where       string `query:"where"`
-	Limit       int    `query:"limit"`
+	Project     string `query:"project" doc:"only this project's deployments"`
+	Version     string `query:"version" doc:"only this release of project (needs project)"`
+	Environment string `query:"environment" doc:"only deployments to this environment"`
+	Where       string `query:"where" doc:"here: only this space's own deployments; omitted: also those of other spaces, known from their receipts"`
+	Limit       int    `query:"limit" doc:"at most this many deployments"`
 }
 
 // TaskQuery lists at most Limit tasks, newest first.
 type TaskQuery struct {
-	Limit int `query:"limit"`
+	Limit int `query:"limit" doc:"at most this many tasks"`
 	// Waiting lists only the tasks waiting for a manual intervention.
-	Waiting bool `query:"waiting"`
+	Waiting bool `query:"waiting" doc:"true: only the tasks waiting for a manual intervention"`
 }
 
 // DecisionRequest approves or aborts a manual intervention, with a note
@@ -179,40 +183,41 @@ type DecisionRequest struct {
 	Note string `json:"note,omitempty"`
 }
 
-// LogQuery asks for the log lines after sequence number After.
+// LogQuery asks for the log lines after sequence number After. An answer
+// holds at most 5000 lines: ask again after the last one for more.
 type LogQuery struct {
-	After int64 `query:"after"`
+	After int64 `query:"after" doc:"only the log lines after this sequence number (0: from the start); an answer holds at most 5000 lines, ask again after its last for more"`
 }
 
 // DeliveryQuery filters deliveries: to the remote space Remote, at most
 // Limit, newest first.
 type DeliveryQuery struct {
-	Remote string `query:"remote"`
-	Limit  int    `query:"limit"`
+	Remote string `query:"remote" doc:"only deliveries to this remote space"`
+	Limit  int    `query:"limit" doc:"at most this many deliveries"`
 }
 
 // BundleImportQuery imports a bundle: the uploaded file, or the pending
 // bundle whose digest starts with Pending (then nothing is uploaded).
 // Lifecycle is the remote project's, at its first import.
 type BundleImportQuery struct {
-	Pending   string `query:"pending"`
-	Lifecycle string `query:"lifecycle"`
+	Pending   string `query:"pending" doc:"import the pending bundle whose digest starts with this (no body is sent)"`
+	Lifecycle string `query:"lifecycle" doc:"the remote project's lifecycle, at its first import (needed when the space has several)"`
 }
 
 // DashboardQuery asks for one page of the dashboard, or one project.
 type DashboardQuery struct {
-	Project string `query:"project"`
-	Offset  int    `query:"offset"`
-	Limit   int    `query:"limit"`
+	Project string `query:"project" doc:"only this project's row"`
+	Offset  int    `query:"offset" doc:"skip this many projects (for paging)"`
+	Limit   int    `query:"limit" doc:"at most this many projects (0: the server's default)"`
 }
 
 // PushQuery names the package an upload is.
 type PushQuery struct {
-	ID      string `query:"id"`
-	Version string `query:"version"`
+	ID      string `query:"id" doc:"the package id (required)"`
+	Version string `query:"version" doc:"the package version (required)"`
 }
 
 // PackageQuery filters the feed to one package id.
 type PackageQuery struct {
-	ID string `query:"id"`
+	ID string `query:"id" doc:"only the versions of this package id"`
 }

@@ -21,6 +21,11 @@ type Route[In, Out any] struct {
 
 // Op is what a Route says besides its types.
 type Op struct {
+	// Name is the route's field name in RouteSet ("CreateRelease"), set by
+	// Routes. Its operationId in the OpenAPI document is the same in lower
+	// camel case, and the client's method has the same name: both stay as
+	// long as the field keeps its name.
+	Name   string
 	Method string
 	// Path is the path pattern, as net/http's ServeMux writes it:
 	// "/api/spaces/{space}/releases".
@@ -95,13 +100,9 @@ type Endpoint interface {
 	Operation() Operation
 }
 
-// Operation is a route with its name and the Go types of what it sends
-// and answers.
+// Operation is a route with the Go types of what it sends and answers.
 type Operation struct {
 	Op
-	// Name is the route's name in RouteSet ("CreateRelease"); its
-	// operationId in the OpenAPI document is the same in lower camel case.
-	Name    string
 	In, Out reflect.Type
 }
 
@@ -151,14 +152,20 @@ func (o Operation) ID() string {
 	return string(r)
 }
 
-// Endpoints returns every route of set with its name, in declaration order.
+// Endpoints returns every route of set, in declaration order.
 func Endpoints(set RouteSet) []Operation {
 	v := reflect.ValueOf(set)
 	ops := make([]Operation, 0, v.NumField())
 	for i := range v.NumField() {
-		op := v.Field(i).Interface().(Endpoint).Operation()
-		op.Name = v.Type().Field(i).Name
-		ops = append(ops, op)
+		ops = append(ops, v.Field(i).Interface().(Endpoint).Operation())
 	}
 	return ops
+}
+
+// named sets each route's Name to its field's name.
+func (r *RouteSet) named() {
+	v := reflect.ValueOf(r).Elem()
+	for i := range v.NumField() {
+		v.Field(i).FieldByName("Name").SetString(v.Type().Field(i).Name)
+	}
 }

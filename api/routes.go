@@ -132,6 +132,7 @@ func Routes() RouteSet {
 	r.packageRoutes()
 	r.people()
 	r.transfer()
+	r.named()
 	return r
 }
 
@@ -176,7 +177,7 @@ func (r *RouteSet) deployments() {
 	r.ListDeployments = Route[DeploymentQuery, []Deployment]{Op{Method: get, Path: sp + "/deployments", Permission: PermView, Summary: "Deployments here and, from receipts, in other spaces"}}
 	r.ListTasks = Route[TaskQuery, []Task]{Op{Method: get, Path: sp + "/tasks", Permission: PermView, Summary: "List tasks, newest first (waiting: only those waiting for a manual intervention)"}}
 	r.GetTask = Route[None, Task]{Op{Method: get, Path: sp + "/tasks/{id}", Permission: PermView, Summary: "Show a task"}}
-	r.TaskLog = Route[LogQuery, TaskLog]{Op{Method: get, Path: sp + "/tasks/{id}/log", Permission: PermView, Summary: "A task and its log lines after a sequence number (poll to follow)"}}
+	r.TaskLog = Route[LogQuery, TaskLog]{Op{Method: get, Path: sp + "/tasks/{id}/log", Permission: PermView, Summary: "A task and its log lines after a sequence number, at most 5000 (ask again after the last; poll to follow)"}}
 	r.CancelTask = Route[None, Task]{Op{Method: post, Path: sp + "/tasks/{id}/cancel", Permission: PermDeploy, Summary: "Cancel a queued, running or waiting task"}}
 	r.ApproveTask = Route[DecisionRequest, Task]{Op{Method: post, Path: sp + "/tasks/{id}/approve", Permission: PermView, Summary: "Approve the manual intervention a task waits for (a responsible team's member or a space admin; not the deployer when four eyes are asked)"}}
 	r.AbortTask = Route[DecisionRequest, Task]{Op{Method: post, Path: sp + "/tasks/{id}/abort", Permission: PermView, Summary: "Abort the manual intervention a task waits for: the deployment fails there"}}

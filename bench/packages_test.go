@@ -17,7 +17,7 @@ import (
 // bench/mkpackages wrote; without it, a 20 MB random file is used.
 func BenchmarkChunkHash(b *testing.B) {
 	dir := os.Getenv("FERRY_BENCH_PACKAGES")
-	files := []string{"app-1.zip", "app-1.tar.gz", "gnu-1.tar.gz", "blob-1.bin"}
+	files := []string{"app-1.zip", "app-1.jar", "app-1.nupkg", "app-1.tar", "app-1.tar.gz", "blob-1.bin"}
 	if dir == "" {
 		dir = b.TempDir()
 		data := make([]byte, 20_000_000)

@@ -1,12 +1,23 @@
-// Package client is a Go client for a ferry server's HTTP API. Every
+// Package client is a Go client for a ferry server's HTTP API. Each
 // method calls one route declared in package
-// github.com/ferrydeploy/ferry/api and answers that package's types; the
+// github.com/ferrydeploy/ferry/api (FollowTask calls one repeatedly) and
+// answers that package's types; the
 // ferry command line talks to servers only through it.
 //
 //	c := client.New("https://ferry.example.com", os.Getenv("FERRY_API_KEY"))
 //	rel, err := c.CreateRelease(ctx, "Default", "Shop", api.CreateReleaseRequest{Version: "1.2.0"})
 //	if errors.Is(err, client.ErrNotFound) {
 //		// no project Shop in space Default
+//	}
+//
+// Deploy queues a deployment; FollowTask passes its log lines as they come
+// and returns the task when it has ended:
+//
+//	d, err := c.Deploy(ctx, "Default", api.DeployRequest{Project: "Shop", Version: "1.2.0", Environment: "Test"})
+//	...
+//	task, err := c.FollowTask(ctx, "Default", d.TaskID, func(l api.LogLine) { fmt.Println(l.Text) })
+//	if err == nil && task.State != api.TaskSuccess {
+//		// the deployment failed: task.Error says why
 //	}
 //
 // An error the server answers keeps its kind: errors.Is(err,

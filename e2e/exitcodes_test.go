@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,16 @@ projects:
 	bundle := filepath.Join(t.TempDir(), "away.bundle")
 	srv.Must("promote", "Away", "1.0.0", "--to", "B", "--out", bundle)
 
+	// The same bundle with a byte of its payload flipped: a damaged or
+	// altered file is invalid input, whoever signed it.
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := strings.Index(string(data), `"payload": "`) + len(`"payload": "`) + 40
+	data[at] ^= 0x01
+	altered := ferrytest.WriteFile(t, "altered.bundle", string(data))
+
 	// Answers a real server cannot be made to give on demand come from a
 	// stand-in that answers as a ferry server does.
 	stub := func(status int, kind string) string {
@@ -80,6 +91,7 @@ projects:
 		{"wrong key", 5, "unauthorized", []string{"--api-key", "not-a-key", "env", "list"}},
 		{"conflict", 6, "conflict", []string{"env", "create", "Dev"}},
 		{"conflict, another", 6, "conflict", []string{"space", "create", "B"}},
+		{"altered bundle", 3, "invalid", []string{"--space", "B", "bundle", "import", altered}},
 		{"untrusted import", 7, "untrusted", []string{"--space", "B", "bundle", "import", bundle}},
 		{"untrusted verify", 7, "untrusted", []string{"--space", "B", "bundle", "verify", bundle}},
 		{"unreachable", 8, "unreachable", []string{"--server", closed.URL, "env", "list"}},

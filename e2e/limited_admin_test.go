@@ -50,6 +50,19 @@ projects: [{name: Mine, lifecycle: Production, process: [{name: s, type: script,
 	refused([]string{"administer-space", "DevTest Space: My Project"}, "project", "deliverers", "DevTest Space: My Project", "--add", "Other Space")
 	refused([]string{"view", "DevTest Space: My Project"}, "project", "deliverers", "DevTest Space: My Project")
 	contains(t, prod("project", "deliverers", "DevTest Space: My Project"), "No other space")
+	// Nor may it change what reaches every project: environments,
+	// lifecycles, trust in other spaces, receipts, the package feed.
+	spaceWide := []string{"only for some projects", "whole space"}
+	refused(spaceWide, "env", "create", "Staging")
+	refused(spaceWide, "apply", "-f", ferrytest.WriteFile(t, "env.yaml", "environments: [{name: Staging}]\n"))
+	refused(spaceWide, "remote-space", "add", "Another", "--cert", otherPEM, "--trust", "releases")
+	refused(spaceWide, "remote-space", "update", "Other Space", "--trust", "releases,receipts")
+	refused(spaceWide, "remote-space", "revoke", "Other Space")
+	receipts := filepath.Join(t.TempDir(), "receipts.json")
+	p.dev.Must("--space", "DevTest Space", "receipt", "export", "--to", "Prod Space", "--all", "--out", receipts)
+	refused(spaceWide, "receipt", "import", receipts)
+	contains(t, prod("remote-space", "list"), "Other Space")
+	notContains(t, prod("env", "list"), "Staging")
 	// Within its project, sam administers as before.
 	if r := sam("release", "create", "Mine", "--version", "1"); r.Code != 0 {
 		t.Errorf("sam in its own project: %s", r.Out())

@@ -1,19 +1,18 @@
-// Command mkpackages writes the packages bench/packages.sh measures: a
-// realistic application (text and binary files) as zip and tar, and a
-// random blob, each in two versions where the second changes 1% of the
-// content. Everything is derived from a fixed seed, so runs are comparable.
+// Command mkpackages writes the application bench/packages.sh packs with
+// the real tools: two versions of a tree of files on disk, where version 2
+// changes files holding 1% of the content and gives every file a new
+// modification time (as a CI build does), plus a random blob in two
+// versions. Everything is derived from fixed seeds, so runs are comparable.
 //
 //	go run ./bench/mkpackages -out DIR -mb 20
+//
+// writes DIR/v1/app/..., DIR/v2/app/..., DIR/blob-1.bin and DIR/blob-2.bin.
 package main
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"math/rand"
 	"os"
@@ -29,25 +28,13 @@ func main() {
 	if *out == "" {
 		log.Fatal("-out is required")
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		log.Fatal(err)
-	}
 	target := int64(*mb) * 1_000_000
-	v1 := appTree(rand.New(rand.NewSource(7)), target*8/5) // zips to about target
+	v1 := appTree(rand.New(rand.NewSource(7)), target*4/3) // zips to about target
 	v2, changed := changeOnePercent(rand.New(rand.NewSource(8)), v1)
-	log.Printf("app: %d files, %d MB of content; version 2 changes %d files (%d bytes)", len(v1.names), v1.size/1_000_000, len(changed), v1.sizeOf(changed))
-	for i, t := range []*tree{v1, v2} {
-		n := i + 1
-		must(writeFile(filepath.Join(*out, fmt.Sprintf("app-%d.zip", n)), func(w io.Writer) error { return t.zip(w) }))
-		must(writeFile(filepath.Join(*out, fmt.Sprintf("app-%d.tar", n)), func(w io.Writer) error { return t.tar(w) }))
-		must(writeFile(filepath.Join(*out, fmt.Sprintf("app-%d.tar.gz", n)), func(w io.Writer) error {
-			zw := gzip.NewWriter(w)
-			if err := t.tar(zw); err != nil {
-				return err
-			}
-			return zw.Close()
-		}))
-	}
+	log.Printf("app: %d files, %d MB of content; version 2 changes %d files (%d bytes) and re-timestamps all", len(v1.names), v1.size/1_000_000, len(changed), v1.sizeOf(changed))
+	must(v1.write(filepath.Join(*out, "v1", "app"), time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)))
+	must(v2.write(filepath.Join(*out, "v2", "app"), time.Date(2026, 1, 2, 17, 31, 7, 0, time.UTC)))
+
 	blob := make([]byte, target)
 	rand.New(rand.NewSource(9)).Read(blob)
 	must(os.WriteFile(filepath.Join(*out, "blob-1.bin"), blob, 0o644))
@@ -66,18 +53,6 @@ func must(err error) {
 	}
 }
 
-func writeFile(path string, fn func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 type tree struct {
 	names []string
 	files map[string][]byte
@@ -92,28 +67,55 @@ func (t *tree) sizeOf(names []string) int64 {
 	return n
 }
 
-var words = []string{"func", "return", "if", "err", "!=", "nil", "{", "}", "package", "import", "deploy", "release",
-	"ferry", "space", "context", "string", "int64", "for", "range", "var", ":=", "//", "the", "of", "to", "a"}
+// write puts the tree under dir, every file (and folder) modified at mtime
+// plus a second per file, as a build that touches everything leaves it.
+func (t *tree) write(dir string, mtime time.Time) error {
+	for i, name := range t.names {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, t.files[name], 0o644); err != nil {
+			return err
+		}
+		at := mtime.Add(time.Duration(i%60) * time.Second)
+		if err := os.Chtimes(p, at, at); err != nil {
+			return err
+		}
+	}
+	return filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.IsDir() {
+			err = os.Chtimes(p, mtime, mtime)
+		}
+		return err
+	})
+}
 
-// appTree is half source-like text (compresses about 4:1) and half binary
-// files that do not compress (images, libraries), in files of 2-300 kB.
+var words = []string{"func", "return", "if", "err", "!=", "nil", "{", "}", "package", "import", "deploy", "release",
+	"ferry", "space", "context", "string", "int64", "for", "range", "var", ":=", "//", "the", "of", "to", "a",
+	"const", "export", "function", "class", "div", "span", "width:", "color:", "<script>", "</div>"}
+
+// appTree is a web application: half source-like text (compresses about
+// 4:1) and half binary files that do not compress (images, fonts), in files
+// of 1-30 kB — about 1,800 files for a 20 MB zip.
 func appTree(r *rand.Rand, total int64) *tree {
 	t := &tree{files: map[string][]byte{}}
 	for i := 0; t.size < total; i++ {
 		var name string
 		var body []byte
-		n := 2_000 + r.Intn(300_000)
 		if i%2 == 0 {
-			name = fmt.Sprintf("src/mod%03d/file%05d.go", i%97, i)
+			n := 1_000 + r.Intn(16_000)
+			name = fmt.Sprintf("src/mod%03d/file%05d.js", i%97, i)
 			body = text(r, n)
 		} else {
-			name = fmt.Sprintf("assets/bin%03d/blob%05d.dat", i%53, i)
+			n := 1_000 + r.Intn(30_000)
+			name = fmt.Sprintf("assets/img%03d/image%05d.png", i%53, i)
 			body = make([]byte, n)
 			r.Read(body)
 		}
 		t.files[name] = body
 		t.names = append(t.names, name)
-		t.size += int64(n)
+		t.size += int64(len(body))
 	}
 	sort.Strings(t.names)
 	return t
@@ -150,7 +152,7 @@ func changeOnePercent(r *rand.Rand, t *tree) (*tree, []string) {
 		name := t.names[i]
 		body := bytes.Clone(t.files[name])
 		mid := len(body) / 2
-		if filepath.Ext(name) == ".go" {
+		if filepath.Ext(name) == ".js" {
 			body = append(body[:mid:mid], append([]byte("\n// changed in version 2\n"), body[mid:]...)...)
 		} else {
 			r.Read(body[mid : mid+100])
@@ -160,34 +162,4 @@ func changeOnePercent(r *rand.Rand, t *tree) (*tree, []string) {
 		n += int64(len(body))
 	}
 	return out, changed
-}
-
-var mtime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func (t *tree) zip(w io.Writer) error {
-	zw := zip.NewWriter(w)
-	for _, name := range t.names {
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: mtime})
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(t.files[name]); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
-}
-
-func (t *tree) tar(w io.Writer) error {
-	tw := tar.NewWriter(w)
-	for _, name := range t.names {
-		body := t.files[name]
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(body); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
 }

@@ -57,6 +57,40 @@ func (g Guard) Require(ctx context.Context, sp domain.Space, perm domain.Permiss
 		a.Name, perm, scopeText(project, env), sp.Name, strings.Join(rolesWith(perm), ", "))
 }
 
+// RequireSpaceWide returns nil when the actor in ctx may do perm across the
+// whole of space sp: a team grants it without a limit to projects or
+// environments (or the actor is a system administrator). Changes that
+// reach every project — environments, lifecycles, trust in other spaces,
+// receipts that open lifecycle gates, the package feed — need it, so a
+// space admin limited to some projects cannot act beyond them.
+func (g Guard) RequireSpaceWide(ctx context.Context, sp domain.Space, perm domain.Permission) error {
+	if err := g.Require(ctx, sp, perm, "", ""); err != nil {
+		return err
+	}
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(perm, "", "") && !t.Limited() }) {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q has permission %q in space %q only for some projects or environments; this changes the whole space, so it needs a team whose grant is not limited (ask one of the space's administrators)",
+		a.Name, perm, sp.Name)
+}
+
+// SpaceWide finds space name and checks RequireSpaceWide.
+func (g Guard) SpaceWide(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
+	sp, err := g.spaces.Get(ctx, name)
+	if err != nil {
+		return sp, err
+	}
+	return sp, g.RequireSpaceWide(ctx, sp, perm)
+}
+
 // Admin returns nil when the actor is a system administrator.
 func Admin(ctx context.Context, what string) error {
 	if a, ok := domain.ActorFrom(ctx); ok && a.IsAdmin {

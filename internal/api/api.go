@@ -121,7 +121,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, domain.Invalidf("%s %q is not a number", name, r.PathValue(name))
+		return 0, domain.Invalidf("%s %q is not a positive whole number", name, r.PathValue(name))
 	}
 	return id, nil
 }

@@ -171,7 +171,8 @@ func jsonShape(t *testing.T, typ reflect.Type) []string {
 }
 
 // TestOpenAPIDocument: /api/openapi.json needs no key, validates as
-// OpenAPI 3, and has every bound route with its schemas.
+// OpenAPI 3, and has every bound route with its schemas, a unique and
+// stable operationId, and every parameter described.
 func TestOpenAPIDocument(t *testing.T) {
 	srv, _ := newTestAPI(t)
 	doc := loadDocument(t, srv.URL)
@@ -183,6 +184,22 @@ func TestOpenAPIDocument(t *testing.T) {
 	if ops != len(bound) {
 		t.Errorf("the document has %d operations, the router %d routes", ops, len(bound))
 	}
+	ids := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if other, ok := ids[op.OperationID]; ok {
+				t.Errorf("operationId %q of %s %s is also %s's", op.OperationID, method, path, other)
+			}
+			ids[op.OperationID] = method + " " + path
+		}
+	}
+	// A client generated from the document names its methods after the
+	// operationIds: they are the route names, and stay.
+	for id, op := range map[string]string{"createRelease": "POST " + wire.Routes().CreateRelease.Path, "listSpaces": "GET /api/spaces", "taskLog": "GET " + wire.Routes().TaskLog.Path} {
+		if ids[id] != op {
+			t.Errorf("operationId %s is %q, want %s", id, ids[id], op)
+		}
+	}
 	for _, b := range bound {
 		o := b.op
 		item := doc.Paths.Value(o.Path)
@@ -191,8 +208,13 @@ func TestOpenAPIDocument(t *testing.T) {
 			continue
 		}
 		op := item.GetOperation(o.Method)
-		if op.OperationID != o.ID() || op.Extensions["x-ferry-permission"] != string(o.Permission) {
-			t.Errorf("%s: operationId %q, permission %v", o.Pattern(), op.OperationID, op.Extensions["x-ferry-permission"])
+		if op.OperationID == "" || op.OperationID != o.ID() || op.Extensions["x-ferry-permission"] != string(o.Permission) {
+			t.Errorf("%s: operationId %q (want %q), permission %v", o.Pattern(), op.OperationID, o.ID(), op.Extensions["x-ferry-permission"])
+		}
+		for _, p := range op.Parameters {
+			if p.Value.Description == "" {
+				t.Errorf("%s: parameter %s (in %s) is not described", o.Pattern(), p.Value.Name, p.Value.In)
+			}
 		}
 		ok := op.Responses.Status(o.Succeeded())
 		if ok == nil || ok.Value.Content == nil {

@@ -63,6 +63,16 @@ func openAPI(bound []binding) ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
+// pathParams describes each path parameter a route may have.
+var pathParams = map[string]string{
+	"space":   "a space's name",
+	"project": `a project's name (a remote project's is "<origin space>: <project>")`,
+	"version": "a release's or a package's version",
+	"id":      "a task's, a delivery's or an API key's number",
+	"name":    "the name of a remote space, a user or a team",
+	"package": "a package's id",
+}
+
 type schemas struct {
 	doc *openapi3.T
 	gen *openapi3gen.Generator
@@ -87,7 +97,11 @@ func (s *schemas) operation(o wire.Operation, errRef *openapi3.SchemaRef) (*open
 		op.Security = &openapi3.SecurityRequirements{openapi3.NewSecurityRequirement().Authenticate("apiKey")}
 	}
 	for _, name := range o.Params() {
-		p := openapi3.NewPathParameter(name).WithSchema(openapi3.NewStringSchema())
+		about, ok := pathParams[name]
+		if !ok {
+			return nil, fmt.Errorf("path parameter {%s} is not described: add it to pathParams", name)
+		}
+		p := openapi3.NewPathParameter(name).WithDescription(about).WithSchema(openapi3.NewStringSchema())
 		if name == "id" {
 			p.Schema = openapi3.NewInt64Schema().WithMin(1).NewRef()
 		}
@@ -164,7 +178,11 @@ func (s *schemas) request(op *openapi3.Operation, o wire.Operation) error {
 		default:
 			return fmt.Errorf("query parameter %s is a %s", name, f.Type)
 		}
-		op.AddParameter(openapi3.NewQueryParameter(name).WithSchema(schema))
+		about := f.Tag.Get("doc")
+		if about == "" {
+			return fmt.Errorf("query parameter %s of %s has no doc tag", name, o.In)
+		}
+		op.AddParameter(openapi3.NewQueryParameter(name).WithDescription(about).WithSchema(schema))
 	}
 	return nil
 }

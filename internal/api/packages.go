@@ -93,6 +93,7 @@ func (h *handler) exportPackages(w http.ResponseWriter, r *http.Request, req pac
 	}
 	w.Header().Set(wire.HeaderTransfer, string(sum))
 	return file{write: func(w io.Writer) error {
+		defer exp.Close()
 		_, err := exp.WriteTo(w)
 		return err
 	}}, nil

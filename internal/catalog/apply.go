@@ -119,7 +119,7 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 		return err
 	}
 	if len(doc.Environments)+len(doc.RemoteEnvironments)+len(doc.Lifecycles) > 0 {
-		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
+		if err := s.access.RequireSpaceWide(ctx, sp, domain.PermAdminSpace); err != nil {
 			return err
 		}
 	}

@@ -93,7 +93,7 @@ func (s *Service) space(ctx context.Context, name string, perm domain.Permission
 func (s *Service) CreateEnvironment(ctx context.Context, space, name string) (domain.Environment, error) {
 	var env domain.Environment
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.space(ctx, space, domain.PermAdminSpace)
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}

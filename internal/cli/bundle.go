@@ -24,7 +24,8 @@ func writePrivateFile(path string, data []byte) error {
 }
 
 func (a *app) bundleCommand() *cobra.Command {
-	inspect := show(a, &cobra.Command{Use: "inspect FILE", Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)", Args: cobra.ExactArgs(1)},
+	inspect := show(a, &cobra.Command{Use: "inspect FILE", Short: "Show what a bundle holds, and whether this space would accept it (imports nothing)", Example: `  ferry bundle inspect shop-1.0.0.bundle --space "Prod Space"
+  ferry bundle inspect shop-1.0.0.bundle -o json | jq .verified`, Args: cobra.ExactArgs(1)},
 		a.inspect, printInspection)
 	verify := do(a, &cobra.Command{
 		Use:   "verify FILE",
@@ -35,7 +36,7 @@ not revoked, the signature verifies against this space's stored copy of its
 certificate, the bundle is for this space, every secret decrypts with this
 space's key, and the schema version is supported. Exits non-zero if not: with
 the exit code of the problem's kind (7 untrusted, 3 invalid, ...).`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry bundle verify shop-1.0.0.bundle --space "Prod Space" && ferry bundle import shop-1.0.0.bundle --space "Prod Space"`, Args: cobra.ExactArgs(1),
 	}, func(x call) error {
 		in, err := a.inspect(x)
 		if err != nil {
@@ -90,7 +91,8 @@ bundle list'. Import it with --pending DIGEST (the digest or its start).`,
 	}, printImport)
 	imp.Flags().StringVar(&q.Lifecycle, "lifecycle", "", "lifecycle for the remote project (needed when the space has several)")
 	imp.Flags().StringVar(&q.Pending, "pending", "", "import the pending bundle with this digest (or its start) instead of a file")
-	list := show(a, &cobra.Command{Use: "list", Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List bundles this space imported, wrote or sent, with deliveries and pending imports", Example: `  ferry bundle list --space "Prod Space"
+  ferry bundle list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.BundleStatus, error) { return x.ListBundles(x, x.space) }, printBundles)
 	return group("bundle", "Inspect, verify and import release bundles", inspect, verify, imp, list)
 }
@@ -228,16 +230,29 @@ func (a *app) spaceKeyCommand() *cobra.Command {
 by you (the key is never printed). With it, any secret in a bundle for this
 space can be decrypted with the standard age tool (see docs/bundle-format.md).
 The export is audited. Keep the file safe and delete it when done.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry space key "Prod Space" --out prod.agekey
+  jq -r '.variables[] | select(.name=="Token") | .sealed' payload.json | age -d -i prod.agekey   # docs/bundle-format.md`, Args: cobra.ExactArgs(1),
 	}, output{private: true}, func(x call) ([]byte, error) { return x.AgeKey(x, x.args[0]) },
-		func(x call, out string) {
-			fmt.Fprintf(a.stdout, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
+		func(w io.Writer, x call, out string) {
+			fmt.Fprintf(w, "Wrote the age key of space %q to %s (mode 0600)\n", x.args[0], out)
 		})
+}
+
+// receiptFile is what receipt export says about the file it wrote.
+type receiptFile struct {
+	File          string `json:"file"`
+	Bytes         int    `json:"bytes"`
+	To            string `json:"to"`
+	Receipts      int    `json:"receipts"`
+	Waiting       int    `json:"waiting,omitempty"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Note          string `json:"note,omitempty"`
 }
 
 func (a *app) receiptCommand() *cobra.Command {
 	var req api.ExportReceiptsRequest
-	export := save(a, &cobra.Command{
+	var out string
+	export := show(a, &cobra.Command{
 		Use:   "export --to SPACE --out FILE",
 		Short: "Write the receipts a remote space has not been sent yet",
 		Long: `Write one signed file with the receipts that remote space has not been sent
@@ -248,27 +263,34 @@ space received from spaces further along, with their original signatures).
 The file is written in the newest schema version that space is known to
 read (--schema-version chooses by hand); receipts of a newer version than
 that wait until it reads it.`,
-		Example: `  ferry receipt export --to "DevTest Space" --out receipts.json`,
-		Args:    cobra.NoArgs,
-	}, output{private: true}, func(x call) ([]byte, error) {
-		if req.To == "" {
-			return nil, usagef("give the destination with --to SPACE")
+		Example: `  ferry receipt export --to "DevTest Space" --out receipts.json
+  ferry receipt export --to "DevTest Space" --all --out all-receipts.json`,
+		Args: cobra.NoArgs,
+	}, func(x call) (receiptFile, error) {
+		if req.To == "" || out == "" {
+			return receiptFile{}, usagef("give the destination with --to SPACE and the file with --out FILE")
 		}
 		f, err := x.ExportReceipts(x, x.space, req)
-		return f.Data, err
-	}, func(x call, out string) {
+		if err == nil {
+			err = writePrivateFile(out, f.Data)
+		}
 		var env struct {
 			SchemaVersion int `json:"schemaVersion"`
 		}
-		if data, err := os.ReadFile(out); err == nil {
-			json.Unmarshal(data, &env)
+		json.Unmarshal(f.Data, &env)
+		return receiptFile{File: out, Bytes: len(f.Data), To: req.To, Receipts: f.Receipts, Waiting: f.Waiting, SchemaVersion: env.SchemaVersion, Note: f.Note}, err
+	}, func(w io.Writer, f receiptFile) {
+		fmt.Fprintf(w, "Wrote %d receipt(s) for %q to %s (schema version %d)\n", f.Receipts, f.To, f.File, f.SchemaVersion)
+		if f.Note != "" {
+			fmt.Fprintln(w, f.Note)
 		}
-		fmt.Fprintf(a.stdout, "Wrote receipts for %q to %s (schema version %d)\nImport them there with: ferry receipt import %s\n", req.To, out, env.SchemaVersion, out)
+		fmt.Fprintf(w, "Import them there with: ferry receipt import %s\n", f.File)
 	})
+	export.Flags().StringVar(&out, "out", "", "file to write")
 	export.Flags().StringVar(&req.To, "to", "", "remote space the receipts go to")
 	export.Flags().BoolVar(&req.All, "all", false, "include receipts already sent")
 	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "write this schema version (default: the newest that space is known to read)")
-	imp := show(a, &cobra.Command{Use: "import FILE", Short: "Import a receipt file (verified first; receipts already held are skipped)", Args: cobra.ExactArgs(1)},
+	imp := show(a, &cobra.Command{Use: "import FILE", Short: "Import a receipt file (verified first; receipts already held are skipped)", Example: `  ferry receipt import receipts.json --space "DevTest Space"`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.ReceiptImport, error) {
 			data, err := a.readInput(x.args[0])
 			if err != nil {

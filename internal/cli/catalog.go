@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/ferrydeploy/ferry/api"
 )
@@ -15,7 +18,8 @@ func (a *app) envCommand() *cobra.Command {
 		show(a, &cobra.Command{Use: "create NAME", Short: "Create an environment in the space", Example: `  ferry env create Development`, Args: cobra.ExactArgs(1)},
 			func(x call) (api.Environment, error) { return x.CreateEnvironment(x, x.space, x.args[0]) },
 			line("Created environment %q in space %q", func(e api.Environment) []any { return []any{e.Name, a.space} })),
-		show(a, &cobra.Command{Use: "list", Short: "List the space's environments, local and remote", Args: cobra.NoArgs},
+		show(a, &cobra.Command{Use: "list", Short: "List the space's environments, local and remote", Example: `  ferry env list
+  ferry env list --space "Prod Space" -o json`, Args: cobra.NoArgs},
 			func(x call) ([]api.Environment, error) { return x.ListEnvironments(x, x.space) },
 			rows("NAME\tKIND", func(e api.Environment) []string {
 				if e.IsRemote() {
@@ -26,7 +30,8 @@ func (a *app) envCommand() *cobra.Command {
 }
 
 func (a *app) lifecycleCommand() *cobra.Command {
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's lifecycles and their phases", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's lifecycles and their phases", Example: `  ferry lifecycle list
+  ferry lifecycle list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Lifecycle, error) { return x.ListLifecycles(x, x.space) },
 		func(w io.Writer, list []api.Lifecycle) {
 			for _, l := range list {
@@ -48,7 +53,8 @@ func (a *app) lifecycleCommand() *cobra.Command {
 }
 
 func (a *app) projectCommand() *cobra.Command {
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's projects", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's projects", Example: `  ferry project list
+  ferry project list --space "Prod Space" -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Project, error) { return x.ListProjects(x, x.space) },
 		rows("NAME\tLIFECYCLE\tSTEPS\tVARIABLES", func(p api.Project) []string {
 			return []string{p.Name, p.Lifecycle, fmt.Sprint(len(p.Process)), fmt.Sprint(len(p.Variables))}
@@ -161,16 +167,27 @@ func (a *app) exportCommand() *cobra.Command {
 		Short: "Write the space's configuration as YAML that 'ferry apply' accepts",
 		Long: `Export the space's environments, remote environments, lifecycles and projects
 as YAML, for source control or to copy into another space. Sensitive values are
-never exported: they appear as 'keep: true'.`,
+never exported: they appear as 'keep: true'. With -o json the document is
+written as JSON (keys in the same order), which 'ferry apply' reads as well.`,
+		Example: `  ferry export > space.yaml
+  ferry export --space "DevTest Space" --out devtest.yaml
+  ferry export -o json | jq '.projects[].name'`,
 		Args: cobra.NoArgs,
-	}, output{stdout: true}, func(x call) ([]byte, error) { return x.Export(x, x.space) },
-		func(x call, out string) { fmt.Fprintf(a.stderr, "Wrote %s\n", out) })
+	}, output{stdout: true}, func(x call) ([]byte, error) {
+		doc, err := x.Export(x, x.space)
+		if err != nil || !a.jsonOutput() {
+			return doc, err
+		}
+		return yamlToJSON(doc)
+	}, func(w io.Writer, x call, out string) { fmt.Fprintf(w, "Wrote %s\n", out) })
 }
 
 func (a *app) auditCommand() *cobra.Command {
 	var all bool
 	var limit int
-	list := show(a, &cobra.Command{Use: "list", Short: "List who changed what, and when (newest first)", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List who changed what, and when (newest first)", Example: `  ferry audit list
+  ferry audit list --limit 20 -o json
+  ferry audit list --all            # every space and the server (administrators)`, Args: cobra.NoArgs},
 		func(x call) ([]api.AuditEvent, error) {
 			if all {
 				return x.ListAllAudit(x, limit)
@@ -191,4 +208,68 @@ func detailText(d map[string]string) string {
 		parts = append(parts, k+"="+d[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// yamlToJSON writes a YAML document as JSON with its keys in the same
+// order. JSON is YAML too, so 'ferry apply' reads the result alike.
+func yamlToJSON(doc []byte) ([]byte, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(doc, &n); err != nil {
+		return nil, fmt.Errorf("the server's export is not YAML: %w", err)
+	}
+	var b bytes.Buffer
+	if err := nodeJSON(&b, &n); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// nodeJSON writes one YAML node as JSON.
+func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			b.WriteString("null")
+			return nil
+		}
+		return nodeJSON(b, n.Content[0])
+	case yaml.AliasNode:
+		return nodeJSON(b, n.Alias)
+	case yaml.MappingNode, yaml.SequenceNode:
+		open, close, step := byte('['), byte(']'), 1
+		if n.Kind == yaml.MappingNode {
+			open, close, step = '{', '}', 2
+		}
+		b.WriteByte(open)
+		for i := 0; i+step <= len(n.Content); i += step {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if step == 2 {
+				key, _ := json.Marshal(n.Content[i].Value)
+				b.Write(key)
+				b.WriteByte(':')
+			}
+			if err := nodeJSON(b, n.Content[i+step-1]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(close)
+		return nil
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	b.Write(data)
+	return nil
 }

@@ -24,7 +24,9 @@ of its lifecycle, in lifecycle order. Other spaces' environments
 
 Projects come by name, a page at a time: --limit and --offset show one page;
 without them every page is fetched and shown.`,
-		Args: cobra.MaximumNArgs(1),
+		Example: `  ferry dashboard
+  ferry dashboard Shop
+  ferry dashboard --offset 100 --limit 100 -o json`, Args: cobra.MaximumNArgs(1),
 	}, func(x call) error {
 		if len(x.args) == 1 {
 			q.Project = x.args[0]
@@ -124,7 +126,7 @@ func age(seconds int64) string {
 }
 
 func (a *app) lifecycleShowCommand() *cobra.Command {
-	return show(a, &cobra.Command{Use: "show NAME", Short: "Draw a lifecycle's pipeline across spaces", Args: cobra.ExactArgs(1)},
+	return show(a, &cobra.Command{Use: "show NAME", Short: "Draw a lifecycle's pipeline across spaces", Example: `  ferry lifecycle show Main`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Lifecycle, error) {
 			list, err := x.ListLifecycles(x, x.space)
 			for _, l := range list {

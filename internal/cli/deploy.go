@@ -55,37 +55,16 @@ deployment fails or is cancelled.`,
 // follow streams a task's log until the task ends, then reports its result:
 // an error (exit code 1) unless it succeeded.
 func (a *app) follow(x call, id int64) error {
-	var after int64
-	var t api.Task
 	var all []api.LogLine
-	delay := 100 * time.Millisecond
-	for {
-		page, err := x.TaskLog(x, x.space, id, after)
-		if err != nil {
-			return err
+	t, err := x.FollowTask(x, x.space, id, func(l api.LogLine) {
+		if a.output == "json" {
+			all = append(all, l)
+			return
 		}
-		t = page.Task
-		for _, l := range page.Lines {
-			after = l.Seq
-			if a.output == "json" {
-				all = append(all, l)
-				continue
-			}
-			printLogLine(a.stdout, a.stderr, l)
-		}
-		if t.State.Done() && len(page.Lines) == 0 {
-			break
-		}
-		if len(page.Lines) == 0 {
-			select {
-			case <-x.Done():
-				return x.Err()
-			case <-time.After(delay):
-			}
-			delay = min(delay*2, time.Second)
-		} else {
-			delay = 100 * time.Millisecond
-		}
+		printLogLine(a.stdout, a.stderr, l)
+	})
+	if err != nil {
+		return err
 	}
 	if a.output == "json" {
 		a.render(api.TaskLog{Task: t, Lines: all}, nil)
@@ -102,6 +81,23 @@ func (a *app) follow(x call, id int64) error {
 	return nil
 }
 
+// logSoFar reads a task and every line of its log written so far: an
+// answer holds at most a page of lines, so it asks for more until none
+// come.
+func logSoFar(x call, id int64) (api.TaskLog, error) {
+	var all api.TaskLog
+	var after int64
+	for {
+		page, err := x.TaskLog(x, x.space, id, after)
+		if err != nil || len(page.Lines) == 0 {
+			all.Task = page.Task
+			return all, err
+		}
+		all.Lines = append(all.Lines, page.Lines...)
+		after = page.Lines[len(page.Lines)-1].Seq
+	}
+}
+
 func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
 	w := stdout
 	if l.Level == "error" {
@@ -114,12 +110,36 @@ func printLogLine(stdout, stderr io.Writer, l api.LogLine) {
 func taskID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usagef("task ID %q is not a number", arg)
+		return 0, usagef("task ID %q is not a positive whole number (see 'ferry task list')", arg)
 	}
 	return id, nil
 }
 
 func (a *app) taskCommand() *cobra.Command {
+	taskShow := show(a, &cobra.Command{Use: "show ID", Short: "Show a task: its state, and what it waits for when it waits", Example: `  ferry task show 42
+  ferry task show 42 -o json`, Args: cobra.ExactArgs(1)},
+		func(x call) (api.Task, error) {
+			id, err := taskID(x.args[0])
+			if err != nil {
+				return api.Task{}, err
+			}
+			return x.GetTask(x, x.space, id)
+		}, printTask)
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
+		func(x call) (api.Task, error) {
+			id, err := taskID(x.args[0])
+			if err != nil {
+				return api.Task{}, err
+			}
+			return x.CancelTask(x, x.space, id)
+		},
+		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
+	return group("task", "List tasks, read their logs, approve or abort what waits, cancel them", a.taskListCommand(), taskShow, a.taskLogCommand(), cancel,
+		a.decideCommand(true), a.decideCommand(false))
+}
+
+// taskListCommand is `task list [--waiting]`.
+func (a *app) taskListCommand() *cobra.Command {
 	var limit int
 	var waiting bool
 	list := show(a, &cobra.Command{
@@ -129,6 +149,9 @@ func (a *app) taskCommand() *cobra.Command {
 that wait at a manual-intervention step, with what each waits for and who may
 decide: approve one with 'ferry task approve ID', abort it with
 'ferry task abort ID'.`,
+		Example: `  ferry task list
+  ferry task list --limit 10 -o json
+  ferry task list --waiting`,
 		Args: cobra.NoArgs,
 	}, func(x call) ([]api.Task, error) {
 		if waiting {
@@ -146,16 +169,14 @@ decide: approve one with 'ferry task approve ID', abort it with
 	})
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many tasks")
 	list.Flags().BoolVar(&waiting, "waiting", false, "only tasks waiting for a manual intervention")
-	taskShow := show(a, &cobra.Command{Use: "show ID", Short: "Show a task: its state, and what it waits for when it waits", Args: cobra.ExactArgs(1)},
-		func(x call) (api.Task, error) {
-			id, err := taskID(x.args[0])
-			if err != nil {
-				return api.Task{}, err
-			}
-			return x.GetTask(x, x.space, id)
-		}, printTask)
+	return list
+}
+
+// taskLogCommand is `task log ID [--follow]`.
+func (a *app) taskLogCommand() *cobra.Command {
 	var followFlag bool
-	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Args: cobra.ExactArgs(1)},
+	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Example: `  ferry task log 42
+  ferry task log 42 --follow`, Args: cobra.ExactArgs(1)},
 		func(x call) error {
 			id, err := taskID(x.args[0])
 			if err != nil {
@@ -164,7 +185,7 @@ decide: approve one with 'ferry task approve ID', abort it with
 			if followFlag {
 				return a.follow(x, id)
 			}
-			page, err := x.TaskLog(x, x.space, id, 0)
+			page, err := logSoFar(x, id)
 			if err != nil {
 				return err
 			}
@@ -176,17 +197,7 @@ decide: approve one with 'ferry task approve ID', abort it with
 			})
 		})
 	logCmd.Flags().BoolVarP(&followFlag, "follow", "f", false, "stream the log until the task ends")
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Args: cobra.ExactArgs(1)},
-		func(x call) (api.Task, error) {
-			id, err := taskID(x.args[0])
-			if err != nil {
-				return api.Task{}, err
-			}
-			return x.CancelTask(x, x.space, id)
-		},
-		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
-	return group("task", "List tasks, read their logs, approve or abort what waits, cancel them", list, taskShow, logCmd, cancel,
-		a.decideCommand(true), a.decideCommand(false))
+	return logCmd
 }
 
 // decideCommand is `task approve` (approve) or `task abort`.

@@ -26,13 +26,13 @@ var exitCodes = []struct {
 	kinds []api.Kind
 	means string
 }{
-	{1, []api.Kind{kindFailed}, "what the command did failed: a deployment, a bundle verification, a delivery"},
+	{1, []api.Kind{kindFailed}, "what the command did failed: a deployment (--wait), a delivery"},
 	{2, []api.Kind{kindUsage}, "an unknown command or flag, a missing or extra argument"},
-	{3, []api.Kind{api.KindInvalid}, "the server refused the input (the message says which rule)"},
+	{3, []api.Kind{api.KindInvalid}, "the server refused the input: it breaks a rule, or a file is damaged or altered (the message names the rule)"},
 	{4, []api.Kind{api.KindNotFound}, "something named does not exist (a local file included)"},
 	{5, []api.Kind{api.KindForbidden, api.KindUnauthorized}, "no permission (forbidden), or no or a wrong API key (unauthorized)"},
 	{6, []api.Kind{api.KindConflict}, "it exists already, or changed underneath"},
-	{7, []api.Kind{api.KindUntrusted}, "signed by a space not trusted for it, revoked, or tampered with"},
+	{7, []api.Kind{api.KindUntrusted}, "signed by a space not known or trusted for it, or revoked, or its signature does not verify"},
 	{8, []api.Kind{api.KindUnreachable}, "no answer from the server (its address, TLS, or its pinned certificate)"},
 	{9, []api.Kind{api.KindUnavailable, api.KindTooManyRequests}, "the server is busy or throttling; try again later"},
 	{10, []api.Kind{api.KindInternal}, "the server failed; its log says why"},
@@ -43,12 +43,18 @@ func exitCodeHelp() string {
 	var b strings.Builder
 	b.WriteString("Exit codes (with -o json, an error is {\"error\": \"...\", \"kind\": \"...\"} on standard error):\n")
 	fmt.Fprintf(&b, "  %-3d %s\n", 0, "success")
-	for _, e := range exitCodes {
+	names := make([]string, len(exitCodes))
+	width := 0
+	for i, e := range exitCodes {
 		kinds := make([]string, len(e.kinds))
-		for i, k := range e.kinds {
-			kinds[i] = string(k)
+		for j, k := range e.kinds {
+			kinds[j] = string(k)
 		}
-		fmt.Fprintf(&b, "  %-3d %-26s %s\n", e.code, strings.Join(kinds, ", "), e.means)
+		names[i] = strings.Join(kinds, ", ")
+		width = max(width, len(names[i]))
+	}
+	for i, e := range exitCodes {
+		fmt.Fprintf(&b, "  %-3d %-*s  %s\n", e.code, width, names[i], e.means)
 	}
 	return b.String()
 }

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/client"
@@ -73,5 +77,66 @@ func TestAskedJSON(t *testing.T) {
 		if got := askedJSON(strings.Fields(args)); got != want {
 			t.Errorf("%q: %v", args, got)
 		}
+	}
+}
+
+// commandPaths lists every command of the tree as its words below ferry,
+// cobra's own (help, completion) included.
+func commandPaths(t *testing.T) (groups, leaves [][]string) {
+	t.Helper()
+	root := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}).rootCommand()
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.HasSubCommands() {
+			groups = append(groups, path)
+		} else {
+			leaves = append(leaves, path)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(slices.Clone(path), sub.Name()))
+		}
+	}
+	walk(root, nil)
+	if len(groups) < 10 || len(leaves) < 40 || !slices.ContainsFunc(leaves, func(p []string) bool { return slices.Equal(p, []string{"help"}) }) {
+		t.Fatalf("the tree has %d groups and %d leaves (help among them?)", len(groups), len(leaves))
+	}
+	return groups, leaves
+}
+
+// TestUnknownNamesAreUsageErrors: an unknown command under any command
+// that holds others, an unknown flag on any command, and an unknown help
+// topic exit with the usage code, and say so as JSON under -o json —
+// cobra's own help and completion commands included.
+func TestUnknownNamesAreUsageErrors(t *testing.T) {
+	groups, leaves := commandPaths(t)
+	var cases [][]string
+	for _, g := range groups {
+		cases = append(cases, append(slices.Clone(g), "frobnicate"))
+	}
+	for _, l := range append(groups, leaves...) {
+		cases = append(cases, append(slices.Clone(l), "--frobnicate"))
+	}
+	cases = append(cases, []string{"help", "frobnicate"}, []string{"help", "env", "frobnicate"}, []string{"completion", "bash", "extra"})
+	for _, args := range cases {
+		var out, errs bytes.Buffer
+		code := Execute(t.Context(), append([]string{"-o", "json"}, args...), strings.NewReader(""), &out, &errs)
+		var body api.ErrorBody
+		if code != 2 || json.Unmarshal(errs.Bytes(), &body) != nil || body.Kind != kindUsage || out.Len() != 0 {
+			t.Errorf("ferry -o json %s: exit %d, stdout %q, stderr %q; want exit 2 and a usage error", strings.Join(args, " "), code, out.String(), errs.String())
+		}
+	}
+}
+
+// TestTaskIDs: a task ID that is not a positive whole number is a usage
+// error that says so (0 and -1 were called "not a number").
+func TestTaskIDs(t *testing.T) {
+	for _, arg := range []string{"0", "-1", "abc", "1.5", ""} {
+		_, err := taskID(arg)
+		if kind, code, msg := classify(err); kind != kindUsage || code != 2 || !strings.Contains(msg, "positive whole number") {
+			t.Errorf("task ID %q: %v (exit %d)", arg, err, code)
+		}
+	}
+	if id, err := taskID("42"); id != 42 || err != nil {
+		t.Errorf("task ID 42: %d %v", id, err)
 	}
 }

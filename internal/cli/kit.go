@@ -90,9 +90,16 @@ type output struct {
 	stdout  bool // without --out, standard output; otherwise --out is required
 }
 
+// savedFile is what a command that wrote a file prints with -o json.
+type savedFile struct {
+	File  string `json:"file"`
+	Bytes int    `json:"bytes"`
+}
+
 // save makes cmd write the file fetch returns to --out FILE (a flag it
-// adds), then call said, if not nil, with the path.
-func save(a *app, cmd *cobra.Command, o output, fetch func(x call) ([]byte, error), said func(x call, out string)) *cobra.Command {
+// adds), then say so: as a savedFile with -o json, with said (if not nil)
+// otherwise. Written to standard output, the file is all it prints.
+func save(a *app, cmd *cobra.Command, o output, fetch func(x call) ([]byte, error), said func(w io.Writer, x call, out string)) *cobra.Command {
 	var out string
 	usage := "file to write"
 	if o.stdout {
@@ -109,11 +116,14 @@ func save(a *app, cmd *cobra.Command, o output, fetch func(x call) ([]byte, erro
 		} else if err == nil {
 			err = a.writeOutput(out, data)
 		}
-		if err != nil || said == nil || out == "" || out == "-" {
+		if err != nil || out == "" || out == "-" {
 			return err
 		}
-		said(x, out)
-		return nil
+		return a.render(savedFile{File: out, Bytes: len(data)}, func(w io.Writer) {
+			if said != nil {
+				said(w, x, out)
+			}
+		})
 	})
 }
 

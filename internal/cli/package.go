@@ -69,7 +69,8 @@ never changes.`,
 
 func (a *app) packageList() *cobra.Command {
 	var id string
-	list := show(a, &cobra.Command{Use: "list [--id ID]", Short: "List the feed's packages, newest version first", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list [--id ID]", Short: "List the feed's packages, newest version first", Example: `  ferry package list
+  ferry package list --id shop-web -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Package, error) { return x.ListPackages(x, x.space, id) },
 		func(w io.Writer, list []api.Package) {
 			if len(list) == 0 {
@@ -85,7 +86,7 @@ func (a *app) packageList() *cobra.Command {
 }
 
 func (a *app) packageShow() *cobra.Command {
-	return show(a, &cobra.Command{Use: "show ID VERSION", Short: "Show a package version: hash, size, how it is stored", Args: cobra.ExactArgs(2)},
+	return show(a, &cobra.Command{Use: "show ID VERSION", Short: "Show a package version: hash, size, how it is stored", Example: `  ferry package show shop-web 1.0.0`, Args: cobra.ExactArgs(2)},
 		func(x call) (api.PackageDetail, error) { return x.ShowPackage(x, x.space, x.args[0], x.args[1]) },
 		func(w io.Writer, d api.PackageDetail) {
 			fmt.Fprintf(w, "%s %s\n", d.ID, d.Version)
@@ -100,12 +101,19 @@ func (a *app) packageShow() *cobra.Command {
 
 func (a *app) packageDownload() *cobra.Command {
 	var out string
-	dl := do(a, &cobra.Command{Use: "download ID VERSION --out FILE", Short: "Write a package version from the feed to a file (verified)", Args: cobra.ExactArgs(2)},
+	dl := do(a, &cobra.Command{Use: "download ID VERSION --out FILE", Short: "Write a package version from the feed to a file (verified)", Example: `  ferry package download shop-web 1.0.0 --out shop-web-1.0.0.zip`, Args: cobra.ExactArgs(2)},
 		func(x call) error {
 			if out == "" {
 				return usagef("give the file to write with --out FILE")
 			}
-			return a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) })
+			if err := a.downloadTo(out, func(w io.Writer) error { return x.DownloadPackage(x, x.space, x.args[0], x.args[1], w) }); err != nil {
+				return err
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			return a.render(savedFile{File: out, Bytes: int(fi.Size())}, func(w io.Writer) {})
 		})
 	dl.Flags().StringVar(&out, "out", "", "file to write")
 	return dl
@@ -123,8 +131,8 @@ an inventory is only needed when no receipt has gone back yet.`,
 		Example: `  ferry package inventory --out prod-inventory.json`,
 		Args:    cobra.NoArgs,
 	}, output{}, func(x call) ([]byte, error) { return x.PackageInventory(x, x.space) },
-		func(x call, out string) {
-			fmt.Fprintf(a.stdout, "Wrote the package inventory of %q to %s\n", a.space, out)
+		func(w io.Writer, x call, out string) {
+			fmt.Fprintf(w, "Wrote the package inventory of %q to %s\n", a.space, out)
 		})
 }
 
@@ -138,9 +146,20 @@ func (a *app) packageExport() *cobra.Command {
 release promoted to it that it is not known to hold, carrying only the chunks
 it lacks. What it holds is known from the package lists in its deployment
 receipts (receipt import) and from an inventory file it wrote
-('package inventory'), given with --inventory. --full ignores both.`,
+('package inventory'), given with --inventory. --full ignores both.
+
+A package whose earlier version the remote space holds travels as a delta
+from it: compressed entries (zip, jar, nupkg, tar.gz) are compared as their
+deflate tokens, so a version that re-timestamps every entry and changes 1% of
+the content costs about 1% or less, whatever tool made the archive. The
+remote space rebuilds it byte for byte and checks its SHA-256.
+
+The file is written in transfer schema 2 unless the remote space is known to
+read only schema 1 (a server from before deltas); --schema-version 1 writes
+schema 1 by hand (chunks only, no deltas).`,
 		Example: `  ferry package export --to "Prod Space" --out packages.ferry
-  ferry package export --to "Prod Space" --inventory prod-inventory.json --out packages.ferry`,
+  ferry package export --to "Prod Space" --inventory prod-inventory.json --out packages.ferry
+  ferry package export --to "Old Space" --schema-version 1 --out packages.ferry   # for a server before deltas`,
 		Args: cobra.NoArgs,
 	}, func(x call) (api.TransferSummary, error) {
 		var sum api.TransferSummary
@@ -164,6 +183,7 @@ receipts (receipt import) and from an inventory file it wrote
 	export.Flags().StringVar(&out, "out", "", "file to write")
 	export.Flags().StringVar(&inventory, "inventory", "", "inventory file the remote space wrote (package inventory)")
 	export.Flags().BoolVar(&req.Full, "full", false, "carry every chunk, whatever the target holds")
+	export.Flags().IntVar(&req.SchemaVersion, "schema-version", 0, "transfer file schema to write: 2, or 1 for a server that reads only 1 (default: what the remote space is known to read)")
 	return export
 }
 
@@ -176,7 +196,10 @@ func printTransfer(w io.Writer, out string, sum api.TransferSummary) {
 	if sum.PackageBytes > 0 {
 		pct = 100 * float64(sum.FileBytes) / float64(sum.PackageBytes)
 	}
-	fmt.Fprintf(w, "  %d of %d chunks carried (%s of content); the file is %.1f%% of the packages' size\n", sum.Chunks, sum.TotalChunks, byteSize(sum.ChunkBytes), pct)
+	if sum.Deltas > 0 {
+		fmt.Fprintf(w, "  %d package(s) as deltas from versions %q holds (%s)\n", sum.Deltas, sum.To, byteSize(sum.DeltaBytes))
+	}
+	fmt.Fprintf(w, "  %d of %d chunks carried (%s of content); the file is %.2f%% of the packages' size (schema %d)\n", sum.Chunks, sum.TotalChunks, byteSize(sum.ChunkBytes), pct, sum.SchemaVersion)
 	if len(sum.Assumed) > 0 {
 		var have []string
 		for _, p := range sum.Assumed {
@@ -197,13 +220,17 @@ func (a *app) packageImport() *cobra.Command {
 file's signature (a remote space trusted for releases), every chunk's hash and
 every rebuilt package's SHA-256 are checked before any package enters the
 feed; a file altered in any way is refused.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry package import packages.ferry --space "Prod Space"`, Args: cobra.ExactArgs(1),
 	}, func(x call) (api.PackageImport, error) {
 		return upload(a, x.args[0], func(body io.Reader, size int64) (api.PackageImport, error) {
 			return x.ImportPackages(x, x.space, body, size)
 		})
 	}, func(w io.Writer, res api.PackageImport) {
-		fmt.Fprintf(w, "Imported %d package(s) from %q (%d chunks carried, %d new, %s)\n", len(res.Imported), res.From, res.Chunks, res.NewChunks, byteSize(res.Bytes))
+		fmt.Fprintf(w, "Imported %d package(s) from %q (%d chunks carried, %d new, %s", len(res.Imported), res.From, res.Chunks, res.NewChunks, byteSize(res.Bytes))
+		if res.Deltas > 0 {
+			fmt.Fprintf(w, "; %d rebuilt from deltas, %s", res.Deltas, byteSize(res.DeltaBytes))
+		}
+		fmt.Fprintln(w, ")")
 		for _, p := range res.Imported {
 			fmt.Fprintf(w, "  %s %s  sha256:%s\n", p.ID, p.Version, p.SHA256)
 		}

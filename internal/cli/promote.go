@@ -240,7 +240,8 @@ func (a *app) deliveriesCommand() *cobra.Command {
 	cmd := show(a, &cobra.Command{
 		Use:   "deliveries [NAME]",
 		Short: "List deliveries to connected spaces (bundles, packages, receipts): state, attempts, answer or error",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  ferry remote-space deliveries
+  ferry remote-space deliveries "Prod Space" --limit 10`, Args: cobra.MaximumNArgs(1),
 	}, func(x call) ([]api.Delivery, error) {
 		if len(x.args) == 1 {
 			q.Remote = x.args[0]

@@ -43,7 +43,8 @@ channel's lifecycle, or the project's when the channel has none.`,
 	create.Flags().StringVar(&req.Channel, "channel", "", "channel of the project (default: its default channel); the release must keep its version rules and follows its lifecycle")
 	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
-	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Args: cobra.ExactArgs(1)},
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Example: `  ferry release list Shop
+  ferry release list "DevTest Space: Shop" --space "Prod Space" -o json`, Args: cobra.ExactArgs(1)},
 		func(x call) ([]api.Release, error) { return x.ListReleases(x, x.space, x.args[0]) },
 		rows("VERSION\tCHANNEL\tCREATED\tBY\tNOTES", func(r api.Release) []string {
 			return []string{r.Version, orDash(r.Channel), when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
@@ -169,76 +170,98 @@ func printDiff(w io.Writer, p painter, d api.ReleaseDiff) {
 	if d.From.SnapshotDigest == d.To.SnapshotDigest {
 		fmt.Fprintln(w, "  (equal digests: only secret values differ, which digests leave out)")
 	}
-	if len(d.Steps) > 0 {
-		fmt.Fprintln(w)
-		p.line(w, bold, "Steps")
+	section(w, p, "Steps", d.Steps, printStepChange)
+	section(w, p, "Variables", d.Variables, printVariableChange)
+	section(w, p, "Templates", d.Templates, printTemplateChange)
+	section(w, p, "Packages", d.Packages, printPackageChange)
+}
+
+// section prints a titled list of changes, or nothing when there are none.
+func section[T any](w io.Writer, p painter, title string, changes []T, print func(io.Writer, painter, T)) {
+	if len(changes) == 0 {
+		return
 	}
-	for _, s := range d.Steps {
-		switch s.Change {
-		case api.Added:
-			p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
-			printScript(w, s.Step.Script)
-		case api.Removed:
-			p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
-		case api.Moved:
-			p.line(w, yellow, fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition))
-		default:
-			where := ""
-			if s.Moved {
-				where = fmt.Sprintf(", moved from step %d to %d", s.OldPosition, s.NewPosition)
-			}
-			p.line(w, yellow, fmt.Sprintf("  ~ %s (changed%s)", s.Name, where))
-			for _, f := range s.Fields {
-				fmt.Fprintf(w, "      %s\n", fieldText(f))
-			}
-			if s.ScriptDiff != "" {
-				fmt.Fprintln(w, "      script:")
-				printLineDiff(w, p, s.ScriptDiff)
-			}
+	fmt.Fprintln(w)
+	p.line(w, bold, title)
+	for _, c := range changes {
+		print(w, p, c)
+	}
+}
+
+func printStepChange(w io.Writer, p painter, s api.StepChange) {
+	switch s.Change {
+	case api.Added:
+		p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
+		printScript(w, s.Step.Script)
+	case api.Removed:
+		p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
+	case api.Moved:
+		p.line(w, yellow, fmt.Sprintf("  ↕ %s (moved from step %d to %d)", s.Name, s.OldPosition, s.NewPosition))
+	default:
+		where := ""
+		if s.Moved {
+			where = fmt.Sprintf(", moved from step %d to %d", s.OldPosition, s.NewPosition)
+		}
+		p.line(w, yellow, fmt.Sprintf("  ~ %s (changed%s)", s.Name, where))
+		for _, f := range s.Fields {
+			fmt.Fprintf(w, "      %s\n", fieldText(f))
+		}
+		if s.ScriptDiff != "" {
+			fmt.Fprintln(w, "      script:")
+			printLineDiff(w, p, s.ScriptDiff)
 		}
 	}
-	if len(d.Variables) > 0 {
-		fmt.Fprintln(w)
-		p.line(w, bold, "Variables")
+}
+
+func printVariableChange(w io.Writer, p painter, v api.VariableChange) {
+	name := v.Name + " (unscoped)"
+	if len(v.Environments) > 0 {
+		name = fmt.Sprintf("%s [%s]", v.Name, strings.Join(v.Environments, ", "))
 	}
-	for _, v := range d.Variables {
-		name := v.Name + " (unscoped)"
-		if len(v.Environments) > 0 {
-			name = fmt.Sprintf("%s [%s]", v.Name, strings.Join(v.Environments, ", "))
-		}
-		switch v.Change {
-		case api.Added:
-			p.line(w, green, fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive)))
-		case api.Removed:
-			p.line(w, red, fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive)))
-		default:
-			if v.OldSensitive && v.NewSensitive {
-				p.line(w, yellow, fmt.Sprintf("  ~ %s: sensitive value changed", name))
-				continue
-			}
-			p.line(w, yellow, fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive)))
+	switch {
+	case v.Change == api.Added:
+		p.line(w, green, fmt.Sprintf("  + %s = %s", name, valueText(v.NewValue, v.NewSensitive)))
+	case v.Change == api.Removed:
+		p.line(w, red, fmt.Sprintf("  - %s (was %s)", name, valueText(v.OldValue, v.OldSensitive)))
+	case v.OldSensitive && v.NewSensitive:
+		p.line(w, yellow, fmt.Sprintf("  ~ %s: sensitive value changed", name))
+	default:
+		p.line(w, yellow, fmt.Sprintf("  ~ %s: %s → %s", name, valueText(v.OldValue, v.OldSensitive), valueText(v.NewValue, v.NewSensitive)))
+	}
+}
+
+func printTemplateChange(w io.Writer, p painter, t api.TemplateChange) {
+	req := "optional"
+	if t.Required {
+		req = "required"
+	}
+	switch t.Change {
+	case api.Added:
+		p.line(w, green, fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req))
+	case api.Removed:
+		p.line(w, red, fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req))
+	default:
+		p.line(w, yellow, fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req))
+		for _, f := range t.Fields {
+			fmt.Fprintf(w, "      %s\n", fieldText(f))
 		}
 	}
-	if len(d.Templates) > 0 {
-		fmt.Fprintln(w)
-		p.line(w, bold, "Templates")
+}
+
+func printPackageChange(w io.Writer, p painter, c api.PackageChange) {
+	ref := func(r *api.PackageRef) string {
+		if r == nil {
+			return "(none)"
+		}
+		return fmt.Sprintf("%s (%s)", r.Version, shortDigest("sha256:"+r.SHA256))
 	}
-	for _, t := range d.Templates {
-		req := "optional"
-		if t.Required {
-			req = "required"
-		}
-		switch t.Change {
-		case api.Added:
-			p.line(w, green, fmt.Sprintf("  + %s [%s, %s]", t.Name, t.Type, req))
-		case api.Removed:
-			p.line(w, red, fmt.Sprintf("  - %s [%s, %s]", t.Name, t.Type, req))
-		default:
-			p.line(w, yellow, fmt.Sprintf("  ~ %s [%s, %s]", t.Name, t.Type, req))
-			for _, f := range t.Fields {
-				fmt.Fprintf(w, "      %s\n", fieldText(f))
-			}
-		}
+	switch c.Change {
+	case api.Added:
+		p.line(w, green, fmt.Sprintf("  + %s %s", c.ID, ref(c.New)))
+	case api.Removed:
+		p.line(w, red, fmt.Sprintf("  - %s %s", c.ID, ref(c.Old)))
+	default:
+		p.line(w, yellow, fmt.Sprintf("  ~ %s: %s → %s", c.ID, ref(c.Old), ref(c.New)))
 	}
 }
 

@@ -24,13 +24,28 @@ func (a *app) varsCommand() *cobra.Command {
 }
 
 func (a *app) varsRenderCommand() *cobra.Command {
-	var vars []string
-	var varsFile string
-	var lenient bool
+	var o renderOptions
 	cmd := &cobra.Command{
-		Use:   "render [FILE|-]",
-		Short: "Render a template with given variables, offline (no server)",
-		Long: `Render substitutes the #{...} expressions of FILE (or standard input, with "-"
+		Use:     "render [FILE|-]",
+		Short:   "Render a template with given variables, offline (no server)",
+		Long:    varsRenderHelp,
+		Example: varsRenderExamples,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "-"
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return a.renderFile(path, o)
+		},
+	}
+	cmd.Flags().StringArrayVar(&o.vars, "var", nil, "a variable as NAME=VALUE (repeatable; wins over --vars-file)")
+	cmd.Flags().StringVar(&o.varsFile, "vars-file", "", "a JSON object of variable names to values")
+	cmd.Flags().BoolVar(&o.lenient, "lenient", false, "leave what cannot be substituted as it is, with warnings (as deploy-package does for files)")
+	return cmd
+}
+
+const varsRenderHelp = `Render substitutes the #{...} expressions of FILE (or standard input, with "-"
 or no FILE) and prints exactly the result on standard output, nothing added.
 Warnings and errors go to standard error. No server is contacted: use it to
 check a script or a config file before a deployment.
@@ -50,10 +65,9 @@ With -o json the result is {"text", "warnings": [{"line", "col", "message"}]}.
 
 Variables come from --vars-file (a JSON object of names to values; an
 object or array value is used as JSON text) and then --var NAME=VALUE,
-which wins. Names are case-insensitive; Octopus.* and Ferry.* are one.
+which wins. Names are case-insensitive; Octopus.* and Ferry.* are one.`
 
-Examples:
-  # Check a config file with the values of an environment
+const varsRenderExamples = `  # Check a config file with the values of an environment
   ferry vars render app.config --vars-file staging.json
 
   # Try an expression
@@ -67,46 +81,46 @@ Examples:
   EOF
 
   # See what deploy-package would leave behind in a file
-  ferry vars render web.config --vars-file prod.json --lenient > /dev/null`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "-"
-			if len(args) == 1 {
-				path = args[0]
-			}
-			set, err := renderVariables(varsFile, vars)
-			if err != nil {
-				return err
-			}
-			text, err := a.readInput(path)
-			if err != nil {
-				return err
-			}
-			mode := variables.Strict
-			if lenient {
-				mode = variables.Lenient
-			}
-			res, err := variables.Render(string(text), set, mode)
-			if err != nil {
-				return renderFailure(err)
-			}
-			if a.output == "json" {
-				return a.render(renderJSON(res), nil)
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintln(a.stderr, "warning:", w)
-			}
-			if res.Null {
-				fmt.Fprintln(a.stderr, "warning: the null filter makes the whole text null; nothing is printed")
-			}
-			_, err = a.rawStdout.Write([]byte(res.Text))
-			return err
-		},
+  ferry vars render web.config --vars-file prod.json --lenient > /dev/null`
+
+// renderOptions are the flags of vars render.
+type renderOptions struct {
+	vars     []string
+	varsFile string
+	lenient  bool
+}
+
+// renderFile renders the template at path ("-": standard input) and
+// prints the result: as it is, with warnings on standard error, or as
+// JSON.
+func (a *app) renderFile(path string, o renderOptions) error {
+	set, err := renderVariables(o.varsFile, o.vars)
+	if err != nil {
+		return err
 	}
-	cmd.Flags().StringArrayVar(&vars, "var", nil, "a variable as NAME=VALUE (repeatable; wins over --vars-file)")
-	cmd.Flags().StringVar(&varsFile, "vars-file", "", "a JSON object of variable names to values")
-	cmd.Flags().BoolVar(&lenient, "lenient", false, "leave what cannot be substituted as it is, with warnings (as deploy-package does for files)")
-	return cmd
+	text, err := a.readInput(path)
+	if err != nil {
+		return err
+	}
+	mode := variables.Strict
+	if o.lenient {
+		mode = variables.Lenient
+	}
+	res, err := variables.Render(string(text), set, mode)
+	if err != nil {
+		return renderFailure(err)
+	}
+	if a.output == "json" {
+		return a.render(renderJSON(res), nil)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.stderr, "warning:", w)
+	}
+	if res.Null {
+		fmt.Fprintln(a.stderr, "warning: the null filter makes the whole text null; nothing is printed")
+	}
+	_, err = a.rawStdout.Write([]byte(res.Text))
+	return err
 }
 
 type renderedJSON struct {

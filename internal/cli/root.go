@@ -135,10 +135,33 @@ Start a server with 'ferry server'; every other command talks to a server
 }
 
 // usageErrors makes every error of the command line itself — an unknown
-// command or flag, a wrong number of arguments — a usage error (exit
-// code 2), and every command that only holds others fail on an unknown
-// one.
-func usageErrors(cmd *cobra.Command) {
+// command, help topic or flag, a wrong number of arguments — a usage
+// error (exit code 2), and every command that only holds others fail on
+// an unknown one. Cobra's own commands (help, completion) are added first
+// so that they follow the same rules.
+func usageErrors(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.RunE = helpTopic
+		}
+	}
+	usageErrorsBelow(root)
+}
+
+// helpTopic is `ferry help COMMAND...`: that command's help, or a usage
+// error when there is no such command.
+func helpTopic(c *cobra.Command, args []string) error {
+	cmd, rest, err := c.Root().Find(args)
+	if err != nil || len(rest) > 0 {
+		return usagef("unknown help topic %q (see 'ferry --help')", strings.Join(args, " "))
+	}
+	cmd.InitDefaultHelpFlag()
+	return cmd.Help()
+}
+
+func usageErrorsBelow(cmd *cobra.Command) {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see '%s --help')", err, c.CommandPath())
 	})
@@ -155,7 +178,7 @@ func usageErrors(cmd *cobra.Command) {
 		cmd.Args, cmd.RunE = g.Args, g.RunE
 	}
 	for _, sub := range cmd.Commands() {
-		usageErrors(sub)
+		usageErrorsBelow(sub)
 	}
 }
 

@@ -18,44 +18,7 @@ func (a *app) serverCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a ferry server",
-		Long: `Run a ferry server in the foreground.
-
-The first start creates the store (embedded SQLite in the data folder), a master
-key that encrypts secrets at rest (DATA/master.key, mode 0600), the space
-"Default", and the user "admin", whose API key is written to DATA/admin.key
-(mode 0600). Stop it with Ctrl-C or SIGTERM: running tasks are cancelled and
-recorded, and a restart keeps everything.
-
-With FERRY_DATABASE_URL=postgres://... the server uses PostgreSQL instead, and
-several nodes (each with its own --node name, all sharing one --data folder for
-the master key) can serve one database; see docs/operations.md. Node timing:
-FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).
-
-HTTPS: --tls-cert and --tls-key serve a certificate you have; --tls-generate
-makes a self-signed one once (DATA/tls-cert.pem, key DATA/tls-key.pem mode
-0600) and logs its SHA-256 fingerprint, which the servers that send to this
-one pin with 'ferry remote-space add|update NAME --tls-fingerprint FP'.
-
-Connected spaces: what this server's spaces promote, and the receipts they
-send back, go through an outbox delivered by a background loop (one node at
-a time). Timing: FERRY_DELIVERY_POLL (default 2s) between looks for due
-items, FERRY_DELIVERY_RETRY_MIN (1s) doubling up to FERRY_DELIVERY_RETRY_MAX
-(5m) between retries while a remote server cannot be reached, with jitter,
-and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.
-
-Limits before authentication: a request's body must arrive within
-FERRY_BODY_TIMEOUT (default 30s) until its caller is known (an API key, a
-session, an admitted transfer); then it may take longer, but never stall for
-more than 30s.
-
-Script isolation: every step runs in new user, mount and PID namespaces where
-the data folder, the TLS files, the database client's credential files and
-every --sandbox-hide path are invisible (by any path), and /proc shows only
-the step's own processes; a step and everything it started end with it, and
-with the server. The start-up log says whether this host can isolate; if it
-cannot, steps fail, saying why and how to enable it. --sandbox off runs steps
-without isolation (they can then read the data folder and keys): only for
-hosts without namespaces, knowingly. See docs/operations.md.`,
+		Long:  serverHelp,
 		Example: `  ferry server
   ferry server --data /var/lib/ferry --listen 0.0.0.0:8080
   ferry server --listen 0.0.0.0:8443 --tls-generate
@@ -98,3 +61,44 @@ hosts without namespaces, knowingly. See docs/operations.md.`,
 	cfg.AdminPassword = os.Getenv("FERRY_ADMIN_PASSWORD")
 	return cmd
 }
+
+const serverHelp = `Run a ferry server in the foreground.
+
+The first start creates the store (embedded SQLite in the data folder), a master
+key that encrypts secrets at rest (DATA/master.key, mode 0600), the space
+"Default", and the user "admin", whose API key is written to DATA/admin.key
+(mode 0600). Stop it with Ctrl-C or SIGTERM: running tasks are cancelled and
+recorded, and a restart keeps everything.
+
+With FERRY_DATABASE_URL=postgres://... the server uses PostgreSQL instead, and
+several nodes (each with its own --node name, all sharing one --data folder for
+the master key) can serve one database; see docs/operations.md. Node timing:
+FERRY_HEARTBEAT_INTERVAL (default 10s) and FERRY_NODE_TIMEOUT (default 3x).
+
+HTTPS: --tls-cert and --tls-key serve a certificate you have; --tls-generate
+makes a self-signed one once (DATA/tls-cert.pem, key DATA/tls-key.pem mode
+0600) and logs its SHA-256 fingerprint, which the servers that send to this
+one pin with 'ferry remote-space add|update NAME --tls-fingerprint FP'.
+
+Connected spaces: what this server's spaces promote, and the receipts they
+send back, go through an outbox delivered by a background loop (one node at
+a time). Timing: FERRY_DELIVERY_POLL (default 2s) between looks for due
+items, FERRY_DELIVERY_RETRY_MIN (1s) doubling up to FERRY_DELIVERY_RETRY_MAX
+(5m) between retries while a remote server cannot be reached, with jitter,
+and FERRY_DELIVERY_TIMEOUT (5m) for one delivery.
+
+Limits before authentication: a request's body must arrive within
+FERRY_BODY_TIMEOUT (default 30s) until its caller is known (an API key, a
+session, an admitted transfer); then it may take longer, but never stall for
+more than 30s. One remote address may hold at most FERRY_MAX_CONNS_PER_ADDR
+(default 256) connections at once; behind a reverse proxy every client shares
+the proxy's address: raise it, or bound connections at the proxy and set 0.
+
+Script isolation: every step runs in new user, mount and PID namespaces where
+the data folder, the TLS files, the database client's credential files and
+every --sandbox-hide path are invisible (by any path), and /proc shows only
+the step's own processes; a step and everything it started end with it, and
+with the server. The start-up log says whether this host can isolate; if it
+cannot, steps fail, saying why and how to enable it. --sandbox off runs steps
+without isolation (they can then read the data folder and keys): only for
+hosts without namespaces, knowingly. See docs/operations.md.`

@@ -13,7 +13,8 @@ func (a *app) spaceCommand() *cobra.Command {
 	create := show(a, &cobra.Command{Use: "create NAME", Short: "Create a space (administrators only)", Example: `  ferry space create "DevTest Space"`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Space, error) { return x.CreateSpace(x, x.args[0]) },
 		line("Created space %q", func(sp api.Space) []any { return []any{sp.Name} }))
-	list := show(a, &cobra.Command{Use: "list", Short: "List spaces", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List spaces", Example: `  ferry space list
+  ferry space list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Space, error) { return x.ListSpaces(x) },
 		rows("NAME\tFINGERPRINT (SHA-256)\tCREATED", func(s api.Space) []string {
 			return []string{s.Name, dash(s.Fingerprint), s.CreatedAt.Format("2006-01-02 15:04")}
@@ -26,6 +27,8 @@ type spaceCert struct {
 	Certificate string `json:"certificate"`
 	Fingerprint string `json:"fingerprint"`
 	Space       string `json:"space"`
+	File        string `json:"file,omitempty"` // with --out: the file written, and its size
+	Bytes       int    `json:"bytes,omitempty"`
 }
 
 func (a *app) spaceCertCommand() *cobra.Command {
@@ -50,12 +53,14 @@ trust (phone, in person), the way you compare SSH host keys.`,
 			return err
 		}
 		if a.output == "json" {
-			if out != "" {
+			said := spaceCert{Space: sp.Name, Fingerprint: sp.Fingerprint, Certificate: string(pem)}
+			if out != "" && out != "-" {
 				if err := a.writeOutput(out, pem); err != nil {
 					return err
 				}
+				said.File, said.Bytes = out, len(pem)
 			}
-			return a.render(spaceCert{Space: sp.Name, Fingerprint: sp.Fingerprint, Certificate: string(pem)}, nil)
+			return a.render(said, nil)
 		}
 		if err := a.writeOutput(out, pem); err != nil {
 			return err

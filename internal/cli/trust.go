@@ -59,7 +59,8 @@ one they read from their 'ferry space list', over a channel you trust.`,
 }
 
 func (a *app) remoteSpaceList() *cobra.Command {
-	return show(a, &cobra.Command{Use: "list", Short: "List remote spaces with fingerprints, trust, and what is delivered to them", Args: cobra.NoArgs},
+	return show(a, &cobra.Command{Use: "list", Short: "List remote spaces with fingerprints, trust, and what is delivered to them", Example: `  ferry remote-space list
+  ferry remote-space list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.RemoteSpaceStatus, error) {
 			list, err := x.ListRemoteSpaces(x, x.space)
 			for i := range list {
@@ -107,7 +108,7 @@ stays failed, with the reason, in 'remote-space list' and 'bundle list'. Once
 the cause is fixed, retry sends them again at once, along with any receipts
 not yet sent there. Deliveries that only could not reach the server are retried
 by themselves.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry remote-space retry "Prod Space"`, Args: cobra.ExactArgs(1),
 	}, func(x call) (api.RetryResult, error) { return x.RetryDeliveries(x, x.space, x.args[0]) },
 		func(w io.Writer, res api.RetryResult) {
 			fmt.Fprintf(w, "Queued %d failed delivery(ies) to %q again", res.Requeued, res.RemoteSpace)
@@ -119,7 +120,7 @@ by themselves.`,
 }
 
 func (a *app) remoteSpaceRevoke() *cobra.Command {
-	return show(a, &cobra.Command{Use: "revoke NAME", Short: "Revoke a remote space: refuse everything signed by it from now on", Args: cobra.ExactArgs(1)},
+	return show(a, &cobra.Command{Use: "revoke NAME", Short: "Revoke a remote space: refuse everything signed by it from now on", Example: `  ferry remote-space revoke "DevTest Space" --space "Prod Space"`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.RemoteSpace, error) { return x.RevokeRemoteSpace(x, x.space, x.args[0]) },
 		line("Revoked remote space %q (fingerprint %s); anything signed by it is refused from now on", func(r api.RemoteSpace) []any { return []any{r.Name, r.Fingerprint} }))
 }

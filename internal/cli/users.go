@@ -25,7 +25,8 @@ func (a *app) userCommand() *cobra.Command {
 		return x.CreateUser(x, req)
 	}, line("Created user %q", func(u api.User) []any { return []any{u.Name} }))
 	create.Flags().BoolVar(&req.Admin, "admin", false, "a system administrator: may do everything, including spaces and users")
-	list := show(a, &cobra.Command{Use: "list", Short: "List users (system administrators only)", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List users (system administrators only)", Example: `  ferry user list
+  ferry user list -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.User, error) { return x.ListUsers(x) },
 		rows("NAME\tADMIN\tCREATED", func(u api.User) []string { return []string{u.Name, fmt.Sprint(u.IsAdmin), when(u.CreatedAt)} }))
 	passwd := do(a, &cobra.Command{
@@ -60,11 +61,11 @@ keys are separate credentials and stay valid — revoke them with
 print it on standard output — nothing else — so it can be captured:
   export FERRY_API_KEY=$(ferry user apikey alice --name ci)
 The key is stored hashed and never shown again; revoke it with 'ferry user revoke-key'.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  ferry user apikey ci --name github-actions`, Args: cobra.ExactArgs(1),
 	}, func(x call) (api.NewAPIKey, error) { return x.CreateKey(x, x.args[0], keyName) },
 		func(w io.Writer, k api.NewAPIKey) { fmt.Fprintln(w, k.Key) })
 	apikey.Flags().StringVar(&keyName, "name", "key", "a name for the key (where it is used)")
-	keys := show(a, &cobra.Command{Use: "keys NAME", Short: "List a user's API keys with their last use (never the keys themselves)", Args: cobra.ExactArgs(1)},
+	keys := show(a, &cobra.Command{Use: "keys NAME", Short: "List a user's API keys with their last use (never the keys themselves)", Example: `  ferry user keys ci`, Args: cobra.ExactArgs(1)},
 		func(x call) ([]api.APIKey, error) { return x.ListKeys(x, x.args[0]) },
 		rows("ID\tNAME\tCREATED\tLAST USED\tSTATE", func(k api.APIKey) []string {
 			state := "active"
@@ -73,11 +74,12 @@ The key is stored hashed and never shown again; revoke it with 'ferry user revok
 			}
 			return []string{fmt.Sprint(k.ID), k.Name, when(k.CreatedAt), timeOrNever(k.LastUsed), state}
 		}))
-	revoke := show(a, &cobra.Command{Use: "revoke-key NAME KEY-ID", Short: "Revoke one of a user's API keys (see 'ferry user keys')", Args: cobra.ExactArgs(2)},
+	revoke := show(a, &cobra.Command{Use: "revoke-key NAME KEY-ID", Short: "Revoke one of a user's API keys (see 'ferry user keys')", Example: `  ferry user keys ci
+  ferry user revoke-key ci 3`, Args: cobra.ExactArgs(2)},
 		func(x call) (api.RevokedKey, error) {
 			id, err := strconv.ParseInt(x.args[1], 10, 64)
 			if err != nil || id <= 0 {
-				return api.RevokedKey{}, usagef("key ID %q is not a number (see 'ferry user keys %s')", x.args[1], x.args[0])
+				return api.RevokedKey{}, usagef("key ID %q is not a positive whole number (see 'ferry user keys %s')", x.args[1], x.args[0])
 			}
 			return x.RevokeKey(x, x.args[0], id)
 		},
@@ -115,9 +117,11 @@ func (a *app) teamCommand() *cobra.Command {
 		Example: `  ferry team create "Prod deployers" --role deployer --user bob --project Shop --env Production`,
 		Args:    cobra.ExactArgs(1),
 	}, func(x call) (api.Team, error) { return x.CreateTeam(x, x.space, req(x)) }, showTeam))
-	update := flags(show(a, &cobra.Command{Use: "update NAME [--role ROLE] [--user U]... [--project P]... [--env E]...", Short: "Change a team: each flag given replaces that part", Args: cobra.ExactArgs(1)},
+	update := flags(show(a, &cobra.Command{Use: "update NAME [--role ROLE] [--user U]... [--project P]... [--env E]...", Short: "Change a team: each flag given replaces that part", Example: `  ferry team update deployers --role deployer
+  ferry team update deployers --user alice --user bob   # the members are now alice and bob`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Team, error) { return x.UpdateTeam(x, x.space, x.args[0], req(x)) }, showTeam))
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's teams", Args: cobra.NoArgs},
+	list := show(a, &cobra.Command{Use: "list", Short: "List the space's teams", Example: `  ferry team list
+  ferry team list --space "Prod Space" -o json`, Args: cobra.NoArgs},
 		func(x call) ([]api.Team, error) { return x.ListTeams(x, x.space) },
 		rows("TEAM\tROLE\tMEMBERS\tPROJECTS\tENVIRONMENTS", func(t api.Team) []string {
 			return []string{t.Name, t.Role, listOrAll(t.Members, "none"), listOrAll(t.Projects, "all"), listOrAll(t.Environments, "all")}

@@ -53,7 +53,8 @@ becomes plain text because a flag was left out.`,
 	})
 	set.Flags().StringArrayVar(&envs, "env", nil, "scope the value to this environment (repeatable)")
 	set.Flags().BoolVar(&sensitive, "sensitive", false, "the value is a secret: encrypted at rest, masked in logs, never shown")
-	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's variables and templates (secrets are never shown)", Args: cobra.ExactArgs(1)},
+	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's variables and templates (secrets are never shown)", Example: `  ferry var list Shop
+  ferry var list "DevTest Space: Shop" --space "Prod Space" -o json`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.VariableList, error) { return x.ListVariables(x, x.space, x.args[0]) },
 		func(w io.Writer, res api.VariableList) { printVariables(w, res.Variables, res.Templates) })
 	return group("var", "Set and list project variables and template values", set, list)

@@ -43,6 +43,10 @@ type Team struct {
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
+// Limited reports whether the team's grant is limited to some projects or
+// environments rather than covering the whole space.
+func (t Team) Limited() bool { return len(t.Projects) > 0 || len(t.Environments) > 0 }
+
 // Allows reports whether the team's grant covers perm for the project and
 // environment ("" means the check is not about one).
 func (t Team) Allows(perm Permission, project, env string) bool {

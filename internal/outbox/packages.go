@@ -49,6 +49,7 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	if err != nil {
 		return "", err
 	}
+	defer exp.Close()
 	// The transfer file is written straight into the request: reading
 	// chunks here overlaps with sending them and with the target storing
 	// them.
@@ -59,7 +60,9 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 		pw.CloseWithError(err)
 		written <- err
 	}()
-	answer, err := d.client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes)
+	// The timeout grows with the work: a delta is small, but the target
+	// rebuilds the whole package from it.
+	answer, err := d.client.SendStream(ctx, remote, transport.PathPackages, sp.Fingerprint, pr, exp.Summary.ChunkBytes+exp.Summary.PackageBytes)
 	pr.CloseWithError(errors.New("the request ended")) // unblocks the writer if the request ended early
 	if werr := <-written; err == nil && werr != nil {
 		err = werr
@@ -72,6 +75,6 @@ func (d *Deliverer) sendPackages(ctx context.Context, sp domain.Space, remote do
 	if json.Unmarshal(answer, &r) != nil {
 		return "accepted", nil
 	}
-	return fmt.Sprintf("%d package(s) imported, %d already there; %d of %d chunks sent (%d bytes, %d bytes on the wire)",
-		len(r.Imported), len(r.AlreadyInFeed), exp.Summary.Chunks, exp.Summary.TotalChunks, exp.Summary.ChunkBytes, size), nil
+	return fmt.Sprintf("%d package(s) imported, %d already there; %d of %d chunks sent (%d bytes), %d delta(s) (%d bytes); %d bytes on the wire",
+		len(r.Imported), len(r.AlreadyInFeed), exp.Summary.Chunks, exp.Summary.TotalChunks, exp.Summary.ChunkBytes, exp.Summary.Deltas, exp.Summary.DeltaBytes, size), nil
 }

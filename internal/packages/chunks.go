@@ -109,6 +109,9 @@ var ErrMissingChunk = errors.New("chunk missing")
 // Get appends the chunk's bytes to buf after checking them against h: a
 // chunk damaged on disk is an error, never silently served.
 func (c *Chunks) Get(h Hash, size int64, buf []byte) ([]byte, error) {
+	if size < 0 || size > MaxChunk { // a manifest is untrusted when it came in a file
+		return nil, fmt.Errorf("chunk %s: a chunk is at most %d bytes, not %d", h, MaxChunk, size)
+	}
 	f, err := os.Open(c.path(h))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrMissingChunk, h)
@@ -118,7 +121,11 @@ func (c *Chunks) Get(h Hash, size int64, buf []byte) ([]byte, error) {
 	}
 	defer f.Close()
 	start := len(buf)
-	buf = append(buf, make([]byte, size)...)
+	if int64(cap(buf)-start) < size {
+		buf = append(buf[:start:start], make([]byte, size)...)
+	} else {
+		buf = buf[:start+int(size)] // reuse the caller's buffer: no garbage per chunk
+	}
 	if _, err := io.ReadFull(f, buf[start:]); err != nil {
 		return nil, fmt.Errorf("chunk %s is damaged on disk (short): %w", h, err)
 	}

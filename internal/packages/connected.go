@@ -16,8 +16,11 @@ import (
 // by it (chunks of other spaces do not count, and saying a space has them
 // would tell whoever asks what other spaces hold).
 func (s *Service) Missing(ctx context.Context, spaceID int64, hashes []Hash) ([]Hash, error) {
-	mine, err := s.spaceChunks(ctx, spaceID)
-	if err != nil {
+	mine := make(map[Hash]bool, len(hashes))
+	for _, h := range hashes {
+		mine[h] = false
+	}
+	if err := s.markHeld(ctx, spaceID, mine); err != nil {
 		return nil, err
 	}
 	missing := []Hash{}
@@ -91,15 +94,17 @@ func (r *receivedLog) flush(ctx context.Context) error {
 	return err
 }
 
-// receivedChunks adds the chunks the space received to set.
-func (s *Service) receivedChunks(ctx context.Context, spaceID int64, set map[Hash]bool) error {
+// receivedChunks sets want[h] for the chunks of want the space received.
+func (s *Service) receivedChunks(ctx context.Context, spaceID int64, want map[Hash]bool) error {
 	list, err := s.store.ReceivedChunks().List(ctx, spaceID)
 	if err != nil {
 		return err
 	}
 	for _, h := range list {
 		if hh, err := ParseHash(h); err == nil {
-			set[hh] = true
+			if _, ok := want[hh]; ok {
+				want[hh] = true
+			}
 		}
 	}
 	return nil

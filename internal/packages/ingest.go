@@ -1,7 +1,6 @@
 package packages
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/flate"
@@ -17,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/ferrydeploy/ferry/internal/archive"
+	"github.com/ferrydeploy/ferry/internal/packages/expand"
 )
 
 // IngestStats say what an ingest did.
@@ -106,19 +106,17 @@ func section(f *os.File, size int64) io.Reader {
 
 // zipBounds returns the offsets where each entry's compressed data starts
 // and ends, so chunks can follow entries: an unchanged entry's compressed
-// bytes are identical from version to version.
+// bytes are identical from version to version. It reads the central
+// directory as a stream (expand.ZipEntries), so memory is 16 bytes per
+// entry here, not what archive/zip keeps per file.
 func zipBounds(f *os.File, size int64) ([]int64, error) {
-	zr, err := zip.NewReader(f, size)
+	entries, err := expand.ZipEntries(f, size)
 	if err != nil {
 		return nil, err
 	}
-	var b []int64
-	for _, e := range zr.File {
-		off, err := e.DataOffset()
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, off, off+int64(e.CompressedSize64))
+	b := make([]int64, 0, 2*len(entries))
+	for _, e := range entries {
+		b = append(b, e.Data, e.Data+e.Size)
 	}
 	sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
 	return b, nil
@@ -227,12 +225,19 @@ func ingestGzip(f *os.File, size int64, m *Manifest, cs *Chunks, st *IngestStats
 	fr := flate.NewReader(cr)
 	check := newRecompressCheck(io.NewSectionReader(f, int64(len(hdr)), size-int64(len(hdr))), level)
 	crc := crc32.NewIEEE()
-	expanded := &countReader{r: io.TeeReader(fr, io.MultiWriter(check, crc))}
+	// A gzip file that expands enormously (a bomb) is stored as it is
+	// once it passes 64 times its size: decompressing it would cost time
+	// and disk out of proportion to the file.
+	limit := max(64*size, 64<<20)
+	expanded := &countReader{r: io.TeeReader(&boundedReader{r: fr, left: limit}, io.MultiWriter(check, crc))}
 	refs, s, err := chunkStream(expanded, nil, cs)
 	*st = s
 	if err != nil {
 		check.abort()
 		m.Note = "the gzip stream is damaged (" + err.Error() + "); stored as compressed bytes"
+		if errors.Is(err, errExpandsTooMuch) {
+			m.Note = "the gzip stream " + err.Error() + "; stored as compressed bytes"
+		}
 		return false, nil
 	}
 	deflateLen := cr.n
@@ -346,6 +351,27 @@ func detectLevel(f *os.File, size int64, hdr []byte) (level int, ok bool, head [
 		}
 	}
 	return 0, false, head
+}
+
+// errExpandsTooMuch stops decompressing a gzip file that expands past its
+// bound.
+var errExpandsTooMuch = errors.New("it expands to more than 64 times its size")
+
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errExpandsTooMuch
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 type countReader struct {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"testing"
 )
 
@@ -214,5 +215,55 @@ func TestChunkDamageDetected(t *testing.T) {
 	os.WriteFile(p, b, 0o600)
 	if err := Rebuild(m, cs, &bytes.Buffer{}); err == nil {
 		t.Fatal("rebuilt a package from a damaged chunk")
+	}
+}
+
+// TestZipBoundsAsArchiveZip: the entry bounds chunking prefers are the
+// ones archive/zip finds (older servers used it, and a target's manifest
+// of a file must be cut as the source's was), for Go's zip and, when
+// installed, Info-ZIP zip and jar.
+func TestZipBoundsAsArchiveZip(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{filepath.Join(dir, "go.zip")}
+	os.WriteFile(paths[0], makeZip(files(3, 50, 9000)), 0o644)
+	src := filepath.Join(dir, "app")
+	for _, f := range files(4, 40, 9000) {
+		p := filepath.Join(src, f.name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, f.data, 0o644)
+	}
+	for tool, args := range map[string][]string{"zip": {"-q", "-r", "out.zip", "app"}, "jar": {"cf", "out.jar", "app"}} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("%s is not installed; its archives are not checked", tool)
+			continue
+		}
+		cmd := exec.Command(tool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", tool, err, out)
+		}
+		paths = append(paths, filepath.Join(dir, args[len(args)-2]))
+	}
+	for _, p := range paths {
+		f, _ := os.Open(p)
+		fi, _ := f.Stat()
+		got, err := zipBounds(f, fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(f, fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for _, e := range zr.File {
+			off, _ := e.DataOffset()
+			want = append(want, off, off+int64(e.CompressedSize64))
+		}
+		sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: bounds differ from archive/zip's", filepath.Base(p))
+		}
+		f.Close()
 	}
 }

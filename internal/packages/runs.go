@@ -58,6 +58,13 @@ func (s *Service) expandRuns(ctx context.Context, spaceID int64, pl *TransferPay
 	cache := map[int][]ChunkRef{}
 	var out []ChunkRef
 	for _, r := range p.Runs {
+		if r.File {
+			if pl.SchemaVersion < 2 || r.Base != 0 || len(r.Chunks) > 0 || r.From < 0 || r.Count <= 0 || r.From > len(pl.Chunks)-r.Count {
+				return domain.Invalidf("refused: package %s %s refers to chunks %d-%d of the file's %d", p.ID, p.Version, r.From, r.From+r.Count, len(pl.Chunks))
+			}
+			out = append(out, pl.Chunks[r.From:r.From+r.Count]...)
+			continue
+		}
 		if r.Base == 0 {
 			out = append(out, r.Chunks...)
 			continue

@@ -11,24 +11,35 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/packages/delta"
+	"github.com/ferrydeploy/ferry/internal/packages/expand"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 // Transfer and inventory file formats (docs/transfer-format.md).
 const (
-	TransferFormat   = "ferry-package-transfer"
-	TransferKind     = "ferry.package-transfer"
-	InventoryFormat  = "ferry-package-inventory"
-	InventoryKind    = "ferry.package-inventory"
-	SchemaVersion    = 1
-	transferManifest = "ferry-transfer.json"
+	TransferFormat  = "ferry-package-transfer"
+	TransferKind    = "ferry.package-transfer"
+	InventoryFormat = "ferry-package-inventory"
+	InventoryKind   = "ferry.package-inventory"
+	// TransferSchema is the transfer file schema this server writes unless
+	// the target is known to read only the one before (OldTransferSchema,
+	// which it still reads and writes): version 2 adds deltas.
+	TransferSchema    = compat.Current
+	OldTransferSchema = compat.Previous
+	InventorySchema   = 1
+	transferManifest  = "ferry-transfer.json"
 	// MaxTransferHeader bounds the signed part of a transfer file (package
 	// manifests and the chunk list), MaxInventory an inventory file.
 	MaxTransferHeader = 256 << 20
@@ -62,21 +73,42 @@ type TransferPayload struct {
 	Chunks   ChunkList           `json:"chunks"` // in file order
 }
 
+// SchemaKnowledge says which transfer file schema version a remote space
+// is known to read (from what it sent this space); 0 when nothing is known.
+type SchemaKnowledge interface {
+	TransferSchema(ctx context.Context, spaceID int64, remote domain.RemoteSpace) (int, error)
+}
+
+// NothingKnown is SchemaKnowledge that knows nothing: every target is
+// taken to read TransferSchema unless told otherwise.
+type NothingKnown struct{}
+
+// TransferSchema returns 0.
+func (NothingKnown) TransferSchema(context.Context, int64, domain.RemoteSpace) (int, error) {
+	return 0, nil
+}
+
 // TransferPackage is one package version a transfer file delivers. When
 // Runs is set, the manifest's chunk list is left out and Runs rebuilds it,
-// mostly by reference to the manifests of packages the target holds.
+// mostly by reference to the manifests of packages the target holds. When
+// Delta is set (schema 2), the package is rebuilt from a delta against a
+// package the target holds, and the manifest only names it (format, size,
+// SHA-256): the target cuts its own chunks.
 type TransferPackage struct {
-	ID       string     `json:"id"`
-	Version  string     `json:"version"`
-	Manifest Manifest   `json:"manifest"`
-	Runs     []ChunkRun `json:"runs,omitempty"`
+	ID       string       `json:"id"`
+	Version  string       `json:"version"`
+	Manifest Manifest     `json:"manifest"`
+	Runs     []ChunkRun   `json:"runs,omitempty"`
+	Delta    *DeltaRecipe `json:"delta,omitempty"`
 }
 
 // ChunkRun is a stretch of a manifest's chunk list: Count chunks from
-// position From of the manifest of Assumed[Base-1], or, with Base 0, the
-// chunks listed in Chunks.
+// position From of the manifest of Assumed[Base-1], or with File (schema
+// 2) of the file's own chunk list, or, with neither, the chunks listed in
+// Chunks.
 type ChunkRun struct {
 	Base   int       `json:"base,omitempty"`
+	File   bool      `json:"file,omitempty"`
 	From   int       `json:"from,omitempty"`
 	Count  int       `json:"count,omitempty"`
 	Chunks ChunkList `json:"chunks,omitempty"`
@@ -105,7 +137,7 @@ func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, err
 	if refs == nil {
 		refs = []domain.PackageRef{}
 	}
-	body, err := json.Marshal(InventoryPayload{Kind: InventoryKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(),
+	body, err := json.Marshal(InventoryPayload{Kind: InventoryKind, SchemaVersion: InventorySchema, CreatedAt: s.now(),
 		Space: SpaceRef{sp.Name, sp.Fingerprint}, Packages: refs})
 	if err != nil {
 		return nil, 0, err
@@ -114,7 +146,7 @@ func (s *Service) Inventory(ctx context.Context, space string) ([]byte, int, err
 	if err != nil {
 		return nil, 0, err
 	}
-	data, err := envelope.Seal(InventoryFormat, SchemaVersion, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	data, err := envelope.Seal(InventoryFormat, InventorySchema, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
 	return data, len(refs), err
 }
 
@@ -125,6 +157,9 @@ type ExportRequest struct {
 	Inventory []byte `json:"inventory,omitempty"`
 	// Full ignores what the target is known to have.
 	Full bool `json:"full,omitempty"`
+	// SchemaVersion chooses the transfer file's schema (1 or 2); 0 writes
+	// the newest the target is known to read.
+	SchemaVersion int `json:"schemaVersion,omitempty"`
 	// Lacks, when set, narrows the chunks to those the target says it
 	// lacks: a connected target answers (see connected.go).
 	Lacks func(ctx context.Context, chunks []Hash) ([]Hash, error) `json:"-"`
@@ -141,14 +176,28 @@ type ExportSummary struct {
 	Assumed      []domain.PackageRef `json:"assumed"`
 	Basis        string              `json:"basis"`
 	FileBytes    int64               `json:"fileBytes,omitempty"` // written (known after writing)
+	// SchemaVersion is the transfer file's schema; Deltas counts the
+	// packages carried as deltas, DeltaBytes their size.
+	SchemaVersion int   `json:"schemaVersion"`
+	Deltas        int   `json:"deltas"`
+	DeltaBytes    int64 `json:"deltaBytes"`
 }
 
-// Export is a transfer file ready to be written.
+// Export is a transfer file ready to be written. Close removes its
+// temporary files (WriteTo does once it has written them).
 type Export struct {
 	Summary ExportSummary
 	header  []byte // the signed envelope
 	chunks  []ChunkRef
+	deltas  []*deltaFile // in the order of the packages that have one
 	svc     *Service
+}
+
+// Close removes the export's temporary files.
+func (e *Export) Close() {
+	for _, d := range e.deltas {
+		os.Remove(d.path)
+	}
 }
 
 // PlanExport works out which packages the remote space needs — those of
@@ -237,13 +286,25 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			haveChunk[c.Hash] = true
 		}
 	}
-	pl := TransferPayload{Kind: TransferKind, SchemaVersion: SchemaVersion, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
+	schema, err := s.schemaFor(target, req.SchemaVersion, assumed)
+	if err != nil {
+		return nil, err
+	}
+	pl := TransferPayload{Kind: TransferKind, SchemaVersion: schema, CreatedAt: s.now(), CreatedBy: domain.ActorName(ctx),
 		Source: SpaceRef{sp.Name, sp.Fingerprint}, Target: SpaceRef{target.Name, target.Fingerprint},
 		Assumed: nonNilRefs(assumed), Basis: strings.Join(basis, ", "), Packages: []TransferPackage{}, Chunks: []ChunkRef{}}
 	if pl.Basis == "" {
 		pl.Basis = "nothing known: every chunk is carried"
 	}
-	sum := ExportSummary{To: target.Name, Packages: send, Assumed: pl.Assumed, Basis: pl.Basis}
+	sum := ExportSummary{To: target.Name, Packages: send, Assumed: pl.Assumed, Basis: pl.Basis, SchemaVersion: schema}
+	exp := &Export{svc: s}
+	planned := false
+	defer func() {
+		if !planned {
+			exp.Close()
+		}
+	}()
+	lists := map[int][]ChunkRef{}
 	for _, ref := range send {
 		p, err := s.store.Packages().Get(ctx, sp.ID, ref.ID, ref.Version)
 		if err != nil {
@@ -257,12 +318,31 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			return nil, err
 		}
 		tp := TransferPackage{ID: p.ID, Version: p.Version, Manifest: *m}
-		if runs := chunkRuns(m.Chunks, bases); runs != nil {
+		sum.TotalChunks += len(m.Chunks)
+		if schema >= 2 {
+			d, err := s.deltaFor(ctx, sp.ID, m, ref.ID, assumed, bases, haveChunk)
+			if err != nil {
+				return nil, fmt.Errorf("package %s: %w", ref, err)
+			}
+			if d != nil {
+				d.recipe.Entry = fmt.Sprintf("deltas/%06d", len(exp.deltas))
+				exp.deltas = append(exp.deltas, d)
+				tp.Delta = &d.recipe
+				tp.Manifest = Manifest{Chunker: m.Chunker, Format: m.Format, Size: m.Size, SHA256: m.SHA256}
+				pl.Packages = append(pl.Packages, tp)
+				sum.PackageBytes += p.Size
+				sum.Deltas++
+				sum.DeltaBytes += d.recipe.Delta.Size
+				continue
+			}
+		}
+		if schema >= 2 {
+			lists[len(pl.Packages)] = m.Chunks // runs once the file's chunks are known
+		} else if runs := chunkRuns(m.Chunks, bases); runs != nil {
 			tp.Runs, tp.Manifest.Chunks = runs, nil
 		}
 		pl.Packages = append(pl.Packages, tp)
 		sum.PackageBytes += p.Size
-		sum.TotalChunks += len(m.Chunks)
 		for _, c := range m.Chunks {
 			if haveChunk[c.Hash] {
 				continue
@@ -278,6 +358,20 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 			return nil, err
 		}
 	}
+	// Schema 2: a chunk list is runs of the target's manifests and of the
+	// file's own chunk list, so a package sent whole does not list its
+	// chunks twice (a gigabyte is some 60,000 chunks: 2 MiB of header).
+	for i, list := range lists {
+		tp := &pl.Packages[i]
+		if runs := chunkRuns(list, append(bases[:len(bases):len(bases)], &Manifest{Chunks: pl.Chunks})); runs != nil {
+			for j := range runs {
+				if runs[j].Base == len(bases)+1 {
+					runs[j].Base, runs[j].File = 0, true
+				}
+			}
+			tp.Runs, tp.Manifest.Chunks = runs, nil
+		}
+	}
 	body, err := json.Marshal(pl)
 	if err != nil {
 		return nil, err
@@ -286,16 +380,73 @@ func (s *Service) PlanExport(ctx context.Context, space string, req ExportReques
 	if err != nil {
 		return nil, err
 	}
-	header, err := envelope.Seal(TransferFormat, SchemaVersion, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	header, err := envelope.Seal(TransferFormat, schema, body, id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
 	if err != nil {
 		return nil, err
 	}
 	if err := s.audit.Record(ctx, sp.ID, "package.export", target.Name, map[string]string{
 		"packages": refList(send), "chunks": fmt.Sprint(sum.Chunks), "basis": pl.Basis, "fingerprint": target.Fingerprint,
+		"schemaVersion": fmt.Sprint(schema), "deltas": fmt.Sprint(sum.Deltas),
 	}); err != nil {
 		return nil, err
 	}
-	return &Export{Summary: sum, header: header, chunks: pl.Chunks, svc: s}, nil
+	exp.Summary, exp.header, exp.chunks = sum, header, pl.Chunks
+	planned = true
+	return exp, nil
+}
+
+// schemaFor decides the transfer file's schema version (SPEC §4): the
+// one asked for, else the newest the target is known to read
+// (compat.Choose). When nothing is known, the previous version is written
+// unless the target holds an earlier version of a package (assumed), which
+// a delta of the current version would carry in a fraction of the bytes.
+func (s *Service) schemaFor(target domain.RemoteSpace, asked int, assumed []domain.PackageRef) (int, error) {
+	needed := compat.Previous
+	if len(assumed) > 0 {
+		needed = compat.Current
+	}
+	return compat.Choose(target, asked, needed)
+}
+
+// deltaFor computes a delta for the package m from the newest version of
+// the same package the target holds, when there is one and the delta is
+// smaller than the chunks the target lacks; else it returns nil.
+func (s *Service) deltaFor(ctx context.Context, spaceID int64, m *Manifest, id string, assumed []domain.PackageRef, bases []*Manifest, haveChunk map[Hash]bool) (*deltaFile, error) {
+	versions, err := s.store.Packages().List(ctx, spaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	k := -1
+	for _, v := range versions { // newest first
+		for i, a := range assumed {
+			if a.ID == id && a.SHA256 == v.SHA256 {
+				k = i
+				break
+			}
+		}
+		if k >= 0 {
+			break
+		}
+	}
+	if k < 0 {
+		return nil, nil
+	}
+	var missing int64
+	for _, c := range m.Chunks {
+		if !haveChunk[c.Hash] {
+			missing += c.Size
+		}
+	}
+	d, err := s.makeDelta(bases[k], m)
+	if err != nil {
+		return nil, err
+	}
+	if d.recipe.Delta.Size >= missing {
+		os.Remove(d.path)
+		return nil, nil
+	}
+	d.recipe.Base = k + 1
+	return d, nil
 }
 
 func inv0(data []byte) string {
@@ -317,8 +468,14 @@ const packSize = 4 << 20
 func (e *Export) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tar.NewWriter(cw)
+	defer e.Close()
 	if err := writeEntry(tw, transferManifest, e.header); err != nil {
 		return cw.n, err
+	}
+	for _, d := range e.deltas {
+		if err := writeFileEntry(tw, d.recipe.Entry, d.path, d.recipe.Delta.Size); err != nil {
+			return cw.n, err
+		}
 	}
 	var pack, z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
@@ -358,6 +515,19 @@ func (e *Export) WriteTo(w io.Writer) (int64, error) {
 	err := tw.Close()
 	e.Summary.FileBytes = cw.n
 	return cw.n, err
+}
+
+func writeFileEntry(tw *tar.Writer, name, path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
 }
 
 func writeEntry(tw *tar.Writer, name string, data []byte) error {
@@ -408,7 +578,7 @@ func (s *Service) promotedPackages(ctx context.Context, sp domain.Space, target 
 // readInventory verifies an inventory file: signed by the target itself,
 // checked against this space's stored certificate for it.
 func (s *Service) readInventory(ctx context.Context, sp domain.Space, target domain.RemoteSpace, data []byte) ([]domain.PackageRef, error) {
-	o, err := envelope.Open(data, InventoryFormat, SchemaVersion, MaxInventory, "package inventory")
+	o, err := envelope.Open(data, InventoryFormat, InventorySchema, MaxInventory, "package inventory")
 	if err != nil {
 		return nil, err
 	}
@@ -459,9 +629,43 @@ type ImportResult struct {
 	From          string              `json:"from"`
 	Imported      []domain.PackageRef `json:"imported"`
 	AlreadyInFeed []domain.PackageRef `json:"alreadyInFeed"`
-	Chunks        int                 `json:"chunks"`    // carried by the file
-	NewChunks     int                 `json:"newChunks"` // not stored before
-	Bytes         int64               `json:"bytes"`     // chunk bytes carried
+	Chunks        int                 `json:"chunks"`     // carried by the file
+	NewChunks     int                 `json:"newChunks"`  // not stored before
+	Bytes         int64               `json:"bytes"`      // chunk bytes carried
+	Deltas        int                 `json:"deltas"`     // packages rebuilt from deltas
+	DeltaBytes    int64               `json:"deltaBytes"` // bytes of deltas carried
+}
+
+// checkDeltas checks what the signed header says of deltas before any is
+// read: schema 1 has none; each names the next delta entry, the expanded
+// form and delta this server knows, a base the file assumes, and sizes
+// within bounds (an expanded form is at most 16 times its file: a deflate
+// symbol of two bits becomes a four-byte token).
+func checkDeltas(pl *TransferPayload) error {
+	n := 0
+	for _, p := range pl.Packages {
+		d := p.Delta
+		if d == nil {
+			continue
+		}
+		name := p.ID + " " + p.Version
+		switch {
+		case pl.SchemaVersion < 2:
+			return domain.Invalidf("refused: package %s is a delta, which schema version %d does not have: the file was altered", name, pl.SchemaVersion)
+		case d.Expansion != expand.Version || d.Format != delta.Format:
+			return domain.Invalidf("refused: package %s is a %s delta of the %s form; this server reads %s of %s. Upgrade ferry here, or export with --full", name, d.Format, d.Expansion, delta.Format, expand.Version)
+		case d.Entry != fmt.Sprintf("deltas/%06d", n):
+			return domain.Invalidf("refused: package %s: delta entry %q is out of order: the file was altered", name, d.Entry)
+		case d.Base < 1 || d.Base > len(pl.Assumed) || pl.Assumed[d.Base-1].ID != p.ID:
+			return domain.Invalidf("refused: package %s refers to base package %d, which the file does not name as a version of it", name, d.Base)
+		case p.Manifest.Size < 0 || p.Manifest.Size > MaxPackageSize || len(p.Manifest.Chunks) > 0 || p.Runs != nil || p.Manifest.Gzip != nil:
+			return domain.Invalidf("refused: package %s: a delta's manifest names only the file (size at most %d)", name, int64(MaxPackageSize))
+		case d.Expanded.Size < 0 || d.Expanded.Size > 16*p.Manifest.Size+1<<20 || d.Delta.Size < 0 || d.Delta.Size > MaxTransferSize:
+			return domain.Invalidf("refused: package %s: the delta's sizes are out of bounds", name)
+		}
+		n++
+	}
+	return nil
 }
 
 // HeaderSize reads, without consuming it, the first tar header of a
@@ -490,7 +694,7 @@ func HeaderSize(br *bufio.Reader) (int64, error) {
 // SHA-256 — before any package enters the feed. Chunks are stored as they
 // arrive (content-addressed, they are inert until a manifest names them).
 func (s *Service) Import(ctx context.Context, space string, r io.Reader) (ImportResult, error) {
-	sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+	sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -506,21 +710,36 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if _, err := io.ReadFull(tr, head); err != nil {
 		return ImportResult{}, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
 	}
-	o, err := envelope.Open(head, TransferFormat, SchemaVersion, MaxTransferHeader, "package transfer file")
+	// This server reads its own schema and the one before (SPEC §4).
+	var peek struct {
+		SchemaVersion int `json:"schemaVersion"`
+	}
+	version := TransferSchema
+	if json.Unmarshal(head, &peek) == nil && peek.SchemaVersion == OldTransferSchema {
+		version = OldTransferSchema
+	}
+	o, err := envelope.Open(head, TransferFormat, version, MaxTransferHeader, "package transfer file")
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var pl TransferPayload
-	if err := envelope.Strict(o.Body, &pl); err != nil {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
-	}
-	if pl.Kind != TransferKind || pl.SchemaVersion != SchemaVersion {
-		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, SchemaVersion)
-	}
+	// The file must be byte for byte what ferry wrote; checked before the
+	// payload is decoded, so the raw header, its base64 and the
+	// re-encoding are garbage, and collected, before decoding adds its
+	// own: a gigabyte's header is megabytes, and its import has 64 MB.
 	if err := o.CheckExact(); err != nil {
 		return ImportResult{}, err
 	}
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
+	head, o = nil, nil
+	runtime.GC()
+	var pl TransferPayload
+	if err := envelope.Strict(body, &pl); err != nil {
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
+	}
+	if pl.Kind != TransferKind || pl.SchemaVersion != version {
+		return ImportResult{}, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, version)
+	}
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -541,12 +760,47 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 			return ImportResult{}, domain.Invalidf("refused: package %s %s was chunked with %q; this server knows %q", p.ID, p.Version, p.Manifest.Chunker, ChunkerVersion)
 		}
 	}
-	head, o = nil, nil // the verified payload is all that is needed from here on
+	if err := checkDeltas(&pl); err != nil {
+		return ImportResult{}, err
+	}
+	body = nil // the verified payload is all that is needed from here on
+	// Reading a large header leaves megabytes of garbage and, worse, a GC
+	// goal set while it was all live; collect now, so the rest of the
+	// import runs against the small heap it needs (docs/performance.md).
+	debug.FreeOSMemory()
 	res := ImportResult{From: signer.Name, Imported: []domain.PackageRef{}, AlreadyInFeed: []domain.PackageRef{}}
 	for i := range pl.Packages {
+		if pl.Packages[i].Delta != nil {
+			continue
+		}
 		if err := s.expandRuns(ctx, sp.ID, &pl, &pl.Packages[i]); err != nil {
 			return res, err
 		}
+	}
+
+	// The deltas, in package order: each rebuilds its package, which is
+	// checked against its signed SHA-256 and stored as chunks (inert until
+	// the feed names them, below).
+	rebuilt := map[int]*Manifest{}
+	for i := range pl.Packages {
+		p := &pl.Packages[i]
+		if p.Delta == nil {
+			continue
+		}
+		h, err := tr.Next()
+		if err != nil {
+			return res, domain.Invalidf("refused: the transfer file is truncated: the delta for package %s %s is missing (%v)", p.ID, p.Version, err)
+		}
+		if h.Name != p.Delta.Entry || h.Size != p.Delta.Delta.Size {
+			return res, domain.Invalidf("refused: the transfer file was altered: entry %q (%d bytes) is not the signed delta %q (%d bytes)", h.Name, h.Size, p.Delta.Entry, p.Delta.Delta.Size)
+		}
+		m, err := s.applyDelta(ctx, sp.ID, &pl, p, tr)
+		if err != nil {
+			return res, err
+		}
+		rebuilt[i] = m
+		res.Deltas++
+		res.DeltaBytes += h.Size
 	}
 
 	// The chunks, in the signed order, each checked before it is stored
@@ -608,20 +862,32 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	}
 
 	// Every package must rebuild from the file's chunks and chunks this
-	// space already holds, to exactly its SHA-256.
-	mine, err := s.spaceChunks(ctx, sp.ID)
-	if err != nil {
-		return res, err
-	}
+	// space already holds, to exactly its SHA-256. Only the chunks the
+	// file lacks are looked up, so memory follows the file, not the feed.
+	inFile := make(map[Hash]bool, len(pl.Chunks))
 	for _, c := range pl.Chunks {
-		mine[c.Hash] = true
+		inFile[c.Hash] = true
+	}
+	mine := map[Hash]bool{}
+	for i, p := range pl.Packages {
+		if _, ok := rebuilt[i]; ok {
+			continue
+		}
+		for _, c := range p.Manifest.Chunks {
+			if !inFile[c.Hash] {
+				mine[c.Hash] = false
+			}
+		}
+	}
+	if err := s.markHeld(ctx, sp.ID, mine); err != nil {
+		return res, err
 	}
 	type verified struct {
 		p    TransferPackage
 		have bool
 	}
 	var ok []verified
-	for _, p := range pl.Packages {
+	for i, p := range pl.Packages {
 		existing, err := s.store.Packages().Get(ctx, sp.ID, p.ID, p.Version)
 		if err == nil {
 			if existing.SHA256 != p.Manifest.SHA256.String() {
@@ -632,8 +898,13 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 		} else if !errors.Is(err, domain.ErrNotFound) {
 			return res, err
 		}
+		if m, ok2 := rebuilt[i]; ok2 { // verified when it was rebuilt
+			p.Manifest = *m
+			ok = append(ok, verified{p, false})
+			continue
+		}
 		for _, c := range p.Manifest.Chunks {
-			if !mine[c.Hash] {
+			if !inFile[c.Hash] && !mine[c.Hash] {
 				return res, domain.Invalidf("refused: package %s %s needs chunk %s, which neither the file nor this space has. Export a full transfer file (package export --full)", p.ID, p.Version, c.Hash)
 			}
 		}
@@ -673,29 +944,35 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	return res, err
 }
 
-// spaceChunks is the set of chunks the space's own packages use, and those
-// it received in verified transfers; only those may complete a transferred
-// package (chunks on disk that belong to other spaces do not count).
-func (s *Service) spaceChunks(ctx context.Context, spaceID int64) (map[Hash]bool, error) {
+// markHeld sets want[h] for each chunk h of want that the space's own
+// packages use or that it received in verified transfers; only those may
+// complete a transferred package (chunks on disk that belong to other
+// spaces do not count). It reads one manifest at a time, so memory follows
+// want, not the size of the feed.
+func (s *Service) markHeld(ctx context.Context, spaceID int64, want map[Hash]bool) error {
+	if len(want) == 0 {
+		return nil
+	}
 	list, err := s.store.Packages().List(ctx, spaceID, "")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	set := map[Hash]bool{}
 	for _, p := range list {
 		full, err := s.store.Packages().Get(ctx, spaceID, p.ID, p.Version)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m, err := decodeManifest(full)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, c := range m.Chunks {
-			set[c.Hash] = true
+			if _, ok := want[c.Hash]; ok {
+				want[c.Hash] = true
+			}
 		}
 	}
-	return set, s.receivedChunks(ctx, spaceID, set)
+	return s.receivedChunks(ctx, spaceID, want)
 }
 
 func refList(refs []domain.PackageRef) string {

@@ -36,7 +36,7 @@ func Open(data []byte) (*envelope.Opened, error) {
 // receipt that breaks a rule is refused whole, naming the rule.
 func (s *Service) Import(ctx context.Context, space string, data []byte) (ImportResult, error) {
 	// Who may import is decided before the file is even read.
-	if _, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", ""); err != nil {
+	if _, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace); err != nil {
 		return ImportResult{}, err
 	}
 	o, body, err := openFile(data)
@@ -45,7 +45,7 @@ func (s *Service) Import(ctx context.Context, space string, data []byte) (Import
 	}
 	var res ImportResult
 	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}

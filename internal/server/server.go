@@ -183,6 +183,13 @@ func listen(cfg Config, log *slog.Logger) (net.Listener, string, string, error) 
 		return nil, "", "", fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	addr := ln.Addr().String()
+	max, err := connsPerAddr()
+	if err != nil {
+		ln.Close()
+		return nil, "", "", err
+	}
+	// Counted before TLS, so a handshake left hanging holds a place too.
+	ln = limitPerAddr(ln, max, log)
 	ln, scheme, err := serveTLS(cfg, ln, log)
 	if err != nil {
 		return nil, "", "", err

@@ -37,7 +37,9 @@ type ChunkQuery struct {
 	Chunks        []packages.Hash   `json:"chunks"`
 }
 
-// ChunkAnswer is the target's answer: the queried chunks it lacks.
+// ChunkAnswer is the target's answer: the queried chunks it lacks. (The
+// schema versions it reads travel in every transfer answer's
+// X-Ferry-Schema header: internal/compat.)
 type ChunkAnswer struct {
 	Missing []packages.Hash `json:"missing"`
 }

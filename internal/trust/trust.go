@@ -124,7 +124,7 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (domain
 	var r domain.RemoteSpace
 	created := false
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ type UpdateRequest struct {
 func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequest) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func (s *Service) Update(ctx context.Context, space, name string, req UpdateRequ
 func (s *Service) Revoke(ctx context.Context, space, name string) (domain.RemoteSpace, error) {
 	var r domain.RemoteSpace
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}

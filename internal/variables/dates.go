@@ -322,8 +322,8 @@ type dateWriter struct {
 // pad writes v with at least width digits.
 func (w *dateWriter) pad(v, width int) {
 	s := strconv.Itoa(v)
-	for len(s) < width {
-		s = "0" + s
+	if len(s) < width {
+		w.b.WriteString(strings.Repeat("0", width-len(s)))
 	}
 	w.b.WriteString(s)
 }
@@ -362,9 +362,10 @@ func (w *dateWriter) field(c byte, n int, text string) int {
 		w.b.WriteString("A.D.")
 	case 'z':
 		w.offset(n)
-	case 'K':
-		w.kind()
-		return 1
+	case 'K': // each K is a field of its own
+		for range n {
+			w.kind()
+		}
 	case ':', '/':
 		w.b.WriteString(strings.Repeat(string(c), n))
 	default:

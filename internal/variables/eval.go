@@ -65,6 +65,7 @@ type evaluator struct {
 	notes    []Problem // never fail a render
 	seen     map[string]bool
 	src      string
+	loc      locator // positions in src
 
 	derived     []string
 	derivedSeen map[string]bool
@@ -108,7 +109,7 @@ func (e *evaluator) addProblem(pos int, err error) {
 		e.seen = make(map[string]bool)
 	}
 	e.seen[key] = true
-	line, col := lineCol(e.src, pos)
+	line, col := e.loc.at(pos)
 	e.problems = append(e.problems, Problem{Line: line, Col: col, Err: err})
 }
 
@@ -451,7 +452,7 @@ func (e *evaluator) expand(n *node, c *ctx) (val, bool) {
 		// Octostache uses a value that is not a valid template as it is
 		// (a password may well contain "#{"): a note, never a failure.
 		if n.name != "" {
-			line, col := lineCol(e.src, e.pos)
+			line, col := e.loc.at(e.pos)
 			e.notes = append(e.notes, Problem{Line: line, Col: col,
 				Err: fmt.Errorf("the value of %q is not a valid template; it is used as it is", n.name)})
 		}
@@ -729,11 +730,31 @@ func (e *evaluator) calcNum(n calcNode, c *ctx) (float64, bool, error) {
 
 // lineCol converts a byte offset into a 1-based line and character column.
 func lineCol(src string, off int) (line, col int) {
-	if off > len(src) {
-		off = len(src)
+	l := locator{src: src}
+	return l.at(off)
+}
+
+// locator converts byte offsets of one text into lines and columns.
+// Problems are mostly found in text order, so it goes on from the last
+// offset it was asked for: a text with many problems costs its length, not
+// its length times the number of problems.
+type locator struct {
+	src            string
+	off, line, col int // the last answer; line 0 before the first
+}
+
+func (l *locator) at(off int) (line, col int) {
+	off = min(max(off, 0), len(l.src))
+	if l.line == 0 || off < l.off {
+		l.off, l.line, l.col = 0, 1, 1
 	}
-	before := src[:off]
-	line = 1 + strings.Count(before, "\n")
-	lineStart := strings.LastIndexByte(before, '\n') + 1
-	return line, 1 + len([]rune(before[lineStart:]))
+	for _, r := range l.src[l.off:off] {
+		if r == '\n' {
+			l.line, l.col = l.line+1, 1
+		} else {
+			l.col++
+		}
+	}
+	l.off = off
+	return l.line, l.col
 }

@@ -82,3 +82,37 @@ func TestDeepJSONIsNotRead(t *testing.T) {
 		t.Fatalf("got %q, %v", r.Text, err)
 	}
 }
+
+// TestManyProblemsStayLinear: a file full of "#{" that is not an
+// expression (minified JavaScript, say) is one warning per place, found in
+// one pass. Each warning used to scan the text before it for its line and
+// the text after it for its snippet, so 200,000 of them ran for many
+// minutes.
+func TestManyProblemsStayLinear(t *testing.T) {
+	for _, unit := range []string{"#{", `#{A | Replace "`, "#{A | ", "#{calc (", "#{Missing}", "#{if "} {
+		text := strings.Repeat(unit, 100000)
+		done := make(chan Result, 1)
+		go func() {
+			r, _ := Render(text, vars("A", "1"), Lenient)
+			done <- r
+		}()
+		select {
+		case r := <-done:
+			if len(r.Warnings) == 0 || r.Warnings[len(r.Warnings)-1].Line != 1 {
+				t.Errorf("%q: %d warnings, last %v", unit, len(r.Warnings), r.Warnings[len(r.Warnings)-1:])
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%q × 100,000 did not finish", unit)
+		}
+	}
+	// Positions are still exact when problems are found out of text order
+	// (recovery warnings first, then evaluation).
+	r, _ := Render("é#{\n  #{Missing} #{", vars(), Lenient)
+	var got []string
+	for _, w := range r.Warnings {
+		got = append(got, fmt.Sprintf("%d:%d", w.Line, w.Col))
+	}
+	if strings.Join(got, " ") != "1:2 2:3 2:14" {
+		t.Errorf("positions %v, want 1:2 2:3 2:14", got)
+	}
+}

@@ -66,7 +66,7 @@ func render(text string, s *Set, mode Mode, lim limits) (res Result, err error) 
 	if err != nil {
 		return Result{}, err
 	}
-	e := &evaluator{mode: mode, lim: lim, src: text, regexLeft: regexBudget}
+	e := &evaluator{mode: mode, lim: lim, src: text, loc: locator{src: text}, regexLeft: regexBudget}
 	for _, sk := range tpl.skipped {
 		e.addProblem(sk[0], fmt.Errorf("not a valid expression, left as it is: %q", snippet(text[sk[0]:])))
 	}
@@ -76,7 +76,7 @@ func render(text string, s *Set, mode Mode, lim limits) (res Result, err error) 
 			if !ok {
 				panic(r)
 			}
-			line, col := lineCol(text, e.pos)
+			line, col := e.loc.at(e.pos)
 			res, err = Result{}, fmt.Errorf("line %d, col %d: %w", line, col, f.err)
 		}
 	}()
@@ -127,6 +127,9 @@ func syntaxError(src string, at, far int) error {
 // snippet returns the start of the tag at the start of s, up to the end of
 // its line, shortened for messages.
 func snippet(s string) string {
+	if len(s) > 256 { // 40 characters are at most 160 bytes
+		s = s[:256]
+	}
 	if nl := strings.IndexByte(s, '\n'); nl >= 0 {
 		s = s[:nl]
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -57,7 +58,7 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, lines, err := h.s.Deploy.Log(r.Context(), space, id, 0)
+	t, lines, err := h.wholeLog(r.Context(), space, id)
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,21 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.render(w, r, http.StatusOK, "task", pg)
 	return nil
+}
+
+// wholeLog reads a task and every line of its log so far: the service
+// answers a page of lines at a time.
+func (h *Handler) wholeLog(ctx context.Context, space string, id int64) (domain.Task, []domain.LogLine, error) {
+	var all []domain.LogLine
+	var after int64
+	for {
+		t, lines, err := h.s.Deploy.Log(ctx, space, id, after)
+		if err != nil || len(lines) == 0 {
+			return t, all, err
+		}
+		all = append(all, lines...)
+		after = lines[len(lines)-1].Seq
+	}
 }
 
 // logUpdate is what log.js polls for: the task's state and new lines. The

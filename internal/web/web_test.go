@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -21,6 +22,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/auth"
 	"github.com/ferrydeploy/ferry/internal/catalog"
+	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/services"
@@ -544,5 +546,22 @@ func TestNoSecretInAnyPage(t *testing.T) {
 		if !strings.Contains(cmp, want) {
 			t.Errorf("compare page lacks %q", want)
 		}
+	}
+}
+
+// TestTaskPageShowsTheWholeLog: a task's page holds every line of its log,
+// not the first page the service answers (5000 lines).
+func TestTaskPageShowsTheWholeLog(t *testing.T) {
+	f := newFixture(t)
+	d, err := f.s.Deploy.Deploy(f.env.Ctx, domain.DefaultSpace, deploy.Request{Project: "Shop", Version: "1.0.0", Environment: "Development"})
+	must(t, err)
+	lines := make([]domain.LogLine, 6000)
+	for i := range lines {
+		lines[i] = domain.LogLine{At: time.Now(), Level: "info", Text: fmt.Sprintf("line %d", i+1)}
+	}
+	must(t, f.env.Store.Tasks().AppendLog(f.env.Ctx, d.TaskID, lines))
+	code, page, _ := get(t, f.browser(t), fmt.Sprintf("%s/spaces/Default/tasks/%d", f.srv.URL, d.TaskID), "Authorization", "Bearer "+f.key)
+	if code != 200 || !strings.Contains(page, ">line 1<") || !strings.Contains(page, ">line 6000<") {
+		t.Errorf("task page: %d, line 6000 shown: %v", code, strings.Contains(page, ">line 6000<"))
 	}
 }

@@ -106,26 +106,6 @@ func TestPostgresMigratesOnce(t *testing.T) {
 	}
 }
 
-func TestPostgresAndSQLiteMigrationsMatch(t *testing.T) {
-	sqlite, err := loadMigrations("migrations/sqlite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err := loadMigrations("migrations/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := func(ms []migration) (out []string) {
-		for _, m := range ms {
-			out = append(out, m.name)
-		}
-		return out
-	}
-	if !slices.Equal(names(sqlite), names(pg)) {
-		t.Errorf("each database needs the same migrations:\nsqlite:   %v\npostgres: %v", names(sqlite), names(pg))
-	}
-}
-
 func TestNodes(t *testing.T) {
 	eachDialect(t, func(t *testing.T, open func() *DB) {
 		a, b := open(), open()

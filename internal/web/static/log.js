@@ -1,5 +1,6 @@
 // Follows a task's log: polls for new lines and the task's state until the
-// task has finished. Without JavaScript the page shows the log as it was.
+// task has finished and every line has come (an answer holds a page of
+// lines). Without JavaScript the page shows the log as it was.
 (function () {
   "use strict";
   var log = document.getElementById("log");
@@ -42,7 +43,7 @@
         if (intervention && u.state !== "Waiting") intervention.remove();
         // The deployment reached a manual intervention: show its buttons.
         if (!intervention && u.state === "Waiting") { location.reload(); return; }
-        if (u.done) {
+        if (u.done && !u.lines.length) {
           statusEl.textContent = "The task has finished.";
           if (cancel) cancel.remove();
           return;

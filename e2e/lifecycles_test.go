@@ -358,15 +358,17 @@ lifecycles:
 	notContains(t, exported, "Sneak", "Announce")
 }
 
-// TestScheduleTrigger: a schedule trigger (6-field cron with seconds, as
-// Octopus writes them) deploys the latest successful release of Test to
-// Production, as a system actor naming the trigger. The server polls its
-// triggers every 100ms here (FERRY_SCHEDULER_POLL); the exact once-per-due
-// time rules run on a settable clock in internal/trigger's tests.
+// TestScheduleTrigger: a schedule trigger (cron "* * * * *", each minute,
+// the most often a schedule may fire) deploys the latest successful
+// release of Test to Production, as a system actor naming the trigger.
+// The server polls its triggers every 100ms here (FERRY_SCHEDULER_POLL);
+// the exact once-per-due-time rules run on a settable clock in
+// internal/trigger's tests. Schedules that never fire or fire more than
+// once a minute are refused.
 func TestScheduleTrigger(t *testing.T) {
 	bin := ferrytest.Build(t)
 	srv := bin.StartServer(t, "FERRY_SCHEDULER_POLL=100ms")
-	srv.Must("apply", "-f", ferrytest.WriteFile(t, "shop.yaml", `environments: [{name: Test}, {name: Production}]
+	const base = `environments: [{name: Test}, {name: Production}]
 lifecycles:
   - name: Main
     phases:
@@ -376,32 +378,42 @@ projects:
   - name: Shop
     lifecycle: Main
     process: [{name: Hello, type: script, script: echo hello}]
-    triggers:
-      - name: Nightly
-        type: schedule
-        cron: "*/2 * * * * *"
-        timezone: Europe/Berlin
-        sourceEnvironment: Test
-        environment: Production
-`))
+`
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "shop.yaml", base))
 	for _, bad := range []struct{ cron, tz, want string }{
 		{"61 * * * *", "UTC", `cron "61 * * * *"`},
 		{"0 2 * * *", "Mars/Olympus", `timezone "Mars/Olympus"`},
 		{"0 2 * * * * *", "", "cron"},
+		{"0 0 30 2 *", "", "never fires"},
+		{"0 0 31 11 *", "Europe/Berlin", "never fires"},
+		{"* * * * * *", "", "at most once a minute"},
+		{"*/10 * * * * *", "", "at most once a minute"},
+		{"@every 5s", "", "at most once a minute"},
 	} {
 		r := srv.Fail("apply", "-f", ferrytest.WriteFile(t, "bad.yaml", `projects:
   - name: Shop
     lifecycle: Main
     triggers: [{name: Bad, type: schedule, cron: "`+bad.cron+`", timezone: "`+bad.tz+`", sourceEnvironment: Test, environment: Production}]
 `))
+		if r.Code != 3 {
+			t.Errorf("cron %q: exit %d, want 3 (invalid)", bad.cron, r.Code)
+		}
 		contains(t, r.Stderr, bad.want, `trigger "Bad"`)
 	}
 
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
 	srv.Must("release", "create", "Shop", "--version", "1.1.0")
 	srv.Must("deploy", "Shop", "1.0.0", "--to", "Test", "--wait")
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "trigger.yaml", base+`    triggers:
+      - name: Nightly
+        type: schedule
+        cron: "* * * * *"
+        timezone: Europe/Berlin
+        sourceEnvironment: Test
+        environment: Production
+`))
 	var shown deployed
-	ferrytest.WaitFor(t, 60*time.Second, "the schedule trigger to deploy 1.0.0 to Production", func() bool {
+	ferrytest.WaitFor(t, 150*time.Second, "the schedule trigger to deploy 1.0.0 to Production (at the next minute)", func() bool {
 		decodeJSON(t, srv.Must("release", "show", "Shop", "1.0.0", "-o", "json").Stdout, &shown)
 		for _, d := range shown.Deployments {
 			if d.Environment == "Production" && d.State == "Success" {

@@ -8,10 +8,15 @@
 // IANA time zone (Europe/Berlin; UTC when none is given), so "0 2 * * *"
 // is 02:00 local time through daylight-saving changes: a local time that
 // does not exist that day is skipped, one that occurs twice fires once.
+//
+// Each firing deploys, so an expression must come at most once a minute
+// (one second of the minute; "@every" at least a minute apart) and must
+// come at all (not "0 0 30 2 *", 30 February).
 package schedule
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -47,7 +52,36 @@ func Parse(expr, tz string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("cron %q: %v (five fields \"minute hour day month weekday\", or six with seconds first, or @daily...)", expr, err)
 	}
-	return Schedule{cron: c, loc: loc}, nil
+	if err := often(c); err != nil {
+		return Schedule{}, fmt.Errorf("cron %q %v: a schedule may fire at most once a minute (give one second, such as \"0 */5 * * * *\", or five fields)", expr, err)
+	}
+	s := Schedule{cron: c, loc: loc}
+	if s.Next(neverFrom).IsZero() {
+		return Schedule{}, fmt.Errorf("cron %q never fires: no date matches it (a day its months do not have, such as 30 February?)", expr)
+	}
+	return s, nil
+}
+
+// neverFrom is where Parse looks for a first due time: cron's Next looks
+// five years ahead, which holds every date an expression without a year
+// field can name (29 February included), so a schedule with none from
+// here has none ever.
+var neverFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// often says how an expression fires more than once a minute, or nil.
+func often(c cron.Schedule) error {
+	const starBit = 1 << 63 // robfig/cron marks a "*" field with it
+	switch c := c.(type) {
+	case *cron.SpecSchedule:
+		if n := bits.OnesCount64(c.Second &^ starBit); n > 1 {
+			return fmt.Errorf("fires at %d seconds of every minute it names", n)
+		}
+	case cron.ConstantDelaySchedule:
+		if c.Delay < time.Minute {
+			return fmt.Errorf("fires every %s", c.Delay)
+		}
+	}
+	return nil
 }
 
 // Next is the first due time strictly after t, or the zero time when

@@ -276,3 +276,59 @@ func TestRunnerRunsAndMasks(t *testing.T) {
 		}
 	}
 }
+
+// TestRedeployPastAChangedLifecycle: as in Octopus, a release may go again
+// where it already succeeded, after a phase was inserted before the
+// environment or the environment left the lifecycle; a release that never
+// succeeded there follows the lifecycle as it is now, and a deployment
+// that failed there opens nothing.
+func TestRedeployPastAChangedLifecycle(t *testing.T) {
+	env := newShop(t)
+	min1 := strings.Replace(shopYAML, `"QA Space: Staging"]}`, `"QA Space: Staging"], minimumEnvironmentsBeforePromotion: 1}`, 1)
+	env.Apply("Dev", min1)
+	for _, to := range []string{"Dev", "Test", "Prod"} {
+		if _, err := deployTo(env, env.Ctx, "Shop", to); err != nil {
+			t.Fatalf("deploy to %s: %v", to, err)
+		}
+		succeed(t, env)
+	}
+	env.Release("Dev", "Shop", "1.1.0")
+	deploy11 := func(to string) error {
+		_, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Shop", Version: "1.1.0", Environment: to})
+		return err
+	}
+	// A phase (Elsewhere) inserted before Prod.
+	inserted := strings.Replace(min1, "      - {name: Prod,", "      - {name: Gate, environments: [Elsewhere]}\n      - {name: Prod,", 1)
+	env.Apply("Dev", inserted)
+	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
+		t.Fatalf("redeploy after a phase was inserted: %v", err)
+	}
+	succeed(t, env)
+	for _, to := range []string{"Dev", "Test"} {
+		if err := deploy11(to); err != nil {
+			t.Fatal(err)
+		}
+		succeed(t, env)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `requires phase "Gate"`)
+	// A failed deployment to Elsewhere opens nothing.
+	setSecret(t, env, "Shop", "DbPassword", "db-Elsewhere", "Elsewhere")
+	if err := deploy11("Elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	task, err := env.Store.Tasks().Claim(env.Ctx, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Tasks().Finish(env.Ctx, task.ID, domain.TaskFailed, "boom", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `requires phase "Gate"`)
+
+	// Prod leaves the lifecycle: 1.0.0 may still go again, 1.1.0 not at all.
+	env.Apply("Dev", strings.Replace(min1, "      - {name: Prod, environments: [Prod]}\n", "", 1))
+	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
+		t.Fatalf("redeploy after the environment left the lifecycle: %v", err)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `environment "Prod" is not in lifecycle "Main"`)
+}

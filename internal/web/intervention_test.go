@@ -61,8 +61,15 @@ func TestInterventionButtons(t *testing.T) {
 	f.signInAs(t, vera, "vera", password+" vera")
 	_, home, _ := get(t, vera, f.srv.URL+"/")
 	veraToken := csrfOf(t, home)
-	if code, _, _ := post(t, vera, task+"/approve", url.Values{"csrf": {"x" + veraToken}, "note": {"forged"}}); code != http.StatusForbidden {
-		t.Errorf("approve without the CSRF token: %d", code)
+	for _, action := range []string{"/approve", "/abort"} {
+		for _, token := range []string{"x" + veraToken, "", adminToken} {
+			if code, _, _ := post(t, vera, task+action, url.Values{"csrf": {token}, "note": {"forged"}}); code != http.StatusForbidden {
+				t.Errorf("%s with CSRF token %q: %d", action, token, code)
+			}
+		}
+	}
+	if got, err := f.s.Deploy.Task(ctx, domain.DefaultSpace, claimed.ID); err != nil || got.State != domain.TaskWaiting {
+		t.Fatalf("after forged decisions the task is %s (%v), want it still waiting", got.State, err)
 	}
 	code, _, hdr = post(t, vera, task+"/approve", url.Values{"csrf": {veraToken}, "note": {"ticket checked"}})
 	if code != http.StatusSeeOther {

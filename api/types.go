@@ -165,6 +165,9 @@ type Trigger struct {
 	Timezone          string `json:"timezone,omitempty"`
 	SourceEnvironment string `json:"sourceEnvironment,omitempty"`
 	Environment       string `json:"environment"`
+	// SetBy is the user who last set the trigger with apply; its
+	// deployments are made on that user's behalf (four eyes).
+	SetBy string `json:"setBy,omitempty"`
 }
 
 // TriggerFiring is what a trigger did when it last fired.
@@ -353,19 +356,21 @@ type TaskLog struct {
 // space, as this one names it) and ReceivedFrom (who handed the receipt
 // over).
 type Deployment struct {
-	ID           int64      `json:"id"`
-	Project      string     `json:"project"`
-	Version      string     `json:"version"`
-	Environment  string     `json:"environment"`
-	Tenant       string     `json:"tenant,omitempty"`
-	TaskID       int64      `json:"taskId"`
-	State        TaskState  `json:"state"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	StartedAt    *time.Time `json:"startedAt,omitempty"`
-	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
-	CreatedBy    string     `json:"createdBy"`
-	Space        string     `json:"space,omitempty"`
-	ReceivedFrom string     `json:"receivedFrom,omitempty"`
+	ID          int64      `json:"id"`
+	Project     string     `json:"project"`
+	Version     string     `json:"version"`
+	Environment string     `json:"environment"`
+	Tenant      string     `json:"tenant,omitempty"`
+	TaskID      int64      `json:"taskId"`
+	State       TaskState  `json:"state"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	CreatedBy   string     `json:"createdBy"`
+	// OnBehalfOf: for a deployment a trigger made, who set the trigger.
+	OnBehalfOf   string `json:"onBehalfOf,omitempty"`
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // AuditEvent records who changed what, when.

@@ -145,10 +145,11 @@ type applyState struct {
 	lifecycles   map[string]domain.Lifecycle
 	projects     map[string]domain.Project
 	remoteSpaces map[string]bool
+	actor        string // who applies: the user who sets the triggers
 }
 
 func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, error) {
-	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, remoteSpaces: map[string]bool{}}
+	st := &applyState{space: sp, actor: domain.ActorName(ctx), lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, remoteSpaces: map[string]bool{}}
 	var err error
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
@@ -428,6 +429,7 @@ func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []
 		}
 	}
 	domain.MarkSensitive(p.Variables, p.Templates)
+	stampTriggers(old.Triggers, p.Triggers, st.actor)
 	normalize(&p)
 	return p, warns, kept, nil
 }
@@ -839,7 +841,7 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		if !viewable.Has(p.Name) {
 			continue
 		}
-		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process, Channels: p.Channels, Triggers: p.Triggers}
+		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process, Channels: p.Channels, Triggers: unstamped(p.Triggers)}
 		if p.IsRemote() {
 			// Its process comes from bundles; what this space set is its own.
 			cp.Templates, cp.Process = nil, nil

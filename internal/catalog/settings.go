@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/config"
@@ -118,4 +119,29 @@ func checkSettings(p domain.Project, localEnv func(string) bool, lifecycles map[
 		}
 	}
 	return nil
+}
+
+// stampTriggers sets who set each trigger: the one applying, for a trigger
+// that is new or changed; whoever set it before, for one that is not.
+// Whatever a document said is overwritten (JSON documents could carry it).
+func stampTriggers(old, triggers []domain.Trigger, actor string) {
+	for i := range triggers {
+		triggers[i].SetBy = actor
+		for _, o := range old {
+			if was := o.SetBy; o.Name == triggers[i].Name {
+				if o.SetBy = actor; o == triggers[i] {
+					triggers[i].SetBy = was
+				}
+			}
+		}
+	}
+}
+
+// unstamped is triggers without who set them, for documents.
+func unstamped(triggers []domain.Trigger) []domain.Trigger {
+	out := slices.Clone(triggers)
+	for i := range out {
+		out[i].SetBy = ""
+	}
+	return out
 }

@@ -126,7 +126,7 @@ func (s *Service) Deploy(ctx context.Context, space string, req Request) (domain
 		d = domain.Deployment{
 			SpaceID: sp.ID, ProjectID: p.ID, Project: p.Name, ReleaseID: rel.ID, Version: rel.Version,
 			Environment: env.Name, Tenant: req.Tenant, TaskID: t.ID, State: t.State,
-			CreatedAt: now, CreatedBy: domain.ActorName(ctx),
+			CreatedAt: now, CreatedBy: domain.ActorName(ctx), OnBehalfOf: onBehalfOf(ctx),
 		}
 		if err := s.deployments.Create(ctx, &d); err != nil {
 			return err

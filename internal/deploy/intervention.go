@@ -42,6 +42,12 @@ func (s *Service) checkTeams(ctx context.Context, sp domain.Space, p domain.Proj
 	return nil
 }
 
+// onBehalfOf is the user a trigger in ctx acts for, or "".
+func onBehalfOf(ctx context.Context) string {
+	a, _ := domain.ActorFrom(ctx)
+	return a.OnBehalfOf
+}
+
 // withIntervention adds to a waiting task what it waits for.
 func (s *Service) withIntervention(ctx context.Context, t *domain.Task) error {
 	if t.State != domain.TaskWaiting {
@@ -96,9 +102,13 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, err
 	}
 	who := domain.ActorName(ctx)
-	if dec.Approve && iv.PreventSelfApproval && who == iv.Deployer {
-		return t, domain.Errorf(domain.KindForbidden, "user %q started this deployment, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
-			who, iv.Step, teamList(iv.ResponsibleTeams))
+	if dec.Approve && iv.PreventSelfApproval && (who == iv.Deployer || who == d.OnBehalfOf) {
+		how := "started this deployment"
+		if who != iv.Deployer {
+			how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", strings.TrimPrefix(iv.Deployer, "trigger:"))
+		}
+		return t, domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
+			who, how, iv.Step, teamList(iv.ResponsibleTeams))
 	}
 	decision, action := domain.DecisionAborted, "task.abort"
 	if dec.Approve {

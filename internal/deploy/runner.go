@@ -240,6 +240,9 @@ func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i
 	tl.info(fmt.Sprintf("Waiting for %s to approve or abort: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
 	if step.PreventSelfApproval {
 		tl.info(fmt.Sprintf("%s started this deployment and may not approve it.", d.CreatedBy))
+		if d.OnBehalfOf != "" {
+			tl.info(fmt.Sprintf("%s set that trigger and may not approve it either.", d.OnBehalfOf))
+		}
 	}
 	if step.TimeoutMinutes > 0 {
 		until := now.Add(time.Duration(step.TimeoutMinutes) * time.Minute)

@@ -286,6 +286,11 @@ type Trigger struct {
 	Timezone          string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
 	SourceEnvironment string `json:"sourceEnvironment,omitempty" yaml:"sourceEnvironment,omitempty"`
 	Environment       string `json:"environment" yaml:"environment"`
+	// SetBy is the user who last set the trigger (added or changed it)
+	// with apply: its deployments are made on that user's behalf, and
+	// four eyes keep them from approving them. The server stamps it;
+	// documents neither carry nor set it.
+	SetBy string `json:"setBy,omitempty" yaml:"-"`
 }
 
 // TriggerFiring is what a trigger did the last time it fired: deployed
@@ -300,8 +305,10 @@ type TriggerFiring struct {
 }
 
 // TriggerActor is the actor a trigger's firing acts as: the deployment's
-// creator and the audit events name it.
-func TriggerActor(name string) Actor { return Actor{Name: "trigger:" + name, IsAdmin: true} }
+// creator and the audit events name it, on behalf of the user who set it.
+func TriggerActor(tr Trigger) Actor {
+	return Actor{Name: "trigger:" + tr.Name, IsAdmin: true, OnBehalfOf: tr.SetBy}
+}
 
 // Snapshot is what a release freezes at creation: the process, variables and
 // templates exactly as they were.
@@ -451,6 +458,9 @@ type Deployment struct {
 	StartedAt   *time.Time `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
+	// OnBehalfOf is, for a deployment a trigger made (CreatedBy
+	// "trigger:<name>"), the user who set the trigger.
+	OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	// Space is set on a deployment in another space, which this space
 	// knows from a receipt: that space, as this space names it (Environment
 	// is then "<Space>: <its environment>"). ReceivedFrom names the space

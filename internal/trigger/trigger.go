@@ -84,7 +84,7 @@ func (s *Service) Arrived(ctx context.Context, sp domain.Space, p domain.Project
 // fire deploys version of a project as trigger tr (for due, a schedule's
 // due time) and records, audits and logs the outcome.
 func (s *Service) fire(ctx context.Context, sp domain.Space, projectID int64, project string, tr domain.Trigger, version string, due *time.Time) error {
-	actx := domain.WithActor(ctx, domain.TriggerActor(tr.Name))
+	actx := domain.WithActor(ctx, domain.TriggerActor(tr))
 	f := domain.TriggerFiring{At: s.now(), Due: due, Version: version}
 	var err error
 	if version == "" {
@@ -105,7 +105,7 @@ func (s *Service) fire(ctx context.Context, sp domain.Space, projectID int64, pr
 	if err := s.states.Record(ctx, projectID, tr.Name, f); err != nil {
 		return err
 	}
-	details := map[string]string{"project": project, "trigger": tr.Name, "type": tr.Type, "environment": tr.Environment, "version": version, "result": f.Result}
+	details := map[string]string{"project": project, "trigger": tr.Name, "type": tr.Type, "environment": tr.Environment, "version": version, "result": f.Result, "setBy": tr.SetBy}
 	if f.TaskID != 0 {
 		details["task"] = fmt.Sprint(f.TaskID)
 	}

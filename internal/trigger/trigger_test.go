@@ -1,11 +1,14 @@
 package trigger_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/access"
+	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/sandbox"
@@ -247,3 +250,112 @@ func TestInterventionTimesOut(t *testing.T) {
 		t.Errorf("log:\n%s", log.String())
 	}
 }
+
+const gateTriggerYAML = `projects:
+  - name: Gate
+    lifecycle: Main
+    process:
+      - {name: Hello, type: script, script: echo hello}
+      - {name: Sign-off, type: manual-intervention, instructions: Look first., responsibleTeams: [Approvers], preventSelfApproval: true, environments: [Production]}
+    triggers:
+      - {name: Nightly, type: schedule, cron: "0 2 * * *", timezone: Europe/Berlin, sourceEnvironment: Test, environment: Production}
+`
+
+// TestTriggerSetterIsTheDeployer: a trigger's deployments are made on
+// behalf of the user who set it, so under four eyes that user may not
+// approve them (setting a trigger is not a way round preventSelfApproval);
+// another member of the responsible team may. Who set a trigger is the
+// server's record: re-applying it unchanged keeps it, changing it makes
+// the one applying its setter, and a document cannot name someone else.
+func TestTriggerSetterIsTheDeployer(t *testing.T) {
+	c := &clock{}
+	env := newEnv(t, c, servicetest.RunTasks(sandbox.Off))
+	for _, u := range []string{"alice", "bob"} {
+		env.User(u, false)
+		env.Grant("Dev", u, "project-contributor", nil, nil)
+		env.Grant("Dev", u, "deployer", nil, nil)
+	}
+	_, err := env.Set.Teams.Put(env.Ctx, "Dev", access.TeamRequest{Name: "Approvers", Role: ptr("viewer"), Members: &[]string{"alice", "bob"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(ctx context.Context, doc string) {
+		t.Helper()
+		parsed, err := config.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Set.Catalog.Apply(ctx, "Dev", parsed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setBy := func() string {
+		t.Helper()
+		statuses, err := env.Set.Triggers.List(env.Ctx, "Dev", "Gate")
+		if err != nil || len(statuses) != 1 {
+			t.Fatalf("triggers of Gate: %+v %v", statuses, err)
+		}
+		return statuses[0].SetBy
+	}
+	apply(env.As("alice"), gateTriggerYAML)
+	apply(env.Ctx, gateTriggerYAML) // unchanged: still alice's
+	if got := setBy(); got != "alice" {
+		t.Fatalf("trigger set by %q, want alice", got)
+	}
+	// A document cannot name another setter: setBy is not a field of one.
+	if _, err := config.Parse([]byte(`{"projects":[{"name":"Gate","lifecycle":"Main","triggers":[{"name":"Nightly","type":"schedule","cron":"0 2 * * *","timezone":"Europe/Berlin","sourceEnvironment":"Test","environment":"Production","setBy":"bob"}]}]}`)); err == nil || !strings.Contains(err.Error(), "setBy") {
+		t.Errorf("a document naming the setter: %v", err)
+	}
+	if got := setBy(); got != "alice" {
+		t.Fatalf("a document set the setter to %q", got)
+	}
+
+	env.Release("Dev", "Gate", "1.0.0")
+	waitFor := func(id int64, want domain.TaskState) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			task, err := env.Set.Deploy.Task(env.Ctx, "Dev", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if task.State == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %d is %s, want %s", id, task.State, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	d, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Gate", Version: "1.0.0", Environment: "Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(d.TaskID, domain.TaskSuccess)
+	tick(t, env) // first seen
+	c.set("2026-03-03T01:00:00Z")
+	tick(t, env)
+	got := deployed(t, env, "Gate", "Production")
+	if len(got) != 1 || got[0].CreatedBy != "trigger:Nightly" || got[0].OnBehalfOf != "alice" {
+		t.Fatalf("the trigger's deployment: %+v", got)
+	}
+	id := got[0].TaskID
+	waitFor(id, domain.TaskWaiting)
+	_, err = env.Set.Deploy.Decide(env.As("alice"), "Dev", id, deploy.Decision{Approve: true})
+	if domain.KindOf(err) != domain.KindForbidden || !strings.Contains(err.Error(), `set trigger "Nightly"`) {
+		t.Fatalf("the trigger's setter approving: %v", err)
+	}
+	if _, err := env.Set.Deploy.Decide(env.As("bob"), "Dev", id, deploy.Decision{Approve: true, Note: "looked"}); err != nil {
+		t.Fatalf("bob approving: %v", err)
+	}
+	waitFor(id, domain.TaskSuccess)
+
+	// Changed by bob, the trigger acts for bob from now on.
+	apply(env.As("bob"), strings.Replace(gateTriggerYAML, "0 2 * * *", "0 3 * * *", 1))
+	if got := setBy(); got != "bob" {
+		t.Errorf("changed by bob, the trigger is set by %q", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

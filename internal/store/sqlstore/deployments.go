@@ -16,7 +16,7 @@ var _ store.Deployments = (*deployments)(nil)
 // A deployment's project and version names come from joins, and its state
 // and times from its task, so nothing is stored twice.
 const deploymentSelect = `SELECT d.id, d.space_id, d.project_id, p.name, d.release_id, r.version,
-		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by
+		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by, d.on_behalf_of
 	FROM deployments d
 	JOIN releases r ON r.id = d.release_id
 	JOIN projects p ON p.id = d.project_id
@@ -28,7 +28,7 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 	var state sql.NullString
 	var created int64
 	err := s.Scan(&d.ID, &d.SpaceID, &d.ProjectID, &d.Project, &d.ReleaseID, &d.Version,
-		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy)
+		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy, &d.OnBehalfOf)
 	if err != nil {
 		return domain.Deployment{}, err
 	}
@@ -42,10 +42,10 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 	d.CreatedAt = stamp(d.CreatedAt)
 	err := s.db.queryRow(ctx, `INSERT INTO deployments
-			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, on_behalf_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
-		micros(d.CreatedAt), d.CreatedBy).Scan(&d.ID)
+		micros(d.CreatedAt), d.CreatedBy, d.OnBehalfOf).Scan(&d.ID)
 	return wrap(err, "create deployment to %q", d.Environment)
 }
 

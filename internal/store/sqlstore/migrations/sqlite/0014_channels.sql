@@ -10,6 +10,10 @@
 ALTER TABLE projects ADD COLUMN channels TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE projects ADD COLUMN triggers TEXT NOT NULL DEFAULT '[]';
 
+-- A deployment a trigger made is made on behalf of the user who set the
+-- trigger: under four eyes that user may not approve it.
+ALTER TABLE deployments ADD COLUMN on_behalf_of TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE interventions (
     id                    INTEGER PRIMARY KEY,
     task_id               BIGINT  NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,

@@ -99,6 +99,8 @@ func TestSettingsRefused(t *testing.T) {
 		{"type: schedule, cron:", "type: sometimes, cron:", `unknown type "sometimes"`},
 		{"minimumEnvironmentsBeforePromotion: 1", "minimumEnvironmentsBeforePromotion: 3", "minimumEnvironmentsBeforePromotion: 3"},
 		{"instructions: Look.,", "", "no instructions"},
+		{"instructions: Look.,", `instructions: "Look.\e[2J\e[1;1HApproved",`, "control"},
+		{"instructions: Look.,", `instructions: "Look \u202eevil",`, "invisible"},
 		{"timeoutMinutes: 60", "timeoutMinutes: -1", "timeoutMinutes"},
 		{"timeoutMinutes: 60", "timeoutMinutes: 99999999999", "timeoutMinutes"},
 		{"responsibleTeams: [Board]", "responsibleTeams: [\"Board: X\"]", "team"},

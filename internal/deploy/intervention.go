@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -78,9 +79,9 @@ type Decision struct {
 // into the task log and the audit log, and the task is queued again: the
 // runner goes on after the step, or ends the deployment there (Failed).
 func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decision) (domain.Task, error) {
-	note := strings.TrimSpace(dec.Note)
-	if len(note) > maxNote {
-		return domain.Task{}, domain.Invalidf("the note is %d bytes; at most %d", len(note), maxNote)
+	note, err := cleanNote(dec.Note)
+	if err != nil {
+		return domain.Task{}, err
 	}
 	t, err := s.Task(ctx, space, id)
 	if err != nil {
@@ -123,6 +124,29 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, err
 	}
 	return s.Task(ctx, space, id)
+}
+
+// cleanNote makes a decision's note one line of plain text for the task
+// log and the audit log: line breaks and tabs become spaces (a note cannot
+// forge log lines), and other control or invisible formatting characters
+// (terminal escapes, bidirectional overrides) are refused.
+func cleanNote(note string) (string, error) {
+	var b strings.Builder
+	for _, r := range note {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return "", domain.Invalidf("the note contains a control or invisible formatting character (%U); write plain text", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	clean := strings.TrimSpace(b.String())
+	if len(clean) > maxNote {
+		return "", domain.Invalidf("the note is %d bytes; at most %d", len(clean), maxNote)
+	}
+	return clean, nil
 }
 
 // mayDecide: system and space admins, members of the responsible teams,

@@ -253,6 +253,9 @@ func (s Step) validateKind() error {
 	return nil
 }
 
+// maxInstructions bounds what a manual-intervention step asks (bytes).
+const maxInstructions = 10000
+
 // maxWaitMinutes bounds a manual intervention's timeout: a year.
 const maxWaitMinutes = 366 * 24 * 60
 
@@ -266,6 +269,14 @@ func (s Step) validateIntervention() error {
 		return Invalidf("manual-intervention step %q runs nothing: it takes instructions, responsibleTeams, preventSelfApproval and timeoutMinutes, not a script or a package", s.Name)
 	case s.TimeoutMinutes < 0 || s.TimeoutMinutes > maxWaitMinutes:
 		return Invalidf("manual-intervention step %q has timeoutMinutes %d; give 1 to %d (a year), or leave it out to wait until someone decides", s.Name, s.TimeoutMinutes, maxWaitMinutes)
+	}
+	for _, r := range s.Instructions {
+		if (unicode.IsControl(r) && r != '\n' && r != '\t') || unicode.Is(unicode.Cf, r) {
+			return Invalidf("manual-intervention step %q: its instructions contain a control or invisible formatting character (%U); write plain text", s.Name, r)
+		}
+	}
+	if len(s.Instructions) > maxInstructions {
+		return Invalidf("manual-intervention step %q: its instructions are %d bytes; at most %d", s.Name, len(s.Instructions), maxInstructions)
 	}
 	for _, t := range s.ResponsibleTeams {
 		if err := ValidateName("team", t); err != nil {

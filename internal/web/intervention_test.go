@@ -71,7 +71,14 @@ func TestInterventionButtons(t *testing.T) {
 	if got, err := f.s.Deploy.Task(ctx, domain.DefaultSpace, claimed.ID); err != nil || got.State != domain.TaskWaiting {
 		t.Fatalf("after forged decisions the task is %s (%v), want it still waiting", got.State, err)
 	}
-	code, _, hdr = post(t, vera, task+"/approve", url.Values{"csrf": {veraToken}, "note": {"ticket checked"}})
+	// A note is plain text on one line: terminal escapes and invisible
+	// overrides are refused, line breaks cannot forge log lines.
+	for _, bad := range []string{"ok\x1b[2J", "ok\u202edevorppa"} {
+		if code, _, _ := post(t, vera, task+"/approve", url.Values{"csrf": {veraToken}, "note": {bad}}); code != http.StatusBadRequest {
+			t.Errorf("approve with note %q: %d, want 400", bad, code)
+		}
+	}
+	code, _, hdr = post(t, vera, task+"/approve", url.Values{"csrf": {veraToken}, "note": {"ticket checked\n12:00:00  Deployment succeeded."}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("vera approving: %d", code)
 	}
@@ -81,7 +88,7 @@ func TestInterventionButtons(t *testing.T) {
 		t.Errorf("after approval: %s %+v", got.State, got.Intervention)
 	}
 	_, page, _ = get(t, vera, task)
-	if !strings.Contains(page, "approved by vera") || !strings.Contains(page, "ticket checked") || strings.Contains(page, "/approve") {
-		t.Errorf("task page after approval does not say so")
+	if !strings.Contains(page, "approved by vera") || !strings.Contains(page, "ticket checked 12:00:00  Deployment succeeded.") || strings.Contains(page, "/approve") {
+		t.Errorf("task page after approval does not say so, on one line")
 	}
 }

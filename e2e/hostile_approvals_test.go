@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
@@ -90,5 +93,74 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	last := shown.Snapshot.Process[len(shown.Snapshot.Process)-1]
 	if last.Type != domain.StepManualIntervention || !last.PreventSelfApproval {
 		t.Errorf("release 1.1.0's step after the weakened import: %+v", last)
+	}
+}
+
+// TestApprovalScopedToAnotherSpace: the origin asks for a production
+// approval only where production is — a manual-intervention step scoped
+// to "Prod Space: Production". DevTest's deployments do not wait at it;
+// in Prod Space the release's deployment to Production waits for a member
+// of Prod's Approvers team, the deployer may not approve it, and the
+// import's scope translation keeps the step.
+func TestApprovalScopedToAnotherSpace(t *testing.T) {
+	p := newPair(t)
+	d := func(args ...string) ferrytest.Result {
+		return p.dev.Must(append([]string{"--space", "DevTest Space"}, args...)...)
+	}
+	yaml := devTestYAML + `      - name: PCI sign-off
+        type: manual-intervention
+        environments: ["Prod Space: Production"]
+        instructions: Check the PCI change record.
+        responsibleTeams: [Approvers]
+        preventSelfApproval: true
+`
+	d("apply", "-f", ferrytest.WriteFile(t, "devtest.yaml", yaml))
+	for _, env := range []string{"Development", "Test"} {
+		d("var", "set", "My Project", "ConnectionString", "Server=dev-db", "--env", env)
+	}
+	d("release", "create", "My Project", "--version", "1.0.0")
+	d("deploy", "My Project", "1.0.0", "--to", "Development", "--wait")
+	d("deploy", "My Project", "1.0.0", "--to", "Test", "--wait")
+	file := filepath.Join(t.TempDir(), "pci.bundle")
+	d("promote", "My Project", "1.0.0", "--to", "Prod Space", "--out", file)
+
+	prod := func(args ...string) ferrytest.Result {
+		return p.prod.Must(append([]string{"--space", "Prod Space"}, args...)...)
+	}
+	prod("apply", "-f", ferrytest.WriteFile(t, "prod.yaml", `environments: [{name: Production}]
+lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]}]}]
+`))
+	prod("bundle", "import", file)
+	remote := "DevTest Space: My Project"
+	prod("var", "set", remote, "ConnectionString", "Server=prod-db", "--env", "Production")
+	prod("user", "create", "paula")
+	prod("team", "create", "Approvers", "--role", "viewer", "--user", "paula")
+	var dep struct{ TaskID int64 }
+	decodeJSON(t, prod("deploy", remote, "1.0.0", "--to", "Production", "-o", "json").Stdout, &dep)
+	id := strconv.FormatInt(dep.TaskID, 10)
+	ferrytest.WaitFor(t, 30*time.Second, "task "+id+" waiting", func() bool {
+		var tk waitingTask
+		decodeJSON(t, prod("task", "show", id, "-o", "json").Stdout, &tk)
+		return tk.State == "Waiting" && tk.Intervention != nil && tk.Intervention.Step == "PCI sign-off"
+	})
+	r := p.prod.Fail("--space", "Prod Space", "task", "approve", id)
+	if r.Code != 5 {
+		t.Errorf("the deployer approving: exit %d, want 5\n%s", r.Code, r.Out())
+	}
+	key := strings.TrimSpace(prod("user", "apikey", "paula").Stdout)
+	if r := ferrytest.Build(t).Run(t, "", "--server", p.prod.URL, "--api-key", key, "--space", "Prod Space", "task", "approve", id, "--note", "PCI-7 checked"); r.Code != 0 {
+		t.Fatalf("paula approving: %s", r.Out())
+	}
+	ferrytest.WaitFor(t, 30*time.Second, "task "+id+" to succeed", func() bool {
+		var tk waitingTask
+		decodeJSON(t, prod("task", "show", id, "-o", "json").Stdout, &tk)
+		return tk.State == "Success"
+	})
+	contains(t, prod("task", "log", id).Stdout, "approved by paula", "PCI-7 checked", "prod-only-step")
+	// In DevTest nothing waited.
+	var waiting []waitingTask
+	decodeJSON(t, d("task", "list", "--waiting", "-o", "json").Stdout, &waiting)
+	if len(waiting) != 0 {
+		t.Errorf("DevTest waits: %+v", waiting)
 	}
 }

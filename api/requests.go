@@ -174,6 +174,19 @@ type DeploymentQuery struct {
 	Limit       int    `query:"limit" doc:"at most this many deployments"`
 }
 
+// TaskQuery lists at most Limit tasks, newest first.
+type TaskQuery struct {
+	Limit int `query:"limit" doc:"at most this many tasks"`
+	// Waiting lists only the tasks waiting for a manual intervention.
+	Waiting bool `query:"waiting" doc:"true: only the tasks waiting for a manual intervention"`
+}
+
+// DecisionRequest approves or aborts a manual intervention, with a note
+// for the task log and the audit log.
+type DecisionRequest struct {
+	Note string `json:"note,omitempty"`
+}
+
 // LogQuery asks for the log lines after sequence number After. An answer
 // holds at most 5000 lines: ask again after the last one for more.
 type LogQuery struct {

@@ -60,10 +60,13 @@ type RouteSet struct {
 
 	Deploy          Route[DeployRequest, Deployment]
 	ListDeployments Route[DeploymentQuery, []Deployment]
-	ListTasks       Route[Limit, []Task]
+	ListTasks       Route[TaskQuery, []Task]
 	GetTask         Route[None, Task]
 	TaskLog         Route[LogQuery, TaskLog]
 	CancelTask      Route[None, Task]
+	ApproveTask     Route[DecisionRequest, Task]
+	AbortTask       Route[DecisionRequest, Task]
+	ListTriggers    Route[None, []TriggerStatus]
 
 	ListRemoteSpaces  Route[None, []RemoteSpaceStatus]
 	AddRemoteSpace    Route[AddRemoteSpaceRequest, AddedRemoteSpace]
@@ -210,10 +213,13 @@ func (r *RouteSet) projects() {
 func (r *RouteSet) deployments() {
 	r.Deploy = Route[DeployRequest, Deployment]{Op{Method: post, Path: sp + "/deployments", Permission: PermDeploy, Status: made, Summary: "Deploy a release to an environment (queued as a task)"}}
 	r.ListDeployments = Route[DeploymentQuery, []Deployment]{Op{Method: get, Path: sp + "/deployments", Permission: PermView, Summary: "Deployments here and, from receipts, in other spaces"}}
-	r.ListTasks = Route[Limit, []Task]{Op{Method: get, Path: sp + "/tasks", Permission: PermView, Summary: "List tasks, newest first"}}
+	r.ListTasks = Route[TaskQuery, []Task]{Op{Method: get, Path: sp + "/tasks", Permission: PermView, Summary: "List tasks, newest first (waiting: only those waiting for a manual intervention)"}}
 	r.GetTask = Route[None, Task]{Op{Method: get, Path: sp + "/tasks/{id}", Permission: PermView, Summary: "Show a task"}}
 	r.TaskLog = Route[LogQuery, TaskLog]{Op{Method: get, Path: sp + "/tasks/{id}/log", Permission: PermView, Summary: "A task and its log lines after a sequence number, at most 5000 (ask again after the last; poll to follow)"}}
-	r.CancelTask = Route[None, Task]{Op{Method: post, Path: sp + "/tasks/{id}/cancel", Permission: PermDeploy, Summary: "Cancel a queued or running task"}}
+	r.CancelTask = Route[None, Task]{Op{Method: post, Path: sp + "/tasks/{id}/cancel", Permission: PermDeploy, Summary: "Cancel a queued, running or waiting task"}}
+	r.ApproveTask = Route[DecisionRequest, Task]{Op{Method: post, Path: sp + "/tasks/{id}/approve", Permission: PermView, Summary: "Approve the manual intervention a task waits for (a responsible team's member or a space admin; not the deployer when four eyes are asked)"}}
+	r.AbortTask = Route[DecisionRequest, Task]{Op{Method: post, Path: sp + "/tasks/{id}/abort", Permission: PermView, Summary: "Abort the manual intervention a task waits for: the deployment fails there"}}
+	r.ListTriggers = Route[None, []TriggerStatus]{Op{Method: get, Path: pj + "/triggers", Permission: PermView, Summary: "A project's triggers, when each is next due and what it did last"}}
 }
 
 // crossSpace declares the routes of remote spaces, promotions, bundles and receipts.

@@ -36,10 +36,15 @@ type Lifecycle struct {
 }
 
 // Phase lists the environments of one stage of a lifecycle: local ones,
-// remote ones ("Prod Space: Production") or a whole remote space.
+// remote ones ("Prod Space: Production") or a whole remote space. As in
+// Octopus, a release must succeed in all of them before the next phase
+// opens, or in MinimumEnvironmentsBeforePromotion of them when that is
+// set (> 0); an Optional phase may be skipped.
 type Phase struct {
-	Name         string   `json:"name"`
-	Environments []string `json:"environments"`
+	Name                               string   `json:"name"`
+	Environments                       []string `json:"environments"`
+	MinimumEnvironmentsBeforePromotion int      `json:"minimumEnvironmentsBeforePromotion,omitempty"`
+	Optional                           bool     `json:"optional,omitempty"`
 	// Retention, when set, keeps only the newest KeepReleases releases
 	// deployed to the phase (never one current in an environment, or with
 	// a task that has not finished).
@@ -78,6 +83,14 @@ type Step struct {
 	Substitute  []string `json:"substitute,omitempty"`
 	PreDeploy   string   `json:"preDeploy,omitempty"`
 	PostDeploy  string   `json:"postDeploy,omitempty"`
+	// A manual-intervention step waits for a member of ResponsibleTeams
+	// (or a space admin) to approve or abort after reading Instructions;
+	// PreventSelfApproval keeps the deployer from approving; a wait longer
+	// than TimeoutMinutes (> 0) is aborted.
+	Instructions        string   `json:"instructions,omitempty"`
+	ResponsibleTeams    []string `json:"responsibleTeams,omitempty"`
+	PreventSelfApproval bool     `json:"preventSelfApproval,omitempty"`
+	TimeoutMinutes      int      `json:"timeoutMinutes,omitempty"`
 }
 
 // Variable is one value of a project variable, for the environments it
@@ -141,12 +154,67 @@ type Project struct {
 	Process   []Step     `json:"process"`
 	Variables []Variable `json:"variables"`
 	Templates []Template `json:"templates"`
+	Channels  []Channel  `json:"channels,omitempty"`
+	Triggers  []Trigger  `json:"triggers,omitempty"`
 	// TenantedDeployments is untenanted, tenanted or both ("": not set,
 	// which deploys untenanted or for tenants).
 	TenantedDeployments string         `json:"tenantedDeployments,omitempty"`
 	Origin              *ProjectOrigin `json:"origin,omitempty"`
 	CreatedAt           time.Time      `json:"createdAt"`
 	UpdatedAt           time.Time      `json:"updatedAt"`
+}
+
+// Channel sorts a project's releases: those in it follow Lifecycle (""
+// the project's), and the package versions they pin keep its Rules.
+type Channel struct {
+	Name      string        `json:"name"`
+	Lifecycle string        `json:"lifecycle,omitempty"`
+	Default   bool          `json:"default,omitempty"`
+	Rules     []ChannelRule `json:"rules,omitempty"`
+}
+
+// ChannelRule constrains one package's version: VersionRange in NuGet's
+// notation ("[1.0,2.0)"), Tag a .NET regular expression on its
+// pre-release tag ("^$": none).
+type ChannelRule struct {
+	Package      string `json:"package"`
+	VersionRange string `json:"versionRange,omitempty"`
+	Tag          string `json:"tag,omitempty"`
+}
+
+// Trigger deploys on its own: type "schedule" (Cron in Timezone, the
+// latest release that succeeded in SourceEnvironment to Environment) or
+// "on-arrival" (each release of a remote project that arrives, to
+// Environment).
+type Trigger struct {
+	Name              string `json:"name"`
+	Type              string `json:"type"`
+	Cron              string `json:"cron,omitempty"`
+	Timezone          string `json:"timezone,omitempty"`
+	SourceEnvironment string `json:"sourceEnvironment,omitempty"`
+	Environment       string `json:"environment"`
+	// SetBy is the user who last set the trigger with apply; its
+	// deployments are made on that user's behalf (four eyes).
+	SetBy string `json:"setBy,omitempty"`
+}
+
+// TriggerFiring is what a trigger did when it last fired.
+type TriggerFiring struct {
+	At      time.Time  `json:"at"`
+	Due     *time.Time `json:"due,omitempty"`
+	OK      bool       `json:"ok"`
+	Version string     `json:"version,omitempty"`
+	TaskID  int64      `json:"taskId,omitempty"`
+	Result  string     `json:"result"`
+}
+
+// TriggerStatus is a trigger, when it is next due (schedules), what it
+// did last, and the state of the task it queued then.
+type TriggerStatus struct {
+	Trigger
+	NextDue   *time.Time     `json:"nextDue,omitempty"`
+	Last      *TriggerFiring `json:"last,omitempty"`
+	TaskState TaskState      `json:"taskState,omitempty"`
 }
 
 // ProjectOrigin is where a remote project comes from.
@@ -247,6 +315,7 @@ type TaskState string
 const (
 	TaskQueued    TaskState = "Queued"
 	TaskExecuting TaskState = "Executing"
+	TaskWaiting   TaskState = "Waiting" // for a manual intervention
 	TaskSuccess   TaskState = "Success"
 	TaskFailed    TaskState = "Failed"
 	TaskCancelled TaskState = "Cancelled"
@@ -272,6 +341,27 @@ type Task struct {
 	StartedAt       *time.Time `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
 	Node            string     `json:"node,omitempty"`
+	// Intervention is what a Waiting task waits for.
+	Intervention *Intervention `json:"intervention,omitempty"`
+}
+
+// Intervention is a manual-intervention step a deployment reached: what it
+// asks of whom, since when, until when, and what was decided.
+type Intervention struct {
+	ID                  int64      `json:"id"`
+	TaskID              int64      `json:"taskId"`
+	StepIndex           int        `json:"stepIndex"`
+	Step                string     `json:"step"`
+	Instructions        string     `json:"instructions"`
+	ResponsibleTeams    []string   `json:"responsibleTeams"`
+	PreventSelfApproval bool       `json:"preventSelfApproval,omitempty"`
+	Deployer            string     `json:"deployer"`
+	Since               time.Time  `json:"since"`
+	TimeoutAt           *time.Time `json:"timeoutAt,omitempty"`
+	Decision            string     `json:"decision,omitempty"`
+	DecidedBy           string     `json:"decidedBy,omitempty"`
+	DecidedAt           *time.Time `json:"decidedAt,omitempty"`
+	Note                string     `json:"note,omitempty"`
 }
 
 // LogLine is one line of a task's log (secrets masked); Level is "info"
@@ -310,6 +400,8 @@ type Deployment struct {
 	Targets        []string `json:"targets,omitempty"`
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`
+	// OnBehalfOf: for a deployment a trigger made, who set the trigger.
+	OnBehalfOf     string   `json:"onBehalfOf,omitempty"`
 	Space          string   `json:"space,omitempty"`
 	ReceivedFrom   string   `json:"receivedFrom,omitempty"`
 }

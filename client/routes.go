@@ -150,7 +150,28 @@ func (c *Client) ListDeployments(ctx context.Context, space string, q api.Deploy
 
 // ListTasks lists the space's tasks, newest first.
 func (c *Client) ListTasks(ctx context.Context, space string, limit int) ([]api.Task, error) {
-	return call(ctx, c, c.routes.ListTasks, api.Limit{Limit: limit}, space)
+	return call(ctx, c, c.routes.ListTasks, api.TaskQuery{Limit: limit}, space)
+}
+
+// ListWaiting lists the space's tasks waiting for a manual intervention,
+// each with what it waits for.
+func (c *Client) ListWaiting(ctx context.Context, space string, limit int) ([]api.Task, error) {
+	return call(ctx, c, c.routes.ListTasks, api.TaskQuery{Limit: limit, Waiting: true}, space)
+}
+
+// ApproveTask approves the manual intervention a task waits for.
+func (c *Client) ApproveTask(ctx context.Context, space string, id int64, note string) (api.Task, error) {
+	return call(ctx, c, c.routes.ApproveTask, api.DecisionRequest{Note: note}, space, itoa(id))
+}
+
+// AbortTask aborts the manual intervention a task waits for.
+func (c *Client) AbortTask(ctx context.Context, space string, id int64, note string) (api.Task, error) {
+	return call(ctx, c, c.routes.AbortTask, api.DecisionRequest{Note: note}, space, itoa(id))
+}
+
+// ListTriggers lists a project's triggers with what each did last.
+func (c *Client) ListTriggers(ctx context.Context, space, project string) ([]api.TriggerStatus, error) {
+	return call(ctx, c, c.routes.ListTriggers, api.None{}, space, project)
 }
 
 // GetTask shows a task.

@@ -12,6 +12,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trigger"
 )
 
 // routes binds a handler to every declared route (wire.Routes); a route
@@ -51,6 +52,9 @@ func (h *handler) routes() *router {
 	handle(rt, r.GetTask, h.getTask)
 	handle(rt, r.TaskLog, h.taskLog)
 	handle(rt, r.CancelTask, h.cancelTask)
+	handle(rt, r.ApproveTask, h.approveTask)
+	handle(rt, r.AbortTask, h.abortTask)
+	handle(rt, r.ListTriggers, h.listTriggers)
 
 	h.trustRoutes(rt, r)
 	h.bundleRoutes(rt, r)
@@ -211,8 +215,35 @@ func (h *handler) listDeployments(w http.ResponseWriter, r *http.Request, q wire
 	return dashboard.Merge(here, away, q.Limit), nil
 }
 
-func (h *handler) listTasks(w http.ResponseWriter, r *http.Request, q wire.Limit) ([]domain.Task, error) {
+func (h *handler) listTasks(w http.ResponseWriter, r *http.Request, q wire.TaskQuery) ([]domain.Task, error) {
+	if q.Waiting {
+		return h.s.Deploy.Waiting(r.Context(), r.PathValue("space"), q.Limit)
+	}
 	return h.s.Deploy.Tasks(r.Context(), r.PathValue("space"), q.Limit)
+}
+
+type decisionRequest struct {
+	Note string `json:"note,omitempty"`
+}
+
+func (h *handler) approveTask(w http.ResponseWriter, r *http.Request, req decisionRequest) (domain.Task, error) {
+	return h.decide(r, deploy.Decision{Approve: true, Note: req.Note})
+}
+
+func (h *handler) abortTask(w http.ResponseWriter, r *http.Request, req decisionRequest) (domain.Task, error) {
+	return h.decide(r, deploy.Decision{Note: req.Note})
+}
+
+func (h *handler) decide(r *http.Request, d deploy.Decision) (domain.Task, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return domain.Task{}, err
+	}
+	return h.s.Deploy.Decide(r.Context(), r.PathValue("space"), id, d)
+}
+
+func (h *handler) listTriggers(w http.ResponseWriter, r *http.Request, _ wire.None) ([]trigger.Status, error) {
+	return h.s.Triggers.List(r.Context(), r.PathValue("space"), r.PathValue("project"))
 }
 
 func (h *handler) getTask(w http.ResponseWriter, r *http.Request, _ wire.None) (domain.Task, error) {

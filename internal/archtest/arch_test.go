@@ -92,12 +92,13 @@ var tiers = []tier{
 	{"primitives", []string{
 		"internal/agentproto", "internal/archive", "internal/compat", "internal/config", "internal/envelope", "internal/identity",
 		"internal/packages/delta", "internal/packages/expand", "internal/packages/puff",
-		"internal/sandbox", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/step", "internal/variables",
+		"internal/sandbox", "internal/schedule", "internal/scratch", "internal/seal", "internal/secrets", "internal/signing", "internal/step", "internal/variables",
+		"internal/versions",
 	}},
 	// Core services: one space's own things.
 	{"core", []string{
 		"internal/access", "internal/audit", "internal/auth", "internal/catalog", "internal/dashboard",
-		"internal/deploy", "internal/provenance", "internal/release", "internal/tenants", "internal/trust",
+		"internal/deploy", "internal/provenance", "internal/release", "internal/tenants", "internal/trigger", "internal/trust",
 	}},
 	// Cross-space services: what travels between spaces, as files.
 	{"cross-space", []string{"internal/bundle", "internal/packages", "internal/receipt"}},
@@ -127,6 +128,7 @@ var sameTier = map[string][]string{
 	"internal/provenance":      {"internal/release", "internal/trust"},
 	"internal/release":         {"internal/access", "internal/audit"},
 	"internal/tenants":         {"internal/access", "internal/audit"},
+	"internal/trigger":         {"internal/access", "internal/audit", "internal/deploy"},
 	"internal/trust":           {"internal/access", "internal/audit"},
 	"internal/outbox":          {"internal/transport"},
 }

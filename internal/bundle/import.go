@@ -169,12 +169,12 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	if err != nil {
 		return res, err
 	}
-	res.Lifecycle = p.Lifecycle
 	rel, existed, err := s.writeRelease(ctx, v, p, now)
 	if err != nil {
 		return res, err
 	}
-	res.AlreadyImported = existed
+	// A channel of the release's name here chooses its lifecycle.
+	res.Lifecycle, res.AlreadyImported = p.LifecycleOf(rel.Channel), existed
 	rec := domain.BundleRecord{
 		SpaceID: sp.ID, Direction: domain.BundleIn, Digest: v.parsed.Envelope.Digest,
 		SourceSpace: v.signer.Name, TargetSpace: sp.Name, Project: name, Version: rel.Version,
@@ -191,6 +191,9 @@ func (s *Service) write(ctx context.Context, v *verified, lifecycle string) (Imp
 	res.Missing, res.Warnings, err = s.needs(ctx, sp, p, rel)
 	if err == nil {
 		res.MissingPackages, err = s.missingPackages(ctx, sp, rel)
+	}
+	if err == nil && !existed {
+		err = s.arrivals.Arrived(ctx, sp, p, rel)
 	}
 	return res, err
 }
@@ -290,7 +293,7 @@ func (s *Service) chooseLifecycle(ctx context.Context, sp domain.Space, asked st
 // template values still missing, and warns about scopes naming environments
 // this space does not have.
 func (s *Service) needs(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) ([]MissingValues, []string, error) {
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.LifecycleOf(rel.Channel))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -37,6 +36,7 @@ type Service struct {
 	provenance   *provenance.Rules
 	progress     *deploy.Progress
 	trust        Trust
+	arrivals     Arrivals
 	audit        *audit.Log
 	now          func() time.Time
 }
@@ -49,16 +49,24 @@ type Trust interface {
 	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
 }
 
+// Arrivals is told, in the transaction that imports it, of each release
+// that arrives (trigger.Service fires the remote project's on-arrival
+// triggers).
+type Arrivals interface {
+	Arrived(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) error
+}
+
 // New returns a bundle service. It writes bundle records, remote projects
 // (and their deliverers), their releases and what remote spaces read; it
 // reads spaces, environments, lifecycles, the package feed and
-// deployments to check and describe what it promotes and imports.
+// deployments to check and describe what it promotes and imports, and
+// tells arrivals of each release imported.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
 	bundles store.Bundles, remotes store.RemoteSpaces, packages store.Packages, deployments store.Deployments,
-	guard access.Guard, rules *provenance.Rules, progress *deploy.Progress, tr Trust, log *audit.Log, now func() time.Time) *Service {
+	guard access.Guard, rules *provenance.Rules, progress *deploy.Progress, tr Trust, arrivals Arrivals, log *audit.Log, now func() time.Time) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
 		bundles: bundles, remotes: remotes, packages: packages, deployments: deployments,
-		access: guard, provenance: rules, progress: progress, trust: tr, audit: log, now: now}
+		access: guard, provenance: rules, progress: progress, trust: tr, arrivals: arrivals, audit: log, now: now}
 }
 
 // PromoteRequest asks for a release to be promoted to a remote space.
@@ -169,11 +177,11 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 	return out, err
 }
 
-// checkLifecycle finds the phase that holds the target space (one of its
-// remote environments, or the space itself) and refuses if an earlier phase
-// has not succeeded.
+// checkLifecycle finds the phase of the release's lifecycle that holds
+// the target space (one of its remote environments, or the space itself)
+// and refuses unless deploy.Progress.Gate opens it.
 func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target string, envs []domain.Environment) error {
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.LifecycleOf(rel.Channel))
 	if err != nil {
 		return err
 	}
@@ -192,19 +200,16 @@ func (s *Service) checkLifecycle(ctx context.Context, sp domain.Space, p domain.
 			break
 		}
 	}
-	if idx < 0 {
+	g, err := s.progress.Gate(ctx, sp, p, rel, lc, target, idx)
+	switch {
+	case err != nil || g.Open:
+		return err
+	case idx < 0:
 		return domain.Invalidf("lifecycle %q of %q has no phase for space %q (its phases: %s); add a phase with %q or a remote environment %q",
 			lc.Name, p.Name, target, deploy.PhaseList(lc), target, target+": <environment>")
 	}
-	succeeded, err := s.progress.Of(ctx, sp, p, rel)
-	if err != nil {
-		return err
-	}
-	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
-		return domain.Invalidf("release %s of %q cannot be promoted to %q yet: lifecycle %q requires phase %q (%s) to succeed first",
-			rel.Version, p.Name, target, lc.Name, ph.Name, strings.Join(ph.Environments, ", "))
-	}
-	return nil
+	return domain.Invalidf("release %s of %q cannot be promoted to %q yet: lifecycle %q requires phase %q to succeed first: %s",
+		rel.Version, p.Name, target, lc.Name, g.Blocker.Name, g.Need())
 }
 
 // promotion is a bundle's payload and what people should know about it.
@@ -222,7 +227,7 @@ type promotion struct {
 // target that reads only schema 1 gets none of those).
 func (s *Service) payload(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target domain.RemoteSpace, envs []domain.Environment, version int) (promotion, error) {
 	var out promotion
-	c, err := s.newCut(ctx, sp, p, rel.Snapshot, target, envs, version)
+	c, err := s.newCut(ctx, sp, p, rel, target, envs, version)
 	if err != nil {
 		return out, err
 	}
@@ -295,10 +300,11 @@ type cut struct {
 	left   int
 }
 
-// newCut reads what slicing snap needs: the target's certificate, the
-// remote spaces this space knows, and which of them come after the target
-// in the project's lifecycle.
-func (s *Service) newCut(ctx context.Context, sp domain.Space, p domain.Project, snap domain.Snapshot, target domain.RemoteSpace, envs []domain.Environment, version int) (*cut, error) {
+// newCut reads what slicing rel's snapshot needs: the target's
+// certificate, the remote spaces this space knows, and which of them come
+// after the target in the release's lifecycle.
+func (s *Service) newCut(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, target domain.RemoteSpace, envs []domain.Environment, version int) (*cut, error) {
+	snap := rel.Snapshot
 	c := &cut{target: target, version: version, now: s.now(), byFP: map[string]domain.RemoteSpace{}}
 	c.snap.Templates = snap.Templates
 	var err error
@@ -315,7 +321,7 @@ func (s *Service) newCut(ctx context.Context, sp domain.Space, p domain.Project,
 			byName[r.Name], c.byFP[r.Fingerprint] = r, r
 		}
 	}
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
+	lc, err := s.lifecycles.Get(ctx, sp.ID, p.LifecycleOf(rel.Channel))
 	if err != nil {
 		return nil, err
 	}

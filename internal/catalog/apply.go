@@ -132,6 +132,13 @@ func (s *Service) mayApply(ctx context.Context, sp domain.Space, doc *config.Doc
 		if err := s.access.Require(ctx, sp, domain.PermEditProject, p.Name, ""); err != nil {
 			return err
 		}
+		// A trigger deploys with the server's authority: only someone who
+		// may deploy the project there may set one.
+		for _, tr := range p.Triggers {
+			if err := s.access.Require(ctx, sp, domain.PermDeploy, p.Name, tr.Environment); err != nil {
+				return domain.Errorf(domain.KindForbidden, "trigger %q of project %q deploys to %q, which you may not deploy to: %s", tr.Name, p.Name, tr.Environment, domain.Message(err))
+			}
+		}
 	}
 	return nil
 }
@@ -145,10 +152,11 @@ type applyState struct {
 	tenants      map[string]domain.Tenant
 	remoteSpaces map[string]bool
 	targets      map[string]domain.Target
+	actor        string // who applies: the user who sets the triggers
 }
 
 func (s *Service) loadState(ctx context.Context, sp domain.Space) (*applyState, error) {
-	st := &applyState{space: sp, lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, tenants: map[string]domain.Tenant{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
+	st := &applyState{space: sp, actor: domain.ActorName(ctx), lifecycles: map[string]domain.Lifecycle{}, projects: map[string]domain.Project{}, tenants: map[string]domain.Tenant{}, remoteSpaces: map[string]bool{}, targets: map[string]domain.Target{}}
 	var err error
 	if st.envs, err = s.envIndex(ctx, sp.ID); err != nil {
 		return nil, err
@@ -330,18 +338,26 @@ func (st *applyState) planLifecycles(doc *config.Document, plan *applyPlan, prob
 // environments.
 func (st *applyState) planProjects(doc *config.Document, prune bool, plan *applyPlan, probs *problems, known, lcNames map[string]bool) {
 	knownEnv := func(e string) bool { return known[e] }
+	localEnv := st.localEnvironments(doc)
 	seen := map[string]bool{}
 	for i, cp := range doc.Projects {
 		path := fmt.Sprintf("projects[%d]", i)
+		if skip := st.notImported(cp.Name); skip != "" {
+			plan.warnings = append(plan.warnings, doc.At(path, skip))
+			continue
+		}
 		p, warns, kept, err := st.project(cp, prune)
 		if err == nil && !lcNames[p.Lifecycle] {
 			err = domain.NotFoundf("project %q: unknown lifecycle %q (known: %s)", p.Name, p.Lifecycle, describe(sortedKeys(lcNames)))
 		}
 		if err == nil {
-			err = p.Validate(knownEnv)
+			err = validateProject(p, cp, knownEnv)
 			if err != nil && strings.Contains(err.Error(), "unknown environment") {
 				err = fmt.Errorf("%w (known: %s)", err, describe(sortedKeys(known)))
 			}
+		}
+		if err == nil {
+			err = checkSettings(p, localEnv, lcNames)
 		}
 		if err == nil && seen[p.Name] {
 			err = domain.Invalidf("project %q is listed twice", p.Name)
@@ -380,15 +396,20 @@ func (st *applyState) parseRemote(name string) (space, env string, err error) {
 // variable values that the document does not list are kept, where they
 // were, and returned as kept — unless prune.
 func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []string, []Change, error) {
-	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: slices.Clone(cp.Process), Templates: slices.Clone(cp.Templates),
-		TenantedDeployments: cp.TenantedDeployments}
-	if err := domain.ValidateName("project", cp.Name); err != nil {
-		return p, nil, nil, err
+	old, exists := st.projects[cp.Name]
+	if exists && old.IsRemote() {
+		var err error
+		if cp, err = remoteProject(cp, old); err != nil {
+			return domain.Project{}, nil, nil, err
+		}
+	} else if err := domain.ValidateName("project", cp.Name); err != nil {
+		return domain.Project{}, nil, nil, err
 	}
+	p := domain.Project{SpaceID: st.space.ID, Name: cp.Name, Lifecycle: cp.Lifecycle, Process: slices.Clone(cp.Process), Templates: slices.Clone(cp.Templates),
+		Channels: slices.Clone(cp.Channels), Triggers: slices.Clone(cp.Triggers), TenantedDeployments: cp.TenantedDeployments}
 	if err := domain.ValidateTenantedDeployments(cp.TenantedDeployments); err != nil {
 		return p, nil, nil, err
 	}
-	old, exists := st.projects[cp.Name]
 	if exists {
 		p.ID, p.CreatedAt, p.Origin = old.ID, old.CreatedAt, old.Origin
 		if p.TenantedDeployments == "" && !prune {
@@ -430,6 +451,8 @@ func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []
 		p.Process = mergeKept(old.Process, p.Process, func(s domain.Step) string { return s.Name }, func(s domain.Step) { keep("step", s.Name) })
 		p.Templates = mergeKept(old.Templates, p.Templates, func(t domain.Template) string { return t.Name }, func(t domain.Template) { keep("template", t.Name) })
 		p.Variables = mergeKept(old.Variables, p.Variables, variableKey, func(v domain.Variable) { keep("variable", variableName(v)) })
+		p.Channels = mergeKept(old.Channels, p.Channels, func(c domain.Channel) string { return c.Name }, func(c domain.Channel) { keep("channel", c.Name) })
+		p.Triggers = mergeKept(old.Triggers, p.Triggers, func(t domain.Trigger) string { return t.Name }, func(t domain.Trigger) { keep("trigger", t.Name) })
 		// Without --prune the space's secrets stay secrets: a plain value
 		// the file gives for a name that has sensitive values is sealed.
 		names := domain.SensitiveNames(old.Variables, nil)
@@ -443,6 +466,7 @@ func (st *applyState) project(cp config.Project, prune bool) (domain.Project, []
 		return p, nil, nil, err
 	}
 	domain.MarkSensitive(p.Variables, p.Templates)
+	stampTriggers(old.Triggers, p.Triggers, st.actor)
 	normalize(&p)
 	return p, warns, kept, nil
 }
@@ -589,6 +613,18 @@ func projectChanges(old, p domain.Project) []Change {
 			}
 			return "changed: " + strings.Join(changedFields(a, b), ", ")
 		})...)
+	same := func(a, b any) string {
+		if reflect.DeepEqual(a, b) {
+			return ""
+		}
+		return "changed: " + strings.Join(changedFields(a, b), ", ")
+	}
+	out = append(out, listChanges(old.Channels, p.Channels, "channel", p.Name,
+		func(c domain.Channel) string { return c.Name }, func(c domain.Channel) string { return c.Name },
+		func(a, b domain.Channel) string { return same(a, b) })...)
+	out = append(out, listChanges(old.Triggers, p.Triggers, "trigger", p.Name,
+		func(t domain.Trigger) string { return t.Name }, func(t domain.Trigger) string { return t.Name },
+		func(a, b domain.Trigger) string { return same(a, b) })...)
 	out = append(out, listChanges(old.Variables, p.Variables, "variable", p.Name, variableKey, variableName,
 		func(a, b domain.Variable) string {
 			switch {
@@ -772,7 +808,9 @@ func sameProject(a, b domain.Project) bool {
 	return a.Lifecycle == b.Lifecycle && a.TenantedDeployments == b.TenantedDeployments &&
 		reflect.DeepEqual(a.Process, b.Process) &&
 		reflect.DeepEqual(a.Variables, b.Variables) &&
-		reflect.DeepEqual(a.Templates, b.Templates)
+		reflect.DeepEqual(a.Templates, b.Templates) &&
+		reflect.DeepEqual(a.Channels, b.Channels) &&
+		reflect.DeepEqual(a.Triggers, b.Triggers)
 }
 
 // normalize makes empty lists nil so that a project read back from the store
@@ -802,6 +840,20 @@ func normalize(p *domain.Project) {
 	}
 	if len(p.Templates) == 0 {
 		p.Templates = nil
+	}
+	if len(p.Channels) == 0 {
+		p.Channels = nil
+	}
+	for i := range p.Channels {
+		if len(p.Channels[i].Rules) == 0 {
+			p.Channels[i].Rules = nil
+		}
+	}
+	if len(p.Triggers) == 0 {
+		p.Triggers = nil
+	}
+	for i := range p.Process {
+		p.Process[i].ResponsibleTeams = nilIfEmpty(p.Process[i].ResponsibleTeams)
 	}
 	for i := range p.Templates {
 		p.Templates[i].Options = nilIfEmpty(p.Templates[i].Options)
@@ -844,10 +896,18 @@ func (s *Service) Export(ctx context.Context, space string) (*config.Document, e
 		return nil, err
 	}
 	for _, p := range ps {
-		if p.IsRemote() || !viewable.Has(p.Name) {
-			continue // remote projects come from bundles, not from YAML
+		if !viewable.Has(p.Name) {
+			continue
 		}
-		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process, TenantedDeployments: p.TenantedDeployments}
+		cp := config.Project{Name: p.Name, Lifecycle: p.Lifecycle, Templates: p.Templates, Process: p.Process, Channels: p.Channels, Triggers: unstamped(p.Triggers),
+			TenantedDeployments: p.TenantedDeployments}
+		if p.IsRemote() {
+			// Its process comes from bundles; what this space set is its own.
+			cp.Templates, cp.Process = nil, nil
+			if len(p.Variables)+len(p.Channels)+len(p.Triggers) == 0 {
+				continue
+			}
+		}
 		for _, v := range p.Variables {
 			cv := config.Variable{Name: v.Name, Value: v.Value, Sensitive: v.Sensitive, Environments: v.Environments, Tenants: v.Tenants, TenantTags: v.TenantTags}
 			if v.Sensitive {

@@ -38,11 +38,17 @@ func (a *app) lifecycleCommand() *cobra.Command {
 			for _, l := range list {
 				var phases []string
 				for _, p := range l.Phases {
-					phase := fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", "))
-					if p.Retention != nil {
-						phase += fmt.Sprintf(" (keep %d releases)", p.Retention.KeepReleases)
+					rule := ""
+					switch {
+					case p.Optional:
+						rule = " optional"
+					case p.MinimumEnvironmentsBeforePromotion > 0 && p.MinimumEnvironmentsBeforePromotion < len(p.Environments):
+						rule = fmt.Sprintf(" %d of %d", p.MinimumEnvironmentsBeforePromotion, len(p.Environments))
 					}
-					phases = append(phases, phase)
+					if p.Retention != nil {
+						rule += fmt.Sprintf(" (keep %d releases)", p.Retention.KeepReleases)
+					}
+					phases = append(phases, fmt.Sprintf("%s [%s]%s", p.Name, strings.Join(p.Environments, ", "), rule))
 				}
 				fmt.Fprintf(w, "%s: %s\n", l.Name, strings.Join(phases, " → "))
 			}

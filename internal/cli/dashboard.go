@@ -168,7 +168,16 @@ func drawLifecycle(w io.Writer, space string, l api.Lifecycle) {
 			fmt.Fprintln(w, "   │")
 			fmt.Fprintln(w, "   ▼")
 		}
-		fmt.Fprintf(w, "%d. %s\n", i+1, ph.Name)
+		rule := "all must succeed"
+		switch {
+		case ph.Optional:
+			rule = "optional: may be skipped"
+		case len(ph.Environments) == 1:
+			rule = "must succeed"
+		case ph.MinimumEnvironmentsBeforePromotion > 0 && ph.MinimumEnvironmentsBeforePromotion < len(ph.Environments):
+			rule = fmt.Sprintf("%d of %d must succeed", ph.MinimumEnvironmentsBeforePromotion, len(ph.Environments))
+		}
+		fmt.Fprintf(w, "%d. %s  (%s)\n", i+1, ph.Name, rule)
 		for _, e := range ph.Environments {
 			where := "this space"
 			if s, env, ok := strings.Cut(e, ": "); ok {

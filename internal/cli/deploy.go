@@ -182,14 +182,64 @@ func taskID(arg string) (int64, error) {
 }
 
 func (a *app) taskCommand() *cobra.Command {
+	taskShow := show(a, &cobra.Command{Use: "show ID", Short: "Show a task: its state, and what it waits for when it waits", Example: `  ferry task show 42
+  ferry task show 42 -o json`, Args: cobra.ExactArgs(1)},
+		func(x call) (api.Task, error) {
+			id, err := taskID(x.args[0])
+			if err != nil {
+				return api.Task{}, err
+			}
+			return x.GetTask(x, x.space, id)
+		}, printTask)
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
+		func(x call) (api.Task, error) {
+			id, err := taskID(x.args[0])
+			if err != nil {
+				return api.Task{}, err
+			}
+			return x.CancelTask(x, x.space, id)
+		},
+		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
+	return group("task", "List tasks, read their logs, approve or abort what waits, cancel them", a.taskListCommand(), taskShow, a.taskLogCommand(), cancel,
+		a.decideCommand(true), a.decideCommand(false))
+}
+
+// taskListCommand is `task list [--waiting]`.
+func (a *app) taskListCommand() *cobra.Command {
 	var limit int
-	list := show(a, &cobra.Command{Use: "list", Short: "List the space's tasks, newest first", Example: `  ferry task list
-  ferry task list --limit 10 -o json`, Args: cobra.NoArgs},
-		func(x call) ([]api.Task, error) { return x.ListTasks(x, x.space, limit) },
+	var waiting bool
+	list := show(a, &cobra.Command{
+		Use:   "list [--waiting]",
+		Short: "List the space's tasks, newest first (--waiting: those waiting for a manual intervention)",
+		Long: `List the space's tasks, newest first. With --waiting, only the deployments
+that wait at a manual-intervention step, with what each waits for and who may
+decide: approve one with 'ferry task approve ID', abort it with
+'ferry task abort ID'.`,
+		Example: `  ferry task list
+  ferry task list --limit 10 -o json
+  ferry task list --waiting`,
+		Args: cobra.NoArgs,
+	}, func(x call) ([]api.Task, error) {
+		if waiting {
+			return x.ListWaiting(x, x.space, limit)
+		}
+		return x.ListTasks(x, x.space, limit)
+	}, func(w io.Writer, list []api.Task) {
+		if waiting {
+			printWaiting(w, list)
+			return
+		}
 		rows("ID\tSTATE\tDESCRIPTION\tQUEUED\tDURATION", func(t api.Task) []string {
 			return []string{strconv.FormatInt(t.ID, 10), string(t.State), t.Description, t.QueuedAt.Local().Format("2006-01-02 15:04:05"), taskDuration(t)}
-		}))
+		})(w, list)
+	})
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many tasks")
+	list.Flags().BoolVar(&waiting, "waiting", false, "only tasks waiting for a manual intervention")
+	return list
+}
+
+// taskLogCommand is `task log ID [--follow]`.
+func (a *app) taskLogCommand() *cobra.Command {
 	var followFlag bool
 	logCmd := do(a, &cobra.Command{Use: "log ID", Short: "Print a task's log (--follow to stream it until the task ends)", Example: `  ferry task log 42
   ferry task log 42 --follow`, Args: cobra.ExactArgs(1)},
@@ -213,16 +263,89 @@ func (a *app) taskCommand() *cobra.Command {
 			})
 		})
 	logCmd.Flags().BoolVarP(&followFlag, "follow", "f", false, "stream the log until the task ends")
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued or running task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
+	return logCmd
+}
+
+// decideCommand is `task approve` (approve) or `task abort`.
+func (a *app) decideCommand(approve bool) *cobra.Command {
+	var note string
+	use, short, long := "approve ID [--note TEXT]", "Approve the manual intervention a deployment waits for: it goes on",
+		`Approve the manual-intervention step a deployment waits at (see 'ferry task list
+--waiting'): the deployment goes on with the next step. A member of one of the
+step's responsible teams may approve, and so may a space admin; when the step
+asks for four eyes (preventSelfApproval), not the person who started the
+deployment. Who approved, when, and the note go into the task log and the
+audit log.`
+	if !approve {
+		use, short, long = "abort ID [--note TEXT]", "Abort the manual intervention a deployment waits for: it fails there",
+			`Abort the manual-intervention step a deployment waits at: the deployment
+fails there, and no later step runs. The same people may abort as may approve,
+and the person who started the deployment may always abort it. Who aborted,
+when, and the note go into the task log and the audit log.`
+	}
+	cmd := show(a, &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.ExactArgs(1),
+		Example: "  ferry task approve 42 --note \"change CHG-42 checked\"\n  ferry task abort 42 --note \"outside the change window\""},
 		func(x call) (api.Task, error) {
 			id, err := taskID(x.args[0])
 			if err != nil {
 				return api.Task{}, err
 			}
-			return x.CancelTask(x, x.space, id)
-		},
-		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
-	return group("task", "List tasks, read their logs, cancel them", list, logCmd, cancel)
+			if approve {
+				return x.ApproveTask(x, x.space, id, note)
+			}
+			return x.AbortTask(x, x.space, id, note)
+		}, func(w io.Writer, t api.Task) {
+			verb := "Approved"
+			if !approve {
+				verb = "Aborted"
+			}
+			fmt.Fprintf(w, "%s: task %d %q is %s (follow it: ferry task log %d --follow)\n", verb, t.ID, t.Description, t.State, t.ID)
+		})
+	cmd.Flags().StringVar(&note, "note", "", "why: goes into the task log and the audit log")
+	return cmd
+}
+
+func printTask(w io.Writer, t api.Task) {
+	fmt.Fprintf(w, "Task %d  %s\nState    %s\n", t.ID, t.Description, t.State)
+	if t.Error != "" {
+		fmt.Fprintf(w, "Error    %s\n", t.Error)
+	}
+	fmt.Fprintf(w, "Queued   %s\n", t.QueuedAt.Local().Format("2006-01-02 15:04:05"))
+	if iv := t.Intervention; iv != nil {
+		printIntervention(w, t.ID, *iv)
+	}
+}
+
+func printWaiting(w io.Writer, list []api.Task) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "No task waits for a decision.")
+		return
+	}
+	for i, t := range list {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "Task %d  %s  (%s)\n", t.ID, t.Description, t.State)
+		if t.Intervention != nil {
+			printIntervention(w, t.ID, *t.Intervention)
+		}
+	}
+}
+
+func printIntervention(w io.Writer, id int64, iv api.Intervention) {
+	teams := strings.Join(iv.ResponsibleTeams, ", ")
+	if teams == "" {
+		teams = "(none: anyone who may deploy there)"
+	}
+	fmt.Fprintf(w, "Waits at step %q since %s, started by %s\n", iv.Step, iv.Since.Local().Format("2006-01-02 15:04:05"), iv.Deployer)
+	fmt.Fprintf(w, "  Instructions: %s\n  Responsible:  %s (or a space admin)\n", iv.Instructions, teams)
+	if iv.PreventSelfApproval {
+		fmt.Fprintf(w, "  Four eyes:    %s may not approve\n", iv.Deployer)
+	}
+	if iv.TimeoutAt != nil {
+		fmt.Fprintf(w, "  Aborted at:   %s without a decision\n", iv.TimeoutAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(w, "  Decide:       ferry task approve %d | ferry task abort %d [--note TEXT]\n", id, id)
 }
 
 func taskDuration(t api.Task) string {

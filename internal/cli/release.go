@@ -20,9 +20,16 @@ func (a *app) releaseCommand() *cobra.Command {
 		Long: `Create a release of a project. The release freezes the deployment process,
 the variables and the templates as they are now: later changes to the project
 do not change it, and every deployment of it — including redeployments — uses
-exactly this snapshot.`,
+exactly this snapshot.
+
+A project with channels puts the release in the channel --channel names, or in
+its default channel. The packages the release pins must keep the channel's
+version rules (a NuGet version range, a pre-release tag expression); the
+refusal names the rule a package breaks. The release then follows the
+channel's lifecycle, or the project's when the channel has none.`,
 		Example: `  ferry release create Shop --version 1.0.0 --notes "First release"
-  ferry release create Shop --version 1.1.0 --package shop-web:1.1.0`,
+  ferry release create Shop --version 1.1.0 --package shop-web:1.1.0
+  ferry release create Shop --version 1.1.1 --channel Hotfix --package shop-web:1.1.1-hotfix.1`,
 		Args: cobra.ExactArgs(1),
 	}, func(x call) (api.Release, error) { return x.CreateRelease(x, x.space, x.args[0], req) },
 		func(w io.Writer, r api.Release) {
@@ -33,14 +40,14 @@ exactly this snapshot.`,
 		})
 	create.Flags().StringVar(&req.Version, "version", "", "release version (required)")
 	create.Flags().StringVar(&req.Notes, "notes", "", "release notes")
-	create.Flags().StringVar(&req.Channel, "channel", "", "channel")
+	create.Flags().StringVar(&req.Channel, "channel", "", "channel of the project (default: its default channel); the release must keep its version rules and follows its lifecycle")
 	create.Flags().StringArrayVar(&req.Packages, "package", nil, "package version from the feed, ID:VERSION (repeatable); the release pins its SHA-256")
 
 	list := show(a, &cobra.Command{Use: "list PROJECT", Short: "List a project's releases, newest first", Example: `  ferry release list Shop
   ferry release list "DevTest Space: Shop" --space "Prod Space" -o json`, Args: cobra.ExactArgs(1)},
 		func(x call) ([]api.Release, error) { return x.ListReleases(x, x.space, x.args[0]) },
-		rows("VERSION\tCREATED\tBY\tNOTES", func(r api.Release) []string {
-			return []string{r.Version, when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
+		rows("VERSION\tCHANNEL\tCREATED\tBY\tNOTES", func(r api.Release) []string {
+			return []string{r.Version, orDash(r.Channel), when(r.CreatedAt), r.CreatedBy, oneLine(r.Notes)}
 		}))
 	diff := show(a, &cobra.Command{
 		Use:   "diff PROJECT V1 V2",
@@ -387,4 +394,11 @@ func printWhere(w io.Writer, p painter, list []api.Deployment) {
 		rows = append(rows, []string{"  " + env, string(d.State), when(at), dash(d.CreatedBy), from})
 	}
 	table(w, "  ENVIRONMENT\tSTATE\tWHEN\tBY\tFROM", rows)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

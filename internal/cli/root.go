@@ -127,6 +127,7 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.userCommand(),
 		a.teamCommand(),
 		a.taskCommand(),
+		a.triggerCommand(),
 		a.auditCommand(),
 		a.agentCommand(),
 		a.targetCommand(),

@@ -63,13 +63,18 @@ type Lifecycle struct {
 	Phases []domain.Phase `yaml:"phases"`
 }
 
-// Project is a project with its process, variables and templates.
+// Project is a project with its process, variables and templates, its
+// channels and its triggers. A remote project ("<space>: <project>",
+// imported from a bundle) takes only a lifecycle, variables, channels
+// (without rules) and triggers: its process comes from its releases.
 type Project struct {
 	Name      string            `yaml:"name"`
-	Lifecycle string            `yaml:"lifecycle"`
+	Lifecycle string            `yaml:"lifecycle,omitempty"`
 	Templates []domain.Template `yaml:"templates,omitempty"`
 	Variables []Variable        `yaml:"variables,omitempty"`
 	Process   []domain.Step     `yaml:"process,omitempty"`
+	Channels  []domain.Channel  `yaml:"channels,omitempty"`
+	Triggers  []domain.Trigger  `yaml:"triggers,omitempty"`
 	// TenantedDeployments: untenanted, tenanted or both (omitted: as it
 	// is; a new project deploys untenanted or for tenants).
 	TenantedDeployments string `yaml:"tenantedDeployments,omitempty"`

@@ -20,23 +20,25 @@ import (
 
 // Service queues deployments and answers questions about tasks.
 type Service struct {
-	tx           store.Transactor
-	spaces       store.Spaces
-	projects     store.Projects
-	releases     store.Releases
-	environments store.Environments
-	lifecycles   store.Lifecycles
-	tasks        store.Tasks
-	deployments  store.Deployments
-	packages     store.Packages
-	targets      store.Targets
-	tenants      store.Tenants
-	access       access.Guard
-	provenance   *provenance.Rules
-	progress     *Progress
-	audit        *audit.Log
-	now          func() time.Time
-	runner       Waker
+	tx            store.Transactor
+	spaces        store.Spaces
+	projects      store.Projects
+	releases      store.Releases
+	environments  store.Environments
+	lifecycles    store.Lifecycles
+	tasks         store.Tasks
+	deployments   store.Deployments
+	packages      store.Packages
+	targets       store.Targets
+	tenants       store.Tenants
+	teams         store.Teams
+	interventions store.Interventions
+	access        access.Guard
+	provenance    *provenance.Rules
+	progress      *Progress
+	audit         *audit.Log
+	now           func() time.Time
+	runner        Waker
 }
 
 // Waker is told that a task was queued (Runner.Wake).
@@ -45,12 +47,13 @@ type Waker interface{ Wake() }
 // New returns a deploy service. It writes tasks and deployments, reads
 // spaces, projects, releases, environments, lifecycles, the package feed,
 // targets and tenants to check a deployment before queuing it, and wakes runner
-// after.
+// after. It reads teams and decides manual interventions (interventions) for
+// the people who answer them.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
-	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets, tenants store.Tenants,
+	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets, tenants store.Tenants, teams store.Teams, interventions store.Interventions,
 	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
-		tasks: tasks, deployments: deployments, packages: packages, targets: targets, tenants: tenants,
+		tasks: tasks, deployments: deployments, packages: packages, targets: targets, tenants: tenants, teams: teams, interventions: interventions,
 		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
 }
 
@@ -159,6 +162,9 @@ func (s *Service) plan(ctx context.Context, space string, req Request) (plan, er
 	if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
 		return pl, err
 	}
+	if err := s.checkTeams(ctx, sp, p, rel, env.Name); err != nil {
+		return pl, err
+	}
 	return pl, s.checkTargets(ctx, sp, req)
 }
 
@@ -166,19 +172,22 @@ func (s *Service) plan(ctx context.Context, space string, req Request) (plan, er
 // Untenanted, it returns the first refusal as it is; for tenants, it names
 // every problem of every tenant at once.
 func (s *Service) checkEach(ctx context.Context, pl plan) error {
-	lc, idx, err := s.phase(ctx, pl.sp, pl.p, pl.env.Name)
+	lc, err := s.lifecycles.Get(ctx, pl.sp.ID, pl.p.LifecycleOf(pl.rel.Channel))
 	if err != nil {
 		return err
 	}
-	var succeeded func(tenant string) func(string) bool
-	if idx > 0 {
-		if succeeded, err = s.progress.PerTenant(ctx, pl.sp, pl.p, pl.rel); err != nil {
-			return err
-		}
+	gates, err := s.progress.Gates(ctx, pl.sp, pl.p, pl.rel)
+	if err != nil {
+		return err
 	}
 	var problems []string
 	for _, t := range pl.tenants {
-		for _, err := range s.checkOne(pl, lc, idx, t, succeeded) {
+		name := ""
+		if t != nil {
+			name = t.Name
+		}
+		g := gates(name, lc, pl.env.Name, lc.PhaseOf(pl.env.Name))
+		for _, err := range s.checkOne(pl, lc, g, t) {
 			if t == nil {
 				return err
 			}
@@ -191,19 +200,13 @@ func (s *Service) checkEach(ctx context.Context, pl plan) error {
 	return nil
 }
 
-// checkOne checks the lifecycle, the required templates and the secrets
-// of one deployment (t nil: untenanted).
-func (s *Service) checkOne(pl plan, lc domain.Lifecycle, idx int, t *domain.Tenant, succeeded func(string) func(string) bool) []error {
+// checkOne checks the lifecycle gate g, the required templates and the
+// secrets of one deployment (t nil: untenanted).
+func (s *Service) checkOne(pl plan, lc domain.Lifecycle, g Gate, t *domain.Tenant) []error {
 	var errs []error
 	p, rel, env := pl.p, pl.rel, pl.env.Name
-	if idx > 0 {
-		name := ""
-		if t != nil {
-			name = t.Name
-		}
-		if err := blocked(p, rel, lc, idx, env, succeeded(name)); err != nil {
-			errs = append(errs, err)
-		}
+	if err := gateError(p, rel, lc, env, g); err != nil {
+		errs = append(errs, err)
 	}
 	cands, dc := TenantCandidates(t, p.Name, env, Candidates(rel, p)), Context(env, t)
 	if missing := MissingTemplates(rel.Snapshot.Templates, cands, dc); len(missing) > 0 {
@@ -213,6 +216,19 @@ func (s *Service) checkOne(pl plan, lc domain.Lifecycle, idx int, t *domain.Tena
 		errs = append(errs, unsetError(p, rel, env, unset))
 	}
 	return errs
+}
+
+// gateError refuses a deployment to an environment the release's
+// lifecycle (its channel's, else the project's) does not open yet.
+func gateError(p domain.Project, rel domain.Release, lc domain.Lifecycle, env string, g Gate) error {
+	switch {
+	case g.Open:
+		return nil
+	case g.Blocker.Name == "":
+		return domain.Invalidf("environment %q is not in lifecycle %q of %s %s (its phases: %s)", env, lc.Name, p.Name, rel.Version, PhaseList(lc))
+	}
+	return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q to succeed first: %s. Deploy it there: `ferry deploy %q %s --to %q`",
+		rel.Version, p.Name, env, lc.Name, g.Blocker.Name, g.Need(), p.Name, rel.Version, g.Pending[0])
 }
 
 // missingError names the required values missing for env, and how to set
@@ -241,7 +257,8 @@ func (s *Service) queue(ctx context.Context, pl plan, tenant *domain.Tenant, req
 	d := domain.Deployment{
 		SpaceID: pl.sp.ID, ProjectID: pl.p.ID, Project: pl.p.Name, ReleaseID: pl.rel.ID, Version: pl.rel.Version,
 		Environment: pl.env.Name, Tenant: name, TaskID: t.ID, State: t.State,
-		CreatedAt: now, CreatedBy: domain.ActorName(ctx), Targets: req.Targets, ExcludeTargets: req.ExcludeTargets,
+		CreatedAt: now, CreatedBy: domain.ActorName(ctx), OnBehalfOf: onBehalfOf(ctx),
+		Targets: req.Targets, ExcludeTargets: req.ExcludeTargets,
 	}
 	if err := s.deployments.Create(ctx, &d); err != nil {
 		return d, err
@@ -272,27 +289,36 @@ func (s *Service) checkTargets(ctx context.Context, sp domain.Space, req Request
 	return domain.UnknownTargets(append(slices.Clone(req.Targets), req.ExcludeTargets...), list)
 }
 
-// phase finds the phase of env in the project's lifecycle.
-func (s *Service) phase(ctx context.Context, sp domain.Space, p domain.Project, env string) (domain.Lifecycle, int, error) {
-	lc, err := s.lifecycles.Get(ctx, sp.ID, p.Lifecycle)
-	if err != nil {
-		return lc, 0, err
-	}
-	idx := lc.PhaseOf(env)
-	if idx < 0 {
-		return lc, idx, domain.Invalidf("environment %q is not in lifecycle %q of project %q (its phases: %s)", env, lc.Name, p.Name, PhaseList(lc))
-	}
-	return lc, idx, nil
+// Gate is whether a release may go to one lifecycle entry now, and if not,
+// which phase keeps it out and which of that phase's entries it still
+// lacks.
+type Gate struct {
+	Open bool
+	// Redeploy: the release already succeeded in the entry, which is then
+	// open whatever the lifecycle says now.
+	Redeploy bool
+	// Blocker is the phase that keeps it out; its Name is "" when the
+	// entry is in no phase of the lifecycle.
+	Blocker domain.Phase
+	Pending []string
 }
 
-// blocked refuses a deployment to an environment whose phase comes after a
-// phase that has no successful deployment of the release.
-func blocked(p domain.Project, rel domain.Release, lc domain.Lifecycle, idx int, env string, succeeded func(string) bool) error {
-	if ph, blocked := lc.Blocker(idx, succeeded); blocked {
-		return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q (%s) to succeed first. Deploy it there: `ferry deploy %q %s --to %q`",
-			rel.Version, p.Name, env, lc.Name, ph.Name, strings.Join(ph.Environments, ", "), p.Name, rel.Version, ph.Environments[0])
+// Need says what the blocking phase needs, for messages: "all 2 of its
+// environments (still to go: Dev B)".
+func (g Gate) Need() string {
+	ph := g.Blocker
+	n := len(ph.Environments)
+	what := fmt.Sprintf("all %d of its environments", n)
+	switch {
+	case n == 1:
+		what = "its environment " + ph.Environments[0]
+	case ph.Required() < n:
+		what = fmt.Sprintf("%d of its %d environments (minimumEnvironmentsBeforePromotion)", ph.Required(), n)
 	}
-	return nil
+	if n == 1 {
+		return what
+	}
+	return what + " (not yet: " + strings.Join(g.Pending, ", ") + ")"
 }
 
 // Progress is the one place that decides which lifecycle entries a release
@@ -318,21 +344,47 @@ func NewProgress(deployments store.Deployments, receipts store.Receipts, rules *
 // opens a gate. An entry may also be a whole remote space, which has
 // succeeded when any of its environments has.
 func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(entry string) bool, error) {
+	counted, _, err := pg.of(ctx, sp, p, rel)
+	return counted, err
+}
+
+// of is Of, and also what the release would have succeeded in if every
+// stored receipt still counted (claimed): the difference is what receipts
+// of since-revoked or otherwise no longer trusted spaces said.
+func (pg *Progress) of(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (counted, claimed func(entry string) bool, err error) {
+	by, err := pg.byTenant(ctx, sp, p, rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	counted, claimed = by(nil)
+	return counted, claimed, nil
+}
+
+// byTenant reads a release's deployments and receipts once and answers,
+// for a tenant, what of says: local environments count only that
+// tenant's deployments ("" untenanted ones; nil any tenant's), since
+// lifecycle progress is per tenant; other spaces' environments count what
+// their receipts say, whatever the tenant — tenants do not cross spaces.
+func (pg *Progress) byTenant(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(tenant *string) (counted, claimed func(string) bool), error) {
 	done, err := pg.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
 	if err != nil {
 		return nil, err
 	}
-	succeeded := map[string]bool{}
+	local := map[string]map[string]bool{} // tenant → environment → succeeded
+	anyTenant := map[string]bool{}
 	for _, d := range done {
 		if d.State == domain.TaskSuccess {
-			succeeded[d.Environment] = true
+			if local[d.Tenant] == nil {
+				local[d.Tenant] = map[string]bool{}
+			}
+			local[d.Tenant][d.Environment], anyTenant[d.Environment] = true, true
 		}
 	}
 	f := store.ReceiptFilter{OriginFingerprint: sp.Fingerprint, OriginProject: p.Name, Version: rel.Version}
 	if p.IsRemote() {
 		f.OriginFingerprint, f.OriginProject = p.Origin.Fingerprint, p.Origin.Project
 	}
-	receipts, err := pg.receipts.List(ctx, sp.ID, f)
+	all, err := pg.receipts.List(ctx, sp.ID, f)
 	if err != nil {
 		return nil, err
 	}
@@ -340,25 +392,100 @@ func (pg *Progress) Of(ctx context.Context, sp domain.Space, p domain.Project, r
 	if err != nil {
 		return nil, err
 	}
-	if receipts, err = rules.Counting(ctx, receipts); err != nil {
+	receipts, err := rules.Counting(ctx, all)
+	if err != nil {
 		return nil, err
 	}
-	for _, r := range receipts {
-		if r.State == domain.TaskSuccess {
-			succeeded[r.Environment] = true
-			if space, _, ok := strings.Cut(r.Environment, ": "); ok {
-				succeeded[space] = true
+	mark := func(list []domain.Receipt) map[string]bool {
+		in := map[string]bool{}
+		for _, r := range list {
+			if r.State == domain.TaskSuccess {
+				in[r.Environment] = true
+				if space, _, ok := strings.Cut(r.Environment, ": "); ok {
+					in[space] = true
+				}
 			}
 		}
+		return in
 	}
-	return func(entry string) bool { return succeeded[entry] }, nil
+	remote, stored := mark(receipts), mark(all)
+	return func(tenant *string) (func(string) bool, func(string) bool) {
+		here := anyTenant
+		if tenant != nil {
+			here = local[*tenant]
+		}
+		return func(entry string) bool { return here[entry] || remote[entry] },
+			func(entry string) bool { return here[entry] || stored[entry] }
+	}, nil
+}
+
+// Gate decides whether rel may go to entry — an environment deployed to,
+// or a remote space promoted to — whose phase in lc is idx (-1: none),
+// counting every tenant's deployments (promotions ask it). See gate.
+func (pg *Progress) Gate(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, lc domain.Lifecycle, entry string, idx int) (Gate, error) {
+	succeeded, claimed, err := pg.of(ctx, sp, p, rel)
+	if err != nil {
+		return Gate{}, err
+	}
+	return gate(succeeded, claimed, lc, entry, idx), nil
+}
+
+// Gates reads a release's progress once and returns the gate of one
+// tenant's deployment ("" untenanted) to an entry, counting that
+// tenant's deployments here (lifecycle progress is per tenant).
+func (pg *Progress) Gates(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(tenant string, lc domain.Lifecycle, entry string, idx int) Gate, error) {
+	by, err := pg.byTenant(ctx, sp, p, rel)
+	if err != nil {
+		return nil, err
+	}
+	return func(tenant string, lc domain.Lifecycle, entry string, idx int) Gate {
+		succeeded, claimed := by(&tenant)
+		return gate(succeeded, claimed, lc, entry, idx)
+	}, nil
+}
+
+// gate is open when entry is in the lifecycle and no earlier phase blocks
+// it (domain.Lifecycle.Blocker: all of a phase's entries by default, a
+// minimum when set, optional phases skipped), and also when the release
+// already succeeded in entry (a redeploy, which Octopus allows even after
+// phases were inserted before it or the entry left the lifecycle) —
+// unless what blocks it now is only that receipts which once opened the
+// way no longer count (their signer was revoked).
+func gate(succeeded, claimed func(string) bool, lc domain.Lifecycle, entry string, idx int) Gate {
+	var ph domain.Phase
+	blocked := idx < 0
+	if idx >= 0 {
+		ph, blocked = lc.Blocker(idx, succeeded)
+	}
+	if !blocked {
+		return Gate{Open: true}
+	}
+	if succeeded(entry) {
+		// A redeploy is allowed past a lifecycle that changed, but not
+		// past a gate that only receipts which no longer count (their
+		// signer was revoked) had opened: withdrawn trust stays withdrawn.
+		if _, stillBlocked := lc.Blocker(max(idx, 0), claimed); idx < 0 || stillBlocked {
+			return Gate{Open: true, Redeploy: true}
+		}
+	}
+	if idx < 0 {
+		return Gate{}
+	}
+	return Gate{Blocker: ph, Pending: ph.Pending(succeeded)}
 }
 
 // PhaseList describes a lifecycle's phases for messages.
 func PhaseList(lc domain.Lifecycle) string {
 	var parts []string
 	for _, ph := range lc.Phases {
-		parts = append(parts, fmt.Sprintf("%s: %s", ph.Name, strings.Join(ph.Environments, ", ")))
+		rule := ""
+		switch {
+		case ph.Optional:
+			rule = " (optional)"
+		case ph.Required() < len(ph.Environments):
+			rule = fmt.Sprintf(" (%d needed)", ph.Required())
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s%s", ph.Name, strings.Join(ph.Environments, ", "), rule))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -473,6 +600,16 @@ func MissingTemplates(templates []domain.Template, cands []variables.Candidate, 
 // Tasks lists a space's tasks that the caller may view (those deploying a
 // project it may not view are left out), newest first.
 func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.Task, error) {
+	return s.tasksIn(ctx, space, limit, "")
+}
+
+// Waiting lists the space's tasks waiting for a manual intervention that
+// the caller may view, newest first, each with what it waits for.
+func (s *Service) Waiting(ctx context.Context, space string, limit int) ([]domain.Task, error) {
+	return s.tasksIn(ctx, space, limit, domain.TaskWaiting)
+}
+
+func (s *Service) tasksIn(ctx context.Context, space string, limit int, state domain.TaskState) ([]domain.Task, error) {
 	sp, err := s.access.Space(ctx, space, domain.PermView, "", "")
 	if err != nil {
 		return nil, err
@@ -484,8 +621,17 @@ func (s *Service) Tasks(ctx context.Context, space string, limit int) ([]domain.
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit})
-	return slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) }), err
+	list, err := s.tasks.List(ctx, store.TaskFilter{SpaceID: sp.ID, Projects: v.Names(), Limit: limit, State: state})
+	if err != nil {
+		return nil, err
+	}
+	list = slices.DeleteFunc(list, func(t domain.Task) bool { return !v.Has(t.Project) })
+	for i := range list {
+		if err := s.withIntervention(ctx, &list[i]); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // Task returns a task of a space; a task deploying a project the caller may
@@ -507,7 +653,7 @@ func (s *Service) Task(ctx context.Context, space string, id int64) (domain.Task
 			return domain.Task{}, err
 		}
 	}
-	return t, nil
+	return t, s.withIntervention(ctx, &t)
 }
 
 // Log returns a task's log lines after seq (for streaming: pass the last seq seen).
@@ -554,6 +700,12 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 				return err
 			}
 		}
+		if t.State == domain.TaskWaiting && t.Intervention != nil {
+			// Queued again: the runner ends it as cancelled, as any task.
+			if _, err := s.interventions.Decide(ctx, t.Intervention.ID, domain.DecisionCancelled, domain.ActorName(ctx), "", s.now()); err != nil {
+				return err
+			}
+		}
 		details := map[string]string{"task": fmt.Sprint(id)}
 		if t.Project != "" {
 			details["project"] = t.Project
@@ -563,6 +715,7 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if err != nil {
 		return t, err
 	}
+	s.runner.Wake()
 	return s.tasks.Get(ctx, id)
 }
 

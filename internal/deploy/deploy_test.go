@@ -104,13 +104,17 @@ func TestDeployFollowsTheLifecycle(t *testing.T) {
 	if _, err := deployTo(env, env.Ctx, "Shop", "Test"); err != nil {
 		t.Fatalf("after Dev succeeded: %v", err)
 	}
-	// A phase is done when any of its environments is: Test is, so Prod may
-	// follow once it succeeded, without QA Space's Staging.
+	// As in Octopus, a phase is done when every one of its environments
+	// is: Test succeeding leaves QA Space's Staging (a receipt) to come.
 	_, err = deployTo(env, env.Ctx, "Shop", "Prod")
 	wantRefused(t, err, domain.KindInvalid, `requires phase "Test"`)
 	succeed(t, env)
+	_, err = deployTo(env, env.Ctx, "Shop", "Prod")
+	wantRefused(t, err, domain.KindInvalid, `requires phase "Test"`, "all 2 of its environments", "not yet: QA Space: Staging")
+	// A minimum of one lets Prod follow Test alone.
+	env.Apply("Dev", strings.Replace(shopYAML, `"QA Space: Staging"]}`, `"QA Space: Staging"], minimumEnvironmentsBeforePromotion: 1}`, 1))
 	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
-		t.Fatalf("after Test succeeded: %v", err)
+		t.Fatalf("after Test succeeded, with a minimum of one: %v", err)
 	}
 }
 
@@ -272,4 +276,60 @@ func TestRunnerRunsAndMasks(t *testing.T) {
 			t.Errorf("the log shows %q:\n%s", secret, log.String())
 		}
 	}
+}
+
+// TestRedeployPastAChangedLifecycle: as in Octopus, a release may go again
+// where it already succeeded, after a phase was inserted before the
+// environment or the environment left the lifecycle; a release that never
+// succeeded there follows the lifecycle as it is now, and a deployment
+// that failed there opens nothing.
+func TestRedeployPastAChangedLifecycle(t *testing.T) {
+	env := newShop(t)
+	min1 := strings.Replace(shopYAML, `"QA Space: Staging"]}`, `"QA Space: Staging"], minimumEnvironmentsBeforePromotion: 1}`, 1)
+	env.Apply("Dev", min1)
+	for _, to := range []string{"Dev", "Test", "Prod"} {
+		if _, err := deployTo(env, env.Ctx, "Shop", to); err != nil {
+			t.Fatalf("deploy to %s: %v", to, err)
+		}
+		succeed(t, env)
+	}
+	env.Release("Dev", "Shop", "1.1.0")
+	deploy11 := func(to string) error {
+		_, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Shop", Version: "1.1.0", Environment: to})
+		return err
+	}
+	// A phase (Elsewhere) inserted before Prod.
+	inserted := strings.Replace(min1, "      - {name: Prod,", "      - {name: Gate, environments: [Elsewhere]}\n      - {name: Prod,", 1)
+	env.Apply("Dev", inserted)
+	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
+		t.Fatalf("redeploy after a phase was inserted: %v", err)
+	}
+	succeed(t, env)
+	for _, to := range []string{"Dev", "Test"} {
+		if err := deploy11(to); err != nil {
+			t.Fatal(err)
+		}
+		succeed(t, env)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `requires phase "Gate"`)
+	// A failed deployment to Elsewhere opens nothing.
+	setSecret(t, env, "Shop", "DbPassword", "db-Elsewhere", "Elsewhere")
+	if err := deploy11("Elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	task, err := env.Store.Tasks().Claim(env.Ctx, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Tasks().Finish(env.Ctx, task.ID, domain.TaskFailed, "boom", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `requires phase "Gate"`)
+
+	// Prod leaves the lifecycle: 1.0.0 may still go again, 1.1.0 not at all.
+	env.Apply("Dev", strings.Replace(min1, "      - {name: Prod, environments: [Prod]}\n", "", 1))
+	if _, err := deployTo(env, env.Ctx, "Shop", "Prod"); err != nil {
+		t.Fatalf("redeploy after the environment left the lifecycle: %v", err)
+	}
+	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `environment "Prod" is not in lifecycle "Main"`)
 }

@@ -29,6 +29,7 @@ type Runner struct {
 	projects    store.Projects
 	spaces      store.Spaces
 	tenants     store.Tenants
+	waits       store.Interventions
 	rules       *provenance.Rules
 	steps       *step.Runner
 	packages    PackageSource
@@ -64,16 +65,17 @@ type Receipts interface {
 // hides the server's data folder and key files from them; sandbox.Off only
 // refuses package destinations there) with packages from packages, runs
 // steps with roles on deployment targets through machines, and has
-// receipts sign each finished task.
+// receipts sign each finished task. A manual intervention is a wait
+// recorded in waits, during which no worker holds the task.
 func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks store.Tasks, deployments store.Deployments, releases store.Releases, projects store.Projects, spaces store.Spaces, tenants store.Tenants,
-	rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, machines Machines, receipts Receipts) *Runner {
+	waits store.Interventions, rules *provenance.Rules, sb *sandbox.Sandbox, packages PackageSource, machines Machines, receipts Receipts) *Runner {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Hour
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
-	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces, tenants: tenants,
+	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces, tenants: tenants, waits: waits,
 		rules: rules, steps: step.NewRunner(sb, "server", cfg.Timeout), packages: packages, machines: machines, receipts: receipts,
 		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
 		wake: make(chan struct{}, 1)}
@@ -151,11 +153,15 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 	go r.watchCancel(runCtx, t.ID, cancel)
 
 	err := r.run(runCtx, t, tl)
+	if errors.Is(err, errWaiting) {
+		log.Info("task waits for a manual intervention")
+		return // no worker holds it; a decision queues it again
+	}
 	state, msg := domain.TaskSuccess, ""
 	switch {
 	case err == nil:
 		tl.info("Deployment succeeded.")
-	case errors.Is(context.Cause(runCtx), errCancelled):
+	case errors.Is(err, errCancelled) || errors.Is(context.Cause(runCtx), errCancelled):
 		state, msg = domain.TaskCancelled, "cancelled"
 		tl.error("Cancelled.")
 	case ctx.Err() != nil:
@@ -180,6 +186,83 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 }
 
 var errCancelled = errors.New("task cancelled")
+
+// errWaiting: the task reached a manual intervention and waits.
+var errWaiting = errors.New("waiting for a manual intervention")
+
+// resumeAt is the index of the step a claimed task starts from: after the
+// last manual intervention it passed. A wait that was aborted, timed out
+// or cancelled ends the task there, and so does a cancel request made
+// while it was queued.
+func (r *Runner) resumeAt(ctx context.Context, t domain.Task, tl *taskLog) (int, error) {
+	if t.CancelRequested {
+		return 0, errCancelled
+	}
+	waits, err := r.waits.List(ctx, t.ID)
+	if err != nil {
+		return 0, err
+	}
+	start := 0
+	for _, iv := range waits {
+		switch iv.Decision {
+		case domain.DecisionApproved:
+			start = iv.StepIndex + 1
+		case domain.DecisionCancelled:
+			return 0, errCancelled
+		case domain.DecisionAborted:
+			return 0, fmt.Errorf("manual intervention %q aborted by %s%s", iv.Step, iv.DecidedBy, notePart(iv.Note))
+		case domain.DecisionTimedOut:
+			return 0, fmt.Errorf("manual intervention %q timed out: nobody decided within %s", iv.Step, iv.TimeoutAt.Sub(iv.Since))
+		default:
+			return 0, fmt.Errorf("manual intervention %q is still waiting for a decision", iv.Step)
+		}
+	}
+	if start > 0 {
+		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved).", start, waits[len(waits)-1].Step))
+	}
+	return start, nil
+}
+
+func notePart(note string) string {
+	if note == "" {
+		return ""
+	}
+	return ": " + note
+}
+
+// wait records that the task waits at step i for a person, and says in
+// the log what it waits for and who may answer.
+func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i int, step domain.Step, tl *taskLog) error {
+	now := r.now()
+	iv := domain.Intervention{TaskID: t.ID, StepIndex: i, Step: step.Name, Instructions: step.Instructions,
+		ResponsibleTeams: step.ResponsibleTeams, PreventSelfApproval: step.PreventSelfApproval, Deployer: d.CreatedBy, Since: now}
+	who := "a member of " + teamList(step.ResponsibleTeams) + " or a space admin"
+	if len(step.ResponsibleTeams) == 0 {
+		who = "anyone who may deploy it here"
+	}
+	tl.info("Instructions: " + step.Instructions)
+	tl.info(fmt.Sprintf("Waiting for %s to approve or abort: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
+	if step.PreventSelfApproval {
+		tl.info(fmt.Sprintf("%s started this deployment and may not approve it.", d.CreatedBy))
+		if d.OnBehalfOf != "" {
+			tl.info(fmt.Sprintf("%s set that trigger and may not approve it either.", d.OnBehalfOf))
+		}
+	}
+	if step.TimeoutMinutes > 0 {
+		until := now.Add(time.Duration(step.TimeoutMinutes) * time.Minute)
+		iv.TimeoutAt = &until
+		tl.info(fmt.Sprintf("Without a decision by %s the deployment is aborted.", until.Format(time.RFC3339)))
+	}
+	// The lines above are written before the task shows as Waiting.
+	tl.close()
+	err := r.waits.Open(ctx, &iv)
+	if domain.KindOf(err) == domain.KindConflict {
+		if cur, gerr := r.tasks.Get(ctx, t.ID); gerr == nil && cur.CancelRequested {
+			return errCancelled // asked for just before the wait began
+		}
+	}
+	return err
+}
 
 // watchCancel polls the store for a cancel request, since it may arrive
 // through any node.
@@ -220,23 +303,44 @@ func (r *Runner) run(ctx context.Context, t domain.Task, tl *taskLog) error {
 	// Scripts hold substituted secrets: never leave them on disk.
 	defer os.RemoveAll(x.work)
 
-	ran := 0
+	return r.runSteps(ctx, x)
+}
+
+// runSteps runs the release's steps that apply to the deployment's
+// environment and tenant, from where a manual intervention left off; it
+// returns errWaiting when it reaches one (the task then waits in the
+// store).
+func (r *Runner) runSteps(ctx context.Context, x *execution) error {
+	t, d, rel, tl := x.task, x.deployment, x.release, x.log
+	start, err := r.resumeAt(ctx, t, tl)
+	if err != nil {
+		return err
+	}
+	n, ran := len(rel.Snapshot.Process), 0
 	for i, st := range rel.Snapshot.Process {
-		if !st.AppliesTo(d.Environment) {
-			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, len(rel.Snapshot.Process), st.Name, st.Environments))
+		switch {
+		case i < start:
 			continue
-		}
-		if !st.TenantScope().Matches(x.tenant) {
-			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only for tenants %v", i+1, len(rel.Snapshot.Process), st.Name, append(slices.Clone(st.Tenants), st.TenantTags...)))
+		case !st.AppliesTo(d.Environment):
+			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only in %v", i+1, n, st.Name, st.Environments))
 			continue
+		case !st.TenantScope().Matches(x.tenant):
+			tl.info(fmt.Sprintf("Step %d/%d %q skipped: it runs only for tenants %v", i+1, n, st.Name, append(slices.Clone(st.Tenants), st.TenantTags...)))
+			continue
+		case st.Type == domain.StepManualIntervention:
+			tl.info(fmt.Sprintf("Step %d/%d %q: manual intervention", i+1, n, st.Name))
+			if err := r.wait(ctx, t, d, i, st, tl); err != nil {
+				return fmt.Errorf("step %q: %w", st.Name, err)
+			}
+			return errWaiting
 		}
-		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, len(rel.Snapshot.Process), st.Name))
+		tl.info(fmt.Sprintf("Step %d/%d %q", i+1, n, st.Name))
 		if err := r.runStep(ctx, x, st); err != nil {
 			return fmt.Errorf("step %q: %w", st.Name, err)
 		}
 		ran++
 	}
-	if ran == 0 {
+	if ran == 0 && start == 0 {
 		tl.info("No steps apply to " + d.Environment + ".")
 	}
 	return nil

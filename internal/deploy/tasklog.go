@@ -105,10 +105,12 @@ func (tl *taskLog) flush() {
 	}
 }
 
-// close flushes what is left; it is safe to call more than once.
+// close flushes what is left; it is safe to call more than once, and
+// writes what was added since the last call.
 func (tl *taskLog) close() {
 	tl.once.Do(func() { close(tl.done) })
 	tl.wg.Wait()
+	tl.flush()
 }
 
 // Info, Error and Secrets make a task's log the log of its steps

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
-	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/variables"
 )
 
@@ -159,41 +158,6 @@ func TenantSetCommands(tenant, project, env string, names []string, templates []
 		out = append(out, cmd)
 	}
 	return out
-}
-
-// PerTenant reports, per tenant ("" for untenanted deployments), which
-// lifecycle entries a release has succeeded in. Local environments count
-// only that tenant's deployments (lifecycle progress is per tenant); other
-// spaces' environments count whatever their receipts say, for any tenant,
-// as Of does — tenants do not cross spaces.
-func (pg *Progress) PerTenant(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release) (func(tenant string) func(entry string) bool, error) {
-	remote, err := pg.Of(ctx, sp, p, rel)
-	if err != nil {
-		return nil, err
-	}
-	done, err := pg.deployments.List(ctx, store.DeploymentFilter{ReleaseID: rel.ID})
-	if err != nil {
-		return nil, err
-	}
-	local := map[string]map[string]bool{}
-	localEnv := map[string]bool{}
-	for _, d := range done {
-		localEnv[d.Environment] = true
-		if d.State == domain.TaskSuccess {
-			if local[d.Tenant] == nil {
-				local[d.Tenant] = map[string]bool{}
-			}
-			local[d.Tenant][d.Environment] = true
-		}
-	}
-	return func(tenant string) func(string) bool {
-		return func(entry string) bool {
-			if localEnv[entry] {
-				return local[tenant][entry]
-			}
-			return remote(entry)
-		}
-	}, nil
 }
 
 // tenantTargets keeps the targets that serve tenant t (nil: untenanted): a

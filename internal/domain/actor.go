@@ -8,6 +8,8 @@ type Actor struct {
 	UserID  int64
 	Name    string
 	IsAdmin bool
+	// OnBehalfOf is the user a trigger acts for (the one who set it).
+	OnBehalfOf string
 }
 
 // System is the actor for work the server does on its own.

@@ -38,13 +38,40 @@ type Lifecycle struct {
 	Phases  []Phase `json:"phases"`
 }
 
-// Phase lists the environments of one stage of a lifecycle.
+// Phase lists the environments of one stage of a lifecycle, and what
+// opens the next stage (Octopus's rules; see Lifecycle.Blocker).
 type Phase struct {
 	Name         string   `json:"name" yaml:"name"`
 	Environments []string `json:"environments" yaml:"environments"`
 	// Retention, when set, limits how many releases deployed to the
 	// phase are kept (internal/retention).
 	Retention *Retention `json:"retention,omitempty" yaml:"retention,omitempty"`
+	// MinimumEnvironmentsBeforePromotion is how many of the phase's
+	// environments a release must succeed in before the next phase opens;
+	// 0 means all of them (Octopus's default).
+	MinimumEnvironmentsBeforePromotion int `json:"minimumEnvironmentsBeforePromotion,omitempty" yaml:"minimumEnvironmentsBeforePromotion,omitempty"`
+	// Optional lets a release skip the phase: it never blocks a later one.
+	Optional bool `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// Required is how many of the phase's entries must succeed before the next
+// phase opens.
+func (ph Phase) Required() int {
+	if n := ph.MinimumEnvironmentsBeforePromotion; n > 0 && n < len(ph.Environments) {
+		return n
+	}
+	return len(ph.Environments)
+}
+
+// Pending lists the phase's entries that have not succeeded, in order.
+func (ph Phase) Pending(succeeded func(entry string) bool) []string {
+	var out []string
+	for _, e := range ph.Environments {
+		if !succeeded(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // PhaseOf returns the index of the phase that holds env, or -1.
@@ -61,8 +88,9 @@ func (l Lifecycle) PhaseOf(env string) int {
 
 // Step types.
 const (
-	StepScript        = "script"
-	StepDeployPackage = "deploy-package"
+	StepScript             = "script"
+	StepDeployPackage      = "deploy-package"
+	StepManualIntervention = "manual-intervention"
 )
 
 // Step is one action of a deployment process.
@@ -95,6 +123,17 @@ type Step struct {
 	Substitute  []string `json:"substitute,omitempty" yaml:"substitute,omitempty"`
 	PreDeploy   string   `json:"preDeploy,omitempty" yaml:"preDeploy,omitempty"`
 	PostDeploy  string   `json:"postDeploy,omitempty" yaml:"postDeploy,omitempty"`
+
+	// A manual-intervention step waits for a person: a member of one of
+	// ResponsibleTeams (teams of the deploying space; none: anyone who may
+	// deploy the project there) or a space admin approves or aborts, after
+	// reading Instructions. With PreventSelfApproval the person who started
+	// the deployment may not approve it; TimeoutMinutes > 0 aborts a wait
+	// nobody answered.
+	Instructions        string   `json:"instructions,omitempty" yaml:"instructions,omitempty"`
+	ResponsibleTeams    []string `json:"responsibleTeams,omitempty" yaml:"responsibleTeams,omitempty"`
+	PreventSelfApproval bool     `json:"preventSelfApproval,omitempty" yaml:"preventSelfApproval,omitempty"`
+	TimeoutMinutes      int      `json:"timeoutMinutes,omitempty" yaml:"timeoutMinutes,omitempty"`
 }
 
 // AppliesTo reports whether the step runs in env (unscoped steps run everywhere).
@@ -197,6 +236,11 @@ type Project struct {
 	// TenantedDeployments says whether the project deploys untenanted
 	// (""/untenanted, as before tenants), only for tenants, or both.
 	TenantedDeployments string `json:"tenantedDeployments,omitempty"`
+	// Channels sort releases (none: every release is in the project's
+	// implicit default channel); Triggers deploy on their own. Both are
+	// this space's settings and never travel in bundles.
+	Channels []Channel `json:"channels,omitempty"`
+	Triggers []Trigger `json:"triggers,omitempty"`
 	// Origin is set on remote projects, created by importing a bundle.
 	Origin    *ProjectOrigin `json:"origin,omitempty"`
 	CreatedAt time.Time      `json:"createdAt"`
@@ -205,6 +249,99 @@ type Project struct {
 
 // IsRemote reports whether the project was imported from another space.
 func (p Project) IsRemote() bool { return p.Origin != nil }
+
+// LifecycleOf is the lifecycle a release in channel follows: the channel's
+// when the project has a channel of that name with a lifecycle, else the
+// project's.
+func (p Project) LifecycleOf(channel string) string {
+	if ch, ok := p.Channel(channel); ok && ch.Lifecycle != "" {
+		return ch.Lifecycle
+	}
+	return p.Lifecycle
+}
+
+// Channel finds a channel by name.
+func (p Project) Channel(name string) (Channel, bool) {
+	for _, ch := range p.Channels {
+		if ch.Name == name {
+			return ch, true
+		}
+	}
+	return Channel{}, false
+}
+
+// DefaultChannel is the channel a release goes to when none is named; ok
+// is false for a project without channels.
+func (p Project) DefaultChannel() (Channel, bool) {
+	for _, ch := range p.Channels {
+		if ch.Default {
+			return ch, true
+		}
+	}
+	return Channel{}, false
+}
+
+// Channel is Octopus's channel: releases in it follow Lifecycle (empty:
+// the project's), and the package versions a release pins must satisfy
+// its Rules. One channel of a project that has channels is the Default.
+type Channel struct {
+	Name      string        `json:"name" yaml:"name"`
+	Lifecycle string        `json:"lifecycle,omitempty" yaml:"lifecycle,omitempty"`
+	Default   bool          `json:"default,omitempty" yaml:"default,omitempty"`
+	Rules     []ChannelRule `json:"rules,omitempty" yaml:"rules,omitempty"`
+}
+
+// ChannelRule constrains the version of one package a release pins:
+// VersionRange in NuGet's interval notation ("[1.0,2.0)", "1.0" meaning at
+// least 1.0), Tag a regular expression (.NET syntax, as Octopus's) on the
+// version's pre-release tag and metadata ("^$": a plain release).
+type ChannelRule struct {
+	Package      string `json:"package" yaml:"package"`
+	VersionRange string `json:"versionRange,omitempty" yaml:"versionRange,omitempty"`
+	Tag          string `json:"tag,omitempty" yaml:"tag,omitempty"`
+}
+
+// Trigger types.
+const (
+	TriggerSchedule  = "schedule"
+	TriggerOnArrival = "on-arrival"
+)
+
+// Trigger deploys on its own. A schedule trigger deploys, at each time its
+// Cron names in Timezone, the latest release that succeeded in
+// SourceEnvironment to Environment; an on-arrival trigger deploys each
+// release of a remote project that arrives from another space (connected
+// delivery or bundle import) to Environment.
+type Trigger struct {
+	Name              string `json:"name" yaml:"name"`
+	Type              string `json:"type" yaml:"type"`
+	Cron              string `json:"cron,omitempty" yaml:"cron,omitempty"`
+	Timezone          string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
+	SourceEnvironment string `json:"sourceEnvironment,omitempty" yaml:"sourceEnvironment,omitempty"`
+	Environment       string `json:"environment" yaml:"environment"`
+	// SetBy is the user who last set the trigger (added or changed it)
+	// with apply: its deployments are made on that user's behalf, and
+	// four eyes keep them from approving them. The server stamps it;
+	// documents neither carry nor set it.
+	SetBy string `json:"setBy,omitempty" yaml:"-"`
+}
+
+// TriggerFiring is what a trigger did the last time it fired: deployed
+// Version (a deployment queued as TaskID), or not, and why (Result).
+type TriggerFiring struct {
+	At      time.Time  `json:"at"`
+	Due     *time.Time `json:"due,omitempty"` // the due time a schedule trigger fired for
+	OK      bool       `json:"ok"`
+	Version string     `json:"version,omitempty"`
+	TaskID  int64      `json:"taskId,omitempty"`
+	Result  string     `json:"result"`
+}
+
+// TriggerActor is the actor a trigger's firing acts as: the deployment's
+// creator and the audit events name it, on behalf of the user who set it.
+func TriggerActor(tr Trigger) Actor {
+	return Actor{Name: "trigger:" + tr.Name, IsAdmin: true, OnBehalfOf: tr.SetBy}
+}
 
 // Snapshot is what a release freezes at creation: the process, variables and
 // templates exactly as they were.
@@ -266,6 +403,9 @@ type TaskState string
 const (
 	TaskQueued    TaskState = "Queued"
 	TaskExecuting TaskState = "Executing"
+	// TaskWaiting: a manual intervention waits for a person; no worker
+	// holds the task meanwhile.
+	TaskWaiting   TaskState = "Waiting"
 	TaskSuccess   TaskState = "Success"
 	TaskFailed    TaskState = "Failed"
 	TaskCancelled TaskState = "Cancelled"
@@ -293,7 +433,36 @@ type Task struct {
 	StartedAt       *time.Time `json:"startedAt,omitempty"`
 	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
 	Node            string     `json:"node,omitempty"`
+	// Intervention is what a Waiting task waits for.
+	Intervention *Intervention `json:"intervention,omitempty"`
 }
+
+// Intervention is a manual-intervention step reached by a deployment: what
+// it asks, of whom, and what was decided.
+type Intervention struct {
+	ID                  int64      `json:"id"`
+	TaskID              int64      `json:"taskId"`
+	StepIndex           int        `json:"stepIndex"`
+	Step                string     `json:"step"`
+	Instructions        string     `json:"instructions"`
+	ResponsibleTeams    []string   `json:"responsibleTeams"`
+	PreventSelfApproval bool       `json:"preventSelfApproval,omitempty"`
+	Deployer            string     `json:"deployer"`
+	Since               time.Time  `json:"since"`
+	TimeoutAt           *time.Time `json:"timeoutAt,omitempty"`
+	Decision            string     `json:"decision,omitempty"` // "" while it waits; see Decision*
+	DecidedBy           string     `json:"decidedBy,omitempty"`
+	DecidedAt           *time.Time `json:"decidedAt,omitempty"`
+	Note                string     `json:"note,omitempty"`
+}
+
+// What became of a manual intervention.
+const (
+	DecisionApproved  = "approved"
+	DecisionAborted   = "aborted"
+	DecisionTimedOut  = "timed-out"
+	DecisionCancelled = "cancelled"
+)
 
 // Task kinds.
 const TaskDeploy = "deploy"
@@ -328,6 +497,9 @@ type Deployment struct {
 	Targets        []string `json:"targets,omitempty"`
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`
+	// OnBehalfOf is, for a deployment a trigger made (CreatedBy
+	// "trigger:<name>"), the user who set the trigger.
+	OnBehalfOf string `json:"onBehalfOf,omitempty"`
 	// Space is set on a deployment in another space, which this space
 	// knows from a receipt: that space, as this space names it (Environment
 	// is then "<Space>: <its environment>"). ReceivedFrom names the space
@@ -382,19 +554,19 @@ func scopeMatches(scope []string, env string) bool {
 	return false
 }
 
-// Blocker returns the first phase before phase idx that has not succeeded,
-// if any. A phase has succeeded once any of its entries (an environment, a
-// remote environment or a whole remote space) has succeeded.
+// Blocker returns the first phase before phase idx that keeps a release
+// out of it, if any: as Octopus has it, a phase that is not optional and in
+// fewer of whose entries (environments, remote environments, whole remote
+// spaces) the release succeeded than it requires — all of them, unless
+// MinimumEnvironmentsBeforePromotion says fewer. An optional phase never
+// blocks. (A release already succeeded in an environment may go there
+// again whatever this says: deploy.Progress.Gate.)
 func (l Lifecycle) Blocker(idx int, succeeded func(entry string) bool) (Phase, bool) {
 	for _, ph := range l.Phases[:idx] {
-		done := false
-		for _, e := range ph.Environments {
-			if succeeded(e) {
-				done = true
-				break
-			}
+		if ph.Optional {
+			continue
 		}
-		if !done {
+		if len(ph.Environments)-len(ph.Pending(succeeded)) < ph.Required() {
 			return ph, true
 		}
 	}

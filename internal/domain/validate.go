@@ -135,6 +135,9 @@ func (l Lifecycle) Validate() error {
 		if err := p.Retention.Validate(l.Name, p.Name); err != nil {
 			return err
 		}
+		if n := p.MinimumEnvironmentsBeforePromotion; n < 0 || n > len(p.Environments) {
+			return Invalidf("lifecycle %q: phase %q has minimumEnvironmentsBeforePromotion: %d, but %d environment(s); give 1 to %d, or leave it out to require all of them", l.Name, p.Name, n, len(p.Environments), len(p.Environments))
+		}
 		for _, e := range p.Environments {
 			if prev, dup := seen[e]; dup {
 				return Invalidf("lifecycle %q: environment %q is in phase %q and phase %q; an environment may be in one phase only", l.Name, e, prev, p.Name)
@@ -174,19 +177,8 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			return where("two steps are named %q", s.Name)
 		}
 		steps[s.Name] = true
-		switch s.Type {
-		case StepScript:
-			if strings.TrimSpace(s.Script) == "" {
-				return where("step %q has an empty script", s.Name)
-			}
-		case StepDeployPackage:
-			if err := s.validatePackageStep(); err != nil {
-				return where("%s", Message(err))
-			}
-		case "":
-			return where("step %q has no type (use \"script\" or \"deploy-package\")", s.Name)
-		default:
-			return where("step %q has unknown type %q (known: script, deploy-package)", s.Name, s.Type)
+		if err := s.validateKind(); err != nil {
+			return where("%s", Message(err))
 		}
 		if s.TimeoutSeconds < 0 {
 			return where("step %q has a negative timeout", s.Name)
@@ -195,13 +187,8 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 			return err
 		}
 	}
-	for _, v := range p.Variables {
-		if err := ValidateVariableName(v.Name); err != nil {
-			return where("%s", Message(err))
-		}
-		if err := checkScope(fmt.Sprintf("variable %q", v.Name), v.Environments); err != nil {
-			return err
-		}
+	if err := p.ValidateVariables(knownEnv); err != nil {
+		return err
 	}
 	templates := map[string]bool{}
 	for _, t := range p.Templates {
@@ -224,6 +211,164 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 		default:
 			return where("template %q has unknown type %q (known: text, sensitive, bool, select, multiline)", t.Name, t.Type)
 		}
+	}
+	return nil
+}
+
+// ValidateVariables checks the names and scopes of a project's variable
+// values (a remote project's own values are checked this way alone: its
+// process comes from bundles).
+func (p Project) ValidateVariables(knownEnv func(string) bool) error {
+	for _, v := range p.Variables {
+		if err := ValidateVariableName(v.Name); err != nil {
+			return Invalidf("project %q: %s", p.Name, Message(err))
+		}
+		for _, e := range v.Environments {
+			if !knownEnv(e) {
+				return Invalidf("project %q: variable %q is scoped to unknown environment %q", p.Name, v.Name, e)
+			}
+		}
+	}
+	return nil
+}
+
+// validateKind checks what a step of its type needs.
+func (s Step) validateKind() error {
+	switch s.Type {
+	case StepScript:
+		if strings.TrimSpace(s.Script) == "" {
+			return Invalidf("step %q has an empty script", s.Name)
+		}
+	case StepDeployPackage:
+		if err := s.validatePackageStep(); err != nil {
+			return err
+		}
+	case StepManualIntervention:
+		return s.validateIntervention()
+	case "":
+		return Invalidf("step %q has no type (use \"script\", \"deploy-package\" or \"manual-intervention\")", s.Name)
+	default:
+		return Invalidf("step %q has unknown type %q (known: script, deploy-package, manual-intervention)", s.Name, s.Type)
+	}
+	if s.Instructions != "" || len(s.ResponsibleTeams) > 0 || s.PreventSelfApproval || s.TimeoutMinutes != 0 {
+		return Invalidf("step %q is a %s step: instructions, responsibleTeams, preventSelfApproval and timeoutMinutes belong to manual-intervention steps", s.Name, s.Type)
+	}
+	return nil
+}
+
+// maxInstructions bounds what a manual-intervention step asks (bytes).
+const maxInstructions = 10000
+
+// maxWaitMinutes bounds a manual intervention's timeout: a year.
+const maxWaitMinutes = 366 * 24 * 60
+
+// validateIntervention checks a manual-intervention step: it asks a person
+// something, so it has instructions, and runs nothing.
+func (s Step) validateIntervention() error {
+	switch {
+	case strings.TrimSpace(s.Instructions) == "":
+		return Invalidf("manual-intervention step %q has no instructions: say what the person approving should check", s.Name)
+	case s.Script != "" || s.Package != "" || s.Destination != "" || s.PreDeploy != "" || s.PostDeploy != "" || len(s.Substitute) > 0:
+		return Invalidf("manual-intervention step %q runs nothing: it takes instructions, responsibleTeams, preventSelfApproval and timeoutMinutes, not a script or a package", s.Name)
+	case s.TimeoutMinutes < 0 || s.TimeoutMinutes > maxWaitMinutes:
+		return Invalidf("manual-intervention step %q has timeoutMinutes %d; give 1 to %d (a year), or leave it out to wait until someone decides", s.Name, s.TimeoutMinutes, maxWaitMinutes)
+	}
+	for _, r := range s.Instructions {
+		if (unicode.IsControl(r) && r != '\n' && r != '\t') || unicode.Is(unicode.Cf, r) {
+			return Invalidf("manual-intervention step %q: its instructions contain a control or invisible formatting character (%U); write plain text", s.Name, r)
+		}
+	}
+	if len(s.Instructions) > maxInstructions {
+		return Invalidf("manual-intervention step %q: its instructions are %d bytes; at most %d", s.Name, len(s.Instructions), maxInstructions)
+	}
+	for _, t := range s.ResponsibleTeams {
+		if err := ValidateName("team", t); err != nil {
+			return Invalidf("manual-intervention step %q: %s", s.Name, Message(err))
+		}
+	}
+	return nil
+}
+
+// ValidateSettings checks a project's channels and triggers on their own:
+// names, one default channel, each trigger's type and the fields it needs,
+// and trigger environments that satisfy knownEnv (local environments of the
+// space). Lifecycles, version ranges, tags, cron expressions and time zones
+// are checked by the caller, who can parse them.
+func (p Project) ValidateSettings(knownEnv func(string) bool) error {
+	where := func(format string, args ...any) error {
+		return Invalidf("project %q: %s", p.Name, fmt.Sprintf(format, args...))
+	}
+	names := map[string]bool{}
+	var defaults []string
+	for _, ch := range p.Channels {
+		if err := ValidateName("channel", ch.Name); err != nil {
+			return where("%s", Message(err))
+		}
+		if names[ch.Name] {
+			return where("two channels are named %q", ch.Name)
+		}
+		names[ch.Name] = true
+		if ch.Default {
+			defaults = append(defaults, ch.Name)
+		}
+		for i, r := range ch.Rules {
+			if r.Package == "" {
+				return where("channel %q: rule %d names no package", ch.Name, i+1)
+			}
+			if r.VersionRange == "" && r.Tag == "" {
+				return where("channel %q: the rule for package %q has neither a versionRange nor a tag", ch.Name, r.Package)
+			}
+		}
+	}
+	switch {
+	case len(p.Channels) > 0 && len(defaults) == 0:
+		return where("no channel is the default; mark exactly one `default: true` (it takes releases created without --channel)")
+	case len(defaults) > 1:
+		return where("channels %s are all marked default; exactly one may be", strings.Join(defaults, ", "))
+	}
+	names = map[string]bool{}
+	for _, tr := range p.Triggers {
+		if err := ValidateName("trigger", tr.Name); err != nil {
+			return where("%s", Message(err))
+		}
+		if names[tr.Name] {
+			return where("two triggers are named %q", tr.Name)
+		}
+		names[tr.Name] = true
+		if err := tr.validate(knownEnv); err != nil {
+			return where("trigger %q: %s", tr.Name, Message(err))
+		}
+	}
+	return nil
+}
+
+func (tr Trigger) validate(knownEnv func(string) bool) error {
+	if tr.Environment == "" {
+		return Invalidf("no environment to deploy to")
+	}
+	if !knownEnv(tr.Environment) {
+		return Invalidf("environment %q is not a local environment of this space", tr.Environment)
+	}
+	switch tr.Type {
+	case TriggerSchedule:
+		switch {
+		case tr.Cron == "":
+			return Invalidf("a schedule trigger needs cron (for example \"0 0 2 * * Mon-Fri\")")
+		case tr.SourceEnvironment == "":
+			return Invalidf("a schedule trigger needs sourceEnvironment: it deploys the latest release that succeeded there")
+		case !knownEnv(tr.SourceEnvironment):
+			return Invalidf("sourceEnvironment %q is not a local environment of this space", tr.SourceEnvironment)
+		case tr.SourceEnvironment == tr.Environment:
+			return Invalidf("sourceEnvironment and environment are both %q", tr.Environment)
+		}
+	case TriggerOnArrival:
+		if tr.Cron != "" || tr.Timezone != "" || tr.SourceEnvironment != "" {
+			return Invalidf("an on-arrival trigger takes only an environment (no cron, timezone or sourceEnvironment)")
+		}
+	case "":
+		return Invalidf("no type (use \"schedule\" or \"on-arrival\")")
+	default:
+		return Invalidf("unknown type %q (known: schedule, on-arrival)", tr.Type)
 	}
 	return nil
 }

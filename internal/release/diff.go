@@ -144,6 +144,7 @@ func compareSteps(old, new []domain.Step) []StepChange {
 			c.Fields = append(c.Fields, FieldChange{Field: "timeoutSeconds", Old: o.TimeoutSeconds, New: n.TimeoutSeconds})
 		}
 		c.Fields = append(c.Fields, packageStepChanges(o, n)...)
+		c.Fields = append(c.Fields, interventionChanges(o, n)...)
 		c.ScriptDiff = LineDiff(o.Script, n.Script, 3)
 		switch {
 		case len(c.Fields) > 0 || c.ScriptDiff != "":
@@ -281,4 +282,22 @@ func nonNil(ss []string) []string {
 		return []string{}
 	}
 	return ss
+}
+
+// interventionChanges lists the manual-intervention fields that differ.
+func interventionChanges(o, n domain.Step) []FieldChange {
+	var out []FieldChange
+	if o.Instructions != n.Instructions {
+		out = append(out, FieldChange{Field: "instructions", Old: o.Instructions, New: n.Instructions})
+	}
+	if ot, nt := scopeSet(o.ResponsibleTeams), scopeSet(n.ResponsibleTeams); !slices.Equal(ot, nt) {
+		out = append(out, FieldChange{Field: "responsibleTeams", Old: nonNil(ot), New: nonNil(nt)})
+	}
+	if o.PreventSelfApproval != n.PreventSelfApproval {
+		out = append(out, FieldChange{Field: "preventSelfApproval", Old: o.PreventSelfApproval, New: n.PreventSelfApproval})
+	}
+	if o.TimeoutMinutes != n.TimeoutMinutes {
+		out = append(out, FieldChange{Field: "timeoutMinutes", Old: o.TimeoutMinutes, New: n.TimeoutMinutes})
+	}
+	return out
 }

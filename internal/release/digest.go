@@ -54,6 +54,7 @@ func Digest(snap domain.Snapshot) string {
 //
 //	{"format":"ferry-snapshot/1","process":[step...],"templates":[template...],"variables":[variable...]}
 //	step:     {"environments":[...],"name":s,"script":s,"timeoutSeconds":n,"type":s}   in process order
+//	          (a manual-intervention step: canonicalIntervention)
 //	variable: {"environments":[...],"name":s,"sensitive":false,"value":s}
 //	          {"environments":[...],"name":s,"sensitive":true,"set":b}                 (no value)
 //	template: {"default":s,"help":s,"label":s,"name":s,"options":[...],"required":b,"type":s}
@@ -89,9 +90,12 @@ func Canonical(snap domain.Snapshot) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		if v2 {
+		switch {
+		case s.Type == domain.StepManualIntervention:
+			b.Write(canonicalIntervention(s))
+		case v2:
 			b.Write(canonicalPackageStep(s))
-		} else {
+		default:
 			b.Write(canonicalStep(s))
 		}
 	}
@@ -160,6 +164,37 @@ func writeSkip(b *bytes.Buffer, s domain.Step) {
 		b.WriteString(`,"skipUnavailableTargets":`)
 		b.WriteString(strconv.FormatBool(s.SkipUnavailableTargets))
 	}
+}
+
+// canonicalIntervention is a manual-intervention step, in every form:
+//
+//	{"environments":[...],"instructions":s,"name":s,"preventSelfApproval":b,
+//	 "responsibleTeams":[...],"timeoutMinutes":n,"timeoutSeconds":n,"type":"manual-intervention"}
+//
+// with responsibleTeams a set. Who must approve is part of what a release
+// is: a space that relays it cannot weaken the approval unseen. (No
+// snapshot before manual intervention had such a step, so no digest
+// changed when they arrived.)
+func canonicalIntervention(s domain.Step) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"environments":`)
+	writeStrings(&b, scopeSet(s.Environments))
+	b.WriteString(`,"instructions":`)
+	writeString(&b, s.Instructions)
+	b.WriteString(`,"name":`)
+	writeString(&b, s.Name)
+	b.WriteString(`,"preventSelfApproval":`)
+	b.WriteString(strconv.FormatBool(s.PreventSelfApproval))
+	b.WriteString(`,"responsibleTeams":`)
+	writeStrings(&b, scopeSet(s.ResponsibleTeams))
+	b.WriteString(`,"timeoutMinutes":`)
+	b.WriteString(strconv.Itoa(s.TimeoutMinutes))
+	b.WriteString(`,"timeoutSeconds":`)
+	b.WriteString(strconv.Itoa(s.TimeoutSeconds))
+	b.WriteString(`,"type":`)
+	writeString(&b, s.Type)
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 func canonicalVariable(v domain.Variable) []byte {

@@ -130,3 +130,35 @@ func TestDigest(t *testing.T) {
 		t.Error("the digest depends on a secret value, so it can be used to guess it")
 	}
 }
+
+// TestDigestCoversApprovals: who must approve a manual intervention, and
+// how, is part of the digest; the order of the teams is not.
+func TestDigestCoversApprovals(t *testing.T) {
+	step := domain.Step{Name: "Sign-off", Type: domain.StepManualIntervention, Instructions: "Look.",
+		ResponsibleTeams: []string{"Board", "Ops"}, PreventSelfApproval: true, TimeoutMinutes: 60}
+	base := Digest(domain.Snapshot{Process: []domain.Step{step}})
+	for name, change := range map[string]func(*domain.Step){
+		"instructions": func(s *domain.Step) { s.Instructions = "Look away." },
+		"teams":        func(s *domain.Step) { s.ResponsibleTeams = []string{"Board"} },
+		"four eyes":    func(s *domain.Step) { s.PreventSelfApproval = false },
+		"timeout":      func(s *domain.Step) { s.TimeoutMinutes = 0 },
+		"scope":        func(s *domain.Step) { s.Environments = []string{"Prod"} },
+	} {
+		changed := step
+		changed.ResponsibleTeams = append([]string(nil), step.ResponsibleTeams...)
+		change(&changed)
+		if Digest(domain.Snapshot{Process: []domain.Step{changed}}) == base {
+			t.Errorf("changing the %s leaves the digest as it was", name)
+		}
+	}
+	swapped := step
+	swapped.ResponsibleTeams = []string{"Ops", "Board"}
+	if Digest(domain.Snapshot{Process: []domain.Step{swapped}}) != base {
+		t.Error("the order of responsible teams changes the digest")
+	}
+	withPackages := domain.Snapshot{Process: []domain.Step{step, {Name: "Install", Type: domain.StepDeployPackage, Package: "web", Destination: "/srv"}},
+		Packages: []domain.PackageRef{{ID: "web", Version: "1.0", SHA256: "ab", Size: 1}}}
+	if !strings.Contains(string(Canonical(withPackages)), `"preventSelfApproval":true`) {
+		t.Errorf("the package form leaves the intervention out: %s", Canonical(withPackages))
+	}
+}

@@ -65,17 +65,24 @@ func (s *Service) Create(ctx context.Context, space, project string, req CreateR
 		if unset := domain.UnsetSecrets(p.Variables, p.Templates); len(unset) > 0 {
 			return unsetError(fmt.Sprintf("cannot create release %s of %q", req.Version, p.Name), p.Name, unset)
 		}
+		ch, err := channelFor(p, req.Channel)
+		if err != nil {
+			return err
+		}
 		r = domain.Release{
 			ProjectID: p.ID,
 			Project:   p.Name,
 			Version:   req.Version,
 			Notes:     req.Notes,
-			Channel:   req.Channel,
+			Channel:   ch.Name,
 			Snapshot:  Freeze(p),
 			CreatedAt: s.now(),
 			CreatedBy: domain.ActorName(ctx),
 		}
 		if r.Snapshot.Packages, err = selectPackages(ctx, s.packages, sp.ID, r.Snapshot.Process, req.Packages); err != nil {
+			return err
+		}
+		if err := checkChannel(p, ch, r); err != nil {
 			return err
 		}
 		r.SnapshotDigest = Digest(r.Snapshot)

@@ -17,11 +17,15 @@ import (
 // that it is alive; FERRY_NODE_TIMEOUT [3 × the interval] is how long a
 // node may stay silent before another fails the tasks it was running.
 const (
-	heartbeatEnv       = "FERRY_HEARTBEAT_INTERVAL"
-	nodeTimeoutEnv     = "FERRY_NODE_TIMEOUT"
-	defaultHeartbeat   = 10 * time.Second
-	timeoutHeartbeats  = 3
-	reaperLock         = "reap-dead-nodes"
+	heartbeatEnv      = "FERRY_HEARTBEAT_INTERVAL"
+	nodeTimeoutEnv    = "FERRY_NODE_TIMEOUT"
+	defaultHeartbeat  = 10 * time.Second
+	timeoutHeartbeats = 3
+	reaperLock        = "reap-dead-nodes"
+	// schedulerLock: schedule triggers and manual-intervention timeouts
+	// are checked on one node at a time, every FERRY_SCHEDULER_POLL [10s].
+	schedulerLock      = "scheduler"
+	schedulerPollEnv   = "FERRY_SCHEDULER_POLL"
 	bootstrapLock      = "bootstrap"
 	listenRetryInitial = time.Second
 	listenRetryMax     = 30 * time.Second

@@ -30,6 +30,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 	"github.com/ferrydeploy/ferry/internal/store/sqlstore"
 	"github.com/ferrydeploy/ferry/internal/transport"
+	"github.com/ferrydeploy/ferry/internal/trigger"
 	"github.com/ferrydeploy/ferry/internal/web"
 )
 
@@ -174,8 +175,13 @@ func newServices(cfg Config, st store.Store, sb *sandbox.Sandbox, nd *node, clai
 	if err != nil {
 		return services.Set{}, err
 	}
+	poll, err := durationEnv(schedulerPollEnv, trigger.DefaultPoll)
+	if err != nil {
+		return services.Set{}, err
+	}
 	tmp := claim.Dir(filepath.Join(cfg.DataDir, tmpDir))
 	return services.New(st, sb, nd, services.Config{
+		SchedulerPoll: poll,
 		Folders: packages.Folders{
 			Chunks:    filepath.Join(cfg.DataDir, chunksDir),
 			ChunkTemp: claim.Dir(filepath.Join(cfg.DataDir, chunksDir, tmpDir)),
@@ -214,7 +220,7 @@ func listen(cfg Config, log *slog.Logger) (net.Listener, string, string, error) 
 }
 
 // serve runs the task runner, the node's loops (heartbeat, task
-// notifications, the delivery loop on one node at a time) and srv on ln
+// notifications, the delivery loop and the scheduler on one node at a time) and srv on ln
 // until ctx ends or serving fails; then it stops them in order: requests
 // first, then tasks, which are recorded as cancelled.
 func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc services.Set, nd *node, log *slog.Logger) error {
@@ -237,6 +243,7 @@ func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc s
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	runAgents(runCtx, &wg, agents, svc, nd, log)
 	wg.Go(func() { nd.exclusive(runCtx, retentionLock, svc.Retention.Loop) })
+	wg.Go(func() { nd.exclusive(runCtx, schedulerLock, svc.Triggers.Run) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -34,6 +34,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/targets"
 	"github.com/ferrydeploy/ferry/internal/tenants"
 	"github.com/ferrydeploy/ferry/internal/transport"
+	"github.com/ferrydeploy/ferry/internal/trigger"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
 
@@ -75,6 +76,9 @@ type Set struct {
 	// a time.
 	Runner    *deploy.Runner
 	Deliverer *outbox.Deliverer
+	// Triggers fires triggers and reports them; the server runs its
+	// scheduler loop (Run) on one node at a time.
+	Triggers *trigger.Service
 }
 
 // Node is the server process the set runs in, as far as the services
@@ -94,8 +98,11 @@ type Config struct {
 	AgentListen  string
 	TargetHealth time.Duration
 	Retain       retention.Settings // zero fields: retention.DefaultSettings
-	Log          *slog.Logger
-	Now          func() time.Time
+	// SchedulerPoll is how often schedule triggers and manual-intervention
+	// timeouts are checked (0: trigger.DefaultPoll).
+	SchedulerPoll time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // New builds the complete set over st. Scripts run in sb; node reports
@@ -123,23 +130,24 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	delivery := outbox.NewSignal()
 	receipts := receipt.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Tasks(), st.Deployments(),
 		st.Receipts(), st.RemoteSpaces(), st.Outbox(), guard, rules, tr, feed, events, now, delivery)
-	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, events, now)
 
 	// Targets: this node's hub runs steps on agents for the runner, from
 	// durable jobs, with packages' chunks from the feed.
-	keys := targets.NewKeys(st.AgentIdentities(), now)
-	hub := targets.NewHub(cfg.Runner.Node, keys, st.Targets(), st.AgentJobs(), st.Tasks(), feed, cfg.Log.With("component", "agents"), now)
-	machines := targets.NewMachines(hub, st.Targets(), st.AgentJobs(), now)
-	tgs := targets.New(st, st.Targets(), st.Environments(), st.AgentIdentities(), keys, hub, guard, events, now, cfg.AgentListen, cfg.Log.With("component", "targets"))
+	hub, machines, tgs := newTargets(st, feed, guard, events, cfg)
 	// The catalog applies and exports targets as config as code.
 	cat := catalog.New(st, st.Spaces(), st.Environments(), st.Lifecycles(), st.Projects(), st.Tenants(), guard, tr, tgs, events, now)
 
 	// Deployments: the runner signs a receipt when a task ends, and is woken
-	// when one is queued.
-	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), st.Tenants(), rules, sb, feed, machines, receipts)
+	// when one is queued; triggers deploy on their own, among them when a
+	// bundle arrives.
+	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), st.Tenants(),
+		st.Interventions(), rules, sb, feed, machines, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), guard, rules, progress, events, now, runner)
+		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), st.Teams(), st.Interventions(), guard, rules, progress, events, now, runner)
+	triggers := trigger.New(st, st.Spaces(), st.Projects(), st.Deployments(), st.Tasks(), st.TriggerStates(), guard, deployments, events,
+		cfg.Log.With("component", "scheduler"), now, cfg.SchedulerPoll)
+	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
+		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, triggers, events, now)
 
 	// Delivery: the outbox, the loop that empties it, and the receiver.
 	settings := cfg.Delivery.WithDefaults()
@@ -150,10 +158,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
 
 	// Upkeep: deleting things, and retention.
-	retain := retention.New(st, retention.Stores{Removal: st.Removal(), Spaces: st.Spaces(), Environments: st.Environments(),
-		Lifecycles: st.Lifecycles(), Projects: st.Projects(), Releases: st.Releases(), RemoteSpaces: st.RemoteSpaces(),
-		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages()},
-		guard, tr, feed, events, now, cfg.Log.With("component", "retention"), cfg.Retain)
+	retain := retention.New(st, retentionStores(st), guard, tr, feed, events, now, cfg.Log.With("component", "retention"), cfg.Retain)
 
 	return Set{
 		Auth:         auth.New(st, st.Users(), events, now),
@@ -169,6 +174,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Outbox:       out,
 		Transfer:     receiver,
 		Packages:     feed,
+		Triggers:     triggers,
 		Targets:      tgs,
 		Tenants:      tenants.New(st, st.Tenants(), st.Projects(), st.Environments(), guard, events, now),
 		Hub:          hub,
@@ -178,4 +184,23 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Runner:       runner,
 		Deliverer:    deliverer,
 	}, nil
+}
+
+// newTargets builds this node's hub (it runs steps on agents for the
+// runner, from durable jobs, with packages' chunks from the feed), the
+// runner's view of the machines, and the targets service.
+func newTargets(st store.Store, feed *packages.Service, guard access.Guard, events *audit.Log, cfg Config) (*targets.Hub, *targets.Machines, *targets.Service) {
+	now := cfg.Now
+	keys := targets.NewKeys(st.AgentIdentities(), now)
+	hub := targets.NewHub(cfg.Runner.Node, keys, st.Targets(), st.AgentJobs(), st.Tasks(), feed, cfg.Log.With("component", "agents"), now)
+	machines := targets.NewMachines(hub, st.Targets(), st.AgentJobs(), now)
+	tgs := targets.New(st, st.Targets(), st.Environments(), st.AgentIdentities(), keys, hub, guard, events, now, cfg.AgentListen, cfg.Log.With("component", "targets"))
+	return hub, machines, tgs
+}
+
+// retentionStores are the stores deleting and retention read and write.
+func retentionStores(st store.Store) retention.Stores {
+	return retention.Stores{Removal: st.Removal(), Spaces: st.Spaces(), Environments: st.Environments(),
+		Lifecycles: st.Lifecycles(), Projects: st.Projects(), Releases: st.Releases(), RemoteSpaces: st.RemoteSpaces(),
+		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages()}
 }

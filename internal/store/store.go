@@ -52,6 +52,8 @@ type Store interface {
 	AgentJobs() AgentJobs
 	// Removal deletes things and answers what deleting and retention ask.
 	Removal() Removal
+	Interventions() Interventions
+	TriggerStates() TriggerStates
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -156,6 +158,17 @@ type Projects interface {
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
+	// Triggered lists the projects of every space that have triggers,
+	// without their process, variables and templates.
+	Triggered(ctx context.Context) ([]TriggeredProject, error)
+}
+
+// TriggeredProject is what the scheduler needs of a project with triggers.
+type TriggeredProject struct {
+	ID, SpaceID int64
+	Name        string
+	UpdatedAt   time.Time
+	Triggers    []domain.Trigger
 }
 
 // ProjectSummary is what lists of projects (the dashboard) need of one.
@@ -194,7 +207,8 @@ type DeploymentFilter struct {
 
 // TaskFilter narrows Tasks.List; zero fields match everything.
 type TaskFilter struct {
-	SpaceID int64 // 0: every space
+	SpaceID int64            // 0: every space
+	State   domain.TaskState // "": every state
 	// Projects, when not nil, keeps only tasks of no project and tasks
 	// deploying projects so named.
 	Projects []string
@@ -623,4 +637,44 @@ type Undelivered struct {
 	RemoteSpace string
 	State       string
 	DeliveryID  int64
+}
+
+// Interventions are the manual-intervention steps deployments reached.
+// While one is undecided its task is Waiting, and no worker holds it.
+type Interventions interface {
+	// Open records iv (sets ID) and moves its task from Executing to
+	// Waiting, in one transaction; Conflict when the task is not Executing
+	// or its cancellation was asked for.
+	Open(ctx context.Context, iv *domain.Intervention) error
+	// List returns a task's interventions in step order.
+	List(ctx context.Context, taskID int64) ([]domain.Intervention, error)
+	// Pending returns the task's undecided intervention; NotFound if none.
+	Pending(ctx context.Context, taskID int64) (domain.Intervention, error)
+	// Decide records a decision on an undecided intervention and moves its
+	// task from Waiting back to Queued (waking every node's runner), in one
+	// transaction. ok is false, and nothing changes, when it was decided
+	// already.
+	Decide(ctx context.Context, id int64, decision, by, note string, at time.Time) (ok bool, err error)
+	// Expired lists undecided interventions whose timeout is at or before now.
+	Expired(ctx context.Context, now time.Time) ([]domain.Intervention, error)
+}
+
+// TriggerState is what a space remembers of one trigger of a project: the
+// last due time it handled (schedule triggers) and its last firing.
+type TriggerState struct {
+	Name    string
+	LastDue time.Time // zero: none yet
+	Last    *domain.TriggerFiring
+}
+
+// TriggerStates remember what triggers did.
+type TriggerStates interface {
+	// Claim makes due the trigger's last due time if it is later than the
+	// one recorded (or none is). ok is false when it is not: another node
+	// fired for that due time already.
+	Claim(ctx context.Context, projectID int64, name string, due time.Time) (ok bool, err error)
+	// Record stores a trigger's last firing.
+	Record(ctx context.Context, projectID int64, name string, f domain.TriggerFiring) error
+	// List returns the states of a project's triggers, by name.
+	List(ctx context.Context, projectID int64) ([]TriggerState, error)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/release"
 	"github.com/ferrydeploy/ferry/internal/store"
+	"github.com/ferrydeploy/ferry/internal/trigger"
 )
 
 // maxForm bounds ordinary (non-upload) form bodies.
@@ -127,6 +128,7 @@ type projectPage struct {
 	LocalEnvs    []string
 	Process      []domain.Step
 	HasLifecycle bool
+	Triggers     []trigger.Status
 }
 
 func (p projectPage) title() string { return p.Project.Name }
@@ -173,8 +175,12 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	triggers, err := h.s.Triggers.List(ctx, space, name)
+	if err != nil {
+		return err
+	}
 	pg := projectPage{Space: space, Project: p, Remote: p.IsRemote(), Process: p.Process,
-		Variables: safeVariables(p.Variables), Templates: safeTemplates(p.Templates)}
+		Variables: safeVariables(p.Variables), Templates: safeTemplates(p.Templates), Triggers: triggers}
 	var cells []dashboard.Cell
 	if len(dash.Projects) > 0 {
 		cells = dash.Projects[0].Cells
@@ -269,6 +275,7 @@ func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request) error {
 	rel, err := h.s.Releases.Create(r.Context(), space, project, release.CreateRequest{
 		Version: strings.TrimSpace(r.PostFormValue("version")),
 		Notes:   strings.TrimSpace(r.PostFormValue("notes")),
+		Channel: r.PostFormValue("channel"),
 	})
 	if err != nil {
 		return err

@@ -7,13 +7,15 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
 type tasksPage struct {
-	Space string
-	Tasks []domain.Task
+	Space   string
+	Tasks   []domain.Task
+	Waiting []domain.Task // waiting for a manual intervention
 }
 
 func (p tasksPage) title() string { return p.Space + " — tasks" }
@@ -24,7 +26,11 @@ func (h *Handler) tasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "tasks", tasksPage{Space: space, Tasks: list})
+	waiting, err := h.s.Deploy.Waiting(r.Context(), space, 200)
+	if err != nil {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "tasks", tasksPage{Space: space, Tasks: list, Waiting: waiting})
 	return nil
 }
 
@@ -119,6 +125,27 @@ func (h *Handler) cancelTask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.redirect(w, r, taskPath(space, id), "Cancellation requested.")
+}
+
+// decideTask approves (or aborts) the manual intervention a task waits
+// for, with the note the form carries.
+func (h *Handler) decideTask(approve bool) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		space := r.PathValue("space")
+		id, err := taskID(r)
+		if err != nil {
+			return err
+		}
+		t, err := h.s.Deploy.Decide(r.Context(), space, id, deploy.Decision{Approve: approve, Note: r.PostFormValue("note")})
+		if err != nil {
+			return err
+		}
+		msg := "Approved: the deployment goes on."
+		if !approve {
+			msg = "Aborted: the deployment stops here."
+		}
+		return h.redirect(w, r, taskPath(space, t.ID), msg)
+	}
 }
 
 type auditPage struct {

@@ -69,6 +69,8 @@ func stateOf(s domain.TaskState) stateView {
 		return stateView{"run", "▶", "Running"}
 	case domain.TaskQueued:
 		return stateView{"wait", "◷", "Queued"}
+	case domain.TaskWaiting:
+		return stateView{"wait", "✋", "Waiting for a decision"}
 	case domain.TaskCancelled:
 		return stateView{"off", "⊘", "Cancelled"}
 	case "":

@@ -88,6 +88,8 @@ func (h *Handler) routes() *http.ServeMux {
 	page("GET /spaces/{space}/tasks/{id}", h.task)
 	page("GET /spaces/{space}/tasks/{id}/log", h.taskLog)
 	page("POST /spaces/{space}/tasks/{id}/cancel", h.cancelTask)
+	page("POST /spaces/{space}/tasks/{id}/approve", h.decideTask(true))
+	page("POST /spaces/{space}/tasks/{id}/abort", h.decideTask(false))
 	page("GET /spaces/{space}/bundles", h.bundles)
 	page("POST /spaces/{space}/bundles/preview", h.previewBundle)
 	page("POST /spaces/{space}/bundles/import", h.importBundle)

@@ -17,7 +17,7 @@ var _ store.Deployments = (*deployments)(nil)
 // and times from its task, so nothing is stored twice.
 const deploymentSelect = `SELECT d.id, d.space_id, d.project_id, p.name, d.release_id, r.version,
 		d.environment, d.tenant, d.task_id, t.state, d.created_at, t.started_at, t.finished_at, d.created_by,
-		d.targets, d.exclude_targets, d.machines
+		d.targets, d.exclude_targets, d.machines, d.on_behalf_of
 	FROM deployments d
 	JOIN releases r ON r.id = d.release_id
 	JOIN projects p ON p.id = d.project_id
@@ -31,7 +31,7 @@ func scanDeployment(s scanner) (domain.Deployment, error) {
 	var only, except string
 	err := s.Scan(&d.ID, &d.SpaceID, &d.ProjectID, &d.Project, &d.ReleaseID, &d.Version,
 		&d.Environment, &d.Tenant, &taskID, &state, &created, &started, &finished, &d.CreatedBy,
-		&only, &except, &d.Machines)
+		&only, &except, &d.Machines, &d.OnBehalfOf)
 	if err != nil {
 		return domain.Deployment{}, err
 	}
@@ -60,10 +60,10 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 	}
 	err = s.db.WithTx(ctx, func(ctx context.Context) error {
 		err := s.db.queryRow(ctx, `INSERT INTO deployments
-				(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, targets, exclude_targets)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				(space_id, project_id, release_id, environment, tenant, task_id, created_at, created_by, targets, exclude_targets, on_behalf_of)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
-			micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
+			micros(d.CreatedAt), d.CreatedBy, only, except, d.OnBehalfOf).Scan(&d.ID)
 		if err != nil {
 			return err
 		}

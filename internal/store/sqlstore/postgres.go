@@ -30,7 +30,7 @@ func postgresDialect() dialect {
 		isUnique:   postgresIsUnique,
 		// SKIP LOCKED lets concurrent claimers each take a different row
 		// instead of queuing behind one another's lock on the same one.
-		claimTask: `UPDATE tasks SET state = ?, node = ?, started_at = ?
+		claimTask: `UPDATE tasks SET state = ?, node = ?, started_at = COALESCE(started_at, ?)
 			WHERE id = (SELECT id FROM tasks WHERE state = ? ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND state = ?
 			RETURNING id`,
 		// Held until the migration's transaction ends: nodes starting

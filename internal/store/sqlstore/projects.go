@@ -13,15 +13,21 @@ type projects struct{ db *DB }
 
 var _ store.Projects = (*projects)(nil)
 
-const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments`
+const projectColumns = `id, space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments, channels, triggers`
 
 func (s *projects) scan(sc scanner) (domain.Project, error) {
 	var p domain.Project
-	var process, variables, templates, origin string
+	var process, variables, templates, origin, channels, triggers string
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated, &p.TenantedDeployments)
+	err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &p.Lifecycle, &process, &variables, &templates, &origin, &created, &updated, &p.TenantedDeployments, &channels, &triggers)
 	if err != nil {
 		return domain.Project{}, err
+	}
+	if err := decodeJSON(channels, &p.Channels); err != nil {
+		return domain.Project{}, fmt.Errorf("channels: %w", err)
+	}
+	if err := decodeJSON(triggers, &p.Triggers); err != nil {
+		return domain.Project{}, fmt.Errorf("triggers: %w", err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	if err := decodeJSON(process, &p.Process); err != nil {
@@ -67,6 +73,14 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	if err != nil {
 		return err
 	}
+	channels, err := encodeJSON(p.Channels)
+	if err != nil {
+		return err
+	}
+	triggers, err := encodeJSON(p.Triggers)
+	if err != nil {
+		return err
+	}
 	origin := ""
 	if p.Origin != nil {
 		if origin, err = encodeJSON(p.Origin); err != nil {
@@ -76,15 +90,15 @@ func (s *projects) put(ctx context.Context, p *domain.Project) error {
 	now := stamp(time.Time{})
 	var created int64
 	err = s.db.queryRow(ctx, `INSERT INTO projects
-			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(space_id, name, lifecycle, process, variables, templates, origin, created_at, updated_at, tenanted_deployments, channels, triggers)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (space_id, name) DO UPDATE SET
 			lifecycle = excluded.lifecycle, process = excluded.process, variables = excluded.variables,
 			templates = excluded.templates, origin = excluded.origin, updated_at = excluded.updated_at,
-			tenanted_deployments = excluded.tenanted_deployments
+			tenanted_deployments = excluded.tenanted_deployments, channels = excluded.channels, triggers = excluded.triggers
 		RETURNING id, created_at`,
 		p.SpaceID, p.Name, p.Lifecycle, process, variables, templates, origin,
-		micros(stamp(p.CreatedAt)), micros(now), p.TenantedDeployments).Scan(&p.ID, &created)
+		micros(stamp(p.CreatedAt)), micros(now), p.TenantedDeployments, channels, triggers).Scan(&p.ID, &created)
 	if err != nil {
 		return err
 	}
@@ -166,4 +180,24 @@ func (s *projects) AddDeliverer(ctx context.Context, projectID int64, d domain.D
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, fingerprint) DO NOTHING`,
 		projectID, d.Fingerprint, d.Space, micros(stamp(d.AddedAt)), d.AddedBy)
 	return wrap(err, "allow %s to deliver project %d", d.Fingerprint, projectID)
+}
+
+// Triggered reads only the projects whose triggers column holds some.
+func (s *projects) Triggered(ctx context.Context) ([]store.TriggeredProject, error) {
+	rows, err := s.db.query(ctx, `SELECT id, space_id, name, updated_at, triggers FROM projects
+		WHERE triggers NOT IN ('[]', 'null', '') ORDER BY id`)
+	if err != nil {
+		return nil, wrap(err, "list projects with triggers")
+	}
+	list, err := collect(rows, func(sc scanner) (store.TriggeredProject, error) {
+		var p store.TriggeredProject
+		var updated int64
+		var triggers string
+		if err := sc.Scan(&p.ID, &p.SpaceID, &p.Name, &updated, &triggers); err != nil {
+			return p, err
+		}
+		p.UpdatedAt = fromMicros(updated)
+		return p, decodeJSON(triggers, &p.Triggers)
+	})
+	return list, wrap(err, "list projects with triggers")
 }

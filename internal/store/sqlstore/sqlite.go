@@ -23,7 +23,7 @@ func sqliteDialect() dialect {
 		isUnique:   sqliteIsUnique,
 		// SQLite runs one writer at a time, so the statement is atomic as it
 		// stands; the repeated state check keeps it honest anyway.
-		claimTask: `UPDATE tasks SET state = ?, node = ?, started_at = ?
+		claimTask: `UPDATE tasks SET state = ?, node = ?, started_at = COALESCE(started_at, ?)
 			WHERE id = (SELECT id FROM tasks WHERE state = ? ORDER BY id LIMIT 1) AND state = ?
 			RETURNING id`,
 		// One process opens the file, so one node: locks are the

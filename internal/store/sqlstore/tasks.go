@@ -80,6 +80,9 @@ func (s *tasks) List(ctx context.Context, f store.TaskFilter) ([]domain.Task, er
 	if f.SpaceID != 0 {
 		where, args = append(where, `t.space_id = ?`), append(args, f.SpaceID)
 	}
+	if f.State != "" {
+		where, args = append(where, `t.state = ?`), append(args, string(f.State))
+	}
 	if f.Projects != nil {
 		cond, names := namedOrNone("p.name", f.Projects)
 		where, args = append(where, cond), append(args, names...)
@@ -142,8 +145,8 @@ func (s *tasks) Finish(ctx context.Context, id int64, state domain.TaskState, er
 	return wrap(err, "finish task %d", id)
 }
 
-// RequestCancel flags a queued or executing task for its executor to stop;
-// for a finished task it does nothing.
+// RequestCancel flags a queued, executing or waiting task for its executor
+// to stop; for a finished task it does nothing.
 func (s *tasks) RequestCancel(ctx context.Context, id int64) error {
 	err := s.updateUnfinished(ctx, id, `cancel_requested = ?`, true)
 	return wrap(err, "cancel task %d", id)
@@ -152,8 +155,8 @@ func (s *tasks) RequestCancel(ctx context.Context, id int64) error {
 // updateUnfinished sets columns of task id if it is not final yet. It returns
 // NotFound only when the task does not exist.
 func (s *tasks) updateUnfinished(ctx context.Context, id int64, set string, args ...any) error {
-	args = append(args, id, string(domain.TaskQueued), string(domain.TaskExecuting))
-	res, err := s.db.exec(ctx, `UPDATE tasks SET `+set+` WHERE id = ? AND state IN (?, ?)`, args...)
+	args = append(args, id, string(domain.TaskQueued), string(domain.TaskExecuting), string(domain.TaskWaiting))
+	res, err := s.db.exec(ctx, `UPDATE tasks SET `+set+` WHERE id = ? AND state IN (?, ?, ?)`, args...)
 	if err != nil {
 		return err
 	}

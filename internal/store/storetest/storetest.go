@@ -51,6 +51,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PendingBundles", testPendingBundles},
 		{"ReceivedChunks", testReceivedChunks},
 		{"Removal", testRemoval},
+		{"ProjectChannelsTriggers", testProjectSettings},
+		{"Interventions", testInterventions},
+		{"InterventionAfterCancel", testInterventionAfterCancel},
+		{"TriggerStates", testTriggerStates},
+		{"TriggerClaimConcurrent", testTriggerClaimConcurrent},
 	}
 	tests = append(tests, targetTests...)
 	tests = append(tests, struct {

@@ -10,6 +10,7 @@
   var errEl = document.getElementById("task-error");
   var statusEl = document.getElementById("log-status");
   var cancel = document.getElementById("cancel-form");
+  var intervention = document.getElementById("intervention");
   var delay = 500;
 
   function atBottom() {
@@ -37,6 +38,11 @@
         st.textContent = u.label;
         stateEl.replaceChildren(st);
         if (u.error) { errEl.textContent = u.error; errEl.hidden = false; }
+        // A decision made elsewhere (another person, the CLI, a timeout):
+        // the buttons no longer apply.
+        if (intervention && u.state !== "Waiting") intervention.remove();
+        // The deployment reached a manual intervention: show its buttons.
+        if (!intervention && u.state === "Waiting") { location.reload(); return; }
         if (u.done && !u.lines.length) {
           statusEl.textContent = "The task has finished.";
           if (cancel) cancel.remove();

@@ -1,0 +1,247 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+)
+
+// Manual intervention: a deployment that reaches a manual-intervention step
+// waits, in the store, for a person (docs/lifecycles.md). The runner opens
+// the wait (Runner.wait); Decide and ExpireWaiting close it and queue the
+// task again, and the runner goes on or ends it.
+
+// maxNote bounds the note a decision carries (task log and audit log).
+const maxNote = 2000
+
+// checkTeams refuses a deployment whose manual-intervention steps in env
+// name a team this space lacks: nobody but a space admin could answer it,
+// which is not what the step asked for. (A bundle's steps name teams of
+// the space they were written in; the space that deploys must have them.)
+func (s *Service) checkTeams(ctx context.Context, sp domain.Space, p domain.Project, rel domain.Release, env string) error {
+	for _, st := range rel.Snapshot.Process {
+		if st.Type != domain.StepManualIntervention || !st.AppliesTo(env) {
+			continue
+		}
+		for _, team := range st.ResponsibleTeams {
+			_, err := s.teams.Get(ctx, sp.ID, team)
+			if errors.Is(err, domain.ErrNotFound) {
+				return domain.Invalidf("cannot deploy %s %s to %s: step %q waits for a member of team %q, which space %q does not have. Create it first: `ferry team create %q --role viewer --user NAME`",
+					p.Name, rel.Version, env, st.Name, team, sp.Name, team)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// onBehalfOf is the user a trigger in ctx acts for, or "".
+func onBehalfOf(ctx context.Context) string {
+	a, _ := domain.ActorFrom(ctx)
+	return a.OnBehalfOf
+}
+
+// withIntervention adds to a waiting task what it waits for.
+func (s *Service) withIntervention(ctx context.Context, t *domain.Task) error {
+	if t.State != domain.TaskWaiting {
+		return nil
+	}
+	iv, err := s.interventions.Pending(ctx, t.ID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil // decided a moment ago: the task is queued again
+	}
+	if err != nil {
+		return err
+	}
+	t.Intervention = &iv
+	return nil
+}
+
+// Decision answers a manual intervention.
+type Decision struct {
+	Approve bool
+	Note    string
+}
+
+// Decide approves or aborts the manual intervention task id waits for. A
+// member of one of the step's responsible teams may decide (when it names
+// none, anyone who may deploy the project to the environment), and so may
+// the space's admins; with preventSelfApproval the person who started the
+// deployment may abort it but not approve it. Who, when and the note go
+// into the task log and the audit log, and the task is queued again: the
+// runner goes on after the step, or ends the deployment there (Failed).
+func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decision) (domain.Task, error) {
+	note, err := cleanNote(dec.Note)
+	if err != nil {
+		return domain.Task{}, err
+	}
+	t, err := s.Task(ctx, space, id)
+	if err != nil {
+		return t, err
+	}
+	if t.State != domain.TaskWaiting || t.Intervention == nil {
+		return t, domain.Conflictf("task %d waits for no decision (it is %s)", id, t.State)
+	}
+	iv := *t.Intervention
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
+	if err != nil {
+		return t, err
+	}
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return t, err
+	}
+	if err := s.mayDecide(ctx, sp, d, iv); err != nil {
+		return t, err
+	}
+	who := domain.ActorName(ctx)
+	if dec.Approve && iv.PreventSelfApproval && (who == iv.Deployer || who == d.OnBehalfOf) {
+		how := "started this deployment"
+		if who != iv.Deployer {
+			how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", strings.TrimPrefix(iv.Deployer, "trigger:"))
+		}
+		return t, domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
+			who, how, iv.Step, teamList(iv.ResponsibleTeams))
+	}
+	decision, action := domain.DecisionAborted, "task.abort"
+	if dec.Approve {
+		decision, action = domain.DecisionApproved, "task.approve"
+	}
+	err = s.close(ctx, t, iv, decision, note, func(ctx context.Context) error {
+		return s.audit.Record(ctx, t.SpaceID, action, t.Description, map[string]string{
+			"task": fmt.Sprint(id), "project": t.Project, "environment": d.Environment, "step": iv.Step, "note": note,
+		})
+	})
+	if err != nil {
+		return t, err
+	}
+	return s.Task(ctx, space, id)
+}
+
+// cleanNote makes a decision's note one line of plain text for the task
+// log and the audit log: line breaks and tabs become spaces (a note cannot
+// forge log lines), and other control or invisible formatting characters
+// (terminal escapes, bidirectional overrides) are refused.
+func cleanNote(note string) (string, error) {
+	var b strings.Builder
+	for _, r := range note {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return "", domain.Invalidf("the note contains a control or invisible formatting character (%U); write plain text", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	clean := strings.TrimSpace(b.String())
+	if len(clean) > maxNote {
+		return "", domain.Invalidf("the note is %d bytes; at most %d", len(clean), maxNote)
+	}
+	return clean, nil
+}
+
+// mayDecide: system and space admins, members of the responsible teams,
+// or — when the step names none — those who may deploy there.
+func (s *Service) mayDecide(ctx context.Context, sp domain.Space, d domain.Deployment, iv domain.Intervention) error {
+	if s.access.Require(ctx, sp, domain.PermAdminSpace, d.Project, d.Environment) == nil {
+		return nil
+	}
+	if len(iv.ResponsibleTeams) == 0 {
+		return s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment)
+	}
+	a, _ := domain.ActorFrom(ctx)
+	mine, err := s.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(mine, func(t domain.Team) bool { return slices.Contains(iv.ResponsibleTeams, t.Name) }) {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q is not a member of %s, responsible for step %q; one of its members or a space admin decides",
+		a.Name, teamList(iv.ResponsibleTeams), iv.Step)
+}
+
+// close records a decision, if none was made meanwhile, with its task-log
+// line and whatever record adds, in one transaction, and wakes the runner.
+func (s *Service) close(ctx context.Context, t domain.Task, iv domain.Intervention, decision, note string, record func(ctx context.Context) error) error {
+	now := s.now()
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		ok, err := s.interventions.Decide(ctx, iv.ID, decision, domain.ActorName(ctx), note, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return domain.Conflictf("step %q of task %d was decided meanwhile", iv.Step, t.ID)
+		}
+		line := fmt.Sprintf("Manual intervention %q %s by %s at %s", iv.Step, decision, domain.ActorName(ctx), now.Format(time.RFC3339))
+		if decision == domain.DecisionTimedOut {
+			line = fmt.Sprintf("Manual intervention %q timed out: nobody decided by %s", iv.Step, now.Format(time.RFC3339))
+		}
+		if note != "" {
+			line += ": " + note
+		}
+		level := "info"
+		if decision != domain.DecisionApproved {
+			level = "error"
+		}
+		if err := s.tasks.AppendLog(ctx, t.ID, []domain.LogLine{{At: now, Level: level, Text: line}}); err != nil {
+			return err
+		}
+		return record(ctx)
+	})
+	if err == nil {
+		s.runner.Wake()
+	}
+	return err
+}
+
+// ExpireWaiting aborts the waits whose step's timeoutMinutes passed
+// without a decision, as the system, and returns how many. The scheduler
+// loop calls it (internal/trigger).
+func (s *Service) ExpireWaiting(ctx context.Context) (int, error) {
+	list, err := s.interventions.Expired(ctx, s.now())
+	if err != nil {
+		return 0, err
+	}
+	ctx = domain.WithActor(ctx, domain.System)
+	n := 0
+	for _, iv := range list {
+		t, err := s.tasks.Get(ctx, iv.TaskID)
+		if err != nil {
+			return n, err
+		}
+		err = s.close(ctx, t, iv, domain.DecisionTimedOut, "", func(ctx context.Context) error {
+			return s.audit.Record(ctx, t.SpaceID, "task.timeout", t.Description, map[string]string{
+				"task": fmt.Sprint(t.ID), "project": t.Project, "step": iv.Step,
+			})
+		})
+		if domain.KindOf(err) == domain.KindConflict {
+			continue // decided by a person meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func teamList(teams []string) string {
+	if len(teams) == 0 {
+		return "(no team)"
+	}
+	q := make([]string, len(teams))
+	for i, t := range teams {
+		q[i] = fmt.Sprintf("%q", t)
+	}
+	return "team " + strings.Join(q, " or ")
+}

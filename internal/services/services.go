@@ -122,7 +122,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	receiver := transport.NewReceiver(st.Spaces(), st.RemoteSpaces(), tr, bundles, receipts, feed, transport.NewLimiter(cfg.Limits))
 
 	return Set{
-		Auth:      auth.New(st, st.Users(), events, now),
+		Auth:      auth.New(st, st.Users(), st.Sessions(), events, now),
 		Catalog:   cat,
 		Releases:  releases,
 		Deploy:    deployments,

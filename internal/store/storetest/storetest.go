@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"PendingBundles", testPendingBundles},
 		{"ReceivedChunks", testReceivedChunks},
+		{"Sessions", testSessions},
+		{"Figures", testFigures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

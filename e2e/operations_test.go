@@ -114,4 +114,3 @@ func fetch(t *testing.T, url, key string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
-

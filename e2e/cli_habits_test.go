@@ -176,3 +176,45 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 		t.Errorf("%s has mode %v, want %v", path, fi.Mode().Perm(), want)
 	}
 }
+
+// TestPackagePushChecksTheFile: the id and version come from an Octopus
+// style name; a file whose content is not the format its name claims is
+// refused before anything is uploaded.
+func TestPackagePushChecksTheFile(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "shop-web.1.2.3.zip")
+	writeZip(t, good, map[string][]byte{"index.html": []byte("hello")})
+	r := srv.Must("package", "push", good, "-o", "json")
+	if !strings.Contains(r.Stdout, `"id": "shop-web"`) || !strings.Contains(r.Stdout, `"version": "1.2.3"`) {
+		t.Errorf("push by name: %s", r.Stdout)
+	}
+	other := filepath.Join(dir, "build.zip")
+	writeZip(t, other, map[string][]byte{"index.html": []byte("hello 2")})
+	srv.Must("package", "push", other, "--id", "shop-web", "--version", "1.2.4")
+	if r := srv.Run("package", "push", other); r.Code != 2 || !strings.Contains(r.Stderr, "ID.VERSION.EXT") {
+		t.Errorf("push of a name without a version: exit %d %s", r.Code, r.Stderr)
+	}
+	zipped, _ := os.ReadFile(good)
+	for name, content := range map[string][]byte{
+		"page.2.0.0.zip":     []byte("<!DOCTYPE html><html>404 Not Found</html>"),
+		"cut.2.0.0.zip":      zipped[:len(zipped)/2],
+		"notgz.2.0.0.tar.gz": zipped,
+		"plain.2.0.0.tar":    []byte("just text, not a tar archive at all"),
+		"empty.2.0.0.nupkg":  nil,
+		"gzonly.2.0.0.tgz":   {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0, 0},
+		"textfile.2.0.0.jar": []byte("PK but not really"),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := srv.Run("package", "push", path); r.Code != 3 || !strings.Contains(r.Stderr, name) {
+			t.Errorf("push %s: exit %d, want 3 (invalid)\n%s", name, r.Code, r.Out())
+		}
+	}
+	if r := srv.Must("package", "list", "-o", "json"); strings.Contains(r.Stdout, "2.0.0") {
+		t.Errorf("a refused file reached the feed: %s", r.Stdout)
+	}
+}

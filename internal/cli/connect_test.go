@@ -37,3 +37,24 @@ func TestNear(t *testing.T) {
 		}
 	}
 }
+
+func TestIDAndVersionFromName(t *testing.T) {
+	for name, want := range map[string][2]string{
+		"shop-web.1.2.3.zip":             {"shop-web", "1.2.3"},
+		"dist/shop-web-1.2.3.tar.gz":     {"shop-web", "1.2.3"},
+		"My.App.2.0.0-beta1.nupkg":       {"My.App", "2.0.0-beta1"},
+		"api.10.0.tgz":                   {"api", "10.0"},
+		"tool.1.0.0+build.5.jar":         {"tool", "1.0.0+build.5"},
+		"Octopus.Server.2024.1.7530.zip": {"Octopus.Server", "2024.1.7530"},
+	} {
+		id, v, ok := idAndVersion(name)
+		if !ok || id != want[0] || v != want[1] {
+			t.Errorf("idAndVersion(%q) = %q, %q, %v; want %q", name, id, v, ok, want)
+		}
+	}
+	for _, name := range []string{"shop.zip", "1.2.3.zip", "shop-web.latest.zip", "README"} {
+		if id, v, ok := idAndVersion(name); ok {
+			t.Errorf("idAndVersion(%q) = %q, %q; want none", name, id, v)
+		}
+	}
+}

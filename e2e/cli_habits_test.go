@@ -218,3 +218,42 @@ func TestPackagePushChecksTheFile(t *testing.T) {
 		t.Errorf("a refused file reached the feed: %s", r.Stdout)
 	}
 }
+
+// TestApplySpeaksYAML: apply lists every problem of a file at once, with
+// its line and in YAML's words, and warns of a value a " #" cut short.
+func TestApplySpeaksYAML(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	bad := ferrytest.WriteFile(t, "bad.yaml", `environments:
+  - name: Dev
+    colour: blue
+projects:
+  - name: Shop
+    lifecycle: [Main]
+    process:
+      - {name: A, type: script, script: echo, retries: 3}
+`)
+	r := srv.Run("apply", "-f", bad)
+	for _, want := range []string{"3 problems", "line 3: unknown field \"colour\" in an environment", "line 6: a list where text belongs", "line 8: unknown field \"retries\" in a step"} {
+		if r.Code != 3 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("apply of a bad file: exit %d, want 3 and %q\n%s", r.Code, want, r.Stderr)
+		}
+	}
+	if strings.Contains(r.Stderr, "config.") || strings.Contains(r.Stderr, "domain.") {
+		t.Errorf("apply speaks Go: %s", r.Stderr)
+	}
+	cut := ferrytest.WriteFile(t, "cut.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process:
+      - name: A
+        type: script
+        script: echo #{Color}
+`)
+	r = srv.Must("apply", "-f", cut)
+	if !strings.Contains(r.Stderr, `warning: line 9: script was cut to "echo"`) {
+		t.Errorf("apply of a cut value: %s", r.Out())
+	}
+}

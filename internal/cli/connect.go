@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -109,6 +110,9 @@ func (a *app) useProfile(root *cobra.Command) error {
 	}
 	a.profileRead = true
 	ps, err := loadProfiles()
+	if errors.Is(err, fs.ErrPermission) && a.profile == "" {
+		return nil // a folder this user may not read (sudo -u) holds no profile of theirs
+	}
 	if err != nil {
 		return err
 	}

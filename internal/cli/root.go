@@ -107,9 +107,8 @@ none of them; flags and FERRY_* variables still win.
 			}
 			if cmd.Name() == "login" {
 				a.profileRead = true // login saves what its flags say, not a profile's
-				return nil
 			}
-			return a.useProfile(cmd.Root())
+			return nil // client() reads the profile: commands that need no server never do
 		},
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -248,6 +248,7 @@ type TransferSummary struct {
 // answer (Error says so).
 type Health struct {
 	Status    string       `json:"status"`
+	Version   string       `json:"version,omitempty"` // the server binary's (ferry version)
 	Node      string       `json:"node,omitempty"`
 	Store     string       `json:"store,omitempty"`
 	Sandbox   string       `json:"sandbox,omitempty"`

@@ -343,7 +343,7 @@ func buildDashboardData(dir string) error {
 	}
 	defer st.Close()
 	now := func() time.Time { return time.Now().UTC() }
-	if _, err := auth.New(st, st.Users(), audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
+	if _, err := auth.New(st, st.Users(), st.Sessions(), audit.New(st.Audit(), now), now).Bootstrap(ctx, filepath.Join(dir, "admin.key"), ""); err != nil {
 		return err
 	}
 	d, err := fillDashboard(ctx, st)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +64,11 @@ func KindOf(err error) api.Kind {
 // errorOf reads an error answer (api.ErrorBody) into an *Error.
 func errorOf(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(data, []byte("Client sent an HTTP request to an HTTPS server")) {
+		// Go's HTTPS server answers plain HTTP with this: no ferry answer.
+		return &Error{Kind: api.KindUnreachable, Status: resp.StatusCode,
+			Message: fmt.Sprintf("the server at %s speaks HTTPS, not plain HTTP: use https://", resp.Request.URL.Host)}
+	}
 	var body api.ErrorBody
 	json.Unmarshal(data, &body) // a proxy's page is no ErrorBody: the status says enough
 	e := &Error{Kind: api.KindOfAnswer(resp.StatusCode, body.Kind), Message: body.Error, Status: resp.StatusCode}

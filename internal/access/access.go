@@ -419,3 +419,14 @@ func (g Guard) Space(ctx context.Context, name string, perm domain.Permission, p
 	}
 	return sp, g.Require(ctx, sp, perm, project, env)
 }
+
+// Allowed reports whether the actor in ctx may do perm in space (for
+// project and env when not ""), so that pages offer only the controls a
+// person may use. The services still check every action.
+func (s *Service) Allowed(ctx context.Context, space string, perm domain.Permission, project, env string) bool {
+	sp, err := s.spaces.Get(ctx, space)
+	if err != nil {
+		return false
+	}
+	return s.access.Require(ctx, sp, perm, project, env) == nil
+}

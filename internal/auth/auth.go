@@ -28,8 +28,10 @@ const keyPrefix = "ferry_"
 type Service struct {
 	tx    store.Transactor
 	users store.Users
-	audit *audit.Log
-	now   func() time.Time
+	// sessions holds the web pages' sessions (sessions.go).
+	sessions store.Sessions
+	audit    *audit.Log
+	now      func() time.Time
 	// throttle slows password guessing; deviceKey keys device cookies
 	// (signin.go). Both live as long as the process.
 	throttle  *Throttle
@@ -40,13 +42,14 @@ type Service struct {
 	}
 }
 
-// New returns an auth service over the users table (users and their keys).
-func New(tx store.Transactor, users store.Users, log *audit.Log, now func() time.Time) *Service {
+// New returns an auth service over the users table (users and their keys)
+// and the web sessions.
+func New(tx store.Transactor, users store.Users, sessions store.Sessions, log *audit.Log, now func() time.Time) *Service {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic("auth: no randomness: " + err.Error())
 	}
-	return &Service{tx: tx, users: users, audit: log, now: now, throttle: NewThrottle(now), deviceKey: key}
+	return &Service{tx: tx, users: users, sessions: sessions, audit: log, now: now, throttle: NewThrottle(now), deviceKey: key}
 }
 
 // Authenticate returns the actor a bearer API key belongs to. Unknown,

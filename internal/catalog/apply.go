@@ -242,7 +242,7 @@ func (p *problems) err() error {
 // lifecycles and environments) — collecting every problem with its line.
 func (st *applyState) plan(doc *config.Document, prune bool, tg Targets) (*applyPlan, error) {
 	probs := &problems{doc: doc}
-	plan := &applyPlan{}
+	plan := &applyPlan{warnings: slices.Clone(doc.Warnings())}
 	known := st.planEnvironments(doc, plan, probs)
 	lcNames := st.planLifecycles(doc, plan, probs, known)
 	st.planProjects(doc, prune, plan, probs, known, lcNames)

@@ -44,7 +44,8 @@ func do(a *app, cmd *cobra.Command, fn func(x call) error) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return fn(call{Context: cmd.Context(), Client: c, args: args, space: a.space, cmd: cmd})
+		err = fn(call{Context: cmd.Context(), Client: c, args: args, space: a.space, cmd: cmd})
+		return a.explain(suggest(cmd.Context(), c, a.space, err))
 	}
 	return cmd
 }

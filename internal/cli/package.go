@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -35,18 +36,31 @@ the chunks the target space lacks: 'package export' in the source space,
 func (a *app) packagePush() *cobra.Command {
 	var id, version string
 	push := show(a, &cobra.Command{
-		Use:   "push FILE --id ID --version V",
+		Use:   "push FILE [--id ID --version V]",
 		Short: "Upload a package file to the space's feed",
 		Long: `Upload a package file (zip, nupkg, tar, tar.gz or any file) to the space's
 feed. The file is streamed, never read into memory, and the server stores
 only the chunks it does not have yet. On a terminal, progress is shown on
 standard error. Pushing the same file again is harmless; a version's content
-never changes.`,
-		Example: `  ferry package push shop-web-1.2.0.zip --id shop-web --version 1.2.0`,
-		Args:    cobra.ExactArgs(1),
+never changes.
+
+Without --id and --version, they are read from the file's name as Octopus
+names packages, ID.VERSION.EXT (shop-web.1.2.0.zip; ID-VERSION works too).
+A file named .zip, .nupkg, .jar, .war, .tar, .tar.gz or .tgz must hold that
+format, or nothing is uploaded.`,
+		Example: `  ferry package push shop-web.1.2.0.zip
+  ferry package push build/output.zip --id shop-web --version 1.2.0`,
+		Args: cobra.ExactArgs(1),
 	}, func(x call) (api.PushResult, error) {
 		if id == "" || version == "" {
-			return api.PushResult{}, usagef("give the package's id with --id and its version with --version")
+			fromName, v, ok := idAndVersion(x.args[0])
+			if !ok {
+				return api.PushResult{}, usagef("cannot read a package id and version from the name %q: name it ID.VERSION.EXT (shop-web.1.2.0.zip), or give --id and --version", filepath.Base(x.args[0]))
+			}
+			id, version = cmp.Or(id, fromName), cmp.Or(version, v)
+		}
+		if err := checkPackageFile(x.args[0]); err != nil {
+			return api.PushResult{}, err
 		}
 		return upload(a, x.args[0], func(body io.Reader, size int64) (api.PushResult, error) {
 			return x.PushPackage(x, x.space, api.PushQuery{ID: id, Version: version}, body, size)
@@ -62,8 +76,8 @@ never changes.`,
 			fmt.Fprintf(w, "  note: %s\n", res.Note)
 		}
 	})
-	push.Flags().StringVar(&id, "id", "", "package id, e.g. shop-web")
-	push.Flags().StringVar(&version, "version", "", "package version, e.g. 1.2.0")
+	push.Flags().StringVar(&id, "id", "", "package id, e.g. shop-web (default: from the file's name)")
+	push.Flags().StringVar(&version, "version", "", "package version, e.g. 1.2.0 (default: from the file's name)")
 	return push
 }
 

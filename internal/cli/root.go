@@ -35,6 +35,12 @@ type app struct {
 	rawStderr io.Writer
 	stdin     io.Reader
 	askedJSON bool // -o json is in the arguments
+	// profile is --profile; profileRead is set once the profile in use
+	// has filled the settings no flag or variable gave (connect.go).
+	profile     string
+	profileRead bool
+	root        *cobra.Command
+	showVersion bool
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -89,6 +95,8 @@ Start a server with 'ferry server'; every other command talks to a server
 (--server, default http://127.0.0.1:8080) as the user whose API key you give
 (--api-key or FERRY_API_KEY; when neither is set, the admin key in
 ./ferry-data/admin.key or $FERRY_DATA/admin.key is used if readable).
+'ferry login' saves these settings as a profile so that later commands need
+none of them; flags and FERRY_* variables still win.
 
 ` + exitCodeHelp(),
 		SilenceUsage:  true,
@@ -97,15 +105,28 @@ Start a server with 'ferry server'; every other command talks to a server
 			if a.output != "text" && a.output != "json" {
 				return usagef("unknown output format %q: use -o text or -o json", a.output)
 			}
-			return nil
+			if cmd.Name() == "login" {
+				a.profileRead = true // login saves what its flags say, not a profile's
+			}
+			return nil // client() reads the profile: commands that need no server never do
+		},
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.showVersion && len(args) == 0 {
+				return a.printVersion(cmd)
+			}
+			return group(cmd.Use, cmd.Short).RunE(cmd, args) // help, or an unknown command
 		},
 	}
+	a.root = root
+	root.Flags().BoolVar(&a.showVersion, "version", false, "print the client's and the server's version (as 'ferry version')")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "server URL (env FERRY_SERVER)")
 	pf.StringVar(&a.apiKey, "api-key", os.Getenv("FERRY_API_KEY"), "API key (env FERRY_API_KEY)")
 	pf.StringVar(&a.pin, "server-fingerprint", os.Getenv("FERRY_SERVER_FINGERPRINT"), "accept the HTTPS server whose self-signed certificate has this SHA-256 fingerprint (env FERRY_SERVER_FINGERPRINT)")
 	pf.StringVar(&a.space, "space", envOr("FERRY_SPACE", "Default"), "space to work in (env FERRY_SPACE)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.StringVar(&a.profile, "profile", os.Getenv("FERRY_PROFILE"), "saved connection settings to use (env FERRY_PROFILE; see 'ferry login')")
 	root.AddCommand(
 		a.serverCommand(),
 		a.spaceCommand(),
@@ -133,8 +154,13 @@ Start a server with 'ferry server'; every other command talks to a server
 		a.targetCommand(),
 		a.retentionCommand(),
 		a.tenantCommand(),
+		a.versionCommand(),
+		a.loginCommand(),
+		a.logoutCommand(),
+		a.profileCommand(),
 	)
 	usageErrors(root)
+	a.completeNames(root)
 	return root
 }
 
@@ -195,6 +221,16 @@ func envOr(name, def string) string {
 
 // client returns an API client for the global flags.
 func (a *app) client() (*client.Client, error) {
+	if a.root != nil {
+		if err := a.useProfile(a.root); err != nil {
+			return nil, err
+		}
+	}
+	server, err := serverURL(a.server)
+	if err != nil {
+		return nil, err
+	}
+	a.server = server
 	key := a.apiKey
 	if key == "" {
 		key = a.localAdminKey()
@@ -202,7 +238,7 @@ func (a *app) client() (*client.Client, error) {
 	if key == "" {
 		return nil, exitError{kind: api.KindUnauthorized, msg: "no API key: pass --api-key or set FERRY_API_KEY (a new server writes the admin key to DATA/admin.key)"}
 	}
-	c := client.New(a.server, key)
+	c := client.New(server, key)
 	if a.pin != "" {
 		if err := c.PinCertificate(a.pin); err != nil {
 			return nil, err

@@ -35,7 +35,14 @@ type Document struct {
 	// lines maps a path such as "projects[2].process[0]" to its line in the
 	// source file; empty for documents not parsed from text.
 	lines map[string]int
+	// warnings are what the text says that is probably not what its
+	// writer meant (cutValues).
+	warnings []string
 }
+
+// Warnings lists what the document's text probably says by mistake, each
+// with its line.
+func (d *Document) Warnings() []string { return d.warnings }
 
 // Environment is an environment of this space.
 type Environment struct {
@@ -111,7 +118,11 @@ func Parse(data []byte) (*Document, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, domain.Invalidf("malformed YAML: %s", yamlMessage(err))
+		msg := yamlMessage(err)
+		if strings.Contains(msg, "cannot start any token") && bytes.ContainsRune(data, '\t') {
+			msg += " (a tab? YAML indents with spaces only)"
+		}
+		return nil, domain.Invalidf("%s", msg)
 	}
 	doc := &Document{lines: map[string]int{}}
 	if len(root.Content) == 0 {
@@ -120,12 +131,13 @@ func Parse(data []byte) (*Document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(doc); err != nil {
-		return nil, domain.Invalidf("malformed YAML: %s", yamlMessage(err))
+		return nil, domain.Invalidf("%s", yamlMessage(err))
 	}
 	if err := dec.Decode(new(any)); err == nil {
 		return nil, domain.Invalidf("the file holds more than one YAML document; put everything in one")
 	}
 	recordLines(root.Content[0], "", doc.lines)
+	cutValues(root.Content[0], func(w string) { doc.warnings = append(doc.warnings, w) })
 	return doc, nil
 }
 
@@ -177,11 +189,19 @@ func recordLines(n *yaml.Node, path string, lines map[string]int) {
 	}
 }
 
-// yamlMessage turns a yaml.v3 error into one line without the library's prefix.
+// yamlMessage turns a yaml.v3 error into YAML's words (words.go): every
+// problem the decoder found, one per line, each with its line.
 func yamlMessage(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		return strings.Join(te.Errors, "; ")
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			msgs[i] = inYAMLWords(m)
+		}
+		if len(msgs) == 1 {
+			return msgs[0]
+		}
+		return fmt.Sprintf("%d problems:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
 	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	return "malformed YAML: " + inYAMLWords(strings.TrimPrefix(err.Error(), "yaml: "))
 }

@@ -231,13 +231,22 @@ func (s *Server) Fail(args ...string) Result {
 	return r
 }
 
-// Run runs the binary with args and stdin.
+// Run runs the binary with args and stdin. It sees none of the user's
+// FERRY_* settings nor saved profiles.
 func (b Binary) Run(t testing.TB, stdin string, args ...string) Result {
+	t.Helper()
+	return b.RunEnv(t, nil, stdin, args...)
+}
+
+// RunEnv is Run with more environment variables (NAME=VALUE), which win.
+func (b Binary) RunEnv(t testing.TB, env []string, stdin string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.Path, args...)
-	cmd.Env = append(os.Environ(), "FERRY_API_KEY=", "FERRY_SERVER=", "FERRY_SPACE=", "FERRY_DATA=")
+	cmd.Env = append(os.Environ(), "FERRY_API_KEY=", "FERRY_SERVER=", "FERRY_SPACE=", "FERRY_DATA=", "FERRY_PROFILE=", "FERRY_SERVER_FINGERPRINT=",
+		"XDG_CONFIG_HOME="+filepath.Join(os.TempDir(), "ferry-test-no-config"))
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader(stdin)

@@ -101,7 +101,7 @@ func serveTLS(cfg Config, ln net.Listener, log *slog.Logger) (net.Listener, stri
 		return nil, "", fmt.Errorf("load the TLS certificate: %w", err)
 	}
 	fp := identity.Fingerprint(pair.Certificate[0])
-	log.Info("serving HTTPS; other servers reaching this one pin its certificate with `ferry remote-space add|update ... --tls-fingerprint "+fp+"` when no CA signed it",
+	log.Info("serving HTTPS; when no CA signed its certificate, the CLI pins it with `ferry login --server https://HOST:PORT --server-fingerprint "+fp+"` and other servers with `ferry remote-space add|update ... --tls-fingerprint "+fp+"`",
 		"certificate", t.CertFile, "tls fingerprint", fp)
 	return tls.NewListener(ln, &tls.Config{
 		Certificates: []tls.Certificate{pair},

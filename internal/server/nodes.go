@@ -265,7 +265,7 @@ func (n *node) withLock(ctx context.Context, name string, fn func() error) error
 // Health is /api/health: this node, its store, the queue across all nodes
 // and the nodes alive. A store that does not answer makes it "degraded".
 func (n *node) Health(ctx context.Context) any {
-	out := map[string]any{"status": "ok", "node": n.name, "store": n.store.Kind(), "sandbox": n.sandbox}
+	out := map[string]any{"status": "ok", "version": Version(), "node": n.name, "store": n.store.Kind(), "sandbox": n.sandbox}
 	n.mu.Lock()
 	held := make([]string, 0, len(n.held))
 	for name := range n.held {

@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: bodyDeadline(handler(svc, log), bodyTimeout),
+		Handler: bodyDeadline(handler(svc, newObservability(st, svc.Auth, log.With("component", "metrics")), log), bodyTimeout),
 		// Bodies have their own pace once the caller is known (see
 		// bodyDeadline): a package may take minutes.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -266,13 +266,15 @@ func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc s
 	return runErr
 }
 
-// handler serves the JSON API under /api/ and the web pages everywhere
-// else; both call the same services.
-func handler(svc api.Services, log *slog.Logger) http.Handler {
+// handler serves the JSON API under /api/, the operations endpoints
+// (metrics.go) and the web pages everywhere else; the API and the pages
+// call the same services.
+func handler(svc api.Services, ops *observability, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
+	ops.routes(mux)
 	mux.Handle("/", web.New(svc, log.With("component", "web")))
-	return mux
+	return ops.wrap(mux)
 }
 
 // bodyTimeoutEnv is how long a request's body may take to arrive before

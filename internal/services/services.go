@@ -161,7 +161,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	retain := retention.New(st, retentionStores(st), guard, tr, feed, events, now, cfg.Log.With("component", "retention"), cfg.Retain)
 
 	return Set{
-		Auth:         auth.New(st, st.Users(), events, now),
+		Auth:         auth.New(st, st.Users(), st.Sessions(), events, now),
 		Catalog:      cat,
 		Releases:     releases,
 		Deploy:       deployments,

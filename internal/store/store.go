@@ -54,6 +54,8 @@ type Store interface {
 	Removal() Removal
 	Interventions() Interventions
 	TriggerStates() TriggerStates
+	Sessions() Sessions
+	Figures() Figures
 
 	// Nodes, Locks and ListenTasks let several server nodes share the
 	// store; a store that only one node can open implements them trivially.
@@ -677,4 +679,68 @@ type TriggerStates interface {
 	Record(ctx context.Context, projectID int64, name string, f domain.TriggerFiring) error
 	// List returns the states of a project's triggers, by name.
 	List(ctx context.Context, projectID int64) ([]TriggerState, error)
+}
+
+// Sessions are the web pages' signed-in sessions, shared by every node.
+// A session is found by the SHA-256 of its id (the id itself is only in
+// the browser's cookie).
+type Sessions interface {
+	Create(ctx context.Context, s WebSession) error
+	// Get returns the session; ErrNotFound when there is none.
+	Get(ctx context.Context, idHash string) (WebSession, error)
+	// Touch records a request at seen.
+	Touch(ctx context.Context, idHash string, seen time.Time) error
+	SetFlash(ctx context.Context, idHash, flash string) error
+	// PopFlash returns the session's flash message and clears it.
+	PopFlash(ctx context.Context, idHash string) (string, error)
+	Delete(ctx context.Context, idHash string) error
+	// DeleteExpired removes sessions last seen before seenBefore or created
+	// before createdBefore.
+	DeleteExpired(ctx context.Context, seenBefore, createdBefore time.Time) error
+}
+
+// WebSession is one stored session: who (and the stamp of the password
+// it was made with), the CSRF token of its forms, a message for its next
+// page, and when it began and was last used.
+type WebSession struct {
+	IDHash    string
+	UserID    int64
+	UserName  string
+	Stamp     string
+	CSRF      string
+	Flash     string
+	CreatedAt time.Time
+	SeenAt    time.Time
+}
+
+// Figures are the counts /metrics reports, read from the store at scrape
+// time so that every node reports the same figures for the whole server.
+type Figures interface {
+	// Tasks counts tasks by kind, state and whether they deploy, with the
+	// run time (finished - started) of finished ones in cumulative
+	// buckets of the given upper bounds in seconds.
+	Tasks(ctx context.Context, bounds []float64) ([]TaskFigure, error)
+	// Deliveries counts outbox items by kind and state, with their bodies'
+	// bytes still waiting to be sent.
+	Deliveries(ctx context.Context) ([]DeliveryFigure, error)
+}
+
+// TaskFigure is one group of tasks: Count of them, Seconds of run time in
+// total over Finished of them, Buckets[i] finished within bounds[i].
+type TaskFigure struct {
+	Kind       string
+	State      string
+	Deployment bool
+	Count      uint64
+	Finished   uint64
+	Seconds    float64
+	Buckets    []uint64
+}
+
+// DeliveryFigure is one group of outbox items.
+type DeliveryFigure struct {
+	Kind  string
+	State string
+	Count uint64
+	Bytes uint64
 }

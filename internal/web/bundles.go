@@ -203,6 +203,9 @@ type remoteSpacesPage struct {
 	Fingerprint string
 	Remotes     []remoteView
 	Directions  []string
+	// MayAdmin: the visitor may add, change, retry and revoke (trust is a
+	// space-wide administration).
+	MayAdmin bool
 }
 
 func (p remoteSpacesPage) title() string { return p.Space + " — remote spaces" }
@@ -231,7 +234,8 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 	for _, rs := range st {
 		deliveries[rs.Name] = rs.Delivery
 	}
-	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}
+	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections,
+		MayAdmin: h.s.Teams.Allowed(ctx, space, domain.PermAdminSpace, "", "")}
 	for _, rs := range list {
 		rv := remoteView{RemoteSpace: rs}
 		if d, ok := deliveries[rs.Name]; ok {
@@ -262,10 +266,11 @@ func (h *Handler) addRemoteSpace(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	req := trust.AddRequest{
-		Name:        strings.TrimSpace(r.PostFormValue("name")),
-		Certificate: cert,
-		URL:         strings.TrimSpace(r.PostFormValue("url")),
-		Trust:       strings.Join(dirs, ","),
+		Name:           strings.TrimSpace(r.PostFormValue("name")),
+		Certificate:    cert,
+		URL:            strings.TrimSpace(r.PostFormValue("url")),
+		Trust:          strings.Join(dirs, ","),
+		TLSFingerprint: strings.TrimSpace(r.PostFormValue("tls-fingerprint")),
 	}
 	rs, created, err := h.s.Trust.Add(r.Context(), space, req)
 	if err != nil {
@@ -309,4 +314,50 @@ func (h *Handler) importReceipts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.redirect(w, r, spacePath(space), fmt.Sprintf("Imported %d receipt(s) from %s (%d already held).", res.Imported, res.From, res.Duplicates))
+}
+
+// trustFrom reads the trust checkboxes of a form.
+func trustFrom(r *http.Request) string {
+	var dirs []string
+	for _, d := range r.PostForm["trust"] {
+		if slices.Contains(domain.TrustDirections, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return strings.Join(dirs, ",")
+}
+
+// updateRemoteSpace changes a remote space's URL, TLS fingerprint and
+// trust, as `ferry remote-space update` does.
+func (h *Handler) updateRemoteSpace(w http.ResponseWriter, r *http.Request) error {
+	space, name := r.PathValue("space"), r.PathValue("name")
+	u := strings.TrimSpace(r.PostFormValue("url"))
+	fp := strings.TrimSpace(r.PostFormValue("tls-fingerprint"))
+	dirs := trustFrom(r)
+	rs, err := h.s.Trust.Update(r.Context(), space, name, trust.UpdateRequest{URL: &u, TLSFingerprint: &fp, Trust: &dirs})
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Updated remote space %s.", rs.Name))
+}
+
+// retryRemoteSpace sends refused deliveries again (ferry remote-space retry).
+func (h *Handler) retryRemoteSpace(w http.ResponseWriter, r *http.Request) error {
+	space, name := r.PathValue("space"), r.PathValue("name")
+	res, err := h.s.Outbox.Retry(r.Context(), space, name)
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Queued %d deliveries to %s again.", res.Requeued, res.RemoteSpace))
+}
+
+// revokeRemoteSpace stops trusting a remote space for good (ferry
+// remote-space revoke).
+func (h *Handler) revokeRemoteSpace(w http.ResponseWriter, r *http.Request) error {
+	space, name := r.PathValue("space"), r.PathValue("name")
+	rs, err := h.s.Trust.Revoke(r.Context(), space, name)
+	if err != nil {
+		return err
+	}
+	return h.redirect(w, r, spacePath(space)+"/remote-spaces", fmt.Sprintf("Revoked remote space %s: nothing it signs is accepted any more.", rs.Name))
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -129,6 +130,17 @@ type projectPage struct {
 	Process      []domain.Step
 	HasLifecycle bool
 	Triggers     []trigger.Status
+	// Packages are the feed's versions of each package the process
+	// deploys, newest first, for a new release.
+	Packages []packageChoice
+	// What the visitor may do here: the pages offer no control they may
+	// not use (the services check every action all the same).
+	MayDeploy, MayPromote, MayRelease bool
+}
+
+type packageChoice struct {
+	ID       string
+	Versions []string
 }
 
 func (p projectPage) title() string { return p.Project.Name }
@@ -191,8 +203,47 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 		pg.Versions = append(pg.Versions, rel.Version)
 	}
 	pg.Targets, pg.Connected = h.targets(remotes)
+	if pg.Packages, err = h.packageChoices(ctx, space, p.Process); err != nil {
+		return err
+	}
+	pg.permissions(ctx, h.s.Teams.Allowed)
 	h.render(w, r, http.StatusOK, "project", pg)
 	return nil
+}
+
+// permissions records what the visitor may do on the project page.
+func (pg *projectPage) permissions(ctx context.Context, may func(ctx context.Context, space string, perm domain.Permission, project, env string) bool) {
+	name := pg.Project.Name
+	pg.MayRelease = !pg.Remote && may(ctx, pg.Space, domain.PermCreateRelease, name, "")
+	pg.MayPromote = may(ctx, pg.Space, domain.PermPromote, name, "")
+	envs := pg.DeployEnvs[:0:0]
+	for _, e := range pg.DeployEnvs {
+		if may(ctx, pg.Space, domain.PermDeploy, name, e) {
+			envs = append(envs, e)
+		}
+	}
+	pg.DeployEnvs, pg.MayDeploy = envs, len(envs) > 0
+}
+
+// packageChoices lists, for each package a deploy-package step names, the
+// versions the feed holds.
+func (h *Handler) packageChoices(ctx context.Context, space string, process []domain.Step) ([]packageChoice, error) {
+	var out []packageChoice
+	for _, st := range process {
+		if st.Package == "" || slices.ContainsFunc(out, func(c packageChoice) bool { return c.ID == st.Package }) {
+			continue
+		}
+		list, err := h.s.Packages.List(ctx, space, st.Package)
+		if err != nil {
+			return nil, err
+		}
+		c := packageChoice{ID: st.Package}
+		for i := len(list) - 1; i >= 0; i-- {
+			c.Versions = append(c.Versions, list[i].Version)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // phases fills in the project's lifecycle phases with the dashboard's
@@ -272,10 +323,17 @@ func (h *Handler) targets(remotes []domain.RemoteSpace) ([]string, bool) {
 
 func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request) error {
 	space, project := r.PathValue("space"), r.PathValue("project")
+	var pkgs []string
+	for _, p := range r.PostForm["package"] { // "ID:VERSION", one per package the process deploys
+		if p = strings.TrimSpace(p); p != "" {
+			pkgs = append(pkgs, p)
+		}
+	}
 	rel, err := h.s.Releases.Create(r.Context(), space, project, release.CreateRequest{
-		Version: strings.TrimSpace(r.PostFormValue("version")),
-		Notes:   strings.TrimSpace(r.PostFormValue("notes")),
-		Channel: r.PostFormValue("channel"),
+		Version:  strings.TrimSpace(r.PostFormValue("version")),
+		Notes:    strings.TrimSpace(r.PostFormValue("notes")),
+		Channel:  r.PostFormValue("channel"),
+		Packages: pkgs,
 	})
 	if err != nil {
 		return err
@@ -500,7 +558,17 @@ func (h *Handler) applyPage(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.s.Catalog.Space(r.Context(), space); err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "apply", applyPage{Space: space})
+	pg := applyPage{Space: space}
+	// The current configuration, to edit and apply (as `ferry export`
+	// writes it: secrets as `keep: true`).
+	if doc, err := h.s.Catalog.Export(r.Context(), space); err == nil {
+		if text, err := doc.Marshal(); err == nil {
+			pg.YAML = string(text)
+		}
+	} else if domain.KindOf(err) != domain.KindForbidden {
+		return err
+	}
+	h.render(w, r, http.StatusOK, "apply", pg)
 	return nil
 }
 

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -24,47 +21,29 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
-// Sessions live in this process's memory, keyed by the SHA-256 of a random
-// 256-bit id that only the browser holds (in an HttpOnly, SameSite=Lax
-// cookie, Secure over TLS). A session ends when signed out, after
-// sessionIdle without a request, or sessionMax after sign-in; a restart
-// ends them all. The id is never stored, so a memory dump of the map cannot
-// be replayed as a cookie.
-//
-// Every request also asks auth.Service.Resume whether the session still
-// holds: a password change or the user's removal ends it at once.
+// Sessions live in the database (auth.StartSession), keyed by the SHA-256
+// of a random 256-bit id that only the browser holds, in an HttpOnly,
+// SameSite=Lax cookie (Secure over TLS); every node knows them and a
+// restart keeps them. A session ends when signed out, after
+// auth.SessionIdle without a request, auth.SessionMax after sign-in, or
+// when its user's password changes or the user is removed.
 const (
 	sessionCookie = "ferry_session"
 	signInCookie  = "ferry_signin" // the sign-in form's CSRF token (double submit)
 	deviceCookie  = "ferry_device" // this browser signed in before (auth.Throttle)
-	sessionIdle   = 8 * time.Hour
-	sessionMax    = 24 * time.Hour
+	sessionMax    = auth.SessionMax
 	deviceMax     = 365 * 24 * time.Hour
 	csrfField     = "csrf"
 )
 
-type session struct {
-	auth    auth.Session
-	csrf    string
-	created time.Time
-	seen    time.Time
-	flash   string
-}
-
 type sessions struct {
-	mu  sync.Mutex
-	m   map[string]*session
-	now func() time.Time
-	// secret keys the CSRF tokens of bearer-key visitors, which have no
-	// session to hold one.
-	secret []byte
 	// passwords bounds concurrent password checks: each costs 64 MiB of
 	// argon2id memory.
 	passwords chan struct{}
 }
 
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{m: map[string]*session{}, now: now, secret: randomBytes(32), passwords: make(chan struct{}, 4)}
+func newSessions() *sessions {
+	return &sessions{passwords: make(chan struct{}, 4)}
 }
 
 func randomBytes(n int) []byte {
@@ -77,130 +56,43 @@ func randomBytes(n int) []byte {
 
 func randomToken() string { return base64.RawURLEncoding.EncodeToString(randomBytes(32)) }
 
-func hashID(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
-
-// start creates a session for a sign-in and returns its id, for the cookie.
-func (s *sessions) start(a auth.Session) string {
-	id := randomToken()
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, old := range s.m {
-		if s.expired(old, now) {
-			delete(s.m, k)
-		}
-	}
-	s.m[hashID(id)] = &session{auth: a, csrf: randomToken(), created: now, seen: now}
-	return id
-}
-
-func (s *sessions) expired(se *session, now time.Time) bool {
-	return now.Sub(se.seen) > sessionIdle || now.Sub(se.created) > sessionMax
-}
-
-// get returns the live session with this id, or nil.
-func (s *sessions) get(id string) *session {
-	if len(id) != 43 { // 32 bytes, unpadded base64url
-		return nil
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := hashID(id)
-	se := s.m[key]
-	if se == nil {
-		return nil
-	}
-	if s.expired(se, now) {
-		delete(s.m, key)
-		return nil
-	}
-	se.seen = now
-	return se
-}
-
-// refresh records the session's actor as it is now (an administrator
-// flag may have changed) and returns it.
-func (s *sessions) refresh(se *session, a domain.Actor) domain.Actor {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se.auth.Actor = a
-	return a
-}
-
-func (s *sessions) end(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, hashID(id))
-}
-
-func (s *sessions) setFlash(se *session, msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se.flash = msg
-}
-
-func (s *sessions) popFlash(se *session) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	msg := se.flash
-	se.flash = ""
-	return msg
-}
-
-// bearerCSRF is the CSRF token of pages fetched with a bearer key: bound to
-// the key, so a page fetched with one key cannot post with another.
-func (s *sessions) bearerCSRF(key string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("csrf:" + key))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
 // visitor returns who is calling: a bearer API key wins over a cookie.
-// A bad key is an error (401), no credentials at all is nil.
+// A bad key is an error (401), no credentials at all is nil. A bearer
+// visitor needs no CSRF token: a browser never sends an Authorization
+// header to another site on its own, so a form post carrying one was
+// written by the key's holder (a script).
 func (h *Handler) visitor(r *http.Request) (*visitor, error) {
 	if authz := r.Header.Get("Authorization"); authz != "" {
 		key, ok := strings.CutPrefix(authz, "Bearer ")
 		if !ok {
 			return nil, domain.Errorf(domain.KindUnauthorized, "the Authorization header must be `Bearer <api-key>`")
 		}
-		key = strings.TrimSpace(key)
-		a, err := h.s.Auth.Authenticate(r.Context(), key)
+		a, err := h.s.Auth.Authenticate(r.Context(), strings.TrimSpace(key))
 		if err != nil {
 			return nil, err
 		}
-		return &visitor{actor: a, csrf: h.sessions.bearerCSRF(key), bearer: true}, nil
+		return &visitor{actor: a, bearer: true}, nil
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return nil, nil
 	}
-	se := h.sessions.get(c.Value)
-	if se == nil {
-		return nil, nil
-	}
-	h.sessions.mu.Lock()
-	held := se.auth
-	h.sessions.mu.Unlock()
-	a, err := h.s.Auth.Resume(r.Context(), held)
+	se, err := h.s.Auth.ResumeSession(r.Context(), c.Value)
 	if domain.KindOf(err) == domain.KindUnauthorized {
-		h.sessions.end(c.Value)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &visitor{actor: h.sessions.refresh(se, a), csrf: se.csrf, session: se}, nil
+	return &visitor{actor: se.Actor, csrf: se.CSRF, session: se.ID}, nil
 }
 
 var crossOrigin = http.NewCrossOriginProtection()
 
 // checkCSRF refuses a state-changing request that comes from another site
-// (Sec-Fetch-Site, else Origin against Host) or lacks the visitor's token.
-func checkCSRF(r *http.Request, want string) error {
+// (Sec-Fetch-Site, else Origin against Host) or, from a session, lacks
+// the session's token. A bearer key is proof enough (visitor).
+func checkCSRF(r *http.Request, v *visitor) error {
 	if err := crossOrigin.Check(r); err != nil {
 		return domain.Errorf(domain.KindForbidden, "refused: the form was sent from another site")
 	}
@@ -217,7 +109,10 @@ func checkCSRF(r *http.Request, want string) error {
 	if err != nil {
 		return domain.Invalidf("malformed form: %v", err)
 	}
-	got := r.PostFormValue(csrfField)
+	if v.bearer {
+		return nil
+	}
+	want, got := v.csrf, r.PostFormValue(csrfField)
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return domain.Errorf(domain.KindForbidden, "refused: the form's security token is missing or stale; reload the page and try again")
 	}
@@ -322,8 +217,14 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.showSignIn(w, r, status, signInPage{Next: next, User: name, Problem: msg})
 		return
 	}
+	id, err := h.s.Auth.StartSession(r.Context(), in.Session)
+	if err != nil {
+		h.log.Error("start session", "err", err)
+		h.showSignIn(w, r, http.StatusInternalServerError, signInPage{Next: next, User: name, Problem: "The server could not start a session; see its log."})
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: h.sessions.start(in.Session), Path: "/", MaxAge: int(sessionMax.Seconds()),
+		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionMax.Seconds()),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	http.SetCookie(w, &http.Cookie{
@@ -357,8 +258,10 @@ func clientAddress(r *http.Request) string {
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		h.sessions.end(c.Value)
+	if v := visitorFrom(r.Context()); v != nil && v.session != "" {
+		if err := h.s.Auth.EndSession(r.Context(), v.session); err != nil {
+			return err
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)

@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -224,4 +227,44 @@ func TestSignInThrottle(t *testing.T) {
 	if fails == 0 || fails != 30-throttled {
 		t.Errorf("audit has %d user.signin.fail events, want %d (one per checked wrong password)", fails, 30-throttled)
 	}
+}
+
+// TestSessionOutlivesTheProcess: a session is the database's, not the
+// process's — another node (or this one after a restart) knows it, sees
+// its message, and signing out on one ends it on every node.
+func TestSessionOutlivesTheProcess(t *testing.T) {
+	f := newFixture(t)
+	c, token := f.signIn(t)
+	other := httptest.NewServer(New(f.s, slog.New(slog.NewTextHandler(io.Discard, nil)))) // a second node, or the first after a restart
+	t.Cleanup(other.Close)
+	moveCookies(t, c, f.srv.URL, other.URL)
+
+	code, page, _ := get(t, c, other.URL+"/spaces/Default")
+	if code != http.StatusOK || !strings.Contains(page, "Sign out") {
+		t.Fatalf("the other node does not know the session: %d", code)
+	}
+	// A form from the first node's page posts on the second; its message shows there.
+	code, _, hdr := post(t, c, other.URL+"/spaces", url.Values{"name": {"Ops"}, "csrf": {token}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("create a space on the other node with the first node's token: %d", code)
+	}
+	_, page, _ = get(t, c, f.srv.URL+hdr.Get("Location"))
+	if !strings.Contains(page, "Created space Ops.") {
+		t.Errorf("the message of the form is not shown on the next page, served by the first node")
+	}
+	post(t, c, other.URL+"/signout", url.Values{"csrf": {token}})
+	moveCookies(t, c, other.URL, f.srv.URL)
+	if code, _, _ := get(t, c, f.srv.URL+"/spaces/Default"); code != http.StatusSeeOther {
+		t.Errorf("signed out on one node, still signed in on the other: %d", code)
+	}
+}
+
+// moveCookies copies the jar's cookies of one test server to another
+// (httptest servers differ by port only, which cookies ignore, but be
+// explicit).
+func moveCookies(t *testing.T, c *http.Client, from, to string) {
+	t.Helper()
+	fu, _ := url.Parse(from)
+	tu, _ := url.Parse(to)
+	c.Jar.SetCookies(tu, c.Jar.Cookies(fu))
 }

@@ -36,6 +36,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"projectPath": projectPath,
 		"releasePath": releasePath,
 		"taskPath":    taskPath,
+		"remotePath":  func(space, name string) string { return spacePath(space) + "/remote-spaces/" + url.PathEscape(name) },
 		"comparePath": func(space, project, from, to string) string {
 			return projectPath(space, project) + "/compare?from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to)
 		},

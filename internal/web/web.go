@@ -52,7 +52,7 @@ func New(s Services, log *slog.Logger) *Handler {
 		s:        s,
 		log:      log,
 		now:      now,
-		sessions: newSessions(now),
+		sessions: newSessions(),
 		stash:    newStash(now),
 	}
 	h.pages = parsePages(h.funcs())
@@ -96,6 +96,9 @@ func (h *Handler) routes() *http.ServeMux {
 	page("POST /spaces/{space}/bundles/pending", h.importPending)
 	page("GET /spaces/{space}/remote-spaces", h.remoteSpaces)
 	page("POST /spaces/{space}/remote-spaces", h.addRemoteSpace)
+	page("POST /spaces/{space}/remote-spaces/{name}/update", h.updateRemoteSpace)
+	page("POST /spaces/{space}/remote-spaces/{name}/retry", h.retryRemoteSpace)
+	page("POST /spaces/{space}/remote-spaces/{name}/revoke", h.revokeRemoteSpace)
 	page("POST /spaces/{space}/receipts/export", h.exportReceipts)
 	page("POST /spaces/{space}/receipts/import", h.importReceipts)
 	page("GET /spaces/{space}/certificate", h.certificate)
@@ -157,7 +160,7 @@ func (h *Handler) authenticated(fn pageFunc) http.Handler {
 		r = r.WithContext(ctx)
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
-			if err := checkCSRF(r, v.csrf); err != nil {
+			if err := checkCSRF(r, v); err != nil {
 				h.renderError(w, r, err)
 				return
 			}
@@ -176,7 +179,7 @@ type visitor struct {
 	actor   domain.Actor
 	csrf    string
 	bearer  bool
-	session *session // nil for bearer keys
+	session string // the session's id; "" for bearer keys
 }
 
 func visitorFrom(ctx context.Context) *visitor {
@@ -248,8 +251,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	if v := visitorFrom(r.Context()); v != nil {
 		l.User, l.CSRF, l.Session = v.actor.Name, v.csrf, !v.bearer
-		if v.session != nil {
-			l.Flash = h.sessions.popFlash(v.session)
+		if v.session != "" {
+			flash, err := h.s.Auth.PopFlash(r.Context(), v.session)
+			if err != nil {
+				h.log.Error("read the session's message", "err", err)
+			}
+			l.Flash = flash
 		}
 	}
 	var b strings.Builder
@@ -269,8 +276,10 @@ func (e errorPage) title() string { return e.Title }
 // shown once on the next page of a signed-in session. (It is kept in the
 // session rather than the URL, so nobody can put words on a page by link.)
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) error {
-	if v := visitorFrom(r.Context()); v != nil && v.session != nil && done != "" {
-		h.sessions.setFlash(v.session, done)
+	if v := visitorFrom(r.Context()); v != nil && v.session != "" && done != "" {
+		if err := h.s.Auth.SetFlash(r.Context(), v.session, done); err != nil {
+			return err
+		}
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 	return nil

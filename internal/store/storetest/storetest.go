@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InterventionAfterCancel", testInterventionAfterCancel},
 		{"TriggerStates", testTriggerStates},
 		{"TriggerClaimConcurrent", testTriggerClaimConcurrent},
+		{"Sessions", testSessions},
+		{"Figures", testFigures},
 	}
 	tests = append(tests, targetTests...)
 	tests = append(tests, struct {

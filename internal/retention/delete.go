@@ -201,6 +201,11 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 		if err := s.undelivered(ctx, &refs, sp.ID, name, ""); err != nil {
 			return err
 		}
+		// Locks its releases: no deployment of one starts before the
+		// delete commits (store.Removal.Uses).
+		if _, err := s.st.Removal.Uses(ctx, p.ID); err != nil {
+			return err
+		}
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ProjectID: p.ID}); err != nil {
 			return err
 		}

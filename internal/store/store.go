@@ -498,7 +498,10 @@ type Removal interface {
 	Pins(ctx context.Context, spaceID int64, id, version string) ([]PackagePin, error)
 	// Uses returns every release of a project, newest first, with where it
 	// was deployed and whether it must stay (current somewhere, a task not
-	// finished).
+	// finished). It locks the project's releases until the transaction
+	// ends: a deployment of one that another transaction is making is
+	// waited for (and seen), and one started later waits for the caller
+	// to commit, then fails with NotFound when its release is gone.
 	Uses(ctx context.Context, projectID int64) ([]ReleaseUse, error)
 	// RemoteUses returns what receipts say of a project's releases in
 	// other spaces, by the project's origin (fingerprint and name there).

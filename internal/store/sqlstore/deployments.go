@@ -63,6 +63,11 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.SpaceID, d.ProjectID, d.ReleaseID, d.Environment, d.Tenant, nullID(d.TaskID),
 		micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
+	if isMissingReference(err) {
+		// Deleted (by retention, or by hand) while this deployment was
+		// being made: see dialect.lockReleases.
+		return domain.NotFoundf("the release was deleted while the deployment was being made; choose another release")
+	}
 	return wrap(err, "create deployment to %q", d.Environment)
 }
 

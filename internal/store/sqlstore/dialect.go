@@ -45,6 +45,14 @@ type dialect struct {
 	// one writing transaction at a time.
 	lockTask string
 
+	// lockReleases is added to the query that reads a project's releases
+	// before a delete decides which may go: on PostgreSQL " FOR UPDATE",
+	// which waits for the deployments being inserted of them (their
+	// foreign key holds a share lock on the release) and makes the ones
+	// inserted later wait until the delete commits, and then fail. SQLite
+	// runs one writing transaction at a time and needs nothing.
+	lockReleases string
+
 	// notifyTask, when set, runs in the transaction that queues a task so
 	// that listeners hear of it when it commits.
 	notifyTask string

@@ -109,7 +109,9 @@ func (s *removal) Pins(ctx context.Context, spaceID int64, id, version string) (
 }
 
 func (s *removal) Uses(ctx context.Context, projectID int64) ([]store.ReleaseUse, error) {
-	rows, err := s.db.query(ctx, `SELECT id, version, created_at FROM releases WHERE project_id = ? ORDER BY id DESC`, projectID)
+	// Locked (on PostgreSQL) until the caller's transaction ends, so that
+	// no deployment of them starts between this answer and a delete.
+	rows, err := s.db.query(ctx, `SELECT id, version, created_at FROM releases WHERE project_id = ? ORDER BY id DESC`+s.db.d.lockReleases, projectID)
 	if err != nil {
 		return nil, wrap(err, "list releases")
 	}

@@ -425,6 +425,9 @@ type Targets interface {
 	// ByThumbprint returns the targets of every space registered with an
 	// agent's fingerprint.
 	ByThumbprint(ctx context.Context, thumbprint string) ([]domain.Target, error)
+	// UnfinishedJobs lists the jobs of a target that are queued or
+	// running, oldest first (payload and result left out).
+	UnfinishedJobs(ctx context.Context, targetID int64) ([]domain.AgentJob, error)
 	Delete(ctx context.Context, id int64) error
 	// SetHealth records a check of a target.
 	SetHealth(ctx context.Context, id int64, h TargetHealth) error

@@ -419,3 +419,18 @@ func (g Guard) Space(ctx context.Context, name string, perm domain.Permission, p
 	}
 	return sp, g.Require(ctx, sp, perm, project, env)
 }
+
+// May reports whether the actor in ctx may do perm in space: for project
+// when it is not "", across the whole space (RequireSpaceWide) when it is.
+// Pages ask it before offering a form; the service behind the form still
+// checks.
+func (s *Service) May(ctx context.Context, space string, perm domain.Permission, project string) bool {
+	sp, err := s.spaces.Get(ctx, space)
+	if err != nil {
+		return false
+	}
+	if project == "" {
+		return s.access.RequireSpaceWide(ctx, sp, perm) == nil
+	}
+	return s.access.Require(ctx, sp, perm, project, "") == nil
+}

@@ -199,6 +199,7 @@ func (h *Handler) showImported(w http.ResponseWriter, r *http.Request, space str
 
 // remoteSpacesPage is who this space trusts, for what, and how delivery goes.
 type remoteSpacesPage struct {
+	Admin       bool // the visitor may delete remote spaces
 	Space       string
 	Fingerprint string
 	Remotes     []remoteView
@@ -231,7 +232,8 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 	for _, rs := range st {
 		deliveries[rs.Name] = rs.Delivery
 	}
-	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections}
+	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections,
+		Admin: h.s.Teams.May(ctx, space, domain.PermAdminSpace, "")}
 	for _, rs := range list {
 		rv := remoteView{RemoteSpace: rs}
 		if d, ok := deliveries[rs.Name]; ok {

@@ -102,7 +102,9 @@ Start a server with 'ferry server'; every other command talks to a server
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "server URL (env FERRY_SERVER)")
-	pf.StringVar(&a.apiKey, "api-key", os.Getenv("FERRY_API_KEY"), "API key (env FERRY_API_KEY)")
+	// The environment is read when the key is needed (client), not as
+	// the flag's default: --help prints defaults.
+	pf.StringVar(&a.apiKey, "api-key", "", "API key (env FERRY_API_KEY)")
 	pf.StringVar(&a.pin, "server-fingerprint", os.Getenv("FERRY_SERVER_FINGERPRINT"), "accept the HTTPS server whose self-signed certificate has this SHA-256 fingerprint (env FERRY_SERVER_FINGERPRINT)")
 	pf.StringVar(&a.space, "space", envOr("FERRY_SPACE", "Default"), "space to work in (env FERRY_SPACE)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
@@ -194,6 +196,9 @@ func envOr(name, def string) string {
 // client returns an API client for the global flags.
 func (a *app) client() (*client.Client, error) {
 	key := a.apiKey
+	if key == "" {
+		key = os.Getenv("FERRY_API_KEY")
+	}
 	if key == "" {
 		key = a.localAdminKey()
 	}

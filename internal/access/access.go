@@ -82,6 +82,31 @@ func (g Guard) RequireSpaceWide(ctx context.Context, sp domain.Space, perm domai
 		a.Name, perm, sp.Name)
 }
 
+// RequireEveryEnvironment returns nil when the actor may do perm for
+// project (every project when "") in every environment: a team grants it
+// without a limit to environments (or the actor is a system
+// administrator). Deleting a project or a release removes its deployments
+// and task logs in every environment, so a grant limited to some
+// environments is not enough.
+func (g Guard) RequireEveryEnvironment(ctx context.Context, sp domain.Space, perm domain.Permission, project string) error {
+	if err := g.Require(ctx, sp, perm, project, ""); err != nil {
+		return err
+	}
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(perm, project, "") && len(t.Environments) == 0 }) {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q has permission %q%s in space %q only in some environments; this removes deployments in every environment, so it needs a team whose grant is not limited to environments (ask one of the space's administrators)",
+		a.Name, perm, scopeText(project, ""), sp.Name)
+}
+
 // SpaceWide finds space name and checks RequireSpaceWide.
 func (g Guard) SpaceWide(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
 	sp, err := g.spaces.Get(ctx, name)

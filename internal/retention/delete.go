@@ -221,13 +221,14 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 }
 
 // spaceFor finds a space and checks that the actor administers project
-// in it.
+// in it, in every environment: a project's or release's delete removes
+// its deployments everywhere.
 func (s *Service) spaceFor(ctx context.Context, space, project string) (domain.Space, error) {
 	sp, err := s.st.Spaces.Get(ctx, space)
 	if err != nil {
 		return sp, err
 	}
-	return sp, s.access.Require(ctx, sp, domain.PermAdminSpace, project, "")
+	return sp, s.access.RequireEveryEnvironment(ctx, sp, domain.PermAdminSpace, project)
 }
 
 // undelivered adds the promotions of a project (of version, when not "")

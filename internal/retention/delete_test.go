@@ -1,0 +1,39 @@
+package retention_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/servicetest"
+)
+
+// TestDeleteNeedsEveryEnvironment: a space admin whose team is limited to
+// Dev cannot delete a release (or the project): the delete removes its
+// deployments in Prod too and task logs. Before, the grant
+// for the project was enough. A project-limited admin without an
+// environment limit may.
+func TestDeleteNeedsEveryEnvironment(t *testing.T) {
+	env := servicetest.New(t)
+	s := env.Set
+	env.CreateSpace("Default")
+	env.Apply("Default", `environments: [{name: Dev}, {name: Prod}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev]}, {name: Prod, environments: [Prod]}]}]
+projects: [{name: Shop, lifecycle: Main, process: [{name: S, type: script, script: "true"}]}]
+`)
+	env.Release("Default", "Shop", "1.0.0")
+	env.Release("Default", "Shop", "1.0.1")
+	env.User("dana", false)
+	env.Grant("Default", "dana", "space-admin", []string{"Shop"}, []string{"Dev"})
+	if _, err := s.Retention.DeleteRelease(env.As("dana"), "Default", "Shop", "1.0.1"); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("a Dev-only admin deleted a release: %v", err)
+	}
+	if _, err := s.Retention.DeleteProject(env.As("dana"), "Default", "Shop"); !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("a Dev-only admin deleted the project: %v", err)
+	}
+	env.User("pat", false)
+	env.Grant("Default", "pat", "space-admin", []string{"Shop"}, nil)
+	if _, err := s.Retention.DeleteRelease(env.As("pat"), "Default", "Shop", "1.0.1"); err != nil {
+		t.Errorf("a Shop admin could not delete a release: %v", err)
+	}
+}

@@ -532,6 +532,9 @@ type Removal interface {
 	// DeletePackages removes package versions of a space's feed (the
 	// chunks stay until chunk collection finds them unused).
 	DeletePackages(ctx context.Context, spaceID int64, refs []domain.PackageRef) (int, error)
+	// DeleteUser refuses (in-use) to delete the last system
+	// administrator, deciding under a lock on the administrators' rows so
+	// that two deletes at once cannot remove the last two.
 	DeleteUser(ctx context.Context, id int64) error
 	DeleteTeam(ctx context.Context, spaceID int64, name string) error
 	// DeleteSpace removes a space and everything in it; its audit events

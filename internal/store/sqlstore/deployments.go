@@ -65,7 +65,7 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 		micros(d.CreatedAt), d.CreatedBy, only, except).Scan(&d.ID)
 	if isMissingReference(err) {
 		// Deleted (by retention, or by hand) while this deployment was
-		// being made: see dialect.lockReleases.
+		// being made: see dialect.lockRows.
 		return domain.NotFoundf("the release was deleted while the deployment was being made; choose another release")
 	}
 	return wrap(err, "create deployment to %q", d.Environment)

@@ -440,23 +440,7 @@ func TestPostgresDeleteRacesDeploy(t *testing.T) {
 	}()
 	// The deployment either waits for the delete's lock or (unlocked) has
 	// already committed.
-	var early error
-	waiting := false
-	for deadline := time.Now().Add(30 * time.Second); !waiting && time.Now().Before(deadline); {
-		select {
-		case early = <-deployed:
-			waiting = true
-			deployed <- early
-			continue
-		default:
-		}
-		var n int
-		must(t, db.sql.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n))
-		waiting = n > 0
-	}
-	if !waiting {
-		t.Fatal("the deployment neither waited nor finished")
-	}
+	waitBlockedOrDone(t, db, deployed)
 	close(goOn)
 	if err := <-deleted; err != nil {
 		t.Fatalf("delete: %v", err)
@@ -469,5 +453,70 @@ func TestPostgresDeleteRacesDeploy(t *testing.T) {
 	must(t, db.sql.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE space_id = $1`, sp.ID).Scan(&left))
 	if left != 0 {
 		t.Errorf("%d tasks left of a release that is gone", left)
+	}
+}
+
+// waitBlockedOrDone polls until a transaction of this database waits for a
+// lock, or done has a result (which it puts back); it fails the test at
+// the deadline.
+func waitBlockedOrDone(t *testing.T, db *DB, done chan error) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		var n int
+		must(t, db.sql.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n))
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	t.Fatal("the second transaction neither waited nor finished")
+}
+
+// TestPostgresLastAdminsDeletedAtOnce deletes the last two system
+// administrators, each by the other, at once. One delete must be refused;
+// before the administrators' rows were locked both went through and the
+// server had none left.
+func TestPostgresLastAdminsDeletedAtOnce(t *testing.T) {
+	db := openPostgres(t, pgtest.NewDatabase(t), newTestSealer(t))
+	defer db.Close()
+	ctx := t.Context()
+	a, b := domain.User{Name: "ann", IsAdmin: true}, domain.User{Name: "ben", IsAdmin: true}
+	must(t, db.Users().Create(ctx, &a))
+	must(t, db.Users().Create(ctx, &b))
+	deleted, goOn := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.WithTx(ctx, func(ctx context.Context) error {
+			if err := db.Removal().DeleteUser(ctx, b.ID); err != nil {
+				return err
+			}
+			close(deleted)
+			<-goOn
+			return nil
+		})
+	}()
+	<-deleted
+	second := make(chan error, 1)
+	go func() {
+		second <- db.WithTx(ctx, func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, a.ID) })
+	}()
+	waitBlockedOrDone(t, db, second)
+	close(goOn)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; domain.KindOf(err) != domain.KindConflict {
+		t.Errorf("deleting the other administrator at once: %v, want a refusal (none would be left)", err)
+	}
+	users, err := db.Users().List(ctx)
+	must(t, err)
+	if len(users) != 1 || !users[0].IsAdmin {
+		t.Errorf("users left: %+v", users)
 	}
 }

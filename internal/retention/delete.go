@@ -408,7 +408,8 @@ func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) 
 }
 
 // DeleteTeam deletes a team of a space; its members lose the role it
-// granted. Nothing refers to a team by name, so nothing refuses it.
+// granted. It is refused when it would take from the caller the right to
+// administer the space.
 func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "team", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -419,14 +420,36 @@ func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, 
 		if _, err := s.st.Teams.Get(ctx, sp.ID, name); err != nil {
 			return err
 		}
+		if err := s.keepsAdmin(ctx, sp, name); err != nil {
+			return err
+		}
 		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
 			return err
 		}
-		// A space admin who deletes their own team locks themselves
-		// out; system administrators can always put that right.
 		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
 	})
 	return s.finish(ctx, d, err)
+}
+
+// keepsAdmin refuses a delete of team that would take from the actor (not
+// a system administrator) the right to administer space sp: deleting
+// your own access is done by another administrator.
+func (s *Service) keepsAdmin(ctx context.Context, sp domain.Space, team string) error {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := s.st.Teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool {
+		return t.Name != team && t.Allows(domain.PermAdminSpace, "", "") && !t.Limited()
+	}) {
+		return nil
+	}
+	return domain.Refuse(domain.KindConflict, domain.RuleInUse,
+		"cannot delete team %q: it gives you (%s) the right to administer space %q, and you would lose it; ask another of its administrators to delete it", team, a.Name, sp.Name)
 }
 
 // DeleteSpace deletes a space and everything in it (system

@@ -37,3 +37,25 @@ projects: [{name: Shop, lifecycle: Main, process: [{name: S, type: script, scrip
 		t.Errorf("a Shop admin could not delete a release: %v", err)
 	}
 }
+
+// TestDeleteOwnTeamRefused: a space admin cannot delete the team that
+// makes them one (they would lock themselves out); another team, or the
+// same one by a system administrator, goes.
+func TestDeleteOwnTeamRefused(t *testing.T) {
+	env := servicetest.New(t)
+	s := env.Set
+	env.CreateSpace("Default")
+	env.User("sam", false)
+	env.User("vic", false)
+	env.Grant("Default", "sam", "space-admin", nil, nil)
+	env.Grant("Default", "vic", "viewer", nil, nil)
+	if _, err := s.Retention.DeleteTeam(env.As("sam"), "Default", "sam-space-admin"); !errors.Is(err, domain.ErrConflict) {
+		t.Errorf("a space admin deleted their own access: %v", err)
+	}
+	if _, err := s.Retention.DeleteTeam(env.As("sam"), "Default", "vic-viewer"); err != nil {
+		t.Errorf("delete another team: %v", err)
+	}
+	if _, err := s.Retention.DeleteTeam(env.Ctx, "Default", "sam-space-admin"); err != nil {
+		t.Errorf("a system administrator deletes it: %v", err)
+	}
+}

@@ -154,7 +154,10 @@ projects:
 	contains(t, srv.Fail("package", "delete", "web", "1.0.2").Stderr, `release "Shop 1.0.2"`)
 
 	r := srv.Must("retention", "run", "--dry-run")
-	contains(t, r.Stdout, "Would remove release Shop 1.0.0", "Would remove release Shop 1.0.2", "kept 1")
+	contains(t, r.Stdout, "Would remove release Shop 1.0.0", "Would remove release Shop 1.0.2", "kept 1",
+		// Exactly what the run removes: the package versions only those
+		// releases pin, and what goes with the releases (they were missing).
+		"Would remove package web 1.0.0", "Would remove package web 1.0.2", "2 tasks", "2 package versions")
 	notContains(t, r.Stdout, "Shop 1.0.1", "Shop 1.0.3", "Shop 1.0.4")
 	contains(t, srv.Must("release", "list", "Shop").Stdout, "1.0.0", "1.0.2")
 

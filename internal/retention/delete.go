@@ -27,13 +27,28 @@ func (r *referrers) add(kind, name, detail string) {
 }
 
 // refuse is nil when nothing refers to the thing, the refusal naming
-// every referrer otherwise.
-func (r referrers) refuse(what, next string) error {
+// every referrer otherwise, with what to do next about them: next pairs
+// referrer kinds ("lifecycle,team") with advice, and only the advice for
+// kinds among the referrers is given.
+func (r referrers) refuse(what string, next ...[2]string) error {
 	if len(r) == 0 {
 		return nil
 	}
-	return domain.Refusal(what, r, next)
+	var advice []string
+	for _, n := range next {
+		if slices.ContainsFunc(r, func(ref domain.Referrer) bool { return slices.Contains(strings.Split(n[0], ","), ref.Kind) }) {
+			advice = append(advice, n[1])
+		}
+	}
+	text := strings.Join(advice, "; ")
+	if text != "" {
+		text = strings.ToUpper(text[:1]) + text[1:]
+	}
+	return domain.Refusal(what, r, text)
 }
+
+// waitTasks is the advice about unfinished tasks.
+var waitTasks = [2]string{"task", "wait for the tasks to finish, or cancel them ('ferry task cancel ID')"}
 
 // activeTasks adds the tasks f selects that have not finished.
 func (s *Service) activeTasks(ctx context.Context, refs *referrers, f store.ActiveFilter) error {
@@ -91,7 +106,8 @@ func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (De
 		if err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("environment %q", name), "Remove it from them first (ferry apply), or wait for the tasks to finish"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("environment %q", name),
+			[2]string{"lifecycle,team,step,variable", "remove it from those first (ferry apply, ferry team update)"}, waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteEnvironment(ctx, sp.ID, name); err != nil {
@@ -163,7 +179,7 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 				refs.add("project", p.Name, "")
 			}
 		}
-		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), "Give those projects another lifecycle first (ferry apply)"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project", "give those projects another lifecycle first (ferry apply)"}); err != nil {
 			return err
 		}
 		if err := s.st.Removal.DeleteLifecycle(ctx, sp.ID, name); err != nil {
@@ -209,7 +225,9 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ProjectID: p.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("project %q", name), "Wait for the tasks and deliveries to finish (or cancel them), and change the teams first"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("project %q", name),
+			[2]string{"team", "take the project out of those teams first (ferry team update)"}, waitTasks,
+			[2]string{"delivery", "wait for the deliveries to finish"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
@@ -282,7 +300,9 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ReleaseID: rel.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("release %s %s", project, version), "Deploy another release there first, and wait for its tasks and deliveries to finish"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("release %s %s", project, version),
+			[2]string{"environment", "deploy another release there first"}, waitTasks,
+			[2]string{"delivery", "wait for the deliveries to finish"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteReleases(ctx, []int64{rel.ID}); err != nil {
@@ -309,7 +329,9 @@ func (s *Service) DeletePackage(ctx context.Context, space, id, version string) 
 		if err != nil {
 			return err
 		}
-		if err := refs.refuse("package "+d.Name, "Delete those releases first (or let retention remove them)"); err != nil {
+		if err := refs.refuse("package "+d.Name,
+			[2]string{"release", "delete those releases first (or let retention remove them)"},
+			[2]string{"step", "take the package out of those steps first (ferry apply)"}); err != nil {
 			return err
 		}
 		refsToGo, err := s.versions(ctx, sp.ID, id, version)
@@ -469,7 +491,7 @@ func (s *Service) DeleteSpace(ctx context.Context, name string) (Deleted, error)
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("space %q", name), "Wait for the tasks to finish, or cancel them"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("space %q", name), waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteSpace(ctx, sp.ID); err != nil {
@@ -506,7 +528,8 @@ func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (De
 		if err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("remote space %q (it is revoked now)", name), "Remove its environments from those lifecycles first (ferry apply)"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("remote space %q (it is revoked now)", name),
+			[2]string{"lifecycle", "remove its environments from those lifecycles first (ferry apply)"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteRemoteSpace(ctx, rs, s.now()); err != nil {

@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -57,5 +58,27 @@ func TestDeleteOwnTeamRefused(t *testing.T) {
 	}
 	if _, err := s.Retention.DeleteTeam(env.Ctx, "Default", "sam-space-admin"); err != nil {
 		t.Errorf("a system administrator deletes it: %v", err)
+	}
+}
+
+// TestRefusalAdviceFitsReferrers: a refusal says what to do about the
+// referrers it names, and nothing about kinds it does not (it spoke of
+// tasks when none ran, and of tasks and deliveries for a release that is
+// only current somewhere).
+func TestRefusalAdviceFitsReferrers(t *testing.T) {
+	env := servicetest.New(t)
+	s, ctx := env.Set, env.Ctx
+	env.CreateSpace("Default")
+	env.Apply("Default", `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev]}]}]
+projects: [{name: Shop, lifecycle: Main}]
+`)
+	_, err := s.Retention.DeleteEnvironment(ctx, "Default", "Dev")
+	if err == nil || !strings.Contains(err.Error(), "ferry apply") || strings.Contains(err.Error(), "task") {
+		t.Errorf("environment used by a lifecycle only: %v", err)
+	}
+	_, err = s.Retention.DeleteLifecycle(ctx, "Default", "Main")
+	if err == nil || !strings.Contains(err.Error(), "another lifecycle") {
+		t.Errorf("lifecycle: %v", err)
 	}
 }

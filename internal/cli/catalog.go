@@ -40,7 +40,7 @@ func (a *app) lifecycleCommand() *cobra.Command {
 				for _, p := range l.Phases {
 					phase := fmt.Sprintf("%s [%s]", p.Name, strings.Join(p.Environments, ", "))
 					if p.Retention != nil {
-						phase += fmt.Sprintf(" (keep %d releases)", p.Retention.KeepReleases)
+						phase += fmt.Sprintf(" (keep %d %s)", p.Retention.KeepReleases, plural(p.Retention.KeepReleases, "release", "releases"))
 					}
 					phases = append(phases, phase)
 				}
@@ -270,4 +270,12 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 	}
 	b.Write(data)
 	return nil
+}
+
+// plural is one when n is 1, many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -48,7 +48,7 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 		removed, err, back = d.Removed, e, spacePath(space)+"/remote-spaces"
 	case "variable":
 		project := r.PostFormValue("project")
-		_, err = h.s.Catalog.DeleteVariable(ctx, space, project, name, fields(r.PostFormValue("scope")))
+		_, err = h.s.Catalog.DeleteVariable(ctx, space, project, name, scopeOf(r.PostFormValue("scope")))
 		back = projectPath(space, project)
 	default:
 		return domain.Invalidf("the pages cannot delete a %q; use 'ferry %s delete'", kind, kind)
@@ -61,4 +61,17 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 		msg = fmt.Sprintf("Deleted %s, with %s.", what, removed)
 	}
 	return h.redirect(w, r, back, msg)
+}
+
+// scopeOf reads a variable delete's scope: environment names separated by
+// commas (names may hold spaces, as remote ones do: "Prod Space: Production");
+// none for every value of the variable.
+func scopeOf(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -84,3 +84,15 @@ func TestDeleteFormsOnPages(t *testing.T) {
 		t.Errorf("a kind the pages do not delete: %d %s", code, page)
 	}
 }
+
+// TestScopeOf: a variable delete's scope splits on commas only: remote
+// environment names hold spaces.
+func TestScopeOf(t *testing.T) {
+	got := scopeOf(" Prod Space: Production , Development,")
+	if len(got) != 2 || got[0] != "Prod Space: Production" || got[1] != "Development" {
+		t.Fatalf("scopeOf = %q", got)
+	}
+	if scopeOf("") != nil {
+		t.Fatal("an empty scope is not none")
+	}
+}

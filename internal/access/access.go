@@ -459,3 +459,11 @@ func (s *Service) May(ctx context.Context, space string, perm domain.Permission,
 	}
 	return s.access.Require(ctx, sp, perm, project, "") == nil
 }
+
+// MayEverywhere reports whether the actor in ctx may do perm for project
+// in every environment (RequireEveryEnvironment): what deleting a project
+// or a release needs.
+func (s *Service) MayEverywhere(ctx context.Context, space string, perm domain.Permission, project string) bool {
+	sp, err := s.spaces.Get(ctx, space)
+	return err == nil && s.access.RequireEveryEnvironment(ctx, sp, perm, project) == nil
+}

@@ -179,7 +179,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 	}
 	pg := projectPage{Space: space, Project: p, Remote: p.IsRemote(), Process: p.Process,
 		Variables: safeVariables(p.Variables), Templates: safeTemplates(p.Templates),
-		Admin: h.s.Teams.May(ctx, space, domain.PermAdminSpace, name), Editor: h.s.Teams.May(ctx, space, domain.PermEditProject, name)}
+		Admin: h.s.Teams.MayEverywhere(ctx, space, domain.PermAdminSpace, name), Editor: h.s.Teams.May(ctx, space, domain.PermEditProject, name)}
 	for _, v := range p.Variables {
 		if !slices.Contains(pg.VariableNames, v.Name) {
 			pg.VariableNames = append(pg.VariableNames, v.Name)
@@ -416,7 +416,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 	}
 	pg := releasePage{Space: space, Detail: d, Remote: p.IsRemote(), Deployments: deps,
 		Variables: safeVariables(d.Snapshot.Variables), Templates: safeTemplates(d.Snapshot.Templates),
-		Admin: h.s.Teams.May(ctx, space, domain.PermAdminSpace, project)}
+		Admin: h.s.Teams.MayEverywhere(ctx, space, domain.PermAdminSpace, project)}
 	for i, rel := range rels { // newest first
 		if rel.Version == version {
 			if i+1 < len(rels) {

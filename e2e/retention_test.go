@@ -292,7 +292,11 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	// In DevTest, lifecycle Main uses "Prod Space: Production".
 	r := p.dev.Fail("--space", "DevTest Space", "remote-space", "delete", "Prod Space")
 	exitCode(t, r, 6, "remote-space delete")
-	contains(t, r.Stderr, `lifecycle "Main"`, "Prod Space: Production", "revoked now")
+	contains(t, r.Stderr, `lifecycle "Main"`, "Prod Space: Production")
+	// A refused delete changes nothing: revoking is for good, so it was
+	// not revoked (it was, before).
+	notContains(t, r.Stderr, "revoked")
+	notContains(t, p.dev.Must("--space", "DevTest Space", "remote-space", "list").Stdout, "revoked")
 
 	contains(t, p.prod.Must(prod("remote-space", "delete", "DevTest Space")...).Stdout, `Deleted remote-space "DevTest Space"`)
 	notContains(t, p.prod.Must(prod("remote-space", "list")...).Stdout, "DevTest Space")

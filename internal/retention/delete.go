@@ -506,30 +506,23 @@ func (s *Service) DeleteSpace(ctx context.Context, name string) (Deleted, error)
 // queued for it is dropped and its remote environments go. The releases
 // it delivered stay readable and can never be deployed again (it stays
 // revoked, out of every list). It is refused while a lifecycle uses one
-// of its environments.
+// of its environments, and then not revoked.
 func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "remote-space", Name: name}
+	// Revoking is for good: a delete that would be refused does not.
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		_, _, err := s.remoteDeletable(ctx, space, name, "")
+		return err
+	})
+	if err != nil {
+		return d, err
+	}
 	if _, err := s.revoker.Revoke(ctx, space, name); err != nil {
 		return d, err
 	}
-	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, rs, err := s.remoteDeletable(ctx, space, name, " (it is revoked now)")
 		if err != nil {
-			return err
-		}
-		rs, err := s.st.RemoteSpaces.Get(ctx, sp.ID, name)
-		if err != nil {
-			return err
-		}
-		if rs.DeletedAt != nil {
-			return domain.NotFoundf("remote space %q not found", name)
-		}
-		refs, err := s.remoteReferrers(ctx, sp, name)
-		if err != nil {
-			return err
-		}
-		if err := refs.refuse(fmt.Sprintf("remote space %q (it is revoked now)", name),
-			[2]string{"lifecycle", "remove its environments from those lifecycles first (ferry apply)"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteRemoteSpace(ctx, rs, s.now()); err != nil {
@@ -538,6 +531,29 @@ func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (De
 		return s.audit.Record(ctx, sp.ID, "remote-space.delete", name, details(d.Removed, "fingerprint", rs.Fingerprint))
 	})
 	return s.finish(ctx, d, err)
+}
+
+// remoteDeletable finds remote space name of space, checks the actor
+// administers the whole space, and refuses while a lifecycle uses one of
+// its environments (the refusal's subject followed by note).
+func (s *Service) remoteDeletable(ctx context.Context, space, name, note string) (domain.Space, domain.RemoteSpace, error) {
+	sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+	if err != nil {
+		return sp, domain.RemoteSpace{}, err
+	}
+	rs, err := s.st.RemoteSpaces.Get(ctx, sp.ID, name)
+	if err != nil {
+		return sp, rs, err
+	}
+	if rs.DeletedAt != nil {
+		return sp, rs, domain.NotFoundf("remote space %q not found", name)
+	}
+	refs, err := s.remoteReferrers(ctx, sp, name)
+	if err != nil {
+		return sp, rs, err
+	}
+	return sp, rs, refs.refuse(fmt.Sprintf("remote space %q%s", name, note),
+		[2]string{"lifecycle", "remove its environments from those lifecycles first (ferry apply)"})
 }
 
 // remoteReferrers lists the lifecycles that use an environment of remote

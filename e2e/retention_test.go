@@ -154,7 +154,10 @@ projects:
 	contains(t, srv.Fail("package", "delete", "web", "1.0.2").Stderr, `release "Shop 1.0.2"`)
 
 	r := srv.Must("retention", "run", "--dry-run")
-	contains(t, r.Stdout, "Would remove release Shop 1.0.0", "Would remove release Shop 1.0.2", "kept 1")
+	contains(t, r.Stdout, "Would remove release Shop 1.0.0", "Would remove release Shop 1.0.2", "kept 1",
+		// Exactly what the run removes: the package versions only those
+		// releases pin, and what goes with the releases (they were missing).
+		"Would remove package web 1.0.0", "Would remove package web 1.0.2", "2 tasks", "2 package versions")
 	notContains(t, r.Stdout, "Shop 1.0.1", "Shop 1.0.3", "Shop 1.0.4")
 	contains(t, srv.Must("release", "list", "Shop").Stdout, "1.0.0", "1.0.2")
 
@@ -289,7 +292,11 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	// In DevTest, lifecycle Main uses "Prod Space: Production".
 	r := p.dev.Fail("--space", "DevTest Space", "remote-space", "delete", "Prod Space")
 	exitCode(t, r, 6, "remote-space delete")
-	contains(t, r.Stderr, `lifecycle "Main"`, "Prod Space: Production", "revoked now")
+	contains(t, r.Stderr, `lifecycle "Main"`, "Prod Space: Production")
+	// A refused delete changes nothing: revoking is for good, so it was
+	// not revoked (it was, before).
+	notContains(t, r.Stderr, "revoked")
+	notContains(t, p.dev.Must("--space", "DevTest Space", "remote-space", "list").Stdout, "revoked")
 
 	contains(t, p.prod.Must(prod("remote-space", "delete", "DevTest Space")...).Stdout, `Deleted remote-space "DevTest Space"`)
 	notContains(t, p.prod.Must(prod("remote-space", "list")...).Stdout, "DevTest Space")
@@ -302,4 +309,63 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	r = p.prod.Fail(prod("remote-space", "add", "DevTest Again", "--cert", p.devPEM, "--trust", "releases")...)
 	contains(t, r.Stderr, "deleted")
 	contains(t, p.prod.Must(prod("audit", "list")...).Stdout, "remote-space.revoke", "remote-space.delete")
+}
+
+// TestRetentionKilledMidCollection kills the server (SIGKILL) while a
+// retention run collects chunks, starts it again and runs retention once
+// more: nothing is half deleted (every package version still listed
+// rebuilds byte for byte, the pinned one included), what the first run
+// had left in the trash is settled, and nothing referenced is missing.
+func TestRetentionKilledMidCollection(t *testing.T) {
+	srv := ferrytest.Build(t).StartServer(t, "FERRY_RETENTION_GRACE=0s")
+	dir := t.TempDir()
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "space.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev], retention: {keepReleases: 1}}]}]
+projects: [{name: Shop, lifecycle: Main}]
+`))
+	bodies := map[string][]byte{}
+	for i := range 10 {
+		v := fmt.Sprintf("1.0.%d", i)
+		zip := filepath.Join(dir, "web-"+v+".zip")
+		bodies[v] = writeZip(t, zip, appFiles(int64(100+i), 30))
+		srv.Must("package", "push", zip, "--id", "web", "--version", v)
+	}
+	srv.Must("release", "create", "Shop", "--version", "1.0.3", "--package", "web:1.0.3") // pins 1.0.3
+
+	trash := filepath.Join(srv.Data, "chunks", "trash")
+	if err := os.RemoveAll(trash); err != nil { // so its coming back marks the collection's start
+		t.Fatal(err)
+	}
+	done := make(chan ferrytest.Result, 1)
+	go func() { done <- srv.Run("retention", "run") }()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) { // polling with a deadline
+		if _, err := os.Stat(trash); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("retention never started collecting chunks")
+		}
+	}
+	srv.Kill()
+	if r := <-done; r.Code == 0 {
+		t.Log("the run finished before the kill this time")
+	}
+	srv.Restart()
+	srv.Must("retention", "run")
+	list := srv.Must("package", "list").Stdout
+	contains(t, list, "1.0.3", "1.0.9")
+	for v, body := range bodies {
+		if !strings.Contains(list, v) {
+			continue
+		}
+		out := filepath.Join(dir, "copy-"+v+".zip")
+		srv.Must("package", "download", "web", v, "--out", out)
+		if sha256Hex(readFile(t, out)) != sha256Hex(body) {
+			t.Fatalf("web %s does not rebuild byte for byte after the crash", v)
+		}
+	}
+	if entries, err := os.ReadDir(trash); err != nil || len(entries) != 0 {
+		t.Fatalf("the trash holds %d entries after a full run (%v)", len(entries), err)
+	}
+	contains(t, srv.Must("retention", "run").Stdout, "Removed nothing")
 }

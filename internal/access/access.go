@@ -82,6 +82,31 @@ func (g Guard) RequireSpaceWide(ctx context.Context, sp domain.Space, perm domai
 		a.Name, perm, sp.Name)
 }
 
+// RequireEveryEnvironment returns nil when the actor may do perm for
+// project (every project when "") in every environment: a team grants it
+// without a limit to environments (or the actor is a system
+// administrator). Deleting a project or a release removes its deployments
+// and task logs in every environment, so a grant limited to some
+// environments is not enough.
+func (g Guard) RequireEveryEnvironment(ctx context.Context, sp domain.Space, perm domain.Permission, project string) error {
+	if err := g.Require(ctx, sp, perm, project, ""); err != nil {
+		return err
+	}
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := g.teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool { return t.Allows(perm, project, "") && len(t.Environments) == 0 }) {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q has permission %q%s in space %q only in some environments; this removes deployments in every environment, so it needs a team whose grant is not limited to environments (ask one of the space's administrators)",
+		a.Name, perm, scopeText(project, ""), sp.Name)
+}
+
 // SpaceWide finds space name and checks RequireSpaceWide.
 func (g Guard) SpaceWide(ctx context.Context, name string, perm domain.Permission) (domain.Space, error) {
 	sp, err := g.spaces.Get(ctx, name)
@@ -429,4 +454,27 @@ func (s *Service) Allowed(ctx context.Context, space string, perm domain.Permiss
 		return false
 	}
 	return s.access.Require(ctx, sp, perm, project, env) == nil
+}
+
+// May reports whether the actor in ctx may do perm in space: for project
+// when it is not "", across the whole space (RequireSpaceWide) when it is.
+// Pages ask it before offering a form; the service behind the form still
+// checks.
+func (s *Service) May(ctx context.Context, space string, perm domain.Permission, project string) bool {
+	sp, err := s.spaces.Get(ctx, space)
+	if err != nil {
+		return false
+	}
+	if project == "" {
+		return s.access.RequireSpaceWide(ctx, sp, perm) == nil
+	}
+	return s.access.Require(ctx, sp, perm, project, "") == nil
+}
+
+// MayEverywhere reports whether the actor in ctx may do perm for project
+// in every environment (RequireEveryEnvironment): what deleting a project
+// or a release needs.
+func (s *Service) MayEverywhere(ctx context.Context, space string, perm domain.Permission, project string) bool {
+	sp, err := s.spaces.Get(ctx, space)
+	return err == nil && s.access.RequireEveryEnvironment(ctx, sp, perm, project) == nil
 }

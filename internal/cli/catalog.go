@@ -46,7 +46,7 @@ func (a *app) lifecycleCommand() *cobra.Command {
 						rule = fmt.Sprintf(" %d of %d", p.MinimumEnvironmentsBeforePromotion, len(p.Environments))
 					}
 					if p.Retention != nil {
-						rule += fmt.Sprintf(" (keep %d releases)", p.Retention.KeepReleases)
+						rule += fmt.Sprintf(" (keep %d %s)", p.Retention.KeepReleases, plural(p.Retention.KeepReleases, "release", "releases"))
 					}
 					phases = append(phases, fmt.Sprintf("%s [%s]%s", p.Name, strings.Join(p.Environments, ", "), rule))
 				}
@@ -276,4 +276,12 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 	}
 	b.Write(data)
 	return nil
+}
+
+// plural is one when n is 1, many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

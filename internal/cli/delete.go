@@ -188,7 +188,9 @@ spaces with a policy, never a package's newest version), and every chunk no
 package of any space uses.
 
 The server runs it every hour by itself (FERRY_RETENTION_INTERVAL) and logs
-what it removed; this runs it now. --dry-run lists what it would remove.`,
+what it removed; this runs it now. --dry-run lists exactly what it would
+remove (it runs in a transaction it rolls back), chunks aside: they are
+counted when they are removed.`,
 		Example: `  ferry retention run --dry-run
   ferry retention run -o json`,
 		Args: cobra.NoArgs,

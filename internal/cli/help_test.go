@@ -26,3 +26,18 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpShowsNoAPIKey: with FERRY_API_KEY set, no command's --help
+// prints it (it was shown as the --api-key flag's default).
+func TestHelpShowsNoAPIKey(t *testing.T) {
+	const key = "ferry_helpmustnotshowthiskey"
+	t.Setenv("FERRY_API_KEY", key)
+	groups, leaves := commandPaths(t)
+	for _, path := range append(groups, leaves...) {
+		var out, errs bytes.Buffer
+		Execute(t.Context(), append(append([]string{}, path...), "--help"), strings.NewReader(""), &out, &errs)
+		if strings.Contains(out.String()+errs.String(), key) {
+			t.Fatalf("ferry %s --help prints the API key", strings.Join(path, " "))
+		}
+	}
+}

@@ -122,46 +122,29 @@ none of them; flags and FERRY_* variables still win.
 	root.Flags().BoolVar(&a.showVersion, "version", false, "print the client's and the server's version (as 'ferry version')")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", envOr("FERRY_SERVER", "http://127.0.0.1:8080"), "server URL (env FERRY_SERVER)")
-	pf.StringVar(&a.apiKey, "api-key", os.Getenv("FERRY_API_KEY"), "API key (env FERRY_API_KEY)")
+	// The environment is read when the key is needed (client), not as
+	// the flag's default: --help prints defaults.
+	pf.StringVar(&a.apiKey, "api-key", "", "API key (env FERRY_API_KEY)")
 	pf.StringVar(&a.pin, "server-fingerprint", os.Getenv("FERRY_SERVER_FINGERPRINT"), "accept the HTTPS server whose self-signed certificate has this SHA-256 fingerprint (env FERRY_SERVER_FINGERPRINT)")
 	pf.StringVar(&a.space, "space", envOr("FERRY_SPACE", "Default"), "space to work in (env FERRY_SPACE)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	pf.StringVar(&a.profile, "profile", os.Getenv("FERRY_PROFILE"), "saved connection settings to use (env FERRY_PROFILE; see 'ferry login')")
-	root.AddCommand(
-		a.serverCommand(),
-		a.spaceCommand(),
-		a.remoteSpaceCommand(),
-		a.envCommand(),
-		a.lifecycleCommand(),
-		a.projectCommand(),
-		a.applyCommand(),
-		a.exportCommand(),
-		a.varCommand(),
-		a.varsCommand(),
-		a.releaseCommand(),
-		a.deployCommand(),
-		a.promoteCommand(),
-		a.bundleCommand(),
-		a.receiptCommand(),
-		a.packageCommand(),
-		a.dashboardCommand(),
-		a.userCommand(),
-		a.teamCommand(),
-		a.taskCommand(),
-		a.triggerCommand(),
-		a.auditCommand(),
-		a.agentCommand(),
-		a.targetCommand(),
-		a.retentionCommand(),
-		a.tenantCommand(),
-		a.versionCommand(),
-		a.loginCommand(),
-		a.logoutCommand(),
-		a.profileCommand(),
-	)
+	root.AddCommand(a.commands()...)
 	usageErrors(root)
 	a.completeNames(root)
 	return root
+}
+
+// commands are ferry's top-level commands, in the order help lists them.
+func (a *app) commands() []*cobra.Command {
+	return []*cobra.Command{
+		a.serverCommand(), a.spaceCommand(), a.remoteSpaceCommand(), a.envCommand(), a.lifecycleCommand(),
+		a.projectCommand(), a.applyCommand(), a.exportCommand(), a.varCommand(), a.varsCommand(),
+		a.releaseCommand(), a.deployCommand(), a.promoteCommand(), a.bundleCommand(), a.receiptCommand(),
+		a.packageCommand(), a.dashboardCommand(), a.userCommand(), a.teamCommand(), a.taskCommand(),
+		a.triggerCommand(), a.auditCommand(), a.agentCommand(), a.targetCommand(), a.retentionCommand(),
+		a.tenantCommand(), a.versionCommand(), a.loginCommand(), a.logoutCommand(), a.profileCommand(),
+	}
 }
 
 // usageErrors makes every error of the command line itself — an unknown
@@ -232,6 +215,9 @@ func (a *app) client() (*client.Client, error) {
 	}
 	a.server = server
 	key := a.apiKey
+	if key == "" {
+		key = os.Getenv("FERRY_API_KEY")
+	}
 	if key == "" {
 		key = a.localAdminKey()
 	}

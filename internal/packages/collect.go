@@ -275,17 +275,32 @@ func (c *Chunks) settle(h Hash, t string, cutoff time.Time, used bool, st *Colle
 		if err := os.MkdirAll(filepath.Dir(c.path(h)), 0o700); err != nil {
 			return err
 		}
-		// A Put that found no chunk meanwhile wrote the same bytes.
-		if err := os.Rename(t, c.path(h)); err != nil {
-			return fmt.Errorf("restore chunk %s: %w", h, err)
-		}
-		return nil
+		return restore(h, t, c.path(h))
 	}
 	if err := os.Remove(t); err != nil {
 		return fmt.Errorf("collect chunk %s: %w", h, err)
 	}
 	st.Removed++
 	st.RemovedBytes += info.Size()
+	return nil
+}
+
+// restore puts chunk h back from the trash (t) to its place p. A Put that
+// found no chunk meanwhile wrote the same bytes there, with a newer time
+// that protects the work that wrote it: that copy stays and the trash
+// copy goes, so the restore never makes a chunk look older.
+func restore(h Hash, t, p string) error {
+	err := os.Link(t, p)
+	switch {
+	case err == nil || errors.Is(err, os.ErrExist):
+		err = os.Remove(t)
+	case errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EPERM):
+		// No hard links here: a rename, which may replace a Put's copy.
+		err = os.Rename(t, p)
+	}
+	if err != nil {
+		return fmt.Errorf("restore chunk %s: %w", h, err)
+	}
 	return nil
 }
 

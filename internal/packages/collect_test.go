@@ -281,3 +281,50 @@ func TestCollectRacingWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectRestoreKeepsNewerChunk: a chunk an earlier (stopped)
+// collection left in the trash, old, while a push has since written it
+// again: putting the trash copy back must not replace the fresh one, whose
+// time is what protects the push's hold. Before, the restore renamed the
+// old copy over it, making the chunk look old again.
+func TestCollectRestoreKeepsNewerChunk(t *testing.T) {
+	dir := t.TempDir()
+	c, err := OpenChunks(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, b := chunkOf("left in the trash, then pushed again")
+	c.Put(h, b)
+	backdate(t, c, h)
+	os.MkdirAll(filepath.Join(dir, trashDir), 0o700)
+	if err := os.Rename(c.path(h), filepath.Join(dir, trashDir, h.String())); err != nil {
+		t.Fatal(err)
+	}
+	hold, err := c.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Release()
+	if _, err := c.Put(h, b); err != nil { // the push, under its hold
+		t.Fatal(err)
+	}
+	fresh, err := os.Stat(c.path(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collect(t.Context(), 0, func(context.Context) (func(Hash) bool, error) {
+		return func(Hash) bool { return true }, nil // an older manifest still names it
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(c.path(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ModTime().Before(fresh.ModTime()) {
+		t.Fatalf("the restored trash copy replaced the pushed chunk: its time went from %v back to %v", fresh.ModTime(), after.ModTime())
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, trashDir)); len(left) != 0 {
+		t.Fatalf("trash not emptied: %d files", len(left))
+	}
+}

@@ -27,13 +27,28 @@ func (r *referrers) add(kind, name, detail string) {
 }
 
 // refuse is nil when nothing refers to the thing, the refusal naming
-// every referrer otherwise.
-func (r referrers) refuse(what, next string) error {
+// every referrer otherwise, with what to do next about them: next pairs
+// referrer kinds ("lifecycle,team") with advice, and only the advice for
+// kinds among the referrers is given.
+func (r referrers) refuse(what string, next ...[2]string) error {
 	if len(r) == 0 {
 		return nil
 	}
-	return domain.Refusal(what, r, next)
+	var advice []string
+	for _, n := range next {
+		if slices.ContainsFunc(r, func(ref domain.Referrer) bool { return slices.Contains(strings.Split(n[0], ","), ref.Kind) }) {
+			advice = append(advice, n[1])
+		}
+	}
+	text := strings.Join(advice, "; ")
+	if text != "" {
+		text = strings.ToUpper(text[:1]) + text[1:]
+	}
+	return domain.Refusal(what, r, text)
 }
+
+// waitTasks is the advice about unfinished tasks.
+var waitTasks = [2]string{"task", "wait for the tasks to finish, or cancel them ('ferry task cancel ID')"}
 
 // activeTasks adds the tasks f selects that have not finished.
 func (s *Service) activeTasks(ctx context.Context, refs *referrers, f store.ActiveFilter) error {
@@ -91,7 +106,8 @@ func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (De
 		if err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("environment %q", name), "Remove it from them first (ferry apply), or wait for the tasks to finish"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("environment %q", name),
+			[2]string{"lifecycle,team,step,variable", "remove it from those first (ferry apply, ferry team update)"}, waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteEnvironment(ctx, sp.ID, name); err != nil {
@@ -163,7 +179,7 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 				refs.add("project", p.Name, "")
 			}
 		}
-		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), "Give those projects another lifecycle first (ferry apply)"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project", "give those projects another lifecycle first (ferry apply)"}); err != nil {
 			return err
 		}
 		if err := s.st.Removal.DeleteLifecycle(ctx, sp.ID, name); err != nil {
@@ -201,10 +217,17 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 		if err := s.undelivered(ctx, &refs, sp.ID, name, ""); err != nil {
 			return err
 		}
+		// Locks its releases: no deployment of one starts before the
+		// delete commits (store.Removal.Uses).
+		if _, err := s.st.Removal.Uses(ctx, p.ID); err != nil {
+			return err
+		}
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ProjectID: p.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("project %q", name), "Wait for the tasks and deliveries to finish (or cancel them), and change the teams first"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("project %q", name),
+			[2]string{"team", "take the project out of those teams first (ferry team update)"}, waitTasks,
+			[2]string{"delivery", "wait for the deliveries to finish"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
@@ -216,13 +239,14 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 }
 
 // spaceFor finds a space and checks that the actor administers project
-// in it.
+// in it, in every environment: a project's or release's delete removes
+// its deployments everywhere.
 func (s *Service) spaceFor(ctx context.Context, space, project string) (domain.Space, error) {
 	sp, err := s.st.Spaces.Get(ctx, space)
 	if err != nil {
 		return sp, err
 	}
-	return sp, s.access.Require(ctx, sp, domain.PermAdminSpace, project, "")
+	return sp, s.access.RequireEveryEnvironment(ctx, sp, domain.PermAdminSpace, project)
 }
 
 // undelivered adds the promotions of a project (of version, when not "")
@@ -276,7 +300,9 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{ReleaseID: rel.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("release %s %s", project, version), "Deploy another release there first, and wait for its tasks and deliveries to finish"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("release %s %s", project, version),
+			[2]string{"environment", "deploy another release there first"}, waitTasks,
+			[2]string{"delivery", "wait for the deliveries to finish"}); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteReleases(ctx, []int64{rel.ID}); err != nil {
@@ -303,7 +329,9 @@ func (s *Service) DeletePackage(ctx context.Context, space, id, version string) 
 		if err != nil {
 			return err
 		}
-		if err := refs.refuse("package "+d.Name, "Delete those releases first (or let retention remove them)"); err != nil {
+		if err := refs.refuse("package "+d.Name,
+			[2]string{"release", "delete those releases first (or let retention remove them)"},
+			[2]string{"step", "take the package out of those steps first (ferry apply)"}); err != nil {
 			return err
 		}
 		refsToGo, err := s.versions(ctx, sp.ID, id, version)
@@ -402,7 +430,8 @@ func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) 
 }
 
 // DeleteTeam deletes a team of a space; its members lose the role it
-// granted. Nothing refers to a team by name, so nothing refuses it.
+// granted. It is refused when it would take from the caller the right to
+// administer the space.
 func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "team", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -413,14 +442,36 @@ func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, 
 		if _, err := s.st.Teams.Get(ctx, sp.ID, name); err != nil {
 			return err
 		}
+		if err := s.keepsAdmin(ctx, sp, name); err != nil {
+			return err
+		}
 		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
 			return err
 		}
-		// A space admin who deletes their own team locks themselves
-		// out; system administrators can always put that right.
 		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
 	})
 	return s.finish(ctx, d, err)
+}
+
+// keepsAdmin refuses a delete of team that would take from the actor (not
+// a system administrator) the right to administer space sp: deleting
+// your own access is done by another administrator.
+func (s *Service) keepsAdmin(ctx context.Context, sp domain.Space, team string) error {
+	a, _ := domain.ActorFrom(ctx)
+	if a.IsAdmin {
+		return nil
+	}
+	teams, err := s.st.Teams.OfUser(ctx, a.UserID, sp.ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(teams, func(t domain.Team) bool {
+		return t.Name != team && t.Allows(domain.PermAdminSpace, "", "") && !t.Limited()
+	}) {
+		return nil
+	}
+	return domain.Refuse(domain.KindConflict, domain.RuleInUse,
+		"cannot delete team %q: it gives you (%s) the right to administer space %q, and you would lose it; ask another of its administrators to delete it", team, a.Name, sp.Name)
 }
 
 // DeleteSpace deletes a space and everything in it (system
@@ -440,7 +491,7 @@ func (s *Service) DeleteSpace(ctx context.Context, name string) (Deleted, error)
 		if err := s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID}); err != nil {
 			return err
 		}
-		if err := refs.refuse(fmt.Sprintf("space %q", name), "Wait for the tasks to finish, or cancel them"); err != nil {
+		if err := refs.refuse(fmt.Sprintf("space %q", name), waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteSpace(ctx, sp.ID); err != nil {
@@ -455,29 +506,23 @@ func (s *Service) DeleteSpace(ctx context.Context, name string) (Deleted, error)
 // queued for it is dropped and its remote environments go. The releases
 // it delivered stay readable and can never be deployed again (it stays
 // revoked, out of every list). It is refused while a lifecycle uses one
-// of its environments.
+// of its environments, and then not revoked.
 func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "remote-space", Name: name}
+	// Revoking is for good: a delete that would be refused does not.
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		_, _, err := s.remoteDeletable(ctx, space, name, "")
+		return err
+	})
+	if err != nil {
+		return d, err
+	}
 	if _, err := s.revoker.Revoke(ctx, space, name); err != nil {
 		return d, err
 	}
-	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+		sp, rs, err := s.remoteDeletable(ctx, space, name, " (it is revoked now)")
 		if err != nil {
-			return err
-		}
-		rs, err := s.st.RemoteSpaces.Get(ctx, sp.ID, name)
-		if err != nil {
-			return err
-		}
-		if rs.DeletedAt != nil {
-			return domain.NotFoundf("remote space %q not found", name)
-		}
-		refs, err := s.remoteReferrers(ctx, sp, name)
-		if err != nil {
-			return err
-		}
-		if err := refs.refuse(fmt.Sprintf("remote space %q (it is revoked now)", name), "Remove its environments from those lifecycles first (ferry apply)"); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteRemoteSpace(ctx, rs, s.now()); err != nil {
@@ -486,6 +531,29 @@ func (s *Service) DeleteRemoteSpace(ctx context.Context, space, name string) (De
 		return s.audit.Record(ctx, sp.ID, "remote-space.delete", name, details(d.Removed, "fingerprint", rs.Fingerprint))
 	})
 	return s.finish(ctx, d, err)
+}
+
+// remoteDeletable finds remote space name of space, checks the actor
+// administers the whole space, and refuses while a lifecycle uses one of
+// its environments (the refusal's subject followed by note).
+func (s *Service) remoteDeletable(ctx context.Context, space, name, note string) (domain.Space, domain.RemoteSpace, error) {
+	sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
+	if err != nil {
+		return sp, domain.RemoteSpace{}, err
+	}
+	rs, err := s.st.RemoteSpaces.Get(ctx, sp.ID, name)
+	if err != nil {
+		return sp, rs, err
+	}
+	if rs.DeletedAt != nil {
+		return sp, rs, domain.NotFoundf("remote space %q not found", name)
+	}
+	refs, err := s.remoteReferrers(ctx, sp, name)
+	if err != nil {
+		return sp, rs, err
+	}
+	return sp, rs, refs.refuse(fmt.Sprintf("remote space %q%s", name, note),
+		[2]string{"lifecycle", "remove its environments from those lifecycles first (ferry apply)"})
 }
 
 // remoteReferrers lists the lifecycles that use an environment of remote

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,8 +12,9 @@ import (
 	"github.com/ferrydeploy/ferry/internal/store"
 )
 
-// Report says what a retention run removed (with DryRun, would remove;
-// chunks are only counted when they are removed).
+// Report says what a retention run removed (with DryRun, would remove:
+// the same run in a transaction rolled back; chunks are only counted when
+// they are removed).
 type Report struct {
 	DryRun   bool             `json:"dryRun"`
 	Releases []RemovedRelease `json:"releases"`
@@ -86,7 +88,7 @@ func (s *Service) run(ctx context.Context, dryRun bool) (Report, error) {
 		return rep, err
 	}
 	for _, sp := range spaces {
-		if err := s.runSpace(ctx, sp, &rep); err != nil {
+		if err := s.spaceRun(ctx, sp, &rep); err != nil {
 			return rep, fmt.Errorf("retention in space %q: %w", sp.Name, err)
 		}
 	}
@@ -100,6 +102,29 @@ func (s *Service) run(ctx context.Context, dryRun bool) (Report, error) {
 	}
 	rep.Took = time.Since(start)
 	return rep, nil
+}
+
+// errDryRun rolls back a dry run's transaction.
+var errDryRun = errors.New("dry run")
+
+// spaceRun applies the policies of one space; a dry run does the same in
+// one transaction it rolls back, so that it reports exactly what a run
+// would remove (the package versions only the removed releases pinned
+// included), chunks aside.
+func (s *Service) spaceRun(ctx context.Context, sp domain.Space, rep *Report) error {
+	if !rep.DryRun {
+		return s.runSpace(ctx, sp, rep)
+	}
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.runSpace(ctx, sp, rep); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
 }
 
 // runSpace applies the policies of one space. A space without any policy
@@ -160,8 +185,7 @@ func (s *Service) runProject(ctx context.Context, sp domain.Space, p domain.Proj
 			ids = append(ids, u.ID)
 			rep.Releases = append(rep.Releases, RemovedRelease{Space: sp.Name, Project: p.Name, Version: u.Version})
 		}
-		if len(ids) == 0 || rep.DryRun {
-			rep.Removed.Releases += len(ids)
+		if len(ids) == 0 {
 			return nil
 		}
 		removed, err := s.st.Removal.DeleteReleases(ctx, ids)
@@ -234,8 +258,7 @@ func (s *Service) prunePackages(ctx context.Context, sp domain.Space, rep *Repor
 			gone = append(gone, p)
 			rep.Packages = append(rep.Packages, RemovedPackage{Space: sp.Name, ID: p.ID, Version: p.Version})
 		}
-		if len(gone) == 0 || rep.DryRun {
-			rep.Removed.Packages += len(gone)
+		if len(gone) == 0 {
 			return nil
 		}
 		n, err := s.st.Removal.DeletePackages(ctx, sp.ID, gone)

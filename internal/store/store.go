@@ -445,6 +445,9 @@ type Targets interface {
 	// ByThumbprint returns the targets of every space registered with an
 	// agent's fingerprint.
 	ByThumbprint(ctx context.Context, thumbprint string) ([]domain.Target, error)
+	// UnfinishedJobs lists the jobs of a target that are queued or
+	// running, oldest first (payload and result left out).
+	UnfinishedJobs(ctx context.Context, targetID int64) ([]domain.AgentJob, error)
 	Delete(ctx context.Context, id int64) error
 	// SetHealth records a check of a target.
 	SetHealth(ctx context.Context, id int64, h TargetHealth) error
@@ -533,7 +536,10 @@ type Removal interface {
 	Pins(ctx context.Context, spaceID int64, id, version string) ([]PackagePin, error)
 	// Uses returns every release of a project, newest first, with where it
 	// was deployed and whether it must stay (current somewhere, a task not
-	// finished).
+	// finished). It locks the project's releases until the transaction
+	// ends: a deployment of one that another transaction is making is
+	// waited for (and seen), and one started later waits for the caller
+	// to commit, then fails with NotFound when its release is gone.
 	Uses(ctx context.Context, projectID int64) ([]ReleaseUse, error)
 	// RemoteUses returns what receipts say of a project's releases in
 	// other spaces, by the project's origin (fingerprint and name there).
@@ -561,6 +567,9 @@ type Removal interface {
 	// DeletePackages removes package versions of a space's feed (the
 	// chunks stay until chunk collection finds them unused).
 	DeletePackages(ctx context.Context, spaceID int64, refs []domain.PackageRef) (int, error)
+	// DeleteUser refuses (in-use) to delete the last system
+	// administrator, deciding under a lock on the administrators' rows so
+	// that two deletes at once cannot remove the last two.
 	DeleteUser(ctx context.Context, id int64) error
 	DeleteTeam(ctx context.Context, spaceID int64, name string) error
 	// DeleteSpace removes a space and everything in it; its audit events

@@ -205,6 +205,17 @@ func (s *Service) Delete(ctx context.Context, space, name string) (domain.Target
 		if t, err = s.targets.Get(ctx, sp.ID, name); err != nil {
 			return err
 		}
+		jobs, err := s.targets.UnfinishedJobs(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		refs := make([]domain.Referrer, len(jobs))
+		for i, j := range jobs {
+			refs[i] = domain.Referrer{Kind: "task", Name: fmt.Sprint(j.TaskID), Detail: fmt.Sprintf("job %d on it is %s", j.ID, j.State)}
+		}
+		if len(refs) > 0 {
+			return domain.Refusal(fmt.Sprintf("target %q", name), refs, "Wait for the tasks to finish, or cancel them ('ferry task cancel ID'); 'ferry target disable' stops new ones meanwhile")
+		}
 		if err := s.targets.Delete(ctx, t.ID); err != nil {
 			return err
 		}

@@ -235,7 +235,7 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 		deliveries[rs.Name] = rs.Delivery
 	}
 	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections,
-		MayAdmin: h.s.Teams.Allowed(ctx, space, domain.PermAdminSpace, "", "")}
+		MayAdmin: h.s.Teams.May(ctx, space, domain.PermAdminSpace, "")}
 	for _, rs := range list {
 		rv := remoteView{RemoteSpace: rs}
 		if d, ok := deliveries[rs.Name]; ok {

@@ -136,6 +136,10 @@ type projectPage struct {
 	// What the visitor may do here: the pages offer no control they may
 	// not use (the services check every action all the same).
 	MayDeploy, MayPromote, MayRelease bool
+	// Admin and Editor: the visitor may delete the project, and change
+	// (delete) its variables; the page offers only those forms.
+	Admin, Editor bool
+	VariableNames []string
 }
 
 type packageChoice struct {
@@ -192,7 +196,13 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := projectPage{Space: space, Project: p, Remote: p.IsRemote(), Process: p.Process,
-		Variables: safeVariables(p.Variables), Templates: safeTemplates(p.Templates), Triggers: triggers}
+		Variables: safeVariables(p.Variables), Templates: safeTemplates(p.Templates), Triggers: triggers,
+		Admin: h.s.Teams.MayEverywhere(ctx, space, domain.PermAdminSpace, name), Editor: h.s.Teams.May(ctx, space, domain.PermEditProject, name)}
+	for _, v := range p.Variables {
+		if !slices.Contains(pg.VariableNames, v.Name) {
+			pg.VariableNames = append(pg.VariableNames, v.Name)
+		}
+	}
 	var cells []dashboard.Cell
 	if len(dash.Projects) > 0 {
 		cells = dash.Projects[0].Cells
@@ -433,6 +443,7 @@ type releasePage struct {
 	DeployEnvs  []string
 	Targets     []string
 	Connected   bool
+	Admin       bool // the visitor may delete the release
 }
 
 func (p releasePage) title() string { return p.Detail.Project + " " + p.Detail.Version }
@@ -469,7 +480,8 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := releasePage{Space: space, Detail: d, Remote: p.IsRemote(), Deployments: deps,
-		Variables: safeVariables(d.Snapshot.Variables), Templates: safeTemplates(d.Snapshot.Templates)}
+		Variables: safeVariables(d.Snapshot.Variables), Templates: safeTemplates(d.Snapshot.Templates),
+		Admin: h.s.Teams.MayEverywhere(ctx, space, domain.PermAdminSpace, project)}
 	for i, rel := range rels { // newest first
 		if rel.Version == version {
 			if i+1 < len(rels) {

@@ -22,6 +22,11 @@ type infrastructurePage struct {
 	Targets     []domain.Target
 	Roles       []string
 	Envs        []string
+	// Admin: the visitor administers the whole space, so the page offers
+	// its changes (target actions, deletes).
+	Admin        bool
+	Environments []domain.Environment
+	Lifecycles   []domain.Lifecycle
 }
 
 func (p infrastructurePage) title() string { return p.Space + " — infrastructure" }
@@ -48,6 +53,13 @@ func (h *Handler) infrastructure(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	pg.Roles, pg.Envs = sortedSet(roles), sortedSet(envs)
+	if pg.Environments, err = h.s.Catalog.Environments(ctx, space); err != nil {
+		return err
+	}
+	if pg.Lifecycles, err = h.s.Catalog.Lifecycles(ctx, space); err != nil {
+		return err
+	}
+	pg.Admin = h.s.Teams.May(ctx, space, domain.PermAdminSpace, "")
 	h.render(w, r, http.StatusOK, "infrastructure", pg)
 	return nil
 }
@@ -101,6 +113,9 @@ func (h *Handler) targetAction(w http.ResponseWriter, r *http.Request) error {
 			msg = fmt.Sprintf("Disabled target %s: steps no longer choose it, and its agent is refused.", name)
 		}
 	case "delete":
+		if err := confirmed(r, "target "+name); err != nil {
+			return err
+		}
 		t, err := h.s.Targets.Delete(ctx, space, name)
 		if err != nil {
 			return err

@@ -56,10 +56,10 @@ func TestInfrastructurePage(t *testing.T) {
 		t.Errorf("a bad thumbprint: %d %s", code, page)
 	}
 	// Without the CSRF token nothing happens.
-	if code, _, _ := post(t, c, base+"/targets/web-1/delete", url.Values{}); code != http.StatusForbidden {
+	if code, _, _ := post(t, c, base+"/targets/web-1/delete", url.Values{"confirm": {"yes"}}); code != http.StatusForbidden {
 		t.Errorf("delete without CSRF: %d", code)
 	}
-	post(t, c, base+"/targets/web-1/delete", url.Values{"csrf": {token}})
+	post(t, c, base+"/targets/web-1/delete", url.Values{"csrf": {token}, "confirm": {"yes"}})
 	if _, err := f.s.Targets.Show(f.env.Ctx, "Default", "web-1"); err == nil {
 		t.Error("web-1 is still there after delete")
 	}
@@ -69,6 +69,9 @@ func TestInfrastructurePage(t *testing.T) {
 	code, page, _ = get(t, f.browser(t), base+"/infrastructure", auth...)
 	if code != 200 || !strings.Contains(page, "db-1") {
 		t.Errorf("a viewer's infrastructure page: %d", code)
+	}
+	if strings.Contains(page, "/targets/db-1/") || strings.Contains(page, `name="confirm"`) {
+		t.Error("a viewer is offered target actions or delete forms")
 	}
 	// A script with a bearer key posts forms without a CSRF token; a
 	// viewer's is refused all the same.

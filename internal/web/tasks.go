@@ -183,6 +183,9 @@ func (h *Handler) serverAudit(w http.ResponseWriter, r *http.Request) error {
 // refusal is shown as the error page, naming what uses it.
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	space, project := r.PathValue("space"), r.PathValue("project")
+	if err := confirmed(r, "project "+project); err != nil {
+		return err
+	}
 	d, err := h.s.Retention.DeleteProject(r.Context(), space, project)
 	if err != nil {
 		return err
@@ -193,6 +196,9 @@ func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 // deleteRelease deletes a release (its form is on the release page).
 func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request) error {
 	space, project, version := r.PathValue("space"), r.PathValue("project"), r.PathValue("version")
+	if err := confirmed(r, "release "+project+" "+version); err != nil {
+		return err
+	}
 	d, err := h.s.Retention.DeleteRelease(r.Context(), space, project, version)
 	if err != nil {
 		return err

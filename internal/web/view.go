@@ -51,6 +51,8 @@ func (h *Handler) funcs() template.FuncMap {
 		"diffLines":     diffLines,
 		"safeTemplates": safeTemplates,
 		"isRemote":      func(env string) bool { return strings.Contains(env, ": ") },
+		"dict":          dict,
+		"pathEscape":    url.PathEscape,
 	}
 }
 
@@ -228,4 +230,21 @@ func safeTemplates(ts []domain.Template) []templateView {
 		out = append(out, tv)
 	}
 	return out
+}
+
+// dict makes a map of its key, value arguments, for passing several values
+// to a template ("delete").
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }

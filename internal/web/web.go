@@ -84,6 +84,7 @@ func (h *Handler) routes() *http.ServeMux {
 	page("GET /spaces/{space}/projects/{project}/compare", h.compare)
 	page("POST /spaces/{space}/projects/{project}/delete", h.deleteProject)
 	page("POST /spaces/{space}/projects/{project}/releases/{version}/delete", h.deleteRelease)
+	page("POST /spaces/{space}/delete", h.deleteThing)
 	page("GET /spaces/{space}/tasks", h.tasks)
 	page("GET /spaces/{space}/tasks/{id}", h.task)
 	page("GET /spaces/{space}/tasks/{id}/log", h.taskLog)

@@ -576,7 +576,11 @@ func TestDeleteThroughPages(t *testing.T) {
 	if !strings.Contains(page, "/spaces/Default/projects/Shop/releases/1.1.0/delete") {
 		t.Fatal("the release page has no delete form")
 	}
-	code, _, hdr := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0/delete", url.Values{"csrf": {token}})
+	// Without ticking the confirmation nothing is deleted.
+	if code, _, _ := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0/delete", url.Values{"csrf": {token}}); code != http.StatusBadRequest {
+		t.Fatalf("an unconfirmed delete: %d", code)
+	}
+	code, _, hdr := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/releases/1.1.0/delete", url.Values{"csrf": {token}, "confirm": {"yes"}})
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/spaces/Default/projects/Shop" {
 		t.Fatalf("delete release: %d to %q", code, hdr.Get("Location"))
 	}
@@ -584,10 +588,10 @@ func TestDeleteThroughPages(t *testing.T) {
 		t.Fatalf("the deleted release answers %d", code)
 	}
 	// Without the CSRF token nothing happens.
-	if code, _, _ := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{}); code == http.StatusSeeOther {
+	if code, _, _ := post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{"confirm": {"yes"}}); code == http.StatusSeeOther {
 		t.Fatal("a delete without the CSRF token was done")
 	}
-	code, _, hdr = post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{"csrf": {token}})
+	code, _, hdr = post(t, c, f.srv.URL+"/spaces/Default/projects/Shop/delete", url.Values{"csrf": {token}, "confirm": {"yes"}})
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/spaces/Default" {
 		t.Fatalf("delete project: %d to %q", code, hdr.Get("Location"))
 	}

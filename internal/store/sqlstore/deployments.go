@@ -75,6 +75,11 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 				ELSE deployment_cells.deployment_id END`, d.SpaceID, d.ProjectID, d.Environment, d.ID)
 		return err
 	})
+	if isMissingReference(err) {
+		// Deleted (by retention, or by hand) while this deployment was
+		// being made: see dialect.lockRows.
+		return domain.NotFoundf("the release was deleted while the deployment was being made; choose another release")
+	}
 	return wrap(err, "create deployment to %q", d.Environment)
 }
 

@@ -45,6 +45,16 @@ type dialect struct {
 	// one writing transaction at a time.
 	lockTask string
 
+	// lockRows is added to the query that reads what a delete decides on,
+	// locking those rows until the transaction ends: on PostgreSQL
+	// " FOR UPDATE". A project's releases: it waits for the deployments
+	// being inserted of them (their foreign key holds a share lock on the
+	// release), and those inserted later wait until the delete commits,
+	// then fail. The administrators: two deletes of the last two run one
+	// after the other, and the second sees it would remove the last.
+	// SQLite runs one writing transaction at a time and needs nothing.
+	lockRows string
+
 	// notifyTask, when set, runs in the transaction that queues a task so
 	// that listeners hear of it when it commits.
 	notifyTask string

@@ -38,6 +38,7 @@ func postgresDialect() dialect {
 		// but the first finds nothing left to do.
 		migrationLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, lockKey("migrate")),
 		lockTask:      `SELECT id FROM tasks WHERE id = ? FOR UPDATE`,
+		lockRows:      ` FOR UPDATE`,
 		// Delivered when the queuing transaction commits, never before.
 		notifyTask:  `SELECT pg_notify('` + taskChannel + `', '')`,
 		cleanText:   postgresText,
@@ -75,6 +76,13 @@ func RedactURL(dsn string) string {
 		return "(unparsable database URL)"
 	}
 	return u.Redacted()
+}
+
+// isMissingReference reports whether err is PostgreSQL's foreign-key
+// violation: a row inserted for one another transaction deleted.
+func isMissingReference(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23503" // foreign_key_violation
 }
 
 func postgresIsUnique(err error) bool {

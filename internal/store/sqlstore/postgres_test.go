@@ -395,3 +395,128 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPostgresDeleteRacesDeploy starts a deployment of a release while a
+// delete that has read the project's releases (Removal.Uses, as retention
+// and `release delete` do) has not yet removed it. The deployment must
+// wait and then fail with NotFound; before the releases were locked it was
+// committed and then silently removed with its release, task and all.
+func TestPostgresDeleteRacesDeploy(t *testing.T) {
+	db := openPostgres(t, pgtest.NewDatabase(t), newTestSealer(t))
+	defer db.Close()
+	ctx := t.Context()
+	sp := domain.Space{Name: "Race"}
+	must(t, db.Spaces().Create(ctx, &sp))
+	must(t, db.Environments().Create(ctx, &domain.Environment{SpaceID: sp.ID, Name: "Dev"}))
+	p := domain.Project{SpaceID: sp.ID, Name: "Shop", Lifecycle: "Default"}
+	must(t, db.Projects().Put(ctx, &p))
+	r := domain.Release{ProjectID: p.ID, Project: p.Name, Version: "1.0.0", CreatedAt: time.Now(), CreatedBy: "admin"}
+	must(t, db.Releases().Create(ctx, &r))
+
+	decided, goOn, deleted := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		deleted <- db.WithTx(ctx, func(ctx context.Context) error {
+			uses, err := db.Removal().Uses(ctx, p.ID)
+			if err != nil || len(uses) != 1 || len(uses[0].Environments) != 0 {
+				return fmt.Errorf("uses before the deployment: %+v, %v", uses, err)
+			}
+			close(decided)
+			<-goOn
+			_, err = db.Removal().DeleteReleases(ctx, []int64{r.ID})
+			return err
+		})
+	}()
+	<-decided
+	deployed := make(chan error, 1)
+	go func() {
+		deployed <- db.WithTx(ctx, func(ctx context.Context) error {
+			task := domain.Task{SpaceID: sp.ID, Kind: domain.TaskDeploy, State: domain.TaskQueued, QueuedAt: time.Now()}
+			if err := db.Tasks().Create(ctx, &task); err != nil {
+				return err
+			}
+			d := domain.Deployment{SpaceID: sp.ID, ProjectID: p.ID, ReleaseID: r.ID, Environment: "Dev", TaskID: task.ID, CreatedAt: time.Now()}
+			return db.Deployments().Create(ctx, &d)
+		})
+	}()
+	// The deployment either waits for the delete's lock or (unlocked) has
+	// already committed.
+	waitBlockedOrDone(t, db, deployed)
+	close(goOn)
+	if err := <-deleted; err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	err := <-deployed
+	if domain.KindOf(err) != domain.KindNotFound {
+		t.Errorf("a deployment made during the delete: %v, want NotFound (it was made, then removed with its release)", err)
+	}
+	var left int
+	must(t, db.sql.QueryRowContext(ctx, `SELECT count(*) FROM tasks WHERE space_id = $1`, sp.ID).Scan(&left))
+	if left != 0 {
+		t.Errorf("%d tasks left of a release that is gone", left)
+	}
+}
+
+// waitBlockedOrDone polls until a transaction of this database waits for a
+// lock, or done has a result (which it puts back); it fails the test at
+// the deadline.
+func waitBlockedOrDone(t *testing.T, db *DB, done chan error) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		var n int
+		must(t, db.sql.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n))
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	t.Fatal("the second transaction neither waited nor finished")
+}
+
+// TestPostgresLastAdminsDeletedAtOnce deletes the last two system
+// administrators, each by the other, at once. One delete must be refused;
+// before the administrators' rows were locked both went through and the
+// server had none left.
+func TestPostgresLastAdminsDeletedAtOnce(t *testing.T) {
+	db := openPostgres(t, pgtest.NewDatabase(t), newTestSealer(t))
+	defer db.Close()
+	ctx := t.Context()
+	a, b := domain.User{Name: "ann", IsAdmin: true}, domain.User{Name: "ben", IsAdmin: true}
+	must(t, db.Users().Create(ctx, &a))
+	must(t, db.Users().Create(ctx, &b))
+	deleted, goOn := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.WithTx(ctx, func(ctx context.Context) error {
+			if err := db.Removal().DeleteUser(ctx, b.ID); err != nil {
+				return err
+			}
+			close(deleted)
+			<-goOn
+			return nil
+		})
+	}()
+	<-deleted
+	second := make(chan error, 1)
+	go func() {
+		second <- db.WithTx(ctx, func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, a.ID) })
+	}()
+	waitBlockedOrDone(t, db, second)
+	close(goOn)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; domain.KindOf(err) != domain.KindConflict {
+		t.Errorf("deleting the other administrator at once: %v, want a refusal (none would be left)", err)
+	}
+	users, err := db.Users().List(ctx)
+	must(t, err)
+	if len(users) != 1 || !users[0].IsAdmin {
+		t.Errorf("users left: %+v", users)
+	}
+}

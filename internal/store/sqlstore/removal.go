@@ -109,7 +109,9 @@ func (s *removal) Pins(ctx context.Context, spaceID int64, id, version string) (
 }
 
 func (s *removal) Uses(ctx context.Context, projectID int64) ([]store.ReleaseUse, error) {
-	rows, err := s.db.query(ctx, `SELECT id, version, created_at FROM releases WHERE project_id = ? ORDER BY id DESC`, projectID)
+	// Locked (on PostgreSQL) until the caller's transaction ends, so that
+	// no deployment of them starts between this answer and a delete.
+	rows, err := s.db.query(ctx, `SELECT id, version, created_at FROM releases WHERE project_id = ? ORDER BY id DESC`+s.db.d.lockRows, projectID)
 	if err != nil {
 		return nil, wrap(err, "list releases")
 	}
@@ -360,6 +362,13 @@ func (s *removal) DeletePackages(ctx context.Context, spaceID int64, refs []doma
 }
 
 func (s *removal) DeleteUser(ctx context.Context, id int64) error {
+	admins, err := s.db.ids(ctx, `SELECT id FROM users WHERE is_admin ORDER BY id`+s.db.d.lockRows)
+	if err != nil {
+		return wrap(err, "delete user %d", id)
+	}
+	if len(admins) == 1 && admins[0] == id {
+		return domain.Refuse(domain.KindConflict, domain.RuleInUse, "cannot delete the last system administrator; make another user an administrator first")
+	}
 	return wrap(s.db.execOne(ctx, domain.NotFoundf("user %d not found", id), `DELETE FROM users WHERE id = ?`, id), "delete user %d", id)
 }
 

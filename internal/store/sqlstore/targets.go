@@ -122,6 +122,19 @@ func (s *targets) ByThumbprint(ctx context.Context, thumbprint string) ([]domain
 	return list, wrap(err, "find targets by thumbprint")
 }
 
+func (s *targets) UnfinishedJobs(ctx context.Context, targetID int64) ([]domain.AgentJob, error) {
+	rows, err := s.db.query(ctx, `SELECT id, task_id, state FROM agent_jobs
+		WHERE target_id = ? AND state NOT IN (?, ?) ORDER BY id`, targetID, domain.JobDone, domain.JobFailed)
+	if err != nil {
+		return nil, wrap(err, "list the jobs of target %d", targetID)
+	}
+	list, err := collect(rows, func(sc scanner) (domain.AgentJob, error) {
+		j := domain.AgentJob{TargetID: targetID}
+		return j, sc.Scan(&j.ID, &j.TaskID, &j.State)
+	})
+	return list, wrap(err, "list the jobs of target %d", targetID)
+}
+
 func (s *targets) Delete(ctx context.Context, id int64) error {
 	err := s.db.execOne(ctx, domain.NotFoundf("target %d not found", id), `DELETE FROM targets WHERE id = ?`, id)
 	return wrap(err, "delete target %d", id)

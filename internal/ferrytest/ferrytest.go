@@ -241,6 +241,7 @@ func (b Binary) Run(t testing.TB, stdin string, args ...string) Result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader(stdin)
+	dieWithTest(cmd)
 	start := time.Now()
 	err := cmd.Run()
 	if os.Getenv("FERRY_TEST_TIMING") != "" {

@@ -59,6 +59,10 @@ type Payload struct {
 	// Bundle (schema 2) is the digest of the bundle the deploying space
 	// imported the release from: which promotion this deployment used.
 	Bundle string `json:"bundle,omitempty"`
+	// Machines (schema 3, always present there) counts the deployment
+	// targets that ran a step of the deployment; 0 when it ran on the
+	// server alone.
+	Machines *int `json:"machines,omitempty"`
 }
 
 // SpaceRef names a space and pins its certificate.
@@ -197,6 +201,9 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 	if version >= 2 && rel.Provenance != nil {
 		pl.Bundle = rel.Provenance.BundleDigest
 	}
+	if version >= 3 {
+		pl.Machines = &d.Machines
+	}
 	if len(rel.Snapshot.Packages) > 0 {
 		var ids []string
 		for _, p := range rel.Snapshot.Packages {
@@ -256,7 +263,7 @@ func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time)
 		DeployingSpace: pl.Deploying.Space, SignerFingerprint: pl.Deploying.Fingerprint,
 		OriginSpace: pl.Origin.Space, OriginFingerprint: pl.Origin.Fingerprint, OriginProject: pl.Origin.Project,
 		Version: pl.Version, SnapshotDigest: pl.SnapshotDigest, Environment: pl.Environment, Tenant: pl.Tenant,
-		State: pl.State, StartedAt: pl.StartedAt, FinishedAt: pl.FinishedAt, DeployedBy: pl.DeployedBy,
+		State: pl.State, StartedAt: pl.StartedAt, FinishedAt: pl.FinishedAt, DeployedBy: pl.DeployedBy, Machines: pl.Machines,
 		ReceivedFrom: from, ReceivedAt: now, Payload: sg.Payload, Signature: sg.Signature, SignerPEM: sg.Signer,
 	}
 }

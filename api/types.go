@@ -272,17 +272,17 @@ type TaskLog struct {
 // space, as this one names it) and ReceivedFrom (who handed the receipt
 // over).
 type Deployment struct {
-	ID           int64      `json:"id"`
-	Project      string     `json:"project"`
-	Version      string     `json:"version"`
-	Environment  string     `json:"environment"`
-	Tenant       string     `json:"tenant,omitempty"`
-	TaskID       int64      `json:"taskId"`
-	State        TaskState  `json:"state"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	StartedAt    *time.Time `json:"startedAt,omitempty"`
-	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
-	CreatedBy    string     `json:"createdBy"`
+	ID          int64      `json:"id"`
+	Project     string     `json:"project"`
+	Version     string     `json:"version"`
+	Environment string     `json:"environment"`
+	Tenant      string     `json:"tenant,omitempty"`
+	TaskID      int64      `json:"taskId"`
+	State       TaskState  `json:"state"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
+	CreatedBy   string     `json:"createdBy"`
 	// Targets and ExcludeTargets limit the deployment to some targets;
 	// Machines counts the targets that ran a step of it.
 	Targets        []string `json:"targets,omitempty"`

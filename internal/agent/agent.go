@@ -124,6 +124,9 @@ func (h *handler) listen(ctx context.Context, addr string) error {
 		Handler:           h.checkPeer(h.routes()),
 		TLSConfig:         agentproto.AcceptTLS(h.identity, "h2"),
 		ReadHeaderTimeout: 30 * time.Second,
+		// The server redials an agent whose connection went idle; nobody
+		// else keeps one open.
+		IdleTimeout: 2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}

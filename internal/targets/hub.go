@@ -191,6 +191,9 @@ func (h *Hub) ServeAgents(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		// A connection is idle only between refusals (a taken one is
+		// hijacked): it is not kept for whoever opened it.
+		IdleTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
@@ -210,6 +213,7 @@ func (h *Hub) acceptPoll(ctx context.Context, w http.ResponseWriter, r *http.Req
 	fp := agentproto.PeerFingerprint(r.TLS)
 	if msg := h.admit(r.Context(), fp); msg != "" {
 		h.log.Warn("refused an agent: "+msg, "agent", r.RemoteAddr, "fingerprint", fp)
+		w.Header().Set("Connection", "close") // it holds no connection here
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
 		json.NewEncoder(w).Encode(agentproto.Refusal{Error: msg, Presented: fp, Expected: []string{h.keys.Current().Fingerprint}})

@@ -194,7 +194,7 @@ func (h *Hub) ServeAgents(ctx context.Context, ln net.Listener) error {
 		// A connection is idle only between refusals (a taken one is
 		// hijacked): it is not kept for whoever opened it.
 		IdleTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
 		<-ctx.Done()

@@ -93,7 +93,7 @@ func (s *Service) checkPolling(ctx context.Context, t domain.Target, h store.Tar
 		h.Health, h.Reason = domain.HealthHealthy, "connected to server node "+t.Node
 		return h
 	}
-	h.Health, h.Reason = domain.HealthOffline, "its polling agent is not connected ("+t.SeenText()+")"
+	h.Health, h.Reason = domain.HealthOffline, "its polling agent is not connected ("+t.SeenText()+")"+pollingHint
 	return h
 }
 

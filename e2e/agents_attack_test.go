@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -84,4 +85,80 @@ func closedWithin(conn net.Conn, r *bufio.Reader, d time.Duration) bool {
 	_, err := io.Copy(io.Discard, r)
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// TestRogueAgent: a registered agent — right certificate, right protocol
+// — that answers a step with what no honest agent sends: a 1 MiB line,
+// output variables named to land on another target's or step's names, a
+// flood of outputs, and events after its end. The task log keeps lines of
+// at most 64 KiB (before, the line was stored whole); the forged names are
+// ignored with a warning (a few, then how many more); its outputs land
+// only under its own name: a step on the server reads them as
+// Output[rogue], not as its own.
+func TestRogueAgent(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	var trust api.AgentTrust
+	decodeJSON(t, srv.Must("target", "trust-info", "-o", "json").Stdout, &trust)
+	srv.Must("env", "create", "Production")
+
+	certPEM, keyPEM, err := agentproto.NewIdentity("rogue", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := agentproto.ParseIdentity(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+agentproto.PathInfo, func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(agentproto.Info{Version: agentproto.Version(), Protocol: agentproto.Protocol, Fingerprint: id.Fingerprint,
+			Sandbox: "namespaces", Trusted: []string{trust.Fingerprint}})
+	})
+	mux.HandleFunc("POST "+agentproto.PathSteps, func(w http.ResponseWriter, r *http.Request) {
+		ev := agentproto.NewEventWriter(w)
+		ev.Write(agentproto.Event{Type: agentproto.EventLine, Text: "big " + strings.Repeat("A", 1<<20)})
+		outs := []agentproto.Output{
+			{Name: "Out", Value: "rogue-value"},
+			{Name: "Out].Output[web-1].Out", Value: "forged-1"},
+			{Name: "Out] #{Evil}", Value: "forged-2"},
+		}
+		for i := range 1200 {
+			outs = append(outs, agentproto.Output{Name: fmt.Sprintf("Flood%d", i), Value: "x"})
+		}
+		ev.Write(agentproto.Event{Type: agentproto.EventEnd, Outputs: outs})
+		ev.Write(agentproto.Event{Type: agentproto.EventLine, Text: "after-the-end"})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux, TLSConfig: agentproto.AcceptTLS(func() agentproto.Identity { return id }, "h2")}
+	go hs.Serve(tls.NewListener(ln, hs.TLSConfig))
+	defer hs.Close()
+
+	srv.Must("target", "add", "rogue", "--env", "Production", "--role", "web", "--url", "https://"+ln.Addr().String(), "--thumbprint", id.Fingerprint)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "rogue.yaml", `lifecycles: [{name: Main, phases: [{name: Prod, environments: [Production]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process:
+      - {name: Say, type: script, roles: [web], script: "echo hi"}
+      - name: After
+        type: script
+        script: 'echo "mine=#{Ferry.Action[Say].Output[rogue].Out}"'
+`))
+	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	out := srv.Must("deploy", "Shop", "1.0.0", "--to", "Production", "--wait").Stdout
+	contains(t, out, "mine=rogue-value", `output variable name "Out].Output[web-1].Out" was ignored`, "at most 1000 output variables")
+	notContains(t, out, "forged-1", "forged-2", "after-the-end", "Flood1010")
+	if n := strings.Count(out, "was ignored"); n > 20 {
+		t.Errorf("%d warnings of ignored outputs: a rogue agent floods the log", n)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 64<<10+100 {
+			t.Errorf("a task log line of %d bytes", len(line))
+		}
+	}
+	contains(t, out, "[rogue] big AAAA")
 }

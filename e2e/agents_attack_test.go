@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"

@@ -141,10 +141,11 @@ lifecycles:
 	contains(t, prod("deploy", "DevTest Space: My Project", "1.0.0", "--to", "Production", "--wait"), "Success")
 	contains(t, prod("project", "deliverers", "DevTest Space: My Project"), `origin "DevTest Space"`)
 	contains(t, prod("release", "show", "DevTest Space: My Project", "1.1.0"), "Release 1.1.0")
-	// Both upgraded: the next promotion, connected, learns Prod reads 3.
+	// Both upgraded: the next promotion, connected, learns from the
+	// handshake that Prod reads 3 (the previous release has the handshake).
 	dev("release", "create", "My Project", "--version", "1.3.0")
 	dev("deploy", "My Project", "1.3.0", "--to", "Development", "--wait")
 	dev("deploy", "My Project", "1.3.0", "--to", "Test", "--wait")
-	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait"), "schema version 2", "imported as")
+	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait"), "schema version 3", "imported as")
 	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait", "--timeout", "30s"), "schema version 3", "delivered")
 }

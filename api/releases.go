@@ -133,6 +133,9 @@ type DashboardCell struct {
 	AgeSeconds  int64      `json:"ageSeconds,omitempty"`
 	DeployedBy  string     `json:"deployedBy,omitempty"`
 	From        string     `json:"from,omitempty"`
+	// Machines counts the deployment targets that ran it; absent when
+	// not known (a receipt of a schema version before 3).
+	Machines *int `json:"machines,omitempty"`
 }
 
 // Apply actions.

@@ -336,7 +336,7 @@ projects:
 		m.srv.Must("release", "create", "Cache", "--version", "1")
 		d := m.deploy("Cache", "1", "--to", "Production")
 		task, log := m.waitTask(d.TaskID, time.Minute)
-		if task.State != api.TaskFailed || !strings.Contains(task.Error, "cache") || !strings.Contains(task.Error, "queue") || !strings.Contains(task.Error, "Production") {
+		if task.State != api.TaskFailed || !strings.Contains(task.Error, "cache") || !strings.Contains(task.Error, "queue") || !strings.Contains(task.Error, "Production") || !strings.Contains(task.Error, "ferry target add NAME --env \"Production\" --role cache") {
 			t.Errorf("a step for roles no target has: %s %q\n%s", task.State, task.Error, log)
 		}
 		if m.exists("cache-ran") {

@@ -69,7 +69,7 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	refused(mutate(t, good, func(m map[string]any) { m["digest"] = "sha256:" + strings.Repeat("0", 64) }), "digest does not match")
 
 	// Unsupported schema version: both versions named.
-	refused(mutate(t, good, func(m map[string]any) { m["schemaVersion"] = 3 }), "schema version 3", "schema versions 1 to 2")
+	refused(mutate(t, good, func(m map[string]any) { m["schemaVersion"] = 4 }), "schema version 4", "schema versions 2 to 3")
 
 	// Not trusted for releases, then revoked.
 	p.prod.Must(prod("remote-space", "update", "DevTest Space", "--trust", "receipts")...)

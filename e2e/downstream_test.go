@@ -105,7 +105,7 @@ lifecycles: [{name: DR, phases: [{name: DR, environments: [Recovery]}]}]
 	notContains(t, whole, "QASecret", "QAPlain", "qa-plain-6", "QA only", "qa-step-8", "Mixed", "QA Space")
 	contains(t, whole, "DRSecret", "dr-banner-4", "DR only", "ProdSecret", "Token")
 	pl := bundlePayload(t, toProd)
-	if pl.SchemaVersion != 2 || pl.Downstream == nil || len(pl.Downstream.Sealed) != 1 {
+	if pl.SchemaVersion < 2 || pl.Downstream == nil || len(pl.Downstream.Sealed) != 1 {
 		t.Fatalf("downstream of the bundle to Prod: schema %d, %+v", pl.SchemaVersion, pl.Downstream)
 	}
 	drSealed := pl.Downstream.Sealed[0]

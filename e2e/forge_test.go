@@ -38,6 +38,9 @@ func signReceipt(t *testing.T, id *identity.Identity, pl receipt.Payload) receip
 	if pl.DeployedBy == "" {
 		pl.DeployedBy = "mallory"
 	}
+	if pl.Machines == nil && pl.SchemaVersion >= 3 {
+		pl.Machines = new(int) // schema 3 says how many targets ran it
+	}
 	body, err := json.Marshal(pl)
 	if err != nil {
 		t.Fatal(err)

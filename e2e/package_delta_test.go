@@ -169,7 +169,7 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 	fi, _ := os.Stat(t2)
 	pct := 100 * float64(fi.Size()) / float64(total)
 	t.Logf("version 2 of %d packages (%d bytes): transfer file %d bytes (%.2f%%), %d deltas", len(v2), total, fi.Size(), pct, sum.Deltas)
-	if sum.SchemaVersion != 2 || sum.Deltas != len(v2) {
+	if sum.SchemaVersion != 3 || sum.Deltas != len(v2) {
 		t.Fatalf("export: %s", r.Stdout)
 	}
 	if pct > 2 {
@@ -206,19 +206,11 @@ lifecycles: [{name: Live, phases: [{name: Live, environments: [Production]}]}]
 		}
 	}
 
-	// Schema 1 for a server from before deltas: chunks only, and still read.
-	v3dir := filepath.Join(dir, "v3")
-	ciTree(t, v3dir, time.Date(2026, 5, 3, 9, 0, 0, 0, time.UTC), true)
-	release("3.0.0", packWithTools(t, v3dir, "-3"))
-	prod("package", "inventory", "--out", inv)
+	// Schema 1 (from before deltas) is no longer written: a server reads
+	// its own version and the previous one (SPEC §4).
 	t3 := filepath.Join(dir, "t3.ferry")
-	r = dev("package", "export", "--to", "Prod Space", "--inventory", inv, "--schema-version", "1", "--out", t3, "-o", "json")
-	decodeJSON(t, r.Stdout, &sum)
-	if sum.SchemaVersion != 1 || sum.Deltas != 0 {
-		t.Fatalf("schema 1 export: %s", r.Stdout)
-	}
-	contains(t, prod("package", "import", t3).Stdout, fmt.Sprintf("Imported %d package(s)", len(v1)))
-	contains(t, p.dev.Fail("--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--schema-version", "7", "--out", t3).Stderr, "writes 1 and 2")
+	contains(t, p.dev.Fail("--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--schema-version", "1", "--out", t3).Stderr, "writes 2 and 3")
+	contains(t, p.dev.Fail("--space", "DevTest Space", "package", "export", "--to", "Prod Space", "--schema-version", "7", "--out", t3).Stderr, "writes 2 and 3")
 }
 
 // TestConnectedPackageDelta: once Prod's receipt says it holds version 1,

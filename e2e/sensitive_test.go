@@ -146,6 +146,10 @@ lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development, Stagi
 	contains(t, r.Stderr, "empty")
 }
 
+// beforeSealedTemplates is a commit from before sensitive templates' values
+// were sealed (what previousRelease was until receipts' schema 3).
+const beforeSealedTemplates = "4a93486"
+
 // TestUpgradeSealsTemplateValues upgrades a real data folder written by the
 // version before this change (built from its commit), in which `var set`
 // without --sensitive stored a sensitive template's value in plain text,
@@ -153,7 +157,7 @@ lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development, Stagi
 // database holds it nowhere, the log shows it masked, and deployments still
 // get it.
 func TestUpgradeSealsTemplateValues(t *testing.T) {
-	old := ferrytest.BuildAt(t, previousRelease)
+	old := ferrytest.BuildAt(t, beforeSealedTemplates)
 	bin := ferrytest.Build(t)
 	srv := old.StartServer(t)
 	const dev = "Server=dev;Password=0ld-plain-S3cret"

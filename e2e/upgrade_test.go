@@ -10,8 +10,10 @@ import (
 )
 
 // previousRelease is the commit of the release before this one: the
-// ferry that spaces which have not upgraded yet run.
-const previousRelease = "4a93486"
+// ferry that spaces which have not upgraded yet run. It writes and reads
+// schema version 2 (and 1); this release reads 2 and 3 (receipts say how
+// many targets ran the deployment).
+const previousRelease = "3e6c86f"
 
 // TestUpgradeOneSpaceAtATime is SPEC §4 "spaces upgrade one at a time"
 // (issue 14 item 21), with the previous release's own binary: DevTest and
@@ -64,7 +66,7 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	dev("deploy", "My Project", "1.1.0", "--to", "Development", "--wait")
 	dev("deploy", "My Project", "1.1.0", "--to", "Test", "--wait")
 	file11 := filepath.Join(dir, "1.1.0.bundle")
-	contains(t, dev("promote", "My Project", "1.1.0", "--to", "Prod Space", "--out", file11), "schema version 1")
+	contains(t, dev("promote", "My Project", "1.1.0", "--to", "Prod Space", "--out", file11), "schema version 2")
 	contains(t, prod("bundle", "import", file11), "Imported DevTest Space: My Project 1.1.0")
 	contains(t, prod("deploy", "DevTest Space: My Project", "1.1.0", "--to", "Production", "--wait"), "prod-only-step prod-banner", "Success")
 	receipts = filepath.Join(dir, "receipts-2.json")
@@ -72,9 +74,9 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	contains(t, dev("receipt", "import", receipts), "Imported 1 receipt")
 	contains(t, lineWith(t, dev("dashboard"), "Prod Space: Production"), "1.1.0", "Success")
 	// A bundle of the new version is refused by the old server, clearly.
-	file2 := filepath.Join(dir, "v2.bundle")
-	dev("promote", "My Project", "1.1.0", "--to", "Prod Space", "--out", file2, "--schema-version", "2")
-	contains(t, p.prod.Fail("--space", "Prod Space", "bundle", "import", file2).Stderr, "schema version 2", "Upgrade ferry")
+	file2 := filepath.Join(dir, "v3.bundle")
+	dev("promote", "My Project", "1.1.0", "--to", "Prod Space", "--out", file2, "--schema-version", "3")
+	contains(t, p.prod.Fail("--space", "Prod Space", "bundle", "import", file2).Stderr, "schema version 3", "Upgrade ferry")
 
 	// A space made on the upgraded server, which knows nothing of what the
 	// old Prod reads, writes what every server of the last two releases
@@ -90,7 +92,7 @@ projects: [{name: Web, lifecycle: Main, process: [{name: Say, type: script, scri
 `))
 	p.dev.Must("--space", "New Dev", "release", "create", "Web", "--version", "1.0.0")
 	webFile := filepath.Join(dir, "web.bundle")
-	contains(t, p.dev.Must("--space", "New Dev", "promote", "Web", "1.0.0", "--to", "Prod Space", "--out", webFile).Stdout, "schema version 1")
+	contains(t, p.dev.Must("--space", "New Dev", "promote", "Web", "1.0.0", "--to", "Prod Space", "--out", webFile).Stdout, "schema version 2")
 	prod("bundle", "import", webFile)
 	contains(t, prod("deploy", "New Dev: Web", "1.0.0", "--to", "Production", "--wait"), "web on Production")
 
@@ -119,7 +121,7 @@ lifecycles:
 	dev("deploy", "My Project", "1.2.0", "--to", "Test", "--wait")
 	for _, to := range []string{"Prod Space", "Prod Two"} {
 		out := dev("promote", "My Project", "1.2.0", "--to", to, "--wait")
-		contains(t, out, "schema version 1", "imported as DevTest Space: My Project 1.2.0")
+		contains(t, out, "schema version 2", "imported as DevTest Space: My Project 1.2.0")
 	}
 	p.prod.Must("--space", "Prod Two", "var", "set", "DevTest Space: My Project", "ConnectionString", "Server=two", "--env", "Live")
 	p.prod.Must("--space", "Prod Two", "deploy", "DevTest Space: My Project", "1.2.0", "--to", "Live", "--wait")
@@ -139,10 +141,11 @@ lifecycles:
 	contains(t, prod("deploy", "DevTest Space: My Project", "1.0.0", "--to", "Production", "--wait"), "Success")
 	contains(t, prod("project", "deliverers", "DevTest Space: My Project"), `origin "DevTest Space"`)
 	contains(t, prod("release", "show", "DevTest Space: My Project", "1.1.0"), "Release 1.1.0")
-	// Both upgraded: the next promotion, connected, learns Prod reads 2.
+	// Both upgraded: the next promotion, connected, learns from the
+	// handshake that Prod reads 3 (the previous release has the handshake).
 	dev("release", "create", "My Project", "--version", "1.3.0")
 	dev("deploy", "My Project", "1.3.0", "--to", "Development", "--wait")
 	dev("deploy", "My Project", "1.3.0", "--to", "Test", "--wait")
-	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait"), "schema version 1", "imported as")
-	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait", "--timeout", "30s"), "schema version 2", "delivered")
+	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait"), "schema version 3", "imported as")
+	contains(t, dev("promote", "My Project", "1.3.0", "--to", "Prod Space", "--wait", "--timeout", "30s"), "schema version 3", "delivered")
 }

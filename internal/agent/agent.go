@@ -124,8 +124,11 @@ func (h *handler) listen(ctx context.Context, addr string) error {
 		Handler:           h.checkPeer(h.routes()),
 		TLSConfig:         agentproto.AcceptTLS(h.identity, "h2"),
 		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		// The server redials an agent whose connection went idle; nobody
+		// else keeps one open.
+		IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 	h.log.Info("ferry agent listening", "url", "https://"+ln.Addr().String(), "fingerprint", h.id.Fingerprint, "trusted", h.trust.list(), "sandbox", h.sandbox)
 	errc := make(chan error, 1)

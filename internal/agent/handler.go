@@ -60,6 +60,9 @@ func (h *handler) checkPeer(next http.Handler) http.Handler {
 		trusted := h.trust.list()
 		h.log.Warn(fmt.Sprintf("refused a server at %s: it presented a certificate with SHA-256 fingerprint %s, but this agent trusts %v (--trust)", r.RemoteAddr, fp, trusted),
 			"presented", fp, "trusted", trusted)
+		// Refused peers hold no connection open (over HTTP/2 this sends
+		// GOAWAY and closes it).
+		w.Header().Set("Connection", "close")
 		writeJSON(w, http.StatusForbidden, agentproto.Refusal{
 			Error: fmt.Sprintf("the agent (certificate %s) refused this server's certificate %s: it trusts only %v. If this server should deploy to it, run the agent with --trust %s",
 				h.id.Fingerprint, fp, trusted, fp),

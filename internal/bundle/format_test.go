@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
@@ -144,6 +145,7 @@ func TestParseRefusals(t *testing.T) {
 	id := testSigner(t)
 	good := encodeWith(t, id, testPayload())
 
+	readsVersions := fmt.Sprintf("schema versions %d to %d", compat.Previous, compat.Current)
 	// withEnvelope changes the envelope only: the payload, its digest and
 	// signature stay as signed.
 	withEnvelope := func(fn func(m map[string]any)) func(t *testing.T) []byte {
@@ -184,10 +186,10 @@ func TestParseRefusals(t *testing.T) {
 		{"JSON array", func(*testing.T) []byte { return []byte(`[1, 2]`) }, []string{"not a readable"}},
 		{"empty object", func(*testing.T) []byte { return []byte(`{}`) }, []string{"not a ferry release bundle", `format is ""`}},
 		{"wrong format", withEnvelope(func(m map[string]any) { m["format"] = "ferry-receipt" }), []string{`format is "ferry-receipt"`, Format}},
-		{"schema version 0", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 0 }), []string{"schema version 0", "schema versions 1 to 2"}},
-		{"schema version 3", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 3 }), []string{"schema version 3", "schema versions 1 to 2", "Upgrade ferry"}},
-		{"envelope says 1, payload 2", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 1 }), []string{"payload has schema version 2 but its envelope says 1"}},
-		{"schema version 999", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 999 }), []string{"schema version 999", "schema versions 1 to 2", "Upgrade ferry"}},
+		{"schema version 0", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 0 }), []string{"schema version 0", readsVersions}},
+		{"schema version next", withEnvelope(func(m map[string]any) { m["schemaVersion"] = compat.Current + 1 }), []string{fmt.Sprintf("schema version %d", compat.Current+1), readsVersions, "Upgrade ferry"}},
+		{"envelope says previous, payload current", withEnvelope(func(m map[string]any) { m["schemaVersion"] = compat.Previous }), []string{fmt.Sprintf("payload has schema version %d but its envelope says %d", compat.Current, compat.Previous)}},
+		{"schema version 999", withEnvelope(func(m map[string]any) { m["schemaVersion"] = 999 }), []string{"schema version 999", readsVersions, "Upgrade ferry"}},
 		{"schema version not a number", withEnvelope(func(m map[string]any) { m["schemaVersion"] = "1" }), []string{"not a readable"}},
 		{"digest of other contents", withEnvelope(func(m map[string]any) { m["digest"] = "sha256:" + strings.Repeat("0", 64) }), []string{"digest does not match", "recorded sha256:000"}},
 		{"digest missing", withEnvelope(func(m map[string]any) { delete(m, "digest") }), []string{"digest does not match"}},
@@ -211,7 +213,7 @@ func TestParseRefusals(t *testing.T) {
 		{"sensitive value not sealed", withPayload(func(p *Payload) { p.Variables[1].Sealed = "" }), []string{`"Token" carries no encrypted value`}},
 		{"payload kind is a receipt", withPayload(func(p *Payload) { p.Kind = "ferry.deployment-receipt" }), []string{`"ferry.deployment-receipt", not a release bundle`}},
 		{"payload kind missing", withPayload(func(p *Payload) { p.Kind = "" }), []string{`is a "", not a release bundle`}},
-		{"payload schema version differs", withBody(strings.Replace(string(goodBody), `"schemaVersion":2`, `"schemaVersion":1`, 1)), []string{"payload has schema version 1 but its envelope says 2"}},
+		{"payload schema version differs", withBody(strings.Replace(string(goodBody), fmt.Sprintf(`"schemaVersion":%d`, compat.Current), fmt.Sprintf(`"schemaVersion":%d`, compat.Previous), 1)), []string{fmt.Sprintf("payload has schema version %d but its envelope says %d", compat.Previous, compat.Current)}},
 		{"no target", withPayload(func(p *Payload) { p.Target.Fingerprint = "" }), []string{"does not name its source, target and origin"}},
 		{"no source", withPayload(func(p *Payload) { p.Source.Fingerprint = "" }), []string{"does not name its source"}},
 		{"no origin", withPayload(func(p *Payload) { p.Origin.Fingerprint = "" }), []string{"does not name its source"}},

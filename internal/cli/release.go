@@ -383,6 +383,12 @@ func printWhere(w io.Writer, p painter, list []api.Deployment) {
 				from += ", relayed by " + d.ReceivedFrom
 			}
 		}
+		switch {
+		case d.Machines == 1:
+			from += ", on 1 target"
+		case d.Machines > 1:
+			from += fmt.Sprintf(", on %d targets", d.Machines)
+		}
 		at := d.CreatedAt
 		if d.FinishedAt != nil {
 			at = *d.FinishedAt

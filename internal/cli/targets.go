@@ -87,6 +87,9 @@ func printTarget(w io.Writer, t api.Target) {
 	if t.HealthReason != "" {
 		fmt.Fprintf(w, "                %s\n", t.HealthReason)
 	}
+	if t.CheckedAt != nil {
+		fmt.Fprintf(w, "  checked:      %s\n", seen(t.CheckedAt))
+	}
 	fmt.Fprintf(w, "  last seen:    %s\n  agent:        %s\n", seen(t.LastSeen), dash(t.AgentVersion))
 	if t.Node != "" {
 		fmt.Fprintf(w, "  connected to: server node %s\n", t.Node)
@@ -94,7 +97,14 @@ func printTarget(w io.Writer, t api.Target) {
 }
 
 func (a *app) targetShow() *cobra.Command {
-	return show(a, &cobra.Command{Use: "show NAME", Short: "Show a target", Args: cobra.ExactArgs(1),
+	return show(a, &cobra.Command{Use: "show NAME", Short: "Show a target: how it is reached, its health and why, when its agent was last seen",
+		Long: `Show a target as the server last found it: its environments and roles, its mode
+(listening: the server dials its url; polling: its agent dials the server),
+the thumbprint its agent's certificate must have, its health with the reason
+(what to do when it is not Healthy), when it was checked and its agent last
+seen, the agent's version, and for a polling agent the server node it is
+connected to. It contacts nothing: 'ferry target check NAME' checks it now.`,
+		Args: cobra.ExactArgs(1),
 		Example: `  ferry target show web-1
   ferry target show web-1 -o json`},
 		func(x call) (api.Target, error) { return x.GetTarget(x, x.space, x.args[0]) }, printTarget)

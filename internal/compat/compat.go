@@ -15,6 +15,10 @@
 // Package inventories and transfer files still have their version 1; when
 // they change, they should take the next step of this same number, so that
 // one fact — "it reads version N" — answers for every format.
+//
+// Version 2 added a receipt's and a bundle's provenance of the promotion
+// (receipt "bundle", bundle downstream secrets); version 3 added a
+// receipt's "machines" (how many deployment targets ran it).
 package compat
 
 import (
@@ -28,7 +32,7 @@ import (
 // the one before it, which it still reads and writes for remote spaces
 // that read nothing newer.
 const (
-	Current  = 2
+	Current  = 3
 	Previous = Current - 1
 )
 

@@ -91,6 +91,9 @@ type Cell struct {
 	// From says where the cell's facts come from: "deployment" or
 	// "receipt" (and then which space signed it).
 	From string `json:"from,omitempty"`
+	// Machines counts the deployment targets that ran it; nil when not
+	// known (a receipt of a schema version before 3).
+	Machines *int `json:"machines,omitempty"`
 }
 
 type cellKey struct{ project, env string }
@@ -256,7 +259,8 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		if at == nil {
 			at = &d.CreatedAt
 		}
-		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment"}
+		machines := d.Machines
+		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment", Machines: &machines}
 	}
 	receipts, err := s.receipts.LatestOf(ctx, sp.ID, origins)
 	if err != nil {
@@ -275,7 +279,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		if at == nil {
 			at = r.StartedAt
 		}
-		out[cellKey{name, r.Environment}] = Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy, From: "receipt from " + r.DeployingSpace}
+		out[cellKey{name, r.Environment}] = Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy, From: "receipt from " + r.DeployingSpace, Machines: r.Machines}
 	}
 	return out, nil
 }

@@ -146,11 +146,15 @@ func (s *Service) counting(ctx context.Context, sp domain.Space, byOrigin map[st
 
 func fromReceipt(project string, r domain.Receipt) domain.Deployment {
 	space, _, _ := strings.Cut(r.Environment, ": ")
-	return domain.Deployment{
+	d := domain.Deployment{
 		Project: project, Version: r.Version, Environment: r.Environment, Tenant: r.Tenant, State: r.State,
 		CreatedAt: r.ReceivedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CreatedBy: r.DeployedBy,
 		Space: space, ReceivedFrom: r.ReceivedFrom,
 	}
+	if r.Machines != nil {
+		d.Machines = *r.Machines
+	}
+	return d
 }
 
 // when is the time a deployment is listed by: when it finished, else

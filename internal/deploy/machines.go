@@ -135,7 +135,8 @@ func (r *Runner) readyTargets(ctx context.Context, x *execution, st domain.Step)
 			x.log.info(fmt.Sprintf("Skipped: this deployment leaves out every target with role %s", domain.RolesText(st.Roles)))
 			return nil, nil
 		}
-		return nil, domain.Invalidf("no enabled target in environment %q has role %s (see `ferry target list`)", d.Environment, domain.RolesText(st.Roles))
+		return nil, domain.Invalidf("no enabled target in environment %q has role %s: register one (`ferry target add NAME --env %q --role %s ...`) or enable one that has it (see `ferry target list`)",
+			d.Environment, domain.RolesText(st.Roles), d.Environment, st.Roles[0])
 	}
 	problems := make([]error, len(targets))
 	var wg sync.WaitGroup

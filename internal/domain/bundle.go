@@ -102,6 +102,9 @@ type Receipt struct {
 	StartedAt         *time.Time `json:"startedAt,omitempty"`
 	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
 	DeployedBy        string     `json:"deployedBy"`
+	// Machines counts the deployment targets that ran the deployment; nil
+	// when the receipt is of a schema version before 3, which did not say.
+	Machines *int `json:"machines,omitempty"`
 	// ReceivedFrom names the remote space that handed this receipt over
 	// ("" for receipts this space signed itself).
 	ReceivedFrom string    `json:"receivedFrom,omitempty"`

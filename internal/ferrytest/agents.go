@@ -117,6 +117,7 @@ func (a *Agent) start() {
 	pr, pw := io.Pipe()
 	cmd.Stdout = a.log
 	cmd.Stderr = io.MultiWriter(a.log, pw)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		a.t.Fatalf("start agent: %v", err)
 	}

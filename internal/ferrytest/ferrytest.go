@@ -250,6 +250,7 @@ func (b Binary) RunEnv(t testing.TB, env []string, stdin string, args ...string)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader(stdin)
+	dieWithTest(cmd)
 	start := time.Now()
 	err := cmd.Run()
 	if os.Getenv("FERRY_TEST_TIMING") != "" {

@@ -85,6 +85,7 @@ func (s *Server) launch(listen string) chan string {
 	pr, pw := io.Pipe()
 	cmd.Stdout = s.log
 	cmd.Stderr = io.MultiWriter(s.log, pw)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start server: %v", err)
 	}

@@ -188,6 +188,10 @@ func (s *Service) check(ctx context.Context, sp domain.Space, exporter domain.Re
 			pl.Kind, pl.SchemaVersion, fileVersion, compat.Previous, compat.Current)
 	case pl.SchemaVersion < 2 && pl.Bundle != "":
 		return pl, signer, "", domain.Refuse(domain.KindInvalid, domain.RuleExact, "a receipt of schema version %d carries %q, which that version does not have", pl.SchemaVersion, "bundle")
+	case pl.SchemaVersion < 3 && pl.Machines != nil:
+		return pl, signer, "", domain.Refuse(domain.KindInvalid, domain.RuleExact, "a receipt of schema version %d carries %q, which that version does not have", pl.SchemaVersion, "machines")
+	case pl.SchemaVersion >= 3 && (pl.Machines == nil || *pl.Machines < 0):
+		return pl, signer, "", domain.Refuse(domain.KindInvalid, domain.RuleExact, "a receipt of schema version %d must say how many targets ran it (%q, 0 or more)", pl.SchemaVersion, "machines")
 	case !pl.State.Done():
 		return pl, signer, "", domain.Refuse(domain.KindInvalid, domain.RuleReceiptState, "a receipt reports state %q; receipts report how a deployment ended (Success, Failed or Cancelled)", pl.State)
 	}

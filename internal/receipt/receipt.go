@@ -59,6 +59,10 @@ type Payload struct {
 	// Bundle (schema 2) is the digest of the bundle the deploying space
 	// imported the release from: which promotion this deployment used.
 	Bundle string `json:"bundle,omitempty"`
+	// Machines (schema 3, always present there) counts the deployment
+	// targets that ran a step of the deployment; 0 when it ran on the
+	// server alone.
+	Machines *int `json:"machines,omitempty"`
 }
 
 // SpaceRef names a space and pins its certificate.
@@ -194,17 +198,8 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		DeployedBy:     d.CreatedBy,
 		DeploymentID:   d.ID,
 	}
-	if version >= 2 && rel.Provenance != nil {
-		pl.Bundle = rel.Provenance.BundleDigest
-	}
-	if len(rel.Snapshot.Packages) > 0 {
-		var ids []string
-		for _, p := range rel.Snapshot.Packages {
-			ids = append(ids, p.ID)
-		}
-		if pl.Packages, err = s.packages.Holding(ctx, sp.ID, ids); err != nil {
-			return err
-		}
+	if err := s.fill(ctx, &pl, sp, rel, d); err != nil {
+		return err
 	}
 	body, err := json.Marshal(pl)
 	if err != nil {
@@ -222,6 +217,28 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		return s.queueBack(ctx, sp, []domain.Receipt{r})
 	})
 	s.queued(err)
+	return err
+}
+
+// fill adds to pl what its schema version carries beyond version 1 — the
+// bundle (2), how many targets ran it (3) — and the packages this space
+// holds of those the release deploys.
+func (s *Service) fill(ctx context.Context, pl *Payload, sp domain.Space, rel domain.Release, d domain.Deployment) error {
+	if pl.SchemaVersion >= 2 && rel.Provenance != nil {
+		pl.Bundle = rel.Provenance.BundleDigest
+	}
+	if pl.SchemaVersion >= 3 {
+		pl.Machines = &d.Machines
+	}
+	if len(rel.Snapshot.Packages) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, p := range rel.Snapshot.Packages {
+		ids = append(ids, p.ID)
+	}
+	var err error
+	pl.Packages, err = s.packages.Holding(ctx, sp.ID, ids)
 	return err
 }
 
@@ -256,7 +273,7 @@ func toReceipt(spaceID int64, pl Payload, sg Signed, from string, now time.Time)
 		DeployingSpace: pl.Deploying.Space, SignerFingerprint: pl.Deploying.Fingerprint,
 		OriginSpace: pl.Origin.Space, OriginFingerprint: pl.Origin.Fingerprint, OriginProject: pl.Origin.Project,
 		Version: pl.Version, SnapshotDigest: pl.SnapshotDigest, Environment: pl.Environment, Tenant: pl.Tenant,
-		State: pl.State, StartedAt: pl.StartedAt, FinishedAt: pl.FinishedAt, DeployedBy: pl.DeployedBy,
+		State: pl.State, StartedAt: pl.StartedAt, FinishedAt: pl.FinishedAt, DeployedBy: pl.DeployedBy, Machines: pl.Machines,
 		ReceivedFrom: from, ReceivedAt: now, Payload: sg.Payload, Signature: sg.Signature, SignerPEM: sg.Signer,
 	}
 }

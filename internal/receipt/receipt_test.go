@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/internal/compat"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/receipt"
@@ -70,7 +71,7 @@ func (f *fixture) payload() receipt.Payload {
 		Deploying: receipt.SpaceRef{Space: "Prod", Fingerprint: f.prod.Fingerprint},
 		Origin:    receipt.OriginRef{Space: "Dev", Fingerprint: f.dev.Fingerprint, Project: "Shop"},
 		Version:   "9.9.9", Environment: "Prod: Production", LocalEnv: "Production",
-		State: domain.TaskSuccess, DeployedBy: "someone"}
+		State: domain.TaskSuccess, DeployedBy: "someone", Machines: ptr(2)}
 }
 
 func (f *fixture) receipts(t *testing.T) int {
@@ -115,6 +116,28 @@ func TestImportRefusesUntrustedExporter(t *testing.T) {
 	_, err := f.svc.Import(f.ctx, "Dev", f.file(t, f.payload(), nil))
 	if err == nil || !strings.Contains(err.Error(), "not trusted for receipts") {
 		t.Fatalf("import from a space not trusted for receipts: %v", err)
+	}
+}
+
+// TestImportRefusesMachinesOutOfSchema: "machines" came with schema 3; a
+// receipt of an earlier version carrying it, one of version 3 without it,
+// and a negative count are not what ferry writes.
+func TestImportRefusesMachinesOutOfSchema(t *testing.T) {
+	f := newFixture(t)
+	for name, edit := range map[string]func(*receipt.Payload){
+		"previous version with machines": func(p *receipt.Payload) { p.SchemaVersion = compat.Previous },
+		"current version without":        func(p *receipt.Payload) { p.Machines = nil },
+		"negative":                       func(p *receipt.Payload) { p.Machines = ptr(-1) },
+	} {
+		pl := f.payload()
+		edit(&pl)
+		_, err := f.svc.Import(f.ctx, "Dev", f.file(t, pl, nil))
+		if err == nil || !strings.Contains(err.Error(), "exact-encoding") || !strings.Contains(err.Error(), "machines") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if n := f.receipts(t); n != 0 {
+		t.Errorf("%d receipts stored after a refusal", n)
 	}
 }
 

@@ -35,6 +35,7 @@ fail_step() {
 // Limits on what one step may set as output variables.
 const (
 	maxOutputs     = 1000
+	maxWarnings    = 10 // of outputs another machine reported (Keep)
 	maxOutputBytes = 1 << 20
 )
 
@@ -179,9 +180,16 @@ func (w *lineWriter) flush() {
 // digits and . _ -; at most maxOutputs, of maxOutputBytes in all — to the
 // outputs another machine reports (an agent's step), so that an agent
 // cannot give the server what set_ferryvariable would refuse. It returns
-// those kept, and a warning for each one dropped.
+// those kept, and a warning for each one dropped — the first maxWarnings,
+// then one saying how many more, so that a flood of outputs is not a
+// flood of log lines.
 func Keep(list []Output) (kept []Output, warnings []string) {
 	total := 0
+	defer func() {
+		if n := len(warnings) - maxWarnings; n > 0 {
+			warnings = append(warnings[:maxWarnings], fmt.Sprintf("Warning: %d more output variables were ignored", n))
+		}
+	}()
 	for _, o := range list {
 		switch {
 		case !outputNameRE.MatchString(o.Name):

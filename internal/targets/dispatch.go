@@ -218,7 +218,7 @@ func (h *Hub) execute(ctx context.Context, t domain.Target, spaceID int64, job a
 		case agentproto.EventLine:
 			lines.add(ev.Level, ev.Text)
 		case agentproto.EventEnd:
-			res.Error, res.Outputs = ev.Error, ev.Outputs
+			res.Error, res.Outputs = ev.Error[:cut(ev.Error, maxLine)], ev.Outputs
 		}
 		return nil
 	})

@@ -93,7 +93,7 @@ func (s *Service) checkPolling(ctx context.Context, t domain.Target, h store.Tar
 		h.Health, h.Reason = domain.HealthHealthy, "connected to server node "+t.Node
 		return h
 	}
-	h.Health, h.Reason = domain.HealthOffline, "its polling agent is not connected ("+t.SeenText()+")"
+	h.Health, h.Reason = domain.HealthOffline, "its polling agent is not connected ("+t.SeenText()+")"+pollingHint
 	return h
 }
 
@@ -136,7 +136,9 @@ func NewHealth(s *Service, interval time.Duration) *Health {
 	return &Health{svc: s, interval: interval}
 }
 
-// Run checks targets until ctx ends.
+// Run checks targets until ctx ends: every interval, and at once when a
+// polling agent connects to this node (else its target would read Offline,
+// while connected, until the next round).
 func (h *Health) Run(ctx context.Context) error {
 	t := time.NewTicker(h.interval)
 	defer t.Stop()
@@ -146,6 +148,7 @@ func (h *Health) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-h.svc.hub.connects:
 		}
 	}
 }

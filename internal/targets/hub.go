@@ -42,6 +42,7 @@ type Hub struct {
 	running    map[int64]context.CancelFunc // jobs this node runs
 	waiters    map[int64]chan struct{}      // runners of this node waiting for a job
 	wake       chan struct{}
+	connects   chan struct{} // a polling agent connected (Health checks it at once)
 }
 
 // tunnel is a polling agent's connection, turned around: the server is
@@ -58,7 +59,7 @@ type tunnel struct {
 func NewHub(node string, keys *Keys, targets store.Targets, jobs store.AgentJobs, tasks store.Tasks, chunks PackageChunks, log *slog.Logger, now func() time.Time) *Hub {
 	return &Hub{node: node, keys: keys, targets: targets, jobs: jobs, tasks: tasks, chunks: chunks, log: log, now: now,
 		tunnels: map[string]*tunnel{}, transports: map[string]*http2.Transport{}, running: map[int64]context.CancelFunc{},
-		waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1)}
+		waiters: map[int64]chan struct{}{}, wake: make(chan struct{}, 1), connects: make(chan struct{}, 1)}
 }
 
 // agentHint is what to do when a listening agent's certificate is not the
@@ -191,7 +192,10 @@ func (h *Hub) ServeAgents(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		// A connection is idle only between refusals (a taken one is
+		// hijacked): it is not kept for whoever opened it.
+		IdleTimeout: 10 * time.Second,
+		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
 		<-ctx.Done()
@@ -210,6 +214,7 @@ func (h *Hub) acceptPoll(ctx context.Context, w http.ResponseWriter, r *http.Req
 	fp := agentproto.PeerFingerprint(r.TLS)
 	if msg := h.admit(r.Context(), fp); msg != "" {
 		h.log.Warn("refused an agent: "+msg, "agent", r.RemoteAddr, "fingerprint", fp)
+		w.Header().Set("Connection", "close") // it holds no connection here
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
 		json.NewEncoder(w).Encode(agentproto.Refusal{Error: msg, Presented: fp, Expected: []string{h.keys.Current().Fingerprint}})
@@ -294,6 +299,10 @@ func (h *Hub) takeTunnel(ctx context.Context, conn net.Conn, fp, version string)
 	h.log.Info("a polling agent connected", "fingerprint", fp, "version", version)
 	h.seen(ctx, fp, version)
 	h.Wake()
+	select {
+	case h.connects <- struct{}{}:
+	default:
+	}
 	go h.keepAlive(ctx, fp, tn)
 }
 

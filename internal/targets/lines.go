@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -49,13 +50,38 @@ func (l *lines) mask(s string) string {
 	return l.masker.Mask(s)
 }
 
+// maxLine bounds a line of a task's log, as a step on the server is
+// bounded (internal/step): an agent's longer line — it may send one of
+// agentproto.MaxEvent — is split, after masking, so a secret never falls
+// across a cut unmasked.
+const maxLine = 64 << 10
+
 func (l *lines) add(level, text string) {
 	if level != "error" {
 		level = "info"
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf = append(l.buf, domain.LogLine{At: time.Now().UTC(), Level: level, Text: l.prefix + l.masker.Mask(text)})
+	at := time.Now().UTC()
+	text = l.masker.Mask(text)
+	for {
+		n := cut(text, maxLine)
+		l.buf = append(l.buf, domain.LogLine{At: at, Level: level, Text: l.prefix + text[:n]})
+		if text = text[n:]; text == "" {
+			return
+		}
+	}
+}
+
+// cut is where to cut s to at most n bytes, at a rune's start.
+func cut(s string, n int) int {
+	if len(s) <= n {
+		return len(s)
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }
 
 func (l *lines) loop() {

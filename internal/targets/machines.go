@@ -232,14 +232,18 @@ func classify(t domain.Target, err error) (domain.Health, string) {
 		return domain.HealthUnhealthy, refused.Error()
 	}
 	if errors.Is(err, errNotHere) {
-		return domain.HealthOffline, "its polling agent is not connected"
+		return domain.HealthOffline, "its polling agent is not connected" + pollingHint
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "tls:") || strings.Contains(msg, "http2:") && strings.Contains(msg, "protocol") {
 		return domain.HealthUnhealthy, "cannot talk with the agent at " + t.URL + ": " + msg
 	}
-	return domain.HealthOffline, "cannot reach the agent at " + t.URL + ": " + msg
+	return domain.HealthOffline, "cannot reach the agent at " + t.URL + ": " + msg +
+		"; check that `ferry agent run --listen` runs on that machine, on that address, and that this server may reach its port (firewall)"
 }
+
+// pollingHint is what to check when a polling agent is not connected.
+const pollingHint = "; check that `ferry agent run --poll https://SERVER:PORT --trust FINGERPRINT` runs on the machine, with this server's --agent-listen address and agent fingerprint (`ferry target trust-info`), and read its log: it says why it is refused"
 
 // infoProblem says what is wrong with an agent that answered, or "".
 func infoProblem(info agentproto.Info) string {

@@ -90,6 +90,9 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (Added,
 		if !errors.Is(err, domain.ErrNotFound) {
 			return err
 		}
+		if err := s.thumbprintFree(ctx, t); err != nil {
+			return err
+		}
 		if err := s.targets.Create(ctx, &t); err != nil {
 			return err
 		}
@@ -135,6 +138,22 @@ func (s *Service) Validate(ctx context.Context, sp domain.Space, req AddRequest)
 		}
 	}
 	return t, nil
+}
+
+// thumbprintFree refuses a second target of a space with t's thumbprint,
+// naming the one that has it: one agent is one target of a space.
+func (s *Service) thumbprintFree(ctx context.Context, t domain.Target) error {
+	list, err := s.targets.ByThumbprint(ctx, t.Thumbprint)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		if o.SpaceID == t.SpaceID {
+			return domain.Conflictf("target %q of this space is already the agent with thumbprint %s (an agent is one target of a space: give it more environments or roles with `ferry target delete %s` and `ferry target add`, or give another machine its own identity with `ferry agent init`)",
+				o.Name, t.Thumbprint, o.Name)
+		}
+	}
+	return nil
 }
 
 func sameRegistration(a, b domain.Target) bool {

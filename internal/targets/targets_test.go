@@ -200,3 +200,48 @@ func TestRotateServerIdentity(t *testing.T) {
 		t.Errorf("an agent that trusts only the old identity: %s %q", c.Target.Health, c.Target.HealthReason)
 	}
 }
+
+// TestPollingAgentHealthyOnConnect: a polling agent registered after it
+// started (`ferry agent register` on its machine) connects on its next
+// try; its target reads Healthy then, not Offline "not connected" until
+// the next round of checks (here an hour away). Before, `target show`
+// said Offline and "connected to: server node …" at once.
+func TestPollingAgentHealthyOnConnect(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Default")
+	env.Apply("Default", "environments: [{name: Production}]")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, checked := make(chan struct{}), make(chan struct{})
+	go func() { env.Set.Hub.ServeAgents(ctx, ln); close(served) }()
+	go func() { targets.NewHealth(env.Set.Targets, time.Hour).Run(ctx); close(checked) }()
+	defer func() { cancel(); <-served; <-checked }()
+	info, err := env.Set.Targets.TrustInfo(env.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	fp, _, err := agent.Init(data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{Data: data, Poll: "https://" + ln.Addr().String(), Trust: []string{info.Fingerprint}, Sandbox: sandbox.Off,
+			Log: slog.New(slog.NewTextHandler(log, nil))})
+	}()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 30*time.Second, "the unregistered agent to be refused", func() bool { return strings.Contains(log.String(), "never registered") })
+	if _, err := env.Set.Targets.Add(env.Ctx, "Default", targets.AddRequest{Name: "p-1", Environments: []string{"Production"}, Roles: []string{"web"}, Polling: true, Thumbprint: fp}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the target to read Healthy once its agent connected", func() bool {
+		tg, err := env.Set.Targets.Show(env.Ctx, "Default", "p-1")
+		return err == nil && tg.Health == "Healthy"
+	})
+}

@@ -503,6 +503,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 		if d.ReceivedFrom != "" && d.ReceivedFrom != d.Space {
 			from += ", relayed by " + d.ReceivedFrom
 		}
+		from += onTargets(d.Machines)
 		pg.Receipts = append(pg.Receipts, dashboard.Cell{Environment: d.Environment, Remote: true, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: from})
 	}
 	for _, e := range envs {
@@ -619,4 +620,16 @@ func fileName(base, ext string) string {
 		return '-'
 	}, base)
 	return b + ext
+}
+
+// onTargets says how many deployment targets ran a deployment, when any
+// did: ", on 2 targets".
+func onTargets(n int) string {
+	switch {
+	case n == 1:
+		return ", on 1 target"
+	case n > 1:
+		return fmt.Sprintf(", on %d targets", n)
+	}
+	return ""
 }

@@ -40,8 +40,14 @@ func (h *Handler) funcs() template.FuncMap {
 		"comparePath": func(space, project, from, to string) string {
 			return projectPath(space, project) + "/compare?from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to)
 		},
-		"age":           func(t any) string { return age(h.now(), t) },
-		"when":          when,
+		"age":  func(t any) string { return age(h.now(), t) },
+		"when": when,
+		"onTargets": func(n *int) string {
+			if n == nil {
+				return ""
+			}
+			return onTargets(*n)
+		},
 		"healthClass":   healthClass,
 		"state":         stateOf,
 		"short":         short,

@@ -20,7 +20,7 @@ func (db *DB) Receipts() store.Receipts { return &receipts{db} }
 
 const receiptColumns = `r.id, r.space_id, r.digest, r.deploying_space, r.signer_fingerprint, r.origin_space, r.origin_fingerprint,
 	r.origin_project, r.version, r.snapshot_digest, r.environment, r.tenant, r.state, r.started_at, r.finished_at,
-	r.deployed_by, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
+	r.deployed_by, r.machines, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
 
 // receiptSummaryColumns leave out the signed bytes, which summaries (the
 // dashboard) never need: they are most of a receipt's size.
@@ -30,14 +30,19 @@ func scanReceipt(s scanner) (domain.Receipt, error) {
 	var r domain.Receipt
 	var started, finished sql.NullInt64
 	var received int64
+	var machines sql.NullInt64
 	var payload, sig string
 	err := s.Scan(&r.ID, &r.SpaceID, &r.Digest, &r.DeployingSpace, &r.SignerFingerprint, &r.OriginSpace, &r.OriginFingerprint,
 		&r.OriginProject, &r.Version, &r.SnapshotDigest, &r.Environment, &r.Tenant, &r.State, &started, &finished,
-		&r.DeployedBy, &r.ReceivedFrom, &received, &payload, &sig, &r.SignerPEM)
+		&r.DeployedBy, &machines, &r.ReceivedFrom, &received, &payload, &sig, &r.SignerPEM)
 	if err != nil {
 		return r, err
 	}
 	r.StartedAt, r.FinishedAt, r.ReceivedAt = timePtr(started), timePtr(finished), fromMicros(received)
+	if machines.Valid {
+		n := int(machines.Int64)
+		r.Machines = &n
+	}
 	if r.Payload, err = base64.StdEncoding.DecodeString(payload); err != nil {
 		return r, err
 	}
@@ -63,11 +68,11 @@ func (s *receipts) Create(ctx context.Context, r *domain.Receipt) (bool, error) 
 func (s *receipts) insert(ctx context.Context, r *domain.Receipt) error {
 	err := s.db.queryRow(ctx, `INSERT INTO receipts (space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
 			origin_project, version, snapshot_digest, environment, tenant, state, started_at, finished_at, deployed_by,
-			received_from, received_at, payload, signature, signer_pem)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			machines, received_from, received_at, payload, signature, signer_pem)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.SpaceID, r.Digest, r.DeployingSpace, r.SignerFingerprint, r.OriginSpace, r.OriginFingerprint,
 		r.OriginProject, r.Version, r.SnapshotDigest, r.Environment, r.Tenant, string(r.State),
-		nullMicros(r.StartedAt), nullMicros(r.FinishedAt), r.DeployedBy, r.ReceivedFrom, micros(r.ReceivedAt),
+		nullMicros(r.StartedAt), nullMicros(r.FinishedAt), r.DeployedBy, r.Machines, r.ReceivedFrom, micros(r.ReceivedAt),
 		base64.StdEncoding.EncodeToString(r.Payload), base64.StdEncoding.EncodeToString(r.Signature), r.SignerPEM).Scan(&r.ID)
 	if err != nil {
 		return err

@@ -53,10 +53,11 @@ type RunnerConfig struct {
 	Workers int           // tasks run at once; 0: four
 }
 
-// Receipts sign what a finished task did (receipt.Service). Record runs
-// after a task reaches its final state; its error is logged.
+// Receipts sign what a finished task did (receipt.Service): Finish runs
+// finish (the task's move to its final state) and records the task's
+// receipt in one transaction; its error is logged.
 type Receipts interface {
-	Record(ctx context.Context, taskID int64) error
+	Finish(ctx context.Context, taskID int64, finish func(ctx context.Context) error) error
 }
 
 // NewRunner returns a runner that claims tasks and records their logs and
@@ -176,13 +177,13 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 	// leaves a task Executing.
 	fin, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
-	if err := r.tasks.Finish(fin, t.ID, state, msg, r.now()); err != nil {
+	err = r.receipts.Finish(fin, t.ID, func(ctx context.Context) error {
+		return r.tasks.Finish(ctx, t.ID, state, msg, r.now())
+	})
+	if err != nil {
 		log.Error("finish task", "err", err)
 	}
 	log.Info("task finished", "state", state)
-	if err := r.receipts.Record(fin, t.ID); err != nil {
-		log.Error("after task", "err", err)
-	}
 }
 
 var errCancelled = errors.New("task cancelled")

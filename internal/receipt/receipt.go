@@ -151,6 +151,37 @@ func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, rele
 // Record signs and stores a receipt for a finished deployment task, if it
 // deployed a remote project. Local deployments need none.
 func (s *Service) Record(ctx context.Context, taskID int64) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error { return s.record(ctx, taskID) })
+	s.queued(err)
+	return err
+}
+
+// Finish ends a deployment task and records its receipt in one
+// transaction: finish moves the task to its final state, then the receipt
+// is signed and stored (and queued back to the release's origin). Nobody
+// sees the task finished without its receipt — not `receipt export` run
+// right after `deploy --wait`, not a process that dies in between. When
+// the receipt cannot be recorded, the task is finished all the same and
+// the error says the receipt is missing.
+func (s *Service) Finish(ctx context.Context, taskID int64, finish func(ctx context.Context) error) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := finish(ctx); err != nil {
+			return err
+		}
+		return s.record(ctx, taskID)
+	})
+	if err == nil {
+		s.queued(nil)
+		return nil
+	}
+	if ferr := finish(ctx); ferr != nil {
+		return ferr
+	}
+	return fmt.Errorf("task %d finished without its receipt: %w", taskID, err)
+}
+
+// record is Record in the caller's transaction.
+func (s *Service) record(ctx context.Context, taskID int64) error {
 	t, err := s.tasks.Get(ctx, taskID)
 	if err != nil || t.Kind != domain.TaskDeploy || !t.State.Done() {
 		return err
@@ -210,14 +241,10 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 		return err
 	}
 	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
-	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
-		if _, err := s.receipts.Create(ctx, &r); err != nil {
-			return err
-		}
-		return s.queueBack(ctx, sp, []domain.Receipt{r})
-	})
-	s.queued(err)
-	return err
+	if _, err := s.receipts.Create(ctx, &r); err != nil {
+		return err
+	}
+	return s.queueBack(ctx, sp, []domain.Receipt{r})
 }
 
 // fill adds to pl what its schema version carries beyond version 1 — the

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/api"
@@ -39,9 +40,13 @@ type Config struct {
 	DataDir string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
 	Listen  string // host:port; port 0 picks a free one
 	// AgentListen is where polling agents connect (mutually authenticated
-	// TLS); "" accepts none.
-	AgentListen string
-	DatabaseURL string // empty: embedded SQLite in DataDir
+	// TLS); "" accepts none. AgentListenDefault says it is the default
+	// rather than chosen: then an address in use (a second server on one
+	// host) leaves the server without a listener, with a warning, instead
+	// of stopping it.
+	AgentListen        string
+	AgentListenDefault bool
+	DatabaseURL        string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
 	// password on first start (FERRY_ADMIN_PASSWORD).
 	AdminPassword string
@@ -107,6 +112,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer sb.Close()
 	nd.sandbox = status
 	agents, err := listenAgents(cfg)
+	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
+		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
+			"address", cfg.AgentListen)
+		agents, err, cfg.AgentListen = nil, nil, ""
+	}
 	if err != nil {
 		return err
 	}

@@ -235,3 +235,46 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 		t.Fatalf("a bundle created tenants: %+v", tenants)
 	}
 }
+
+// TestTenantDeleteRefusedWhileUsed: a tenant named by a variable's, a
+// step's or a target's scope is not deleted (SPEC §7: a delete that would
+// break a reference is refused, naming the referrer); one nothing names
+// goes. Tenant and target names complete in the shell.
+func TestTenantDeleteRefusedWhileUsed(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "t.yaml", `
+environments: [{name: Development}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    tenantedDeployments: both
+    variables: [{name: Greeting, value: hi, tenants: [acme]}]
+    process:
+      - {name: A, type: script, script: echo, tenants: [acme, initech]}
+tenants:
+  - {name: acme, projects: {Shop: [Development]}}
+  - {name: initech, projects: {Shop: [Development]}}
+  - {name: globex, projects: {Shop: [Development]}}
+`))
+	r := srv.Run("tenant", "delete", "acme")
+	if r.Code != 6 || !strings.Contains(r.Stderr, "Shop: Greeting") || !strings.Contains(r.Stderr, "Shop: A") {
+		t.Errorf("tenant delete acme, named by a variable and a step: exit %d, want 6 naming both\n%s", r.Code, r.Out())
+	}
+	r = srv.Run("tenant", "delete", "initech", "-o", "json")
+	if r.Code != 6 || !strings.Contains(r.Stderr, "Shop: A") {
+		t.Errorf("tenant delete initech, named by a step: exit %d, want 6\n%s", r.Code, r.Out())
+	}
+	srv.Must("tenant", "show", "acme")
+	srv.Must("tenant", "delete", "globex")
+	if r := srv.Run("tenant", "show", "globex"); r.Code == 0 {
+		t.Errorf("globex still there after its delete\n%s", r.Out())
+	}
+	for _, args := range [][]string{{"tenant", "show", ""}, {"tenant", "var", "list", ""}, {"deploy", "Shop", "1.0", "--tenant", ""}} {
+		r := srv.Run(append([]string{"__complete"}, args...)...)
+		if !strings.Contains(r.Stdout, "acme\n") || !strings.Contains(r.Stdout, "initech\n") {
+			t.Errorf("complete %q: lacks the tenants\n%s", args, r.Out())
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (a *app) tenantShow() *cobra.Command {
 }
 
 func (a *app) tenantDelete() *cobra.Command {
-	return show(a, &cobra.Command{Use: "delete NAME", Short: "Delete a tenant and its values", Args: cobra.ExactArgs(1),
+	return show(a, &cobra.Command{Use: "delete NAME", Short: "Delete a tenant and its values (refused while a scope names it or a task deploys for it)", Args: cobra.ExactArgs(1),
 		Example: "  ferry tenant delete acme"},
 		func(x call) (api.Tenant, error) { return x.DeleteTenant(x, x.space, x.args[0]) },
 		line("Deleted tenant %s", func(t api.Tenant) []any { return []any{t.Name} }))

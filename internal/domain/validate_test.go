@@ -1,6 +1,9 @@
 package domain
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestValidateSafeName(t *testing.T) {
 	for _, ok := range []string{"Acme", "acme-eu.2", "x_1", "9lives", "Ünïcode", "東京", "a"} {
@@ -53,6 +56,27 @@ func TestNameKey(t *testing.T) {
 	for _, pair := range [][2]string{{"Prod Space", "Prod Spaces"}, {"Prod Space", "ProdSpace"}, {"Test", "Test 2"}} {
 		if NameKey(pair[0]) == NameKey(pair[1]) {
 			t.Errorf("%q and %q share a key", pair[0], pair[1])
+		}
+	}
+}
+
+// TestTriggerOnTenantedProjectRefused: a trigger deploys untenanted, so a
+// project that deploys only to tenants refuses it at apply instead of
+// failing every firing; "both" takes it.
+func TestTriggerOnTenantedProjectRefused(t *testing.T) {
+	known := func(string) bool { return true }
+	for _, tr := range []Trigger{
+		{Name: "nightly", Type: TriggerSchedule, Cron: "0 3 * * *", SourceEnvironment: "Test", Environment: "Production"},
+		{Name: "arrive", Type: TriggerOnArrival, Environment: "Production"},
+	} {
+		p := Project{Name: "Shop", TenantedDeployments: TenantedTenanted, Triggers: []Trigger{tr}}
+		err := p.ValidateSettings(known)
+		if err == nil || !strings.Contains(err.Error(), "tenantedDeployments: both") {
+			t.Errorf("trigger %s on a tenanted project: %v, want a refusal saying what to do", tr.Name, err)
+		}
+		p.TenantedDeployments = TenantedBoth
+		if err := p.ValidateSettings(known); err != nil {
+			t.Errorf("trigger %s on a project deploying both ways: %v", tr.Name, err)
 		}
 	}
 }

@@ -291,7 +291,7 @@ func (s *Service) unused(ctx context.Context, sp domain.Space, tenant string) er
 		refs = append(refs, domain.Referrer{Kind: kind, Name: name, Detail: detail})
 	}
 	names := func(list []string) bool {
-		return slices.ContainsFunc(list, func(n string) bool { return strings.EqualFold(n, tenant) })
+		return slices.Contains(list, tenant) // scopes match tenants by exact name, as deployments do
 	}
 	projects, err := s.projects.List(ctx, sp.ID)
 	if err != nil {

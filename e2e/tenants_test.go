@@ -123,7 +123,7 @@ func TestTenantsAcrossSpaces(t *testing.T) {
 	}
 	// Tier/Gold is acme and initech: initech is refused, so nothing goes.
 	r = devFail("deploy", "Shop", "1.0.0", "--to", "Test", "--tenant-tag", "Tier/Gold", "--tenant", "globex")
-	contains(t, r.Stderr, "tenant initech", `requires phase "Dev"`, "nothing was queued")
+	contains(t, r.Stderr, "tenant initech", `requires phase "Dev"`, "--to \"Development\" --tenant initech`", "nothing was queued")
 	notContains(t, r.Stderr, "tenant acme:", "tenant globex:")
 	dev("deploy", "Shop", "1.0.0", "--to", "Test", "--tenant", "acme", "--tenant", "globex", "--wait")
 

@@ -117,3 +117,32 @@ func TestDeployTenantsOneTaskEach(t *testing.T) {
 	_, err = deployTo(env, env.Ctx, "Api", "Test")
 	wantRefused(t, err, domain.KindInvalid, `requires phase "Dev"`)
 }
+
+// TestDeployTenantsUnknownDoesNotHideMissingValues: an unknown tenant, a
+// tenant not connected and a tag nobody has are named in the same refusal
+// as the missing values of the tenants that are known, so one correction
+// is enough (before, the unknown tenant hid the rest).
+func TestDeployTenantsUnknownDoesNotHideMissingValues(t *testing.T) {
+	env := newShop(t)
+	env.Apply("Dev", `projects:
+  - name: Portal
+    lifecycle: Main
+    templates: [{name: Url, type: text, required: true}]
+    process: [{name: S, type: script, script: "echo #{Url}"}]
+`)
+	env.Release("Dev", "Portal", "1.0.0")
+	mustTenant(t, env, "acme", "Portal", "Dev")
+	mustTenant(t, env, "initech", "Shop", "Dev")
+	for _, tc := range []struct {
+		tenants, tags []string
+		other         string
+	}{
+		{[]string{"acme", "ghost"}, nil, "ghost"},
+		{[]string{"acme", "initech"}, nil, "initech"},
+		{[]string{"acme"}, []string{"Region/Mars"}, "Region/Mars"},
+	} {
+		_, err := env.Set.Deploy.DeployTenants(env.Ctx, "Dev", deploy.Request{Project: "Portal", Version: "1.0.0", Environment: "Dev", Tenants: tc.tenants, TenantTags: tc.tags})
+		wantRefused(t, err, domain.KindInvalid, tc.other, "tenant acme", "Url", "ferry tenant var set acme", "nothing was queued")
+	}
+	wantNoTasks(t, env)
+}

@@ -80,3 +80,21 @@ func TestTriggerOnTenantedProjectRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateTagRefusesInvisibleAndControlRunes: a tag is shown in
+// terminals and pages and travels in bundles, so beyond ASCII it holds
+// letters and digits only (before, any rune above 127 passed: bidi
+// overrides, zero-width joiners, C1 controls such as CSI).
+func TestValidateTagRefusesInvisibleAndControlRunes(t *testing.T) {
+	for _, ok := range []string{"Region/Europe", "Tier/Gold 2", "Région/Île-de-France", "地域/東京", "a.b/c_d-e"} {
+		if err := ValidateTag(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"Region/Eu\u202erope", "Region/\u2066x\u2069", "Tier/Gold\u200b", "Tier/\u009b31mred", "Tier/a\u2028b",
+		"Tier/\u00a0Gold", "Tier/a\u00adb", "Tier/\ufeffx", "Tier/€", "Region/a\x1b[31m", "Region", "/x", "a/b/c", " a/b"} {
+		if err := ValidateTag(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}

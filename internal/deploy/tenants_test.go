@@ -146,3 +146,28 @@ func TestDeployTenantsUnknownDoesNotHideMissingValues(t *testing.T) {
 	}
 	wantNoTasks(t, env)
 }
+
+// TestTenantDeleteNeedsEveryProjectOfTheTenant: deleting a tenant removes
+// its connections and values for every project, so a space administrator
+// whose team is limited to another project, or to some environments, may
+// not (before, any space-admin grant was enough).
+func TestTenantDeleteNeedsEveryProjectOfTheTenant(t *testing.T) {
+	env := newShop(t)
+	mustTenant(t, env, "acme", "Shop", "Dev")
+	mustTenant(t, env, "globex", "Api", "Dev")
+	env.User("apiadmin", false)
+	env.Grant("Dev", "apiadmin", "space-admin", []string{"Api"}, nil)
+	env.User("devadmin", false)
+	env.Grant("Dev", "devadmin", "space-admin", nil, []string{"Dev"})
+	for _, who := range []string{"apiadmin", "devadmin"} {
+		if _, err := env.Set.Tenants.Delete(env.As(who), "Dev", "acme"); domain.KindOf(err) != domain.KindForbidden {
+			t.Errorf("%s deleting acme (connected to Shop): %v, want forbidden", who, err)
+		}
+	}
+	if _, err := env.Set.Tenants.Show(env.Ctx, "Dev", "acme"); err != nil {
+		t.Fatalf("acme gone: %v", err)
+	}
+	if _, err := env.Set.Tenants.Delete(env.As("apiadmin"), "Dev", "globex"); err != nil {
+		t.Errorf("apiadmin deleting globex (connected to Api only): %v", err)
+	}
+}

@@ -8,6 +8,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -138,6 +139,9 @@ func (s *Service) Delete(ctx context.Context, space, name string) (domain.Tenant
 			return err
 		}
 		if t, err = s.tenants.Get(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		if err := s.mayRemove(ctx, sp, t); err != nil {
 			return err
 		}
 		if err := s.unused(ctx, sp, t.Name); err != nil {
@@ -281,6 +285,27 @@ func templateNames(ts []domain.Template) string {
 		names = append(names, t.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// mayRemove checks that the actor administers, in every environment,
+// each project the tenant is connected to or has values of: deleting it
+// removes those connections and values, so a grant limited to other
+// projects or to some environments is not enough.
+func (s *Service) mayRemove(ctx context.Context, sp domain.Space, t domain.Tenant) error {
+	projects := map[string]bool{"": true}
+	for p := range t.Projects {
+		projects[p] = true
+	}
+	for _, v := range t.Values {
+		projects[v.Project] = true
+	}
+	names := slices.Sorted(maps.Keys(projects))
+	for _, p := range names {
+		if err := s.access.RequireEveryEnvironment(ctx, sp, domain.PermAdminSpace, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unused refuses, naming them all, the scopes (variables, steps, targets)

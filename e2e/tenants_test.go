@@ -258,7 +258,21 @@ tenants:
   - {name: initech, projects: {Shop: [Development]}}
   - {name: globex, projects: {Shop: [Development]}}
 `))
-	r := srv.Run("tenant", "delete", "acme")
+	// deploy --wait -o json gives the deployments as they ended (before:
+	// as they were queued, every one "Queued").
+	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	r := srv.Run("deploy", "Shop", "1.0.0", "--to", "Development", "--tenant", "acme", "--tenant", "initech", "--wait", "-o", "json")
+	var ended []struct{ Tenant, State string }
+	if err := json.Unmarshal([]byte(r.Stdout), &ended); err != nil || r.Code != 0 || len(ended) != 2 {
+		t.Fatalf("deploy --wait -o json: exit %d, %v\n%s", r.Code, err, r.Out())
+	}
+	for _, d := range ended {
+		if d.State != "Success" {
+			t.Errorf("deploy --wait -o json: %s is %s, want Success", d.Tenant, d.State)
+		}
+	}
+
+	r = srv.Run("tenant", "delete", "acme")
 	if r.Code != 6 || !strings.Contains(r.Stderr, "Shop: Greeting") || !strings.Contains(r.Stderr, "Shop: A") {
 		t.Errorf("tenant delete acme, named by a variable and a step: exit %d, want 6 naming both\n%s", r.Code, r.Out())
 	}

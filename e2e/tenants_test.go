@@ -123,7 +123,7 @@ func TestTenantsAcrossSpaces(t *testing.T) {
 	}
 	// Tier/Gold is acme and initech: initech is refused, so nothing goes.
 	r = devFail("deploy", "Shop", "1.0.0", "--to", "Test", "--tenant-tag", "Tier/Gold", "--tenant", "globex")
-	contains(t, r.Stderr, "tenant initech", `requires phase "Dev"`, "nothing was queued")
+	contains(t, r.Stderr, "tenant initech", `requires phase "Dev"`, "--to \"Development\" --tenant initech`", "nothing was queued")
 	notContains(t, r.Stderr, "tenant acme:", "tenant globex:")
 	dev("deploy", "Shop", "1.0.0", "--to", "Test", "--tenant", "acme", "--tenant", "globex", "--wait")
 
@@ -233,5 +233,62 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	decodeJSON(t, p.prod.Must("--space", "Prod Space", "tenant", "list", "-o", "json").Stdout, &tenants)
 	if len(tenants) != 0 {
 		t.Fatalf("a bundle created tenants: %+v", tenants)
+	}
+}
+
+// TestTenantDeleteRefusedWhileUsed: a tenant named by a variable's, a
+// step's or a target's scope is not deleted (SPEC §7: a delete that would
+// break a reference is refused, naming the referrer); one nothing names
+// goes. Tenant and target names complete in the shell.
+func TestTenantDeleteRefusedWhileUsed(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "t.yaml", `
+environments: [{name: Development}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    tenantedDeployments: both
+    variables: [{name: Greeting, value: hi, tenants: [acme]}]
+    process:
+      - {name: A, type: script, script: echo, tenants: [acme, initech]}
+tenants:
+  - {name: acme, projects: {Shop: [Development]}}
+  - {name: initech, projects: {Shop: [Development]}}
+  - {name: globex, projects: {Shop: [Development]}}
+`))
+	// deploy --wait -o json gives the deployments as they ended (before:
+	// as they were queued, every one "Queued").
+	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	r := srv.Run("deploy", "Shop", "1.0.0", "--to", "Development", "--tenant", "acme", "--tenant", "initech", "--wait", "-o", "json")
+	var ended []struct{ Tenant, State string }
+	if err := json.Unmarshal([]byte(r.Stdout), &ended); err != nil || r.Code != 0 || len(ended) != 2 {
+		t.Fatalf("deploy --wait -o json: exit %d, %v\n%s", r.Code, err, r.Out())
+	}
+	for _, d := range ended {
+		if d.State != "Success" {
+			t.Errorf("deploy --wait -o json: %s is %s, want Success", d.Tenant, d.State)
+		}
+	}
+
+	r = srv.Run("tenant", "delete", "acme")
+	if r.Code != 6 || !strings.Contains(r.Stderr, "Shop: Greeting") || !strings.Contains(r.Stderr, "Shop: A") {
+		t.Errorf("tenant delete acme, named by a variable and a step: exit %d, want 6 naming both\n%s", r.Code, r.Out())
+	}
+	r = srv.Run("tenant", "delete", "initech", "-o", "json")
+	if r.Code != 6 || !strings.Contains(r.Stderr, "Shop: A") {
+		t.Errorf("tenant delete initech, named by a step: exit %d, want 6\n%s", r.Code, r.Out())
+	}
+	srv.Must("tenant", "show", "acme")
+	srv.Must("tenant", "delete", "globex")
+	if r := srv.Run("tenant", "show", "globex"); r.Code == 0 {
+		t.Errorf("globex still there after its delete\n%s", r.Out())
+	}
+	for _, args := range [][]string{{"tenant", "show", ""}, {"tenant", "var", "list", ""}, {"deploy", "Shop", "1.0", "--tenant", ""}} {
+		r := srv.Run(append([]string{"__complete"}, args...)...)
+		if !strings.Contains(r.Stdout, "acme\n") || !strings.Contains(r.Stdout, "initech\n") {
+			t.Errorf("complete %q: lacks the tenants\n%s", args, r.Out())
+		}
 	}
 }

@@ -77,23 +77,22 @@ is missing at once.`,
 }
 
 // deployTenants queues one deployment per tenant and, with wait, follows
-// each in turn: it fails if any of them did not succeed.
+// each in turn: it fails if any of them did not succeed. With -o json and
+// wait it prints the deployments once, as they ended.
 func (a *app) deployTenants(x call, req api.DeployTenantsRequest, wait bool) error {
 	list, err := x.DeployTenants(x, x.space, req)
 	if err != nil {
 		return err
 	}
-	if !wait || a.output == "json" {
-		if err := a.render(list, func(w io.Writer) {
+	if !wait {
+		return a.render(list, func(w io.Writer) {
 			for _, d := range list {
 				fmt.Fprintf(w, "Queued deployment of %s %s to %s for %s as task %d\n", d.Project, d.Version, d.Environment, d.Tenant, d.TaskID)
 			}
-		}); err != nil || !wait {
-			return err
-		}
+		})
 	}
 	var failures []string
-	for _, d := range list {
+	for i, d := range list {
 		if a.output != "json" {
 			fmt.Fprintf(a.stdout, "Deploying %s %s to %s for %s (task %d)\n", d.Project, d.Version, d.Environment, d.Tenant, d.TaskID)
 		}
@@ -105,11 +104,17 @@ func (a *app) deployTenants(x call, req api.DeployTenantsRequest, wait bool) err
 		if err != nil {
 			return err
 		}
+		list[i].State = t.State
 		if a.output != "json" {
 			fmt.Fprintf(a.stdout, "Task %d (%s): %s\n", t.ID, d.Tenant, t.State)
 		}
 		if t.State != api.TaskSuccess {
 			failures = append(failures, fmt.Sprintf("%s (task %d %s)", d.Tenant, t.ID, t.State))
+		}
+	}
+	if a.output == "json" { // the deployments as they ended
+		if err := a.render(list, nil); err != nil {
+			return err
 		}
 	}
 	if len(failures) > 0 {

@@ -112,7 +112,7 @@ func (a *app) tenantShow() *cobra.Command {
 }
 
 func (a *app) tenantDelete() *cobra.Command {
-	return show(a, &cobra.Command{Use: "delete NAME", Short: "Delete a tenant and its values", Args: cobra.ExactArgs(1),
+	return show(a, &cobra.Command{Use: "delete NAME", Short: "Delete a tenant and its values (refused while a scope names it or a task deploys for it)", Args: cobra.ExactArgs(1),
 		Example: "  ferry tenant delete acme"},
 		func(x call) (api.Tenant, error) { return x.DeleteTenant(x, x.space, x.args[0]) },
 		line("Deleted tenant %s", func(t api.Tenant) []any { return []any{t.Name} }))
@@ -142,7 +142,7 @@ connected to another space's environment.`,
 }
 
 func (a *app) tenantVarCommand() *cobra.Command {
-	var env string
+	var env, project, name string
 	var sensitive bool
 	set := show(a, &cobra.Command{
 		Use:   "set TENANT PROJECT NAME VALUE --env ENV",
@@ -163,9 +163,10 @@ sensitive template is encrypted at rest and never shown, with or without
 		if env == "" {
 			return api.Tenant{}, usagef("say which environment with --env ENV")
 		}
-		return x.SetTenantValue(x, x.space, x.args[0], api.TenantValueRequest{Project: x.args[1], Name: x.args[2], Value: value, Environment: env, Sensitive: sensitive})
+		project, name = x.args[1], x.args[2]
+		return x.SetTenantValue(x, x.space, x.args[0], api.TenantValueRequest{Project: project, Name: name, Value: value, Environment: env, Sensitive: sensitive})
 	}, func(w io.Writer, t api.Tenant) {
-		fmt.Fprintf(w, "Set a value of tenant %s for %s\n", t.Name, env)
+		fmt.Fprintf(w, "Set %s of project %s for tenant %s in %s\n", name, project, t.Name, env)
 	})
 	set.Flags().StringVar(&env, "env", "", "the environment (required)")
 	set.Flags().BoolVar(&sensitive, "sensitive", false, "the value is a secret: encrypted at rest, masked in logs, never shown")

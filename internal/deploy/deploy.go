@@ -153,10 +153,11 @@ func (s *Service) plan(ctx context.Context, space string, req Request) (plan, er
 	if env.IsRemote() {
 		return pl, domain.Invalidf("%q is an environment of space %q; deploy there, or promote the release with `ferry promote %q %s --to %q`", env.Name, env.RemoteSpace, p.Name, rel.Version, env.RemoteSpace)
 	}
-	if pl.tenants, err = s.chooseTenants(ctx, sp, p, env.Name, req); err != nil {
+	var problems []string
+	if pl.tenants, problems, err = s.chooseTenants(ctx, sp, p, env.Name, req); err != nil {
 		return pl, err
 	}
-	if err := s.checkEach(ctx, pl); err != nil {
+	if err := s.checkEach(ctx, pl, problems); err != nil {
 		return pl, err
 	}
 	if err := checkPackages(ctx, s.packages, sp, p, rel, env.Name); err != nil {
@@ -170,8 +171,9 @@ func (s *Service) plan(ctx context.Context, space string, req Request) (plan, er
 
 // checkEach checks the lifecycle and the values for each tenant of pl.
 // Untenanted, it returns the first refusal as it is; for tenants, it names
-// every problem of every tenant at once.
-func (s *Service) checkEach(ctx context.Context, pl plan) error {
+// every problem of every tenant at once, after problems (the tenants that
+// could not be chosen: unknown, not connected, tags nobody has).
+func (s *Service) checkEach(ctx context.Context, pl plan, problems []string) error {
 	lc, err := s.lifecycles.Get(ctx, pl.sp.ID, pl.p.LifecycleOf(pl.rel.Channel))
 	if err != nil {
 		return err
@@ -180,7 +182,6 @@ func (s *Service) checkEach(ctx context.Context, pl plan) error {
 	if err != nil {
 		return err
 	}
-	var problems []string
 	for _, t := range pl.tenants {
 		name := ""
 		if t != nil {
@@ -205,7 +206,7 @@ func (s *Service) checkEach(ctx context.Context, pl plan) error {
 func (s *Service) checkOne(pl plan, lc domain.Lifecycle, g Gate, t *domain.Tenant) []error {
 	var errs []error
 	p, rel, env := pl.p, pl.rel, pl.env.Name
-	if err := gateError(p, rel, lc, env, g); err != nil {
+	if err := gateError(p, rel, lc, env, g, t); err != nil {
 		errs = append(errs, err)
 	}
 	cands, dc := TenantCandidates(t, p.Name, env, Candidates(rel, p)), Context(env, t)
@@ -220,15 +221,19 @@ func (s *Service) checkOne(pl plan, lc domain.Lifecycle, g Gate, t *domain.Tenan
 
 // gateError refuses a deployment to an environment the release's
 // lifecycle (its channel's, else the project's) does not open yet.
-func gateError(p domain.Project, rel domain.Release, lc domain.Lifecycle, env string, g Gate) error {
+func gateError(p domain.Project, rel domain.Release, lc domain.Lifecycle, env string, g Gate, t *domain.Tenant) error {
 	switch {
 	case g.Open:
 		return nil
 	case g.Blocker.Name == "":
 		return domain.Invalidf("environment %q is not in lifecycle %q of %s %s (its phases: %s)", env, lc.Name, p.Name, rel.Version, PhaseList(lc))
 	}
-	return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q to succeed first: %s. Deploy it there: `ferry deploy %q %s --to %q`",
-		rel.Version, p.Name, env, lc.Name, g.Blocker.Name, g.Need(), p.Name, rel.Version, g.Pending[0])
+	tenant := ""
+	if t != nil {
+		tenant = " --tenant " + t.Name // a safe name (domain.ValidateSafeName)
+	}
+	return domain.Invalidf("release %s of %q cannot be deployed to %s yet: lifecycle %q requires phase %q to succeed first: %s. Deploy it there: `ferry deploy %q %s --to %q%s`",
+		rel.Version, p.Name, env, lc.Name, g.Blocker.Name, g.Need(), p.Name, rel.Version, g.Pending[0], tenant)
 }
 
 // missingError names the required values missing for env, and how to set

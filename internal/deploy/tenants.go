@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/variables"
@@ -34,23 +33,24 @@ func validTenantRequest(req *Request) error {
 // chooseTenants finds the tenants a deployment is for — every one named,
 // and every one with a tag given that is connected to the project in env —
 // or nil (one untenanted deployment) when none is asked for. Unknown
-// tenants, tenants not connected, tags no connected tenant has, and a
-// project's tenantedDeployments that does not allow the kind asked for are
-// refused together.
-func (s *Service) chooseTenants(ctx context.Context, sp domain.Space, p domain.Project, env string, req Request) ([]*domain.Tenant, error) {
+// tenants, tenants not connected and tags no connected tenant has are
+// returned as problems, to be refused together with every other problem of
+// the tenants chosen; a tenantedDeployments that does not allow the kind
+// asked for is an error.
+func (s *Service) chooseTenants(ctx context.Context, sp domain.Space, p domain.Project, env string, req Request) ([]*domain.Tenant, []string, error) {
 	mode := p.TenantedDeployments
 	if len(req.Tenants) == 0 && len(req.TenantTags) == 0 {
 		if mode == domain.TenantedTenanted {
-			return nil, domain.Invalidf("project %q deploys only to tenants (tenantedDeployments: tenanted); say which: --tenant NAME or --tenant-tag SET/TAG (see `ferry tenant list`)", p.Name)
+			return nil, nil, domain.Invalidf("project %q deploys only to tenants (tenantedDeployments: tenanted); say which: --tenant NAME or --tenant-tag SET/TAG (see `ferry tenant list`)", p.Name)
 		}
-		return []*domain.Tenant{nil}, nil
+		return []*domain.Tenant{nil}, nil, nil
 	}
 	if mode == domain.TenantedUntenanted {
-		return nil, domain.Invalidf("project %q is not deployed to tenants (tenantedDeployments: untenanted); set tenantedDeployments: tenanted or both in its YAML to deploy it to tenants", p.Name)
+		return nil, nil, domain.Invalidf("project %q is not deployed to tenants (tenantedDeployments: untenanted); set tenantedDeployments: tenanted or both in its YAML to deploy it to tenants", p.Name)
 	}
 	all, byName, err := s.loadTenants(ctx, sp, req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var chosen []*domain.Tenant
 	var problems []string
@@ -84,10 +84,7 @@ func (s *Service) chooseTenants(ctx context.Context, sp domain.Space, p domain.P
 			problems = append(problems, fmt.Sprintf("tag %s: no tenant with it is connected to project %q in %s", tag, p.Name, env))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, domain.Invalidf("cannot deploy %s %s to %s; nothing was queued:\n  - %s", p.Name, req.Version, env, strings.Join(problems, "\n  - "))
-	}
-	return chosen, nil
+	return chosen, problems, nil
 }
 
 // loadTenants reads the tenants a request may name: every tenant of the

@@ -117,3 +117,57 @@ func TestDeployTenantsOneTaskEach(t *testing.T) {
 	_, err = deployTo(env, env.Ctx, "Api", "Test")
 	wantRefused(t, err, domain.KindInvalid, `requires phase "Dev"`)
 }
+
+// TestDeployTenantsUnknownDoesNotHideMissingValues: an unknown tenant, a
+// tenant not connected and a tag nobody has are named in the same refusal
+// as the missing values of the tenants that are known, so one correction
+// is enough (before, the unknown tenant hid the rest).
+func TestDeployTenantsUnknownDoesNotHideMissingValues(t *testing.T) {
+	env := newShop(t)
+	env.Apply("Dev", `projects:
+  - name: Portal
+    lifecycle: Main
+    templates: [{name: Url, type: text, required: true}]
+    process: [{name: S, type: script, script: "echo #{Url}"}]
+`)
+	env.Release("Dev", "Portal", "1.0.0")
+	mustTenant(t, env, "acme", "Portal", "Dev")
+	mustTenant(t, env, "initech", "Shop", "Dev")
+	for _, tc := range []struct {
+		tenants, tags []string
+		other         string
+	}{
+		{[]string{"acme", "ghost"}, nil, "ghost"},
+		{[]string{"acme", "initech"}, nil, "initech"},
+		{[]string{"acme"}, []string{"Region/Mars"}, "Region/Mars"},
+	} {
+		_, err := env.Set.Deploy.DeployTenants(env.Ctx, "Dev", deploy.Request{Project: "Portal", Version: "1.0.0", Environment: "Dev", Tenants: tc.tenants, TenantTags: tc.tags})
+		wantRefused(t, err, domain.KindInvalid, tc.other, "tenant acme", "Url", "ferry tenant var set acme", "nothing was queued")
+	}
+	wantNoTasks(t, env)
+}
+
+// TestTenantDeleteNeedsEveryProjectOfTheTenant: deleting a tenant removes
+// its connections and values for every project, so a space administrator
+// whose team is limited to another project, or to some environments, may
+// not (before, any space-admin grant was enough).
+func TestTenantDeleteNeedsEveryProjectOfTheTenant(t *testing.T) {
+	env := newShop(t)
+	mustTenant(t, env, "acme", "Shop", "Dev")
+	mustTenant(t, env, "globex", "Api", "Dev")
+	env.User("apiadmin", false)
+	env.Grant("Dev", "apiadmin", "space-admin", []string{"Api"}, nil)
+	env.User("devadmin", false)
+	env.Grant("Dev", "devadmin", "space-admin", nil, []string{"Dev"})
+	for _, who := range []string{"apiadmin", "devadmin"} {
+		if _, err := env.Set.Tenants.Delete(env.As(who), "Dev", "acme"); domain.KindOf(err) != domain.KindForbidden {
+			t.Errorf("%s deleting acme (connected to Shop): %v, want forbidden", who, err)
+		}
+	}
+	if _, err := env.Set.Tenants.Show(env.Ctx, "Dev", "acme"); err != nil {
+		t.Fatalf("acme gone: %v", err)
+	}
+	if _, err := env.Set.Tenants.Delete(env.As("apiadmin"), "Dev", "globex"); err != nil {
+		t.Errorf("apiadmin deleting globex (connected to Api only): %v", err)
+	}
+}

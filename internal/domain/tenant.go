@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Tenant is a customer a space deploys releases to, each with its own values
@@ -80,7 +81,11 @@ func ValidateTag(tag string) error {
 		if !valid {
 			break
 		}
-		valid = r == ' ' || r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127 && r != '/'
+		// Beyond ASCII only letters and digits: no bidi or zero-width
+		// formatting, no C1 controls (U+009B is a terminal's CSI), no
+		// line or paragraph separators — tags are shown in terminals and
+		// pages, and arrive in bundles from other spaces.
+		valid = r == ' ' || r == '.' || r == '_' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)
 	}
 	if !valid {
 		return Invalidf("tag %q is not SET/TAG (letters, digits, spaces and . _ - in each part, for example Region/Europe)", tag)

@@ -338,6 +338,11 @@ func (p Project) ValidateSettings(knownEnv func(string) bool) error {
 		if err := tr.validate(knownEnv); err != nil {
 			return where("trigger %q: %s", tr.Name, Message(err))
 		}
+		if p.TenantedDeployments == TenantedTenanted {
+			// A trigger deploys untenanted (SPEC §7 gives it no tenants);
+			// such a project would refuse every firing.
+			return where("trigger %q deploys untenanted, but the project deploys only to tenants (tenantedDeployments: tenanted); set tenantedDeployments: both, or deploy to tenants yourself (ferry deploy --tenant-tag SET/TAG)", tr.Name)
+		}
 	}
 	return nil
 }

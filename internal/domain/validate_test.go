@@ -1,6 +1,9 @@
 package domain
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestValidateSafeName(t *testing.T) {
 	for _, ok := range []string{"Acme", "acme-eu.2", "x_1", "9lives", "Ünïcode", "東京", "a"} {
@@ -53,6 +56,45 @@ func TestNameKey(t *testing.T) {
 	for _, pair := range [][2]string{{"Prod Space", "Prod Spaces"}, {"Prod Space", "ProdSpace"}, {"Test", "Test 2"}} {
 		if NameKey(pair[0]) == NameKey(pair[1]) {
 			t.Errorf("%q and %q share a key", pair[0], pair[1])
+		}
+	}
+}
+
+// TestTriggerOnTenantedProjectRefused: a trigger deploys untenanted, so a
+// project that deploys only to tenants refuses it at apply instead of
+// failing every firing; "both" takes it.
+func TestTriggerOnTenantedProjectRefused(t *testing.T) {
+	known := func(string) bool { return true }
+	for _, tr := range []Trigger{
+		{Name: "nightly", Type: TriggerSchedule, Cron: "0 3 * * *", SourceEnvironment: "Test", Environment: "Production"},
+		{Name: "arrive", Type: TriggerOnArrival, Environment: "Production"},
+	} {
+		p := Project{Name: "Shop", TenantedDeployments: TenantedTenanted, Triggers: []Trigger{tr}}
+		err := p.ValidateSettings(known)
+		if err == nil || !strings.Contains(err.Error(), "tenantedDeployments: both") {
+			t.Errorf("trigger %s on a tenanted project: %v, want a refusal saying what to do", tr.Name, err)
+		}
+		p.TenantedDeployments = TenantedBoth
+		if err := p.ValidateSettings(known); err != nil {
+			t.Errorf("trigger %s on a project deploying both ways: %v", tr.Name, err)
+		}
+	}
+}
+
+// TestValidateTagRefusesInvisibleAndControlRunes: a tag is shown in
+// terminals and pages and travels in bundles, so beyond ASCII it holds
+// letters and digits only (before, any rune above 127 passed: bidi
+// overrides, zero-width joiners, C1 controls such as CSI).
+func TestValidateTagRefusesInvisibleAndControlRunes(t *testing.T) {
+	for _, ok := range []string{"Region/Europe", "Tier/Gold 2", "Région/Île-de-France", "地域/東京", "a.b/c_d-e"} {
+		if err := ValidateTag(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"Region/Eu\u202erope", "Region/\u2066x\u2069", "Tier/Gold\u200b", "Tier/\u009b31mred", "Tier/a\u2028b",
+		"Tier/\u00a0Gold", "Tier/a\u00adb", "Tier/\ufeffx", "Tier/€", "Region/a\x1b[31m", "Region", "/x", "a/b/c", " a/b"} {
+		if err := ValidateTag(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
 		}
 	}
 }

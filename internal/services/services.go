@@ -176,7 +176,7 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 		Packages:     feed,
 		Triggers:     triggers,
 		Targets:      tgs,
-		Tenants:      tenants.New(st, st.Tenants(), st.Projects(), st.Environments(), guard, events, now),
+		Tenants:      tenants.New(st, st.Tenants(), st.Projects(), st.Environments(), st.Targets(), st.Removal(), guard, events, now),
 		Hub:          hub,
 		TargetHealth: targets.NewHealth(tgs, cfg.TargetHealth),
 		Retention:    retain,

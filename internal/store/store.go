@@ -600,6 +600,7 @@ type ActiveFilter struct {
 	ProjectID   int64
 	ReleaseID   int64
 	Environment string
+	Tenant      string // deploying for this tenant
 }
 
 // ActiveTask is a task that has not finished, with what it deploys.

@@ -8,6 +8,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -25,16 +26,30 @@ type Service struct {
 	tenants      store.Tenants
 	projects     store.Projects
 	environments store.Environments
+	targets      targetLister
+	tasks        activeTasks
 	access       access.Guard
 	audit        *audit.Log
 	now          func() time.Time
 }
 
+// targetLister lists a space's targets (to find those scoped to a tenant).
+type targetLister interface {
+	List(ctx context.Context, spaceID int64) ([]domain.Target, error)
+}
+
+// activeTasks lists the tasks that have not finished (store.Removal).
+type activeTasks interface {
+	ActiveTasks(ctx context.Context, f store.ActiveFilter) ([]store.ActiveTask, error)
+}
+
 // New returns the tenants service: it writes tenants, and reads projects
-// and environments to check connections and values.
+// and environments to check connections and values, and projects, targets
+// and unfinished tasks to refuse deleting a tenant they use.
 func New(tx store.Transactor, tenants store.Tenants, projects store.Projects, environments store.Environments,
-	guard access.Guard, log *audit.Log, now func() time.Time) *Service {
-	return &Service{tx: tx, tenants: tenants, projects: projects, environments: environments, access: guard, audit: log, now: now}
+	targets targetLister, tasks activeTasks, guard access.Guard, log *audit.Log, now func() time.Time) *Service {
+	return &Service{tx: tx, tenants: tenants, projects: projects, environments: environments,
+		targets: targets, tasks: tasks, access: guard, audit: log, now: now}
 }
 
 // CreateRequest creates a tenant with tags ("SET/TAG").
@@ -112,7 +127,10 @@ func (s *Service) Show(ctx context.Context, space, name string) (domain.Tenant, 
 	return t, nil
 }
 
-// Delete deletes a tenant and its values (space administrators).
+// Delete deletes a tenant and its values (space administrators). It is
+// refused (SPEC §7), naming every referrer, while a variable's, a step's
+// or a target's scope names the tenant or a task deploying for it has not
+// finished. Its finished deployments stay in the history under its name.
 func (s *Service) Delete(ctx context.Context, space, name string) (domain.Tenant, error) {
 	var t domain.Tenant
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -121,6 +139,12 @@ func (s *Service) Delete(ctx context.Context, space, name string) (domain.Tenant
 			return err
 		}
 		if t, err = s.tenants.Get(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		if err := s.mayRemove(ctx, sp, t); err != nil {
+			return err
+		}
+		if err := s.unused(ctx, sp, t.Name); err != nil {
 			return err
 		}
 		if err := s.tenants.Delete(ctx, t.ID); err != nil {
@@ -261,4 +285,74 @@ func templateNames(ts []domain.Template) string {
 		names = append(names, t.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// mayRemove checks that the actor administers, in every environment,
+// each project the tenant is connected to or has values of: deleting it
+// removes those connections and values, so a grant limited to other
+// projects or to some environments is not enough.
+func (s *Service) mayRemove(ctx context.Context, sp domain.Space, t domain.Tenant) error {
+	projects := map[string]bool{"": true}
+	for p := range t.Projects {
+		projects[p] = true
+	}
+	for _, v := range t.Values {
+		projects[v.Project] = true
+	}
+	names := slices.Sorted(maps.Keys(projects))
+	for _, p := range names {
+		if err := s.access.RequireEveryEnvironment(ctx, sp, domain.PermAdminSpace, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unused refuses, naming them all, the scopes (variables, steps, targets)
+// that name tenant and the unfinished tasks deploying for it.
+func (s *Service) unused(ctx context.Context, sp domain.Space, tenant string) error {
+	var refs []domain.Referrer
+	add := func(kind, name, detail string) {
+		refs = append(refs, domain.Referrer{Kind: kind, Name: name, Detail: detail})
+	}
+	names := func(list []string) bool {
+		return slices.Contains(list, tenant) // scopes match tenants by exact name, as deployments do
+	}
+	projects, err := s.projects.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		for _, st := range p.Process {
+			if names(st.Tenants) {
+				add("step", p.Name+": "+st.Name, "runs only for it")
+			}
+		}
+		for _, v := range p.Variables {
+			if names(v.Tenants) {
+				add("variable", p.Name+": "+v.Name, "scoped to it")
+			}
+		}
+	}
+	targets, err := s.targets.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, tg := range targets {
+		if names(tg.Tenants) {
+			add("target", tg.Name, "serves only it")
+		}
+	}
+	tasks, err := s.tasks.ActiveTasks(ctx, store.ActiveFilter{SpaceID: sp.ID, Tenant: tenant})
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		add("task", fmt.Sprint(t.ID), fmt.Sprintf("%s, deploying %s %s to %s", strings.ToLower(string(t.State)), t.Project, t.Version, t.Environment))
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	return domain.Refusal(fmt.Sprintf("tenant %q", tenant), refs,
+		"Remove it from those scopes first (ferry apply, or the target's registration); wait for the tasks to finish or cancel them ('ferry task cancel ID')")
 }

@@ -69,6 +69,9 @@ func (s *removal) ActiveTasks(ctx context.Context, f store.ActiveFilter) ([]stor
 	if f.Environment != "" {
 		add("d.environment = ?", f.Environment)
 	}
+	if f.Tenant != "" {
+		add("d.tenant = ?", f.Tenant)
+	}
 	if len(args) == len(finalStates) {
 		return nil, fmt.Errorf("active tasks: no filter")
 	}

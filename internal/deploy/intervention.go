@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -244,4 +245,42 @@ func teamList(teams []string) string {
 		q[i] = fmt.Sprintf("%q", t)
 	}
 	return "team " + strings.Join(q, " or ")
+}
+
+// outputRef finds a reference to an output variable of a step, in any
+// form a template may take (#{Ferry.Action[S].Output.N},
+// #{Octopus.Action[S].Output[M].N | Filter}, #{if …}); group 1 is S.
+var outputRef = regexp.MustCompile(`(?i)\b(?:Ferry|Octopus)\.Action\[([^\]]+)\]\.Output\b`)
+
+// checkOutputsAcrossWait refuses a process in which a step that runs after
+// a manual intervention in env reads an output variable of a step that
+// runs before it. Output variables live in the memory of the run, and a
+// wait ends that run (the task is resumed from the store, perhaps on
+// another node, after a restart): the later step would find nothing.
+func checkOutputsAcrossWait(process []domain.Step, env string) error {
+	type earlier struct{ step, wait string }
+	ranBefore := map[string]earlier{} // by lower-cased step name
+	var since []string                // steps since the last wait
+	for _, st := range process {
+		if !st.AppliesTo(env) {
+			continue
+		}
+		if st.Type == domain.StepManualIntervention {
+			for _, name := range since {
+				ranBefore[strings.ToLower(name)] = earlier{name, st.Name}
+			}
+			since = since[:0]
+			continue
+		}
+		for _, text := range []string{st.Script, st.PreDeploy, st.PostDeploy, st.Destination} {
+			for _, m := range outputRef.FindAllStringSubmatch(text, -1) {
+				if e, ok := ranBefore[strings.ToLower(strings.TrimSpace(m[1]))]; ok {
+					return domain.Invalidf("step %q reads an output variable of step %q (%s), which runs before manual intervention %q; output variables are not kept while a deployment waits. Move step %q after the intervention, or set the value again after it",
+						st.Name, e.step, m[0], e.wait, e.step)
+				}
+			}
+		}
+		since = append(since, st.Name)
+	}
+	return nil
 }

@@ -316,6 +316,11 @@ func (r *Runner) runSteps(ctx context.Context, x *execution) error {
 	if err != nil {
 		return err
 	}
+	if start > 0 { // queued before deployments were checked for this
+		if err := checkOutputsAcrossWait(rel.Snapshot.Process, d.Environment); err != nil {
+			return err
+		}
+	}
 	n, ran := len(rel.Snapshot.Process), 0
 	for i, st := range rel.Snapshot.Process {
 		switch {

@@ -404,7 +404,10 @@ func (r *Runner) runStep(ctx context.Context, x *execution, st domain.Step) erro
 	before := len(x.ran)
 	err := r.onTargets(ctx, x, st)
 	if len(x.ran) > before {
-		r.countMachines(ctx, x.deployment, len(x.ran))
+		// After a manual intervention x.ran holds only the targets since
+		// the resume (which ones ran before is not kept): never count
+		// fewer than were counted before the wait.
+		r.countMachines(ctx, x.deployment, max(len(x.ran), x.deployment.Machines))
 	}
 	return err
 }

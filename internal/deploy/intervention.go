@@ -253,16 +253,16 @@ func teamList(teams []string) string {
 var outputRef = regexp.MustCompile(`(?i)\b(?:Ferry|Octopus)\.Action\[([^\]]+)\]\.Output\b`)
 
 // checkOutputsAcrossWait refuses a process in which a step that runs after
-// a manual intervention in env reads an output variable of a step that
+// a manual intervention in env, for tenant (nil: untenanted), reads an output variable of a step that
 // runs before it. Output variables live in the memory of the run, and a
 // wait ends that run (the task is resumed from the store, perhaps on
 // another node, after a restart): the later step would find nothing.
-func checkOutputsAcrossWait(process []domain.Step, env string) error {
+func checkOutputsAcrossWait(process []domain.Step, env string, tenant *domain.Tenant) error {
 	type earlier struct{ step, wait string }
 	ranBefore := map[string]earlier{} // by lower-cased step name
 	var since []string                // steps since the last wait
 	for _, st := range process {
-		if !st.AppliesTo(env) {
+		if !st.AppliesTo(env) || !st.TenantScope().Matches(tenant) {
 			continue
 		}
 		if st.Type == domain.StepManualIntervention {

@@ -317,7 +317,7 @@ func (r *Runner) runSteps(ctx context.Context, x *execution) error {
 		return err
 	}
 	if start > 0 { // queued before deployments were checked for this
-		if err := checkOutputsAcrossWait(rel.Snapshot.Process, d.Environment); err != nil {
+		if err := checkOutputsAcrossWait(rel.Snapshot.Process, d.Environment, x.tenant); err != nil {
 			return err
 		}
 	}

@@ -396,7 +396,8 @@ type Deployment struct {
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
 	// Targets and ExcludeTargets limit the deployment to some targets;
-	// Machines counts the targets that ran a step of it.
+	// Machines counts the targets that ran a step of it (across a manual
+	// intervention, the larger of the counts before and after it).
 	Targets        []string `json:"targets,omitempty"`
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`

@@ -402,9 +402,9 @@ type Deployment struct {
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`
 	// OnBehalfOf: for a deployment a trigger made, who set the trigger.
-	OnBehalfOf     string   `json:"onBehalfOf,omitempty"`
-	Space          string   `json:"space,omitempty"`
-	ReceivedFrom   string   `json:"receivedFrom,omitempty"`
+	OnBehalfOf   string `json:"onBehalfOf,omitempty"`
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // AuditEvent records who changed what, when.

@@ -218,7 +218,7 @@ func (r *Runner) resumeAt(ctx context.Context, t domain.Task, tl *taskLog) (int,
 		}
 	}
 	if start > 0 {
-		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved).", start, waits[len(waits)-1].Step))
+		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved); output variables of the steps before it are not kept across the wait.", start, waits[len(waits)-1].Step))
 	}
 	return start, nil
 }

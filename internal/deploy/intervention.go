@@ -76,7 +76,7 @@ type Decision struct {
 // member of one of the step's responsible teams may decide (when it names
 // none, anyone who may deploy the project to the environment), and so may
 // the space's admins; with preventSelfApproval the person who started the
-// deployment may abort it but not approve it. Who, when and the note go
+// deployment (see notSelf) may abort it but not approve it. Who, when and the note go
 // into the task log and the audit log, and the task is queued again: the
 // runner goes on after the step, or ends the deployment there (Failed).
 func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decision) (domain.Task, error) {
@@ -103,14 +103,10 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 	if err := s.mayDecide(ctx, sp, d, iv); err != nil {
 		return t, err
 	}
-	who := domain.ActorName(ctx)
-	if dec.Approve && iv.PreventSelfApproval && (who == iv.Deployer || who == d.OnBehalfOf) {
-		how := "started this deployment"
-		if who != iv.Deployer {
-			how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", strings.TrimPrefix(iv.Deployer, "trigger:"))
+	if dec.Approve && iv.PreventSelfApproval {
+		if err := s.notSelf(ctx, d, iv); err != nil {
+			return t, err
 		}
-		return t, domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
-			who, how, iv.Step, teamList(iv.ResponsibleTeams))
 	}
 	decision, action := domain.DecisionAborted, "task.abort"
 	if dec.Approve {
@@ -125,6 +121,52 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, err
 	}
 	return s.Task(ctx, space, id)
+}
+
+// notSelf refuses the approval of a step with preventSelfApproval by
+// whoever started the deployment: the deployer, the user who set the
+// trigger that started it, and — for an on-arrival trigger — the user who
+// imported the release, whose import started it.
+func (s *Service) notSelf(ctx context.Context, d domain.Deployment, iv domain.Intervention) error {
+	who := domain.ActorName(ctx)
+	trigger, byTrigger := strings.CutPrefix(iv.Deployer, "trigger:")
+	how := ""
+	switch {
+	case who == iv.Deployer:
+		how = "started this deployment"
+	case who == d.OnBehalfOf:
+		how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", trigger)
+	case byTrigger:
+		importer, err := s.arrivalImporter(ctx, d, trigger)
+		if err != nil {
+			return err
+		}
+		if importer != "" && who == importer {
+			how = fmt.Sprintf("imported this release, and its arrival started this deployment (on-arrival trigger %q)", trigger)
+		}
+	}
+	if how == "" {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
+		who, how, iv.Step, teamList(iv.ResponsibleTeams))
+}
+
+// arrivalImporter is who imported d's release when on-arrival trigger
+// trigger of d's project made d, or "".
+func (s *Service) arrivalImporter(ctx context.Context, d domain.Deployment, trigger string) (string, error) {
+	p, err := s.projects.GetByID(ctx, d.ProjectID)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(p.Triggers, func(tr domain.Trigger) bool { return tr.Name == trigger && tr.Type == domain.TriggerOnArrival }) {
+		return "", nil
+	}
+	rel, err := s.releases.GetByID(ctx, d.ReleaseID)
+	if err != nil || rel.Provenance == nil {
+		return "", err
+	}
+	return rel.Provenance.ImportedBy, nil
 }
 
 // cleanNote makes a decision's note one line of plain text for the task

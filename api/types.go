@@ -396,14 +396,15 @@ type Deployment struct {
 	FinishedAt  *time.Time `json:"finishedAt,omitempty"`
 	CreatedBy   string     `json:"createdBy"`
 	// Targets and ExcludeTargets limit the deployment to some targets;
-	// Machines counts the targets that ran a step of it.
+	// Machines counts the targets that ran a step of it (across a manual
+	// intervention, the larger of the counts before and after it).
 	Targets        []string `json:"targets,omitempty"`
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`
 	// OnBehalfOf: for a deployment a trigger made, who set the trigger.
-	OnBehalfOf     string   `json:"onBehalfOf,omitempty"`
-	Space          string   `json:"space,omitempty"`
-	ReceivedFrom   string   `json:"receivedFrom,omitempty"`
+	OnBehalfOf   string `json:"onBehalfOf,omitempty"`
+	Space        string `json:"space,omitempty"`
+	ReceivedFrom string `json:"receivedFrom,omitempty"`
 }
 
 // AuditEvent records who changed what, when.

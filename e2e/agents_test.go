@@ -322,6 +322,68 @@ projects:
 		}
 	})
 
+	// A manual intervention between role-scoped steps: the wait ends the
+	// run, and the deployment resumes on the targets after it, counting
+	// no fewer targets than before the wait. A step after the wait that
+	// reads an output of a step before it is refused before anything runs
+	// (output variables are not kept across the wait).
+	t.Run("a manual intervention between steps on targets", func(t *testing.T) {
+		m.apply(`
+projects:
+  - name: Gate
+    lifecycle: Main
+    process:
+      - name: Web
+        type: script
+        roles: [web]
+        script: mkdir -p 'OUT/gate-#{Ferry.Deployment.Id}' && touch 'OUT/gate-#{Ferry.Deployment.Id}/before-#{Ferry.Machine.Name}'
+      - {name: Approve, type: manual-intervention, instructions: Look at the web targets}
+      - name: Db
+        type: script
+        roles: [db]
+        script: touch 'OUT/gate-#{Ferry.Deployment.Id}/after-#{Ferry.Machine.Name}'
+  - name: Across
+    lifecycle: Main
+    process:
+      - {name: Web, type: script, roles: [web], script: "set_ferryvariable Color blue"}
+      - {name: Approve, type: manual-intervention, instructions: Look}
+      - {name: Db, type: script, roles: [db], script: "echo '#{Ferry.Action[Web].Output[web-1].Color}'"}
+`)
+		m.srv.Must("release", "create", "Gate", "--version", "1")
+		d := m.deploy("Gate", "1", "--to", "Production")
+		ferrytest.WaitFor(t, time.Minute, "the deployment to wait", func() bool {
+			var tk api.Task
+			decodeJSON(t, m.srv.Must("task", "show", fmt.Sprint(d.TaskID), "-o", "json").Stdout, &tk)
+			return tk.State == api.TaskWaiting
+		})
+		m.srv.Must("task", "approve", fmt.Sprint(d.TaskID))
+		task, log := m.waitTask(d.TaskID, time.Minute)
+		if task.State != api.TaskSuccess {
+			t.Fatalf("after approval: %s: %s\n%s", task.State, task.Error, log)
+		}
+		for _, f := range []string{"before-web-1", "before-web-2", "after-db-1"} {
+			if !m.exists(fmt.Sprintf("gate-%d/%s", d.ID, f)) {
+				t.Errorf("no %s\n%s", f, log)
+			}
+		}
+		if m.exists(fmt.Sprintf("gate-%d/before-db-1", d.ID)) || m.exists(fmt.Sprintf("gate-%d/after-web-1", d.ID)) {
+			t.Errorf("log:\n%s", log)
+		}
+		dep, err := client.New(m.srv.URL, m.srv.Key).ListDeployments(context.Background(), "Default", api.DeploymentQuery{Project: "Gate"})
+		// Which targets ran before the wait is not kept: at least those.
+		if err != nil || len(dep) != 1 || dep[0].Machines < 2 {
+			t.Errorf("the deployment says it ran on %+v targets, want at least the 2 before the wait", dep)
+		}
+
+		m.srv.Must("release", "create", "Across", "--version", "1")
+		r := m.srv.Fail("deploy", "Across", "1", "--to", "Production")
+		for _, want := range []string{`step "Db" reads an output variable of step "Web"`, `manual intervention "Approve"`} {
+			if !strings.Contains(r.Stderr, want) {
+				t.Errorf("deploy across a wait: %q lacks %q", r.Stderr, want)
+			}
+		}
+	})
+
 	t.Run("roles that match no target fail before the step starts", func(t *testing.T) {
 		m.apply(`
 projects:

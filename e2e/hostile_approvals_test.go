@@ -163,4 +163,38 @@ lifecycles: [{name: Production, phases: [{name: Live, environments: [Production]
 	if len(waiting) != 0 {
 		t.Errorf("DevTest waits: %+v", waiting)
 	}
+
+	// An on-arrival trigger deploys what ivan imports: his import started
+	// that deployment, so under four eyes he may not approve it — though
+	// as a space admin he may decide others.
+	prod("apply", "-f", ferrytest.WriteFile(t, "trigger.yaml", `projects:
+  - name: "`+remote+`"
+    triggers: [{name: On arrival, type: on-arrival, environment: Production}]
+`))
+	prod("user", "create", "ivan")
+	prod("team", "create", "Importers", "--role", "space-admin", "--user", "ivan")
+	d("release", "create", "My Project", "--version", "1.0.1")
+	d("deploy", "My Project", "1.0.1", "--to", "Development", "--wait")
+	d("deploy", "My Project", "1.0.1", "--to", "Test", "--wait")
+	file = filepath.Join(t.TempDir(), "pci-2.bundle")
+	d("promote", "My Project", "1.0.1", "--to", "Prod Space", "--out", file)
+	ivan := strings.TrimSpace(prod("user", "apikey", "ivan").Stdout)
+	asIvan := func(args ...string) ferrytest.Result {
+		return ferrytest.Build(t).Run(t, "", append([]string{"--server", p.prod.URL, "--api-key", ivan, "--space", "Prod Space"}, args...)...)
+	}
+	if r := asIvan("bundle", "import", file); r.Code != 0 {
+		t.Fatalf("ivan importing: %s", r.Out())
+	}
+	ferrytest.WaitFor(t, 30*time.Second, "the trigger's deployment to wait", func() bool {
+		decodeJSON(t, prod("task", "list", "--waiting", "-o", "json").Stdout, &waiting)
+		return len(waiting) == 1
+	})
+	id = strconv.FormatInt(waiting[0].ID, 10)
+	r = asIvan("task", "approve", id)
+	if r.Code != 5 || !strings.Contains(r.Stderr, "imported this release") {
+		t.Errorf("the importer approving what his import started: exit %d\n%s", r.Code, r.Out())
+	}
+	if r := ferrytest.Build(t).Run(t, "", "--server", p.prod.URL, "--api-key", key, "--space", "Prod Space", "task", "approve", id); r.Code != 0 {
+		t.Fatalf("paula approving the trigger's deployment: %s", r.Out())
+	}
 }

@@ -166,6 +166,11 @@ func (s *Service) plan(ctx context.Context, space string, req Request) (plan, er
 	if err := s.checkTeams(ctx, sp, p, rel, env.Name); err != nil {
 		return pl, err
 	}
+	for _, t := range pl.tenants {
+		if err := checkOutputsAcrossWait(rel.Snapshot.Process, env.Name, t); err != nil {
+			return pl, fmt.Errorf("cannot deploy %s %s to %s: %w", p.Name, rel.Version, env.Name, err)
+		}
+	}
 	return pl, s.checkTargets(ctx, sp, req)
 }
 

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -332,4 +333,42 @@ func TestRedeployPastAChangedLifecycle(t *testing.T) {
 		t.Fatalf("redeploy after the environment left the lifecycle: %v", err)
 	}
 	wantRefused(t, deploy11("Prod"), domain.KindInvalid, `environment "Prod" is not in lifecycle "Main"`)
+}
+
+// TestDeployRefusesOutputsAcrossAWait: output variables live in the run's
+// memory, and a manual intervention ends the run (it resumes from the
+// store, perhaps on another node after a restart). A step after the wait
+// that reads an output of a step before it is refused before anything is
+// queued, in every spelling; reading outputs of steps on the same side of
+// the wait is fine.
+func TestDeployRefusesOutputsAcrossAWait(t *testing.T) {
+	env := newShop(t)
+	for i, c := range []struct {
+		read    string
+		refused bool
+	}{
+		{"#{Ferry.Action[Make].Output.Color}", true},
+		{"#{ octopus.action[make].Output[web-1].Color | ToUpper }", true},
+		{"#{if Octopus.Action[Make].Output.Color}x#{/if}", true},
+		{"#{Ferry.Action[After].Output.Color}", false},
+		{"#{Ferry.Environment.Name}", false},
+	} {
+		project := fmt.Sprintf("Waits%d", i)
+		env.Apply("Dev", fmt.Sprintf(`projects:
+  - name: %s
+    lifecycle: Main
+    process:
+      - {name: Make, type: script, script: "set_ferryvariable Color blue"}
+      - {name: Approve, type: manual-intervention, instructions: Look}
+      - {name: After, type: script, script: "set_ferryvariable Color red"}
+      - {name: Use, type: script, script: "echo '%s'"}
+`, project, c.read))
+		env.Release("Dev", project, "1.0.0")
+		_, err := deployTo(env, env.Ctx, project, "Dev")
+		if c.refused {
+			wantRefused(t, err, domain.KindInvalid, `step "Use" reads an output variable of step "Make"`, `manual intervention "Approve"`)
+		} else if err != nil {
+			t.Errorf("%s: %v", c.read, err)
+		}
+	}
 }

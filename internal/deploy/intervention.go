@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ type Decision struct {
 // member of one of the step's responsible teams may decide (when it names
 // none, anyone who may deploy the project to the environment), and so may
 // the space's admins; with preventSelfApproval the person who started the
-// deployment may abort it but not approve it. Who, when and the note go
+// deployment (see notSelf) may abort it but not approve it. Who, when and the note go
 // into the task log and the audit log, and the task is queued again: the
 // runner goes on after the step, or ends the deployment there (Failed).
 func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decision) (domain.Task, error) {
@@ -102,14 +103,10 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 	if err := s.mayDecide(ctx, sp, d, iv); err != nil {
 		return t, err
 	}
-	who := domain.ActorName(ctx)
-	if dec.Approve && iv.PreventSelfApproval && (who == iv.Deployer || who == d.OnBehalfOf) {
-		how := "started this deployment"
-		if who != iv.Deployer {
-			how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", strings.TrimPrefix(iv.Deployer, "trigger:"))
+	if dec.Approve && iv.PreventSelfApproval {
+		if err := s.notSelf(ctx, d, iv); err != nil {
+			return t, err
 		}
-		return t, domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
-			who, how, iv.Step, teamList(iv.ResponsibleTeams))
 	}
 	decision, action := domain.DecisionAborted, "task.abort"
 	if dec.Approve {
@@ -124,6 +121,52 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, err
 	}
 	return s.Task(ctx, space, id)
+}
+
+// notSelf refuses the approval of a step with preventSelfApproval by
+// whoever started the deployment: the deployer, the user who set the
+// trigger that started it, and — for an on-arrival trigger — the user who
+// imported the release, whose import started it.
+func (s *Service) notSelf(ctx context.Context, d domain.Deployment, iv domain.Intervention) error {
+	who := domain.ActorName(ctx)
+	trigger, byTrigger := strings.CutPrefix(iv.Deployer, "trigger:")
+	how := ""
+	switch {
+	case who == iv.Deployer:
+		how = "started this deployment"
+	case who == d.OnBehalfOf:
+		how = fmt.Sprintf("set trigger %q, which started this deployment on their behalf", trigger)
+	case byTrigger:
+		importer, err := s.arrivalImporter(ctx, d, trigger)
+		if err != nil {
+			return err
+		}
+		if importer != "" && who == importer {
+			how = fmt.Sprintf("imported this release, and its arrival started this deployment (on-arrival trigger %q)", trigger)
+		}
+	}
+	if how == "" {
+		return nil
+	}
+	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
+		who, how, iv.Step, teamList(iv.ResponsibleTeams))
+}
+
+// arrivalImporter is who imported d's release when on-arrival trigger
+// trigger of d's project made d, or "".
+func (s *Service) arrivalImporter(ctx context.Context, d domain.Deployment, trigger string) (string, error) {
+	p, err := s.projects.GetByID(ctx, d.ProjectID)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(p.Triggers, func(tr domain.Trigger) bool { return tr.Name == trigger && tr.Type == domain.TriggerOnArrival }) {
+		return "", nil
+	}
+	rel, err := s.releases.GetByID(ctx, d.ReleaseID)
+	if err != nil || rel.Provenance == nil {
+		return "", err
+	}
+	return rel.Provenance.ImportedBy, nil
 }
 
 // cleanNote makes a decision's note one line of plain text for the task
@@ -244,4 +287,42 @@ func teamList(teams []string) string {
 		q[i] = fmt.Sprintf("%q", t)
 	}
 	return "team " + strings.Join(q, " or ")
+}
+
+// outputRef finds a reference to an output variable of a step, in any
+// form a template may take (#{Ferry.Action[S].Output.N},
+// #{Octopus.Action[S].Output[M].N | Filter}, #{if …}); group 1 is S.
+var outputRef = regexp.MustCompile(`(?i)\b(?:Ferry|Octopus)\.Action\[([^\]]+)\]\.Output\b`)
+
+// checkOutputsAcrossWait refuses a process in which a step that runs after
+// a manual intervention in env, for tenant (nil: untenanted), reads an output variable of a step that
+// runs before it. Output variables live in the memory of the run, and a
+// wait ends that run (the task is resumed from the store, perhaps on
+// another node, after a restart): the later step would find nothing.
+func checkOutputsAcrossWait(process []domain.Step, env string, tenant *domain.Tenant) error {
+	type earlier struct{ step, wait string }
+	ranBefore := map[string]earlier{} // by lower-cased step name
+	var since []string                // steps since the last wait
+	for _, st := range process {
+		if !st.AppliesTo(env) || !st.TenantScope().Matches(tenant) {
+			continue
+		}
+		if st.Type == domain.StepManualIntervention {
+			for _, name := range since {
+				ranBefore[strings.ToLower(name)] = earlier{name, st.Name}
+			}
+			since = since[:0]
+			continue
+		}
+		for _, text := range []string{st.Script, st.PreDeploy, st.PostDeploy, st.Destination} {
+			for _, m := range outputRef.FindAllStringSubmatch(text, -1) {
+				if e, ok := ranBefore[strings.ToLower(strings.TrimSpace(m[1]))]; ok {
+					return domain.Invalidf("step %q reads an output variable of step %q (%s), which runs before manual intervention %q; output variables are not kept while a deployment waits. Move step %q after the intervention, or set the value again after it",
+						st.Name, e.step, m[0], e.wait, e.step)
+				}
+			}
+		}
+		since = append(since, st.Name)
+	}
+	return nil
 }

@@ -219,7 +219,7 @@ func (r *Runner) resumeAt(ctx context.Context, t domain.Task, tl *taskLog) (int,
 		}
 	}
 	if start > 0 {
-		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved).", start, waits[len(waits)-1].Step))
+		tl.info(fmt.Sprintf("Resuming after step %d (%q was approved); output variables of the steps before it are not kept across the wait.", start, waits[len(waits)-1].Step))
 	}
 	return start, nil
 }
@@ -317,6 +317,11 @@ func (r *Runner) runSteps(ctx context.Context, x *execution) error {
 	if err != nil {
 		return err
 	}
+	if start > 0 { // queued before deployments were checked for this
+		if err := checkOutputsAcrossWait(rel.Snapshot.Process, d.Environment, x.tenant); err != nil {
+			return err
+		}
+	}
 	n, ran := len(rel.Snapshot.Process), 0
 	for i, st := range rel.Snapshot.Process {
 		switch {
@@ -400,7 +405,10 @@ func (r *Runner) runStep(ctx context.Context, x *execution, st domain.Step) erro
 	before := len(x.ran)
 	err := r.onTargets(ctx, x, st)
 	if len(x.ran) > before {
-		r.countMachines(ctx, x.deployment, len(x.ran))
+		// After a manual intervention x.ran holds only the targets since
+		// the resume (which ones ran before is not kept): never count
+		// fewer than were counted before the wait.
+		r.countMachines(ctx, x.deployment, max(len(x.ran), x.deployment.Machines))
 	}
 	return err
 }

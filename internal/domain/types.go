@@ -493,7 +493,8 @@ type Deployment struct {
 	CreatedBy   string     `json:"createdBy"`
 	// Targets and ExcludeTargets limit the deployment to some targets
 	// (deploy --target, --exclude-target); Machines counts the targets
-	// that ran a step of it.
+	// that ran a step of it (across a manual intervention, the larger of
+	// the counts before and after it: which ran before is not kept).
 	Targets        []string `json:"targets,omitempty"`
 	ExcludeTargets []string `json:"excludeTargets,omitempty"`
 	Machines       int      `json:"machines,omitempty"`

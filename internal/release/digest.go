@@ -171,8 +171,11 @@ func writeSkip(b *bytes.Buffer, s domain.Step) {
 //	{"environments":[...],"instructions":s,"name":s,"preventSelfApproval":b,
 //	 "responsibleTeams":[...],"timeoutMinutes":n,"timeoutSeconds":n,"type":"manual-intervention"}
 //
-// with responsibleTeams a set. Who must approve is part of what a release
-// is: a space that relays it cannot weaken the approval unseen. (No
+// with responsibleTeams a set, and "tenantTags" and "tenants" (sets) in their
+// sorted places when the step is scoped to tenants. Who must approve, and
+// for which deployments, is part of what a release is: a space that relays
+// it cannot weaken the approval unseen (say, by scoping it to a tenant
+// nobody deploys to, which would skip it). (No
 // snapshot before manual intervention had such a step, so no digest
 // changed when they arrived.)
 func canonicalIntervention(s domain.Step) []byte {
@@ -187,6 +190,7 @@ func canonicalIntervention(s domain.Step) []byte {
 	b.WriteString(strconv.FormatBool(s.PreventSelfApproval))
 	b.WriteString(`,"responsibleTeams":`)
 	writeStrings(&b, scopeSet(s.ResponsibleTeams))
+	writeTenantScope(&b, s.Tenants, s.TenantTags)
 	b.WriteString(`,"timeoutMinutes":`)
 	b.WriteString(strconv.Itoa(s.TimeoutMinutes))
 	b.WriteString(`,"timeoutSeconds":`)

@@ -49,7 +49,10 @@ func comparePackages(x, y domain.PackageRef) int {
 //	{"destination":s,"environments":[...],"name":s,"package":s,"postDeploy":s,
 //	 "preDeploy":s,"script":s,"substitute":[...],"timeoutSeconds":n,"type":s}
 //
-// substitute keeps its order (files are substituted in that order).
+// substitute keeps its order (files are substituted in that order). A step
+// scoped to tenants adds "tenantTags":[...] and "tenants":[...] (sets) in
+// their sorted places, as in the first form: which deployments run a step
+// is part of what a release is.
 func canonicalPackageStep(s domain.Step) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"destination":`)
@@ -71,6 +74,7 @@ func canonicalPackageStep(s domain.Step) []byte {
 	writeSkip(&b, s)
 	b.WriteString(`,"substitute":`)
 	writeStrings(&b, s.Substitute)
+	writeTenantScope(&b, s.Tenants, s.TenantTags)
 	b.WriteString(`,"timeoutSeconds":`)
 	b.WriteString(strconv.Itoa(s.TimeoutSeconds))
 	b.WriteString(`,"type":`)

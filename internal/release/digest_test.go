@@ -162,3 +162,32 @@ func TestDigestCoversApprovals(t *testing.T) {
 		t.Errorf("the package form leaves the intervention out: %s", Canonical(withPackages))
 	}
 }
+
+// TestDigestCoversTenantScopes: a step's tenant scope decides which
+// deployments run it, so it is part of the digest in every form a step
+// takes — a space relaying a release cannot scope a manual intervention to
+// a tenant nobody deploys to (skipping it), or unscope a tenant's step.
+func TestDigestCoversTenantScopes(t *testing.T) {
+	pkgs := []domain.PackageRef{{ID: "web", Version: "1.0", SHA256: "ab", Size: 1}}
+	for name, snap := range map[string]domain.Snapshot{
+		"script":              {Process: []domain.Step{{Name: "Run", Type: domain.StepScript, Script: "echo"}}},
+		"script, packages":    {Process: []domain.Step{{Name: "Run", Type: domain.StepScript, Script: "echo"}}, Packages: pkgs},
+		"deploy-package":      {Process: []domain.Step{{Name: "Install", Type: domain.StepDeployPackage, Package: "web", Destination: "/srv"}}, Packages: pkgs},
+		"manual-intervention": {Process: []domain.Step{{Name: "Sign-off", Type: domain.StepManualIntervention, Instructions: "Look.", PreventSelfApproval: true}}},
+		"manual-intervention, packages": {Process: []domain.Step{{Name: "Sign-off", Type: domain.StepManualIntervention, Instructions: "Look."},
+			{Name: "Install", Type: domain.StepDeployPackage, Package: "web", Destination: "/srv"}}, Packages: pkgs},
+	} {
+		base := Digest(snap)
+		for scope, change := range map[string]func(*domain.Step){
+			"tenants":    func(s *domain.Step) { s.Tenants = []string{"Nobody"} },
+			"tenantTags": func(s *domain.Step) { s.TenantTags = []string{"Tier/None"} },
+		} {
+			changed := snap
+			changed.Process = append([]domain.Step(nil), snap.Process...)
+			change(&changed.Process[0])
+			if Digest(changed) == base {
+				t.Errorf("%s: scoping the step by %s leaves the digest as it was: %s", name, scope, Canonical(changed))
+			}
+		}
+	}
+}

@@ -108,6 +108,8 @@ projects:
   - {name: Api, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
 `))
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	srv.Must("tenant", "create", "Acme")
+	srv.Must("target", "add", "web-1", "--env", "Development", "--role", "web", "--polling", "--thumbprint", "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -117,6 +119,8 @@ projects:
 		{[]string{"release", "show", "Shop", "1.0"}, `did you mean "1.0.0"? Known releases: 1.0.0`},
 		{[]string{"env", "list", "--space", "Defualt"}, `did you mean "Default"? Known spaces: Default`},
 		{[]string{"remote-space", "retry", "Prod"}, `there are no remote spaces yet`},
+		{[]string{"tenant", "show", "Acmee"}, `did you mean "Acme"? Known tenants: Acme`},
+		{[]string{"target", "show", "web1"}, `did you mean "web-1"? Known targets: web-1`},
 	} {
 		r := srv.Run(tc.args...)
 		if r.Code != 4 || !strings.Contains(r.Stderr, tc.want) {
@@ -139,6 +143,9 @@ projects:
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
 	srv.Must("release", "create", "Shop", "--version", "1.1.0")
 	srv.Must("space", "create", "Ops")
+	srv.Must("tenant", "create", "Acme")
+	srv.Must("tenant", "create", "Globex")
+	srv.Must("target", "add", "web-1", "--env", "Development", "--role", "web", "--polling", "--thumbprint", "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB")
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -151,6 +158,13 @@ projects:
 		{[]string{"env", "list", "--space", ""}, []string{"Default", "Ops"}, nil},
 		{[]string{"space", "cert", ""}, []string{"Default", "Ops"}, nil},
 		{[]string{"var", "list", ""}, []string{"Shop", "Api"}, nil},
+		{[]string{"tenant", "show", ""}, []string{"Acme", "Globex"}, nil},
+		{[]string{"tenant", "connect", "A"}, []string{"Acme"}, []string{"Globex"}},
+		{[]string{"tenant", "connect", "Acme", ""}, []string{"Shop", "Api"}, nil},
+		{[]string{"tenant", "set", "Acme", "Shop", ""}, nil, []string{"Acme", "Globex"}},
+		{[]string{"deploy", "Shop", "1.0.0", "--tenant", ""}, []string{"Acme", "Globex"}, nil},
+		{[]string{"deploy", "Shop", "1.0.0", "--target", ""}, []string{"web-1"}, nil},
+		{[]string{"target", "check", ""}, []string{"web-1"}, nil},
 	} {
 		r := srv.Run(append([]string{"__complete"}, tc.args...)...)
 		for _, w := range tc.want {

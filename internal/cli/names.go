@@ -19,8 +19,8 @@ import (
 // `ferry completion bash|zsh|fish|powershell`) and suggests when the
 // server answers that a name does not exist.
 //
-// Adding a kind (tenants, targets): a constant, a case in names, and the
-// placeholder or flag that holds it in placeholders/flagKinds.
+// Adding a kind: a constant, a case in names, the placeholder or flag
+// that holds it in placeholders/flagKinds, and its word in notFoundRE.
 type nameKind string
 
 const (
@@ -32,6 +32,8 @@ const (
 	kindLifecycle   nameKind = "lifecycle"
 	kindTeam        nameKind = "team"
 	kindUser        nameKind = "user"
+	kindTenant      nameKind = "tenant"
+	kindTarget      nameKind = "target"
 )
 
 // names lists the names of kind in space (releases: of project).
@@ -53,6 +55,10 @@ func names(ctx context.Context, c *client.Client, kind nameKind, space, project 
 		return listed(c.ListTeams(ctx, space))(func(t api.Team) string { return t.Name })
 	case kindUser:
 		return listed(c.ListUsers(ctx))(func(u api.User) string { return u.Name })
+	case kindTenant:
+		return listed(c.ListTenants(ctx, space))(func(t api.Tenant) string { return t.Name })
+	case kindTarget:
+		return listed(c.ListTargets(ctx, space))(func(t api.Target) string { return t.Name })
 	}
 	return nil, fmt.Errorf("no list of %ss", kind)
 }
@@ -74,17 +80,19 @@ func listed[T any](list []T, err error) func(func(T) string) ([]string, error) {
 // NAME is the kind of the command's group (groupKinds).
 var placeholders = map[string]nameKind{
 	"PROJECT": kindProject, "ENV": kindEnvironment, "VERSION": kindRelease, "V1": kindRelease, "V2": kindRelease,
+	"TENANT": kindTenant, "TARGET": kindTarget,
 }
 
 var groupKinds = map[string]nameKind{
 	"space": kindSpace, "remote-space": kindRemoteSpace, "env": kindEnvironment, "lifecycle": kindLifecycle,
-	"user": kindUser, "team": kindTeam,
+	"user": kindUser, "team": kindTeam, "tenant": kindTenant, "target": kindTarget,
 }
 
 // flagKinds maps flags to kinds; --to names an environment or a remote
 // space, as its help says.
 var flagKinds = map[string]nameKind{
 	"env": kindEnvironment, "project": kindProject, "user": kindUser, "lifecycle": kindLifecycle, "space": kindSpace,
+	"tenant": kindTenant, "target": kindTarget,
 }
 
 // completeNames gives every command below root dynamic completion of the
@@ -135,13 +143,13 @@ func (a *app) completeNames(root *cobra.Command) {
 func argKinds(cmd *cobra.Command) []nameKind {
 	fields := strings.Fields(cmd.Use)
 	var kinds []nameKind
-	for _, f := range fields[1:] {
+	for i, f := range fields[1:] {
 		f = strings.Trim(f, "[]")
 		if strings.HasPrefix(f, "-") || f == "|" {
 			break
 		}
 		kind, ok := placeholders[f]
-		if f == "NAME" && cmd.Parent() != nil {
+		if f == "NAME" && i == 0 && cmd.Parent() != nil { // a later NAME is a variable's
 			kind, ok = groupKinds[cmd.Parent().Name()]
 		}
 		if !ok {
@@ -184,7 +192,7 @@ func (a *app) completer(which func(args []string) (nameKind, string)) cobra.Comp
 
 // notFoundRE reads what a not-found answer names: `project "Shpo" not
 // found`, `release "1.0" of project "Shop" not found`.
-var notFoundRE = regexp.MustCompile(`^(project|environment|space|remote space|lifecycle|release|team|user) "([^"]*)"(?: of project "([^"]*)")? not found`)
+var notFoundRE = regexp.MustCompile(`^(project|environment|space|remote space|lifecycle|release|team|user|tenant|target) "([^"]*)"(?: of project "([^"]*)")? not found`)
 
 // suggest adds to a not-found answer the names that exist of that kind,
 // closest first, and asks whether one of them was meant.

@@ -271,3 +271,46 @@ projects:
 		t.Errorf("apply of a cut value: %s", r.Out())
 	}
 }
+
+// TestNotFoundSuggestsOnlyWhatTheUserSees: a user limited to one project
+// (or one space) is never told the names of the others by a did-you-mean.
+func TestNotFoundSuggestsOnlyWhatTheUserSees(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "s.yaml", `
+environments: [{name: Development}, {name: Test}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}]}]
+projects:
+  - {name: Shop, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
+  - {name: Secret Merger, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
+`))
+	srv.Must("release", "create", "Secret Merger", "--version", "9.9.9-hidden")
+	srv.Must("space", "create", "Hidden Ops")
+	srv.Must("user", "create", "bob")
+	srv.Must("team", "create", "Shop viewers", "--role", "viewer", "--user", "bob", "--project", "Shop")
+	key := strings.TrimSpace(srv.Must("user", "apikey", "bob", "--name", "laptop").Stdout)
+	bob := func(args ...string) ferrytest.Result {
+		return bin.Run(t, "", append([]string{"--server", srv.URL, "--api-key", key}, args...)...)
+	}
+	for _, args := range [][]string{
+		{"release", "list", "Secret Mergr"},
+		{"release", "list", "Secret"},
+		{"release", "show", "Secret Merger", "9.9.9"},
+		{"release", "show", "Shop", "9.9.9-hidde"},
+		{"env", "list", "--space", "Hidden Op"},
+		{"deploy", "Secret Mergr", "1", "--to", "Development"},
+		{"__complete", "deploy", ""},
+		{"__complete", "deploy", "Secret Merger", ""},
+		{"__complete", "env", "list", "--space", ""},
+	} {
+		r := bob(args...)
+		for _, hidden := range []string{"Merger", "9.9.9-hidden", "Hidden Ops"} {
+			if strings.Contains(r.Out(), hidden) && !strings.Contains(strings.Join(args, " "), hidden) {
+				t.Errorf("ferry %q tells bob of %q:\n%s", args, hidden, r.Out())
+			}
+		}
+		if strings.Contains(r.Out(), key) {
+			t.Errorf("ferry %q prints bob's key:\n%s", args, r.Out())
+		}
+	}
+}

@@ -40,6 +40,7 @@ func (a *app) serverCommand() *cobra.Command {
 				return err
 			}
 			cfg.Sandbox = mode
+			cfg.AgentListenDefault = !cmd.Flags().Changed("agent-listen") && os.Getenv("FERRY_AGENT_LISTEN") == ""
 			return server.Run(cmd.Context(), cfg)
 		},
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/api"
@@ -41,7 +42,11 @@ type Config struct {
 	// AgentListen is where polling agents connect (mutually authenticated
 	// TLS); "" accepts none.
 	AgentListen string
-	DatabaseURL string // empty: embedded SQLite in DataDir
+	// AgentListenDefault says AgentListen is the default, not asked for:
+	// when that address is taken (a second server on one machine), the
+	// server starts without it, with a warning, rather than not at all.
+	AgentListenDefault bool
+	DatabaseURL        string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
 	// password on first start (FERRY_ADMIN_PASSWORD).
 	AdminPassword string
@@ -107,6 +112,10 @@ func Run(ctx context.Context, cfg Config) error {
 	defer sb.Close()
 	nd.sandbox = status
 	agents, err := listenAgents(cfg)
+	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
+		log.Warn("polling agents cannot connect to this server: the default agent address is taken (another ferry server on this machine?); give it one with --agent-listen HOST:PORT, or --agent-listen '' to say none", "agent listen", cfg.AgentListen)
+		cfg.AgentListen, err = "", nil
+	}
 	if err != nil {
 		return err
 	}

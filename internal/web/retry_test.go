@@ -20,8 +20,6 @@ func TestRetryRemoteSpaceOnPages(t *testing.T) {
 	must(t, err)
 	rs, err := st.RemoteSpaces().Get(ctx, sp.ID, "Prod")
 	must(t, err)
-	rs.URL = "https://prod.example:8443" // never dialled: nothing sends in this test
-	must(t, st.RemoteSpaces().Update(ctx, &rs))
 	it := &domain.OutboxItem{SpaceID: sp.ID, RemoteSpaceID: rs.ID, Kind: "bundle", Ref: "sha256:" + strings.Repeat("cd", 32), Summary: "Api 2.0.0", Body: []byte("{}"), CreatedBy: "admin"}
 	_, err = st.Outbox().Enqueue(ctx, it)
 	must(t, err)
@@ -32,7 +30,14 @@ func TestRetryRemoteSpaceOnPages(t *testing.T) {
 
 	c, token := f.signIn(t)
 	base := f.srv.URL + "/spaces/Default/remote-spaces"
+	// Without a URL there is nowhere to send: no control, but the way to one.
 	_, page, _ := get(t, c, base)
+	if strings.Contains(page, "/retry") || !strings.Contains(page, "Give it a URL") {
+		t.Errorf("a remote space without a URL is offered a retry that cannot work:\n%s", page)
+	}
+	rs.URL = "https://prod.example:8443" // never dialled: nothing sends in this test
+	must(t, st.RemoteSpaces().Update(ctx, &rs))
+	_, page, _ = get(t, c, base)
 	if !strings.Contains(page, `action="/spaces/Default/remote-spaces/Prod/retry"`) {
 		t.Fatalf("the remote spaces page offers no retry of a refused delivery:\n%s", page)
 	}

@@ -161,7 +161,7 @@ projects:
 		{[]string{"tenant", "show", ""}, []string{"Acme", "Globex"}, nil},
 		{[]string{"tenant", "connect", "A"}, []string{"Acme"}, []string{"Globex"}},
 		{[]string{"tenant", "connect", "Acme", ""}, []string{"Shop", "Api"}, nil},
-		{[]string{"tenant", "set", "Acme", "Shop", ""}, nil, []string{"Acme", "Globex"}},
+		{[]string{"tenant", "var", "set", "Acme", "Shop", ""}, nil, []string{"Acme", "Globex"}},
 		{[]string{"deploy", "Shop", "1.0.0", "--tenant", ""}, []string{"Acme", "Globex"}, nil},
 		{[]string{"deploy", "Shop", "1.0.0", "--target", ""}, []string{"web-1"}, nil},
 		{[]string{"target", "check", ""}, []string{"web-1"}, nil},

@@ -19,8 +19,8 @@ import (
 // `ferry completion bash|zsh|fish|powershell`) and suggests when the
 // server answers that a name does not exist.
 //
-// Adding a kind: a constant, a case in names, the placeholder or flag
-// that holds it in placeholders/flagKinds, and its word in notFoundRE.
+// Adding a kind (tenants, targets): a constant, a case in names, and the
+// placeholder or flag that holds it in placeholders/flagKinds.
 type nameKind string
 
 const (
@@ -80,7 +80,7 @@ func listed[T any](list []T, err error) func(func(T) string) ([]string, error) {
 // NAME is the kind of the command's group (groupKinds).
 var placeholders = map[string]nameKind{
 	"PROJECT": kindProject, "ENV": kindEnvironment, "VERSION": kindRelease, "V1": kindRelease, "V2": kindRelease,
-	"TENANT": kindTenant, "TARGET": kindTarget,
+	"TENANT": kindTenant,
 }
 
 var groupKinds = map[string]nameKind{
@@ -92,7 +92,7 @@ var groupKinds = map[string]nameKind{
 // space, as its help says.
 var flagKinds = map[string]nameKind{
 	"env": kindEnvironment, "project": kindProject, "user": kindUser, "lifecycle": kindLifecycle, "space": kindSpace,
-	"tenant": kindTenant, "target": kindTarget,
+	"tenant": kindTenant, "target": kindTarget, "exclude-target": kindTarget,
 }
 
 // completeNames gives every command below root dynamic completion of the
@@ -143,13 +143,13 @@ func (a *app) completeNames(root *cobra.Command) {
 func argKinds(cmd *cobra.Command) []nameKind {
 	fields := strings.Fields(cmd.Use)
 	var kinds []nameKind
-	for i, f := range fields[1:] {
+	for _, f := range fields[1:] {
 		f = strings.Trim(f, "[]")
 		if strings.HasPrefix(f, "-") || f == "|" {
 			break
 		}
 		kind, ok := placeholders[f]
-		if f == "NAME" && i == 0 && cmd.Parent() != nil { // a later NAME is a variable's
+		if f == "NAME" && cmd.Parent() != nil {
 			kind, ok = groupKinds[cmd.Parent().Name()]
 		}
 		if !ok {

@@ -35,12 +35,12 @@ func (a *app) serverCommand() *cobra.Command {
 				h = slog.NewJSONHandler(a.rawStderr, opts)
 			}
 			cfg.Log = slog.New(h)
+			cfg.AgentListenDefault = !cmd.Flags().Changed("agent-listen") && os.Getenv("FERRY_AGENT_LISTEN") == ""
 			mode, err := sandbox.ParseMode(sandboxMode)
 			if err != nil {
 				return err
 			}
 			cfg.Sandbox = mode
-			cfg.AgentListenDefault = !cmd.Flags().Changed("agent-listen") && os.Getenv("FERRY_AGENT_LISTEN") == ""
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
@@ -101,7 +101,9 @@ Deployment targets: agents pin this server by its agent identity, made on
 first start and kept (sealed) in the store; its fingerprint is logged at
 start-up and printed by 'ferry target trust-info'. Polling agents connect to
 --agent-listen (default 127.0.0.1:10943; 0.0.0.0:10943 to accept them from
-other machines). See docs/agents.md.
+other machines). A second server on one host finds the default taken: it
+starts without the listener and says so; give each its own --agent-listen to
+accept polling agents on both. See docs/agents.md.
 
 Script isolation: every step runs in new user, mount and PID namespaces where
 the data folder, the TLS files, the database client's credential files and

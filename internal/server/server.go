@@ -40,11 +40,11 @@ type Config struct {
 	DataDir string // holds the SQLite file, master key, admin key, temporary files; made absolute at start
 	Listen  string // host:port; port 0 picks a free one
 	// AgentListen is where polling agents connect (mutually authenticated
-	// TLS); "" accepts none.
-	AgentListen string
-	// AgentListenDefault says AgentListen is the default, not asked for:
-	// when that address is taken (a second server on one machine), the
-	// server starts without it, with a warning, rather than not at all.
+	// TLS); "" accepts none. AgentListenDefault says it is the default
+	// rather than chosen: then an address in use (a second server on one
+	// host) leaves the server without a listener, with a warning, instead
+	// of stopping it.
+	AgentListen        string
 	AgentListenDefault bool
 	DatabaseURL        string // empty: embedded SQLite in DataDir
 	// AdminPassword, if set, becomes the first administrator's sign-in
@@ -113,8 +113,9 @@ func Run(ctx context.Context, cfg Config) error {
 	nd.sandbox = status
 	agents, err := listenAgents(cfg)
 	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
-		log.Warn("polling agents cannot connect to this server: the default agent address is taken (another ferry server on this machine?); give it one with --agent-listen HOST:PORT, or --agent-listen '' to say none", "agent listen", cfg.AgentListen)
-		cfg.AgentListen, err = "", nil
+		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
+			"address", cfg.AgentListen)
+		agents, err, cfg.AgentListen = nil, nil, ""
 	}
 	if err != nil {
 		return err

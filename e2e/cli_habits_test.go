@@ -108,6 +108,8 @@ projects:
   - {name: Api, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
 `))
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	srv.Must("tenant", "create", "Acme")
+	srv.Must("target", "add", "web-1", "--env", "Development", "--role", "web", "--polling", "--thumbprint", "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -117,6 +119,8 @@ projects:
 		{[]string{"release", "show", "Shop", "1.0"}, `did you mean "1.0.0"? Known releases: 1.0.0`},
 		{[]string{"env", "list", "--space", "Defualt"}, `did you mean "Default"? Known spaces: Default`},
 		{[]string{"remote-space", "retry", "Prod"}, `there are no remote spaces yet`},
+		{[]string{"tenant", "show", "Acmee"}, `did you mean "Acme"? Known tenants: Acme`},
+		{[]string{"target", "show", "web1"}, `did you mean "web-1"? Known targets: web-1`},
 	} {
 		r := srv.Run(tc.args...)
 		if r.Code != 4 || !strings.Contains(r.Stderr, tc.want) {
@@ -139,6 +143,9 @@ projects:
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
 	srv.Must("release", "create", "Shop", "--version", "1.1.0")
 	srv.Must("space", "create", "Ops")
+	srv.Must("tenant", "create", "Acme")
+	srv.Must("tenant", "create", "Globex")
+	srv.Must("target", "add", "web-1", "--env", "Development", "--role", "web", "--polling", "--thumbprint", "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB")
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -151,6 +158,13 @@ projects:
 		{[]string{"env", "list", "--space", ""}, []string{"Default", "Ops"}, nil},
 		{[]string{"space", "cert", ""}, []string{"Default", "Ops"}, nil},
 		{[]string{"var", "list", ""}, []string{"Shop", "Api"}, nil},
+		{[]string{"tenant", "show", ""}, []string{"Acme", "Globex"}, nil},
+		{[]string{"tenant", "connect", "A"}, []string{"Acme"}, []string{"Globex"}},
+		{[]string{"tenant", "connect", "Acme", ""}, []string{"Shop", "Api"}, nil},
+		{[]string{"tenant", "var", "set", "Acme", "Shop", ""}, nil, []string{"Acme", "Globex"}},
+		{[]string{"deploy", "Shop", "1.0.0", "--tenant", ""}, []string{"Acme", "Globex"}, nil},
+		{[]string{"deploy", "Shop", "1.0.0", "--target", ""}, []string{"web-1"}, nil},
+		{[]string{"target", "check", ""}, []string{"web-1"}, nil},
 	} {
 		r := srv.Run(append([]string{"__complete"}, tc.args...)...)
 		for _, w := range tc.want {
@@ -255,5 +269,48 @@ projects:
 	r = srv.Must("apply", "-f", cut)
 	if !strings.Contains(r.Stderr, `warning: line 9: script was cut to "echo"`) {
 		t.Errorf("apply of a cut value: %s", r.Out())
+	}
+}
+
+// TestNotFoundSuggestsOnlyWhatTheUserSees: a user limited to one project
+// (or one space) is never told the names of the others by a did-you-mean.
+func TestNotFoundSuggestsOnlyWhatTheUserSees(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "s.yaml", `
+environments: [{name: Development}, {name: Test}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Development]}]}]
+projects:
+  - {name: Shop, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
+  - {name: Secret Merger, lifecycle: Main, process: [{name: A, type: script, script: echo}]}
+`))
+	srv.Must("release", "create", "Secret Merger", "--version", "9.9.9-hidden")
+	srv.Must("space", "create", "Hidden Ops")
+	srv.Must("user", "create", "bob")
+	srv.Must("team", "create", "Shop viewers", "--role", "viewer", "--user", "bob", "--project", "Shop")
+	key := strings.TrimSpace(srv.Must("user", "apikey", "bob", "--name", "laptop").Stdout)
+	bob := func(args ...string) ferrytest.Result {
+		return bin.Run(t, "", append([]string{"--server", srv.URL, "--api-key", key}, args...)...)
+	}
+	for _, args := range [][]string{
+		{"release", "list", "Secret Mergr"},
+		{"release", "list", "Secret"},
+		{"release", "show", "Secret Merger", "9.9.9"},
+		{"release", "show", "Shop", "9.9.9-hidde"},
+		{"env", "list", "--space", "Hidden Op"},
+		{"deploy", "Secret Mergr", "1", "--to", "Development"},
+		{"__complete", "deploy", ""},
+		{"__complete", "deploy", "Secret Merger", ""},
+		{"__complete", "env", "list", "--space", ""},
+	} {
+		r := bob(args...)
+		for _, hidden := range []string{"Merger", "9.9.9-hidden", "Hidden Ops"} {
+			if strings.Contains(r.Out(), hidden) && !strings.Contains(strings.Join(args, " "), hidden) {
+				t.Errorf("ferry %q tells bob of %q:\n%s", args, hidden, r.Out())
+			}
+		}
+		if strings.Contains(r.Out(), key) {
+			t.Errorf("ferry %q prints bob's key:\n%s", args, r.Out())
+		}
 	}
 }

@@ -183,9 +183,35 @@ func serverURL(s string) (string, error) {
 		bad = perr != nil
 	}
 	if bad {
-		return "", usagef("--server %q is not a server URL: give http://HOST:PORT or https://HOST:PORT (for example %s)", s, defaultServer)
+		why := ""
+		if strings.ContainsAny(s, "@?#") {
+			why = " (a user, password, query or fragment is not taken: the API key goes in --api-key or FERRY_API_KEY)"
+		}
+		return "", usagef("--server %q is not a server URL%s: give http://HOST:PORT or https://HOST:PORT (for example %s)", shownURL(s), why, defaultServer)
 	}
 	return strings.TrimRight(s, "/"), nil
+}
+
+// shownURL is s fit to print: a user and password (where a key put by
+// mistake would be), a query and a fragment are replaced by "***".
+func shownURL(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i+1] + "***"
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		scheme, rest = "", s
+	} else {
+		scheme += "://"
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		authority = "***" + authority[i:]
+	}
+	if path != "" || strings.Contains(rest, "/") {
+		authority += "/" + path
+	}
+	return scheme + authority
 }
 
 // explain turns a failure to reach the server into what happened and the

@@ -1,6 +1,9 @@
 package cli
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestServerURL(t *testing.T) {
 	for in, want := range map[string]string{
@@ -55,6 +58,22 @@ func TestIDAndVersionFromName(t *testing.T) {
 	for _, name := range []string{"shop.zip", "1.2.3.zip", "shop-web.latest.zip", "README"} {
 		if id, v, ok := idAndVersion(name); ok {
 			t.Errorf("idAndVersion(%q) = %q, %q; want none", name, id, v)
+		}
+	}
+}
+
+// A key put into --server by mistake (as a URL's password or query) is
+// not printed back in the error that refuses it.
+func TestServerURLErrorHidesKey(t *testing.T) {
+	const key = "ferry_SECRETKEY0123456789"
+	for _, bad := range []string{"https://admin:" + key + "@ferry.example", "http://127.0.0.1:8080/?key=" + key, "http://x:8080#" + key, "ftp://u:" + key + "@x", key + "@ferry.example:8443", "http://u:" + key + "@x:port"} {
+		_, err := serverURL(bad)
+		if err == nil {
+			t.Errorf("serverURL(%q) accepted", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), key) {
+			t.Errorf("serverURL(%q) error prints the key: %v", bad, err)
 		}
 	}
 }

@@ -152,7 +152,7 @@ func (h *Handler) importBundle(w http.ResponseWriter, r *http.Request) error {
 	digest := r.PostFormValue("digest")
 	data, ok := h.stash.get(a.Name, digest)
 	if !ok {
-		return domain.Invalidf("the uploaded bundle is no longer held (previews are kept for 30 minutes, and by the server that showed them); upload it again")
+		return domain.Invalidf("this server node does not hold the uploaded bundle: a preview is kept for %d minutes in the memory of the node that showed it, so it is gone after that, after a restart, or when a load balancer sent the import to another node. Preview it again and upload it again; behind a load balancer, send a browser to one node (sticky sessions) or import from the command line: ferry bundle import FILE --space %q", int(stashTTL.Minutes()), space)
 	}
 	res, err := h.s.Bundles.Import(r.Context(), space, data, r.PostFormValue("lifecycle"))
 	if err != nil {

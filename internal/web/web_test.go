@@ -197,6 +197,12 @@ func TestBundleImportThroughPages(t *testing.T) {
 	if !strings.Contains(page, "Already imported") {
 		t.Errorf("second import:\n%s", page)
 	}
+	// An import this node did not preview (another node behind a load
+	// balancer showed it) says what to do instead of failing blankly.
+	code, page, _ = post(t, c, f.srv.URL+"/spaces/Prod/bundles/import", url.Values{"digest": {"sha256:" + strings.Repeat("ab", 32)}, "lifecycle": {"Other"}, "csrf": {token}})
+	if code != http.StatusBadRequest || !strings.Contains(page, "upload it again") || !strings.Contains(page, "ferry bundle import") || !strings.Contains(page, "sticky") {
+		t.Errorf("import of a bundle this node never previewed: %d\n%s", code, page)
+	}
 	// A tampered bundle is refused in the preview, with no import button.
 	bad := strings.Replace(data, `"payload": "`, `"payload": "x`, 1)
 	code, page = upload(t, c, f.srv.URL+"/spaces/Prod/bundles/preview", "bundle", "bad.bundle", bad, url.Values{"csrf": {token}})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -41,8 +42,9 @@ func ParseHash(s string) (Hash, error) {
 // shared by every version and every space on the server; what a space may
 // use is decided by its package manifests, never by what is on disk.
 type Chunks struct {
-	dir string
-	tmp string // chunks being written, on the same file system
+	dir     string
+	tmp     string     // chunks being written, on the same file system
+	collect sync.Mutex // one Collect at a time (the retention loop and a `retention run`)
 }
 
 // OpenChunks opens (creating) a chunk folder; chunks are written in tmp

@@ -182,6 +182,8 @@ type CollectStats struct {
 // the clocks of other servers sharing the folder and file systems with
 // coarse times.
 func (c *Chunks) Collect(ctx context.Context, grace time.Duration, mark func(ctx context.Context) (func(Hash) bool, error)) (CollectStats, error) {
+	c.collect.Lock()
+	defer c.collect.Unlock()
 	var st CollectStats
 	now := time.Now()
 	oldest, err := c.oldestHold(now)
@@ -263,6 +265,9 @@ func (c *Chunks) discard(h Hash, trash string, cutoff time.Time, st *CollectStat
 // or was touched since cutoff, removed otherwise.
 func (c *Chunks) settle(h Hash, t string, cutoff time.Time, used bool, st *CollectStats) error {
 	info, err := os.Lstat(t)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // another server sharing the folder settled it
+	}
 	if err != nil {
 		return fmt.Errorf("collect chunk %s: %w", h, err)
 	}
@@ -277,7 +282,9 @@ func (c *Chunks) settle(h Hash, t string, cutoff time.Time, used bool, st *Colle
 		}
 		return restore(h, t, c.path(h))
 	}
-	if err := os.Remove(t); err != nil {
+	if err := os.Remove(t); errors.Is(err, os.ErrNotExist) {
+		return nil // another server sharing the folder settled it
+	} else if err != nil {
 		return fmt.Errorf("collect chunk %s: %w", h, err)
 	}
 	st.Removed++

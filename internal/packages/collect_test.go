@@ -328,3 +328,42 @@ func TestCollectRestoreKeepsNewerChunk(t *testing.T) {
 		t.Fatalf("trash not emptied: %d files", len(left))
 	}
 }
+
+// TestCollectionsAtOnce: the retention loop and a `retention run` collect
+// at the same time, over a trash an earlier collection left, and two
+// handles on one folder (two servers sharing it) do too. Neither fails on
+// a trash file the other settled (a `retention run` answered 500 for it).
+func TestCollectionsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenChunks(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenChunks(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, trashDir), 0o700)
+	for i := range 2000 {
+		h, data := chunkOf(fmt.Sprint("garbage ", i))
+		a.Put(h, data)
+		backdate(t, a, h)
+		if i%2 == 0 { // left in the trash by a collection that stopped
+			if err := os.Rename(a.path(h), filepath.Join(dir, trashDir, h.String())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range []*Chunks{a, a, b, b} {
+		wg.Go(func() {
+			if _, err := c.Collect(t.Context(), 0, nothingUsed); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if left, _ := os.ReadDir(filepath.Join(dir, trashDir)); len(left) != 0 {
+		t.Errorf("trash not emptied: %d files", len(left))
+	}
+}

@@ -89,6 +89,9 @@ func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 		}
 		for _, r := range receipts {
 			got[r.Environment] = r.ID
+			if want := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}[r.ID]; want != "" && (r.Version != want || r.DeployedBy != "ops" || r.State != domain.TaskSuccess) {
+				t.Errorf("cell %s: receipt %d of version %q by %q, %s; want %q by ops, Success", r.Environment, r.ID, r.Version, r.DeployedBy, r.State, want)
+			}
 		}
 		if len(got) != len(want) || len(deps)+len(receipts) != len(want) {
 			t.Fatalf("cells %v, want %v", got, want)

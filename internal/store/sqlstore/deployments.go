@@ -216,12 +216,12 @@ func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
 				GROUP BY n.space_id, n.project_id, n.environment)`,
 		`DELETE FROM receipt_cells WHERE space_id = ?
 			AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.id = receipt_cells.receipt_id)`,
-		`INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
-			SELECT r.space_id, r.origin_fingerprint, r.origin_project, r.environment, MAX(r.id) FROM receipts r
-			WHERE r.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
-				WHERE c.space_id = r.space_id AND c.origin_fingerprint = r.origin_fingerprint
-					AND c.origin_project = r.origin_project AND c.environment = r.environment)
-			GROUP BY r.space_id, r.origin_fingerprint, r.origin_project, r.environment`,
+		`INSERT INTO receipt_cells ` + receiptCellColumns + ` ` + receiptCellRow + `
+			WHERE r.id IN (SELECT MAX(n.id) FROM receipts n
+				WHERE n.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
+					WHERE c.space_id = n.space_id AND c.origin_fingerprint = n.origin_fingerprint
+						AND c.origin_project = n.origin_project AND c.environment = n.environment)
+				GROUP BY n.space_id, n.origin_fingerprint, n.origin_project, n.environment)`,
 	} {
 		if _, err := db.exec(ctx, q, spaceID); err != nil {
 			return wrap(err, "refill dashboard cells")

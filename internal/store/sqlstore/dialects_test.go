@@ -42,6 +42,7 @@ var dialectDifferences = map[string]string{
 	"0016_dashboard_cells.sql#1":     "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the deployment id",
 	"0016_dashboard_cells.sql#3":     "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the receipt id",
 	"0017_dashboard_cell_rows.sql#2": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
+	"0017_dashboard_cell_rows.sql#5": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
 	"0013_people.sql#5":              "reads a task id from JSON: a correlated subquery with json_extract and CAST on SQLite, UPDATE … FROM with ->> and a checked ::BIGINT on PostgreSQL",
 }
 

@@ -1077,9 +1077,11 @@ func readChunks(pl *TransferPayload, tr *tar.Reader, st *chunkStorer) error {
 }
 
 // storeAhead bounds the chunks read but not yet stored: at most this many
-// buffers of MaxChunk bytes (4 MiB, a receivedLog batch) are ever made,
-// and only as many as the storer falls behind.
-const storeAhead = 32
+// buffers of MaxChunk bytes (1 MiB) are ever made, and only as many as the
+// storer falls behind. It covers a batch's sync at a wide-area link's
+// rate; beyond it, a connected transfer's HTTP/2 window (4 MiB,
+// internal/server) holds what arrives while the storer catches up.
+const storeAhead = 8
 
 // A chunkStorer checks, stores and records chunks in its own goroutine,
 // in the order they are handed to it, while the next are read.

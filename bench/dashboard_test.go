@@ -57,7 +57,8 @@ const dashDataVersion = "dashboard-v2"
 // fetches), "store" the two queries behind a page's cells
 // (Deployments().LatestOf and Receipts().LatestOf for 100 projects), and
 // "http" the whole GET /api/spaces/{space}/dashboard of the first page.
-// Besides ns/op each reports the p50 and p99 latency of its b.N calls, so
+// Besides ns/op each reports the p50 and p99 latency of its b.N calls and
+// the CPU time per call (cpu-ms/op: the process's, every thread), so
 // give it enough calls for a p99 to mean something.
 //
 // The database (1.67 million deployments and tasks, 100,000 releases, 30,000
@@ -220,6 +221,7 @@ func benchDashboard(b *testing.B, st store.Store, svc *dashboard.Service) {
 // of its durations.
 func latencies(b *testing.B, call func() error) {
 	var took []time.Duration
+	cpu0 := cpuTime(b)
 	for b.Loop() {
 		start := time.Now()
 		if err := call(); err != nil {
@@ -233,6 +235,7 @@ func latencies(b *testing.B, call func() error) {
 	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(len(took))/float64(time.Millisecond), "cpu-ms/op")
 }
 
 // checkDashboard makes sure the benchmark measures full pages: the

@@ -836,6 +836,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
+	defer collectSooner()()
 	tr := tar.NewReader(bufio.NewReaderSize(r, 1<<20))
 	pl, signer, err := s.readTransferHeader(ctx, sp, tr)
 	if err != nil {

@@ -6,8 +6,10 @@
 # this tree's), RUNS times, interleaved (a, b, a, b, ...): two fresh servers,
 # push on the source, full transfer file, import on the target while its
 # resident memory is sampled every 0.2 s; prints the target's VmHWM (peak
-# RSS) and the Go heap's peak from GODEBUG=gctrace=1. PACKAGE=FILE uses
-# that file instead of making one.
+# RSS), the Go heap's peak from GODEBUG=gctrace=1, what the peak sample's
+# resident memory was (bench/rss_breakdown.py) and the target's CPU time.
+# PACKAGE=FILE uses that file instead of making one; SERVER_ENV="K=V ..."
+# sets variables in the servers' environment.
 #
 #	sh bench/import_memory.sh
 #	BINS="main=/tmp/ferry-main branch=/tmp/ferry" RUNS=3 sh bench/import_memory.sh
@@ -42,7 +44,7 @@ echo "package: $(wc -c <"$pkg") bytes"
 # server BIN NAME: starts a server, sets $url and $pid.
 server() {
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	GODEBUG=gctrace=1 "$1" server --data "$dir/$2" --listen "127.0.0.1:$port" >>"$dir/$2.log" 2>&1 &
+	env GODEBUG=gctrace=1 ${SERVER_ENV:-} "$1" server --data "$dir/$2" --listen "127.0.0.1:$port" --agent-listen "" >>"$dir/$2.log" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
 	url="http://127.0.0.1:$port"
@@ -92,6 +94,8 @@ run() {
 	t0=$(date +%s%N)
 	$B --space Target package import "$dir/t.ferry" >/dev/null &
 	imp=$!
+	python3 bench/rss_breakdown.py "$pidB" "$imp" >"$dir/breakdown" &
+	brk=$!
 	max=0
 	while kill -0 "$imp" 2>/dev/null; do
 		r=$(awk '/VmRSS/ {print $2}' "/proc/$pidB/status")
@@ -99,11 +103,16 @@ run() {
 		sleep 0.2
 	done
 	wait "$imp"
+	wait "$brk" || true
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pidB/status")
 	heap=$(awk '/^gc / { split($11, a, "->"); for (i in a) { v = a[i] + 0; if (v > m) m = v } } END { print m + 0 }' "$dir/b.log")
 	printf '%-8s import %6d ms  RSS before %5.1f MB  peak RSS (VmHWM) %5.1f MB  sampled %5.1f MB  Go heap peak %s MB  load %s\n' \
 		"$name" "$ms" "$(echo "$before" | awk '{print $1/1024}')" "$(echo "$hwm" | awk '{print $1/1024}')" "$(echo "$max" | awk '{print $1/1024}')" "$heap" "$(cut -d' ' -f1 /proc/loadavg)"
+	sed "s/^/$name   /" "$dir/breakdown"
+	grep '^gc ' "$dir/b.log" | tail -n "${GCTRACE_TAIL:-0}" | sed "s/^/$name   /"
+	utime=$(awk '{print ($14 + $15) / 100}' "/proc/$pidB/stat")
+	printf '%-8s target server CPU (user+system, whole life) %s s\n' "$name" "$utime"
 	kill "$pidA" "$pidB"
 	wait "$pidA" "$pidB" 2>/dev/null || true
 }

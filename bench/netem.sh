@@ -10,7 +10,8 @@
 #   - a release with a SIZE_MB package: first promotion, then the next
 #     version with 1% of the package changed;
 #   - curl uploading the same package files over the same link to an HTTPS
-#     sink, as the baseline.
+#     sink, as the baseline: over HTTP/2 (what curl picks; the sink's Go
+#     server has HTTP/2's default 1 MiB receive window) and over HTTP/1.1.
 #
 # The link is veth + `tc qdisc ... netem delay` when the kernel has netem;
 # otherwise a userspace wire (bench/netemtool) that moves packets between two
@@ -195,6 +196,10 @@ for v in 1 2; do
 	echo "v$v.0.0 ($bytes bytes): promote → packages in Prod's feed $(((t1 - t0) / 1000000)) ms; packages delivery ${pkg%% *} ms: ${pkg#* }"
 	c=$(ip netns exec "$nsa" curl -sk -o /dev/null -w '%{time_total} %{size_upload}' --data-binary "@$zip" "https://$ipb:9443/")
 	echo "v$v.0.0 curl upload of the same file: ${c% *} s for ${c#* } bytes"
+	# curl speaks HTTP/2 to the sink, whose Go server keeps the default
+	# 1 MiB receive window; over HTTP/1.1 only TCP's window applies.
+	c=$(ip netns exec "$nsa" curl -sk --http1.1 -o /dev/null -w '%{time_total} %{size_upload}' --data-binary "@$zip" "https://$ipb:9443/")
+	echo "v$v.0.0 curl --http1.1 upload of the same file: ${c% *} s for ${c#* } bytes"
 done
 b deploy "DevTest Space: Shop" 2.0.0 --to Production --wait >/dev/null
 b package download shop-web 2.0.0 --out "$work/copy.zip" >/dev/null

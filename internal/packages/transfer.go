@@ -836,6 +836,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
+	defer collectSooner()()
 	tr := tar.NewReader(bufio.NewReaderSize(r, 1<<20))
 	pl, signer, err := s.readTransferHeader(ctx, sp, tr)
 	if err != nil {
@@ -1014,11 +1015,21 @@ func (s *Service) importDeltas(ctx context.Context, spaceID int64, pl *TransferP
 
 // importChunks reads the chunks, in the signed order, each checked before
 // it is stored and recorded as received, so that a transfer cut off
-// resumes; nothing may follow the last.
+// resumes; nothing may follow the last. Reading (the wire, TLS, gunzip)
+// and storing (the hash check, the chunk file, the batched sync and its
+// record) overlap: a chunkStorer takes each chunk read.
 func (s *Service) importChunks(ctx context.Context, spaceID int64, pl *TransferPayload, tr *tar.Reader, res *ImportResult) error {
-	received := &receivedLog{s: s, spaceID: spaceID}
-	defer received.flush(ctx)
-	buf := make([]byte, 0, MaxChunk)
+	st := s.startChunkStorer(ctx, spaceID, res)
+	err := readChunks(pl, tr, st)
+	if serr := st.finish(); serr != nil {
+		return serr // the storer's refusal or failure comes first: reading stopped because of it
+	}
+	return err
+}
+
+// readChunks reads the chunk packs of tr in the signed order and hands
+// each chunk's bytes to st.
+func readChunks(pl *TransferPayload, tr *tar.Reader, st *chunkStorer) error {
 	for next := 0; next < len(pl.Chunks); {
 		h, err := tr.Next()
 		if err != nil {
@@ -1043,21 +1054,16 @@ func (s *Service) importChunks(ctx context.Context, spaceID int64, pl *TransferP
 			if c.Size > MaxChunk || c.Size < 0 {
 				return domain.Invalidf("refused: chunk %s claims %d bytes", c.Hash, c.Size)
 			}
-			buf = buf[:c.Size]
-			if _, err := io.ReadFull(src, buf); err != nil || sha256.Sum256(buf) != c.Hash {
-				return domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
-			}
-			isNew, err := s.chunks.Put(c.Hash, buf)
+			buf, err := st.buffer()
 			if err != nil {
 				return err
 			}
-			if err := received.add(ctx, c.Hash, c.Size); err != nil {
-				return err
+			buf = buf[:c.Size]
+			if _, err := io.ReadFull(src, buf); err != nil {
+				return domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", c.Hash)
 			}
-			res.Chunks++
-			res.Bytes += c.Size
-			if isNew {
-				res.NewChunks++
+			if err := st.store(c.Hash, buf); err != nil {
+				return err
 			}
 		}
 		if n, err := src.Read(make([]byte, 1)); n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
@@ -1068,7 +1074,104 @@ func (s *Service) importChunks(ctx context.Context, spaceID int64, pl *TransferP
 	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
 		return domain.Invalidf("refused: the transfer file has entries after its last signed chunk")
 	}
+	return nil
+}
+
+// storeAhead bounds the chunks read but not yet stored: at most this many
+// buffers of MaxChunk bytes (1 MiB) are ever made, and only as many as the
+// storer falls behind. It covers a batch's sync at a wide-area link's
+// rate; beyond it, a connected transfer's HTTP/2 window (4 MiB,
+// internal/server) holds what arrives while the storer catches up.
+const storeAhead = 8
+
+// A chunkStorer checks, stores and records chunks in its own goroutine,
+// in the order they are handed to it, while the next are read.
+type chunkStorer struct {
+	work chan readChunk
+	free chan []byte
+	made int
+	done chan struct{} // closed when the goroutine has ended; err is then set
+	err  error
+}
+
+type readChunk struct {
+	hash Hash
+	buf  []byte
+}
+
+func (s *Service) startChunkStorer(ctx context.Context, spaceID int64, res *ImportResult) *chunkStorer {
+	st := &chunkStorer{work: make(chan readChunk, storeAhead), free: make(chan []byte, storeAhead), done: make(chan struct{})}
+	go func() {
+		defer close(st.done)
+		st.err = s.storeChunks(ctx, spaceID, st, res)
+	}()
+	return st
+}
+
+// storeChunks is the storer's goroutine: each chunk's bytes are checked
+// against its signed hash, stored, and recorded in batches once synced
+// (receivedLog). What was stored before a refusal or the end is recorded.
+func (s *Service) storeChunks(ctx context.Context, spaceID int64, st *chunkStorer, res *ImportResult) error {
+	received := &receivedLog{s: s, spaceID: spaceID}
+	for w := range st.work {
+		if sha256.Sum256(w.buf) != w.hash {
+			_ = received.flush(ctx)
+			return domain.Invalidf("refused: chunk %s in the transfer file does not match its signed hash: the file was altered or damaged", w.hash)
+		}
+		isNew, err := s.chunks.Put(w.hash, w.buf)
+		if err == nil {
+			err = received.add(ctx, w.hash, int64(len(w.buf)))
+		}
+		if err != nil {
+			_ = received.flush(ctx)
+			return err
+		}
+		res.Chunks++
+		res.Bytes += int64(len(w.buf))
+		if isNew {
+			res.NewChunks++
+		}
+		st.free <- w.buf[:0]
+	}
 	return received.flush(ctx)
+}
+
+// buffer returns a buffer for the next chunk: a stored chunk's, a new one
+// while fewer than storeAhead exist, or else the next one the storer frees.
+func (st *chunkStorer) buffer() ([]byte, error) {
+	select {
+	case b := <-st.free:
+		return b, nil
+	default:
+	}
+	if st.made < storeAhead {
+		st.made++
+		return make([]byte, 0, MaxChunk), nil
+	}
+	select {
+	case b := <-st.free:
+		return b, nil
+	case <-st.done:
+		return nil, st.err
+	}
+}
+
+// store hands a chunk read into buf to the storer.
+func (st *chunkStorer) store(h Hash, buf []byte) error {
+	select {
+	case st.work <- readChunk{h, buf}:
+		return nil
+	case <-st.done:
+		return st.err
+	}
+}
+
+// finish waits for the storer to store and record every chunk handed to
+// it, and returns its error.
+func (st *chunkStorer) finish() error {
+	close(st.work)
+	<-st.done
+	return st.err
 }
 
 // importedPackage is a transferred package verified to rebuild; have says

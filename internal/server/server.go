@@ -153,6 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		HTTP2:             receiveWindows,
 	}
 	log.Info("ferry server started", "url", scheme+"://"+addr, "data", cfg.DataDir, "store", st.Kind(), "node", cfg.Node)
 	if cfg.Ready != nil {
@@ -452,3 +453,12 @@ func existing(paths []string) []string {
 	}
 	return out
 }
+
+// receiveWindows are HTTP/2's flow-control windows for what clients send.
+// A stream carries at most a window per round trip, so Go's default of
+// 1 MiB held a package transfer from another space to 1 MiB per round
+// trip: about 2.6 MB/s over a 200 ms one, slower than the link
+// (docs/performance.md, "First package transfer"). 4 MiB a stream and
+// 8 MiB a connection allow 20 MB/s at 200 ms; a handler that reads its
+// body as it comes (every upload here does) holds far less.
+var receiveWindows = &http.HTTP2Config{MaxReceiveBufferPerStream: 4 << 20, MaxReceiveBufferPerConnection: 8 << 20}

@@ -232,8 +232,9 @@ type Deployments interface {
 	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
 	// LatestOf returns the newest deployment of each of the projects in
-	// each environment; its cost follows the number of those projects'
-	// environments, not the length of their history.
+	// each environment, without Targets, ExcludeTargets and Machines; its
+	// cost follows the number of those projects' environments, not the
+	// length of their history.
 	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
 	// LatestByTenant returns the newest deployment of a project in each
 	// environment for each tenant ("" for untenanted ones).

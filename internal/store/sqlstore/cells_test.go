@@ -13,10 +13,18 @@ import (
 )
 
 // TestUpgradeFillsDashboardCells upgrades a database written before the
-// dashboard_cells migration, with several deployments and receipts per
-// cell: the migration fills each cell with its newest row, and new rows
-// move the cells on (and an older row written later does not).
+// dashboard_cells migration, and one written before the
+// dashboard_cell_rows migration (cells that held only an id), with several
+// deployments and receipts per cell: the migrations fill each cell with
+// its newest row and what it shows, and new rows move the cells on (and an
+// older row written later does not).
 func TestUpgradeFillsDashboardCells(t *testing.T) {
+	for _, upTo := range []string{"_dashboard_cells.sql", "_dashboard_cell_rows.sql"} {
+		t.Run(strings.TrimSuffix(upTo, ".sql"), func(t *testing.T) { testUpgradeFillsDashboardCells(t, upTo) })
+	}
+}
+
+func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 	before := func(t *testing.T, d dialect, dsn string) {
 		ctx := context.Background()
 		raw, err := sql.Open(d.driver, dsn)
@@ -32,7 +40,7 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 		}
 		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
 		for _, m := range ms {
-			if strings.HasSuffix(m.name, "_dashboard_cells.sql") {
+			if strings.HasSuffix(m.name, upTo) {
 				break
 			}
 			must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
@@ -54,6 +62,13 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 				VALUES (?, 1, ?, 'Prod', 'fp', 'Default', 'me', 'Web', ?, 'sha256:a', ?, 'Success', 'ops', 1, '', '', '')`,
 				r.id, "sha256:r"+r.env+string(rune('0'+r.id)), []string{"", "1.0.0", "2.0.0"}[r.release], "Prod: "+r.env)
 		}
+		if upTo != "_dashboard_cells.sql" { // cells of ids only, as that version's store wrote them
+			exec(`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id)
+				SELECT space_id, project_id, environment, MAX(id) FROM deployments GROUP BY space_id, project_id, environment`)
+			exec(`INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
+				SELECT space_id, origin_fingerprint, origin_project, environment, MAX(id) FROM receipts
+				GROUP BY space_id, origin_fingerprint, origin_project, environment`)
+		}
 		if d.driver != "sqlite" { // identity columns do not see explicit ids
 			exec(`SELECT setval(pg_get_serial_sequence('deployments', 'id'), 10), setval(pg_get_serial_sequence('receipts', 'id'), 10)`)
 		}
@@ -68,9 +83,15 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 		got := map[string]int64{}
 		for _, d := range deps {
 			got[d.Environment] = d.ID
+			if want := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}[d.ID]; want != "" && d.Version != want {
+				t.Errorf("cell %s: deployment %d of version %q, want %q", d.Environment, d.ID, d.Version, want)
+			}
 		}
 		for _, r := range receipts {
 			got[r.Environment] = r.ID
+			if want := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}[r.ID]; want != "" && (r.Version != want || r.DeployedBy != "ops" || r.State != domain.TaskSuccess) {
+				t.Errorf("cell %s: receipt %d of version %q by %q, %s; want %q by ops, Success", r.Environment, r.ID, r.Version, r.DeployedBy, r.State, want)
+			}
 		}
 		if len(got) != len(want) || len(deps)+len(receipts) != len(want) {
 			t.Fatalf("cells %v, want %v", got, want)
@@ -92,10 +113,7 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 		check(t, db, map[string]int64{"Dev": d.ID, "Test": 5, "Prod: Dev": 4, "Prod: Test": r.ID})
 		// A row with a lower id written after a higher one (two
 		// transactions committing out of order) leaves the cell alone.
-		_, err = db.sql.ExecContext(ctx, db.d.rebind(`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id) VALUES (1, 1, 'Dev', 3)
-			ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = CASE
-				WHEN excluded.deployment_id > deployment_cells.deployment_id THEN excluded.deployment_id
-				ELSE deployment_cells.deployment_id END`))
+		err = db.putDeploymentCell(ctx, domain.Deployment{ID: 3})
 		must(t, err)
 		check(t, db, map[string]int64{"Dev": d.ID, "Test": 5, "Prod: Dev": 4, "Prod: Test": r.ID})
 		// Deleting rows (retention) and refilling: each cell falls back to

@@ -67,13 +67,7 @@ func (s *deployments) Create(ctx context.Context, d *domain.Deployment) error {
 		if err != nil {
 			return err
 		}
-		// The dashboard's cell (migration dashboard_cells): the higher id
-		// wins, whichever transaction commits first.
-		_, err = s.db.exec(ctx, `INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id) VALUES (?, ?, ?, ?)
-			ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = CASE
-				WHEN excluded.deployment_id > deployment_cells.deployment_id THEN excluded.deployment_id
-				ELSE deployment_cells.deployment_id END`, d.SpaceID, d.ProjectID, d.Environment, d.ID)
-		return err
+		return s.db.putDeploymentCell(ctx, *d)
 	})
 	if isMissingReference(err) {
 		// Deleted (by retention, or by hand) while this deployment was
@@ -158,10 +152,12 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 }
 
 // LatestOf returns the newest deployment of each of the projects in each
-// environment: the dashboard's cells for a page of projects. They are
+// environment: the dashboard's cells for a page of projects, without what
+// a cell does not show (Targets, ExcludeTargets, Machines). They are
 // deployment_cells' rows for those projects (one range of its key per
-// project; triggers keep the table in step with deployments), each joined
-// to its deployment.
+// project), which carry what never changes once a deployment is written;
+// only the state and times are joined, from each cell's task by its id, so
+// they are never behind the task.
 func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error) {
 	if len(projectIDs) == 0 {
 		return []domain.Deployment{}, nil
@@ -171,14 +167,42 @@ func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []
 	for _, id := range projectIDs {
 		args = append(args, id)
 	}
-	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (SELECT c.deployment_id FROM deployment_cells c
-		WHERE c.space_id = ? AND c.project_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(projectIDs)), ", ")+`))
-		ORDER BY d.id DESC`, args...)
+	rows, err := s.db.query(ctx, `SELECT c.deployment_id, c.space_id, c.project_id, p.name, c.release_id, c.version,
+			c.environment, c.tenant, c.task_id, t.state, c.created_at, t.started_at, t.finished_at, c.created_by,
+			'' AS targets, '' AS exclude_targets, 0 AS machines, c.on_behalf_of
+		FROM projects p
+		JOIN deployment_cells c ON c.space_id = ? AND c.project_id = p.id
+		LEFT JOIN tasks t ON t.id = c.task_id
+		WHERE p.id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(projectIDs)), ", ")+`)
+		ORDER BY c.deployment_id DESC`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")
 	}
 	list, err := collect(rows, scanDeployment)
 	return list, wrap(err, "latest deployments")
+}
+
+// deploymentCellColumns are deployment_cells' columns, in the order
+// deploymentCellRow selects them.
+const deploymentCellColumns = `(space_id, project_id, environment, deployment_id, release_id, version, tenant, task_id, created_at, created_by, on_behalf_of)`
+
+// deploymentCellRow selects a deployment_cells row for each deployment d
+// the query goes on to name (with its release r).
+const deploymentCellRow = `SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by, d.on_behalf_of
+	FROM deployments d JOIN releases r ON r.id = d.release_id`
+
+// putDeploymentCell writes d's dashboard cell, in the transaction that
+// writes d: the higher deployment id wins, whichever transaction commits
+// first.
+func (db *DB) putDeploymentCell(ctx context.Context, d domain.Deployment) error {
+	_, err := db.exec(ctx, `INSERT INTO deployment_cells `+deploymentCellColumns+`
+		`+deploymentCellRow+` WHERE d.id = ?
+		ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = excluded.deployment_id,
+			release_id = excluded.release_id, version = excluded.version, tenant = excluded.tenant,
+			task_id = excluded.task_id, created_at = excluded.created_at, created_by = excluded.created_by,
+			on_behalf_of = excluded.on_behalf_of
+		WHERE excluded.deployment_id > deployment_cells.deployment_id`, d.ID)
+	return err
 }
 
 // refillCells puts deployment_cells and receipt_cells right after rows of
@@ -191,19 +215,19 @@ func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
 	for _, q := range []string{
 		`DELETE FROM deployment_cells WHERE space_id = ?
 			AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = deployment_cells.deployment_id)`,
-		`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id)
-			SELECT d.space_id, d.project_id, d.environment, MAX(d.id) FROM deployments d
-			WHERE d.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
-				WHERE c.space_id = d.space_id AND c.project_id = d.project_id AND c.environment = d.environment)
-			GROUP BY d.space_id, d.project_id, d.environment`,
+		`INSERT INTO deployment_cells ` + deploymentCellColumns + ` ` + deploymentCellRow + `
+			WHERE d.id IN (SELECT MAX(n.id) FROM deployments n
+				WHERE n.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
+					WHERE c.space_id = n.space_id AND c.project_id = n.project_id AND c.environment = n.environment)
+				GROUP BY n.space_id, n.project_id, n.environment)`,
 		`DELETE FROM receipt_cells WHERE space_id = ?
 			AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.id = receipt_cells.receipt_id)`,
-		`INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
-			SELECT r.space_id, r.origin_fingerprint, r.origin_project, r.environment, MAX(r.id) FROM receipts r
-			WHERE r.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
-				WHERE c.space_id = r.space_id AND c.origin_fingerprint = r.origin_fingerprint
-					AND c.origin_project = r.origin_project AND c.environment = r.environment)
-			GROUP BY r.space_id, r.origin_fingerprint, r.origin_project, r.environment`,
+		`INSERT INTO receipt_cells ` + receiptCellColumns + ` ` + receiptCellRow + `
+			WHERE r.id IN (SELECT MAX(n.id) FROM receipts n
+				WHERE n.space_id = ? AND NOT EXISTS (SELECT 1 FROM receipt_cells c
+					WHERE c.space_id = n.space_id AND c.origin_fingerprint = n.origin_fingerprint
+						AND c.origin_project = n.origin_project AND c.environment = n.environment)
+				GROUP BY n.space_id, n.origin_fingerprint, n.origin_project, n.environment)`,
 	} {
 		if _, err := db.exec(ctx, q, spaceID); err != nil {
 			return wrap(err, "refill dashboard cells")

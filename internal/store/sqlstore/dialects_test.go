@@ -36,12 +36,14 @@ var dialectRules = []struct {
 // number) whose SQL differs between the dialects beyond dialectRules, and
 // why. Each must really differ.
 var dialectDifferences = map[string]string{
-	"0012_trust_rules.sql#6":     "reads JSON: json_extract on SQLite, ->> on jsonb on PostgreSQL",
-	"0013_people.sql#2":          "reads JSON: json_extract/json_type on SQLite, ->>/jsonb_typeof on PostgreSQL",
-	"0013_people.sql#4":          "cuts a subject at its last space: rtrim/instr on SQLite, regexp_replace/position on PostgreSQL",
-	"0016_dashboard_cells.sql#1": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the deployment id",
-	"0016_dashboard_cells.sql#3": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the receipt id",
-	"0013_people.sql#5":          "reads a task id from JSON: a correlated subquery with json_extract and CAST on SQLite, UPDATE … FROM with ->> and a checked ::BIGINT on PostgreSQL",
+	"0012_trust_rules.sql#6":         "reads JSON: json_extract on SQLite, ->> on jsonb on PostgreSQL",
+	"0013_people.sql#2":              "reads JSON: json_extract/json_type on SQLite, ->>/jsonb_typeof on PostgreSQL",
+	"0013_people.sql#4":              "cuts a subject at its last space: rtrim/instr on SQLite, regexp_replace/position on PostgreSQL",
+	"0016_dashboard_cells.sql#1":     "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the deployment id",
+	"0016_dashboard_cells.sql#3":     "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the receipt id",
+	"0021_dashboard_cell_rows.sql#2": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
+	"0021_dashboard_cell_rows.sql#5": "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
+	"0013_people.sql#5":              "reads a task id from JSON: a correlated subquery with json_extract and CAST on SQLite, UPDATE … FROM with ->> and a checked ::BIGINT on PostgreSQL",
 }
 
 // TestDialectsMigrateAlike compares the two dialects' migrations statement

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -21,10 +20,6 @@ func (db *DB) Receipts() store.Receipts { return &receipts{db} }
 const receiptColumns = `r.id, r.space_id, r.digest, r.deploying_space, r.signer_fingerprint, r.origin_space, r.origin_fingerprint,
 	r.origin_project, r.version, r.snapshot_digest, r.environment, r.tenant, r.state, r.started_at, r.finished_at,
 	r.deployed_by, r.machines, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
-
-// receiptSummaryColumns leave out the signed bytes, which summaries (the
-// dashboard) never need: they are most of a receipt's size.
-var receiptSummaryColumns = strings.Replace(receiptColumns, "r.payload, r.signature, r.signer_pem", "'' AS payload, '' AS signature, '' AS signer_pem", 1)
 
 func scanReceipt(s scanner) (domain.Receipt, error) {
 	var r domain.Receipt
@@ -77,11 +72,34 @@ func (s *receipts) insert(ctx context.Context, r *domain.Receipt) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.exec(ctx, `INSERT INTO receipt_cells (space_id, origin_fingerprint, origin_project, environment, receipt_id)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (space_id, origin_fingerprint, origin_project, environment) DO UPDATE SET receipt_id = CASE
-			WHEN excluded.receipt_id > receipt_cells.receipt_id THEN excluded.receipt_id ELSE receipt_cells.receipt_id END`,
-		r.SpaceID, r.OriginFingerprint, r.OriginProject, r.Environment, r.ID)
+	return s.db.putReceiptCell(ctx, r.ID)
+}
+
+// receiptCellColumns are receipt_cells' columns, in the order
+// receiptCellRow selects them.
+const receiptCellColumns = `(space_id, origin_fingerprint, origin_project, environment, receipt_id, digest, deploying_space,
+	signer_fingerprint, origin_space, version, snapshot_digest, tenant, state, started_at, finished_at, deployed_by,
+	machines, received_from, received_at)`
+
+// receiptCellRow selects a receipt_cells row for each receipt r the query
+// goes on to name: its summary, all but the signed bytes.
+const receiptCellRow = `SELECT r.space_id, r.origin_fingerprint, r.origin_project, r.environment, r.id, r.digest, r.deploying_space,
+	r.signer_fingerprint, r.origin_space, r.version, r.snapshot_digest, r.tenant, r.state, r.started_at, r.finished_at, r.deployed_by,
+	r.machines, r.received_from, r.received_at
+	FROM receipts r`
+
+// putReceiptCell writes the dashboard cell of receipt id, in the
+// transaction that writes the receipt: the higher id wins, whichever
+// transaction commits first.
+func (db *DB) putReceiptCell(ctx context.Context, id int64) error {
+	_, err := db.exec(ctx, `INSERT INTO receipt_cells `+receiptCellColumns+`
+		`+receiptCellRow+` WHERE r.id = ?
+		ON CONFLICT (space_id, origin_fingerprint, origin_project, environment) DO UPDATE SET receipt_id = excluded.receipt_id,
+			digest = excluded.digest, deploying_space = excluded.deploying_space, signer_fingerprint = excluded.signer_fingerprint,
+			origin_space = excluded.origin_space, version = excluded.version, snapshot_digest = excluded.snapshot_digest,
+			tenant = excluded.tenant, state = excluded.state, started_at = excluded.started_at, finished_at = excluded.finished_at,
+			deployed_by = excluded.deployed_by, machines = excluded.machines, received_from = excluded.received_from, received_at = excluded.received_at
+		WHERE excluded.receipt_id > receipt_cells.receipt_id`, id)
 	return err
 }
 
@@ -130,8 +148,8 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 }
 
 // LatestOf returns the newest receipt of each of the origin projects in each
-// environment: receipt_cells' rows for those projects (triggers keep the
-// table in step with receipts), each joined to its receipt.
+// environment: receipt_cells' rows for those projects, which carry the
+// receipt's summary (receipts never change once stored).
 func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]domain.Receipt, error) {
 	if len(projects) == 0 {
 		return []domain.Receipt{}, nil
@@ -143,10 +161,12 @@ func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store
 	args = append(args, spaceID)
 	rows, err := s.db.query(ctx, `WITH page (fingerprint, project) AS (
 			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`)
-		SELECT `+receiptSummaryColumns+` FROM receipts r WHERE r.id IN (
-			SELECT c.receipt_id FROM page JOIN receipt_cells c ON c.space_id = ?
-				AND c.origin_fingerprint = page.fingerprint AND c.origin_project = page.project)
-		ORDER BY r.id`, args...)
+		SELECT c.receipt_id, c.space_id, c.digest, c.deploying_space, c.signer_fingerprint, c.origin_space, c.origin_fingerprint,
+			c.origin_project, c.version, c.snapshot_digest, c.environment, c.tenant, c.state, c.started_at, c.finished_at,
+			c.deployed_by, c.machines, c.received_from, c.received_at, '' AS payload, '' AS signature, '' AS signer_pem
+		FROM page JOIN receipt_cells c ON c.space_id = ?
+			AND c.origin_fingerprint = page.fingerprint AND c.origin_project = page.project
+		ORDER BY c.receipt_id`, args...)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")
 	}

@@ -47,7 +47,7 @@ const (
 // shape or the way it is built changes, so that a stale cache is not reused.
 // (Schema migrations added later are applied to the cached file when it is
 // opened.)
-const dashDataVersion = "dashboard-v2"
+const dashDataVersion = "dashboard-v3"
 
 // BenchmarkDashboard measures the dashboard of a space with 1,000 projects ×
 // 20 environments (17 local, 3 in another space) × 100 releases each, a page
@@ -63,7 +63,7 @@ const dashDataVersion = "dashboard-v2"
 //
 // The database (1.67 million deployments and tasks, 100,000 releases, 30,000
 // receipts) takes a minute or more to build, so it is built once and kept in
-// $XDG_CACHE_HOME/ferry-bench/dashboard-v2/ (~/.cache/...) for later runs; delete that folder to
+// $XDG_CACHE_HOME/ferry-bench/dashboard-v3/ (~/.cache/...) for later runs; delete that folder to
 // build it again.
 //
 //	go test -run x -bench Dashboard -benchtime 50x ./bench/

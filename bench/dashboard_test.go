@@ -542,8 +542,9 @@ func insertDeployments(ctx context.Context, db *sql.DB, ph func(int) string, d d
 	// The store writes a deployment's dashboard cell with it; these rows
 	// did not go through the store.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id,
-			release_id, version, tenant, task_id, created_at, created_by)
-		SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by
+			release_id, version, tenant, task_id, created_at, created_by, on_behalf_of)
+		SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by,
+			d.on_behalf_of
 		FROM deployments d JOIN releases r ON r.id = d.release_id
 		WHERE d.id IN (SELECT MAX(id) FROM deployments GROUP BY space_id, project_id, environment)`); err != nil {
 		return err

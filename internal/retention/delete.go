@@ -85,9 +85,10 @@ func details(r domain.Removed, extra ...string) map[string]string {
 }
 
 // DeleteEnvironment deletes an environment of a space with its
-// deployments, their tasks and task logs. It is refused while a
-// lifecycle, a team's grant, a step or a variable's scope names it, or a
-// task deploying to it has not finished.
+// deployments, their tasks and task logs, and the tenants' connections
+// and values for it. It is refused while a lifecycle, a team's grant, a
+// step or a variable's scope, a target or a trigger names it, or a task
+// deploying to it has not finished.
 func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "environment", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -107,10 +108,14 @@ func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (De
 			return err
 		}
 		if err := refs.refuse(fmt.Sprintf("environment %q", name),
-			[2]string{"lifecycle,team,step,variable", "remove it from those first (ferry apply, ferry team update)"}, waitTasks); err != nil {
+			[2]string{"lifecycle,team,step,variable,trigger", "remove it from those first (ferry apply, ferry team update)"},
+			[2]string{"target", "delete those targets and add them again without it (ferry target delete, ferry target add)"}, waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteEnvironment(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		if err := s.untenant(ctx, sp.ID, func(_, e string) bool { return e == name }, &d.Removed); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "environment.delete", name, details(d.Removed))
@@ -149,16 +154,63 @@ func (s *Service) envReferrers(ctx context.Context, sp domain.Space, env string)
 				refs.add("step", p.Name+": "+st.Name, "runs only there")
 			}
 		}
+		for _, tr := range p.Triggers {
+			if tr.Environment == env || tr.SourceEnvironment == env {
+				refs.add("trigger", p.Name+": "+tr.Name, "deploys from or to it")
+			}
+		}
 		for _, v := range p.Variables {
 			if slices.Contains(v.Environments, env) {
 				refs.add("variable", p.Name+": "+v.Name, "scoped to it")
 			}
 		}
 	}
+	targets, err := s.st.Targets.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		if slices.Contains(t.Environments, env) {
+			refs.add("target", t.Name, "deploys there")
+		}
+	}
 	return refs, s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID, Environment: env})
 }
 
-// DeleteLifecycle deletes a lifecycle no project uses.
+// untenant takes what gone selects (a project, an environment) out of
+// every tenant of a space: connections and values, counted in r. A
+// tenant's hold on a deleted project or environment must not outlive it,
+// or a new one of that name would inherit it, sealed values included.
+func (s *Service) untenant(ctx context.Context, spaceID int64, gone func(project, env string) bool, r *domain.Removed) error {
+	tenants, err := s.st.Tenants.List(ctx, spaceID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		n := r.TenantConnections + r.Variables
+		for p, envs := range t.Projects {
+			kept := slices.DeleteFunc(slices.Clone(envs), func(e string) bool { return gone(p, e) })
+			r.TenantConnections += len(envs) - len(kept)
+			if len(kept) == 0 {
+				delete(t.Projects, p)
+			} else {
+				t.Projects[p] = kept
+			}
+		}
+		before := len(t.Values)
+		t.Values = slices.DeleteFunc(t.Values, func(v domain.TenantValue) bool { return gone(v.Project, v.Environment) })
+		r.Variables += before - len(t.Values)
+		if r.TenantConnections+r.Variables == n {
+			continue
+		}
+		if err := s.st.Tenants.Update(ctx, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteLifecycle deletes a lifecycle no project or channel uses.
 func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "lifecycle", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -178,8 +230,13 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 			if p.Lifecycle == name {
 				refs.add("project", p.Name, "")
 			}
+			for _, c := range p.Channels {
+				if c.Lifecycle == name {
+					refs.add("channel", p.Name+": "+c.Name, "deploys through it")
+				}
+			}
 		}
-		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project", "give those projects another lifecycle first (ferry apply)"}); err != nil {
+		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project,channel", "give those projects and channels another lifecycle first (ferry apply)"}); err != nil {
 			return err
 		}
 		if err := s.st.Removal.DeleteLifecycle(ctx, sp.ID, name); err != nil {
@@ -191,7 +248,7 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 }
 
 // DeleteProject deletes a project with its releases, their deployments,
-// tasks and task logs. It is refused while a task of the project has not
+// tasks and task logs, and the tenants' connections to it and values. It is refused while a task of the project has not
 // finished, a promotion of it is on its way, or a team's grant names it.
 func (s *Service) DeleteProject(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "project", Name: name}
@@ -231,6 +288,9 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
+			return err
+		}
+		if err := s.untenant(ctx, sp.ID, func(project, _ string) bool { return project == name }, &d.Removed); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "project.delete", name, details(d.Removed))

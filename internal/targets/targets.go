@@ -93,6 +93,9 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (Added,
 		if err := s.thumbprintFree(ctx, t); err != nil {
 			return err
 		}
+		if err := s.ownAgent(ctx, t); err != nil {
+			return err
+		}
 		if err := s.targets.Create(ctx, &t); err != nil {
 			return err
 		}
@@ -151,6 +154,30 @@ func (s *Service) thumbprintFree(ctx context.Context, t domain.Target) error {
 		if o.SpaceID == t.SpaceID {
 			return domain.Conflictf("target %q of this space is already the agent with thumbprint %s (an agent is one target of a space: give it more environments or roles with `ferry target delete %s` and `ferry target add`, or give another machine its own identity with `ferry agent init`)",
 				o.Name, t.Thumbprint, o.Name)
+		}
+	}
+	return nil
+}
+
+// ownAgent refuses to make the agent with t's thumbprint a target of
+// t's space while it is a target of another space the actor does not
+// administer as a whole: the thumbprint is no secret (viewers see it),
+// and an agent runs every step of every space it is a target of, so
+// without this an admin of one space could run steps on another space's
+// machines. A system administrator, or an admin of both spaces, may share
+// an agent between spaces.
+func (s *Service) ownAgent(ctx context.Context, t domain.Target) error {
+	list, err := s.targets.ByThumbprint(ctx, t.Thumbprint)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		if o.SpaceID == t.SpaceID {
+			continue
+		}
+		if s.access.RequireSpaceWide(ctx, domain.Space{ID: o.SpaceID}, domain.PermAdminSpace) != nil {
+			return domain.Errorf(domain.KindForbidden, "the agent with thumbprint %s is a target of another space, which you do not administer: an agent runs the steps of every space it is a target of, so only someone who administers both spaces (or a system administrator) may add it here; or give this machine its own identity with `ferry agent init`",
+				t.Thumbprint)
 		}
 	}
 	return nil
@@ -342,11 +369,16 @@ func (s *Service) InSpace(ctx context.Context, spaceID int64) ([]domain.Target, 
 // which keeps whether it is disabled and is checked anew.
 func (s *Service) Put(ctx context.Context, t *domain.Target) error {
 	old, err := s.targets.Get(ctx, t.SpaceID, t.Name)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	if err != nil || old.Thumbprint != t.Thumbprint {
+		if err := s.ownAgent(ctx, *t); err != nil {
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return s.targets.Create(ctx, t)
-	}
-	if err != nil {
-		return err
 	}
 	t.ID, t.CreatedAt, t.Disabled = old.ID, old.CreatedAt, old.Disabled
 	t.Health, t.HealthReason = domain.HealthUnknown, ""

@@ -553,7 +553,7 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 			res.Unchanged++
 		default:
 			res.Updated = append(res.Updated, "lifecycle "+l.Name)
-			add(Change{Action: ActionUpdate, Kind: "lifecycle", Name: l.Name, Detail: PhaseText(old) + " → " + PhaseText(l)})
+			add(Change{Action: ActionUpdate, Kind: "lifecycle", Name: l.Name, Detail: "was " + PhaseText(old) + "; now " + PhaseText(l)})
 		}
 	}
 	for _, p := range plan.projects {

@@ -491,7 +491,7 @@ func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) 
 
 // DeleteTeam deletes a team of a space; its members lose the role it
 // granted. It is refused when it would take from the caller the right to
-// administer the space.
+// administer the space, or while a manual-intervention step names it.
 func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "team", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -505,12 +505,35 @@ func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, 
 		if err := s.keepsAdmin(ctx, sp, name); err != nil {
 			return err
 		}
+		if err := s.teamReferrers(ctx, sp, name); err != nil {
+			return err
+		}
 		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
 	})
 	return s.finish(ctx, d, err)
+}
+
+// teamReferrers refuses a delete of team while a manual-intervention
+// step of a project names it responsible: deployments of the project
+// would be refused, and whoever created a team of that name next would
+// decide the step.
+func (s *Service) teamReferrers(ctx context.Context, sp domain.Space, team string) error {
+	projects, err := s.st.Projects.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	var refs referrers
+	for _, p := range projects {
+		for _, st := range p.Process {
+			if slices.Contains(st.ResponsibleTeams, team) {
+				refs.add("step", p.Name+": "+st.Name, "its manual intervention waits for the team")
+			}
+		}
+	}
+	return refs.refuse(fmt.Sprintf("team %q", team), [2]string{"step", "name another team in those steps first (ferry apply)"})
 }
 
 // keepsAdmin refuses a delete of team that would take from the actor (not

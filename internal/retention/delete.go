@@ -323,7 +323,8 @@ func (s *Service) undelivered(ctx context.Context, refs *referrers, spaceID int6
 
 // DeleteRelease deletes a release with its deployments, tasks and task
 // logs. It is refused while one of its tasks has not finished, it is
-// current in an environment (what runs there would have no release), or
+// current in an environment — of this space, or of another as receipts
+// say (what runs there would have no release) —, or
 // a promotion of it is on its way. Bundles of it other spaces imported
 // stay theirs; receipts they send back about it are still accepted, as
 // for any version this space no longer holds.
@@ -354,6 +355,13 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 				}
 			}
 		}
+		remote, err := s.remoteCurrent(ctx, sp, p)
+		if err != nil {
+			return err
+		}
+		for _, env := range remote[version] {
+			refs.add("environment", env, "it is the release deployed there, as its receipts say")
+		}
 		if err := s.undelivered(ctx, &refs, sp.ID, project, version); err != nil {
 			return err
 		}
@@ -371,6 +379,46 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 		return s.audit.Record(ctx, sp.ID, "release.delete", project+" "+version, details(d.Removed, "project", project))
 	})
 	return s.finish(ctx, d, err)
+}
+
+// remoteCurrent maps each version of project p that receipts say is
+// current in another space's environment — the latest deployment there,
+// or the latest successful one, of each environment and tenant — to those
+// environments ("Prod Space: Production (tenant acme)"), sorted.
+func (s *Service) remoteCurrent(ctx context.Context, sp domain.Space, p domain.Project) (map[string][]string, error) {
+	fingerprint, project := sp.Fingerprint, p.Name
+	if p.IsRemote() {
+		fingerprint, project = p.Origin.Fingerprint, p.Origin.Project
+	}
+	uses, err := s.st.Removal.RemoteUses(ctx, sp.ID, fingerprint, project)
+	if err != nil {
+		return nil, err
+	}
+	type where struct{ env, tenant string }
+	latest, succeeded := map[where]string{}, map[where]string{}
+	for _, u := range uses { // oldest first
+		w := where{u.Environment, u.Tenant}
+		latest[w] = u.Version
+		if u.State == domain.TaskSuccess {
+			succeeded[w] = u.Version
+		}
+	}
+	out := map[string][]string{}
+	for _, m := range []map[where]string{latest, succeeded} {
+		for w, version := range m {
+			env := w.env
+			if w.tenant != "" {
+				env += " (tenant " + w.tenant + ")"
+			}
+			if !slices.Contains(out[version], env) {
+				out[version] = append(out[version], env)
+			}
+		}
+	}
+	for _, envs := range out {
+		slices.Sort(envs)
+	}
+	return out, nil
 }
 
 // DeletePackage deletes a package version from a space's feed, or every

@@ -176,9 +176,13 @@ func (s *Service) runProject(ctx context.Context, sp domain.Space, p domain.Proj
 		for _, u := range onTheirWay {
 			held[u.Version] = true
 		}
+		remote, err := s.remoteCurrent(ctx, sp, p)
+		if err != nil {
+			return err
+		}
 		var ids []int64
 		for _, u := range Expired(l, uses) {
-			if len(u.Current) > 0 || u.Active || held[u.Version] {
+			if len(u.Current) > 0 || len(remote[u.Version]) > 0 || u.Active || held[u.Version] {
 				rep.Kept++
 				continue
 			}

@@ -290,6 +290,9 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
 			return err
 		}
+		if err := s.forgetReceipts(ctx, sp, p, nil, &d.Removed); err != nil {
+			return err
+		}
 		if err := s.untenant(ctx, sp.ID, func(project, _ string) bool { return project == name }, &d.Removed); err != nil {
 			return err
 		}
@@ -376,9 +379,26 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 		if d.Removed, err = s.st.Removal.DeleteReleases(ctx, []int64{rel.ID}); err != nil {
 			return err
 		}
+		if err := s.forgetReceipts(ctx, sp, p, []string{version}, &d.Removed); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, sp.ID, "release.delete", project+" "+version, details(d.Removed, "project", project))
 	})
 	return s.finish(ctx, d, err)
+}
+
+// forgetReceipts removes the receipts space sp holds of versions of its
+// own project p (every version when nil), counted in r: deleted with
+// their release, none is left on a dashboard to show a release that is
+// gone. Receipts of a remote project stay: they may still be relayed on
+// toward its origin.
+func (s *Service) forgetReceipts(ctx context.Context, sp domain.Space, p domain.Project, versions []string, r *domain.Removed) error {
+	if p.IsRemote() {
+		return nil
+	}
+	n, err := s.st.Removal.DeleteReceipts(ctx, sp.ID, sp.Fingerprint, p.Name, versions)
+	r.Receipts += n
+	return err
 }
 
 // remoteCurrent maps each version of project p that receipts say is

@@ -187,4 +187,31 @@ projects: [{name: Shop, lifecycle: Main, process: [{name: S, type: script, scrip
 	if !slices.Equal(removed, versions[:3]) {
 		t.Fatalf("once production runs 1.0.3, retention removed %v, want %v", removed, versions[:3])
 	}
+	// The receipts of what went go with it: none is left to show a
+	// release that is not here, or to count for a new one of its version.
+	receipts := func() int {
+		t.Helper()
+		list, err := env.Store.Receipts().List(ctx, dev.ID, store.ReceiptFilter{OriginFingerprint: dev.Fingerprint, OriginProject: "Shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	if n := receipts(); n != 3 || rep.Removed.Receipts != 5 {
+		t.Fatalf("after retention %d receipts are left (want the 3 of 1.0.3), %d counted removed (want 5)", n, rep.Removed.Receipts)
+	}
+	receipt(9, "1.0.3", "Prod Space: Staging", "", domain.TaskFailed)
+	receipt(10, "1.0.3", "Prod Space: Production", "", domain.TaskSuccess)
+	env.Release("Default", "Shop", "1.0.4")
+	d, err := s.Deploy.Deploy(ctx, "Default", deploy.Request{Project: "Shop", Version: "1.0.4", Environment: "Dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Tasks().Finish(ctx, d.TaskID, domain.TaskSuccess, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	del, err := s.Retention.DeleteProject(ctx, "Default", "Shop")
+	if err != nil || receipts() != 0 || del.Removed.Receipts != 5 {
+		t.Fatalf("deleting the project: %+v, %v; %d receipts left", del, err, receipts())
+	}
 }

@@ -111,18 +111,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sb.Close()
 	nd.sandbox = status
-	agents, err := listenAgents(cfg)
-	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
-		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
-			"address", cfg.AgentListen)
-		agents, err, cfg.AgentListen = nil, nil, ""
-	}
+	agents, err := agentListener(&cfg, log)
 	if err != nil {
 		return err
 	}
 	if agents != nil {
 		defer agents.Close()
-		cfg.AgentListen = agents.Addr().String()
 	}
 	svc, err := newServices(cfg, st, sb, nd, claim, now)
 	if err != nil {
@@ -160,6 +154,27 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(addr)
 	}
 	return serve(ctx, srv, ln, agents, svc, nd, log)
+}
+
+// agentListener listens for polling agents on cfg.AgentListen, which it
+// sets to the address taken. When the default address is in use (another
+// server on this host), the server runs without one and says so
+// (cfg.AgentListen becomes ""); an address asked for must be free.
+func agentListener(cfg *Config, log *slog.Logger) (net.Listener, error) {
+	agents, err := listenAgents(*cfg)
+	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
+		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
+			"address", cfg.AgentListen)
+		cfg.AgentListen = ""
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if agents != nil {
+		cfg.AgentListen = agents.Addr().String()
+	}
+	return agents, nil
 }
 
 // openData makes the data folder and opens the store with the master key

@@ -773,6 +773,9 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 	if err := s.writeTenants(ctx, sp, st, plan); err != nil {
 		return res, err
 	}
+	if err := s.dropOrphanValues(ctx, sp, st, plan); err != nil {
+		return res, err
+	}
 	return res, s.writeTargets(ctx, st, plan)
 }
 

@@ -58,3 +58,45 @@ func TestAgentStaysInItsSpace(t *testing.T) {
 	srv.Must("--space", "Prod", "target", "add", "shared", "--env", "Production", "--role", "x", "--polling", "--thumbprint", sharedAgent)
 	srv.Must("target", "add", "db-too", "--env", "Development", "--role", "db", "--polling", "--thumbprint", prodAgent)
 }
+
+// TestLimitedAdminManagesNoTarget: a target serves the steps of every
+// project of its environments, so adding, disabling, enabling or deleting
+// one needs a space-admin grant over the whole space, as targets in
+// `apply` did. Before, an admin limited to project Shop added their own
+// machine with role db through `target add`, and received project
+// Secret's db step — secrets substituted — when Secret deployed.
+func TestLimitedAdminManagesNoTarget(t *testing.T) {
+	bin := ferrytest.Build(t)
+	srv := bin.StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "space.yaml", `environments: [{name: Production}]
+lifecycles: [{name: Main, phases: [{name: P, environments: [Production]}]}]
+projects:
+  - {name: Shop, lifecycle: Main, process: [{name: A, type: script, script: "true"}]}
+  - name: Secret
+    lifecycle: Main
+    variables: [{name: Pw, value: top-S3cret, sensitive: true}]
+    process: [{name: Db, type: script, roles: [db], script: "echo connecting with #{Pw}"}]
+`))
+	srv.Must("user", "create", "erin")
+	srv.Must("team", "create", "Shop admins", "--role", "space-admin", "--user", "erin", "--project", "Shop")
+	key := strings.TrimSpace(srv.Must("user", "apikey", "erin").Stdout)
+	erin := func(args ...string) ferrytest.Result {
+		return bin.Run(t, "", append([]string{"--server", srv.URL, "--api-key", key}, args...)...)
+	}
+	thumbprint := func(b byte) string { return strings.TrimSuffix(strings.Repeat(fmt.Sprintf("%02X:", b), 32), ":") }
+	srv.Must("target", "add", "db-1", "--env", "Production", "--role", "db", "--polling", "--thumbprint", thumbprint(0xD1))
+	for _, args := range [][]string{
+		{"target", "add", "erin-box", "--env", "Production", "--role", "db", "--polling", "--thumbprint", thumbprint(0xE1)},
+		{"target", "add", "erin-box", "--env", "Production", "--role", "db", "--url", "https://127.0.0.1:9", "--thumbprint", thumbprint(0xE2)},
+		{"target", "disable", "db-1"},
+		{"target", "enable", "db-1"},
+		{"target", "delete", "db-1"},
+	} {
+		r := erin(args...)
+		exitCode(t, r, 5, strings.Join(args, " "))
+		contains(t, r.Stderr, "whole space")
+	}
+	out := srv.Must("target", "list", "-o", "json").Stdout
+	notContains(t, out, "erin-box", `"disabled": true`)
+	contains(t, out, "db-1")
+}

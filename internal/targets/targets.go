@@ -66,11 +66,13 @@ type Added struct {
 
 // Add registers a target without contacting it, then checks it in the
 // background. Adding one again alike changes nothing; a different target
-// under a known name or thumbprint is refused.
+// under a known name or thumbprint is refused. Adding, disabling, enabling
+// and deleting targets need administer-space over the whole space: a
+// target runs the steps of every project of its environments.
 func (s *Service) Add(ctx context.Context, space string, req AddRequest) (Added, error) {
 	var out Added
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -216,7 +218,7 @@ func (s *Service) Show(ctx context.Context, space, name string) (domain.Target, 
 func (s *Service) SetDisabled(ctx context.Context, space, name string, disabled bool) (domain.Target, error) {
 	var t domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -244,7 +246,7 @@ func (s *Service) SetDisabled(ctx context.Context, space, name string, disabled 
 func (s *Service) Delete(ctx context.Context, space, name string) (domain.Target, error) {
 	var t domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}

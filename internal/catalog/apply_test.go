@@ -200,3 +200,31 @@ func TestSetVariableNeverTurnsASecretPlain(t *testing.T) {
 		t.Errorf("a value for an unknown environment: %v", err)
 	}
 }
+
+// TestApplySaysHowALifecycleChanged: the old and the new phases are told
+// apart. Before, both were joined by the arrow that joins phases, so
+// adding a phase read as "Dev [Dev] → Test [Test] → Dev [Dev] → Test
+// [Test] → Prod [Prod]", a lifecycle that repeats its phases.
+func TestApplySaysHowALifecycleChanged(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	env.Apply("Dev", spaceYAML)
+	res, err := apply(env, `environments: [{name: Prod}]
+lifecycles:
+  - name: Main
+    phases: [{name: Dev, environments: [Dev]}, {name: Test, environments: [Test]}, {name: Prod, environments: [Prod]}]
+`, catalog.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "update lifecycle Main (was Dev [Dev] → Test [Test]; now Dev [Dev] → Test [Test] → Prod [Prod])"
+	for _, c := range res.Changes {
+		if c.Kind == "lifecycle" {
+			if got := c.String(); got != want {
+				t.Errorf("the change reads %q, want %q", got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no lifecycle change in %v", res.Changes)
+}

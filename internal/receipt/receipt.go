@@ -449,6 +449,8 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: f.version, Waiting: f.waiting}
 		if f.waiting > 0 {
 			res.Note = compat.Note(dest, f.version)
+		} else if req.SchemaVersion == 0 {
+			res.Note = compat.Unknown(dest, f.version, "`ferry receipt export`")
 		}
 		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{
 			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})

@@ -117,7 +117,12 @@ func (a *app) report(err error) int {
 	if a.jsonOutput() {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
-		enc.Encode(api.ErrorBody{Error: msg, Kind: kind})
+		body := api.ErrorBody{Error: msg, Kind: kind}
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			body.Rule, body.Referrers = ce.Rule, ce.Referrers
+		}
+		enc.Encode(body)
 		a.rawStderr.Write(jsonSafe(b.Bytes()))
 		return code
 	}

@@ -225,7 +225,7 @@ func (s *receipts) Unrecorded(ctx context.Context) ([]int64, error) {
 		JOIN deployments d ON d.id = t.deployment_id
 		JOIN projects p ON p.id = d.project_id
 		WHERE t.kind = ? AND t.state IN `+in(len(finalStates))+` AND p.origin <> ''
-		AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.space_id = d.space_id AND r.deployment_id = d.id)
+		AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.space_id = d.space_id AND r.deployment_id = d.id AND r.received_from = '')
 		ORDER BY t.id`, append([]any{domain.TaskDeploy}, finalStates...)...)
 	return ids, wrap(err, "list deployments without receipts")
 }

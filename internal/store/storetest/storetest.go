@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskClaimConcurrent", testClaimConcurrent},
 		{"TaskFinish", testFinish},
 		{"TaskFailExecuting", testFailExecuting},
+		{"ReceiptsUnrecorded", testUnrecorded},
 		{"TaskLog", testTaskLog},
 		{"Deployments", testDeployments},
 		{"DeploymentsLatestOf", testLatestOf},

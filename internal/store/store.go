@@ -353,7 +353,10 @@ type Receipts interface {
 	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]domain.Receipt, error)
 	// Unrecorded returns the ids of the finished deployment tasks of remote
 	// projects that have no receipt their space signed (by
-	// Receipt.DeploymentID), oldest first, in every space.
+	// Receipt.DeploymentID), oldest first, in every space — but not those
+	// a later deployment of the same project, environment and tenant with
+	// a receipt superseded: a receipt signed now for them would arrive after
+	// the newer one and read as the latest.
 	Unrecorded(ctx context.Context) ([]int64, error)
 }
 

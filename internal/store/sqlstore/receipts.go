@@ -219,13 +219,16 @@ func linkReceiptDeployments(ctx context.Context, db *DB) (bool, error) {
 }
 
 // Unrecorded returns the finished deployment tasks of remote projects that
-// have no receipt this space signed, oldest first.
+// have no receipt this space signed, and no later deployment of the same
+// project, environment and tenant that has one, oldest first.
 func (s *receipts) Unrecorded(ctx context.Context) ([]int64, error) {
 	ids, err := s.db.ids(ctx, `SELECT t.id FROM tasks t
 		JOIN deployments d ON d.id = t.deployment_id
 		JOIN projects p ON p.id = d.project_id
 		WHERE t.kind = ? AND t.state IN `+in(len(finalStates))+` AND p.origin <> ''
 		AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.space_id = d.space_id AND r.deployment_id = d.id AND r.received_from = '')
+		AND NOT EXISTS (SELECT 1 FROM deployments later JOIN receipts r ON r.space_id = later.space_id AND r.deployment_id = later.id AND r.received_from = ''
+			WHERE later.project_id = d.project_id AND later.environment = d.environment AND later.tenant = d.tenant AND later.id > d.id)
 		ORDER BY t.id`, append([]any{domain.TaskDeploy}, finalStates...)...)
 	return ids, wrap(err, "list deployments without receipts")
 }

@@ -19,6 +19,7 @@ func testUnrecorded(t *testing.T, s store.Store) {
 	remote := domain.Project{SpaceID: sp.ID, Name: "Dev: Shop", Origin: &domain.ProjectOrigin{Space: "Dev", Fingerprint: "sha256:dev", Project: "Shop"}}
 	local := domain.Project{SpaceID: sp.ID, Name: "Own"}
 	var tasks []int64
+	env := "Production"
 	deploy := func(p *domain.Project, state domain.TaskState) int64 {
 		t.Helper()
 		if p.ID == 0 {
@@ -28,7 +29,7 @@ func testUnrecorded(t *testing.T, s store.Store) {
 		must(t, s.Releases().Create(ctx, &rel))
 		task := domain.Task{SpaceID: sp.ID, Kind: domain.TaskDeploy, Description: "Deploy"}
 		must(t, s.Tasks().Create(ctx, &task))
-		d := domain.Deployment{SpaceID: sp.ID, ProjectID: p.ID, ReleaseID: rel.ID, Environment: "Production", TaskID: task.ID, CreatedAt: at(1)}
+		d := domain.Deployment{SpaceID: sp.ID, ProjectID: p.ID, ReleaseID: rel.ID, Environment: env, TaskID: task.ID, CreatedAt: at(1)}
 		must(t, s.Deployments().Create(ctx, &d))
 		must(t, s.Tasks().SetDeployment(ctx, task.ID, d.ID))
 		if state != domain.TaskQueued {
@@ -44,16 +45,19 @@ func testUnrecorded(t *testing.T, s store.Store) {
 		_, err := s.Receipts().Create(ctx, &r)
 		must(t, err)
 	}
-	deploy(&remote, domain.TaskFailed)    // 0: missing
+	deploy(&remote, domain.TaskFailed) // 0: superseded by 2, which has a receipt
+	env = "Staging"
 	deploy(&remote, domain.TaskCancelled) // 1: missing
+	env = "Production"
 	receipt(deploy(&remote, domain.TaskSuccess), "")
 	deploy(&remote, domain.TaskQueued) // 3: not finished
 	deploy(&local, domain.TaskFailed)  // 4: local project
 	d := deploy(&remote, domain.TaskFailed)
-	receipt(d, "QA") // 5: a receipt from elsewhere with the same id does not count
+	receipt(d, "QA")                   // 5: a receipt from elsewhere with the same id does not count
+	deploy(&remote, domain.TaskFailed) // 6: missing, after 5: both
 	got, err := s.Receipts().Unrecorded(ctx)
 	must(t, err)
-	want := []int64{tasks[0], tasks[1], tasks[5]}
+	want := []int64{tasks[1], tasks[5], tasks[6]}
 	if !slices.Equal(got, want) {
 		t.Errorf("Unrecorded = %v, want %v (tasks %v)", got, want, tasks)
 	}

@@ -464,4 +464,16 @@ func TestTriggerStopsWhenSetterLosesDeploy(t *testing.T) {
 			t.Fatalf("%s: given deploy back, the trigger made %d deployments, want 1", lose.name, got-before)
 		}
 	}
+	// A deleted setter deploys nothing either.
+	if _, err := env.Set.Retention.DeleteUser(env.Ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(deployed(t, env, "Shop", "Production"))
+	due()
+	if got := len(deployed(t, env, "Shop", "Production")); got != before {
+		t.Fatalf("setter deleted: the trigger queued %d deployments", got-before)
+	}
+	if l := last(); l == nil || l.OK || !strings.Contains(l.Result, `"alice", who set this trigger, is no longer a user here`) {
+		t.Errorf("setter deleted: last firing %+v", l)
+	}
 }

@@ -228,3 +228,31 @@ lifecycles:
 	}
 	t.Errorf("no lifecycle change in %v", res.Changes)
 }
+
+// A step's timeoutSeconds is at most 24 hours: larger values are refused
+// at apply, naming the step and the cap; the cap itself and 1 are fine.
+func TestApplyRefusesStepTimeoutOverCap(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	doc := func(timeout string) string {
+		return `environments: [{name: Test}]
+lifecycles: [{name: Main, phases: [{name: Test, environments: [Test]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process:
+      - {name: Long one, type: script, script: "sleep 1", timeoutSeconds: ` + timeout + `}
+`
+	}
+	for _, bad := range []string{"86401", "31536000", "2147483647", "-1"} {
+		_, err := apply(env, doc(bad), catalog.ApplyOptions{})
+		if err == nil || !strings.Contains(err.Error(), `step "Long one"`) || !strings.Contains(err.Error(), "86400") {
+			t.Errorf("timeoutSeconds %s: %v, want a refusal naming the step and the cap 86400", bad, err)
+		}
+	}
+	for _, good := range []string{"86400", "1"} {
+		if _, err := apply(env, doc(good), catalog.ApplyOptions{}); err != nil {
+			t.Errorf("timeoutSeconds %s: %v", good, err)
+		}
+	}
+}

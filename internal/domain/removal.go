@@ -155,5 +155,5 @@ func Refusal(what string, refs []Referrer, next string) error {
 	if next != "" {
 		msg += ". " + next
 	}
-	return Refuse(KindConflict, RuleInUse, "%s", msg)
+	return &Error{Kind: KindConflict, Rule: RuleInUse, Msg: "refused [" + RuleInUse + "]: " + msg, Referrers: refs}
 }

@@ -263,7 +263,7 @@ func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc s
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nd.run(runCtx, svc.Runner.Wake)
+		nd.run(runCtx, svc.Runner.Wake, svc.Receipts)
 	}()
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	runAgents(runCtx, &wg, agents, svc, nd, log)

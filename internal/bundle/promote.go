@@ -111,16 +111,9 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err != nil {
 			return err
 		}
-		target, err := s.trust.Get(ctx, sp.ID, req.To)
+		target, err := s.promotionTarget(ctx, sp, req.To)
 		if err != nil {
 			return err
-		}
-		if target.Revoked() {
-			return domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing may be promoted to it", target.Name)
-		}
-		if !target.Trust.Has(domain.TrustPromote) {
-			return domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion (its trust: %s). Allow it with `ferry remote-space update %q --trust %s`",
-				space, target.Name, target.Trust, target.Name, domain.Trust(append(target.Trust, domain.TrustPromote)))
 		}
 		envs, err := s.environments.List(ctx, sp.ID)
 		if err != nil {
@@ -177,6 +170,23 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		})
 	})
 	return out, err
+}
+
+// promotionTarget is the remote space name of sp, refused unless it is
+// trusted for promotion and not revoked.
+func (s *Service) promotionTarget(ctx context.Context, sp domain.Space, name string) (domain.RemoteSpace, error) {
+	target, err := s.trust.Get(ctx, sp.ID, name)
+	if err != nil {
+		return target, err
+	}
+	if target.Revoked() {
+		return target, domain.Errorf(domain.KindForbidden, "remote space %q was revoked; nothing may be promoted to it", target.Name)
+	}
+	if !target.Trust.Has(domain.TrustPromote) {
+		return target, domain.Errorf(domain.KindForbidden, "space %q does not trust remote space %q for promotion (its trust: %s). Allow it with `ferry remote-space update %q --trust %s`",
+			sp.Name, target.Name, target.Trust, target.Name, domain.Trust(append(target.Trust, domain.TrustPromote)))
+	}
+	return target, nil
 }
 
 // checkLifecycle finds the phase of the release's lifecycle that holds

@@ -226,16 +226,29 @@ type AuditFilter struct {
 	Limit    int // 0: all
 }
 
+// DeploymentCell is what the dashboard shows of a project's newest
+// deployment in one environment: the release and author, fixed once the
+// deployment is written, and its task's state and times as they are now.
+type DeploymentCell struct {
+	ProjectID             int64
+	Environment           string
+	Version               string
+	State                 domain.TaskState // "" when the deployment has no task
+	CreatedAt             time.Time
+	StartedAt, FinishedAt *time.Time
+	CreatedBy             string
+}
+
 // Deployments record which release went where; their state is their task's.
 type Deployments interface {
 	Create(ctx context.Context, d *domain.Deployment) error
 	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
-	// LatestOf returns the newest deployment of each of the projects in
-	// each environment, without Targets, ExcludeTargets and Machines; its
-	// cost follows the number of those projects' environments, not the
-	// length of their history.
-	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
+	// LatestOf returns what a dashboard cell shows of the newest
+	// deployment of each of the projects in each environment, by project
+	// id and environment; its cost follows the number of those projects'
+	// environments, not the length of their history.
+	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]DeploymentCell, error)
 	// LatestByTenant returns the newest deployment of a project in each
 	// environment for each tenant ("" for untenanted ones).
 	LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error)
@@ -347,10 +360,24 @@ type Receipts interface {
 	// Unsent lists receipts not yet exported to the remote space.
 	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
-	// LatestOf returns the newest receipt of each of the origin projects
-	// in each environment, without the signed bytes (Payload, Signature,
-	// SignerPEM).
-	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]domain.Receipt, error)
+	// LatestOf returns what a dashboard cell shows of the newest receipt
+	// of each of the origin projects in each environment, oldest receipt
+	// first.
+	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]ReceiptCell, error)
+}
+
+// ReceiptCell is what the dashboard shows of a receipt, and what it needs
+// to check the receipt speaks for its signer.
+type ReceiptCell struct {
+	OriginFingerprint, OriginProject string
+	Environment                      string // as this space calls it: "Prod Space: Live"
+	Version                          string
+	State                            domain.TaskState
+	StartedAt, FinishedAt            *time.Time
+	DeployedBy                       string
+	Machines                         *int // nil when the receipt does not say
+	DeployingSpace                   string
+	SignerFingerprint                string
 }
 
 // OriginProject names a project the way receipts do: by its origin space's

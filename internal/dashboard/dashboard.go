@@ -201,7 +201,7 @@ func columns(lc domain.Lifecycle, known []string) []string {
 }
 
 func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
-	var out []string
+	out := make([]string, 0, max(len(known), len(lc.Phases)))
 	for _, ph := range lc.Phases {
 		for _, e := range ph.Environments {
 			if strings.Contains(e, ": ") {

@@ -361,8 +361,8 @@ type Receipts interface {
 	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
 	// LatestOf returns what a dashboard cell shows of the newest receipt
-	// of each of the origin projects in each environment, oldest receipt
-	// first.
+	// of each of the origin projects in each environment, in no
+	// particular order.
 	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]ReceiptCell, error)
 }
 

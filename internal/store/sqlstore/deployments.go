@@ -246,11 +246,6 @@ func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
 	return nil
 }
 
-// valueRows is n rows of one value each for a VALUES list: "(v), (v), ...".
-func valueRows(v string, n int) string {
-	return strings.TrimSuffix(strings.Repeat("("+v+"), ", n), ", ")
-}
-
 func (s *deployments) LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error) {
 	rows, err := s.db.query(ctx, deploymentSelect+` WHERE d.id IN (
 			SELECT MAX(x.id) FROM deployments x WHERE x.project_id = ? GROUP BY x.environment, x.tenant)

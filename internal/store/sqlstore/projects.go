@@ -142,20 +142,25 @@ func (s *projects) Summaries(ctx context.Context, spaceID int64) ([]store.Projec
 	if err != nil {
 		return nil, wrap(err, "list projects")
 	}
-	list, err := collect(rows, func(sc scanner) (store.ProjectSummary, error) {
-		var p store.ProjectSummary
-		var origin string
-		if err := sc.Scan(&p.ID, &p.Name, &p.Lifecycle, &origin); err != nil {
-			return p, err
+	defer rows.Close()
+	list := []store.ProjectSummary{}
+	var p store.ProjectSummary
+	var origin string
+	dest := []any{&p.ID, &p.Name, &p.Lifecycle, &origin} // one set of holders for every row
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, wrap(err, "list projects")
 		}
+		p.Origin = nil
 		if origin != "" {
 			p.Origin = new(domain.ProjectOrigin)
 			if err := decodeJSON(origin, p.Origin); err != nil {
-				return p, fmt.Errorf("origin: %w", err)
+				return nil, wrap(fmt.Errorf("origin: %w", err), "list projects")
 			}
 		}
-		return p, nil
-	})
+		list = append(list, p)
+	}
+	err = rows.Err()
 	return list, wrap(err, "list projects")
 }
 

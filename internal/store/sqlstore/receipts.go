@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -149,23 +150,38 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 
 // LatestOf returns the dashboard's cells of the origin projects:
 // receipt_cells' rows for those projects (receipts never change once
-// stored), only the columns a cell shows, oldest receipt first.
+// stored), only the columns a cell shows. The projects are asked for by
+// origin space, one key range per project (a page's projects mostly share
+// one origin: one SELECT with one IN list).
 func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]store.ReceiptCell, error) {
 	if len(projects) == 0 {
 		return []store.ReceiptCell{}, nil
 	}
-	args := make([]any, 0, 2*len(projects)+1)
+	var fingerprints []string
+	names := map[string][]string{} // fingerprint → its projects
 	for _, p := range projects {
-		args = append(args, p.Fingerprint, p.Project)
+		if _, ok := names[p.Fingerprint]; !ok {
+			fingerprints = append(fingerprints, p.Fingerprint)
+		}
+		names[p.Fingerprint] = append(names[p.Fingerprint], p.Project)
 	}
-	args = append(args, spaceID)
-	rows, err := s.db.query(ctx, `WITH page (fingerprint, project) AS (
-			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`)
-		SELECT c.origin_fingerprint, c.origin_project, c.environment, c.version, c.state, c.started_at, c.finished_at,
+	var q strings.Builder
+	args := make([]any, 0, len(projects)+2*len(fingerprints))
+	for i, fp := range fingerprints {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString(`SELECT c.origin_fingerprint, c.origin_project, c.environment, c.version, c.state, c.started_at, c.finished_at,
 			c.deployed_by, c.machines, c.deploying_space, c.signer_fingerprint
-		FROM page JOIN receipt_cells c ON c.space_id = ?
-			AND c.origin_fingerprint = page.fingerprint AND c.origin_project = page.project
-		ORDER BY c.receipt_id`, args...)
+		FROM receipt_cells c WHERE c.space_id = ? AND c.origin_fingerprint = ? AND c.origin_project IN (`)
+		q.WriteString(strings.TrimSuffix(strings.Repeat("?, ", len(names[fp])), ", "))
+		q.WriteString(")")
+		args = append(args, spaceID, fp)
+		for _, n := range names[fp] {
+			args = append(args, n)
+		}
+	}
+	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")
 	}

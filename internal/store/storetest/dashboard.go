@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -189,7 +188,7 @@ func checkLatestDeployments(t *testing.T, s store.Store, sp domain.Space, page [
 
 // checkLatestReceipts compares Receipts().LatestOf for the page's projects
 // (and, with two or more, one from elsewhere and one from nobody) with a
-// brute force over all, in the order of the receipts' ids.
+// brute force over all.
 func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, allReceipts []domain.Receipt) []store.ReceiptCell {
 	origins := []store.OriginProject{}
 	for _, p := range page {
@@ -206,15 +205,20 @@ func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []do
 			latest[k] = r
 		}
 	}
-	newest := slices.SortedFunc(maps.Values(latest), func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
 	wantR := []store.ReceiptCell{}
-	for _, r := range newest {
+	for _, r := range latest {
 		wantR = append(wantR, store.ReceiptCell{OriginFingerprint: r.OriginFingerprint, OriginProject: r.OriginProject,
 			Environment: r.Environment, Version: r.Version, State: r.State, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 			DeployedBy: r.DeployedBy, Machines: r.Machines, DeployingSpace: r.DeployingSpace, SignerFingerprint: r.SignerFingerprint})
 	}
 	gotR, err := s.Receipts().LatestOf(t.Context(), sp.ID, origins)
 	must(t, err)
+	byCell := func(a, b store.ReceiptCell) int {
+		return cmp.Or(strings.Compare(a.OriginFingerprint, b.OriginFingerprint), strings.Compare(a.OriginProject, b.OriginProject),
+			strings.Compare(a.Environment, b.Environment))
+	}
+	slices.SortFunc(wantR, byCell)
+	slices.SortFunc(gotR, byCell)
 	wantEqual(t, fmt.Sprintf("%s: latest receipts of %d origin projects", sp.Name, len(origins)), gotR, wantR)
 	return gotR
 }

@@ -108,35 +108,15 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects, err := s.projects.Summaries(ctx, sp.ID)
+	projects, total, err := s.page(ctx, sp, project, page)
 	if err != nil {
 		return Dashboard{}, err
 	}
-	if project != "" {
-		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return p.Name != project })
-	}
-	names := make([]string, len(projects))
-	for i, p := range projects {
-		names[i] = p.Name
-	}
-	visible, err := s.access.Visible(ctx, sp, names)
-	if err != nil {
-		return Dashboard{}, err
-	}
-	if len(visible) < len(projects) {
-		ok := make(map[string]bool, len(visible))
-		for _, n := range visible {
-			ok[n] = true
-		}
-		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return !ok[p.Name] })
-	}
-	if project != "" && len(projects) == 0 {
+	if project != "" && total == 0 {
 		return Dashboard{}, domain.NotFoundf("project %q not found in space %q", project, space)
 	}
 	d := Dashboard{Space: sp.Name, Environments: []string{}, Projects: []Row{},
-		Total: len(projects), Offset: page.Offset, Limit: page.Limit}
-	first := min(page.Offset, len(projects))
-	projects = projects[first : first+min(page.Limit, len(projects)-first)]
+		Total: total, Offset: page.Offset, Limit: page.Limit}
 	if len(projects) == 0 {
 		return d, nil
 	}
@@ -180,6 +160,28 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 		d.Projects = append(d.Projects, row)
 	}
 	return d, nil
+}
+
+// page returns the page's projects among those of sp the caller may view
+// (only project, when set), and how many of those there are. When the
+// caller may view every project, only the page's rows are read.
+func (s *Service) page(ctx context.Context, sp domain.Space, project string, page Page) ([]store.ProjectSummary, int, error) {
+	view, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, 0, err
+	}
+	if project == "" && view.Names() == nil {
+		return s.projects.SummaryPage(ctx, sp.ID, page.Offset, page.Limit)
+	}
+	projects, err := s.projects.Summaries(ctx, sp.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool {
+		return (project != "" && p.Name != project) || !view.Has(p.Name)
+	})
+	first := min(page.Offset, len(projects))
+	return projects[first : first+min(page.Limit, len(projects)-first)], len(projects), nil
 }
 
 // columns lists a project's environments in lifecycle order; a phase entry

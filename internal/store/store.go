@@ -160,6 +160,9 @@ type Projects interface {
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
+	// SummaryPage returns Summaries[offset:offset+limit] (fewer at the
+	// end) and len(Summaries), reading only the page's rows.
+	SummaryPage(ctx context.Context, spaceID int64, offset, limit int) ([]ProjectSummary, int, error)
 	// Triggered lists the projects of every space that have triggers,
 	// without their process, variables and templates.
 	Triggered(ctx context.Context) ([]TriggeredProject, error)

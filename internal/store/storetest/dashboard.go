@@ -41,6 +41,15 @@ func testProjectSummaries(t *testing.T, s store.Store) {
 	got, err := s.Projects().Summaries(t.Context(), sp.ID)
 	must(t, err)
 	wantEqual(t, "summaries", got, want)
+	for offset := range len(want) + 2 {
+		for limit := 1; limit <= len(want)+1; limit++ {
+			page, total, err := s.Projects().SummaryPage(t.Context(), sp.ID, offset, limit)
+			must(t, err)
+			first := min(offset, len(want))
+			wantEqual(t, fmt.Sprintf("summaries from %d, at most %d", offset, limit), page, want[first:min(first+limit, len(want))])
+			wantEqual(t, "projects in all", total, len(want))
+		}
+	}
 }
 
 // testLatestOf checks Deployments().LatestOf and Receipts().LatestOf

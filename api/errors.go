@@ -100,8 +100,30 @@ func kindOfStatus(status int) Kind {
 //	{"error": "release 9.9.9 of Shop not found", "kind": "not_found"}
 //
 // Error is a message safe to show to a person; it never holds secrets or
-// internal details (those go to the server's log).
+// internal details (those go to the server's log). A refusal also names
+// its rule (the name its message carries in brackets, listed in
+// docs/trust.md and docs/removal.md), and a delete refused because others
+// use the thing (rule "in-use") lists them all:
+//
+//	{"error": "refused [in-use]: cannot delete environment \"QA\": it is used by lifecycle \"Main\" (phase \"QA\")",
+//	 "kind": "conflict", "rule": "in-use",
+//	 "referrers": [{"kind": "lifecycle", "name": "Main", "detail": "phase \"QA\""}]}
+//
+// Rule and Referrers are absent from other errors, and from the answers of
+// servers from before they existed: a client must not rely on them.
 type ErrorBody struct {
-	Error string `json:"error"`
-	Kind  Kind   `json:"kind"`
+	Error     string     `json:"error"`
+	Kind      Kind       `json:"kind"`
+	Rule      string     `json:"rule,omitempty"`
+	Referrers []Referrer `json:"referrers,omitempty"`
+}
+
+// Referrer is something that uses a thing a refused delete would remove.
+type Referrer struct {
+	// Kind is what it is: lifecycle, project, step, variable, team,
+	// release, task, target, ...
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Detail says how it refers ("phase \"QA\"", "running task 12").
+	Detail string `json:"detail,omitempty"`
 }

@@ -158,6 +158,9 @@ type BundleInspection struct {
 	Verified             bool                `json:"verified"`
 	Problem              string              `json:"problem,omitempty"`
 	ProblemKind          Kind                `json:"problemKind,omitempty"`
+	// ProblemRule names the rule the bundle fails ("signer-known", ...;
+	// see ErrorBody), when it fails one.
+	ProblemRule string `json:"problemRule,omitempty"`
 }
 
 // BundleSigner is the certificate that signed a bundle; KnownAs is the

@@ -459,18 +459,19 @@ type Deleted struct {
 // Removal counts what a delete or a retention run removed; zero counts
 // are left out.
 type Removal struct {
-	Projects     int   `json:"projects,omitempty"`
-	Releases     int   `json:"releases,omitempty"`
-	Deployments  int   `json:"deployments,omitempty"`
-	Tasks        int   `json:"tasks,omitempty"`
-	LogLines     int   `json:"logLines,omitempty"`
-	Receipts     int   `json:"receipts,omitempty"`
-	Environments int   `json:"environments,omitempty"`
-	Packages     int   `json:"packages,omitempty"`   // package versions
-	Variables    int   `json:"variables,omitempty"`  // variable values
-	Deliveries   int   `json:"deliveries,omitempty"` // queued deliveries dropped
-	Chunks       int   `json:"chunks,omitempty"`
-	ChunkBytes   int64 `json:"chunkBytes,omitempty"`
+	Projects          int   `json:"projects,omitempty"`
+	Releases          int   `json:"releases,omitempty"`
+	Deployments       int   `json:"deployments,omitempty"`
+	Tasks             int   `json:"tasks,omitempty"`
+	LogLines          int   `json:"logLines,omitempty"`
+	Receipts          int   `json:"receipts,omitempty"`
+	Environments      int   `json:"environments,omitempty"`
+	Packages          int   `json:"packages,omitempty"`          // package versions
+	Variables         int   `json:"variables,omitempty"`         // variable values
+	TenantConnections int   `json:"tenantConnections,omitempty"` // a tenant connected to a project in an environment
+	Deliveries        int   `json:"deliveries,omitempty"`        // queued deliveries dropped
+	Chunks            int   `json:"chunks,omitempty"`
+	ChunkBytes        int64 `json:"chunkBytes,omitempty"`
 }
 
 // RetentionReport is what a retention run removed (with DryRun, would

@@ -190,3 +190,51 @@ func TestStreams(t *testing.T) {
 		t.Errorf("a download cut off: %v", err)
 	}
 }
+
+// TestRefusalsKeepRuleAndReferrers: a refusal's rule, and a refused
+// delete's referrers, come back as fields of their own beside the
+// unchanged message; other errors have neither.
+func TestRefusalsKeepRuleAndReferrers(t *testing.T) {
+	ctx := context.Background()
+	admin := client.New(serverURL, apiKey)
+	if _, err := admin.CreateSpace(ctx, "Refusals"); err != nil {
+		t.Fatal(err)
+	}
+	doc := `environments: [{name: QA}]
+lifecycles: [{name: Main, phases: [{name: QA, environments: [QA]}]}, {name: Spare, phases: [{name: Only, environments: [QA]}]}]
+projects: [{name: Shop, lifecycle: Main, process: [{name: Run, type: script, script: "true"}]}]
+`
+	if _, err := admin.Apply(ctx, "Refusals", []byte(doc), api.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refusal := func(err error) *client.Error {
+		t.Helper()
+		var e *client.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("got %v, want an answer", err)
+		}
+		return e
+	}
+	_, err := admin.DeleteEnvironment(ctx, "Refusals", "QA")
+	e := refusal(err)
+	if e.Rule != "in-use" || !strings.HasPrefix(e.Message, "refused [in-use]: cannot delete") || len(e.Referrers) != 2 {
+		t.Fatalf("delete QA: %#v", e)
+	}
+	for i, want := range []string{"Main", "Spare"} {
+		if r := e.Referrers[i]; r.Kind != "lifecycle" || r.Name != want || !strings.Contains(e.Message, r.Name) {
+			t.Errorf("referrer %d: %+v, want lifecycle %s", i, r, want)
+		}
+	}
+	_, err = admin.DeleteLifecycle(ctx, "Refusals", "Main")
+	if e := refusal(err); e.Rule != "in-use" || len(e.Referrers) != 1 || e.Referrers[0].Kind != "project" || e.Referrers[0].Name != "Shop" {
+		t.Errorf("delete Main: %#v", e)
+	}
+	_, err = admin.ImportBundle(ctx, "Refusals", []byte("{}"), api.BundleImportQuery{})
+	if e := refusal(err); e.Rule != "file-format" || len(e.Referrers) != 0 || !strings.Contains(e.Message, "[file-format]") {
+		t.Errorf("import a non-bundle: %#v", e)
+	}
+	_, err = admin.GetProject(ctx, "Refusals", "Nope")
+	if e := refusal(err); e.Rule != "" || e.Referrers != nil {
+		t.Errorf("not found: %#v", e)
+	}
+}

@@ -23,6 +23,11 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the cause of an unreachable server.
 	Err error
+	// Rule names the rule of a refusal ("in-use", "signer-trusted"; see
+	// api.ErrorBody), and Referrers are what uses the thing of a refused
+	// delete; empty for other errors and from servers before they existed.
+	Rule      string
+	Referrers []api.Referrer
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -71,7 +76,8 @@ func errorOf(resp *http.Response) error {
 	}
 	var body api.ErrorBody
 	json.Unmarshal(data, &body) // a proxy's page is no ErrorBody: the status says enough
-	e := &Error{Kind: api.KindOfAnswer(resp.StatusCode, body.Kind), Message: body.Error, Status: resp.StatusCode}
+	e := &Error{Kind: api.KindOfAnswer(resp.StatusCode, body.Kind), Message: body.Error, Status: resp.StatusCode,
+		Rule: body.Rule, Referrers: body.Referrers}
 	if e.Message == "" {
 		e.Message = "the server answered " + resp.Status
 	}

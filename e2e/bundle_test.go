@@ -240,3 +240,32 @@ func decodedPayload(t *testing.T, data []byte) string {
 	}
 	return string(b)
 }
+
+// TestPromoteOutNamesTheSpaceThere: a remote space known here by another
+// name than its own (its certificate's) gets the import hint with its own
+// name, and that command works on its server.
+func TestPromoteOutNamesTheSpaceThere(t *testing.T) {
+	p := newPair(t)
+	p.release(t)
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "real.pem")
+	p.prod.Must("space", "create", "Real Name Space")
+	p.prod.Must("--space", "Real Name Space", "remote-space", "add", "DevTest Space", "--cert", p.devPEM, "--trust", "releases")
+	p.prod.Must("space", "cert", "Real Name Space", "--out", cert)
+	p.dev.Must("--space", "DevTest Space", "remote-space", "add", "Alias", "--cert", cert, "--trust", "promote")
+	p.dev.Must("--space", "DevTest Space", "apply", "-f", ferrytest.WriteFile(t, "alias.yaml", `remoteEnvironments: ["Alias: Live"]
+lifecycles:
+  - name: Main
+    phases:
+      - {name: Dev, environments: [Development]}
+      - {name: Test, environments: [Test]}
+      - {name: Prod, environments: ["Prod Space: Production", "Alias: Live"]}
+`))
+	out := filepath.Join(dir, "alias.bundle")
+	r := p.dev.Must("--space", "DevTest Space", "promote", "My Project", "1.0.0", "--to", "Alias", "--out", out)
+	contains(t, r.Stdout, `ferry bundle import `+out+` --space "Real Name Space"`)
+	// The space is found there (and the bundle is for it): what it lacks
+	// is only a lifecycle.
+	r = p.prod.Fail("bundle", "import", out, "--space", "Real Name Space")
+	contains(t, r.Stderr, `space "Real Name Space" has no lifecycle`)
+}

@@ -112,11 +112,21 @@ projects:
 			var e struct {
 				Error string `json:"error"`
 				Kind  string `json:"kind"`
+				// A refusal names its rule, also in the message.
+				Rule      string `json:"rule"`
+				Referrers []struct {
+					Kind   string `json:"kind"`
+					Name   string `json:"name"`
+					Detail string `json:"detail"`
+				} `json:"referrers"`
 			}
 			dec := json.NewDecoder(strings.NewReader(r.Stderr))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&e); err != nil || r.Code != tc.code || e.Kind != tc.kind || e.Error == "" || (r.Stdout != "") != strings.Contains(tc.name, "verify") {
 				t.Fatalf("ferry -o json %s: exit %d, stdout %q, stderr %q (%v); want kind %s", strings.Join(tc.args, " "), r.Code, r.Stdout, r.Stderr, err, tc.kind)
+			}
+			if refused := strings.HasPrefix(e.Error, "refused ["); refused != (e.Rule != "") || refused && !strings.HasPrefix(e.Error, "refused ["+e.Rule+"]: ") {
+				t.Errorf("ferry -o json %s: rule %q for %q", strings.Join(tc.args, " "), e.Rule, e.Error)
 			}
 		})
 	}

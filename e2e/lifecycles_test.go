@@ -152,6 +152,10 @@ func TestManualIntervention(t *testing.T) {
 	srv := bin.StartServer(t)
 	srv.Must("apply", "-f", ferrytest.WriteFile(t, "shop.yaml", interventionYAML))
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	// release show says what the wait is, not an empty script.
+	contains(t, srv.Must("release", "show", "Shop", "1.0.0").Stdout, "Sign-off [manual-intervention]",
+		"waits for approval by: Approvers (or a space administrator)", "the deployer may not approve it",
+		"| Check the change ticket, then approve.")
 	for _, u := range []string{"alice", "bob", "carol"} {
 		srv.Must("user", "create", u)
 	}

@@ -1,15 +1,18 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
 )
 
@@ -62,6 +65,40 @@ projects:
 	}
 	contains(t, fail(6, "env", "delete", "Test"), `lifecycle "Main" (phase Test)`, `lifecycle "Spare"`, `team "testers"`, `variable "Shop: Greeting"`, "in-use")
 	contains(t, fail(6, "lifecycle", "delete", "Main"), `project "Shop"`)
+	// With -o json the refusal's rule and referrers are fields of their
+	// own; the message stays as it is.
+	for _, c := range []struct {
+		args []string
+		refs []string
+	}{
+		{[]string{"env", "delete", "Test"}, []string{"lifecycle Main", "lifecycle Spare", "team testers", "variable Shop: Greeting"}},
+		{[]string{"lifecycle", "delete", "Main"}, []string{"project Shop"}},
+		{[]string{"env", "delete", "Nope"}, nil}, // not found: no rule, no referrers
+	} {
+		r := srv.Run(append(c.args, "-o", "json")...)
+		var body api.ErrorBody
+		if err := json.Unmarshal([]byte(r.Stderr), &body); err != nil {
+			t.Fatalf("%v -o json: %v\n%s", c.args, err, r.Stderr)
+		}
+		var got []string
+		for _, ref := range body.Referrers {
+			got = append(got, ref.Kind+" "+ref.Name)
+		}
+		if c.refs == nil {
+			if body.Rule != "" || len(body.Referrers) != 0 || body.Kind != api.KindNotFound {
+				t.Errorf("%v -o json: %+v, want not_found without rule or referrers", c.args, body)
+			}
+			continue
+		}
+		if body.Rule != "in-use" || body.Kind != api.KindConflict || !strings.HasPrefix(body.Error, "refused [in-use]: cannot delete") {
+			t.Errorf("%v -o json: %+v", c.args, body)
+		}
+		for _, want := range c.refs {
+			if !slices.Contains(got, want) {
+				t.Errorf("%v -o json: referrers %q lack %q", c.args, got, want)
+			}
+		}
+	}
 	srv.Must("team", "create", "shop-devs", "--role", "deployer", "--project", "Shop")
 	contains(t, fail(6, "project", "delete", "Shop"), `team "shop-devs"`)
 	srv.Must("team", "delete", "testers")

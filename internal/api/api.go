@@ -88,7 +88,13 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if kind == wire.KindInternal {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, kind.Status(), wire.ErrorBody{Error: domain.Message(err), Kind: kind})
+	body := wire.ErrorBody{Error: domain.Message(err), Kind: kind}
+	var refs []domain.Referrer
+	body.Rule, refs = domain.RefusalOf(err)
+	for _, r := range refs {
+		body.Referrers = append(body.Referrers, wire.Referrer(r))
+	}
+	writeJSON(w, kind.Status(), body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -36,6 +36,8 @@ type Inspection struct {
 	Verified    bool              `json:"verified"`
 	Problem     string            `json:"problem,omitempty"`
 	ProblemKind domain.Kind       `json:"problemKind,omitempty"`
+	// ProblemRule names the rule the bundle fails (domain.Refuse), if any.
+	ProblemRule string `json:"problemRule,omitempty"`
 }
 
 // DownstreamSpace is a space after the target that a bundle carries
@@ -110,6 +112,7 @@ func (s *Service) Inspect(ctx context.Context, space string, data []byte) (Inspe
 	}
 	if _, err := s.verify(ctx, sp, p); err != nil {
 		in.Problem, in.ProblemKind = domain.Message(err), domain.KindOf(err)
+		in.ProblemRule, _ = domain.RefusalOf(err)
 		return in, nil
 	}
 	in.Verified = true

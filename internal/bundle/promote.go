@@ -132,7 +132,10 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err := s.checkLifecycle(ctx, sp, p, rel, target.Name, envs); err != nil {
 			return err
 		}
-		version, err := compat.Choose(target, req.SchemaVersion, compat.Current)
+		// While nothing is known of what the target reads, write the
+		// oldest version that says all a bundle carries (downstream values
+		// came with 2), which every server of the last two releases reads.
+		version, err := compat.Choose(target, req.SchemaVersion, max(compat.Previous, 2))
 		if err != nil {
 			return err
 		}
@@ -140,11 +143,10 @@ func (s *Service) Promote(ctx context.Context, space string, req PromoteRequest)
 		if err != nil {
 			return err
 		}
-		if req.SchemaVersion == 0 && target.SchemaVersion == 0 && pr.payload.Downstream == nil {
-			// Nothing is known of what the target reads, and the previous
-			// version says all this bundle carries: write that, which
-			// every server of the last two releases reads.
-			pr.payload.SchemaVersion = compat.Previous
+		if req.SchemaVersion == 0 {
+			if n := compat.Unknown(target, version, "`ferry promote`"); n != "" {
+				pr.notes = append(pr.notes, n)
+			}
 		}
 		id, err := s.trust.Identity(ctx, sp.ID)
 		if err != nil {

@@ -553,7 +553,7 @@ func (st *applyState) preview(plan *applyPlan) ApplyResult {
 			res.Unchanged++
 		default:
 			res.Updated = append(res.Updated, "lifecycle "+l.Name)
-			add(Change{Action: ActionUpdate, Kind: "lifecycle", Name: l.Name, Detail: PhaseText(old) + " → " + PhaseText(l)})
+			add(Change{Action: ActionUpdate, Kind: "lifecycle", Name: l.Name, Detail: "was " + PhaseText(old) + "; now " + PhaseText(l)})
 		}
 	}
 	for _, p := range plan.projects {
@@ -771,6 +771,9 @@ func (s *Service) write(ctx context.Context, sp domain.Space, st *applyState, pl
 		return res, err
 	}
 	if err := s.writeTenants(ctx, sp, st, plan); err != nil {
+		return res, err
+	}
+	if err := s.dropOrphanValues(ctx, sp, st, plan); err != nil {
 		return res, err
 	}
 	return res, s.writeTargets(ctx, st, plan)

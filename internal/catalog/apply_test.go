@@ -200,3 +200,59 @@ func TestSetVariableNeverTurnsASecretPlain(t *testing.T) {
 		t.Errorf("a value for an unknown environment: %v", err)
 	}
 }
+
+// TestApplySaysHowALifecycleChanged: the old and the new phases are told
+// apart. Before, both were joined by the arrow that joins phases, so
+// adding a phase read as "Dev [Dev] → Test [Test] → Dev [Dev] → Test
+// [Test] → Prod [Prod]", a lifecycle that repeats its phases.
+func TestApplySaysHowALifecycleChanged(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	env.Apply("Dev", spaceYAML)
+	res, err := apply(env, `environments: [{name: Prod}]
+lifecycles:
+  - name: Main
+    phases: [{name: Dev, environments: [Dev]}, {name: Test, environments: [Test]}, {name: Prod, environments: [Prod]}]
+`, catalog.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "update lifecycle Main (was Dev [Dev] → Test [Test]; now Dev [Dev] → Test [Test] → Prod [Prod])"
+	for _, c := range res.Changes {
+		if c.Kind == "lifecycle" {
+			if got := c.String(); got != want {
+				t.Errorf("the change reads %q, want %q", got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no lifecycle change in %v", res.Changes)
+}
+
+// A step's timeoutSeconds is at most 24 hours: larger values are refused
+// at apply, naming the step and the cap; the cap itself and 1 are fine.
+func TestApplyRefusesStepTimeoutOverCap(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	doc := func(timeout string) string {
+		return `environments: [{name: Test}]
+lifecycles: [{name: Main, phases: [{name: Test, environments: [Test]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process:
+      - {name: Long one, type: script, script: "sleep 1", timeoutSeconds: ` + timeout + `}
+`
+	}
+	for _, bad := range []string{"86401", "31536000", "2147483647", "-1"} {
+		_, err := apply(env, doc(bad), catalog.ApplyOptions{})
+		if err == nil || !strings.Contains(err.Error(), `step "Long one"`) || !strings.Contains(err.Error(), "86400") {
+			t.Errorf("timeoutSeconds %s: %v, want a refusal naming the step and the cap 86400", bad, err)
+		}
+	}
+	for _, good := range []string{"86400", "1"} {
+		if _, err := apply(env, doc(good), catalog.ApplyOptions{}); err != nil {
+			t.Errorf("timeoutSeconds %s: %v", good, err)
+		}
+	}
+}

@@ -147,6 +147,47 @@ func (s *Service) writeTenants(ctx context.Context, sp domain.Space, st *applySt
 	return nil
 }
 
+// dropOrphanValues removes the tenants' values of templates the plan's
+// projects no longer have (apply --prune removed them): a sealed value
+// must not outlive its template, to come back for a new one of its name.
+func (s *Service) dropOrphanValues(ctx context.Context, sp domain.Space, st *applyState, plan *applyPlan) error {
+	templates := map[string]map[string]bool{} // project → template names, of projects that lost one
+	for _, p := range plan.projects {
+		old, ok := st.projects[p.Name]
+		if !ok {
+			continue
+		}
+		names := map[string]bool{}
+		for _, t := range p.Templates {
+			names[t.Name] = true
+		}
+		if slices.ContainsFunc(old.Templates, func(t domain.Template) bool { return !names[t.Name] }) {
+			templates[p.Name] = names
+		}
+	}
+	if len(templates) == 0 {
+		return nil
+	}
+	list, err := s.tenants.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		n := len(t.Values)
+		t.Values = slices.DeleteFunc(t.Values, func(v domain.TenantValue) bool {
+			names, lost := templates[v.Project]
+			return lost && !names[v.Name]
+		})
+		if len(t.Values) == n {
+			continue
+		}
+		if err := s.tenants.Update(ctx, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // exportTenants writes the space's tenants with their tags and the
 // projects the caller may view (values never: they are set one by one).
 func (s *Service) exportTenants(ctx context.Context, sp domain.Space, viewable access.Viewable) ([]config.Tenant, error) {

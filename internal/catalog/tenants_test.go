@@ -4,9 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrydeploy/ferry/internal/catalog"
 	"github.com/ferrydeploy/ferry/internal/config"
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/servicetest"
+	"github.com/ferrydeploy/ferry/internal/tenants"
 )
 
 const tenantsYAML = `environments: [{name: Test}, {name: Production}]
@@ -96,5 +98,53 @@ func TestApplyTenantRefusals(t *testing.T) {
 		if domain.KindOf(err) != domain.KindInvalid && domain.KindOf(err) != domain.KindNotFound || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s: got %v, want a refusal saying %q", c.yaml, err, c.says)
 		}
+	}
+}
+
+// TestPrunedTemplateTakesTenantValues: removing a template with apply
+// --prune removes the tenants' values of it. Before, the sealed values
+// stayed, unseen, and came back for a new template of the same name.
+func TestPrunedTemplateTakesTenantValues(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	project := `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    tenantedDeployments: both
+    templates: [{name: DbPass, type: sensitive}, {name: Region}]
+    process: [{name: A, type: script, script: "true"}]
+`
+	env.Apply("Dev", project)
+	s, ctx := env.Set, env.Ctx
+	if _, err := s.Tenants.Create(ctx, "Dev", tenants.CreateRequest{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tenants.Connect(ctx, "Dev", "acme", tenants.ConnectRequest{Project: "Shop", Environments: []string{"Dev"}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range map[string]string{"DbPass": "acme-S3cret", "Region": "eu"} {
+		if _, err := s.Tenants.SetValue(ctx, "Dev", "acme", tenants.ValueRequest{Project: "Shop", Name: name, Value: value, Environment: "Dev"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := config.Parse([]byte(strings.Replace(project, "{name: DbPass, type: sensitive}, ", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Catalog.ApplyWith(ctx, "Dev", doc, catalog.ApplyOptions{Prune: true}); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := env.Store.Spaces().Get(ctx, "Dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := env.Store.Tenants().Get(ctx, sp.ID, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Values) != 1 || got.Values[0].Name != "Region" {
+		t.Fatalf("after the template DbPass was pruned, tenant acme holds %+v; want only Region", got.Values)
 	}
 }

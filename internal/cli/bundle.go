@@ -76,7 +76,9 @@ the exit code of the problem's kind (7 untrusted, 3 invalid, ...).`,
 			return err
 		}
 		if !in.Verified {
-			return failed(in.ProblemKind, "%s", in.Problem)
+			e := failed(in.ProblemKind, "%s", in.Problem).(exitError)
+			e.rule = in.ProblemRule
+			return e
 		}
 		return nil
 	})

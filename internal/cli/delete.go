@@ -56,6 +56,7 @@ func removedText(r api.Removal) string {
 	add(int64(r.Environments), "environment", "environments")
 	add(int64(r.Packages), "package version", "package versions")
 	add(int64(r.Variables), "value", "values")
+	add(int64(r.TenantConnections), "tenant connection", "tenant connections")
 	add(int64(r.Deliveries), "queued delivery", "queued deliveries")
 	add(int64(r.Chunks), "chunk", "chunks")
 	if r.ChunkBytes > 0 {

@@ -63,6 +63,7 @@ func exitCodeHelp() string {
 type exitError struct {
 	kind api.Kind
 	msg  string
+	rule string // the rule of a refusal, for -o json (api.ErrorBody)
 }
 
 func (e exitError) Error() string { return e.msg }
@@ -117,7 +118,15 @@ func (a *app) report(err error) int {
 	if a.jsonOutput() {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
-		enc.Encode(api.ErrorBody{Error: msg, Kind: kind})
+		body := api.ErrorBody{Error: msg, Kind: kind}
+		var ce *client.Error
+		var ex exitError
+		if errors.As(err, &ce) {
+			body.Rule, body.Referrers = ce.Rule, ce.Referrers
+		} else if errors.As(err, &ex) {
+			body.Rule = ex.rule
+		}
+		enc.Encode(body)
 		a.rawStderr.Write(jsonSafe(b.Bytes()))
 		return code
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"strconv"
@@ -168,8 +170,30 @@ func (a *app) promoteToFile(x call, req api.PromoteRequest, out string) error {
 		for _, n := range info.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
-		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, info.Target.Space)
+		fmt.Fprintf(w, "Import it there with: ferry bundle import %s --space %q\n", out, nameThere(x, info.Target))
 	})
+}
+
+// nameThere is the name the space target goes by on its own server: the
+// common name of its certificate (internal/identity names a space's
+// certificate after the space), which may differ from the name this space
+// knows it by. The name known here when the certificate cannot be read.
+func nameThere(x call, target api.SpaceRef) string {
+	remotes, err := x.ListRemoteSpaces(x, x.space)
+	if err != nil {
+		return target.Space
+	}
+	for _, r := range remotes {
+		if r.Fingerprint != target.Fingerprint {
+			continue
+		}
+		if b, _ := pem.Decode([]byte(r.Certificate)); b != nil {
+			if c, err := x509.ParseCertificate(b.Bytes); err == nil && c.Subject.CommonName != "" {
+				return c.Subject.CommonName
+			}
+		}
+	}
+	return target.Space
 }
 
 // waitDelivery polls a delivery until it is delivered or failed, or until

@@ -139,7 +139,7 @@ func printRelease(w io.Writer, p painter, r api.ReleaseDetail) {
 	p.line(w, bold, fmt.Sprintf("Process (%d steps)", len(r.Snapshot.Process)))
 	for i, s := range r.Snapshot.Process {
 		fmt.Fprintf(w, "  %d. %s [%s] runs in: %s\n", i+1, s.Name, s.Type, scopeText(s.Environments))
-		printScript(w, s.Script)
+		printStepBody(w, s)
 	}
 	fmt.Fprintln(w)
 	p.line(w, bold, fmt.Sprintf("Variables (%d)", len(r.Snapshot.Variables)))
@@ -151,6 +151,43 @@ func printRelease(w io.Writer, p painter, r api.ReleaseDetail) {
 	}
 	for _, pk := range r.Packages {
 		fmt.Fprintf(w, "  %s %s sha256:%s\n", pk.ID, pk.Version, pk.SHA256)
+	}
+}
+
+// printStepBody prints what a step does, by its type: a script's lines; a
+// package step's package, folder and scripts; a manual intervention's
+// instructions and who may decide it.
+func printStepBody(w io.Writer, s api.Step) {
+	if len(s.Roles) > 0 {
+		fmt.Fprintf(w, "       on targets with roles: %s\n", strings.Join(s.Roles, ", "))
+	}
+	switch s.Type {
+	case "manual-intervention":
+		teams := "space administrators"
+		if len(s.ResponsibleTeams) > 0 {
+			teams = strings.Join(s.ResponsibleTeams, ", ") + " (or a space administrator)"
+		}
+		fmt.Fprintf(w, "       waits for approval by: %s\n", teams)
+		if s.PreventSelfApproval {
+			fmt.Fprintln(w, "       the deployer may not approve it")
+		}
+		if s.TimeoutMinutes > 0 {
+			fmt.Fprintf(w, "       aborted after %d minutes without a decision\n", s.TimeoutMinutes)
+		}
+		if s.Instructions != "" {
+			fmt.Fprintln(w, "       instructions:")
+			printScript(w, s.Instructions)
+		}
+	case "deploy-package":
+		fmt.Fprintf(w, "       package %s into %s\n", s.Package, s.Destination)
+		for _, part := range []struct{ name, script string }{{"pre-deploy", s.PreDeploy}, {"post-deploy", s.PostDeploy}} {
+			if part.script != "" {
+				fmt.Fprintf(w, "       %s:\n", part.name)
+				printScript(w, part.script)
+			}
+		}
+	default:
+		printScript(w, s.Script)
 	}
 }
 
@@ -192,7 +229,9 @@ func printStepChange(w io.Writer, p painter, s api.StepChange) {
 	switch s.Change {
 	case api.Added:
 		p.line(w, green, fmt.Sprintf("  + %s (added as step %d) [%s] runs in: %s", s.Name, s.NewPosition, s.Step.Type, scopeText(s.Step.Environments)))
-		printScript(w, s.Step.Script)
+		if s.Step != nil {
+			printStepBody(w, *s.Step)
+		}
 	case api.Removed:
 		p.line(w, red, fmt.Sprintf("  - %s (removed, was step %d)", s.Name, s.OldPosition))
 	case api.Moved:

@@ -155,7 +155,7 @@ func (a *app) targetSetDisabled(disable bool) *cobra.Command {
 func (a *app) targetDelete() *cobra.Command {
 	return show(a, &cobra.Command{
 		Use:   "delete NAME",
-		Short: "Delete a target: its agent's certificate is refused from then on",
+		Short: "Delete a target: its agent runs none of this space's steps from then on",
 		Example: `  ferry target delete web-1
   ferry target delete web-1 -o json`,
 		Args: cobra.ExactArgs(1),

@@ -85,6 +85,20 @@ func Note(r domain.RemoteSpace, chosen int) string {
 		r.Name, chosen, Current, Current)
 }
 
+// Unknown explains, for people, a document for r written in version
+// chosen while nothing is known of what r reads (chosen is newer than
+// Previous only when the document needed it): a server of the release
+// before reads only Previous and refuses it, and command with
+// --schema-version Previous writes what that server reads. It is "" when
+// r's version is known or chosen is Previous.
+func Unknown(r domain.RemoteSpace, chosen int, command string) string {
+	if r.SchemaVersion > 0 || chosen <= Previous {
+		return ""
+	}
+	return fmt.Sprintf("what remote space %q reads is not known yet, and this file needs schema version %d; if its server reads only %d (a ferry of the release before), it refuses the file: then run %s again with --schema-version %d",
+		r.Name, chosen, Previous, command, Previous)
+}
+
 // Recorder stores what a remote space reads (store.RemoteSpaces).
 type Recorder interface {
 	SetSchemaVersion(ctx context.Context, id int64, version int, raise bool) error

@@ -39,6 +39,7 @@ type Service struct {
 	audit         *audit.Log
 	now           func() time.Time
 	runner        Waker
+	receipts      Receipts
 }
 
 // Waker is told that a task was queued (Runner.Wake).
@@ -48,13 +49,14 @@ type Waker interface{ Wake() }
 // spaces, projects, releases, environments, lifecycles, the package feed,
 // targets and tenants to check a deployment before queuing it, and wakes runner
 // after. It reads teams and decides manual interventions (interventions) for
-// the people who answer them.
+// the people who answer them. A deployment cancelled before it started gets
+// its receipt from receipts, in the same transaction.
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, releases store.Releases, environments store.Environments, lifecycles store.Lifecycles,
 	tasks store.Tasks, deployments store.Deployments, packages store.Packages, targets store.Targets, tenants store.Tenants, teams store.Teams, interventions store.Interventions,
-	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker) *Service {
+	guard access.Guard, rules *provenance.Rules, progress *Progress, log *audit.Log, now func() time.Time, runner Waker, receipts Receipts) *Service {
 	return &Service{tx: tx, spaces: spaces, projects: projects, releases: releases, environments: environments, lifecycles: lifecycles,
 		tasks: tasks, deployments: deployments, packages: packages, targets: targets, tenants: tenants, teams: teams, interventions: interventions,
-		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner}
+		access: guard, provenance: rules, progress: progress, audit: log, now: now, runner: runner, receipts: receipts}
 }
 
 // Request asks for a release to be deployed to an environment, untenanted
@@ -701,28 +703,32 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if t.State.Done() {
 		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
 	}
-	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+	// A queued task ends here, with its receipt; the others end in the runner.
+	finished, err := s.receipts.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
 		if err := s.tasks.RequestCancel(ctx, id); err != nil {
-			return err
+			return nil, err
 		}
+		var finished []int64
 		if t.State == domain.TaskQueued {
 			if err := s.tasks.Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {
-				return err
+				return nil, err
 			}
+			finished = append(finished, id)
 		}
 		if t.State == domain.TaskWaiting && t.Intervention != nil {
 			// Queued again: the runner ends it as cancelled, as any task.
 			if _, err := s.interventions.Decide(ctx, t.Intervention.ID, domain.DecisionCancelled, domain.ActorName(ctx), "", s.now()); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		details := map[string]string{"task": fmt.Sprint(id)}
 		if t.Project != "" {
 			details["project"] = t.Project
 		}
-		return s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, details)
+		return finished, s.audit.Record(ctx, t.SpaceID, "task.cancel", t.Description, details)
 	})
-	if err != nil {
+	// With finished tasks, err only says their receipt is written later.
+	if err != nil && len(finished) == 0 {
 		return t, err
 	}
 	s.runner.Wake()

@@ -55,9 +55,13 @@ type RunnerConfig struct {
 
 // Receipts sign what a finished task did (receipt.Service): Finish runs
 // finish (the task's move to its final state) and records the task's
-// receipt in one transaction; its error is logged.
+// receipt in one transaction; its error is logged. FinishTasks does the
+// same for the tasks finish returns; when it returns ids with an error,
+// those tasks were finished without their receipts, which are written
+// later (receipt.Service.Backfill).
 type Receipts interface {
 	Finish(ctx context.Context, taskID int64, finish func(ctx context.Context) error) error
+	FinishTasks(ctx context.Context, finish func(ctx context.Context) ([]int64, error)) ([]int64, error)
 }
 
 // NewRunner returns a runner that claims tasks and records their logs and
@@ -98,12 +102,16 @@ const pollInterval = time.Second
 // Tasks this node left Executing when it last stopped are marked failed
 // first: their processes are gone and their outcome is unknown.
 func (r *Runner) Run(ctx context.Context) error {
-	n, err := r.tasks.FailExecuting(ctx, r.node, "the server stopped while this task was running; deploy again", r.now())
-	if err != nil {
+	failed, err := r.receipts.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
+		return r.tasks.FailExecuting(ctx, r.node, "the server stopped while this task was running; deploy again", r.now())
+	})
+	if err != nil && len(failed) > 0 { // failed, without a receipt for now
+		r.log.Error("recover interrupted tasks", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("recover interrupted tasks: %w", err)
 	}
-	if n > 0 {
-		r.log.Warn("marked interrupted tasks failed", "count", n)
+	if len(failed) > 0 {
+		r.log.Warn("marked interrupted tasks failed", "tasks", failed)
 	}
 	slots := make(chan struct{}, r.workers)
 	var wg sync.WaitGroup

@@ -109,6 +109,9 @@ type Receipt struct {
 	// ("" for receipts this space signed itself).
 	ReceivedFrom string    `json:"receivedFrom,omitempty"`
 	ReceivedAt   time.Time `json:"receivedAt"`
+	// DeploymentID is the deployment of this space the receipt records;
+	// 0 for receipts signed elsewhere.
+	DeploymentID int64 `json:"-"`
 	// Payload, Signature and SignerPEM are the receipt as signed, kept so it
 	// can be relayed on with its original signature.
 	Payload   []byte `json:"-"`

@@ -28,6 +28,12 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error
+	// Rule is the name of the rule a refusal applies (Refuse), which Msg
+	// also carries ("refused [in-use]: ..."); "" for other errors.
+	Rule string
+	// Referrers are, for a delete refused because others use the thing
+	// (Refusal), every one of them.
+	Referrers []Referrer
 }
 
 func (e *Error) Error() string {
@@ -89,4 +95,20 @@ func Message(err error) string {
 		return "internal error; see the server log"
 	}
 	return err.Error()
+}
+
+// RefusalOf returns the rule and the referrers of the first refusal in
+// err's chain (Refuse, Refusal), or "" and nil when err is no refusal.
+func RefusalOf(err error) (rule string, refs []Referrer) {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			break
+		}
+		if e.Rule != "" {
+			return e.Rule, e.Referrers
+		}
+		err = e.Err
+	}
+	return "", nil
 }

@@ -45,18 +45,19 @@ func (r *Retention) String() string {
 // Removed counts what a delete or a retention run removed (or, for a dry
 // run, would remove).
 type Removed struct {
-	Projects     int   `json:"projects,omitempty"`
-	Releases     int   `json:"releases,omitempty"`
-	Deployments  int   `json:"deployments,omitempty"`
-	Tasks        int   `json:"tasks,omitempty"`
-	LogLines     int   `json:"logLines,omitempty"`
-	Receipts     int   `json:"receipts,omitempty"`
-	Environments int   `json:"environments,omitempty"`
-	Packages     int   `json:"packages,omitempty"`
-	Variables    int   `json:"variables,omitempty"`  // variable values
-	Deliveries   int   `json:"deliveries,omitempty"` // outbox items dropped
-	Chunks       int   `json:"chunks,omitempty"`
-	ChunkBytes   int64 `json:"chunkBytes,omitempty"`
+	Projects          int   `json:"projects,omitempty"`
+	Releases          int   `json:"releases,omitempty"`
+	Deployments       int   `json:"deployments,omitempty"`
+	Tasks             int   `json:"tasks,omitempty"`
+	LogLines          int   `json:"logLines,omitempty"`
+	Receipts          int   `json:"receipts,omitempty"`
+	Environments      int   `json:"environments,omitempty"`
+	Packages          int   `json:"packages,omitempty"`
+	Variables         int   `json:"variables,omitempty"`         // variable values
+	TenantConnections int   `json:"tenantConnections,omitempty"` // a tenant connected to a project in an environment
+	Deliveries        int   `json:"deliveries,omitempty"`        // outbox items dropped
+	Chunks            int   `json:"chunks,omitempty"`
+	ChunkBytes        int64 `json:"chunkBytes,omitempty"`
 }
 
 // Add adds o's counts to r.
@@ -70,6 +71,7 @@ func (r *Removed) Add(o Removed) {
 	r.Environments += o.Environments
 	r.Packages += o.Packages
 	r.Variables += o.Variables
+	r.TenantConnections += o.TenantConnections
 	r.Deliveries += o.Deliveries
 	r.Chunks += o.Chunks
 	r.ChunkBytes += o.ChunkBytes
@@ -96,6 +98,7 @@ func (r Removed) String() string {
 	add(r.Environments, "environment", "environments")
 	add(r.Packages, "package version", "package versions")
 	add(r.Variables, "variable value", "variable values")
+	add(r.TenantConnections, "tenant connection", "tenant connections")
 	add(r.Deliveries, "queued delivery", "queued deliveries")
 	if r.Chunks > 0 {
 		parts = append(parts, fmt.Sprintf("%d chunks (%s)", r.Chunks, Bytes(r.ChunkBytes)))
@@ -152,5 +155,5 @@ func Refusal(what string, refs []Referrer, next string) error {
 	if next != "" {
 		msg += ". " + next
 	}
-	return Refuse(KindConflict, RuleInUse, "%s", msg)
+	return &Error{Kind: KindConflict, Rule: RuleInUse, Msg: "refused [" + RuleInUse + "]: " + msg, Referrers: refs}
 }

@@ -1,5 +1,7 @@
 package domain
 
+import "fmt"
+
 // The rules a release bundle, a receipt file and a receipt must satisfy to
 // be accepted, and an imported release to be deployed. Each has a short,
 // stable name that its refusal message carries ("refused [receipt-path]:
@@ -45,5 +47,5 @@ const (
 // Refuse is the error of a refused document: kind, the rule's name and a
 // message that says what to do.
 func Refuse(kind Kind, rule, format string, args ...any) error {
-	return Errorf(kind, "refused ["+rule+"]: "+format, args...)
+	return &Error{Kind: kind, Rule: rule, Msg: fmt.Sprintf("refused ["+rule+"]: "+format, args...)}
 }

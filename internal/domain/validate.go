@@ -180,8 +180,9 @@ func (p Project) Validate(knownEnv func(string) bool) error {
 		if err := s.validateKind(); err != nil {
 			return where("%s", Message(err))
 		}
-		if s.TimeoutSeconds < 0 {
-			return where("step %q has a negative timeout", s.Name)
+		if s.TimeoutSeconds < 0 || s.TimeoutSeconds > MaxStepTimeoutSeconds {
+			return where("step %q has timeoutSeconds %d; give 1 to %d (24 hours), or leave it out for the server's default (one hour)",
+				s.Name, s.TimeoutSeconds, MaxStepTimeoutSeconds)
 		}
 		if err := checkScope(fmt.Sprintf("step %q", s.Name), s.Environments); err != nil {
 			return err
@@ -258,6 +259,12 @@ func (s Step) validateKind() error {
 
 // maxInstructions bounds what a manual-intervention step asks (bytes).
 const maxInstructions = 10000
+
+// MaxStepTimeoutSeconds bounds a step's timeoutSeconds: 24 hours, checked
+// where a process comes in (apply, bundle import). A step that may need
+// longer should be split, or wait in a manual intervention, whose
+// timeoutMinutes reaches a year.
+const MaxStepTimeoutSeconds = 24 * 60 * 60
 
 // maxWaitMinutes bounds a manual intervention's timeout: a year.
 const maxWaitMinutes = 366 * 24 * 60

@@ -145,6 +145,15 @@ func Open(data []byte, format string, schemaVersion, maxSize int, what string) (
 	return OpenVersions(data, format, schemaVersion, schemaVersion, maxSize, what)
 }
 
+// exportCommands name, by the kind of file (Open's what), the command that
+// writes it, for the advice of a schema-version refusal: the fix is run on
+// the exporting side.
+var exportCommands = map[string]string{
+	"release bundle":        "ferry promote",
+	"receipt file":          "ferry receipt export",
+	"package transfer file": "ferry package export",
+}
+
 // OpenVersions is Open for a format of which this server reads every
 // schema version from oldest to newest (its own and the previous one, see
 // internal/compat).
@@ -162,7 +171,12 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 	if env.SchemaVersion < oldest || env.SchemaVersion > newest {
 		advice := "Send it again from an up-to-date server."
 		if env.SchemaVersion > newest {
-			advice = "Upgrade ferry on this server to read it, or write it again for this server (--schema-version " + fmt.Sprint(newest) + ")."
+			export := "the command that wrote it"
+			if cmd, ok := exportCommands[what]; ok {
+				export = "`" + cmd + "`"
+			}
+			advice = fmt.Sprintf("Upgrade ferry on this server to read it, or have the space that wrote it write it again for this server: %s with --schema-version %d.",
+				export, newest)
 		}
 		reads := fmt.Sprintf("schema version %d only", newest)
 		if oldest < newest {

@@ -81,6 +81,31 @@ func TestOpenVersions(t *testing.T) {
 	}
 }
 
+// A file newer than this server reads is refused naming the versions it
+// reads and the command to run on the exporting side, with the flag that
+// writes a version it reads.
+func TestOpenVersionsNewerSaysWhatToRun(t *testing.T) {
+	sign := func(b []byte) ([]byte, error) { return []byte("sig"), nil }
+	for what, cmd := range map[string]string{
+		"release bundle":        "`ferry promote` with --schema-version 3",
+		"receipt file":          "`ferry receipt export` with --schema-version 3",
+		"package transfer file": "`ferry package export` with --schema-version 3",
+		"thing":                 "the command that wrote it with --schema-version 3",
+	} {
+		for _, v := range []int{4, 9, 1 << 30} {
+			data, err := Seal("f", v, []byte(`{}`), []byte("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"), sign)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = OpenVersions(data, "f", 2, 3, 1<<20, what)
+			if err == nil || !strings.Contains(err.Error(), "this server reads schema versions 2 to 3") || !strings.Contains(err.Error(), cmd) ||
+				!strings.Contains(err.Error(), "[schema-version]") {
+				t.Errorf("%s of version %d: %v", what, v, err)
+			}
+		}
+	}
+}
+
 // benchPayload is a payload the size of a release bundle with 2,000
 // variables and 50 steps.
 func benchPayload() []byte {

@@ -2,6 +2,7 @@ package provenance_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,5 +134,26 @@ func TestDeliverable(t *testing.T) {
 	}
 	if _, err := w.st.Receipts().List(w.ctx, prod.ID, store.ReceiptFilter{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A correctly signed bundle whose step has a timeoutSeconds over the 24-hour
+// cap is refused at import, naming the step and the cap.
+func TestBundleImportRefusesStepTimeoutOverCap(t *testing.T) {
+	w := newWorld(t)
+	for i, timeout := range []int{domain.MaxStepTimeoutSeconds + 1, 10 * 365 * 24 * 3600, 1<<31 - 1} {
+		pl := w.good
+		pl.Release.Version = "1.1." + string(rune('0'+i))
+		pl.Process = slices.Clone(pl.Process)
+		pl.Process[0].TimeoutSeconds = timeout
+		body, _ := json.Marshal(retarget(pl))
+		data, err := envelope.Seal(bundle.Format, pl.SchemaVersion, body, w.keys["Dev"].CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(w.keys["Dev"].Signer, b) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.set.Bundles.Import(w.ctx, "Prod", data, "")
+		if err == nil || !strings.Contains(err.Error(), `step "`+pl.Process[0].Name+`"`) || !strings.Contains(err.Error(), "86400") {
+			t.Errorf("timeoutSeconds %d: %v, want a refusal naming the step and the cap 86400", timeout, err)
+		}
 	}
 }

@@ -157,27 +157,104 @@ func (s *Service) Record(ctx context.Context, taskID int64) error {
 }
 
 // Finish ends a deployment task and records its receipt in one
-// transaction: finish moves the task to its final state, then the receipt
-// is signed and stored (and queued back to the release's origin). Nobody
-// sees the task finished without its receipt — not `receipt export` run
-// right after `deploy --wait`, not a process that dies in between. When
-// the receipt cannot be recorded, the task is finished all the same and
-// the error says the receipt is missing.
+// transaction (FinishTasks with one task).
 func (s *Service) Finish(ctx context.Context, taskID int64, finish func(ctx context.Context) error) error {
+	_, err := s.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
+		return []int64{taskID}, finish(ctx)
+	})
+	return err
+}
+
+// FinishTasks ends tasks and records their receipts in one transaction:
+// finish moves the tasks to their final state and returns their ids, then
+// the receipt of each that deployed a remote project is signed and stored
+// (and queued back to the release's origin). Nobody sees such a task
+// finished without its receipt — not `receipt export` run right after
+// `deploy --wait`, not a process that dies in between. The runner, the
+// reaper of dead nodes' tasks, the recovery of a restarted node's tasks and
+// the cancelling of a queued deployment all finish tasks this way.
+//
+// When a receipt cannot be recorded (its space's key cannot sign, say),
+// finish runs again alone: a task stuck Executing would block its
+// environment for good, so the task is finished all the same, and the
+// error (ErrReceiptMissing) says which receipt is missing. It is not lost:
+// Backfill, which the server runs when it starts and every few minutes,
+// writes it once signing works again. finish must therefore be safe to run
+// again after its first run was rolled back; FinishTasks must not be called
+// inside another transaction.
+func (s *Service) FinishTasks(ctx context.Context, finish func(ctx context.Context) ([]int64, error)) ([]int64, error) {
+	var ids []int64
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		if err := finish(ctx); err != nil {
+		var err error
+		if ids, err = finish(ctx); err != nil {
 			return err
 		}
-		return s.record(ctx, taskID)
-	})
-	if err == nil {
-		s.queued(nil)
+		for _, id := range ids {
+			if err := s.record(ctx, id); err != nil {
+				return &missingError{task: id, err: err}
+			}
+		}
 		return nil
+	})
+	var missing *missingError
+	if !errors.As(err, &missing) {
+		s.queued(err)
+		return ids, err
 	}
-	if ferr := finish(ctx); ferr != nil {
-		return ferr
+	if err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		var err error
+		ids, err = finish(ctx)
+		return err
+	}); err != nil {
+		return ids, err
 	}
-	return fmt.Errorf("task %d finished without its receipt: %w", taskID, err)
+	return ids, missing
+}
+
+// ErrReceiptMissing is in the error of FinishTasks when tasks were
+// finished without their receipts; Backfill writes them later.
+var ErrReceiptMissing = errors.New("finished without its receipt; the server writes it later (receipt backfill)")
+
+type missingError struct {
+	task int64
+	err  error
+}
+
+func (e *missingError) Error() string {
+	return fmt.Sprintf("task %d %v: %v", e.task, ErrReceiptMissing, e.err)
+}
+
+func (e *missingError) Unwrap() []error { return []error{ErrReceiptMissing, e.err} }
+
+// Backfill signs and stores the receipts of finished deployment tasks of
+// remote projects that have none: tasks finished while a receipt could not
+// be signed (see FinishTasks), and tasks that versions before receipts
+// were written in the same transaction failed, cancelled or left without
+// one (a node that died, a server that restarted, a queued deployment
+// cancelled). It returns how many it wrote; a task whose receipt still
+// cannot be written is skipped, and the first such error is returned
+// after the others were tried. One node at a time runs it (the server's
+// reaper loop), so no receipt is signed twice.
+func (s *Service) Backfill(ctx context.Context) (int, error) {
+	ids, err := s.receipts.Unrecorded(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var first error
+	for _, id := range ids {
+		err := s.tx.WithTx(ctx, func(ctx context.Context) error { return s.record(ctx, id) })
+		switch {
+		case err == nil:
+			n++
+		case first == nil:
+			first = fmt.Errorf("receipt of task %d: %w", id, err)
+		}
+	}
+	if n > 0 {
+		s.queued(nil)
+	}
+	return n, first
 }
 
 // record is Record in the caller's transaction.
@@ -241,6 +318,7 @@ func (s *Service) record(ctx context.Context, taskID int64) error {
 		return err
 	}
 	r := toReceipt(sp.ID, pl, Signed{Payload: body, Signature: sig, Signer: string(id.CertPEM)}, "", s.now())
+	r.DeploymentID = d.ID
 	if _, err := s.receipts.Create(ctx, &r); err != nil {
 		return err
 	}
@@ -371,6 +449,8 @@ func (s *Service) Export(ctx context.Context, space string, req ExportRequest) (
 		res = ExportResult{Count: len(f.ids), To: dest.Name, SchemaVersion: f.version, Waiting: f.waiting}
 		if f.waiting > 0 {
 			res.Note = compat.Note(dest, f.version)
+		} else if req.SchemaVersion == 0 {
+			res.Note = compat.Unknown(dest, f.version, "`ferry receipt export`")
 		}
 		return s.audit.Record(ctx, sp.ID, "receipt.export", dest.Name, map[string]string{
 			"receipts": fmt.Sprint(len(f.ids)), "fingerprint": dest.Fingerprint, "schemaVersion": fmt.Sprint(f.version)})

@@ -85,9 +85,10 @@ func details(r domain.Removed, extra ...string) map[string]string {
 }
 
 // DeleteEnvironment deletes an environment of a space with its
-// deployments, their tasks and task logs. It is refused while a
-// lifecycle, a team's grant, a step or a variable's scope names it, or a
-// task deploying to it has not finished.
+// deployments, their tasks and task logs, and the tenants' connections
+// and values for it. It is refused while a lifecycle, a team's grant, a
+// step or a variable's scope, a target or a trigger names it, or a task
+// deploying to it has not finished.
 func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "environment", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -107,10 +108,14 @@ func (s *Service) DeleteEnvironment(ctx context.Context, space, name string) (De
 			return err
 		}
 		if err := refs.refuse(fmt.Sprintf("environment %q", name),
-			[2]string{"lifecycle,team,step,variable", "remove it from those first (ferry apply, ferry team update)"}, waitTasks); err != nil {
+			[2]string{"lifecycle,team,step,variable,trigger", "remove it from those first (ferry apply, ferry team update)"},
+			[2]string{"target", "delete those targets and add them again without it (ferry target delete, ferry target add)"}, waitTasks); err != nil {
 			return err
 		}
 		if d.Removed, err = s.st.Removal.DeleteEnvironment(ctx, sp.ID, name); err != nil {
+			return err
+		}
+		if err := s.untenant(ctx, sp.ID, func(_, e string) bool { return e == name }, &d.Removed); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "environment.delete", name, details(d.Removed))
@@ -149,16 +154,63 @@ func (s *Service) envReferrers(ctx context.Context, sp domain.Space, env string)
 				refs.add("step", p.Name+": "+st.Name, "runs only there")
 			}
 		}
+		for _, tr := range p.Triggers {
+			if tr.Environment == env || tr.SourceEnvironment == env {
+				refs.add("trigger", p.Name+": "+tr.Name, "deploys from or to it")
+			}
+		}
 		for _, v := range p.Variables {
 			if slices.Contains(v.Environments, env) {
 				refs.add("variable", p.Name+": "+v.Name, "scoped to it")
 			}
 		}
 	}
+	targets, err := s.st.Targets.List(ctx, sp.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		if slices.Contains(t.Environments, env) {
+			refs.add("target", t.Name, "deploys there")
+		}
+	}
 	return refs, s.activeTasks(ctx, &refs, store.ActiveFilter{SpaceID: sp.ID, Environment: env})
 }
 
-// DeleteLifecycle deletes a lifecycle no project uses.
+// untenant takes what gone selects (a project, an environment) out of
+// every tenant of a space: connections and values, counted in r. A
+// tenant's hold on a deleted project or environment must not outlive it,
+// or a new one of that name would inherit it, sealed values included.
+func (s *Service) untenant(ctx context.Context, spaceID int64, gone func(project, env string) bool, r *domain.Removed) error {
+	tenants, err := s.st.Tenants.List(ctx, spaceID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		n := r.TenantConnections + r.Variables
+		for p, envs := range t.Projects {
+			kept := slices.DeleteFunc(slices.Clone(envs), func(e string) bool { return gone(p, e) })
+			r.TenantConnections += len(envs) - len(kept)
+			if len(kept) == 0 {
+				delete(t.Projects, p)
+			} else {
+				t.Projects[p] = kept
+			}
+		}
+		before := len(t.Values)
+		t.Values = slices.DeleteFunc(t.Values, func(v domain.TenantValue) bool { return gone(v.Project, v.Environment) })
+		r.Variables += before - len(t.Values)
+		if r.TenantConnections+r.Variables == n {
+			continue
+		}
+		if err := s.st.Tenants.Update(ctx, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteLifecycle deletes a lifecycle no project or channel uses.
 func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "lifecycle", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -178,8 +230,13 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 			if p.Lifecycle == name {
 				refs.add("project", p.Name, "")
 			}
+			for _, c := range p.Channels {
+				if c.Lifecycle == name {
+					refs.add("channel", p.Name+": "+c.Name, "deploys through it")
+				}
+			}
 		}
-		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project", "give those projects another lifecycle first (ferry apply)"}); err != nil {
+		if err := refs.refuse(fmt.Sprintf("lifecycle %q", name), [2]string{"project,channel", "give those projects and channels another lifecycle first (ferry apply)"}); err != nil {
 			return err
 		}
 		if err := s.st.Removal.DeleteLifecycle(ctx, sp.ID, name); err != nil {
@@ -191,7 +248,7 @@ func (s *Service) DeleteLifecycle(ctx context.Context, space, name string) (Dele
 }
 
 // DeleteProject deletes a project with its releases, their deployments,
-// tasks and task logs. It is refused while a task of the project has not
+// tasks and task logs, and the tenants' connections to it and values. It is refused while a task of the project has not
 // finished, a promotion of it is on its way, or a team's grant names it.
 func (s *Service) DeleteProject(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "project", Name: name}
@@ -233,6 +290,12 @@ func (s *Service) DeleteProject(ctx context.Context, space, name string) (Delete
 		if d.Removed, err = s.st.Removal.DeleteProject(ctx, p.ID); err != nil {
 			return err
 		}
+		if err := s.forgetReceipts(ctx, sp, p, nil, &d.Removed); err != nil {
+			return err
+		}
+		if err := s.untenant(ctx, sp.ID, func(project, _ string) bool { return project == name }, &d.Removed); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, sp.ID, "project.delete", name, details(d.Removed))
 	})
 	return s.finish(ctx, d, err)
@@ -263,7 +326,8 @@ func (s *Service) undelivered(ctx context.Context, refs *referrers, spaceID int6
 
 // DeleteRelease deletes a release with its deployments, tasks and task
 // logs. It is refused while one of its tasks has not finished, it is
-// current in an environment (what runs there would have no release), or
+// current in an environment — of this space, or of another as receipts
+// say (what runs there would have no release) —, or
 // a promotion of it is on its way. Bundles of it other spaces imported
 // stay theirs; receipts they send back about it are still accepted, as
 // for any version this space no longer holds.
@@ -294,6 +358,13 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 				}
 			}
 		}
+		remote, err := s.remoteCurrent(ctx, sp, p)
+		if err != nil {
+			return err
+		}
+		for _, env := range remote[version] {
+			refs.add("environment", env, "it is the release deployed there, as its receipts say")
+		}
 		if err := s.undelivered(ctx, &refs, sp.ID, project, version); err != nil {
 			return err
 		}
@@ -308,9 +379,66 @@ func (s *Service) DeleteRelease(ctx context.Context, space, project, version str
 		if d.Removed, err = s.st.Removal.DeleteReleases(ctx, []int64{rel.ID}); err != nil {
 			return err
 		}
+		if err := s.forgetReceipts(ctx, sp, p, []string{version}, &d.Removed); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, sp.ID, "release.delete", project+" "+version, details(d.Removed, "project", project))
 	})
 	return s.finish(ctx, d, err)
+}
+
+// forgetReceipts removes the receipts space sp holds of versions of its
+// own project p (every version when nil), counted in r: deleted with
+// their release, none is left on a dashboard to show a release that is
+// gone. Receipts of a remote project stay: they may still be relayed on
+// toward its origin.
+func (s *Service) forgetReceipts(ctx context.Context, sp domain.Space, p domain.Project, versions []string, r *domain.Removed) error {
+	if p.IsRemote() {
+		return nil
+	}
+	n, err := s.st.Removal.DeleteReceipts(ctx, sp.ID, sp.Fingerprint, p.Name, versions)
+	r.Receipts += n
+	return err
+}
+
+// remoteCurrent maps each version of project p that receipts say is
+// current in another space's environment — the latest deployment there,
+// or the latest successful one, of each environment and tenant — to those
+// environments ("Prod Space: Production (tenant acme)"), sorted.
+func (s *Service) remoteCurrent(ctx context.Context, sp domain.Space, p domain.Project) (map[string][]string, error) {
+	fingerprint, project := sp.Fingerprint, p.Name
+	if p.IsRemote() {
+		fingerprint, project = p.Origin.Fingerprint, p.Origin.Project
+	}
+	uses, err := s.st.Removal.RemoteUses(ctx, sp.ID, fingerprint, project)
+	if err != nil {
+		return nil, err
+	}
+	type where struct{ env, tenant string }
+	latest, succeeded := map[where]string{}, map[where]string{}
+	for _, u := range uses { // oldest first
+		w := where{u.Environment, u.Tenant}
+		latest[w] = u.Version
+		if u.State == domain.TaskSuccess {
+			succeeded[w] = u.Version
+		}
+	}
+	out := map[string][]string{}
+	for _, m := range []map[where]string{latest, succeeded} {
+		for w, version := range m {
+			env := w.env
+			if w.tenant != "" {
+				env += " (tenant " + w.tenant + ")"
+			}
+			if !slices.Contains(out[version], env) {
+				out[version] = append(out[version], env)
+			}
+		}
+	}
+	for _, envs := range out {
+		slices.Sort(envs)
+	}
+	return out, nil
 }
 
 // DeletePackage deletes a package version from a space's feed, or every
@@ -431,7 +559,7 @@ func (s *Service) DeleteUser(ctx context.Context, name string) (Deleted, error) 
 
 // DeleteTeam deletes a team of a space; its members lose the role it
 // granted. It is refused when it would take from the caller the right to
-// administer the space.
+// administer the space, or while a manual-intervention step names it.
 func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, error) {
 	d := Deleted{Kind: "team", Name: name}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
@@ -445,12 +573,35 @@ func (s *Service) DeleteTeam(ctx context.Context, space, name string) (Deleted, 
 		if err := s.keepsAdmin(ctx, sp, name); err != nil {
 			return err
 		}
+		if err := s.teamReferrers(ctx, sp, name); err != nil {
+			return err
+		}
 		if err := s.st.Removal.DeleteTeam(ctx, sp.ID, name); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, sp.ID, "team.delete", name, nil)
 	})
 	return s.finish(ctx, d, err)
+}
+
+// teamReferrers refuses a delete of team while a manual-intervention
+// step of a project names it responsible: deployments of the project
+// would be refused, and whoever created a team of that name next would
+// decide the step.
+func (s *Service) teamReferrers(ctx context.Context, sp domain.Space, team string) error {
+	projects, err := s.st.Projects.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	var refs referrers
+	for _, p := range projects {
+		for _, st := range p.Process {
+			if slices.Contains(st.ResponsibleTeams, team) {
+				refs.add("step", p.Name+": "+st.Name, "its manual intervention waits for the team")
+			}
+		}
+	}
+	return refs.refuse(fmt.Sprintf("team %q", team), [2]string{"step", "name another team in those steps first (ferry apply)"})
 }
 
 // keepsAdmin refuses a delete of team that would take from the actor (not

@@ -54,6 +54,8 @@ type Stores struct {
 	Teams        store.Teams
 	Users        store.Users
 	Packages     store.Packages
+	Tenants      store.Tenants
+	Targets      store.Targets
 }
 
 // Settings say how retention runs.

@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -110,5 +111,107 @@ projects: [{name: Shop, lifecycle: Main, process: [{name: S, type: script, scrip
 	left, err := s.Releases.List(ctx, "Default", "Shop")
 	if err != nil || len(left) != 1 || left[0].Version != "1.0.2" {
 		t.Fatalf("releases left: %v %v", left, err)
+	}
+}
+
+// TestRetentionKeepsWhatRunsInOtherSpaces: a release that receipts say is
+// the latest in another space's environment of the lifecycle ("Prod
+// Space: Production") is what runs in production; retention keeps it,
+// and deleting it by hand is refused as for a local environment (SPEC §7:
+// "a release that is the latest in any environment is always kept").
+// Before, both removed it: DevTest could no longer promote, diff or roll
+// back to what production runs, and Prod's later receipts about it were
+// dropped.
+func TestRetentionKeepsWhatRunsInOtherSpaces(t *testing.T) {
+	env := servicetest.New(t, servicetest.Retain(retention.Settings{Grace: -1}))
+	s, ctx := env.Set, env.Ctx
+	dev := env.CreateSpace("Default")
+	env.Apply("Default", `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev], retention: {keepReleases: 1}}]}]
+projects: [{name: Shop, lifecycle: Main, process: [{name: S, type: script, script: "true"}]}]
+`)
+	versions := []string{"1.0.0", "1.0.1", "1.0.2", "1.0.3"}
+	for _, v := range versions {
+		env.Release("Default", "Shop", v)
+		d, err := s.Deploy.Deploy(ctx, "Default", deploy.Request{Project: "Shop", Version: v, Environment: "Dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Store.Tasks().Finish(ctx, d.TaskID, domain.TaskSuccess, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receipt := func(n int, version, environment, tenant string, state domain.TaskState) {
+		r := &domain.Receipt{SpaceID: dev.ID, Digest: fmt.Sprintf("sha256:%064d", n), DeployingSpace: "Prod Space", SignerFingerprint: "AA",
+			OriginSpace: "Default", OriginFingerprint: dev.Fingerprint, OriginProject: "Shop", Version: version,
+			Environment: environment, Tenant: tenant, State: state, DeployedBy: "pat", Payload: []byte("{}"), Signature: []byte("x"), SignerPEM: "x"}
+		if _, err := env.Store.Receipts().Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receipt(1, "1.0.0", "Prod Space: Production", "", domain.TaskSuccess) // runs in production
+	receipt(2, "1.0.1", "Prod Space: Production", "", domain.TaskFailed)  // tried, failed: 1.0.0 still runs
+	receipt(3, "1.0.0", "Prod Space: Production", "acme", domain.TaskFailed)
+	receipt(4, "1.0.1", "Prod Space: Staging", "", domain.TaskSuccess)
+	receipt(5, "1.0.2", "Prod Space: Staging", "", domain.TaskSuccess) // 1.0.1 is no longer latest there
+
+	if _, err := s.Retention.DeleteRelease(ctx, "Default", "Shop", "1.0.0"); !errors.Is(err, domain.ErrConflict) || !strings.Contains(err.Error(), `environment "Prod Space: Production"`) {
+		t.Fatalf("deleting the release production runs: %v", err)
+	}
+	rep, err := s.Retention.Run(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var removed []string
+	for _, r := range rep.Releases {
+		removed = append(removed, r.Version)
+	}
+	slices.Sort(removed)
+	// 1.0.3 is current in Dev; 1.0.0 runs in production, 1.0.1 was the
+	// last to be tried there; 1.0.2 is the latest in Staging.
+	if len(removed) != 0 {
+		t.Fatalf("retention removed %v; every release is the latest somewhere", removed)
+	}
+	receipt(6, "1.0.3", "Prod Space: Production", "", domain.TaskSuccess)
+	receipt(7, "1.0.3", "Prod Space: Production", "acme", domain.TaskSuccess)
+	receipt(8, "1.0.3", "Prod Space: Staging", "", domain.TaskSuccess)
+	rep, err = s.Retention.Run(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed = nil
+	for _, r := range rep.Releases {
+		removed = append(removed, r.Version)
+	}
+	slices.Sort(removed)
+	if !slices.Equal(removed, versions[:3]) {
+		t.Fatalf("once production runs 1.0.3, retention removed %v, want %v", removed, versions[:3])
+	}
+	// The receipts of what went go with it: none is left to show a
+	// release that is not here, or to count for a new one of its version.
+	receipts := func() int {
+		t.Helper()
+		list, err := env.Store.Receipts().List(ctx, dev.ID, store.ReceiptFilter{OriginFingerprint: dev.Fingerprint, OriginProject: "Shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	if n := receipts(); n != 3 || rep.Removed.Receipts != 5 {
+		t.Fatalf("after retention %d receipts are left (want the 3 of 1.0.3), %d counted removed (want 5)", n, rep.Removed.Receipts)
+	}
+	receipt(9, "1.0.3", "Prod Space: Staging", "", domain.TaskFailed)
+	receipt(10, "1.0.3", "Prod Space: Production", "", domain.TaskSuccess)
+	env.Release("Default", "Shop", "1.0.4")
+	d, err := s.Deploy.Deploy(ctx, "Default", deploy.Request{Project: "Shop", Version: "1.0.4", Environment: "Dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Tasks().Finish(ctx, d.TaskID, domain.TaskSuccess, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	del, err := s.Retention.DeleteProject(ctx, "Default", "Shop")
+	if err != nil || receipts() != 0 || del.Removed.Receipts != 5 {
+		t.Fatalf("deleting the project: %+v, %v; %d receipts left", del, err, receipts())
 	}
 }

@@ -176,13 +176,18 @@ func (s *Service) runProject(ctx context.Context, sp domain.Space, p domain.Proj
 		for _, u := range onTheirWay {
 			held[u.Version] = true
 		}
+		remote, err := s.remoteCurrent(ctx, sp, p)
+		if err != nil {
+			return err
+		}
 		var ids []int64
+		var versions []string
 		for _, u := range Expired(l, uses) {
-			if len(u.Current) > 0 || u.Active || held[u.Version] {
+			if len(u.Current) > 0 || len(remote[u.Version]) > 0 || u.Active || held[u.Version] {
 				rep.Kept++
 				continue
 			}
-			ids = append(ids, u.ID)
+			ids, versions = append(ids, u.ID), append(versions, u.Version)
 			rep.Releases = append(rep.Releases, RemovedRelease{Space: sp.Name, Project: p.Name, Version: u.Version})
 		}
 		if len(ids) == 0 {
@@ -190,6 +195,9 @@ func (s *Service) runProject(ctx context.Context, sp domain.Space, p domain.Proj
 		}
 		removed, err := s.st.Removal.DeleteReleases(ctx, ids)
 		if err != nil {
+			return err
+		}
+		if err := s.forgetReceipts(ctx, sp, p, versions, &removed); err != nil {
 			return err
 		}
 		rep.Removed.Add(removed)

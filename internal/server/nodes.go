@@ -100,14 +100,29 @@ func durationEnv(name string, def time.Duration) (time.Duration, error) {
 }
 
 // run heartbeats, relays wake-ups to wake and runs the exclusive loops until
-// ctx ends.
-func (n *node) run(ctx context.Context, wake func()) {
+// ctx ends; the reaper finishes tasks through receipts.
+func (n *node) run(ctx context.Context, wake func(), receipts Receipts) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.heartbeatLoop(ctx) })
 	wg.Go(func() { n.listen(ctx, wake) })
-	wg.Go(func() { n.exclusive(ctx, reaperLock, n.reap) })
+	wg.Go(func() {
+		n.exclusive(ctx, reaperLock, func(ctx context.Context) error { return n.reap(ctx, receipts) })
+	})
 	wg.Wait()
 }
+
+// Receipts is what the reaper needs of receipt.Service: failing tasks with
+// their receipts in the same transaction, and writing the receipts that
+// tasks finished without.
+type Receipts interface {
+	FinishTasks(ctx context.Context, finish func(ctx context.Context) ([]int64, error)) ([]int64, error)
+	Backfill(ctx context.Context) (int, error)
+}
+
+// backfillEvery is how often the reaper writes missing receipts (besides
+// when it starts): a task finishes without its receipt only when signing
+// failed, which is rare.
+const backfillEvery = 5 * time.Minute
 
 // leave removes this node from the register; called last on a clean stop.
 func (n *node) leave() {
@@ -221,25 +236,53 @@ func (n *node) setHeld(name string, held bool) {
 }
 
 // reap fails, every heartbeat, the tasks of nodes silent for longer than
-// the timeout.
-func (n *node) reap(ctx context.Context) error {
+// the timeout, each with its deployment receipt in the same transaction.
+// It also writes the receipts of finished deployments that have none, when
+// it starts and every backfillEvery (receipt.Service.Backfill).
+func (n *node) reap(ctx context.Context, receipts Receipts) error {
 	tick := time.NewTicker(n.heartbeat)
 	defer tick.Stop()
+	var backfilled time.Time
 	for {
 		now := n.now()
-		reason := fmt.Sprintf("the server node running this task stopped (no heartbeat for %s); its outcome is unknown, deploy again", n.timeout)
-		failed, err := n.store.Nodes().FailTasksOfDeadNodes(ctx, now.Add(-n.timeout), reason, now)
-		if err != nil && ctx.Err() == nil {
-			n.log.Warn("fail tasks of dead nodes", "err", err)
-		}
-		for dead, ids := range failed {
-			n.log.Warn("failed the tasks of a node that stopped heartbeating", "dead node", dead, "tasks", ids)
+		n.failDead(ctx, receipts, now)
+		if now.Sub(backfilled) >= backfillEvery {
+			backfilled = now
+			count, err := receipts.Backfill(ctx)
+			if err != nil && ctx.Err() == nil {
+				n.log.Error("write missing deployment receipts", "written", count, "err", err)
+			} else if count > 0 {
+				n.log.Warn("wrote the receipts of deployments that finished without one", "count", count)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
+	}
+}
+
+func (n *node) failDead(ctx context.Context, receipts Receipts, now time.Time) {
+	reason := fmt.Sprintf("the server node running this task stopped (no heartbeat for %s); its outcome is unknown, deploy again", n.timeout)
+	var failed map[string][]int64
+	done, err := receipts.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
+		var err error
+		failed, err = n.store.Nodes().FailTasksOfDeadNodes(ctx, now.Add(-n.timeout), reason, now)
+		var ids []int64
+		for _, list := range failed {
+			ids = append(ids, list...)
+		}
+		return ids, err
+	})
+	if err != nil && ctx.Err() == nil {
+		n.log.Warn("fail tasks of dead nodes", "err", err)
+	}
+	if len(done) == 0 {
+		return
+	}
+	for dead, ids := range failed {
+		n.log.Warn("failed the tasks of a node that stopped heartbeating", "dead node", dead, "tasks", ids)
 	}
 }
 

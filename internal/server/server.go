@@ -111,18 +111,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer sb.Close()
 	nd.sandbox = status
-	agents, err := listenAgents(cfg)
-	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
-		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
-			"address", cfg.AgentListen)
-		agents, err, cfg.AgentListen = nil, nil, ""
-	}
+	agents, err := agentListener(&cfg, log)
 	if err != nil {
 		return err
 	}
 	if agents != nil {
 		defer agents.Close()
-		cfg.AgentListen = agents.Addr().String()
 	}
 	svc, err := newServices(cfg, st, sb, nd, claim, now)
 	if err != nil {
@@ -160,6 +154,26 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(addr)
 	}
 	return serve(ctx, srv, ln, agents, svc, nd, log)
+}
+
+// agentListener opens the agent listener and sets cfg.AgentListen to its
+// address. Nil without an error when none is configured, or when the
+// default address is taken (another ferry server on this host): that
+// server still starts, warning that polling agents cannot reach it, while
+// an address the operator chose must be free.
+func agentListener(cfg *Config, log *slog.Logger) (net.Listener, error) {
+	agents, err := listenAgents(*cfg)
+	if err != nil && cfg.AgentListenDefault && errors.Is(err, syscall.EADDRINUSE) {
+		log.Warn("polling agents cannot connect to this server: the default agent address is in use (another ferry server on this host?); set --agent-listen (FERRY_AGENT_LISTEN) to a free address to accept them",
+			"address", cfg.AgentListen)
+		cfg.AgentListen = ""
+		return nil, nil
+	}
+	if err != nil || agents == nil {
+		return nil, err
+	}
+	cfg.AgentListen = agents.Addr().String()
+	return agents, nil
 }
 
 // openData makes the data folder and opens the store with the master key
@@ -249,7 +263,7 @@ func serve(ctx context.Context, srv *http.Server, ln, agents net.Listener, svc s
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nd.run(runCtx, svc.Runner.Wake)
+		nd.run(runCtx, svc.Runner.Wake, svc.Receipts)
 	}()
 	wg.Go(func() { nd.exclusive(runCtx, deliveryLock, svc.Deliverer.Run) })
 	runAgents(runCtx, &wg, agents, svc, nd, log)

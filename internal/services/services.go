@@ -143,8 +143,8 @@ func New(st store.Store, sb *sandbox.Sandbox, node Node, cfg Config) (Set, error
 	runner := deploy.NewRunner(cfg.Runner, cfg.Log.With("component", "runner"), now, st.Tasks(), st.Deployments(), st.Releases(), st.Projects(), st.Spaces(), st.Tenants(),
 		st.Interventions(), rules, sb, feed, machines, receipts)
 	deployments := deploy.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
-		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), st.Teams(), st.Interventions(), guard, rules, progress, events, now, runner)
-	triggers := trigger.New(st, st.Spaces(), st.Projects(), st.Deployments(), st.Tasks(), st.TriggerStates(), guard, deployments, events,
+		st.Tasks(), st.Deployments(), st.Packages(), st.Targets(), st.Tenants(), st.Teams(), st.Interventions(), guard, rules, progress, events, now, runner, receipts)
+	triggers := trigger.New(st, st.Spaces(), st.Projects(), st.Deployments(), st.Tasks(), st.TriggerStates(), st.Users(), guard, deployments, events,
 		cfg.Log.With("component", "scheduler"), now, cfg.SchedulerPoll)
 	bundles := bundle.New(st, st.Spaces(), st.Projects(), st.Releases(), st.Environments(), st.Lifecycles(),
 		st.Bundles(), st.RemoteSpaces(), st.Packages(), st.Deployments(), guard, rules, progress, tr, triggers, events, now)
@@ -202,5 +202,5 @@ func newTargets(st store.Store, feed *packages.Service, guard access.Guard, even
 func retentionStores(st store.Store) retention.Stores {
 	return retention.Stores{Removal: st.Removal(), Spaces: st.Spaces(), Environments: st.Environments(),
 		Lifecycles: st.Lifecycles(), Projects: st.Projects(), Releases: st.Releases(), RemoteSpaces: st.RemoteSpaces(),
-		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages()}
+		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages(), Tenants: st.Tenants(), Targets: st.Targets()}
 }

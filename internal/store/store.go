@@ -274,8 +274,8 @@ type Tasks interface {
 	Finish(ctx context.Context, id int64, state domain.TaskState, errMsg string, now time.Time) error
 	RequestCancel(ctx context.Context, id int64) error
 	// FailExecuting marks every task still Executing on node as Failed with
-	// reason; used at start-up after a crash. It returns how many it marked.
-	FailExecuting(ctx context.Context, node, reason string, now time.Time) (int, error)
+	// reason; used at start-up after a crash. It returns their ids.
+	FailExecuting(ctx context.Context, node, reason string, now time.Time) ([]int64, error)
 	AppendLog(ctx context.Context, taskID int64, lines []domain.LogLine) error // assigns Seq
 	// Log returns lines with Seq > after, oldest first, at most limit (0: all).
 	Log(ctx context.Context, taskID int64, after int64, limit int) ([]domain.LogLine, error)
@@ -367,6 +367,13 @@ type Receipts interface {
 	// of each of the origin projects in each environment, in no
 	// particular order.
 	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]ReceiptCell, error)
+	// Unrecorded returns the ids of the finished deployment tasks of remote
+	// projects that have no receipt their space signed (by
+	// Receipt.DeploymentID), oldest first, in every space — but not those
+	// a later deployment of the same project, environment and tenant with
+	// a receipt superseded: a receipt signed now for them would arrive after
+	// the newer one and read as the latest.
+	Unrecorded(ctx context.Context) ([]int64, error)
 }
 
 // ReceiptCell is what the dashboard shows of a receipt, and what it needs

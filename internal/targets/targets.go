@@ -66,11 +66,13 @@ type Added struct {
 
 // Add registers a target without contacting it, then checks it in the
 // background. Adding one again alike changes nothing; a different target
-// under a known name or thumbprint is refused.
+// under a known name or thumbprint is refused. Adding, disabling, enabling
+// and deleting targets need administer-space over the whole space: a
+// target runs the steps of every project of its environments.
 func (s *Service) Add(ctx context.Context, space string, req AddRequest) (Added, error) {
 	var out Added
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -91,6 +93,9 @@ func (s *Service) Add(ctx context.Context, space string, req AddRequest) (Added,
 			return err
 		}
 		if err := s.thumbprintFree(ctx, t); err != nil {
+			return err
+		}
+		if err := s.ownAgent(ctx, t); err != nil {
 			return err
 		}
 		if err := s.targets.Create(ctx, &t); err != nil {
@@ -156,6 +161,30 @@ func (s *Service) thumbprintFree(ctx context.Context, t domain.Target) error {
 	return nil
 }
 
+// ownAgent refuses to make the agent with t's thumbprint a target of
+// t's space while it is a target of another space the actor does not
+// administer as a whole: the thumbprint is no secret (viewers see it),
+// and an agent runs every step of every space it is a target of, so
+// without this an admin of one space could run steps on another space's
+// machines. A system administrator, or an admin of both spaces, may share
+// an agent between spaces.
+func (s *Service) ownAgent(ctx context.Context, t domain.Target) error {
+	list, err := s.targets.ByThumbprint(ctx, t.Thumbprint)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		if o.SpaceID == t.SpaceID {
+			continue
+		}
+		if s.access.RequireSpaceWide(ctx, domain.Space{ID: o.SpaceID}, domain.PermAdminSpace) != nil {
+			return domain.Errorf(domain.KindForbidden, "the agent with thumbprint %s is a target of another space, which you do not administer: an agent runs the steps of every space it is a target of, so only someone who administers both spaces (or a system administrator) may add it here; or give this machine its own identity with `ferry agent init`",
+				t.Thumbprint)
+		}
+	}
+	return nil
+}
+
 func sameRegistration(a, b domain.Target) bool {
 	return a.Mode == b.Mode && a.URL == b.URL && a.Thumbprint == b.Thumbprint &&
 		slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Roles, b.Roles)
@@ -189,7 +218,7 @@ func (s *Service) Show(ctx context.Context, space, name string) (domain.Target, 
 func (s *Service) SetDisabled(ctx context.Context, space, name string, disabled bool) (domain.Target, error) {
 	var t domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -217,7 +246,7 @@ func (s *Service) SetDisabled(ctx context.Context, space, name string, disabled 
 func (s *Service) Delete(ctx context.Context, space, name string) (domain.Target, error) {
 	var t domain.Target
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
-		sp, err := s.access.Space(ctx, space, domain.PermAdminSpace, "", "")
+		sp, err := s.access.SpaceWide(ctx, space, domain.PermAdminSpace)
 		if err != nil {
 			return err
 		}
@@ -342,11 +371,16 @@ func (s *Service) InSpace(ctx context.Context, spaceID int64) ([]domain.Target, 
 // which keeps whether it is disabled and is checked anew.
 func (s *Service) Put(ctx context.Context, t *domain.Target) error {
 	old, err := s.targets.Get(ctx, t.SpaceID, t.Name)
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	if err != nil || old.Thumbprint != t.Thumbprint {
+		if err := s.ownAgent(ctx, *t); err != nil {
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return s.targets.Create(ctx, t)
-	}
-	if err != nil {
-		return err
 	}
 	t.ID, t.CreatedAt, t.Disabled = old.ID, old.CreatedAt, old.Disabled
 	t.Health, t.HealthReason = domain.HealthUnknown, ""

@@ -29,6 +29,7 @@ type Service struct {
 	deployments store.Deployments
 	tasks       store.Tasks
 	states      store.TriggerStates
+	users       store.Users
 	access      access.Guard
 	deployer    Deployer
 	audit       *audit.Log
@@ -52,15 +53,16 @@ const DefaultPoll = 10 * time.Second
 // New returns a trigger service. It reads spaces, projects (their
 // triggers), deployments (the latest success of a source environment) and
 // tasks (the state of what a trigger queued), writes trigger states, and
-// deploys through deployer. Run looks for due triggers every poll (0:
+// deploys through deployer, after checking with users and guard that the
+// user who set the trigger may still deploy there. Run looks for due triggers every poll (0:
 // DefaultPoll).
 func New(tx store.Transactor, spaces store.Spaces, projects store.Projects, deployments store.Deployments, tasks store.Tasks, states store.TriggerStates,
-	guard access.Guard, deployer Deployer, log *audit.Log, logger *slog.Logger, now func() time.Time, poll time.Duration) *Service {
+	users store.Users, guard access.Guard, deployer Deployer, log *audit.Log, logger *slog.Logger, now func() time.Time, poll time.Duration) *Service {
 	if poll <= 0 {
 		poll = DefaultPoll
 	}
 	return &Service{tx: tx, spaces: spaces, projects: projects, deployments: deployments, tasks: tasks, states: states,
-		access: guard, deployer: deployer, audit: log, log: logger, now: now, poll: poll}
+		users: users, access: guard, deployer: deployer, audit: log, log: logger, now: now, poll: poll}
 }
 
 // Arrived fires p's on-arrival triggers for rel, which just arrived from
@@ -86,10 +88,10 @@ func (s *Service) Arrived(ctx context.Context, sp domain.Space, p domain.Project
 func (s *Service) fire(ctx context.Context, sp domain.Space, projectID int64, project string, tr domain.Trigger, version string, due *time.Time) error {
 	actx := domain.WithActor(ctx, domain.TriggerActor(tr))
 	f := domain.TriggerFiring{At: s.now(), Due: due, Version: version}
-	var err error
-	if version == "" {
+	err := s.setterMayDeploy(ctx, sp, project, tr)
+	if err == nil && version == "" {
 		err = domain.Invalidf("nothing to deploy: no release of %q has succeeded in %s yet", project, tr.SourceEnvironment)
-	} else {
+	} else if err == nil {
 		var d domain.Deployment
 		d, err = s.deployer.Deploy(actx, sp.Name, deploy.Request{Project: project, Version: version, Environment: tr.Environment})
 		f.TaskID = d.TaskID
@@ -102,6 +104,10 @@ func (s *Service) fire(ctx context.Context, sp domain.Space, projectID int64, pr
 	default:
 		f.Result = "failed: " + domain.Message(err)
 	}
+	repeated, err := s.repeats(ctx, projectID, tr.Name, f)
+	if err != nil {
+		return err
+	}
 	if err := s.states.Record(ctx, projectID, tr.Name, f); err != nil {
 		return err
 	}
@@ -113,11 +119,55 @@ func (s *Service) fire(ctx context.Context, sp domain.Space, projectID int64, pr
 		return err
 	}
 	level := slog.LevelInfo
-	if !f.OK {
+	if !f.OK && !repeated {
 		level = slog.LevelWarn
 	}
 	s.log.Log(ctx, level, "trigger fired", "space", sp.Name, "project", project, "trigger", tr.Name, "result", f.Result)
 	return nil
+}
+
+// setterMayDeploy refuses a firing when the user who set tr (Trigger.SetBy)
+// may no longer deploy project to its environment — their teams changed, or
+// the user is gone: a trigger deploys on its setter's behalf, so it must
+// not outlive their permission. Triggers set by the system, or before
+// ferry recorded who set them (SetBy ""), fire as before.
+func (s *Service) setterMayDeploy(ctx context.Context, sp domain.Space, project string, tr domain.Trigger) error {
+	if tr.SetBy == "" || tr.SetBy == domain.System.Name {
+		return nil
+	}
+	again := fmt.Sprintf("someone who may deploy %q to %s sets the trigger again (ferry apply), or an administrator gives %q the deploy permission there back", project, tr.Environment, tr.SetBy)
+	u, err := s.users.Get(ctx, tr.SetBy)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return domain.Errorf(domain.KindForbidden, "%q, who set this trigger, is no longer a user here; it fires again once %s", tr.SetBy, again)
+	} else if err != nil {
+		return err
+	}
+	uctx := domain.WithActor(ctx, domain.Actor{UserID: u.ID, Name: u.Name, IsAdmin: u.IsAdmin})
+	if err := s.access.Require(uctx, sp, domain.PermDeploy, project, tr.Environment); domain.KindOf(err) == domain.KindForbidden {
+		return domain.Errorf(domain.KindForbidden, "%q, who set this trigger, may no longer deploy %q to %s; it fires again once %s", tr.SetBy, project, tr.Environment, again)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// repeats reports whether firing f failed for the same reason as the
+// trigger's last firing, which was logged then: a refused schedule
+// trigger is logged as a warning once, not at every due time.
+func (s *Service) repeats(ctx context.Context, projectID int64, name string, f domain.TriggerFiring) (bool, error) {
+	if f.OK {
+		return false, nil
+	}
+	states, err := s.states.List(ctx, projectID)
+	if err != nil {
+		return false, err
+	}
+	for _, st := range states {
+		if st.Name == name && st.Last != nil && !st.Last.OK && st.Last.Result == f.Result {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Run fires due schedule triggers and times out unanswered manual

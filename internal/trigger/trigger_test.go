@@ -2,6 +2,8 @@ package trigger_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -359,3 +361,119 @@ func TestTriggerSetterIsTheDeployer(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestTriggerStopsWhenSetterLosesDeploy: a trigger deploys on behalf of the
+// user who set it, so once that user may no longer deploy the project to
+// the trigger's environment — their team no longer covers it, or they left
+// the team — the trigger queues nothing, says why on the trigger, and warns
+// in the log once, not at every due time; given the permission back, it
+// fires again.
+func TestTriggerStopsWhenSetterLosesDeploy(t *testing.T) {
+	c := &clock{}
+	logs := &syncBuffer{}
+	env := newEnv(t, c, servicetest.Log(slog.New(slog.NewTextHandler(logs, nil))))
+	env.User("alice", false)
+	env.Grant("Dev", "alice", "project-contributor", nil, nil)
+	env.Grant("Dev", "alice", "deployer", nil, nil)
+	parsed, err := config.Parse([]byte(`projects:
+  - name: Shop
+    lifecycle: Main
+    process: [{name: Hello, type: script, script: echo hello}]
+    triggers:
+      - {name: Nightly, type: schedule, cron: "0 * * * *", timezone: Europe/Berlin, sourceEnvironment: Test, environment: Production}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Set.Catalog.Apply(env.As("alice"), "Dev", parsed); err != nil {
+		t.Fatal(err)
+	}
+	env.Release("Dev", "Shop", "1.0.0")
+	if _, err := env.Set.Deploy.Deploy(env.Ctx, "Dev", deploy.Request{Project: "Shop", Version: "1.0.0", Environment: "Test"}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := env.Store.Tasks().Claim(env.Ctx, "test", c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.Tasks().Finish(env.Ctx, task.ID, domain.TaskSuccess, "", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	tick(t, env) // first seen
+	last := func() *domain.TriggerFiring {
+		t.Helper()
+		statuses, err := env.Set.Triggers.List(env.Ctx, "Dev", "Shop")
+		if err != nil || len(statuses) != 1 {
+			t.Fatalf("triggers of Shop: %+v %v", statuses, err)
+		}
+		return statuses[0].Last
+	}
+	grant := func(members []string, envs []string) {
+		t.Helper()
+		req := access.TeamRequest{Name: "alice-deployer", Role: ptr("deployer"), Members: &members, Environments: &envs}
+		if _, err := env.Set.Teams.Put(env.Ctx, "Dev", req, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour := 13
+	due := func() {
+		t.Helper()
+		c.set(fmt.Sprintf("2026-03-02T%02d:00:00Z", hour))
+		hour++
+		tick(t, env)
+	}
+	for _, lose := range []struct {
+		name          string
+		members, envs []string
+	}{
+		{"team no longer covers Production", []string{"alice"}, []string{"Test"}},
+		{"left the team", []string{}, []string{}},
+	} {
+		grant(lose.members, lose.envs)
+		before := len(deployed(t, env, "Shop", "Production"))
+		warned := strings.Count(logs.String(), "level=WARN msg=\"trigger fired\"")
+		due()
+		due()
+		if got := len(deployed(t, env, "Shop", "Production")); got != before {
+			t.Fatalf("%s: the trigger queued %d deployments", lose.name, got-before)
+		}
+		l := last()
+		if l == nil || l.OK || !strings.Contains(l.Result, `"alice", who set this trigger, may no longer deploy "Shop" to Production`) {
+			t.Errorf("%s: last firing %+v, want why it did not deploy", lose.name, l)
+		}
+		if n := strings.Count(logs.String(), "level=WARN msg=\"trigger fired\"") - warned; n != 1 {
+			t.Errorf("%s: %d warnings for two refused firings, want 1:\n%s", lose.name, n, logs.String())
+		}
+		grant([]string{"alice"}, []string{})
+		due()
+		if got := len(deployed(t, env, "Shop", "Production")); got != before+1 {
+			t.Fatalf("%s: given deploy back, the trigger made %d deployments, want 1", lose.name, got-before)
+		}
+	}
+	// A deleted setter deploys nothing either.
+	if _, err := env.Set.Retention.DeleteUser(env.Ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(deployed(t, env, "Shop", "Production"))
+	due()
+	if got := len(deployed(t, env, "Shop", "Production")); got != before {
+		t.Fatalf("setter deleted: the trigger queued %d deployments", got-before)
+	}
+	if l := last(); l == nil || l.OK || !strings.Contains(l.Result, `"alice", who set this trigger, is no longer a user here`) {
+		t.Errorf("setter deleted: last firing %+v", l)
+	}
+}

@@ -30,6 +30,7 @@ type dataMigration struct {
 var dataMigrations = []dataMigration{
 	{"0013-seal-sensitive-template-values", sealPlainSecrets},
 	{"release-packages", pinReleasePackages},
+	{"receipt-deployments", linkReceiptDeployments},
 }
 
 // migrateData runs the data migrations the database has not recorded, and

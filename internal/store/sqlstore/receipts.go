@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -20,20 +21,21 @@ func (db *DB) Receipts() store.Receipts { return &receipts{db} }
 
 const receiptColumns = `r.id, r.space_id, r.digest, r.deploying_space, r.signer_fingerprint, r.origin_space, r.origin_fingerprint,
 	r.origin_project, r.version, r.snapshot_digest, r.environment, r.tenant, r.state, r.started_at, r.finished_at,
-	r.deployed_by, r.machines, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem`
+	r.deployed_by, r.machines, r.received_from, r.received_at, r.payload, r.signature, r.signer_pem, r.deployment_id`
 
 func scanReceipt(s scanner) (domain.Receipt, error) {
 	var r domain.Receipt
 	var started, finished sql.NullInt64
 	var received int64
-	var machines sql.NullInt64
+	var machines, deployment sql.NullInt64
 	var payload, sig string
 	err := s.Scan(&r.ID, &r.SpaceID, &r.Digest, &r.DeployingSpace, &r.SignerFingerprint, &r.OriginSpace, &r.OriginFingerprint,
 		&r.OriginProject, &r.Version, &r.SnapshotDigest, &r.Environment, &r.Tenant, &r.State, &started, &finished,
-		&r.DeployedBy, &machines, &r.ReceivedFrom, &received, &payload, &sig, &r.SignerPEM)
+		&r.DeployedBy, &machines, &r.ReceivedFrom, &received, &payload, &sig, &r.SignerPEM, &deployment)
 	if err != nil {
 		return r, err
 	}
+	r.DeploymentID = deployment.Int64
 	r.StartedAt, r.FinishedAt, r.ReceivedAt = timePtr(started), timePtr(finished), fromMicros(received)
 	if machines.Valid {
 		n := int(machines.Int64)
@@ -64,12 +66,13 @@ func (s *receipts) Create(ctx context.Context, r *domain.Receipt) (bool, error) 
 func (s *receipts) insert(ctx context.Context, r *domain.Receipt) error {
 	err := s.db.queryRow(ctx, `INSERT INTO receipts (space_id, digest, deploying_space, signer_fingerprint, origin_space, origin_fingerprint,
 			origin_project, version, snapshot_digest, environment, tenant, state, started_at, finished_at, deployed_by,
-			machines, received_from, received_at, payload, signature, signer_pem)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			machines, received_from, received_at, payload, signature, signer_pem, deployment_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.SpaceID, r.Digest, r.DeployingSpace, r.SignerFingerprint, r.OriginSpace, r.OriginFingerprint,
 		r.OriginProject, r.Version, r.SnapshotDigest, r.Environment, r.Tenant, string(r.State),
 		nullMicros(r.StartedAt), nullMicros(r.FinishedAt), r.DeployedBy, r.Machines, r.ReceivedFrom, micros(r.ReceivedAt),
-		base64.StdEncoding.EncodeToString(r.Payload), base64.StdEncoding.EncodeToString(r.Signature), r.SignerPEM).Scan(&r.ID)
+		base64.StdEncoding.EncodeToString(r.Payload), base64.StdEncoding.EncodeToString(r.Signature), r.SignerPEM,
+		sql.NullInt64{Int64: r.DeploymentID, Valid: r.DeploymentID != 0}).Scan(&r.ID)
 	if err != nil {
 		return err
 	}
@@ -206,4 +209,59 @@ func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store
 		out = append(out, c)
 	}
 	return out, wrap(rows.Err(), "latest receipts")
+}
+
+// linkReceiptDeployments fills receipts.deployment_id of the receipts this
+// space signed before the column existed, from the deployment id their
+// signed payload names (receipt.Payload.DeploymentID): without it they
+// would look missing, and receipt.Service.Backfill would sign them again.
+func linkReceiptDeployments(ctx context.Context, db *DB) (bool, error) {
+	rows, err := db.query(ctx, `SELECT id, payload FROM receipts WHERE received_from = '' AND deployment_id IS NULL`)
+	if err != nil {
+		return false, err
+	}
+	type link struct{ receipt, deployment int64 }
+	links, err := collect(rows, func(sc scanner) (link, error) {
+		var l link
+		var payload string
+		if err := sc.Scan(&l.receipt, &payload); err != nil {
+			return l, err
+		}
+		// A payload that does not read stays unlinked: backfill then signs
+		// a receipt of its deployment again, which is better than none.
+		var pl struct {
+			DeploymentID int64 `json:"deploymentId"`
+		}
+		if body, err := base64.StdEncoding.DecodeString(payload); err == nil && json.Unmarshal(body, &pl) == nil {
+			l.deployment = pl.DeploymentID
+		}
+		return l, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, l := range links {
+		if l.deployment == 0 {
+			continue
+		}
+		if _, err := db.exec(ctx, `UPDATE receipts SET deployment_id = ? WHERE id = ?`, l.deployment, l.receipt); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Unrecorded returns the finished deployment tasks of remote projects that
+// have no receipt this space signed, and no later deployment of the same
+// project, environment and tenant that has one, oldest first.
+func (s *receipts) Unrecorded(ctx context.Context) ([]int64, error) {
+	ids, err := s.db.ids(ctx, `SELECT t.id FROM tasks t
+		JOIN deployments d ON d.id = t.deployment_id
+		JOIN projects p ON p.id = d.project_id
+		WHERE t.kind = ? AND t.state IN `+in(len(finalStates))+` AND p.origin <> ''
+		AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.space_id = d.space_id AND r.deployment_id = d.id AND r.received_from = '')
+		AND NOT EXISTS (SELECT 1 FROM deployments later JOIN receipts r ON r.space_id = later.space_id AND r.deployment_id = later.id AND r.received_from = ''
+			WHERE later.project_id = d.project_id AND later.environment = d.environment AND later.tenant = d.tenant AND later.id > d.id)
+		ORDER BY t.id`, append([]any{domain.TaskDeploy}, finalStates...)...)
+	return ids, wrap(err, "list deployments without receipts")
 }

@@ -172,14 +172,10 @@ func (s *tasks) updateUnfinished(ctx context.Context, id int64, set string, args
 
 // FailExecuting marks node's executing tasks Failed; after a crash nothing is
 // running them any more.
-func (s *tasks) FailExecuting(ctx context.Context, node, reason string, now time.Time) (int, error) {
-	res, err := s.db.exec(ctx, `UPDATE tasks SET state = ?, error = ?, finished_at = ? WHERE state = ? AND node = ?`,
+func (s *tasks) FailExecuting(ctx context.Context, node, reason string, now time.Time) ([]int64, error) {
+	ids, err := s.db.ids(ctx, `UPDATE tasks SET state = ?, error = ?, finished_at = ? WHERE state = ? AND node = ? RETURNING id`,
 		string(domain.TaskFailed), reason, micros(now), string(domain.TaskExecuting), node)
-	if err != nil {
-		return 0, wrap(err, "fail tasks of node %q", node)
-	}
-	n, err := res.RowsAffected()
-	return int(n), wrap(err, "fail tasks of node %q", node)
+	return ids, wrap(err, "fail tasks of node %q", node)
 }
 
 // AppendLog adds lines after the task's last one, numbering them on from its

@@ -96,8 +96,6 @@ type Cell struct {
 	Machines *int `json:"machines,omitempty"`
 }
 
-type cellKey struct{ project, env string }
-
 // Get builds one page of the dashboard of a space, or the dashboard of one
 // project when project is set. Only the page's projects cost anything
 // beyond their name: their cells are read for them alone.
@@ -110,35 +108,15 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if err != nil {
 		return Dashboard{}, err
 	}
-	projects, err := s.projects.Summaries(ctx, sp.ID)
+	projects, total, err := s.page(ctx, sp, project, page)
 	if err != nil {
 		return Dashboard{}, err
 	}
-	if project != "" {
-		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return p.Name != project })
-	}
-	names := make([]string, len(projects))
-	for i, p := range projects {
-		names[i] = p.Name
-	}
-	visible, err := s.access.Visible(ctx, sp, names)
-	if err != nil {
-		return Dashboard{}, err
-	}
-	if len(visible) < len(projects) {
-		ok := make(map[string]bool, len(visible))
-		for _, n := range visible {
-			ok[n] = true
-		}
-		projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool { return !ok[p.Name] })
-	}
-	if project != "" && len(projects) == 0 {
+	if project != "" && total == 0 {
 		return Dashboard{}, domain.NotFoundf("project %q not found in space %q", project, space)
 	}
 	d := Dashboard{Space: sp.Name, Environments: []string{}, Projects: []Row{},
-		Total: len(projects), Offset: page.Offset, Limit: page.Limit}
-	first := min(page.Offset, len(projects))
-	projects = projects[first : first+min(page.Limit, len(projects)-first)]
+		Total: total, Offset: page.Offset, Limit: page.Limit}
 	if len(projects) == 0 {
 		return d, nil
 	}
@@ -154,16 +132,18 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if err != nil {
 		return Dashboard{}, err
 	}
-	known := map[string][]string{} // project → environments with a cell
-	for k := range cells {
-		known[k.project] = append(known[k.project], k.env)
-	}
 	now := s.now()
 	seen := map[string]bool{}
-	for _, p := range projects {
-		row := Row{Project: p.Name, Lifecycle: p.Lifecycle, Remote: p.IsRemote(), Cells: []Cell{}}
-		for _, env := range columns(lifecycles[p.Lifecycle], known[p.Name]) {
-			c, ok := cells[cellKey{p.Name, env}]
+	d.Projects = make([]Row, 0, len(projects))
+	for i, p := range projects {
+		known := make([]string, len(cells[i]))
+		for k, c := range cells[i] {
+			known[k] = c.Environment
+		}
+		envs := columns(lifecycles[p.Lifecycle], known)
+		row := Row{Project: p.Name, Lifecycle: p.Lifecycle, Remote: p.IsRemote(), Cells: make([]Cell, 0, len(envs))}
+		for _, env := range envs {
+			c, ok := cellOf(cells[i], env)
 			if !ok {
 				c = Cell{Environment: env}
 			}
@@ -180,6 +160,28 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 		d.Projects = append(d.Projects, row)
 	}
 	return d, nil
+}
+
+// page returns the page's projects among those of sp the caller may view
+// (only project, when set), and how many of those there are. When the
+// caller may view every project, only the page's rows are read.
+func (s *Service) page(ctx context.Context, sp domain.Space, project string, page Page) ([]store.ProjectSummary, int, error) {
+	view, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return nil, 0, err
+	}
+	if project == "" && view.Names() == nil {
+		return s.projects.SummaryPage(ctx, sp.ID, page.Offset, page.Limit)
+	}
+	projects, err := s.projects.Summaries(ctx, sp.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	projects = slices.DeleteFunc(projects, func(p store.ProjectSummary) bool {
+		return (project != "" && p.Name != project) || !view.Has(p.Name)
+	})
+	first := min(page.Offset, len(projects))
+	return projects[first : first+min(page.Limit, len(projects)-first)], len(projects), nil
 }
 
 // columns lists a project's environments in lifecycle order; a phase entry
@@ -201,7 +203,7 @@ func columns(lc domain.Lifecycle, known []string) []string {
 }
 
 func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
-	var out []string
+	out := make([]string, 0, max(len(known), len(lc.Phases)))
 	for _, ph := range lc.Phases {
 		for _, e := range ph.Environments {
 			if strings.Contains(e, ": ") {
@@ -226,29 +228,32 @@ func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 }
 
 // cells gathers the latest deployment of each project in each local
-// environment, and the latest receipt in each other space's environment.
-func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) (map[cellKey]Cell, error) {
-	byID := map[int64]string{}
-	byOrigin := map[store.OriginProject]string{} // → local name
+// environment, and the latest receipt in each other space's environment:
+// out[i] are the cells of projects[i], in no particular order.
+func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) ([][]Cell, error) {
+	byID := make(map[int64]int, len(projects))                   // → index in projects
+	byOrigin := make(map[store.OriginProject]int, len(projects)) // → index in projects
 	ids := make([]int64, 0, len(projects))
 	origins := make([]store.OriginProject, 0, len(projects))
-	for _, p := range projects {
-		byID[p.ID] = p.Name
+	for i, p := range projects {
+		byID[p.ID] = i
 		ids = append(ids, p.ID)
 		o := store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name}
 		if p.IsRemote() {
 			o = store.OriginProject{Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
 		}
-		byOrigin[o] = p.Name
+		byOrigin[o] = i
 		origins = append(origins, o)
 	}
-	out := map[cellKey]Cell{}
+	out := make([][]Cell, len(projects))
 	latest, err := s.deployments.LatestOf(ctx, sp.ID, ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range latest {
-		name, ok := byID[d.ProjectID]
+	machines := 0 // the deployments' cells do not count their targets: &0 for all
+	for k := range latest {
+		d := &latest[k] // At may point into it
+		i, ok := byID[d.ProjectID]
 		if !ok {
 			continue
 		}
@@ -259,8 +264,8 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		if at == nil {
 			at = &d.CreatedAt
 		}
-		machines := d.Machines
-		out[cellKey{name, d.Environment}] = Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: "deployment", Machines: &machines}
+		out[i] = putCell(out[i], Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy,
+			From: "deployment", Machines: &machines})
 	}
 	receipts, err := s.receipts.LatestOf(ctx, sp.ID, origins)
 	if err != nil {
@@ -270,18 +275,47 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 	if err != nil {
 		return nil, err
 	}
+	from := map[string]string{} // deploying space → From
 	for _, r := range receipts {
-		name, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
-		if !ok || !signers.speaksFor(r) {
+		i, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
+		if !ok || !signers.speaksFor(r.SignerFingerprint, r.Environment) {
 			continue
 		}
 		at := r.FinishedAt
 		if at == nil {
 			at = r.StartedAt
 		}
-		out[cellKey{name, r.Environment}] = Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy, From: "receipt from " + r.DeployingSpace, Machines: r.Machines}
+		f, ok := from[r.DeployingSpace]
+		if !ok {
+			f = "receipt from " + r.DeployingSpace
+			from[r.DeployingSpace] = f
+		}
+		out[i] = putCell(out[i], Cell{Environment: r.Environment, Version: r.Version, State: r.State, At: at, DeployedBy: r.DeployedBy,
+			From: f, Machines: r.Machines})
 	}
 	return out, nil
+}
+
+// putCell puts c into a project's cells, in place of the one of its
+// environment if there is one: what is put later wins.
+func putCell(cells []Cell, c Cell) []Cell {
+	for i := range cells {
+		if cells[i].Environment == c.Environment {
+			cells[i] = c
+			return cells
+		}
+	}
+	return append(cells, c)
+}
+
+// cellOf returns a project's cell in env.
+func cellOf(cells []Cell, env string) (Cell, bool) {
+	for _, c := range cells {
+		if c.Environment == env {
+			return c, true
+		}
+	}
+	return Cell{}, false
 }
 
 // signerSet is what the dashboard needs of the remote spaces to show only
@@ -307,7 +341,7 @@ func (s *Service) signers(ctx context.Context, sp domain.Space) (signerSet, erro
 // still trusts to say so. Receipts are checked in full when imported
 // (internal/provenance); this keeps receipts stored by earlier versions, or
 // signed by a space revoked since, off the dashboard.
-func (ss signerSet) speaksFor(r domain.Receipt) bool {
-	name, ok := ss[r.SignerFingerprint]
-	return ok && strings.HasPrefix(r.Environment, name+": ")
+func (ss signerSet) speaksFor(signer, env string) bool {
+	name, ok := ss[signer]
+	return ok && len(env) > len(name)+1 && strings.HasPrefix(env, name) && env[len(name):len(name)+2] == ": "
 }

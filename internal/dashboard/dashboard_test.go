@@ -104,6 +104,21 @@ func TestDashboardPagesAndPermissions(t *testing.T) {
 	if err != nil || mine.Total != 2 || mine.Projects[0].Project != "P1" || mine.Projects[1].Project != "P3" {
 		t.Errorf("a viewer of P1 and P3: %+v %v", mine, err)
 	}
+	second, err := env.Set.Dashboard.Get(env.As("vic"), "Dev", "", dashboard.Page{Offset: 1, Limit: 1})
+	if err != nil || second.Total != 2 || len(second.Projects) != 1 || second.Projects[0].Project != "P3" {
+		t.Errorf("a viewer of P1 and P3, from 1: %+v %v", second, err)
+	}
+	// A viewer of every project gets pages read by the store alone.
+	env.User("wes", false)
+	env.Grant("Dev", "wes", "viewer", nil, nil)
+	for _, pg := range []struct{ offset, limit int }{{0, 2}, {1, 2}, {4, 3}, {5, 1}} {
+		got, err := env.Set.Dashboard.Get(env.As("wes"), "Dev", "", dashboard.Page{Offset: pg.offset, Limit: pg.limit})
+		want, _ := env.Set.Dashboard.Get(env.Ctx, "Dev", "", dashboard.Page{})
+		want.Projects = want.Projects[min(pg.offset, 5):min(pg.offset+pg.limit, 5)]
+		if err != nil || got.Total != 5 || !slices.EqualFunc(got.Projects, want.Projects, func(a, b dashboard.Row) bool { return a.Project == b.Project && len(a.Cells) == len(b.Cells) }) {
+			t.Errorf("a viewer of every project, from %d, at most %d: %+v %v", pg.offset, pg.limit, got, err)
+		}
+	}
 	if _, err := env.Set.Dashboard.Get(env.As("vic"), "Dev", "P2", dashboard.Page{}); domain.KindOf(err) != domain.KindNotFound {
 		t.Errorf("a project the viewer may not see: %v", err)
 	}

@@ -146,7 +146,7 @@ func (s *Service) tenantCells(ctx context.Context, sp domain.Space, p domain.Pro
 		return nil, err
 	}
 	for _, r := range receipts { // oldest first: the latest wins
-		if !signers.speaksFor(r) {
+		if !signers.speaksFor(r.SignerFingerprint, r.Environment) {
 			continue
 		}
 		at := r.FinishedAt

@@ -160,6 +160,9 @@ type Projects interface {
 	// Summaries lists the space's projects by name without their process,
 	// variables and templates: cheap enough for a list of every project.
 	Summaries(ctx context.Context, spaceID int64) ([]ProjectSummary, error)
+	// SummaryPage returns Summaries[offset:offset+limit] (fewer at the
+	// end) and len(Summaries), reading only the page's rows.
+	SummaryPage(ctx context.Context, spaceID int64, offset, limit int) ([]ProjectSummary, int, error)
 	// Triggered lists the projects of every space that have triggers,
 	// without their process, variables and templates.
 	Triggered(ctx context.Context) ([]TriggeredProject, error)
@@ -226,16 +229,29 @@ type AuditFilter struct {
 	Limit    int // 0: all
 }
 
+// DeploymentCell is what the dashboard shows of a project's newest
+// deployment in one environment: the release and author, fixed once the
+// deployment is written, and its task's state and times as they are now.
+type DeploymentCell struct {
+	ProjectID             int64
+	Environment           string
+	Version               string
+	State                 domain.TaskState // "" when the deployment has no task
+	CreatedAt             time.Time
+	StartedAt, FinishedAt *time.Time
+	CreatedBy             string
+}
+
 // Deployments record which release went where; their state is their task's.
 type Deployments interface {
 	Create(ctx context.Context, d *domain.Deployment) error
 	Get(ctx context.Context, id int64) (domain.Deployment, error)
 	List(ctx context.Context, f DeploymentFilter) ([]domain.Deployment, error) // newest first
-	// LatestOf returns the newest deployment of each of the projects in
-	// each environment, without Targets, ExcludeTargets and Machines; its
-	// cost follows the number of those projects' environments, not the
-	// length of their history.
-	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]domain.Deployment, error)
+	// LatestOf returns what a dashboard cell shows of the newest
+	// deployment of each of the projects in each environment, by project
+	// id and environment; its cost follows the number of those projects'
+	// environments, not the length of their history.
+	LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]DeploymentCell, error)
 	// LatestByTenant returns the newest deployment of a project in each
 	// environment for each tenant ("" for untenanted ones).
 	LatestByTenant(ctx context.Context, projectID int64) ([]domain.Deployment, error)
@@ -347,10 +363,10 @@ type Receipts interface {
 	// Unsent lists receipts not yet exported to the remote space.
 	Unsent(ctx context.Context, spaceID, remoteSpaceID int64) ([]domain.Receipt, error)
 	MarkSent(ctx context.Context, remoteSpaceID int64, receiptIDs []int64, at time.Time) error
-	// LatestOf returns the newest receipt of each of the origin projects
-	// in each environment, without the signed bytes (Payload, Signature,
-	// SignerPEM).
-	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]domain.Receipt, error)
+	// LatestOf returns what a dashboard cell shows of the newest receipt
+	// of each of the origin projects in each environment, in no
+	// particular order.
+	LatestOf(ctx context.Context, spaceID int64, projects []OriginProject) ([]ReceiptCell, error)
 	// Unrecorded returns the ids of the finished deployment tasks of remote
 	// projects that have no receipt their space signed (by
 	// Receipt.DeploymentID), oldest first, in every space — but not those
@@ -358,6 +374,20 @@ type Receipts interface {
 	// a receipt superseded: a receipt signed now for them would arrive after
 	// the newer one and read as the latest.
 	Unrecorded(ctx context.Context) ([]int64, error)
+}
+
+// ReceiptCell is what the dashboard shows of a receipt, and what it needs
+// to check the receipt speaks for its signer.
+type ReceiptCell struct {
+	OriginFingerprint, OriginProject string
+	Environment                      string // as this space calls it: "Prod Space: Live"
+	Version                          string
+	State                            domain.TaskState
+	StartedAt, FinishedAt            *time.Time
+	DeployedBy                       string
+	Machines                         *int // nil when the receipt does not say
+	DeployingSpace                   string
+	SignerFingerprint                string
 }
 
 // OriginProject names a project the way receipts do: by its origin space's

@@ -76,21 +76,31 @@ func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 	check := func(t *testing.T, db *DB, want map[string]int64) {
 		t.Helper()
 		ctx := context.Background()
+		got := map[string]int64{} // environment → the id of its cell's row
+		rows, err := db.sql.QueryContext(ctx, `SELECT environment, deployment_id FROM deployment_cells WHERE space_id = 1 AND project_id = 1
+			UNION ALL SELECT environment, receipt_id FROM receipt_cells WHERE space_id = 1 AND origin_fingerprint = 'me' AND origin_project = 'Web'`)
+		must(t, err)
+		for rows.Next() {
+			var env string
+			var id int64
+			must(t, rows.Scan(&env, &id))
+			got[env] = id
+		}
+		must(t, rows.Err())
+		rows.Close()
 		deps, err := db.Deployments().LatestOf(ctx, 1, []int64{1})
 		must(t, err)
 		receipts, err := db.Receipts().LatestOf(ctx, 1, []store.OriginProject{{Fingerprint: "me", Project: "Web"}})
 		must(t, err)
-		got := map[string]int64{}
+		version := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}
 		for _, d := range deps {
-			got[d.Environment] = d.ID
-			if want := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}[d.ID]; want != "" && d.Version != want {
-				t.Errorf("cell %s: deployment %d of version %q, want %q", d.Environment, d.ID, d.Version, want)
+			if want := version[got[d.Environment]]; want != "" && d.Version != want {
+				t.Errorf("cell %s: deployment %d of version %q, want %q", d.Environment, got[d.Environment], d.Version, want)
 			}
 		}
 		for _, r := range receipts {
-			got[r.Environment] = r.ID
-			if want := map[int64]string{1: "1.0.0", 2: "1.0.0", 3: "1.0.0", 4: "2.0.0", 5: "2.0.0"}[r.ID]; want != "" && (r.Version != want || r.DeployedBy != "ops" || r.State != domain.TaskSuccess) {
-				t.Errorf("cell %s: receipt %d of version %q by %q, %s; want %q by ops, Success", r.Environment, r.ID, r.Version, r.DeployedBy, r.State, want)
+			if want := version[got[r.Environment]]; want != "" && (r.Version != want || r.DeployedBy != "ops" || r.State != domain.TaskSuccess) {
+				t.Errorf("cell %s: receipt %d of version %q by %q, %s; want %q by ops, Success", r.Environment, got[r.Environment], r.Version, r.DeployedBy, r.State, want)
 			}
 		}
 		if len(got) != len(want) || len(deps)+len(receipts) != len(want) {

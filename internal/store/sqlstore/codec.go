@@ -41,6 +41,15 @@ func nullMicros(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
 }
 
+// timePair is timePtr of a and of b in one allocation.
+func timePair(a, b sql.NullInt64) (*time.Time, *time.Time) {
+	if !a.Valid || !b.Valid {
+		return timePtr(a), timePtr(b)
+	}
+	t := [2]time.Time{fromMicros(a.Int64), fromMicros(b.Int64)}
+	return &t[0], &t[1]
+}
+
 func timePtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil

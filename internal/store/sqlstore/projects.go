@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -142,21 +143,48 @@ func (s *projects) Summaries(ctx context.Context, spaceID int64) ([]store.Projec
 	if err != nil {
 		return nil, wrap(err, "list projects")
 	}
-	list, err := collect(rows, func(sc scanner) (store.ProjectSummary, error) {
-		var p store.ProjectSummary
-		var origin string
-		if err := sc.Scan(&p.ID, &p.Name, &p.Lifecycle, &origin); err != nil {
-			return p, err
+	list, err := scanSummaries(rows)
+	return list, wrap(err, "list projects")
+}
+
+// SummaryPage is Summaries from offset on, at most limit of them, and the
+// number of the space's projects: a page reads only its own rows.
+func (s *projects) SummaryPage(ctx context.Context, spaceID int64, offset, limit int) ([]store.ProjectSummary, int, error) {
+	var total int
+	if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM projects WHERE space_id = ?`, spaceID).Scan(&total); err != nil {
+		return nil, 0, wrap(err, "count projects")
+	}
+	rows, err := s.db.query(ctx, `SELECT id, name, lifecycle, origin FROM projects WHERE space_id = ? ORDER BY name LIMIT ? OFFSET ?`,
+		spaceID, limit, offset)
+	if err != nil {
+		return nil, 0, wrap(err, "list projects")
+	}
+	list, err := scanSummaries(rows)
+	return list, total, wrap(err, "list projects")
+}
+
+// scanSummaries reads rows of (id, name, lifecycle, origin) into one set
+// of holders for every row, and closes rows.
+func scanSummaries(rows *sql.Rows) ([]store.ProjectSummary, error) {
+	defer rows.Close()
+	list := []store.ProjectSummary{}
+	var p store.ProjectSummary
+	var origin string
+	dest := []any{&p.ID, &p.Name, &p.Lifecycle, &origin}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
 		}
+		p.Origin = nil
 		if origin != "" {
 			p.Origin = new(domain.ProjectOrigin)
 			if err := decodeJSON(origin, p.Origin); err != nil {
-				return p, fmt.Errorf("origin: %w", err)
+				return nil, fmt.Errorf("origin: %w", err)
 			}
 		}
-		return p, nil
-	})
-	return list, wrap(err, "list projects")
+		list = append(list, p)
+	}
+	return list, rows.Err()
 }
 
 func (s *projects) Deliverers(ctx context.Context, projectID int64) ([]domain.Deliverer, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -150,32 +151,64 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 	return nil
 }
 
-// LatestOf returns the newest receipt of each of the origin projects in each
-// environment: receipt_cells' rows for those projects, which carry the
-// receipt's summary (receipts never change once stored).
-func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]domain.Receipt, error) {
+// LatestOf returns the dashboard's cells of the origin projects:
+// receipt_cells' rows for those projects (receipts never change once
+// stored), only the columns a cell shows. The projects are asked for by
+// origin space, one key range per project (a page's projects mostly share
+// one origin: one SELECT with one IN list).
+func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]store.ReceiptCell, error) {
 	if len(projects) == 0 {
-		return []domain.Receipt{}, nil
+		return []store.ReceiptCell{}, nil
 	}
-	args := make([]any, 0, 2*len(projects)+1)
+	var fingerprints []string
+	names := map[string][]string{} // fingerprint → its projects
 	for _, p := range projects {
-		args = append(args, p.Fingerprint, p.Project)
+		if _, ok := names[p.Fingerprint]; !ok {
+			fingerprints = append(fingerprints, p.Fingerprint)
+		}
+		names[p.Fingerprint] = append(names[p.Fingerprint], p.Project)
 	}
-	args = append(args, spaceID)
-	rows, err := s.db.query(ctx, `WITH page (fingerprint, project) AS (
-			VALUES `+valueRows("CAST(? AS TEXT), CAST(? AS TEXT)", len(projects))+`)
-		SELECT c.receipt_id, c.space_id, c.digest, c.deploying_space, c.signer_fingerprint, c.origin_space, c.origin_fingerprint,
-			c.origin_project, c.version, c.snapshot_digest, c.environment, c.tenant, c.state, c.started_at, c.finished_at,
-			c.deployed_by, c.machines, c.received_from, c.received_at, '' AS payload, '' AS signature, '' AS signer_pem,
-			NULL AS deployment_id
-		FROM page JOIN receipt_cells c ON c.space_id = ?
-			AND c.origin_fingerprint = page.fingerprint AND c.origin_project = page.project
-		ORDER BY c.receipt_id`, args...)
+	var q strings.Builder
+	args := make([]any, 0, len(projects)+2*len(fingerprints))
+	for i, fp := range fingerprints {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString(`SELECT c.origin_fingerprint, c.origin_project, c.environment, c.version, c.state, c.started_at, c.finished_at,
+			c.deployed_by, c.machines, c.deploying_space, c.signer_fingerprint
+		FROM receipt_cells c WHERE c.space_id = ? AND c.origin_fingerprint = ? AND c.origin_project IN (`)
+		q.WriteString(strings.TrimSuffix(strings.Repeat("?, ", len(names[fp])), ", "))
+		q.WriteString(")")
+		args = append(args, spaceID, fp)
+		for _, n := range names[fp] {
+			args = append(args, n)
+		}
+	}
+	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, wrap(err, "latest receipts")
 	}
-	list, err := collect(rows, scanReceipt)
-	return list, wrap(err, "latest receipts")
+	defer rows.Close()
+	out := []store.ReceiptCell{}
+	var c store.ReceiptCell
+	var state string
+	var started, finished, machines sql.NullInt64
+	dest := []any{&c.OriginFingerprint, &c.OriginProject, &c.Environment, &c.Version, &state, &started, &finished,
+		&c.DeployedBy, &machines, &c.DeployingSpace, &c.SignerFingerprint}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, wrap(err, "latest receipts")
+		}
+		c.State = domain.TaskState(state)
+		c.StartedAt, c.FinishedAt = timePair(started, finished)
+		c.Machines = nil
+		if machines.Valid {
+			n := int(machines.Int64)
+			c.Machines = &n
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err(), "latest receipts")
 }
 
 // linkReceiptDeployments fills receipts.deployment_id of the receipts this

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -40,6 +41,15 @@ func testProjectSummaries(t *testing.T, s store.Store) {
 	got, err := s.Projects().Summaries(t.Context(), sp.ID)
 	must(t, err)
 	wantEqual(t, "summaries", got, want)
+	for offset := range len(want) + 2 {
+		for limit := 1; limit <= len(want)+1; limit++ {
+			page, total, err := s.Projects().SummaryPage(t.Context(), sp.ID, offset, limit)
+			must(t, err)
+			first := min(offset, len(want))
+			wantEqual(t, fmt.Sprintf("summaries from %d, at most %d", offset, limit), page, want[first:min(first+limit, len(want))])
+			wantEqual(t, "projects in all", total, len(want))
+		}
+	}
 }
 
 // testLatestOf checks Deployments().LatestOf and Receipts().LatestOf
@@ -155,36 +165,40 @@ func latestDeployment(t *testing.T, s store.Store, sp domain.Space, pr domain.Pr
 func byID(a, b int64) int { return cmp.Compare(a, b) }
 
 // checkLatestDeployments compares Deployments().LatestOf for the page's
-// projects with a brute force over all: the highest id of each group.
-func checkLatestDeployments(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, all []domain.Deployment) []domain.Deployment {
+// projects with a brute force over all: the highest id of each group, as a
+// cell shows it, by project id and environment.
+func checkLatestDeployments(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, all []domain.Deployment) []store.DeploymentCell {
 	newest := map[[2]any]domain.Deployment{}
 	ids := []int64{}
 	for _, p := range page {
 		ids = append(ids, p.ID)
 	}
 	for _, d := range all {
-		d.Targets, d.ExcludeTargets, d.Machines = nil, nil, 0 // not a cell's
 		k := [2]any{d.ProjectID, d.Environment}
 		if slices.Contains(ids, d.ProjectID) && d.ID > newest[k].ID {
 			newest[k] = d
 		}
 	}
-	want := []domain.Deployment{}
+	want := []store.DeploymentCell{}
 	for _, d := range newest {
-		want = append(want, d)
+		want = append(want, store.DeploymentCell{ProjectID: d.ProjectID, Environment: d.Environment, Version: d.Version,
+			State: d.State, CreatedAt: d.CreatedAt, StartedAt: d.StartedAt, FinishedAt: d.FinishedAt, CreatedBy: d.CreatedBy})
 	}
 	got, err := s.Deployments().LatestOf(t.Context(), sp.ID, ids)
 	must(t, err)
-	slices.SortFunc(want, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
-	slices.SortFunc(got, func(a, b domain.Deployment) int { return byID(a.ID, b.ID) })
+	byCell := func(a, b store.DeploymentCell) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), strings.Compare(a.Environment, b.Environment))
+	}
+	slices.SortFunc(want, byCell)
+	slices.SortFunc(got, byCell)
 	wantEqual(t, fmt.Sprintf("%s: latest deployments of %d projects", sp.Name, len(ids)), got, want)
 	return got
 }
 
 // checkLatestReceipts compares Receipts().LatestOf for the page's projects
 // (and, with two or more, one from elsewhere and one from nobody) with a
-// brute force over all, and checks it leaves out the signed bytes.
-func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, allReceipts []domain.Receipt) []domain.Receipt {
+// brute force over all.
+func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []domain.Project, allReceipts []domain.Receipt) []store.ReceiptCell {
 	origins := []store.OriginProject{}
 	for _, p := range page {
 		origins = append(origins, store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name})
@@ -197,24 +211,23 @@ func checkLatestReceipts(t *testing.T, s store.Store, sp domain.Space, page []do
 	for _, r := range allReceipts {
 		k := [3]string{r.OriginFingerprint, r.OriginProject, r.Environment}
 		if slices.Contains(origins, store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}) && r.ID > latest[k].ID {
-			r.Payload, r.Signature, r.SignerPEM = nil, nil, ""
 			latest[k] = r
 		}
 	}
-	wantR := []domain.Receipt{}
+	wantR := []store.ReceiptCell{}
 	for _, r := range latest {
-		wantR = append(wantR, r)
+		wantR = append(wantR, store.ReceiptCell{OriginFingerprint: r.OriginFingerprint, OriginProject: r.OriginProject,
+			Environment: r.Environment, Version: r.Version, State: r.State, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+			DeployedBy: r.DeployedBy, Machines: r.Machines, DeployingSpace: r.DeployingSpace, SignerFingerprint: r.SignerFingerprint})
 	}
 	gotR, err := s.Receipts().LatestOf(t.Context(), sp.ID, origins)
 	must(t, err)
-	for i := range gotR {
-		if len(gotR[i].Payload)+len(gotR[i].Signature)+len(gotR[i].SignerPEM) > 0 {
-			t.Errorf("receipt %d comes with its signed bytes", gotR[i].ID)
-		}
-		gotR[i].Payload, gotR[i].Signature = nil, nil
+	byCell := func(a, b store.ReceiptCell) int {
+		return cmp.Or(strings.Compare(a.OriginFingerprint, b.OriginFingerprint), strings.Compare(a.OriginProject, b.OriginProject),
+			strings.Compare(a.Environment, b.Environment))
 	}
-	slices.SortFunc(wantR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
-	slices.SortFunc(gotR, func(a, b domain.Receipt) int { return byID(a.ID, b.ID) })
+	slices.SortFunc(wantR, byCell)
+	slices.SortFunc(gotR, byCell)
 	wantEqual(t, fmt.Sprintf("%s: latest receipts of %d origin projects", sp.Name, len(origins)), gotR, wantR)
 	return gotR
 }

@@ -21,25 +21,23 @@ payload=$(wc -c <"$dir/payload.json")
 bundle=$(wc -c <"$dir/bundle")
 
 # timeit NAME COMMAND...: mean wall time of RUNS runs, MB/s of the payload,
-# and mean CPU time (user + system, the child's rusage read by python3),
-# which moves far less than wall time on a shared machine.
+# and mean CPU time (user + system), both of the command's own process as
+# python3 starts and reaps it (its start included, python's own not), CPU
+# from the child's rusage: it moves far less than wall time on a shared
+# machine.
 timeit() {
 	name=$1
 	shift
-	start=$(date +%s%N)
-	cpu=0
-	i=0
-	while [ "$i" -lt "$runs" ]; do
-		c=$(python3 -c 'import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+	python3 -c 'import resource, subprocess, sys, time
+name, runs, size, cmd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+wall = 0.0
+for _ in range(runs):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    wall += time.perf_counter() - t
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(r.ru_utime + r.ru_stime)' "$@")
-		cpu=$(awk -v a="$cpu" -v c="$c" 'BEGIN { print a + c }')
-		i=$((i + 1))
-	done
-	end=$(date +%s%N)
-	awk -v n="$name" -v ns="$((end - start))" -v r="$runs" -v b="$payload" -v cpu="$cpu" \
-		'BEGIN { ms = ns / r / 1e6; printf "%-32s %8.1f ms/op  %8.1f MB/s of payload  %6.1f cpu-ms/op\n", n, ms, b / 1e6 / (ms / 1e3), cpu / r * 1e3 }'
+ms = wall / runs * 1e3
+print("%-32s %8.1f ms/op  %8.1f MB/s of payload  %6.1f cpu-ms/op" % (name, ms, size / 1e6 / (ms / 1e3), (r.ru_utime + r.ru_stime) / runs * 1e3))' "$name" "$runs" "$payload" "$@"
 }
 echo "payload: $payload bytes (bundle: $bundle bytes)"
 timeit "sha256sum" sha256sum "$dir/payload.json"

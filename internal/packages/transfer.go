@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -913,32 +912,17 @@ func (s *Service) readTransferHeader(ctx context.Context, sp domain.Space, tr *t
 	if h.Size > MaxTransferHeader {
 		return nil, none, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
 	}
-	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
-	if _, err := io.ReadFull(tr, head); err != nil {
-		return nil, none, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
-	}
-	// This server reads its own schema and the one before (SPEC §4).
-	var peek struct {
-		SchemaVersion int `json:"schemaVersion"`
-	}
-	version := TransferSchema
-	if json.Unmarshal(head, &peek) == nil && peek.SchemaVersion == OldTransferSchema {
-		version = OldTransferSchema
-	}
-	o, err := envelope.Open(head, TransferFormat, version, MaxTransferHeader, "package transfer file")
+	// This server reads its own schema and the one before (SPEC §4). The
+	// header is read as it arrives and checked byte for byte what ferry
+	// wrote, holding only its payload: a gigabyte's header is megabytes,
+	// and its import has 64 MB (docs/performance.md).
+	o, err := envelope.OpenReader(tr, h.Size, TransferFormat, OldTransferSchema, TransferSchema, MaxTransferHeader, "package transfer file")
 	if err != nil {
 		return nil, none, err
 	}
-	// The file must be byte for byte what ferry wrote; checked before the
-	// payload is decoded, so the raw header, its base64 and the
-	// re-encoding are garbage, and collected, before decoding adds its
-	// own: a gigabyte's header is megabytes, and its import has 64 MB.
-	if err := o.CheckExact(); err != nil {
-		return nil, none, err
-	}
+	version := o.Envelope.SchemaVersion
 	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
-	head, o = nil, nil
-	runtime.GC()
+	o = nil
 	var pl TransferPayload
 	if err := envelope.Strict(body, &pl); err != nil {
 		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)

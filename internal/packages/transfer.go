@@ -879,7 +879,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 				continue
 			}
 			m := v.p.Manifest
-			raw, err := json.Marshal(&m)
+			raw, err := manifestJSON(&m)
 			if err != nil {
 				return err
 			}

@@ -864,6 +864,11 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := s.importChunks(ctx, sp.ID, pl, tr, &res); err != nil {
 		return res, err
 	}
+	// The stream's buffers are garbage now, and so, before the records
+	// are written, are verification's: return their pages first, as
+	// SQLite's copies of a gigabyte's manifest (megabytes) come on top
+	// (docs/performance.md, "Third pass").
+	debug.FreeOSMemory()
 	ok, err := s.verifyImported(ctx, sp.ID, pl, rebuilt)
 	if err != nil {
 		return res, err
@@ -871,6 +876,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := s.chunks.Sync(); err != nil { // the rebuilt deltas' chunks, durable before the feed points at them
 		return res, err
 	}
+	debug.FreeOSMemory()
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		for _, v := range ok {
 			ref := domain.PackageRef{ID: v.p.ID, Version: v.p.Version, SHA256: v.p.Manifest.SHA256.String(), Size: v.p.Manifest.Size}
@@ -1221,7 +1227,7 @@ func (s *Service) verifyImported(ctx context.Context, spaceID int64, pl *Transfe
 			}
 		}
 		m := p.Manifest
-		if err := Rebuild(&m, s.chunks, io.Discard); err != nil {
+		if err := verifyRebuild(&m, s.chunks); err != nil {
 			if errors.Is(err, ErrMissingChunk) {
 				return nil, domain.Invalidf("refused: package %s %s: %v. Export a full transfer file (package export --full)", p.ID, p.Version, err)
 			}

@@ -1,7 +1,6 @@
 package packages
 
 import (
-	"math"
 	"runtime/debug"
 	"testing"
 )
@@ -37,40 +36,5 @@ func TestCollectSooner(t *testing.T) {
 		if g := goal(); g != own {
 			t.Errorf("operator's goal %d became %d after an import", own, g)
 		}
-	}
-}
-
-// TestImportMemoryLimit: imports lower the soft memory limit, by one
-// step for each at once, and put the process's own back when the last
-// ends; an operator's lower limit is left alone.
-func TestImportMemoryLimit(t *testing.T) {
-	orig := debug.SetMemoryLimit(math.MaxInt64)
-	defer debug.SetMemoryLimit(orig)
-	limit := func() int64 { return debug.SetMemoryLimit(-1) }
-	a := collectSooner()
-	if l := limit(); l != importMemoryLimit {
-		t.Fatalf("limit during an import %d, want %d", l, importMemoryLimit)
-	}
-	b := collectSooner()
-	if l := limit(); l != importMemoryLimit+importMemoryEach {
-		t.Fatalf("limit during two imports %d, want %d", l, importMemoryLimit+importMemoryEach)
-	}
-	b()
-	b() // twice is once
-	if l := limit(); l != importMemoryLimit {
-		t.Fatalf("limit with one import left %d, want %d", l, importMemoryLimit)
-	}
-	a()
-	if l := limit(); l != math.MaxInt64 {
-		t.Fatalf("limit after the imports %d, want none", l)
-	}
-	debug.SetMemoryLimit(8 << 20)
-	restore := collectSooner()
-	if l := limit(); l != 8<<20 {
-		t.Errorf("operator's limit 8 MiB became %d during an import", l)
-	}
-	restore()
-	if l := limit(); l != 8<<20 {
-		t.Errorf("operator's limit 8 MiB became %d after an import", l)
 	}
 }

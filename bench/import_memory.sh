@@ -117,10 +117,12 @@ run() {
 	wait "$pidA" "$pidB" 2>/dev/null || true
 }
 
-i=0
-while [ "$i" -lt "$runs" ]; do
+# (round, not i: server's wait loop counts in i, and shell variables are
+# global, so RUNS=2 or more used to stop after the first round.)
+round=0
+while [ "$round" -lt "$runs" ]; do
 	for b in $bins; do
 		run "${b%%=*}" "${b#*=}"
 	done
-	i=$((i + 1))
+	round=$((round + 1))
 done

@@ -3,6 +3,8 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -101,6 +103,51 @@ projects:
 			t.Fatalf("transfer file with %s: %s", name, r.Stderr)
 		}
 	}
+
+	// The header's envelope written otherwise than ferry writes it, its
+	// payload and signature unchanged: a server reading the header as it
+	// arrives refuses it as one reading it whole did (issue 24).
+	var env envelope.Envelope
+	retar(t, data, func(h *tar.Header, b []byte) []byte {
+		if h.Name == "ferry-transfer.json" {
+			decodeJSON(t, string(b), &env)
+		}
+		return b
+	})
+	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil || len(body) < 10 {
+		t.Fatalf("the header's payload: %v", err)
+	}
+	split := len(body) - len(body)%3 - 2 // its base64 ends in "=="
+	for name, c := range map[string]struct {
+		edit func([]byte) []byte
+		rule string
+	}{
+		"a wrapped payload": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(env.Payload[:8]), []byte(env.Payload[:4]+`\n`+env.Payload[4:8]), 1)
+		}, "exact-encoding"},
+		"a space before the payload": {func(b []byte) []byte { return bytes.Replace(b, []byte(`"payload": "`), []byte(`"payload":  "`), 1) }, "exact-encoding"},
+		"a payload in two padded pieces": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(env.Payload), []byte(base64.StdEncoding.EncodeToString(body[:split])+base64.StdEncoding.EncodeToString(body[split:])), 1)
+		}, "payload-digest"},
+		"an escaped payload": {func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"payload": "`+env.Payload[:1]), []byte(`"payload": "\u00`+fmt.Sprintf("%x", env.Payload[0])), 1)
+		}, "exact-encoding"},
+	} {
+		forged := filepath.Join(dir, "forged.ferry")
+		os.WriteFile(forged, retar(t, data, func(h *tar.Header, b []byte) []byte {
+			if h.Name != "ferry-transfer.json" {
+				return b
+			}
+			return c.edit(b)
+		}), 0o600)
+		r := p.prod.Fail(prod("package", "import", forged)...)
+		contains(t, r.Stderr, "refused ["+c.rule+"]")
+		if t.Failed() {
+			t.Fatalf("transfer file with %s: %s", name, r.Stderr)
+		}
+	}
+	contains(t, p.prod.Must(prod("package", "list", "-o", "json")...).Stdout, "[]")
 }
 
 // retar rewrites a tar stream, each entry's contents through edit.

@@ -45,8 +45,9 @@ type Opened struct {
 	Body      []byte
 	Signature []byte
 
-	raw  []byte
-	what string
+	raw   []byte
+	what  string
+	exact bool // checked already (OpenReader)
 }
 
 // CheckExact refuses a file that is not byte for byte what Seal writes. The
@@ -55,11 +56,11 @@ type Opened struct {
 // check, any change to the file is refused. Callers run it after their own
 // payload checks, so those keep their more specific messages.
 func (o *Opened) CheckExact() error {
-	// The signer is used only by fingerprint, and PEM decoding ignores the
-	// spare bits of the last base64 character: compare its canonical form.
-	block, _ := pem.Decode([]byte(o.Envelope.Signer))
-	if block == nil || string(pem.EncodeToMemory(block)) != o.Envelope.Signer {
-		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the %s was altered: its signer certificate is not in canonical PEM form", o.what)
+	if o.exact {
+		return nil
+	}
+	if err := o.checkSigner(); err != nil {
+		return err
 	}
 	// Open decoded the payload and signature strictly (no spare bits, no
 	// padding changes), which skips only newlines: at their canonical
@@ -94,6 +95,17 @@ func (o *Opened) CheckExact() error {
 	}
 	if !bytes.Equal(rest, shell) {
 		return o.altered()
+	}
+	return nil
+}
+
+// checkSigner refuses a signer certificate not in canonical PEM form. The
+// signer is used only by fingerprint, and PEM decoding ignores the spare
+// bits of the last base64 character: compare its canonical form.
+func (o *Opened) checkSigner() error {
+	block, _ := pem.Decode([]byte(o.Envelope.Signer))
+	if block == nil || string(pem.EncodeToMemory(block)) != o.Envelope.Signer {
+		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the %s was altered: its signer certificate is not in canonical PEM form", o.what)
 	}
 	return nil
 }
@@ -165,8 +177,21 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 	if err := Strict(data, &env); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
 	}
+	if err := checkKind(env, format, oldest, newest, what); err != nil {
+		return nil, err
+	}
+	body, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	if err != nil {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's payload is damaged (bad base64): the file was altered or truncated", what)
+	}
+	return opened(env, body, data, what)
+}
+
+// checkKind refuses an envelope of another format or of a schema version
+// outside oldest to newest, naming both.
+func checkKind(env Envelope, format string, oldest, newest int, what string) error {
 	if env.Format != format {
-		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a ferry %s: format is %q, expected %q", what, env.Format, format)
+		return domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a ferry %s: format is %q, expected %q", what, env.Format, format)
 	}
 	if env.SchemaVersion < oldest || env.SchemaVersion > newest {
 		advice := "Send it again from an up-to-date server."
@@ -182,13 +207,15 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 		if oldest < newest {
 			reads = fmt.Sprintf("schema versions %d to %d", oldest, newest)
 		}
-		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSchema, "the %s has schema version %d; this server reads %s. %s",
+		return domain.Refuse(domain.KindInvalid, domain.RuleSchema, "the %s has schema version %d; this server reads %s. %s",
 			what, env.SchemaVersion, reads, advice)
 	}
-	body, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
-	if err != nil {
-		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's payload is damaged (bad base64): the file was altered or truncated", what)
-	}
+	return nil
+}
+
+// opened checks body, the decoded payload, against the envelope's digest
+// and decodes its signature.
+func opened(env Envelope, body, raw []byte, what string) (*Opened, error) {
 	if got := Digest(body); got != env.Digest {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
 	}
@@ -196,7 +223,7 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 	if err != nil || len(sig) == 0 {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSignature, "the %s's signature is damaged or missing", what)
 	}
-	return &Opened{Envelope: env, Body: body, Signature: sig, raw: data, what: what}, nil
+	return &Opened{Envelope: env, Body: body, Signature: sig, raw: raw, what: what}, nil
 }
 
 // Strict decodes one JSON document exactly: it refuses anything a standard

@@ -171,7 +171,7 @@ func (s *Service) Push(ctx context.Context, space, id, version string, body io.R
 
 // record adds a package version with its manifest to the feed.
 func (s *Service) record(ctx context.Context, sp domain.Space, id, version string, m *Manifest, source string) (domain.Package, error) {
-	raw, err := json.Marshal(m)
+	raw, err := manifestJSON(m)
 	if err != nil {
 		return domain.Package{}, err
 	}

@@ -67,9 +67,20 @@ type ChunkSource interface {
 // and checks the result's SHA-256 and size: a package that does not verify
 // is an error even if every chunk did.
 func Rebuild(m *Manifest, src ChunkSource, w io.Writer) error {
+	return rebuild(m, src, w, 1<<20)
+}
+
+// verifyRebuild is Rebuild to nowhere, only to check the result: it needs
+// no large buffer, and an import's memory is counted.
+func verifyRebuild(m *Manifest, src ChunkSource) error {
+	return rebuild(m, src, io.Discard, 64<<10)
+}
+
+// rebuild is Rebuild writing through a buffer of bufSize bytes.
+func rebuild(m *Manifest, src ChunkSource, w io.Writer, bufSize int) error {
 	sum := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, sum)}
-	bw := bufio.NewWriterSize(cw, 1<<20)
+	bw := bufio.NewWriterSize(cw, bufSize)
 	var out io.Writer = bw
 	var fw *flate.Writer
 	var crc hash.Hash32

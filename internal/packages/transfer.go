@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -865,6 +864,11 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := s.importChunks(ctx, sp.ID, pl, tr, &res); err != nil {
 		return res, err
 	}
+	// The stream's buffers are garbage now, and so, before the records
+	// are written, are verification's: return their pages first, as
+	// SQLite's copies of a gigabyte's manifest (megabytes) come on top
+	// (docs/performance.md, "Third pass").
+	debug.FreeOSMemory()
 	ok, err := s.verifyImported(ctx, sp.ID, pl, rebuilt)
 	if err != nil {
 		return res, err
@@ -872,6 +876,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 	if err := s.chunks.Sync(); err != nil { // the rebuilt deltas' chunks, durable before the feed points at them
 		return res, err
 	}
+	debug.FreeOSMemory()
 	err = s.store.WithTx(ctx, func(ctx context.Context) error {
 		for _, v := range ok {
 			ref := domain.PackageRef{ID: v.p.ID, Version: v.p.Version, SHA256: v.p.Manifest.SHA256.String(), Size: v.p.Manifest.Size}
@@ -880,7 +885,7 @@ func (s *Service) Import(ctx context.Context, space string, r io.Reader) (Import
 				continue
 			}
 			m := v.p.Manifest
-			raw, err := json.Marshal(&m)
+			raw, err := manifestJSON(&m)
 			if err != nil {
 				return err
 			}
@@ -913,32 +918,17 @@ func (s *Service) readTransferHeader(ctx context.Context, sp domain.Space, tr *t
 	if h.Size > MaxTransferHeader {
 		return nil, none, domain.Invalidf("refused: the transfer file's header is %d bytes; the limit is %d", h.Size, MaxTransferHeader)
 	}
-	head := make([]byte, h.Size) // what HeaderSize announced, and a receiver accounted for
-	if _, err := io.ReadFull(tr, head); err != nil {
-		return nil, none, domain.Invalidf("refused: the transfer file is truncated or damaged: %v", err)
-	}
-	// This server reads its own schema and the one before (SPEC §4).
-	var peek struct {
-		SchemaVersion int `json:"schemaVersion"`
-	}
-	version := TransferSchema
-	if json.Unmarshal(head, &peek) == nil && peek.SchemaVersion == OldTransferSchema {
-		version = OldTransferSchema
-	}
-	o, err := envelope.Open(head, TransferFormat, version, MaxTransferHeader, "package transfer file")
+	// This server reads its own schema and the one before (SPEC §4). The
+	// header is read as it arrives and checked byte for byte what ferry
+	// wrote, holding only its payload: a gigabyte's header is megabytes,
+	// and its import has 64 MB (docs/performance.md).
+	o, err := envelope.OpenReader(tr, h.Size, TransferFormat, OldTransferSchema, TransferSchema, MaxTransferHeader, "package transfer file")
 	if err != nil {
 		return nil, none, err
 	}
-	// The file must be byte for byte what ferry wrote; checked before the
-	// payload is decoded, so the raw header, its base64 and the
-	// re-encoding are garbage, and collected, before decoding adds its
-	// own: a gigabyte's header is megabytes, and its import has 64 MB.
-	if err := o.CheckExact(); err != nil {
-		return nil, none, err
-	}
+	version := o.Envelope.SchemaVersion
 	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
-	head, o = nil, nil
-	runtime.GC()
+	o = nil
 	var pl TransferPayload
 	if err := envelope.Strict(body, &pl); err != nil {
 		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
@@ -1237,7 +1227,7 @@ func (s *Service) verifyImported(ctx context.Context, spaceID int64, pl *Transfe
 			}
 		}
 		m := p.Manifest
-		if err := Rebuild(&m, s.chunks, io.Discard); err != nil {
+		if err := verifyRebuild(&m, s.chunks); err != nil {
 			if errors.Is(err, ErrMissingChunk) {
 				return nil, domain.Invalidf("refused: package %s %s: %v. Export a full transfer file (package export --full)", p.ID, p.Version, err)
 			}

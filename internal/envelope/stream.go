@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"slices"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
@@ -94,6 +95,11 @@ func readHead(br *bufio.Reader) (head []byte, ok bool) {
 // decodeStep is how much base64 text is decoded at a time.
 const decodeStep = 4096
 
+// preallocate bounds the payload buffer made before any of the payload has
+// arrived: a transfer header of a gigabyte's package (1.4 MB of payload)
+// fits, and a file claiming a larger size than it holds costs no more.
+const preallocate = 4 << 20
+
 // decodePayload reads the payload's base64 text from br up to its closing
 // quote, which it consumes, and returns the bytes it decodes to. ok is
 // false if the text is not the one strict base64 form of some bytes
@@ -101,9 +107,15 @@ const decodeStep = 4096
 // that the file can be put back together.
 func decodePayload(br *bufio.Reader, size int64) (body, text []byte, ok bool) {
 	enc := base64.StdEncoding.Strict()
-	body = make([]byte, 0, size/4*3+3) // no payload of a file this size decodes to more
+	// No payload of a file this size decodes to more than size/4*3+3
+	// bytes. The size is the sender's claim, so only up to preallocate of
+	// it is made before the bytes arrive; past that, body grows as they do.
+	body = make([]byte, 0, min(size/4*3+3, preallocate))
 	pend := make([]byte, 0, decodeStep)
 	decode := func() bool {
+		if need := enc.DecodedLen(len(pend)); cap(body)-len(body) < need {
+			body = slices.Grow(body, max(need, len(body)))
+		}
 		n, err := enc.Decode(body[len(body):cap(body)], pend)
 		if err != nil {
 			return false

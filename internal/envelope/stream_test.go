@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -132,5 +133,25 @@ func TestOpenReaderRefusesSizes(t *testing.T) {
 	rest := bytes.NewReader(append(bytes.Clone(good), "next"...))
 	if _, err := OpenReader(rest, int64(len(good)), "ferry-test", 1, 1, 1<<20, "test file"); err != nil || rest.Len() != 4 {
 		t.Errorf("a good envelope followed by more: %v, %d bytes left", err, rest.Len())
+	}
+}
+
+// TestOpenReaderAllocatesWhatArrives: a file that claims the largest size
+// allowed but holds a small envelope costs about what it holds, not 3/4
+// of what it claims (before, the payload buffer was made at the claimed
+// size up front: 192 MB for a 256 MB claim).
+func TestOpenReaderAllocatesWhatArrives(t *testing.T) {
+	good := sealed(t, `{"a":1}`)
+	const claimed = 256 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	// (A tar entry shorter than its header says fails in archive/tar.)
+	_, err := OpenReader(bytes.NewReader(good), claimed, "ferry-test", 1, 1, claimed, "test file")
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("a %d-byte file claiming %d bytes allocated %d bytes", len(good), claimed, got)
 	}
 }

@@ -41,8 +41,15 @@ cleanup() {
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
+	# Servers started in a subshell are not this shell's children, so wait
+	# cannot wait for them: poll until they are gone (a server still
+	# shutting down writes into $work while it is removed).
 	for p in "${pids[@]}"; do
 		wait "$p" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
 	done
 	ip netns del "$nsa" 2>/dev/null || true
 	ip netns del "$nsb" 2>/dev/null || true

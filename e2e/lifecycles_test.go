@@ -226,6 +226,19 @@ func TestManualIntervention(t *testing.T) {
 	srv.Restart()
 	waitState(id, "Waiting")
 
+	// A responsible team decides only where its own grant reaches: limited
+	// to another project, Approvers does not decide Shop's step, even for
+	// bob, who views Shop through Watchers.
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "elsewhere.yaml", "projects: [{name: Elsewhere, lifecycle: Main}]\n"))
+	srv.Must("team", "create", "Watchers", "--role", "viewer", "--user", "bob")
+	srv.Must("team", "update", "Approvers", "--project", "Elsewhere")
+	r = as["bob"]("task", "approve", sid)
+	if r.Code == 0 {
+		t.Fatalf("bob approved through a team limited to another project: %s", r.Out())
+	}
+	contains(t, r.Stderr, "Approvers", `does not cover project "Shop"`)
+	srv.Must("team", "update", "Approvers", "--project", "Shop")
+
 	r = as["bob"]("task", "approve", sid, "--note", "ticket CHG-42 checked")
 	if r.Code != 0 {
 		t.Fatalf("bob approving: %s", r.Out())

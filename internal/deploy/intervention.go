@@ -206,8 +206,23 @@ func (s *Service) mayDecide(ctx context.Context, sp domain.Space, d domain.Deplo
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(mine, func(t domain.Team) bool { return slices.Contains(iv.ResponsibleTeams, t.Name) }) {
+	// A responsible team decides only where its own grant reaches: a team
+	// limited to other projects or environments does not decide this
+	// deployment's step (as Octopus scopes who may submit an
+	// interruption), even if its members may view it through another team.
+	responsible, elsewhere := false, false
+	for _, t := range mine {
+		if slices.Contains(iv.ResponsibleTeams, t.Name) {
+			covers := t.Allows(domain.PermView, d.Project, d.Environment)
+			responsible, elsewhere = responsible || covers, elsewhere || !covers
+		}
+	}
+	switch {
+	case responsible:
 		return nil
+	case elsewhere:
+		return domain.Errorf(domain.KindForbidden, "user %q is a member of %s, responsible for step %q, but that team's grant does not cover project %q in %s; widen the team's projects and environments (ferry team update) or ask a space admin",
+			a.Name, teamList(iv.ResponsibleTeams), iv.Step, d.Project, d.Environment)
 	}
 	return domain.Errorf(domain.KindForbidden, "user %q is not a member of %s, responsible for step %q; one of its members or a space admin decides",
 		a.Name, teamList(iv.ResponsibleTeams), iv.Step)

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/ferrytest"
 )
@@ -76,4 +78,38 @@ projects:
 	shown = srv.Must("tenant", "show", "acme", "-o", "json").Stdout
 	notContains(t, shown, "Shop", "DbPass")
 	srv.Must("tenant", "delete", "acme") // nothing was left behind that names it
+}
+
+// TestTeamDeleteMindsWaitingDeployments: a deployment of an older release
+// waiting on a team keeps the team, though the project's process no
+// longer names it: the step is frozen in the release. Before, the team
+// went, and whoever created a team of that name next decided the step.
+func TestTeamDeleteMindsWaitingDeployments(t *testing.T) {
+	srv := ferrytest.Build(t).StartServer(t)
+	doc := func(process string) string {
+		return `environments: [{name: Dev}]
+lifecycles: [{name: Main, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Shop
+    lifecycle: Main
+    process: ` + process + "\n"
+	}
+	srv.Must("team", "create", "Board", "--role", "viewer")
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "v1.yaml", doc(`[{name: Gate, type: manual-intervention, instructions: Look., responsibleTeams: [Board]}]`)))
+	srv.Must("release", "create", "Shop", "--version", "1.0.0")
+	var d struct{ TaskID int64 }
+	decodeJSON(t, srv.Must("deploy", "Shop", "1.0.0", "--to", "Dev", "-o", "json").Stdout, &d)
+	id := strconv.FormatInt(d.TaskID, 10)
+	ferrytest.WaitFor(t, 30*time.Second, "task "+id+" waiting", func() bool {
+		var tk struct{ State string }
+		decodeJSON(t, srv.Must("task", "show", id, "-o", "json").Stdout, &tk)
+		return tk.State == "Waiting"
+	})
+	srv.Must("apply", "--prune", "-f", ferrytest.WriteFile(t, "v2.yaml", doc(`[{name: A, type: script, script: "true"}]`)))
+
+	r := srv.Run("team", "delete", "Board")
+	exitCode(t, r, 6, "team delete Board")
+	contains(t, r.Stderr, `task "`+id+`"`, `step "Gate"`, "in-use", "ferry task approve|abort|cancel")
+	srv.Must("task", "abort", id)
+	srv.Must("team", "delete", "Board")
 }

@@ -601,7 +601,19 @@ func (s *Service) teamReferrers(ctx context.Context, sp domain.Space, team strin
 			}
 		}
 	}
-	return refs.refuse(fmt.Sprintf("team %q", team), [2]string{"step", "name another team in those steps first (ferry apply)"})
+	// A deployment of an older release may be waiting on the team too:
+	// its step is frozen in the release, whatever the process says now.
+	waiting, err := s.st.Interventions.Undecided(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	for _, iv := range waiting {
+		if slices.Contains(iv.ResponsibleTeams, team) {
+			refs.add("task", fmt.Sprint(iv.TaskID), fmt.Sprintf("waits for the team to decide step %q", iv.Step))
+		}
+	}
+	return refs.refuse(fmt.Sprintf("team %q", team), [2]string{"step", "name another team in those steps first (ferry apply)"},
+		[2]string{"task", "decide or cancel those deployments first (ferry task approve|abort|cancel)"})
 }
 
 // keepsAdmin refuses a delete of team that would take from the actor (not

@@ -56,6 +56,9 @@ type Stores struct {
 	Packages     store.Packages
 	Tenants      store.Tenants
 	Targets      store.Targets
+	// Interventions: a team that a waiting deployment's step names is not
+	// deleted under it.
+	Interventions store.Interventions
 }
 
 // Settings say how retention runs.

@@ -202,5 +202,6 @@ func newTargets(st store.Store, feed *packages.Service, guard access.Guard, even
 func retentionStores(st store.Store) retention.Stores {
 	return retention.Stores{Removal: st.Removal(), Spaces: st.Spaces(), Environments: st.Environments(),
 		Lifecycles: st.Lifecycles(), Projects: st.Projects(), Releases: st.Releases(), RemoteSpaces: st.RemoteSpaces(),
-		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages(), Tenants: st.Tenants(), Targets: st.Targets()}
+		Teams: st.Teams(), Users: st.Users(), Packages: st.Packages(), Tenants: st.Tenants(), Targets: st.Targets(),
+		Interventions: st.Interventions()}
 }

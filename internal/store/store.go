@@ -707,6 +707,8 @@ type Interventions interface {
 	Decide(ctx context.Context, id int64, decision, by, note string, at time.Time) (ok bool, err error)
 	// Expired lists undecided interventions whose timeout is at or before now.
 	Expired(ctx context.Context, now time.Time) ([]domain.Intervention, error)
+	// Undecided lists the undecided interventions of spaceID's tasks, by id.
+	Undecided(ctx context.Context, spaceID int64) ([]domain.Intervention, error)
 }
 
 // TriggerState is what a space remembers of one trigger of a project: the

@@ -113,6 +113,19 @@ func (s *interventions) Expired(ctx context.Context, now time.Time) ([]domain.In
 	return list, wrap(err, "list expired interventions")
 }
 
+func (s *interventions) Undecided(ctx context.Context, spaceID int64) ([]domain.Intervention, error) {
+	rows, err := s.db.query(ctx, `SELECT i.id, i.task_id, i.step_index, i.step, i.instructions, i.teams, i.prevent_self_approval, i.deployer,
+			i.created_at, i.timeout_at, i.decision, i.decided_by, i.decided_at, i.note
+		FROM interventions i
+		JOIN tasks t ON t.id = i.task_id
+		WHERE i.decision = '' AND t.space_id = ? ORDER BY i.id`, spaceID)
+	if err != nil {
+		return nil, wrap(err, "list undecided interventions")
+	}
+	list, err := collect(rows, scanIntervention)
+	return list, wrap(err, "list undecided interventions")
+}
+
 type triggerStates struct{ db *DB }
 
 var _ store.TriggerStates = (*triggerStates)(nil)

@@ -142,3 +142,21 @@ func TestSignInAndSessionsEndWithThePassword(t *testing.T) {
 		t.Errorf("%d failed sign-ins audited, want 2", fails)
 	}
 }
+
+// TestNoUserIsTheSystem: what the server does itself is done as "system"
+// (domain.System), and a trigger whose setter is "system" fires without
+// checking a user's permission, so no user may be named "system": before,
+// an administrator could create one, and a trigger that user set went on
+// deploying after the user lost the deploy permission (and the audit log
+// could not tell the user from the server).
+func TestNoUserIsTheSystem(t *testing.T) {
+	env := servicetest.New(t)
+	if _, err := env.Set.Auth.CreateUser(env.Ctx, domain.System.Name, false); domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "reserved") {
+		t.Errorf("a user named %q: %v", domain.System.Name, err)
+	}
+	for _, name := range []string{"System", "systems", "system-admin"} {
+		if _, err := env.Set.Auth.CreateUser(env.Ctx, name, false); err != nil {
+			t.Errorf("a user named %q: %v", name, err)
+		}
+	}
+}

@@ -22,6 +22,10 @@ func (s *Service) CreateUser(ctx context.Context, name string, admin bool) (doma
 	if err := domain.ValidateName("user", name); err != nil {
 		return domain.User{}, err
 	}
+	if name == domain.System.Name {
+		// The server's own actions are recorded, and triggers it set fire, as "system".
+		return domain.User{}, domain.Invalidf("user name %q is reserved for the server itself (its actions are recorded as %q); choose another name", name, name)
+	}
 	u := domain.User{Name: name, IsAdmin: admin, CreatedAt: s.now()}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		if err := s.users.Create(ctx, &u); err != nil {

@@ -708,6 +708,15 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 		if err := s.tasks.RequestCancel(ctx, id); err != nil {
 			return nil, err
 		}
+		// Its state as of the flag: a runner may have claimed it since it
+		// was read above (and runs it until it sees the flag), or finished it.
+		t, err := s.tasks.Get(ctx, id)
+		if err == nil {
+			err = s.withIntervention(ctx, &t)
+		}
+		if err != nil {
+			return nil, err
+		}
 		var finished []int64
 		if t.State == domain.TaskQueued {
 			if err := s.tasks.Finish(ctx, id, domain.TaskCancelled, "cancelled before it started", s.now()); err != nil {

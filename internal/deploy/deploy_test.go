@@ -372,3 +372,42 @@ func TestDeployRefusesOutputsAcrossAWait(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelDoesNotEndAClaimedTask races cancelling a queued deployment
+// with a runner claiming it: a task the runner claimed runs its steps, so
+// it must not be finished as "cancelled before it started" (with a signed
+// receipt saying so) by a cancel that read it queued a moment before; the
+// runner ends it at its next check. Before, Cancel decided from the state
+// it read outside its transaction.
+func TestCancelDoesNotEndAClaimedTask(t *testing.T) {
+	env := newShop(t)
+	for i := range 60 {
+		d, err := deployTo(env, env.Ctx, "Api", "Dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed := make(chan int64, 1)
+		go func() {
+			task, err := env.Store.Tasks().Claim(env.Ctx, "test", time.Now())
+			if err != nil {
+				claimed <- 0
+				return
+			}
+			claimed <- task.ID
+		}()
+		_, cerr := env.Set.Deploy.Cancel(env.Ctx, "Dev", d.TaskID)
+		id := <-claimed
+		task, err := env.Store.Tasks().Get(env.Ctx, d.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == d.TaskID && task.Error == "cancelled before it started" {
+			t.Fatalf("round %d: the runner claimed task %d, and cancel ended it as %s (%q; cancel: %v)", i, id, task.State, task.Error, cerr)
+		}
+		if id == d.TaskID {
+			if err := env.Store.Tasks().Finish(env.Ctx, id, domain.TaskCancelled, "cancelled by its runner", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

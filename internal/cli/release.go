@@ -179,7 +179,11 @@ func printStepBody(w io.Writer, s api.Step) {
 			printScript(w, s.Instructions)
 		}
 	case "deploy-package":
-		fmt.Fprintf(w, "       package %s into %s\n", s.Package, s.Destination)
+		into := ""
+		if s.Destination != "" {
+			into = " into " + s.Destination
+		}
+		fmt.Fprintf(w, "       package %s%s\n", s.Package, into)
 		for _, part := range []struct{ name, script string }{{"pre-deploy", s.PreDeploy}, {"post-deploy", s.PostDeploy}} {
 			if part.script != "" {
 				fmt.Fprintf(w, "       %s:\n", part.name)

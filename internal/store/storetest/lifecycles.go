@@ -70,6 +70,15 @@ func testInterventions(t *testing.T, s store.Store) {
 	expired, err = s.Interventions().Expired(t.Context(), at(30))
 	must(t, err)
 	wantEqual(t, "expired at the timeout", len(expired), 1)
+	undecided, err := s.Interventions().Undecided(t.Context(), f.space.ID)
+	must(t, err)
+	if len(undecided) != 1 || undecided[0].ID != iv.ID || undecided[0].Step != "Sign-off" {
+		t.Errorf("Undecided = %+v, want the one opened", undecided)
+	}
+	other := newFixture(t, s, "Two")
+	undecided, err = s.Interventions().Undecided(t.Context(), other.space.ID)
+	must(t, err)
+	wantEqual(t, "undecided in another space", len(undecided), 0)
 
 	ok, err := s.Interventions().Decide(t.Context(), iv.ID, domain.DecisionApproved, "bob", "fine", at(5))
 	must(t, err)
@@ -88,6 +97,9 @@ func testInterventions(t *testing.T, s store.Store) {
 	}
 	_, err = s.Interventions().Pending(t.Context(), task.ID)
 	wantKind(t, err, domain.KindNotFound)
+	undecided, err = s.Interventions().Undecided(t.Context(), f.space.ID)
+	must(t, err)
+	wantEqual(t, "undecided after the decision", len(undecided), 0)
 	again, err := s.Tasks().Claim(t.Context(), "node-b", at(7))
 	must(t, err)
 	if again.ID != task.ID || again.StartedAt == nil || !again.StartedAt.Equal(at(0).Truncate(time.Microsecond)) {

@@ -15,6 +15,7 @@
 #	BINS="main=/tmp/ferry-main branch=/tmp/ferry" RUNS=3 sh bench/import_memory.sh
 set -eu
 cd "$(dirname "$0")/.."
+. bench/pair.sh
 size_mb=${SIZE_MB:-1000}
 runs=${RUNS:-3}
 dir=$(mktemp -d "${FERRY_BENCH_TMP:-/tmp}/ferry-mem.XXXXXX")
@@ -66,23 +67,7 @@ run() {
 	server "$bin" b
 	pidB=$pid
 	B="$bin --server $url --api-key $(cat "$dir/b/admin.key")"
-	$A space create Source >/dev/null
-	$B space create Target >/dev/null
-	$A space cert Source --out "$dir/source.pem" >/dev/null
-	$B space cert Target --out "$dir/target.pem" >/dev/null
-	$A --space Source remote-space add Target --cert "$dir/target.pem" --trust promote >/dev/null
-	$B --space Target remote-space add Source --cert "$dir/source.pem" --trust releases >/dev/null
-	cat >"$dir/a.yaml" <<-YAML
-		remoteEnvironments: ["Target: Live"]
-		lifecycles: [{name: L, phases: [{name: Live, environments: ["Target: Live"]}]}]
-		projects: [{name: Bench, lifecycle: L, process: [{name: S, type: script, script: "true"}]}]
-	YAML
-	cat >"$dir/b.yaml" <<-YAML
-		environments: [{name: Live}]
-		lifecycles: [{name: L, phases: [{name: Live, environments: [Live]}]}]
-	YAML
-	$A --space Source apply -f "$dir/a.yaml" >/dev/null
-	$B --space Target apply -f "$dir/b.yaml" >/dev/null
+	connect_pair
 	$A --space Source package push "$pkg" --id app --version 1 >/dev/null
 	$A --space Source release create Bench --version 1.0.0 --package app:1 >/dev/null
 	$A --space Source promote Bench 1.0.0 --to Target --out "$dir/b.bundle" >/dev/null

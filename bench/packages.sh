@@ -27,6 +27,7 @@
 #	FERRY_BENCH_FORMATS="zip tar.gz" ...                 only those formats
 set -eu
 cd "$(dirname "$0")/.."
+. bench/pair.sh
 dir=$(mktemp -d "${FERRY_BENCH_TMP:-/tmp}/ferry-bench.XXXXXX")
 pids=""
 cleanup() {
@@ -122,23 +123,7 @@ for mb in $sizes; do
 	server "b$mb"
 	B="$ferry --server $url --api-key $(cat "$dir/b$mb/admin.key")"
 	pidB=$pid
-	$A space create Source >/dev/null
-	$B space create Target >/dev/null
-	$A space cert Source --out "$dir/source.pem" >/dev/null
-	$B space cert Target --out "$dir/target.pem" >/dev/null
-	$A --space Source remote-space add Target --cert "$dir/target.pem" --trust promote >/dev/null
-	$B --space Target remote-space add Source --cert "$dir/source.pem" --trust releases >/dev/null
-	cat >"$dir/a.yaml" <<-YAML
-		remoteEnvironments: ["Target: Live"]
-		lifecycles: [{name: L, phases: [{name: Live, environments: ["Target: Live"]}]}]
-		projects: [{name: Bench, lifecycle: L, process: [{name: S, type: script, script: "true"}]}]
-	YAML
-	cat >"$dir/b.yaml" <<-YAML
-		environments: [{name: Live}]
-		lifecycles: [{name: L, phases: [{name: Live, environments: [Live]}]}]
-	YAML
-	$A --space Source apply -f "$dir/a.yaml" >/dev/null
-	$B --space Target apply -f "$dir/b.yaml" >/dev/null
+	connect_pair
 
 	echo "-- version 2 (1% changed, every entry re-timestamped): bytes carried, same files, same run"
 	printf '  %-11s %11s %12s %9s %12s %9s %12s %9s %12s %9s\n' format "v2 size" ferry "" "rsync s+r" "" "zstd-patch" "" xdelta3 ""

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/bundle"
+	"github.com/ferrydeploy/ferry/internal/identity"
 )
 
 func (a *app) promoteCommand() *cobra.Command {
@@ -175,9 +174,9 @@ func (a *app) promoteToFile(x call, req api.PromoteRequest, out string) error {
 }
 
 // nameThere is the name the space target goes by on its own server: the
-// common name of its certificate (internal/identity names a space's
-// certificate after the space), which may differ from the name this space
-// knows it by. The name known here when the certificate cannot be read.
+// space name its certificate carries (identity.ParseCertificate), which
+// may differ from the name this space knows it by. The name known here
+// when the certificate cannot be read.
 func nameThere(x call, target api.SpaceRef) string {
 	remotes, err := x.ListRemoteSpaces(x, x.space)
 	if err != nil {
@@ -187,10 +186,8 @@ func nameThere(x call, target api.SpaceRef) string {
 		if r.Fingerprint != target.Fingerprint {
 			continue
 		}
-		if b, _ := pem.Decode([]byte(r.Certificate)); b != nil {
-			if c, err := x509.ParseCertificate(b.Bytes); err == nil && c.Subject.CommonName != "" {
-				return c.Subject.CommonName
-			}
+		if c, err := identity.ParseCertificate([]byte(r.Certificate), time.Now()); err == nil {
+			return c.SpaceName
 		}
 	}
 	return target.Space

@@ -91,7 +91,9 @@ func (e *evaluator) step() {
 
 // problem records a place that could not be substituted.
 func (e *evaluator) problem(err error) {
-	if n := len(e.expanding); n > 0 && e.expanding[n-1].name != "" {
+	if x := e.sensitiveExpanding(); x != nil {
+		err = &hiddenProblem{name: x.name, err: err}
+	} else if n := len(e.expanding); n > 0 && e.expanding[n-1].name != "" {
 		err = fmt.Errorf("in the value of %q: %w", e.expanding[n-1].name, err)
 	}
 	for _, f := range e.frames {
@@ -99,6 +101,33 @@ func (e *evaluator) problem(err error) {
 	}
 	e.addProblem(e.pos, err)
 }
+
+// sensitiveExpanding is the outermost sensitive value being expanded, or
+// nil: a problem met inside it (or in a value it reaches) is reported by
+// its name alone, since the problem's own words quote its text.
+func (e *evaluator) sensitiveExpanding() *node {
+	for _, x := range e.expanding {
+		if x.sens && x.name != "" {
+			return x
+		}
+	}
+	return nil
+}
+
+// hiddenProblem is a problem inside a sensitive value: its message names
+// the variable but shows nothing of the value (an undefined name, a
+// filter's arguments, an expression are parts of it); errors.As still
+// reaches the problem itself.
+type hiddenProblem struct {
+	name string
+	err  error
+}
+
+func (h *hiddenProblem) Error() string {
+	return fmt.Sprintf("in the value of %q (sensitive): an expression in it cannot be substituted; what is wrong is not shown, as it would show part of the value (check the value where it is set)", h.name)
+}
+
+func (h *hiddenProblem) Unwrap() error { return h.err }
 
 func (e *evaluator) addProblem(pos int, err error) {
 	key := strconv.Itoa(pos) + err.Error()

@@ -276,7 +276,7 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		case err == nil:
 			t = old
 		default:
-			if err := domain.ValidateName("team", req.Name); err != nil {
+			if err := s.distinct(ctx, sp, req.Name); err != nil {
 				return err
 			}
 			if req.Role == nil {
@@ -329,6 +329,38 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		t, err = s.get(ctx, space, req.Name)
 	}
 	return t, err
+}
+
+// distinct checks a new team's name: a valid name that a person cannot
+// take for another team's in the space (domain.LookAlike). A team is who
+// a manual-intervention step waits for and who holds a role, so "Approvers"
+// beside "approvers" or a Cyrillic "Аpprovers" would let people add
+// someone to, or read the audit log of, the wrong one. Teams an older
+// version let in keep working: only a new name is checked.
+func (s *Service) distinct(ctx context.Context, sp domain.Space, name string) error {
+	if err := domain.ValidateName("team", name); err != nil {
+		return err
+	}
+	teams, err := s.teams.List(ctx, sp.ID)
+	if err != nil {
+		return err
+	}
+	v, err := s.access.Viewable(ctx, sp)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if !domain.LookAlike(name, t.Name) {
+			continue
+		}
+		if len(t.Projects) > 0 && !slices.ContainsFunc(t.Projects, v.Has) { // a team the actor is not shown (List)
+			return domain.Conflictf("team name %q is too like a team of space %q that you are not shown (they differ only in case, width, invisible characters or look-alike letters); choose another name",
+				name, sp.Name)
+		}
+		return domain.Conflictf("team name %q is too like existing team %q of space %q (they differ only in case, width, invisible characters or look-alike letters); choose another name, or change that team with `ferry team update %q`",
+			name, t.Name, sp.Name, t.Name)
+	}
+	return nil
 }
 
 func (s *Service) get(ctx context.Context, space, name string) (domain.Team, error) {

@@ -164,6 +164,45 @@ func TestTeamRequestsAreChecked(t *testing.T) {
 	}
 }
 
+// TestTeamNamesThatLookAlikeAreRefused: a team is who a manual
+// intervention waits for and who holds a role, so a new team whose name a
+// person could take for an existing team's (case, width, look-alike
+// letters) is refused; before, "approvers" was accepted beside
+// "Approvers". A team the actor is not shown is not named.
+func TestTeamNamesThatLookAlikeAreRefused(t *testing.T) {
+	env, _, _ := newEnv(t)
+	role := "viewer"
+	put := func(ctx context.Context, name string, projects []string) error {
+		req := access.TeamRequest{Name: name, Role: &role}
+		if projects != nil {
+			req.Projects = &projects
+		}
+		_, err := env.Set.Teams.Put(ctx, "Dev", req, true)
+		return err
+	}
+	if err := put(env.Ctx, "Approvers", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(env.Ctx, "Api secrets", []string{"Api"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"approvers", "APPROVERS", "Аpprovers", "Ａｐｐｒｏｖｅｒｓ", "Apprоvers"} {
+		err := put(env.Ctx, name, nil)
+		if domain.KindOf(err) != domain.KindConflict || !strings.Contains(err.Error(), `too like existing team "Approvers"`) || !strings.Contains(err.Error(), "choose another name") {
+			t.Errorf("a team %q beside Approvers: %v", name, err)
+		}
+	}
+	if err := put(env.Ctx, "Approvers 2", nil); err != nil {
+		t.Errorf("a team whose name only shares letters: %v", err)
+	}
+	env.User("sam", false)
+	env.Grant("Dev", "sam", "space-admin", []string{"Shop"}, nil)
+	err := put(env.As("sam"), "API Secrets", []string{"Shop"})
+	if domain.KindOf(err) != domain.KindConflict || strings.Contains(err.Error(), "Api secrets") || !strings.Contains(err.Error(), "not shown") {
+		t.Errorf("a team like one the admin is not shown: %v", err)
+	}
+}
+
 func TestTeamListShowsOnlyViewableProjects(t *testing.T) {
 	env, _, _ := newEnv(t)
 	role := "viewer"

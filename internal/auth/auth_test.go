@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,15 +149,96 @@ func TestSignInAndSessionsEndWithThePassword(t *testing.T) {
 // checking a user's permission, so no user may be named "system": before,
 // an administrator could create one, and a trigger that user set went on
 // deploying after the user lost the deploy permission (and the audit log
-// could not tell the user from the server).
+// could not tell the user from the server). Nor may a user be named so
+// that a person reads "system": in another case, in full-width letters,
+// with Cyrillic or Greek look-alike letters, or with a character that
+// shows nothing (before, all of these were accepted).
 func TestNoUserIsTheSystem(t *testing.T) {
 	env := servicetest.New(t)
-	if _, err := env.Set.Auth.CreateUser(env.Ctx, domain.System.Name, false); domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "reserved") {
-		t.Errorf("a user named %q: %v", domain.System.Name, err)
+	for _, name := range []string{
+		domain.System.Name, "System", "SYSTEM", "sYstem",
+		"ѕуѕtem", "ѕystem", "sуstеm", // Cyrillic dze, u, ie
+		"ｓｙｓｔｅｍ", "ＳＹＳＴＥＭ", // full width
+		"ſystem", "syste\u217f", // long s; small roman numeral one thousand
+		"systern", "SYSTERN", "ꜱystem", // rn reads as m; Latin letter small capital s
+	} {
+		_, err := env.Set.Auth.CreateUser(env.Ctx, name, false)
+		if domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "choose another name") {
+			t.Errorf("a user named %q: %v", name, err)
+		}
 	}
-	for _, name := range []string{"System", "systems", "system-admin"} {
+	// What shows nothing is refused in any name (domain.ValidateName).
+	for _, name := range []string{"system\u200b", "sys\u00adtem", "\u2060system", "sys\u200dtem"} {
+		_, err := env.Set.Auth.CreateUser(env.Ctx, name, false)
+		if domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "invisible") {
+			t.Errorf("a user named %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"systems", "system-admin", "sys", "stem"} {
 		if _, err := env.Set.Auth.CreateUser(env.Ctx, name, false); err != nil {
 			t.Errorf("a user named %q: %v", name, err)
+		}
+	}
+	users, _ := env.Set.Auth.Users(env.Ctx)
+	if len(users) != 4 {
+		t.Errorf("users: %+v", users)
+	}
+}
+
+// TestUserNamesThatLookAlikeAreRefused: a user name is an identity, so a
+// new one that a person could take for an existing user's — another case,
+// width, look-alike letters — is refused, naming the existing user and
+// saying what to do; before, "Bob" was accepted beside "bob". Names that
+// merely share letters are not refused.
+func TestUserNamesThatLookAlikeAreRefused(t *testing.T) {
+	env := servicetest.New(t)
+	for _, name := range []string{"bob", "alice", "jan.kowalski", "admin"} {
+		env.User(name, false)
+	}
+	for name, like := range map[string]string{
+		"Bob": "bob", "BOB": "bob", "ｂｏｂ": "bob", "Ьob": "bob", "b0b": "bob", "bоb": "bob", // Cyrillic soft sign; zero; Cyrillic o
+		"aIice": "alice", "a1ice": "alice", "аlice": "alice", "ALICE": "alice", // capital I; one; Cyrillic a
+		"Jan.Kowalski": "jan.kowalski", "jan.kоwalski": "jan.kowalski",
+		"adrnin": "admin", "ΑDMIN": "admin", // rn; Greek capital alpha
+	} {
+		_, err := env.Set.Auth.CreateUser(env.Ctx, name, false)
+		want := fmt.Sprintf("user name %q is too like existing user %q", name, like)
+		if domain.KindOf(err) != domain.KindConflict || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "choose another name") {
+			t.Errorf("a user named %q beside %q: %v", name, like, err)
+		}
+	}
+	if _, err := env.Set.Auth.CreateUser(env.Ctx, "bob", false); domain.KindOf(err) != domain.KindConflict {
+		t.Errorf("a second bob: %v", err)
+	}
+	for _, name := range []string{"bobby", "rob", "alicia", "jan.kowalska", "bób"} {
+		if _, err := env.Set.Auth.CreateUser(env.Ctx, name, false); err != nil {
+			t.Errorf("a user named %q: %v", name, err)
+		}
+	}
+}
+
+// TestLookalikeUsersFromBeforeKeepWorking: a data folder from before the
+// rule may hold "bob" and "Bob" (or a user "System"); both still sign in
+// with their keys and act as themselves. Only new names are checked.
+func TestLookalikeUsersFromBeforeKeepWorking(t *testing.T) {
+	env := servicetest.New(t)
+	env.User("bob", false)
+	for _, name := range []string{"Bob", "System"} {
+		u := domain.User{Name: name}
+		if err := env.Store.Users().Create(env.Ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"bob", "Bob", "System"} {
+		key, err := env.Set.Auth.NewAPIKey(env.Ctx, name, "laptop")
+		if err != nil {
+			t.Fatalf("key of %q: %v", name, err)
+		}
+		if a, err := env.Set.Auth.Authenticate(env.Ctx, key); err != nil || a.Name != name {
+			t.Errorf("%q signs in as %+v (%v)", name, a, err)
+		}
+		if err := env.Set.Auth.SetPassword(env.Ctx, name, "a long password "+name); err != nil {
+			t.Errorf("password of %q: %v", name, err)
 		}
 	}
 }

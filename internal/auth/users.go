@@ -22,18 +22,45 @@ func (s *Service) CreateUser(ctx context.Context, name string, admin bool) (doma
 	if err := domain.ValidateName("user", name); err != nil {
 		return domain.User{}, err
 	}
-	if name == domain.System.Name {
-		// The server's own actions are recorded, and triggers it set fire, as "system".
-		return domain.User{}, domain.Invalidf("user name %q is reserved for the server itself (its actions are recorded as %q); choose another name", name, name)
-	}
 	u := domain.User{Name: name, IsAdmin: admin, CreatedAt: s.now()}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.distinct(ctx, name); err != nil {
+			return err
+		}
 		if err := s.users.Create(ctx, &u); err != nil {
 			return err
 		}
 		return s.audit.Record(ctx, 0, "user.create", name, map[string]string{"admin": fmt.Sprint(admin)})
 	})
 	return u, err
+}
+
+// distinct refuses a new user name that a person could take for the
+// server's own name or for an existing user's: user names are identities
+// (the audit log, teams and approvals show them), so they must differ in
+// more than case, width, invisible characters or look-alike letters
+// (domain.LookAlike). The server's own actions are recorded, and a
+// trigger it set fires unchecked, as "system" (domain.System). Users that
+// an older version let in keep working: only a new name is checked.
+func (s *Service) distinct(ctx context.Context, name string) error {
+	if domain.LookAlike(name, domain.System.Name) {
+		return domain.Invalidf("user name %q is reserved for the server itself (its actions are recorded as %q), or too like it (they differ only in case, width, invisible characters or look-alike letters); choose another name",
+			name, domain.System.Name)
+	}
+	users, err := s.users.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		switch {
+		case u.Name == name:
+			return domain.Conflictf("user %q already exists; choose another name (or give the existing user a key: `ferry user apikey %s`)", name, name)
+		case domain.LookAlike(name, u.Name):
+			return domain.Conflictf("user name %q is too like existing user %q (they differ only in case, width, invisible characters or look-alike letters); choose another name",
+				name, u.Name)
+		}
+	}
+	return nil
 }
 
 // Users lists every user (system administrators only).

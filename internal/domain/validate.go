@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
@@ -65,6 +66,29 @@ func NameKey(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// LookAlike reports whether a person could take name a for name b: they
+// share a NameKey (case, width, compatibility forms, invisible characters,
+// spaces) or, on top of it, a skeleton of Unicode TR39's confusable
+// look-alikes (https://www.unicode.org/reports/tr39/#Confusable_Detection):
+// Cyrillic "ѕ" and "у" read as Latin "s" and "y", "0" as "O", "I" and "1"
+// as "l", "rn" as "m". Some look-alikes hold in one case only (capital "I"
+// looks like "l"; small "i" does not), so two skeletons are compared: one
+// taken after case folding ("ALICE" is "alice") and one before ("aIice"
+// is "alice"). Names that are identities (users, teams) are refused when
+// they look like another's.
+func LookAlike(a, b string) bool {
+	ka, kb := lookalikeKeys(a), lookalikeKeys(b)
+	return ka[0] == kb[0] || ka[1] == kb[1]
+}
+
+func lookalikeKeys(name string) [2]string {
+	fold, n := cases.Fold(), norm.NFKC.String(name)
+	return [2]string{
+		fold.String(confusables.Skeleton(NameKey(n))),
+		fold.String(confusables.Skeleton(NameKey(confusables.Skeleton(n)))),
+	}
 }
 
 // ValidateSafeName checks a name that a deployer (not a project

@@ -111,7 +111,8 @@ func TestErrorsKeepTheirKind(t *testing.T) {
 			_, err := admin.ImportBundle(ctx, "Errors", []byte("{}"), api.BundleImportQuery{})
 			return err
 		}, client.ErrInvalid, api.KindInvalid, 400},
-		{"forbidden", func() error { _, err := nobody.CreateEnvironment(ctx, "Errors", "X"); return err }, client.ErrForbidden, api.KindForbidden, 403},
+		{"not found, a space of others", func() error { _, err := nobody.CreateEnvironment(ctx, "Errors", "X"); return err }, client.ErrNotFound, api.KindNotFound, 404},
+		{"forbidden", func() error { _, err := nobody.CreateSpace(ctx, "Mine"); return err }, client.ErrForbidden, api.KindForbidden, 403},
 		{"forbidden, another", func() error { _, err := nobody.ListUsers(ctx); return err }, client.ErrForbidden, api.KindForbidden, 403},
 		{"unauthorized", func() error { _, err := client.New(serverURL, "not-a-key").ListSpaces(ctx); return err }, client.ErrUnauthorized, api.KindUnauthorized, 401},
 		{"unauthorized, no key", func() error { _, err := client.New(serverURL, "").ListSpaces(ctx); return err }, client.ErrUnauthorized, api.KindUnauthorized, 401},

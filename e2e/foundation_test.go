@@ -187,7 +187,7 @@ func TestBadInput(t *testing.T) {
 	contains(t, srv.Fail("deploy", "Shop", "1.0.0", "--to", "Mars").Stderr, `"Mars"`, "not found")
 	contains(t, srv.Fail("env", "create", "Development").Stderr, "already exists")
 	contains(t, srv.Fail("space", "create", "Default").Stderr, "already exists")
-	contains(t, srv.Fail("release", "show", "Shop", "1.0.0", "--space", "Nowhere").Stderr, `space "Nowhere" not found`)
+	contains(t, srv.Fail("release", "show", "Shop", "1.0.0", "--space", "Nowhere").Stderr, `no space "Nowhere"`)
 
 	r := bin.Run(t, "", "--server", srv.URL, "--api-key", "ferry_wrong", "space", "list")
 	if r.Code == 0 {

@@ -48,7 +48,16 @@ func TestPermissions(t *testing.T) {
 	refused([]string{"system administrator"}, "user", "create", "mallory")
 	refused([]string{"system administrator"}, "user", "list")
 	refused([]string{"system administrator"}, "space", "create", "Mine")
-	refused([]string{`no role in space "Other"`}, "--space", "Other", "project", "list")
+	// A space bob is not a member of answers as one that does not exist.
+	for _, space := range []string{"Other", "Nowhere"} {
+		r := bob("--space", space, "project", "list")
+		if r.Code != 4 || strings.ReplaceAll(r.Stderr, space, "X") != `error: no space "X" (or you are not a member of it); `+"`ferry space list`"+` shows yours — ask a system administrator, or one of the space's administrators, to add you to a team`+"\n" {
+			t.Errorf("space %s: exit %d\n%s", space, r.Code, r.Stderr)
+		}
+	}
+	if a, b := bob("--space", "Other", "release", "show", "Shop", "1.0.0"), bob("--space", "Nowhere", "release", "show", "Shop", "1.0.0"); a.Code != b.Code || strings.ReplaceAll(a.Stderr, "Other", "X") != strings.ReplaceAll(b.Stderr, "Nowhere", "X") {
+		t.Errorf("release show in a space bob is not in (%d):\n%s\nin none (%d):\n%s", a.Code, a.Stderr, b.Code, b.Stderr)
+	}
 	contains(t, bob("space", "list").Stdout, "Default")
 	notContains(t, bob("space", "list").Stdout, "Other")
 	notContains(t, bob("project", "list").Stdout, "Broken")

@@ -31,8 +31,10 @@ func NewGuard(spaces store.Spaces, teams store.Teams) Guard {
 
 // Require returns nil when the actor in ctx may do perm in space sp — for
 // project and env when they are not "" — and a Forbidden error naming the
-// missing permission and its scope otherwise. System administrators may do
-// everything.
+// missing permission and its scope otherwise. An actor with no role in sp
+// at all gets domain.NoSpace, the answer for a space that does not exist,
+// so that a non-member cannot tell the two apart. System administrators
+// may do everything.
 func (g Guard) Require(ctx context.Context, sp domain.Space, perm domain.Permission, project, env string) error {
 	a, ok := domain.ActorFrom(ctx)
 	if !ok {
@@ -51,7 +53,9 @@ func (g Guard) Require(ctx context.Context, sp domain.Space, perm domain.Permiss
 		}
 	}
 	if len(teams) == 0 {
-		return domain.Errorf(domain.KindForbidden, "user %q has no role in space %q; ask one of its space admins to add you to a team", a.Name, sp.Name)
+		// Not a member: answered as if the space did not exist, so that
+		// asking cannot tell which spaces do.
+		return domain.NoSpace(sp.Name)
 	}
 	return domain.Errorf(domain.KindForbidden, "user %q lacks permission %q%s in space %q (roles with it: %s)",
 		a.Name, perm, scopeText(project, env), sp.Name, strings.Join(rolesWith(perm), ", "))

@@ -58,14 +58,17 @@ func TestRequireFollowsRolesAndScopes(t *testing.T) {
 		t.Errorf("an administrator: %v", err)
 	}
 	env.User("nobody", false)
-	if err := guard.Require(env.As("nobody"), sp, domain.PermView, "", ""); domain.KindOf(err) != domain.KindForbidden || !strings.Contains(err.Error(), "no role") {
+	// A user with no role in a space is told it does not exist.
+	if err := guard.Require(env.As("nobody"), sp, domain.PermView, "", ""); domain.KindOf(err) != domain.KindNotFound || !strings.Contains(err.Error(), `no space "Dev" (or you are not a member of it)`) {
 		t.Errorf("a user with no role: %v", err)
 	}
 	if err := guard.Require(context.Background(), sp, domain.PermView, "", ""); domain.KindOf(err) != domain.KindUnauthorized {
 		t.Errorf("nobody signed in: %v", err)
 	}
-	if _, err := guard.Space(dana, "Other", domain.PermView, "", ""); domain.KindOf(err) != domain.KindForbidden {
-		t.Errorf("another space: %v", err)
+	_, other := guard.Space(dana, "Other", domain.PermView, "", "")
+	_, none := guard.Space(dana, "Nowhere", domain.PermView, "", "")
+	if domain.KindOf(other) != domain.KindNotFound || strings.ReplaceAll(domain.Message(other), "Other", "X") != strings.ReplaceAll(domain.Message(none), "Nowhere", "X") {
+		t.Errorf("another space: %v; a space that does not exist: %v", other, none)
 	}
 }
 

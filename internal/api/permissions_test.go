@@ -73,16 +73,28 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 		for _, caller := range callers {
 			status := call(t, srv.URL, method, path, keys[caller])
 			want := allowed(caller, req)
+			// A caller with no role in the space is told it does not
+			// exist (TestNonMembersCannotTellWhetherASpaceExists).
+			refused := http.StatusForbidden
+			if caller == "outsider" && inSpace(b.op.Op, req) {
+				refused = http.StatusNotFound
+			}
 			switch {
 			case status == http.StatusUnauthorized:
 				t.Errorf("%s as %s: 401", p, caller)
-			case want && status == http.StatusForbidden:
-				t.Errorf("%s as %s: refused (403), but role table allows %q", p, caller, req)
-			case !want && status != http.StatusForbidden:
-				t.Errorf("%s as %s: answered %d, but role table requires %q", p, caller, status, req)
+			case want && status == refused:
+				t.Errorf("%s as %s: refused (%d), but role table allows %q", p, caller, status, req)
+			case !want && status != refused:
+				t.Errorf("%s as %s: answered %d, but role table requires %q (want %d)", p, caller, status, req, refused)
 			}
 		}
 	}
+}
+
+// inSpace reports whether op acts in the space its path names and is
+// allowed by a role there (not only to administrators or the user named).
+func inSpace(op wire.Op, req wire.Permission) bool {
+	return strings.Contains(op.Path, "{space}") && req != wire.PermAdmin && req != wire.PermSelf && req != wire.PermUser
 }
 
 func call(t *testing.T, base, method, path, key string) int {
@@ -147,4 +159,57 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 		keys[c] = key
 	}
 	return s, env.Store, keys
+}
+
+// TestNonMembersCannotTellWhetherASpaceExists: every route of a space,
+// asked by a caller with no role in it, answers exactly as it does for a
+// space that does not exist — the same status and the same body but for
+// the name — so nobody learns which spaces exist by asking. Before, an
+// existing space answered 403 ("has no role in space") and a missing one
+// 404. Routes for administrators only refuse both alike (403).
+func TestNonMembersCannotTellWhetherASpaceExists(t *testing.T) {
+	srv, keys := newTestAPI(t)
+	if status, body := callBody(t, srv.URL, http.MethodPost, "/api/spaces", keys["sysadmin"], `{"name": "Other"}`); status != http.StatusCreated {
+		t.Fatalf("create space Other: %d %s", status, body)
+	}
+	norm := func(body, space string) string { return strings.ReplaceAll(body, space, "SPACE") }
+	for _, b := range (&handler{}).routes().bound {
+		req := b.op.Permission
+		if !req.Authenticated() || !strings.Contains(b.op.Path, "{space}") {
+			continue
+		}
+		p := b.op.Pattern()
+		method, path, _ := strings.Cut(p, " ")
+		path = strings.NewReplacer("{project}", "Shop", "{version}", "1.0.0",
+			"{id}", "1", "{package}", "web", "{name}", "Dev").Replace(path)
+		// An outsider (no role anywhere) asks for Default; a viewer of
+		// Default asks for Other. Each also asks for a space that is not.
+		for caller, space := range map[string]string{"outsider": "Default", "viewer": "Other"} {
+			status, body := callBody(t, srv.URL, method, strings.Replace(path, "{space}", space, 1), keys[caller], "{}")
+			status2, body2 := callBody(t, srv.URL, method, strings.Replace(path, "{space}", "Nowhere", 1), keys[caller], "{}")
+			if status != status2 || norm(body, space) != norm(body2, "Nowhere") {
+				t.Errorf("%s as %s: space %s answers %d %s, a space that does not exist %d %s", p, caller, space, status, body, status2, body2)
+			}
+			if inSpace(b.op.Op, req) && (status != http.StatusNotFound || !strings.Contains(body, "(or you are not a member of it)")) {
+				t.Errorf("%s as %s: %d %s, want 404 no space", p, caller, status, body)
+			}
+		}
+	}
+}
+
+func callBody(t *testing.T, base, method, path, key, body string) (int, string) {
+	t.Helper()
+	var in io.Reader
+	if method != http.MethodGet {
+		in = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, base+path, in)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
 }

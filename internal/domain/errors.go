@@ -72,6 +72,14 @@ func Errorf(kind Kind, format string, args ...any) error {
 // NotFoundf reports that a named thing does not exist.
 func NotFoundf(format string, args ...any) error { return Errorf(KindNotFound, format, args...) }
 
+// NoSpace reports that space name does not exist for the caller: it does
+// not exist, or the caller has no role in it. The two answers are the same
+// (NotFound, one message) so that nobody learns which spaces exist by
+// asking for ones they are not a member of.
+func NoSpace(name string) error {
+	return NotFoundf("no space %q (or you are not a member of it); `ferry space list` shows yours — ask a system administrator, or one of the space's administrators, to add you to a team", name)
+}
+
 // Invalidf reports bad input.
 func Invalidf(format string, args ...any) error { return Errorf(KindInvalid, format, args...) }
 

@@ -490,7 +490,6 @@ func TestRefusalIsFriendly403(t *testing.T) {
 	}{
 		{"GET", "/spaces/Default/audit", `lacks permission &#34;administer-space&#34;`},
 		{"POST", "/spaces/Default/projects/Shop/deploy", `lacks permission &#34;deploy&#34; for project &#34;Shop&#34; in environment &#34;Development&#34;`},
-		{"GET", "/spaces/Prod", `has no role in space &#34;Prod&#34;`},
 	} {
 		var code int
 		var page string
@@ -506,6 +505,54 @@ func TestRefusalIsFriendly403(t *testing.T) {
 	_, home, _ := get(t, c, f.srv.URL+"/", auth...)
 	if strings.Contains(home, "/spaces/Prod") {
 		t.Error("the space picker offers a space the user has no role in")
+	}
+}
+
+// TestNonMembersCannotTellWhetherASpaceExists: every page of a space,
+// asked by a user with no role in it, answers as a space that does not
+// exist does: 404, the same page but for the name. Before, a space that
+// existed answered 403 ("has no role in space").
+func TestNonMembersCannotTellWhetherASpaceExists(t *testing.T) {
+	f := newFixture(t)
+	ctx := domain.WithActor(context.Background(), domain.System)
+	key, err := f.auth.NewAPIKey(ctx, "vera", "test") // a viewer of Default, nothing in Prod
+	must(t, err)
+	c := f.browser(t)
+	auth := []string{"Authorization", "Bearer " + key}
+	fetch := func(method, path string) (int, string) {
+		if method == "GET" {
+			code, page, _ := get(t, c, f.srv.URL+path, auth...)
+			return code, page
+		}
+		code, page, _ := post(t, c, f.srv.URL+path, url.Values{"version": {"1.0.0"}, "environment": {"Production"}}, auth...)
+		return code, page
+	}
+	for _, route := range []string{
+		"GET /spaces/{space}", "GET /spaces/{space}/apply", "POST /spaces/{space}/apply",
+		"GET /spaces/{space}/projects/Shop", "POST /spaces/{space}/projects/Shop/releases",
+		"POST /spaces/{space}/projects/Shop/deploy", "POST /spaces/{space}/projects/Shop/promote",
+		"POST /spaces/{space}/projects/Shop/values", "GET /spaces/{space}/projects/Shop/releases/1.0.0",
+		"GET /spaces/{space}/projects/Shop/compare", "POST /spaces/{space}/projects/Shop/delete",
+		"POST /spaces/{space}/projects/Shop/releases/1.0.0/delete", "POST /spaces/{space}/delete",
+		"GET /spaces/{space}/tasks", "GET /spaces/{space}/tasks/1", "GET /spaces/{space}/tasks/1/log",
+		"POST /spaces/{space}/tasks/1/cancel", "POST /spaces/{space}/tasks/1/approve", "POST /spaces/{space}/tasks/1/abort",
+		"GET /spaces/{space}/bundles", "POST /spaces/{space}/bundles/preview", "POST /spaces/{space}/bundles/import",
+		"POST /spaces/{space}/bundles/pending", "GET /spaces/{space}/remote-spaces", "POST /spaces/{space}/remote-spaces",
+		"POST /spaces/{space}/remote-spaces/Dev/update", "POST /spaces/{space}/remote-spaces/Dev/retry",
+		"POST /spaces/{space}/remote-spaces/Dev/revoke", "POST /spaces/{space}/receipts/export",
+		"POST /spaces/{space}/receipts/import", "GET /spaces/{space}/certificate", "GET /spaces/{space}/audit",
+		"GET /spaces/{space}/infrastructure", "GET /spaces/{space}/tenants", "GET /spaces/{space}/tenants/Acme",
+		"GET /spaces/{space}/projects/Shop/tenants", "POST /spaces/{space}/targets", "POST /spaces/{space}/targets/web/disable",
+	} {
+		method, path, _ := strings.Cut(route, " ")
+		code, page := fetch(method, strings.Replace(path, "{space}", "Prod", 1))
+		code2, page2 := fetch(method, strings.Replace(path, "{space}", "Nowhere", 1))
+		if code != code2 || strings.ReplaceAll(page, "Prod", "X") != strings.ReplaceAll(page2, "Nowhere", "X") {
+			t.Errorf("%s: space Prod answers %d, a space that does not exist %d\n%s\n----\n%s", route, code, code2, page, page2)
+		}
+		if route == "GET /spaces/{space}" && (code != http.StatusNotFound || !strings.Contains(page, "(or you are not a member of it)")) {
+			t.Errorf("%s: %d, want 404 no space\n%s", route, code, page)
+		}
 	}
 }
 

@@ -415,7 +415,7 @@ func (s *removal) DeleteSpace(ctx context.Context, id int64) (domain.Removed, er
 	}
 	if err == nil {
 		// Everything else of the space goes with it (ON DELETE CASCADE).
-		err = s.db.execOne(ctx, domain.NotFoundf("space %q not found", name), `DELETE FROM spaces WHERE id = ?`, id)
+		err = s.db.execOne(ctx, domain.NoSpace(name), `DELETE FROM spaces WHERE id = ?`, id)
 	}
 	return r, wrap(err, "delete space %q", name)
 }

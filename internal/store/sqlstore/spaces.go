@@ -36,7 +36,7 @@ func (s *spaces) Create(ctx context.Context, sp *domain.Space) error {
 
 func (s *spaces) Get(ctx context.Context, name string) (domain.Space, error) {
 	sp, err := one(s.db.queryRow(ctx, `SELECT `+spaceColumns+` FROM spaces WHERE name = ?`, name),
-		scanSpace, domain.NotFoundf("space %q not found", name))
+		scanSpace, domain.NoSpace(name))
 	return sp, wrap(err, "get space %q", name)
 }
 

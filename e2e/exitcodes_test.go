@@ -40,6 +40,9 @@ projects:
 	srv.Must("release", "create", "Shop", "--version", "1.0.0")
 	srv.Must("user", "create", "nobody")
 	nobody := strings.TrimSpace(srv.Must("user", "apikey", "nobody").Stdout)
+	srv.Must("user", "create", "vic")
+	srv.Must("team", "create", "Viewers", "--role", "viewer", "--user", "vic")
+	viewer := strings.TrimSpace(srv.Must("user", "apikey", "vic").Stdout)
 
 	srv.Must("release", "create", "Away", "--version", "1.0.0")
 	bundle := filepath.Join(t.TempDir(), "away.bundle")
@@ -86,7 +89,8 @@ projects:
 		{"no such project", 4, "not_found", []string{"release", "list", "Nope"}},
 		{"no such release", 4, "not_found", []string{"deploy", "Shop", "9.9.9", "--to", "Dev"}},
 		{"no such file", 4, "not_found", []string{"bundle", "import", "/no/such.bundle"}},
-		{"forbidden", 5, "forbidden", []string{"--api-key", nobody, "env", "create", "X"}},
+		{"forbidden", 5, "forbidden", []string{"--api-key", viewer, "env", "create", "X"}},
+		{"not a member", 4, "not_found", []string{"--api-key", nobody, "env", "create", "X"}},
 		{"forbidden, another", 5, "forbidden", []string{"--api-key", nobody, "user", "list"}},
 		{"wrong key", 5, "unauthorized", []string{"--api-key", "not-a-key", "env", "list"}},
 		{"conflict", 6, "conflict", []string{"env", "create", "Dev"}},

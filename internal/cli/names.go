@@ -194,6 +194,10 @@ func (a *app) completer(which func(args []string) (nameKind, string)) cobra.Comp
 // found`, `release "1.0" of project "Shop" not found`.
 var notFoundRE = regexp.MustCompile(`^(project|environment|space|remote space|lifecycle|release|team|user|tenant|target) "([^"]*)"(?: of project "([^"]*)")? not found`)
 
+// noSpaceRE reads the answer for a space the caller does not have (it
+// does not exist, or they are not a member: domain.NoSpace).
+var noSpaceRE = regexp.MustCompile(`^no space "([^"]*)" \(or you are not a member of it\)`)
+
 // suggest adds to a not-found answer the names that exist of that kind,
 // closest first, and asks whether one of them was meant.
 func suggest(ctx context.Context, c *client.Client, space string, err error) error {
@@ -202,6 +206,9 @@ func suggest(ctx context.Context, c *client.Client, space string, err error) err
 		return err
 	}
 	m := notFoundRE.FindStringSubmatch(e.Message)
+	if ns := noSpaceRE.FindStringSubmatch(e.Message); ns != nil {
+		m = []string{ns[0], "space", ns[1], ""} // suggested from the caller's own spaces only
+	}
 	if m == nil || strings.Contains(strings.ToLower(e.Message), "known") {
 		return err
 	}

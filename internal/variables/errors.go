@@ -11,12 +11,18 @@ import (
 // expressions).
 var ErrLimit = errors.New("expansion limit exceeded")
 
-// UndefinedError reports a reference to a variable that is not in the set.
+// UndefinedError reports a reference to a variable that is not in the set,
+// or that reads into a JSON value for a property or element it does not
+// have (Reason then says which, never showing a sensitive value's text).
 type UndefinedError struct {
-	Name string
+	Name   string
+	Reason string
 }
 
 func (e *UndefinedError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("undefined variable %q: %s", e.Name, e.Reason)
+	}
 	return fmt.Sprintf("undefined variable %q", e.Name)
 }
 

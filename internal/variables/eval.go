@@ -59,6 +59,7 @@ type evaluator struct {
 	parsed    map[string]*template // values parsed as templates (nil: not a template)
 	jsonCache map[string]*jsonVal  // values read as JSON (nil: not JSON)
 	caught    bool                 // a cycle was caught while reading JSON: do not cache
+	missing   string               // why the last JSON step found nothing ("" when it was not JSON's doing)
 
 	pos      int // offset of the top-level token being evaluated
 	problems []Problem
@@ -258,9 +259,9 @@ func blockHint(t *substTok, why error) error {
 func (e *evaluator) calc(x expr, c *ctx) (val, bool, error) {
 	switch x := x.(type) {
 	case *symbolExpr:
-		v, ok := e.lookup(x, c)
+		v, ok := e.lookupOrWhy(x, c)
 		if !ok {
-			return val{}, false, &UndefinedError{Name: x.name()}
+			return val{}, false, &UndefinedError{Name: x.name(), Reason: e.missing}
 		}
 		return v, true, nil
 	case *callExpr:
@@ -315,6 +316,18 @@ func (e *evaluator) lookup(s *symbolExpr, c *ctx) (val, bool) {
 	}
 	v, ok := e.final(n, found)
 	v.sens = v.sens || sens
+	return v, ok
+}
+
+// lookupOrWhy is lookup that, when the symbol has no value because a JSON
+// value lacks the property or element it names, leaves the reason in
+// e.missing (else "").
+func (e *evaluator) lookupOrWhy(s *symbolExpr, c *ctx) (val, bool) {
+	e.missing = ""
+	v, ok := e.lookup(s, c)
+	if ok {
+		e.missing = ""
+	}
 	return v, ok
 }
 
@@ -525,13 +538,21 @@ func (e *evaluator) parseValue(s string) *template {
 }
 
 // jsonProperty reads property (or array index) prop of n's value as JSON.
+// A property the object does not have, an index past the end of the
+// array, or any property of a scalar is no value — undefined, as a
+// variable that is not in the set is (Octostache reads these as empty;
+// ferry fails the step instead of deploying an empty setting) — and
+// e.missing says why, naming the path but, for a sensitive value, nothing
+// of what it holds.
 func (e *evaluator) jsonProperty(n *node, prop string, c *ctx) (*node, bool) {
+	e.missing = ""
 	if !n.hasItem || n.item == "" || prop == "" {
 		return nil, false
 	}
 	text, sens := n.item, n.sens
 	if strings.Contains(text, "#{") {
 		v, cycle := e.expand(n, c)
+		e.missing = ""
 		if cycle {
 			e.caught = true
 			return nil, false
@@ -550,14 +571,30 @@ func (e *evaluator) jsonProperty(n *node, prop string, c *ctx) (*node, bool) {
 			return nil, false
 		}
 		if i >= len(jv.arr) {
-			return &node{hasItem: true, sens: sens, made: true, name: name}, true
+			e.missing = missingText(n.name, sens, fmt.Sprintf("is a JSON array of %d element(s): [%s] is past its end", len(jv.arr), prop), "["+prop+"]")
+			return nil, false
 		}
 		return jsonNode(jv.arr[i], sens, name), true
 	case jsonObject:
+		if _, ok := jv.vals[prop]; !ok {
+			e.missing = missingText(n.name, sens, fmt.Sprintf("is a JSON object without property %q (property names are case-sensitive)", prop), prop)
+			return nil, false
+		}
 		return jsonNode(jv.vals[prop], sens, name), true
+	case jsonNull, jsonUndefined:
+		return nil, false
 	}
-	s, ok := jv.scalar()
-	return &node{item: s, hasItem: ok, sens: sens, made: true, name: name}, true
+	e.missing = missingText(n.name, sens, fmt.Sprintf("is a single JSON value, without property %q", prop), prop)
+	return nil, false
+}
+
+// missingText says why a JSON step found nothing: what the value is when
+// it is not sensitive, and only the step asked for when it is.
+func missingText(name string, sens bool, what, step string) string {
+	if sens {
+		return fmt.Sprintf("the sensitive value of %q has no JSON property or element %q (nothing of the value is shown)", name, step)
+	}
+	return fmt.Sprintf("the value of %q %s", name, what)
 }
 
 func jsonNode(v *jsonVal, sens bool, name string) *node {
@@ -724,9 +761,9 @@ func (e *evaluator) calcNum(n calcNode, c *ctx) (float64, bool, error) {
 	case *calcConst:
 		return n.v, false, nil
 	case *calcVar:
-		v, ok := e.lookup(n.sym, c)
+		v, ok := e.lookupOrWhy(n.sym, c)
 		if !ok {
-			return 0, false, &UndefinedError{Name: n.sym.name()}
+			return 0, false, &UndefinedError{Name: n.sym.name(), Reason: e.missing}
 		}
 		f, ok := parseDoubleDotNet(v.s)
 		if !ok {

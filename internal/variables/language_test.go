@@ -211,9 +211,11 @@ func TestJSONValues(t *testing.T) {
 		{"array as compact JSON", "#{J.Items}", vars("J", j), `[{"Name":"Toast"},{"Name":"Bread"}]`},
 		{"null is empty", "a#{J.Nil}b", vars("J", j), "ab"},
 		{"null through a filter", "a#{J.Nil | ToUpper}b", vars("J", j), "ab"},
-		{"missing property is empty", "a#{J.Nope}b", vars("J", j), "ab"},
-		{"property names are case-sensitive", "a#{J.hello}b", vars("J", j), "ab"},
-		{"out of range is empty", "a#{A[9]}b", vars("A", "[2,3]"), "ab"},
+		// ferry differs from Octostache here: what a JSON value lacks is
+		// undefined, echoed (TestMissingJSONIsUndefined), not empty.
+		{"missing property is undefined", "a#{J.Nope}b", vars("J", j), "a#{J.Nope}b"},
+		{"property names are case-sensitive", "a#{J.hello}b", vars("J", j), "a#{J.hello}b"},
+		{"out of range is undefined", "a#{A[9]}b #{A[2]}", vars("A", "[2,3]"), "a#{A[9]}b #{A[2]}"},
 		{"@ in a property", "#{J.@type}#{J[@type]}", vars("J", j), "WW"},
 		{"booleans and numbers as .NET prints them", "#{J.T} #{J.F}", vars("J", j), "True 1.5"},
 		{"forgiving JSON", "#{J.Name} #{J.Other}", vars("J", `{Name: 'single', /* c */ Other: 15.00,}`), "single 15"},
@@ -222,7 +224,7 @@ func TestJSONValues(t *testing.T) {
 		{"property refers back to the value", "#{J.Name}", vars("J", `{Name: "#{J.Value}", Value: 12}`), "12"},
 		{"not JSON", "#{J.Name}", vars("J", "{Name: NoComma}"), "#{J.Name}"},
 		{"trailing text is not JSON", "#{J.A}", vars("J", `{"A": 1} x`), "#{J.A}"},
-		{"scalar JSON answers any property", "#{N.x}", vars("N", "42"), "42"},
+		{"a scalar has no properties", "#{N.x}", vars("N", "42"), "#{N.x}"},
 		{"each over an array", `#{each n in A}#{n}#{if Octopus.Template.Each.Last == "False"}-#{/if}#{/each}`, vars("A", "[2,3,5,8]"), "2-3-5-8"},
 		{"each over an object", "#{each s in O}#{s}:#{s.Value},#{/each}", vars("O", `{"Small": "11.5", Large: 15.21}`), "Small:11.5,Large:15.21,"},
 		{"each over an object, key and inner value", "#{each s in O}#{s.Key} - #{s.Value.Error}#{/each}", vars("O", `{"X-Large": {"Error": "Not Stocked"}}`), "X-Large - Not Stocked"},

@@ -177,3 +177,48 @@ projects:
 		"Warning: config/app.json line 2", "not a valid expression", `"pw": "***"`, "Success")
 	notContains(t, out, "LENIENT-SECRET-PW", "lenient-secret-pw")
 }
+
+// TestMissingJSONFieldFailsTheStep: a script that reads a property a JSON
+// variable does not have fails the deployment before it runs, naming the
+// variable and the missing path, as an undefined variable does; before, it
+// rendered empty and the step succeeded. For a sensitive JSON value the
+// message shows nothing of the value. A test of presence still just tests.
+func TestMissingJSONFieldFailsTheStep(t *testing.T) {
+	srv := ferrytest.Build(t).StartServer(t)
+	srv.Must("apply", "-f", ferrytest.WriteFile(t, "space.yaml", `environments: [{name: Dev}]
+lifecycles: [{name: L, phases: [{name: Dev, environments: [Dev]}]}]
+projects:
+  - name: Api
+    lifecycle: L
+    variables:
+      - {name: Db, value: '{"host": "db.internal", "ports": [5432]}'}
+      - {name: Sec, value: '{"user": "app", "password": "json-secret-pw-4242"}', sensitive: true}
+      - {name: Check, value: ok}
+    process:
+      - name: Connect
+        type: script
+        script: |
+          echo "host=#{Db.host} port=#{Db.ports[0]}#{if Db.replica} replica=#{Db.replica}#{/if}"
+          #{if Check == "missing"}echo "user=#{Sec.login}" "#{Db.ports[1]}"#{/if}
+          echo "#{if Check == "missing-host"}#{Db.hostname}#{/if}"
+`))
+	srv.Must("release", "create", "Api", "--version", "1.0.0")
+	out := srv.Must("deploy", "Api", "1.0.0", "--to", "Dev", "--wait").Stdout
+	contains(t, out, "host=db.internal port=5432")
+	notContains(t, out, "replica=")
+
+	for check, want := range map[string][]string{
+		"missing":      {`undefined variable "Sec.login"`, `the sensitive value of "Sec" has no JSON property or element "login"`, `undefined variable "Db.ports[1]"`, "past its end"},
+		"missing-host": {`undefined variable "Db.hostname"`, `the value of "Db" is a JSON object without property "hostname"`},
+	} {
+		srv.Must("var", "set", "Api", "Check", check)
+		version := "1.0." + map[string]string{"missing": "1", "missing-host": "2"}[check]
+		srv.Must("release", "create", "Api", "--version", version)
+		r := srv.Run("deploy", "Api", version, "--to", "Dev", "--wait")
+		if r.Code == 0 {
+			t.Fatalf("a script reading a missing JSON property deployed:\n%s", r.Out())
+		}
+		contains(t, r.Out(), want...)
+		notContains(t, r.Out(), "json-secret-pw-4242", `"user"`)
+	}
+}

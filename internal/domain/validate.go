@@ -31,11 +31,11 @@ func ValidateName(what, name string) error {
 	for _, r := range name {
 		switch {
 		case unicode.IsControl(r):
-			return Invalidf("%s name %q contains a control character", what, name)
+			return Invalidf("%s name %q contains a control character; write the name without it", what, name)
 		case unicode.Is(unicode.Cf, r):
-			return Invalidf("%s name %q contains an invisible formatting character (%U)", what, name, r)
+			return Invalidf("%s name %q contains an invisible formatting character (%U); write the name without it", what, name, r)
 		case unicode.IsSpace(r) && r != ' ':
-			return Invalidf("%s name %q contains a space character other than the plain space (%U)", what, name, r)
+			return Invalidf("%s name %q contains a space character other than the plain space (%U); use plain spaces", what, name, r)
 		}
 	}
 	return nil

@@ -98,3 +98,27 @@ func TestValidateTagRefusesInvisibleAndControlRunes(t *testing.T) {
 		}
 	}
 }
+
+// TestLookAlike: names a person could take for one another (case, width,
+// compatibility forms, invisible characters, Cyrillic and Greek letters,
+// digits that read as letters, "rn" for "m") look alike; names that differ
+// in a letter a person sees do not.
+func TestLookAlike(t *testing.T) {
+	for _, p := range [][2]string{
+		{"system", "SYSTEM"}, {"system", "ѕуѕtem"}, {"system", "ｓｙｓｔｅｍ"}, {"system", "ſystem"},
+		{"system", "system\u200b"}, {"system", "sys\u00adtem"}, {"system", "systern"},
+		{"bob", "Bob"}, {"bob", "b0b"}, {"bob", "Ьob"}, {"alice", "aIice"}, {"alice", "a1ice"}, {"alice", "ALICE"},
+		{"admin", "ΑDMIN"}, {"Prod Space", "prod  space"}, {"ops", "ｏｐｓ"},
+	} {
+		if !LookAlike(p[0], p[1]) || !LookAlike(p[1], p[0]) {
+			t.Errorf("%q and %q should look alike", p[0], p[1])
+		}
+	}
+	for _, p := range [][2]string{
+		{"bob", "rob"}, {"bob", "bobby"}, {"alice", "alicia"}, {"system", "systems"}, {"bob", "bób"}, {"ops", "ops-team"},
+	} {
+		if LookAlike(p[0], p[1]) {
+			t.Errorf("%q and %q should not look alike", p[0], p[1])
+		}
+	}
+}

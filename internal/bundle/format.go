@@ -182,7 +182,10 @@ type Parsed struct {
 	Envelope  Envelope
 	Body      []byte // the payload bytes, exactly as signed
 	Signature []byte
-	Payload   Payload
+	// Sum is the SHA-256 of Body (envelope.Opened.Sum), for
+	// trust.Service.VerifySum.
+	Sum     [32]byte
+	Payload Payload
 }
 
 // Parse reads a bundle file and checks everything that needs no keys: size,
@@ -193,8 +196,8 @@ func Parse(data []byte) (*Parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature}
-	if err := envelope.Strict(o.Body, &p.Payload); err != nil {
+	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature, Sum: o.Sum}
+	if err := decodePayload(o.Body, &p.Payload); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
 	}
 	if err := p.Payload.check(o.Envelope.SchemaVersion); err != nil {

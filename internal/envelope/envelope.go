@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -39,11 +40,16 @@ type Envelope struct {
 }
 
 // Opened is an envelope whose structure and digest have been checked, but
-// whose signature has not.
+// whose signature has not. Envelope.Payload may be empty (Body is the
+// payload, decoded).
 type Opened struct {
 	Envelope  Envelope
 	Body      []byte
 	Signature []byte
+	// Sum is the SHA-256 of Body, computed for the digest check:
+	// signing.VerifySum checks a signature against it rather than hashing
+	// Body a second time.
+	Sum [32]byte
 
 	raw   []byte
 	what  string
@@ -115,10 +121,9 @@ func (o *Opened) altered() error {
 }
 
 // Digest is the digest notation used for payloads.
-func Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func Digest(b []byte) string { return digestOf(sha256.Sum256(b)) }
+
+func digestOf(sum [32]byte) string { return "sha256:" + hex.EncodeToString(sum[:]) }
 
 // Seal signs body and returns the envelope as file bytes.
 func Seal(format string, schemaVersion int, body, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]byte, error) {
@@ -173,6 +178,24 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 	if len(data) > maxSize {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSize, "the %s is %d bytes; the limit is %d", what, len(data), maxSize)
 	}
+	if env, body, ok := exactParts(data); ok {
+		// The general path below reads these same fields from this file
+		// and makes these same checks, and CheckExact has nothing to find.
+		if err := checkKind(env, format, oldest, newest, what); err != nil {
+			return nil, err
+		}
+		o, err := opened(env, body, nil, what)
+		if err != nil {
+			return nil, err
+		}
+		o.exact = true
+		return o, nil
+	}
+	return openGeneral(data, format, oldest, newest, what)
+}
+
+// openGeneral is OpenVersions for any file: it reads all of data as JSON.
+func openGeneral(data []byte, format string, oldest, newest int, what string) (*Opened, error) {
 	var env Envelope
 	if err := Strict(data, &env); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
@@ -216,14 +239,62 @@ func checkKind(env Envelope, format string, oldest, newest int, what string) err
 // opened checks body, the decoded payload, against the envelope's digest
 // and decodes its signature.
 func opened(env Envelope, body, raw []byte, what string) (*Opened, error) {
-	if got := Digest(body); got != env.Digest {
+	sum := sha256.Sum256(body)
+	if got := digestOf(sum); got != env.Digest {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
 	if err != nil || len(sig) == 0 {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSignature, "the %s's signature is damaged or missing", what)
 	}
-	return &Opened{Envelope: env, Body: body, Signature: sig, raw: raw, what: what}, nil
+	return &Opened{Envelope: env, Body: body, Signature: sig, Sum: sum, raw: raw, what: what}, nil
+}
+
+// exactParts reads data if it is byte for byte what Seal writes, which is
+// every file ferry wrote, without reading the payload's base64 as JSON text
+// or copying it: it finds the payload's text at its place, decodes it, and
+// reads the envelope around it (small) strictly. ok is true only if data
+// is exactly encode of env with the payload's text put back, so that
+// Strict, reading all of data, would give the same env (and this Payload)
+// and CheckExact would pass; ok is false for any other file, which the
+// general path then reads and refuses for what it is. env.Payload is empty.
+func exactParts(data []byte) (env Envelope, body []byte, ok bool) {
+	start := bytes.Index(data[:min(len(data), maxHead)], []byte(payloadField))
+	if start < 0 {
+		return Envelope{}, nil, false
+	}
+	start += len(payloadField)
+	n := bytes.IndexByte(data[start:], '"')
+	if n < 0 {
+		return Envelope{}, nil, false
+	}
+	// Strict base64 refuses any byte outside its alphabet but skips line
+	// breaks: at the one length of its bytes' encoding, the text has none.
+	enc := base64.StdEncoding.Strict()
+	body = make([]byte, enc.DecodedLen(n))
+	got, err := enc.Decode(body, data[start:start+n])
+	if err != nil || enc.EncodedLen(got) != n {
+		return Envelope{}, nil, false
+	}
+	shell := slices.Concat(data[:start], data[start+n:])
+	if Strict(shell, &env) != nil {
+		return Envelope{}, nil, false
+	}
+	// Before the payload come only the format, schema version and digest,
+	// whose encoded values hold no bare quote: the first payloadField of
+	// the canonical form is where the payload's text goes.
+	if want, err := encode(env); err != nil || !bytes.Equal(want, shell) {
+		return Envelope{}, nil, false
+	}
+	sig, err := enc.DecodeString(env.Signature)
+	if err != nil || enc.EncodedLen(len(sig)) != len(env.Signature) {
+		return Envelope{}, nil, false
+	}
+	o := Opened{Envelope: env}
+	if o.checkSigner() != nil {
+		return Envelope{}, nil, false
+	}
+	return env, body[:got], true
 }
 
 // Strict decodes one JSON document exactly: it refuses anything a standard

@@ -153,3 +153,69 @@ func TestCheckExactAgreesWithRewriting(t *testing.T) {
 		}
 	}
 }
+
+// TestExactPartsAgreesWithGeneral holds OpenVersions' reading of files in
+// the exact form (exactParts) to the general path it skips: over real
+// envelopes (empty, small and large payloads, another format and schema
+// version, a wrong digest, an empty signature) and thousands of random
+// edits, both refuse with the same message, or both open the same fields,
+// body, signature and sum, with the same CheckExact result; and every file
+// Seal writes takes the exact path.
+func TestExactPartsAgreesWithGeneral(t *testing.T) {
+	var goods [][]byte
+	for _, body := range []string{``, `{}`, `{"a":"` + strings.Repeat("x/+?", 3000) + `"}`} {
+		goods = append(goods, sealed(t, body))
+	}
+	good := goods[1]
+	goods = append(goods,
+		edit(t, good, func(e *Envelope) { e.Format = "ferry-other\"payload\": \"" }),
+		edit(t, good, func(e *Envelope) { e.SchemaVersion = 7 }),
+		edit(t, good, func(e *Envelope) { e.Digest = Digest([]byte("other")) }),
+		edit(t, good, func(e *Envelope) { e.Signature = "" }),
+	)
+	for _, g := range goods {
+		if _, _, ok := exactParts(g); !ok {
+			t.Errorf("what Seal writes does not take the exact path:\n%s", g)
+		}
+	}
+	cases := slices.Clone(goods)
+	r := rand.New(rand.NewPCG(5, 6))
+	const alphabet = " \n\r\\\"=/+Aa0{}:,u"
+	for range 6000 {
+		c := bytes.Clone(goods[r.IntN(len(goods))])
+		at := r.IntN(len(c))
+		switch r.IntN(4) {
+		case 0:
+			c[at] = alphabet[r.IntN(len(alphabet))]
+		case 1:
+			c = slices.Insert(c, at, alphabet[r.IntN(len(alphabet))])
+		case 2:
+			c = slices.Delete(c, at, at+1)
+		default:
+			c = slices.Insert(c, at, []byte(`"payload": "`)...)
+		}
+		cases = append(cases, c)
+	}
+	exact := 0
+	for _, data := range cases {
+		fast, errFast := OpenVersions(data, "ferry-test", 1, 1, 1<<20, "test file")
+		slow, errSlow := openGeneral(data, "ferry-test", 1, 1, "test file")
+		if (errFast == nil) != (errSlow == nil) || errFast != nil && errFast.Error() != errSlow.Error() {
+			t.Fatalf("disagree on:\n%s\nexact path: %v\ngeneral:    %v", data, errFast, errSlow)
+		}
+		if _, _, ok := exactParts(data); ok {
+			exact++
+		}
+		if errFast != nil {
+			continue
+		}
+		envFast, envSlow := fast.Envelope, slow.Envelope
+		envFast.Payload, envSlow.Payload = "", ""
+		errExactFast, errExactSlow := fast.CheckExact(), slow.CheckExact()
+		if envFast != envSlow || !bytes.Equal(fast.Body, slow.Body) || !bytes.Equal(fast.Signature, slow.Signature) || fast.Sum != slow.Sum ||
+			(errExactFast == nil) != (errExactSlow == nil) {
+			t.Fatalf("different results for:\n%s\nexact path: %+v (%v)\ngeneral:    %+v (%v)", data, envFast, errExactFast, envSlow, errExactSlow)
+		}
+	}
+	t.Logf("%d files, %d in the exact form", len(cases), exact)
+}

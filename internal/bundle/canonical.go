@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -117,6 +118,7 @@ type compactReader struct {
 	s    string
 	i    int
 	strs []string // backing array of string lists read so far
+	esc  []byte   // room to unescape a string in
 }
 
 // next consumes c if it is the next byte.
@@ -181,7 +183,7 @@ func (r *compactReader) variable(v *Variable) bool {
 	}
 	var seen uint8
 	for {
-		name, ok := r.name()
+		name, ok := r.variableName()
 		if !ok {
 			return false
 		}
@@ -211,6 +213,29 @@ func (r *compactReader) variable(v *Variable) bool {
 			return false
 		}
 	}
+}
+
+// variableFields are the member names of a variable, each with its quotes
+// and colon, by its first letter.
+var variableFields = [...]string{'n': `"name":`, 'v': `"value":`, 's': `"sensitive":`, 'e': `"environments":`, 't': `"tenantTags":`}
+
+// variableName is name for a member of a variable: a known name is
+// matched whole instead of read a byte at a time.
+func (r *compactReader) variableName() (string, bool) {
+	if r.i+1 < len(r.b) {
+		c := r.b[r.i+1]
+		if int(c) < len(variableFields) {
+			f := variableFields[c]
+			if c == 's' && bytes.HasPrefix(r.b[r.i:], []byte(`"sealed":`)) {
+				f = `"sealed":`
+			}
+			if f != "" && bytes.HasPrefix(r.b[r.i:], []byte(f)) {
+				r.i += len(f)
+				return f[1 : len(f)-2], true
+			}
+		}
+	}
+	return r.name()
 }
 
 func (r *compactReader) boolean(out *bool) bool {
@@ -263,7 +288,11 @@ func (r *compactReader) str(out *string) bool {
 	}
 	start := r.i
 	ascii := true
-	for r.i < len(r.b) {
+	for {
+		r.i += plainRun(r.b[r.i:])
+		if r.i >= len(r.b) {
+			return false
+		}
 		switch c := r.b[r.i]; {
 		case c == '"':
 			if !ascii && !utf8.Valid(r.b[start:r.i]) {
@@ -276,24 +305,27 @@ func (r *compactReader) str(out *string) bool {
 			return r.unescape(start, out)
 		case c < 0x20:
 			return false
-		case c >= 0x80:
+		default: // c >= 0x80
 			ascii = false
+			r.i++
 		}
-		r.i++
 	}
-	return false
 }
 
 // unescape reads the rest of a string that has escapes, from start (after
-// its opening quote). It reads the escapes encoding/json writes, and \u
-// escapes of any character outside the surrogates; a string with a
-// surrogate escape is left to Strict.
+// its opening quote; r.i is at the first backslash). It reads the escapes
+// encoding/json writes, and \u escapes of any character outside the
+// surrogates; a string with a surrogate escape is left to Strict.
 func (r *compactReader) unescape(start int, out *string) bool {
-	buf := make([]byte, 0, 2*(r.i-start)+16)
+	buf := r.esc[:0]
+	defer func() { r.esc = buf }()
 	plain := start // start of the bytes not copied yet
-	for r.i < len(r.b) {
-		c := r.b[r.i]
-		switch {
+	for {
+		r.i += plainRun(r.b[r.i:])
+		if r.i >= len(r.b) {
+			return false
+		}
+		switch c := r.b[r.i]; {
 		case c == '"':
 			buf = append(buf, r.b[plain:r.i]...)
 			if !utf8.Valid(buf) {
@@ -338,7 +370,30 @@ func (r *compactReader) unescape(start int, out *string) bool {
 		r.i += 2
 		plain = r.i
 	}
-	return false
+}
+
+// plainRun is the length of b's first run of bytes that a string holds as
+// they are: printable ASCII other than a quote and a backslash. It looks at
+// eight bytes at a time (the tests for a byte equal to or less than a value
+// are those of Sean Anderson's "Bit Twiddling Hacks", which are exact as
+// tests of a whole word), and at single bytes only where one of eight
+// ends the run.
+func plainRun(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		if ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x|x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return i
 }
 
 // hex4 reads the four hex digits of a \u escape.

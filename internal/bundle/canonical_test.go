@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
@@ -156,4 +158,70 @@ func TestCompactKnowsEveryField(t *testing.T) {
 	if p.member("Kind") != nil || p.member("extra") != nil {
 		t.Error("member must match names exactly")
 	}
+}
+
+// BenchmarkDecodePayload reads the payload of a 10 MB bundle like the one
+// bench.BenchmarkBundleVerifyPerMB checks, on the compact path and by
+// envelope.Strict.
+func BenchmarkDecodePayload(b *testing.B) {
+	p := testPayload()
+	sealed := "-----BEGIN AGE ENCRYPTED FILE-----\n" + strings.Repeat(strings.Repeat("Q", 64)+"\n", 4) + "-----END AGE ENCRYPTED FILE-----\n"
+	p.Variables = nil
+	for i := range 56000 {
+		v := Variable{Name: fmt.Sprintf("App.Setting%05d", i), Environments: []string{"Production"}}
+		if i%10 == 0 {
+			v.Sensitive, v.Sealed = true, sealed
+		} else {
+			v.Value = fmt.Sprintf("value-%05d-%s", i, strings.Repeat("x", 24))
+		}
+		p.Variables = append(p.Variables, v)
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, decode := range map[string]func([]byte, *Payload) error{"compact": decodePayload, "strict": func(b []byte, p *Payload) error { return envelope.Strict(b, p) }} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				var out Payload
+				if err := decode(body, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// CPU time moves far less than wall time on a shared machine.
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/float64(time.Millisecond), "cpu-ms/op")
+		})
+	}
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// FuzzCompactReadsWhatStrictReads is TestCompactReadsWhatStrictReads for
+// `go test -fuzz`: whatever readCompact accepts, Strict accepts and reads
+// the same.
+func FuzzCompactReadsWhatStrictReads(f *testing.F) {
+	for _, d := range compactDocs(f) {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var fast, strict Payload
+		if !readCompact(in, &fast) {
+			return
+		}
+		if err := envelope.Strict(in, &strict); err != nil {
+			t.Fatalf("the compact path accepts what Strict refuses (%v)", err)
+		}
+		if !reflect.DeepEqual(fast, strict) {
+			t.Fatalf("the compact path reads another payload than Strict:\ncompact: %+v\nstrict:  %+v", fast, strict)
+		}
+	})
 }

@@ -153,7 +153,9 @@ func (r *compactReader) variables(out *[]Variable) bool {
 	if !r.next('[') {
 		return false
 	}
+	// A variable takes 60 bytes or more; most have one environment.
 	vs := make([]Variable, 0, len(r.b)/128)
+	r.strs = make([]string, 0, cap(vs))
 	if r.next(']') {
 		*out = vs
 		return true

@@ -219,3 +219,42 @@ func TestExactPartsAgreesWithGeneral(t *testing.T) {
 	}
 	t.Logf("%d files, %d in the exact form", len(cases), exact)
 }
+
+// TestDecodeExactInParts: decoding base64 in pieces at once accepts
+// exactly the texts that are the one strict form of their bytes, and
+// gives those bytes, whatever the number of pieces — with padding,
+// line breaks and foreign bytes put anywhere, at the pieces' edges too.
+func TestDecodeExactInParts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	reference := func(text []byte) ([]byte, bool) {
+		enc := base64.StdEncoding.Strict()
+		b, err := enc.DecodeString(string(text))
+		return b, err == nil && enc.EncodedLen(len(b)) == len(text)
+	}
+	for range 4000 {
+		raw := make([]byte, r.IntN(200))
+		for i := range raw {
+			raw[i] = byte(r.Uint32())
+		}
+		text := []byte(base64.StdEncoding.EncodeToString(raw))
+		if len(text) > 0 && r.IntN(4) > 0 {
+			at := r.IntN(len(text))
+			c := "=\n\r A/+.\x00"[r.IntN(9)]
+			switch r.IntN(3) {
+			case 0:
+				text[at] = c
+			case 1:
+				text = slices.Insert(text, at, c)
+			default:
+				text = slices.Delete(text, at, at+1)
+			}
+		}
+		wantBody, want := reference(text)
+		for parts := 1; parts <= 5; parts++ {
+			body, ok := decodeExact(text, parts)
+			if ok != want || ok && !bytes.Equal(body, wantBody) {
+				t.Fatalf("%q in %d parts: %v %x, want %v %x", text, parts, ok, body, want, wantBody)
+			}
+		}
+	}
+}

@@ -177,23 +177,49 @@ var exportCommands = map[string]string{
 // schema version from oldest to newest (its own and the previous one, see
 // internal/compat).
 func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what string) (*Opened, error) {
+	return OpenVersionsAnd(data, format, oldest, newest, maxSize, what, nil)
+}
+
+// OpenVersionsAnd is OpenVersions followed by read(o.Body), for a caller
+// that reads the payload next: for a file in the exact form, read runs
+// while the payload's SHA-256 is computed on another goroutine, and only
+// its result waits for the digest check. The refusals and their order are
+// OpenVersions's, then read's error as it is. read must not change body.
+func OpenVersionsAnd(data []byte, format string, oldest, newest, maxSize int, what string, read func(body []byte) error) (*Opened, error) {
 	if len(data) > maxSize {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSize, "the %s is %d bytes; the limit is %d", what, len(data), maxSize)
 	}
-	if env, body, ok := exactParts(data); ok {
-		// The general path below reads these same fields from this file
-		// and makes these same checks, and CheckExact has nothing to find.
-		if err := checkKind(env, format, oldest, newest, what); err != nil {
-			return nil, err
+	env, body, ok := exactParts(data)
+	if !ok {
+		o, err := openGeneral(data, format, oldest, newest, what)
+		if err == nil && read != nil {
+			err = read(o.Body)
 		}
-		o, err := opened(env, body, nil, what)
 		if err != nil {
 			return nil, err
 		}
-		o.exact = true
 		return o, nil
 	}
-	return openGeneral(data, format, oldest, newest, what)
+	// The general path reads these same fields from this file and makes
+	// these same checks, and CheckExact has nothing to find.
+	if err := checkKind(env, format, oldest, newest, what); err != nil {
+		return nil, err
+	}
+	sums := make(chan [32]byte, 1)
+	go func() { sums <- sha256.Sum256(body) }()
+	var readErr error
+	if read != nil {
+		readErr = read(body)
+	}
+	o, err := opened(env, body, <-sums, nil, what)
+	if err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	o.exact = true
+	return o, nil
 }
 
 // openGeneral is OpenVersions for any file: it reads all of data as JSON.
@@ -209,7 +235,7 @@ func openGeneral(data []byte, format string, oldest, newest int, what string) (*
 	if err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's payload is damaged (bad base64): the file was altered or truncated", what)
 	}
-	return opened(env, body, data, what)
+	return opened(env, body, sha256.Sum256(body), data, what)
 }
 
 // checkKind refuses an envelope of another format or of a schema version
@@ -239,9 +265,8 @@ func checkKind(env Envelope, format string, oldest, newest int, what string) err
 }
 
 // opened checks body, the decoded payload, against the envelope's digest
-// and decodes its signature.
-func opened(env Envelope, body, raw []byte, what string) (*Opened, error) {
-	sum := sha256.Sum256(body)
+// by its SHA-256 (sum) and decodes its signature.
+func opened(env Envelope, body []byte, sum [32]byte, raw []byte, what string) (*Opened, error) {
 	if got := digestOf(sum); got != env.Digest {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
 	}

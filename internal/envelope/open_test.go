@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -163,7 +164,7 @@ func TestCheckExactAgreesWithRewriting(t *testing.T) {
 // Seal writes takes the exact path.
 func TestExactPartsAgreesWithGeneral(t *testing.T) {
 	var goods [][]byte
-	for _, body := range []string{``, `{}`, `{"a":"` + strings.Repeat("x/+?", 3000) + `"}`} {
+	for _, body := range []string{``, `{}`, `{"b":"` + strings.Repeat("x/+?", 3000) + `"}`, `{"a":1}`} {
 		goods = append(goods, sealed(t, body))
 	}
 	good := goods[1]
@@ -205,6 +206,23 @@ func TestExactPartsAgreesWithGeneral(t *testing.T) {
 		}
 		if _, _, ok := exactParts(data); ok {
 			exact++
+		}
+		// A reader of the payload runs beside the digest, and its refusal
+		// comes after every refusal of the envelope, as it would after
+		// OpenVersions.
+		refuseA := func(body []byte) error {
+			if bytes.Contains(body, []byte("a")) {
+				return errors.New("the payload has an a")
+			}
+			return nil
+		}
+		_, errAnd := OpenVersionsAnd(data, "ferry-test", 1, 1, 1<<20, "test file", refuseA)
+		errThen := errSlow
+		if errThen == nil {
+			errThen = refuseA(slow.Body)
+		}
+		if (errAnd == nil) != (errThen == nil) || errAnd != nil && errAnd.Error() != errThen.Error() {
+			t.Fatalf("OpenVersionsAnd says %v, OpenVersions then read %v, for:\n%s", errAnd, errThen, data)
 		}
 		if errFast != nil {
 			continue

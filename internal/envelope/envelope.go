@@ -206,9 +206,11 @@ func OpenVersionsAnd(data []byte, format string, oldest, newest, maxSize int, wh
 		return nil, err
 	}
 	sums := make(chan [32]byte, 1)
-	go func() { sums <- sha256.Sum256(body) }()
 	var readErr error
-	if read != nil {
+	if read == nil {
+		sums <- sha256.Sum256(body)
+	} else {
+		go func() { sums <- sha256.Sum256(body) }()
 		readErr = read(body)
 	}
 	o, err := opened(env, body, <-sums, nil, what)

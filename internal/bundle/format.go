@@ -182,21 +182,27 @@ type Parsed struct {
 	Envelope  Envelope
 	Body      []byte // the payload bytes, exactly as signed
 	Signature []byte
-	Payload   Payload
+	// Sum is the SHA-256 of Body (envelope.Opened.Sum), for
+	// trust.Service.VerifySum.
+	Sum     [32]byte
+	Payload Payload
 }
 
 // Parse reads a bundle file and checks everything that needs no keys: size,
 // format, schema version, that the digest matches the payload, and that the
 // payload is well formed. It never trusts what it reads; Verify does that.
 func Parse(data []byte) (*Parsed, error) {
-	o, err := envelope.OpenVersions(data, Format, compat.Previous, compat.Current, MaxSize, "release bundle")
+	var payload Payload
+	o, err := envelope.OpenVersionsAnd(data, Format, compat.Previous, compat.Current, MaxSize, "release bundle", func(body []byte) error {
+		if err := decodePayload(body, &payload); err != nil {
+			return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature}
-	if err := envelope.Strict(o.Body, &p.Payload); err != nil {
-		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
-	}
+	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature, Sum: o.Sum, Payload: payload}
 	if err := p.Payload.check(o.Envelope.SchemaVersion); err != nil {
 		return nil, err
 	}

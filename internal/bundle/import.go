@@ -32,7 +32,7 @@ type verified struct {
 // that this space is the target, that every secret opens with this space's
 // key, and that the rebuilt snapshot is the one the source signed.
 func (s *Service) verify(ctx context.Context, sp domain.Space, p *Parsed) (*verified, error) {
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, []byte(p.Envelope.Signer), p.Body, p.Signature)
+	signer, err := s.trust.VerifySum(ctx, sp.ID, domain.TrustReleases, []byte(p.Envelope.Signer), p.Body, p.Sum, p.Signature)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ type Service struct {
 type Trust interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
-	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+	VerifySum(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum [32]byte, sig []byte) (domain.RemoteSpace, error)
 }
 
 // Arrivals is told, in the transaction that imports it, of each release

@@ -14,7 +14,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -39,11 +42,16 @@ type Envelope struct {
 }
 
 // Opened is an envelope whose structure and digest have been checked, but
-// whose signature has not.
+// whose signature has not. Envelope.Payload may be empty (Body is the
+// payload, decoded).
 type Opened struct {
 	Envelope  Envelope
 	Body      []byte
 	Signature []byte
+	// Sum is the SHA-256 of Body, computed for the digest check:
+	// signing.VerifySum checks a signature against it rather than hashing
+	// Body a second time.
+	Sum [32]byte
 
 	raw   []byte
 	what  string
@@ -115,10 +123,9 @@ func (o *Opened) altered() error {
 }
 
 // Digest is the digest notation used for payloads.
-func Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func Digest(b []byte) string { return digestOf(sha256.Sum256(b)) }
+
+func digestOf(sum [32]byte) string { return "sha256:" + hex.EncodeToString(sum[:]) }
 
 // Seal signs body and returns the envelope as file bytes.
 func Seal(format string, schemaVersion int, body, signerPEM []byte, sign func([]byte) ([]byte, error)) ([]byte, error) {
@@ -170,9 +177,55 @@ var exportCommands = map[string]string{
 // schema version from oldest to newest (its own and the previous one, see
 // internal/compat).
 func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what string) (*Opened, error) {
+	return OpenVersionsAnd(data, format, oldest, newest, maxSize, what, nil)
+}
+
+// OpenVersionsAnd is OpenVersions followed by read(o.Body), for a caller
+// that reads the payload next: for a file in the exact form, read runs
+// while the payload's SHA-256 is computed on another goroutine, and only
+// its result waits for the digest check. The refusals and their order are
+// OpenVersions's, then read's error as it is. read must not change body.
+func OpenVersionsAnd(data []byte, format string, oldest, newest, maxSize int, what string, read func(body []byte) error) (*Opened, error) {
 	if len(data) > maxSize {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSize, "the %s is %d bytes; the limit is %d", what, len(data), maxSize)
 	}
+	env, body, ok := exactParts(data)
+	if !ok {
+		o, err := openGeneral(data, format, oldest, newest, what)
+		if err == nil && read != nil {
+			err = read(o.Body)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return o, nil
+	}
+	// The general path reads these same fields from this file and makes
+	// these same checks, and CheckExact has nothing to find.
+	if err := checkKind(env, format, oldest, newest, what); err != nil {
+		return nil, err
+	}
+	sums := make(chan [32]byte, 1)
+	var readErr error
+	if read == nil {
+		sums <- sha256.Sum256(body)
+	} else {
+		go func() { sums <- sha256.Sum256(body) }()
+		readErr = read(body)
+	}
+	o, err := opened(env, body, <-sums, nil, what)
+	if err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	o.exact = true
+	return o, nil
+}
+
+// openGeneral is OpenVersions for any file: it reads all of data as JSON.
+func openGeneral(data []byte, format string, oldest, newest int, what string) (*Opened, error) {
 	var env Envelope
 	if err := Strict(data, &env); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "not a readable ferry %s (%v); the file may be truncated or damaged", what, err)
@@ -184,7 +237,7 @@ func OpenVersions(data []byte, format string, oldest, newest, maxSize int, what 
 	if err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's payload is damaged (bad base64): the file was altered or truncated", what)
 	}
-	return opened(env, body, data, what)
+	return opened(env, body, sha256.Sum256(body), data, what)
 }
 
 // checkKind refuses an envelope of another format or of a schema version
@@ -214,16 +267,110 @@ func checkKind(env Envelope, format string, oldest, newest int, what string) err
 }
 
 // opened checks body, the decoded payload, against the envelope's digest
-// and decodes its signature.
-func opened(env Envelope, body, raw []byte, what string) (*Opened, error) {
-	if got := Digest(body); got != env.Digest {
+// by its SHA-256 (sum) and decodes its signature.
+func opened(env Envelope, body []byte, sum [32]byte, raw []byte, what string) (*Opened, error) {
+	if got := digestOf(sum); got != env.Digest {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleDigest, "the %s's digest does not match its contents (recorded %s, computed %s): the file was altered or damaged", what, env.Digest, got)
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
 	if err != nil || len(sig) == 0 {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSignature, "the %s's signature is damaged or missing", what)
 	}
-	return &Opened{Envelope: env, Body: body, Signature: sig, raw: raw, what: what}, nil
+	return &Opened{Envelope: env, Body: body, Signature: sig, Sum: sum, raw: raw, what: what}, nil
+}
+
+// exactParts reads data if it is byte for byte what Seal writes, which is
+// every file ferry wrote, without reading the payload's base64 as JSON text
+// or copying it: it finds the payload's text at its place, decodes it, and
+// reads the envelope around it (small) strictly. ok is true only if data
+// is exactly encode of env with the payload's text put back, so that
+// Strict, reading all of data, would give the same env (and this Payload)
+// and CheckExact would pass; ok is false for any other file, which the
+// general path then reads and refuses for what it is. env.Payload is empty.
+func exactParts(data []byte) (env Envelope, body []byte, ok bool) {
+	start := bytes.Index(data[:min(len(data), maxHead)], []byte(payloadField))
+	if start < 0 {
+		return Envelope{}, nil, false
+	}
+	start += len(payloadField)
+	n := bytes.IndexByte(data[start:], '"')
+	if n < 0 {
+		return Envelope{}, nil, false
+	}
+	parts := 1
+	if n >= 1<<20 {
+		parts = min(decodeParts, runtime.GOMAXPROCS(0))
+	}
+	body, ok = decodeExact(data[start:start+n], parts)
+	if !ok {
+		return Envelope{}, nil, false
+	}
+	shell := slices.Concat(data[:start], data[start+n:])
+	if Strict(shell, &env) != nil {
+		return Envelope{}, nil, false
+	}
+	// Before the payload come only the format, schema version and digest,
+	// whose encoded values hold no bare quote: the first payloadField of
+	// the canonical form is where the payload's text goes.
+	if want, err := encode(env); err != nil || !bytes.Equal(want, shell) {
+		return Envelope{}, nil, false
+	}
+	enc := base64.StdEncoding.Strict()
+	sig, err := enc.DecodeString(env.Signature)
+	if err != nil || enc.EncodedLen(len(sig)) != len(env.Signature) {
+		return Envelope{}, nil, false
+	}
+	o := Opened{Envelope: env}
+	if o.checkSigner() != nil {
+		return Envelope{}, nil, false
+	}
+	return env, body, true
+}
+
+// decodeParts is how many parts of a large payload's base64 are decoded at
+// once, each on its own goroutine: a person waits for a bundle's check.
+const decodeParts = 4
+
+// decodeExact decodes text if it is the one strict base64 form of some
+// bytes: no byte outside the alphabet, no line breaks (Strict skips them;
+// at the one length of its bytes' encoding the text has none), padding
+// only at the end. It decodes parts (1 or more) pieces of a multiple of 4
+// characters at once; every piece but the last must decode to 3 bytes for
+// each 4 characters, so that no padding ends it.
+func decodeExact(text []byte, parts int) ([]byte, bool) {
+	enc := base64.StdEncoding.Strict()
+	if len(text)%4 != 0 || parts < 1 {
+		return nil, false
+	}
+	body := make([]byte, enc.DecodedLen(len(text)))
+	if len(text) < 4*parts {
+		parts = 1
+	}
+	step := len(text) / 4 / parts * 4
+	got := make([]int, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		from, to := i*step, (i+1)*step
+		if i == parts-1 {
+			to = len(text)
+		}
+		// Decode writes 8 bytes at a time where it has room: each piece
+		// gets only its own.
+		dst := body[from/4*3 : min(to/4*3, len(body))]
+		wg.Go(func() {
+			n, err := enc.Decode(dst, text[from:to])
+			if err != nil || i < parts-1 && n != (to-from)/4*3 {
+				n = -1
+			}
+			got[i] = n
+		})
+	}
+	wg.Wait()
+	last := got[parts-1]
+	if slices.Contains(got, -1) || enc.EncodedLen((parts-1)*step/4*3+last) != len(text) {
+		return nil, false
+	}
+	return body[:(parts-1)*step/4*3+last], true
 }
 
 // Strict decodes one JSON document exactly: it refuses anything a standard

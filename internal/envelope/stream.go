@@ -3,6 +3,7 @@ package envelope
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"slices"
@@ -58,7 +59,7 @@ func OpenReader(r io.Reader, size int64, format string, oldest, newest, maxSize 
 	if err := checkKind(env, format, oldest, newest, what); err != nil {
 		return nil, err
 	}
-	o, err := opened(env, body, shell, what)
+	o, err := opened(env, body, sha256.Sum256(body), shell, what)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,21 @@ func Sign(key *ecdsa.PrivateKey, payload []byte) ([]byte, error) {
 // payload. A signature that does not verify is an error wrapping
 // ErrBadSignature.
 func Verify(cert *x509.Certificate, payload, sig []byte) error {
+	return verify(cert, payload, nil, sig)
+}
+
+// VerifySum is Verify for a payload whose SHA-256 the caller has already
+// computed from these same bytes (envelope.Opened.Sum: the digest check
+// hashed them): an ECDSA signature is checked against sum without
+// hashing payload again. The signature and what it covers are unchanged
+// (openssl checks it the same way); Ed25519 signs the payload itself, so
+// it still reads payload. A sum that is not payload's hash makes a valid
+// ECDSA signature fail, never a wrong one pass against payload.
+func VerifySum(cert *x509.Certificate, payload []byte, sum [32]byte, sig []byte) error {
+	return verify(cert, payload, &sum, sig)
+}
+
+func verify(cert *x509.Certificate, payload []byte, sum *[32]byte, sig []byte) error {
 	if cert == nil {
 		return errors.New("verifying signature: no certificate")
 	}
@@ -78,9 +93,12 @@ func Verify(cert *x509.Certificate, payload, sig []byte) error {
 		if pub.Curve != elliptic.P256() {
 			return fmt.Errorf("verifying signature: certificate key is ECDSA %s, want P-256", pub.Curve.Params().Name)
 		}
-		digest := sha256.Sum256(payload)
+		if sum == nil {
+			digest := sha256.Sum256(payload)
+			sum = &digest
+		}
 		// VerifyASN1 rejects empty, truncated and non-DER input.
-		if !ecdsa.VerifyASN1(pub, digest[:], sig) {
+		if !ecdsa.VerifyASN1(pub, sum[:], sig) {
 			return fmt.Errorf("verifying ECDSA signature by %q: the document was altered or signed by another key: %w", cert.Subject.CommonName, ErrBadSignature)
 		}
 		return nil

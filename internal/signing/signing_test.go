@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
@@ -304,5 +305,49 @@ func TestOpenSSL(t *testing.T) {
 	want := identity.Fingerprint(id.Cert.Raw)
 	if _, got, _ := strings.Cut(out, "="); got != want {
 		t.Fatalf("openssl printed %q, Fingerprint() = %s", out, want)
+	}
+}
+
+// TestVerifySumAgreesWithVerify: VerifySum with the payload's own SHA-256
+// accepts exactly what Verify accepts (ECDSA and Ed25519, altered payloads
+// and signatures, another key); a sum that is not the payload's hash
+// never lets an ECDSA signature pass, and Ed25519 ignores the sum.
+func TestVerifySumAgreesWithVerify(t *testing.T) {
+	id, other := newIdentity(t, "DevTest"), newIdentity(t, "Other")
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Ed"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edCert, _ := x509.ParseCertificate(der)
+	ecSig, edSig := mustSign(t, id, payload), ed25519.Sign(priv, payload)
+	type check struct {
+		name    string
+		cert    *x509.Certificate
+		payload []byte
+		sig     []byte
+	}
+	for _, c := range []check{
+		{"ecdsa", id.Cert, payload, ecSig},
+		{"ecdsa altered payload", id.Cert, flip(payload, 3), ecSig},
+		{"ecdsa flipped signature", id.Cert, payload, flip(ecSig, 10)},
+		{"ecdsa other key", other.Cert, payload, ecSig},
+		{"ecdsa empty signature", id.Cert, payload, nil},
+		{"ed25519", edCert, payload, edSig},
+		{"ed25519 altered payload", edCert, flip(payload, 3), edSig},
+		{"ed25519 flipped signature", edCert, payload, flip(edSig, 5)},
+	} {
+		want := Verify(c.cert, c.payload, c.sig)
+		got := VerifySum(c.cert, c.payload, sha256.Sum256(c.payload), c.sig)
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Errorf("%s: Verify %v, VerifySum %v", c.name, want, got)
+		}
+	}
+	if err := VerifySum(id.Cert, payload, sha256.Sum256(flip(payload, 3)), ecSig); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("ecdsa with another payload's sum: got %v", err)
+	}
+	if err := VerifySum(edCert, payload, [32]byte{}, edSig); err != nil {
+		t.Errorf("ed25519 must not depend on the sum: got %v", err)
 	}
 }

@@ -7,6 +7,7 @@ package trust
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -296,6 +297,18 @@ func (s *Service) Get(ctx context.Context, spaceID int64, name string) (domain.R
 // trusts it for direction. It returns the remote space. Every refusal is
 // KindUntrusted and says what to do.
 func (s *Service) Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error) {
+	return s.verify(ctx, spaceID, direction, signerPEM, payload, nil, sig)
+}
+
+// VerifySum is Verify for a payload whose SHA-256 (sum) was computed from
+// these same bytes when its envelope was opened (envelope.Opened.Sum), so
+// that an ECDSA signature is checked without hashing them again
+// (signing.VerifySum).
+func (s *Service) VerifySum(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum [32]byte, sig []byte) (domain.RemoteSpace, error) {
+	return s.verify(ctx, spaceID, direction, signerPEM, payload, &sum, sig)
+}
+
+func (s *Service) verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum *[32]byte, sig []byte) (domain.RemoteSpace, error) {
 	fp, err := fingerprintOf(signerPEM)
 	if err != nil {
 		return domain.RemoteSpace{}, err
@@ -317,7 +330,11 @@ func (s *Service) Verify(ctx context.Context, spaceID int64, direction string, s
 	if err != nil {
 		return r, untrusted(domain.RuleSignature, "the stored certificate of remote space %q is no longer valid (%v); ask its owners for a new one and rotate it with `ferry remote-space update %q --cert FILE`", r.Name, err, r.Name)
 	}
-	if err := signing.Verify(cert.X509, payload, sig); err != nil {
+	if sum == nil {
+		computed := sha256.Sum256(payload)
+		sum = &computed
+	}
+	if err := signing.VerifySum(cert.X509, payload, *sum, sig); err != nil {
 		return r, untrusted(domain.RuleSignature, "the signature of remote space %q does not match the contents: the file was altered or damaged after it was signed", r.Name)
 	}
 	return r, nil

@@ -13,7 +13,10 @@ import (
 // `target add` checks it, in environments of this space known after the
 // apply, each name and thumbprint once.
 func (st *applyState) planTargets(doc *config.Document, plan *applyPlan, probs *problems, known map[string]bool, tg Targets) {
-	names, prints := map[string]bool{}, map[string]string{}
+	names, prints, listed := map[string]bool{}, map[string]string{}, map[string]bool{}
+	for _, ct := range doc.Targets {
+		listed[ct.Name] = true
+	}
 	for i, ct := range doc.Targets {
 		path := fmt.Sprintf("targets[%d]", i)
 		t := domain.Target{SpaceID: st.space.ID, Name: ct.Name, Environments: slices.Clone(ct.Environments), Roles: slices.Clone(ct.Roles),
@@ -47,9 +50,26 @@ func (st *applyState) planTargets(doc *config.Document, plan *applyPlan, probs *
 		if other, ok := prints[t.Thumbprint]; ok {
 			probs.add(path, domain.Invalidf("targets %q and %q have the same thumbprint %s: one agent is one target", other, t.Name, t.Thumbprint))
 		}
+		if err := st.thumbprintFree(t, listed); err != nil {
+			probs.add(path, err)
+		}
 		names[t.Name], prints[t.Thumbprint] = true, t.Name
 		plan.targets = append(plan.targets, t)
 	}
+}
+
+// thumbprintFree refuses t when a target of this space that the document
+// does not list is already the agent with t's thumbprint, as `target add`
+// does: one agent is one target of a space (the document's own targets
+// are checked against each other above).
+func (st *applyState) thumbprintFree(t domain.Target, listed map[string]bool) error {
+	for _, o := range st.targets {
+		if o.Name != t.Name && !listed[o.Name] && o.Thumbprint == t.Thumbprint {
+			return domain.Conflictf("target %q: target %q of this space is already the agent with thumbprint %s (one agent is one target of a space: list %q in this file with the environments and roles %q needs, or give the other machine its own identity with `ferry agent init`)",
+				t.Name, o.Name, t.Thumbprint, o.Name, t.Name)
+		}
+	}
+	return nil
 }
 
 // sameTarget reports whether a stored target is registered as declared.

@@ -104,6 +104,27 @@ func TestApplyTargetsRefused(t *testing.T) {
 	if list, _ := env.Set.Targets.List(env.Ctx, "Dev"); len(list) != 0 {
 		t.Errorf("a refused apply wrote targets: %+v", list)
 	}
+	// An agent that is already a target of the space, under a name the
+	// file does not list, is not registered a second time (as `target
+	// add` refuses it); listed, it may change.
+	if _, err := apply(env, "environments: [{name: Dev}]\ntargets:\n  - {name: a, environments: [Dev], roles: [web], thumbprint: \""+fpA+"\", polling: true}\n", catalog.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{
+		`  - {name: b, environments: [Dev], roles: [db], thumbprint: "` + fpA + `", polling: true}` + "\n",
+		`  - {name: b, environments: [Dev], roles: [db], thumbprint: "` + strings.ToLower(fpA) + `", polling: true}` + "\n",
+	} {
+		_, err := apply(env, "environments: [{name: Dev}]\ntargets:\n"+doc, catalog.ApplyOptions{})
+		if err == nil || !strings.Contains(err.Error(), `target "a" of this space is already the agent`) {
+			t.Errorf("a second target for one agent: %v", err)
+		}
+	}
+	moved := "environments: [{name: Dev}]\ntargets:\n" +
+		`  - {name: a, environments: [Dev], roles: [web], thumbprint: "` + fpB + `", polling: true}` + "\n" +
+		`  - {name: b, environments: [Dev], roles: [db], thumbprint: "` + fpA + `", polling: true}` + "\n"
+	if _, err := apply(env, moved, catalog.ApplyOptions{}); err != nil {
+		t.Errorf("handing an agent from one listed target to another: %v", err)
+	}
 	// Targets are the space administrators' business.
 	env.User("dev", false)
 	env.Grant("Dev", "dev", "project-contributor", nil, nil)

@@ -687,18 +687,8 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if err != nil {
 		return t, err
 	}
-	if t.DeploymentID != 0 {
-		d, err := s.deployments.Get(ctx, t.DeploymentID)
-		if err != nil {
-			return t, err
-		}
-		sp, err := s.spaces.GetByID(ctx, t.SpaceID)
-		if err != nil {
-			return t, err
-		}
-		if err := s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
-			return t, err
-		}
+	if err := s.mayCancel(ctx, t); err != nil {
+		return t, err
 	}
 	if t.State.Done() {
 		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
@@ -742,6 +732,33 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	}
 	s.runner.Wake()
 	return s.tasks.Get(ctx, id)
+}
+
+// MayCancel returns nil when the actor in ctx may cancel task t (t as
+// Task returns it) — the check Cancel makes — and the refusal otherwise.
+// Pages ask it before offering the Cancel button.
+func (s *Service) MayCancel(ctx context.Context, t domain.Task) error {
+	return s.mayCancel(ctx, t)
+}
+
+// mayCancel: who may deploy in the space and, for a deployment, who may
+// deploy its project to its environment.
+func (s *Service) mayCancel(ctx context.Context, t domain.Task) error {
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return err
+	}
+	if err := s.access.Require(ctx, sp, domain.PermDeploy, "", ""); err != nil {
+		return err
+	}
+	if t.DeploymentID == 0 {
+		return nil
+	}
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
+	if err != nil {
+		return err
+	}
+	return s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment)
 }
 
 // Deployments lists a space's deployments of projects the caller may

@@ -196,7 +196,13 @@ func (a *app) taskCommand() *cobra.Command {
 			}
 			return x.GetTask(x, x.space, id)
 		}, printTask)
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task",
+		Long: `Cancel a queued, running or waiting task: a queued one ends at once, a running
+one when the runner sees the request (its running step is stopped). A task that
+has ended is refused ("already ended Success at …; nothing to cancel"). A task
+whose last step finishes before the cancel takes effect ends as its steps did,
+and 'ferry task show' says the cancel came too late.`,
+		Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Task, error) {
 			id, err := taskID(x.args[0])
 			if err != nil {
@@ -204,7 +210,13 @@ func (a *app) taskCommand() *cobra.Command {
 			}
 			return x.CancelTask(x, x.space, id)
 		},
-		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
+		func(w io.Writer, t api.Task) {
+			if t.Note != "" {
+				fmt.Fprintf(w, "Task %d: %s.\n", t.ID, t.Note)
+				return
+			}
+			fmt.Fprintf(w, "Task %d: cancel requested (%s)\n", t.ID, t.State)
+		})
 	return group("task", "List tasks, read their logs, approve or abort what waits, cancel them", a.taskListCommand(), taskShow, a.taskLogCommand(), cancel,
 		a.decideCommand(true), a.decideCommand(false))
 }
@@ -316,6 +328,15 @@ func printTask(w io.Writer, t api.Task) {
 		fmt.Fprintf(w, "Error    %s\n", t.Error)
 	}
 	fmt.Fprintf(w, "Queued   %s\n", t.QueuedAt.Local().Format("2006-01-02 15:04:05"))
+	if t.FinishedAt != nil {
+		fmt.Fprintf(w, "Ended    %s\n", t.FinishedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	switch {
+	case t.Note != "":
+		fmt.Fprintf(w, "Note     %s\n", t.Note)
+	case t.CancelRequestedAt != nil && !t.State.Done():
+		fmt.Fprintf(w, "Cancel   requested at %s; it takes effect when the runner sees it\n", t.CancelRequestedAt.Local().Format("2006-01-02 15:04:05"))
+	}
 	if iv := t.Intervention; iv != nil {
 		printIntervention(w, t.ID, *iv)
 	}

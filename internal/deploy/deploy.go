@@ -678,7 +678,10 @@ func (s *Service) Log(ctx context.Context, space string, id, after int64) (domai
 	return t, lines, err
 }
 
-// Cancel stops a task: a queued one at once, a running one at its next check.
+// Cancel stops a task: a queued one at once, a running one at its next
+// check (its running step is stopped). A task that has ended is refused
+// (Conflict, ended); one that ends while the request is made ends as its
+// steps did, and says that the cancel came too late (domain.Task.LateCancel).
 func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
 	if _, err := s.access.Space(ctx, space, domain.PermDeploy, "", ""); err != nil {
 		return domain.Task{}, err
@@ -691,16 +694,20 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 		return t, err
 	}
 	if t.State.Done() {
-		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
+		return t, ended(t)
 	}
 	// A queued task ends here, with its receipt; the others end in the runner.
 	finished, err := s.receipts.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
-		if err := s.tasks.RequestCancel(ctx, id); err != nil {
+		if err := s.tasks.RequestCancel(ctx, id, s.now()); err != nil {
 			return nil, err
 		}
 		// Its state as of the flag: a runner may have claimed it since it
-		// was read above (and runs it until it sees the flag), or finished it.
+		// was read above (and runs it until it sees the flag), or finished it
+		// (then the flag was not set).
 		t, err := s.tasks.Get(ctx, id)
+		if err == nil && t.State.Done() {
+			err = ended(t)
+		}
 		if err == nil {
 			err = s.withIntervention(ctx, &t)
 		}
@@ -732,6 +739,15 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	}
 	s.runner.Wake()
 	return s.tasks.Get(ctx, id)
+}
+
+// ended refuses to cancel task t, which has ended.
+func ended(t domain.Task) error {
+	at := ""
+	if t.FinishedAt != nil {
+		at = " at " + t.FinishedAt.UTC().Format(time.RFC3339)
+	}
+	return domain.Conflictf("task %d already ended %s%s; nothing to cancel", t.ID, t.State, at)
 }
 
 // MayCancel returns nil when the actor in ctx may cancel task t (t as

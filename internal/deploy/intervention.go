@@ -176,8 +176,8 @@ func (s *Service) notSelf(ctx context.Context, d domain.Deployment, iv domain.In
 	if how == "" {
 		return nil
 	}
-	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
-		who, how, iv.Step, teamList(iv.ResponsibleTeams))
+	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask %s",
+		who, how, iv.Step, deciders(iv.ResponsibleTeams, d.Project, d.Environment))
 }
 
 // arrivalImporter is who imported d's release when on-arrival trigger
@@ -321,10 +321,19 @@ func (s *Service) ExpireWaiting(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func teamList(teams []string) string {
+// deciders says who may decide a manual intervention of a deployment of
+// project to env (mayDecide): a member of the step's responsible teams or
+// a space admin; when it names none, anyone who may deploy the project
+// there or a space admin.
+func deciders(teams []string, project, env string) string {
 	if len(teams) == 0 {
-		return "(no team)"
+		return fmt.Sprintf("anyone who may deploy project %q to %s, or a space admin", project, env)
 	}
+	return "a member of " + teamList(teams) + " or a space admin"
+}
+
+// teamList names teams, which are not none: `team "A" or "B"`.
+func teamList(teams []string) string {
 	q := make([]string, len(teams))
 	for i, t := range teams {
 		q[i] = fmt.Sprintf("%q", t)

@@ -269,12 +269,9 @@ func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i
 	now := r.now()
 	iv := domain.Intervention{TaskID: t.ID, StepIndex: i, Step: step.Name, Instructions: step.Instructions,
 		ResponsibleTeams: step.ResponsibleTeams, PreventSelfApproval: step.PreventSelfApproval, Deployer: d.CreatedBy, Since: now}
-	who := "a member of " + teamList(step.ResponsibleTeams) + " or a space admin"
-	if len(step.ResponsibleTeams) == 0 {
-		who = "anyone who may deploy it here"
-	}
+	who := deciders(step.ResponsibleTeams, d.Project, d.Environment)
 	tl.info("Instructions: " + step.Instructions)
-	tl.info(fmt.Sprintf("Waiting for %s to approve or abort: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
+	tl.info(fmt.Sprintf("Waiting for a decision (approve or abort) by %s: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
 	if step.PreventSelfApproval {
 		tl.info(fmt.Sprintf("%s started this deployment and may not approve it.", d.CreatedBy))
 		if d.OnBehalfOf != "" {

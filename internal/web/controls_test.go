@@ -203,3 +203,19 @@ func TestRefusalComesBeforeTheForm(t *testing.T) {
 func accessTeam(name, role, member string, envs ...string) access.TeamRequest {
 	return access.TeamRequest{Name: name, Role: ptr(role), Members: &[]string{member}, Environments: &envs}
 }
+
+// TestTimeoutWording: a manual intervention's timeout reads in the future
+// tense until it passes.
+func TestTimeoutWording(t *testing.T) {
+	now := time.Date(2026, 11, 30, 4, 48, 0, 0, time.UTC)
+	for at, want := range map[time.Time]string{
+		now.Add(3*time.Hour + 12*time.Minute): "aborts at 2026-11-30 08:00:00 UTC (in 3 h 12 min) unless decided",
+		now.Add(72 * time.Hour):               "aborts at 2026-12-03 04:48:00 UTC (in 3 days 0 h) unless decided",
+		now.Add(5 * time.Minute):              "aborts at 2026-11-30 04:53:00 UTC (in 5 min) unless decided",
+		now.Add(-time.Minute):                 "timed out at 2026-11-30 04:47:00 UTC without a decision; it is being aborted",
+	} {
+		if got := timeout(now, at); got != want {
+			t.Errorf("timeout(%v): %q, want %q", at.Sub(now), got, want)
+		}
+	}
+}

@@ -40,8 +40,8 @@ func (h *Handler) funcs() template.FuncMap {
 		"comparePath": func(space, project, from, to string) string {
 			return projectPath(space, project) + "/compare?from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to)
 		},
-		"age":  func(t any) string { return age(h.now(), t) },
-		"when": when,
+		"age":     func(t any) string { return age(h.now(), t) },
+		"when":    when,
 		"timeout": func(at time.Time) string { return timeout(h.now(), at) },
 		"onTargets": func(n *int) string {
 			if n == nil {

@@ -328,19 +328,25 @@ func (s TaskState) Done() bool {
 
 // Task is a unit of background work with a log; deployments run as tasks.
 type Task struct {
-	ID              int64      `json:"id"`
-	Space           string     `json:"space"`
-	Kind            string     `json:"kind"`
-	Description     string     `json:"description"`
-	State           TaskState  `json:"state"`
-	Error           string     `json:"error,omitempty"`
-	DeploymentID    int64      `json:"deploymentId,omitempty"`
-	Project         string     `json:"project,omitempty"`
-	CancelRequested bool       `json:"cancelRequested,omitempty"`
-	QueuedAt        time.Time  `json:"queuedAt"`
-	StartedAt       *time.Time `json:"startedAt,omitempty"`
-	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
-	Node            string     `json:"node,omitempty"`
+	ID              int64     `json:"id"`
+	Space           string    `json:"space"`
+	Kind            string    `json:"kind"`
+	Description     string    `json:"description"`
+	State           TaskState `json:"state"`
+	Error           string    `json:"error,omitempty"`
+	DeploymentID    int64     `json:"deploymentId,omitempty"`
+	Project         string    `json:"project,omitempty"`
+	CancelRequested bool      `json:"cancelRequested,omitempty"`
+	// CancelRequestedAt is when a cancel was first requested.
+	CancelRequestedAt *time.Time `json:"cancelRequestedAt,omitempty"`
+	QueuedAt          time.Time  `json:"queuedAt"`
+	StartedAt         *time.Time `json:"startedAt,omitempty"`
+	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
+	Node              string     `json:"node,omitempty"`
+	// Note says what the state alone does not: "Cancellation was requested
+	// at T but the task had already finished its last step; it ended
+	// Success" for a cancel that came too late.
+	Note string `json:"note,omitempty"`
 	// Intervention is what a Waiting task waits for.
 	Intervention *Intervention `json:"intervention,omitempty"`
 }

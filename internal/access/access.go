@@ -481,36 +481,50 @@ func (g Guard) Space(ctx context.Context, name string, perm domain.Permission, p
 	return sp, g.Require(ctx, sp, perm, project, env)
 }
 
-// Allowed reports whether the actor in ctx may do perm in space (for
-// project and env when not ""), so that pages offer only the controls a
-// person may use. The services still check every action.
-func (s *Service) Allowed(ctx context.Context, space string, perm domain.Permission, project, env string) bool {
+// Check returns nil when the actor in ctx may do perm in space (for
+// project and env when not ""), and otherwise the refusal the services
+// give (Guard.Require): pages ask it before reading a form, so a person
+// who may not act learns that first, not that the form is incomplete.
+func (s *Service) Check(ctx context.Context, space string, perm domain.Permission, project, env string) error {
+	_, err := s.access.Space(ctx, space, perm, project, env)
+	return err
+}
+
+// CheckSpaceWide is Check across the whole space (Guard.RequireSpaceWide):
+// what changes to environments, lifecycles, targets and trust need.
+func (s *Service) CheckSpaceWide(ctx context.Context, space string, perm domain.Permission) error {
+	_, err := s.access.SpaceWide(ctx, space, perm)
+	return err
+}
+
+// CheckEveryEnvironment is Check for project in every environment
+// (Guard.RequireEveryEnvironment): what deleting a project or a release needs.
+func (s *Service) CheckEveryEnvironment(ctx context.Context, space string, perm domain.Permission, project string) error {
 	sp, err := s.spaces.Get(ctx, space)
 	if err != nil {
-		return false
+		return err
 	}
-	return s.access.Require(ctx, sp, perm, project, env) == nil
+	return s.access.RequireEveryEnvironment(ctx, sp, perm, project)
+}
+
+// Allowed reports whether Check passes, so that pages offer only the
+// controls a person may use. The services still check every action.
+func (s *Service) Allowed(ctx context.Context, space string, perm domain.Permission, project, env string) bool {
+	return s.Check(ctx, space, perm, project, env) == nil
 }
 
 // May reports whether the actor in ctx may do perm in space: for project
-// when it is not "", across the whole space (RequireSpaceWide) when it is.
-// Pages ask it before offering a form; the service behind the form still
-// checks.
+// when it is not "" (Check), across the whole space (CheckSpaceWide) when
+// it is. Pages ask it before offering a form; the service behind the form
+// still checks.
 func (s *Service) May(ctx context.Context, space string, perm domain.Permission, project string) bool {
-	sp, err := s.spaces.Get(ctx, space)
-	if err != nil {
-		return false
-	}
 	if project == "" {
-		return s.access.RequireSpaceWide(ctx, sp, perm) == nil
+		return s.CheckSpaceWide(ctx, space, perm) == nil
 	}
-	return s.access.Require(ctx, sp, perm, project, "") == nil
+	return s.Check(ctx, space, perm, project, "") == nil
 }
 
-// MayEverywhere reports whether the actor in ctx may do perm for project
-// in every environment (RequireEveryEnvironment): what deleting a project
-// or a release needs.
+// MayEverywhere reports whether CheckEveryEnvironment passes.
 func (s *Service) MayEverywhere(ctx context.Context, space string, perm domain.Permission, project string) bool {
-	sp, err := s.spaces.Get(ctx, space)
-	return err == nil && s.access.RequireEveryEnvironment(ctx, sp, perm, project) == nil
+	return s.CheckEveryEnvironment(ctx, space, perm, project) == nil
 }

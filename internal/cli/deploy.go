@@ -196,7 +196,13 @@ func (a *app) taskCommand() *cobra.Command {
 			}
 			return x.GetTask(x, x.space, id)
 		}, printTask)
-	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task", Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
+	cancel := show(a, &cobra.Command{Use: "cancel ID", Short: "Cancel a queued, running or waiting task",
+		Long: `Cancel a queued, running or waiting task: a queued one ends at once, a running
+one when the runner sees the request (its running step is stopped). A task that
+has ended is refused ("already ended Success at …; nothing to cancel"). A task
+whose last step finishes before the cancel takes effect ends as its steps did,
+and 'ferry task show' says the cancel came too late.`,
+		Example: `  ferry task cancel 42`, Args: cobra.ExactArgs(1)},
 		func(x call) (api.Task, error) {
 			id, err := taskID(x.args[0])
 			if err != nil {
@@ -204,7 +210,13 @@ func (a *app) taskCommand() *cobra.Command {
 			}
 			return x.CancelTask(x, x.space, id)
 		},
-		line("Task %d: cancel requested (%s)", func(t api.Task) []any { return []any{t.ID, t.State} }))
+		func(w io.Writer, t api.Task) {
+			if t.Note != "" {
+				fmt.Fprintf(w, "Task %d: %s.\n", t.ID, t.Note)
+				return
+			}
+			fmt.Fprintf(w, "Task %d: cancel requested (%s)\n", t.ID, t.State)
+		})
 	return group("task", "List tasks, read their logs, approve or abort what waits, cancel them", a.taskListCommand(), taskShow, a.taskLogCommand(), cancel,
 		a.decideCommand(true), a.decideCommand(false))
 }
@@ -316,8 +328,17 @@ func printTask(w io.Writer, t api.Task) {
 		fmt.Fprintf(w, "Error    %s\n", t.Error)
 	}
 	fmt.Fprintf(w, "Queued   %s\n", t.QueuedAt.Local().Format("2006-01-02 15:04:05"))
+	if t.FinishedAt != nil {
+		fmt.Fprintf(w, "Ended    %s\n", t.FinishedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	switch {
+	case t.Note != "":
+		fmt.Fprintf(w, "Note     %s\n", t.Note)
+	case t.CancelRequestedAt != nil && !t.State.Done():
+		fmt.Fprintf(w, "Cancel   requested at %s; it takes effect when the runner sees it\n", t.CancelRequestedAt.Local().Format("2006-01-02 15:04:05"))
+	}
 	if iv := t.Intervention; iv != nil {
-		printIntervention(w, t.ID, *iv)
+		printIntervention(w, t, *iv)
 	}
 }
 
@@ -332,25 +353,53 @@ func printWaiting(w io.Writer, list []api.Task) {
 		}
 		fmt.Fprintf(w, "Task %d  %s  (%s)\n", t.ID, t.Description, t.State)
 		if t.Intervention != nil {
-			printIntervention(w, t.ID, *t.Intervention)
+			printIntervention(w, t, *t.Intervention)
 		}
 	}
 }
 
-func printIntervention(w io.Writer, id int64, iv api.Intervention) {
-	teams := strings.Join(iv.ResponsibleTeams, ", ")
-	if teams == "" {
-		teams = "(none: anyone who may deploy there)"
+func printIntervention(w io.Writer, t api.Task, iv api.Intervention) {
+	who := fmt.Sprintf("anyone who may deploy project %q to this environment, or a space admin", t.Project)
+	if len(iv.ResponsibleTeams) > 0 {
+		who = "a member of " + strings.Join(iv.ResponsibleTeams, " or ") + ", or a space admin"
 	}
 	fmt.Fprintf(w, "Waits at step %q since %s, started by %s\n", iv.Step, iv.Since.Local().Format("2006-01-02 15:04:05"), iv.Deployer)
-	fmt.Fprintf(w, "  Instructions: %s\n  Responsible:  %s (or a space admin)\n", iv.Instructions, teams)
+	fmt.Fprintf(w, "  Instructions: %s\n  Who decides:  %s\n", iv.Instructions, who)
 	if iv.PreventSelfApproval {
 		fmt.Fprintf(w, "  Four eyes:    %s may not approve\n", iv.Deployer)
 	}
 	if iv.TimeoutAt != nil {
-		fmt.Fprintf(w, "  Aborted at:   %s without a decision\n", iv.TimeoutAt.Local().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(w, "  Timeout:      %s\n", timeoutText(*iv.TimeoutAt, time.Now()))
 	}
-	fmt.Fprintf(w, "  Decide:       ferry task approve %d | ferry task abort %d [--note TEXT]\n", id, id)
+	fmt.Fprintf(w, "  Decide:       ferry task approve %d | ferry task abort %d [--note TEXT]\n", t.ID, t.ID)
+}
+
+// timeoutText says when a wait's timeout aborts it, in the tense that is
+// true at now: "aborts at 2026-11-30 08:00:00 (in 3h12m) unless decided",
+// or, once passed, that it timed out (the scheduler aborts it at its next
+// check, and it then no longer waits).
+func timeoutText(at, now time.Time) string {
+	when := at.Local().Format("2006-01-02 15:04:05")
+	if !at.After(now) {
+		return fmt.Sprintf("timed out at %s without a decision; it is being aborted", when)
+	}
+	return fmt.Sprintf("aborts at %s (in %s) unless decided", when, roughly(at.Sub(now)))
+}
+
+// roughly is a duration as people read it, to the minute: "3h12m", "2d4h",
+// "45m", "under a minute".
+func roughly(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d/time.Hour)%24, int(d/time.Minute)%60
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case days > 0:
+		return fmt.Sprintf("%dd%dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh%02dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
 }
 
 func taskDuration(t api.Task) string {

@@ -678,7 +678,10 @@ func (s *Service) Log(ctx context.Context, space string, id, after int64) (domai
 	return t, lines, err
 }
 
-// Cancel stops a task: a queued one at once, a running one at its next check.
+// Cancel stops a task: a queued one at once, a running one at its next
+// check (its running step is stopped). A task that has ended is refused
+// (Conflict, ended); one that ends while the request is made ends as its
+// steps did, and says that the cancel came too late (domain.Task.LateCancel).
 func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Task, error) {
 	if _, err := s.access.Space(ctx, space, domain.PermDeploy, "", ""); err != nil {
 		return domain.Task{}, err
@@ -687,30 +690,24 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	if err != nil {
 		return t, err
 	}
-	if t.DeploymentID != 0 {
-		d, err := s.deployments.Get(ctx, t.DeploymentID)
-		if err != nil {
-			return t, err
-		}
-		sp, err := s.spaces.GetByID(ctx, t.SpaceID)
-		if err != nil {
-			return t, err
-		}
-		if err := s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment); err != nil {
-			return t, err
-		}
+	if err := s.mayCancel(ctx, t); err != nil {
+		return t, err
 	}
 	if t.State.Done() {
-		return t, domain.Conflictf("task %d has already finished (%s)", id, t.State)
+		return t, ended(t)
 	}
 	// A queued task ends here, with its receipt; the others end in the runner.
 	finished, err := s.receipts.FinishTasks(ctx, func(ctx context.Context) ([]int64, error) {
-		if err := s.tasks.RequestCancel(ctx, id); err != nil {
+		if err := s.tasks.RequestCancel(ctx, id, s.now()); err != nil {
 			return nil, err
 		}
 		// Its state as of the flag: a runner may have claimed it since it
-		// was read above (and runs it until it sees the flag), or finished it.
+		// was read above (and runs it until it sees the flag), or finished it
+		// (then the flag was not set).
 		t, err := s.tasks.Get(ctx, id)
+		if err == nil && t.State.Done() {
+			err = ended(t)
+		}
 		if err == nil {
 			err = s.withIntervention(ctx, &t)
 		}
@@ -742,6 +739,42 @@ func (s *Service) Cancel(ctx context.Context, space string, id int64) (domain.Ta
 	}
 	s.runner.Wake()
 	return s.tasks.Get(ctx, id)
+}
+
+// ended refuses to cancel task t, which has ended.
+func ended(t domain.Task) error {
+	at := ""
+	if t.FinishedAt != nil {
+		at = " at " + t.FinishedAt.UTC().Format(time.RFC3339)
+	}
+	return domain.Conflictf("task %d already ended %s%s; nothing to cancel", t.ID, t.State, at)
+}
+
+// MayCancel returns nil when the actor in ctx may cancel task t (t as
+// Task returns it) — the check Cancel makes — and the refusal otherwise.
+// Pages ask it before offering the Cancel button.
+func (s *Service) MayCancel(ctx context.Context, t domain.Task) error {
+	return s.mayCancel(ctx, t)
+}
+
+// mayCancel: who may deploy in the space and, for a deployment, who may
+// deploy its project to its environment.
+func (s *Service) mayCancel(ctx context.Context, t domain.Task) error {
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return err
+	}
+	if err := s.access.Require(ctx, sp, domain.PermDeploy, "", ""); err != nil {
+		return err
+	}
+	if t.DeploymentID == 0 {
+		return nil
+	}
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
+	if err != nil {
+		return err
+	}
+	return s.access.Require(ctx, sp, domain.PermDeploy, d.Project, d.Environment)
 }
 
 // Deployments lists a space's deployments of projects the caller may

@@ -237,7 +237,7 @@ func TestCancelAQueuedTask(t *testing.T) {
 		t.Fatalf("cancel a queued task: %+v, %v", task, err)
 	}
 	_, err = env.Set.Deploy.Cancel(env.Ctx, "Dev", d.TaskID)
-	wantRefused(t, err, domain.KindConflict, "already finished")
+	wantRefused(t, err, domain.KindConflict, fmt.Sprintf("task %d already ended Cancelled at ", d.TaskID), "; nothing to cancel")
 	_, err = env.Set.Deploy.Task(env.Ctx, "Dev", 9999)
 	wantRefused(t, err, domain.KindNotFound)
 }

@@ -80,10 +80,6 @@ type Decision struct {
 // into the task log and the audit log, and the task is queued again: the
 // runner goes on after the step, or ends the deployment there (Failed).
 func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decision) (domain.Task, error) {
-	note, err := cleanNote(dec.Note)
-	if err != nil {
-		return domain.Task{}, err
-	}
 	t, err := s.Task(ctx, space, id)
 	if err != nil {
 		return t, err
@@ -92,21 +88,15 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, domain.Conflictf("task %d waits for no decision (it is %s)", id, t.State)
 	}
 	iv := *t.Intervention
-	d, err := s.deployments.Get(ctx, t.DeploymentID)
+	d, err := s.decider(ctx, t, dec.Approve)
 	if err != nil {
 		return t, err
 	}
-	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
+	// The note is read only once the actor may decide: a person who may
+	// not learns that first.
+	note, err := cleanNote(dec.Note)
 	if err != nil {
 		return t, err
-	}
-	if err := s.mayDecide(ctx, sp, d, iv); err != nil {
-		return t, err
-	}
-	if dec.Approve && iv.PreventSelfApproval {
-		if err := s.notSelf(ctx, d, iv); err != nil {
-			return t, err
-		}
 	}
 	decision, action := domain.DecisionAborted, "task.abort"
 	if dec.Approve {
@@ -121,6 +111,44 @@ func (s *Service) Decide(ctx context.Context, space string, id int64, dec Decisi
 		return t, err
 	}
 	return s.Task(ctx, space, id)
+}
+
+// MayDecide reports, for a task waiting for a manual intervention (t as
+// Task returns it), whether the actor in ctx may abort it and whether they
+// may approve it: nil, or the refusal Decide would give (mayDecide, and
+// notSelf for approving). Pages ask it before offering Approve and Abort.
+func (s *Service) MayDecide(ctx context.Context, t domain.Task) (abort, approve error) {
+	if t.State != domain.TaskWaiting || t.Intervention == nil {
+		err := domain.Conflictf("task %d waits for no decision (it is %s)", t.ID, t.State)
+		return err, err
+	}
+	if _, err := s.decider(ctx, t, false); err != nil {
+		return err, err
+	}
+	_, approve = s.decider(ctx, t, true)
+	return nil, approve
+}
+
+// decider returns t's deployment when the actor in ctx may decide the
+// intervention t waits for (approve: also that they did not start it,
+// when the step prevents self-approval).
+func (s *Service) decider(ctx context.Context, t domain.Task, approve bool) (domain.Deployment, error) {
+	iv := *t.Intervention
+	d, err := s.deployments.Get(ctx, t.DeploymentID)
+	if err != nil {
+		return d, err
+	}
+	sp, err := s.spaces.GetByID(ctx, t.SpaceID)
+	if err != nil {
+		return d, err
+	}
+	if err := s.mayDecide(ctx, sp, d, iv); err != nil {
+		return d, err
+	}
+	if approve && iv.PreventSelfApproval {
+		return d, s.notSelf(ctx, d, iv)
+	}
+	return d, nil
 }
 
 // notSelf refuses the approval of a step with preventSelfApproval by
@@ -148,8 +176,8 @@ func (s *Service) notSelf(ctx context.Context, d domain.Deployment, iv domain.In
 	if how == "" {
 		return nil
 	}
-	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask a member of %s",
-		who, how, iv.Step, teamList(iv.ResponsibleTeams))
+	return domain.Errorf(domain.KindForbidden, "user %q %s, and step %q must be approved by someone else (preventSelfApproval); ask %s",
+		who, how, iv.Step, deciders(iv.ResponsibleTeams, d.Project, d.Environment))
 }
 
 // arrivalImporter is who imported d's release when on-arrival trigger
@@ -293,10 +321,19 @@ func (s *Service) ExpireWaiting(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func teamList(teams []string) string {
+// deciders says who may decide a manual intervention of a deployment of
+// project to env (mayDecide): a member of the step's responsible teams or
+// a space admin; when it names none, anyone who may deploy the project
+// there or a space admin.
+func deciders(teams []string, project, env string) string {
 	if len(teams) == 0 {
-		return "(no team)"
+		return fmt.Sprintf("anyone who may deploy project %q to %s, or a space admin", project, env)
 	}
+	return "a member of " + teamList(teams) + " or a space admin"
+}
+
+// teamList names teams, which are not none: `team "A" or "B"`.
+func teamList(teams []string) string {
 	q := make([]string, len(teams))
 	for i, t := range teams {
 		q[i] = fmt.Sprintf("%q", t)

@@ -41,6 +41,7 @@ type Runner struct {
 	workDir string
 	timeout time.Duration
 	workers int
+	poll    time.Duration // CancelPoll
 	now     func() time.Time
 	wake    chan struct{}
 }
@@ -51,6 +52,9 @@ type RunnerConfig struct {
 	WorkDir string        // parent of each task's fresh working folder (absolute)
 	Timeout time.Duration // default step timeout; 0: one hour
 	Workers int           // tasks run at once; 0: four
+	// CancelPoll is how often a running task looks for a cancel request
+	// (which may arrive through any node); 0: half a second.
+	CancelPoll time.Duration
 }
 
 // Receipts sign what a finished task did (receipt.Service): Finish runs
@@ -80,9 +84,12 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger, now func() time.Time, tasks s
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
+	if cfg.CancelPoll == 0 {
+		cfg.CancelPoll = 500 * time.Millisecond
+	}
 	return &Runner{tasks: tasks, deployments: deployments, releases: releases, projects: projects, spaces: spaces, tenants: tenants, waits: waits,
 		rules: rules, steps: step.NewRunner(sb, "server", cfg.Timeout), packages: packages, machines: machines, receipts: receipts,
-		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, now: now,
+		log: log, node: cfg.Node, workDir: cfg.WorkDir, timeout: cfg.Timeout, workers: cfg.Workers, poll: cfg.CancelPoll, now: now,
 		wake: make(chan struct{}, 1)}
 }
 
@@ -186,12 +193,29 @@ func (r *Runner) execute(ctx context.Context, t domain.Task) {
 	fin, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer stop()
 	err = r.receipts.Finish(fin, t.ID, func(ctx context.Context) error {
-		return r.tasks.Finish(ctx, t.ID, state, msg, r.now())
+		if err := r.tasks.Finish(ctx, t.ID, state, msg, r.now()); err != nil {
+			return err
+		}
+		return r.noteLateCancel(ctx, t.ID)
 	})
 	if err != nil {
 		log.Error("finish task", "err", err)
 	}
 	log.Info("task finished", "state", state)
+}
+
+// noteLateCancel writes in the log of task id, which has just ended (in
+// the transaction that ended it), that a cancel was requested but came
+// too late, when one did: it was requested as the last step finished, and
+// the task ended as its steps did. (The request and the end are both
+// guarded updates of the task's row, so one of them comes first: a request
+// after the end is refused, deploy.Service.Cancel.)
+func (r *Runner) noteLateCancel(ctx context.Context, id int64) error {
+	t, err := r.tasks.Get(ctx, id)
+	if err != nil || t.Note == "" {
+		return err
+	}
+	return r.tasks.AppendLog(ctx, id, []domain.LogLine{{At: r.now(), Level: "info", Text: t.Note + "."}})
 }
 
 var errCancelled = errors.New("task cancelled")
@@ -245,12 +269,9 @@ func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i
 	now := r.now()
 	iv := domain.Intervention{TaskID: t.ID, StepIndex: i, Step: step.Name, Instructions: step.Instructions,
 		ResponsibleTeams: step.ResponsibleTeams, PreventSelfApproval: step.PreventSelfApproval, Deployer: d.CreatedBy, Since: now}
-	who := "a member of " + teamList(step.ResponsibleTeams) + " or a space admin"
-	if len(step.ResponsibleTeams) == 0 {
-		who = "anyone who may deploy it here"
-	}
+	who := deciders(step.ResponsibleTeams, d.Project, d.Environment)
 	tl.info("Instructions: " + step.Instructions)
-	tl.info(fmt.Sprintf("Waiting for %s to approve or abort: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
+	tl.info(fmt.Sprintf("Waiting for a decision (approve or abort) by %s: ferry task approve %d | ferry task abort %d [--note TEXT]", who, t.ID, t.ID))
 	if step.PreventSelfApproval {
 		tl.info(fmt.Sprintf("%s started this deployment and may not approve it.", d.CreatedBy))
 		if d.OnBehalfOf != "" {
@@ -276,7 +297,7 @@ func (r *Runner) wait(ctx context.Context, t domain.Task, d domain.Deployment, i
 // watchCancel polls the store for a cancel request, since it may arrive
 // through any node.
 func (r *Runner) watchCancel(ctx context.Context, id int64, cancel context.CancelCauseFunc) {
-	tick := time.NewTicker(500 * time.Millisecond)
+	tick := time.NewTicker(r.poll)
 	defer tick.Stop()
 	for {
 		select {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -427,14 +428,37 @@ type Task struct {
 	Error        string    `json:"error,omitempty"`
 	DeploymentID int64     `json:"deploymentId,omitempty"`
 	// Project is the project a deployment task deploys ("" for other tasks).
-	Project         string     `json:"project,omitempty"`
-	CancelRequested bool       `json:"cancelRequested,omitempty"`
-	QueuedAt        time.Time  `json:"queuedAt"`
-	StartedAt       *time.Time `json:"startedAt,omitempty"`
-	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
-	Node            string     `json:"node,omitempty"`
+	Project         string `json:"project,omitempty"`
+	CancelRequested bool   `json:"cancelRequested,omitempty"`
+	// CancelRequestedAt is when a cancel was first requested (nil: never,
+	// or before ferry recorded it).
+	CancelRequestedAt *time.Time `json:"cancelRequestedAt,omitempty"`
+	QueuedAt          time.Time  `json:"queuedAt"`
+	StartedAt         *time.Time `json:"startedAt,omitempty"`
+	FinishedAt        *time.Time `json:"finishedAt,omitempty"`
+	Node              string     `json:"node,omitempty"`
+	// Note says what the state alone does not: that a cancel came too late
+	// (LateCancel). It is derived when the task is read, never stored.
+	Note string `json:"note,omitempty"`
 	// Intervention is what a Waiting task waits for.
 	Intervention *Intervention `json:"intervention,omitempty"`
+}
+
+// LateCancel is, for a task that ended other than Cancelled although a
+// person requested a cancel (CancelRequestedAt is set), the sentence that
+// says so — the cancel arrived as its last step finished, after it could
+// take effect, as Octopus reports a cancellation that came too late — and
+// "" otherwise. (A task failed because its node died is flagged for
+// cancellation without a time: it gets no note.)
+func (t Task) LateCancel() string {
+	if !t.CancelRequested || t.CancelRequestedAt == nil || !t.State.Done() || t.State == TaskCancelled {
+		return ""
+	}
+	at := t.CancelRequestedAt.UTC().Format(time.RFC3339)
+	if t.State == TaskSuccess {
+		return fmt.Sprintf("Cancellation was requested at %s but the task had already finished its last step; it ended Success", at)
+	}
+	return fmt.Sprintf("Cancellation was requested at %s but the task failed before the cancel took effect; it ended %s", at, t.State)
 }
 
 // Intervention is a manual-intervention step reached by a deployment: what

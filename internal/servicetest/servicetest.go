@@ -67,6 +67,8 @@ type options struct {
 	dir      string
 	limits   transport.Limits
 	retain   retention.Settings
+	// cancelPoll: deploy.RunnerConfig.CancelPoll (0: its default).
+	cancelPoll time.Duration
 }
 
 // An Option changes how New builds the environment.
@@ -84,6 +86,13 @@ func Delivery(s outbox.Settings) Option { return func(o *options) { o.delivery =
 func RunTasks(m sandbox.Mode) Option {
 	return func(o *options) { o.runTasks, o.sandbox = true, m }
 }
+
+// CancelPoll sets how often a running task looks for a cancel request
+// (deploy.RunnerConfig.CancelPoll). A test that must see a cancel arrive
+// after a step's last moment sets it longer than the test runs, so the
+// runner sees the request only when the step has ended: deterministic,
+// no timing.
+func CancelPoll(d time.Duration) Option { return func(o *options) { o.cancelPoll = d } }
 
 // Deliver runs the delivery loop until the test ends.
 func Deliver() Option { return func(o *options) { o.deliver = true } }
@@ -134,7 +143,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(func() { sb.Close() })
 	set, err := services.New(st, sb, health{}, services.Config{
 		Folders:  packages.FoldersIn(dir),
-		Runner:   deploy.RunnerConfig{Node: "test", WorkDir: filepath.Join(dir, "tmp", "work")},
+		Runner:   deploy.RunnerConfig{Node: "test", WorkDir: filepath.Join(dir, "tmp", "work"), CancelPoll: o.cancelPoll},
 		Delivery: o.delivery,
 		Limits:   o.limits,
 		Retain:   o.retain,

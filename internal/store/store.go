@@ -272,7 +272,9 @@ type Tasks interface {
 	Claim(ctx context.Context, node string, now time.Time) (domain.Task, error)
 	// Finish records a final state; it is a no-op for a task already final.
 	Finish(ctx context.Context, id int64, state domain.TaskState, errMsg string, now time.Time) error
-	RequestCancel(ctx context.Context, id int64) error
+	// RequestCancel flags an unfinished task to stop, recording when the
+	// first request came; a no-op for a task already final.
+	RequestCancel(ctx context.Context, id int64, at time.Time) error
 	// FailExecuting marks every task still Executing on node as Failed with
 	// reason; used at start-up after a crash. It returns their ids.
 	FailExecuting(ctx context.Context, node, reason string, now time.Time) ([]int64, error)

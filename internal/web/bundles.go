@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type bundlesPage struct {
 	Bundles    []domain.BundleRecord
 	Pending    []domain.BundleRecord
 	Lifecycles []string
+	MayImport  bool // the visitor may import (bundle.Import: administer-space)
 }
 
 func (p bundlesPage) title() string { return p.Space + " — bundles" }
@@ -72,7 +74,7 @@ func (h *Handler) bundles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg := bundlesPage{Space: space, Bundles: list, Lifecycles: lcs}
+	pg := bundlesPage{Space: space, Bundles: list, Lifecycles: lcs, MayImport: h.mayImport(r.Context(), space)}
 	for _, b := range list {
 		if b.State == domain.BundlePending {
 			pg.Pending = append(pg.Pending, b)
@@ -80,6 +82,12 @@ func (h *Handler) bundles(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.render(w, r, http.StatusOK, "bundles", pg)
 	return nil
+}
+
+// mayImport: importing a bundle is the space's administrators' (the
+// check bundle.Import and bundle.ImportPending make).
+func (h *Handler) mayImport(ctx context.Context, space string) bool {
+	return h.s.Teams.Allowed(ctx, space, domain.PermAdminSpace, "", "")
 }
 
 // previewPage is what a bundle holds, before anyone imports it.
@@ -90,7 +98,8 @@ type previewPage struct {
 	Lifecycles []string
 	// Existing is the lifecycle of the remote project when an earlier
 	// import created it.
-	Existing string
+	Existing  string
+	MayImport bool
 }
 
 func (p previewPage) title() string {
@@ -101,6 +110,9 @@ func (p previewPage) title() string {
 // nothing written — and keeps the file for the import that may follow.
 func (h *Handler) previewBundle(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.Check(r.Context(), space, domain.PermView, "", ""); err != nil {
+		return err // as bundle.Inspect checks, before the upload is read
+	}
 	data, err := readUpload(r, "bundle", bundle.MaxSize, "bundle")
 	if err != nil {
 		return err
@@ -115,7 +127,7 @@ func (h *Handler) previewBundle(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, _ := domain.ActorFrom(r.Context())
 	h.stash.put(a.Name, in.Digest, data)
-	pg := previewPage{Space: space, In: in, Lifecycles: lcs}
+	pg := previewPage{Space: space, In: in, Lifecycles: lcs, MayImport: h.mayImport(r.Context(), space)}
 	if p, err := h.s.Catalog.Project(r.Context(), space, in.Project); err == nil {
 		pg.Existing = p.Lifecycle
 	}
@@ -136,6 +148,7 @@ type importedPage struct {
 	Result    bundle.ImportResult
 	Templates map[string]templateView
 	Fields    []valueField
+	MayEdit   bool // the visitor may set the project's values (edit-project)
 }
 
 func (p importedPage) title() string { return "Imported " + p.Result.Project + " " + p.Result.Version }
@@ -148,6 +161,9 @@ type valueField struct {
 
 func (h *Handler) importBundle(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.Check(r.Context(), space, domain.PermAdminSpace, "", ""); err != nil {
+		return err // as bundle.Import checks, before the preview is looked for
+	}
 	a, _ := domain.ActorFrom(r.Context())
 	digest := r.PostFormValue("digest")
 	data, ok := h.stash.get(a.Name, digest)
@@ -174,7 +190,8 @@ func (h *Handler) importPending(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) showImported(w http.ResponseWriter, r *http.Request, space string, res bundle.ImportResult) error {
-	pg := importedPage{Space: space, Result: res, Templates: map[string]templateView{}}
+	pg := importedPage{Space: space, Result: res, Templates: map[string]templateView{},
+		MayEdit: h.s.Teams.Allowed(r.Context(), space, domain.PermEditProject, res.Project, "")}
 	if len(res.Missing) > 0 {
 		rel, err := h.s.Releases.Get(r.Context(), space, res.Project, res.Version)
 		if err != nil {
@@ -203,9 +220,13 @@ type remoteSpacesPage struct {
 	Fingerprint string
 	Remotes     []remoteView
 	Directions  []string
-	// MayAdmin: the visitor may add, change, retry and revoke (trust is a
-	// space-wide administration).
+	// MayAdmin: the visitor may add, change, revoke and delete (trust is a
+	// space-wide administration) and import receipts.
 	MayAdmin bool
+	// MayRetry: the visitor may retry deliveries (promote, as
+	// outbox.Retry asks); MayExport: export receipts (deploy, as
+	// receipt.Export asks).
+	MayRetry, MayExport bool
 }
 
 func (p remoteSpacesPage) title() string { return p.Space + " — remote spaces" }
@@ -235,7 +256,9 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 		deliveries[rs.Name] = rs.Delivery
 	}
 	pg := remoteSpacesPage{Space: space, Fingerprint: sp.Fingerprint, Directions: domain.TrustDirections,
-		MayAdmin: h.s.Teams.May(ctx, space, domain.PermAdminSpace, "")}
+		MayAdmin:  h.s.Teams.May(ctx, space, domain.PermAdminSpace, ""),
+		MayRetry:  h.s.Teams.Allowed(ctx, space, domain.PermPromote, "", ""),
+		MayExport: h.s.Teams.Allowed(ctx, space, domain.PermDeploy, "", "")}
 	for _, rs := range list {
 		rv := remoteView{RemoteSpace: rs}
 		if d, ok := deliveries[rs.Name]; ok {
@@ -251,6 +274,9 @@ func (h *Handler) remoteSpaces(w http.ResponseWriter, r *http.Request) error {
 // pasted) with the trust directions ticked.
 func (h *Handler) addRemoteSpace(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.CheckSpaceWide(r.Context(), space, domain.PermAdminSpace); err != nil {
+		return err // as trust.Add checks, before the certificate is read
+	}
 	cert := strings.TrimSpace(r.PostFormValue("certificate"))
 	if cert == "" {
 		data, err := readUpload(r, "certfile", 64<<10, "certificate")
@@ -305,6 +331,9 @@ func (h *Handler) exportReceipts(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) importReceipts(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.CheckSpaceWide(r.Context(), space, domain.PermAdminSpace); err != nil {
+		return err // as receipt.Import checks, before the file is read
+	}
 	data, err := readUpload(r, "receipts", receipt.MaxFileSize, "receipt file")
 	if err != nil {
 		return err

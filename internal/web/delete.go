@@ -14,8 +14,14 @@ import (
 // confirmation.
 const confirmField = "confirm"
 
-// confirmed returns nil when the delete's form ticked its confirmation.
-func confirmed(r *http.Request, what string) error {
+// confirmed returns nil when the visitor may delete (may is the refusal,
+// or nil, of the same access check the delete makes) and the delete's form
+// ticked its confirmation. The permission comes first: a person who may
+// not delete learns that, not that a box is unticked.
+func confirmed(r *http.Request, what string, may error) error {
+	if may != nil {
+		return may
+	}
 	if r.PostFormValue(confirmField) != "yes" {
 		return domain.Invalidf("not deleted: tick the box that confirms deleting %s, then press Delete again", what)
 	}
@@ -30,7 +36,7 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 	ctx, space := r.Context(), r.PathValue("space")
 	kind, name := r.PostFormValue("kind"), r.PostFormValue("name")
 	what := strings.TrimSpace(kind + " " + name)
-	if err := confirmed(r, what); err != nil {
+	if err := confirmed(r, what, h.mayDelete(r, kind)); err != nil {
 		return err
 	}
 	infra, back := spacePath(space)+"/infrastructure", spacePath(space)
@@ -61,6 +67,20 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 		msg = fmt.Sprintf("Deleted %s, with %s.", what, removed)
 	}
 	return h.redirect(w, r, back, msg)
+}
+
+// mayDelete is the access check the service deleting kind makes, asked
+// before the form is read further (nil for a kind the pages cannot delete:
+// the handler refuses it, as long as the visitor may view the space).
+func (h *Handler) mayDelete(r *http.Request, kind string) error {
+	ctx, space := r.Context(), r.PathValue("space")
+	switch kind {
+	case "environment", "lifecycle", "remote-space": // retention.Delete*: space-wide administration
+		return h.s.Teams.CheckSpaceWide(ctx, space, domain.PermAdminSpace)
+	case "variable": // catalog.DeleteVariable
+		return h.s.Teams.Check(ctx, space, domain.PermEditProject, r.PostFormValue("project"), "")
+	}
+	return h.s.Teams.Check(ctx, space, domain.PermView, "", "")
 }
 
 // scopeOf reads a variable delete's scope: environment names separated by

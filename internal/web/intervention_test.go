@@ -44,10 +44,13 @@ func TestInterventionButtons(t *testing.T) {
 		Instructions: "Check <b>the</b> ticket.", ResponsibleTeams: []string{"Approvers"}, PreventSelfApproval: true, Deployer: "admin", Since: time.Now()}))
 
 	_, page, _ := get(t, admin, task)
-	for _, want := range []string{"Waiting for a decision", "Check &lt;b&gt;the&lt;/b&gt; ticket.", "Approvers", "/approve", "/abort", "four eyes"} {
+	for _, want := range []string{"Waiting for a decision", "Check &lt;b&gt;the&lt;/b&gt; ticket.", "Approvers", "/abort", "four eyes", "may abort it but not approve it"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("task page lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "/approve") {
+		t.Error("the deployer, who may not approve (four eyes), is offered Approve")
 	}
 	_, tasks, _ := get(t, admin, f.srv.URL+"/spaces/Default/tasks")
 	if !strings.Contains(tasks, "Waiting for a decision") || !strings.Contains(tasks, "Sign-off") {

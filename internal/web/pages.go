@@ -390,6 +390,9 @@ func (h *Handler) promote(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) setValues(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	space, project := r.PathValue("space"), r.PathValue("project")
+	if err := h.s.Teams.Check(ctx, space, domain.PermEditProject, project, ""); err != nil {
+		return err // as catalog.SetVariable checks, before the form is read
+	}
 	if err := r.ParseForm(); err != nil {
 		return domain.Invalidf("malformed form: %v", err)
 	}
@@ -444,6 +447,9 @@ type releasePage struct {
 	Targets     []string
 	Connected   bool
 	Admin       bool // the visitor may delete the release
+	// MayPromote: the visitor may promote the project (DeployEnvs holds
+	// only the environments they may deploy it to).
+	MayPromote bool
 }
 
 func (p releasePage) title() string { return p.Detail.Project + " " + p.Detail.Version }
@@ -507,11 +513,12 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request) error {
 		pg.Receipts = append(pg.Receipts, dashboard.Cell{Environment: d.Environment, Remote: true, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy, From: from})
 	}
 	for _, e := range envs {
-		if !e.IsRemote() {
+		if !e.IsRemote() && h.s.Teams.Allowed(ctx, space, domain.PermDeploy, project, e.Name) {
 			pg.DeployEnvs = append(pg.DeployEnvs, e.Name)
 		}
 	}
 	pg.Targets, pg.Connected = h.targets(remotes)
+	pg.MayPromote = h.s.Teams.Allowed(ctx, space, domain.PermPromote, project, "")
 	h.render(w, r, http.StatusOK, "release", pg)
 	return nil
 }
@@ -559,9 +566,10 @@ func (h *Handler) compare(w http.ResponseWriter, r *http.Request) error {
 }
 
 type applyPage struct {
-	Space  string
-	YAML   string
-	Result *catalog.ApplyResult
+	Space    string
+	YAML     string
+	Result   *catalog.ApplyResult
+	MayApply bool
 }
 
 func (p applyPage) title() string { return p.Space + " — apply" }
@@ -571,7 +579,7 @@ func (h *Handler) applyPage(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.s.Catalog.Space(r.Context(), space); err != nil {
 		return err
 	}
-	pg := applyPage{Space: space}
+	pg := applyPage{Space: space, MayApply: h.mayApply(r.Context(), space)}
 	// The current configuration, to edit and apply (as `ferry export`
 	// writes it: secrets as `keep: true`).
 	if doc, err := h.s.Catalog.Export(r.Context(), space); err == nil {
@@ -588,6 +596,9 @@ func (h *Handler) applyPage(w http.ResponseWriter, r *http.Request) error {
 // apply takes the same YAML document as `ferry apply -f`.
 func (h *Handler) apply(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.Check(r.Context(), space, domain.PermEditProject, "", ""); err != nil {
+		return err // the least catalog.mayApply asks, before the document is read
+	}
 	text := r.PostFormValue("yaml")
 	doc, err := config.Parse([]byte(text))
 	if err != nil {
@@ -599,7 +610,7 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The document is not echoed back: it may hold secrets.
-	h.render(w, r, http.StatusOK, "apply", applyPage{Space: space, Result: &res})
+	h.render(w, r, http.StatusOK, "apply", applyPage{Space: space, Result: &res, MayApply: true})
 	return nil
 }
 

@@ -24,7 +24,10 @@ type infrastructurePage struct {
 	Envs        []string
 	// Admin: the visitor administers the whole space, so the page offers
 	// its changes (target actions, deletes).
-	Admin        bool
+	Admin bool
+	// MayCheck: the visitor may check a target's health (deploy, as
+	// targets.Check asks).
+	MayCheck     bool
 	Environments []domain.Environment
 	Lifecycles   []domain.Lifecycle
 }
@@ -60,6 +63,7 @@ func (h *Handler) infrastructure(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg.Admin = h.s.Teams.May(ctx, space, domain.PermAdminSpace, "")
+	pg.MayCheck = h.s.Teams.Allowed(ctx, space, domain.PermDeploy, "", "")
 	h.render(w, r, http.StatusOK, "infrastructure", pg)
 	return nil
 }
@@ -67,6 +71,9 @@ func (h *Handler) infrastructure(w http.ResponseWriter, r *http.Request) error {
 // addTarget registers a target from the page's form, as `target add`.
 func (h *Handler) addTarget(w http.ResponseWriter, r *http.Request) error {
 	space := r.PathValue("space")
+	if err := h.s.Teams.CheckSpaceWide(r.Context(), space, domain.PermAdminSpace); err != nil {
+		return err // as targets.Add checks, before the form is read
+	}
 	req := targets.AddRequest{
 		Name:         strings.TrimSpace(r.PostFormValue("name")),
 		Environments: fields(r.PostFormValue("environments")),
@@ -113,7 +120,7 @@ func (h *Handler) targetAction(w http.ResponseWriter, r *http.Request) error {
 			msg = fmt.Sprintf("Disabled target %s: steps no longer choose it, and its agent is refused.", name)
 		}
 	case "delete":
-		if err := confirmed(r, "target "+name); err != nil {
+		if err := confirmed(r, "target "+name, h.s.Teams.CheckSpaceWide(ctx, space, domain.PermAdminSpace)); err != nil {
 			return err
 		}
 		t, err := h.s.Targets.Delete(ctx, space, name)

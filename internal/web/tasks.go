@@ -40,6 +40,12 @@ type taskPage struct {
 	Task    domain.Task
 	Lines   []domain.LogLine
 	LastSeq int64
+	// What the visitor may do, as the services decide (deploy.MayCancel,
+	// deploy.MayDecide): the page offers only those buttons.
+	MayCancel, MayAbort, MayApprove bool
+	// NoApprove says why the visitor may abort but not approve ("" when
+	// they may approve, or may not decide at all).
+	NoApprove string
 }
 
 func (p taskPage) title() string { return fmt.Sprintf("Task %d", p.Task.ID) }
@@ -65,6 +71,15 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) error {
 	pg := taskPage{Space: space, Task: t, Lines: lines}
 	if n := len(lines); n > 0 {
 		pg.LastSeq = lines[n-1].Seq
+	}
+	ctx := r.Context()
+	pg.MayCancel = !t.State.Done() && h.s.Deploy.MayCancel(ctx, t) == nil
+	if t.Intervention != nil {
+		abort, approve := h.s.Deploy.MayDecide(ctx, t)
+		pg.MayAbort, pg.MayApprove = abort == nil, approve == nil
+		if abort == nil && approve != nil {
+			pg.NoApprove = domain.Message(approve)
+		}
 	}
 	h.render(w, r, http.StatusOK, "task", pg)
 	return nil
@@ -183,7 +198,7 @@ func (h *Handler) serverAudit(w http.ResponseWriter, r *http.Request) error {
 // refusal is shown as the error page, naming what uses it.
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	space, project := r.PathValue("space"), r.PathValue("project")
-	if err := confirmed(r, "project "+project); err != nil {
+	if err := confirmed(r, "project "+project, h.s.Teams.CheckEveryEnvironment(r.Context(), space, domain.PermAdminSpace, project)); err != nil {
 		return err
 	}
 	d, err := h.s.Retention.DeleteProject(r.Context(), space, project)
@@ -196,7 +211,7 @@ func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 // deleteRelease deletes a release (its form is on the release page).
 func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request) error {
 	space, project, version := r.PathValue("space"), r.PathValue("project"), r.PathValue("version")
-	if err := confirmed(r, "release "+project+" "+version); err != nil {
+	if err := confirmed(r, "release "+project+" "+version, h.s.Teams.CheckEveryEnvironment(r.Context(), space, domain.PermAdminSpace, project)); err != nil {
 		return err
 	}
 	d, err := h.s.Retention.DeleteRelease(r.Context(), space, project, version)

@@ -40,8 +40,9 @@ func (h *Handler) funcs() template.FuncMap {
 		"comparePath": func(space, project, from, to string) string {
 			return projectPath(space, project) + "/compare?from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to)
 		},
-		"age":  func(t any) string { return age(h.now(), t) },
-		"when": when,
+		"age":     func(t any) string { return age(h.now(), t) },
+		"when":    when,
+		"timeout": func(at time.Time) string { return timeout(h.now(), at) },
 		"onTargets": func(n *int) string {
 			if n == nil {
 				return ""
@@ -117,6 +118,26 @@ func age(now time.Time, t any) string {
 		return fmt.Sprintf("%d h ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// timeout says when a manual intervention's timeout aborts it, in the
+// tense that is true now: "aborts at T (in 3 h 12 min) unless decided", or
+// that it timed out (the scheduler aborts it at its next check).
+func timeout(now, at time.Time) string {
+	if !at.After(now) {
+		return "timed out at " + when(at) + " without a decision; it is being aborted"
+	}
+	d := at.Sub(now).Round(time.Minute)
+	in := "under a minute"
+	switch {
+	case d >= 48*time.Hour:
+		in = fmt.Sprintf("%d days %d h", int(d.Hours()/24), int(d.Hours())%24)
+	case d >= time.Hour:
+		in = fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		in = fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return "aborts at " + when(at) + " (in " + in + ") unless decided"
 }
 
 func when(t any) string {

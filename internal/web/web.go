@@ -239,6 +239,9 @@ type layout struct {
 	Flash   string
 	Page    any
 	Session bool
+	// MayAudit and MayConfigure: the space's tabs that lead to what the
+	// visitor may not do are not shown (the services refuse them anyway).
+	MayAudit, MayConfigure bool
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
@@ -252,6 +255,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	if v := visitorFrom(r.Context()); v != nil {
 		l.User, l.CSRF, l.Session = v.actor.Name, v.csrf, !v.bearer
+		if l.Space != "" {
+			l.MayAudit, l.MayConfigure = h.mayAudit(r.Context(), l.Space), h.mayApply(r.Context(), l.Space)
+		}
 		if v.session != "" {
 			flash, err := h.s.Auth.PopFlash(r.Context(), v.session)
 			if err != nil {
@@ -284,6 +290,18 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, path, done st
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 	return nil
+}
+
+// mayAudit: the space's audit log is its administrators' (catalog.Audit).
+func (h *Handler) mayAudit(ctx context.Context, space string) bool {
+	return h.s.Teams.Allowed(ctx, space, domain.PermAdminSpace, "", "")
+}
+
+// mayApply: an apply changes projects (edit-project) or, for a space admin
+// (whose role has edit-project too), the whole space; catalog.mayApply
+// checks each part of the document.
+func (h *Handler) mayApply(ctx context.Context, space string) bool {
+	return h.s.Teams.Allowed(ctx, space, domain.PermEditProject, "", "")
 }
 
 // Paths of pages, built with every name escaped.

@@ -16,23 +16,25 @@ type tasks struct{ db *DB }
 var _ store.Tasks = (*tasks)(nil)
 
 const taskSelect = `SELECT t.id, t.space_id, s.name, t.kind, t.description, t.state, t.error, t.deployment_id,
-		p.name, t.cancel_requested, t.queued_at, t.started_at, t.finished_at, t.node
+		p.name, t.cancel_requested, t.cancel_requested_at, t.queued_at, t.started_at, t.finished_at, t.node
 	FROM tasks t LEFT JOIN spaces s ON s.id = t.space_id
 	LEFT JOIN deployments d ON d.id = t.deployment_id
 	LEFT JOIN projects p ON p.id = d.project_id`
 
 func scanTask(s scanner) (domain.Task, error) {
 	var t domain.Task
-	var spaceID, deploymentID, started, finished sql.NullInt64
+	var spaceID, deploymentID, cancelAt, started, finished sql.NullInt64
 	var space, project sql.NullString
 	var queued int64
 	err := s.Scan(&t.ID, &spaceID, &space, &t.Kind, &t.Description, &t.State, &t.Error, &deploymentID,
-		&project, &t.CancelRequested, &queued, &started, &finished, &t.Node)
+		&project, &t.CancelRequested, &cancelAt, &queued, &started, &finished, &t.Node)
 	if err != nil {
 		return domain.Task{}, err
 	}
 	t.SpaceID, t.Space, t.DeploymentID, t.Project = spaceID.Int64, space.String, deploymentID.Int64, project.String
 	t.QueuedAt, t.StartedAt, t.FinishedAt = fromMicros(queued), timePtr(started), timePtr(finished)
+	t.CancelRequestedAt = timePtr(cancelAt)
+	t.Note = t.LateCancel()
 	return t, nil
 }
 
@@ -146,9 +148,10 @@ func (s *tasks) Finish(ctx context.Context, id int64, state domain.TaskState, er
 }
 
 // RequestCancel flags a queued, executing or waiting task for its executor
-// to stop; for a finished task it does nothing.
-func (s *tasks) RequestCancel(ctx context.Context, id int64) error {
-	err := s.updateUnfinished(ctx, id, `cancel_requested = ?`, true)
+// to stop, recording when the first request came (at); for a finished task
+// it does nothing.
+func (s *tasks) RequestCancel(ctx context.Context, id int64, at time.Time) error {
+	err := s.updateUnfinished(ctx, id, `cancel_requested = ?, cancel_requested_at = COALESCE(cancel_requested_at, ?)`, true, micros(at))
 	return wrap(err, "cancel task %d", id)
 }
 

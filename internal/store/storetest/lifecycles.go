@@ -106,7 +106,7 @@ func testInterventions(t *testing.T, s store.Store) {
 		t.Errorf("claimed again: %+v, want task %d keeping its first start", again, task.ID)
 	}
 	// A waiting task may be cancelled and finished.
-	must(t, s.Tasks().RequestCancel(t.Context(), again.ID))
+	must(t, s.Tasks().RequestCancel(t.Context(), again.ID, time.Now()))
 }
 
 func testTriggerStates(t *testing.T, s store.Store) {
@@ -165,7 +165,7 @@ func testInterventionAfterCancel(t *testing.T, s store.Store) {
 	f.deploy(t, s, "Development")
 	task, err := s.Tasks().Claim(t.Context(), "node-a", at(0))
 	must(t, err)
-	must(t, s.Tasks().RequestCancel(t.Context(), task.ID))
+	must(t, s.Tasks().RequestCancel(t.Context(), task.ID, time.Now()))
 	iv := &domain.Intervention{TaskID: task.ID, Step: "Sign-off", Instructions: "Check it", Deployer: "alice", Since: at(1)}
 	wantKind(t, s.Interventions().Open(t.Context(), iv), domain.KindConflict, "cancellation")
 }

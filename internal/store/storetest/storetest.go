@@ -503,17 +503,18 @@ func testTasks(t *testing.T, s store.Store) {
 	wantEqual(t, "List all, limit 2", list, []domain.Task{third, system})
 
 	must(t, s.Tasks().SetDeployment(t.Context(), first.ID, 42))
-	must(t, s.Tasks().RequestCancel(t.Context(), first.ID))
+	must(t, s.Tasks().RequestCancel(t.Context(), first.ID, at(5)))
+	must(t, s.Tasks().RequestCancel(t.Context(), first.ID, at(6))) // the first request's time stays
 	got, err = s.Tasks().Get(t.Context(), first.ID)
 	must(t, err)
-	if got.DeploymentID != 42 || !got.CancelRequested {
+	if got.DeploymentID != 42 || !got.CancelRequested || got.CancelRequestedAt == nil || !got.CancelRequestedAt.Equal(at(5).Truncate(time.Microsecond)) {
 		t.Errorf("after SetDeployment and RequestCancel: %+v", got)
 	}
 
 	_, err = s.Tasks().Get(t.Context(), 9999)
 	wantKind(t, err, domain.KindNotFound, "task 9999 not found")
 	wantKind(t, s.Tasks().SetDeployment(t.Context(), 9999, 1), domain.KindNotFound)
-	wantKind(t, s.Tasks().RequestCancel(t.Context(), 9999), domain.KindNotFound)
+	wantKind(t, s.Tasks().RequestCancel(t.Context(), 9999, time.Now()), domain.KindNotFound)
 	wantKind(t, s.Tasks().Finish(t.Context(), 9999, domain.TaskSuccess, "", at(1)), domain.KindNotFound)
 }
 
@@ -585,7 +586,7 @@ func testFinish(t *testing.T, s store.Store) {
 	wantKind(t, s.Tasks().Finish(t.Context(), task.ID, domain.TaskExecuting, "", at(2)), domain.KindInvalid)
 	must(t, s.Tasks().Finish(t.Context(), task.ID, domain.TaskFailed, "step Hello failed", at(2)))
 	must(t, s.Tasks().Finish(t.Context(), task.ID, domain.TaskSuccess, "", at(3)))
-	must(t, s.Tasks().RequestCancel(t.Context(), task.ID))
+	must(t, s.Tasks().RequestCancel(t.Context(), task.ID, time.Now()))
 	got, err := s.Tasks().Get(t.Context(), task.ID)
 	must(t, err)
 	if got.State != domain.TaskFailed || got.Error != "step Hello failed" || got.CancelRequested ||

@@ -11,8 +11,12 @@ import (
 	"time"
 
 	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/bundle"
 	"github.com/ferrydeploy/ferry/internal/domain"
+	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/identity"
 	"github.com/ferrydeploy/ferry/internal/servicetest"
+	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/transport"
 	"github.com/ferrydeploy/ferry/internal/trust"
 )
@@ -61,6 +65,57 @@ func TestTransferBodyMustKeepArriving(t *testing.T) {
 		// (400; internal/packages wraps it as invalid), a bundle's as 503.
 		if !strings.Contains(string(body), "stopped arriving") || path == wire.Routes().TransferBundle.Path && resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("%s: a stalled body answered %d: %s", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestForgedBundleIsRefusedBeforeItsPayloadIsRead: a request that names a
+// trusted sender but is signed by another key is refused for its signature,
+// before its payload is read — here a payload that is not even JSON, which
+// was reported as malformed before, so its reading came first.
+func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
+	s, _, _ := newTestServices(t)
+	ctx := domain.WithActor(context.Background(), domain.System)
+	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := s.Catalog.Space(ctx, "Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := identity.Generate("Mallory", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, payload := range map[string]string{
+		"not JSON":                     "not JSON at all",
+		"a million nothings, unsigned": `{"variables":[` + strings.Repeat(`{},`, 1<<20) + `{}]}`,
+	} {
+		forged, err := envelope.Seal(bundle.Format, bundle.SchemaVersion, []byte(payload), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferBundle.Path, strings.NewReader(string(forged)))
+		req.Header.Set(wire.HeaderSender, other.Fingerprint)
+		req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
+			t.Errorf("%s: a forged bundle answered %d: %s", name, resp.StatusCode, body)
 		}
 	}
 }

@@ -188,12 +188,22 @@ type Parsed struct {
 	Payload Payload
 }
 
+// Open reads only a bundle file's envelope: its size, format, schema
+// version, and that the payload matches its digest. A receiver checks the
+// signature on it before anything reads the payload (Parse).
+func Open(data []byte) (*envelope.Opened, error) {
+	return envelope.OpenVersions(data, Format, compat.Previous, compat.Current, MaxSize, what)
+}
+
+// what names a bundle file in messages.
+const what = "release bundle"
+
 // Parse reads a bundle file and checks everything that needs no keys: size,
 // format, schema version, that the digest matches the payload, and that the
 // payload is well formed. It never trusts what it reads; Verify does that.
 func Parse(data []byte) (*Parsed, error) {
 	var payload Payload
-	o, err := envelope.OpenVersionsAnd(data, Format, compat.Previous, compat.Current, MaxSize, "release bundle", func(body []byte) error {
+	o, err := envelope.OpenVersionsAnd(data, Format, compat.Previous, compat.Current, MaxSize, what, func(body []byte) error {
 		if err := decodePayload(body, &payload); err != nil {
 			return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
 		}

@@ -74,7 +74,7 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return ChunkAnswer{}, err
 	}
-	signer, err := r.trust.Verify(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	signer, err := r.trust.VerifySum(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature)
 	if err != nil {
 		return ChunkAnswer{}, err
 	}

@@ -33,7 +33,7 @@ type Receiver struct {
 // Verifier checks a signature against a remote space's stored certificate
 // and the trust given to it (trust.Service).
 type Verifier interface {
-	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+	VerifySum(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum [32]byte, sig []byte) (domain.RemoteSpace, error)
 }
 
 // Bundles receives a bundle (bundle.Service).
@@ -120,13 +120,20 @@ func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, targe
 
 // ReceiveBundle receives a release bundle for an admitted request: it must be
 // signed by the sender named in the headers, and is then verified and
-// imported (or kept pending) by bundle.Service.Receive.
+// imported (or kept pending) by bundle.Service.Receive. Until its signature
+// holds, the request is anyone's who knows the sender's fingerprint, so the
+// signature is checked on the envelope alone, before anything reads the
+// payload: a payload that decodes into far more than its size (a list of
+// millions of empty variables) is never read for them.
 func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) (bundle.ReceiveResult, error) {
-	p, err := bundle.Parse(data)
+	o, err := bundle.Open(data)
 	if err != nil {
 		return bundle.ReceiveResult{}, err
 	}
-	if err := sameSigner(a, p.Envelope.Signer); err != nil {
+	if err := sameSigner(a, o.Envelope.Signer); err != nil {
+		return bundle.ReceiveResult{}, err
+	}
+	if _, err := r.trust.VerifySum(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature); err != nil {
 		return bundle.ReceiveResult{}, err
 	}
 	return r.bundles.Receive(actingFor(ctx, a), a.Space.Name, data)

@@ -57,6 +57,12 @@ func TestPermissions(t *testing.T) {
 	if a, b := bob("--space", "Other", "release", "show", "Shop", "1.0.0"), bob("--space", "Nowhere", "release", "show", "Shop", "1.0.0"); a.Code != b.Code || strings.ReplaceAll(a.Stderr, "Other", "X") != strings.ReplaceAll(b.Stderr, "Nowhere", "X") {
 		t.Errorf("release show in a space bob is not in (%d):\n%s\nin none (%d):\n%s", a.Code, a.Stderr, b.Code, b.Stderr)
 	}
+	// A user in no team is not told that there are no spaces.
+	srv.Must("user", "create", "carol")
+	carolKey := strings.TrimSpace(srv.Must("user", "apikey", "carol", "--name", "laptop").Stdout)
+	carol := bin.Run(t, "", "--server", srv.URL, "--api-key", carolKey, "--space", "Other", "project", "list")
+	contains(t, carol.Stderr, `no space "Other" (or you are not a member of it)`, "you are not a member of any space")
+	notContains(t, carol.Stderr, "there are no spaces")
 	contains(t, bob("space", "list").Stdout, "Default")
 	notContains(t, bob("space", "list").Stdout, "Other")
 	notContains(t, bob("project", "list").Stdout, "Broken")

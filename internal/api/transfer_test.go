@@ -1,6 +1,8 @@
 package api
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -15,6 +17,8 @@ import (
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 	"github.com/ferrydeploy/ferry/internal/identity"
+	"github.com/ferrydeploy/ferry/internal/packages"
+	"github.com/ferrydeploy/ferry/internal/receipt"
 	"github.com/ferrydeploy/ferry/internal/servicetest"
 	"github.com/ferrydeploy/ferry/internal/signing"
 	"github.com/ferrydeploy/ferry/internal/transport"
@@ -117,5 +121,118 @@ func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
 			t.Errorf("%s: a forged bundle answered %d: %s", name, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead: as
+// for a bundle, a receipt file or chunk query that names a trusted sender
+// but is signed by another key is refused for its signature before its
+// payload is read. Before, both were decoded first: a forged receipt file
+// of a million empty receipts (3 bytes each in the file, 64 in memory)
+// was decoded whole, and a payload that is not JSON was reported as
+// malformed.
+func TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead(t *testing.T) {
+	s, _, _ := newTestServices(t)
+	ctx := domain.WithActor(context.Background(), domain.System)
+	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases,receipts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := s.Catalog.Space(ctx, "Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := identity.Generate("Mallory", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	for _, c := range []struct {
+		name, path, format string
+		schema             int
+		payload            string
+	}{
+		{"receipts, not JSON", wire.Routes().TransferReceipts.Path, receipt.FileFormat, receipt.SchemaVersion, "not JSON at all"},
+		{"receipts, a million nothings", wire.Routes().TransferReceipts.Path, receipt.FileFormat, receipt.SchemaVersion, `{"receipts":[` + strings.Repeat(`{},`, 1<<20) + `{}]}`},
+		{"chunk query, not JSON", wire.Routes().TransferChunks.Path, transport.ChunkQueryFormat, 1, "not JSON at all"},
+		{"chunk query, unknown fields", wire.Routes().TransferChunks.Path, transport.ChunkQueryFormat, 1, `{"nothing":[]}`},
+	} {
+		forged, err := envelope.Seal(c.format, c.schema, []byte(c.payload), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+c.path, strings.NewReader(string(forged)))
+		req.Header.Set(wire.HeaderSender, other.Fingerprint)
+		req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
+			t.Errorf("%s: a forged file answered %d: %s", c.name, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead: a package
+// transfer pushed in the name of a trusted sender but signed by another
+// key is refused for its signature before its header's payload is read
+// (it was reported as malformed before).
+func TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
+	s, _, _ := newTestServices(t)
+	ctx := domain.WithActor(context.Background(), domain.System)
+	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := s.Catalog.Space(ctx, "Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := identity.Generate("Mallory", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := envelope.Seal(packages.TransferFormat, packages.TransferSchema, []byte("not JSON at all"), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	tw := tar.NewWriter(&file)
+	if err := tw.WriteHeader(&tar.Header{Name: "ferry-transfer.json", Mode: 0o644, Size: int64(len(forged))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(forged)
+	tw.Close()
+	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferPackages.Path, &file)
+	req.Header.Set(wire.HeaderSender, other.Fingerprint)
+	req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
+		t.Errorf("a forged package transfer answered %d: %s", resp.StatusCode, body)
 	}
 }

@@ -117,6 +117,9 @@ func (st *applyState) previewTargets(plan *applyPlan, res *ApplyResult) []Change
 // writeTargets stores the plan's new and changed targets, each recorded
 // in the audit log.
 func (s *Service) writeTargets(ctx context.Context, st *applyState, plan *applyPlan) error {
+	if err := s.releaseAgents(ctx, st, plan); err != nil {
+		return err
+	}
 	for _, t := range plan.targets {
 		old, exists := st.targets[t.Name]
 		if exists && sameTarget(old, t) {
@@ -135,6 +138,33 @@ func (s *Service) writeTargets(ctx context.Context, st *applyState, plan *applyP
 			return err
 		}
 		plan.targetsWritten = append(plan.targetsWritten, t)
+	}
+	return nil
+}
+
+// releaseAgents lets a listed target give up its agent before another
+// listed target takes it (machines swapped, or an agent handed to a
+// target listed before the one giving it up): a space has one target per
+// agent at every write, so the one giving it up holds, until it is
+// written in turn, a placeholder no agent has. Only listed targets can
+// hold a thumbprint the plan gives another (planTargets refuses the
+// rest), and each of them is written after this; all of it is one
+// transaction, so no placeholder is ever seen.
+func (s *Service) releaseAgents(ctx context.Context, st *applyState, plan *applyPlan) error {
+	held := map[string]string{} // thumbprint → the target holding it now
+	for _, o := range st.targets {
+		held[o.Thumbprint] = o.Name
+	}
+	for _, t := range plan.targets {
+		name, ok := held[t.Thumbprint]
+		if !ok || name == t.Name {
+			continue
+		}
+		o := st.targets[name]
+		o.Thumbprint = "released-by-apply:" + name
+		if err := s.targets.Put(ctx, &o); err != nil {
+			return fmt.Errorf("target %q: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -142,3 +142,41 @@ func mustParse(t *testing.T, yaml string) *config.Document {
 	}
 	return doc
 }
+
+// TestApplyHandsAgentsBetweenListedTargets: a file whose targets end up
+// one agent each is applied whatever order it lists them in and however
+// their agents move between them — two machines swapped, or an agent
+// handed to a target listed before the one giving it up. Before, each
+// target was written in turn, so a target taking an agent another listed
+// target still held met the space's one-target-per-agent rule half way
+// ("another target of this space has thumbprint …", nothing applied).
+func TestApplyHandsAgentsBetweenListedTargets(t *testing.T) {
+	env := servicetest.New(t)
+	env.CreateSpace("Dev")
+	const fpC = "cc0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	target := func(name, fp string) string {
+		return `  - {name: ` + name + `, environments: [Dev], roles: [web], thumbprint: "` + fp + `", polling: true}` + "\n"
+	}
+	for _, c := range []struct{ name, doc string }{
+		{"first", target("a", fpA) + target("b", fpB)},
+		{"swapped", target("a", fpB) + target("b", fpA)},
+		{"taken before given up", target("a", fpC) + target("b", fpB)},
+		{"new target takes a listed one's agent", target("c", fpC) + target("a", fpA) + target("b", fpB)},
+		{"taken by the first listed", target("b", fpC) + target("c", fpA) + target("a", fpB)},
+	} {
+		if _, err := apply(env, "environments: [{name: Dev}]\ntargets:\n"+c.doc, catalog.ApplyOptions{}); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	list, err := env.Set.Targets.List(env.Ctx, "Dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tg := range list {
+		got[tg.Name] = tg.Thumbprint
+	}
+	if len(got) != 3 || got["b"] != "CC:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F" || got["c"] != fpA {
+		t.Errorf("targets after the applies: %v", got)
+	}
+}

@@ -206,7 +206,8 @@ func suggest(ctx context.Context, c *client.Client, space string, err error) err
 		return err
 	}
 	m := notFoundRE.FindStringSubmatch(e.Message)
-	if ns := noSpaceRE.FindStringSubmatch(e.Message); ns != nil {
+	ns := noSpaceRE.FindStringSubmatch(e.Message)
+	if ns != nil {
 		m = []string{ns[0], "space", ns[1], ""} // suggested from the caller's own spaces only
 	}
 	if m == nil || strings.Contains(strings.ToLower(e.Message), "known") {
@@ -217,6 +218,12 @@ func suggest(ctx context.Context, c *client.Client, space string, err error) err
 		return err
 	}
 	more := *e
+	if ns != nil && len(known) == 0 {
+		// The caller is shown only their own spaces: that none show does
+		// not mean there are none.
+		more.Message += "; you are not a member of any space"
+		return &more
+	}
 	more.Message += knownNames(m[1], m[2], known)
 	return &more
 }

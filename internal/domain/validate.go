@@ -15,7 +15,8 @@ import (
 // one, such as a full-width colon — because "<space>: <name>" is how ferry
 // names things that belong to another space. Nor may a name hold what a
 // person cannot see: control and format characters (zero-width spaces and
-// joiners, direction marks and overrides, byte order marks) and spaces
+// joiners, direction marks and overrides, byte order marks, and others that
+// show nothing: the combining grapheme joiner, Hangul fillers) and spaces
 // other than the plain one, so two names that look the same are the same.
 func ValidateName(what, name string) error {
 	switch {
@@ -32,7 +33,7 @@ func ValidateName(what, name string) error {
 		switch {
 		case unicode.IsControl(r):
 			return Invalidf("%s name %q contains a control character; write the name without it", what, name)
-		case unicode.Is(unicode.Cf, r):
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
 			return Invalidf("%s name %q contains an invisible formatting character (%U); write the name without it", what, name, r)
 		case unicode.IsSpace(r) && r != ' ':
 			return Invalidf("%s name %q contains a space character other than the plain space (%U); use plain spaces", what, name, r)
@@ -53,9 +54,9 @@ func NameKey(name string) string {
 	space := false
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Cf, r) || unicode.IsControl(r) && !unicode.IsSpace(r):
+		case invisible(r) || unicode.IsControl(r) && !unicode.IsSpace(r):
 			continue
-		case unicode.IsSpace(r):
+		case unicode.IsSpace(r) || r == '\u2800': // the blank Braille pattern shows as a space
 			space = true
 			continue
 		}
@@ -66,6 +67,13 @@ func NameKey(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// invisible reports whether r shows nothing: Unicode's
+// Default_Ignorable_Code_Point (format characters, the combining grapheme
+// joiner, Hangul fillers, variation selectors and the like).
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 // LookAlike reports whether a person could take name a for name b: they

@@ -122,3 +122,32 @@ func TestLookAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestInvisibleButNotFormatCharactersLookAlike: characters that show
+// nothing but are not format (Cf) characters — the combining grapheme
+// joiner, Hangul fillers, the Khmer inherent vowels, variation selectors
+// (Unicode's Default_Ignorable_Code_Point) and the blank Braille pattern —
+// made "sys\u034ftem" a new user distinct from "system" before.
+func TestInvisibleButNotFormatCharactersLookAlike(t *testing.T) {
+	for _, s := range []string{
+		"sys\u034ftem", "system\u3164", "sys\u115ftem", "system\uffa0", "sys\u17b4tem",
+		"system\ufe0f", "sys\u180btem", "sys\U000E0100tem", "system\u2800",
+	} {
+		if !LookAlike(s, "system") {
+			t.Errorf("%q should look like %q", s, "system")
+		}
+		if NameKey(s) != "system" {
+			t.Errorf("NameKey(%q) = %q, want %q", s, NameKey(s), "system")
+		}
+	}
+	for _, s := range []string{"sys\u034ftem", "system\u3164", "sys\u17b4tem"} {
+		if err := ValidateName("user", s); err == nil || !strings.Contains(err.Error(), "invisible") {
+			t.Errorf("ValidateName(%q) = %v, want it refused as invisible", s, err)
+		}
+	}
+	// An emoji's presentation selector is how phones type it: allowed in
+	// a name, and the same name as without it.
+	if err := ValidateName("project", "Rocket \U0001F680\ufe0f"); err != nil {
+		t.Errorf("an emoji with its variation selector: %v", err)
+	}
+}

@@ -929,16 +929,19 @@ func (s *Service) readTransferHeader(ctx context.Context, sp domain.Space, tr *t
 	version := o.Envelope.SchemaVersion
 	body, sig, signerPEM := o.Body, o.Signature, []byte(o.Envelope.Signer)
 	o = nil
+	// The signature holds before anything reads the payload: a pushed
+	// transfer is anyone's who knows the sender's fingerprint until then,
+	// and a list of packages decodes into far more than its size.
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
+	if err != nil {
+		return nil, none, err
+	}
 	var pl TransferPayload
 	if err := envelope.Strict(body, &pl); err != nil {
 		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the transfer file's payload is malformed or not exactly what ferry writes: %v", err)
 	}
 	if pl.Kind != TransferKind || pl.SchemaVersion != version {
 		return nil, none, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package transfer of schema %d", pl.Kind, pl.SchemaVersion, version)
-	}
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustReleases, signerPEM, body, sig)
-	if err != nil {
-		return nil, none, err
 	}
 	if pl.Source.Fingerprint != signer.Fingerprint {
 		return nil, none, domain.Errorf(domain.KindUntrusted, "refused: the transfer file says it comes from %q but is signed by %q", pl.Source.Space, signer.Name)

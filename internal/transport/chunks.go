@@ -64,18 +64,20 @@ func (r *Receiver) MissingChunks(ctx context.Context, a Admission, data []byte) 
 	if err != nil {
 		return ChunkAnswer{}, err
 	}
-	var q ChunkQuery
-	if err := envelope.Strict(o.Body, &q); err != nil {
-		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the chunk query is malformed or not exactly what ferry writes: %v", err)
-	}
-	if err := o.CheckExact(); err != nil {
-		return ChunkAnswer{}, err
-	}
+	// As for a bundle (ReceiveBundle), the signature is checked before
+	// anything reads the payload.
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return ChunkAnswer{}, err
 	}
 	signer, err := r.trust.VerifySum(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature)
 	if err != nil {
+		return ChunkAnswer{}, err
+	}
+	var q ChunkQuery
+	if err := envelope.Strict(o.Body, &q); err != nil {
+		return ChunkAnswer{}, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the chunk query is malformed or not exactly what ferry writes: %v", err)
+	}
+	if err := o.CheckExact(); err != nil {
 		return ChunkAnswer{}, err
 	}
 	switch {

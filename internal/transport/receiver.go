@@ -150,12 +150,17 @@ func (r *Receiver) ReceiveReceipts(ctx context.Context, a Admission, data []byte
 	if err := sameSigner(a, o.Envelope.Signer); err != nil {
 		return receipt.ImportResult{}, err
 	}
+	// As for a bundle, the signature holds before anything reads the
+	// payload (a list of receipts that decodes into far more than its size).
+	if _, err := r.trust.VerifySum(ctx, a.Space.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature); err != nil {
+		return receipt.ImportResult{}, err
+	}
 	return r.receipts.Import(actingFor(ctx, a), a.Space.Name, data)
 }
 
 // sameSigner refuses a payload signed by another space than the sender the
-// request was admitted for. (Whether the signature holds is checked by the
-// import, against this space's stored certificate of the sender.)
+// request was admitted for. (Whether the signature holds is checked next,
+// against this space's stored certificate of the sender.)
 func sameSigner(a Admission, signerPEM string) error {
 	block, _ := pem.Decode([]byte(signerPEM))
 	if block == nil {

@@ -219,3 +219,19 @@ func TestTimeoutWording(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteOfAKindThePagesCannotDelete: a delete form naming a kind the
+// pages do not delete says so, instead of asking to tick the confirmation
+// first (which, ticked, led only to that refusal).
+func TestDeleteOfAKindThePagesCannotDelete(t *testing.T) {
+	f := newFixture(t)
+	key, err := f.auth.NewAPIKey(f.env.Ctx, "vera", "test") // a viewer
+	must(t, err)
+	c := f.browser(t)
+	for _, kind := range []string{"project", "tenant", "nonsense"} {
+		code, page, _ := post(t, c, f.srv.URL+"/spaces/Default/delete", url.Values{"kind": {kind}, "name": {"Shop"}}, "Authorization", "Bearer "+key)
+		if code != http.StatusBadRequest || !strings.Contains(page, "the pages cannot delete") || strings.Contains(page, "tick the box") {
+			t.Errorf("delete of a %s: %d\n%s", kind, code, page)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 	ctx, space := r.Context(), r.PathValue("space")
 	kind, name := r.PostFormValue("kind"), r.PostFormValue("name")
 	what := strings.TrimSpace(kind + " " + name)
-	if err := confirmed(r, what, h.mayDelete(r, kind)); err != nil {
+	may := h.mayDelete(r, kind)
+	if may == nil && !pageDeletes[kind] { // said before asking to tick the box
+		return domain.Invalidf("the pages cannot delete a %q; use 'ferry %s delete'", kind, kind)
+	}
+	if err := confirmed(r, what, may); err != nil {
 		return err
 	}
 	infra, back := spacePath(space)+"/infrastructure", spacePath(space)
@@ -56,8 +60,6 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 		project := r.PostFormValue("project")
 		_, err = h.s.Catalog.DeleteVariable(ctx, space, project, name, scopeOf(r.PostFormValue("scope")))
 		back = projectPath(space, project)
-	default:
-		return domain.Invalidf("the pages cannot delete a %q; use 'ferry %s delete'", kind, kind)
 	}
 	if err != nil {
 		return err
@@ -68,6 +70,9 @@ func (h *Handler) deleteThing(w http.ResponseWriter, r *http.Request) error {
 	}
 	return h.redirect(w, r, back, msg)
 }
+
+// pageDeletes are the kinds deleteThing deletes.
+var pageDeletes = map[string]bool{"environment": true, "lifecycle": true, "remote-space": true, "variable": true}
 
 // mayDelete is the access check the service deleting kind makes, asked
 // before the form is read further (nil for a kind the pages cannot delete:

@@ -3,11 +3,13 @@ package bundle
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
+	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
 )
 
@@ -18,13 +20,64 @@ import (
 // (encoding/json: no spaces, fields in order) is read by readCompact
 // instead, several times faster. Any other document, and any that
 // readCompact is not sure of, goes to Strict, which decides.
+//
+// Before anything is decoded, a payload must hold at most MaxObjects JSON
+// objects and MaxItems objects, lists and members in all: what a payload
+// decodes into is bounded by them, not by its size (an empty variable is 3
+// bytes of JSON and 104 in memory). readCompact counts as it reads and
+// gives up at the bounds; the general path counts first.
 func decodePayload(body []byte, p *Payload) error {
 	var fast Payload
 	if readCompact(body, &fast) {
 		*p = fast
 		return nil
 	}
+	if objects, items := countItems(body); objects > MaxObjects || items > MaxItems {
+		return domain.Refuse(domain.KindInvalid, domain.RuleSize, "the bundle's payload holds %d JSON objects and %d items in all; a bundle may hold at most %d and %d (a release of about %d variables), which a release ferry wrote stays within",
+			objects, items, MaxObjects, MaxItems, MaxItems/5)
+	}
 	return envelope.Strict(body, p)
+}
+
+// MaxObjects and MaxItems bound what a bundle's payload holds: its JSON
+// objects (variables, steps, templates, ...), and those together with its
+// lists and their members (everything a comma or bracket opens). At their
+// bounds a payload decodes into at most ~130 MB (every object a step; ~45
+// MB if every object is a variable). A bundle of the largest size
+// (MaxSize) of variables like real ones (~5 items each: 56,000 in 7.6 MB
+// of payload, BenchmarkBundleVerifyPerMB) is within them.
+const (
+	MaxObjects = 400_000
+	MaxItems   = 2_000_000
+)
+
+// countItems counts a JSON text's objects, and its objects, lists and
+// commas (each member or element after a first), outside strings; for
+// text that is not JSON it counts something, and the decoder refuses it.
+func countItems(b []byte) (objects, items int) {
+	in := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case '{':
+			objects++
+			items++
+		case '[', ',':
+			items++
+		}
+	}
+	return objects, items
 }
 
 // readCompact reads a payload written as JSON without whitespace. It reads
@@ -36,11 +89,18 @@ func decodePayload(body []byte, p *Payload) error {
 // nothing follows the document. On false, p holds nothing of use.
 func readCompact(body []byte, p *Payload) (ok bool) {
 	r := compactReader{b: body, s: string(body)}
+	return r.payload(p)
+}
+
+func (r *compactReader) payload(p *Payload) bool {
 	if !r.next('{') || r.next('}') {
 		return false
 	}
 	seen := map[string]bool{}
 	for {
+		if r.objects > MaxObjects || r.items > MaxItems {
+			return false
+		}
 		name, ok := r.name()
 		if !ok || seen[name] {
 			return false
@@ -53,6 +113,10 @@ func readCompact(body []byte, p *Payload) (ok bool) {
 		} else {
 			field := p.member(name)
 			end := valueEnd(r.b, r.i)
+			objects, items := countItems(r.b[r.i:end])
+			if r.objects, r.items = r.objects+objects, r.items+items; r.objects > MaxObjects || r.items > MaxItems {
+				return false
+			}
 			if field == nil || jsonv2.Unmarshal(r.b[r.i:end], field, jsonv2.RejectUnknownMembers(true)) != nil {
 				return false
 			}
@@ -119,12 +183,21 @@ type compactReader struct {
 	i    int
 	strs []string // backing array of string lists read so far
 	esc  []byte   // room to unescape a string in
+	// objects and items count what countItems counts, as it is read.
+	objects, items int
 }
 
 // next consumes c if it is the next byte.
 func (r *compactReader) next(c byte) bool {
 	if r.i < len(r.b) && r.b[r.i] == c {
 		r.i++
+		switch c {
+		case '{':
+			r.objects++
+			r.items++
+		case '[', ',':
+			r.items++
+		}
 		return true
 	}
 	return false
@@ -154,7 +227,7 @@ func (r *compactReader) variables(out *[]Variable) bool {
 		return false
 	}
 	// A variable takes 60 bytes or more; most have one environment.
-	vs := make([]Variable, 0, len(r.b)/128)
+	vs := make([]Variable, 0, min(len(r.b)/128, MaxObjects))
 	r.strs = make([]string, 0, cap(vs))
 	if r.next(']') {
 		*out = vs
@@ -165,7 +238,10 @@ func (r *compactReader) variables(out *[]Variable) bool {
 		if !r.variable(&v) {
 			return false
 		}
-		vs = append(vs, v)
+		vs = appendBounded(vs, v, MaxObjects)
+		if r.objects > MaxObjects || r.items > MaxItems {
+			return false
+		}
 		if r.next(']') {
 			*out = vs
 			return true
@@ -174,6 +250,16 @@ func (r *compactReader) variables(out *[]Variable) bool {
 			return false
 		}
 	}
+}
+
+// appendBounded is append that doubles a full slice, to at most bound+1
+// elements: append grows a large slice by a quarter at a time, which
+// allocates five times its final size on the way.
+func appendBounded[T any](list []T, v T, bound int) []T {
+	if len(list) == cap(list) {
+		list = slices.Grow(list, max(1, min(len(list), bound+1-len(list))))
+	}
+	return append(list, v)
 }
 
 func (r *compactReader) variable(v *Variable) bool {
@@ -264,7 +350,10 @@ func (r *compactReader) list(out *[]string) bool {
 			if !r.str(&s) {
 				return false
 			}
-			r.strs = append(r.strs, s)
+			r.strs = appendBounded(r.strs, s, MaxItems)
+			if r.items > MaxItems {
+				return false
+			}
 			if r.next(']') {
 				break
 			}

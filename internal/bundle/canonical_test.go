@@ -3,9 +3,11 @@ package bundle
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/envelope"
+	"github.com/ferrydeploy/ferry/internal/signing"
 )
 
 // compactDocs are payloads as ferry writes them (encoding/json, as Encode
@@ -99,10 +102,14 @@ func TestCompactReadsWhatStrictReads(t *testing.T) {
 		if errStrict != nil {
 			refused++
 		}
-		if !readCompact(in, &fast) {
+		r := compactReader{b: in, s: string(in)}
+		if !r.payload(&fast) {
 			continue
 		}
 		compact++
+		if objects, items := countItems(in); r.objects != objects || r.items != items {
+			t.Fatalf("the compact path counted %d objects and %d items, countItems %d and %d, in:\n%.600s", r.objects, r.items, objects, items, in)
+		}
 		if errStrict != nil {
 			t.Fatalf("the compact path accepts what Strict refuses (%v):\n%.600s", errStrict, in)
 		}
@@ -224,4 +231,58 @@ func FuzzCompactReadsWhatStrictReads(f *testing.F) {
 			t.Fatalf("the compact path reads another payload than Strict:\ncompact: %+v\nstrict:  %+v", fast, strict)
 		}
 	})
+}
+
+// TestPayloadBounds: a payload of more objects or items than a bundle may
+// hold is refused before it is decoded, on either path, with what it holds
+// and the bounds — a viewer may upload a bundle to inspect, and a payload
+// of millions of empty variables decoded into gigabytes. Braces, brackets
+// and commas inside strings are text, not counted.
+func TestPayloadBounds(t *testing.T) {
+	empties := func(n int, sep string) []byte {
+		return []byte(`{"kind":"k","variables":[` + strings.Repeat(`{}`+sep, n-1) + `{}]}`)
+	}
+	strs := func(n int) []byte {
+		return []byte(`{"variables":[{"name":"a","environments":[` + strings.Repeat(`"",`, n-1) + `""]}]}`)
+	}
+	for name, in := range map[string][]byte{
+		"objects, compact":      empties(MaxObjects+1, ","),
+		"objects, with spaces":  empties(MaxObjects+1, ", "),
+		"objects in process":    []byte(`{"process":[` + strings.Repeat(`{},`, MaxObjects) + `{}]}`),
+		"items in one list":     strs(MaxItems),
+		"objects, four million": empties(4_000_000, ","),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var p Payload
+		err := decodePayload(in, &p)
+		runtime.ReadMemStats(&after)
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Rule != domain.RuleSize || !strings.Contains(err.Error(), "a bundle may hold at most") {
+			t.Errorf("%s: %v", name, err)
+		}
+		// What was decoded before the refusal is bounded by the bounds,
+		// not by the payload: 4 million empty variables were 416 MB.
+		t.Logf("%s: %d MB allocated to refuse a %d MB payload", name, (after.TotalAlloc-before.TotalAlloc)>>20, len(in)>>20)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 150<<20+2*uint64(len(in)) {
+			t.Errorf("%s: %d MB allocated to refuse a %d MB payload", name, grew>>20, len(in)>>20)
+		}
+	}
+	// Whole, as a viewer uploads it to inspect: signed by anyone.
+	id := testSigner(t)
+	file, err := envelope.Seal(Format, SchemaVersion, empties(4_000_000, ","), id.CertPEM, func(b []byte) ([]byte, error) { return signing.Sign(id.Signer, b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(file); err == nil || !strings.Contains(err.Error(), "a bundle may hold at most") {
+		t.Errorf("a bundle of 4 million empty variables: %v", err)
+	}
+	text := []byte(`{"variables":[{"name":"a","value":"` + strings.Repeat(`{[,`, MaxItems) + `"}]}`)
+	if objects, items := countItems(text); objects != 2 || items != 4 {
+		t.Errorf("countItems counted text: %d objects, %d items", objects, items)
+	}
+	var p Payload
+	if err := decodePayload(text, &p); err != nil || len(p.Variables) != 1 {
+		t.Errorf("a long value of braces: %v", err)
+	}
 }

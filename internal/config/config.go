@@ -18,6 +18,20 @@ import (
 // MaxSize bounds an apply document; a space's configuration is text, not data.
 const MaxSize = 16 << 20
 
+// MaxMarks bounds the marks in an apply document that may start a YAML
+// node: line breaks and the indicators , [ { - : ? (counted anywhere, in
+// strings and comments too). A parsed node takes ~500 bytes while it is read
+// (yaml.v3's node, event and token, and the line remembered for messages),
+// so a document of 16 MB of "a," took 4 GB and 24 s; within the bound one
+// takes at most ~250 MB. A 500-project space (bench/apply_test.go: 5 steps,
+// 10 variables, 2 templates each) holds ~50,000.
+const MaxMarks = 500_000
+
+// MaxKeys bounds the keys of one YAML mapping. yaml.v3 compares every key
+// of a mapping with every other (and writes an error for each equal pair),
+// so Parse refuses a repeated key itself first and bounds the comparisons.
+const MaxKeys = 2_000
+
 // Document is a space's configuration as YAML.
 type Document struct {
 	Environments       []Environment `yaml:"environments,omitempty"`
@@ -116,6 +130,10 @@ func Parse(data []byte) (*Document, error) {
 	if len(data) > MaxSize {
 		return nil, domain.Invalidf("the file is %d bytes; the limit is %d", len(data), MaxSize)
 	}
+	if n := marks(data); n > MaxMarks {
+		return nil, domain.Refuse(domain.KindInvalid, domain.RuleSize, "the file holds %d line breaks and YAML indicators (, [ { - : ?); a document may hold at most %d (a space of about %d projects): split it, or apply each part in turn",
+			n, MaxMarks, MaxMarks/100)
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		msg := yamlMessage(err)
@@ -128,6 +146,9 @@ func Parse(data []byte) (*Document, error) {
 	if len(root.Content) == 0 {
 		return doc, nil
 	}
+	if err := checkKeys(root.Content[0]); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(doc); err != nil {
@@ -139,6 +160,18 @@ func Parse(data []byte) (*Document, error) {
 	recordLines(root.Content[0], "", doc.lines)
 	cutValues(root.Content[0], func(w string) { doc.warnings = append(doc.warnings, w) })
 	return doc, nil
+}
+
+// marks counts the bytes of data that may start a YAML node (MaxMarks).
+func marks(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case '\n', ',', '[', '{', '-', ':', '?':
+			n++
+		}
+	}
+	return n
 }
 
 // Line returns the line where the item at path was written, or 0.
@@ -164,6 +197,35 @@ func (d *Document) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// checkKeys refuses a mapping under n with a key written twice or more than
+// MaxKeys keys, before yaml.v3 compares its keys pairwise (MaxKeys): a
+// mapping of 10,000 equal keys, 20 kB, was 50 million errors. Aliases are
+// not followed: what they point to is checked where it is written.
+func checkKeys(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if len(n.Content)/2 > MaxKeys {
+			return domain.Refuse(domain.KindInvalid, domain.RuleSize, "line %d: a mapping of %d keys; a mapping may hold at most %d", n.Line, len(n.Content)/2, MaxKeys)
+		}
+		seen := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i]
+			if key.Kind == yaml.ScalarNode {
+				if line, ok := seen[key.Value]; ok {
+					return domain.Invalidf("line %d: %q is already set at line %d; write each key once", key.Line, key.Value, line)
+				}
+				seen[key.Value] = key.Line
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := checkKeys(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recordLines walks the node tree and records the line of every mapping

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -100,4 +102,53 @@ func TestMarshalReadsBack(t *testing.T) {
 	if strings.Contains(string(out), "keep: false") || !strings.Contains(string(out), "keep: true") {
 		t.Errorf("marshalled:\n%s", out)
 	}
+}
+
+// TestParseBoundsWhatItReads: any viewer may send a document to apply
+// (dry run or not), so what Parse reads is bounded by the document's marks
+// and keys, not by its size. Before, 16 MB of "a," took 4 GB and 24 s to
+// read, and a mapping of one key written 3,000 times (6 kB) made yaml.v3
+// write 4.5 million errors (a 10,000-key one, 20 kB, took 11 minutes and
+// 24 GB).
+func TestParseBoundsWhatItReads(t *testing.T) {
+	for name, c := range map[string]struct {
+		doc  string
+		rule string
+	}{
+		"16 MB of list items":       {"[" + strings.Repeat("a,", config.MaxSize/2-2) + "a]", domain.RuleSize},
+		"too many marks":            {strings.Repeat("-", config.MaxMarks+1), domain.RuleSize},
+		"too many line breaks":      {strings.Repeat("\n", config.MaxMarks+1), domain.RuleSize},
+		"one key 3,000 times":       {"{" + strings.Repeat("a,", 2999) + "a}", ""},
+		"one key 3,000 times, deep": {"projects:\n  - name: x\n    lifecycle: {" + strings.Repeat("a: 1, ", 2999) + "a: 1}\n", ""},
+		"a repeated field":          {"environments: []\nenvironments: []\n", ""},
+		"too many keys":             {"tenants: [{name: t, projects: {" + keys(config.MaxKeys+1) + "}}]\n", domain.RuleSize},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := config.Parse([]byte(c.doc))
+		runtime.ReadMemStats(&after)
+		if domain.KindOf(err) != domain.KindInvalid || (c.rule != "" && !strings.Contains(err.Error(), "["+c.rule+"]")) {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+		if err != nil && len(err.Error()) > 300 {
+			t.Errorf("%s: a refusal of %d bytes", name, len(err.Error()))
+		}
+		if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 64 {
+			t.Errorf("%s: reading it allocated %d MB", name, mb)
+		}
+	}
+	// A tenant of MaxKeys projects is read.
+	d, err := config.Parse([]byte("tenants: [{name: t, projects: {" + keys(config.MaxKeys) + "}}]\n"))
+	if err != nil || len(d.Tenants[0].Projects) != config.MaxKeys {
+		t.Errorf("a tenant of %d projects: %v", config.MaxKeys, err)
+	}
+}
+
+func keys(n int) string {
+	ks := make([]string, n)
+	for i := range ks {
+		ks[i] = fmt.Sprintf("P%d: [Dev]", i)
+	}
+	return strings.Join(ks, ", ")
 }

@@ -32,9 +32,9 @@ func decodePayload(body []byte, p *Payload) error {
 		*p = fast
 		return nil
 	}
-	if objects, items := countItems(body); objects > MaxObjects || items > MaxItems {
-		return domain.Refuse(domain.KindInvalid, domain.RuleSize, "the bundle's payload holds %d JSON objects and %d items in all; a bundle may hold at most %d and %d (a release of about %d variables), which a release ferry wrote stays within",
-			objects, items, MaxObjects, MaxItems, MaxItems/5)
+	if objects, items, others := countItems(body); objects > MaxObjects || items > MaxItems || others > MaxOthers {
+		return domain.Refuse(domain.KindInvalid, domain.RuleSize, "the bundle's payload holds %d JSON objects (%d of them outside its variables) and %d items in all; a bundle may hold at most %d (%d) and %d (a release of about %d variables), which a release ferry wrote stays within",
+			objects, others, items, MaxObjects, MaxOthers, MaxItems, MaxItems/5)
 	}
 	return envelope.Strict(body, p)
 }
@@ -46,16 +46,25 @@ func decodePayload(body []byte, p *Payload) error {
 // MB if every object is a variable). A bundle of the largest size
 // (MaxSize) of variables like real ones (~5 items each: 56,000 in 7.6 MB
 // of payload, BenchmarkBundleVerifyPerMB) is within them.
+//
+// MaxOthers bounds the objects outside the variable list (steps,
+// templates, history, packages, sealed values, ...): a step is ~300 bytes,
+// three times a variable, and 400,000 empty steps (1.2 MB of payload) took
+// 690 MB to decode (340 MB live); 100,000 take a quarter of that, and are
+// more than the sealed values of the largest bundle (~350 bytes each).
 const (
 	MaxObjects = 400_000
 	MaxItems   = 2_000_000
+	MaxOthers  = 100_000
 )
 
 // countItems counts a JSON text's objects, and its objects, lists and
-// commas (each member or element after a first), outside strings; for
-// text that is not JSON it counts something, and the decoder refuses it.
-func countItems(b []byte) (objects, items int) {
-	in := false
+// commas (each member or element after a first), outside strings; others
+// counts the objects in the top-level object's members other than one
+// written "variables" (MaxOthers). For text that is not JSON it counts
+// something, and the decoder refuses it.
+func countItems(b []byte) (objects, items, others int) {
+	in, depth, key, vars := false, 0, -1, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if in {
@@ -64,20 +73,51 @@ func countItems(b []byte) (objects, items int) {
 				i++
 			case '"':
 				in = false
+				if key >= 0 {
+					vars, key = string(b[key:i]) == "variables", -1
+				}
 			}
 			continue
 		}
 		switch c {
 		case '"':
 			in = true
+			if depth == 1 && (i == 0 || expectsKey(b, i)) {
+				key = i + 1
+			}
 		case '{':
+			if depth >= 1 && !vars {
+				others++
+			}
+			depth++
 			objects++
 			items++
-		case '[', ',':
+		case '[':
+			depth++
 			items++
+		case ',':
+			items++
+		case '}', ']':
+			depth--
 		}
 	}
-	return objects, items
+	return objects, items, others
+}
+
+// expectsKey reports whether the string opening at b[i], inside the
+// top-level object, is a member name: the last byte before it other than
+// JSON whitespace is { or ,.
+func expectsKey(b []byte, i int) bool {
+	for i--; i >= 0; i-- {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', ',':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // readCompact reads a payload written as JSON without whitespace. It reads
@@ -113,8 +153,9 @@ func (r *compactReader) payload(p *Payload) bool {
 		} else {
 			field := p.member(name)
 			end := valueEnd(r.b, r.i)
-			objects, items := countItems(r.b[r.i:end])
-			if r.objects, r.items = r.objects+objects, r.items+items; r.objects > MaxObjects || r.items > MaxItems {
+			objects, items, _ := countItems(r.b[r.i:end])
+			r.objects, r.items, r.others = r.objects+objects, r.items+items, r.others+objects
+			if r.objects > MaxObjects || r.items > MaxItems || r.others > MaxOthers {
 				return false
 			}
 			if field == nil || jsonv2.Unmarshal(r.b[r.i:end], field, jsonv2.RejectUnknownMembers(true)) != nil {
@@ -183,8 +224,9 @@ type compactReader struct {
 	i    int
 	strs []string // backing array of string lists read so far
 	esc  []byte   // room to unescape a string in
-	// objects and items count what countItems counts, as it is read.
-	objects, items int
+	// objects, items and others count what countItems counts, as it is
+	// read.
+	objects, items, others int
 }
 
 // next consumes c if it is the next byte.

@@ -107,8 +107,8 @@ func TestCompactReadsWhatStrictReads(t *testing.T) {
 			continue
 		}
 		compact++
-		if objects, items := countItems(in); r.objects != objects || r.items != items {
-			t.Fatalf("the compact path counted %d objects and %d items, countItems %d and %d, in:\n%.600s", r.objects, r.items, objects, items, in)
+		if objects, items, others := countItems(in); r.objects != objects || r.items != items || r.others != others {
+			t.Fatalf("the compact path counted %d objects, %d items and %d others, countItems %d, %d and %d, in:\n%.600s", r.objects, r.items, r.others, objects, items, others, in)
 		}
 		if errStrict != nil {
 			t.Fatalf("the compact path accepts what Strict refuses (%v):\n%.600s", errStrict, in)
@@ -246,11 +246,16 @@ func TestPayloadBounds(t *testing.T) {
 		return []byte(`{"variables":[{"name":"a","environments":[` + strings.Repeat(`"",`, n-1) + `""]}]}`)
 	}
 	for name, in := range map[string][]byte{
-		"objects, compact":      empties(MaxObjects+1, ","),
-		"objects, with spaces":  empties(MaxObjects+1, ", "),
-		"objects in process":    []byte(`{"process":[` + strings.Repeat(`{},`, MaxObjects) + `{}]}`),
-		"items in one list":     strs(MaxItems),
-		"objects, four million": empties(4_000_000, ","),
+		"objects, compact":        empties(MaxObjects+1, ","),
+		"objects, with spaces":    empties(MaxObjects+1, ", "),
+		"objects in process":      []byte(`{"process":[` + strings.Repeat(`{},`, MaxObjects) + `{}]}`),
+		"steps":                   []byte(`{"process":[` + strings.Repeat(`{},`, MaxOthers) + `{}]}`),
+		"steps, with spaces":      []byte(`{"process": [` + strings.Repeat(`{ }, `, MaxOthers) + `{}]}`),
+		"templates":               []byte(`{"templates":[` + strings.Repeat(`{},`, MaxOthers) + `{}]}`),
+		"variables, escaped name": []byte(`{"variabl\u0065s":[` + strings.Repeat(`{},`, MaxOthers) + `{}]}`),
+		"sealed values":           []byte(`{"downstream":{"spaces":[],"sealed":[` + strings.Repeat(`{},`, MaxOthers) + `{}]}}`),
+		"items in one list":       strs(MaxItems),
+		"objects, four million":   empties(4_000_000, ","),
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -278,7 +283,7 @@ func TestPayloadBounds(t *testing.T) {
 		t.Errorf("a bundle of 4 million empty variables: %v", err)
 	}
 	text := []byte(`{"variables":[{"name":"a","value":"` + strings.Repeat(`{[,`, MaxItems) + `"}]}`)
-	if objects, items := countItems(text); objects != 2 || items != 4 {
+	if objects, items, _ := countItems(text); objects != 2 || items != 4 {
 		t.Errorf("countItems counted text: %d objects, %d items", objects, items)
 	}
 	var p Payload

@@ -221,8 +221,12 @@ func FuzzCompactReadsWhatStrictReads(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fast, strict Payload
-		if !readCompact(in, &fast) {
+		r := compactReader{b: in, s: string(in)}
+		if !r.payload(&fast) {
 			return
+		}
+		if objects, items, others := countItems(in); r.objects != objects || r.items != items || r.others != others {
+			t.Fatalf("the compact path counted %d objects, %d items and %d others, countItems %d, %d and %d", r.objects, r.items, r.others, objects, items, others)
 		}
 		if err := envelope.Strict(in, &strict); err != nil {
 			t.Fatalf("the compact path accepts what Strict refuses (%v)", err)

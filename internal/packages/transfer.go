@@ -719,6 +719,12 @@ func (s *Service) readInventory(ctx context.Context, sp domain.Space, target dom
 	if err != nil {
 		return nil, err
 	}
+	// The signature first: whoever may promote gives this file, and its
+	// payload decodes into several times its size.
+	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustPromote, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	if err != nil {
+		return nil, err
+	}
 	var pl InventoryPayload
 	if err := envelope.Strict(o.Body, &pl); err != nil {
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleExact, "the package inventory's payload is malformed or not exactly what ferry writes: %v", err)
@@ -727,10 +733,6 @@ func (s *Service) readInventory(ctx context.Context, sp domain.Space, target dom
 		return nil, domain.Refuse(domain.KindInvalid, domain.RuleFormat, "the signed document is a %q (schema %d), not a package inventory of schema %d", pl.Kind, pl.SchemaVersion, o.Envelope.SchemaVersion)
 	}
 	if err := o.CheckExact(); err != nil {
-		return nil, err
-	}
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustPromote, []byte(o.Envelope.Signer), o.Body, o.Signature)
-	if err != nil {
 		return nil, err
 	}
 	if signer.Fingerprint != target.Fingerprint || pl.Space.Fingerprint != target.Fingerprint {

@@ -20,12 +20,16 @@ const MaxSize = 16 << 20
 
 // MaxMarks bounds the marks in an apply document that may start a YAML
 // node: line breaks and the indicators , [ { - : ? (counted anywhere, in
-// strings and comments too). A parsed node takes ~500 bytes while it is read
-// (yaml.v3's node, event and token, and the line remembered for messages),
-// so a document of 16 MB of "a," took 4 GB and 24 s; within the bound one
-// takes at most ~250 MB. A 500-project space (bench/apply_test.go: 5 steps,
-// 10 variables, 2 templates each) holds ~50,000.
-const MaxMarks = 500_000
+// strings and comments too). A mark starts at most one and a half nodes
+// ("[{a},{a},...]"), and a node takes ~500 bytes while it is read (yaml.v3's
+// node, event and token, read twice, and the line remembered for
+// messages), so a document of 16 MB of "a," took 4 GB and 24 s; within the
+// bound one takes at most ~250 MB. A 500-project space (bench/apply_test.go:
+// 5 steps, 10 variables, 2 templates each) holds ~50,000.
+const MaxMarks = 300_000
+
+// maxProblems is how many of a document's problems a refusal names.
+const maxProblems = 20
 
 // MaxKeys bounds the keys of one YAML mapping. yaml.v3 compares every key
 // of a mapping with every other (and writes an error for each equal pair),
@@ -253,17 +257,24 @@ func recordLines(n *yaml.Node, path string, lines map[string]int) {
 
 // yamlMessage turns a yaml.v3 error into YAML's words (words.go): every
 // problem the decoder found, one per line, each with its line.
+//
+// At most maxProblems are named: a document of 250,000 list items with an
+// unknown field each (1 MB) was a refusal of 36 MB.
 func yamlMessage(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = inYAMLWords(m)
+		msgs := make([]string, 0, min(len(te.Errors), maxProblems))
+		for _, m := range te.Errors[:cap(msgs)] {
+			msgs = append(msgs, inYAMLWords(m))
 		}
-		if len(msgs) == 1 {
+		if len(te.Errors) == 1 {
 			return msgs[0]
 		}
-		return fmt.Sprintf("%d problems:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+		more := ""
+		if n := len(te.Errors) - len(msgs); n > 0 {
+			more = fmt.Sprintf("\n  and %d more", n)
+		}
+		return fmt.Sprintf("%d problems:\n  %s%s", len(te.Errors), strings.Join(msgs, "\n  "), more)
 	}
 	return "malformed YAML: " + inYAMLWords(strings.TrimPrefix(err.Error(), "yaml: "))
 }

@@ -42,8 +42,9 @@ func decodePayload(body []byte, p *Payload) error {
 // MaxObjects and MaxItems bound what a bundle's payload holds: its JSON
 // objects (variables, steps, templates, ...), and those together with its
 // lists and their members (everything a comma or bracket opens). At their
-// bounds a payload decodes into at most ~130 MB (every object a step; ~45
-// MB if every object is a variable). A bundle of the largest size
+// bounds a payload decodes into ~90 MB (every object a variable, read by
+// the compact path) and ~180 MB in passing (2 million strings in one
+// list). A bundle of the largest size
 // (MaxSize) of variables like real ones (~5 items each: 56,000 in 7.6 MB
 // of payload, BenchmarkBundleVerifyPerMB) is within them.
 //

@@ -267,8 +267,17 @@ func ParseCertificate(pemBytes []byte, now time.Time) (*Cert, error) {
 	return c, nil
 }
 
+// MaxCertPEM bounds a certificate ParseCertificate reads. A space
+// certificate is ~700 bytes of PEM; crypto/x509 reads a certificate whole,
+// and one given to it can be a bundle's signer that any viewer uploads to
+// inspect: 4 MB of one-letter URIs read into 180 MB.
+const MaxCertPEM = 64 << 10
+
 // parseCert does every check of ParseCertificate except the validity dates.
 func parseCert(pemBytes []byte) (*Cert, error) {
+	if len(pemBytes) > MaxCertPEM {
+		return nil, fmt.Errorf("the certificate is %d bytes; a space certificate is under 1 kB and may be at most %d", len(pemBytes), MaxCertPEM)
+	}
 	trimmed := bytes.TrimSpace(pemBytes)
 	// pem.Decode silently skips text before a block; refuse it instead, so
 	// the file a user inspected is exactly the certificate we store.

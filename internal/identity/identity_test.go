@@ -12,9 +12,11 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -459,5 +461,38 @@ func TestRecipientIsAgeSyntax(t *testing.T) {
 	}
 	if _, err := age.ParseX25519Recipient(c.AgeRecipient.String()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestParseCertificateBoundsItsSize: a certificate far larger than a space
+// certificate is refused before crypto/x509 reads it. A bundle's signer is
+// one (bundle inspect, open to any viewer), and x509 reads every subject
+// alternative name: 200,000 one-letter URIs (800 kB) took ~40 MB.
+func TestParseCertificateBoundsItsSize(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uris := make([]*url.URL, 200_000)
+	for i := range uris {
+		uris[i] = &url.URL{Scheme: "a"}
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Big"}, NotBefore: testNow.Add(-time.Hour), NotAfter: testNow.Add(time.Hour), URIs: uris}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uris, tmpl = nil, nil
+	text := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = ParseCertificate(text, testNow)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "may be at most") {
+		t.Errorf("a certificate of %d kB: %v, want refused for its size", len(text)>>10, err)
+	}
+	if mb := (after.TotalAlloc - before.TotalAlloc) >> 20; mb > 4 {
+		t.Errorf("refusing a certificate of %d kB allocated %d MB", len(text)>>10, mb)
 	}
 }

@@ -153,6 +153,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(set.Targets.Close) // before the store closes
 	if err := set.Targets.EnsureIdentity(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -35,11 +35,12 @@ func (s *Service) Check(ctx context.Context, space, name string) (Checked, error
 
 // checkSoon checks a target just added or enabled, in the background.
 func (s *Service) checkSoon(ctx context.Context, t domain.Target) {
-	go func() {
+	s.checks.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
+		defer context.AfterFunc(s.stop, cancel)()
 		s.checkOne(ctx, t)
-	}()
+	})
 }
 
 // checkOne checks t, records the result, and returns t with it. A

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -37,6 +38,11 @@ type Service struct {
 	now          func() time.Time
 	listen       string
 	log          *slog.Logger
+
+	// stop ends the checks checkSoon started; checks counts them (Close).
+	stop       context.Context
+	stopChecks context.CancelFunc
+	checks     sync.WaitGroup
 }
 
 // New returns the targets service: it writes targets (checking their
@@ -44,8 +50,16 @@ type Service struct {
 // targets through hub, and says that this node's agent listener is listen.
 func New(tx store.Transactor, targets store.Targets, environments store.Environments, ids store.AgentIdentities, keys *Keys, hub *Hub,
 	guard access.Guard, log *audit.Log, now func() time.Time, listen string, logger *slog.Logger) *Service {
+	stop, stopChecks := context.WithCancel(context.Background())
 	return &Service{tx: tx, targets: targets, environments: environments, ids: ids, keys: keys, hub: hub,
-		access: guard, audit: log, now: now, listen: listen, log: logger}
+		access: guard, audit: log, now: now, listen: listen, log: logger, stop: stop, stopChecks: stopChecks}
+}
+
+// Close ends the background checks of targets (Add, Enable, apply) and
+// waits for them, so that nothing writes to the store after it returns.
+func (s *Service) Close() {
+	s.stopChecks()
+	s.checks.Wait()
 }
 
 // AddRequest registers a target.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrydeploy/ferry/internal/access"
@@ -120,17 +121,17 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if len(projects) == 0 {
 		return d, nil
 	}
-	lcs, err := s.lifecycles.List(ctx, sp.ID)
+	var lcs []domain.Lifecycle
+	cells, err := s.cells(ctx, sp, projects, func() (err error) {
+		lcs, err = s.lifecycles.List(ctx, sp.ID)
+		return err
+	})
 	if err != nil {
 		return Dashboard{}, err
 	}
 	lifecycles := map[string]domain.Lifecycle{}
 	for _, l := range lcs {
 		lifecycles[l.Name] = l
-	}
-	cells, err := s.cells(ctx, sp, projects)
-	if err != nil {
-		return Dashboard{}, err
 	}
 	now := s.now()
 	seen := map[string]bool{}
@@ -229,8 +230,11 @@ func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 
 // cells gathers the latest deployment of each project in each local
 // environment, and the latest receipt in each other space's environment:
-// out[i] are the cells of projects[i], in no particular order.
-func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) ([][]Cell, error) {
+// out[i] are the cells of projects[i], in no particular order. Its reads,
+// and also (another read of the page's), are independent of each other and
+// run at once: on PostgreSQL each has its own connection and server
+// process.
+func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary, also func() error) ([][]Cell, error) {
 	byID := make(map[int64]int, len(projects))                   // → index in projects
 	byOrigin := make(map[store.OriginProject]int, len(projects)) // → index in projects
 	ids := make([]int64, 0, len(projects))
@@ -245,11 +249,19 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		byOrigin[o] = i
 		origins = append(origins, o)
 	}
-	out := make([][]Cell, len(projects))
-	latest, err := s.deployments.LatestOf(ctx, sp.ID, ids)
+	var (
+		latest   []store.DeploymentCell
+		receipts []store.ReceiptCell
+		signers  signerSet
+	)
+	err := parallel(also,
+		func() (err error) { latest, err = s.deployments.LatestOf(ctx, sp.ID, ids); return err },
+		func() (err error) { receipts, err = s.receipts.LatestOf(ctx, sp.ID, origins); return err },
+		func() (err error) { signers, err = s.signers(ctx, sp); return err })
 	if err != nil {
 		return nil, err
 	}
+	out := make([][]Cell, len(projects))
 	machines := 0 // the deployments' cells do not count their targets: &0 for all
 	for k := range latest {
 		d := &latest[k] // At may point into it
@@ -266,14 +278,6 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		}
 		out[i] = putCell(out[i], Cell{Environment: d.Environment, Version: d.Version, State: d.State, At: at, DeployedBy: d.CreatedBy,
 			From: "deployment", Machines: &machines})
-	}
-	receipts, err := s.receipts.LatestOf(ctx, sp.ID, origins)
-	if err != nil {
-		return nil, err
-	}
-	signers, err := s.signers(ctx, sp)
-	if err != nil {
-		return nil, err
 	}
 	from := map[string]string{} // deploying space → From
 	for _, r := range receipts {
@@ -294,6 +298,24 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 			From: f, Machines: r.Machines})
 	}
 	return out, nil
+}
+
+// parallel runs each read on its own goroutine and returns the first
+// error in their order. The dashboard is never read inside a transaction,
+// whose one connection could not serve reads at once.
+func parallel(reads ...func() error) error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // putCell puts c into a project's cells, in place of the one of its

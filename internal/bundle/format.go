@@ -204,14 +204,36 @@ const what = "release bundle"
 func Parse(data []byte) (*Parsed, error) {
 	var payload Payload
 	o, err := envelope.OpenVersionsAnd(data, Format, compat.Previous, compat.Current, MaxSize, what, func(body []byte) error {
-		if err := decodePayload(body, &payload); err != nil {
-			return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
-		}
-		return nil
+		return readPayload(body, &payload)
 	})
 	if err != nil {
 		return nil, err
 	}
+	return parsed(o, payload)
+}
+
+// ParseOpened is Parse for a file whose envelope Open has read, for a
+// caller that checks the signature before the payload is read.
+func ParseOpened(o *envelope.Opened) (*Parsed, error) {
+	var payload Payload
+	if err := readPayload(o.Body, &payload); err != nil {
+		return nil, err
+	}
+	return parsed(o, payload)
+}
+
+// readPayload decodes a payload, refusing one that is not exactly what
+// ferry writes.
+func readPayload(body []byte, p *Payload) error {
+	if err := decodePayload(body, p); err != nil {
+		return domain.Refuse(domain.KindInvalid, domain.RuleExact, "the bundle's payload is malformed or not exactly what ferry writes: %v", err)
+	}
+	return nil
+}
+
+// parsed checks a decoded payload's own structure, then that the file is
+// byte for byte what ferry writes.
+func parsed(o *envelope.Opened, payload Payload) (*Parsed, error) {
 	p := &Parsed{Envelope: o.Envelope, Body: o.Body, Signature: o.Signature, Sum: o.Sum, Payload: payload}
 	if err := p.Payload.check(o.Envelope.SchemaVersion); err != nil {
 		return nil, err

@@ -30,15 +30,13 @@ type ReceiveResult struct {
 // remote project is not in doubt — the project exists already, or the
 // space has one lifecycle — and otherwise kept, verified, as pending, for a
 // person to import with ImportPending. Receiving a bundle that arrived
-// before (imported or pending) changes nothing.
-func (s *Service) Receive(ctx context.Context, space string, data []byte) (ReceiveResult, error) {
-	parsed, err := Parse(data)
-	if err != nil {
-		return ReceiveResult{}, err
-	}
+// before (imported or pending) changes nothing. data is the file, kept as
+// it came for a pending bundle; parsed is it as Parse or ParseOpened read
+// it.
+func (s *Service) Receive(ctx context.Context, space string, data []byte, parsed *Parsed) (ReceiveResult, error) {
 	pl := parsed.Payload
 	res := ReceiveResult{Digest: parsed.Envelope.Digest, Project: domain.RemoteName(pl.Origin.Space, pl.Origin.Project), Version: pl.Release.Version}
-	err = s.tx.WithTx(ctx, func(ctx context.Context) error {
+	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
 		// No user acts here: what authorises the import is the signature of
 		// a space trusted for releases, checked by verify.
 		sp, err := s.spaces.Get(ctx, space)

@@ -38,7 +38,7 @@ type Verifier interface {
 
 // Bundles receives a bundle (bundle.Service).
 type Bundles interface {
-	Receive(ctx context.Context, space string, data []byte) (bundle.ReceiveResult, error)
+	Receive(ctx context.Context, space string, data []byte, parsed *bundle.Parsed) (bundle.ReceiveResult, error)
 }
 
 // Receipts imports a receipt file (receipt.Service).
@@ -124,7 +124,8 @@ func (r *Receiver) Admit(ctx context.Context, l *Lease, direction, sender, targe
 // holds, the request is anyone's who knows the sender's fingerprint, so the
 // signature is checked on the envelope alone, before anything reads the
 // payload: a payload that decodes into far more than its size (a list of
-// millions of empty variables) is never read for them.
+// millions of empty variables) is never read for them. The envelope is
+// read once (bundle.ParseOpened reads the payload from it).
 func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) (bundle.ReceiveResult, error) {
 	o, err := bundle.Open(data)
 	if err != nil {
@@ -136,7 +137,11 @@ func (r *Receiver) ReceiveBundle(ctx context.Context, a Admission, data []byte) 
 	if _, err := r.trust.VerifySum(ctx, a.Space.ID, domain.TrustReleases, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature); err != nil {
 		return bundle.ReceiveResult{}, err
 	}
-	return r.bundles.Receive(actingFor(ctx, a), a.Space.Name, data)
+	p, err := bundle.ParseOpened(o)
+	if err != nil {
+		return bundle.ReceiveResult{}, err
+	}
+	return r.bundles.Receive(actingFor(ctx, a), a.Space.Name, data, p)
 }
 
 // ReceiveReceipts receives a receipt file for an admitted request: it must be

@@ -32,22 +32,7 @@ import (
 // connection: the read deadline was silently not set.
 func TestTransferBodyMustKeepArriving(t *testing.T) {
 	s, _, _ := newTestServices(t, servicetest.Limits(transport.Limits{Bytes: 64 << 20, Transfers: 4, PerPeer: 4, Idle: 200 * time.Millisecond, MinRate: 64 << 10, RetryAfter: time.Second}))
-	ctx := domain.WithActor(context.Background(), domain.System)
-	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
-		t.Fatal(err)
-	}
-	_, pem, err := s.Trust.Certificate(ctx, "Other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(pem), Trust: "releases"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := s.Catalog.Space(ctx, "Default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newPeer(t, s, "releases")
 	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 
@@ -55,8 +40,8 @@ func TestTransferBodyMustKeepArriving(t *testing.T) {
 		pr, pw := io.Pipe() // nothing is ever written
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, pr)
 		req.ContentLength = 128 << 10
-		req.Header.Set(wire.HeaderSender, other.Fingerprint)
-		req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+		req.Header.Set(wire.HeaderSender, other.sender)
+		req.Header.Set(wire.HeaderTarget, other.target)
 		hc := &http.Client{Timeout: 30 * time.Second} // a deadline for the test, far beyond Idle
 		resp, err := hc.Do(req)
 		pw.Close()
@@ -79,38 +64,19 @@ func TestTransferBodyMustKeepArriving(t *testing.T) {
 // was reported as malformed before, so its reading came first.
 func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	s, _, _ := newTestServices(t)
-	ctx := domain.WithActor(context.Background(), domain.System)
-	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
-		t.Fatal(err)
-	}
-	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := s.Catalog.Space(ctx, "Default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mallory, err := identity.Generate("Mallory", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newPeer(t, s, "releases")
 	for name, payload := range map[string]string{
 		"not JSON":                     "not JSON at all",
 		"a million nothings, unsigned": `{"variables":[` + strings.Repeat(`{},`, 1<<20) + `{}]}`,
 	} {
-		forged, err := envelope.Seal(bundle.Format, bundle.SchemaVersion, []byte(payload), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+		forged, err := other.forge(bundle.Format, bundle.SchemaVersion, []byte(payload))
 		if err != nil {
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferBundle.Path, strings.NewReader(string(forged)))
-		req.Header.Set(wire.HeaderSender, other.Fingerprint)
-		req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+		req.Header.Set(wire.HeaderSender, other.sender)
+		req.Header.Set(wire.HeaderTarget, other.target)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -133,26 +99,7 @@ func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 // malformed.
 func TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead(t *testing.T) {
 	s, _, _ := newTestServices(t)
-	ctx := domain.WithActor(context.Background(), domain.System)
-	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
-		t.Fatal(err)
-	}
-	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases,receipts"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := s.Catalog.Space(ctx, "Default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mallory, err := identity.Generate("Mallory", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newPeer(t, s, "releases,receipts")
 	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	for _, c := range []struct {
@@ -165,13 +112,13 @@ func TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead(t *test
 		{"chunk query, not JSON", wire.Routes().TransferChunks.Path, transport.ChunkQueryFormat, 1, "not JSON at all"},
 		{"chunk query, unknown fields", wire.Routes().TransferChunks.Path, transport.ChunkQueryFormat, 1, `{"nothing":[]}`},
 	} {
-		forged, err := envelope.Seal(c.format, c.schema, []byte(c.payload), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+		forged, err := other.forge(c.format, c.schema, []byte(c.payload))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+c.path, strings.NewReader(string(forged)))
-		req.Header.Set(wire.HeaderSender, other.Fingerprint)
-		req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+		req.Header.Set(wire.HeaderSender, other.sender)
+		req.Header.Set(wire.HeaderTarget, other.target)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -190,27 +137,8 @@ func TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead(t *test
 // (it was reported as malformed before).
 func TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	s, _, _ := newTestServices(t)
-	ctx := domain.WithActor(context.Background(), domain.System)
-	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
-		t.Fatal(err)
-	}
-	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: "releases"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := s.Catalog.Space(ctx, "Default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mallory, err := identity.Generate("Mallory", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	forged, err := envelope.Seal(packages.TransferFormat, packages.TransferSchema, []byte("not JSON at all"), otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+	other := newPeer(t, s, "releases")
+	forged, err := other.forge(packages.TransferFormat, packages.TransferSchema, []byte("not JSON at all"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +152,8 @@ func TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferPackages.Path, &file)
-	req.Header.Set(wire.HeaderSender, other.Fingerprint)
-	req.Header.Set(wire.HeaderTarget, def.Fingerprint)
+	req.Header.Set(wire.HeaderSender, other.sender)
+	req.Header.Set(wire.HeaderTarget, other.target)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -235,4 +163,39 @@ func TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
 		t.Errorf("a forged package transfer answered %d: %s", resp.StatusCode, body)
 	}
+}
+
+// transferPeer is space "Other" of a test server, known to its "Default" space
+// with some trust, and what a transfer to Default in Other's name needs.
+type transferPeer struct {
+	sender, target string // the transfer headers' fingerprints
+	// forge seals payload as Other's, signed by another key (Mallory's).
+	forge func(format string, schema int, payload []byte) ([]byte, error)
+}
+
+func newPeer(t *testing.T, s Services, trusted string) transferPeer {
+	t.Helper()
+	ctx := domain.WithActor(context.Background(), domain.System)
+	if _, err := s.Catalog.CreateSpace(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM, err := s.Trust.Certificate(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := s.Trust.Add(ctx, "Default", trust.AddRequest{Name: "Other", Certificate: string(otherPEM), Trust: trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := s.Catalog.Space(ctx, "Default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := identity.Generate("Mallory", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return transferPeer{sender: other.Fingerprint, target: def.Fingerprint, forge: func(format string, schema int, payload []byte) ([]byte, error) {
+		return envelope.Seal(format, schema, payload, otherPEM, func(b []byte) ([]byte, error) { return signing.Sign(mallory.Signer, b) })
+	}}
 }

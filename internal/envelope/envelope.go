@@ -312,19 +312,30 @@ func exactParts(data []byte) (env Envelope, body []byte, ok bool) {
 	// Before the payload come only the format, schema version and digest,
 	// whose encoded values hold no bare quote: the first payloadField of
 	// the canonical form is where the payload's text goes.
-	if want, err := encode(env); err != nil || !bytes.Equal(want, shell) {
+	if checkShell(env, shell, "") != nil {
 		return Envelope{}, nil, false
+	}
+	return env, body, true
+}
+
+// checkShell is what CheckExact checks of a file but its payload, given
+// shell, the file with the payload's text taken out, and env, what it
+// decodes to: the signer is in canonical PEM, the signature's text is the
+// one base64 form of its bytes, and shell is the one encoding of env.
+func checkShell(env Envelope, shell []byte, what string) error {
+	o := Opened{Envelope: env, what: what}
+	if err := o.checkSigner(); err != nil {
+		return err
 	}
 	enc := base64.StdEncoding.Strict()
 	sig, err := enc.DecodeString(env.Signature)
 	if err != nil || enc.EncodedLen(len(sig)) != len(env.Signature) {
-		return Envelope{}, nil, false
+		return o.altered()
 	}
-	o := Opened{Envelope: env}
-	if o.checkSigner() != nil {
-		return Envelope{}, nil, false
+	if want, err := encode(env); err != nil || !bytes.Equal(want, shell) {
+		return o.altered()
 	}
-	return env, body, true
+	return nil
 }
 
 // decodeParts is how many parts of a large payload's base64 are decoded at

@@ -63,12 +63,8 @@ func OpenReader(r io.Reader, size int64, format string, oldest, newest, maxSize 
 	if err != nil {
 		return nil, err
 	}
-	if err := o.checkSigner(); err != nil {
+	if err := checkShell(env, shell, what); err != nil {
 		return nil, err
-	}
-	exact, err := encode(env)
-	if err != nil || !bytes.Equal(exact, shell) || len(env.Signature) != base64.StdEncoding.EncodedLen(len(o.Signature)) {
-		return nil, o.altered()
 	}
 	o.raw, o.exact = nil, true
 	return o, nil

@@ -121,11 +121,13 @@ func (s *Service) Get(ctx context.Context, space, project string, page Page) (Da
 	if len(projects) == 0 {
 		return d, nil
 	}
-	var lcs []domain.Lifecycle
-	cells, err := s.cells(ctx, sp, projects, func() (err error) {
-		lcs, err = s.lifecycles.List(ctx, sp.ID)
-		return err
-	})
+	var (
+		lcs   []domain.Lifecycle
+		cells [][]Cell
+	)
+	err = parallel(
+		func() (err error) { lcs, err = s.lifecycles.List(ctx, sp.ID); return err },
+		func() (err error) { cells, err = s.cells(ctx, sp, projects); return err })
 	if err != nil {
 		return Dashboard{}, err
 	}
@@ -230,11 +232,10 @@ func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 
 // cells gathers the latest deployment of each project in each local
 // environment, and the latest receipt in each other space's environment:
-// out[i] are the cells of projects[i], in no particular order. Its reads,
-// and also (another read of the page's), are independent of each other and
-// run at once: on PostgreSQL each has its own connection and server
-// process.
-func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary, also func() error) ([][]Cell, error) {
+// out[i] are the cells of projects[i], in no particular order. Its three
+// reads are independent of each other and run at once: on PostgreSQL each
+// has its own connection and server process.
+func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) ([][]Cell, error) {
 	byID := make(map[int64]int, len(projects))                   // → index in projects
 	byOrigin := make(map[store.OriginProject]int, len(projects)) // → index in projects
 	ids := make([]int64, 0, len(projects))
@@ -254,7 +255,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		receipts []store.ReceiptCell
 		signers  signerSet
 	)
-	err := parallel(also,
+	err := parallel(
 		func() (err error) { latest, err = s.deployments.LatestOf(ctx, sp.ID, ids); return err },
 		func() (err error) { receipts, err = s.receipts.LatestOf(ctx, sp.ID, origins); return err },
 		func() (err error) { signers, err = s.signers(ctx, sp); return err })

@@ -3,9 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
 	"github.com/ferrydeploy/ferry/internal/store"
@@ -24,27 +27,36 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 	}
 }
 
+// migrateBefore applies the dialect's migrations to the empty database at
+// dsn up to the one whose name ends in upTo, not that one, and returns a
+// function that runs a statement there (with ? placeholders); the
+// connection closes when t ends.
+func migrateBefore(t *testing.T, d dialect, dsn, upTo string) func(q string, args ...any) {
+	ctx := context.Background()
+	raw, err := sql.Open(d.driver, dsn)
+	must(t, err)
+	t.Cleanup(func() { raw.Close() })
+	ms, err := loadMigrations(d.migrations)
+	must(t, err)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	for _, m := range ms {
+		if strings.HasSuffix(m.name, upTo) {
+			break
+		}
+		must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
+	}
+	return exec
+}
+
 func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 	before := func(t *testing.T, d dialect, dsn string) {
-		ctx := context.Background()
-		raw, err := sql.Open(d.driver, dsn)
-		must(t, err)
-		defer raw.Close()
-		ms, err := loadMigrations(d.migrations)
-		must(t, err)
-		exec := func(q string, args ...any) {
-			t.Helper()
-			if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-		for _, m := range ms {
-			if strings.HasSuffix(m.name, upTo) {
-				break
-			}
-			must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
-		}
+		exec := migrateBefore(t, d, dsn, upTo)
 		exec(`INSERT INTO spaces (id, name, created_at) VALUES (1, 'Default', 1)`)
 		exec(`INSERT INTO projects (id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
 			VALUES (1, 1, 'Web', 'Main', '[]', '[]', '[]', 1, 1)`)
@@ -155,4 +167,74 @@ func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 		defer db.Close()
 		then(t, db)
 	})
+}
+
+// TestUpgradeCopiesTaskStateIntoCells upgrades a database whose
+// deployment cells were read joined to their tasks (before migration
+// 0024): each cell gets its task's state and times, a cell without a task
+// none, and from then on the cell follows its task.
+func TestUpgradeCopiesTaskStateIntoCells(t *testing.T) {
+	before := func(t *testing.T, d dialect, dsn string) {
+		exec := migrateBefore(t, d, dsn, "_deployment_cell_state.sql")
+		exec(`INSERT INTO spaces (id, name, created_at) VALUES (1, 'Default', 1)`)
+		exec(`INSERT INTO projects (id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
+			VALUES (1, 1, 'Web', 'Main', '[]', '[]', '[]', 1, 1)`)
+		exec(`INSERT INTO releases (id, project_id, version, snapshot, created_at, snapshot_digest) VALUES (1, 1, '1.0.0', '{}', 1, 'sha256:a')`)
+		exec(`INSERT INTO tasks (id, space_id, kind, state, queued_at, started_at, finished_at) VALUES (1, 1, 'deploy', 'Success', 1, 10, 20)`)
+		exec(`INSERT INTO tasks (id, space_id, kind, state, queued_at, started_at, node) VALUES (2, 1, 'deploy', 'Executing', 1, 30, 'node')`)
+		for _, r := range []struct {
+			id   int
+			env  string
+			task any
+		}{{1, "Dev", 1}, {2, "Test", 2}, {3, "Prod", nil}} {
+			exec(`INSERT INTO deployments (id, space_id, project_id, release_id, environment, task_id, created_at) VALUES (?, 1, 1, 1, ?, ?, 5)`,
+				r.id, r.env, r.task)
+		}
+		// The cells as that version's store wrote them.
+		exec(`INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id, release_id, version, tenant, task_id,
+				created_at, created_by, on_behalf_of)
+			SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by, d.on_behalf_of
+			FROM deployments d JOIN releases r ON r.id = d.release_id`)
+	}
+	check := func(t *testing.T, db *DB, want map[string]string) {
+		t.Helper()
+		cells, err := db.Deployments().LatestOf(context.Background(), 1, []int64{1})
+		must(t, err)
+		got := map[string]string{}
+		for _, c := range cells {
+			got[c.Environment] = fmt.Sprintf("%s %s %s", c.State, micro(c.StartedAt), micro(c.FinishedAt))
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("cells:\n got %v\nwant %v", got, want)
+		}
+	}
+	then := func(t *testing.T, db *DB) {
+		check(t, db, map[string]string{"Dev": "Success 10 20", "Test": "Executing 30 -", "Prod": " - -"})
+		must(t, db.Tasks().Finish(context.Background(), 2, domain.TaskFailed, "boom", time.UnixMicro(40)))
+		check(t, db, map[string]string{"Dev": "Success 10 20", "Test": "Failed 30 40", "Prod": " - -"})
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path, sealer := filepath.Join(t.TempDir(), "ferry.db"), newTestSealer(t)
+		before(t, sqliteDialect(), sqliteDSN(path))
+		db := openTemp(t, path, sealer)
+		defer db.Close()
+		then(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		url, sealer := pgtest.NewDatabase(t), newTestSealer(t)
+		before(t, postgresDialect(), url)
+		db := openPostgres(t, url, sealer)
+		defer db.Close()
+		then(t, db)
+	})
+}
+
+// micro is a time as unix microseconds, "-" for none.
+func micro(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return fmt.Sprint(t.UnixMicro())
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -153,24 +154,19 @@ func (s *deployments) List(ctx context.Context, f store.DeploymentFilter) ([]dom
 
 // LatestOf returns the dashboard's cells for a page of projects:
 // deployment_cells' rows for those projects (one range of its key per
-// project), which carry what never changes once a deployment is written,
-// joined only to each cell's task by its id for the state and times, so
-// they are never behind the task. Only the columns a cell shows are read,
+// project). A cell carries all it shows: what never changes once a
+// deployment is written, and its task's state and times, which the
+// database copies into it whenever the task changes (migration 0024), so
+// a page reads no other table. Only the columns a cell shows are read,
 // into one set of holders for all rows: a page is ~2,000 rows.
 func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []int64) ([]store.DeploymentCell, error) {
 	if len(projectIDs) == 0 {
 		return []store.DeploymentCell{}, nil
 	}
-	args := make([]any, 0, len(projectIDs)+1)
-	args = append(args, spaceID)
-	for _, id := range projectIDs {
-		args = append(args, id)
-	}
-	rows, err := s.db.query(ctx, `SELECT c.project_id, c.environment, c.version, t.state, c.created_at, t.started_at, t.finished_at, c.created_by
-		FROM deployment_cells c
-		LEFT JOIN tasks t ON t.id = c.task_id
-		WHERE c.space_id = ? AND c.project_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(projectIDs)), ", ")+`)
-		ORDER BY c.project_id, c.environment`, args...)
+	projects, args := anyOf(s.db.d, "project_id", projectIDs)
+	rows, err := s.db.query(ctx, `SELECT project_id, environment, version, state, created_at, started_at, finished_at, created_by
+		FROM deployment_cells WHERE space_id = ? AND `+projects+`
+		ORDER BY project_id, environment`, append([]any{spaceID}, args...)...)
 	if err != nil {
 		return nil, wrap(err, "latest deployments")
 	}
@@ -194,12 +190,14 @@ func (s *deployments) LatestOf(ctx context.Context, spaceID int64, projectIDs []
 
 // deploymentCellColumns are deployment_cells' columns, in the order
 // deploymentCellRow selects them.
-const deploymentCellColumns = `(space_id, project_id, environment, deployment_id, release_id, version, tenant, task_id, created_at, created_by, on_behalf_of)`
+const deploymentCellColumns = `(space_id, project_id, environment, deployment_id, release_id, version, tenant, task_id, created_at, created_by, on_behalf_of,
+	state, started_at, finished_at)`
 
 // deploymentCellRow selects a deployment_cells row for each deployment d
-// the query goes on to name (with its release r).
-const deploymentCellRow = `SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by, d.on_behalf_of
-	FROM deployments d JOIN releases r ON r.id = d.release_id`
+// the query goes on to name (with its release r and its task t, if any).
+const deploymentCellRow = `SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by, d.on_behalf_of,
+	t.state, t.started_at, t.finished_at
+	FROM deployments d JOIN releases r ON r.id = d.release_id LEFT JOIN tasks t ON t.id = d.task_id`
 
 // putDeploymentCell writes d's dashboard cell, in the transaction that
 // writes d: the higher deployment id wins, whichever transaction commits
@@ -210,7 +208,8 @@ func (db *DB) putDeploymentCell(ctx context.Context, d domain.Deployment) error 
 		ON CONFLICT (space_id, project_id, environment) DO UPDATE SET deployment_id = excluded.deployment_id,
 			release_id = excluded.release_id, version = excluded.version, tenant = excluded.tenant,
 			task_id = excluded.task_id, created_at = excluded.created_at, created_by = excluded.created_by,
-			on_behalf_of = excluded.on_behalf_of
+			on_behalf_of = excluded.on_behalf_of, state = excluded.state, started_at = excluded.started_at,
+			finished_at = excluded.finished_at
 		WHERE excluded.deployment_id > deployment_cells.deployment_id`, d.ID)
 	return err
 }
@@ -221,15 +220,20 @@ func (db *DB) putDeploymentCell(ctx context.Context, d domain.Deployment) error 
 // cell gets the newest row that remains. Every statement that deletes
 // deployments or receipts runs it in its transaction. Cost: the space's
 // cells and a grouped read of the space's rows that have no cell.
+//
+// Where transactions write at once (PostgreSQL), the tasks of the
+// deployments that become cells are locked first: a task that changes
+// while the new cell is not committed yet would change no cell, and the
+// cell would keep the state it was written with.
 func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
-	for _, q := range []string{
+	const uncelled = `SELECT MAX(n.id) FROM deployments n
+		WHERE n.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
+			WHERE c.space_id = n.space_id AND c.project_id = n.project_id AND c.environment = n.environment)
+		GROUP BY n.space_id, n.project_id, n.environment`
+	queries := []string{
 		`DELETE FROM deployment_cells WHERE space_id = ?
 			AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = deployment_cells.deployment_id)`,
-		`INSERT INTO deployment_cells ` + deploymentCellColumns + ` ` + deploymentCellRow + `
-			WHERE d.id IN (SELECT MAX(n.id) FROM deployments n
-				WHERE n.space_id = ? AND NOT EXISTS (SELECT 1 FROM deployment_cells c
-					WHERE c.space_id = n.space_id AND c.project_id = n.project_id AND c.environment = n.environment)
-				GROUP BY n.space_id, n.project_id, n.environment)`,
+		`INSERT INTO deployment_cells ` + deploymentCellColumns + ` ` + deploymentCellRow + ` WHERE d.id IN (` + uncelled + `)`,
 		`DELETE FROM receipt_cells WHERE space_id = ?
 			AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.id = receipt_cells.receipt_id)`,
 		`INSERT INTO receipt_cells ` + receiptCellColumns + ` ` + receiptCellRow + `
@@ -238,7 +242,12 @@ func (db *DB) refillCells(ctx context.Context, spaceID int64) error {
 					WHERE c.space_id = n.space_id AND c.origin_fingerprint = n.origin_fingerprint
 						AND c.origin_project = n.origin_project AND c.environment = n.environment)
 				GROUP BY n.space_id, n.origin_fingerprint, n.origin_project, n.environment)`,
-	} {
+	}
+	if db.d.lockRows != "" {
+		lock := `SELECT t.id FROM tasks t WHERE t.id IN (SELECT d.task_id FROM deployments d WHERE d.id IN (` + uncelled + `))` + db.d.lockRows
+		queries = slices.Insert(queries, 1, lock)
+	}
+	for _, q := range queries {
 		if _, err := db.exec(ctx, q, spaceID); err != nil {
 			return wrap(err, "refill dashboard cells")
 		}

@@ -27,6 +27,7 @@ func postgresDialect() dialect {
 		driver:     "pgx",
 		migrations: "migrations/postgres",
 		rebind:     rebindDollar,
+		arrays:     true,
 		isUnique:   postgresIsUnique,
 		// SKIP LOCKED lets concurrent claimers each take a different row
 		// instead of queuing behind one another's lock on the same one.

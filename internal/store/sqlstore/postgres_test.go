@@ -520,3 +520,61 @@ func TestPostgresLastAdminsDeletedAtOnce(t *testing.T) {
 		t.Errorf("users left: %+v", users)
 	}
 }
+
+// TestPostgresRefillRacesTaskUpdate: retention deletes a cell's newest
+// deployment, so the cell falls back to an older one whose task is still
+// running, while that task ends. The task's update must reach the new
+// cell: it waits for the refill's lock on the task, else it would commit
+// first, change no cell (the new one is not committed yet), and leave the
+// cell showing the task running for good.
+func TestPostgresRefillRacesTaskUpdate(t *testing.T) {
+	db := openPostgres(t, pgtest.NewDatabase(t), newTestSealer(t))
+	defer db.Close()
+	ctx := t.Context()
+	sp := domain.Space{Name: "Race"}
+	must(t, db.Spaces().Create(ctx, &sp))
+	p := domain.Project{SpaceID: sp.ID, Name: "Shop", Lifecycle: "Default"}
+	must(t, db.Projects().Put(ctx, &p))
+	var deployments []domain.Deployment
+	for i, version := range []string{"1.0.0", "2.0.0"} {
+		r := domain.Release{ProjectID: p.ID, Project: p.Name, Version: version, CreatedAt: time.Now(), CreatedBy: "admin"}
+		must(t, db.Releases().Create(ctx, &r))
+		task := domain.Task{SpaceID: sp.ID, Kind: domain.TaskDeploy, State: domain.TaskQueued, QueuedAt: time.Now()}
+		must(t, db.Tasks().Create(ctx, &task))
+		d := domain.Deployment{SpaceID: sp.ID, ProjectID: p.ID, ReleaseID: r.ID, Environment: "Dev", TaskID: task.ID, CreatedAt: time.Now()}
+		must(t, db.Deployments().Create(ctx, &d))
+		deployments = append(deployments, d)
+		if i == 0 {
+			_, err := db.Tasks().Claim(ctx, "node", time.Now())
+			must(t, err)
+		}
+	}
+	older, newer := deployments[0], deployments[1]
+
+	refilled, goOn, deleted := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		deleted <- db.WithTx(ctx, func(ctx context.Context) error {
+			if _, err := db.exec(ctx, `DELETE FROM deployments WHERE id = ?`, newer.ID); err != nil {
+				return err
+			}
+			if err := db.refillCells(ctx, sp.ID); err != nil {
+				return err
+			}
+			close(refilled)
+			<-goOn
+			return nil
+		})
+	}()
+	<-refilled
+	finished := make(chan error, 1)
+	go func() { finished <- db.Tasks().Finish(ctx, older.TaskID, domain.TaskSuccess, "", time.Now()) }()
+	waitBlockedOrDone(t, db, finished)
+	close(goOn)
+	must(t, <-deleted)
+	must(t, <-finished)
+	cells, err := db.Deployments().LatestOf(ctx, sp.ID, []int64{p.ID})
+	must(t, err)
+	if len(cells) != 1 || cells[0].Version != "1.0.0" || cells[0].State != domain.TaskSuccess {
+		t.Errorf("cells after the refill and the task's end: %+v, want 1.0.0 Success", cells)
+	}
+}

@@ -155,7 +155,7 @@ func (s *receipts) MarkSent(ctx context.Context, remoteSpaceID int64, ids []int6
 // receipt_cells' rows for those projects (receipts never change once
 // stored), only the columns a cell shows. The projects are asked for by
 // origin space, one key range per project (a page's projects mostly share
-// one origin: one SELECT with one IN list).
+// one origin: one SELECT, with one condition on the names; see anyOf).
 func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store.OriginProject) ([]store.ReceiptCell, error) {
 	if len(projects) == 0 {
 		return []store.ReceiptCell{}, nil
@@ -169,20 +169,17 @@ func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store
 		names[p.Fingerprint] = append(names[p.Fingerprint], p.Project)
 	}
 	var q strings.Builder
-	args := make([]any, 0, len(projects)+2*len(fingerprints))
+	args := make([]any, 0, len(projects)+3*len(fingerprints))
 	for i, fp := range fingerprints {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
 		}
 		q.WriteString(`SELECT c.origin_fingerprint, c.origin_project, c.environment, c.version, c.state, c.started_at, c.finished_at,
 			c.deployed_by, c.machines, c.deploying_space, c.signer_fingerprint
-		FROM receipt_cells c WHERE c.space_id = ? AND c.origin_fingerprint = ? AND c.origin_project IN (`)
-		q.WriteString(strings.TrimSuffix(strings.Repeat("?, ", len(names[fp])), ", "))
-		q.WriteString(")")
-		args = append(args, spaceID, fp)
-		for _, n := range names[fp] {
-			args = append(args, n)
-		}
+		FROM receipt_cells c WHERE c.space_id = ? AND c.origin_fingerprint = ? AND `)
+		cond, projects := anyOf(s.db.d, "c.origin_project", names[fp])
+		q.WriteString(cond)
+		args = append(append(args, spaceID, fp), projects...)
 	}
 	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {

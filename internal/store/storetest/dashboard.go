@@ -55,21 +55,45 @@ func testProjectSummaries(t *testing.T, s store.Store) {
 // testLatestOf checks Deployments().LatestOf and Receipts().LatestOf
 // against a brute-force grouping of everything List returns, over three
 // spaces, projects without deployments, and environment names that differ
-// only in case or are empty; then again after tasks have run and finished,
-// since a cell's state is its task's now, not when the cell was written.
+// only in case or are empty; then again after each way a task's state and
+// times change, since a cell's state is its task's now, not when the cell
+// was written: claimed, finished, waiting for a manual intervention and
+// queued again by its decision, failed by its own node's restart, and
+// failed for a dead node.
 func testLatestOf(t *testing.T, s store.Store) {
+	ctx := t.Context()
 	spaces := latestData(t, s)
 	checkLatestOf(t, s, spaces)
-	for i := 0; ; i++ { // run every other task: a cell's task moves on
-		task, err := s.Tasks().Claim(t.Context(), "node", at(i))
+	var decide []domain.Intervention
+	for i := 0; ; i++ {
+		node := []string{"node", "node", "restarted", "dead", "node"}[i%5]
+		task, err := s.Tasks().Claim(ctx, node, at(i))
 		if errors.Is(err, domain.ErrNotFound) {
 			break
 		}
 		must(t, err)
-		if i%2 == 0 {
-			must(t, s.Tasks().Finish(t.Context(), task.ID, domain.TaskSuccess, "", at(i+1)))
+		switch i % 5 {
+		case 0:
+			must(t, s.Tasks().Finish(ctx, task.ID, domain.TaskSuccess, "", at(i+1)))
+		case 1:
+			iv := domain.Intervention{TaskID: task.ID, Step: "Approve", Since: at(i + 1)}
+			must(t, s.Interventions().Open(ctx, &iv))
+			if i%2 == 1 {
+				decide = append(decide, iv)
+			}
 		}
 	}
+	checkLatestOf(t, s, spaces)
+	for _, iv := range decide {
+		ok, err := s.Interventions().Decide(ctx, iv.ID, "proceed", "ops", "", at(50))
+		must(t, err)
+		wantEqual(t, "decided", ok, true)
+	}
+	_, err := s.Tasks().FailExecuting(ctx, "restarted", "the node restarted", at(51))
+	must(t, err)
+	must(t, s.Nodes().Heartbeat(ctx, "node", at(59)))
+	_, err = s.Nodes().FailTasksOfDeadNodes(ctx, at(58), "its node stopped", at(59))
+	must(t, err)
 	checkLatestOf(t, s, spaces)
 }
 

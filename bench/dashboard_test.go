@@ -254,7 +254,7 @@ func checkDashboard(b *testing.B, d dashboard.Dashboard, offset, n int) {
 			b.Fatalf("project %s has %d cells", row.Project, len(row.Cells))
 		}
 		for _, c := range row.Cells {
-			if c.Version == "" || c.Remote != strings.HasPrefix(c.From, "receipt") {
+			if c.Version == "" || c.State == "" || c.At == nil || c.Remote != strings.HasPrefix(c.From, "receipt") {
 				b.Fatalf("project %s, environment %s: cell %+v", row.Project, c.Environment, c)
 			}
 		}
@@ -542,10 +542,10 @@ func insertDeployments(ctx context.Context, db *sql.DB, ph func(int) string, d d
 	// The store writes a deployment's dashboard cell with it; these rows
 	// did not go through the store.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deployment_cells (space_id, project_id, environment, deployment_id,
-			release_id, version, tenant, task_id, created_at, created_by, on_behalf_of)
+			release_id, version, tenant, task_id, created_at, created_by, on_behalf_of, state, started_at, finished_at)
 		SELECT d.space_id, d.project_id, d.environment, d.id, d.release_id, r.version, d.tenant, d.task_id, d.created_at, d.created_by,
-			d.on_behalf_of
-		FROM deployments d JOIN releases r ON r.id = d.release_id
+			d.on_behalf_of, t.state, t.started_at, t.finished_at
+		FROM deployments d JOIN releases r ON r.id = d.release_id LEFT JOIN tasks t ON t.id = d.task_id
 		WHERE d.id IN (SELECT MAX(id) FROM deployments GROUP BY space_id, project_id, environment)`); err != nil {
 		return err
 	}

@@ -213,21 +213,27 @@ func lifecycleColumns(lc domain.Lifecycle, known []string) []string {
 				out = append(out, e)
 				continue
 			}
-			var under []string
+			first := len(out)
 			for _, k := range known {
-				if strings.HasPrefix(k, e+": ") {
-					under = append(under, k)
+				if inSpace(k, e) {
+					out = append(out, k)
 				}
 			}
-			if len(under) == 0 {
+			if len(out) == first {
 				out = append(out, e)
 				continue
 			}
-			slices.Sort(under)
-			out = append(out, under...)
+			slices.Sort(out[first:])
 		}
 	}
 	return out
+}
+
+// inSpace reports whether env is an environment of the remote space
+// named space: "<space>: <environment>". (It builds no string: a page asks
+// it for every environment of every project.)
+func inSpace(env, space string) bool {
+	return len(env) > len(space)+2 && env[len(space)] == ':' && env[len(space)+1] == ' ' && env[:len(space)] == space
 }
 
 // cells gathers the latest deployment of each project in each local
@@ -263,6 +269,23 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 		return nil, err
 	}
 	out := make([][]Cell, len(projects))
+	// Each project's cells share one array, sized before it is filled.
+	counts := make([]int, len(projects))
+	for _, d := range latest {
+		if i, ok := byID[d.ProjectID]; ok {
+			counts[i]++
+		}
+	}
+	for _, r := range receipts {
+		if i, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]; ok {
+			counts[i]++
+		}
+	}
+	all, off := make([]Cell, len(latest)+len(receipts)), 0
+	for i, n := range counts {
+		out[i] = all[off : off : off+n]
+		off += n
+	}
 	machines := 0 // the deployments' cells do not count their targets: &0 for all
 	for k := range latest {
 		d := &latest[k] // At may point into it
@@ -366,5 +389,5 @@ func (s *Service) signers(ctx context.Context, sp domain.Space) (signerSet, erro
 // signed by a space revoked since, off the dashboard.
 func (ss signerSet) speaksFor(signer, env string) bool {
 	name, ok := ss[signer]
-	return ok && len(env) > len(name)+1 && strings.HasPrefix(env, name) && env[len(name):len(name)+2] == ": "
+	return ok && inSpace(env, name)
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -27,36 +26,9 @@ func TestUpgradeFillsDashboardCells(t *testing.T) {
 	}
 }
 
-// migrateBefore applies the dialect's migrations to the empty database at
-// dsn up to the one whose name ends in upTo, not that one, and returns a
-// function that runs a statement there (with ? placeholders); the
-// connection closes when t ends.
-func migrateBefore(t *testing.T, d dialect, dsn, upTo string) func(q string, args ...any) {
-	ctx := context.Background()
-	raw, err := sql.Open(d.driver, dsn)
-	must(t, err)
-	t.Cleanup(func() { raw.Close() })
-	ms, err := loadMigrations(d.migrations)
-	must(t, err)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-	for _, m := range ms {
-		if strings.HasSuffix(m.name, upTo) {
-			break
-		}
-		must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
-	}
-	return exec
-}
-
 func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 	before := func(t *testing.T, d dialect, dsn string) {
-		exec := migrateBefore(t, d, dsn, upTo)
+		_, exec := migrateBefore(t, d, dsn, upTo)
 		exec(`INSERT INTO spaces (id, name, created_at) VALUES (1, 'Default', 1)`)
 		exec(`INSERT INTO projects (id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
 			VALUES (1, 1, 'Web', 'Main', '[]', '[]', '[]', 1, 1)`)
@@ -151,22 +123,7 @@ func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 		must(t, db.refillCells(ctx, 1))
 		check(t, db, map[string]int64{"Dev": 3, "Prod: Dev": 4})
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		path, sealer := filepath.Join(t.TempDir(), "ferry.db"), newTestSealer(t)
-		before(t, sqliteDialect(), sqliteDSN(path))
-		db := openTemp(t, path, sealer)
-		defer db.Close()
-		then(t, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		url, sealer := pgtest.NewDatabase(t), newTestSealer(t)
-		before(t, postgresDialect(), url)
-		db := openPostgres(t, url, sealer)
-		defer db.Close()
-		then(t, db)
-	})
+	upgradeBoth(t, before, then)
 }
 
 // TestUpgradeCopiesTaskStateIntoCells upgrades a database whose
@@ -175,7 +132,7 @@ func testUpgradeFillsDashboardCells(t *testing.T, upTo string) {
 // none, and from then on the cell follows its task.
 func TestUpgradeCopiesTaskStateIntoCells(t *testing.T) {
 	before := func(t *testing.T, d dialect, dsn string) {
-		exec := migrateBefore(t, d, dsn, "_deployment_cell_state.sql")
+		_, exec := migrateBefore(t, d, dsn, "_deployment_cell_state.sql")
 		exec(`INSERT INTO spaces (id, name, created_at) VALUES (1, 'Default', 1)`)
 		exec(`INSERT INTO projects (id, space_id, name, lifecycle, process, variables, templates, created_at, updated_at)
 			VALUES (1, 1, 'Web', 'Main', '[]', '[]', '[]', 1, 1)`)
@@ -213,6 +170,21 @@ func TestUpgradeCopiesTaskStateIntoCells(t *testing.T) {
 		must(t, db.Tasks().Finish(context.Background(), 2, domain.TaskFailed, "boom", time.UnixMicro(40)))
 		check(t, db, map[string]string{"Dev": "Success 10 20", "Test": "Failed 30 40", "Prod": " - -"})
 	}
+	upgradeBoth(t, before, then)
+}
+
+// micro is a time as unix microseconds, "-" for none.
+func micro(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return fmt.Sprint(t.UnixMicro())
+}
+
+// upgradeBoth runs an upgrade test on SQLite and on PostgreSQL: before
+// writes the old database at a DSN, then checks it once the store has
+// opened (and migrated) it.
+func upgradeBoth(t *testing.T, before func(t *testing.T, d dialect, dsn string), then func(t *testing.T, db *DB)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		path, sealer := filepath.Join(t.TempDir(), "ferry.db"), newTestSealer(t)
@@ -229,12 +201,4 @@ func TestUpgradeCopiesTaskStateIntoCells(t *testing.T) {
 		defer db.Close()
 		then(t, db)
 	})
-}
-
-// micro is a time as unix microseconds, "-" for none.
-func micro(t *time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return fmt.Sprint(t.UnixMicro())
 }

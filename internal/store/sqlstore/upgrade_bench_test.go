@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,26 +15,7 @@ func bigOldDatabase(b *testing.B, path string, projects, releases, lines int) {
 	b.Helper()
 	ctx := context.Background()
 	d := sqliteDialect()
-	raw, err := sql.Open(d.driver, strings.Replace(sqliteDSN(path), "&_pragma=secure_delete%281%29", "", 1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer raw.Close()
-	ms, err := loadMigrations(d.migrations)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		b.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.version >= 13 {
-			break
-		}
-		if err := inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }); err != nil {
-			b.Fatal(err)
-		}
-	}
+	raw, _ := migrateBefore(b, d, strings.Replace(sqliteDSN(path), "&_pragma=secure_delete%281%29", "", 1), "_people.sql")
 	tx, err := raw.BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)

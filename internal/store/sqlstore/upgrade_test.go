@@ -18,35 +18,47 @@ import (
 // migration 0013 stored in plain text (`var set` without --sensitive).
 const plainSecret = "Server=dev;Password=pl4in-0ld-S3cret"
 
+// migrateBefore applies the dialect's migrations to the empty database at
+// dsn up to the one whose name ends in upTo, not that one, as a version
+// before it did. It returns the connection (closed when tb ends) and a
+// function that runs a statement on it (with ? placeholders).
+func migrateBefore(tb testing.TB, d dialect, dsn, upTo string) (*sql.DB, func(q string, args ...any)) {
+	tb.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	ms, err := loadMigrations(d.migrations)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		tb.Helper()
+		if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	for _, m := range ms {
+		if strings.HasSuffix(m.name, upTo) {
+			break
+		}
+		if err := inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return raw, exec
+}
+
 // oldDatabase brings a database up to the migration before 0013 and
 // writes what that version wrote: the plain value in a project and in a
 // release snapshot, a deployment whose log printed it, and audit events
 // without a project column.
 func oldDatabase(t *testing.T, d dialect, dsn string, sealer Sealer) {
 	t.Helper()
-	ctx := context.Background()
-	raw, err := sql.Open(d.driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	ms, err := loadMigrations(d.migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.ExecContext(ctx, d.rebind(q), args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-	for _, m := range ms {
-		if m.version >= 13 {
-			break
-		}
-		must(t, inMigrationTx(ctx, raw, d, func(tx *sql.Tx) error { return applyMigration(ctx, tx, d, m) }))
-	}
+	_, exec := migrateBefore(t, d, dsn, "_people.sql")
 	token, err := sealer.Seal([]byte("tok3n"), variableAAD+"Token")
 	must(t, err)
 	vars := `[{"name":"Banner","value":"hello","environments":null},` +

@@ -242,54 +242,24 @@ func inSpace(env, space string) bool {
 // reads are independent of each other and run at once: on PostgreSQL each
 // has its own connection and server process.
 func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.ProjectSummary) ([][]Cell, error) {
-	byID := make(map[int64]int, len(projects))                   // → index in projects
-	byOrigin := make(map[store.OriginProject]int, len(projects)) // → index in projects
-	ids := make([]int64, 0, len(projects))
-	origins := make([]store.OriginProject, 0, len(projects))
-	for i, p := range projects {
-		byID[p.ID] = i
-		ids = append(ids, p.ID)
-		o := store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name}
-		if p.IsRemote() {
-			o = store.OriginProject{Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
-		}
-		byOrigin[o] = i
-		origins = append(origins, o)
-	}
+	x := indexPage(sp, projects)
 	var (
 		latest   []store.DeploymentCell
 		receipts []store.ReceiptCell
 		signers  signerSet
 	)
 	err := parallel(
-		func() (err error) { latest, err = s.deployments.LatestOf(ctx, sp.ID, ids); return err },
-		func() (err error) { receipts, err = s.receipts.LatestOf(ctx, sp.ID, origins); return err },
+		func() (err error) { latest, err = s.deployments.LatestOf(ctx, sp.ID, x.ids); return err },
+		func() (err error) { receipts, err = s.receipts.LatestOf(ctx, sp.ID, x.origins); return err },
 		func() (err error) { signers, err = s.signers(ctx, sp); return err })
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]Cell, len(projects))
-	// Each project's cells share one array, sized before it is filled.
-	counts := make([]int, len(projects))
-	for _, d := range latest {
-		if i, ok := byID[d.ProjectID]; ok {
-			counts[i]++
-		}
-	}
-	for _, r := range receipts {
-		if i, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]; ok {
-			counts[i]++
-		}
-	}
-	all, off := make([]Cell, len(latest)+len(receipts)), 0
-	for i, n := range counts {
-		out[i] = all[off : off : off+n]
-		off += n
-	}
+	out := x.sized(latest, receipts)
 	machines := 0 // the deployments' cells do not count their targets: &0 for all
 	for k := range latest {
 		d := &latest[k] // At may point into it
-		i, ok := byID[d.ProjectID]
+		i, ok := x.byID[d.ProjectID]
 		if !ok {
 			continue
 		}
@@ -305,7 +275,7 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 	}
 	from := map[string]string{} // deploying space → From
 	for _, r := range receipts {
-		i, ok := byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
+		i, ok := x.byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]
 		if !ok || !signers.speaksFor(r.SignerFingerprint, r.Environment) {
 			continue
 		}
@@ -322,6 +292,56 @@ func (s *Service) cells(ctx context.Context, sp domain.Space, projects []store.P
 			From: f, Machines: r.Machines})
 	}
 	return out, nil
+}
+
+// pageIndex finds a page's projects by what the cells' rows name them by.
+type pageIndex struct {
+	byID     map[int64]int               // project id → index in the page
+	byOrigin map[store.OriginProject]int // origin space and project → index in the page
+	ids      []int64                     // the page's project ids, in order
+	origins  []store.OriginProject       // the page's origin projects, in order
+}
+
+// indexPage indexes a page of sp's projects: a local project's origin is
+// sp itself, a remote one's the space it came from.
+func indexPage(sp domain.Space, projects []store.ProjectSummary) pageIndex {
+	x := pageIndex{byID: make(map[int64]int, len(projects)), byOrigin: make(map[store.OriginProject]int, len(projects)),
+		ids: make([]int64, 0, len(projects)), origins: make([]store.OriginProject, 0, len(projects))}
+	for i, p := range projects {
+		x.byID[p.ID] = i
+		x.ids = append(x.ids, p.ID)
+		o := store.OriginProject{Fingerprint: sp.Fingerprint, Project: p.Name}
+		if p.IsRemote() {
+			o = store.OriginProject{Fingerprint: p.Origin.Fingerprint, Project: p.Origin.Project}
+		}
+		x.byOrigin[o] = i
+		x.origins = append(x.origins, o)
+	}
+	return x
+}
+
+// sized returns an empty slice of cells per project of the page, each
+// with room for the rows that name the project: slices of one array,
+// sized before it is filled.
+func (x pageIndex) sized(latest []store.DeploymentCell, receipts []store.ReceiptCell) [][]Cell {
+	counts := make([]int, len(x.ids))
+	for _, d := range latest {
+		if i, ok := x.byID[d.ProjectID]; ok {
+			counts[i]++
+		}
+	}
+	for _, r := range receipts {
+		if i, ok := x.byOrigin[store.OriginProject{Fingerprint: r.OriginFingerprint, Project: r.OriginProject}]; ok {
+			counts[i]++
+		}
+	}
+	out := make([][]Cell, len(x.ids))
+	all, off := make([]Cell, len(latest)+len(receipts)), 0
+	for i, n := range counts {
+		out[i] = all[off : off : off+n]
+		off += n
+	}
+	return out
 }
 
 // parallel runs each read on its own goroutine and returns the first

@@ -177,9 +177,9 @@ func (s *receipts) LatestOf(ctx context.Context, spaceID int64, projects []store
 		q.WriteString(`SELECT c.origin_fingerprint, c.origin_project, c.environment, c.version, c.state, c.started_at, c.finished_at,
 			c.deployed_by, c.machines, c.deploying_space, c.signer_fingerprint
 		FROM receipt_cells c WHERE c.space_id = ? AND c.origin_fingerprint = ? AND `)
-		cond, projects := anyOf(s.db.d, "c.origin_project", names[fp])
+		cond, values := anyOf(s.db.d, "c.origin_project", names[fp])
 		q.WriteString(cond)
-		args = append(append(args, spaceID, fp), projects...)
+		args = append(append(args, spaceID, fp), values...)
 	}
 	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {

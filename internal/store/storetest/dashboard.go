@@ -78,7 +78,7 @@ func testLatestOf(t *testing.T, s store.Store) {
 		case 1:
 			iv := domain.Intervention{TaskID: task.ID, Step: "Approve", Since: at(i + 1)}
 			must(t, s.Interventions().Open(ctx, &iv))
-			if i%2 == 1 {
+			if i%2 == 1 { // every other one is decided below, the rest keep waiting
 				decide = append(decide, iv)
 			}
 		}

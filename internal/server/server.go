@@ -122,6 +122,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer svc.Targets.Close() // its background checks end before the store closes
 	// Nodes starting together on an empty store must not both create it.
 	if err := nd.withLock(ctx, bootstrapLock, func() error { return bootstrap(ctx, cfg, svc, log) }); err != nil {
 		return err

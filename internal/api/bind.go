@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 
 	wire "github.com/ferrydeploy/ferry/api"
+	"github.com/ferrydeploy/ferry/internal/access"
 	"github.com/ferrydeploy/ferry/internal/domain"
 )
 
@@ -36,7 +38,10 @@ func handle[In, Out any](rt *router, route wire.Endpoint, fn handlerFunc[In, Out
 	h := rt.h
 	serve := func(w http.ResponseWriter, r *http.Request) {
 		var in In
-		err := h.read(w, r, op, &in)
+		err := h.mayCall(r, op)
+		if err == nil {
+			err = h.read(w, r, op, &in)
+		}
 		var out Out
 		if err == nil {
 			out, err = fn(w, r, in)
@@ -52,6 +57,46 @@ func handle[In, Out any](rt *router, route wire.Endpoint, fn handlerFunc[In, Out
 		return
 	}
 	rt.mux.HandleFunc(op.Pattern(), serve)
+}
+
+// mayCall refuses, before a request's body is read, a caller who holds
+// the route's permission nowhere: a system administrator's route, another
+// user's (wire.PermSelf), or a space permission the caller has in no project or environment of the
+// space (access.Service.Check; a non-member is told the space does not
+// exist). Such a caller learns that first, not that the body is
+// malformed, and the server reads nothing more it sends. The service
+// checks again, for the project and environment the request names. Routes
+// without a body are left to the service alone.
+func (h *handler) mayCall(r *http.Request, op wire.Operation) error {
+	if !op.JSONBody() && op.Upload == "" {
+		return nil
+	}
+	switch op.Permission {
+	case wire.PermAdmin:
+		return access.Admin(r.Context(), doing(op))
+	case wire.PermSelf:
+		if a, _ := domain.ActorFrom(r.Context()); a.Name != r.PathValue("name") {
+			return access.Admin(r.Context(), doing(op)+" for another user")
+		}
+	case wire.PermView, wire.PermEditProject, wire.PermCreateRelease, wire.PermDeploy, wire.PermPromote, wire.PermAdministerSpace:
+		if space := r.PathValue("space"); space != "" {
+			return h.s.Teams.Check(r.Context(), space, domain.Permission(op.Permission), "", "")
+		}
+	}
+	return nil
+}
+
+// doing is what a route does, for a refusal: its summary up to its first
+// aside, starting in lower case ("Create a user" → "create a user").
+func doing(op wire.Operation) string {
+	what := op.Summary
+	for _, sep := range []string{" (", ";", ":"} {
+		what, _, _ = strings.Cut(what, sep)
+	}
+	if what == "" {
+		return "call " + op.Pattern()
+	}
+	return strings.ToLower(what[:1]) + what[1:]
 }
 
 // read reads what a request sends into in: its JSON body, or its query

@@ -271,6 +271,11 @@ func (s *Service) Put(ctx context.Context, space string, req TeamRequest, create
 		if err := s.access.Require(ctx, sp, domain.PermAdminSpace, "", ""); err != nil {
 			return err
 		}
+		if create { // two creates check the names one after the other
+			if err := s.teams.LockNames(ctx, sp.ID); err != nil {
+				return err
+			}
+		}
 		old, err := s.teams.Get(ctx, sp.ID, req.Name)
 		switch {
 		case err == nil && create:

@@ -24,6 +24,9 @@ func (s *Service) CreateUser(ctx context.Context, name string, admin bool) (doma
 	}
 	u := domain.User{Name: name, IsAdmin: admin, CreatedAt: s.now()}
 	err := s.tx.WithTx(ctx, func(ctx context.Context) error {
+		if err := s.users.LockNames(ctx); err != nil { // two creates check one after the other
+			return err
+		}
 		if err := s.distinct(ctx, name); err != nil {
 			return err
 		}

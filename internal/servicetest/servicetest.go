@@ -69,6 +69,7 @@ type options struct {
 	retain   retention.Settings
 	// cancelPoll: deploy.RunnerConfig.CancelPoll (0: its default).
 	cancelPoll time.Duration
+	postgres   string // a postgres:// URL; "" for a SQLite file
 }
 
 // An Option changes how New builds the environment.
@@ -109,6 +110,11 @@ func Limits(l transport.Limits) Option { return func(o *options) { o.limits = l 
 // Retain sets how retention runs (default: retention.DefaultSettings).
 func Retain(r retention.Settings) Option { return func(o *options) { o.retain = r } }
 
+// Postgres builds the set on the PostgreSQL database at dsn (an empty one,
+// from pgtest.NewDatabase) instead of a SQLite file: for what only
+// concurrent writers show.
+func Postgres(dsn string) Option { return func(o *options) { o.postgres = dsn } }
+
 // Log sends the services' log to l (default: discarded).
 func Log(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
@@ -131,7 +137,12 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
+	var st *sqlstore.DB
+	if o.postgres != "" {
+		st, err = sqlstore.OpenPostgres(ctx, o.postgres, box)
+	} else {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, "ferry.db"), box)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,11 @@ type RemoteSpaces interface {
 
 // Users and their API keys.
 type Users interface {
+	// LockNames holds a lock on user names until the transaction of ctx
+	// ends: a transaction that checks a new name against the others
+	// (domain.LookAlike) takes it first, so two such checks take turns
+	// and the second sees the first's user.
+	LockNames(ctx context.Context) error
 	Create(ctx context.Context, u *domain.User) error
 	Get(ctx context.Context, name string) (domain.User, error)
 	GetByID(ctx context.Context, id int64) (domain.User, error)
@@ -120,6 +125,8 @@ type Users interface {
 
 // Teams grant roles in a space to users.
 type Teams interface {
+	// LockNames is Users.LockNames for the team names of one space.
+	LockNames(ctx context.Context, spaceID int64) error
 	// Put creates the team or replaces the one with its name, members included.
 	Put(ctx context.Context, t *domain.Team) error
 	Get(ctx context.Context, spaceID int64, name string) (domain.Team, error)

@@ -17,6 +17,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -344,4 +345,31 @@ func (c *Cluster) Stop() error {
 		}
 	}
 	return os.RemoveAll(c.dir)
+}
+
+// WaitBlockedOrDone polls until a session of db's database waits for a
+// lock, or done has a result (which it puts back), and fails t if neither
+// happens within 30 s. A test of two transactions racing holds the first
+// open, starts the second, waits here, then lets the first go: the second
+// has either waited for the first's lock or (without one) already ended.
+func WaitBlockedOrDone(t testing.TB, db *sql.DB, done chan error) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		var n int
+		err := db.QueryRowContext(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+	}
+	t.Fatal("the second transaction neither waited for a lock nor ended within 30s")
 }

@@ -49,6 +49,12 @@ type dialect struct {
 	// one writing transaction at a time.
 	lockTask string
 
+	// lockName, when set, takes a lock on a name (argument: its lockKey)
+	// until the transaction ends, where the database does not already run
+	// one writing transaction at a time: on PostgreSQL a transaction-level
+	// advisory lock. See DB.lockName.
+	lockName string
+
 	// lockRows is added to the query that reads what a delete decides on,
 	// locking those rows until the transaction ends: on PostgreSQL
 	// " FOR UPDATE". A project's releases: it waits for the deployments

@@ -30,6 +30,19 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
+// lockName holds the lock on name until the transaction of ctx ends, so
+// that transactions that read something to decide on a name (is a new
+// user's name too like another's?) and then write take turns. Outside a
+// transaction it holds nothing. SQLite runs one writing transaction at a
+// time and needs nothing.
+func (db *DB) lockName(ctx context.Context, name string) error {
+	if db.d.lockName == "" {
+		return nil
+	}
+	_, err := db.exec(ctx, db.d.lockName, lockKey(name))
+	return err
+}
+
 // lockCheckEvery is how often a held PostgreSQL lock checks that its
 // session is still there; it bounds how long a node may go on believing it
 // holds a lock that the database has released.

@@ -39,6 +39,7 @@ func postgresDialect() dialect {
 		// but the first finds nothing left to do.
 		migrationLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, lockKey("migrate")),
 		lockTask:      `SELECT id FROM tasks WHERE id = ? FOR UPDATE`,
+		lockName:      `SELECT pg_advisory_xact_lock(?)`,
 		lockRows:      ` FOR UPDATE`,
 		// Delivered when the queuing transaction commits, never before.
 		notifyTask:  `SELECT pg_notify('` + taskChannel + `', '')`,

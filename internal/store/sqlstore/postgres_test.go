@@ -440,7 +440,7 @@ func TestPostgresDeleteRacesDeploy(t *testing.T) {
 	}()
 	// The deployment either waits for the delete's lock or (unlocked) has
 	// already committed.
-	waitBlockedOrDone(t, db, deployed)
+	pgtest.WaitBlockedOrDone(t, db.sql, deployed)
 	close(goOn)
 	if err := <-deleted; err != nil {
 		t.Fatalf("delete: %v", err)
@@ -454,28 +454,6 @@ func TestPostgresDeleteRacesDeploy(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d tasks left of a release that is gone", left)
 	}
-}
-
-// waitBlockedOrDone polls until a transaction of this database waits for a
-// lock, or done has a result (which it puts back); it fails the test at
-// the deadline.
-func waitBlockedOrDone(t *testing.T, db *DB, done chan error) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		select {
-		case err := <-done:
-			done <- err
-			return
-		default:
-		}
-		var n int
-		must(t, db.sql.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n))
-		if n > 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
-	t.Fatal("the second transaction neither waited nor finished")
 }
 
 // TestPostgresLastAdminsDeletedAtOnce deletes the last two system
@@ -506,7 +484,7 @@ func TestPostgresLastAdminsDeletedAtOnce(t *testing.T) {
 	go func() {
 		second <- db.WithTx(ctx, func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, a.ID) })
 	}()
-	waitBlockedOrDone(t, db, second)
+	pgtest.WaitBlockedOrDone(t, db.sql, second)
 	close(goOn)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -568,7 +546,7 @@ func TestPostgresRefillRacesTaskUpdate(t *testing.T) {
 	<-refilled
 	finished := make(chan error, 1)
 	go func() { finished <- db.Tasks().Finish(ctx, older.TaskID, domain.TaskSuccess, "", time.Now()) }()
-	waitBlockedOrDone(t, db, finished)
+	pgtest.WaitBlockedOrDone(t, db.sql, finished)
 	close(goOn)
 	must(t, <-deleted)
 	must(t, <-finished)

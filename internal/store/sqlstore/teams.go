@@ -35,6 +35,12 @@ func scanTeam(sc scanner) (domain.Team, error) {
 	return t, nil
 }
 
+// LockNames holds the lock on the team names of a space until the
+// transaction ends.
+func (s *teams) LockNames(ctx context.Context, spaceID int64) error {
+	return wrap(s.db.lockName(ctx, fmt.Sprintf("team names of space %d", spaceID)), "lock team names")
+}
+
 // Put creates or replaces a team and its members (by user name).
 func (s *teams) Put(ctx context.Context, t *domain.Team) error {
 	projects, err := encodeJSON(nonNilStrings(t.Projects))

@@ -24,6 +24,11 @@ func scanUser(s scanner) (domain.User, error) {
 	return u, err
 }
 
+// LockNames holds the lock on user names until the transaction ends.
+func (s *users) LockNames(ctx context.Context) error {
+	return wrap(s.db.lockName(ctx, "user names"), "lock user names")
+}
+
 func (s *users) Create(ctx context.Context, u *domain.User) error {
 	u.CreatedAt = stamp(u.CreatedAt)
 	err := s.db.queryRow(ctx, `INSERT INTO users (name, is_admin, created_at) VALUES (?, ?, ?) RETURNING id`,

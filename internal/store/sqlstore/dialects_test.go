@@ -33,8 +33,8 @@ var dialectRules = []struct {
 }
 
 // dialectDifferences are the statements (file and 1-based statement
-// number, once dialectOnly's are set aside) whose SQL differs between the dialects beyond dialectRules, and
-// why. Each must really differ.
+// number, once dialectOnly's are set aside) whose SQL differs between the
+// dialects beyond dialectRules, and why. Each must really differ.
 var dialectDifferences = map[string]string{
 	"0012_trust_rules.sql#6":           "reads JSON: json_extract on SQLite, ->> on jsonb on PostgreSQL",
 	"0013_people.sql#2":                "reads JSON: json_extract/json_type on SQLite, ->>/jsonb_typeof on PostgreSQL",
@@ -43,8 +43,8 @@ var dialectDifferences = map[string]string{
 	"0016_dashboard_cells.sql#3":       "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds the receipt id",
 	"0021_dashboard_cell_rows.sql#2":   "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
 	"0021_dashboard_cell_rows.sql#5":   "WITHOUT ROWID on SQLite: the key is the table, so a range of it holds what the cells show",
-	"0024_deployment_cell_state.sql#5": "a trigger: it runs its function on PostgreSQL, holds its statements on SQLite",
 	"0013_people.sql#5":                "reads a task id from JSON: a correlated subquery with json_extract and CAST on SQLite, UPDATE … FROM with ->> and a checked ::BIGINT on PostgreSQL",
+	"0024_deployment_cell_state.sql#5": "a trigger: it runs its function on PostgreSQL, holds its statements on SQLite",
 }
 
 // dialectOnly are statements (dialect, file and 1-based statement number)

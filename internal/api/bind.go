@@ -62,11 +62,12 @@ func handle[In, Out any](rt *router, route wire.Endpoint, fn handlerFunc[In, Out
 // mayCall refuses, before a request's body is read, a caller who holds
 // the route's permission nowhere: a system administrator's route, another
 // user's (wire.PermSelf), or a space permission the caller has in no
-// project or environment of the space (access.Service.Check; a non-member
-// is told the space does not exist). Such a caller learns that first, not
-// that the body is malformed, and the server reads nothing more it sends.
-// The service checks again, for the project and environment the request
-// names. Routes without a body are left to the service alone.
+// environment of the project the path names (of any project when it
+// names none; access.Service.Check; a non-member is told the space does
+// not exist). Such a caller learns that first, not that the body is
+// malformed, and the server reads nothing more it sends. The service
+// checks again, for the project and environment the request names.
+// Routes without a body are left to the service alone.
 func (h *handler) mayCall(r *http.Request, op wire.Operation) error {
 	if !op.JSONBody() && op.Upload == "" {
 		return nil
@@ -80,7 +81,7 @@ func (h *handler) mayCall(r *http.Request, op wire.Operation) error {
 		}
 	case wire.PermView, wire.PermEditProject, wire.PermCreateRelease, wire.PermDeploy, wire.PermPromote, wire.PermAdministerSpace:
 		if space := r.PathValue("space"); space != "" {
-			return h.s.Teams.Check(r.Context(), space, domain.Permission(op.Permission), "", "")
+			return h.s.Teams.Check(r.Context(), space, domain.Permission(op.Permission), r.PathValue("project"), "")
 		}
 	}
 	return nil

@@ -18,10 +18,14 @@ import (
 // joiners, direction marks and overrides, byte order marks, and others that
 // show nothing: the combining grapheme joiner, Hangul fillers) and spaces
 // other than the plain one, so two names that look the same are the same.
+// Nor may a name be "." or "..": in a URL path (RFC 3986 §5.2.4 dot
+// segments) it would name the folder, or the one above, never the thing.
 func ValidateName(what, name string) error {
 	switch {
 	case name == "":
 		return Invalidf("%s name is empty", what)
+	case name == "." || name == "..":
+		return Invalidf("%s name %q cannot be used: in a URL it means a folder, so the %s could never be addressed; choose another name", what, name, what)
 	case len(name) > 100:
 		return Invalidf("%s name %q is longer than 100 characters", what, name)
 	case strings.TrimSpace(name) != name:

@@ -24,7 +24,7 @@ func TestValidateSafeName(t *testing.T) {
 }
 
 func TestValidateNameRefusesWhatCannotBeSeen(t *testing.T) {
-	for _, ok := range []string{"Prod Space", "Café", "東京 Space", "Prod  Space", "a-b_c.d (e)"} {
+	for _, ok := range []string{"Prod Space", "Café", "東京 Space", "Prod  Space", "a-b_c.d (e)", "...", ".a", "a/../b", "．．"} {
 		if err := ValidateName("space", ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
@@ -33,6 +33,9 @@ func TestValidateNameRefusesWhatCannotBeSeen(t *testing.T) {
 		"", " Prod", "Prod ", "Prod:Space", "Prod：Space", "Prod﹕Space", "a\x00b", "a\x1bb", "a\u0085b",
 		"Prod\u200bSpace", "Prod\u200dSpace", "\u202eecapS", "Prod\u200fSpace", "\ufeffProd", "Pro\u00adduction",
 		"Prod\u00a0Space", "Prod\u2009Space", "Prod\u3000Space", "Prod\u2028Space",
+		// A URL path's dot segments: a thing so named could be created but
+		// never addressed (/api/spaces/../environments is /api/environments).
+		".", "..",
 	} {
 		if err := ValidateName("space", bad); err == nil {
 			t.Errorf("%q was accepted", bad)

@@ -181,7 +181,7 @@ func (c *Client) url(op api.Operation, in any, params []string) (string, error) 
 		if params[i] == "" {
 			return "", fmt.Errorf("%s: %s is empty", op.Pattern(), name)
 		}
-		path = strings.Replace(path, "{"+name+"}", url.PathEscape(params[i]), 1)
+		path = strings.Replace(path, "{"+name+"}", pathSegment(params[i]), 1)
 	}
 	if !op.JSONBody() {
 		if q := query(in).Encode(); q != "" {
@@ -189,6 +189,17 @@ func (c *Client) url(op api.Operation, in any, params []string) (string, error) 
 		}
 	}
 	return c.BaseURL + path, nil
+}
+
+// pathSegment escapes a path parameter. A name that is a dot segment
+// ("." or "..") has its dots escaped too: sent as it is, the server would
+// clean it away and redirect the request to another route — DELETE
+// .../variables/.. to DELETE the project (RFC 3986 §5.2.4).
+func pathSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
 }
 
 // query encodes the fields of in tagged `query:"name"` that are not zero.

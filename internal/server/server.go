@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,12 +13,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	wire "github.com/ferrydeploy/ferry/api"
 	"github.com/ferrydeploy/ferry/internal/api"
 	"github.com/ferrydeploy/ferry/internal/deploy"
 	"github.com/ferrydeploy/ferry/internal/domain"
@@ -300,7 +303,47 @@ func handler(svc api.Services, ops *observability, log *slog.Logger) http.Handle
 	mux.Handle("/api/", api.Handler(svc, log.With("component", "api")))
 	ops.routes(mux)
 	mux.Handle("/", web.New(svc, log.With("component", "web")))
-	return ops.wrap(mux)
+	return ops.wrap(noRedirectedChanges(mux))
+}
+
+// noRedirectedChanges answers 400 to a request that may change something
+// (any method but GET and HEAD) whose path is not clean: a "." or ".."
+// segment, a doubled slash. The mux would redirect it (307, which keeps
+// the method and body) to the cleaned path, another route: a client that
+// follows, as Go's and most do, would send DELETE
+// /api/spaces/S/projects/P/variables/.. on to DELETE the project P.
+func noRedirectedChanges(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodConnect || cleanPath(p) == p {
+			next.ServeHTTP(w, r)
+			return
+		}
+		msg := fmt.Sprintf("the path %q has a \".\" or \"..\" segment or a doubled slash; send it clean (escape a name that is \".\" or \"..\" as %%2E or %%2E%%2E)", p)
+		if strings.HasPrefix(p, "/api/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(wire.ErrorBody{Error: msg, Kind: wire.KindInvalid})
+			return
+		}
+		http.Error(w, msg, http.StatusBadRequest)
+	})
+}
+
+// cleanPath is p as http.ServeMux cleans it before matching: path.Clean,
+// keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // bodyTimeoutEnv is how long a request's body may take to arrive before

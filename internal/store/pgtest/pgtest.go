@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,16 +271,28 @@ func startCluster(initdb string) (c *Cluster, err error) {
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig: if the test process dies without stopping the cluster, the
-	// kernel stops it, so no server outlives its tests.
+	// kernel stops it, so no server outlives its tests. The kernel sends it
+	// when the *thread* that started the server ends (go.dev/issue/27505),
+	// and Go ends a thread whose goroutine exits while locked to it (the
+	// sandbox's starter does, when a test's sandbox closes): so the server
+	// is started from a goroutine locked to its thread until the server
+	// exits, or it could be killed in the middle of a test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
 	c = &Cluster{dir: dir, cmd: cmd, exit: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread() // never unlocked: the thread lives as long as the server
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		cmd.Wait()
 		close(c.exit)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
 	q := url.Values{"host": {dir}, "sslmode": {"disable"}}
 	c.admin = (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/postgres", RawQuery: q.Encode()}).String()
 

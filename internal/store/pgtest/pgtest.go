@@ -271,26 +271,10 @@ func startCluster(initdb string) (c *Cluster, err error) {
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig: if the test process dies without stopping the cluster, the
-	// kernel stops it, so no server outlives its tests. The kernel sends it
-	// when the *thread* that started the server ends (go.dev/issue/27505),
-	// and Go ends a thread whose goroutine exits while locked to it (the
-	// sandbox's starter does, when a test's sandbox closes): so the server
-	// is started from a goroutine locked to its thread until the server
-	// exits, or it could be killed in the middle of a test.
+	// kernel stops it, so no server outlives its tests (see startLocked).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	c = &Cluster{dir: dir, cmd: cmd, exit: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread lives as long as the server
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		cmd.Wait()
-		close(c.exit)
-	}()
-	if err := <-started; err != nil {
+	if err := startLocked(cmd, c.exit); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	q := url.Values{"host": {dir}, "sslmode": {"disable"}}
@@ -317,6 +301,27 @@ func startCluster(initdb string) (c *Cluster, err error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startLocked starts cmd and closes exit when it has exited. The kernel
+// sends a child its parent-death signal when the *thread* that started it
+// ends (go.dev/issue/27505), and Go ends a thread whose goroutine exits
+// while locked to it (a test sandbox's starter does, when it closes): so
+// cmd is started from a goroutine locked to its thread until cmd exits,
+// or the server could be killed in the middle of a test.
+func startLocked(cmd *exec.Cmd, exit chan struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread lives as long as cmd
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		cmd.Wait()
+		close(exit)
+	}()
+	return <-started
 }
 
 // credential is who PostgreSQL runs as: the "postgres" user when we are

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/ferrydeploy/ferry/internal/servicetest"
@@ -27,24 +24,15 @@ projects:
 `)
 	env.Release("Default", "Shop", "1.0.0")
 	keys := map[string]string{}
-	for user, role := range map[string]string{"contrib": "project-contributor", "dep": "deployer", "admin-of-shop": "space-admin"} {
-		env.User(user, false)
-		env.Grant("Default", user, role, []string{"Shop"}, nil)
-		key, err := env.Set.Auth.NewAPIKey(env.Ctx, user, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[user] = key
+	for _, u := range []struct {
+		user, role   string
+		environments []string
+	}{{"contrib", "project-contributor", nil}, {"dep", "deployer", nil}, {"admin-of-shop", "space-admin", nil}, {"dep-dev", "deployer", []string{"Dev"}}} {
+		env.User(u.user, false)
+		env.Grant("Default", u.user, u.role, []string{"Shop"}, u.environments)
+		keys[u.user] = env.APIKey(u.user)
 	}
-	env.User("dep-dev", false)
-	env.Grant("Default", "dep-dev", "deployer", []string{"Shop"}, []string{"Dev"})
-	key, err := env.Set.Auth.NewAPIKey(env.Ctx, "dep-dev", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys["dep-dev"] = key
-	srv := httptest.NewServer(Handler(env.Set, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	t.Cleanup(srv.Close)
+	srv := serveAPI(t, env.Set)
 
 	const sp = "/api/spaces/Default"
 	for _, c := range []struct {

@@ -132,9 +132,15 @@ func callWith(t *testing.T, base, method, path, key, text string) int {
 func newTestAPI(t *testing.T) (*httptest.Server, map[string]string) {
 	t.Helper()
 	s, _, keys := newTestServices(t)
+	return serveAPI(t, s), keys
+}
+
+// serveAPI serves the API of s over HTTP on loopback until t ends.
+func serveAPI(t *testing.T, s Services) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
-	return srv, keys
+	return srv
 }
 
 // newTestServices is the service set newTestAPI serves (the production set
@@ -165,11 +171,7 @@ projects: [{name: Shop, lifecycle: L, process: [{name: S, type: script, script: 
 			role := c
 			must(s.Teams.Put(ctx, "Default", access.TeamRequest{Name: c + "s", Role: &role, Members: &[]string{c}}, true))
 		}
-		key, err := s.Auth.NewAPIKey(ctx, c, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[c] = key
+		keys[c] = env.APIKey(c)
 	}
 	return s, env.Store, keys
 }

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +31,7 @@ import (
 func TestTransferBodyMustKeepArriving(t *testing.T) {
 	s, _, _ := newTestServices(t, servicetest.Limits(transport.Limits{Bytes: 64 << 20, Transfers: 4, PerPeer: 4, Idle: 200 * time.Millisecond, MinRate: 64 << 10, RetryAfter: time.Second}))
 	other := newPeer(t, s, "releases")
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv := serveAPI(t, s)
 
 	for _, path := range []string{wire.Routes().TransferBundle.Path, wire.Routes().TransferPackages.Path} {
 		pr, pw := io.Pipe() // nothing is ever written
@@ -65,6 +62,7 @@ func TestTransferBodyMustKeepArriving(t *testing.T) {
 func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	s, _, _ := newTestServices(t)
 	other := newPeer(t, s, "releases")
+	srv := serveAPI(t, s)
 	for name, payload := range map[string]string{
 		"not JSON":                     "not JSON at all",
 		"a million nothings, unsigned": `{"variables":[` + strings.Repeat(`{},`, 1<<20) + `{}]}`,
@@ -73,7 +71,6 @@ func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferBundle.Path, strings.NewReader(string(forged)))
 		req.Header.Set(wire.HeaderSender, other.sender)
 		req.Header.Set(wire.HeaderTarget, other.target)
@@ -83,7 +80,6 @@ func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		srv.Close()
 		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(string(body), "signature") || strings.Contains(string(body), "malformed") {
 			t.Errorf("%s: a forged bundle answered %d: %s", name, resp.StatusCode, body)
 		}
@@ -100,8 +96,7 @@ func TestForgedBundleIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 func TestForgedReceiptsAndChunkQueriesAreRefusedBeforeTheirPayloadIsRead(t *testing.T) {
 	s, _, _ := newTestServices(t)
 	other := newPeer(t, s, "releases,receipts")
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv := serveAPI(t, s)
 	for _, c := range []struct {
 		name, path, format string
 		schema             int
@@ -149,8 +144,7 @@ func TestForgedPackageTransferIsRefusedBeforeItsPayloadIsRead(t *testing.T) {
 	}
 	tw.Write(forged)
 	tw.Close()
-	srv := httptest.NewServer(Handler(s, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
+	srv := serveAPI(t, s)
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+wire.Routes().TransferPackages.Path, &file)
 	req.Header.Set(wire.HeaderSender, other.sender)
 	req.Header.Set(wire.HeaderTarget, other.target)

@@ -289,6 +289,17 @@ func (e *Env) Grant(space, user, role string, projects, environments []string) {
 	}
 }
 
+// APIKey issues an API key for the user called name and returns its
+// secret, for tests that call the API over HTTP.
+func (e *Env) APIKey(name string) string {
+	e.t.Helper()
+	key, err := e.Set.Auth.NewAPIKey(e.Ctx, name, "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key
+}
+
 // As returns a context acting as the user called name, as a request
 // authenticated as that user would.
 func (e *Env) As(name string) context.Context {

@@ -44,27 +44,14 @@ func TestLookAlikeCreatesTakeTurns(t *testing.T) {
 		}, "Approvers", "\u0410pprovers"}, // Cyrillic А
 	} {
 		t.Run(c.what, func(t *testing.T) {
-			created, goOn, first := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				first <- env.Store.WithTx(env.Ctx, func(ctx context.Context) error {
-					if err := c.create(ctx, c.a); err != nil {
-						return err
-					}
-					close(created)
-					<-goOn
-					return nil
-				})
-			}()
-			<-created
-			second := make(chan error, 1)
-			go func() { second <- c.create(env.Ctx, c.b) }()
-			pgtest.WaitBlockedOrDone(t, raw, second)
-			close(goOn)
-			if err := <-first; err != nil {
-				t.Fatal(err)
+			first, second := pgtest.Race(t, raw, env.Store.WithTx, env.Ctx,
+				func(ctx context.Context) error { return c.create(ctx, c.a) },
+				func(ctx context.Context) error { return c.create(ctx, c.b) })
+			if first != nil {
+				t.Fatal(first)
 			}
-			if err := <-second; domain.KindOf(err) != domain.KindConflict {
-				t.Errorf("%s %q created while %q was: %v, want a refusal as too alike", c.what, c.b, c.a, err)
+			if domain.KindOf(second) != domain.KindConflict {
+				t.Errorf("%s %q created while %q was: %v, want a refusal as too alike", c.what, c.b, c.a, second)
 			}
 		})
 	}

@@ -391,3 +391,35 @@ func WaitBlockedOrDone(t testing.TB, db *sql.DB, done chan error) {
 	}
 	t.Fatal("the second transaction neither waited for a lock nor ended within 30s")
 }
+
+// Race runs first in a transaction of withTx and holds that transaction
+// open; then it runs second at once, waits until second waits for a lock
+// or has ended (WaitBlockedOrDone on db), lets first commit, and returns
+// both errors. It tests that a lock makes the two take turns: without one,
+// second has already ended before first commits. If first fails, second
+// is not run.
+func Race(t testing.TB, db *sql.DB, withTx func(context.Context, func(context.Context) error) error, ctx context.Context,
+	first, second func(context.Context) error) (firstErr, secondErr error) {
+	t.Helper()
+	held, goOn, firstDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		firstDone <- withTx(ctx, func(ctx context.Context) error {
+			if err := first(ctx); err != nil {
+				return err
+			}
+			close(held)
+			<-goOn
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-firstDone:
+		return err, nil
+	}
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- second(ctx) }()
+	WaitBlockedOrDone(t, db, secondDone)
+	close(goOn)
+	return <-firstDone, <-secondDone
+}

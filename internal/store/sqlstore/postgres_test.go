@@ -467,30 +467,16 @@ func TestPostgresLastAdminsDeletedAtOnce(t *testing.T) {
 	a, b := domain.User{Name: "ann", IsAdmin: true}, domain.User{Name: "ben", IsAdmin: true}
 	must(t, db.Users().Create(ctx, &a))
 	must(t, db.Users().Create(ctx, &b))
-	deleted, goOn := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- db.WithTx(ctx, func(ctx context.Context) error {
-			if err := db.Removal().DeleteUser(ctx, b.ID); err != nil {
-				return err
-			}
-			close(deleted)
-			<-goOn
-			return nil
+	first, second := pgtest.Race(t, db.sql, db.WithTx, ctx,
+		func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, b.ID) },
+		func(ctx context.Context) error {
+			return db.WithTx(ctx, func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, a.ID) })
 		})
-	}()
-	<-deleted
-	second := make(chan error, 1)
-	go func() {
-		second <- db.WithTx(ctx, func(ctx context.Context) error { return db.Removal().DeleteUser(ctx, a.ID) })
-	}()
-	pgtest.WaitBlockedOrDone(t, db.sql, second)
-	close(goOn)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	if first != nil {
+		t.Fatal(first)
 	}
-	if err := <-second; domain.KindOf(err) != domain.KindConflict {
-		t.Errorf("deleting the other administrator at once: %v, want a refusal (none would be left)", err)
+	if domain.KindOf(second) != domain.KindConflict {
+		t.Errorf("deleting the other administrator at once: %v, want a refusal (none would be left)", second)
 	}
 	users, err := db.Users().List(ctx)
 	must(t, err)
@@ -529,27 +515,18 @@ func TestPostgresRefillRacesTaskUpdate(t *testing.T) {
 	}
 	older, newer := deployments[0], deployments[1]
 
-	refilled, goOn, deleted := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		deleted <- db.WithTx(ctx, func(ctx context.Context) error {
+	deleted, finished := pgtest.Race(t, db.sql, db.WithTx, ctx,
+		func(ctx context.Context) error {
 			if _, err := db.exec(ctx, `DELETE FROM deployments WHERE id = ?`, newer.ID); err != nil {
 				return err
 			}
-			if err := db.refillCells(ctx, sp.ID); err != nil {
-				return err
-			}
-			close(refilled)
-			<-goOn
-			return nil
+			return db.refillCells(ctx, sp.ID)
+		},
+		func(ctx context.Context) error {
+			return db.Tasks().Finish(ctx, older.TaskID, domain.TaskSuccess, "", time.Now())
 		})
-	}()
-	<-refilled
-	finished := make(chan error, 1)
-	go func() { finished <- db.Tasks().Finish(ctx, older.TaskID, domain.TaskSuccess, "", time.Now()) }()
-	pgtest.WaitBlockedOrDone(t, db.sql, finished)
-	close(goOn)
-	must(t, <-deleted)
-	must(t, <-finished)
+	must(t, deleted)
+	must(t, finished)
 	cells, err := db.Deployments().LatestOf(ctx, sp.ID, []int64{p.ID})
 	must(t, err)
 	if len(cells) != 1 || cells[0].Version != "1.0.0" || cells[0].State != domain.TaskSuccess {

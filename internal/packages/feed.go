@@ -65,6 +65,9 @@ type Trust interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
 	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+	// VerifySum is Verify for a file whose envelope was opened with the
+	// payload's SHA-256 (envelope.Opened.Sum), hashing nothing again.
+	VerifySum(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum [32]byte, sig []byte) (domain.RemoteSpace, error)
 }
 
 // tables are the stores the package service reads and writes, as the

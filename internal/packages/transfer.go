@@ -721,7 +721,7 @@ func (s *Service) readInventory(ctx context.Context, sp domain.Space, target dom
 	}
 	// The signature first: whoever may promote gives this file, and its
 	// payload decodes into several times its size.
-	signer, err := s.trust.Verify(ctx, sp.ID, domain.TrustPromote, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	signer, err := s.trust.VerifySum(ctx, sp.ID, domain.TrustPromote, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func openFile(data []byte) (*envelope.Opened, FileBody, error) {
 // for receipts, a receipt file, for this space, from the space that
 // signed it. It returns that space.
 func (s *Service) verifyFile(ctx context.Context, sp domain.Space, o *envelope.Opened, body FileBody) (domain.RemoteSpace, error) {
-	exporter, err := s.trust.Verify(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Signature)
+	exporter, err := s.trust.VerifySum(ctx, sp.ID, domain.TrustReceipts, []byte(o.Envelope.Signer), o.Body, o.Sum, o.Signature)
 	if err != nil {
 		return exporter, err
 	}

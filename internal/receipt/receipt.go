@@ -121,7 +121,9 @@ type Service struct {
 type Trust interface {
 	Get(ctx context.Context, spaceID int64, name string) (domain.RemoteSpace, error)
 	Identity(ctx context.Context, spaceID int64) (*identity.Identity, error)
-	Verify(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload, sig []byte) (domain.RemoteSpace, error)
+	// VerifySum checks a file's signature against the SHA-256 its envelope
+	// was opened with (envelope.Opened.Sum), hashing nothing again.
+	VerifySum(ctx context.Context, spaceID int64, direction string, signerPEM []byte, payload []byte, sum [32]byte, sig []byte) (domain.RemoteSpace, error)
 }
 
 // Holdings lists the package versions a space holds of the given package
